@@ -1,0 +1,146 @@
+// Package config owns SAM's configuration: every setting is an environment
+// variable with the prefix SAM_, read with envconfig, so Cloud Run passes it
+// as it passes anything else. Defaults run the embedded pipeline on a fresh
+// machine with no cloud credentials. Load validates everything before any
+// work starts and names the offending variable.
+//
+// Each area's settings live in their own struct and file (warehouse.go,
+// ga4.go, crm.go, ...). This package imports nothing of SAM's.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"text/template"
+
+	"github.com/kelseyhightower/envconfig"
+)
+
+// Prefix is the environment variable prefix.
+const Prefix = "SAM"
+
+// Config is the whole configuration.
+type Config struct {
+	Warehouse   Warehouse   `envconfig:"" split_words:"true"`
+	Transform   Transform   `envconfig:""`
+	GA4         GA4         `envconfig:"GA4"`
+	CRM         CRM         `envconfig:"CRM"`
+	HubSpot     HubSpot     `envconfig:"HUBSPOT"`
+	Salesforce  Salesforce  `envconfig:"SALESFORCE"`
+	Spend       Spend       `envconfig:""`
+	Attribution Attribution `envconfig:""`
+	Writeback   Writeback   `envconfig:""`
+	Log         Log         `envconfig:"LOG"`
+}
+
+// Load reads the configuration from the process environment and validates
+// it. Tests set variables with t.Setenv.
+func Load() (Config, error) {
+	var c Config
+	if err := envconfig.Process(Prefix, &c); err != nil {
+		var pe *envconfig.ParseError
+		if errors.As(err, &pe) {
+			return c, fmt.Errorf("config: %s=%q is invalid: %w", pe.KeyName, pe.Value, pe.Err)
+		}
+		return c, fmt.Errorf("config: %w", err)
+	}
+	if err := c.Validate(); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+// Validate checks every area and returns the first problem, naming the
+// variable.
+func (c Config) Validate() error {
+	for _, v := range []interface{ validate() error }{
+		c.Warehouse, c.Transform, c.GA4, c.CRM, c.HubSpot, c.Salesforce, c.Spend, c.Attribution, c.Writeback, c.Log,
+	} {
+		if err := v.validate(); err != nil {
+			return fmt.Errorf("config: %w", err)
+		}
+	}
+	return nil
+}
+
+// Usage writes the reference of every variable (name, type, default,
+// description) as a Markdown table.
+func Usage(w interface{ Write([]byte) (int, error) }) error {
+	var c Config
+	return envconfig.Usagef(Prefix, &c, w, usageFormat)
+}
+
+const usageFormat = `| variable | type | default | description |
+|---|---|---|---|
+{{range .}}| ` + "`{{usage_key .}}`" + ` | {{usage_type .}} | {{if usage_default .}}` + "`{{usage_default .}}`" + `{{end}} | {{usage_description .}} |
+{{end}}`
+
+// Keys lists every environment variable the configuration reads.
+func Keys() []string {
+	var c Config
+	var b strings.Builder
+	tmpl := template.Must(template.New("keys").Parse("{{range .}}{{.Key}}\n{{end}}"))
+	if err := envconfig.Usaget(Prefix, &c, &b, tmpl); err != nil {
+		return nil
+	}
+	return strings.Fields(b.String())
+}
+
+// VarError is a validation failure for one variable.
+type VarError struct {
+	Var    string
+	Value  string
+	Reason string
+}
+
+func (e *VarError) Error() string {
+	if e.Value == "" {
+		return fmt.Sprintf("SAM_%s: %s", e.Var, e.Reason)
+	}
+	return fmt.Sprintf("SAM_%s=%q: %s", e.Var, e.Value, e.Reason)
+}
+
+func bad(v, value, reason string, args ...any) error {
+	return &VarError{Var: v, Value: value, Reason: fmt.Sprintf(reason, args...)}
+}
+
+// secret hides a value from logs: it formats as "[redacted]" whatever the
+// verb, so a secret printed by accident shows nothing.
+type Secret string
+
+// String implements fmt.Stringer.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "[redacted]"
+}
+
+// GoString implements fmt.GoStringer.
+func (s Secret) GoString() string { return s.String() }
+
+// MarshalText keeps secrets out of JSON logs.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Reveal returns the secret for the one place that must send it.
+func (s Secret) Reveal() string { return string(s) }
+
+// Decode implements envconfig.Decoder.
+func (s *Secret) Decode(v string) error { *s = Secret(v); return nil }
+
+func oneOf(v, value string, allowed ...string) error {
+	for _, a := range allowed {
+		if value == a {
+			return nil
+		}
+	}
+	return bad(v, value, "must be one of %s", strings.Join(allowed, ", "))
+}
+
+func positive(v string, n int) error {
+	if n <= 0 {
+		return bad(v, fmt.Sprint(n), "must be greater than zero")
+	}
+	return nil
+}

@@ -1,0 +1,125 @@
+package config
+
+import "github.com/sam-attribution/sam/warehouse"
+
+// GA4 configures the GA4 export loader.
+type GA4 struct {
+	ExportProject string `envconfig:"EXPORT_PROJECT" desc:"project holding the GA4 BigQuery export (defaults to SAM_BQ_PROJECT)"`
+	ExportDataset string `envconfig:"EXPORT_DATASET" desc:"GA4 export dataset, e.g. analytics_123456789 (bigquery engine)"`
+	ExportDir     string `envconfig:"EXPORT_DIR" default:"./data/ga4" desc:"directory of GA4 export files, events_YYYYMMDD.json[.gz] or .parquet (duckdb engine)"`
+	LookbackDays  int    `envconfig:"LOOKBACK_DAYS" default:"3" desc:"days before the last loaded day that are reloaded, since GA4 rewrites daily tables for up to 72 h"`
+	StartDate     string `envconfig:"START_DATE" desc:"first export day to load on an empty warehouse (YYYY-MM-DD); empty loads everything present"`
+}
+
+func (g GA4) validate() error {
+	if g.LookbackDays < 0 {
+		return bad("GA4_LOOKBACK_DAYS", "", "must not be negative")
+	}
+	if g.ExportDataset != "" && !warehouse.ValidIdentifier(g.ExportDataset) {
+		return bad("GA4_EXPORT_DATASET", g.ExportDataset, "is not a valid dataset name")
+	}
+	if g.ExportProject != "" && !warehouse.ValidProjectID(g.ExportProject) {
+		return bad("GA4_EXPORT_PROJECT", g.ExportProject, "is not a valid project id")
+	}
+	if g.StartDate != "" {
+		if err := checkDate("GA4_START_DATE", g.StartDate); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CRM selects the CRM source.
+type CRM struct {
+	Source string `envconfig:"SOURCE" default:"file" desc:"CRM source: file (CSV/NDJSON export), hubspot or salesforce"`
+	Dir    string `envconfig:"DIR" default:"./data/crm" desc:"directory holding leads.{csv,ndjson} and deals.{csv,ndjson} (file source)"`
+	// OverlapMinutes re-reads records modified shortly before the cursor,
+	// covering records changed while the previous sync ran.
+	OverlapMinutes int `envconfig:"OVERLAP_MINUTES" default:"10" desc:"minutes before the saved cursor that an incremental sync re-reads"`
+	BatchSize      int `envconfig:"BATCH_SIZE" default:"1000" desc:"records written to staging per batch; a cursor is committed after each batch"`
+}
+
+func (c CRM) validate() error {
+	if err := oneOf("CRM_SOURCE", c.Source, "file", "hubspot", "salesforce"); err != nil {
+		return err
+	}
+	if c.OverlapMinutes < 0 {
+		return bad("CRM_OVERLAP_MINUTES", "", "must not be negative")
+	}
+	return positive("CRM_BATCH_SIZE", c.BatchSize)
+}
+
+// HubSpot configures the HubSpot CRM source.
+type HubSpot struct {
+	Token            Secret `envconfig:"TOKEN" desc:"HubSpot private app access token (secret)"`
+	BaseURL          string `envconfig:"BASE_URL" default:"https://api.hubapi.com" desc:"HubSpot API base URL"`
+	ClientIDProperty string `envconfig:"CLIENT_ID_PROPERTY" default:"ga_client_id" desc:"contact property holding the hidden-field GA client id"`
+	GclidProperty    string `envconfig:"GCLID_PROPERTY" default:"gclid" desc:"contact property holding the hidden-field gclid"`
+	RequestsPer10s   int    `envconfig:"REQUESTS_PER_10S" default:"100" desc:"client-side limit on HubSpot requests per rolling 10 seconds"`
+	SearchPerSecond  int    `envconfig:"SEARCH_PER_SECOND" default:"4" desc:"client-side limit on HubSpot search requests per second"`
+}
+
+func (h HubSpot) validate() error {
+	if err := positive("HUBSPOT_REQUESTS_PER_10S", h.RequestsPer10s); err != nil {
+		return err
+	}
+	if err := positive("HUBSPOT_SEARCH_PER_SECOND", h.SearchPerSecond); err != nil {
+		return err
+	}
+	if !warehouse.ValidIdentifier(h.ClientIDProperty) {
+		return bad("HUBSPOT_CLIENT_ID_PROPERTY", h.ClientIDProperty, "is not a valid property name")
+	}
+	if !warehouse.ValidIdentifier(h.GclidProperty) {
+		return bad("HUBSPOT_GCLID_PROPERTY", h.GclidProperty, "is not a valid property name")
+	}
+	return checkURL("HUBSPOT_BASE_URL", h.BaseURL)
+}
+
+// Salesforce configures the Salesforce CRM source.
+type Salesforce struct {
+	InstanceURL       string `envconfig:"INSTANCE_URL" desc:"Salesforce instance URL, e.g. https://example.my.salesforce.com"`
+	AccessToken       Secret `envconfig:"ACCESS_TOKEN" desc:"OAuth access token (secret)"`
+	APIVersion        string `envconfig:"API_VERSION" default:"v59.0" desc:"Salesforce REST API version"`
+	GAClientIDField   string `envconfig:"CLIENT_ID_FIELD" default:"GA_Client_ID__c" desc:"Lead/Contact field holding the hidden-field GA client id"`
+	GclidField        string `envconfig:"GCLID_FIELD" default:"GCLID__c" desc:"Lead/Contact field holding the hidden-field gclid"`
+	RequestsPerSecond int    `envconfig:"REQUESTS_PER_SECOND" default:"10" desc:"client-side limit on Salesforce requests per second"`
+}
+
+func (s Salesforce) validate() error {
+	if s.InstanceURL != "" {
+		if err := checkURL("SALESFORCE_INSTANCE_URL", s.InstanceURL); err != nil {
+			return err
+		}
+	}
+	return positive("SALESFORCE_REQUESTS_PER_SECOND", s.RequestsPerSecond)
+}
+
+// Spend configures ad spend and currency conversion.
+type Spend struct {
+	SpendDir          string `envconfig:"SPEND_DIR" default:"./data/spend" desc:"directory of ad spend CSV files (date,source,medium,campaign,cost,currency)"`
+	FXRatesFile       string `envconfig:"FX_RATES_FILE" default:"./data/fx_rates.csv" desc:"CSV of currency rates (date,currency,rate_to_reporting)"`
+	ReportingCurrency string `envconfig:"REPORTING_CURRENCY" default:"USD" desc:"ISO 4217 currency every amount is reported in"`
+}
+
+func (s Spend) validate() error {
+	if len(s.ReportingCurrency) != 3 || s.ReportingCurrency != upper(s.ReportingCurrency) {
+		return bad("REPORTING_CURRENCY", s.ReportingCurrency, "must be a 3-letter ISO 4217 code in capitals")
+	}
+	return nil
+}
+
+// Attribution configures the attribution models.
+type Attribution struct {
+	WindowDays        int     `envconfig:"ATTRIBUTION_WINDOW_DAYS" default:"90" desc:"sessions this many days before a lead's creation count as its touchpoints"`
+	TimeDecayHalfLife float64 `envconfig:"TIME_DECAY_HALF_LIFE_DAYS" default:"7" desc:"half-life in days of the time_decay model"`
+}
+
+func (a Attribution) validate() error {
+	if err := positive("ATTRIBUTION_WINDOW_DAYS", a.WindowDays); err != nil {
+		return err
+	}
+	if a.TimeDecayHalfLife <= 0 {
+		return bad("TIME_DECAY_HALF_LIFE_DAYS", "", "must be greater than zero")
+	}
+	return nil
+}

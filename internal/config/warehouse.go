@@ -1,0 +1,73 @@
+package config
+
+import (
+	"github.com/sam-attribution/sam/warehouse"
+)
+
+// Warehouse selects and configures the warehouse engine.
+type Warehouse struct {
+	Engine     string `envconfig:"ENGINE" default:"duckdb" desc:"warehouse engine: duckdb (embedded) or bigquery"`
+	DuckDBPath string `envconfig:"DUCKDB_PATH" default:"./sam.duckdb" desc:"DuckDB database file (embedded engine)"`
+	Threads    int    `envconfig:"THREADS" default:"0" desc:"DuckDB worker threads; 0 lets DuckDB choose"`
+
+	Project          string `envconfig:"BQ_PROJECT" desc:"Google Cloud project that runs BigQuery jobs and holds SAM's dataset"`
+	Dataset          string `envconfig:"BQ_DATASET" default:"sam" desc:"BigQuery dataset for SAM's staging tables and models"`
+	Location         string `envconfig:"BQ_LOCATION" default:"US" desc:"BigQuery location of SAM's dataset and jobs"`
+	MaxBytesBilled   int64  `envconfig:"BQ_MAX_BYTES_BILLED" default:"1099511627776" desc:"cap on bytes billed per BigQuery query job (default 1 TiB)"`
+	Endpoint         string `envconfig:"BQ_ENDPOINT" desc:"BigQuery REST endpoint override (tests, emulators); empty uses Google's"`
+	CredentialsFile  string `envconfig:"BQ_CREDENTIALS_FILE" desc:"service-account key file; empty uses Application Default Credentials"`
+	JobTimeoutSecond int    `envconfig:"BQ_JOB_TIMEOUT_SECONDS" default:"3600" desc:"longest a BigQuery job may run before SAM gives up on it"`
+}
+
+func (w Warehouse) validate() error {
+	if err := oneOf("ENGINE", w.Engine, "duckdb", "bigquery"); err != nil {
+		return err
+	}
+	if w.Threads < 0 {
+		return bad("THREADS", "", "must not be negative")
+	}
+	if w.Engine == "duckdb" && w.DuckDBPath == "" {
+		return bad("DUCKDB_PATH", "", "must be set for the duckdb engine")
+	}
+	if w.Engine == "bigquery" {
+		if w.Project == "" {
+			return bad("BQ_PROJECT", "", "must be set when SAM_ENGINE=bigquery")
+		}
+		if !warehouse.ValidProjectID(w.Project) {
+			return bad("BQ_PROJECT", w.Project, "is not a valid project id")
+		}
+		if err := positive("BQ_JOB_TIMEOUT_SECONDS", w.JobTimeoutSecond); err != nil {
+			return err
+		}
+		if w.MaxBytesBilled <= 0 {
+			return bad("BQ_MAX_BYTES_BILLED", "", "must be greater than zero")
+		}
+	}
+	if !warehouse.ValidIdentifier(w.Dataset) {
+		return bad("BQ_DATASET", w.Dataset, "is not a valid dataset name")
+	}
+	return nil
+}
+
+// Transform configures the SQL model runner.
+type Transform struct {
+	ModelsDir   string `envconfig:"MODELS_DIR" desc:"directory of SQL models overriding the embedded ones (edit SQL without recompiling)"`
+	Parallelism int    `envconfig:"TRANSFORM_PARALLELISM" default:"4" desc:"models built at once within one level of the graph"`
+}
+
+func (t Transform) validate() error {
+	return positive("TRANSFORM_PARALLELISM", t.Parallelism)
+}
+
+// Log configures structured logging.
+type Log struct {
+	Format string `envconfig:"FORMAT" default:"auto" desc:"log format: auto (text on a terminal, JSON otherwise), json or text"`
+	Level  string `envconfig:"LEVEL" default:"info" desc:"log level: debug, info, warn or error"`
+}
+
+func (l Log) validate() error {
+	if err := oneOf("LOG_FORMAT", l.Format, "auto", "json", "text"); err != nil {
+		return err
+	}
+	return oneOf("LOG_LEVEL", l.Level, "debug", "info", "warn", "error")
+}

@@ -1,0 +1,27 @@
+package config
+
+// Writeback configures the GA4 Measurement Protocol writer.
+type Writeback struct {
+	Mode          string `envconfig:"WRITEBACK_MODE" default:"local" desc:"off, local (send to a local GA4 sink started by sam), send, validate (debug endpoint, fail on any validation message) or dry-run (print payloads)"`
+	MeasurementID string `envconfig:"GA4_MEASUREMENT_ID" default:"G-SAMLOCAL01" desc:"GA4 web stream measurement id"`
+	APISecret     Secret `envconfig:"GA4_API_SECRET" desc:"Measurement Protocol api_secret (secret)"`
+	Endpoint      string `envconfig:"GA4_MP_ENDPOINT" default:"https://www.google-analytics.com" desc:"Measurement Protocol base URL; https://region1.google-analytics.com for the EU endpoint"`
+	Concurrency   int    `envconfig:"WRITEBACK_CONCURRENCY" default:"8" desc:"requests in flight at once"`
+	RatePerSecond int    `envconfig:"WRITEBACK_RATE" default:"200" desc:"requests per second at most"`
+}
+
+func (w Writeback) validate() error {
+	if err := oneOf("WRITEBACK_MODE", w.Mode, "off", "local", "send", "validate", "dry-run"); err != nil {
+		return err
+	}
+	if (w.Mode == "send" || w.Mode == "validate") && w.APISecret == "" {
+		return bad("GA4_API_SECRET", "", "must be set when SAM_WRITEBACK_MODE=%s", w.Mode)
+	}
+	if err := positive("WRITEBACK_CONCURRENCY", w.Concurrency); err != nil {
+		return err
+	}
+	if err := positive("WRITEBACK_RATE", w.RatePerSecond); err != nil {
+		return err
+	}
+	return checkURL("GA4_MP_ENDPOINT", w.Endpoint)
+}

@@ -1,0 +1,72 @@
+package loaders
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sam-attribution/sam/warehouse"
+)
+
+// CursorsTable records, per source and object, how far an incremental sync
+// got. A cursor is saved only after the batch it covers is durable in
+// staging, so a crashed sync resumes from the last durable batch.
+const CursorsTable = "load_cursors"
+
+// CursorsSchema is the cursor table's schema. One row per save; the latest
+// saved_at per (source, object) is the cursor, so saving is an append and
+// needs no UPDATE.
+var CursorsSchema = warehouse.Schema{Columns: []warehouse.Column{
+	{Name: "source", Type: warehouse.String},
+	{Name: "object", Type: warehouse.String},
+	{Name: "cursor", Type: warehouse.String},
+	{Name: "saved_at", Type: warehouse.Timestamp},
+}}
+
+// Cursors reads and saves sync cursors in the warehouse.
+type Cursors struct {
+	wh warehouse.Warehouse
+}
+
+// NewCursors returns a cursor store.
+func NewCursors(wh warehouse.Warehouse) *Cursors { return &Cursors{wh: wh} }
+
+// Get returns the saved cursor, or "" when none was saved.
+func (c *Cursors) Get(ctx context.Context, source, object string) (string, error) {
+	if _, err := c.wh.Describe(ctx, CursorsTable); err != nil {
+		if errors.Is(err, warehouse.ErrNotFound) {
+			return "", nil
+		}
+		return "", fmt.Errorf("read cursor %s/%s: %w", source, object, err)
+	}
+	q := fmt.Sprintf("SELECT cursor FROM %s WHERE source = %s AND object = %s ORDER BY saved_at DESC LIMIT 1",
+		c.wh.QualifiedName(CursorsTable), warehouse.StringLiteral(c.wh.Dialect(), source), warehouse.StringLiteral(c.wh.Dialect(), object))
+	rows, err := c.wh.Query(ctx, q)
+	if err != nil {
+		return "", fmt.Errorf("read cursor %s/%s: %w", source, object, err)
+	}
+	defer rows.Close()
+	var cur string
+	if rows.Next() {
+		if err := rows.Scan(&cur); err != nil {
+			return "", fmt.Errorf("read cursor %s/%s: %w", source, object, err)
+		}
+	}
+	return cur, rows.Err()
+}
+
+// Save records a new cursor value.
+func (c *Cursors) Save(ctx context.Context, source, object, cursor string) error {
+	_, err := c.wh.Load(ctx, warehouse.LoadRequest{
+		Table:  CursorsTable,
+		Schema: CursorsSchema,
+		Mode:   warehouse.Append,
+		Rows:   warehouse.NewSliceRows([][]any{{source, object, cursor, time.Now().UTC()}}),
+	})
+	if err != nil {
+		return fmt.Errorf("save cursor %s/%s: %w", source, object, err)
+	}
+	return nil
+}
+

@@ -1,0 +1,299 @@
+// Package warehouse owns the small interface every SAM component uses to talk
+// to a warehouse engine, in the spirit of database/sql: execute a statement,
+// query typed rows, load a stream of rows or NDJSON into a table, describe a
+// table, and estimate a query's cost. Engines live in subpackages
+// (warehouse/duckdb, warehouse/bigquery) and import this package; this package
+// imports no engine.
+//
+// Table names passed to the interface are bare names inside SAM's dataset
+// (for example "stg_ga4__events"); each engine qualifies them (DuckDB: the
+// main schema of the database file; BigQuery: project.dataset). Callers that
+// need the qualified form for SQL text ask the engine's QualifiedName.
+package warehouse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Dialect names the SQL dialect an engine speaks.
+type Dialect string
+
+const (
+	DuckDB   Dialect = "duckdb"
+	BigQuery Dialect = "bigquery"
+)
+
+// ParseDialect accepts "duckdb" or "bigquery".
+func ParseDialect(s string) (Dialect, error) {
+	switch Dialect(s) {
+	case DuckDB, BigQuery:
+		return Dialect(s), nil
+	}
+	return "", fmt.Errorf("unknown dialect %q (want duckdb or bigquery)", s)
+}
+
+// ErrNotFound reports that a table does not exist.
+var ErrNotFound = errors.New("table not found")
+
+// Warehouse is the interface SAM's loaders, transform runner and jobs use.
+// Implementations are safe for concurrent use.
+type Warehouse interface {
+	// Dialect is the SQL dialect statements must be written in.
+	Dialect() Dialect
+	// QualifiedName returns the quoted, fully qualified name of a table in
+	// SAM's dataset, ready to paste into SQL.
+	QualifiedName(table string) string
+	// Exec runs one statement or, on engines that support it, a script.
+	Exec(ctx context.Context, sql string, opts ...ExecOption) (Result, error)
+	// Query runs a query and returns its rows. The caller must Close them.
+	Query(ctx context.Context, sql string, opts ...ExecOption) (Rows, error)
+	// Load writes rows into a table, creating it from req.Schema when absent.
+	Load(ctx context.Context, req LoadRequest) (LoadResult, error)
+	// Describe returns a table's schema, or an error wrapping ErrNotFound.
+	Describe(ctx context.Context, table string) (Schema, error)
+	// DryRun estimates the bytes a query would process. Engines that cannot
+	// estimate return Estimate{Supported: false}.
+	DryRun(ctx context.Context, sql string) (Estimate, error)
+	// Close releases the engine's resources.
+	Close() error
+}
+
+// Result summarises a statement.
+type Result struct {
+	RowsAffected   int64
+	BytesProcessed int64
+	BytesBilled    int64
+	JobID          string
+}
+
+// Estimate is a dry-run cost estimate.
+type Estimate struct {
+	Supported      bool
+	BytesProcessed int64
+}
+
+// ExecOption adjusts one Exec or Query call.
+type ExecOption func(*ExecOptions)
+
+// ExecOptions collects the options engines honour. Engines ignore what they
+// cannot use (DuckDB has no labels or job ids).
+type ExecOptions struct {
+	// JobID, when set, makes a retried statement recognisable: BigQuery
+	// treats a second insert of the same job id as a duplicate and SAM then
+	// waits for the existing job instead of running the statement twice.
+	JobID  string
+	Labels map[string]string
+}
+
+// WithJobID sets a deterministic job id.
+func WithJobID(id string) ExecOption { return func(o *ExecOptions) { o.JobID = id } }
+
+// WithLabels attaches labels (BigQuery job labels).
+func WithLabels(l map[string]string) ExecOption {
+	return func(o *ExecOptions) {
+		if o.Labels == nil {
+			o.Labels = map[string]string{}
+		}
+		for k, v := range l {
+			o.Labels[k] = v
+		}
+	}
+}
+
+// CollectOptions applies opts in order.
+func CollectOptions(opts []ExecOption) ExecOptions {
+	var o ExecOptions
+	for _, f := range opts {
+		f(&o)
+	}
+	return o
+}
+
+// Rows is a forward-only cursor over a query result, shaped like
+// database/sql.Rows. Scan converts values into *string, *int64, *int,
+// *float64, *bool, *time.Time, *[]byte, *any, and the sql.Null* types.
+type Rows interface {
+	Columns() []Column
+	Next() bool
+	Scan(dest ...any) error
+	// Values returns the current row as engine-neutral Go values:
+	// nil, string, int64, float64, bool, time.Time, []byte, []any (arrays),
+	// map[string]any (structs).
+	Values() ([]any, error)
+	Err() error
+	Close() error
+}
+
+// LoadMode says what a load does to existing data.
+type LoadMode int
+
+const (
+	// Append adds rows.
+	Append LoadMode = iota
+	// Replace replaces the whole table.
+	Replace
+	// ReplacePartitions replaces exactly the partitions listed in
+	// LoadRequest.Partitions (values of Schema.PartitionColumn) and leaves
+	// every other partition untouched, in one atomic step.
+	ReplacePartitions
+)
+
+func (m LoadMode) String() string {
+	switch m {
+	case Append:
+		return "append"
+	case Replace:
+		return "replace"
+	case ReplacePartitions:
+		return "replace-partitions"
+	}
+	return fmt.Sprintf("LoadMode(%d)", int(m))
+}
+
+// LoadRequest describes one load. Exactly one of NDJSON and Rows is set.
+type LoadRequest struct {
+	Table  string
+	Schema Schema
+	Mode   LoadMode
+	// Partitions lists the partition dates (UTC days) replaced by
+	// ReplacePartitions. Loaded rows outside them are an error.
+	Partitions []time.Time
+	// NDJSON is newline-delimited JSON, one object per row, keys matching
+	// Schema column names. INT64 values may arrive as JSON strings.
+	NDJSON io.Reader
+	// Rows streams rows positionally matching Schema.Columns.
+	Rows RowSource
+	// JobID makes a retried load recognisable (see ExecOptions.JobID).
+	JobID  string
+	Labels map[string]string
+}
+
+// RowSource yields rows one at a time; Next returns io.EOF after the last.
+// Values follow the same Go types as Rows.Values.
+type RowSource interface {
+	Next(ctx context.Context) ([]any, error)
+}
+
+// SliceRows is a RowSource over rows held in memory (tests, small tables).
+type SliceRows struct {
+	rows [][]any
+	i    int
+}
+
+// NewSliceRows returns a RowSource over rows.
+func NewSliceRows(rows [][]any) *SliceRows { return &SliceRows{rows: rows} }
+
+// Next implements RowSource.
+func (s *SliceRows) Next(context.Context) ([]any, error) {
+	if s.i >= len(s.rows) {
+		return nil, io.EOF
+	}
+	r := s.rows[s.i]
+	s.i++
+	return r, nil
+}
+
+// LoadResult summarises a load.
+type LoadResult struct {
+	RowsLoaded int64
+	Bytes      int64
+	JobID      string
+}
+
+// Type is a column type, named as BigQuery names it; engines map it.
+type Type string
+
+const (
+	String    Type = "STRING"
+	Int64     Type = "INT64"
+	Float64   Type = "FLOAT64"
+	Numeric   Type = "NUMERIC"
+	Bool      Type = "BOOL"
+	Timestamp Type = "TIMESTAMP"
+	Date      Type = "DATE"
+	JSON      Type = "JSON"
+	Bytes     Type = "BYTES"
+	Record    Type = "RECORD"
+)
+
+// Column describes one column. Record columns list their Fields; Repeated
+// marks an ARRAY.
+type Column struct {
+	Name     string
+	Type     Type
+	Repeated bool
+	Required bool
+	Fields   []Column
+}
+
+// Schema describes a table.
+type Schema struct {
+	Columns []Column
+	// PartitionColumn is a DATE column the table is partitioned by (BigQuery
+	// day partitioning), or empty.
+	PartitionColumn string
+	// ClusterBy lists clustering columns (BigQuery only).
+	ClusterBy []string
+}
+
+// Column returns the named column.
+func (s Schema) Column(name string) (Column, bool) {
+	for _, c := range s.Columns {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return Column{}, false
+}
+
+var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,1023}$`)
+
+// ValidIdentifier reports whether s is safe to use as an unquoted table,
+// column or dataset name. Names from configuration must pass it, so they
+// cannot inject SQL.
+func ValidIdentifier(s string) bool { return identRE.MatchString(s) }
+
+// CheckIdentifier returns an error naming what when s is not a valid
+// identifier.
+func CheckIdentifier(what, s string) error {
+	if !ValidIdentifier(s) {
+		return fmt.Errorf("%s %q is not a valid identifier (letters, digits, underscore; not starting with a digit)", what, s)
+	}
+	return nil
+}
+
+var projectRE = regexp.MustCompile(`^[a-z][a-z0-9\-]{4,28}[a-z0-9]$|^[a-z0-9\-\.:]+$`)
+
+// ValidProjectID reports whether s looks like a Google Cloud project id
+// (including domain-scoped ids such as example.com:proj).
+func ValidProjectID(s string) bool { return projectRE.MatchString(s) }
+
+// StringLiteral renders s as a SQL string literal for dialect d. The two
+// dialects escape differently: BigQuery uses backslashes, DuckDB doubles the
+// quote and treats backslashes literally.
+func StringLiteral(d Dialect, s string) string {
+	var b strings.Builder
+	b.WriteByte('\'')
+	for _, r := range s {
+		switch {
+		case r == '\'' && d == BigQuery:
+			b.WriteString(`\'`)
+		case r == '\\' && d == BigQuery:
+			b.WriteString(`\\`)
+		case r == '\n' && d == BigQuery:
+			b.WriteString(`\n`)
+		case r == '\'':
+			b.WriteString(`''`)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('\'')
+	return b.String()
+}
