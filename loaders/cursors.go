@@ -69,4 +69,3 @@ func (c *Cursors) Save(ctx context.Context, source, object, cursor string) error
 	}
 	return nil
 }
-
