@@ -252,12 +252,12 @@ func (s Schema) Column(name string) (Column, bool) {
 	return Column{}, false
 }
 
-var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,1023}$`)
+var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // ValidIdentifier reports whether s is safe to use as an unquoted table,
 // column or dataset name. Names from configuration must pass it, so they
 // cannot inject SQL.
-func ValidIdentifier(s string) bool { return identRE.MatchString(s) }
+func ValidIdentifier(s string) bool { return len(s) <= 1024 && identRE.MatchString(s) }
 
 // CheckIdentifier returns an error naming what when s is not a valid
 // identifier.

@@ -22,16 +22,18 @@ const Prefix = "SAM"
 
 // Config is the whole configuration.
 type Config struct {
-	Warehouse   Warehouse   `envconfig:"" split_words:"true"`
-	Transform   Transform   `envconfig:""`
-	GA4         GA4         `envconfig:"GA4"`
-	CRM         CRM         `envconfig:"CRM"`
-	HubSpot     HubSpot     `envconfig:"HUBSPOT"`
-	Salesforce  Salesforce  `envconfig:"SALESFORCE"`
-	Spend       Spend       `envconfig:""`
-	Attribution Attribution `envconfig:""`
-	Writeback   Writeback   `envconfig:""`
-	Log         Log         `envconfig:"LOG"`
+	// Embedded areas add no prefix of their own (SAM_ENGINE, not
+	// SAM_WAREHOUSE_ENGINE); named ones do (SAM_GA4_EXPORT_DIR).
+	Warehouse
+	Transform
+	Spend
+	Attribution
+	Writeback
+	GA4        GA4        `envconfig:"GA4"`
+	CRM        CRM        `envconfig:"CRM"`
+	HubSpot    HubSpot    `envconfig:"HUBSPOT"`
+	Salesforce Salesforce `envconfig:"SALESFORCE"`
+	Log        Log        `envconfig:"LOG"`
 }
 
 // Load reads the configuration from the process environment and validates

@@ -97,7 +97,7 @@ func (s Salesforce) validate() error {
 // Spend configures ad spend and currency conversion.
 type Spend struct {
 	SpendDir          string `envconfig:"SPEND_DIR" default:"./data/spend" desc:"directory of ad spend CSV files (date,source,medium,campaign,cost,currency)"`
-	FXRatesFile       string `envconfig:"FX_RATES_FILE" default:"./data/fx_rates.csv" desc:"CSV of currency rates (date,currency,rate_to_reporting)"`
+	FXRatesFile       string `envconfig:"FX_RATES_FILE" default:"./data/fx_rates.csv" desc:"CSV of currency rates (date,from_currency,to_currency,rate; amount_in_to = amount_in_from * rate)"`
 	ReportingCurrency string `envconfig:"REPORTING_CURRENCY" default:"USD" desc:"ISO 4217 currency every amount is reported in"`
 }
 

@@ -1,0 +1,85 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+func TestDefaultsNeedNoCloud(t *testing.T) {
+	c, err := Load()
+	if err != nil {
+		t.Fatalf("defaults must be valid: %v", err)
+	}
+	if c.Engine != "duckdb" || c.DuckDBPath != "./sam.duckdb" || c.CRM.Source != "file" {
+		t.Fatalf("unexpected defaults: engine=%q path=%q crm=%q", c.Engine, c.DuckDBPath, c.CRM.Source)
+	}
+	if c.WindowDays != 90 || c.TimeDecayHalfLife != 7 {
+		t.Fatalf("attribution defaults: %d %v", c.WindowDays, c.TimeDecayHalfLife)
+	}
+}
+
+func TestInvalidValuesNameTheVariable(t *testing.T) {
+	cases := []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"SAM_ENGINE": "postgres"}, "SAM_ENGINE"},
+		{map[string]string{"SAM_ENGINE": "bigquery"}, "SAM_BQ_PROJECT"},
+		{map[string]string{"SAM_ENGINE": "bigquery", "SAM_BQ_PROJECT": "p; DROP TABLE x"}, "SAM_BQ_PROJECT"},
+		{map[string]string{"SAM_BQ_DATASET": "sam`; drop"}, "SAM_BQ_DATASET"},
+		{map[string]string{"SAM_GA4_LOOKBACK_DAYS": "three"}, "SAM_GA4_LOOKBACK_DAYS"},
+		{map[string]string{"SAM_ATTRIBUTION_WINDOW_DAYS": "0"}, "SAM_ATTRIBUTION_WINDOW_DAYS"},
+		{map[string]string{"SAM_REPORTING_CURRENCY": "usd"}, "SAM_REPORTING_CURRENCY"},
+		{map[string]string{"SAM_WRITEBACK_MODE": "send"}, "SAM_GA4_API_SECRET"},
+		{map[string]string{"SAM_CRM_SOURCE": "pipedrive"}, "SAM_CRM_SOURCE"},
+		{map[string]string{"SAM_HUBSPOT_BASE_URL": "ftp://x"}, "SAM_HUBSPOT_BASE_URL"},
+		{map[string]string{"SAM_GA4_START_DATE": "2024-13-01"}, "SAM_GA4_START_DATE"},
+		{map[string]string{"SAM_LOG_FORMAT": "xml"}, "SAM_LOG_FORMAT"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.want, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			_, err := Load()
+			if err == nil {
+				t.Fatalf("%v: want an error", tc.env)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("%v: error %q does not name %s", tc.env, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestSecretsNeverFormat(t *testing.T) {
+	t.Setenv("SAM_GA4_API_SECRET", "s3cr3t-value")
+	t.Setenv("SAM_HUBSPOT_TOKEN", "pat-na1-abc")
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{fmt.Sprintf("%v", c), fmt.Sprintf("%+v", c), fmt.Sprintf("%#v", c), fmt.Sprint(c.APISecret)} {
+		if strings.Contains(s, "s3cr3t-value") || strings.Contains(s, "pat-na1-abc") {
+			t.Fatalf("secret leaked in %q", s)
+		}
+	}
+	if c.APISecret.Reveal() != "s3cr3t-value" {
+		t.Fatal("Reveal must return the secret")
+	}
+}
+
+func TestKeysListEveryVariable(t *testing.T) {
+	keys := Keys()
+	want := []string{"SAM_ENGINE", "SAM_DUCKDB_PATH", "SAM_MODELS_DIR", "SAM_GA4_EXPORT_DIR", "SAM_HUBSPOT_TOKEN", "SAM_ATTRIBUTION_WINDOW_DAYS", "SAM_WRITEBACK_MODE", "SAM_LOG_FORMAT"}
+	have := map[string]bool{}
+	for _, k := range keys {
+		have[k] = true
+	}
+	for _, w := range want {
+		if !have[w] {
+			t.Errorf("Keys() lacks %s", w)
+		}
+	}
+}
