@@ -1,0 +1,52 @@
+package scheduler
+
+import (
+	"testing"
+	"time"
+)
+
+func TestCronNext(t *testing.T) {
+	base := time.Date(2026, 11, 22, 10, 30, 0, 0, time.UTC) // a Sunday
+	cases := []struct {
+		expr string
+		want time.Time
+	}{
+		{"* * * * *", time.Date(2026, 11, 22, 10, 31, 0, 0, time.UTC)},
+		{"0 6 * * *", time.Date(2026, 11, 23, 6, 0, 0, 0, time.UTC)},
+		{"15 * * * *", time.Date(2026, 11, 22, 11, 15, 0, 0, time.UTC)},
+		{"*/20 * * * *", time.Date(2026, 11, 22, 10, 40, 0, 0, time.UTC)},
+		{"0 9 * * mon-fri", time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)},
+		{"0 0 1 jan *", time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{"30 10 22 11 *", time.Date(2027, 11, 22, 10, 30, 0, 0, time.UTC)},
+		{"0 12 * * 7", time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)},
+		{"0 0 13 * 5", time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)}, // Friday the 27th comes before the 13th
+	}
+	for _, tc := range cases {
+		s, err := ParseCron(tc.expr)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.expr, err)
+		}
+		got, ok := s.Next(base)
+		if !ok || !got.Equal(tc.want) {
+			t.Errorf("%s: next after %s = %s, want %s", tc.expr, base, got, tc.want)
+		}
+	}
+}
+
+func TestCronRejectsBadExpressions(t *testing.T) {
+	for _, expr := range []string{"", "* * * *", "60 * * * *", "* 24 * * *", "*/0 * * * *", "a * * * *", "5-1 * * * *", "* * 0 * *"} {
+		if _, err := ParseCron(expr); err == nil {
+			t.Errorf("%q: want an error", expr)
+		}
+	}
+}
+
+func TestCronImpossibleDateEnds(t *testing.T) {
+	s, err := ParseCron("0 0 30 2 *")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.Next(time.Now()); ok {
+		t.Fatal("30 February never comes")
+	}
+}

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Deploys SAM to Google Cloud: builds and pushes the image, replaces the
+# Cloud Run jobs from scheduler/cloudrun/*.yaml and creates or updates the
+# Cloud Scheduler triggers from scheduler/cloudscheduler/*.yaml.
+#
+# Required environment:
+#   GCP_PROJECT           project that runs the jobs
+#   GCP_REGION            Cloud Run / Scheduler region, e.g. europe-west1
+#   SAM_IMAGE             image reference to build and deploy
+#   SAM_SERVICE_ACCOUNT   runtime service account email (see scheduler/README.md)
+#   SAM_SCHEDULER_ACCOUNT service account Cloud Scheduler calls Cloud Run as
+#   SAM_BQ_PROJECT SAM_BQ_DATASET SAM_BQ_LOCATION SAM_BQ_MAX_BYTES_BILLED
+#   SAM_GA4_EXPORT_PROJECT SAM_GA4_EXPORT_DATASET SAM_CRM_SOURCE SAM_GA4_MEASUREMENT_ID
+# Secrets (sam-hubspot-token, sam-salesforce-access-token, sam-ga4-api-secret)
+# must exist in Secret Manager; they never pass through this script.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+required=(GCP_PROJECT GCP_REGION SAM_IMAGE SAM_SERVICE_ACCOUNT SAM_SCHEDULER_ACCOUNT
+  SAM_BQ_PROJECT SAM_BQ_DATASET SAM_BQ_LOCATION SAM_BQ_MAX_BYTES_BILLED
+  SAM_GA4_EXPORT_PROJECT SAM_GA4_EXPORT_DATASET SAM_CRM_SOURCE SAM_GA4_MEASUREMENT_ID)
+for v in "${required[@]}"; do
+  if [[ -z "${!v:-}" ]]; then
+    echo "deploy: $v must be set" >&2
+    exit 2
+  fi
+done
+
+# Fill ${VAR} placeholders from the environment; an unknown placeholder is an
+# error rather than an empty string.
+render() {
+  local text
+  text=$(<"$1")
+  while [[ $text =~ \$\{([A-Z0-9_]+)\} ]]; do
+    local name=${BASH_REMATCH[1]}
+    if [[ -z "${!name+x}" ]]; then
+      echo "deploy: $1 uses \${$name}, which is not set" >&2
+      exit 2
+    fi
+    text=${text//\$\{$name\}/${!name}}
+  done
+  printf '%s\n' "$text"
+}
+
+echo "building $SAM_IMAGE"
+gcloud builds submit --project "$GCP_PROJECT" --tag "$SAM_IMAGE" .
+
+for f in scheduler/cloudrun/*.yaml; do
+  echo "replacing Cloud Run job from $f"
+  render "$f" | gcloud run jobs replace - --project "$GCP_PROJECT" --region "$GCP_REGION"
+done
+
+for f in scheduler/cloudscheduler/*.yaml; do
+  name=$(sed -n 's/^name: *//p' "$f")
+  job=$(sed -n 's/^job: *//p' "$f")
+  schedule=$(sed -n 's/^schedule: *"\(.*\)"/\1/p' "$f")
+  tz=$(sed -n 's/^timeZone: *//p' "$f")
+  deadline=$(sed -n 's/^attemptDeadline: *//p' "$f")
+  retries=$(sed -n 's/^ *maxRetryAttempts: *//p' "$f")
+  minb=$(sed -n 's/^ *minBackoffDuration: *//p' "$f")
+  maxb=$(sed -n 's/^ *maxBackoffDuration: *//p' "$f")
+  doublings=$(sed -n 's/^ *maxDoublings: *//p' "$f")
+  uri="https://run.googleapis.com/v2/projects/$GCP_PROJECT/locations/$GCP_REGION/jobs/$job:run"
+  verb=create
+  if gcloud scheduler jobs describe "$name" --project "$GCP_PROJECT" --location "$GCP_REGION" >/dev/null 2>&1; then
+    verb=update
+  fi
+  echo "$verb Cloud Scheduler job $name ($schedule $tz) -> $job"
+  gcloud scheduler jobs "$verb" http "$name" --project "$GCP_PROJECT" --location "$GCP_REGION" \
+    --schedule "$schedule" --time-zone "$tz" --uri "$uri" --http-method POST \
+    --oauth-service-account-email "$SAM_SCHEDULER_ACCOUNT" \
+    --attempt-deadline "$deadline" --max-retry-attempts "$retries" \
+    --min-backoff "$minb" --max-backoff "$maxb" --max-doublings "$doublings"
+done
