@@ -1,0 +1,212 @@
+// Package report owns `sam report`: one self-contained HTML file (no
+// scripts or styles fetched from anywhere, so it works offline and can be
+// mailed around) that shows the KPI-myopia picture at a glance — cost per
+// lead next to ROI by channel, revenue by channel under every attribution
+// model, the funnel per channel, spam rate, and time-to-revenue cohorts —
+// with a table under each chart. Charts are SVG drawn here in Go.
+//
+// It reads the BI tables (channel_performance, the cohort view) through the
+// warehouse interface, so it works on either engine; it imports only
+// warehouse.
+package report
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/sam-attribution/sam/warehouse"
+)
+
+// ChannelRow is one channel's totals under one attribution model, summed
+// over every month.
+type ChannelRow struct {
+	Model         string
+	Channel       string
+	Spend         float64
+	Sessions      float64
+	Leads         float64
+	MQLs          float64
+	SQLs          float64
+	Opportunities float64
+	Won           float64
+	Revenue       float64
+	SpamLeads     float64
+}
+
+// CostPerLead is spend over leads (0 when there are no leads).
+func (r ChannelRow) CostPerLead() float64 { return ratio(r.Spend, r.Leads) }
+
+// ROI is (revenue − spend) / spend; channels without spend have none.
+func (r ChannelRow) ROI() (float64, bool) {
+	if r.Spend <= 0 {
+		return 0, false
+	}
+	return (r.Revenue - r.Spend) / r.Spend, true
+}
+
+// SpamRate is the share of leads flagged spam or bot.
+func (r ChannelRow) SpamRate() float64 { return ratio(r.SpamLeads, r.Leads) }
+
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
+
+// CohortCell is the revenue of leads created in one month that was won a
+// given number of months later.
+type CohortCell struct {
+	LeadMonth       time.Time
+	MonthsToRevenue int
+	Revenue         float64
+	WonLeads        float64
+}
+
+// Data is everything the report draws.
+type Data struct {
+	GeneratedAt       time.Time
+	ReportingCurrency string
+	Engine            string
+	Channels          []ChannelRow
+	Cohorts           []CohortCell
+}
+
+// Models lists the attribution models present, in a stable order.
+func (d *Data) Models() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, r := range d.Channels {
+		if !seen[r.Model] {
+			seen[r.Model] = true
+			out = append(out, r.Model)
+		}
+	}
+	order := map[string]int{"first_touch": 0, "last_touch": 1, "last_non_direct": 2, "linear": 3, "time_decay": 4, "position_based": 5, "markov": 6}
+	sort.SliceStable(out, func(i, j int) bool {
+		oi, iok := order[out[i]]
+		oj, jok := order[out[j]]
+		if iok && jok {
+			return oi < oj
+		}
+		if iok != jok {
+			return iok
+		}
+		return out[i] < out[j]
+	})
+	return out
+}
+
+// ForModel returns the channel rows of one model, by revenue descending.
+func (d *Data) ForModel(model string) []ChannelRow {
+	var out []ChannelRow
+	for _, r := range d.Channels {
+		if r.Model == model {
+			out = append(out, r)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Revenue != out[j].Revenue {
+			return out[i].Revenue > out[j].Revenue
+		}
+		return out[i].Channel < out[j].Channel
+	})
+	return out
+}
+
+// Query is the SQL that reads channel totals; it is exported so the CLI's
+// end-of-run table and the report agree on the numbers.
+func Query(wh warehouse.Warehouse) string {
+	return fmt.Sprintf(`
+SELECT model, channel,
+       SUM(COALESCE(spend, 0)) AS spend,
+       SUM(COALESCE(sessions, 0)) AS sessions,
+       SUM(COALESCE(leads, 0)) AS leads,
+       SUM(COALESCE(mqls, 0)) AS mqls,
+       SUM(COALESCE(sqls, 0)) AS sqls,
+       SUM(COALESCE(opportunities, 0)) AS opportunities,
+       SUM(COALESCE(won, 0)) AS won,
+       SUM(COALESCE(revenue, 0)) AS revenue,
+       SUM(COALESCE(spam_leads, 0)) AS spam_leads
+FROM %s
+GROUP BY model, channel
+ORDER BY model, channel`, wh.QualifiedName("channel_performance"))
+}
+
+// Load reads the report's data from the warehouse.
+func Load(ctx context.Context, wh warehouse.Warehouse, currency string) (*Data, error) {
+	d := &Data{GeneratedAt: time.Now().UTC(), ReportingCurrency: currency, Engine: string(wh.Dialect())}
+	rows, err := wh.Query(ctx, Query(wh))
+	if err != nil {
+		return nil, fmt.Errorf("read channel_performance: %w", err)
+	}
+	all, err := warehouse.CollectRows(rows)
+	if err != nil {
+		return nil, fmt.Errorf("read channel_performance: %w", err)
+	}
+	for _, v := range all {
+		r := ChannelRow{Model: warehouse.Format(v[0]), Channel: warehouse.Format(v[1])}
+		nums := []*float64{&r.Spend, &r.Sessions, &r.Leads, &r.MQLs, &r.SQLs, &r.Opportunities, &r.Won, &r.Revenue, &r.SpamLeads}
+		for i, p := range nums {
+			if err := warehouse.ConvertAssign(p, orZero(v[i+2])); err != nil {
+				return nil, fmt.Errorf("read channel_performance column %d: %w", i+2, err)
+			}
+		}
+		d.Channels = append(d.Channels, r)
+	}
+	cohorts, err := loadCohorts(ctx, wh)
+	if err != nil {
+		return nil, err
+	}
+	d.Cohorts = cohorts
+	return d, nil
+}
+
+func orZero(v any) any {
+	if v == nil {
+		return float64(0)
+	}
+	return v
+}
+
+// CohortQuery reads the cohort view (lead month × months to revenue).
+func CohortQuery(wh warehouse.Warehouse) string {
+	return fmt.Sprintf(`
+SELECT lead_month, months_to_revenue, SUM(revenue) AS revenue, SUM(won_leads) AS won_leads
+FROM %s
+GROUP BY lead_month, months_to_revenue
+ORDER BY lead_month, months_to_revenue`, wh.QualifiedName("cohort_revenue"))
+}
+
+func loadCohorts(ctx context.Context, wh warehouse.Warehouse) ([]CohortCell, error) {
+	rows, err := wh.Query(ctx, CohortQuery(wh))
+	if err != nil {
+		return nil, fmt.Errorf("read cohort_revenue: %w", err)
+	}
+	all, err := warehouse.CollectRows(rows)
+	if err != nil {
+		return nil, fmt.Errorf("read cohort_revenue: %w", err)
+	}
+	var out []CohortCell
+	for _, v := range all {
+		var c CohortCell
+		t, ok := v[0].(time.Time)
+		if !ok {
+			return nil, fmt.Errorf("cohort_revenue.lead_month is %T, want a DATE", v[0])
+		}
+		c.LeadMonth = t
+		if err := warehouse.ConvertAssign(&c.MonthsToRevenue, orZero(v[1])); err != nil {
+			return nil, fmt.Errorf("cohort_revenue.months_to_revenue: %w", err)
+		}
+		if err := warehouse.ConvertAssign(&c.Revenue, orZero(v[2])); err != nil {
+			return nil, fmt.Errorf("cohort_revenue.revenue: %w", err)
+		}
+		if err := warehouse.ConvertAssign(&c.WonLeads, orZero(v[3])); err != nil {
+			return nil, fmt.Errorf("cohort_revenue.won_leads: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}

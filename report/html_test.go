@@ -1,0 +1,84 @@
+package report
+
+import (
+	"bytes"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+func sampleData() *Data {
+	row := func(model, ch string, spend, leads, won, rev, spam float64) ChannelRow {
+		return ChannelRow{Model: model, Channel: ch, Spend: spend, Leads: leads, MQLs: leads / 2, SQLs: leads / 4, Won: won, Revenue: rev, SpamLeads: spam}
+	}
+	d := &Data{GeneratedAt: time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC), ReportingCurrency: "USD", Engine: "duckdb"}
+	for _, m := range []string{"markov", "last_non_direct"} {
+		d.Channels = append(d.Channels,
+			row(m, "Paid Social", 1000, 100, 1, 500, 10),
+			row(m, "Paid Search", 3000, 60, 12, 30000, 1),
+			row(m, "Display", 800, 40, 0, 0, 30),
+			row(m, "Direct", 0, 30, 5, 9000, 0),
+		)
+	}
+	d.Cohorts = []CohortCell{
+		{LeadMonth: time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC), MonthsToRevenue: 0, Revenue: 1000},
+		{LeadMonth: time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC), MonthsToRevenue: 2, Revenue: 5000},
+		{LeadMonth: time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC), MonthsToRevenue: 1, Revenue: 2000},
+	}
+	return d
+}
+
+func TestRenderDrawsEveryChart(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Render(&buf, sampleData(), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	html := buf.String()
+	series := func(id string) int {
+		start := strings.Index(html, `id="`+id+`"`)
+		if start < 0 {
+			t.Fatalf("chart %s missing", id)
+		}
+		end := strings.Index(html[start:], "</svg>")
+		return strings.Count(html[start:start+end], `class="series"`)
+	}
+	want := map[string]int{"chart-cpl": 1, "chart-roi": 1, "chart-models": 2, "chart-funnel": 4, "chart-spam": 1, "chart-cohorts": 2}
+	for id, n := range want {
+		if got := series(id); got != n {
+			t.Errorf("%s: %d series, want %d", id, got, n)
+		}
+	}
+	if regexp.MustCompile(`(?i)<script|https?://(?:[^"]*)\.(?:js|css)`).MatchString(html) {
+		t.Error("report must be self-contained: no scripts or remote assets")
+	}
+}
+
+func TestMyopiaSectionOrdersByCostPerLead(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Render(&buf, sampleData(), Options{FocusModel: "markov"}); err != nil {
+		t.Fatal(err)
+	}
+	html := buf.String()
+	social := strings.Index(html, "<td>Paid Social</td>")
+	search := strings.Index(html, "<td>Paid Search</td>")
+	if social < 0 || search < 0 || social > search {
+		t.Fatalf("Paid Social (cheapest leads) should come first in the cost-per-lead table")
+	}
+	// ROI of Paid Social: (500-1000)/1000 = -50%; Paid Search: 900%.
+	if !strings.Contains(html, "<td>-50%</td>") || !strings.Contains(html, "<td>900%</td>") {
+		t.Fatal("ROI figures missing from the table")
+	}
+	if strings.Contains(html, "<td>Direct</td><td>0 USD</td>") {
+		t.Fatal("channels without spend have no cost-per-lead row")
+	}
+}
+
+func TestFormatMoney(t *testing.T) {
+	cases := map[float64]string{1234567: "1,234,567 USD", 12.5: "12.50 USD", -2500: "-2,500 USD", 0: "0.00 USD"}
+	for v, want := range cases {
+		if got := formatMoney(v, "USD"); got != want {
+			t.Errorf("formatMoney(%v) = %q, want %q", v, got, want)
+		}
+	}
+}
