@@ -44,7 +44,7 @@ func Render(w io.Writer, d *Data, opts Options) error {
 		model = d.Models()[0]
 	}
 	money := func(v float64) string { return formatMoney(v, d.ReportingCurrency) }
-	pct := func(v float64) string { return fmt.Sprintf("%.0f%%", v*100) }
+	pct := func(v float64) string { return fmt.Sprintf("%.1f%%", v*100) }
 	count := func(v float64) string { return fmt.Sprintf("%.0f", v) }
 
 	focus := d.ForModel(model)
@@ -203,7 +203,7 @@ func cohortHeatmap(d *Data, money func(float64) string) (Heatmap, table) {
 	if len(rows) == 0 {
 		cols = nil
 	}
-	return Heatmap{ID: "chart-cohorts", Title: "Won revenue by lead month and months to close", Rows: rows, Columns: cols, Values: values, Format: money}, t
+	return Heatmap{ID: "chart-cohorts", Title: "Won revenue by cohort", Rows: rows, Columns: cols, Values: values, Format: money}, t
 }
 
 func formatMoney(v float64, currency string) string {

@@ -66,7 +66,7 @@ func TestMyopiaSectionOrdersByCostPerLead(t *testing.T) {
 		t.Fatalf("Paid Social (cheapest leads) should come first in the cost-per-lead table")
 	}
 	// ROI of Paid Social: (500-1000)/1000 = -50%; Paid Search: 900%.
-	if !strings.Contains(html, "<td>-50%</td>") || !strings.Contains(html, "<td>900%</td>") {
+	if !strings.Contains(html, "<td>-50.0%</td>") || !strings.Contains(html, "<td>900.0%</td>") {
 		t.Fatal("ROI figures missing from the table")
 	}
 	if strings.Contains(html, "<td>Direct</td><td>0 USD</td>") {

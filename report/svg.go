@@ -31,8 +31,8 @@ func esc(s string) string { return template.HTMLEscapeString(s) }
 // test can count what was drawn.
 func (c BarChart) SVG() template.HTML {
 	const (
-		labelW = 150.0
-		plotW  = 420.0
+		labelW = 120.0
+		plotW  = 300.0
 		valueW = 90.0
 		barH   = 14.0
 		gap    = 10.0
