@@ -1,0 +1,51 @@
+# SAM — two commands on a fresh machine: `make run` and `make test`.
+# Everything the tests need (the ZetaSQL local service, Chromium for the
+# report test) is installed here, not by hand.
+
+GO        ?= go
+BIN       ?= bin/sam
+DATA      ?= ./data
+DAYS      ?= 60
+SEED      ?= 42
+TOOLS     := .tools
+ZETASQL   := $(TOOLS)/zetasql/remote_server.so
+
+# One source of truth for how the binary is built: the Dockerfile runs
+# `make build` too (checked by tests/buildcheck).
+BUILD_FLAGS := -trimpath -ldflags "-s -w -X main.version=$(shell git describe --always --dirty 2>/dev/null || echo dev)"
+
+.PHONY: build run test bench tools browser vet fmt clean
+
+build:
+	CGO_ENABLED=1 $(GO) build $(BUILD_FLAGS) -o $(BIN) ./cmd/sam
+
+$(DATA)/ga4:
+	$(BIN) generate --out $(DATA) --days $(DAYS) --seed $(SEED)
+
+run: build
+	@test -d $(DATA)/ga4 || $(BIN) generate --out $(DATA) --days $(DAYS) --seed $(SEED)
+	$(BIN) run
+
+tools: $(ZETASQL)
+
+$(ZETASQL):
+	bash tools/zetasql/install.sh $(TOOLS)/zetasql
+
+# Debian's Chromium renders the HTML report in the browser test.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing chromium for the report browser test"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+
+test: tools browser vet
+	SAM_REQUIRE_ZETASQL=1 SAM_REQUIRE_BROWSER=1 $(GO) test -count=1 -timeout 20m ./...
+
+bench: build tools
+	bash tests/bench/run.sh
+
+clean:
+	rm -rf bin $(DATA) sam.duckdb sam.duckdb.wal report.html

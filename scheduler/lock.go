@@ -1,0 +1,119 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sam-attribution/sam/warehouse"
+)
+
+// LocksTable holds one row per held lock.
+const LocksTable = "sam_locks"
+
+var locksSchema = warehouse.Schema{Columns: []warehouse.Column{
+	{Name: "name", Type: warehouse.String},
+	{Name: "holder", Type: warehouse.String},
+	{Name: "acquired_at", Type: warehouse.Timestamp},
+	{Name: "expires_at", Type: warehouse.Timestamp},
+}}
+
+// ErrHeld reports that another holder has the lock.
+var ErrHeld = errors.New("lock is held by another run")
+
+// Lock is a named lease in the warehouse. A holder that dies stops renewing
+// it, so it expires after its TTL and the next run can take it.
+type Lock struct {
+	WH     warehouse.Warehouse
+	Name   string
+	Holder string
+	TTL    time.Duration
+	Now    func() time.Time
+}
+
+func (l *Lock) now() time.Time {
+	if l.Now != nil {
+		return l.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (l *Lock) lit(s string) string { return warehouse.StringLiteral(l.WH.Dialect(), s) }
+
+func tsLit(t time.Time) string {
+	return "TIMESTAMP '" + t.UTC().Format("2006-01-02 15:04:05.000000") + "'"
+}
+
+func (l *Lock) ensureTable(ctx context.Context) error {
+	_, err := l.WH.Load(ctx, warehouse.LoadRequest{
+		Table: LocksTable, Schema: locksSchema, Mode: warehouse.Append,
+		Rows: warehouse.NewSliceRows(nil),
+	})
+	return err
+}
+
+// Acquire takes the lock or returns ErrHeld. Expired leases are removed in
+// the same transaction, so a dead holder never blocks for longer than TTL.
+func (l *Lock) Acquire(ctx context.Context) error {
+	if err := l.ensureTable(ctx); err != nil {
+		return fmt.Errorf("lock %s: %w", l.Name, err)
+	}
+	now := l.now()
+	t := l.WH.QualifiedName(LocksTable)
+	script := fmt.Sprintf(`BEGIN TRANSACTION;
+DELETE FROM %[1]s WHERE name = %[2]s AND expires_at < %[4]s;
+INSERT INTO %[1]s (name, holder, acquired_at, expires_at)
+SELECT %[2]s, %[3]s, %[4]s, %[5]s FROM (SELECT 1 AS one) AS seed
+WHERE NOT EXISTS (SELECT 1 FROM %[1]s WHERE name = %[2]s);
+COMMIT TRANSACTION;`, t, l.lit(l.Name), l.lit(l.Holder), tsLit(now), tsLit(now.Add(l.TTL)))
+	if _, err := l.WH.Exec(ctx, script); err != nil {
+		// A concurrent acquirer's transaction conflicting with ours means
+		// someone else is taking it now.
+		return fmt.Errorf("lock %s: %w (%v)", l.Name, ErrHeld, err)
+	}
+	holder, err := l.holder(ctx)
+	if err != nil {
+		return err
+	}
+	if holder != l.Holder {
+		return fmt.Errorf("lock %s held by %s: %w", l.Name, holder, ErrHeld)
+	}
+	return nil
+}
+
+func (l *Lock) holder(ctx context.Context) (string, error) {
+	rows, err := l.WH.Query(ctx, fmt.Sprintf("SELECT holder FROM %s WHERE name = %s",
+		l.WH.QualifiedName(LocksTable), l.lit(l.Name)))
+	if err != nil {
+		return "", fmt.Errorf("lock %s: read holder: %w", l.Name, err)
+	}
+	defer rows.Close()
+	var h string
+	if rows.Next() {
+		if err := rows.Scan(&h); err != nil {
+			return "", fmt.Errorf("lock %s: read holder: %w", l.Name, err)
+		}
+	}
+	return h, rows.Err()
+}
+
+// Renew extends the lease while the holder works.
+func (l *Lock) Renew(ctx context.Context) error {
+	_, err := l.WH.Exec(ctx, fmt.Sprintf("UPDATE %s SET expires_at = %s WHERE name = %s AND holder = %s",
+		l.WH.QualifiedName(LocksTable), tsLit(l.now().Add(l.TTL)), l.lit(l.Name), l.lit(l.Holder)))
+	if err != nil {
+		return fmt.Errorf("lock %s: renew: %w", l.Name, err)
+	}
+	return nil
+}
+
+// Release gives the lock up.
+func (l *Lock) Release(ctx context.Context) error {
+	_, err := l.WH.Exec(ctx, fmt.Sprintf("DELETE FROM %s WHERE name = %s AND holder = %s",
+		l.WH.QualifiedName(LocksTable), l.lit(l.Name), l.lit(l.Holder)))
+	if err != nil {
+		return fmt.Errorf("lock %s: release: %w", l.Name, err)
+	}
+	return nil
+}

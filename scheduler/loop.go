@@ -1,0 +1,91 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+)
+
+// Loop runs work on a cron schedule until its context ends. Each tick takes
+// the warehouse lock first, so two hosts (or a slow run and the next tick)
+// never run the pipeline at once.
+type Loop struct {
+	Schedule *Schedule
+	Lock     *Lock
+	Work     func(ctx context.Context) error
+	Logger   *slog.Logger
+	// Location is the schedule's time zone (default UTC).
+	Location *time.Location
+	// sleep waits until t or ctx ends; tests replace it.
+	sleep func(ctx context.Context, t time.Time) error
+}
+
+// Serve loops until ctx is cancelled; it returns ctx's error then. A run in
+// progress sees the same cancelled context and stops cleanly.
+func (l *Loop) Serve(ctx context.Context) error {
+	loc := l.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	sleep := l.sleep
+	if sleep == nil {
+		sleep = sleepUntil
+	}
+	for {
+		next, ok := l.Schedule.Next(l.Lock.now().In(loc))
+		if !ok {
+			return errors.New("schedule " + l.Schedule.String() + " never fires")
+		}
+		l.Logger.Info("next run scheduled", "at", next.Format(time.RFC3339))
+		if err := sleep(ctx, next); err != nil {
+			return err
+		}
+		l.tick(ctx)
+	}
+}
+
+func (l *Loop) tick(ctx context.Context) {
+	if err := l.Lock.Acquire(ctx); err != nil {
+		l.Logger.Warn("skipping this run: the lock is held", "lock", l.Lock.Name, "error", err)
+		return
+	}
+	// Renew the lease at a third of its TTL while the work runs.
+	renewCtx, stopRenew := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(l.Lock.TTL / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-renewCtx.Done():
+				return
+			case <-t.C:
+				if err := l.Lock.Renew(renewCtx); err != nil && renewCtx.Err() == nil {
+					l.Logger.Warn("could not renew the lock", "error", err)
+				}
+			}
+		}
+	}()
+	err := l.Work(ctx)
+	stopRenew()
+	<-done
+	if rerr := l.Lock.Release(context.WithoutCancel(ctx)); rerr != nil {
+		l.Logger.Warn("could not release the lock; it expires on its own", "error", rerr)
+	}
+	if err != nil {
+		l.Logger.Error("scheduled run failed", "error", err)
+	}
+}
+
+func sleepUntil(ctx context.Context, t time.Time) error {
+	timer := time.NewTimer(time.Until(t))
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return nil
+	}
+}
