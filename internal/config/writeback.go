@@ -8,6 +8,7 @@ type Writeback struct {
 	Endpoint      string `envconfig:"GA4_MP_ENDPOINT" default:"https://www.google-analytics.com" desc:"Measurement Protocol base URL; https://region1.google-analytics.com for the EU endpoint"`
 	Concurrency   int    `envconfig:"WRITEBACK_CONCURRENCY" default:"8" desc:"requests in flight at once"`
 	RatePerSecond int    `envconfig:"WRITEBACK_RATE" default:"200" desc:"requests per second at most"`
+	SinkFile      string `envconfig:"GA4_SINK_FILE" default:"./data/ga4sink.ndjson" desc:"local mode: file where the local GA4 sink keeps what it received"`
 }
 
 func (w Writeback) validate() error {
