@@ -27,6 +27,7 @@ func TestInvalidValuesNameTheVariable(t *testing.T) {
 		{map[string]string{"SAM_ENGINE": "postgres"}, "SAM_ENGINE"},
 		{map[string]string{"SAM_ENGINE": "bigquery"}, "SAM_BQ_PROJECT"},
 		{map[string]string{"SAM_ENGINE": "bigquery", "SAM_BQ_PROJECT": "p; DROP TABLE x"}, "SAM_BQ_PROJECT"},
+		{map[string]string{"SAM_ENGINE": "bigquery", "SAM_BQ_PROJECT": "my-project"}, "SAM_GA4_EXPORT_DATASET"},
 		{map[string]string{"SAM_BQ_DATASET": "sam`; drop"}, "SAM_BQ_DATASET"},
 		{map[string]string{"SAM_GA4_LOOKBACK_DAYS": "three"}, "SAM_GA4_LOOKBACK_DAYS"},
 		{map[string]string{"SAM_ATTRIBUTION_WINDOW_DAYS": "0"}, "SAM_ATTRIBUTION_WINDOW_DAYS"},

@@ -1,0 +1,382 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/sam-attribution/sam/internal/config"
+	"github.com/sam-attribution/sam/internal/logging"
+	"github.com/sam-attribution/sam/jobs"
+	"github.com/sam-attribution/sam/warehouse"
+)
+
+type env struct {
+	args   []string
+	stdout io.Writer
+	stderr io.Writer
+}
+
+type command struct {
+	summary string
+	run     func(ctx context.Context, e *env) error
+}
+
+func commands() map[string]command {
+	return map[string]command{
+		"run":       {"run the pipeline: load → transform → test → writeback", cmdRun},
+		"load":      {"run only the load stages", cmdLoad},
+		"transform": {"build models [--select MODEL+] [--full-refresh]", cmdTransform},
+		"plan":      {"show what `sam transform` would rebuild (and, on BigQuery, the bytes)", cmdPlan},
+		"compile":   {"render every model: --dialect bigquery|duckdb [--out DIR]", cmdCompile},
+		"test":      {"run the data tests", cmdTest},
+		"writeback": {"send queued lead events to GA4 [--validate] [--dry-run]", cmdWriteback},
+		"query":     {"run a SQL query: [--format table|csv|json] SQL", cmdQuery},
+		"runs":      {"show recent runs from the ledger", cmdRuns},
+		"generate":  {"write synthetic GA4 export, CRM and spend files: --out DIR --days N --seed S", cmdGenerate},
+		"report":    {"write the HTML report: [--out report.html] [--model M]", cmdReport},
+		"schedule":  {"run the pipeline on a cron schedule, one run at a time: CRON", cmdSchedule},
+		"config":    {"print the configuration reference (every SAM_ variable)", cmdConfig},
+		"version":   {"print the version", cmdVersion},
+	}
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprintln(w, "usage: sam COMMAND [flags]\n\ncommands:")
+	cmds := commands()
+	names := make([]string, 0, len(cmds))
+	for n := range cmds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, n := range names {
+		fmt.Fprintf(tw, "  %s\t%s\n", n, cmds[n].summary)
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "\nConfiguration comes from SAM_* environment variables; `sam config` lists them.")
+}
+
+func (e *env) flags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet("sam "+name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	return fs
+}
+
+func (e *env) parse(fs *flag.FlagSet) error {
+	if err := fs.Parse(e.args); err != nil {
+		return usageError{err}
+	}
+	return nil
+}
+
+// open loads configuration, builds the logger and opens the warehouse: the
+// order guarantees bad configuration fails before any work starts.
+func (e *env) open(ctx context.Context, override func(*config.Config)) (*jobs.App, error) {
+	cfg, err := config.Load()
+	if err != nil {
+		return nil, &jobs.ConfigError{Err: err}
+	}
+	if override != nil {
+		override(&cfg)
+		if err := cfg.Validate(); err != nil {
+			return nil, &jobs.ConfigError{Err: err}
+		}
+	}
+	log, err := logging.New(e.stderr, logging.Options{Format: cfg.Log.Format, Level: cfg.Log.Level})
+	if err != nil {
+		return nil, &jobs.ConfigError{Err: err}
+	}
+	return jobs.NewApp(ctx, cfg, log, jobs.AppOptions{Stdout: e.stdout, Progress: logging.IsTerminal(e.stderr)})
+}
+
+func cmdRun(ctx context.Context, e *env) error {
+	fs := e.flags("run")
+	only := fs.String("stages", "", "comma-separated stages to run (default: all)")
+	if err := e.parse(fs); err != nil {
+		return err
+	}
+	app, err := e.open(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	return app.Run(ctx, "run", splitList(*only))
+}
+
+func cmdLoad(ctx context.Context, e *env) error {
+	fs := e.flags("load")
+	if err := e.parse(fs); err != nil {
+		return err
+	}
+	app, err := e.open(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	return app.Run(ctx, "load", app.LoadStageNames())
+}
+
+func cmdTransform(ctx context.Context, e *env) error {
+	fs := e.flags("transform")
+	sel := fs.String("select", "", "models to build: MODEL, MODEL+ (and downstream), +MODEL (and upstream), comma-separated")
+	full := fs.Bool("full-refresh", false, "rebuild every selected model from scratch")
+	if err := e.parse(fs); err != nil {
+		return err
+	}
+	app, err := e.open(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	return app.Transform(ctx, *sel, *full)
+}
+
+func cmdPlan(ctx context.Context, e *env) error {
+	fs := e.flags("plan")
+	sel := fs.String("select", "", "models to plan (same syntax as transform)")
+	full := fs.Bool("full-refresh", false, "plan a full rebuild")
+	if err := e.parse(fs); err != nil {
+		return err
+	}
+	app, err := e.open(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	return app.Plan(ctx, e.stdout, *sel, *full)
+}
+
+func cmdCompile(ctx context.Context, e *env) error {
+	fs := e.flags("compile")
+	dialect := fs.String("dialect", "duckdb", "bigquery or duckdb")
+	out := fs.String("out", "", "directory to write NAME.sql files into (default: print)")
+	if err := e.parse(fs); err != nil {
+		return err
+	}
+	d, err := warehouse.ParseDialect(*dialect)
+	if err != nil {
+		return usageError{err}
+	}
+	cfg, err := config.Load()
+	if err != nil {
+		return &jobs.ConfigError{Err: err}
+	}
+	return jobs.Compile(cfg, d, *out, e.stdout)
+}
+
+func cmdTest(ctx context.Context, e *env) error {
+	fs := e.flags("test")
+	sel := fs.String("select", "", "models whose tests to run")
+	if err := e.parse(fs); err != nil {
+		return err
+	}
+	app, err := e.open(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	return app.Test(ctx, *sel)
+}
+
+func cmdWriteback(ctx context.Context, e *env) error {
+	fs := e.flags("writeback")
+	validate := fs.Bool("validate", false, "send to the debug endpoint and fail on any validation message")
+	dry := fs.Bool("dry-run", false, "print the payloads; send nothing")
+	if err := e.parse(fs); err != nil {
+		return err
+	}
+	if *validate && *dry {
+		return usagef("--validate and --dry-run exclude each other")
+	}
+	app, err := e.open(ctx, func(c *config.Config) {
+		switch {
+		case *validate:
+			c.Writeback.Mode = "validate"
+		case *dry:
+			c.Writeback.Mode = "dry-run"
+		}
+	})
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	return app.Run(ctx, "writeback", []string{jobs.StageWriteback})
+}
+
+func cmdQuery(ctx context.Context, e *env) error {
+	fs := e.flags("query")
+	format := fs.String("format", "table", "table, csv or json")
+	if err := e.parse(fs); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return usagef("query needs the SQL text as an argument")
+	}
+	switch *format {
+	case "table", "csv", "json":
+	default:
+		return usagef("unknown --format %q (want table, csv or json)", *format)
+	}
+	app, err := e.open(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	rows, err := app.WH.Query(ctx, strings.Join(fs.Args(), " "))
+	if err != nil {
+		return err
+	}
+	return writeRows(e.stdout, rows, *format)
+}
+
+func writeRows(w io.Writer, rows warehouse.Rows, format string) error {
+	defer rows.Close()
+	cols := rows.Columns()
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = c.Name
+	}
+	switch format {
+	case "csv":
+		cw := csv.NewWriter(w)
+		if err := cw.Write(names); err != nil {
+			return err
+		}
+		for rows.Next() {
+			v, err := rows.Values()
+			if err != nil {
+				return err
+			}
+			rec := make([]string, len(v))
+			for i := range v {
+				rec[i] = warehouse.Format(v[i])
+			}
+			if err := cw.Write(rec); err != nil {
+				return err
+			}
+		}
+		cw.Flush()
+		if err := cw.Error(); err != nil {
+			return err
+		}
+	case "json":
+		enc := json.NewEncoder(w)
+		for rows.Next() {
+			v, err := rows.Values()
+			if err != nil {
+				return err
+			}
+			obj := make(map[string]any, len(v))
+			for i := range v {
+				obj[names[i]] = jsonValue(v[i])
+			}
+			if err := enc.Encode(obj); err != nil {
+				return err
+			}
+		}
+	default:
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, strings.Join(names, "\t"))
+		for rows.Next() {
+			v, err := rows.Values()
+			if err != nil {
+				return err
+			}
+			rec := make([]string, len(v))
+			for i := range v {
+				rec[i] = warehouse.Format(v[i])
+			}
+			fmt.Fprintln(tw, strings.Join(rec, "\t"))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func jsonValue(v any) any {
+	if t, ok := v.(time.Time); ok {
+		return warehouse.Format(t)
+	}
+	return v
+}
+
+func cmdRuns(ctx context.Context, e *env) error {
+	fs := e.flags("runs")
+	n := fs.Int("n", 10, "how many runs")
+	if err := e.parse(fs); err != nil {
+		return err
+	}
+	app, err := e.open(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	entries, err := jobs.NewLedger(app.WH).Recent(ctx, *n)
+	if err != nil {
+		return err
+	}
+	if len(entries) == 0 {
+		fmt.Fprintln(e.stdout, "no runs recorded yet")
+		return nil
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "RUN\tJOB\tSTAGE\tSTATUS\tSTARTED\tDURATION\tROWS\tBYTES BILLED\tERROR")
+	for _, en := range entries {
+		dur := ""
+		if !en.EndedAt.IsZero() {
+			dur = en.EndedAt.Sub(en.StartedAt).Round(time.Millisecond).String()
+		}
+		errText := en.Error
+		if len(errText) > 80 {
+			errText = errText[:77] + "..."
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", en.RunID, en.Job, en.Stage, en.Status,
+			en.StartedAt.UTC().Format(time.RFC3339), dur, en.Rows, humanBytes(en.BytesBilled), errText)
+	}
+	return tw.Flush()
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+func cmdConfig(ctx context.Context, e *env) error {
+	if err := e.parse(e.flags("config")); err != nil {
+		return err
+	}
+	return config.Usage(e.stdout)
+}
+
+func cmdVersion(ctx context.Context, e *env) error {
+	fmt.Fprintf(e.stdout, "sam %s\n", version)
+	return nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

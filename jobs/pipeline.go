@@ -1,0 +1,198 @@
+// Package jobs owns SAM's job definitions and the pipeline that runs them:
+// load → transform → test → writeback, each stage recorded in the run ledger
+// (sam_run_ledger). It wires the loaders, the transform runner and the GA4
+// writer together; the CLI in cmd/sam is a thin layer over it.
+//
+// Imports point one way: cmd → jobs → (loaders, transform, writeback) →
+// warehouse.
+package jobs
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+)
+
+// StageResult is what a stage reports for the ledger and the run summary.
+type StageResult struct {
+	Rows           int64
+	BytesProcessed int64
+	BytesBilled    int64
+	Detail         string
+}
+
+// StageFunc does one stage's work.
+type StageFunc func(ctx context.Context, run *Run) (StageResult, error)
+
+// Stage is a named step of the pipeline.
+type Stage struct {
+	Name string
+	Func StageFunc
+}
+
+// Run is the state one pipeline run shares between its stages.
+type Run struct {
+	ID     string
+	Job    string
+	Logger *slog.Logger
+}
+
+// Pipeline runs stages in order and records each in the ledger.
+type Pipeline struct {
+	Ledger *Ledger
+	Stages []Stage
+	Logger *slog.Logger
+	// Redact hides secrets in error text before it reaches the ledger or
+	// the logs.
+	Redact func(string) string
+}
+
+// StageReport is one stage's outcome.
+type StageReport struct {
+	Stage    string
+	Status   string
+	Result   StageResult
+	Duration time.Duration
+	Err      error
+}
+
+// Report is a run's outcome.
+type Report struct {
+	RunID  string
+	Stages []StageReport
+}
+
+// ErrInterrupted marks a run stopped by a signal or cancellation; the
+// scheduler should retry it.
+var ErrInterrupted = errors.New("run interrupted")
+
+// NewRunID returns a sortable, unique run id (UTC time plus randomness).
+func NewRunID(now time.Time) string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
+}
+
+// Run executes the stages in order and stops at the first failure; the
+// remaining stages are recorded as skipped. A cancelled context records the
+// running stage as interrupted and returns an error wrapping ErrInterrupted.
+func (p *Pipeline) Run(ctx context.Context, job, runID string) (Report, error) {
+	log := p.Logger.With("run_id", runID, "job", job)
+	rep := Report{RunID: runID}
+	run := &Run{ID: runID, Job: job, Logger: log}
+	var failed error
+	for _, st := range p.Stages {
+		if failed != nil {
+			rep.Stages = append(rep.Stages, StageReport{Stage: st.Name, Status: StatusSkipped})
+			p.record(context.WithoutCancel(ctx), log, Entry{RunID: runID, Job: job, Stage: st.Name,
+				Status: StatusSkipped, StartedAt: time.Now(), EndedAt: time.Now()})
+			continue
+		}
+		sr := p.runStage(ctx, log, run, st)
+		rep.Stages = append(rep.Stages, sr)
+		if sr.Err != nil {
+			failed = sr.Err
+		}
+	}
+	return rep, failed
+}
+
+func (p *Pipeline) runStage(ctx context.Context, log *slog.Logger, run *Run, st Stage) StageReport {
+	start := time.Now()
+	base := Entry{RunID: run.ID, Job: run.Job, Stage: st.Name, StartedAt: start}
+	running := base
+	running.Status = StatusRunning
+	p.record(ctx, log, running)
+
+	slog := log.With("stage", st.Name)
+	stageRun := *run
+	stageRun.Logger = slog
+	res, err := st.Func(ctx, &stageRun)
+	dur := time.Since(start)
+
+	final := base
+	final.EndedAt = time.Now()
+	final.Rows, final.BytesProcessed, final.BytesBilled, final.Detail = res.Rows, res.BytesProcessed, res.BytesBilled, res.Detail
+	sr := StageReport{Stage: st.Name, Result: res, Duration: dur}
+	switch {
+	case err == nil:
+		final.Status = StatusSucceeded
+	case ctx.Err() != nil || errors.Is(err, context.Canceled):
+		final.Status = StatusInterrupted
+		err = fmt.Errorf("stage %s: %w: %w", st.Name, ErrInterrupted, err)
+	default:
+		final.Status = StatusFailed
+		err = fmt.Errorf("stage %s: %w", st.Name, err)
+	}
+	if err != nil {
+		final.Error = p.redact(err.Error())
+		err = redactedError{msg: final.Error, err: err}
+	}
+	sr.Status, sr.Err = final.Status, err
+	// The final row is written even when the run was cancelled: the ledger
+	// must say the stage was interrupted.
+	p.record(context.WithoutCancel(ctx), log, final)
+
+	attrs := []any{"status", final.Status, "rows", res.Rows, "bytes_processed", res.BytesProcessed,
+		"bytes_billed", res.BytesBilled, "duration", dur.Round(time.Millisecond).String()}
+	if res.Detail != "" {
+		attrs = append(attrs, "detail", res.Detail)
+	}
+	if err != nil {
+		slog.Error("stage "+final.Status, append(attrs, "error", final.Error)...)
+	} else {
+		slog.Info("stage done", attrs...)
+	}
+	return sr
+}
+
+func (p *Pipeline) record(ctx context.Context, log *slog.Logger, e Entry) {
+	if p.Ledger == nil {
+		return
+	}
+	if err := p.Ledger.Record(ctx, e); err != nil {
+		log.Warn("could not write the run ledger", "stage", e.Stage, "error", p.redact(err.Error()))
+	}
+}
+
+func (p *Pipeline) redact(s string) string {
+	if p.Redact == nil {
+		return s
+	}
+	return p.Redact(s)
+}
+
+// redactedError carries the redacted message while keeping the chain for
+// errors.Is (ErrInterrupted, context.Canceled).
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e redactedError) Error() string { return e.msg }
+func (e redactedError) Unwrap() error { return e.err }
+
+// Redactor returns a function that replaces every non-empty secret in a
+// string with [redacted], including its URL-escaped form.
+func Redactor(secrets ...string) func(string) string {
+	var pairs []string
+	for _, s := range secrets {
+		if s == "" {
+			continue
+		}
+		pairs = append(pairs, s, "[redacted]")
+		if esc := urlEscape(s); esc != s {
+			pairs = append(pairs, esc, "[redacted]")
+		}
+	}
+	if len(pairs) == 0 {
+		return func(s string) string { return s }
+	}
+	r := strings.NewReplacer(pairs...)
+	return r.Replace
+}

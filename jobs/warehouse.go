@@ -1,0 +1,50 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"google.golang.org/api/option"
+
+	"github.com/sam-attribution/sam/internal/config"
+	"github.com/sam-attribution/sam/warehouse"
+	"github.com/sam-attribution/sam/warehouse/bigquery"
+	"github.com/sam-attribution/sam/warehouse/duckdb"
+)
+
+// OpenWarehouse opens the configured engine.
+func OpenWarehouse(ctx context.Context, cfg config.Warehouse, log *slog.Logger) (warehouse.Warehouse, error) {
+	switch cfg.Engine {
+	case "duckdb":
+		db, err := duckdb.Open(ctx, cfg.DuckDBPath, duckdb.Options{Threads: cfg.Threads, Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("open DuckDB warehouse %s: %w", cfg.DuckDBPath, err)
+		}
+		return db, nil
+	case "bigquery":
+		var opts []option.ClientOption
+		if cfg.Endpoint != "" {
+			opts = append(opts, option.WithEndpoint(cfg.Endpoint), option.WithoutAuthentication())
+		}
+		if cfg.CredentialsFile != "" {
+			opts = append(opts, option.WithCredentialsFile(cfg.CredentialsFile))
+		}
+		db, err := bigquery.Open(ctx, bigquery.Options{
+			Project:        cfg.Project,
+			Dataset:        cfg.Dataset,
+			Location:       cfg.Location,
+			MaxBytesBilled: cfg.MaxBytesBilled,
+			JobTimeout:     time.Duration(cfg.JobTimeoutSecond) * time.Second,
+			Labels:         map[string]string{"app": "sam"},
+			ClientOptions:  opts,
+			Logger:         log,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("open BigQuery warehouse %s.%s: %w", cfg.Project, cfg.Dataset, err)
+		}
+		return db, nil
+	}
+	return nil, fmt.Errorf("unknown engine %q", cfg.Engine)
+}

@@ -1,0 +1,57 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/sam-attribution/sam/internal/ga4sink"
+	"github.com/sam-attribution/sam/writeback"
+)
+
+func (a *App) writebackStage(ctx context.Context, run *Run) (StageResult, error) {
+	cfg := a.Cfg.Writeback
+	if cfg.Mode == "off" {
+		return StageResult{Detail: "writeback off (SAM_WRITEBACK_MODE=off)"}, nil
+	}
+	if a.shard().index > 0 {
+		return StageResult{Detail: "writeback runs in task 0"}, nil
+	}
+	opts := writeback.Options{Logger: run.Logger, Out: a.opts.Stdout}
+	if cfg.Mode == "local" {
+		if dir := filepath.Dir(cfg.SinkFile); dir != "" {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return StageResult{}, fmt.Errorf("local GA4 sink: %w", err)
+			}
+		}
+		sink, err := ga4sink.Start(ctx, "127.0.0.1:0", cfg.SinkFile)
+		if err != nil {
+			return StageResult{}, fmt.Errorf("start the local GA4 sink: %w", err)
+		}
+		defer sink.Close()
+		opts.LocalEndpoint = sink.URL()
+	}
+	rep, err := writeback.New(a.WH, cfg, opts).Run(ctx, run.ID)
+	res := StageResult{
+		Rows: int64(rep.Sent + rep.Validated + rep.Printed),
+		Detail: fmt.Sprintf("mode %s: queued %d, sent %d, validated %d, printed %d, already sent %d, refused %d, failed %d, crash window %d",
+			cfg.Mode, rep.Queued, rep.Sent, rep.Validated, rep.Printed, rep.Skipped, rep.Refused, rep.Failed, len(rep.CrashWindow)),
+	}
+	if len(rep.CrashWindow) > 0 {
+		run.Logger.Warn("events in the crash window: sent before a crash but not confirmed in the send log; not resent",
+			"count", len(rep.CrashWindow), "keys", strings.Join(head(rep.CrashWindow, 20), ","))
+	}
+	for _, r := range head(rep.Refusals, 20) {
+		run.Logger.Warn("event refused by the payload guard", "key", r.Key, "lead_id", r.LeadID, "reason", r.Reason)
+	}
+	return res, err
+}
+
+func head[T any](s []T, n int) []T {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
