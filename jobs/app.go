@@ -17,6 +17,7 @@ import (
 	sqlmodels "github.com/sam-attribution/sam/sql"
 	"github.com/sam-attribution/sam/transform"
 	"github.com/sam-attribution/sam/warehouse"
+	"github.com/sam-attribution/sam/writeback"
 )
 
 // Stage names, as the ledger records them.
@@ -183,7 +184,20 @@ func stageNames(st []Stage) []string {
 	return out
 }
 
+// prepareSources creates the tables models read that no loader writes: the
+// writeback send log exists before the first event is sent, because
+// writeback_queue excludes what it already holds.
+func (a *App) prepareSources(ctx context.Context) error {
+	if err := writeback.EnsureSendLog(ctx, a.WH); err != nil {
+		return fmt.Errorf("prepare the writeback send log: %w", err)
+	}
+	return nil
+}
+
 func (a *App) transformStage(ctx context.Context, run *Run) (StageResult, error) {
+	if err := a.prepareSources(ctx); err != nil {
+		return StageResult{}, err
+	}
 	rep, err := a.runner(run.ID).Build(ctx, transform.Selection{}, transform.BuildOptions{})
 	return transformResult(rep), err
 }
@@ -200,6 +214,9 @@ func (a *App) Transform(ctx context.Context, sel string, fullRefresh bool) error
 		return &ConfigError{Err: err}
 	}
 	stage := Stage{Name: StageTransform, Func: func(ctx context.Context, run *Run) (StageResult, error) {
+		if err := a.prepareSources(ctx); err != nil {
+			return StageResult{}, err
+		}
 		rep, err := a.runner(run.ID).Build(ctx, selection, transform.BuildOptions{FullRefresh: fullRefresh})
 		return transformResult(rep), err
 	}}

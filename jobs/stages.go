@@ -115,9 +115,6 @@ func WritePlan(w io.Writer, p *transform.Plan) error {
 			est = fmt.Sprint(it.Estimate.BytesProcessed)
 		}
 		why := strings.Join(it.Reasons, "; ")
-		if !it.Since.IsZero() {
-			why = strings.TrimPrefix(why+"; partitions from "+it.Since.Format("2006-01-02"), "; ")
-		}
 		if it.Action != transform.ActionSkip {
 			rebuild++
 		}

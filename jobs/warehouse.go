@@ -6,8 +6,6 @@ import (
 	"log/slog"
 	"time"
 
-	"google.golang.org/api/option"
-
 	"github.com/sam-attribution/sam/internal/config"
 	"github.com/sam-attribution/sam/warehouse"
 	"github.com/sam-attribution/sam/warehouse/bigquery"
@@ -24,13 +22,6 @@ func OpenWarehouse(ctx context.Context, cfg config.Warehouse, log *slog.Logger) 
 		}
 		return db, nil
 	case "bigquery":
-		var opts []option.ClientOption
-		if cfg.Endpoint != "" {
-			opts = append(opts, option.WithEndpoint(cfg.Endpoint), option.WithoutAuthentication())
-		}
-		if cfg.CredentialsFile != "" {
-			opts = append(opts, option.WithCredentialsFile(cfg.CredentialsFile))
-		}
 		db, err := bigquery.Open(ctx, bigquery.Options{
 			Project:        cfg.Project,
 			Dataset:        cfg.Dataset,
@@ -38,7 +29,7 @@ func OpenWarehouse(ctx context.Context, cfg config.Warehouse, log *slog.Logger) 
 			MaxBytesBilled: cfg.MaxBytesBilled,
 			JobTimeout:     time.Duration(cfg.JobTimeoutSecond) * time.Second,
 			Labels:         map[string]string{"app": "sam"},
-			ClientOptions:  opts,
+			ClientOptions:  bigquery.ClientOptionsFor(cfg.Endpoint, cfg.CredentialsFile),
 			Logger:         log,
 		})
 		if err != nil {

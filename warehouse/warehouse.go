@@ -140,7 +140,9 @@ const (
 	Replace
 	// ReplacePartitions replaces exactly the partitions listed in
 	// LoadRequest.Partitions (values of Schema.PartitionColumn) and leaves
-	// every other partition untouched, in one atomic step.
+	// every other partition untouched. DuckDB replaces them all in one
+	// transaction; BigQuery replaces each partition atomically (a load into
+	// table$YYYYMMDD), and a rerun with the same job id finishes the rest.
 	ReplacePartitions
 )
 

@@ -33,6 +33,9 @@ const (
 )
 
 func main() {
+	// Files SAM creates (the DuckDB file and its WAL, the send log, the
+	// local sink's file) are readable by the owner only.
+	syscall.Umask(0o077)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

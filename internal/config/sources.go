@@ -55,6 +55,7 @@ type HubSpot struct {
 	BaseURL          string `envconfig:"BASE_URL" default:"https://api.hubapi.com" desc:"HubSpot API base URL"`
 	ClientIDProperty string `envconfig:"CLIENT_ID_PROPERTY" default:"ga_client_id" desc:"contact property holding the hidden-field GA client id"`
 	GclidProperty    string `envconfig:"GCLID_PROPERTY" default:"gclid" desc:"contact property holding the hidden-field gclid"`
+	UserIDProperty   string `envconfig:"USER_ID_PROPERTY" desc:"contact property holding the site's user id (GA4 user_id stitching); empty: none"`
 	RequestsPer10s   int    `envconfig:"REQUESTS_PER_10S" default:"100" desc:"client-side limit on HubSpot requests per rolling 10 seconds"`
 	SearchPerSecond  int    `envconfig:"SEARCH_PER_SECOND" default:"4" desc:"client-side limit on HubSpot search requests per second"`
 }
@@ -72,6 +73,9 @@ func (h HubSpot) validate() error {
 	if !warehouse.ValidIdentifier(h.GclidProperty) {
 		return bad("HUBSPOT_GCLID_PROPERTY", h.GclidProperty, "is not a valid property name")
 	}
+	if h.UserIDProperty != "" && !warehouse.ValidIdentifier(h.UserIDProperty) {
+		return bad("HUBSPOT_USER_ID_PROPERTY", h.UserIDProperty, "is not a valid property name")
+	}
 	return checkURL("HUBSPOT_BASE_URL", h.BaseURL)
 }
 
@@ -82,6 +86,8 @@ type Salesforce struct {
 	APIVersion        string `envconfig:"API_VERSION" default:"v59.0" desc:"Salesforce REST API version"`
 	GAClientIDField   string `envconfig:"CLIENT_ID_FIELD" default:"GA_Client_ID__c" desc:"Lead/Contact field holding the hidden-field GA client id"`
 	GclidField        string `envconfig:"GCLID_FIELD" default:"GCLID__c" desc:"Lead/Contact field holding the hidden-field gclid"`
+	UserIDField       string `envconfig:"USER_ID_FIELD" desc:"Lead/Contact field holding the site's user id (GA4 user_id stitching); empty: none"`
+	CurrencyField     string `envconfig:"CURRENCY_FIELD" desc:"Opportunity currency field (CurrencyIsoCode in multi-currency orgs); empty: amounts are in SAM_REPORTING_CURRENCY"`
 	RequestsPerSecond int    `envconfig:"REQUESTS_PER_SECOND" default:"10" desc:"client-side limit on Salesforce requests per second"`
 }
 
@@ -89,6 +95,14 @@ func (s Salesforce) validate() error {
 	if s.InstanceURL != "" {
 		if err := checkURL("SALESFORCE_INSTANCE_URL", s.InstanceURL); err != nil {
 			return err
+		}
+	}
+	for _, f := range []struct{ v, value string }{
+		{"SALESFORCE_CLIENT_ID_FIELD", s.GAClientIDField}, {"SALESFORCE_GCLID_FIELD", s.GclidField},
+		{"SALESFORCE_USER_ID_FIELD", s.UserIDField}, {"SALESFORCE_CURRENCY_FIELD", s.CurrencyField},
+	} {
+		if f.value != "" && !warehouse.ValidIdentifier(f.value) {
+			return bad(f.v, f.value, "is not a valid field name")
 		}
 	}
 	return positive("SALESFORCE_REQUESTS_PER_SECOND", s.RequestsPerSecond)

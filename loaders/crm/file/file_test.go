@@ -1,0 +1,236 @@
+package file_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sam-attribution/sam/internal/config"
+	"github.com/sam-attribution/sam/loaders"
+	"github.com/sam-attribution/sam/loaders/crm"
+	"github.com/sam-attribution/sam/loaders/crm/file"
+	"github.com/sam-attribution/sam/loaders/crm/internal/memwh"
+	"github.com/sam-attribution/sam/loaders/crm/record"
+)
+
+// dir copies the named testdata files into a fresh directory.
+func dir(t *testing.T, names ...string) string {
+	t.Helper()
+	d := t.TempDir()
+	for _, n := range names {
+		b, err := os.ReadFile(filepath.Join("testdata", n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, n), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return d
+}
+
+type run struct {
+	src     *file.Source
+	wh      *memwh.WH
+	cursors *memwh.Cursors
+}
+
+func newRun(t *testing.T, d string, batch int) *run {
+	t.Helper()
+	src, err := file.New(config.CRM{Dir: d, OverlapMinutes: 10, BatchSize: batch}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &run{src: src, wh: memwh.New(), cursors: memwh.NewCursors()}
+}
+
+func (r *run) sync(t *testing.T) (loaders.Counts, error) {
+	return crm.Sync(t.Context(), r.wh, r.src, crm.Options{RunID: "r1", Cursors: r.cursors})
+}
+
+func rejects(wh *memwh.WH) map[string]string {
+	out := map[string]string{}
+	if t := wh.Table(loaders.RejectsTable); t != nil {
+		for _, r := range t.Rows {
+			out[r[4].(string)] = r[3].(string)
+		}
+	}
+	return out
+}
+
+func TestCSV(t *testing.T) {
+	r := newRun(t, dir(t, "leads.csv", "deals.csv"), 1000)
+	c, err := r.sync(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (loaders.Counts{Read: 11, Loaded: 6, Rejected: 5}); c.Read != want.Read || c.Loaded != want.Loaded || c.Rejected != want.Rejected {
+		t.Errorf("counts = %+v, want read 11 = loaded 6 + rejected 5", c)
+	}
+	leads := r.wh.Latest(record.LeadsTable, "lead_id")
+	if len(leads) != 3 {
+		t.Fatalf("loaded %d leads, want L1, L2, L3", len(leads))
+	}
+	l1 := leads["L1"]
+	if l1.Get("email") != "Ann@Example.COM" || l1.Get("ga_client_id") != "GA1.1.111.222" || l1.Get("lifecycle_stage") != "customer" {
+		t.Errorf("L1 = email %q, client id %q, stage %q", l1.Get("email"), l1.Get("ga_client_id"), l1.Get("lifecycle_stage"))
+	}
+	if got, want := l1.Get("won_at"), time.Date(2024, 3, 5, 9, 0, 0, 0, time.UTC); got != want {
+		t.Errorf("L1 won_at = %v, want %v", got, want)
+	}
+	if l2 := leads["L2"]; l2.Get("mql_at") != nil || l2.Get("gclid") != "Cj0KCQ-gclid-2" {
+		t.Errorf("L2: empty mql_at must be NULL (got %v), gclid %v", l2.Get("mql_at"), l2.Get("gclid"))
+	}
+	if leads["L3"].Get("is_deleted") != true {
+		t.Error("L3 is deleted in the file but not in raw_crm__leads")
+	}
+	deals := r.wh.Latest(record.DealsTable, "deal_id")
+	if len(deals) != 3 || deals["D1"].Get("amount") != "12500.50" || deals["D1"].Get("currency") != "EUR" || deals["D5"].Get("currency") != "USD" {
+		t.Errorf("deals = %d, D1 amount %v %v, D5 currency %v", len(deals), deals["D1"].Get("amount"), deals["D1"].Get("currency"), deals["D5"].Get("currency"))
+	}
+	if d2 := deals["D2"]; d2.Get("amount") != nil || d2.Get("closed_at") != nil {
+		t.Errorf("D2 empty amount/closed_at must be NULL, got %v, %v", d2.Get("amount"), d2.Get("closed_at"))
+	}
+	if n := r.wh.Table(record.DealContactsTable).Count; n != 3 {
+		t.Errorf("deal_contacts rows = %d, want one per loaded deal", n)
+	}
+
+	got := rejects(r.wh)
+	wantReasons := map[string]string{
+		",2024-03-04T12:00:00Z,2024-03-04T12:00:00Z,noid@example.com,,,,,,,,lead,,,,,,,,false": "missing lead_id",
+		"L5,04/03/2024,": "created_at: unparseable timestamp",
+		"L6,":            "unknown lifecycle_stage",
+		"D3,":            "amount: non-numeric amount",
+		"D4,":            "currency: unknown currency code",
+	}
+	for prefix, reason := range wantReasons {
+		found := false
+		for raw, r := range got {
+			if strings.HasPrefix(raw, prefix) {
+				found = true
+				if !strings.Contains(r, reason) {
+					t.Errorf("reject %q: reason %q, want %q", raw, r, reason)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("no reject for row %q", prefix)
+		}
+	}
+	if len(got) != len(wantReasons) {
+		t.Errorf("%d rejects, want %d", len(got), len(wantReasons))
+	}
+
+	// The same files again: nothing to read.
+	c, err = r.sync(t)
+	if err != nil || c.Read != 0 {
+		t.Errorf("second sync of unchanged files: counts %+v, err %v", c, err)
+	}
+}
+
+func TestChangedFileLoadsOnlyNewerRows(t *testing.T) {
+	d := dir(t, "leads.csv")
+	r := newRun(t, d, 1000)
+	if _, err := r.sync(t); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(d, "leads.csv")
+	b, _ := os.ReadFile(path)
+	text := strings.Replace(string(b), "L2,2024-03-02T11:00:00Z,2024-03-02T11:00:00Z,", "L2,2024-03-02T11:00:00Z,2024-04-01T00:00:00Z,", 1)
+	text += "L7,2024-04-02T00:00:00Z,2024-04-02T00:00:00Z,new@example.com,,,,,,,,lead,,,,,,,,false\n"
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := r.sync(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// L2 (changed) and L7 (new) load, and L3 too: it is the newest row of
+	// the last load, inside the overlap window. L1 predates it.
+	if c.Loaded != 3 {
+		t.Errorf("loaded %d rows from the changed file, want 3", c.Loaded)
+	}
+	leads := r.wh.Latest(record.LeadsTable, "lead_id")
+	if got := leads["L2"].Get("updated_at"); got != time.Date(2024, 4, 1, 0, 0, 0, 0, time.UTC) {
+		t.Errorf("L2 updated_at = %v, want the new version", got)
+	}
+	if _, ok := leads["L7"]; !ok {
+		t.Error("L7 not loaded")
+	}
+}
+
+func TestResumeAfterCrash(t *testing.T) {
+	d := t.TempDir()
+	var b strings.Builder
+	b.WriteString(strings.Join(file.LeadColumns, ",") + "\n")
+	for i := range 25 {
+		b.WriteString("L" + string(rune('a'+i)) + ",2024-03-01T10:00:00Z,2024-03-01T10:00:00Z,x@example.com,,,,,,,,lead,,,,,,,,false\n")
+	}
+	if err := os.WriteFile(filepath.Join(d, "leads.csv"), []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := newRun(t, d, 4)
+	r.wh.FailAfter = 3 // three batches of four are durable, the fourth is not
+	if _, err := r.sync(t); !errors.Is(err, memwh.ErrCrash) {
+		t.Fatalf("sync error = %v, want the simulated crash", err)
+	}
+	if n := r.wh.Table(record.LeadsTable).Count; n != 12 {
+		t.Fatalf("%d rows durable before the crash, want 12", n)
+	}
+	r.wh.SetFailAfter(0)
+	c, err := r.sync(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Loaded != 13 || r.wh.Table(record.LeadsTable).Count != 25 {
+		t.Errorf("resume loaded %d (table %d rows), want the remaining 13 and 25 in all", c.Loaded, r.wh.Table(record.LeadsTable).Count)
+	}
+}
+
+func TestNDJSON(t *testing.T) {
+	r := newRun(t, dir(t, "leads.ndjson"), 1000)
+	c, err := r.sync(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Read != 5 || c.Loaded != 3 || c.Rejected != 2 {
+		t.Errorf("counts = %+v, want read 5 = loaded 3 + rejected 2", c)
+	}
+	leads := r.wh.Latest(record.LeadsTable, "lead_id")
+	for _, id := range []string{"N1", "N2", "3"} {
+		if _, ok := leads[id]; !ok {
+			t.Errorf("lead %s not loaded", id)
+		}
+	}
+	if leads["N2"].Get("email") != nil {
+		t.Errorf("N2 null email loaded as %v", leads["N2"].Get("email"))
+	}
+	var reasons []string
+	for _, reason := range rejects(r.wh) {
+		reasons = append(reasons, reason)
+	}
+	joined := strings.Join(reasons, "|")
+	if !strings.Contains(joined, "invalid JSON") || !strings.Contains(joined, "created_at: unparseable timestamp") {
+		t.Errorf("reject reasons = %q", joined)
+	}
+}
+
+func TestBothFormatsPresentIsAnError(t *testing.T) {
+	d := dir(t, "leads.csv", "leads.ndjson")
+	r := newRun(t, d, 1000)
+	if _, err := r.sync(t); err == nil || !strings.Contains(err.Error(), "keep one") {
+		t.Errorf("err = %v, want a refusal to guess between leads.csv and leads.ndjson", err)
+	}
+}
+
+func TestMissingIDColumnIsAnError(t *testing.T) {
+	d := t.TempDir()
+	os.WriteFile(filepath.Join(d, "deals.csv"), []byte("id,amount\n1,2\n"), 0o644)
+	r := newRun(t, d, 1000)
+	if _, err := r.sync(t); err == nil || !strings.Contains(err.Error(), "no deal_id column") {
+		t.Errorf("err = %v, want the missing deal_id column named", err)
+	}
+}

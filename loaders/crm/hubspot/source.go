@@ -1,0 +1,407 @@
+package hubspot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sam-attribution/sam/internal/config"
+	"github.com/sam-attribution/sam/loaders"
+	"github.com/sam-attribution/sam/loaders/crm/internal/httpx"
+	"github.com/sam-attribution/sam/loaders/crm/record"
+)
+
+// Options tune a Source beyond what configuration sets. Zero values take
+// production defaults; tests shorten the windows and enlarge the pages.
+type Options struct {
+	HTTPClient *http.Client
+	Logger     *slog.Logger
+	// Window is the span of config.HubSpot.RequestsPer10s (default 10 s);
+	// SearchWindow the span of SearchPerSecond (default 1 s).
+	Window       time.Duration
+	SearchWindow time.Duration
+	// PageSize is records per request (default 100, HubSpot's maximum).
+	PageSize int
+	Backoff  httpx.Backoff
+	// Now is the clock that stamps sweeps (default time.Now).
+	Now func() time.Time
+	// UserIDProperty is the contact property holding the site's user id
+	// (matched to GA4 user_id); empty leaves user_id NULL.
+	UserIDProperty string
+}
+
+// Source reads HubSpot contacts (as leads) and deals.
+type Source struct {
+	c          *Client
+	cfg        config.HubSpot
+	userIDProp string
+	overlap    time.Duration
+	batchSize  int
+	pageSize   int
+	now        func() time.Time
+	log        *slog.Logger
+}
+
+// NewSource returns a HubSpot source.
+func NewSource(cfg config.HubSpot, crm config.CRM, o Options) (*Source, error) {
+	if cfg.Token == "" {
+		return nil, errors.New("hubspot: SAM_HUBSPOT_TOKEN is not set")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.PageSize <= 0 {
+		o.PageSize = 100
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	c := NewClient(cfg.BaseURL, cfg.Token.Reveal(), ClientOptions{
+		HTTPClient: o.HTTPClient, Logger: o.Logger,
+		RequestsPerWindow: cfg.RequestsPer10s, Window: o.Window,
+		SearchPerWindow: cfg.SearchPerSecond, SearchWindow: o.SearchWindow,
+		Backoff: o.Backoff,
+	})
+	if o.UserIDProperty != "" && !validProperty(o.UserIDProperty) {
+		return nil, fmt.Errorf("hubspot: user id property %q is not a property name", o.UserIDProperty)
+	}
+	return &Source{c: c, cfg: cfg, userIDProp: o.UserIDProperty, overlap: time.Duration(crm.OverlapMinutes) * time.Minute,
+		batchSize: max(crm.BatchSize, 1), pageSize: o.PageSize, now: o.Now, log: o.Logger}, nil
+}
+
+// System implements crm.Source.
+func (s *Source) System() string { return "hubspot" }
+
+// Streams implements crm.Source: live records by modification date, then
+// archived (deleted) ones.
+func (s *Source) Streams() []string {
+	return []string{"contacts", "deals", "contacts_archived", "deals_archived"}
+}
+
+// cursor is a stream's resume point. Since is where the last complete sweep
+// started (records modified from then on, less the overlap, are re-read);
+// during a sweep, Start is when it started and AfterID/After how far it got.
+type cursor struct {
+	Since   time.Time `json:"since,omitzero"`
+	Start   time.Time `json:"start,omitzero"`
+	AfterID int64     `json:"after_id,omitempty"` // search sweeps: last durable hs_object_id
+	After   string    `json:"after,omitempty"`    // archived listings: paging token
+	InSweep bool      `json:"in_sweep,omitempty"`
+}
+
+func (c cursor) String() string {
+	b, _ := json.Marshal(c)
+	return string(b)
+}
+
+// Read implements crm.Source.
+func (s *Source) Read(ctx context.Context, stream, cur string, emit func(context.Context, *record.Batch) error) error {
+	var c cursor
+	if cur != "" {
+		if err := json.Unmarshal([]byte(cur), &c); err != nil {
+			return fmt.Errorf("hubspot: bad %s cursor %q: %w", stream, cur, err)
+		}
+	}
+	if !c.InSweep {
+		c = cursor{Since: c.Since, Start: s.now().UTC(), InSweep: true}
+	}
+	switch stream {
+	case "contacts", "deals":
+		return s.sweep(ctx, stream, c, emit)
+	case "contacts_archived", "deals_archived":
+		return s.archived(ctx, strings.TrimSuffix(stream, "_archived"), c, emit)
+	}
+	return fmt.Errorf("hubspot: unknown stream %q", stream)
+}
+
+func (s *Source) modifiedProperty(objectType string) string {
+	if objectType == "contacts" {
+		return "lastmodifieddate"
+	}
+	return "hs_lastmodifieddate"
+}
+
+func (s *Source) properties(objectType string) []string {
+	if objectType == "contacts" {
+		props := []string{"email", "firstname", "lastname", "phone", "company", "createdate", "lastmodifieddate",
+			"lifecyclestage", "hs_lead_status",
+			"hs_lifecyclestage_lead_date", "hs_lifecyclestage_marketingqualifiedlead_date",
+			"hs_lifecyclestage_salesqualifiedlead_date", "hs_lifecyclestage_opportunity_date",
+			"hs_lifecyclestage_customer_date",
+			"hs_analytics_source", "hs_analytics_source_data_1", "hs_analytics_source_data_2",
+			s.cfg.ClientIDProperty, s.cfg.GclidProperty, "hs_object_id"}
+		if s.userIDProp != "" {
+			props = append(props, s.userIDProp)
+		}
+		return props
+	}
+	return []string{"dealname", "amount", "dealstage", "pipeline", "closedate", "hs_is_closed_won", "hs_is_closed",
+		"deal_currency_code", "createdate", "hs_lastmodifieddate", "hs_object_id"}
+}
+
+// sweep reads every live record modified since the cursor, in
+// hs_object_id order, one keyset page at a time: each request filters
+// hs_object_id > the last id seen instead of paging with an offset. That
+// sidesteps the search endpoint's 10,000-results-per-query cap, and a record
+// archived mid-sweep cannot shift later records past an offset.
+func (s *Source) sweep(ctx context.Context, objectType string, c cursor, emit func(context.Context, *record.Batch) error) error {
+	var b record.Batch
+	from := time.Time{}
+	if !c.Since.IsZero() {
+		from = c.Since.Add(-s.overlap)
+	}
+	props := s.properties(objectType)
+	modProp := s.modifiedProperty(objectType)
+	for {
+		var filters []Filter
+		if !from.IsZero() {
+			filters = append(filters, Filter{PropertyName: modProp, Operator: "GTE", Value: strconv.FormatInt(from.UnixMilli(), 10)})
+		}
+		if c.AfterID > 0 {
+			filters = append(filters, Filter{PropertyName: "hs_object_id", Operator: "GT", Value: strconv.FormatInt(c.AfterID, 10)})
+		}
+		req := SearchRequest{Sorts: []Sort{{PropertyName: "hs_object_id", Direction: "ASCENDING"}}, Properties: props, Limit: s.pageSize}
+		if len(filters) > 0 {
+			req.FilterGroups = []FilterGroup{{Filters: filters}}
+		}
+		page, err := s.c.Search(ctx, objectType, req)
+		if err != nil {
+			return err
+		}
+		last := c.AfterID
+		for i := range page.Results {
+			o := &page.Results[i]
+			if id, err := strconv.ParseInt(o.ID, 10, 64); err == nil && id > last {
+				last = id
+			}
+		}
+		if err := s.mapPage(ctx, objectType, page.Results, false, &b); err != nil {
+			return err
+		}
+		done := page.NextAfter() == "" || last == c.AfterID
+		c.AfterID = last
+		if done {
+			b.Cursor = cursor{Since: c.Start}.String()
+			return emit(ctx, &b)
+		}
+		if b.Len() >= s.batchSize {
+			b.Cursor = c.String()
+			if err := emit(ctx, &b); err != nil {
+				return err
+			}
+			b.Reset()
+		}
+	}
+}
+
+// archived lists archived records. The listing cannot filter by date, so it
+// walks all of them and keeps those archived since the last sweep (less the
+// overlap); a first sync keeps them all.
+func (s *Source) archived(ctx context.Context, objectType string, c cursor, emit func(context.Context, *record.Batch) error) error {
+	var b record.Batch
+	from := time.Time{}
+	if !c.Since.IsZero() {
+		from = c.Since.Add(-s.overlap)
+	}
+	props := s.properties(objectType)
+	for {
+		page, err := s.c.List(ctx, objectType, props, s.pageSize, c.After, true)
+		if err != nil {
+			return err
+		}
+		keep := page.Results[:0]
+		for _, o := range page.Results {
+			at, err := record.ParseTime(o.ArchivedAt)
+			if err != nil || at.IsZero() || from.IsZero() || !at.Before(from) {
+				keep = append(keep, o)
+			}
+		}
+		if err := s.mapPage(ctx, objectType, keep, true, &b); err != nil {
+			return err
+		}
+		c.After = page.NextAfter()
+		if c.After == "" {
+			b.Cursor = cursor{Since: c.Start}.String()
+			return emit(ctx, &b)
+		}
+		if b.Len() >= s.batchSize {
+			b.Cursor = c.String()
+			if err := emit(ctx, &b); err != nil {
+				return err
+			}
+			b.Reset()
+		}
+	}
+}
+
+func (s *Source) mapPage(ctx context.Context, objectType string, objs []Object, archived bool, b *record.Batch) error {
+	if objectType == "contacts" {
+		for i := range objs {
+			s.mapContact(&objs[i], archived, b)
+		}
+		return nil
+	}
+	first := len(b.Deals)
+	for i := range objs {
+		s.mapDeal(&objs[i], archived, b)
+	}
+	if archived || len(b.Deals) == first {
+		return nil
+	}
+	// Associations of the deals just mapped: their full set as of this version.
+	ids := make([]string, 0, len(b.Deals)-first)
+	for _, d := range b.Deals[first:] {
+		ids = append(ids, d.ID)
+	}
+	assoc, err := s.c.Associations(ctx, "deals", "contacts", ids)
+	if err != nil {
+		return err
+	}
+	for i := first; i < len(b.Deals); i++ {
+		d := &b.Deals[i]
+		contacts := assoc[d.ID]
+		slices.SortFunc(contacts, compareIDs)
+		contacts = slices.Compact(contacts)
+		for j, lead := range contacts {
+			if j == 0 {
+				// HubSpot has no primary contact on a deal; the oldest
+				// (lowest id) associated contact stands for the lead.
+				d.LeadID = lead
+			}
+			b.DealContacts = append(b.DealContacts, record.DealContact{
+				ID: d.ID + ":" + lead, DealID: d.ID, LeadID: lead, IsPrimary: j == 0, Snapshot: true,
+				ModifiedAt: d.ModifiedAt,
+			})
+		}
+	}
+	return nil
+}
+
+func compareIDs(a, b string) int {
+	if len(a) != len(b) {
+		return len(a) - len(b)
+	}
+	return strings.Compare(a, b)
+}
+
+func (s *Source) reject(b *record.Batch, objectType string, o *Object, err error) {
+	raw, _ := json.Marshal(o)
+	b.Rejects = append(b.Rejects, loaders.Reject{Source: "hubspot", Object: objectType, Reason: err.Error(), Raw: string(raw)})
+}
+
+// lifecycle maps HubSpot's lifecyclestage values onto SAM's stages.
+func lifecycle(stage, leadStatus string) string {
+	switch strings.ToLower(stage) {
+	case "marketingqualifiedlead":
+		return "mql"
+	case "salesqualifiedlead":
+		return "sql"
+	case "opportunity":
+		return "opportunity"
+	case "customer":
+		return "customer"
+	}
+	if strings.EqualFold(leadStatus, "UNQUALIFIED") {
+		return "disqualified"
+	}
+	// subscriber, lead, evangelist, other and custom stages.
+	return "lead"
+}
+
+func (s *Source) mapContact(o *Object, archived bool, b *record.Batch) {
+	var v record.Fields
+	l := record.Lead{
+		ID:                   v.Require("id", o.ID),
+		RecordType:           "contact",
+		CreatedAt:            v.Time("createdate", firstNonEmpty(o.Prop("createdate"), o.CreatedAt)),
+		UpdatedAt:            v.Time("lastmodifieddate", firstNonEmpty(o.Prop("lastmodifieddate"), o.UpdatedAt)),
+		Email:                o.Prop("email"),
+		Phone:                o.Prop("phone"),
+		FirstName:            o.Prop("firstname"),
+		LastName:             o.Prop("lastname"),
+		Company:              o.Prop("company"),
+		GAClientID:           strings.TrimSpace(o.Prop(s.cfg.ClientIDProperty)),
+		Gclid:                strings.TrimSpace(o.Prop(s.cfg.GclidProperty)),
+		UserID:               strings.TrimSpace(o.Prop(s.userIDProp)),
+		LifecycleStage:       lifecycle(o.Prop("lifecyclestage"), o.Prop("hs_lead_status")),
+		MQLAt:                v.Time("hs_lifecyclestage_marketingqualifiedlead_date", o.Prop("hs_lifecyclestage_marketingqualifiedlead_date")),
+		SQLAt:                v.Time("hs_lifecyclestage_salesqualifiedlead_date", o.Prop("hs_lifecyclestage_salesqualifiedlead_date")),
+		OpportunityAt:        v.Time("hs_lifecyclestage_opportunity_date", o.Prop("hs_lifecyclestage_opportunity_date")),
+		WonAt:                v.Time("hs_lifecyclestage_customer_date", o.Prop("hs_lifecyclestage_customer_date")),
+		AnalyticsSource:      o.Prop("hs_analytics_source"),
+		AnalyticsSourceData1: o.Prop("hs_analytics_source_data_1"),
+		AnalyticsSourceData2: o.Prop("hs_analytics_source_data_2"),
+		IsDeleted:            archived || o.Archived,
+	}
+	archivedAt := v.Time("archivedAt", o.ArchivedAt)
+	if v.Err != nil {
+		s.reject(b, "contacts", o, v.Err)
+		return
+	}
+	l.ModifiedAt = latest(l.UpdatedAt, archivedAt)
+	b.Leads = append(b.Leads, l)
+}
+
+func (s *Source) mapDeal(o *Object, archived bool, b *record.Batch) {
+	var v record.Fields
+	closed := v.Bool("hs_is_closed", o.Prop("hs_is_closed"))
+	won := v.Bool("hs_is_closed_won", o.Prop("hs_is_closed_won"))
+	d := record.Deal{
+		ID:        v.Require("id", o.ID),
+		CreatedAt: v.Time("createdate", firstNonEmpty(o.Prop("createdate"), o.CreatedAt)),
+		UpdatedAt: v.Time("hs_lastmodifieddate", firstNonEmpty(o.Prop("hs_lastmodifieddate"), o.UpdatedAt)),
+		Stage:     o.Prop("dealstage"),
+		Pipeline:  o.Prop("pipeline"),
+		Amount:    v.Amount("amount", o.Prop("amount")),
+		Currency:  v.Currency("deal_currency_code", o.Prop("deal_currency_code")),
+		IsWon:     won,
+		IsLost:    closed && !won,
+		IsDeleted: archived || o.Archived,
+	}
+	closeDate := v.Time("closedate", o.Prop("closedate"))
+	archivedAt := v.Time("archivedAt", o.ArchivedAt)
+	if v.Err != nil {
+		s.reject(b, "deals", o, v.Err)
+		return
+	}
+	if closed || won {
+		// Open deals carry an expected close date; only a closed deal's is a fact.
+		d.ClosedAt = closeDate
+	}
+	d.ModifiedAt = latest(d.UpdatedAt, archivedAt)
+	b.Deals = append(b.Deals, d)
+}
+
+// validProperty accepts HubSpot internal property names (they go into a
+// query string unescaped).
+func validProperty(p string) bool {
+	for _, r := range p {
+		if !(r == '_' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9')) {
+			return false
+		}
+	}
+	return p != ""
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if strings.TrimSpace(s) != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+func latest(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}

@@ -1,0 +1,114 @@
+// Package httpx owns what the CRM API clients share: a rolling-window rate
+// limiter that never lets the server see more than N requests in any window,
+// and retry with exponential backoff, full jitter and Retry-After. It imports
+// only the standard library.
+package httpx
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Window limits requests to N per rolling window W, as the server counts
+// them. A slot is taken when a request starts and becomes free again W after
+// the response has arrived: the server saw the request somewhere between the
+// two, so two requests N apart are always received at least W apart, whatever
+// the latency.
+type Window struct {
+	n      int
+	w      time.Duration
+	mu     sync.Mutex
+	free   []time.Time // when each slot may be reused; zero = now
+	inUse  []bool
+	change chan struct{} // closed and replaced when a slot is released
+}
+
+// NewWindow returns a limiter of n requests per rolling w.
+func NewWindow(n int, w time.Duration) *Window {
+	if n < 1 {
+		n = 1
+	}
+	return &Window{n: n, w: w, free: make([]time.Time, n), inUse: make([]bool, n), change: make(chan struct{})}
+}
+
+// Ceiling is the most requests per second the limiter allows.
+func (l *Window) Ceiling() float64 { return float64(l.n) / l.w.Seconds() }
+
+// Acquire waits for a slot. The caller must call the returned release when
+// the response has arrived (or the request failed).
+func (l *Window) Acquire(ctx context.Context) (release func(), err error) {
+	for {
+		l.mu.Lock()
+		now := time.Now()
+		best := -1
+		var earliest time.Time
+		for i := range l.free {
+			if l.inUse[i] {
+				continue
+			}
+			if best < 0 || l.free[i].Before(earliest) {
+				best, earliest = i, l.free[i]
+			}
+		}
+		if best >= 0 && !earliest.After(now) {
+			l.inUse[best] = true
+			l.mu.Unlock()
+			var once sync.Once
+			return func() { once.Do(func() { l.release(best) }) }, nil
+		}
+		changed := l.change
+		l.mu.Unlock()
+
+		var timer <-chan time.Time
+		var t *time.Timer
+		if best >= 0 {
+			t = time.NewTimer(earliest.Sub(now))
+			timer = t.C
+		}
+		select {
+		case <-ctx.Done():
+			err = ctx.Err()
+		case <-changed:
+		case <-timer:
+		}
+		if t != nil {
+			t.Stop()
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+func (l *Window) release(i int) {
+	l.mu.Lock()
+	l.inUse[i] = false
+	l.free[i] = time.Now().Add(l.w)
+	close(l.change)
+	l.change = make(chan struct{})
+	l.mu.Unlock()
+}
+
+// Acquire takes a slot from every limiter, in order, and returns one release
+// for all of them.
+func Acquire(ctx context.Context, ls ...*Window) (func(), error) {
+	var rels []func()
+	releaseAll := func() {
+		for _, r := range rels {
+			r()
+		}
+	}
+	for _, l := range ls {
+		if l == nil {
+			continue
+		}
+		r, err := l.Acquire(ctx)
+		if err != nil {
+			releaseAll()
+			return nil, err
+		}
+		rels = append(rels, r)
+	}
+	return releaseAll, nil
+}

@@ -1,0 +1,236 @@
+// Package record owns the CRM-neutral record shapes every CRM source maps
+// into (leads, deals, deal↔lead associations, stage changes), the raw table
+// schemas they are written to, and the field checks that decide whether a
+// source record is loaded or rejected. It is the vocabulary shared by
+// loaders/crm and its source subpackages (hubspot, salesforce, file), so it
+// imports only loaders and warehouse.
+package record
+
+import (
+	"time"
+
+	"github.com/sam-attribution/sam/loaders"
+	"github.com/sam-attribution/sam/warehouse"
+)
+
+// Raw table names. Every row is one version of a record; staging keeps the
+// latest version per id.
+const (
+	LeadsTable        = "raw_crm__leads"
+	DealsTable        = "raw_crm__deals"
+	DealContactsTable = "raw_crm__deal_contacts"
+	StageHistoryTable = "raw_crm__stage_history"
+)
+
+// Lead is a person record: a HubSpot contact, a Salesforce Lead or Contact,
+// or a row of the leads export file. Empty strings and zero times are NULL.
+type Lead struct {
+	ID                     string
+	RecordType             string // lead or contact (Salesforce keeps both)
+	CreatedAt              time.Time
+	UpdatedAt              time.Time
+	Email                  string
+	Phone                  string
+	FirstName              string
+	LastName               string
+	Company                string
+	GAClientID             string // as captured; staging normalises to x.y
+	Gclid                  string
+	UserID                 string
+	LifecycleStage         string // lead, mql, sql, opportunity, customer, lost, disqualified
+	MQLAt                  time.Time
+	SQLAt                  time.Time
+	OpportunityAt          time.Time
+	WonAt                  time.Time
+	LostAt                 time.Time
+	DisqualifiedAt         time.Time
+	DisqualificationReason string
+	AnalyticsSource        string
+	AnalyticsSourceData1   string
+	AnalyticsSourceData2   string
+	ConvertedContactID     string // Salesforce: the Contact this Lead became
+	ConvertedDealID        string // Salesforce: the Opportunity this Lead became
+	IsDeleted              bool
+	ModifiedAt             time.Time // the version: latest wins in staging
+}
+
+// Deal is an opportunity with an amount.
+type Deal struct {
+	ID         string
+	LeadID     string // the deal's primary lead when the CRM says; else staging derives it
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	ClosedAt   time.Time
+	Stage      string
+	Pipeline   string
+	Amount     string // decimal text, validated by ParseAmount
+	Currency   string // ISO 4217, validated by ValidCurrency
+	IsWon      bool
+	IsLost     bool
+	IsDeleted  bool
+	ModifiedAt time.Time
+}
+
+// DealContact links a deal to a lead.
+//
+// Snapshot associations (HubSpot) are the deal's full association set as of
+// ModifiedAt: staging keeps the set with the deal's latest ModifiedAt, so an
+// association removed in the CRM disappears. Non-snapshot associations
+// (Salesforce OpportunityContactRole) are records in their own right, versioned
+// by ID.
+type DealContact struct {
+	ID         string
+	DealID     string
+	LeadID     string
+	Role       string
+	IsPrimary  bool
+	Snapshot   bool
+	IsDeleted  bool
+	ModifiedAt time.Time
+}
+
+// StageChange is one entry of a record's stage history.
+type StageChange struct {
+	ID         string
+	ObjectType string // lead or deal
+	RecordID   string
+	Stage      string // normalised: lead, mql, sql, opportunity, won, lost, disqualified
+	StageRaw   string // as the CRM names it
+	EnteredAt  time.Time
+	IsDeleted  bool
+	ModifiedAt time.Time
+}
+
+// Batch is what a source hands to the sync engine: a bounded set of records
+// plus the rejects found while reading them, and the cursor that is true once
+// all of them are durable.
+type Batch struct {
+	Leads        []Lead
+	Deals        []Deal
+	DealContacts []DealContact
+	Stages       []StageChange
+	Rejects      []loaders.Reject
+	// Cursor is saved after the batch is durable; empty keeps the previous one.
+	Cursor string
+}
+
+// Len is the number of records read into the batch, rejects included.
+func (b *Batch) Len() int {
+	return len(b.Leads) + len(b.Deals) + len(b.DealContacts) + len(b.Stages) + len(b.Rejects)
+}
+
+// Reset empties the batch, keeping its storage for reuse.
+func (b *Batch) Reset() {
+	b.Leads = b.Leads[:0]
+	b.Deals = b.Deals[:0]
+	b.DealContacts = b.DealContacts[:0]
+	b.Stages = b.Stages[:0]
+	b.Rejects = b.Rejects[:0]
+	b.Cursor = ""
+}
+
+// Columns every raw table ends with.
+var versionColumns = []warehouse.Column{
+	{Name: "is_deleted", Type: warehouse.Bool},
+	{Name: "modified_at", Type: warehouse.Timestamp},
+	{Name: "loaded_at", Type: warehouse.Timestamp},
+	{Name: "run_id", Type: warehouse.String},
+}
+
+func schema(cluster string, cols ...warehouse.Column) warehouse.Schema {
+	all := append([]warehouse.Column{{Name: "source_system", Type: warehouse.String}}, cols...)
+	all = append(all, versionColumns...)
+	return warehouse.Schema{Columns: all, ClusterBy: []string{cluster}}
+}
+
+func str(name string) warehouse.Column { return warehouse.Column{Name: name, Type: warehouse.String} }
+func ts(name string) warehouse.Column  { return warehouse.Column{Name: name, Type: warehouse.Timestamp} }
+func boolean(name string) warehouse.Column {
+	return warehouse.Column{Name: name, Type: warehouse.Bool}
+}
+
+// LeadsSchema is raw_crm__leads.
+var LeadsSchema = schema("lead_id",
+	str("lead_id"), str("record_type"), ts("created_at"), ts("updated_at"),
+	str("email"), str("phone"), str("first_name"), str("last_name"), str("company"),
+	str("ga_client_id"), str("gclid"), str("user_id"), str("lifecycle_stage"),
+	ts("mql_at"), ts("sql_at"), ts("opportunity_at"), ts("won_at"), ts("lost_at"),
+	ts("disqualified_at"), str("disqualification_reason"),
+	str("analytics_source"), str("analytics_source_data_1"), str("analytics_source_data_2"),
+	str("converted_contact_id"), str("converted_deal_id"),
+)
+
+// DealsSchema is raw_crm__deals.
+var DealsSchema = schema("deal_id",
+	str("deal_id"), str("lead_id"), ts("created_at"), ts("updated_at"), ts("closed_at"),
+	str("stage"), str("pipeline"), warehouse.Column{Name: "amount", Type: warehouse.Numeric},
+	str("currency"), boolean("is_won"), boolean("is_lost"),
+)
+
+// DealContactsSchema is raw_crm__deal_contacts.
+var DealContactsSchema = schema("deal_id",
+	str("association_id"), str("deal_id"), str("lead_id"), str("role"),
+	boolean("is_primary"), boolean("is_snapshot"),
+)
+
+// StageHistorySchema is raw_crm__stage_history.
+var StageHistorySchema = schema("record_id",
+	str("history_id"), str("object_type"), str("record_id"), str("stage"), str("stage_raw"),
+	ts("entered_at"),
+)
+
+// Meta is what the sync engine adds to every row.
+type Meta struct {
+	System   string
+	LoadedAt time.Time
+	RunID    string
+}
+
+func nullStr(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC()
+}
+
+func (m Meta) tail(deleted bool, modified time.Time) []any {
+	return []any{deleted, nullTime(modified), m.LoadedAt, m.RunID}
+}
+
+// Row renders l positionally as LeadsSchema.
+func (l *Lead) Row(m Meta) []any {
+	r := []any{m.System, l.ID, nullStr(l.RecordType), nullTime(l.CreatedAt), nullTime(l.UpdatedAt),
+		nullStr(l.Email), nullStr(l.Phone), nullStr(l.FirstName), nullStr(l.LastName), nullStr(l.Company),
+		nullStr(l.GAClientID), nullStr(l.Gclid), nullStr(l.UserID), nullStr(l.LifecycleStage),
+		nullTime(l.MQLAt), nullTime(l.SQLAt), nullTime(l.OpportunityAt), nullTime(l.WonAt), nullTime(l.LostAt),
+		nullTime(l.DisqualifiedAt), nullStr(l.DisqualificationReason),
+		nullStr(l.AnalyticsSource), nullStr(l.AnalyticsSourceData1), nullStr(l.AnalyticsSourceData2),
+		nullStr(l.ConvertedContactID), nullStr(l.ConvertedDealID)}
+	return append(r, m.tail(l.IsDeleted, l.ModifiedAt)...)
+}
+
+// Row renders d positionally as DealsSchema.
+func (d *Deal) Row(m Meta) []any {
+	r := []any{m.System, d.ID, nullStr(d.LeadID), nullTime(d.CreatedAt), nullTime(d.UpdatedAt), nullTime(d.ClosedAt),
+		nullStr(d.Stage), nullStr(d.Pipeline), nullStr(d.Amount), nullStr(d.Currency), d.IsWon, d.IsLost}
+	return append(r, m.tail(d.IsDeleted, d.ModifiedAt)...)
+}
+
+// Row renders c positionally as DealContactsSchema.
+func (c *DealContact) Row(m Meta) []any {
+	r := []any{m.System, c.ID, c.DealID, c.LeadID, nullStr(c.Role), c.IsPrimary, c.Snapshot}
+	return append(r, m.tail(c.IsDeleted, c.ModifiedAt)...)
+}
+
+// Row renders s positionally as StageHistorySchema.
+func (s *StageChange) Row(m Meta) []any {
+	r := []any{m.System, s.ID, s.ObjectType, s.RecordID, nullStr(s.Stage), nullStr(s.StageRaw), nullTime(s.EnteredAt)}
+	return append(r, m.tail(s.IsDeleted, s.ModifiedAt)...)
+}

@@ -1,0 +1,269 @@
+// Package salesforce owns the Salesforce CRM source: a REST client that runs
+// SOQL through queryAll (deleted rows included) and follows nextRecordsUrl,
+// keeps under a per-second request limit, backs off on
+// REQUEST_LIMIT_EXCEEDED, 5xx and timeouts (with jitter, honouring
+// Retry-After), reads Sforce-Limit-Info to slow down near the org's daily
+// allowance, and a Source that sweeps Lead, Contact, Opportunity,
+// OpportunityContactRole and OpportunityHistory by SystemModstamp, halving
+// the time window when a query times out. It imports config, loaders,
+// crm/record and crm/internal/httpx. The bearer token is never logged.
+package salesforce
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sam-attribution/sam/loaders/crm/internal/httpx"
+)
+
+// ErrQueryTimeout is Salesforce's QUERY_TIMEOUT: the query ran too long and
+// should be narrowed, not repeated.
+var ErrQueryTimeout = errors.New("salesforce: QUERY_TIMEOUT")
+
+// APIError is a non-retryable error response.
+type APIError struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *APIError) Error() string {
+	return fmt.Sprintf("salesforce: HTTP %d %s: %s", e.Status, e.Code, e.Message)
+}
+
+// Client calls the Salesforce REST API.
+type Client struct {
+	base    string // instance URL
+	version string
+	token   string
+	http    *http.Client
+	log     *slog.Logger
+	limit   *httpx.Window
+	backoff httpx.Backoff
+	// slowDelay is added before each request while the org's daily API
+	// usage is above slowAbove (a fraction of the allowance).
+	slowDelay time.Duration
+	slowAbove float64
+
+	mu     sync.Mutex
+	used   int64
+	max    int64
+	slowed bool
+}
+
+// ClientOptions tune a Client; zero values take production defaults.
+type ClientOptions struct {
+	HTTPClient        *http.Client
+	Logger            *slog.Logger
+	RequestsPerWindow int           // default 10
+	Window            time.Duration // default 1 s
+	Backoff           httpx.Backoff
+	SlowDelay         time.Duration // default 1 s
+	SlowAbove         float64       // default 0.9
+}
+
+// NewClient returns a client for the org at instanceURL.
+func NewClient(instanceURL, apiVersion, token string, o ClientOptions) *Client {
+	if o.HTTPClient == nil {
+		o.HTTPClient = &http.Client{Timeout: 120 * time.Second}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.RequestsPerWindow <= 0 {
+		o.RequestsPerWindow = 10
+	}
+	if o.Window <= 0 {
+		o.Window = time.Second
+	}
+	if o.Backoff.Attempts == 0 {
+		o.Backoff = httpx.DefaultBackoff
+	}
+	if o.SlowDelay <= 0 {
+		o.SlowDelay = time.Second
+	}
+	if o.SlowAbove <= 0 {
+		o.SlowAbove = 0.9
+	}
+	return &Client{base: strings.TrimRight(instanceURL, "/"), version: apiVersion, token: token, http: o.HTTPClient,
+		log: o.Logger, limit: httpx.NewWindow(o.RequestsPerWindow, o.Window), backoff: o.Backoff,
+		slowDelay: o.SlowDelay, slowAbove: o.SlowAbove}
+}
+
+// QueryResult is one page of a query.
+type QueryResult struct {
+	TotalSize      int              `json:"totalSize"`
+	Done           bool             `json:"done"`
+	NextRecordsURL string           `json:"nextRecordsUrl"`
+	Records        []map[string]any `json:"records"`
+}
+
+// QueryAll starts a SOQL query that includes deleted and archived rows.
+func (c *Client) QueryAll(ctx context.Context, soql string) (*QueryResult, error) {
+	return c.get(ctx, "/services/data/"+c.version+"/queryAll?q="+url.QueryEscape(soql))
+}
+
+// More fetches the page a nextRecordsUrl names.
+func (c *Client) More(ctx context.Context, nextRecordsURL string) (*QueryResult, error) {
+	if !strings.HasPrefix(nextRecordsURL, "/services/data/") {
+		return nil, fmt.Errorf("salesforce: unexpected nextRecordsUrl %q", nextRecordsURL)
+	}
+	return c.get(ctx, nextRecordsURL)
+}
+
+// APIUsage is the last Sforce-Limit-Info reading: requests used today and
+// the allowance.
+func (c *Client) APIUsage() (used, allowance int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.used, c.max
+}
+
+type sfError struct {
+	Message   string `json:"message"`
+	ErrorCode string `json:"errorCode"`
+}
+
+func (c *Client) get(ctx context.Context, path string) (*QueryResult, error) {
+	var out QueryResult
+	op := func(ctx context.Context) error {
+		if err := c.pace(ctx); err != nil {
+			return err
+		}
+		release, err := c.limit.Acquire(ctx)
+		if err != nil {
+			return err
+		}
+		defer release()
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
+		if err != nil {
+			return fmt.Errorf("salesforce: %w", err)
+		}
+		req.Header.Set("Authorization", "Bearer "+c.token)
+		req.Header.Set("Accept", "application/json")
+		resp, err := c.http.Do(req)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return httpx.Retryable(fmt.Errorf("salesforce: GET %s: %w", shortPath(path), redact(err, c.token)), 0)
+		}
+		data, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return httpx.Retryable(fmt.Errorf("salesforce: read %s: %w", shortPath(path), err), 0)
+		}
+		c.readUsage(resp.Header.Get("Sforce-Limit-Info"))
+		if resp.StatusCode == http.StatusOK {
+			out = QueryResult{}
+			dec := json.NewDecoder(bytes.NewReader(data))
+			dec.UseNumber()
+			if err := dec.Decode(&out); err != nil {
+				return httpx.Retryable(fmt.Errorf("salesforce: GET %s: bad JSON (%d bytes): %w", shortPath(path), len(data), err), 0)
+			}
+			return nil
+		}
+		var errs []sfError
+		_ = json.Unmarshal(data, &errs)
+		var e sfError
+		if len(errs) > 0 {
+			e = errs[0]
+		}
+		after := httpx.RetryAfter(resp.Header, time.Now())
+		switch {
+		case e.ErrorCode == "QUERY_TIMEOUT":
+			return fmt.Errorf("%w: %s", ErrQueryTimeout, e.Message)
+		case e.ErrorCode == "REQUEST_LIMIT_EXCEEDED":
+			c.log.Warn("salesforce request limit exceeded; backing off", "message", e.Message, "retry_after", after)
+			return httpx.Retryable(&APIError{Status: resp.StatusCode, Code: e.ErrorCode, Message: e.Message}, after)
+		case httpx.TransientStatus(resp.StatusCode) || e.ErrorCode == "SERVER_UNAVAILABLE":
+			return httpx.Retryable(&APIError{Status: resp.StatusCode, Code: e.ErrorCode, Message: e.Message}, after)
+		}
+		return &APIError{Status: resp.StatusCode, Code: e.ErrorCode, Message: e.Message}
+	}
+	err := httpx.Do(ctx, c.backoff, op, func(attempt int, wait time.Duration, err error) {
+		c.log.Debug("salesforce retry", "attempt", attempt, "wait", wait, "err", err)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// readUsage parses "api-usage=used/allowance" and notes when usage crosses
+// the slow-down threshold.
+func (c *Client) readUsage(h string) {
+	for _, part := range strings.Split(h, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok || k != "api-usage" {
+			continue
+		}
+		u, m, ok := strings.Cut(v, "/")
+		if !ok {
+			continue
+		}
+		used, err1 := strconv.ParseInt(u, 10, 64)
+		allowance, err2 := strconv.ParseInt(m, 10, 64)
+		if err1 != nil || err2 != nil || allowance <= 0 {
+			continue
+		}
+		c.mu.Lock()
+		c.used, c.max = used, allowance
+		slow := float64(used) >= c.slowAbove*float64(allowance)
+		if slow != c.slowed {
+			c.slowed = slow
+			if slow {
+				c.log.Warn("salesforce daily API usage high; slowing down", "used", used, "allowance", allowance)
+			} else {
+				c.log.Info("salesforce daily API usage back under threshold", "used", used, "allowance", allowance)
+			}
+		}
+		c.mu.Unlock()
+	}
+}
+
+// pace waits the slow-down delay while usage is high.
+func (c *Client) pace(ctx context.Context) error {
+	c.mu.Lock()
+	slow := c.slowed
+	c.mu.Unlock()
+	if !slow {
+		return nil
+	}
+	t := time.NewTimer(c.slowDelay)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// shortPath keeps SOQL text out of error messages' first line length.
+func shortPath(p string) string {
+	if i := strings.IndexByte(p, '?'); i >= 0 {
+		return p[:i]
+	}
+	return p
+}
+
+// redact removes the token from an error's text, in case a transport error
+// ever echoes a header.
+func redact(err error, token string) error {
+	if token == "" || !strings.Contains(err.Error(), token) {
+		return err
+	}
+	return errors.New(strings.ReplaceAll(err.Error(), token, "[redacted]"))
+}

@@ -1,0 +1,306 @@
+package salesforce_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"os"
+	"runtime/debug"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sam-attribution/sam/internal/config"
+	"github.com/sam-attribution/sam/loaders"
+	"github.com/sam-attribution/sam/loaders/crm"
+	"github.com/sam-attribution/sam/loaders/crm/internal/httpx"
+	"github.com/sam-attribution/sam/loaders/crm/internal/memwh"
+	"github.com/sam-attribution/sam/loaders/crm/record"
+	"github.com/sam-attribution/sam/loaders/crm/salesforce"
+	"github.com/sam-attribution/sam/tests/salesforcesim"
+)
+
+// TestMain trades memory for time: the in-memory warehouse holds every
+// loaded row.
+func TestMain(m *testing.M) {
+	debug.SetGCPercent(400)
+	os.Exit(m.Run())
+}
+
+const (
+	testPerWindow = 20
+	testWindow    = 50 * time.Millisecond
+)
+
+type harness struct {
+	sim     *salesforcesim.Server
+	src     *salesforce.Source
+	wh      *memwh.WH
+	cursors *memwh.Cursors
+}
+
+func newHarness(t testing.TB, leads, opps, badEvery int, cfg salesforcesim.Config, timeout time.Duration) *harness {
+	t.Helper()
+	cfg.RequestsPerWindow, cfg.Window, cfg.Seed = testPerWindow, testWindow, 1
+	sim := salesforcesim.New(cfg)
+	t.Cleanup(sim.Close)
+	sim.Seed(leads, opps, badEvery)
+	sc := config.Salesforce{InstanceURL: sim.URL, AccessToken: config.Secret(sim.Token()), APIVersion: "v59.0",
+		GAClientIDField: "GA_Client_ID__c", GclidField: "GCLID__c", RequestsPerSecond: testPerWindow}
+	src, err := salesforce.NewSource(sc, config.CRM{OverlapMinutes: 10, BatchSize: 2000}, salesforce.Options{
+		HTTPClient: &http.Client{Timeout: timeout}, Window: testWindow, CurrencyField: "CurrencyIsoCode",
+		Backoff:   httpx.Backoff{Base: time.Millisecond, Max: 20 * time.Millisecond, Attempts: 20},
+		SlowDelay: time.Millisecond,
+		// The loader's clock runs a second ahead of the server's, as clocks
+		// do; the overlap window covers it, and it lets a sync started in
+		// the same second as the last change see that change.
+		Now: func() time.Time { return time.Now().Add(time.Second) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &harness{sim: sim, src: src, wh: memwh.New(), cursors: memwh.NewCursors()}
+}
+
+func (h *harness) sync(ctx context.Context) (loaders.Counts, error) {
+	return crm.Sync(ctx, h.wh, h.src, crm.Options{RunID: "test", Cursors: h.cursors})
+}
+
+// verify checks the latest loaded version of every record of every object
+// against the server's final state.
+func (h *harness) verify(t *testing.T) {
+	t.Helper()
+	if n := h.sim.Exceeded(); n != 0 {
+		t.Errorf("simulator saw the rate limit exceeded %d times", n)
+	}
+	rejected := map[string]bool{}
+	if rt := h.wh.Table(loaders.RejectsTable); rt != nil {
+		for _, r := range rt.Rows {
+			var o struct{ Id string }
+			if err := json.Unmarshal([]byte(r[4].(string)), &o); err != nil {
+				t.Fatalf("reject raw is not the record's JSON: %v", err)
+			}
+			rejected[o.Id] = true
+		}
+	}
+	objects := []struct{ object, table, idCol, marker string }{
+		{"Lead", record.LeadsTable, "lead_id", "company"},
+		{"Contact", record.LeadsTable, "lead_id", "last_name"},
+		{"Opportunity", record.DealsTable, "deal_id", "amount"},
+		{"OpportunityContactRole", record.DealContactsTable, "association_id", "role"},
+		{"OpportunityHistory", record.StageHistoryTable, "history_id", "stage_raw"},
+	}
+	seen := map[string]int{}
+	for _, o := range objects {
+		got := h.wh.Latest(o.table, o.idCol)
+		want := h.sim.Finals(o.object)
+		var missing, stale int
+		for id, f := range want {
+			g, ok := got[id]
+			if f.Bad {
+				if ok || !rejected[id] {
+					t.Errorf("%s %s has bad data: loaded=%v rejected=%v", o.object, id, ok, rejected[id])
+				}
+				continue
+			}
+			seen[o.table]++
+			if !ok {
+				if missing++; missing <= 3 {
+					t.Errorf("%s %s missing", o.object, id)
+				}
+				continue
+			}
+			if !g.Get("modified_at").(time.Time).Equal(f.Modified) || g.Get("is_deleted") != f.Deleted || g.Get(o.marker) != f.Marker {
+				if stale++; stale <= 3 {
+					t.Errorf("%s %s: got (%v, deleted=%v, %v), want (%v, deleted=%v, %v)", o.object, id,
+						g.Get("modified_at"), g.Get("is_deleted"), g.Get(o.marker), f.Modified, f.Deleted, f.Marker)
+				}
+			}
+		}
+		if missing+stale > 0 {
+			t.Errorf("%s: %d missing, %d stale of %d", o.object, missing, stale, len(want))
+		}
+	}
+	for _, o := range objects {
+		if n := len(h.wh.Latest(o.table, o.idCol)); n != seen[o.table] {
+			t.Errorf("%s holds %d ids, the server %d", o.table, n, seen[o.table])
+		}
+	}
+}
+
+func TestFullSync50k(t *testing.T) {
+	// 30k Leads of which 20k converted: 50k people (Leads and Contacts) and
+	// 20k Opportunities, with their contact roles and stage history.
+	leads, opps := 30000, 20000
+	if testing.Short() {
+		leads, opps = 5000, 2000
+	}
+	h := newHarness(t, leads, opps, 499, salesforcesim.Config{}, 5*time.Second)
+	start := time.Now()
+	c, err := h.sync(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("full sync: %d records in %s, %d requests", c.Read, time.Since(start), h.sim.Requests())
+	if c.Read != c.Loaded+c.Rejected {
+		t.Errorf("read %d != loaded %d + rejected %d", c.Read, c.Loaded, c.Rejected)
+	}
+	if want := int64(leads/499 + opps/499); c.Rejected != want {
+		t.Errorf("rejected %d, want %d", c.Rejected, want)
+	}
+	h.verify(t)
+	// Each good record exactly once: leads + contacts, less bad leads.
+	if n, want := h.wh.Table(record.LeadsTable).Count, int64(leads+opps-leads/499); n != want {
+		t.Errorf("raw_crm__leads has %d rows, want %d", n, want)
+	}
+}
+
+func TestFaultModes(t *testing.T) {
+	cases := []struct {
+		name    string
+		cfg     salesforcesim.Config
+		mutates bool
+	}{
+		{"REQUEST_LIMIT_EXCEEDED storm", salesforcesim.Config{RetryAfter: 5 * time.Millisecond, Faults: salesforcesim.Faults{StormFrom: 2, StormLen: 10}}, false},
+		{"5xx", salesforcesim.Config{Faults: salesforcesim.Faults{Every5xx: 3}}, false},
+		{"slow", salesforcesim.Config{Faults: salesforcesim.Faults{EverySlow: 2, SlowDelay: 20 * time.Millisecond}}, false},
+		{"timeouts", salesforcesim.Config{PageSize: 1000, Faults: salesforcesim.Faults{EveryHang: 6, HangDelay: time.Minute}}, false},
+		{"truncated JSON", salesforcesim.Config{Faults: salesforcesim.Faults{EveryTruncate: 3}}, false},
+		{"duplicates across pages", salesforcesim.Config{PageSize: 500, Faults: salesforcesim.Faults{EveryDuplicate: 2}}, false},
+		{"QUERY_TIMEOUT", salesforcesim.Config{TimeoutAbove: 400}, false},
+		{"changes mid-sync", salesforcesim.Config{PageSize: 500, Faults: salesforcesim.Faults{EveryMutate: 2, MutateCount: 10}}, true},
+		{"deletions mid-sync", salesforcesim.Config{PageSize: 500, Faults: salesforcesim.Faults{EveryDelete: 2, DeleteCount: 5}}, true},
+		{"daily usage high", salesforcesim.Config{UsageOffset: 14000}, false},
+		{"mixed", salesforcesim.Config{PageSize: 400, TimeoutAbove: 1500, RetryAfter: 5 * time.Millisecond, Faults: salesforcesim.Faults{
+			StormFrom: 5, StormLen: 6, Every5xx: 7, EverySlow: 5, SlowDelay: 10 * time.Millisecond, EveryHang: 17, HangDelay: time.Minute,
+			EveryTruncate: 6, EveryDuplicate: 3, EveryMutate: 4, MutateCount: 5, EveryDelete: 9, DeleteCount: 2}}, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			// A hung request costs the client its whole timeout, so hangs
+			// are rare and the timeout well above an honest response's time.
+			timeout := 5 * time.Second
+			if tc.cfg.Faults.EveryHang > 0 {
+				timeout = time.Second
+			}
+			h := newHarness(t, 2500, 1000, 0, tc.cfg, timeout)
+			c, err := h.sync(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Read != c.Loaded+c.Rejected {
+				t.Errorf("read %d != loaded %d + rejected %d", c.Read, c.Loaded, c.Rejected)
+			}
+			if tc.mutates {
+				h.sim.SetFaults(salesforcesim.Faults{})
+				h.sim.SetTimeoutAbove(0)
+				if _, err := h.sync(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			h.verify(t)
+			if tc.cfg.TimeoutAbove > 0 && h.sim.Timeouts() == 0 {
+				t.Error("no query timed out; the mode tested nothing")
+			}
+			if tc.cfg.UsageOffset > 0 {
+				if used, allowance := h.src.Client().APIUsage(); used < tc.cfg.UsageOffset || allowance != 15000 {
+					t.Errorf("API usage reading = %d/%d", used, allowance)
+				}
+			}
+		})
+	}
+}
+
+func TestQueryTimeoutTooNarrow(t *testing.T) {
+	h := newHarness(t, 200, 0, 0, salesforcesim.Config{TimeoutAbove: 1}, time.Second)
+	h.sim.Modify("00Q000000000001", "00Q000000000002") // two rows with stamps in the same second
+	_, err := h.sync(t.Context())
+	if !errors.Is(err, salesforce.ErrQueryTimeout) {
+		t.Fatalf("err = %v, want QUERY_TIMEOUT once the window cannot narrow further", err)
+	}
+}
+
+func TestCrashResume(t *testing.T) {
+	h := newHarness(t, 5000, 2000, 0, salesforcesim.Config{PageSize: 500}, 5*time.Second)
+	h.wh.FailAfter = 4
+	if _, err := h.sync(t.Context()); !errors.Is(err, memwh.ErrCrash) {
+		t.Fatalf("sync error = %v, want the simulated crash", err)
+	}
+	h.wh.SetFailAfter(0)
+	if _, err := h.sync(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	h.verify(t)
+
+	h2 := newHarness(t, 5000, 2000, 0, salesforcesim.Config{PageSize: 500}, 5*time.Second)
+	ctx, cancel := context.WithCancel(t.Context())
+	h2.wh.OnLoad = func(n int) {
+		if n == 2 {
+			cancel()
+		}
+	}
+	if _, err := h2.sync(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("sync error = %v, want context.Canceled", err)
+	}
+	h2.wh.OnLoad = nil
+	if _, err := h2.sync(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	h2.verify(t)
+}
+
+func TestBadTokenNotLogged(t *testing.T) {
+	sim := salesforcesim.New(salesforcesim.Config{})
+	defer sim.Close()
+	cl := salesforce.NewClient(sim.URL, "v59.0", "s3cr3t-token", salesforce.ClientOptions{})
+	_, err := cl.QueryAll(t.Context(), "SELECT Id FROM Lead WHERE SystemModstamp >= 2024-01-01T00:00:00Z AND SystemModstamp < 2024-01-02T00:00:00Z ORDER BY SystemModstamp ASC, Id ASC")
+	var ae *salesforce.APIError
+	if !errors.As(err, &ae) || ae.Code != "INVALID_SESSION_ID" {
+		t.Fatalf("err = %v, want INVALID_SESSION_ID", err)
+	}
+	if strings.Contains(err.Error(), "s3cr3t") {
+		t.Errorf("error %q shows the token", err)
+	}
+}
+
+// TestMapping checks how each object's fields land in the raw tables.
+func TestMapping(t *testing.T) {
+	h := newHarness(t, 6, 2, 0, salesforcesim.Config{}, 5*time.Second)
+	if _, err := h.sync(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	type check struct {
+		table, idCol, id string
+		want             map[string]any
+	}
+	for _, c := range []check{
+		{record.LeadsTable, "lead_id", "00Q000000000001", map[string]any{"record_type": "lead", "lifecycle_stage": "opportunity",
+			"converted_contact_id": "003000000000001", "converted_deal_id": "006000000000001", "ga_client_id": "GA1.1.500001.1700000001",
+			"source_system": "salesforce", "analytics_source": "Web"}},
+		{record.LeadsTable, "lead_id", "00Q000000000005", map[string]any{"lifecycle_stage": "lead", "gclid": "gclid-sf-5", "converted_contact_id": nil}},
+		{record.LeadsTable, "lead_id", "003000000000002", map[string]any{"record_type": "contact", "last_name": "L2 v1"}},
+		{record.DealsTable, "deal_id", "006000000000001", map[string]any{"stage": "Closed Won", "amount": "2001.5", "currency": "EUR",
+			"is_won": true, "is_lost": false, "is_deleted": false}},
+		{record.DealsTable, "deal_id", "006000000000002", map[string]any{"stage": "Closed Lost", "is_won": false, "is_lost": true}},
+		{record.DealContactsTable, "association_id", "00K000000000001", map[string]any{"deal_id": "006000000000001",
+			"lead_id": "003000000000001", "is_primary": true, "is_snapshot": false}},
+		{record.StageHistoryTable, "history_id", "008000000000002", map[string]any{"object_type": "deal", "record_id": "006000000000001",
+			"stage": "opportunity", "stage_raw": "Prospecting"}},
+		{record.StageHistoryTable, "history_id", "008000000000003", map[string]any{"stage": "won", "stage_raw": "Closed Won"}},
+	} {
+		row, ok := h.wh.Latest(c.table, c.idCol)[c.id]
+		if !ok {
+			t.Errorf("%s %s not loaded", c.table, c.id)
+			continue
+		}
+		for col, want := range c.want {
+			if got := row.Get(col); got != want {
+				t.Errorf("%s %s: %s = %v, want %v", c.table, c.id, col, got, want)
+			}
+		}
+	}
+	if got := h.wh.Latest(record.LeadsTable, "lead_id")["00Q000000000001"].Get("opportunity_at"); got == nil {
+		t.Error("converted lead has no opportunity_at")
+	}
+}

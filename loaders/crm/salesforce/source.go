@@ -1,0 +1,376 @@
+package salesforce
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/sam-attribution/sam/internal/config"
+	"github.com/sam-attribution/sam/loaders"
+	"github.com/sam-attribution/sam/loaders/crm/internal/httpx"
+	"github.com/sam-attribution/sam/loaders/crm/record"
+)
+
+// Options tune a Source beyond what configuration sets.
+type Options struct {
+	HTTPClient *http.Client
+	Logger     *slog.Logger
+	// Window is the span of config.Salesforce.RequestsPerSecond (default 1 s).
+	Window  time.Duration
+	Backoff httpx.Backoff
+	// CurrencyField is the Opportunity currency field: CurrencyIsoCode in
+	// multi-currency orgs; empty (single-currency org) uses DefaultCurrency.
+	CurrencyField   string
+	DefaultCurrency string
+	// MinWindow is the narrowest time window a timed-out query is split to
+	// before the sync gives up (default 1 s).
+	MinWindow time.Duration
+	SlowDelay time.Duration // see ClientOptions
+	// UserIDField is the Lead/Contact field holding the site's user id
+	// (matched to GA4 user_id); empty leaves user_id NULL.
+	UserIDField string
+	Now         func() time.Time
+}
+
+// Source reads Salesforce Leads and Contacts (as leads), Opportunities (as
+// deals), OpportunityContactRoles (deal↔lead) and OpportunityHistory (stage
+// history).
+type Source struct {
+	c         *Client
+	cfg       config.Salesforce
+	o         Options
+	overlap   time.Duration
+	batchSize int
+	log       *slog.Logger
+}
+
+// NewSource returns a Salesforce source.
+func NewSource(cfg config.Salesforce, crm config.CRM, o Options) (*Source, error) {
+	if cfg.InstanceURL == "" {
+		return nil, errors.New("salesforce: SAM_SALESFORCE_INSTANCE_URL is not set")
+	}
+	if cfg.AccessToken == "" {
+		return nil, errors.New("salesforce: SAM_SALESFORCE_ACCESS_TOKEN is not set")
+	}
+	for _, f := range []struct{ name, v string }{{"SAM_SALESFORCE_CLIENT_ID_FIELD", cfg.GAClientIDField}, {"SAM_SALESFORCE_GCLID_FIELD", cfg.GclidField}, {"currency field", o.CurrencyField}, {"user id field", o.UserIDField}} {
+		if f.v != "" && !fieldName(f.v) {
+			return nil, fmt.Errorf("salesforce: %s %q is not a field name", f.name, f.v)
+		}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.MinWindow <= 0 {
+		o.MinWindow = time.Second
+	}
+	if o.CurrencyField == "" && o.DefaultCurrency != "" && !record.ValidCurrency(o.DefaultCurrency) {
+		return nil, fmt.Errorf("salesforce: default currency %q is not ISO 4217", o.DefaultCurrency)
+	}
+	c := NewClient(cfg.InstanceURL, cfg.APIVersion, cfg.AccessToken.Reveal(), ClientOptions{
+		HTTPClient: o.HTTPClient, Logger: o.Logger, RequestsPerWindow: cfg.RequestsPerSecond, Window: o.Window,
+		Backoff: o.Backoff, SlowDelay: o.SlowDelay,
+	})
+	return &Source{c: c, cfg: cfg, o: o, overlap: time.Duration(crm.OverlapMinutes) * time.Minute,
+		batchSize: max(crm.BatchSize, 1), log: o.Logger}, nil
+}
+
+// fieldName accepts API names such as GA_Client_ID__c; they go into SOQL.
+func fieldName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, r := range s {
+		ok := r == '_' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (i > 0 && r >= '0' && r <= '9')
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// Client returns the source's API client (API usage readings).
+func (s *Source) Client() *Client { return s.c }
+
+// System implements crm.Source.
+func (s *Source) System() string { return "salesforce" }
+
+// Streams implements crm.Source.
+func (s *Source) Streams() []string {
+	return []string{"Lead", "Contact", "Opportunity", "OpportunityContactRole", "OpportunityHistory"}
+}
+
+func (s *Source) fields(object string) []string {
+	base := []string{"Id", "CreatedDate", "SystemModstamp", "IsDeleted"}
+	custom := func() []string {
+		var f []string
+		for _, c := range []string{s.cfg.GAClientIDField, s.cfg.GclidField, s.o.UserIDField} {
+			if c != "" {
+				f = append(f, c)
+			}
+		}
+		return f
+	}
+	switch object {
+	case "Lead":
+		return append(append(base, "LastModifiedDate", "Email", "Phone", "FirstName", "LastName", "Company", "Status",
+			"LeadSource", "IsConverted", "ConvertedDate", "ConvertedContactId", "ConvertedOpportunityId"), custom()...)
+	case "Contact":
+		return append(append(base, "LastModifiedDate", "Email", "Phone", "FirstName", "LastName", "LeadSource"), custom()...)
+	case "Opportunity":
+		f := append(base, "LastModifiedDate", "StageName", "Amount", "CloseDate", "IsClosed", "IsWon")
+		if s.o.CurrencyField != "" {
+			f = append(f, s.o.CurrencyField)
+		}
+		return f
+	case "OpportunityContactRole":
+		return append(base, "OpportunityId", "ContactId", "Role", "IsPrimary")
+	case "OpportunityHistory":
+		return append(base, "OpportunityId", "StageName")
+	}
+	return nil
+}
+
+// cursor is a stream's resume point: Since is where the last complete sweep
+// ended; during a sweep, Start is its upper bound and From (inclusive) how
+// far the durable batches reach in SystemModstamp order.
+type cursor struct {
+	Since   time.Time `json:"since,omitzero"`
+	Start   time.Time `json:"start,omitzero"`
+	From    time.Time `json:"from,omitzero"`
+	InSweep bool      `json:"in_sweep,omitempty"`
+}
+
+func (c cursor) String() string {
+	b, _ := json.Marshal(c)
+	return string(b)
+}
+
+// soqlTime renders a SOQL datetime literal (second precision).
+func soqlTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
+
+// epoch is the lower bound of a first sync.
+var epoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// Read implements crm.Source. It sweeps [since − overlap, start) in
+// SystemModstamp order; a query that times out is retried on the first half
+// of its window, and the window grows again after successes.
+func (s *Source) Read(ctx context.Context, stream, cur string, emit func(context.Context, *record.Batch) error) error {
+	fields := s.fields(stream)
+	if fields == nil {
+		return fmt.Errorf("salesforce: unknown stream %q", stream)
+	}
+	var c cursor
+	if cur != "" {
+		if err := json.Unmarshal([]byte(cur), &c); err != nil {
+			return fmt.Errorf("salesforce: bad %s cursor %q: %w", stream, cur, err)
+		}
+	}
+	if !c.InSweep {
+		c = cursor{Since: c.Since, Start: s.o.Now().UTC().Truncate(time.Second), InSweep: true}
+		c.From = epoch
+		if !c.Since.IsZero() {
+			c.From = c.Since.Add(-s.overlap)
+		}
+	}
+	c.From = c.From.Truncate(time.Second)
+	var b record.Batch
+	span := c.Start.Sub(c.From)
+	for c.From.Before(c.Start) {
+		hi := c.From.Add(span)
+		if hi.After(c.Start) || span <= 0 {
+			hi = c.Start
+		}
+		soql := fmt.Sprintf("SELECT %s FROM %s WHERE SystemModstamp >= %s AND SystemModstamp < %s ORDER BY SystemModstamp ASC, Id ASC",
+			strings.Join(fields, ", "), stream, soqlTime(c.From), soqlTime(hi))
+		res, err := s.c.QueryAll(ctx, soql)
+		if errors.Is(err, ErrQueryTimeout) {
+			half := hi.Sub(c.From) / 2
+			if half < s.o.MinWindow {
+				return fmt.Errorf("salesforce: %s: query times out even over %s: %w", stream, hi.Sub(c.From), err)
+			}
+			span = half.Truncate(time.Second)
+			s.log.Info("salesforce query timed out; halving window", "stream", stream, "from", c.From, "span", span)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		for {
+			for _, r := range res.Records {
+				s.mapRecord(stream, r, &b)
+				if b.Len() >= s.batchSize {
+					// Resume inclusively at this stamp: records sharing it
+					// are read again rather than skipped.
+					c.From = stampOf(r, c.From)
+					b.Cursor = c.String()
+					if err := emit(ctx, &b); err != nil {
+						return err
+					}
+					b.Reset()
+				}
+			}
+			if res.Done || res.NextRecordsURL == "" {
+				break
+			}
+			if res, err = s.c.More(ctx, res.NextRecordsURL); err != nil {
+				return err
+			}
+		}
+		c.From = hi
+		span *= 2 // try wider again after a narrowed window succeeded
+	}
+	b.Cursor = cursor{Since: c.Start}.String()
+	return emit(ctx, &b)
+}
+
+func stampOf(r map[string]any, def time.Time) time.Time {
+	t, err := record.ParseTime(str(r, "SystemModstamp"))
+	if err != nil || t.IsZero() {
+		return def
+	}
+	return t.Truncate(time.Second)
+}
+
+// str reads a field as text: strings as they are, numbers in their JSON
+// spelling, booleans as true/false, null and absent as "".
+func str(r map[string]any, field string) string {
+	switch v := r[field].(type) {
+	case string:
+		return v
+	case json.Number:
+		return v.String()
+	case bool:
+		if v {
+			return "true"
+		}
+		return "false"
+	case float64:
+		return fmt.Sprint(v)
+	}
+	return ""
+}
+
+func (s *Source) reject(b *record.Batch, object string, r map[string]any, err error) {
+	raw, _ := json.Marshal(r)
+	b.Rejects = append(b.Rejects, loaders.Reject{Source: "salesforce", Object: object, Reason: err.Error(), Raw: string(raw)})
+}
+
+func (s *Source) mapRecord(object string, r map[string]any, b *record.Batch) {
+	var v record.Fields
+	id := v.Require("Id", str(r, "Id"))
+	created := v.Time("CreatedDate", str(r, "CreatedDate"))
+	modified := v.Time("SystemModstamp", str(r, "SystemModstamp"))
+	deleted := v.Bool("IsDeleted", str(r, "IsDeleted"))
+	switch object {
+	case "Lead", "Contact":
+		l := record.Lead{
+			ID: id, RecordType: strings.ToLower(object), CreatedAt: created,
+			UpdatedAt: v.Time("LastModifiedDate", str(r, "LastModifiedDate")),
+			Email:     str(r, "Email"), Phone: str(r, "Phone"), FirstName: str(r, "FirstName"), LastName: str(r, "LastName"),
+			Company: str(r, "Company"), AnalyticsSource: str(r, "LeadSource"), LifecycleStage: "lead",
+			IsDeleted: deleted, ModifiedAt: modified,
+		}
+		if s.cfg.GAClientIDField != "" {
+			l.GAClientID = strings.TrimSpace(str(r, s.cfg.GAClientIDField))
+		}
+		if s.cfg.GclidField != "" {
+			l.Gclid = strings.TrimSpace(str(r, s.cfg.GclidField))
+		}
+		if s.o.UserIDField != "" {
+			l.UserID = strings.TrimSpace(str(r, s.o.UserIDField))
+		}
+		if object == "Lead" {
+			converted := v.Bool("IsConverted", str(r, "IsConverted"))
+			convertedAt := v.Time("ConvertedDate", str(r, "ConvertedDate"))
+			l.ConvertedContactID = str(r, "ConvertedContactId")
+			l.ConvertedDealID = str(r, "ConvertedOpportunityId")
+			status := str(r, "Status")
+			switch {
+			case converted && l.ConvertedDealID != "":
+				l.LifecycleStage, l.SQLAt, l.OpportunityAt = "opportunity", convertedAt, convertedAt
+			case converted:
+				l.LifecycleStage, l.SQLAt = "sql", convertedAt
+			case isDisqualified(status):
+				// Salesforce keeps no disqualification date; the last
+				// modification is the closest fact.
+				l.LifecycleStage, l.DisqualifiedAt, l.DisqualificationReason = "disqualified", l.UpdatedAt, status
+			case strings.Contains(strings.ToLower(status), "qualified"):
+				l.LifecycleStage = "mql"
+			}
+		}
+		if v.Err != nil {
+			s.reject(b, object, r, v.Err)
+			return
+		}
+		b.Leads = append(b.Leads, l)
+	case "Opportunity":
+		closed := v.Bool("IsClosed", str(r, "IsClosed"))
+		won := v.Bool("IsWon", str(r, "IsWon"))
+		currency := s.o.DefaultCurrency
+		if s.o.CurrencyField != "" {
+			currency = str(r, s.o.CurrencyField)
+		}
+		d := record.Deal{
+			ID: id, CreatedAt: created, UpdatedAt: v.Time("LastModifiedDate", str(r, "LastModifiedDate")),
+			Stage: str(r, "StageName"), Amount: v.Amount("Amount", str(r, "Amount")),
+			Currency: v.Currency(s.o.CurrencyField, currency), IsWon: won, IsLost: closed && !won,
+			IsDeleted: deleted, ModifiedAt: modified,
+		}
+		closeDate := v.Time("CloseDate", str(r, "CloseDate"))
+		if closed {
+			d.ClosedAt = closeDate
+		}
+		if v.Err != nil {
+			s.reject(b, object, r, v.Err)
+			return
+		}
+		b.Deals = append(b.Deals, d)
+	case "OpportunityContactRole":
+		dc := record.DealContact{
+			ID: id, DealID: v.Require("OpportunityId", str(r, "OpportunityId")), LeadID: v.Require("ContactId", str(r, "ContactId")),
+			Role: str(r, "Role"), IsPrimary: v.Bool("IsPrimary", str(r, "IsPrimary")), IsDeleted: deleted, ModifiedAt: modified,
+		}
+		if v.Err != nil {
+			s.reject(b, object, r, v.Err)
+			return
+		}
+		b.DealContacts = append(b.DealContacts, dc)
+	case "OpportunityHistory":
+		raw := str(r, "StageName")
+		sc := record.StageChange{
+			ID: id, ObjectType: "deal", RecordID: v.Require("OpportunityId", str(r, "OpportunityId")),
+			Stage: dealStage(raw), StageRaw: raw, EnteredAt: created, IsDeleted: deleted, ModifiedAt: modified,
+		}
+		if v.Err != nil {
+			s.reject(b, object, r, v.Err)
+			return
+		}
+		b.Stages = append(b.Stages, sc)
+	}
+}
+
+func isDisqualified(status string) bool {
+	s := strings.ToLower(status)
+	return strings.Contains(s, "not converted") || strings.Contains(s, "unqualified") || strings.Contains(s, "disqualified")
+}
+
+// dealStage normalises an opportunity stage name: the standard picklist's
+// Closed Won and Closed Lost, everything else open.
+func dealStage(name string) string {
+	n := strings.ToLower(name)
+	switch {
+	case strings.Contains(n, "won"):
+		return "won"
+	case strings.Contains(n, "lost"):
+		return "lost"
+	}
+	return "opportunity"
+}

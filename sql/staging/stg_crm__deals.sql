@@ -1,0 +1,106 @@
+/*
+description: >
+  One row per CRM deal (HubSpot deal, Salesforce Opportunity, export-file
+  deal): the latest loaded version of each id. lead_id is the deal's lead:
+  the one the CRM names on the deal (export files), else the lead converted
+  into this opportunity, else the primary associated contact (through the
+  Lead converted into it, for Salesforce). Associations come from
+  raw_crm__deal_contacts: for snapshot sources (HubSpot, files) the set
+  stored with the deal's latest version; for Salesforce the latest version
+  of each OpportunityContactRole that is not deleted.
+materialized: table
+cluster_by: [deal_id]
+tests:
+  not_null: [deal_id, source_system, is_won, is_lost, is_deleted]
+  unique: [deal_id]
+*/
+with versions as (
+  select
+    *,
+    row_number() over (
+      partition by deal_id
+      order by modified_at desc nulls last, loaded_at desc
+    ) as version_rank
+  from {{ source "crm" "deals" }}
+  where deal_id is not null
+),
+
+deals as (
+  select * from versions where version_rank = 1
+),
+
+role_versions as (
+  select
+    *,
+    row_number() over (
+      partition by association_id
+      order by modified_at desc nulls last, loaded_at desc
+    ) as version_rank
+  from {{ source "crm" "deal_contacts" }}
+  where not coalesce(is_snapshot, false)
+),
+
+associations as (
+  select deal_id, lead_id, coalesce(is_primary, false) as is_primary
+  from role_versions
+  where version_rank = 1 and not coalesce(is_deleted, false)
+  union all
+  select a.deal_id, a.lead_id, coalesce(a.is_primary, false) as is_primary
+  from {{ source "crm" "deal_contacts" }} as a
+  join deals as d
+    on d.deal_id = a.deal_id and a.modified_at = d.modified_at
+  where coalesce(a.is_snapshot, false) and not coalesce(a.is_deleted, false)
+),
+
+primary_contact as (
+  select deal_id, lead_id as contact_id
+  from (
+    select
+      deal_id,
+      lead_id,
+      row_number() over (partition by deal_id order by is_primary desc, lead_id) as pick
+    from associations
+    where lead_id is not null
+  ) as ranked
+  where pick = 1
+),
+
+leads as (
+  select lead_id, converted_contact_id, converted_deal_id
+  from {{ ref "stg_crm__leads" }}
+),
+
+lead_of_deal as (
+  select converted_deal_id as deal_id, min(lead_id) as lead_id
+  from leads
+  where converted_deal_id is not null
+  group by converted_deal_id
+),
+
+lead_of_contact as (
+  select converted_contact_id as contact_id, min(lead_id) as lead_id
+  from leads
+  where converted_contact_id is not null
+  group by converted_contact_id
+)
+
+select
+  d.deal_id,
+  coalesce(d.lead_id, ld.lead_id, lc.lead_id, pc.contact_id) as lead_id,
+  d.source_system,
+  d.created_at,
+  d.updated_at,
+  d.closed_at,
+  d.stage,
+  d.pipeline,
+  coalesce(d.is_won, false) as is_won,
+  coalesce(d.is_lost, false) as is_lost,
+  d.amount,
+  d.currency,
+  coalesce(d.is_deleted, false) as is_deleted,
+  d.modified_at,
+  d.loaded_at
+from deals as d
+left join lead_of_deal as ld on ld.deal_id = d.deal_id
+left join primary_contact as pc on pc.deal_id = d.deal_id
+left join lead_of_contact as lc on lc.contact_id = pc.contact_id

@@ -1,0 +1,69 @@
+/*
+description: >
+  One row per CRM lead (HubSpot contact, Salesforce Lead or unconverted
+  Contact, export-file lead): the latest loaded version of each id, whatever
+  the CRM. Emails are trimmed, lower-cased and SHA-256 hashed; no email,
+  phone or name leaves raw_crm__leads. The hidden-field GA client id is
+  normalised to GA's bare x.y form (a cookie value GA1.1.x.y loses its
+  prefix; anything else that is not x.y becomes NULL). A Salesforce Contact
+  converted from a Lead is the same person as that Lead and is left out.
+materialized: table
+cluster_by: [lead_id]
+tests:
+  not_null: [lead_id, source_system, is_deleted]
+  unique: [lead_id]
+  accepted_values: {lifecycle_stage: [lead, mql, sql, opportunity, customer, lost, disqualified]}
+*/
+with versions as (
+  select
+    *,
+    row_number() over (
+      partition by lead_id
+      order by modified_at desc nulls last, loaded_at desc
+    ) as version_rank
+  from {{ source "crm" "leads" }}
+  where lead_id is not null
+),
+
+latest as (
+  select * from versions where version_rank = 1
+),
+
+converted_contacts as (
+  select distinct converted_contact_id as contact_id
+  from latest
+  where record_type = 'lead' and converted_contact_id is not null
+)
+
+select
+  l.lead_id,
+  l.source_system,
+  coalesce(l.record_type, 'lead') as record_type,
+  l.created_at,
+  l.updated_at,
+  case
+    when nullif(trim(l.email), '') is not null then {{ sha256_hex "lower(trim(l.email))" }}
+  end as email_sha256,
+  regexp_extract(trim(l.ga_client_id), '^(?:GA[0-9]+[.][0-9]+[.])?([0-9]+[.][0-9]+)$') as ga_client_id,
+  nullif(trim(l.gclid), '') as gclid,
+  nullif(trim(l.user_id), '') as user_id,
+  l.lifecycle_stage,
+  l.mql_at,
+  l.sql_at,
+  l.opportunity_at,
+  l.won_at,
+  l.lost_at,
+  l.disqualified_at,
+  l.disqualification_reason,
+  l.analytics_source,
+  l.analytics_source_data_1,
+  l.analytics_source_data_2,
+  l.converted_contact_id,
+  l.converted_deal_id,
+  coalesce(l.is_deleted, false) as is_deleted,
+  l.modified_at,
+  l.loaded_at
+from latest as l
+left join converted_contacts as c
+  on l.record_type = 'contact' and c.contact_id = l.lead_id
+where c.contact_id is null

@@ -1,0 +1,991 @@
+// Package hubspotsim is a simulated HubSpot CRM API for tests: the v3
+// objects search and list endpoints, v4 association batch reads, the
+// 10,000-results-per-query search cap, error bodies, and rolling-window
+// rate limits that count every request exceeding them. Fault modes inject
+// 429 storms, 5xx, slow and hung responses, truncated JSON, duplicates
+// across pages, records modified mid-sync and deletions (archiving). It is
+// an httptest server on loopback, seeded with N contacts and deals, and
+// reusable from any package's tests. It imports only the standard library.
+package hubspotsim
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Config sets the simulator's limits and faults.
+type Config struct {
+	Token string // required bearer token; default "test-token"
+	// RequestsPerWindow per Window limit every request (default 100 per
+	// 10 s); SearchPerWindow per SearchWindow limit search requests
+	// (default 4 per 1 s).
+	RequestsPerWindow int
+	Window            time.Duration
+	SearchPerWindow   int
+	SearchWindow      time.Duration
+	MaxPageSize       int           // default 100
+	SearchCap         int           // results one search query can page through; default 10,000
+	RetryAfter        time.Duration // sent with 429s; default 1 s
+	Faults            Faults
+	Seed              uint64 // RNG seed for mutations
+}
+
+// Faults inject failures by request number (1, 2, ...), so runs are
+// repeatable. Zero disables a fault.
+type Faults struct {
+	StormFrom, StormLen int           // requests StormFrom..StormFrom+StormLen-1 get 429
+	Every5xx            int           // every n-th request gets 502/503
+	EverySlow           int           // every n-th request waits SlowDelay first
+	SlowDelay           time.Duration //
+	EveryHang           int           // every n-th request hangs until the client gives up (or HangDelay)
+	HangDelay           time.Duration // default 5 s
+	EveryTruncate       int           // every n-th response body is cut in half
+	EveryDuplicate      int           // every n-th page also repeats a record of the previous page
+	EveryMutate         int           // every n-th request modifies MutateCount live records
+	MutateCount         int
+	EveryArchive        int // every n-th request archives ArchiveCount live records
+	ArchiveCount        int
+}
+
+// Contact is a simulated contact. Company carries the version so tests can
+// check that the final version was loaded.
+type Contact struct {
+	ID         int64
+	Created    time.Time
+	Modified   time.Time
+	Version    int
+	Email      string
+	Lifecycle  string
+	ClientID   string
+	Gclid      string
+	BadDate    bool // createdate is unparseable: the loader must reject it
+	Archived   bool
+	ArchivedAt time.Time
+}
+
+// Company is the contact's company property, which names its version.
+func (c *Contact) Company() string { return fmt.Sprintf("Co %d v%d", c.ID, c.Version) }
+
+// Deal is a simulated deal. Amount carries the version.
+type Deal struct {
+	ID         int64
+	Created    time.Time
+	Modified   time.Time
+	Version    int
+	Currency   string
+	Stage      string
+	Contacts   []int64
+	BadAmount  bool
+	Archived   bool
+	ArchivedAt time.Time
+}
+
+// Amount is the deal's amount property, which names its version.
+func (d *Deal) Amount() string {
+	if d.BadAmount {
+		return "12,5"
+	}
+	return fmt.Sprintf("%d.%02d", 1000+d.ID, d.Version%100)
+}
+
+// Server is a running simulator.
+type Server struct {
+	*httptest.Server
+	cfg Config
+
+	mu       sync.Mutex
+	contacts []*Contact // by id
+	deals    []*Deal    // by id
+	rng      *rand.Rand
+	general  []time.Time // receipt times inside the rolling window
+	search   []time.Time
+
+	requests       atomic.Int64
+	searches       atomic.Int64
+	exceeded       atomic.Int64
+	searchExceeded atomic.Int64
+	capErrors      atomic.Int64
+}
+
+// New starts a simulator on loopback. Close it when done.
+func New(cfg Config) *Server {
+	if cfg.Token == "" {
+		cfg.Token = "test-token"
+	}
+	if cfg.RequestsPerWindow <= 0 {
+		cfg.RequestsPerWindow = 100
+	}
+	if cfg.Window <= 0 {
+		cfg.Window = 10 * time.Second
+	}
+	if cfg.SearchPerWindow <= 0 {
+		cfg.SearchPerWindow = 4
+	}
+	if cfg.SearchWindow <= 0 {
+		cfg.SearchWindow = time.Second
+	}
+	if cfg.MaxPageSize <= 0 {
+		cfg.MaxPageSize = 100
+	}
+	if cfg.SearchCap <= 0 {
+		cfg.SearchCap = 10000
+	}
+	if cfg.RetryAfter <= 0 {
+		cfg.RetryAfter = time.Second
+	}
+	if cfg.Faults.HangDelay <= 0 {
+		cfg.Faults.HangDelay = 5 * time.Second
+	}
+	s := &Server{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, 7))}
+	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	return s
+}
+
+// Token is the bearer token the simulator accepts.
+func (s *Server) Token() string { return s.cfg.Token }
+
+// SetFaults replaces the fault settings (between syncs).
+func (s *Server) SetFaults(f Faults) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f.HangDelay <= 0 {
+		f.HangDelay = 5 * time.Second
+	}
+	s.cfg.Faults = f
+}
+
+// Requests is the number of requests received.
+func (s *Server) Requests() int64 { return s.requests.Load() }
+
+// Searches is the number of search requests received.
+func (s *Server) Searches() int64 { return s.searches.Load() }
+
+// Exceeded is the number of requests that arrived when the rolling window
+// already held its limit (general or search).
+func (s *Server) Exceeded() int64 { return s.exceeded.Load() + s.searchExceeded.Load() }
+
+// CapErrors counts searches refused for paging past the search cap.
+func (s *Server) CapErrors() int64 { return s.capErrors.Load() }
+
+// Seed adds n contacts and m deals, modified over the 30 days before now.
+// Every badEvery-th contact has an unparseable createdate and every
+// badEvery-th deal a non-numeric amount (0: none). Each deal is associated
+// with one or two contacts.
+func (s *Server) Seed(n, m, badEvery int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	base := now.Add(-30 * 24 * time.Hour)
+	stages := []string{"subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead", "opportunity", "customer"}
+	first := int64(len(s.contacts)) + 1
+	for i := 0; i < n; i++ {
+		id := first + int64(i)
+		created := base.Add(time.Duration(id) * 17 * time.Second % (29 * 24 * time.Hour))
+		c := &Contact{ID: id, Created: created, Modified: created.Add(time.Hour), Version: 1,
+			Email: fmt.Sprintf(" User%d@Example.COM ", id), Lifecycle: stages[id%int64(len(stages))],
+			ClientID: fmt.Sprintf("GA1.1.%d.%d", 100000+id, 1700000000+id), BadDate: badEvery > 0 && id%int64(badEvery) == 0}
+		if id%3 == 0 {
+			c.Gclid = fmt.Sprintf("gclid-%d", id)
+		}
+		s.contacts = append(s.contacts, c)
+	}
+	currencies := []string{"USD", "EUR", "GBP"}
+	firstDeal := int64(len(s.deals)) + 1
+	for i := 0; i < m; i++ {
+		id := firstDeal + int64(i)
+		created := base.Add(time.Duration(id) * 23 * time.Second % (29 * 24 * time.Hour))
+		d := &Deal{ID: id, Created: created, Modified: created.Add(2 * time.Hour), Version: 1,
+			Currency: currencies[id%3], Stage: []string{"appointmentscheduled", "closedwon", "closedlost"}[id%3],
+			BadAmount: badEvery > 0 && id%int64(badEvery) == 0}
+		if len(s.contacts) > 0 {
+			c := (id*7)%int64(len(s.contacts)) + 1
+			d.Contacts = []int64{c}
+			if id%4 == 0 {
+				d.Contacts = append(d.Contacts, c%int64(len(s.contacts))+1)
+			}
+		}
+		s.deals = append(s.deals, d)
+	}
+}
+
+// stamp returns a modification time after prev (the simulated clock never
+// stands still for a record).
+func stamp(prev time.Time) time.Time {
+	t := time.Now().UTC().Truncate(time.Millisecond)
+	if !t.After(prev) {
+		t = prev.Add(time.Millisecond)
+	}
+	return t
+}
+
+// Modify gives the contacts and deals with the listed ids a new version.
+func (s *Server) Modify(contactIDs, dealIDs []int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range contactIDs {
+		if c := s.contact(id); c != nil && !c.Archived {
+			c.Version++
+			c.Modified = stamp(c.Modified)
+		}
+	}
+	for _, id := range dealIDs {
+		if d := s.deal(id); d != nil && !d.Archived {
+			d.Version++
+			d.Modified = stamp(d.Modified)
+		}
+	}
+}
+
+// Archive deletes (archives) the listed contacts and deals.
+func (s *Server) Archive(contactIDs, dealIDs []int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range contactIDs {
+		if c := s.contact(id); c != nil && !c.Archived {
+			c.Archived, c.ArchivedAt = true, stamp(c.Modified)
+		}
+	}
+	for _, id := range dealIDs {
+		if d := s.deal(id); d != nil && !d.Archived {
+			d.Archived, d.ArchivedAt = true, stamp(d.Modified)
+		}
+	}
+}
+
+func (s *Server) contact(id int64) *Contact {
+	if id < 1 || id > int64(len(s.contacts)) {
+		return nil
+	}
+	return s.contacts[id-1]
+}
+
+func (s *Server) deal(id int64) *Deal {
+	if id < 1 || id > int64(len(s.deals)) {
+		return nil
+	}
+	return s.deals[id-1]
+}
+
+// Final is a record's final state as a loader should have it.
+type Final struct {
+	Modified time.Time
+	Deleted  bool
+	Marker   string // contact: company; deal: amount
+	Bad      bool   // the loader must reject it
+}
+
+// Contacts returns every contact's final state by id.
+func (s *Server) Contacts() map[string]Final {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]Final, len(s.contacts))
+	for _, c := range s.contacts {
+		f := Final{Modified: c.Modified, Deleted: c.Archived, Marker: c.Company(), Bad: c.BadDate}
+		if c.Archived {
+			f.Modified = c.ArchivedAt
+		}
+		out[strconv.FormatInt(c.ID, 10)] = f
+	}
+	return out
+}
+
+// Deals returns every deal's final state by id.
+func (s *Server) Deals() map[string]Final {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]Final, len(s.deals))
+	for _, d := range s.deals {
+		f := Final{Modified: d.Modified, Deleted: d.Archived, Marker: d.Amount(), Bad: d.BadAmount}
+		if d.Archived {
+			f.Modified = d.ArchivedAt
+		}
+		out[strconv.FormatInt(d.ID, 10)] = f
+	}
+	return out
+}
+
+// DealContacts returns each live deal's associated contact ids.
+func (s *Server) DealContacts() map[string][]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string][]string{}
+	for _, d := range s.deals {
+		for _, c := range d.Contacts {
+			out[strconv.FormatInt(d.ID, 10)] = append(out[strconv.FormatInt(d.ID, 10)], strconv.FormatInt(c, 10))
+		}
+	}
+	return out
+}
+
+// ---- HTTP ----
+
+func ts(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+type apiError struct {
+	Status        string `json:"status"`
+	Message       string `json:"message"`
+	Category      string `json:"category,omitempty"`
+	ErrorType     string `json:"errorType,omitempty"`
+	PolicyName    string `json:"policyName,omitempty"`
+	CorrelationID string `json:"correlationId"`
+}
+
+func (s *Server) writeError(w http.ResponseWriter, code int, e apiError) {
+	e.Status = "error"
+	e.CorrelationID = fmt.Sprintf("sim-%d", s.requests.Load())
+	w.Header().Set("Content-Type", "application/json;charset=utf-8")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(e)
+}
+
+func (s *Server) rateLimited(w http.ResponseWriter, policy string) {
+	w.Header().Set("Retry-After", strconv.FormatFloat(s.cfg.RetryAfter.Seconds(), 'f', -1, 64))
+	s.writeError(w, http.StatusTooManyRequests, apiError{
+		Message: "You have reached your " + strings.ToLower(policy) + " limit.", ErrorType: "RATE_LIMIT", PolicyName: policy,
+	})
+}
+
+// admit records a request in a rolling window and reports whether it was
+// within the limit.
+func admit(window *[]time.Time, now time.Time, span time.Duration, limit int) bool {
+	w := *window
+	i := 0
+	for i < len(w) && !w[i].After(now.Add(-span)) {
+		i++
+	}
+	w = append(w[:0], w[i:]...)
+	ok := len(w) < limit
+	*window = append(w, now)
+	return ok
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	n := s.requests.Add(1)
+	// Read the body first: the server notices a client that hung up only
+	// once the body is consumed, and a hung request must end when it does.
+	reqBody, err := io.ReadAll(r.Body)
+	if err != nil {
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(reqBody))
+	isSearch := r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/search")
+	if isSearch {
+		s.searches.Add(1)
+	}
+	s.mu.Lock()
+	now := time.Now()
+	okGeneral := admit(&s.general, now, s.cfg.Window, s.cfg.RequestsPerWindow)
+	okSearch := true
+	if isSearch {
+		okSearch = admit(&s.search, now, s.cfg.SearchWindow, s.cfg.SearchPerWindow)
+	}
+	remaining := s.cfg.RequestsPerWindow - len(s.general)
+	f := s.cfg.Faults
+	s.mu.Unlock()
+
+	if !okGeneral {
+		s.exceeded.Add(1)
+		s.rateLimited(w, "TEN_SECONDLY_ROLLING")
+		return
+	}
+	if !okSearch {
+		s.searchExceeded.Add(1)
+		s.rateLimited(w, "SECONDLY")
+		return
+	}
+	if r.Header.Get("Authorization") != "Bearer "+s.cfg.Token {
+		s.writeError(w, http.StatusUnauthorized, apiError{Message: "Authentication credentials not found.", Category: "INVALID_AUTHENTICATION"})
+		return
+	}
+	if !isSearch {
+		w.Header().Set("X-HubSpot-RateLimit-Max", strconv.Itoa(s.cfg.RequestsPerWindow))
+		w.Header().Set("X-HubSpot-RateLimit-Remaining", strconv.Itoa(max(remaining, 0)))
+		w.Header().Set("X-HubSpot-RateLimit-Interval-Milliseconds", strconv.FormatInt(s.cfg.Window.Milliseconds(), 10))
+	}
+	every := func(k int) bool { return k > 0 && n%int64(k) == 0 }
+	switch {
+	case f.StormLen > 0 && n >= int64(f.StormFrom) && n < int64(f.StormFrom+f.StormLen):
+		s.rateLimited(w, "TEN_SECONDLY_ROLLING")
+		return
+	case every(f.Every5xx):
+		s.writeError(w, http.StatusBadGateway+int(n%2), apiError{Message: "internal error", Category: "INTERNAL_ERROR"})
+		return
+	case every(f.EveryHang):
+		select {
+		case <-r.Context().Done():
+		case <-time.After(f.HangDelay):
+		}
+		s.writeError(w, http.StatusGatewayTimeout, apiError{Message: "timeout", Category: "TIMEOUT"})
+		return
+	case every(f.EverySlow):
+		select {
+		case <-r.Context().Done():
+			return
+		case <-time.After(f.SlowDelay):
+		}
+	}
+	if every(f.EveryMutate) {
+		s.mutate(f.MutateCount, false)
+	}
+	if every(f.EveryArchive) {
+		s.mutate(f.ArchiveCount, true)
+	}
+
+	var body any
+	var code int
+	var apiErr *apiError
+	switch {
+	case isSearch:
+		body, code, apiErr = s.handleSearch(r, every(f.EveryDuplicate))
+	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/crm/v3/objects/"):
+		body, code, apiErr = s.handleList(r, every(f.EveryDuplicate))
+	case r.Method == http.MethodPost && r.URL.Path == "/crm/v4/associations/deals/contacts/batch/read":
+		body, code, apiErr = s.handleAssociations(r)
+	default:
+		code, apiErr = http.StatusNotFound, &apiError{Message: "not found: " + r.URL.Path, Category: "OBJECT_NOT_FOUND"}
+	}
+	if apiErr != nil {
+		s.writeError(w, code, *apiErr)
+		return
+	}
+	data, _ := json.Marshal(body)
+	if every(f.EveryTruncate) {
+		data = data[:len(data)/2]
+	}
+	w.Header().Set("Content-Type", "application/json;charset=utf-8")
+	w.WriteHeader(code)
+	_, _ = w.Write(data)
+}
+
+// mutate modifies or archives k random live records of each type.
+func (s *Server) mutate(k int, archive bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := 0; i < k && len(s.contacts) > 0; i++ {
+		c := s.contacts[s.rng.IntN(len(s.contacts))]
+		if c.Archived {
+			continue
+		}
+		if archive {
+			c.Archived, c.ArchivedAt = true, stamp(c.Modified)
+		} else {
+			c.Version++
+			c.Modified = stamp(c.Modified)
+		}
+	}
+	for i := 0; i < k && len(s.deals) > 0; i++ {
+		d := s.deals[s.rng.IntN(len(s.deals))]
+		if d.Archived {
+			continue
+		}
+		if archive {
+			d.Archived, d.ArchivedAt = true, stamp(d.Modified)
+		} else {
+			d.Version++
+			d.Modified = stamp(d.Modified)
+		}
+	}
+}
+
+type object struct {
+	ID         string
+	Properties []prop // in request order; nil value = JSON null
+	CreatedAt  string
+	UpdatedAt  string
+	Archived   bool
+	ArchivedAt string
+}
+
+type prop struct {
+	name  string
+	value *string
+}
+
+// MarshalJSON writes the v3 object shape directly: the simulator renders
+// hundreds of thousands of objects per test, and maps would dominate.
+func (o object) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 0, 64+48*len(o.Properties))
+	b = append(b, `{"id":`...)
+	b = appendString(b, o.ID)
+	b = append(b, `,"properties":{`...)
+	for i, p := range o.Properties {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, p.name)
+		b = append(b, ':')
+		if p.value == nil {
+			b = append(b, "null"...)
+		} else {
+			b = appendString(b, *p.value)
+		}
+	}
+	b = append(b, `},"createdAt":`...)
+	b = appendString(b, o.CreatedAt)
+	b = append(b, `,"updatedAt":`...)
+	b = appendString(b, o.UpdatedAt)
+	b = append(b, `,"archived":`...)
+	b = strconv.AppendBool(b, o.Archived)
+	if o.ArchivedAt != "" {
+		b = append(b, `,"archivedAt":`...)
+		b = appendString(b, o.ArchivedAt)
+	}
+	return append(b, '}'), nil
+}
+
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20:
+			b = append(b, fmt.Sprintf(`\u%04x`, c)...)
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
+}
+
+type page struct {
+	Total   int      `json:"total,omitempty"`
+	Results []object `json:"results"`
+	Paging  *paging  `json:"paging,omitempty"`
+}
+
+type paging struct {
+	Next struct {
+		After string `json:"after"`
+	} `json:"next"`
+}
+
+func sp(s string) *string { return &s }
+
+// record is what search and list see of a contact or deal.
+type record struct {
+	id       int64
+	created  time.Time
+	modified time.Time
+	archived bool
+}
+
+// view gives search and list uniform access to one object type. Callers
+// hold s.mu.
+type view struct {
+	n      int
+	at     func(i int) record
+	render func(i int, props []string) object
+}
+
+func (s *Server) view(objectType string) (view, bool) {
+	switch objectType {
+	case "contacts":
+		return view{len(s.contacts), func(i int) record {
+			c := s.contacts[i]
+			return record{c.ID, c.Created, c.Modified, c.Archived}
+		}, func(i int, props []string) object { return s.renderContact(s.contacts[i], props) }}, true
+	case "deals":
+		return view{len(s.deals), func(i int) record {
+			d := s.deals[i]
+			return record{d.ID, d.Created, d.Modified, d.Archived}
+		}, func(i int, props []string) object { return s.renderDeal(s.deals[i], props) }}, true
+	}
+	return view{}, false
+}
+
+func (s *Server) renderContact(c *Contact, props []string) object {
+	o := object{ID: strconv.FormatInt(c.ID, 10), CreatedAt: ts(c.Created), UpdatedAt: ts(c.Modified), Archived: c.Archived,
+		Properties: make([]prop, 0, len(props))}
+	if c.Archived {
+		o.ArchivedAt = ts(c.ArchivedAt)
+	}
+	for _, p := range props {
+		var v *string
+		switch p {
+		case "hs_object_id":
+			v = sp(o.ID)
+		case "email":
+			v = sp(c.Email)
+		case "firstname":
+			v = sp("First")
+		case "lastname":
+			v = sp("Last" + o.ID)
+		case "phone":
+			v = sp("+1555" + o.ID)
+		case "company":
+			v = sp(c.Company())
+		case "createdate":
+			v = sp(ts(c.Created))
+			if c.BadDate {
+				v = sp("31/12/2024 noon")
+			}
+		case "lastmodifieddate":
+			v = sp(o.UpdatedAt)
+		case "lifecyclestage":
+			v = sp(c.Lifecycle)
+		case "hs_lifecyclestage_lead_date":
+			v = sp(ts(c.Created))
+		case "hs_lifecyclestage_marketingqualifiedlead_date":
+			if c.Lifecycle == "marketingqualifiedlead" || c.Lifecycle == "salesqualifiedlead" || c.Lifecycle == "customer" {
+				v = sp(ts(c.Created.Add(24 * time.Hour)))
+			}
+		case "hs_analytics_source":
+			v = sp("ORGANIC_SEARCH")
+		case "hs_analytics_source_data_1":
+			v = sp("google")
+		case "ga_client_id":
+			v = sp(c.ClientID)
+		case "gclid":
+			if c.Gclid != "" {
+				v = sp(c.Gclid)
+			}
+		case "site_user_id":
+			if c.ID%4 == 0 {
+				v = sp("u-" + o.ID)
+			}
+		}
+		o.Properties = append(o.Properties, prop{p, v})
+	}
+	return o
+}
+
+func (s *Server) renderDeal(d *Deal, props []string) object {
+	o := object{ID: strconv.FormatInt(d.ID, 10), CreatedAt: ts(d.Created), UpdatedAt: ts(d.Modified), Archived: d.Archived,
+		Properties: make([]prop, 0, len(props))}
+	if d.Archived {
+		o.ArchivedAt = ts(d.ArchivedAt)
+	}
+	won, closed := d.Stage == "closedwon", d.Stage != "appointmentscheduled"
+	for _, p := range props {
+		var v *string
+		switch p {
+		case "hs_object_id":
+			v = sp(o.ID)
+		case "dealname":
+			v = sp("Deal " + o.ID)
+		case "amount":
+			v = sp(d.Amount())
+		case "dealstage":
+			v = sp(d.Stage)
+		case "pipeline":
+			v = sp("default")
+		case "closedate":
+			v = sp(ts(d.Created.Add(72 * time.Hour)))
+		case "hs_is_closed_won":
+			v = sp(strconv.FormatBool(won))
+		case "hs_is_closed":
+			v = sp(strconv.FormatBool(closed))
+		case "deal_currency_code":
+			v = sp(d.Currency)
+		case "createdate":
+			v = sp(ts(d.Created))
+		case "hs_lastmodifieddate":
+			v = sp(o.UpdatedAt)
+		}
+		o.Properties = append(o.Properties, prop{p, v})
+	}
+	return o
+}
+
+type searchRequest struct {
+	FilterGroups []struct {
+		Filters []struct {
+			PropertyName string `json:"propertyName"`
+			Operator     string `json:"operator"`
+			Value        string `json:"value"`
+		} `json:"filters"`
+	} `json:"filterGroups"`
+	Sorts []struct {
+		PropertyName string `json:"propertyName"`
+		Direction    string `json:"direction"`
+	} `json:"sorts"`
+	Properties []string `json:"properties"`
+	Limit      int      `json:"limit"`
+	After      string   `json:"after"`
+}
+
+func parseValue(v string) (int64, bool) {
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		return n, true
+	}
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t.UnixMilli(), true
+	}
+	return 0, false
+}
+
+func (s *Server) handleSearch(r *http.Request, duplicate bool) (any, int, *apiError) {
+	objectType := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/crm/v3/objects/"), "/search")
+	var req searchRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		return nil, 400, &apiError{Message: "invalid JSON body: " + err.Error(), Category: "VALIDATION_ERROR"}
+	}
+	if req.Limit <= 0 {
+		req.Limit = 10
+	}
+	if req.Limit > s.cfg.MaxPageSize {
+		return nil, 400, &apiError{Message: fmt.Sprintf("limit must be at most %d", s.cfg.MaxPageSize), Category: "VALIDATION_ERROR"}
+	}
+	offset := 0
+	if req.After != "" {
+		var err error
+		if offset, err = strconv.Atoi(req.After); err != nil || offset < 0 {
+			return nil, 400, &apiError{Message: "invalid after", Category: "VALIDATION_ERROR"}
+		}
+	}
+	if offset+req.Limit > s.cfg.SearchCap {
+		s.capErrors.Add(1)
+		return nil, 400, &apiError{Message: fmt.Sprintf("paging past %d results is not allowed", s.cfg.SearchCap), Category: "VALIDATION_ERROR"}
+	}
+	for _, so := range req.Sorts {
+		if so.PropertyName != "hs_object_id" || so.Direction != "ASCENDING" {
+			return nil, 400, &apiError{Message: "simulator sorts by hs_object_id ASCENDING only", Category: "VALIDATION_ERROR"}
+		}
+	}
+	type pred func(rec *record) bool
+	var groups [][]pred
+	for _, g := range req.FilterGroups {
+		var ps []pred
+		for _, f := range g.Filters {
+			val, ok := parseValue(f.Value)
+			if !ok {
+				return nil, 400, &apiError{Message: "bad filter value " + f.Value, Category: "VALIDATION_ERROR"}
+			}
+			var get func(rec *record) int64
+			switch f.PropertyName {
+			case "hs_object_id":
+				get = func(rec *record) int64 { return rec.id }
+			case "lastmodifieddate", "hs_lastmodifieddate":
+				get = func(rec *record) int64 { return rec.modified.UnixMilli() }
+			case "createdate":
+				get = func(rec *record) int64 { return rec.created.UnixMilli() }
+			default:
+				return nil, 400, &apiError{Message: "simulator cannot filter on " + f.PropertyName, Category: "VALIDATION_ERROR"}
+			}
+			var cmp func(a int64) bool
+			switch f.Operator {
+			case "GT":
+				cmp = func(a int64) bool { return a > val }
+			case "GTE":
+				cmp = func(a int64) bool { return a >= val }
+			case "LT":
+				cmp = func(a int64) bool { return a < val }
+			case "LTE":
+				cmp = func(a int64) bool { return a <= val }
+			case "EQ":
+				cmp = func(a int64) bool { return a == val }
+			default:
+				return nil, 400, &apiError{Message: "unknown operator " + f.Operator, Category: "VALIDATION_ERROR"}
+			}
+			ps = append(ps, func(rec *record) bool { return cmp(get(rec)) })
+		}
+		groups = append(groups, ps)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.view(objectType)
+	if !ok {
+		return nil, 404, &apiError{Message: "unknown object type " + objectType, Category: "OBJECT_NOT_FOUND"}
+	}
+	match := func(rec *record) bool {
+		if rec.archived {
+			return false // search never returns archived records
+		}
+		if len(groups) == 0 {
+			return true
+		}
+		for _, g := range groups {
+			all := true
+			for _, p := range g {
+				if !p(rec) {
+					all = false
+					break
+				}
+			}
+			if all {
+				return true
+			}
+		}
+		return false
+	}
+	// Ids are dense and ascending, so a lower bound on hs_object_id in
+	// every group lets the scan start there.
+	first := 0
+	if lo, ok := idLowerBound(req); ok {
+		first = max(0, min(int(lo)-1, v.n))
+	}
+	var out page
+	total := 0
+	prev := -1
+	for i := first; i < v.n; i++ {
+		rec := v.at(i)
+		if !match(&rec) {
+			continue
+		}
+		if total == offset-1 {
+			prev = i
+		}
+		if total >= offset && total < offset+req.Limit {
+			out.Results = append(out.Results, v.render(i, req.Properties))
+		}
+		total++
+	}
+	out.Total = total
+	if offset+req.Limit < total {
+		out.Paging = &paging{}
+		out.Paging.Next.After = strconv.Itoa(offset + req.Limit)
+	}
+	if duplicate && prev < 0 && offset == 0 && first > 0 && !v.at(first-1).archived {
+		// Keyset paging (an id filter instead of an offset): repeat the
+		// record just before the window.
+		prev = first - 1
+	}
+	if duplicate && prev >= 0 {
+		// Repeat the record just before this page, as a search whose
+		// results shifted would.
+		out.Results = append([]object{v.render(prev, req.Properties)}, out.Results...)
+	}
+	return out, 200, nil
+}
+
+// idLowerBound returns the smallest hs_object_id any filter group admits,
+// when every group bounds it from below.
+func idLowerBound(req searchRequest) (int64, bool) {
+	if len(req.FilterGroups) == 0 {
+		return 0, false
+	}
+	var lo int64 = -1
+	for _, g := range req.FilterGroups {
+		var glo int64 = -1
+		for _, f := range g.Filters {
+			if f.PropertyName != "hs_object_id" {
+				continue
+			}
+			n, err := strconv.ParseInt(f.Value, 10, 64)
+			if err != nil {
+				continue
+			}
+			switch f.Operator {
+			case "GT":
+				glo = max(glo, n+1)
+			case "GTE", "EQ":
+				glo = max(glo, n)
+			}
+		}
+		if glo < 0 {
+			return 0, false
+		}
+		if lo < 0 || glo < lo {
+			lo = glo
+		}
+	}
+	return lo, true
+}
+
+func (s *Server) handleList(r *http.Request, duplicate bool) (any, int, *apiError) {
+	objectType := strings.TrimPrefix(r.URL.Path, "/crm/v3/objects/")
+	q := r.URL.Query()
+	limit, _ := strconv.Atoi(q.Get("limit"))
+	if limit <= 0 {
+		limit = 10
+	}
+	if limit > s.cfg.MaxPageSize {
+		return nil, 400, &apiError{Message: fmt.Sprintf("limit must be at most %d", s.cfg.MaxPageSize), Category: "VALIDATION_ERROR"}
+	}
+	after, _ := strconv.ParseInt(q.Get("after"), 10, 64)
+	archived := q.Get("archived") == "true"
+	var props []string
+	if p := q.Get("properties"); p != "" {
+		props = strings.Split(p, ",")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.view(objectType)
+	if !ok {
+		return nil, 404, &apiError{Message: "unknown object type " + objectType, Category: "OBJECT_NOT_FOUND"}
+	}
+	start := sort.Search(v.n, func(i int) bool { return v.at(i).id > after })
+	var out page
+	for i := start; i < v.n; i++ {
+		if v.at(i).archived != archived {
+			continue
+		}
+		if len(out.Results) == limit {
+			out.Paging = &paging{}
+			out.Paging.Next.After = out.Results[len(out.Results)-1].ID
+			break
+		}
+		out.Results = append(out.Results, v.render(i, props))
+	}
+	if duplicate && after > 0 {
+		for i := start - 1; i >= 0; i-- {
+			if v.at(i).archived == archived {
+				out.Results = append([]object{v.render(i, props)}, out.Results...)
+				break
+			}
+		}
+	}
+	return out, 200, nil
+}
+
+func (s *Server) handleAssociations(r *http.Request) (any, int, *apiError) {
+	var req struct {
+		Inputs []struct {
+			ID string `json:"id"`
+		} `json:"inputs"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		return nil, 400, &apiError{Message: "invalid JSON body", Category: "VALIDATION_ERROR"}
+	}
+	if len(req.Inputs) > 1000 {
+		return nil, 400, &apiError{Message: "at most 1000 inputs", Category: "VALIDATION_ERROR"}
+	}
+	type assocType struct {
+		Category string  `json:"category"`
+		TypeID   int     `json:"typeId"`
+		Label    *string `json:"label"`
+	}
+	type to struct {
+		ToObjectID       int64       `json:"toObjectId"`
+		AssociationTypes []assocType `json:"associationTypes"`
+	}
+	type result struct {
+		From struct {
+			ID string `json:"id"`
+		} `json:"from"`
+		To []to `json:"to"`
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := struct {
+		Status  string   `json:"status"`
+		Results []result `json:"results"`
+	}{Status: "COMPLETE", Results: []result{}}
+	for _, in := range req.Inputs {
+		id, _ := strconv.ParseInt(in.ID, 10, 64)
+		d := s.deal(id)
+		if d == nil || d.Archived || len(d.Contacts) == 0 {
+			continue
+		}
+		var res result
+		res.From.ID = in.ID
+		for _, c := range d.Contacts {
+			res.To = append(res.To, to{ToObjectID: c, AssociationTypes: []assocType{{Category: "HUBSPOT_DEFINED", TypeID: 3}}})
+		}
+		out.Results = append(out.Results, res)
+	}
+	return out, 200, nil
+}

@@ -1,0 +1,602 @@
+// Package salesforcesim is a simulated Salesforce REST API for tests:
+// query and queryAll with SOQL filtered and ordered on SystemModstamp,
+// nextRecordsUrl paging, IsDeleted rows, error bodies
+// ([{"message", "errorCode"}]), the Sforce-Limit-Info header, and a rolling
+// per-window request limit that counts every request exceeding it. Fault
+// modes inject REQUEST_LIMIT_EXCEEDED storms, 5xx, slow and hung responses,
+// truncated JSON, duplicates across pages, QUERY_TIMEOUT on wide queries,
+// records modified mid-sync and deletions. It runs on loopback via
+// httptest and imports only the standard library.
+package salesforcesim
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Config sets the simulator's limits and faults.
+type Config struct {
+	Token             string        // default "test-token"
+	APIVersion        string        // default v59.0
+	RequestsPerWindow int           // default 10
+	Window            time.Duration // default 1 s
+	PageSize          int           // records per page; default 2000
+	DailyLimit        int64         // reported in Sforce-Limit-Info; default 15000
+	UsageOffset       int64         // requests already used today
+	// TimeoutAbove makes a query matching more records than this fail with
+	// QUERY_TIMEOUT (0: never).
+	TimeoutAbove int
+	RetryAfter   time.Duration // sent with REQUEST_LIMIT_EXCEEDED; default none
+	Faults       Faults
+	Seed         uint64
+}
+
+// Faults inject failures by request number (1, 2, ...). Zero disables.
+type Faults struct {
+	StormFrom, StormLen int // REQUEST_LIMIT_EXCEEDED storm
+	Every5xx            int
+	EverySlow           int
+	SlowDelay           time.Duration
+	EveryHang           int
+	HangDelay           time.Duration // default 5 s
+	EveryTruncate       int
+	EveryDuplicate      int // every n-th nextRecordsUrl page repeats the previous page's last record
+	EveryMutate         int
+	MutateCount         int
+	EveryDelete         int
+	DeleteCount         int
+}
+
+// Record is one simulated sObject row.
+type Record struct {
+	ID       string
+	Object   string
+	Fields   map[string]any // without Id, SystemModstamp, IsDeleted
+	Modstamp time.Time
+	Deleted  bool
+	Version  int
+	Bad      bool // the loader must reject it
+}
+
+// Server is a running simulator.
+type Server struct {
+	*httptest.Server
+	cfg Config
+
+	mu       sync.Mutex
+	objects  map[string][]*Record
+	byID     map[string]*Record
+	locators map[string]*locator
+	nextLoc  int
+	window   []time.Time
+	rng      *rand.Rand
+
+	requests atomic.Int64
+	exceeded atomic.Int64
+	timeouts atomic.Int64
+	queries  atomic.Int64
+}
+
+type locator struct {
+	recs   []*Record
+	fields []string
+	pos    int
+}
+
+// New starts a simulator on loopback.
+func New(cfg Config) *Server {
+	if cfg.Token == "" {
+		cfg.Token = "test-token"
+	}
+	if cfg.APIVersion == "" {
+		cfg.APIVersion = "v59.0"
+	}
+	if cfg.RequestsPerWindow <= 0 {
+		cfg.RequestsPerWindow = 10
+	}
+	if cfg.Window <= 0 {
+		cfg.Window = time.Second
+	}
+	if cfg.PageSize <= 0 {
+		cfg.PageSize = 2000
+	}
+	if cfg.DailyLimit <= 0 {
+		cfg.DailyLimit = 15000
+	}
+	if cfg.Faults.HangDelay <= 0 {
+		cfg.Faults.HangDelay = 5 * time.Second
+	}
+	s := &Server{cfg: cfg, objects: map[string][]*Record{"Lead": nil, "Contact": nil, "Opportunity": nil,
+		"OpportunityContactRole": nil, "OpportunityHistory": nil}, byID: map[string]*Record{}, locators: map[string]*locator{},
+		rng: rand.New(rand.NewPCG(cfg.Seed, 11))}
+	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	return s
+}
+
+// Token is the accepted bearer token.
+func (s *Server) Token() string { return s.cfg.Token }
+
+// SetFaults replaces the fault settings.
+func (s *Server) SetFaults(f Faults) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f.HangDelay <= 0 {
+		f.HangDelay = 5 * time.Second
+	}
+	s.cfg.Faults = f
+}
+
+// SetTimeoutAbove changes the QUERY_TIMEOUT threshold.
+func (s *Server) SetTimeoutAbove(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cfg.TimeoutAbove = n
+}
+
+// Requests, Exceeded, Timeouts and Queries count what the server saw.
+func (s *Server) Requests() int64 { return s.requests.Load() }
+func (s *Server) Exceeded() int64 { return s.exceeded.Load() }
+func (s *Server) Timeouts() int64 { return s.timeouts.Load() }
+func (s *Server) Queries() int64  { return s.queries.Load() }
+
+func sfTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000+0000") }
+
+func (s *Server) add(r *Record) {
+	s.objects[r.Object] = append(s.objects[r.Object], r)
+	s.byID[r.ID] = r
+}
+
+func sfID(prefix string, n int) string { return fmt.Sprintf("%s%012d", prefix, n) }
+
+// Seed adds n Leads and m Opportunities, stamped over the 30 days before
+// now. Lead i ≤ m was converted to Contact i and Opportunity i; each
+// Opportunity has a primary OpportunityContactRole and two history rows.
+// Every badEvery-th Lead has an unparseable CreatedDate and every
+// badEvery-th Opportunity an unknown currency (0: none).
+func (s *Server) Seed(n, m, badEvery int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	base := now.Add(-30 * 24 * time.Hour)
+	at := func(i, step int) time.Time {
+		return base.Add(time.Duration(i*step) * time.Second % (29 * 24 * time.Hour))
+	}
+	bad := func(i int) bool { return badEvery > 0 && i%badEvery == 0 }
+	for i := 1; i <= n; i++ {
+		created := at(i, 13)
+		f := map[string]any{
+			"CreatedDate": sfTime(created), "LastModifiedDate": sfTime(created.Add(time.Hour)),
+			"Email": fmt.Sprintf("Lead%d@Example.com", i), "Phone": nil, "FirstName": "Ann", "LastName": fmt.Sprintf("L%d", i),
+			"Company": fmt.Sprintf("Co %d v1", i), "Status": "Open - Not Contacted", "LeadSource": "Web",
+			"IsConverted": false, "ConvertedDate": nil, "ConvertedContactId": nil, "ConvertedOpportunityId": nil,
+			"GA_Client_ID__c": fmt.Sprintf("GA1.1.%d.%d", 500000+i, 1700000000+i), "GCLID__c": nil,
+		}
+		if i%5 == 0 {
+			f["GCLID__c"] = fmt.Sprintf("gclid-sf-%d", i)
+		}
+		if i <= m {
+			f["IsConverted"], f["Status"] = true, "Closed - Converted"
+			f["ConvertedDate"] = created.Add(48 * time.Hour).Format("2006-01-02")
+			f["ConvertedContactId"], f["ConvertedOpportunityId"] = sfID("003", i), sfID("006", i)
+		}
+		if bad(i) {
+			f["CreatedDate"] = "yesterday"
+		}
+		s.add(&Record{ID: sfID("00Q", i), Object: "Lead", Fields: f, Modstamp: created.Add(time.Hour), Version: 1, Bad: bad(i)})
+	}
+	for i := 1; i <= m; i++ {
+		created := at(i, 13).Add(48 * time.Hour)
+		s.add(&Record{ID: sfID("003", i), Object: "Contact", Version: 1, Modstamp: created.Add(time.Minute), Fields: map[string]any{
+			"CreatedDate": sfTime(created), "LastModifiedDate": sfTime(created.Add(time.Minute)),
+			"Email": fmt.Sprintf("Lead%d@Example.com", i), "Phone": nil, "FirstName": "Ann", "LastName": fmt.Sprintf("L%d v1", i),
+			"LeadSource": "Web", "GA_Client_ID__c": nil, "GCLID__c": nil,
+		}})
+		stage := []string{"Prospecting", "Closed Won", "Closed Lost"}[i%3]
+		cur := []string{"USD", "EUR", "GBP"}[i%3]
+		if bad(i) {
+			cur = "ZZZ"
+		}
+		s.add(&Record{ID: sfID("006", i), Object: "Opportunity", Version: 1, Modstamp: created.Add(2 * time.Minute), Bad: bad(i), Fields: map[string]any{
+			"CreatedDate": sfTime(created), "LastModifiedDate": sfTime(created.Add(2 * time.Minute)),
+			"StageName": stage, "Amount": json.Number(fmt.Sprintf("%d.5", 2000+i)), "CloseDate": created.Add(30 * 24 * time.Hour).Format("2006-01-02"),
+			"IsClosed": stage != "Prospecting", "IsWon": stage == "Closed Won", "CurrencyIsoCode": cur,
+		}})
+		s.add(&Record{ID: sfID("00K", i), Object: "OpportunityContactRole", Version: 1, Modstamp: created.Add(3 * time.Minute), Fields: map[string]any{
+			"CreatedDate": sfTime(created), "OpportunityId": sfID("006", i), "ContactId": sfID("003", i),
+			"Role": "Decision Maker v1", "IsPrimary": true,
+		}})
+		for k, st := range []string{"Prospecting", stage} {
+			s.add(&Record{ID: sfID("008", 2*i+k), Object: "OpportunityHistory", Version: 1, Modstamp: created.Add(time.Duration(4+k) * time.Minute), Fields: map[string]any{
+				"CreatedDate": sfTime(created.Add(time.Duration(k) * time.Hour)), "OpportunityId": sfID("006", i), "StageName": st,
+			}})
+		}
+	}
+}
+
+// markerField is the field whose value names a record's version.
+var markerField = map[string]string{
+	"Lead": "Company", "Contact": "LastName", "Opportunity": "Amount", "OpportunityContactRole": "Role", "OpportunityHistory": "StageName",
+}
+
+func stamp(prev time.Time) time.Time {
+	t := time.Now().UTC().Truncate(time.Millisecond)
+	if !t.After(prev) {
+		t = prev.Add(time.Millisecond)
+	}
+	return t
+}
+
+func (s *Server) modify(r *Record) {
+	r.Version++
+	r.Modstamp = stamp(r.Modstamp)
+	switch r.Object {
+	case "Lead":
+		r.Fields["Company"] = fmt.Sprintf("%s v%d", strings.SplitN(r.Fields["Company"].(string), " v", 2)[0], r.Version)
+	case "Contact":
+		r.Fields["LastName"] = fmt.Sprintf("%s v%d", strings.SplitN(r.Fields["LastName"].(string), " v", 2)[0], r.Version)
+	case "Opportunity":
+		r.Fields["Amount"] = json.Number(fmt.Sprintf("%d.%d", 3000+r.Version, r.Version%10))
+	case "OpportunityContactRole":
+		r.Fields["Role"] = fmt.Sprintf("Decision Maker v%d", r.Version)
+	}
+	r.Fields["LastModifiedDate"] = sfTime(r.Modstamp)
+}
+
+// Modify gives the records with these ids a new version.
+func (s *Server) Modify(ids ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range ids {
+		if r := s.byID[id]; r != nil && !r.Deleted {
+			s.modify(r)
+		}
+	}
+}
+
+// Delete soft-deletes the records with these ids (IsDeleted, still visible
+// to queryAll).
+func (s *Server) Delete(ids ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range ids {
+		if r := s.byID[id]; r != nil && !r.Deleted {
+			r.Deleted, r.Modstamp = true, stamp(r.Modstamp)
+		}
+	}
+}
+
+// Final is a record's final state.
+type Final struct {
+	Modified time.Time
+	Deleted  bool
+	Marker   string
+	Bad      bool
+}
+
+// Finals returns the final state of every record of an object by id.
+func (s *Server) Finals(object string) map[string]Final {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]Final{}
+	for _, r := range s.objects[object] {
+		out[r.ID] = Final{Modified: r.Modstamp, Deleted: r.Deleted, Marker: fmt.Sprint(r.Fields[markerField[object]]), Bad: r.Bad}
+	}
+	return out
+}
+
+// ---- HTTP ----
+
+type sfError struct {
+	Message   string `json:"message"`
+	ErrorCode string `json:"errorCode"`
+}
+
+func (s *Server) fail(w http.ResponseWriter, code int, errorCode, msg string) {
+	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode([]sfError{{Message: msg, ErrorCode: errorCode}})
+}
+
+var soqlRE = regexp.MustCompile(`(?i)^SELECT\s+(.+?)\s+FROM\s+(\w+)\s+WHERE\s+SystemModstamp\s*>=\s*(\S+)\s+AND\s+SystemModstamp\s*<\s*(\S+)\s+ORDER\s+BY\s+SystemModstamp\s+ASC\s*,\s*Id\s+ASC$`)
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	n := s.requests.Add(1)
+	s.mu.Lock()
+	now := time.Now()
+	i := 0
+	for i < len(s.window) && !s.window[i].After(now.Add(-s.cfg.Window)) {
+		i++
+	}
+	s.window = append(s.window[:0], s.window[i:]...)
+	ok := len(s.window) < s.cfg.RequestsPerWindow
+	s.window = append(s.window, now)
+	f := s.cfg.Faults
+	timeoutAbove := s.cfg.TimeoutAbove
+	s.mu.Unlock()
+
+	w.Header().Set("Sforce-Limit-Info", fmt.Sprintf("api-usage=%d/%d", s.cfg.UsageOffset+n, s.cfg.DailyLimit))
+	if !ok {
+		s.exceeded.Add(1)
+		s.limitExceeded(w)
+		return
+	}
+	if r.Header.Get("Authorization") != "Bearer "+s.cfg.Token {
+		s.fail(w, http.StatusUnauthorized, "INVALID_SESSION_ID", "Session expired or invalid")
+		return
+	}
+	every := func(k int) bool { return k > 0 && n%int64(k) == 0 }
+	switch {
+	case f.StormLen > 0 && n >= int64(f.StormFrom) && n < int64(f.StormFrom+f.StormLen):
+		s.limitExceeded(w)
+		return
+	case every(f.Every5xx):
+		s.fail(w, http.StatusServiceUnavailable, "SERVER_UNAVAILABLE", "Server temporarily unavailable")
+		return
+	case every(f.EveryHang):
+		select {
+		case <-r.Context().Done():
+		case <-time.After(f.HangDelay):
+		}
+		s.fail(w, http.StatusGatewayTimeout, "SERVER_UNAVAILABLE", "timeout")
+		return
+	case every(f.EverySlow):
+		select {
+		case <-r.Context().Done():
+			return
+		case <-time.After(f.SlowDelay):
+		}
+	}
+	if every(f.EveryMutate) {
+		s.mutate(f.MutateCount, false)
+	}
+	if every(f.EveryDelete) {
+		s.mutate(f.DeleteCount, true)
+	}
+
+	prefix := "/services/data/" + s.cfg.APIVersion + "/"
+	if r.Method != http.MethodGet || !strings.HasPrefix(r.URL.Path, prefix) {
+		s.fail(w, http.StatusNotFound, "NOT_FOUND", "The requested resource does not exist")
+		return
+	}
+	rest := strings.TrimPrefix(r.URL.Path, prefix)
+	var body any
+	switch {
+	case rest == "query" || rest == "queryAll":
+		q := r.URL.Query().Get("q")
+		res, code, errCode, msg := s.query(q, rest == "queryAll", timeoutAbove, prefix+rest)
+		if code != 200 {
+			s.fail(w, code, errCode, msg)
+			return
+		}
+		body = res
+	case strings.HasPrefix(rest, "query/") || strings.HasPrefix(rest, "queryAll/"):
+		kind, id, _ := strings.Cut(rest, "/")
+		res, ok := s.page(id, prefix+kind, every(f.EveryDuplicate))
+		if !ok {
+			s.fail(w, http.StatusBadRequest, "INVALID_QUERY_LOCATOR", "invalid query locator")
+			return
+		}
+		body = res
+	default:
+		s.fail(w, http.StatusNotFound, "NOT_FOUND", "The requested resource does not exist")
+		return
+	}
+	data, _ := json.Marshal(body)
+	if every(f.EveryTruncate) {
+		data = data[:len(data)/2]
+	}
+	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+	_, _ = w.Write(data)
+}
+
+func (s *Server) limitExceeded(w http.ResponseWriter) {
+	if s.cfg.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.FormatFloat(s.cfg.RetryAfter.Seconds(), 'f', -1, 64))
+	}
+	s.fail(w, http.StatusForbidden, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+}
+
+func (s *Server) mutate(k int, del bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, obj := range []string{"Lead", "Contact", "Opportunity", "OpportunityContactRole"} {
+		recs := s.objects[obj]
+		for i := 0; i < k && len(recs) > 0; i++ {
+			r := recs[s.rng.IntN(len(recs))]
+			if r.Deleted {
+				continue
+			}
+			if del {
+				r.Deleted, r.Modstamp = true, stamp(r.Modstamp)
+			} else {
+				s.modify(r)
+			}
+		}
+	}
+}
+
+func parseLiteral(v string) (time.Time, error) {
+	return time.Parse(time.RFC3339, v)
+}
+
+type queryResult struct {
+	TotalSize      int    `json:"totalSize"`
+	Done           bool   `json:"done"`
+	NextRecordsURL string `json:"nextRecordsUrl,omitempty"`
+	Records        []row  `json:"records"`
+}
+
+func (s *Server) query(q string, all bool, timeoutAbove int, base string) (any, int, string, string) {
+	s.queries.Add(1)
+	m := soqlRE.FindStringSubmatch(strings.TrimSpace(q))
+	if m == nil {
+		return nil, 400, "MALFORMED_QUERY", "simulator understands only SELECT … FROM x WHERE SystemModstamp >= t AND SystemModstamp < t ORDER BY SystemModstamp ASC, Id ASC"
+	}
+	fields := strings.Split(m[1], ",")
+	for i := range fields {
+		fields[i] = strings.TrimSpace(fields[i])
+	}
+	lo, err1 := parseLiteral(m[3])
+	hi, err2 := parseLiteral(m[4])
+	if err1 != nil || err2 != nil {
+		return nil, 400, "MALFORMED_QUERY", "bad datetime literal"
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	recs, ok := s.objects[m[2]]
+	if !ok {
+		return nil, 400, "INVALID_TYPE", "sObject type '" + m[2] + "' is not supported."
+	}
+	var match []*Record
+	for _, r := range recs {
+		if (all || !r.Deleted) && !r.Modstamp.Before(lo) && r.Modstamp.Before(hi) {
+			match = append(match, r)
+		}
+	}
+	if timeoutAbove > 0 && len(match) > timeoutAbove {
+		s.timeouts.Add(1)
+		return nil, 400, "QUERY_TIMEOUT", "Your query request was running for too long."
+	}
+	for _, f := range fields {
+		if f == "Id" || f == "SystemModstamp" || f == "IsDeleted" {
+			continue
+		}
+		if len(recs) == 0 {
+			break
+		}
+		if _, ok := recs[0].Fields[f]; !ok {
+			return nil, 400, "INVALID_FIELD", "No such column '" + f + "' on entity '" + m[2] + "'."
+		}
+	}
+	sort.SliceStable(match, func(i, j int) bool {
+		if !match[i].Modstamp.Equal(match[j].Modstamp) {
+			return match[i].Modstamp.Before(match[j].Modstamp)
+		}
+		return match[i].ID < match[j].ID
+	})
+	s.nextLoc++
+	id := fmt.Sprintf("01gSIM%09d", s.nextLoc)
+	loc := &locator{recs: match, fields: fields}
+	s.locators[id] = loc
+	return s.render(loc, id, base, fields, false), 200, "", ""
+}
+
+// render returns the locator's next page and advances it. Callers hold s.mu.
+func (s *Server) render(loc *locator, id, base string, fields []string, duplicate bool) queryResult {
+	end := min(loc.pos+s.cfg.PageSize, len(loc.recs))
+	out := queryResult{TotalSize: len(loc.recs), Records: []row{}}
+	if duplicate && loc.pos > 0 {
+		out.Records = append(out.Records, s.row(loc.recs[loc.pos-1], fields))
+	}
+	for _, r := range loc.recs[loc.pos:end] {
+		out.Records = append(out.Records, s.row(r, fields))
+	}
+	loc.pos = end
+	if end < len(loc.recs) {
+		out.NextRecordsURL = fmt.Sprintf("%s/%s-%d", base, id, end)
+	} else {
+		// The locator stays valid, as Salesforce's do for a while, so a
+		// client may fetch a page again after a failed read.
+		out.Done = true
+	}
+	return out
+}
+
+// row is one record as the REST API renders it, fields in SELECT order.
+type row struct {
+	object, url string
+	fields      []string
+	vals        []any
+}
+
+// MarshalJSON writes the row directly; maps would sort keys and dominate
+// the simulator's time.
+func (r row) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 0, 96+32*len(r.fields))
+	b = append(b, `{"attributes":{"type":`...)
+	b = appendString(b, r.object)
+	b = append(b, `,"url":`...)
+	b = appendString(b, r.url)
+	b = append(b, '}')
+	for i, f := range r.fields {
+		b = append(b, ',')
+		b = appendString(b, f)
+		b = append(b, ':')
+		switch v := r.vals[i].(type) {
+		case nil:
+			b = append(b, "null"...)
+		case string:
+			b = appendString(b, v)
+		case bool:
+			b = strconv.AppendBool(b, v)
+		case json.Number:
+			b = append(b, v...)
+		default:
+			return nil, fmt.Errorf("salesforcesim: field %s has type %T", f, v)
+		}
+	}
+	return append(b, '}'), nil
+}
+
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20:
+			b = append(b, fmt.Sprintf(`\u%04x`, c)...)
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
+}
+
+func (s *Server) row(r *Record, fields []string) row {
+	out := row{object: r.Object, url: "/services/data/" + s.cfg.APIVersion + "/sobjects/" + r.Object + "/" + r.ID,
+		fields: fields, vals: make([]any, len(fields))}
+	for i, f := range fields {
+		switch f {
+		case "Id":
+			out.vals[i] = r.ID
+		case "SystemModstamp":
+			out.vals[i] = sfTime(r.Modstamp)
+		case "IsDeleted":
+			out.vals[i] = r.Deleted
+		default:
+			out.vals[i] = r.Fields[f]
+		}
+	}
+	return out
+}
+
+func (s *Server) page(rest, base string, duplicate bool) (any, bool) {
+	id, posText, ok := strings.Cut(rest, "-")
+	if !ok {
+		return nil, false
+	}
+	pos, err := strconv.Atoi(posText)
+	if err != nil {
+		return nil, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	loc, ok := s.locators[id]
+	if !ok || pos > len(loc.recs) {
+		return nil, false
+	}
+	loc.pos = pos // a retried page request reads the same page again
+	return s.render(loc, id, base, loc.fields, duplicate), true
+}

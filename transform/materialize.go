@@ -1,0 +1,385 @@
+package transform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sam-attribution/sam/warehouse"
+)
+
+// How models are published, per engine:
+//
+//   - view: CREATE OR REPLACE VIEW. On DuckDB the view and its state row
+//     commit in one transaction.
+//   - table on DuckDB: the query fills <name>__sam_tmp; then one transaction
+//     drops the old table, renames the new one into place and records the
+//     state row. Readers see the old table until the commit; a crash before
+//     it leaves the old table and state, a crash after it the new ones.
+//   - table on BigQuery: CREATE OR REPLACE TABLE ... PARTITION BY ... CLUSTER
+//     BY ... AS SELECT, which BigQuery publishes atomically; the state row
+//     follows (BigQuery transactions cannot hold DDL), so a crash between
+//     the two only makes the next run build the same version again.
+//   - incremental run (both engines): the query, filtered by
+//     incremental_filter, fills <name>__sam_tmp; every row must fall in the
+//     window being replaced; then one transaction deletes the window's
+//     partitions, inserts the new rows and records the state row.
+//   - seed: a Replace load of the CSV, then the state row.
+
+// tmpSuffix names the table a model is built into before it is published.
+// A crash leaves it behind; the next build of the model replaces it.
+const tmpSuffix = "__sam_tmp"
+
+type buildOutput struct {
+	Rows, Bytes int64
+	Partitions  string
+}
+
+func (r *Runner) buildModel(ctx context.Context, m *Model, it PlanItem, runID string) (buildOutput, error) {
+	b := &builder{r: r, m: m, it: it, runID: runID, d: r.WH.Dialect(), q: r.WH.QualifiedName(m.Name)}
+	var (
+		out buildOutput
+		err error
+	)
+	switch {
+	case m.Kind == Seed:
+		out, err = b.seed(ctx)
+	case m.Config.Materialized == View:
+		out, err = b.view(ctx)
+	case it.Action == ActionIncremental:
+		out, err = b.incremental(ctx)
+	default:
+		out, err = b.table(ctx)
+	}
+	var se *modelSQLError
+	switch {
+	case errors.As(err, &se):
+		return out, withLine(m.File, se.err)
+	case err != nil:
+		return out, fmt.Errorf("%s: %w", m.File, err)
+	}
+	return out, nil
+}
+
+// modelSQLError marks a failure of a statement that embeds the model's SQL
+// from its first line, where an engine's line number is a file line.
+type modelSQLError struct{ err error }
+
+func (e *modelSQLError) Error() string { return e.err.Error() }
+func (e *modelSQLError) Unwrap() error { return e.err }
+
+// modelSteps are the steps whose statement starts with the model's SQL on
+// line 1.
+var modelSteps = map[string]bool{"view": true, "fill": true, "create": true, "recreate": true}
+
+// builder carries one model's build.
+type builder struct {
+	r     *Runner
+	m     *Model
+	it    PlanItem
+	runID string
+	d     warehouse.Dialect
+	q     string // qualified name
+	bytes int64
+}
+
+func (b *builder) exec(ctx context.Context, step, sql string) (warehouse.Result, error) {
+	res, err := b.r.WH.Exec(ctx, sql, b.r.execOptions(b.runID, b.m.Name, b.it.Version, step)...)
+	b.bytes += res.BytesProcessed
+	if err != nil && modelSteps[step] {
+		err = &modelSQLError{err}
+	}
+	return res, err
+}
+
+func (b *builder) query(ctx context.Context, sql string) ([][]any, error) {
+	// Reads carry labels but no job id: a reused id would return the
+	// earlier job's (possibly stale) result.
+	rows, err := b.r.WH.Query(ctx, sql, warehouse.WithLabels(b.r.labels(b.runID, b.m.Name)))
+	if err != nil {
+		return nil, err
+	}
+	return warehouse.CollectRows(rows)
+}
+
+func (b *builder) state(rows int64, partitions string) (string, error) {
+	return stateInsert(b.d, b.r.WH.QualifiedName(StateTable), State{
+		Model: b.m.Name, Version: b.it.Version, Definition: b.it.definition, Materialized: b.it.Materialized, BuiltAt: b.r.now(),
+		Rows: rows, Bytes: b.bytes, RunID: b.runID, Inputs: b.it.inputs, Partitions: partitions,
+	})
+}
+
+// transaction wraps statements in the dialect's transaction script. The
+// first statement shares line 1 with BEGIN so that a model's line numbers
+// survive in engine errors.
+func (b *builder) transaction(stmts ...string) string {
+	commit := "COMMIT"
+	if b.d == warehouse.BigQuery {
+		commit = "COMMIT TRANSACTION"
+	}
+	return "BEGIN TRANSACTION; " + strings.Join(stmts, ";\n") + ";\n" + commit
+}
+
+// dropOther removes an object of the other kind (view vs table) that a
+// previous build left under the model's name.
+func (b *builder) dropOther(wantView bool) string {
+	prev := b.it.prevMaterialized
+	switch {
+	case prev == "":
+		return ""
+	case wantView && prev != string(View):
+		return "DROP TABLE IF EXISTS " + b.q
+	case !wantView && prev == string(View):
+		return "DROP VIEW IF EXISTS " + b.q
+	}
+	return ""
+}
+
+func (b *builder) view(ctx context.Context) (buildOutput, error) {
+	create := "CREATE OR REPLACE VIEW " + b.q + " AS " + b.it.sql + "\n"
+	if b.d == warehouse.BigQuery {
+		if drop := b.dropOther(true); drop != "" {
+			if _, err := b.exec(ctx, "drop", drop); err != nil {
+				return buildOutput{}, err
+			}
+		}
+		if _, err := b.exec(ctx, "view", create); err != nil {
+			return buildOutput{}, err
+		}
+		st, err := b.state(0, "")
+		if err != nil {
+			return buildOutput{}, err
+		}
+		_, err = b.exec(ctx, "state", st)
+		return buildOutput{Bytes: b.bytes}, err
+	}
+	st, err := b.state(0, "")
+	if err != nil {
+		return buildOutput{}, err
+	}
+	if drop := b.dropOther(true); drop != "" {
+		create = drop + "; " + create // same line: keeps the model's line numbers
+	}
+	_, err = b.exec(ctx, "view", b.transaction(create, st))
+	return buildOutput{Bytes: b.bytes}, err
+}
+
+func (b *builder) tmpName() string { return b.m.Name + tmpSuffix }
+
+// fillTmp runs the model's query into its temporary table.
+func (b *builder) fillTmp(ctx context.Context) (string, error) {
+	qt := b.r.WH.QualifiedName(b.tmpName())
+	create := "CREATE OR REPLACE TABLE " + qt
+	if b.d == warehouse.BigQuery {
+		// A crashed run's leftover expires on its own.
+		create += " OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY))"
+	}
+	_, err := b.exec(ctx, "fill", create+" AS "+b.it.sql+"\n")
+	return qt, err
+}
+
+func (b *builder) count(ctx context.Context, q string) (int64, error) {
+	data, err := b.query(ctx, "SELECT COUNT(*) FROM "+q)
+	if err != nil {
+		return 0, err
+	}
+	if len(data) != 1 || len(data[0]) != 1 {
+		return 0, fmt.Errorf("counting rows of %s: unexpected result", q)
+	}
+	return toInt(data[0][0])
+}
+
+func (b *builder) partitionLabel() string {
+	if b.m.Config.Materialized == Incremental {
+		return "all"
+	}
+	return ""
+}
+
+// dropTmpOnError removes the temporary table after a failed build, so a
+// failure leaves no copy of the data behind. Best effort: the next build
+// replaces a leftover anyway.
+func (b *builder) dropTmpOnError(ctx context.Context, qt string, err *error) {
+	if *err == nil {
+		return
+	}
+	if _, derr := b.exec(context.WithoutCancel(ctx), "drop_tmp", "DROP TABLE IF EXISTS "+qt); derr != nil {
+		b.r.logger().Warn("could not drop temporary table", "table", b.tmpName(), "err", derr)
+	}
+}
+
+func (b *builder) table(ctx context.Context) (_ buildOutput, err error) {
+	if b.d == warehouse.BigQuery {
+		return b.tableBigQuery(ctx)
+	}
+	qt, err := b.fillTmp(ctx)
+	if err != nil {
+		return buildOutput{}, err
+	}
+	defer b.dropTmpOnError(ctx, qt, &err)
+	rows, err := b.count(ctx, qt)
+	if err != nil {
+		return buildOutput{}, err
+	}
+	st, err := b.state(rows, b.partitionLabel())
+	if err != nil {
+		return buildOutput{}, err
+	}
+	drop := b.dropOther(false)
+	if drop == "" {
+		drop = "DROP TABLE IF EXISTS " + b.q
+	}
+	swap := b.transaction(drop, "ALTER TABLE "+qt+" RENAME TO "+quoteIdent(b.d, b.m.Name), st)
+	if _, err := b.exec(ctx, "swap", swap); err != nil {
+		return buildOutput{}, fmt.Errorf("publishing: %w", err)
+	}
+	return buildOutput{Rows: rows, Bytes: b.bytes, Partitions: b.partitionLabel()}, nil
+}
+
+func (b *builder) tableBigQuery(ctx context.Context) (buildOutput, error) {
+	if drop := b.dropOther(false); drop != "" {
+		if _, err := b.exec(ctx, "drop", drop); err != nil {
+			return buildOutput{}, err
+		}
+	}
+	create := "CREATE OR REPLACE TABLE " + b.q
+	if c := b.m.Config; c.PartitionBy != "" {
+		create += " PARTITION BY " + c.PartitionBy
+	}
+	if c := b.m.Config; len(c.ClusterBy) > 0 {
+		create += " CLUSTER BY " + strings.Join(c.ClusterBy, ", ")
+	}
+	if _, err := b.exec(ctx, "create", create+" AS "+b.it.sql+"\n"); err != nil {
+		if !strings.Contains(err.Error(), "different partitioning spec") && !strings.Contains(err.Error(), "different clustering spec") {
+			return buildOutput{}, err
+		}
+		// BigQuery refuses to replace a table whose partitioning or
+		// clustering changed; only then the table is dropped first.
+		if _, err := b.exec(ctx, "drop_for_respec", "DROP TABLE IF EXISTS "+b.q); err != nil {
+			return buildOutput{}, err
+		}
+		if _, err := b.exec(ctx, "recreate", create+" AS "+b.it.sql+"\n"); err != nil {
+			return buildOutput{}, err
+		}
+	}
+	rows, err := b.count(ctx, b.q)
+	if err != nil {
+		return buildOutput{}, err
+	}
+	st, err := b.state(rows, b.partitionLabel())
+	if err != nil {
+		return buildOutput{}, err
+	}
+	if _, err := b.exec(ctx, "state", st); err != nil {
+		return buildOutput{}, err
+	}
+	return buildOutput{Rows: rows, Bytes: b.bytes, Partitions: b.partitionLabel()}, nil
+}
+
+func (b *builder) incremental(ctx context.Context) (_ buildOutput, err error) {
+	col := b.m.Config.PartitionBy
+	since := b.it.Since
+	qt, err := b.fillTmp(ctx)
+	if err != nil {
+		return buildOutput{}, err
+	}
+	defer b.dropTmpOnError(ctx, qt, &err)
+	data, err := b.query(ctx, fmt.Sprintf("SELECT %[1]s, COUNT(*) FROM %[2]s GROUP BY %[1]s ORDER BY %[1]s", col, qt))
+	if err != nil {
+		return buildOutput{}, err
+	}
+	var rows int64
+	var parts []string
+	for _, row := range data {
+		day, ok := row[0].(time.Time)
+		if !ok || day.Before(since) {
+			// Rows outside the window would be appended a second time.
+			return buildOutput{}, fmt.Errorf("incremental run produced rows in partition %s=%s, before the window starting %s: filter the query with {{ incremental_filter %q }}",
+				col, warehouse.Format(row[0]), since.Format(time.DateOnly), col)
+		}
+		n, err := toInt(row[1])
+		if err != nil {
+			return buildOutput{}, err
+		}
+		rows += n
+		parts = append(parts, day.Format(time.DateOnly))
+	}
+	names, err := b.columns(ctx, qt)
+	if err != nil {
+		return buildOutput{}, err
+	}
+	cols := make([]string, len(names))
+	for i, c := range names {
+		cols[i] = quoteIdent(b.d, c)
+	}
+	colList := strings.Join(cols, ", ")
+	partitions := strings.Join(parts, ",")
+	st, err := b.state(rows, partitions)
+	if err != nil {
+		return buildOutput{}, err
+	}
+	script := b.transaction(
+		fmt.Sprintf("DELETE FROM %s WHERE %s >= %s", b.q, col, dateLiteral(since)),
+		fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s", b.q, colList, colList, qt),
+		st,
+	)
+	if _, err := b.exec(ctx, "replace", script); err != nil {
+		return buildOutput{}, fmt.Errorf("replacing partitions from %s: %w", since.Format(time.DateOnly), err)
+	}
+	if _, err := b.exec(ctx, "cleanup", "DROP TABLE IF EXISTS "+qt); err != nil {
+		b.r.logger().Warn("could not drop temporary table", "table", b.tmpName(), "err", err)
+	}
+	return buildOutput{Rows: rows, Bytes: b.bytes, Partitions: partitions}, nil
+}
+
+// columns lists the temporary table's columns, in order.
+func (b *builder) columns(ctx context.Context, qt string) ([]string, error) {
+	var cols []warehouse.Column
+	if b.d == warehouse.BigQuery {
+		// Table metadata is free on BigQuery; a query is billed.
+		schema, err := b.r.WH.Describe(ctx, b.tmpName())
+		if err != nil {
+			return nil, err
+		}
+		cols = schema.Columns
+	} else {
+		// The result's columns need no type mapping, unlike Describe.
+		rows, err := b.r.WH.Query(ctx, "SELECT * FROM "+qt+" LIMIT 0")
+		if err != nil {
+			return nil, err
+		}
+		cols = rows.Columns()
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+	}
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = c.Name
+	}
+	return names, nil
+}
+
+func (b *builder) seed(ctx context.Context) (buildOutput, error) {
+	s := b.m.seed
+	res, err := b.r.WH.Load(ctx, warehouse.LoadRequest{
+		Table: b.m.Name, Schema: s.schema, Mode: warehouse.Replace,
+		Rows:   warehouse.NewSliceRows(s.rows),
+		JobID:  b.r.jobID(b.runID, b.m.Name, b.it.Version, "load"),
+		Labels: b.r.labels(b.runID, b.m.Name),
+	})
+	if err != nil {
+		return buildOutput{}, err
+	}
+	b.bytes += res.Bytes
+	st, err := b.state(res.RowsLoaded, "")
+	if err != nil {
+		return buildOutput{}, err
+	}
+	if _, err := b.exec(ctx, "state", st); err != nil {
+		return buildOutput{}, err
+	}
+	return buildOutput{Rows: res.RowsLoaded, Bytes: b.bytes}, nil
+}

@@ -1,0 +1,776 @@
+package transform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/sourcegraph/conc/pool"
+
+	"github.com/sam-attribution/sam/warehouse"
+)
+
+// Runner builds a Project in a warehouse.
+type Runner struct {
+	WH      warehouse.Warehouse
+	Project *Project
+	Vars    Vars
+	// Parallelism bounds the models (and tests) run at once within one
+	// level of the graph; 0 means 4.
+	Parallelism int
+	// Logger receives one line per model and test; nil discards.
+	Logger *slog.Logger
+	// RunID names the run in the state table, job ids and labels; empty
+	// derives one from Now.
+	RunID string
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// BuildOptions adjusts a Build or Plan.
+type BuildOptions struct {
+	// FullRefresh rebuilds every selected model from scratch, incremental
+	// models included, and reloads seeds.
+	FullRefresh bool
+}
+
+func (r *Runner) now() time.Time {
+	if r.Now != nil {
+		return r.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (r *Runner) logger() *slog.Logger {
+	if r.Logger != nil {
+		return r.Logger
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+func (r *Runner) parallelism() int {
+	if r.Parallelism > 0 {
+		return r.Parallelism
+	}
+	return 4
+}
+
+var runIDClean = regexp.MustCompile(`[^a-z0-9_-]+`)
+
+func (r *Runner) runID() string {
+	if r.RunID != "" {
+		return r.RunID
+	}
+	return r.now().Format("20060102t150405")
+}
+
+// execOptions gives a write a deterministic BigQuery job id and labels (see
+// jobID and labels). Each step of a model's build has its own step name, so
+// no two statements of a run share an id.
+func (r *Runner) execOptions(runID, model, version, step string) []warehouse.ExecOption {
+	return []warehouse.ExecOption{
+		warehouse.WithJobID(r.jobID(runID, model, version, step)),
+		warehouse.WithLabels(r.labels(runID, model)),
+	}
+}
+
+// jobID is sam_<run>_<model>_<version prefix>_<step>: a retried run finds
+// the job it already started instead of running the statement twice.
+func (r *Runner) jobID(runID, model, version, step string) string {
+	if len(version) > 12 {
+		version = version[:12]
+	}
+	id := runIDClean.ReplaceAllString(strings.ToLower(fmt.Sprintf("sam_%s_%s_%s_%s", runID, model, version, step)), "_")
+	return id[:min(len(id), 1024)]
+}
+
+// labels make a run's jobs easy to find and bill (BigQuery label values:
+// lower case, digits, _ and -, at most 63 characters).
+func (r *Runner) labels(runID, model string) map[string]string {
+	label := func(s string) string {
+		s = runIDClean.ReplaceAllString(strings.ToLower(s), "_")
+		return s[:min(len(s), 63)]
+	}
+	return map[string]string{"sam_model": label(model), "sam_run": label(runID)}
+}
+
+// Engines report positions in the statement; models and tests start on the
+// statement's first line, so these are file lines.
+var (
+	duckLineRE = regexp.MustCompile(`LINE (\d+):`)
+	bqLineRE   = regexp.MustCompile(`at \[(\d+):(\d+)\]`)
+)
+
+// withLine prefixes err with the file and, when the engine reports one, the
+// line.
+func withLine(file string, err error) error {
+	msg := err.Error()
+	if m := duckLineRE.FindStringSubmatch(msg); m != nil {
+		return fmt.Errorf("%s:%s: %w", file, m[1], err)
+	}
+	if m := bqLineRE.FindStringSubmatch(msg); m != nil {
+		return fmt.Errorf("%s:%s:%s: %w", file, m[1], m[2], err)
+	}
+	return fmt.Errorf("%s: %w", file, err)
+}
+
+// Action is what a plan does with a model.
+type Action string
+
+const (
+	ActionSkip        Action = "skip"        // up to date
+	ActionBuild       Action = "build"       // full (re)build
+	ActionIncremental Action = "incremental" // replace partitions from Since on
+)
+
+// PlanItem is one selected model in a Plan.
+type PlanItem struct {
+	Model        string
+	File         string
+	Materialized string // view, table, incremental or seed
+	Level        int
+	Action       Action
+	Reasons      []string
+	Version      string
+	PrevVersion  string
+	// Since is the first partition an incremental run replaces.
+	Since time.Time
+	// Estimate is the dry-run cost on engines that estimate (BigQuery).
+	Estimate    warehouse.Estimate
+	EstimateErr string
+
+	inputs           map[string]string
+	definition       string
+	sql              string // rendered with the engine's names, for the build
+	prevMaterialized string
+}
+
+// Plan lists the selected models in build order with what a Build would do.
+type Plan struct {
+	RunID   string
+	Dialect warehouse.Dialect
+	Items   []PlanItem
+}
+
+// Rebuilds returns the names of the models the plan builds.
+func (p *Plan) Rebuilds() []string {
+	var out []string
+	for _, it := range p.Items {
+		if it.Action != ActionSkip {
+			out = append(out, it.Model)
+		}
+	}
+	return out
+}
+
+// Item returns the plan's entry for model.
+func (p *Plan) Item(model string) (PlanItem, bool) {
+	for _, it := range p.Items {
+		if it.Model == model {
+			return it, true
+		}
+	}
+	return PlanItem{}, false
+}
+
+// Plan works out what Build would rebuild and why. It reads the state table
+// and the sources' fingerprints and, on engines that estimate, dry-runs the
+// queries; it writes nothing.
+func (r *Runner) Plan(ctx context.Context, sel Selection, opts BuildOptions) (*Plan, error) {
+	selected, err := sel.resolve(r.Project)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := r.plan(ctx, selected, opts, r.runID())
+	if err != nil {
+		return nil, err
+	}
+	for i := range plan.Items {
+		it := &plan.Items[i]
+		if it.Action == ActionSkip || it.Materialized == "seed" {
+			continue
+		}
+		est, err := r.WH.DryRun(ctx, it.sql)
+		if err != nil {
+			// An upstream that does not exist yet makes a dry run fail;
+			// that is information for the plan, not a reason to stop.
+			it.EstimateErr = err.Error()
+			continue
+		}
+		it.Estimate = est
+	}
+	return plan, nil
+}
+
+func (r *Runner) plan(ctx context.Context, selected map[string]bool, opts BuildOptions, runID string) (*Plan, error) {
+	p := r.Project
+	d := r.WH.Dialect()
+	states, err := LoadState(ctx, r.WH)
+	if err != nil {
+		return nil, err
+	}
+	own, err := p.ownHashes(d, r.Vars)
+	if err != nil {
+		return nil, err
+	}
+	fingerprints, err := r.sourceFingerprints(ctx)
+	if err != nil {
+		return nil, err
+	}
+	plan := &Plan{RunID: runID, Dialect: d}
+	version := map[string]string{} // what a downstream build depends on
+	stamp := map[string]string{}   // the data a downstream build reads
+	for _, name := range p.order {
+		m := p.Models[name]
+		st, built := states[name]
+		parts := []string{own[name]}
+		inputs := map[string]string{}
+		for _, ref := range m.Refs {
+			parts = append(parts, ref+"="+version[ref])
+			inputs[ref] = stamp[ref]
+		}
+		for _, src := range m.SourceRefs {
+			s, n, _ := strings.Cut(src, ".")
+			t := rawTable(s, n)
+			inputs[t] = fingerprints[t]
+		}
+		v := hashParts(parts...)
+		if !selected[name] {
+			// Not part of this run: downstream builds read what is there.
+			switch {
+			case built && m.Kind == SQLModel && m.Config.Materialized == View:
+				version[name], stamp[name] = st.Version, State{Version: st.Version, Inputs: inputs}.stamp()
+			case built:
+				version[name], stamp[name] = st.Version, st.stamp()
+			default:
+				version[name], stamp[name] = v, "absent"
+			}
+			continue
+		}
+		it := PlanItem{Model: name, File: m.File, Materialized: string(m.Config.Materialized), Level: m.Level, Version: v, inputs: inputs, definition: own[name]}
+		if m.Kind == Seed {
+			it.Materialized = "seed"
+		}
+		if built {
+			it.PrevVersion, it.prevMaterialized = st.Version, st.Materialized
+		}
+		version[name] = v
+		switch {
+		case opts.FullRefresh:
+			it.Action, it.Reasons = ActionBuild, []string{"full refresh"}
+		case !built:
+			it.Action, it.Reasons = ActionBuild, []string{"new"}
+		case st.Materialized != it.Materialized:
+			it.Action, it.Reasons = ActionBuild, []string{fmt.Sprintf("materialization changed from %s", st.Materialized)}
+		case st.Version != v:
+			it.Action = ActionBuild
+			if st.Definition != own[name] {
+				it.Reasons = append(it.Reasons, "SQL or config changed")
+			}
+			var upstream []string
+			for _, in := range inputsChanged(st.Inputs, inputs) {
+				if _, isModel := p.Models[in]; isModel {
+					upstream = append(upstream, in)
+				}
+			}
+			if len(upstream) > 0 {
+				it.Reasons = append(it.Reasons, "upstream changed: "+strings.Join(upstream, ", "))
+			}
+			if len(it.Reasons) == 0 {
+				it.Reasons = []string{"runner version changed"}
+			}
+		case m.Config.Materialized != View && m.Kind != Seed:
+			diff := inputsChanged(st.Inputs, inputs)
+			if len(diff) == 0 {
+				it.Action, it.Reasons = ActionSkip, []string{"up to date"}
+				break
+			}
+			reason := "new data in " + strings.Join(diff, ", ")
+			if m.Config.Materialized == Table {
+				it.Action, it.Reasons = ActionBuild, []string{reason}
+				break
+			}
+			since, ok, err := r.incrementalSince(ctx, m)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				it.Action, it.Reasons = ActionBuild, []string{reason, "table empty or missing"}
+				break
+			}
+			it.Action, it.Since = ActionIncremental, since
+			it.Reasons = []string{reason, fmt.Sprintf("lookback %d day(s): partitions from %s", m.Config.Lookback(), since.Format(time.DateOnly))}
+		default:
+			// Views read live data and seeds are their own data: only a
+			// version change rebuilds them.
+			it.Action, it.Reasons = ActionSkip, []string{"up to date"}
+		}
+		if it.Action == ActionSkip {
+			// Someone may have dropped it since; the state alone cannot tell.
+			if _, err := r.WH.Describe(ctx, name); errors.Is(err, warehouse.ErrNotFound) {
+				it.Action, it.Reasons = ActionBuild, []string{"missing from the warehouse"}
+			}
+		}
+		switch {
+		case m.Kind == SQLModel && m.Config.Materialized == View:
+			// A view shows its current inputs, built now or not.
+			stamp[name] = State{Version: v, Inputs: inputs}.stamp()
+		case it.Action == ActionSkip:
+			// Unchanged: downstream read exactly what was built.
+			stamp[name] = st.stamp()
+		default:
+			stamp[name] = State{Version: v, Inputs: inputs}.stamp()
+		}
+		if it.Action != ActionSkip {
+			if m.Kind == SQLModel {
+				it.sql, err = render(m.File, m.SQL, renderEnv{dialect: d, qualify: r.WH.QualifiedName, vars: r.Vars, since: it.Since})
+				if err != nil {
+					return nil, err
+				}
+			}
+		}
+		plan.Items = append(plan.Items, it)
+	}
+	sort.Slice(plan.Items, func(i, j int) bool {
+		a, b := plan.Items[i], plan.Items[j]
+		return a.Level < b.Level || a.Level == b.Level && a.Model < b.Model
+	})
+	return plan, nil
+}
+
+// inputsChanged names the inputs whose stamps differ.
+func inputsChanged(old, cur map[string]string) []string {
+	var out []string
+	for k, v := range cur {
+		if old[k] != v {
+			out = append(out, k)
+		}
+	}
+	for k := range old {
+		if _, ok := cur[k]; !ok {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ownHashes hashes each model's own definition: rendered SQL (neutral
+// names), config and dialect. Seeds hash their content.
+func (p *Project) ownHashes(d warehouse.Dialect, vars Vars) (map[string]string, error) {
+	out := make(map[string]string, len(p.Models))
+	for _, name := range p.order {
+		m := p.Models[name]
+		if m.Kind == Seed {
+			out[name] = hashParts(versionFormat, "seed", m.seed.hash)
+			continue
+		}
+		sql, err := render(m.File, m.SQL, renderEnv{dialect: d, qualify: versionQualify, vars: vars})
+		if err != nil {
+			return nil, err
+		}
+		out[name] = hashParts(versionFormat, string(d), sql, configKey(m.Config))
+	}
+	return out, nil
+}
+
+// incrementalSince returns the first partition an incremental run replaces:
+// the newest built partition minus lookback_days. ok is false when the table
+// has no partitions yet.
+func (r *Runner) incrementalSince(ctx context.Context, m *Model) (time.Time, bool, error) {
+	if _, err := r.WH.Describe(ctx, m.Name); errors.Is(err, warehouse.ErrNotFound) {
+		return time.Time{}, false, nil
+	}
+	q := fmt.Sprintf("SELECT MAX(%s) FROM %s", m.Config.PartitionBy, r.WH.QualifiedName(m.Name))
+	rows, err := r.WH.Query(ctx, q, warehouse.WithLabels(r.labels(r.runID(), m.Name)))
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("model %s: newest partition: %w", m.Name, err)
+	}
+	data, err := warehouse.CollectRows(rows)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("model %s: newest partition: %w", m.Name, err)
+	}
+	if len(data) == 0 || len(data[0]) == 0 || data[0][0] == nil {
+		return time.Time{}, false, nil
+	}
+	newest, ok := data[0][0].(time.Time)
+	if !ok {
+		return time.Time{}, false, fmt.Errorf("model %s: partition_by %s is %T, want a DATE", m.Name, m.Config.PartitionBy, data[0][0])
+	}
+	day := time.Date(newest.Year(), newest.Month(), newest.Day(), 0, 0, 0, 0, time.UTC)
+	return day.AddDate(0, 0, -m.Config.Lookback()), true, nil
+}
+
+// sourceFingerprints identifies the data in each source table, so tables
+// rebuild when their inputs change and not otherwise. Unselected views pass
+// their sources' data through, so every source is fingerprinted, not only
+// those of the selected models.
+func (r *Runner) sourceFingerprints(ctx context.Context) (map[string]string, error) {
+	out := map[string]string{}
+	for _, t := range sortedKeys(r.Project.Sources) {
+		fp, err := r.fingerprint(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		out[t] = fp
+	}
+	return out, nil
+}
+
+func (r *Runner) fingerprint(ctx context.Context, table string) (string, error) {
+	schema, err := r.WH.Describe(ctx, table)
+	if errors.Is(err, warehouse.ErrNotFound) {
+		return "absent", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("source %s: %w", table, err)
+	}
+	q := r.WH.QualifiedName(table)
+	var sql string
+	switch {
+	case hasColumn(schema, "loaded_at"):
+		// The loaders stamp every row they write, replaced partitions
+		// included, so the count and the newest stamp change with any load;
+		// reading one column keeps this cheap on both engines.
+		sql = fmt.Sprintf("SELECT CONCAT(CAST(COUNT(*) AS STRING), ':', COALESCE(CAST(MAX(loaded_at) AS STRING), '')) FROM %s", q)
+	case r.WH.Dialect() == warehouse.DuckDB:
+		// Without a load stamp, hash every row (about 0.4 s per million
+		// GA4-shaped rows): it catches any change, in-place updates too.
+		sql = fmt.Sprintf("SELECT CAST(COUNT(*) AS VARCHAR) || ':' || CAST(COALESCE(SUM(hash(t)), 0) AS VARCHAR) FROM %s AS t", q)
+	default:
+		sql = fmt.Sprintf("SELECT CONCAT(CAST(COUNT(*) AS STRING), ':', CAST(IFNULL(BIT_XOR(FARM_FINGERPRINT(TO_JSON_STRING(t))), 0) AS STRING)) FROM %s AS t", q)
+	}
+	rows, err := r.WH.Query(ctx, sql, warehouse.WithLabels(r.labels(r.runID(), table)))
+	if err != nil {
+		return "", fmt.Errorf("source %s: fingerprint: %w", table, err)
+	}
+	data, err := warehouse.CollectRows(rows)
+	if err != nil || len(data) != 1 {
+		return "", fmt.Errorf("source %s: fingerprint: %v", table, err)
+	}
+	return warehouse.Format(data[0][0]), nil
+}
+
+func hasColumn(s warehouse.Schema, name string) bool {
+	_, ok := s.Column(name)
+	return ok
+}
+
+// ModelStatus is the outcome of one model in a Build.
+type ModelStatus string
+
+const (
+	StatusBuilt          ModelStatus = "built"
+	StatusSkipped        ModelStatus = "skipped"         // up to date
+	StatusFailed         ModelStatus = "failed"          // its SQL failed
+	StatusUpstreamFailed ModelStatus = "upstream_failed" // not built: an upstream failed
+)
+
+// ModelResult is one model's outcome.
+type ModelResult struct {
+	Model      string
+	File       string
+	Action     Action
+	Status     ModelStatus
+	Reasons    []string
+	Rows       int64
+	Bytes      int64
+	Partitions string
+	Err        error
+	Duration   time.Duration
+}
+
+// BuildReport is the outcome of a Build.
+type BuildReport struct {
+	RunID    string
+	Models   []ModelResult
+	Tests    []TestResult
+	Duration time.Duration
+}
+
+// Built returns the names of the models the build published.
+func (b *BuildReport) Built() []string {
+	var out []string
+	for _, m := range b.Models {
+		if m.Status == StatusBuilt {
+			out = append(out, m.Model)
+		}
+	}
+	return out
+}
+
+// RunError lists what failed in a Build or Test.
+type RunError struct {
+	Models []ModelResult
+	Tests  []TestResult
+}
+
+// Error lists every failure, one per line.
+func (e *RunError) Error() string {
+	var lines []string
+	for _, m := range e.Models {
+		if m.Status == StatusUpstreamFailed {
+			lines = append(lines, fmt.Sprintf("model %s: not built: %v", m.Model, m.Err))
+			continue
+		}
+		lines = append(lines, fmt.Sprintf("model %s: %v", m.Model, m.Err))
+	}
+	for _, t := range e.Tests {
+		lines = append(lines, t.String())
+	}
+	return fmt.Sprintf("transform: %d model(s) and %d test(s) failed:\n%s", len(e.Models), len(e.Tests), strings.Join(lines, "\n"))
+}
+
+// Unwrap exposes the models' errors to errors.Is and errors.As.
+func (e *RunError) Unwrap() []error {
+	var out []error
+	for _, m := range e.Models {
+		if m.Err != nil {
+			out = append(out, m.Err)
+		}
+	}
+	return out
+}
+
+// Build brings the selected models up to date: levels in order, models of a
+// level in parallel, each model's data tests right after it. A model that
+// fails is not published and its downstream models are not built;
+// everything else completes. Build returns a *RunError listing failures.
+func (r *Runner) Build(ctx context.Context, sel Selection, opts BuildOptions) (*BuildReport, error) {
+	start := time.Now()
+	selected, err := sel.resolve(r.Project)
+	if err != nil {
+		return nil, err
+	}
+	runID := r.runID()
+	if _, err := r.WH.Exec(ctx, stateDDL(r.WH.Dialect(), r.WH.QualifiedName(StateTable)), r.execOptions(runID, "state", "ddl", "create")...); err != nil {
+		return nil, fmt.Errorf("creating %s: %w", StateTable, err)
+	}
+	plan, err := r.plan(ctx, selected, opts, runID)
+	if err != nil {
+		return nil, err
+	}
+	run := &buildRun{
+		r: r, runID: runID, selected: selected,
+		env:       renderEnv{dialect: r.WH.Dialect(), qualify: r.WH.QualifiedName, vars: r.Vars},
+		log:       r.logger().With("run_id", runID),
+		report:    &BuildReport{RunID: runID},
+		blocked:   map[string]string{},
+		attempted: map[string]bool{},
+		tests:     r.Project.allTests(),
+	}
+	run.testDone = make([]bool, len(run.tests))
+	byLevel := map[int][]PlanItem{}
+	maxLevel := -1
+	for _, it := range plan.Items {
+		byLevel[it.Level] = append(byLevel[it.Level], it)
+		maxLevel = max(maxLevel, it.Level)
+	}
+	for level := 0; level <= maxLevel; level++ {
+		if ctx.Err() != nil {
+			// Stop between levels: whatever is published stays consistent.
+			run.report.Duration = time.Since(start)
+			return run.report, fmt.Errorf("transform: run %s stopped before level %d: %w", runID, level, context.Cause(ctx))
+		}
+		run.level(ctx, level, byLevel[level])
+	}
+	run.report.Duration = time.Since(start)
+
+	var failed RunError
+	for _, m := range run.report.Models {
+		if m.Status == StatusFailed || m.Status == StatusUpstreamFailed {
+			failed.Models = append(failed.Models, m)
+		}
+	}
+	for _, t := range run.report.Tests {
+		if t.Status != TestPass {
+			failed.Tests = append(failed.Tests, t)
+		}
+	}
+	if len(failed.Models)+len(failed.Tests) > 0 {
+		return run.report, &failed
+	}
+	return run.report, nil
+}
+
+// buildRun is the state of one Build between levels. Only the goroutine
+// running Build touches its maps; a level's workers write their own slots.
+type buildRun struct {
+	r        *Runner
+	runID    string
+	selected map[string]bool
+	env      renderEnv
+	log      *slog.Logger
+	report   *BuildReport
+
+	// blocked holds models whose downstream must not build (failed, not
+	// built because of an upstream, or published with failing tests), with
+	// the reason.
+	blocked   map[string]string
+	attempted map[string]bool // built in this run
+	tests     []dataTest
+	testDone  []bool
+}
+
+// level builds one level's models in parallel, then runs the tests that
+// became due.
+func (run *buildRun) level(ctx context.Context, level int, items []PlanItem) {
+	r := run.r
+	results := make([]ModelResult, len(items))
+	testResults := make([][]TestResult, len(items))
+	ownTests := run.ownTests(level, items)
+	pl := pool.New().WithMaxGoroutines(r.parallelism())
+	for i, it := range items {
+		m := r.Project.Models[it.Model]
+		results[i] = ModelResult{Model: it.Model, File: it.File, Action: it.Action, Reasons: it.Reasons}
+		if it.Action == ActionSkip {
+			results[i].Status = StatusSkipped
+			continue
+		}
+		var bad []string
+		for _, ref := range m.Refs {
+			if why, ok := run.blocked[ref]; ok {
+				bad = append(bad, ref+" "+why)
+			}
+		}
+		if len(bad) > 0 {
+			results[i].Status = StatusUpstreamFailed
+			results[i].Err = fmt.Errorf("upstream %s", strings.Join(bad, ", "))
+			continue
+		}
+		pl.Go(func() {
+			t0 := time.Now()
+			res := &results[i]
+			out, err := r.buildModel(ctx, m, it, run.runID)
+			res.Duration = time.Since(t0)
+			if err != nil {
+				res.Status, res.Err = StatusFailed, err
+				run.log.Error("model failed", "model", m.Name, "file", m.File, "err", err)
+				return
+			}
+			res.Status, res.Rows, res.Bytes, res.Partitions = StatusBuilt, out.Rows, out.Bytes, out.Partitions
+			run.log.Info("model built", "model", m.Name, "action", it.Action, "rows", out.Rows, "bytes", out.Bytes,
+				"partitions", out.Partitions, "duration", res.Duration.Round(time.Millisecond))
+			for _, t := range ownTests[m.Name] {
+				testResults[i] = append(testResults[i], r.runTest(ctx, run.env, t, run.runID))
+			}
+		})
+	}
+	pl.Wait()
+	for _, res := range results {
+		switch res.Status {
+		case StatusFailed:
+			run.blocked[res.Model] = "failed"
+		case StatusUpstreamFailed:
+			run.blocked[res.Model] = "was not built"
+		case StatusBuilt:
+			run.attempted[res.Model] = true
+		}
+	}
+	run.report.Models = append(run.report.Models, results...)
+
+	var tests []TestResult
+	for _, trs := range testResults {
+		tests = append(tests, trs...)
+	}
+	tests = append(tests, r.runTestsEnv(ctx, run.env, run.dueTests(level), run.runID)...)
+	for _, tr := range tests {
+		run.report.Tests = append(run.report.Tests, tr)
+		if tr.Status != TestPass && tr.Model != "" {
+			if _, ok := run.blocked[tr.Model]; !ok {
+				run.blocked[tr.Model] = "failed its tests"
+			}
+		}
+	}
+}
+
+// ownTests assigns to a model of this level the tests that read it and
+// otherwise only settled models: they run right after it, while the rest of
+// the level goes on.
+func (run *buildRun) ownTests(level int, items []PlanItem) map[string][]dataTest {
+	building := map[string]bool{}
+	for _, it := range items {
+		if it.Action != ActionSkip {
+			building[it.Model] = true
+		}
+	}
+	out := map[string][]dataTest{}
+	for i, t := range run.tests {
+		if run.testDone[i] || !run.settledAfter(t, level) {
+			continue
+		}
+		var here []string
+		for _, dep := range t.deps {
+			if building[dep] {
+				here = append(here, dep)
+			}
+		}
+		if len(here) == 1 {
+			out[here[0]] = append(out[here[0]], t)
+			run.testDone[i] = true
+		}
+	}
+	return out
+}
+
+// dueTests returns the tests not yet run whose models are settled now and
+// of which at least one was built in this run, and marks them run.
+func (run *buildRun) dueTests(level int) []dataTest {
+	var due []dataTest
+	for i, t := range run.tests {
+		if run.testDone[i] || !run.settledAfter(t, level) {
+			continue
+		}
+		for _, dep := range t.deps {
+			if run.attempted[dep] {
+				due = append(due, t)
+				run.testDone[i] = true
+				break
+			}
+		}
+	}
+	return due
+}
+
+// settledAfter reports whether every model t reads is usable once level is
+// done: not blocked and not due in a later level.
+func (run *buildRun) settledAfter(t dataTest, level int) bool {
+	for _, dep := range t.deps {
+		if _, blocked := run.blocked[dep]; blocked {
+			return false
+		}
+		if run.selected[dep] && run.r.Project.Models[dep].Level > level {
+			return false
+		}
+	}
+	return true
+}
+
+func (r *Runner) runTests(ctx context.Context, tests []dataTest, runID string) []TestResult {
+	env := renderEnv{dialect: r.WH.Dialect(), qualify: r.WH.QualifiedName, vars: r.Vars}
+	return r.runTestsEnv(ctx, env, tests, runID)
+}
+
+func (r *Runner) runTestsEnv(ctx context.Context, env renderEnv, tests []dataTest, runID string) []TestResult {
+	results := make([]TestResult, len(tests))
+	pl := pool.New().WithMaxGoroutines(r.parallelism())
+	for i, t := range tests {
+		pl.Go(func() { results[i] = r.runTest(ctx, env, t, runID) })
+	}
+	pl.Wait()
+	return results
+}
+
+// configKey is the part of the config that shapes the built table. Tests,
+// descriptions and lookback_days do not: changing them must not force a
+// full rebuild.
+func configKey(c Config) string {
+	return fmt.Sprintf("m=%s;p=%s;c=%s;u=%s;", c.Materialized, c.PartitionBy,
+		strings.Join(c.ClusterBy, ","), strings.Join(c.UniqueKey, ","))
+}

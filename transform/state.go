@@ -1,0 +1,128 @@
+package transform
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/sam-attribution/sam/warehouse"
+)
+
+// StateTable records every build: one row per model per run, the newest row
+// of a model being its current state. Keeping history costs little and
+// answers "when did this change" without another table.
+const StateTable = "sam_model_state"
+
+// State is the newest recorded build of one model.
+type State struct {
+	Model   string
+	Version string
+	// Definition hashes the model's own SQL and config, so a plan can tell
+	// an edit of the model from a change upstream.
+	Definition   string
+	Materialized string
+	BuiltAt      time.Time
+	Rows         int64
+	Bytes        int64
+	RunID        string
+	// Inputs maps each upstream (model, seed or source table) to the stamp
+	// of the data the build read.
+	Inputs map[string]string
+	// Partitions lists the partitions an incremental build replaced
+	// ("all" for a full build).
+	Partitions string
+}
+
+// stamp identifies the data a model published: the same version built from
+// the same inputs gives the same data.
+func (s State) stamp() string {
+	return hashParts("stamp", s.Version, inputsKey(s.Inputs))
+}
+
+func inputsKey(in map[string]string) string {
+	keys := make([]string, 0, len(in))
+	for k := range in {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		b.WriteString(k + "=" + in[k] + ";")
+	}
+	return b.String()
+}
+
+func stateDDL(d warehouse.Dialect, q string) string {
+	if d == warehouse.BigQuery {
+		return "CREATE TABLE IF NOT EXISTS " + q + ` (
+  model STRING NOT NULL, version STRING NOT NULL, materialized STRING NOT NULL,
+  built_at TIMESTAMP NOT NULL, row_count INT64, bytes_processed INT64,
+  run_id STRING NOT NULL, inputs STRING, partitions_built STRING, definition STRING)`
+	}
+	return "CREATE TABLE IF NOT EXISTS " + q + ` (
+  model VARCHAR NOT NULL, version VARCHAR NOT NULL, materialized VARCHAR NOT NULL,
+  built_at TIMESTAMP NOT NULL, row_count BIGINT, bytes_processed BIGINT,
+  run_id VARCHAR NOT NULL, inputs VARCHAR, partitions_built VARCHAR, definition VARCHAR)`
+}
+
+// stateInsert renders the INSERT recording s; it runs inside the same
+// transaction as the publish where the engine allows.
+func stateInsert(d warehouse.Dialect, q string, s State) (string, error) {
+	in, err := json.Marshal(s.Inputs)
+	if err != nil {
+		return "", err
+	}
+	lit := func(v string) string { return warehouse.StringLiteral(d, v) }
+	ts := s.BuiltAt.UTC().Format("2006-01-02 15:04:05.000000")
+	tsLit := "TIMESTAMP " + lit(ts)
+	if d == warehouse.DuckDB {
+		tsLit = "CAST(" + lit(ts) + " AS TIMESTAMP)"
+	}
+	return fmt.Sprintf("INSERT INTO %s (model, version, materialized, built_at, row_count, bytes_processed, run_id, inputs, partitions_built, definition) VALUES (%s, %s, %s, %s, %d, %d, %s, %s, %s, %s)",
+		q, lit(s.Model), lit(s.Version), lit(s.Materialized), tsLit, s.Rows, s.Bytes, lit(s.RunID), lit(string(in)), lit(s.Partitions), lit(s.Definition)), nil
+}
+
+// LoadState returns the newest recorded build of every model (for `sam
+// status`, plans and tests). A missing state table means nothing was built
+// yet.
+func LoadState(ctx context.Context, wh warehouse.Warehouse) (map[string]State, error) {
+	out := map[string]State{}
+	if _, err := wh.Describe(ctx, StateTable); errors.Is(err, warehouse.ErrNotFound) {
+		return out, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", StateTable, err)
+	}
+	q := `SELECT model, version, materialized, built_at, row_count, bytes_processed, run_id, inputs, partitions_built, definition
+FROM ` + wh.QualifiedName(StateTable) + `
+WHERE TRUE
+QUALIFY ROW_NUMBER() OVER (PARTITION BY model ORDER BY built_at DESC, run_id DESC) = 1`
+	rows, err := wh.Query(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", StateTable, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s State
+		var rowCount, bytes sql.NullInt64
+		var inputs, parts, def sql.NullString
+		if err := rows.Scan(&s.Model, &s.Version, &s.Materialized, &s.BuiltAt, &rowCount, &bytes, &s.RunID, &inputs, &parts, &def); err != nil {
+			return nil, fmt.Errorf("reading %s: %w", StateTable, err)
+		}
+		s.Rows, s.Bytes, s.Partitions, s.Definition = rowCount.Int64, bytes.Int64, parts.String, def.String
+		if inputs.String != "" {
+			if err := json.Unmarshal([]byte(inputs.String), &s.Inputs); err != nil {
+				return nil, fmt.Errorf("reading %s: model %s: inputs: %w", StateTable, s.Model, err)
+			}
+		}
+		out[s.Model] = s
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", StateTable, err)
+	}
+	return out, nil
+}

@@ -1,0 +1,229 @@
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	duckdbdrv "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/sam-attribution/sam/warehouse"
+)
+
+// Options configures the engine.
+type Options struct {
+	// Threads caps DuckDB's worker threads; 0 lets DuckDB choose.
+	Threads int
+	// Logger receives the engine's structured logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// DB is an embedded DuckDB warehouse. It implements warehouse.Warehouse and
+// is safe for concurrent use.
+type DB struct {
+	db   *sql.DB
+	path string // "" when in memory
+	log  *slog.Logger
+
+	// loadSeq numbers the staging tables of concurrent loads.
+	loadSeq atomic.Uint64
+
+	// Loads into one table run one at a time: DuckDB fails concurrent
+	// transactions that create or replace the same table with a write-write
+	// conflict. Loads into different tables run in parallel.
+	locksMu    sync.Mutex
+	tableLocks map[string]*sync.Mutex
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var _ warehouse.Warehouse = (*DB)(nil)
+
+// privateMode is the permission of the database file and its WAL: they hold
+// CRM data, so only the owner may read them.
+const privateMode fs.FileMode = 0o600
+
+// Open opens (creating if needed) the DuckDB database at path, or an
+// in-memory database when path is empty, and installs the BigQuery
+// compatibility macros.
+func Open(ctx context.Context, path string, opts Options) (*DB, error) {
+	if opts.Threads < 0 {
+		return nil, fmt.Errorf("duckdb: threads must not be negative, got %d", opts.Threads)
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if path != "" {
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return nil, fmt.Errorf("duckdb: resolve %s: %w", path, err)
+		}
+		path = abs
+		if err := createPrivate(ctx, path); err != nil {
+			return nil, err
+		}
+	}
+	dsn := path
+	if opts.Threads > 0 {
+		dsn += "?threads=" + strconv.Itoa(opts.Threads)
+	}
+	connector, err := duckdbdrv.NewConnector(dsn, initConn)
+	if err != nil {
+		return nil, fmt.Errorf("duckdb: open %s: %w", displayPath(path), err)
+	}
+	db := &DB{db: sql.OpenDB(connector), path: path, log: logger, tableLocks: map[string]*sync.Mutex{}}
+	// Connections carry per-session settings and are cheap to keep; keeping
+	// them spares the init statements on every checkout.
+	db.db.SetMaxIdleConns(16)
+	if err := db.installMacros(ctx); err != nil {
+		db.db.Close()
+		return nil, err
+	}
+	if err := db.protectFiles(); err != nil {
+		db.db.Close()
+		return nil, err
+	}
+	logger.DebugContext(ctx, "duckdb opened", "path", displayPath(path), "threads", opts.Threads)
+	return db, nil
+}
+
+// initConn pins every session to UTC: BigQuery TIMESTAMPs are UTC, and
+// conversions between TIMESTAMP and TIMESTAMPTZ (current_timestamp, offsets
+// in loaded text) must not depend on the machine's zone.
+func initConn(execer driver.ExecerContext) error {
+	_, err := execer.ExecContext(context.Background(), "SET TimeZone = 'UTC'", nil)
+	return err
+}
+
+// createPrivate creates a new database file with owner-only permissions.
+// DuckDB refuses an empty file and creates files honouring the umask, so a
+// new database is first built in a private directory next to path and then
+// renamed into place.
+func createPrivate(ctx context.Context, path string) error {
+	if _, err := os.Stat(path); err == nil {
+		return os.Chmod(path, privateMode)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("duckdb: stat %s: %w", path, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("duckdb: create database directory: %w", err)
+	}
+	dir, err := os.MkdirTemp(filepath.Dir(path), ".sam-duckdb-init-")
+	if err != nil {
+		return fmt.Errorf("duckdb: create database %s: %w", path, err)
+	}
+	defer os.RemoveAll(dir)
+	tmp := filepath.Join(dir, "new.duckdb")
+	c, err := duckdbdrv.NewConnector(tmp, nil)
+	if err != nil {
+		return fmt.Errorf("duckdb: create database %s: %w", path, err)
+	}
+	db := sql.OpenDB(c)
+	_, err = db.ExecContext(ctx, "CHECKPOINT")
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("duckdb: create database %s: %w", path, err)
+	}
+	if err := os.Chmod(tmp, privateMode); err != nil {
+		return fmt.Errorf("duckdb: create database %s: %w", path, err)
+	}
+	// Link rather than rename so that a database created meanwhile by
+	// another process is never overwritten.
+	if err := os.Link(tmp, path); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("duckdb: create database %s: %w", path, err)
+	}
+	return nil
+}
+
+// protectFiles restricts the database file and its WAL to the owner. DuckDB
+// deletes the WAL at each checkpoint and recreates it on the next write with
+// the process umask, so writers call this after every change.
+func (db *DB) protectFiles() error {
+	if db.path == "" {
+		return nil
+	}
+	for _, p := range []string{db.path, db.path + ".wal"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("duckdb: stat %s: %w", p, err)
+		}
+		if fi.Mode().Perm() == privateMode {
+			continue
+		}
+		if err := os.Chmod(p, privateMode); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("duckdb: restrict permissions of %s: %w", p, err)
+		}
+	}
+	return nil
+}
+
+func displayPath(path string) string {
+	if path == "" {
+		return ":memory:"
+	}
+	return path
+}
+
+// SQLDB returns the underlying database/sql handle, for benchmarks that
+// compare the engine with the raw driver. Statements run on it bypass the
+// engine's script and transaction handling.
+func (db *DB) SQLDB() *sql.DB { return db.db }
+
+// Dialect implements warehouse.Warehouse.
+func (db *DB) Dialect() warehouse.Dialect { return warehouse.DuckDB }
+
+// QualifiedName implements warehouse.Warehouse: tables live in the main
+// schema, so the quoted bare name is fully qualified.
+func (db *DB) QualifiedName(table string) string { return quoteIdent(table) }
+
+// Close checkpoints the database, so the file on disk is compact and needs
+// no WAL replay, and releases it. Close is idempotent.
+func (db *DB) Close() error {
+	db.closeOnce.Do(func() {
+		var errs []error
+		if db.path != "" {
+			if _, err := db.db.ExecContext(context.Background(), "CHECKPOINT"); err != nil {
+				errs = append(errs, fmt.Errorf("duckdb: checkpoint on close: %w", err))
+			}
+		}
+		if err := db.db.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("duckdb: close: %w", err))
+		}
+		if err := db.protectFiles(); err != nil {
+			errs = append(errs, err)
+		}
+		db.closeErr = errors.Join(errs...)
+	})
+	return db.closeErr
+}
+
+// lockTable serialises loads into one table and returns the unlock.
+func (db *DB) lockTable(table string) func() {
+	key := strings.ToLower(table)
+	db.locksMu.Lock()
+	mu := db.tableLocks[key]
+	if mu == nil {
+		mu = new(sync.Mutex)
+		db.tableLocks[key] = mu
+	}
+	db.locksMu.Unlock()
+	mu.Lock()
+	return mu.Unlock
+}

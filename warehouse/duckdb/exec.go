@@ -1,0 +1,138 @@
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sam-attribution/sam/warehouse"
+)
+
+// Exec implements warehouse.Warehouse. sql may be one statement or a script
+// of several separated by semicolons. The script runs on one dedicated
+// connection; when a statement fails, an open transaction is rolled back
+// before the connection goes back to the pool, so a failed
+// "BEGIN; ...; COMMIT;" leaves nothing applied. A script that leaves its own
+// transaction open is rolled back and reported as an error.
+// Result.RowsAffected is that of the last statement.
+func (db *DB) Exec(ctx context.Context, query string, opts ...warehouse.ExecOption) (warehouse.Result, error) {
+	_ = warehouse.CollectOptions(opts) // DuckDB has no job ids or labels
+	start := time.Now()
+	var res warehouse.Result
+	err := db.withConn(ctx, func(conn *sql.Conn) error {
+		r, err := conn.ExecContext(ctx, query)
+		if err != nil {
+			return fmt.Errorf("duckdb: exec: %w", err)
+		}
+		if n, err := r.RowsAffected(); err == nil {
+			res.RowsAffected = n
+		}
+		return nil
+	})
+	if perr := db.protectFiles(); err == nil {
+		err = perr
+	}
+	// The SQL text is not logged: literals in it may carry personal data.
+	db.log.DebugContext(ctx, "duckdb exec", "sql_bytes", len(query), "rows", res.RowsAffected,
+		"elapsed", time.Since(start), "ok", err == nil)
+	return res, err
+}
+
+// withConn runs f on a dedicated connection and makes sure the connection
+// returns to the pool outside any transaction: whatever f leaves open is
+// rolled back. If f succeeded but left a transaction open, that is an error.
+func (db *DB) withConn(ctx context.Context, f func(*sql.Conn) error) error {
+	conn, err := db.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("duckdb: get connection: %w", err)
+	}
+	ferr := f(conn)
+	rolledBack, rerr := rollback(conn)
+	if rerr != nil {
+		// The connection's state is unknown: drop it from the pool.
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		rerr = fmt.Errorf("duckdb: roll back: %w", rerr)
+	}
+	conn.Close()
+	switch {
+	case ferr != nil && rerr != nil:
+		return errors.Join(ferr, rerr)
+	case ferr != nil:
+		return ferr
+	case rerr != nil:
+		return rerr
+	case rolledBack:
+		return errors.New("duckdb: script left a transaction open (missing COMMIT); it was rolled back")
+	}
+	return nil
+}
+
+// rollback ends any transaction open on conn and reports whether there was
+// one. It ignores the caller's context: a cancelled caller's transaction must
+// still be cleaned up.
+func rollback(conn *sql.Conn) (bool, error) {
+	_, err := conn.ExecContext(context.Background(), "ROLLBACK")
+	if err == nil {
+		return true, nil
+	}
+	if strings.Contains(err.Error(), "no transaction is active") {
+		return false, nil
+	}
+	return false, err
+}
+
+// Query implements warehouse.Warehouse.
+func (db *DB) Query(ctx context.Context, query string, opts ...warehouse.ExecOption) (warehouse.Rows, error) {
+	_ = warehouse.CollectOptions(opts)
+	r, err := db.db.QueryContext(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("duckdb: query: %w", err)
+	}
+	return newRows(r)
+}
+
+// DryRun implements warehouse.Warehouse. DuckDB cannot estimate bytes, so
+// the estimate is unsupported, but the query is still planned (EXPLAIN) so
+// invalid SQL fails here as it would on BigQuery.
+func (db *DB) DryRun(ctx context.Context, query string) (warehouse.Estimate, error) {
+	conn, err := db.db.Conn(ctx)
+	if err != nil {
+		return warehouse.Estimate{}, fmt.Errorf("duckdb: get connection: %w", err)
+	}
+	defer conn.Close()
+	// The driver runs every statement of a script but the last; inside a
+	// transaction that is always rolled back, a dry run changes nothing.
+	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+		return warehouse.Estimate{}, fmt.Errorf("duckdb: dry run: %w", err)
+	}
+	err = explain(ctx, conn, query)
+	if _, rerr := rollback(conn); rerr != nil {
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		err = errors.Join(err, fmt.Errorf("duckdb: roll back: %w", rerr))
+	}
+	if err != nil {
+		return warehouse.Estimate{}, err
+	}
+	return warehouse.Estimate{Supported: false}, nil
+}
+
+func explain(ctx context.Context, conn *sql.Conn, query string) error {
+	r, err := conn.QueryContext(ctx, "EXPLAIN "+query)
+	if err != nil {
+		return fmt.Errorf("duckdb: dry run: %w", err)
+	}
+	for r.Next() {
+	}
+	err = r.Err()
+	if cerr := r.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("duckdb: dry run: %w", err)
+	}
+	return nil
+}
