@@ -1,0 +1,176 @@
+package zetasql
+
+// languageOptionsProto is the JSON form of zetasql.LanguageOptionsProto.
+type languageOptionsProto struct {
+	NameResolutionMode      string   `json:"name_resolution_mode,omitempty"`
+	ProductMode             string   `json:"product_mode,omitempty"`
+	EnabledLanguageFeatures []string `json:"enabled_language_features,omitempty"`
+	SupportedStatementKinds []string `json:"supported_statement_kinds,omitempty"`
+}
+
+// analyzerOptionsProto is the JSON form of zetasql.AnalyzerOptionsProto.
+type analyzerOptionsProto struct {
+	LanguageOptions  *languageOptionsProto `json:"language_options,omitempty"`
+	ErrorMessageMode string                `json:"error_message_mode,omitempty"`
+	DefaultTimezone  string                `json:"default_timezone,omitempty"`
+	// PruneUnusedColumns drops columns a query does not read from the
+	// resolved AST's table scans, which keeps responses for queries over
+	// wide tables (the GA4 export) small.
+	PruneUnusedColumns bool `json:"prune_unused_columns,omitempty"`
+}
+
+// bigQueryFeatures are the ZetaSQL language features BigQuery's GoogleSQL
+// supports, chosen from the LanguageFeature enum in the installed
+// zetasql/public/options.proto. Left out on purpose, because BigQuery rejects
+// what they allow: FEATURE_V_1_3_CONCAT_MIXED_TYPES (CONCAT('a', 1), which
+// DuckDB accepts), FEATURE_V_1_1_ARRAY_EQUALITY and
+// FEATURE_V_1_3_ARRAY_ORDERING (= and ORDER BY on arrays),
+// FEATURE_V_1_3_ALLOW_CONSECUTIVE_ON, FEATURE_V_1_2_GENERATED_COLUMNS,
+// FEATURE_V_1_4_SINGLE_TABLE_NAME_ARRAY_PATH (FROM table.array_column),
+// FEATURE_TIMESTAMP_NANOS (BigQuery keeps microseconds),
+// FEATURE_EXTENDED_TYPES (INT32, UINT64, ...), everything PROTO_*,
+// FEATURE_V_1_3_INLINE_LAMBDA_ARGUMENT (ARRAY_FILTER(x -> ...)),
+// FEATURE_V_1_3_UNNEST_AND_FLATTEN_ARRAYS (FLATTEN),
+// FEATURE_V_1_4_BARE_ARRAY_ACCESS (arr[0] without OFFSET),
+// FEATURE_V_1_4_STRUCT_POSITIONAL_ACCESSOR, FEATURE_V_1_3_WITH_GROUP_ROWS,
+// FEATURE_V_1_4_WITH_EXPRESSION, FEATURE_V_1_3_ALLOW_SLASH_PATHS,
+// FEATURE_V_1_4_ARRAY_FIND_FUNCTIONS, FEATURE_V_1_4_ARRAY_AGGREGATION_FUNCTIONS,
+// FEATURE_V_1_3_ARRAY_GREATEST_LEAST, FEATURE_V_1_3_TYPEOF_FUNCTION,
+// FEATURE_TIME_BUCKET_FUNCTIONS, FEATURE_V_1_4_PI_FUNCTIONS,
+// FEATURE_V_1_4_NULLIFZERO_ZEROIFNULL, FEATURE_V_1_4_FIRST_AND_LAST_N,
+// FEATURE_V_1_4_SQL_MACROS, Spanner-only DDL, and the test and experimental
+// features.
+var bigQueryFeatures = []string{
+	"FEATURE_ANALYTIC_FUNCTIONS",
+	"FEATURE_TABLESAMPLE",
+	"FEATURE_TABLE_VALUED_FUNCTIONS",
+	"FEATURE_CREATE_AGGREGATE_FUNCTION",
+	"FEATURE_CREATE_TABLE_FUNCTION",
+	"FEATURE_GROUP_BY_ROLLUP",
+	"FEATURE_TEMPLATE_FUNCTIONS",
+	"FEATURE_CREATE_TABLE_PARTITION_BY",
+	"FEATURE_CREATE_TABLE_CLUSTER_BY",
+	"FEATURE_NUMERIC_TYPE",
+	"FEATURE_BIGNUMERIC_TYPE",
+	"FEATURE_CREATE_TABLE_NOT_NULL",
+	"FEATURE_CREATE_TABLE_FIELD_ANNOTATIONS",
+	"FEATURE_CREATE_TABLE_AS_SELECT_COLUMN_LIST",
+	"FEATURE_DML_UPDATE_WITH_JOIN",
+	"FEATURE_ENCRYPTION",
+	"FEATURE_GEOGRAPHY",
+	"FEATURE_NAMED_ARGUMENTS",
+	"FEATURE_JSON_TYPE",
+	"FEATURE_JSON_ARRAY_FUNCTIONS",
+	"FEATURE_JSON_VALUE_EXTRACTION_FUNCTIONS",
+	"FEATURE_JSON_LAX_VALUE_EXTRACTION_FUNCTIONS",
+	"FEATURE_JSON_CONSTRUCTOR_FUNCTIONS",
+	"FEATURE_JSON_MUTATOR_FUNCTIONS",
+	"FEATURE_INTERVAL_TYPE",
+	"FEATURE_PARAMETERIZED_TYPES",
+	"FEATURE_RANGE_TYPE",
+	"FEATURE_CREATE_TABLE_LIKE",
+	"FEATURE_CREATE_TABLE_CLONE",
+	"FEATURE_CREATE_SNAPSHOT_TABLE",
+	"FEATURE_CREATE_VIEW_WITH_COLUMN_LIST",
+	"FEATURE_CREATE_MATERIALIZED_VIEW_PARTITION_BY",
+	"FEATURE_CREATE_MATERIALIZED_VIEW_CLUSTER_BY",
+	"FEATURE_ALTER_COLUMN_SET_DATA_TYPE",
+	"FEATURE_ALTER_TABLE_RENAME_COLUMN",
+	"FEATURE_FUNCTION_ARGUMENTS_WITH_DEFAULTS",
+	"FEATURE_UNENFORCED_PRIMARY_KEYS",
+	"FEATURE_FOREIGN_KEYS",
+	"FEATURE_INVERSE_TRIG_FUNCTIONS",
+	"FEATURE_ROUND_WITH_ROUNDING_MODE",
+	"FEATURE_CBRT_FUNCTIONS",
+	"FEATURE_DIFFERENTIAL_PRIVACY",
+	"FEATURE_AGGREGATION_THRESHOLD",
+	"FEATURE_V_1_1_ORDER_BY_COLLATE",
+	"FEATURE_V_1_1_WITH_ON_SUBQUERY",
+	"FEATURE_V_1_1_SELECT_STAR_EXCEPT_REPLACE",
+	"FEATURE_V_1_1_ORDER_BY_IN_AGGREGATE",
+	"FEATURE_V_1_1_CAST_DIFFERENT_ARRAY_TYPES",
+	"FEATURE_V_1_1_LIMIT_IN_AGGREGATE",
+	"FEATURE_V_1_1_HAVING_IN_AGGREGATE",
+	"FEATURE_V_1_1_NULL_HANDLING_MODIFIER_IN_ANALYTIC",
+	"FEATURE_V_1_1_NULL_HANDLING_MODIFIER_IN_AGGREGATE",
+	"FEATURE_V_1_1_FOR_SYSTEM_TIME_AS_OF",
+	"FEATURE_V_1_2_CIVIL_TIME",
+	"FEATURE_V_1_2_SAFE_FUNCTION_CALL",
+	"FEATURE_V_1_2_GROUP_BY_STRUCT",
+	"FEATURE_V_1_2_GROUP_BY_ARRAY",
+	"FEATURE_V_1_2_CORRELATED_REFS_IN_NESTED_DML",
+	"FEATURE_V_1_2_WEEK_WITH_WEEKDAY",
+	"FEATURE_V_1_3_OMIT_INSERT_COLUMN_LIST",
+	"FEATURE_V_1_3_NULLS_FIRST_LAST_IN_ORDER_BY",
+	"FEATURE_V_1_3_ALLOW_DASHES_IN_TABLE_NAME",
+	"FEATURE_V_1_3_WITH_RECURSIVE",
+	"FEATURE_V_1_3_DECIMAL_ALIAS",
+	"FEATURE_V_1_3_ALLOW_REGEXP_EXTRACT_OPTIONALS",
+	"FEATURE_V_1_3_DATE_TIME_CONSTRUCTORS",
+	"FEATURE_V_1_3_DATE_ARITHMETICS",
+	"FEATURE_V_1_3_ADDITIONAL_STRING_FUNCTIONS",
+	"FEATURE_V_1_3_EXTENDED_DATE_TIME_SIGNATURES",
+	"FEATURE_V_1_3_EXTENDED_GEOGRAPHY_PARSERS",
+	"FEATURE_V_1_3_PIVOT",
+	"FEATURE_V_1_3_UNPIVOT",
+	"FEATURE_V_1_3_ANNOTATION_FRAMEWORK",
+	"FEATURE_V_1_3_COLLATION_SUPPORT",
+	"FEATURE_V_1_3_IS_DISTINCT",
+	"FEATURE_V_1_3_FORMAT_IN_CAST",
+	"FEATURE_V_1_3_QUALIFY",
+	"FEATURE_V_1_3_REPEAT",
+	"FEATURE_V_1_3_COLUMN_DEFAULT_VALUE",
+	"FEATURE_V_1_3_FOR_IN",
+	"FEATURE_V_1_3_KLL_WEIGHTS",
+	"FEATURE_V_1_3_LIKE_ANY_SOME_ALL",
+	"FEATURE_V_1_3_CASE_STMT",
+	"FEATURE_V_1_3_SCRIPT_LABEL",
+	"FEATURE_V_1_3_REMOTE_FUNCTION",
+	"FEATURE_V_1_4_REMOTE_MODEL",
+	"FEATURE_V_1_4_LOAD_DATA_PARTITIONS",
+	"FEATURE_V_1_4_LOAD_DATA_TEMP_TABLE",
+	"FEATURE_V_1_4_CORRESPONDING",
+	"FEATURE_V_1_4_CORRESPONDING_BY",
+	"FEATURE_V_1_4_GROUPING_BUILTIN",
+	"FEATURE_V_1_4_GROUPING_SETS",
+	"FEATURE_V_1_4_LIKE_ANY_SOME_ALL_ARRAY",
+	"FEATURE_V_1_4_LIKE_ANY_SOME_ALL_SUBQUERY",
+}
+
+// bigQueryStatements are the statement kinds the analyzer accepts: queries
+// (every model body) and the DDL, DML and transaction statements the
+// transform runner and the loaders issue.
+var bigQueryStatements = []string{
+	"RESOLVED_QUERY_STMT",
+	"RESOLVED_CREATE_TABLE_STMT",
+	"RESOLVED_CREATE_TABLE_AS_SELECT_STMT",
+	"RESOLVED_CREATE_VIEW_STMT",
+	"RESOLVED_INSERT_STMT",
+	"RESOLVED_DELETE_STMT",
+	"RESOLVED_UPDATE_STMT",
+	"RESOLVED_MERGE_STMT",
+	"RESOLVED_DROP_STMT",
+	"RESOLVED_BEGIN_STMT",
+	"RESOLVED_COMMIT_STMT",
+	"RESOLVED_ROLLBACK_STMT",
+}
+
+func bigQueryLanguage() *languageOptionsProto {
+	return &languageOptionsProto{
+		NameResolutionMode:      "NAME_RESOLUTION_DEFAULT",
+		ProductMode:             "PRODUCT_EXTERNAL",
+		EnabledLanguageFeatures: bigQueryFeatures,
+		SupportedStatementKinds: bigQueryStatements,
+	}
+}
+
+func bigQueryAnalyzerOptions() *analyzerOptionsProto {
+	return &analyzerOptionsProto{
+		LanguageOptions: bigQueryLanguage(),
+		// One line per error with "[at line:column]", followed by the
+		// offending source line and a caret under the column.
+		ErrorMessageMode:   "ERROR_MESSAGE_MULTI_LINE_WITH_CARET",
+		DefaultTimezone:    "UTC",
+		PruneUnusedColumns: true,
+	}
+}
