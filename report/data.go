@@ -171,40 +171,43 @@ func orZero(v any) any {
 	return v
 }
 
-// CohortQuery reads the cohort view (lead month × months to revenue).
+// CohortQuery reads the cohort view (lead month × months to revenue). Every
+// model credits the same revenue in total, so one model's split is the
+// cohort's revenue.
 func CohortQuery(wh warehouse.Warehouse) string {
 	return fmt.Sprintf(`
-SELECT lead_month, months_to_revenue, SUM(revenue) AS revenue, SUM(won_leads) AS won_leads
+SELECT lead_month, months_to_revenue, SUM(revenue) AS revenue, SUM(won) AS won_leads
 FROM %s
+WHERE model = 'linear'
 GROUP BY lead_month, months_to_revenue
-ORDER BY lead_month, months_to_revenue`, wh.QualifiedName("cohort_revenue"))
+ORDER BY lead_month, months_to_revenue`, wh.QualifiedName("channel_cohorts"))
 }
 
 func loadCohorts(ctx context.Context, wh warehouse.Warehouse) ([]CohortCell, error) {
 	rows, err := wh.Query(ctx, CohortQuery(wh))
 	if err != nil {
-		return nil, fmt.Errorf("read cohort_revenue: %w", err)
+		return nil, fmt.Errorf("read channel_cohorts: %w", err)
 	}
 	all, err := warehouse.CollectRows(rows)
 	if err != nil {
-		return nil, fmt.Errorf("read cohort_revenue: %w", err)
+		return nil, fmt.Errorf("read channel_cohorts: %w", err)
 	}
 	var out []CohortCell
 	for _, v := range all {
 		var c CohortCell
 		t, ok := v[0].(time.Time)
 		if !ok {
-			return nil, fmt.Errorf("cohort_revenue.lead_month is %T, want a DATE", v[0])
+			return nil, fmt.Errorf("channel_cohorts.lead_month is %T, want a DATE", v[0])
 		}
 		c.LeadMonth = t
 		if err := warehouse.ConvertAssign(&c.MonthsToRevenue, orZero(v[1])); err != nil {
-			return nil, fmt.Errorf("cohort_revenue.months_to_revenue: %w", err)
+			return nil, fmt.Errorf("channel_cohorts.months_to_revenue: %w", err)
 		}
 		if err := warehouse.ConvertAssign(&c.Revenue, orZero(v[2])); err != nil {
-			return nil, fmt.Errorf("cohort_revenue.revenue: %w", err)
+			return nil, fmt.Errorf("channel_cohorts.revenue: %w", err)
 		}
 		if err := warehouse.ConvertAssign(&c.WonLeads, orZero(v[3])); err != nil {
-			return nil, fmt.Errorf("cohort_revenue.won_leads: %w", err)
+			return nil, fmt.Errorf("channel_cohorts.won_leads: %w", err)
 		}
 		out = append(out, c)
 	}
