@@ -1,0 +1,198 @@
+package spend
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sam-attribution/sam/internal/config"
+	"github.com/sam-attribution/sam/loaders"
+	"github.com/sam-attribution/sam/warehouse"
+)
+
+// fakeWH records loads; the loader needs nothing else from a warehouse.
+type fakeWH struct {
+	mu     sync.Mutex
+	tables map[string][][]any
+	modes  map[string][]warehouse.LoadMode
+}
+
+func newFake() *fakeWH {
+	return &fakeWH{tables: map[string][][]any{}, modes: map[string][]warehouse.LoadMode{}}
+}
+
+func (f *fakeWH) Dialect() warehouse.Dialect    { return warehouse.DuckDB }
+func (f *fakeWH) QualifiedName(t string) string { return t }
+func (f *fakeWH) Close() error                  { return nil }
+func (f *fakeWH) Describe(context.Context, string) (warehouse.Schema, error) {
+	return warehouse.Schema{}, warehouse.ErrNotFound
+}
+func (f *fakeWH) Exec(context.Context, string, ...warehouse.ExecOption) (warehouse.Result, error) {
+	return warehouse.Result{}, nil
+}
+func (f *fakeWH) Query(context.Context, string, ...warehouse.ExecOption) (warehouse.Rows, error) {
+	return nil, io.EOF
+}
+func (f *fakeWH) DryRun(context.Context, string) (warehouse.Estimate, error) {
+	return warehouse.Estimate{}, nil
+}
+func (f *fakeWH) Load(ctx context.Context, req warehouse.LoadRequest) (warehouse.LoadResult, error) {
+	var rows [][]any
+	for {
+		r, err := req.Rows.Next(ctx)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return warehouse.LoadResult{}, err
+		}
+		if len(r) != len(req.Schema.Columns) {
+			return warehouse.LoadResult{}, fmt.Errorf("%s: row has %d values, schema %d", req.Table, len(r), len(req.Schema.Columns))
+		}
+		rows = append(rows, r)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.modes[req.Table] = append(f.modes[req.Table], req.Mode)
+	if req.Mode == warehouse.Replace {
+		f.tables[req.Table] = nil
+	}
+	f.tables[req.Table] = append(f.tables[req.Table], rows...)
+	return warehouse.LoadResult{RowsLoaded: int64(len(rows))}, nil
+}
+
+func write(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLoad(t *testing.T) {
+	dir := t.TempDir()
+	spendDir := filepath.Join(dir, "spend")
+	if err := os.Mkdir(spendDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(spendDir, "google.csv"), "date,source,medium,campaign,cost,currency\n"+
+		"2024-03-01,google,cpc,brand,120.50,USD\n"+
+		"2024-03-02,Google,CPC,,99,eur\n"+
+		"\n"+
+		"2024-02-30,google,cpc,brand,10,USD\n"+ // bad date
+		"2024-03-03,google,cpc,brand,ten,USD\n"+ // non-numeric cost
+		"2024-03-03,google,cpc,brand,10,XYZ\n"+ // unknown currency
+		"2024-03-03,google,cpc,10,USD\n") // wrong column count
+	write(t, filepath.Join(spendDir, "meta.csv"), "currency,cost,campaign,medium,source,date\r\nGBP,1.234,retarget,paid_social,facebook,2024-03-01\r\n")
+	write(t, filepath.Join(spendDir, "notes.txt"), "not a spend file\n")
+	fxFile := filepath.Join(dir, "fx.csv")
+	write(t, fxFile, "date,from_currency,to_currency,rate\n"+
+		"2024-03-01,EUR,USD,1.08\n"+
+		"2024-03-01,GBP,USD,1.27\n"+
+		"2024-03-01,EUR,USD,1.09\n"+ // duplicate
+		"2024-03-02,USD,USD,1\n"+ // same currency
+		"2024-03-02,EUR,USD,0\n") // not positive
+
+	wh := newFake()
+	cfg := config.Spend{SpendDir: spendDir, FXRatesFile: fxFile, ReportingCurrency: "USD"}
+	counts, err := Load(context.Background(), wh, cfg, "run-1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := loaders.Counts{Read: 12, Loaded: 5, Rejected: 7}
+	counts.Bytes = 0
+	if counts != want {
+		t.Fatalf("counts = %+v, want %+v", counts, want)
+	}
+
+	spend := wh.tables[SpendTable]
+	if len(spend) != 3 {
+		t.Fatalf("spend rows = %d, want 3: %v", len(spend), spend)
+	}
+	day := time.Date(2024, 3, 2, 0, 0, 0, 0, time.UTC)
+	got := spend[1]
+	if !got[0].(time.Time).Equal(day) || got[1] != "google" || got[2] != "cpc" || got[3] != nil || got[4] != "99" || got[5] != "EUR" || got[6] != "google.csv" || got[7] != int64(3) {
+		t.Errorf("second spend row = %v", got)
+	}
+	if meta := spend[2]; meta[1] != "facebook" || meta[2] != "paid_social" || meta[3] != "retarget" || meta[4] != "1.234" || meta[5] != "GBP" {
+		t.Errorf("reordered-header row = %v", meta)
+	}
+	if n := len(wh.tables[FXTable]); n != 2 {
+		t.Errorf("fx rows = %d, want 2", n)
+	}
+
+	rejects := wh.tables[loaders.RejectsTable]
+	wantReasons := []struct{ object, reason, raw string }{
+		{"google.csv", `line 5: bad date "2024-02-30"`, "2024-02-30,google,cpc,brand,10,USD"},
+		{"google.csv", `line 6: cost "ten" is not a decimal number`, "2024-03-03,google,cpc,brand,ten,USD"},
+		{"google.csv", `line 7: unknown currency currency "XYZ"`, "2024-03-03,google,cpc,brand,10,XYZ"},
+		{"google.csv", "line 8 has 5 columns, header has 6", "2024-03-03,google,cpc,10,USD"},
+		{"fx.csv", "line 4: duplicate rate for 2024-03-01 EUR->USD (first on line 2)", "2024-03-01,EUR,USD,1.09"},
+		{"fx.csv", "line 5: from_currency and to_currency are both USD", "2024-03-02,USD,USD,1"},
+		{"fx.csv", "line 6: rate 0 is not positive", "2024-03-02,EUR,USD,0"},
+	}
+	if len(rejects) != len(wantReasons) {
+		t.Fatalf("rejects = %d, want %d: %v", len(rejects), len(wantReasons), rejects)
+	}
+	for i, w := range wantReasons {
+		r := rejects[i]
+		if r[0] != "run-1" || r[2] != w.object || !strings.HasPrefix(r[3].(string), w.reason) || r[4] != w.raw {
+			t.Errorf("reject %d = %v, want object %s reason %q raw %q", i, r, w.object, w.reason, w.raw)
+		}
+	}
+
+	// A second load of the same files replaces, never duplicates.
+	if _, err := Load(context.Background(), wh, cfg, "run-2", nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(wh.tables[SpendTable]); n != 3 {
+		t.Errorf("spend rows after reload = %d, want 3", n)
+	}
+	if m := wh.modes[SpendTable]; m[len(m)-1] != warehouse.Replace {
+		t.Errorf("spend load mode = %v, want replace", m)
+	}
+}
+
+func TestLoadMissingInputsLoadsEmptyTables(t *testing.T) {
+	dir := t.TempDir()
+	wh := newFake()
+	cfg := config.Spend{SpendDir: filepath.Join(dir, "none"), FXRatesFile: filepath.Join(dir, "none.csv"), ReportingCurrency: "USD"}
+	counts, err := Load(context.Background(), wh, cfg, "r", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counts != (loaders.Counts{}) {
+		t.Errorf("counts = %+v, want zero", counts)
+	}
+	if len(wh.modes[SpendTable]) != 1 || len(wh.modes[FXTable]) != 1 {
+		t.Errorf("want one (empty) replace of each table, got %v", wh.modes)
+	}
+}
+
+func TestBadHeaderRejectsEveryRow(t *testing.T) {
+	rows, rejects, counts := parseSpend("x.csv", []byte("day,source,medium,campaign,cost,currency\n2024-01-01,a,b,c,1,USD\n"), time.Now())
+	if len(rows) != 0 || len(rejects) != 1 || counts.Read != 1 || counts.Rejected != 1 {
+		t.Fatalf("rows=%v rejects=%v counts=%+v", rows, rejects, counts)
+	}
+	if want := "header lacks column(s) date"; !strings.HasPrefix(rejects[0].Reason, want) {
+		t.Errorf("reason = %q, want prefix %q", rejects[0].Reason, want)
+	}
+}
+
+func TestParseDecimal(t *testing.T) {
+	for in, want := range map[string]string{"12": "12", "+1.50": "1.50", "0.123456789": "0.123456789", "7.": "7"} {
+		if got, err := parseDecimal("cost", in); err != nil || got != want {
+			t.Errorf("parseDecimal(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "1e5", "1,000.00", "NaN", "0.1234567891", "$5"} {
+		if _, err := parseDecimal("cost", in); err == nil {
+			t.Errorf("parseDecimal(%q) succeeded, want error", in)
+		}
+	}
+}

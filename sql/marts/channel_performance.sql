@@ -1,0 +1,180 @@
+/*
+description: >
+  Channel performance by (month, channel, attribution model): spend, sessions
+  and the funnel each model credits to the channel, with cost and return
+  ratios. Every figure sits in the month its event happened: spend on its
+  day, sessions on their start, leads on creation, MQLs, opportunities, SQLs
+  and won deals on the day the lead reached the stage, revenue on the won
+  day. Leads, MQLs and opportunities use the stage-lead credits, SQLs the
+  stage-sql credits, won and revenue the stage-won credits, so across all
+  months one model's leads sum to the number of leads and its revenue to the
+  leads' revenue. Columns are documented in README.md.
+materialized: table
+cluster_by: [model, channel]
+tests:
+  not_null: [month, channel, model, spend, sessions, leads, spam_leads, mqls, sqls, opportunities, won, revenue, reporting_currency]
+  unique_combination: [[month, channel, model]]
+*/
+with models as (
+  select 'first_touch' as model
+  union all select 'last_touch'
+  union all select 'last_non_direct'
+  union all select 'linear'
+  union all select 'time_decay'
+  union all select 'position_based'
+  union all select 'markov'
+),
+
+spend as (
+  select
+    {{ date_trunc "spend_date" "MONTH" }} as month,
+    channel,
+    sum(cost_reporting) as spend,
+    sum(case when fx_missing then 1 else 0 end) as spend_rows_unconverted
+  from {{ ref "stg_spend__daily" }}
+  group by 1, 2
+),
+
+sessions as (
+  select
+    {{ date_trunc "session_date" "MONTH" }} as month,
+    coalesce(channel, 'Unassigned') as channel,
+    count(*) as sessions
+  from {{ ref "stg_ga4__sessions" }}
+  group by 1, 2
+),
+
+credits as (
+  select
+    a.model,
+    a.channel,
+    a.stage,
+    a.credit,
+    a.revenue_credit,
+    a.stage_at,
+    f.mql_at,
+    f.opportunity_at,
+    f.is_spam
+  from {{ ref "attribution_touchpoints" }} as a
+  join {{ ref "fct_lead_revenue" }} as f on f.lead_id = a.lead_id
+),
+
+events as (
+  select model, channel, cast(stage_at as date) as day,
+    credit as leads, case when is_spam then credit else 0 end as spam_leads,
+    null as mqls, null as opportunities, null as sqls, null as won, null as revenue
+  from credits where stage = 'lead'
+  union all
+  select model, channel, cast(mql_at as date), null, null, credit, null, null, null, null
+  from credits where stage = 'lead' and mql_at is not null
+  union all
+  select model, channel, cast(opportunity_at as date), null, null, null, credit, null, null, null
+  from credits where stage = 'lead' and opportunity_at is not null
+  union all
+  select model, channel, cast(stage_at as date), null, null, null, null, credit, null, null
+  from credits where stage = 'sql'
+  union all
+  select model, channel, cast(stage_at as date), null, null, null, null, null, credit, revenue_credit
+  from credits where stage = 'won'
+),
+
+funnel as (
+  select
+    {{ date_trunc "day" "MONTH" }} as month,
+    channel,
+    model,
+    sum(leads) as leads,
+    sum(spam_leads) as spam_leads,
+    sum(mqls) as mqls,
+    sum(opportunities) as opportunities,
+    sum(sqls) as sqls,
+    sum(won) as won,
+    sum(revenue) as revenue
+  from events
+  group by 1, 2, 3
+),
+
+-- median days from lead to won of the won leads a model credits to the
+-- channel in the won month; a portable median (row_number over the sorted
+-- values, mean of the middle one or two)
+won_days as (
+  select
+    {{ date_trunc "cast(a.stage_at as date)" "MONTH" }} as month,
+    a.channel,
+    a.model,
+    f.days_to_won
+  from {{ ref "attribution_touchpoints" }} as a
+  join {{ ref "fct_lead_revenue" }} as f on f.lead_id = a.lead_id
+  where a.stage = 'won' and a.credit > 0 and f.days_to_won is not null
+  group by 1, 2, 3, a.lead_id, f.days_to_won
+),
+
+won_days_ranked as (
+  select
+    *,
+    row_number() over (partition by month, channel, model order by days_to_won) as rn,
+    count(*) over (partition by month, channel, model) as n
+  from won_days
+),
+
+median_days as (
+  select month, channel, model, avg(days_to_won) as median_days_to_revenue
+  from won_days_ranked
+  where rn = floor((n + 1) / 2) or rn = floor((n + 2) / 2)
+  group by 1, 2, 3
+),
+
+spine as (
+  select month, channel, model from funnel
+  union distinct
+  select s.month, s.channel, m.model from spend as s cross join models as m
+  union distinct
+  select s.month, s.channel, m.model from sessions as s cross join models as m
+),
+
+joined as (
+  select
+    k.month,
+    k.channel,
+    k.model,
+    coalesce(sp.spend, 0) as spend,
+    coalesce(sp.spend_rows_unconverted, 0) as spend_rows_unconverted,
+    coalesce(se.sessions, 0) as sessions,
+    coalesce(fu.leads, 0) as leads,
+    coalesce(fu.spam_leads, 0) as spam_leads,
+    coalesce(fu.mqls, 0) as mqls,
+    coalesce(fu.sqls, 0) as sqls,
+    coalesce(fu.opportunities, 0) as opportunities,
+    coalesce(fu.won, 0) as won,
+    coalesce(fu.revenue, 0) as revenue,
+    md.median_days_to_revenue
+  from spine as k
+  left join spend as sp on sp.month = k.month and sp.channel = k.channel
+  left join sessions as se on se.month = k.month and se.channel = k.channel
+  left join funnel as fu on fu.month = k.month and fu.channel = k.channel and fu.model = k.model
+  left join median_days as md on md.month = k.month and md.channel = k.channel and md.model = k.model
+)
+
+select
+  month,
+  channel,
+  model,
+  spend,
+  spend_rows_unconverted,
+  sessions,
+  {{ safe_cast "leads" "FLOAT64" }} as leads,
+  {{ safe_cast "spam_leads" "FLOAT64" }} as spam_leads,
+  {{ safe_cast "mqls" "FLOAT64" }} as mqls,
+  {{ safe_cast "sqls" "FLOAT64" }} as sqls,
+  {{ safe_cast "opportunities" "FLOAT64" }} as opportunities,
+  {{ safe_cast "won" "FLOAT64" }} as won,
+  revenue,
+  case when leads > 0 then {{ safe_cast "spend" "FLOAT64" }} / leads end as cost_per_lead,
+  case when sqls > 0 then {{ safe_cast "spend" "FLOAT64" }} / sqls end as cost_per_sql,
+  case when won > 0 then {{ safe_cast "spend" "FLOAT64" }} / won end as cac,
+  case when spend > 0 then {{ safe_cast "revenue" "FLOAT64" }} / {{ safe_cast "spend" "FLOAT64" }} end as roas,
+  case when spend > 0 then {{ safe_cast "revenue - spend" "FLOAT64" }} / {{ safe_cast "spend" "FLOAT64" }} end as roi,
+  case when leads > 0 then spam_leads / leads end as spam_rate,
+  median_days_to_revenue,
+  {{ var "reporting_currency" }} as reporting_currency
+from joined

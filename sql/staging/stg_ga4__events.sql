@@ -1,0 +1,134 @@
+/*
+description: >
+  One row per GA4 event: typed, renamed and deduplicated. GA4 exports
+  duplicates (retried hits) and rewrites daily tables for up to 72 hours, so
+  rows are keyed by a fingerprint of the fields that identify an event and
+  the most recently loaded copy wins. client_key is the GA client id
+  (user_pseudo_id); consent-denied cookieless pings have none, so they carry
+  no client_key and no session_key and can never be joined to a lead.
+materialized: incremental
+partition_by: event_date
+cluster_by: [client_key, event_name]
+unique_key: [event_key]
+lookback_days: 3
+tests:
+  not_null: [event_key, event_date, event_ts, event_name, is_cookieless]
+  unique: [event_key]
+*/
+with exported as (
+  select
+    export_date,
+    export_table,
+    loaded_at,
+    parse_date('%Y%m%d', event_date) as event_date,
+    timestamp_micros(event_timestamp) as event_ts,
+    event_timestamp,
+    event_name,
+    user_pseudo_id,
+    user_id,
+    event_bundle_sequence_id,
+    batch_page_id,
+    batch_ordering_id,
+    batch_event_index,
+    {{ event_param "ga_session_id" "int" }} as ga_session_id,
+    {{ event_param "ga_session_number" "int" }} as ga_session_number,
+    {{ event_param "page_location" "string" }} as page_location,
+    {{ event_param "page_referrer" "string" }} as page_referrer,
+    {{ event_param "page_title" "string" }} as page_title,
+    -- string or int parameters; "text" would read all four value fields
+    coalesce({{ event_param "form_id" "string" }}, cast({{ event_param "form_id" "int" }} as string)) as form_id,
+    {{ event_param "engagement_time_msec" "int" }} as engagement_time_msec,
+    coalesce({{ event_param "session_engaged" "string" }}, cast({{ event_param "session_engaged" "int" }} as string)) as session_engaged,
+    {{ event_param "gclid" "string" }} as param_gclid,
+    {{ event_param "source" "string" }} as param_source,
+    {{ event_param "medium" "string" }} as param_medium,
+    {{ event_param "campaign" "string" }} as param_campaign,
+    collected_traffic_source.manual_source as cts_source,
+    collected_traffic_source.manual_medium as cts_medium,
+    collected_traffic_source.manual_campaign_name as cts_campaign,
+    collected_traffic_source.manual_term as cts_term,
+    collected_traffic_source.manual_content as cts_content,
+    collected_traffic_source.gclid as cts_gclid,
+    session_traffic_source_last_click.manual_campaign.source as lc_source,
+    session_traffic_source_last_click.manual_campaign.medium as lc_medium,
+    session_traffic_source_last_click.manual_campaign.campaign_name as lc_campaign,
+    session_traffic_source_last_click.google_ads_campaign.campaign_name as lc_google_ads_campaign,
+    session_traffic_source_last_click.cross_channel_campaign.default_channel_group as lc_default_channel_group,
+    traffic_source.source as first_user_source,
+    traffic_source.medium as first_user_medium,
+    traffic_source.name as first_user_campaign,
+    privacy_info.analytics_storage as analytics_storage,
+    device.category as device_category,
+    device.web_info.hostname as hostname,
+    geo.country as country,
+    platform,
+    stream_id
+  from {{ source "ga4" "events" }}
+  where {{ incremental_filter "export_date" }}
+    and event_timestamp is not null
+),
+
+keyed as (
+  select
+    *,
+    -- the fields that identify an event; a retried hit repeats all of them
+    {{ fingerprint "coalesce(user_pseudo_id, '') || '|' || coalesce(cast(ga_session_id as string), '') || '|' || event_name || '|' || cast(event_timestamp as string) || '|' || coalesce(cast(event_bundle_sequence_id as string), '') || '|' || coalesce(cast(batch_ordering_id as string), '') || '|' || coalesce(cast(batch_event_index as string), '') || '|' || coalesce(page_location, '') || '|' || coalesce(stream_id, '')" }} as event_key
+  from exported
+),
+
+deduplicated as (
+  select *
+  from (
+    select
+      *,
+      row_number() over (partition by event_key order by loaded_at desc, export_table) as copy_rank
+    from keyed
+  ) as k
+  where copy_rank = 1
+)
+
+select
+  event_key,
+  event_date,
+  event_ts,
+  event_name,
+  user_pseudo_id as client_key,
+  user_id,
+  ga_session_id,
+  ga_session_number,
+  case
+    when user_pseudo_id is not null and ga_session_id is not null
+      then concat(user_pseudo_id, '.', cast(ga_session_id as string))
+  end as session_key,
+  page_location,
+  regexp_extract(page_location, '^[a-zA-Z]+://[^/?#]+([^?#]*)') as page_path,
+  page_referrer,
+  page_title,
+  form_id,
+  -- the gclid as collected, else as sent in a parameter, else from the URL
+  coalesce(cts_gclid, param_gclid, regexp_extract(page_location, '[?&]gclid=([^&#]+)')) as gclid,
+  lower(coalesce(cts_source, param_source)) as source,
+  lower(coalesce(cts_medium, param_medium)) as medium,
+  coalesce(cts_campaign, param_campaign) as campaign,
+  cts_term as term,
+  cts_content as content,
+  lower(lc_source) as last_click_source,
+  lower(lc_medium) as last_click_medium,
+  coalesce(lc_campaign, lc_google_ads_campaign) as last_click_campaign,
+  lc_default_channel_group as last_click_channel_group,
+  first_user_source,
+  first_user_medium,
+  first_user_campaign,
+  engagement_time_msec,
+  coalesce(session_engaged = '1', false) as is_session_engaged,
+  user_pseudo_id is null as is_cookieless,
+  analytics_storage,
+  device_category,
+  hostname,
+  country,
+  platform,
+  export_date,
+  export_table,
+  loaded_at
+from deduplicated
+where {{ incremental_filter "event_date" }}

@@ -1,0 +1,229 @@
+/*
+description: >
+  One row per GA4 session (client_key + ga_session_id) with its start, end,
+  landing page, engagement and last-click source/medium/campaign, grouped
+  into GA4's default channel group. The source is the export's
+  session_traffic_source_last_click when present; otherwise the first
+  tagged event's collected_traffic_source or source/medium/campaign
+  parameters; a gclid alone means google/cpc; a session without any of
+  these is classified from its landing referrer (a search engine is
+  organic, another site a referral), and otherwise is (direct)/(none).
+  Cookieless pings have no session and are not here.
+materialized: incremental
+partition_by: session_date
+cluster_by: [client_key]
+unique_key: [session_key]
+lookback_days: 3
+tests:
+  not_null: [session_key, client_key, session_start_ts, session_end_ts, session_date, source, medium, channel, is_engaged]
+  unique: [session_key]
+  accepted_values:
+    channel: [Direct, Cross-network, Paid Shopping, Paid Search, Paid Social, Paid Video, Display, Paid Other, Organic Shopping, Organic Social, Organic Video, Organic Search, Referral, Email, Affiliates, Audio, SMS, Mobile Push Notifications, Unassigned]
+*/
+with events as (
+  select *
+  from {{ ref "stg_ga4__events" }}
+  where session_key is not null
+    and {{ incremental_filter "event_date" }}
+),
+
+ordered as (
+  select
+    *,
+    row_number() over (partition by session_key order by event_ts, event_key) as event_rank,
+    case when event_name = 'page_view' then
+      row_number() over (partition by session_key, event_name = 'page_view' order by event_ts, event_key)
+    end as page_view_rank
+  from events
+),
+
+-- the first event of the session that carries each kind of source
+last_click as (
+  select session_key, last_click_source, last_click_medium, last_click_campaign, last_click_channel_group
+  from (
+    select *, row_number() over (partition by session_key order by event_ts, event_key) as r
+    from events
+    where last_click_source is not null
+  ) as x
+  where r = 1
+),
+
+tagged as (
+  select session_key, source, medium, campaign
+  from (
+    select *, row_number() over (partition by session_key order by event_ts, event_key) as r
+    from events
+    where source is not null or medium is not null or campaign is not null
+  ) as x
+  where r = 1
+),
+
+gclids as (
+  select session_key, gclid
+  from (
+    select *, row_number() over (partition by session_key order by event_ts, event_key) as r
+    from events
+    where gclid is not null
+  ) as x
+  where r = 1
+),
+
+sessions as (
+  select
+    session_key,
+    max(client_key) as client_key,
+    max(ga_session_id) as ga_session_id,
+    max(ga_session_number) as ga_session_number,
+    max(user_id) as user_id,
+    min(event_ts) as session_start_ts,
+    max(event_ts) as session_end_ts,
+    min(event_date) as first_event_date,
+    max(case when event_rank = 1 then page_location end) as first_page_location,
+    max(case when event_rank = 1 then page_referrer end) as first_page_referrer,
+    max(case when page_view_rank = 1 then page_location end) as landing_page_location,
+    max(case when page_view_rank = 1 then page_referrer end) as landing_page_referrer,
+    max(hostname) as hostname,
+    max(case when is_session_engaged then 1 else 0 end) as engaged_flag,
+    sum(coalesce(engagement_time_msec, 0)) as engagement_time_msec,
+    count(*) as event_count,
+    sum(case when event_name = 'page_view' then 1 else 0 end) as page_views,
+    sum(case when event_name = 'generate_lead' then 1 else 0 end) as lead_events,
+    max(device_category) as device_category,
+    max(country) as country
+  from ordered
+  group by session_key
+),
+
+referrers as (
+  select
+    s.*,
+    lower(regexp_extract(coalesce(s.landing_page_referrer, s.first_page_referrer), '^[a-zA-Z]+://([^/?#:]+)')) as referrer_host
+  from sessions as s
+),
+
+referrer_sources as (
+  select
+    r.session_key,
+    -- GA4 names a known engine or network by its name (google, not
+    -- www.google.com), other referrers by their host
+    coalesce(label_cat.source, host_cat.source, regexp_replace(r.referrer_host, '^www[.]', '')) as source,
+    case
+      when coalesce(host_cat.source_category, label_cat.source_category) = 'SOURCE_CATEGORY_SEARCH' then 'organic'
+      else 'referral'
+    end as medium
+  from referrers as r
+  left join {{ ref "seed_ga4_source_categories" }} as host_cat
+    on host_cat.source = regexp_replace(r.referrer_host, '^www[.]', '')
+  left join {{ ref "seed_ga4_source_categories" }} as label_cat
+    on label_cat.source = regexp_extract(r.referrer_host, '([^.]+)[.][^.]+$')
+  where r.referrer_host is not null
+    and r.referrer_host != coalesce(lower(r.hostname), '')
+),
+
+sourced as (
+  select
+    s.*,
+    g.gclid,
+    lc.last_click_channel_group,
+    case
+      when lc.last_click_source is not null then lc.last_click_source
+      when t.source is not null then t.source
+      when g.gclid is not null then 'google'
+      when rs.source is not null then rs.source
+      else '(direct)'
+    end as source,
+    case
+      when lc.last_click_source is not null then coalesce(lc.last_click_medium, '(not set)')
+      when t.source is not null or t.medium is not null then coalesce(t.medium, '(not set)')
+      when g.gclid is not null then 'cpc'
+      when rs.source is not null then rs.medium
+      else '(none)'
+    end as medium,
+    case
+      when lc.last_click_source is not null then lc.last_click_campaign
+      when t.source is not null or t.medium is not null or t.campaign is not null then t.campaign
+      when g.gclid is not null then '(not set)'
+      when rs.source is not null then concat('(', rs.medium, ')')
+      else '(direct)'
+    end as campaign
+  from referrers as s
+  left join last_click as lc on lc.session_key = s.session_key
+  left join tagged as t on t.session_key = s.session_key
+  left join gclids as g on g.session_key = s.session_key
+  left join referrer_sources as rs on rs.session_key = s.session_key
+),
+
+categorised as (
+  select
+    s.*,
+    lower(s.source) as src,
+    lower(s.medium) as med,
+    lower(coalesce(s.campaign, '')) as camp,
+    c.source_category as cat
+  from sourced as s
+  left join {{ ref "seed_ga4_source_categories" }} as c on c.source = lower(s.source)
+),
+
+grouped as (
+  select
+    *,
+    -- channel rules: begin (GA4 default channel group, first match wins)
+    case
+      when src = '(direct)' and med in ('(none)', '(not set)') then 'Direct'
+      when regexp_contains(camp, 'cross-network') then 'Cross-network'
+      when (cat = 'SOURCE_CATEGORY_SHOPPING' or regexp_contains(camp, '^(.*(([^a-df-z]|^)shop|shopping).*)$'))
+        and regexp_contains(med, '^(.*cp.*|ppc|retargeting|paid.*)$') then 'Paid Shopping'
+      when cat = 'SOURCE_CATEGORY_SEARCH' and regexp_contains(med, '^(.*cp.*|ppc|retargeting|paid.*)$') then 'Paid Search'
+      when cat = 'SOURCE_CATEGORY_SOCIAL' and regexp_contains(med, '^(.*cp.*|ppc|retargeting|paid.*)$') then 'Paid Social'
+      when cat = 'SOURCE_CATEGORY_VIDEO' and regexp_contains(med, '^(.*cp.*|ppc|retargeting|paid.*)$') then 'Paid Video'
+      when med in ('display', 'banner', 'expandable', 'interstitial', 'cpm') then 'Display'
+      when regexp_contains(med, '^(.*cp.*|ppc|retargeting|paid.*)$') then 'Paid Other'
+      when cat = 'SOURCE_CATEGORY_SHOPPING' or regexp_contains(camp, '^(.*(([^a-df-z]|^)shop|shopping).*)$') then 'Organic Shopping'
+      when cat = 'SOURCE_CATEGORY_SOCIAL' or med in ('social', 'social-network', 'social-media', 'sm', 'social network', 'social media') then 'Organic Social'
+      when cat = 'SOURCE_CATEGORY_VIDEO' or regexp_contains(med, '^(.*video.*)$') then 'Organic Video'
+      when cat = 'SOURCE_CATEGORY_SEARCH' or med = 'organic' then 'Organic Search'
+      when med in ('referral', 'app', 'link') then 'Referral'
+      when src in ('email', 'e-mail', 'e_mail', 'e mail') or med in ('email', 'e-mail', 'e_mail', 'e mail') then 'Email'
+      when med = 'affiliate' then 'Affiliates'
+      when med = 'audio' then 'Audio'
+      when src = 'sms' or med = 'sms' then 'SMS'
+      when regexp_contains(med, '(push$|mobile|notification)') or src = 'firebase' then 'Mobile Push Notifications'
+      else 'Unassigned'
+    end as channel
+    -- channel rules: end
+  from categorised
+)
+
+select
+  session_key,
+  client_key,
+  user_id,
+  ga_session_id,
+  ga_session_number,
+  session_start_ts,
+  session_end_ts,
+  cast(session_start_ts as date) as session_date,
+  coalesce(landing_page_location, first_page_location) as landing_page,
+  engaged_flag = 1 as is_engaged,
+  engagement_time_msec,
+  event_count,
+  page_views,
+  lead_events,
+  source,
+  medium,
+  campaign,
+  gclid,
+  channel,
+  last_click_channel_group as export_channel_group,
+  device_category,
+  country
+from grouped
+{{- if is_incremental }}
+-- A session that began before the rebuilt days and ran past midnight keeps
+-- the row built with its start; rebuilding it from a partial set of its
+-- events would duplicate it in a newer partition.
+where not (
+  ga_session_id >= unix_seconds(cast(first_event_date as timestamp)) - 86400
+  and ga_session_id < unix_seconds(cast(first_event_date as timestamp))
+)
+{{- end }}

@@ -1,0 +1,40 @@
+package attribution_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/sam-attribution/sam/warehouse"
+)
+
+// The models must also render for BigQuery, with no DuckDB spelling left
+// (a ZetaSQL analysis of the rendered SQL runs elsewhere).
+func TestCompilesForBigQuery(t *testing.T) {
+	p := testProject(t)
+	sqls, err := p.Compile(warehouse.BigQuery, func(table string) string { return "`proj.sam." + table + "`" }, testVars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []string{
+		"stg_fx__rates", "stg_spend__daily", "int_lead_stages", "int_lead_form_sessions", "int_lead_touchpoints",
+		"int_markov_transitions", "int_markov_matrix", "int_markov_elim_1", "int_markov_elim_4", "int_markov_removal_effects",
+		"fct_lead_revenue", "attribution_touchpoints", "channel_performance", "channel_cohorts",
+	} {
+		sql, ok := sqls[m]
+		if !ok {
+			t.Errorf("%s did not compile", m)
+			continue
+		}
+		for _, duck := range []string{"TRY_CAST", "date_diff('", "TIMESTAMPTZ", "DECIMAL(38,9)"} {
+			if strings.Contains(sql, duck) {
+				t.Errorf("%s renders DuckDB-only %q for BigQuery", m, duck)
+			}
+		}
+		if !strings.Contains(sql, "`proj.sam.") {
+			t.Errorf("%s reads no qualified table", m)
+		}
+	}
+	if s := sqls["int_markov_elim_1"]; strings.Count(s, "over (partition by stage, removed)") != 8 {
+		t.Errorf("int_markov_elim_1 has %d elimination steps, want 8", strings.Count(s, "over (partition by stage, removed)"))
+	}
+}
