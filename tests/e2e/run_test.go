@@ -120,5 +120,3 @@ func TestKillDuringTransformLeavesNoHalfTables(t *testing.T) {
 		}
 	}
 }
-
-
