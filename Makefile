@@ -18,12 +18,10 @@ BUILD_FLAGS := -trimpath -ldflags "-s -w -X main.version=$(shell git describe --
 build:
 	CGO_ENABLED=1 $(GO) build $(BUILD_FLAGS) -o $(BIN) ./cmd/sam
 
-$(DATA)/ga4:
-	$(BIN) generate --out $(DATA) --days $(DAYS) --seed $(SEED)
-
 run: build
 	@test -d $(DATA)/ga4 || $(BIN) generate --out $(DATA) --days $(DAYS) --seed $(SEED)
 	$(BIN) run
+	$(BIN) report --out report.html
 
 # The ZetaSQL local service for the offline BigQuery SQL checks; the script
 # returns at once when the installed version is current.
