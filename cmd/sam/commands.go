@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/sam-attribution/sam/internal/config"
 	"github.com/sam-attribution/sam/internal/logging"
+	"github.com/sam-attribution/sam/internal/progress"
 	"github.com/sam-attribution/sam/jobs"
 	"github.com/sam-attribution/sam/warehouse"
 )
@@ -94,7 +96,13 @@ func (e *env) open(ctx context.Context, override func(*config.Config)) (*jobs.Ap
 	if err != nil {
 		return nil, &jobs.ConfigError{Err: err}
 	}
-	return jobs.NewApp(ctx, cfg, log, jobs.AppOptions{Stdout: e.stdout, Progress: logging.IsTerminal(e.stderr)})
+	// A person at a terminal sees one live progress line for long stages;
+	// JSON logs keep every record.
+	watching := logging.IsTerminal(e.stderr) && cfg.Log.Format != "json"
+	if watching {
+		log = slog.New(progress.New(log.Handler(), e.stderr))
+	}
+	return jobs.NewApp(ctx, cfg, log, jobs.AppOptions{Stdout: e.stdout, Progress: watching})
 }
 
 func cmdRun(ctx context.Context, e *env) error {
