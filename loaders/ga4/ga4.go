@@ -1,0 +1,175 @@
+package ga4
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sam-attribution/sam/loaders"
+	"github.com/sam-attribution/sam/warehouse"
+)
+
+// Loader loads the GA4 export into raw_ga4__events. runID tags rejects and
+// job ids so a run's work can be traced and retried.
+type Loader interface {
+	Load(ctx context.Context, runID string) (Result, error)
+}
+
+// Result reports one load.
+type Result struct {
+	// Counts: Read = Loaded + Rejected over the lines read (file loader) or
+	// rows copied (BigQuery loader).
+	Counts loaders.Counts
+	// Days are the export days whose partitions were replaced.
+	Days []time.Time
+	// Tables are the export tables read, e.g. events_20240101.
+	Tables []string
+	// BytesProcessed is what BigQuery billed for the copy (0 for files).
+	BytesProcessed int64
+	JobID          string
+}
+
+// loadedDays reads which export days raw_ga4__events holds and from which
+// table, so a rerun knows what is new and where an intraday table was
+// loaded for a day whose daily table has since arrived.
+//
+// On BigQuery a GROUP BY over the whole table would bill a scan of every
+// row on every run, so the days come from INFORMATION_SCHEMA.PARTITIONS
+// (metadata) and only the recent partitions, where intraday tables can
+// still be waiting for their daily table, are read.
+func loadedDays(ctx context.Context, wh warehouse.Warehouse) (map[time.Time]string, error) {
+	if _, err := wh.Describe(ctx, RawTable); err != nil {
+		if errors.Is(err, warehouse.ErrNotFound) {
+			return map[time.Time]string{}, nil
+		}
+		return nil, fmt.Errorf("ga4: describe %s: %w", RawTable, err)
+	}
+	out := map[time.Time]string{}
+	where := ""
+	if wh.Dialect() == warehouse.BigQuery {
+		var newest time.Time
+		if err := partitionDays(ctx, wh, func(d time.Time) {
+			out[d] = "events_" + d.Format("20060102")
+			if d.After(newest) {
+				newest = d
+			}
+		}); err != nil {
+			return nil, err
+		}
+		if len(out) == 0 {
+			return out, nil
+		}
+		where = " WHERE export_date >= DATE '" + newest.AddDate(0, 0, -recentDays).Format(time.DateOnly) + "'"
+	}
+	// MIN picks events_YYYYMMDD over events_intraday_YYYYMMDD should both
+	// ever be present for one day.
+	q := fmt.Sprintf("SELECT export_date, MIN(export_table) FROM %s%s GROUP BY export_date", wh.QualifiedName(RawTable), where)
+	rows, err := wh.Query(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("ga4: read loaded days: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var d time.Time
+		var table string
+		if err := rows.Scan(&d, &table); err != nil {
+			return nil, fmt.Errorf("ga4: read loaded days: %w", err)
+		}
+		out[day(d)] = table
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("ga4: read loaded days: %w", err)
+	}
+	return out, nil
+}
+
+// recentDays is how far back, from the newest loaded day, the BigQuery
+// loader reads which table each day came from. Intraday tables are
+// replaced by their daily table within a day or two.
+const recentDays = 14
+
+// partitionDays lists the non-empty day partitions of raw_ga4__events from
+// BigQuery's INFORMATION_SCHEMA.PARTITIONS.
+func partitionDays(ctx context.Context, wh warehouse.Warehouse, fn func(time.Time)) error {
+	q := "SELECT partition_id FROM " + datasetOf(wh.QualifiedName(RawTable)) + ".INFORMATION_SCHEMA.PARTITIONS" +
+		" WHERE table_name = '" + RawTable + "' AND total_rows > 0"
+	rows, err := wh.Query(ctx, q)
+	if err != nil {
+		return fmt.Errorf("ga4: read loaded partitions: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return fmt.Errorf("ga4: read loaded partitions: %w", err)
+		}
+		if d, ok := parseDay([]byte(id)); ok { // skips __NULL__ and __UNPARTITIONED__
+			fn(d)
+		}
+	}
+	return rows.Err()
+}
+
+// datasetOf turns `project.dataset.table` into `project.dataset`.
+func datasetOf(qualified string) string {
+	q := strings.Trim(qualified, "`")
+	if i := strings.LastIndex(q, "."); i > 0 {
+		q = q[:i]
+	}
+	return "`" + q + "`"
+}
+
+func day(t time.Time) time.Time {
+	y, m, d := t.Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// exportTable is one export table (or file) for one day.
+type exportTable struct {
+	day      time.Time
+	intraday bool
+	name     string // events_YYYYMMDD or events_intraday_YYYYMMDD
+	path     string // file loader only
+}
+
+// chooseDays picks the tables to load: for each day, the daily table when
+// present, else the intraday one; and of those days, the ones at or after
+// the newest loaded day minus lookback, days never loaded, and days loaded
+// from an intraday table that now have a daily one. On an empty warehouse,
+// every day from start (when set) on.
+func chooseDays(available map[time.Time]exportTable, loaded map[time.Time]string, lookback int, start time.Time) []exportTable {
+	var newest time.Time
+	for d := range loaded {
+		if d.After(newest) {
+			newest = d
+		}
+	}
+	from := newest.AddDate(0, 0, -lookback)
+	var out []exportTable
+	for d, t := range available {
+		prev, ok := loaded[d]
+		switch {
+		case len(loaded) == 0:
+			if !start.IsZero() && d.Before(start) {
+				continue
+			}
+		case !ok, !d.Before(from):
+		case !t.intraday && prev != t.name:
+		default:
+			continue
+		}
+		out = append(out, t)
+	}
+	sortTables(out)
+	return out
+}
+
+func sortTables(ts []exportTable) {
+	for i := 1; i < len(ts); i++ {
+		for j := i; j > 0 && ts[j].day.Before(ts[j-1].day); j-- {
+			ts[j], ts[j-1] = ts[j-1], ts[j]
+		}
+	}
+}

@@ -1,0 +1,103 @@
+package ga4
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/sam-attribution/sam/loaders"
+	"github.com/sam-attribution/sam/warehouse"
+)
+
+// loadParquet loads one Parquet export file. Parquet is typed already, so
+// DuckDB reads it directly; the row checks the NDJSON path makes in Go
+// (event_timestamp present, event_date a YYYYMMDD day) run as SQL, and the
+// partition replacement and the rejects are one transaction.
+func (l *FileLoader) loadParquet(ctx context.Context, runID string, t exportTable) (loaders.Counts, error) {
+	var c loaders.Counts
+	if l.wh.Dialect() != warehouse.DuckDB {
+		return c, fmt.Errorf("ga4: %s: Parquet export files need the duckdb engine", t.path)
+	}
+	abs, err := filepath.Abs(t.path)
+	if err != nil {
+		return c, fmt.Errorf("ga4: %w", err)
+	}
+	// Make sure both tables exist before the script refers to them.
+	for _, tb := range []struct {
+		name   string
+		schema warehouse.Schema
+	}{{RawTable, RawSchema()}, {loaders.RejectsTable, loaders.RejectsSchema}} {
+		if _, err := l.wh.Load(ctx, warehouse.LoadRequest{Table: tb.name, Schema: tb.schema, Mode: warehouse.Append, NDJSON: strings.NewReader("")}); err != nil {
+			return c, fmt.Errorf("ga4: create %s: %w", tb.name, err)
+		}
+	}
+	lit := func(s string) string { return warehouse.StringLiteral(warehouse.DuckDB, s) }
+	src := "read_parquet(" + lit(abs) + ")"
+	cols, err := l.parquetColumns(ctx, src)
+	if err != nil {
+		return c, err
+	}
+	var sel []string
+	for _, col := range ExportColumns() {
+		if cols[col.Name] {
+			sel = append(sel, `"`+col.Name+`"`)
+		}
+	}
+	if !cols["event_timestamp"] || !cols["event_date"] {
+		return c, fmt.Errorf("ga4: %s: the file has no event_timestamp or event_date column", t.path)
+	}
+	valid := "(event_timestamp IS NOT NULL AND event_timestamp > 0 AND try_strptime(CAST(event_date AS VARCHAR), '%Y%m%d') IS NOT NULL)"
+	rows, err := l.wh.Query(ctx, fmt.Sprintf("SELECT count(*), count(*) FILTER (WHERE %s) FROM %s", valid, src))
+	if err != nil {
+		return c, fmt.Errorf("ga4: count %s: %w", t.path, err)
+	}
+	all, err := warehouse.CollectRows(rows)
+	if err != nil || len(all) != 1 {
+		return c, fmt.Errorf("ga4: count %s: %v", t.path, err)
+	}
+	if err := warehouse.ConvertAssign(&c.Read, all[0][0]); err != nil {
+		return c, err
+	}
+	if err := warehouse.ConvertAssign(&c.Loaded, all[0][1]); err != nil {
+		return c, err
+	}
+	c.Rejected = c.Read - c.Loaded
+	now := lit(l.now().UTC().Format("2006-01-02 15:04:05.999999"))
+	day := lit(t.day.Format(time.DateOnly))
+	script := fmt.Sprintf(`BEGIN TRANSACTION;
+DELETE FROM %[1]s WHERE export_date = CAST(%[2]s AS DATE);
+INSERT INTO %[1]s BY NAME SELECT %[3]s, CAST(%[2]s AS DATE) AS export_date, %[4]s AS export_table, CAST(%[5]s AS TIMESTAMP) AS loaded_at FROM %[6]s WHERE %[7]s;
+INSERT INTO %[8]s (run_id, source, object, reason, raw, rejected_at)
+SELECT %[9]s, %[10]s, %[4]s,
+  CASE WHEN event_timestamp IS NULL THEN 'missing event_timestamp'
+       WHEN event_timestamp <= 0 THEN 'bad event_timestamp'
+       ELSE 'bad event_date ' || coalesce(CAST(event_date AS VARCHAR), 'NULL') END,
+  CAST(to_json(p) AS VARCHAR), CAST(%[5]s AS TIMESTAMP)
+FROM %[6]s AS p WHERE NOT coalesce(%[7]s, false);
+COMMIT;`,
+		l.wh.QualifiedName(RawTable), day, strings.Join(sel, ", "), lit(t.name), now, src, valid,
+		l.wh.QualifiedName(loaders.RejectsTable), lit(runID), lit(Source))
+	if _, err := l.wh.Exec(ctx, script, warehouse.WithJobID(jobID(runID, t.name))); err != nil {
+		return c, fmt.Errorf("ga4: load %s: %w", t.name, err)
+	}
+	return c, nil
+}
+
+func (l *FileLoader) parquetColumns(ctx context.Context, src string) (map[string]bool, error) {
+	rows, err := l.wh.Query(ctx, "SELECT column_name FROM (DESCRIBE SELECT * FROM "+src+")")
+	if err != nil {
+		return nil, fmt.Errorf("ga4: describe %s: %w", src, err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		out[n] = true
+	}
+	return out, rows.Err()
+}
