@@ -22,6 +22,8 @@ func cmdGenerate(ctx context.Context, e *env) error {
 	seed := fs.Int64("seed", 42, "random seed (same seed, same files)")
 	perDay := fs.Int("events-per-day", 0, "GA4 events per day (0: the generator's default)")
 	gz := fs.Bool("gzip", false, "gzip the GA4 export files")
+	intraday := fs.Bool("intraday", false, "also write events_intraday_YYYYMMDD for the last day")
+	firstExport := fs.Bool("first-export", false, "write each day as GA4 first exports it, without the events that arrive late")
 	if err := e.parse(fs); err != nil {
 		return err
 	}
@@ -37,6 +39,7 @@ func cmdGenerate(ctx context.Context, e *env) error {
 	}
 	sum, err := sampledata.Generate(ctx, sampledata.Options{
 		OutDir: *out, Days: *days, Seed: *seed, EventsPerDay: *perDay, Gzip: *gz, Logger: log,
+		Intraday: *intraday, FirstExport: *firstExport,
 	})
 	if err != nil {
 		return err
