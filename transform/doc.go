@@ -16,6 +16,7 @@
 //	report, err := r.Build(ctx, sel, transform.BuildOptions{FullRefresh: false})
 //	tests, err := r.Test(ctx, sel)                            // data tests only
 //	sqlByModel, err := p.Compile(warehouse.BigQuery, qualify, vars) // `sam compile`
+//	incremental, err := p.CompileIncremental(warehouse.BigQuery, qualify, vars, since) // the is_incremental branch
 //
 // Build and Test return a *RunError listing every failed model and test
 // (with up to 10 offending rows per test) next to their full report.

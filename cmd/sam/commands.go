@@ -105,18 +105,23 @@ func (e *env) open(ctx context.Context, override func(*config.Config)) (*jobs.Ap
 	return jobs.NewApp(ctx, cfg, log, jobs.AppOptions{Stdout: e.stdout, Progress: watching})
 }
 
+// withApp opens SAM, runs f and closes it again.
+func (e *env) withApp(ctx context.Context, override func(*config.Config), f func(*jobs.App) error) error {
+	app, err := e.open(ctx, override)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	return f(app)
+}
+
 func cmdRun(ctx context.Context, e *env) error {
 	fs := e.flags("run")
 	only := fs.String("stages", "", "comma-separated stages to run (default: all)")
 	if err := e.parse(fs); err != nil {
 		return err
 	}
-	app, err := e.open(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer app.Close()
-	return app.Run(ctx, "run", splitList(*only))
+	return e.withApp(ctx, nil, func(app *jobs.App) error { return app.Run(ctx, "run", splitList(*only)) })
 }
 
 func cmdLoad(ctx context.Context, e *env) error {
@@ -124,12 +129,7 @@ func cmdLoad(ctx context.Context, e *env) error {
 	if err := e.parse(fs); err != nil {
 		return err
 	}
-	app, err := e.open(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer app.Close()
-	return app.Run(ctx, "load", app.LoadStageNames())
+	return e.withApp(ctx, nil, func(app *jobs.App) error { return app.Run(ctx, "load", app.LoadStageNames()) })
 }
 
 func cmdTransform(ctx context.Context, e *env) error {
@@ -139,12 +139,7 @@ func cmdTransform(ctx context.Context, e *env) error {
 	if err := e.parse(fs); err != nil {
 		return err
 	}
-	app, err := e.open(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer app.Close()
-	return app.Transform(ctx, *sel, *full)
+	return e.withApp(ctx, nil, func(app *jobs.App) error { return app.Transform(ctx, *sel, *full) })
 }
 
 func cmdPlan(ctx context.Context, e *env) error {
@@ -154,12 +149,7 @@ func cmdPlan(ctx context.Context, e *env) error {
 	if err := e.parse(fs); err != nil {
 		return err
 	}
-	app, err := e.open(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer app.Close()
-	return app.Plan(ctx, e.stdout, *sel, *full)
+	return e.withApp(ctx, nil, func(app *jobs.App) error { return app.Plan(ctx, e.stdout, *sel, *full) })
 }
 
 func cmdCompile(ctx context.Context, e *env) error {
@@ -186,12 +176,7 @@ func cmdTest(ctx context.Context, e *env) error {
 	if err := e.parse(fs); err != nil {
 		return err
 	}
-	app, err := e.open(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer app.Close()
-	return app.Test(ctx, *sel)
+	return e.withApp(ctx, nil, func(app *jobs.App) error { return app.Test(ctx, *sel) })
 }
 
 func cmdWriteback(ctx context.Context, e *env) error {

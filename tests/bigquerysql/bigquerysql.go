@@ -1,21 +1,34 @@
-// Package bigquerysql checks SAM's SQL models as BigQuery would read them,
-// offline: every model's BigQuery rendition is analyzed with the GoogleSQL
-// analyzer (internal/zetasql) in dependency order, against a catalog built
-// from the real schemas — the GA4 export (as the wildcard table events_* with
-// its _TABLE_SUFFIX pseudo-column), the tables the loaders write, the seeds,
-// and each model's output as the analyzer derives it from the model's SQL.
+// Package bigquerysql checks SAM's SQL as BigQuery would read it, offline:
+// every model's BigQuery rendition is analyzed with the GoogleSQL analyzer
+// (internal/zetasql) in dependency order, against a catalog built from the
+// real schemas — the GA4 export (as the wildcard table events_* with its
+// _TABLE_SUFFIX pseudo-column), the tables the loaders write, the seeds, and
+// each model's output as the analyzer derives it from the model's SQL.
 // Model fixtures (input rows → expected rows) are evaluated with ZetaSQL's
 // reference implementation.
 //
-// The package holds the catalog, the checker, the mutations and the fixture
-// format; the tests next to it run them over the embedded models
-// (transform.LoadProject + Compile for BigQuery), the custom data tests, and
-// hand-rendered models in testdata that test the checker itself. It imports
-// internal/zetasql, the schema definitions of the tables models read
-// (loaders, loaders/ga4, loaders/crm/record, loaders/spend, writeback) and
-// warehouse; only tests import it. Fixtures (testdata/fixtures/*.json) are
-// engine-neutral so that the DuckDB side can load the same files with
-// LoadFixtures, FixtureRows and Fixture.Compare.
+// Beyond the model bodies, Recorder captures the statements SAM sends to
+// BigQuery so the tests can analyze them too: a Recorder is a
+// warehouse.Warehouse in BigQuery's dialect that runs nothing and answers
+// reads with plausible values, so the real transform runner (a full build,
+// then an incremental one), the GA4 export loader, the scheduler's lock and
+// the GA4 writer walk their BigQuery code paths on it — DDL, incremental
+// DELETE + INSERT transactions, state table writes, data tests as the runner
+// wraps them, copy scripts, lease scripts. The BigQuery engine's own
+// partition replacement script and the DELETE that empties partitions a
+// load has no rows for are captured from a fake BigQuery API (tests/bqfake).
+//
+// The package holds the catalog, the checker, the mutations, the fixture
+// format and the recorder; the tests next to it run them over the embedded
+// models (transform.LoadProject + Compile for BigQuery), the custom data
+// tests, the runner's and loaders' statements, the BI contract of the stable
+// outputs, and hand-rendered models in testdata that test the checker
+// itself. It imports internal/zetasql, the schema definitions of the tables
+// models read (loaders, loaders/ga4, loaders/crm/record, loaders/spend,
+// writeback) and warehouse; only tests import it. Fixtures
+// (testdata/fixtures/*.json) are engine-neutral: the subpackage onduckdb runs
+// the same files on DuckDB with LoadFixtures, FixtureRows and
+// Fixture.Compare.
 //
 // Dependencies between models are read from the rendered SQL itself: a
 // model depends on every other model whose qualified name it mentions. That

@@ -2,7 +2,7 @@ package bigquerysql
 
 import (
 	"context"
-	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -26,7 +26,8 @@ type RunnerStatement struct {
 }
 
 // Recorder is a warehouse.Warehouse in BigQuery's dialect that runs
-// nothing: it records every statement the transform runner sends, with the
+// nothing: it records every statement a caller (the transform runner, a
+// loader) sends, with the
 // model and build step it belongs to, and answers the runner's reads (row
 // counts, source fingerprints, the newest partition, the partitions an
 // incremental run produced, data tests) with plausible values, so that a
@@ -47,6 +48,10 @@ type Recorder struct {
 	// incremental model's table, and the partition its incremental query
 	// returns rows for.
 	Newest time.Time
+	// Answer, when set, is asked first about every read: ok true makes
+	// its columns and rows the result. It lets other statement issuers
+	// (loaders) be driven through the recorder.
+	Answer func(sql string) (columns []string, rows [][]any, ok bool)
 
 	mu    sync.Mutex
 	stmts []RunnerStatement
@@ -153,6 +158,11 @@ func (r *Recorder) Describe(_ context.Context, table string) (warehouse.Schema, 
 // Query records a read and answers it by its shape.
 func (r *Recorder) Query(_ context.Context, sql string, opts ...warehouse.ExecOption) (warehouse.Rows, error) {
 	r.record("read", sql, opts)
+	if r.Answer != nil {
+		if cols, rows, ok := r.Answer(sql); ok {
+			return newRows(cols, rows), nil
+		}
+	}
 	day := r.Newest
 	if day.IsZero() {
 		day = time.Date(2024, 1, 31, 0, 0, 0, 0, time.UTC)
@@ -201,7 +211,7 @@ func (m *memRows) Close() error                { return nil }
 
 func (m *memRows) Values() ([]any, error) {
 	if m.i < 1 || m.i > len(m.rows) {
-		return nil, sql.ErrNoRows
+		return nil, errors.New("no current row: call Next first")
 	}
 	return m.rows[m.i-1], nil
 }

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -60,6 +61,25 @@ func TestIncrementalModels(t *testing.T) {
 		}
 	}
 	t.Logf("%d incremental models analyzed", len(results))
+
+	// Each mutant breaks an incremental rendition; the analyzer must reject
+	// it naming the model's file.
+	for _, mu := range mutants {
+		for _, name := range bigquerysql.Sorted(inc) {
+			broken, wantMsg, ok := mu.apply(inc[name])
+			if !ok {
+				continue
+			}
+			res, err := bigquerysql.Check(context.Background(), c, cat.Clone(), map[string]string{name: broken}, ms.files)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var me *bigquerysql.Error
+			if !errors.As(res[0].Err, &me) || !strings.Contains(me.Message, wantMsg) || !strings.Contains(res[0].Err.Error(), ms.files[name]) || me.Line == 0 {
+				t.Errorf("incremental rendition of %s with a %s: %v, want the analyzer to reject it naming %s, %q and a position", name, mu.name, res[0].Err, ms.files[name], wantMsg)
+			}
+		}
+	}
 }
 
 func columnTypes(cols []warehouse.Column) []string {
@@ -73,7 +93,8 @@ func columnTypes(cols []warehouse.Column) []string {
 // recordRuns builds every model through the real transform runner on a
 // Recorder twice: a full build on an empty dataset, then a run that finds
 // every model built at its current version and new data in every source,
-// so incremental models replace their newest partitions. cat must hold
+// so incremental models replace their newest partitions, and every view and
+// table built as the other kind, so they are dropped and rebuilt. cat must hold
 // every model's output (as check leaves it).
 func recordRuns(t *testing.T, p *transform.Project, cat *zetasql.Catalog) []bigquerysql.RunnerStatement {
 	t.Helper()
@@ -99,7 +120,16 @@ func recordRuns(t *testing.T, p *transform.Project, cat *zetasql.Catalog) []bigq
 		t.Fatal(err)
 	}
 	for _, it := range plan.Items {
-		rec.State = append(rec.State, bigquerysql.StateRow{Model: it.Model, Version: it.Version, Materialized: it.Materialized})
+		// Views and tables were built as the other kind, so the runner
+		// drops the old object first.
+		mat := it.Materialized
+		switch mat {
+		case string(transform.View):
+			mat = string(transform.Table)
+		case string(transform.Table):
+			mat = string(transform.View)
+		}
+		rec.State = append(rec.State, bigquerysql.StateRow{Model: it.Model, Version: it.Version, Materialized: mat})
 	}
 	incr := &transform.Runner{WH: rec, Project: p, Vars: checkVars, RunID: "incr", Now: now, Parallelism: 1}
 	rep, err := incr.Build(ctx, sel, transform.BuildOptions{})
@@ -147,25 +177,46 @@ func TestRunnerStatements(t *testing.T) {
 		t.Fatal(err)
 	}
 	byModel := bigquerysql.StatementsByModel(stmts)
-	kinds := map[string]map[string][]string{} // model -> step -> statement kinds
-	analyzed := 0
+	var all []bigquerysql.RunnerStatement
 	for _, model := range bigquerysql.Sorted(byModel) {
-		for _, s := range byModel[model] {
-			got, err := c.AnalyzeScript(ctx, s.SQL, acat)
-			analyzed++
-			if err != nil {
-				t.Errorf("%s", describeFailure(p, ms, s, err))
-				continue
+		all = append(all, byModel[model]...)
+	}
+	// The service analyzes concurrent calls in parallel; a few at once
+	// shorten the test on a machine with spare cores.
+	type outcome struct {
+		stmts []zetasql.Statement
+		err   error
+	}
+	outcomes := make([]outcome, len(all))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Go(func() {
+			for i := range next {
+				outcomes[i].stmts, outcomes[i].err = c.AnalyzeScript(ctx, all[i].SQL, acat)
 			}
-			var ks []string
-			for _, st := range got {
-				ks = append(ks, st.Kind)
-			}
-			if kinds[model] == nil {
-				kinds[model] = map[string][]string{}
-			}
-			kinds[model][s.Step] = ks
+		})
+	}
+	for i := range all {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	kinds := map[string]map[string][]string{} // model -> step -> statement kinds
+	analyzed := len(all)
+	for i, s := range all {
+		if err := outcomes[i].err; err != nil {
+			t.Errorf("%s", describeFailure(p, ms, s, err))
+			continue
 		}
+		var ks []string
+		for _, st := range outcomes[i].stmts {
+			ks = append(ks, st.Kind)
+		}
+		if kinds[s.Model] == nil {
+			kinds[s.Model] = map[string][]string{}
+		}
+		kinds[s.Model][s.Step] = ks
 	}
 	t.Logf("%d distinct runner statements analyzed", analyzed)
 	runnerMutants(t, c, p, ms, acat, byModel)
@@ -180,9 +231,9 @@ func TestRunnerStatements(t *testing.T) {
 		var want map[string][]string
 		switch m.Config.Materialized {
 		case transform.View:
-			want = map[string][]string{"view": {"create_view"}, "state": {"insert"}}
+			want = map[string][]string{"view": {"create_view"}, "state": {"insert"}, "drop": {"drop"}}
 		case transform.Table:
-			want = map[string][]string{"create": {"create_table_as_select"}, "state": {"insert"}}
+			want = map[string][]string{"create": {"create_table_as_select"}, "state": {"insert"}, "drop": {"drop"}}
 		case transform.Incremental:
 			want = map[string][]string{
 				"create":  {"create_table_as_select"},

@@ -1,0 +1,207 @@
+package bigquerysql_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sam-attribution/sam/internal/config"
+	"github.com/sam-attribution/sam/internal/zetasql"
+	"github.com/sam-attribution/sam/loaders/ga4"
+	"github.com/sam-attribution/sam/scheduler"
+	sqlmodels "github.com/sam-attribution/sam/sql"
+	"github.com/sam-attribution/sam/tests/bigquerysql"
+	"github.com/sam-attribution/sam/warehouse"
+	"github.com/sam-attribution/sam/writeback"
+)
+
+// informationSchema adds the INFORMATION_SCHEMA views the loaders read, with
+// the columns BigQuery documents for them, to cat, for the datasets named.
+func informationSchema(cat *zetasql.Catalog, datasets ...string) error {
+	s := func(n string) warehouse.Column { return warehouse.Column{Name: n, Type: warehouse.String} }
+	i := func(n string) warehouse.Column { return warehouse.Column{Name: n, Type: warehouse.Int64} }
+	ts := func(n string) warehouse.Column { return warehouse.Column{Name: n, Type: warehouse.Timestamp} }
+	views := map[string][]warehouse.Column{
+		"TABLES": {s("table_catalog"), s("table_schema"), s("table_name"), s("table_type"), s("is_insertable_into"),
+			s("is_typed"), ts("creation_time"), s("base_table_catalog"), s("base_table_schema"), s("base_table_name"),
+			ts("snapshot_time_ms"), s("ddl"), s("default_collation_name"), s("upsert_stream_apply_watermark")},
+		"COLUMNS": {s("table_catalog"), s("table_schema"), s("table_name"), s("column_name"), i("ordinal_position"),
+			s("is_nullable"), s("data_type"), s("is_generated"), s("generation_expression"), s("is_stored"),
+			s("is_hidden"), s("is_updatable"), s("is_system_defined"), s("is_partitioning_column"),
+			i("clustering_ordinal_position"), s("collation_name"), s("column_default"), s("rounding_mode")},
+		"PARTITIONS": {s("table_catalog"), s("table_schema"), s("table_name"), s("partition_id"), i("total_rows"),
+			i("total_logical_bytes"), i("total_billable_bytes"), ts("last_modified_time"), s("storage_tier")},
+	}
+	for _, ds := range datasets {
+		for name, cols := range views {
+			if err := cat.Add(zetasql.Table{Path: []string{bigquerysql.Project + "." + ds, "INFORMATION_SCHEMA", name}, Columns: cols}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// TestGA4LoaderStatements drives the GA4 export loader for BigQuery
+// (ga4.BigQueryLoader) through a Recorder and analyzes every statement it
+// sends: the INFORMATION_SCHEMA reads, the copy script (CREATE TABLE IF NOT
+// EXISTS, then a transaction deleting and re-inserting the chosen days from
+// the export's events_* wildcard table) and the row count.
+func TestGA4LoaderStatements(t *testing.T) {
+	c := env.Client(t)
+	ctx := context.Background()
+	cat, err := bigquerysql.BaseCatalog(sqlmodels.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := informationSchema(cat, bigquerysql.Dataset, bigquerysql.GA4Dataset); err != nil {
+		t.Fatal(err)
+	}
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	var tables [][]any
+	for d := -5; d <= 0; d++ {
+		name := "events_" + today.AddDate(0, 0, d).Format("20060102")
+		if d == 0 {
+			name = "events_intraday_" + today.Format("20060102")
+		}
+		tables = append(tables, []any{name})
+	}
+	var columns [][]any
+	for _, col := range ga4.ExportColumns() {
+		columns = append(columns, []any{col.Name})
+	}
+	rec := &bigquerysql.Recorder{
+		Tables: map[string][]warehouse.Column{ga4.RawTable: ga4.RawSchema().Columns},
+		Answer: func(sql string) ([]string, [][]any, bool) {
+			switch {
+			case strings.Contains(sql, ".INFORMATION_SCHEMA.TABLES"):
+				return []string{"table_name"}, tables, true
+			case strings.Contains(sql, ".INFORMATION_SCHEMA.COLUMNS"):
+				return []string{"column_name"}, columns, true
+			}
+			return nil, nil, false
+		},
+	}
+	l, err := ga4.NewBigQueryLoader(config.GA4{ExportDataset: bigquerysql.GA4Dataset, LookbackDays: 3}, rec, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Load(ctx, "check"); err != nil {
+		t.Fatalf("GA4 loader on the recorder: %v", err)
+	}
+	copied := false
+	for _, s := range rec.Statements() {
+		got, err := c.AnalyzeScript(ctx, s.SQL, cat)
+		if err != nil {
+			t.Errorf("loaders/ga4 (BigQueryLoader) statement rejected: %v\nstatement:\n%s", err, s.SQL)
+			continue
+		}
+		var kinds []string
+		for _, st := range got {
+			kinds = append(kinds, st.Kind)
+		}
+		if strings.Contains(s.SQL, "INSERT INTO") {
+			copied = true
+			want := "create_table begin delete insert commit"
+			if strings.Join(kinds, " ") != want {
+				t.Errorf("copy script statement kinds %v, want %s", kinds, want)
+			}
+		}
+	}
+	if !copied {
+		t.Fatalf("the loader sent no copy script; statements:\n%v", rec.Statements())
+	}
+	t.Logf("%d GA4 loader statements analyzed", len(rec.Statements()))
+}
+
+// analyzeIssued analyzes every statement rec recorded against cat, which
+// first gains the tables the issuer created with zero-row loads, and fails
+// naming who issued a rejected statement. It returns the statements' kinds.
+func analyzeIssued(t *testing.T, c *zetasql.Client, cat *zetasql.Catalog, rec *bigquerysql.Recorder, issuer string) [][]string {
+	t.Helper()
+	for _, l := range rec.Loads() {
+		if err := cat.Replace(zetasql.Table{Path: bigquerysql.TablePath(l.Table), Columns: l.Schema.Columns}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stmts := rec.Statements()
+	if len(stmts) == 0 {
+		t.Fatalf("%s sent no statements", issuer)
+	}
+	var out [][]string
+	for _, s := range stmts {
+		got, err := c.AnalyzeScript(context.Background(), s.SQL, cat)
+		if err != nil {
+			t.Errorf("%s: statement rejected: %v\nstatement:\n%s", issuer, err, s.SQL)
+			continue
+		}
+		var kinds []string
+		for _, st := range got {
+			kinds = append(kinds, st.Kind)
+		}
+		out = append(out, kinds)
+	}
+	return out
+}
+
+// TestSchedulerLockStatements analyzes the lease statements the scheduler's
+// warehouse lock sends to BigQuery: the acquire transaction, the holder
+// read, renewal and release.
+func TestSchedulerLockStatements(t *testing.T) {
+	c := env.Client(t)
+	ctx := context.Background()
+	cat, err := bigquerysql.BaseCatalog(sqlmodels.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &bigquerysql.Recorder{Answer: func(sql string) ([]string, [][]any, bool) {
+		if strings.HasPrefix(sql, "SELECT holder FROM") {
+			return []string{"holder"}, [][]any{{"run-1"}}, true
+		}
+		return nil, nil, false
+	}}
+	l := &scheduler.Lock{WH: rec, Name: "pipeline", Holder: "run-1", TTL: time.Hour}
+	if err := l.Acquire(ctx); err != nil {
+		t.Fatalf("Acquire on the recorder: %v", err)
+	}
+	if err := l.Renew(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	kinds := analyzeIssued(t, c, cat, rec, "scheduler.Lock")
+	if want := "begin delete insert commit"; len(kinds) == 0 || strings.Join(kinds[0], " ") != want {
+		t.Errorf("acquire script statement kinds %v, want %s", kinds, want)
+	}
+}
+
+// TestWritebackStatements analyzes what the GA4 writer reads from BigQuery
+// (the queue joined with the send log's blocked keys, the crash window) in
+// send mode over an empty queue, so nothing is sent.
+func TestWritebackStatements(t *testing.T) {
+	c := env.Client(t)
+	ctx := context.Background()
+	results, cat := check(t, c, samModels(t))
+	if r := results[writeback.QueueTable]; r.Err != nil || r.BlockedBy != "" {
+		t.Skipf("%s does not analyze (TestModels reports why)", writeback.QueueTable)
+	}
+	rec := &bigquerysql.Recorder{}
+	cfg := config.Writeback{Mode: writeback.ModeSend, MeasurementID: "G-TEST000001", APISecret: "secret",
+		Endpoint: "http://127.0.0.1:9", Concurrency: 1, RatePerSecond: 10}
+	if _, err := writeback.New(rec, cfg, writeback.Options{}).Run(ctx, "check"); err != nil {
+		t.Fatalf("writer on the recorder: %v", err)
+	}
+	reads := 0
+	for _, s := range rec.Statements() {
+		if s.Step == "read" {
+			reads++
+		}
+	}
+	if reads == 0 {
+		t.Fatalf("the writer read nothing: %v", rec.Statements())
+	}
+	analyzeIssued(t, c, cat, rec, "writeback.Writer")
+	t.Logf("%d writer statements analyzed", len(rec.Statements()))
+}
