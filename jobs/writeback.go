@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
+	"time"
 
 	"github.com/sam-attribution/sam/internal/ga4sink"
 	"github.com/sam-attribution/sam/writeback"
@@ -39,10 +39,6 @@ func (a *App) writebackStage(ctx context.Context, run *Run) (StageResult, error)
 		Detail: fmt.Sprintf("mode %s: queued %d, sent %d, validated %d, printed %d, already sent %d, refused %d, failed %d, crash window %d",
 			cfg.Mode, rep.Queued, rep.Sent, rep.Validated, rep.Printed, rep.Skipped, rep.Refused, rep.Failed, len(rep.CrashWindow)),
 	}
-	if len(rep.CrashWindow) > 0 {
-		run.Logger.Warn("events in the crash window: sent before a crash but not confirmed in the send log; not resent",
-			"count", len(rep.CrashWindow), "keys", strings.Join(head(rep.CrashWindow, 20), ","))
-	}
 	for _, r := range head(rep.Refusals, 20) {
 		run.Logger.Warn("event refused by the payload guard", "key", r.Key, "lead_id", r.LeadID, "reason", r.Reason)
 	}
@@ -54,4 +50,11 @@ func head[T any](s []T, n int) []T {
 		return s[:n]
 	}
 	return s
+}
+
+// ReleaseCrashWindow clears keys from the writer's crash window after an
+// operator has checked in GA4 that they did not arrive, so the next run
+// sends them.
+func (a *App) ReleaseCrashWindow(ctx context.Context, keys []string) error {
+	return writeback.New(a.WH, a.Cfg.Writeback, writeback.Options{Logger: a.Log}).Release(ctx, NewRunID(time.Now()), keys)
 }

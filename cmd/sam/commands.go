@@ -183,8 +183,19 @@ func cmdWriteback(ctx context.Context, e *env) error {
 	fs := e.flags("writeback")
 	validate := fs.Bool("validate", false, "send to the debug endpoint and fail on any validation message")
 	dry := fs.Bool("dry-run", false, "print the payloads; send nothing")
+	release := fs.String("release", "", "comma-separated crash-window keys to release for resending, after checking in GA4 that they did not arrive")
 	if err := e.parse(fs); err != nil {
 		return err
+	}
+	if *release != "" {
+		return e.withApp(ctx, nil, func(app *jobs.App) error {
+			keys := splitList(*release)
+			if err := app.ReleaseCrashWindow(ctx, keys); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "released %d keys; the next writeback sends them\n", len(keys))
+			return nil
+		})
 	}
 	if *validate && *dry {
 		return usagef("--validate and --dry-run exclude each other")
