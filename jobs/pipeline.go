@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 )
 
@@ -176,23 +175,3 @@ type redactedError struct {
 
 func (e redactedError) Error() string { return e.msg }
 func (e redactedError) Unwrap() error { return e.err }
-
-// Redactor returns a function that replaces every non-empty secret in a
-// string with [redacted], including its URL-escaped form.
-func Redactor(secrets ...string) func(string) string {
-	var pairs []string
-	for _, s := range secrets {
-		if s == "" {
-			continue
-		}
-		pairs = append(pairs, s, "[redacted]")
-		if esc := urlEscape(s); esc != s {
-			pairs = append(pairs, esc, "[redacted]")
-		}
-	}
-	if len(pairs) == 0 {
-		return func(s string) string { return s }
-	}
-	r := strings.NewReplacer(pairs...)
-	return r.Replace
-}

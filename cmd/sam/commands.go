@@ -96,6 +96,10 @@ func (e *env) open(ctx context.Context, override func(*config.Config)) (*jobs.Ap
 	if err != nil {
 		return nil, &jobs.ConfigError{Err: err}
 	}
+	// Whatever reaches a log passes the redactor: a vendor may echo a
+	// token back in its own error text.
+	log = slog.New(logging.Redact(log.Handler(), jobs.Redactor(cfg.HubSpot.Token.Reveal(),
+		cfg.Salesforce.AccessToken.Reveal(), cfg.APISecret.Reveal())))
 	// A person at a terminal sees one live progress line for long stages;
 	// JSON logs keep every record.
 	watching := logging.IsTerminal(e.stderr) && cfg.Log.Format != "json"
