@@ -213,6 +213,11 @@ func (s *scanner) object(rec *field, member func(name string, f *field) error) e
 		s.i++
 		return nil
 	}
+	// A repeated member would be read one way here and another by the JSON
+	// decoder that later drops unknown members (it keeps the last), so the
+	// line is refused rather than loaded with a value nobody checked.
+	var seen [32]*field
+	nseen := 0
 	for {
 		s.ws()
 		key, _, err := s.stringRaw()
@@ -232,8 +237,19 @@ func (s *scanner) object(rec *field, member func(name string, f *field) error) e
 			if err := s.skip(0); err != nil {
 				return err
 			}
-		} else if err := member(f.name, f); err != nil {
-			return prefix(f.name, err)
+		} else {
+			for _, g := range seen[:min(nseen, len(seen))] {
+				if g == f {
+					return prefix(f.name, s.errf("member appears twice"))
+				}
+			}
+			if nseen < len(seen) {
+				seen[nseen] = f
+			}
+			nseen++
+			if err := member(f.name, f); err != nil {
+				return prefix(f.name, err)
+			}
 		}
 		s.ws()
 		if s.i >= len(s.b) {
