@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sam-attribution/sam/tests/samtest"
 )
 
 // stages of `sam run`, in order. A stage starts when the one before it logs
@@ -195,9 +197,9 @@ func runSam(t *testing.T, w *workspace, k kill) timedRun {
 // without an outcome (the writer never resends them by itself).
 func crashWindow(t *testing.T, w *workspace) map[string]bool {
 	t.Helper()
-	db := w.open()
+	db := w.Open()
 	defer db.Close()
-	keys := queryStrings(t, db, `SELECT idempotency_key FROM raw_writeback__send_log GROUP BY idempotency_key
+	keys := samtest.QueryStrings(t, db, `SELECT idempotency_key FROM raw_writeback__send_log GROUP BY idempotency_key
 		HAVING sum(CASE WHEN status = 'sent' THEN 1 ELSE 0 END) = 0
 		   AND sum(CASE WHEN status = 'intent' THEN 1 WHEN status IN ('failed', 'released') THEN -1 ELSE 0 END) > 0`)
 	out := map[string]bool{}
@@ -226,17 +228,17 @@ func TestKillNineAnywhereThenRerun(t *testing.T) {
 	ref := newWorkspace(t)
 	clean := runSam(t, ref, noKill)
 	if clean.err != nil {
-		t.Fatalf("clean sam run: %v\n%s", clean.err, tail(clean.stderr, 4000))
+		t.Fatalf("clean sam run: %v\n%s", clean.err, samtest.Tail(clean.stderr, 4000))
 	}
 	coldDurations := clean.durations(t)
 	t.Logf("clean run %v; stage durations %v", clean.elapsed.Round(time.Millisecond), coldDurations)
-	db := ref.open()
-	want := checksums(t, db, modelPrefixes...)
+	db := ref.Open()
+	want := samtest.Checksums(t, db, modelPrefixes...)
 	db.Close()
 	if len(want) < 15 {
 		t.Fatalf("too few models to compare: %v", want)
 	}
-	wantKeys := sinkCounts(t, ref.path("data/ga4sink.ndjson"))
+	wantKeys := samtest.SinkCounts(t, ref.Path("data/ga4sink.ndjson"))
 	if len(wantKeys) == 0 {
 		t.Fatal("the clean run sent no events to the sink; nothing to check")
 	}
@@ -270,7 +272,7 @@ func TestKillNineAnywhereThenRerun(t *testing.T) {
 		if stages[stage] == "writeback" && kind == "cold" {
 			// Sending takes milliseconds; kill in the middle of it, the
 			// moment the sink has received a first request.
-			how = kill{Stage: stage, Delay: durations[stage], Growth: w.path("data/ga4sink.ndjson")}
+			how = kill{Stage: stage, Delay: durations[stage], Growth: w.Path("data/ga4sink.ndjson")}
 		}
 		r := runSam(t, w, how)
 		switch {
@@ -281,21 +283,21 @@ func TestKillNineAnywhereThenRerun(t *testing.T) {
 				when = "in " + stages[stage] + " when the sink received a first request"
 			}
 			t.Logf("run %d (%s): killed %s; the sink then had %d of the clean run's %d events",
-				k+1, kind, when, len(sinkCounts(t, w.path("data/ga4sink.ndjson"))), len(wantKeys))
+				k+1, kind, when, len(samtest.SinkCounts(t, w.Path("data/ga4sink.ndjson"))), len(wantKeys))
 		case r.err != nil:
-			t.Fatalf("run %d: sam run failed without being killed: %v\n%s", k+1, r.err, tail(r.stderr, 4000))
+			t.Fatalf("run %d: sam run failed without being killed: %v\n%s", k+1, r.err, samtest.Tail(r.stderr, 4000))
 		default:
 			t.Logf("run %d (%s): finished before the kill (%v into %s)", k+1, kind, delay.Round(time.Millisecond), stages[stage])
 		}
 
 		rerun := runSam(t, w, noKill)
 		if rerun.err != nil {
-			t.Fatalf("run %d: rerun after the kill failed: %v\nstderr:\n%s", k+1, rerun.err, tail(rerun.stderr, 4000))
+			t.Fatalf("run %d: rerun after the kill failed: %v\nstderr:\n%s", k+1, rerun.err, samtest.Tail(rerun.stderr, 4000))
 		}
 		warmDurations = rerun.durations(t)
 
-		db := w.open()
-		got := checksums(t, db, modelPrefixes...)
+		db := w.Open()
+		got := samtest.Checksums(t, db, modelPrefixes...)
 		db.Close()
 		var diff []string
 		for name, sum := range want {
@@ -310,10 +312,10 @@ func TestKillNineAnywhereThenRerun(t *testing.T) {
 		}
 		sort.Strings(diff)
 		if len(diff) > 0 {
-			db, refDB := w.open(), ref.open()
+			db, refDB := w.Open(), ref.Open()
 			for name, sum := range want {
 				if got[name] != sum && got[name] != "" {
-					diff = append(diff, name+":\n"+rowDiff(t, refDB, db, name, 5))
+					diff = append(diff, name+":\n"+samtest.RowDiff(t, refDB, db, name, 5))
 				}
 			}
 			db.Close()
@@ -322,7 +324,7 @@ func TestKillNineAnywhereThenRerun(t *testing.T) {
 				k+1, delay, stages[stage], seed, strings.Join(diff, "\n"))
 		}
 
-		gotKeys := sinkCounts(t, w.path("data/ga4sink.ndjson"))
+		gotKeys := samtest.SinkCounts(t, w.Path("data/ga4sink.ndjson"))
 		window := crashWindow(t, w)
 		for key, n := range gotKeys {
 			if n > 1 {

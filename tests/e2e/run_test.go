@@ -1,43 +1,43 @@
 package e2e_test
 
 import (
-	"bufio"
 	"context"
 	"math/rand"
 	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sam-attribution/sam/tests/samtest"
 )
 
 // TestRunFromScratch is `make run` in miniature: sam run with no SAM_
 // settings but paths, then the checks the issue asks for.
 func TestRunFromScratch(t *testing.T) {
 	w := newWorkspace(t, 21)
-	out := w.mustSam("run")
+	out := w.MustRun("run")
 	for _, want := range []string{"attribution model last_non_direct", "attribution model markov", "Paid Search", "Paid Social", "Display"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("sam run output lacks %q:\n%s", want, out)
 		}
 	}
-	if st, err := os.Stat(filepath.Join(w.dir, "sam.duckdb")); err != nil || st.Mode().Perm() != 0o600 {
+	if st, err := os.Stat(w.Path("sam.duckdb")); err != nil || st.Mode().Perm() != 0o600 {
 		t.Errorf("DuckDB file must exist and be readable by the owner only: %v %v", st, err)
 	}
 
-	db := w.open()
+	db := w.Open()
 	for _, table := range []string{"stg_ga4__events", "stg_ga4__sessions", "stg_crm__leads", "fct_lead_revenue", "attribution_touchpoints", "channel_performance"} {
-		if n := w.queryInt(db, `SELECT count(*) FROM "`+table+`"`); n == 0 {
+		if n := samtest.QueryInt(t, db, `SELECT count(*) FROM "`+table+`"`); n == 0 {
 			t.Errorf("%s is empty", table)
 		}
 	}
-	stages := w.queryInt(db, `SELECT count(DISTINCT stage) FROM sam_run_ledger WHERE status = 'succeeded'`)
+	stages := samtest.QueryInt(t, db, `SELECT count(DISTINCT stage) FROM sam_run_ledger WHERE status = 'succeeded'`)
 	if stages != 6 {
 		t.Errorf("ledger: %d stages succeeded, want 6", stages)
 	}
-	sent := w.queryInt(db, `SELECT count(DISTINCT idempotency_key) FROM raw_writeback__send_log WHERE status = 'sent'`)
-	queued := w.queryInt(db, `SELECT count(*) FROM writeback_queue`)
+	sent := samtest.QueryInt(t, db, `SELECT count(DISTINCT idempotency_key) FROM raw_writeback__send_log WHERE status = 'sent'`)
+	queued := samtest.QueryInt(t, db, `SELECT count(*) FROM writeback_queue`)
 	db.Close()
 	if sent == 0 {
 		t.Fatal("the writer sent nothing")
@@ -45,13 +45,13 @@ func TestRunFromScratch(t *testing.T) {
 	if queued != 0 {
 		t.Errorf("after the run the queue should be empty (everything sent), has %d", queued)
 	}
-	if got := sinkKeys(t, filepath.Join(w.dir, "data/ga4sink.ndjson")); got != int(sent) {
+	if got := sinkKeys(t, w.Path("data/ga4sink.ndjson")); got != int(sent) {
 		t.Errorf("sink received %d events, send log says %d", got, sent)
 	}
 
 	// A second run finds nothing new to send.
-	out = w.mustSam("run")
-	if got := sinkKeys(t, filepath.Join(w.dir, "data/ga4sink.ndjson")); got != int(sent) {
+	out = w.MustRun("run")
+	if got := sinkKeys(t, w.Path("data/ga4sink.ndjson")); got != int(sent) {
 		t.Errorf("second run sent again: sink has %d events, want %d", got, sent)
 	}
 	if !strings.Contains(out, "sent 0,") {
@@ -59,23 +59,17 @@ func TestRunFromScratch(t *testing.T) {
 	}
 }
 
-// sinkKeys counts the lines the local sink persisted (one per event).
+// sinkKeys counts the events the local sink persisted, failing on any key
+// received twice.
 func sinkKeys(t *testing.T, path string) int {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatalf("sink file: %v", err)
-	}
-	defer f.Close()
-	n := 0
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		if strings.TrimSpace(sc.Text()) != "" {
-			n++
+	counts := samtest.SinkCounts(t, path)
+	for k, n := range counts {
+		if n > 1 {
+			t.Errorf("sink received %s %d times", k, n)
 		}
 	}
-	return n
+	return len(counts)
 }
 
 // TestKillDuringTransformLeavesNoHalfTables kills `sam transform` with
@@ -83,20 +77,20 @@ func sinkKeys(t *testing.T, path string) int {
 // with a clean build.
 func TestKillDuringTransformLeavesNoHalfTables(t *testing.T) {
 	clean := newWorkspace(t, 10)
-	clean.mustSam("run", "--stages", "load_ga4,load_crm,load_spend,transform")
-	db := clean.open()
-	want := checksums(t, db, "stg_", "int_", "fct_", "attribution_", "channel_", "seed_")
+	clean.MustRun("run", "--stages", "load_ga4,load_crm,load_spend,transform")
+	db := clean.Open()
+	want := samtest.Checksums(t, db, "stg_", "int_", "fct_", "attribution_", "channel_", "seed_")
 	db.Close()
 	if len(want) < 10 {
 		t.Fatalf("too few models to compare: %v", want)
 	}
 
 	w := newWorkspace(t, 10)
-	w.mustSam("run", "--stages", "load_ga4,load_crm,load_spend")
+	w.MustRun("run", "--stages", "load_ga4,load_crm,load_spend")
 	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
 	for i := 0; i < 3; i++ {
 		ctx, cancel := context.WithCancel(context.Background())
-		cmd := w.command(ctx, "transform", "--full-refresh")
+		cmd := w.Command(ctx, "transform", "--full-refresh")
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -105,9 +99,9 @@ func TestKillDuringTransformLeavesNoHalfTables(t *testing.T) {
 		_ = cmd.Wait()
 		cancel()
 	}
-	w.mustSam("transform")
-	db = w.open()
-	got := checksums(t, db, "stg_", "int_", "fct_", "attribution_", "channel_", "seed_")
+	w.MustRun("transform")
+	db = w.Open()
+	got := samtest.Checksums(t, db, "stg_", "int_", "fct_", "attribution_", "channel_", "seed_")
 	db.Close()
 	for name, sum := range want {
 		if got[name] != sum {

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/sam-attribution/sam/internal/ga4sink"
+
+	"github.com/sam-attribution/sam/tests/samtest"
 )
 
 // secret is a distinctive value for one secret setting. Fragment is a run
@@ -106,7 +108,7 @@ func newValidationServer(t *testing.T) *validationServer {
 // commands printed, and the warehouse file, for the secrets.
 func TestSecretsNeverShown(t *testing.T) {
 	w := newWorkspace(t, 7)
-	w.env = append(w.env, secretEnv()...)
+	w.Env = append(w.Env, secretEnv()...)
 	var results []result
 	do := func(extra []string, args ...string) result {
 		t.Helper()
@@ -155,7 +157,7 @@ func TestSecretsNeverShown(t *testing.T) {
 	must(nil, "query", "SELECT * FROM load_rejects")
 	must(nil, "config")
 	must(nil, "version")
-	must(nil, "report", "--out", w.path("report.html"))
+	must(nil, "report", "--out", w.Path("report.html"))
 	must(nil, "compile", "--dialect", "bigquery")
 
 	// CRM APIs that cannot be reached: the loaders retry, log each retry
@@ -183,7 +185,7 @@ func TestSecretsNeverShown(t *testing.T) {
 		}
 	}
 	for _, name := range []string{"sam.duckdb", "sam.duckdb.wal", "sink/ga4sink.ndjson", "report.html"} {
-		data, err := os.ReadFile(w.path(name))
+		data, err := os.ReadFile(w.Path(name))
 		if err != nil {
 			continue
 		}
@@ -221,7 +223,7 @@ func TestInjectedIdentifiersRefused(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			db := w.path(c.name + ".duckdb")
+			db := w.Path(c.name + ".duckdb")
 			r := w.sam(append(c.vars, "SAM_DUCKDB_PATH="+db), "plan")
 			if r.code != 2 {
 				t.Fatalf("want exit 2 (configuration error)\n%s", r)
@@ -285,7 +287,7 @@ var anyEmail = regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-
 // CRM's emails, phone numbers and names in both.
 func TestNoPersonalDataInPayloads(t *testing.T) {
 	w := newWorkspace(t, 7)
-	w.env = append(w.env, secretEnv()...)
+	w.Env = append(w.Env, secretEnv()...)
 	w.mustSam(nil, "run", "--stages", "load_ga4,load_crm,load_spend,transform,test")
 	dry := w.mustSam(nil, "writeback", "--dry-run")
 	payloads := 0
@@ -302,11 +304,11 @@ func TestNoPersonalDataInPayloads(t *testing.T) {
 		t.Fatalf("writeback --dry-run printed no payload:\n%s", dry)
 	}
 	w.mustSam(nil, "run", "--stages", "writeback")
-	sink, err := os.ReadFile(w.path("sink/ga4sink.ndjson"))
+	sink, err := os.ReadFile(w.Path("sink/ga4sink.ndjson"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	pd := crmPersonalData(t, w.path("data/crm/leads.csv"))
+	pd := crmPersonalData(t, w.Path("data/crm/leads.csv"))
 	for what, text := range map[string]string{"writeback --dry-run output": dry.stdout, "local GA4 sink": string(sink)} {
 		for _, v := range pd {
 			if strings.Contains(text, v) {
@@ -328,7 +330,7 @@ func TestFilesOwnerOnly(t *testing.T) {
 	w.mustSam(nil, "run")
 	checked := 0
 	for _, name := range []string{"sam.duckdb", "sam.duckdb.wal", "sink/ga4sink.ndjson"} {
-		st, err := os.Stat(w.path(name))
+		st, err := os.Stat(w.Path(name))
 		if os.IsNotExist(err) && name == "sam.duckdb.wal" {
 			continue // checkpointed away on close
 		}
@@ -341,8 +343,8 @@ func TestFilesOwnerOnly(t *testing.T) {
 			t.Errorf("%s has mode %v, want -rw------- (0600)", name, perm)
 		}
 	}
-	db := w.open()
-	n := queryCount(t, db, "SELECT count(*) FROM raw_writeback__send_log")
+	db := w.Open()
+	n := samtest.QueryInt(t, db, "SELECT count(*) FROM raw_writeback__send_log")
 	db.Close()
 	if n == 0 {
 		t.Error("the send log is empty; the run sent nothing")
@@ -387,7 +389,7 @@ func echoServer(t *testing.T, status int, body func(credential string) string) (
 // repeats in its own error text never reaches the output.
 func TestSecretsEchoedByServersNeverShown(t *testing.T) {
 	w := newWorkspace(t, 7)
-	w.env = append(w.env, secretEnv()...)
+	w.Env = append(w.Env, secretEnv()...)
 	hs, hsGot := echoServer(t, http.StatusServiceUnavailable, func(c string) string {
 		b, _ := json.Marshal(map[string]string{"status": "error", "category": "UNAVAILABLE", "message": "try again, " + c})
 		return string(b)
