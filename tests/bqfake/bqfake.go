@@ -606,3 +606,29 @@ func (s *Server) listTables(w http.ResponseWriter, r *http.Request, project, dat
 	s.mu.Unlock()
 	writeJSON(w, list)
 }
+
+// DeleteTable removes a table, as tables.delete does, and reports whether
+// it existed. It lets a QueryHandler that executes DDL drop tables.
+func (s *Server) DeleteTable(project, dataset, table string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := project + "." + dataset + "." + table
+	_, ok := s.tables[key]
+	delete(s.tables, key)
+	return ok
+}
+
+// TableIDs lists the tables of a dataset by id, sorted.
+func (s *Server) TableIDs(project, dataset string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	prefix := project + "." + dataset + "."
+	var out []string
+	for k := range s.tables {
+		if id, ok := strings.CutPrefix(k, prefix); ok {
+			out = append(out, id)
+		}
+	}
+	sort.Strings(out)
+	return out
+}

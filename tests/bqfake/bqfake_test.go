@@ -172,3 +172,21 @@ func TestTableResultAfterLoad(t *testing.T) {
 		t.Errorf("rows = %#v, want %#v", got, want)
 	}
 }
+
+func TestDeleteTableAndTableIDs(t *testing.T) {
+	fake := bqfake.Start(t)
+	fake.AddDataset("p", "d", "US")
+	for _, id := range []string{"b", "a"} {
+		fake.PutTable("p", "d", id, &bq.Table{Schema: bqfake.Schema(bqfake.Field("x", "STRING"))}, nil)
+	}
+	fake.PutTable("p", "other", "c", &bq.Table{}, nil)
+	if got := fake.TableIDs("p", "d"); len(got) != 2 || got[0] != "a" || got[1] != "b" {
+		t.Fatalf("TableIDs = %v, want [a b]", got)
+	}
+	if !fake.DeleteTable("p", "d", "a") || fake.DeleteTable("p", "d", "a") {
+		t.Fatal("DeleteTable should report true once, then false")
+	}
+	if _, ok := fake.Table("p", "d", "a"); ok {
+		t.Fatal("deleted table still there")
+	}
+}
