@@ -217,6 +217,10 @@ func TestFullSync50k(t *testing.T) {
 	}
 }
 
+// fullScale runs every fault mode at the 50k contacts and 20k deals
+// (make bench sets it); by default they run smaller to keep make test quick.
+func fullScale() bool { return os.Getenv("SAM_CRM_FULL_SCALE") == "1" }
+
 func TestFaultModes(t *testing.T) {
 	// A hung request costs the client its whole timeout, so hangs are rare
 	// and the timeout well above an honest response's time on a busy machine.
@@ -243,6 +247,9 @@ func TestFaultModes(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if testing.Short() {
 				tc.contacts, tc.deals = min(tc.contacts, 5000), min(tc.deals, 2000)
+			}
+			if fullScale() {
+				tc.contacts, tc.deals = 50000, 20000
 			}
 			timeout := 5 * time.Second
 			if tc.faults.EveryHang > 0 {

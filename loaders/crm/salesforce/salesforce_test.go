@@ -184,7 +184,13 @@ func TestFaultModes(t *testing.T) {
 			if tc.cfg.Faults.EveryHang > 0 {
 				timeout = time.Second
 			}
-			h := newHarness(t, 2500, 1000, 0, tc.cfg, timeout)
+			leads, opps := 2500, 1000
+			if os.Getenv("SAM_CRM_FULL_SCALE") == "1" {
+				// The scale: 30k Leads, 20k of them converted, gives
+				// 50k people and 20k Opportunities (make bench sets it).
+				leads, opps = 30000, 20000
+			}
+			h := newHarness(t, leads, opps, 0, tc.cfg, timeout)
 			c, err := h.sync(t.Context())
 			if err != nil {
 				t.Fatal(err)
