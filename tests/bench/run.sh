@@ -21,6 +21,7 @@
 #   SAM_BENCH_WORK           scratch directory (default: a new /tmp/sam-bench.*; removed unless SAM_BENCH_KEEP=1)
 #   SAM_BENCH_OUT            file to write (default BENCHMARKS.md at the repository root)
 #   SAM_CHAOS_RUNS           kill -9 runs for tests/chaos (default 20)
+#   SAM_BENCH_BASELINE=0     skip the DuckDB read_json baseline of the scale series' first size
 #   SAM_BENCH_REPORT_ONLY=1  run nothing; rewrite the report from the results in SAM_BENCH_WORK
 #   BIN, GO                  the sam binary (default bin/sam) and the go command
 set -uo pipefail
@@ -200,7 +201,7 @@ if runs scale; then
 			echo $? >"$r/$s.rc"
 		done
 		du -sb "$r/sam.duckdb" 2>/dev/null | cut -f1 >"$r/db_bytes"
-		if [[ $first == 1 ]]; then
+		if [[ $first == 1 && ${SAM_BENCH_BASELINE:-1} == 1 ]]; then
 			log "scale $n: DuckDB read_json baseline"
 			SAM_BENCH_GA4_DIR=$d/ga4 $GO test -run '^$' -bench 'ReadJSONDir' -benchtime 1x -timeout 30m ./tests/bench >"$r/readjson.txt" 2>&1
 			first=0
