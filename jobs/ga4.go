@@ -8,11 +8,9 @@ import (
 )
 
 func (a *App) loadGA4(ctx context.Context, run *Run) (StageResult, error) {
-	if a.shard().index > 0 {
-		// Export days are replaced as whole partitions in one step; one task
-		// does it so no two tasks replace the same day.
-		return StageResult{Detail: "GA4 export is loaded by task 0"}, nil
-	}
+	// Parallel Cloud Run tasks split the export days between them.
+	sh := a.shard()
+	shard := ga4.Shard{Index: sh.index, Count: sh.count}
 	var loader ga4.Loader
 	switch a.Cfg.Engine {
 	case "bigquery":
@@ -27,9 +25,9 @@ func (a *App) loadGA4(ctx context.Context, run *Run) (StageResult, error) {
 		if err != nil {
 			return StageResult{}, err
 		}
-		loader = l
+		loader = l.WithShard(shard)
 	default:
-		loader = ga4.NewFileLoader(a.Cfg.GA4, a.WH, run.Logger)
+		loader = ga4.NewFileLoader(a.Cfg.GA4, a.WH, run.Logger).WithShard(shard)
 	}
 	res, err := loader.Load(ctx, run.ID)
 	out := countsResult(res.Counts, "ga4")

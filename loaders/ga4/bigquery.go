@@ -21,6 +21,7 @@ import (
 // chosen (a constant _TABLE_SUFFIX list, so BigQuery prunes every other
 // table) and replaces their days' partitions in one transaction.
 type BigQueryLoader struct {
+	shard   Shard
 	cfg     config.GA4
 	wh      warehouse.Warehouse
 	log     *slog.Logger
@@ -129,6 +130,7 @@ func (l *BigQueryLoader) Load(ctx context.Context, runID string) (Result, error)
 	if err != nil {
 		return res, err
 	}
+	l.shard.restrict(available, loaded)
 	var start time.Time
 	if l.cfg.StartDate != "" {
 		if start, err = time.Parse(time.DateOnly, l.cfg.StartDate); err != nil {
@@ -306,4 +308,11 @@ func bqType(c warehouse.Column) (string, error) {
 		t = "ARRAY<" + t + ">"
 	}
 	return t, nil
+}
+
+// WithShard makes the loader load only the days of shard s (Cloud Run task
+// parallelism); the zero Shard means every day.
+func (l *BigQueryLoader) WithShard(s Shard) *BigQueryLoader {
+	l.shard = s
+	return l
 }

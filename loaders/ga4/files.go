@@ -26,11 +26,12 @@ import (
 // gzipped) or Parquet. Each day's partition of raw_ga4__events is replaced
 // in one step, so reruns are idempotent.
 type FileLoader struct {
-	cfg config.GA4
-	wh  warehouse.Warehouse
-	log *slog.Logger
-	v   *Validator
-	now func() time.Time
+	shard Shard
+	cfg   config.GA4
+	wh    warehouse.Warehouse
+	log   *slog.Logger
+	v     *Validator
+	now   func() time.Time
 	// maxLine bounds a line's length; a longer line is rejected, so one bad
 	// line cannot exhaust memory.
 	maxLine int
@@ -103,6 +104,7 @@ func (l *FileLoader) Load(ctx context.Context, runID string) (Result, error) {
 	if err != nil {
 		return res, err
 	}
+	l.shard.restrict(available, loaded)
 	var start time.Time
 	if l.cfg.StartDate != "" {
 		if start, err = time.Parse(time.DateOnly, l.cfg.StartDate); err != nil {
@@ -378,4 +380,11 @@ func sanitize(s string) string {
 		}
 	}
 	return string(b)
+}
+
+// WithShard makes the loader load only the days of shard s (Cloud Run task
+// parallelism); the zero Shard means every day.
+func (l *FileLoader) WithShard(s Shard) *FileLoader {
+	l.shard = s
+	return l
 }

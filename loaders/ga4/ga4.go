@@ -173,3 +173,38 @@ func sortTables(ts []exportTable) {
 		}
 	}
 }
+
+// Shard is one task's share of the export days when a Cloud Run job runs
+// the GA4 load as several parallel tasks. Days are owned by their number
+// (days since 1970) modulo Count, so every day has exactly one owner.
+type Shard struct {
+	Index, Count int
+}
+
+func (s Shard) owns(d time.Time) bool {
+	if s.Count <= 1 {
+		return true
+	}
+	return int(day(d).Unix()/86400)%s.Count == s.Index
+}
+
+// restrict keeps only the owned days of both maps. A task then judges "new"
+// and "within the lookback" by its own days alone, which no other task
+// writes, so what it chooses does not depend on how far the other tasks
+// got: no day is loaded twice and none is skipped. (Its lookback reaches at
+// most Count-1 days further back than a single task's would.)
+func (s Shard) restrict(available map[time.Time]exportTable, loaded map[time.Time]string) {
+	if s.Count <= 1 {
+		return
+	}
+	for d := range available {
+		if !s.owns(d) {
+			delete(available, d)
+		}
+	}
+	for d := range loaded {
+		if !s.owns(d) {
+			delete(loaded, d)
+		}
+	}
+}
