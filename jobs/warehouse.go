@@ -16,7 +16,7 @@ import (
 func OpenWarehouse(ctx context.Context, cfg config.Warehouse, log *slog.Logger) (warehouse.Warehouse, error) {
 	switch cfg.Engine {
 	case "duckdb":
-		db, err := duckdb.Open(ctx, cfg.DuckDBPath, duckdb.Options{Threads: cfg.Threads, Logger: log})
+		db, err := duckdb.Open(ctx, cfg.DuckDBPath, duckdb.Options{Threads: cfg.Threads, MemoryLimit: cfg.MemoryLimit, Logger: log})
 		if err != nil {
 			return nil, fmt.Errorf("open DuckDB warehouse %s: %w", cfg.DuckDBPath, err)
 		}

@@ -1,14 +1,19 @@
 package config
 
 import (
+	"regexp"
+
 	"github.com/sam-attribution/sam/warehouse"
 )
 
+var memoryLimitRE = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$`)
+
 // Warehouse selects and configures the warehouse engine.
 type Warehouse struct {
-	Engine     string `envconfig:"ENGINE" default:"duckdb" desc:"warehouse engine: duckdb (embedded) or bigquery"`
-	DuckDBPath string `envconfig:"DUCKDB_PATH" default:"./sam.duckdb" desc:"DuckDB database file (embedded engine)"`
-	Threads    int    `envconfig:"THREADS" default:"0" desc:"DuckDB worker threads; 0 lets DuckDB choose"`
+	Engine      string `envconfig:"ENGINE" default:"duckdb" desc:"warehouse engine: duckdb (embedded) or bigquery"`
+	DuckDBPath  string `envconfig:"DUCKDB_PATH" default:"./sam.duckdb" desc:"DuckDB database file (embedded engine)"`
+	Threads     int    `envconfig:"THREADS" default:"0" desc:"DuckDB worker threads; 0 lets DuckDB choose"`
+	MemoryLimit string `envconfig:"DUCKDB_MEMORY_LIMIT" desc:"DuckDB memory cap such as 4GB (it spills to disk beyond it); empty: 80% of the machine"`
 
 	Project          string `envconfig:"BQ_PROJECT" desc:"Google Cloud project that runs BigQuery jobs and holds SAM's dataset"`
 	Dataset          string `envconfig:"BQ_DATASET" default:"sam" desc:"BigQuery dataset for SAM's staging tables and models"`
@@ -25,6 +30,9 @@ func (w Warehouse) validate() error {
 	}
 	if w.Threads < 0 {
 		return bad("THREADS", "", "must not be negative")
+	}
+	if w.MemoryLimit != "" && !memoryLimitRE.MatchString(w.MemoryLimit) {
+		return bad("DUCKDB_MEMORY_LIMIT", w.MemoryLimit, "must be a size such as 4GB or 512MB")
 	}
 	if w.Engine == "duckdb" && w.DuckDBPath == "" {
 		return bad("DUCKDB_PATH", "", "must be set for the duckdb engine")

@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,10 +22,16 @@ import (
 	"github.com/sam-attribution/sam/warehouse"
 )
 
+var memoryLimitRE = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$`)
+
 // Options configures the engine.
 type Options struct {
 	// Threads caps DuckDB's worker threads; 0 lets DuckDB choose.
 	Threads int
+	// MemoryLimit caps DuckDB's memory, in DuckDB's notation ("4GB");
+	// empty leaves DuckDB's default (80 % of the machine). Beyond it DuckDB
+	// spills to temporary files instead of growing.
+	MemoryLimit string
 	// Logger receives the engine's structured logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -75,9 +83,19 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 			return nil, err
 		}
 	}
-	dsn := path
+	params := url.Values{}
 	if opts.Threads > 0 {
-		dsn += "?threads=" + strconv.Itoa(opts.Threads)
+		params.Set("threads", strconv.Itoa(opts.Threads))
+	}
+	if opts.MemoryLimit != "" {
+		if !memoryLimitRE.MatchString(opts.MemoryLimit) {
+			return nil, fmt.Errorf("duckdb: memory limit %q is not a size like 4GB or 512MB", opts.MemoryLimit)
+		}
+		params.Set("memory_limit", opts.MemoryLimit)
+	}
+	dsn := path
+	if len(params) > 0 {
+		dsn += "?" + params.Encode()
 	}
 	connector, err := duckdbdrv.NewConnector(dsn, initConn)
 	if err != nil {

@@ -406,3 +406,26 @@ func TestOpenCreatesParentDirectory(t *testing.T) {
 		t.Errorf("mode = %v, want 0600", fi.Mode().Perm())
 	}
 }
+
+func TestMemoryLimit(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, "", Options{MemoryLimit: "1GB"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(ctx, "SELECT current_setting('memory_limit')")
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := warehouse.CollectRows(rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(all[0][0]); !strings.HasPrefix(got, "953.6 MiB") && !strings.HasPrefix(got, "1.0 GB") && !strings.HasPrefix(got, "1000.0 MB") {
+		t.Fatalf("memory_limit = %q, want 1GB", got)
+	}
+	if _, err := Open(ctx, "", Options{MemoryLimit: "lots"}); err == nil {
+		t.Fatal("a memory limit that is not a size must be refused")
+	}
+}
