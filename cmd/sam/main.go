@@ -37,6 +37,13 @@ func main() {
 	// local sink's file) are readable by the owner only.
 	syscall.Umask(0o077)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	go func() {
+		// The first signal asks for a clean stop; restoring the default
+		// handlers lets a second one end the process at once, should a
+		// warehouse call not answer its cancellation.
+		<-ctx.Done()
+		stop()
+	}()
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
