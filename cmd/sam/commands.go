@@ -263,10 +263,7 @@ func writeRows(w io.Writer, rows warehouse.Rows, format string) error {
 			if err != nil {
 				return err
 			}
-			rec := make([]string, len(v))
-			for i := range v {
-				rec[i] = warehouse.Format(v[i])
-			}
+			rec := formatValues(v)
 			if err := cw.Write(rec); err != nil {
 				return err
 			}
@@ -298,10 +295,7 @@ func writeRows(w io.Writer, rows warehouse.Rows, format string) error {
 			if err != nil {
 				return err
 			}
-			rec := make([]string, len(v))
-			for i := range v {
-				rec[i] = warehouse.Format(v[i])
-			}
+			rec := formatValues(v)
 			fmt.Fprintln(tw, strings.Join(rec, "\t"))
 		}
 		if err := tw.Flush(); err != nil {
@@ -309,6 +303,14 @@ func writeRows(w io.Writer, rows warehouse.Rows, format string) error {
 		}
 	}
 	return rows.Err()
+}
+
+func formatValues(v []any) []string {
+	rec := make([]string, len(v))
+	for i := range v {
+		rec[i] = warehouse.Format(v[i])
+	}
+	return rec
 }
 
 func jsonValue(v any) any {

@@ -126,18 +126,10 @@ func (l *BigQueryLoader) Load(ctx context.Context, runID string) (Result, error)
 	if err != nil {
 		return res, err
 	}
-	loaded, err := loadedDays(ctx, l.wh)
+	tables, err := tablesToLoad(ctx, l.wh, l.cfg, l.shard, available)
 	if err != nil {
 		return res, err
 	}
-	l.shard.restrict(available, loaded)
-	var start time.Time
-	if l.cfg.StartDate != "" {
-		if start, err = time.Parse(time.DateOnly, l.cfg.StartDate); err != nil {
-			return res, fmt.Errorf("ga4: start date: %w", err)
-		}
-	}
-	tables := chooseDays(available, loaded, l.cfg.LookbackDays, start)
 	if len(tables) == 0 {
 		l.log.Info("ga4: no export tables to load")
 		return res, nil

@@ -100,18 +100,10 @@ func (l *FileLoader) Load(ctx context.Context, runID string) (Result, error) {
 	if err != nil {
 		return res, err
 	}
-	loaded, err := loadedDays(ctx, l.wh)
+	chosen, err := tablesToLoad(ctx, l.wh, l.cfg, l.shard, available)
 	if err != nil {
 		return res, err
 	}
-	l.shard.restrict(available, loaded)
-	var start time.Time
-	if l.cfg.StartDate != "" {
-		if start, err = time.Parse(time.DateOnly, l.cfg.StartDate); err != nil {
-			return res, fmt.Errorf("ga4: start date: %w", err)
-		}
-	}
-	chosen := chooseDays(available, loaded, l.cfg.LookbackDays, start)
 	for _, batch := range l.batches(chosen) {
 		var counts []loaders.Counts
 		if len(batch) == 1 && strings.HasSuffix(batch[0].path, ".parquet") {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sam-attribution/sam/internal/config"
 	"github.com/sam-attribution/sam/loaders"
 	"github.com/sam-attribution/sam/warehouse"
 )
@@ -132,6 +133,23 @@ type exportTable struct {
 	intraday bool
 	name     string // events_YYYYMMDD or events_intraday_YYYYMMDD
 	path     string // file loader only
+}
+
+// tablesToLoad reads what raw_ga4__events already holds and chooses, among
+// the available export tables of this loader's shard, the ones to load.
+func tablesToLoad(ctx context.Context, wh warehouse.Warehouse, cfg config.GA4, shard Shard, available map[time.Time]exportTable) ([]exportTable, error) {
+	loaded, err := loadedDays(ctx, wh)
+	if err != nil {
+		return nil, err
+	}
+	shard.restrict(available, loaded)
+	var start time.Time
+	if cfg.StartDate != "" {
+		if start, err = time.Parse(time.DateOnly, cfg.StartDate); err != nil {
+			return nil, fmt.Errorf("ga4: start date: %w", err)
+		}
+	}
+	return chooseDays(available, loaded, cfg.LookbackDays, start), nil
 }
 
 // chooseDays picks the tables to load: for each day, the daily table when
