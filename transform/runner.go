@@ -229,112 +229,17 @@ func (r *Runner) plan(ctx context.Context, selected map[string]bool, opts BuildO
 	for _, name := range p.order {
 		m := p.Models[name]
 		st, built := states[name]
-		parts := []string{own[name]}
-		inputs := map[string]string{}
-		for _, ref := range m.Refs {
-			parts = append(parts, ref+"="+version[ref])
-			inputs[ref] = stamp[ref]
-		}
-		for _, src := range m.SourceRefs {
-			s, n, _ := strings.Cut(src, ".")
-			t := rawTable(s, n)
-			inputs[t] = fingerprints[t]
-		}
-		v := hashParts(parts...)
+		v, inputs := modelVersion(m, own[name], version, stamp, fingerprints)
 		if !selected[name] {
-			// Not part of this run: downstream builds read what is there.
-			switch {
-			case built && m.Kind == SQLModel && m.Config.Materialized == View:
-				version[name], stamp[name] = st.Version, State{Version: st.Version, Inputs: inputs}.stamp()
-			case built:
-				version[name], stamp[name] = st.Version, st.stamp()
-			default:
-				version[name], stamp[name] = v, "absent"
-			}
+			version[name], stamp[name] = unselectedStamp(m, st, built, v, inputs)
 			continue
 		}
-		it := PlanItem{Model: name, File: m.File, Materialized: string(m.Config.Materialized), Level: m.Level, Version: v, inputs: inputs, definition: own[name]}
-		if m.Kind == Seed {
-			it.Materialized = "seed"
-		}
-		if built {
-			it.PrevVersion, it.prevMaterialized = st.Version, st.Materialized
+		it, err := r.planItem(ctx, m, st, built, v, own[name], inputs, opts)
+		if err != nil {
+			return nil, err
 		}
 		version[name] = v
-		switch {
-		case opts.FullRefresh:
-			it.Action, it.Reasons = ActionBuild, []string{"full refresh"}
-		case !built:
-			it.Action, it.Reasons = ActionBuild, []string{"new"}
-		case st.Materialized != it.Materialized:
-			it.Action, it.Reasons = ActionBuild, []string{fmt.Sprintf("materialization changed from %s", st.Materialized)}
-		case st.Version != v:
-			it.Action = ActionBuild
-			if st.Definition != own[name] {
-				it.Reasons = append(it.Reasons, "SQL or config changed")
-			}
-			var upstream []string
-			for _, in := range inputsChanged(st.Inputs, inputs) {
-				if _, isModel := p.Models[in]; isModel {
-					upstream = append(upstream, in)
-				}
-			}
-			if len(upstream) > 0 {
-				it.Reasons = append(it.Reasons, "upstream changed: "+strings.Join(upstream, ", "))
-			}
-			if len(it.Reasons) == 0 {
-				it.Reasons = []string{"runner version changed"}
-			}
-		case m.Config.Materialized != View && m.Kind != Seed:
-			diff := inputsChanged(st.Inputs, inputs)
-			if len(diff) == 0 {
-				it.Action, it.Reasons = ActionSkip, []string{"up to date"}
-				break
-			}
-			reason := "new data in " + strings.Join(diff, ", ")
-			if m.Config.Materialized == Table {
-				it.Action, it.Reasons = ActionBuild, []string{reason}
-				break
-			}
-			since, ok, err := r.incrementalSince(ctx, m)
-			if err != nil {
-				return nil, err
-			}
-			if !ok {
-				it.Action, it.Reasons = ActionBuild, []string{reason, "table empty or missing"}
-				break
-			}
-			it.Action, it.Since = ActionIncremental, since
-			it.Reasons = []string{reason, fmt.Sprintf("lookback %d day(s): partitions from %s", m.Config.Lookback(), since.Format(time.DateOnly))}
-		default:
-			// Views read live data and seeds are their own data: only a
-			// version change rebuilds them.
-			it.Action, it.Reasons = ActionSkip, []string{"up to date"}
-		}
-		if it.Action == ActionSkip {
-			// Someone may have dropped it since; the state alone cannot tell.
-			if _, err := r.WH.Describe(ctx, name); errors.Is(err, warehouse.ErrNotFound) {
-				it.Action, it.Reasons = ActionBuild, []string{"missing from the warehouse"}
-			}
-		}
-		switch {
-		case m.Kind == SQLModel && m.Config.Materialized == View:
-			// A view shows its current inputs, built now or not.
-			stamp[name] = State{Version: v, Inputs: inputs}.stamp()
-		case it.Action == ActionSkip:
-			// Unchanged: downstream read exactly what was built.
-			stamp[name] = st.stamp()
-		default:
-			stamp[name] = State{Version: v, Inputs: inputs}.stamp()
-		}
-		if it.Action != ActionSkip {
-			if m.Kind == SQLModel {
-				it.sql, err = render(m.File, m.SQL, renderEnv{dialect: d, qualify: r.WH.QualifiedName, vars: r.Vars, since: it.Since})
-				if err != nil {
-					return nil, err
-				}
-			}
-		}
+		stamp[name] = publishedStamp(m, it, st, v, inputs)
 		plan.Items = append(plan.Items, it)
 	}
 	sort.Slice(plan.Items, func(i, j int) bool {
@@ -342,6 +247,165 @@ func (r *Runner) plan(ctx context.Context, selected map[string]bool, opts BuildO
 		return a.Level < b.Level || a.Level == b.Level && a.Model < b.Model
 	})
 	return plan, nil
+}
+
+// modelVersion hashes a model's own definition with its upstream versions
+// and lists the stamps of the data it reads (models and raw tables).
+func modelVersion(m *Model, own string, version, stamp, fingerprints map[string]string) (string, map[string]string) {
+	parts := []string{own}
+	inputs := map[string]string{}
+	for _, ref := range m.Refs {
+		parts = append(parts, ref+"="+version[ref])
+		inputs[ref] = stamp[ref]
+	}
+	for _, src := range m.SourceRefs {
+		s, n, _ := strings.Cut(src, ".")
+		t := rawTable(s, n)
+		inputs[t] = fingerprints[t]
+	}
+	return hashParts(parts...), inputs
+}
+
+// unselectedStamp is what downstream builds read from a model this run does
+// not build: what is there.
+func unselectedStamp(m *Model, st State, built bool, v string, inputs map[string]string) (version, stamp string) {
+	switch {
+	case built && m.Kind == SQLModel && m.Config.Materialized == View:
+		return st.Version, State{Version: st.Version, Inputs: inputs}.stamp()
+	case built:
+		return st.Version, st.stamp()
+	default:
+		return v, "absent"
+	}
+}
+
+// publishedStamp is the data downstream builds will read from a planned
+// model.
+func publishedStamp(m *Model, it PlanItem, st State, v string, inputs map[string]string) string {
+	switch {
+	case m.Kind == SQLModel && m.Config.Materialized == View:
+		// A view shows its current inputs, built now or not.
+		return State{Version: v, Inputs: inputs}.stamp()
+	case it.Action == ActionSkip:
+		// Unchanged: downstream read exactly what was built.
+		return st.stamp()
+	default:
+		return State{Version: v, Inputs: inputs}.stamp()
+	}
+}
+
+// planItem decides what to do with one selected model, then asks the
+// warehouse what the decision needs (the incremental start, whether a
+// skipped table still exists) and renders the SQL to run.
+func (r *Runner) planItem(ctx context.Context, m *Model, st State, built bool, v, own string, inputs map[string]string, opts BuildOptions) (PlanItem, error) {
+	it := PlanItem{Model: m.Name, File: m.File, Materialized: string(m.Config.Materialized), Level: m.Level, Version: v, inputs: inputs, definition: own}
+	if m.Kind == Seed {
+		it.Materialized = "seed"
+	}
+	if built {
+		it.PrevVersion, it.prevMaterialized = st.Version, st.Materialized
+	}
+	dec := decideRebuild(rebuildInput{
+		model: m, materialized: it.Materialized, built: built, prev: st,
+		version: v, definition: own, inputs: inputs, fullRefresh: opts.FullRefresh,
+		isModel: func(name string) bool { _, ok := r.Project.Models[name]; return ok },
+	})
+	it.Action, it.Reasons = dec.action, dec.reasons
+	if dec.action == ActionIncremental {
+		since, ok, err := r.incrementalSince(ctx, m)
+		if err != nil {
+			return it, err
+		}
+		if !ok {
+			it.Action, it.Reasons = ActionBuild, append(dec.reasons, "table empty or missing")
+		} else {
+			it.Since = since
+			it.Reasons = append(dec.reasons, fmt.Sprintf("lookback %d day(s): partitions from %s", m.Config.Lookback(), since.Format(time.DateOnly)))
+		}
+	}
+	if it.Action == ActionSkip {
+		// Someone may have dropped it since; the state alone cannot tell.
+		if _, err := r.WH.Describe(ctx, m.Name); errors.Is(err, warehouse.ErrNotFound) {
+			it.Action, it.Reasons = ActionBuild, []string{"missing from the warehouse"}
+		}
+	}
+	if it.Action != ActionSkip && m.Kind == SQLModel {
+		var err error
+		it.sql, err = render(m.File, m.SQL, renderEnv{dialect: r.WH.Dialect(), qualify: r.WH.QualifiedName, vars: r.Vars, since: it.Since})
+		if err != nil {
+			return it, err
+		}
+	}
+	return it, nil
+}
+
+// rebuildInput is what the rebuild decision depends on, all of it known
+// before the warehouse is asked anything beyond the state table.
+type rebuildInput struct {
+	model        *Model
+	materialized string // as planned: view, table, incremental or seed
+	built        bool
+	prev         State
+	version      string
+	definition   string
+	inputs       map[string]string
+	fullRefresh  bool
+	isModel      func(name string) bool
+}
+
+// rebuildDecision is the plan for one model. ActionIncremental means "replace
+// recent partitions if the table has any": the caller asks the warehouse
+// where they start.
+type rebuildDecision struct {
+	action  Action
+	reasons []string
+}
+
+// decideRebuild is the rebuild rule, in order: a full refresh, a new model or
+// a changed materialization rebuild; a changed version rebuilds and says
+// whether its SQL, its upstream or the runner changed; tables rebuild and
+// incremental models catch up when their inputs hold new data; views and
+// seeds are their own definition and rebuild only on a version change.
+func decideRebuild(in rebuildInput) rebuildDecision {
+	m, st := in.model, in.prev
+	switch {
+	case in.fullRefresh:
+		return rebuildDecision{ActionBuild, []string{"full refresh"}}
+	case !in.built:
+		return rebuildDecision{ActionBuild, []string{"new"}}
+	case st.Materialized != in.materialized:
+		return rebuildDecision{ActionBuild, []string{fmt.Sprintf("materialization changed from %s", st.Materialized)}}
+	case st.Version != in.version:
+		var reasons []string
+		if st.Definition != in.definition {
+			reasons = append(reasons, "SQL or config changed")
+		}
+		var upstream []string
+		for _, name := range inputsChanged(st.Inputs, in.inputs) {
+			if in.isModel(name) {
+				upstream = append(upstream, name)
+			}
+		}
+		if len(upstream) > 0 {
+			reasons = append(reasons, "upstream changed: "+strings.Join(upstream, ", "))
+		}
+		if len(reasons) == 0 {
+			reasons = []string{"runner version changed"}
+		}
+		return rebuildDecision{ActionBuild, reasons}
+	case m.Config.Materialized != View && m.Kind != Seed:
+		diff := inputsChanged(st.Inputs, in.inputs)
+		if len(diff) == 0 {
+			return rebuildDecision{ActionSkip, []string{"up to date"}}
+		}
+		reason := "new data in " + strings.Join(diff, ", ")
+		if m.Config.Materialized == Table {
+			return rebuildDecision{ActionBuild, []string{reason}}
+		}
+		return rebuildDecision{ActionIncremental, []string{reason}}
+	default:
+		return rebuildDecision{ActionSkip, []string{"up to date"}}
+	}
 }
 
 // inputsChanged names the inputs whose stamps differ.
