@@ -1,0 +1,379 @@
+package activation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/sourcegraph/conc/pool"
+)
+
+// EventSource yields the events to deliver, ordered by client key, event
+// time and key (so GA4's per-client batches form as events stream by).
+type EventSource interface {
+	ForEach(ctx context.Context, fn func(Event) error) error
+}
+
+// Runner drives destinations through the ledger.
+type Runner struct {
+	Ledger Ledger
+	Events EventSource
+	// Destinations are the enabled destinations; Disabled names the ones
+	// that are not configured, recorded as such for coverage.
+	Destinations []Destination
+	Disabled     []string
+	// Concurrency is how many requests per destination are in flight at
+	// once: the crash window's bound (default 8).
+	Concurrency int
+	Now         func() time.Time
+	Logger      *slog.Logger
+}
+
+// DestinationReport is one destination's part of a run.
+type DestinationReport struct {
+	Destination string
+	Events      int
+	// Counts holds this run's decision or outcome per event, skips
+	// included; Done counts events finished by earlier runs.
+	Counts   map[Status]int
+	Done     int
+	Resent   int // open keys re-sent under the destination's dedup
+	Requests int
+	// Unknown lists this run's keys whose outcome is unknown; CrashWindow
+	// every key still open and not safe to re-send, from any run.
+	Unknown     []string
+	CrashWindow []string
+	Duration    time.Duration
+}
+
+// Report is a whole run.
+type Report struct {
+	RunID        string
+	Destinations []DestinationReport
+}
+
+// Err is non-nil when any outcome is unknown or failed, or keys wait in a
+// crash window: the run must not look successful. It names the counts and
+// the command that releases or re-sends them.
+func (r Report) Err() error {
+	var problems []string
+	for _, d := range r.Destinations {
+		if n := len(d.CrashWindow); n > 0 {
+			problems = append(problems, fmt.Sprintf("%s: %d event(s) may or may not have arrived and are not re-sent; check them at the destination, then `sam activate --release --destination %s KEY...` sends the ones that did not arrive", d.Destination, n, d.Destination))
+		}
+		if n := d.Counts[StatusFailed]; n > 0 {
+			problems = append(problems, fmt.Sprintf("%s: %d event(s) failed and are sent again by the next run", d.Destination, n))
+		}
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	return fmt.Errorf("activation run %s: %s", r.RunID, strings.Join(problems, "; "))
+}
+
+func (r *Runner) defaults() {
+	if r.Concurrency <= 0 {
+		r.Concurrency = 8
+	}
+	if r.Now == nil {
+		r.Now = time.Now
+	}
+	if r.Logger == nil {
+		r.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Run delivers the events to every enabled destination and records the
+// disabled ones. An error means the run could not do its job (the ledger
+// or the event source failed); outcomes are in the report, and Report.Err
+// says whether they need attention.
+func (r *Runner) Run(ctx context.Context, runID string) (Report, error) {
+	r.defaults()
+	rep := Report{RunID: runID}
+	for _, name := range r.Disabled {
+		dr, err := r.recordDisabled(ctx, runID, name)
+		rep.Destinations = append(rep.Destinations, dr)
+		if err != nil {
+			return rep, err
+		}
+	}
+	for _, d := range r.Destinations {
+		dr, err := r.deliver(ctx, runID, d)
+		rep.Destinations = append(rep.Destinations, dr)
+		if err != nil {
+			return rep, err
+		}
+	}
+	return rep, nil
+}
+
+func entryFor(d string, e Event, s Status, detail, runID string) Entry {
+	return Entry{Destination: d, Key: e.Key, LeadID: e.LeadID, Stage: e.Stage, Status: s, Detail: detail,
+		Value: e.Value, Currency: e.Currency, ValueKind: e.ValueKind, EventAt: e.EventAt, RunID: runID}
+}
+
+// recordDisabled records every event a disabled destination would have
+// had, once per change, so coverage shows what it misses.
+func (r *Runner) recordDisabled(ctx context.Context, runID, name string) (DestinationReport, error) {
+	start := r.Now()
+	dr := DestinationReport{Destination: name, Counts: map[Status]int{}}
+	states, err := r.Ledger.States(ctx, name)
+	if err != nil {
+		return dr, fmt.Errorf("activation: %s: read the ledger: %w", name, err)
+	}
+	w := newCommitter(r.Ledger, r.Now)
+	var pending []Entry
+	err = r.Events.ForEach(ctx, func(e Event) error {
+		dr.Events++
+		st := states[e.Key]
+		if st.Done() || st.Open {
+			dr.Done++
+			return nil
+		}
+		dr.Counts[StatusDisabled]++
+		if st.Last != StatusDisabled {
+			pending = append(pending, entryFor(name, e, StatusDisabled, "destination not configured", runID))
+		}
+		if len(pending) >= 1000 {
+			err := w.commit(ctx, pending)
+			pending = nil
+			return err
+		}
+		return nil
+	})
+	if err == nil {
+		err = w.commit(ctx, pending)
+	}
+	dr.Duration = r.Now().Sub(start)
+	if err != nil {
+		return dr, fmt.Errorf("activation: %s: %w", name, err)
+	}
+	return dr, nil
+}
+
+// deliver runs one destination: decide per event, record skips, and send
+// the rest through concurrent senders, each of which commits its intent
+// before and its outcome after its request.
+func (r *Runner) deliver(ctx context.Context, runID string, d Destination) (DestinationReport, error) {
+	start := r.Now()
+	name := d.Name()
+	dr := DestinationReport{Destination: name, Counts: map[Status]int{}}
+	log := r.Logger.With("destination", name, "run_id", runID)
+	states, err := r.Ledger.States(ctx, name)
+	if err != nil {
+		return dr, fmt.Errorf("activation: %s: read the ledger: %w", name, err)
+	}
+	w := newCommitter(r.Ledger, r.Now)
+
+	// Settled entries are kept in a buffer for the senders' commits to
+	// carry; skips are not crash-critical.
+	batches := make(chan []Event)
+	results := make(chan senderResult, r.Concurrency)
+	senders := pool.New().WithContext(ctx).WithMaxGoroutines(r.Concurrency)
+	for range r.Concurrency {
+		senders.Go(func(ctx context.Context) error {
+			return r.sender(ctx, runID, d, w, batches, results)
+		})
+	}
+	collected := make(chan struct{})
+	go func() {
+		defer close(collected)
+		for res := range results {
+			dr.Requests++
+			for i, o := range res.outcomes {
+				dr.Counts[o.Status]++
+				if o.Status == StatusUnknown {
+					dr.Unknown = append(dr.Unknown, res.batch[i].Key)
+					log.Error("event outcome unknown: not re-sent until released", "key", res.batch[i].Key, "lead_id", res.batch[i].LeadID, "detail", o.Detail)
+				}
+				if o.Status == StatusFailed {
+					log.Warn("event failed; sent again next run", "key", res.batch[i].Key, "detail", o.Detail)
+				}
+			}
+		}
+	}()
+
+	now := r.Now()
+	var (
+		cur    []Event // the batch being filled
+		curKey string
+		skips  []Entry
+	)
+	flush := func() error {
+		if len(cur) == 0 {
+			return nil
+		}
+		b := cur
+		cur = nil
+		select {
+		case batches <- b:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	readErr := r.Events.ForEach(ctx, func(e Event) error {
+		dr.Events++
+		st := states[e.Key]
+		if st.Done() {
+			dr.Done++
+			return nil
+		}
+		if st.Open {
+			if d.DedupWindow() <= 0 || now.Sub(st.LastIntent) >= d.DedupWindow() {
+				dr.CrashWindow = append(dr.CrashWindow, e.Key)
+				return nil
+			}
+			dr.Resent++
+		}
+		dec := guard(e)
+		if dec.Send() {
+			dec = d.Check(e, now)
+		}
+		if !dec.Send() {
+			dr.Counts[dec.Status]++
+			if dec.Status != st.Last || dec.Reason != st.LastDetail {
+				skips = append(skips, entryFor(name, e, dec.Status, dec.Reason, runID))
+			}
+			if len(skips) >= 1000 {
+				err := w.commit(ctx, skips)
+				skips = nil
+				return err
+			}
+			return nil
+		}
+		// Events arrive ordered by client key, so a batch whose key is
+		// behind us will not grow: send it rather than hold it.
+		if k := d.BatchKey(e); k != curKey || len(cur) >= d.MaxBatch() {
+			if err := flush(); err != nil {
+				return err
+			}
+			curKey = k
+		}
+		cur = append(cur, e)
+		return nil
+	})
+	if readErr == nil {
+		readErr = flush()
+	}
+	close(batches)
+	sendErr := senders.Wait()
+	close(results)
+	<-collected
+	skipErr := w.commit(context.WithoutCancel(ctx), skips)
+	sort.Strings(dr.Unknown)
+	sort.Strings(dr.CrashWindow)
+	// Keys this run left unknown join the crash window unless the
+	// destination deduplicates (then the next run re-sends them).
+	if d.DedupWindow() <= 0 {
+		dr.CrashWindow = append(dr.CrashWindow, dr.Unknown...)
+		sort.Strings(dr.CrashWindow)
+	}
+	dr.Duration = r.Now().Sub(start)
+	log.Info("destination done", "events", dr.Events, "requests", dr.Requests, "already_done", dr.Done,
+		"resent", dr.Resent, "counts", fmt.Sprint(dr.Counts), "crash_window", len(dr.CrashWindow), "duration", dr.Duration)
+	if err := errors.Join(readErr, sendErr, skipErr); err != nil {
+		return dr, fmt.Errorf("activation: %s: %w", name, err)
+	}
+	return dr, nil
+}
+
+type senderResult struct {
+	batch    []Event
+	outcomes []Outcome
+}
+
+// sender takes batches until there are none: intent, request, outcome.
+func (r *Runner) sender(ctx context.Context, runID string, d Destination, w *committer, batches <-chan []Event, results chan<- senderResult) error {
+	name := d.Name()
+	for batch := range batches {
+		if ctx.Err() != nil {
+			continue // drain: no intent was written, the events stay queued
+		}
+		intents := make([]Entry, len(batch))
+		for i, e := range batch {
+			intents[i] = entryFor(name, e, StatusIntent, "", runID)
+		}
+		if err := w.commit(ctx, intents); err != nil {
+			return fmt.Errorf("commit intents: %w", err)
+		}
+		outcomes := d.Send(ctx, batch)
+		if len(outcomes) != len(batch) {
+			// A destination bug: say nothing definite about these events.
+			outcomes = make([]Outcome, len(batch))
+			for i := range outcomes {
+				outcomes[i] = Outcome{Status: StatusUnknown, Detail: "destination returned no outcome for the event"}
+			}
+		}
+		settled := make([]Entry, len(batch))
+		for i, e := range batch {
+			settled[i] = entryFor(name, e, outcomes[i].Status, outcomes[i].Detail, runID)
+		}
+		// The outcome is written even when the run is stopping: it is what
+		// keeps the crash window to the requests in flight.
+		if err := w.commit(context.WithoutCancel(ctx), settled); err != nil {
+			return fmt.Errorf("commit outcomes: %w", err)
+		}
+		results <- senderResult{batch: batch, outcomes: outcomes}
+	}
+	return nil
+}
+
+// guard is what no destination may receive, whatever its own rules:
+// reasons outside the fixed vocabulary (free text), hashed fields that are
+// not SHA-256 hex, a value without a currency.
+func guard(e Event) Decision {
+	if !ValidReason(e.Reason) {
+		return Skip(StatusRejected, "guard: reason is not in the fixed vocabulary")
+	}
+	for _, h := range []string{e.EmailSHA256, e.EmailSHA256Google} {
+		if h != "" && !isSHA256Hex(h) {
+			return Skip(StatusRejected, "guard: a hashed identifier is not SHA-256 hex")
+		}
+	}
+	if e.Value < 0 {
+		return Skip(StatusRejected, "guard: negative value")
+	}
+	if e.Value > 0 && len(e.Currency) != 3 {
+		return Skip(StatusRejected, "guard: value without an ISO 4217 currency")
+	}
+	return Decision{}
+}
+
+func isSHA256Hex(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// Release clears open keys of a destination after an operator has checked
+// that the destination does not have them, so the next run sends them.
+// Keys that are not open are refused: releasing a delivered key would send
+// it twice.
+func (r *Runner) Release(ctx context.Context, runID, destination string, keys []string) error {
+	r.defaults()
+	states, err := r.Ledger.States(ctx, destination)
+	if err != nil {
+		return fmt.Errorf("activation: %s: read the ledger: %w", destination, err)
+	}
+	var entries []Entry
+	for _, k := range keys {
+		if !states[k].Open {
+			return fmt.Errorf("activation: %s: key %s is not in the crash window; refusing to release it", destination, k)
+		}
+		entries = append(entries, Entry{Destination: destination, Key: k, Status: StatusReleased, Detail: "released by operator", RunID: runID})
+	}
+	w := newCommitter(r.Ledger, r.Now)
+	return w.commit(ctx, entries)
+}

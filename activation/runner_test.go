@@ -1,0 +1,291 @@
+package activation
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+var testNow = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+
+// fakeDest answers with a scripted status per key (accepted by default)
+// and records every request it received.
+type fakeDest struct {
+	name     string
+	dedup    time.Duration
+	maxBatch int
+	script   map[string]Status
+	check    func(Event) Decision
+
+	mu       sync.Mutex
+	requests [][]string
+}
+
+func (f *fakeDest) Name() string               { return f.name }
+func (f *fakeDest) DedupWindow() time.Duration { return f.dedup }
+func (f *fakeDest) BatchKey(e Event) string    { return e.ClientKey }
+func (f *fakeDest) MaxBatch() int              { return f.maxBatch }
+func (f *fakeDest) Check(e Event, _ time.Time) Decision {
+	if f.check != nil {
+		return f.check(e)
+	}
+	return Decision{}
+}
+func (f *fakeDest) Send(_ context.Context, batch []Event) []Outcome {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var keys []string
+	out := make([]Outcome, len(batch))
+	for i, e := range batch {
+		keys = append(keys, e.Key)
+		out[i] = Outcome{Status: StatusAccepted}
+		if s, ok := f.script[e.Key]; ok {
+			out[i] = Outcome{Status: s, Detail: "scripted"}
+		}
+	}
+	f.requests = append(f.requests, keys)
+	return out
+}
+
+func (f *fakeDest) received() map[string]int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := map[string]int{}
+	for _, r := range f.requests {
+		for _, k := range r {
+			n[k]++
+		}
+	}
+	return n
+}
+
+func events(n int, clients int) SliceEvents {
+	var out SliceEvents
+	for i := range n {
+		out = append(out, Event{Key: fmt.Sprintf("k%03d", i), LeadID: fmt.Sprintf("L%d", i), Stage: StageSQL,
+			EventAt: testNow.Add(-time.Hour), ClientKey: fmt.Sprintf("c%d", i*clients/n), Value: 10, Currency: "USD", ValueKind: ValuePredicted})
+	}
+	return out
+}
+
+func run(t *testing.T, l Ledger, ev EventSource, d ...Destination) Report {
+	t.Helper()
+	r := &Runner{Ledger: l, Events: ev, Destinations: d, Concurrency: 3, Now: func() time.Time { return testNow }}
+	rep, err := r.Run(context.Background(), "run1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+func TestRunSendsEachKeyOnceAndBatchesByClient(t *testing.T) {
+	l := &MemoryLedger{}
+	d := &fakeDest{name: "x", maxBatch: 4}
+	ev := events(20, 3) // clients c0 (7 events), c1 (7), c2 (6)
+	rep := run(t, l, ev, d)
+	if got := rep.Destinations[0].Counts[StatusAccepted]; got != 20 {
+		t.Fatalf("accepted %d, want 20", got)
+	}
+	for _, req := range d.requests {
+		if len(req) > 4 {
+			t.Errorf("request of %d events exceeds MaxBatch 4", len(req))
+		}
+	}
+	if len(d.requests) != 6 { // 4+3, 4+3, 4+2
+		t.Errorf("%d requests, want 6: %v", len(d.requests), d.requests)
+	}
+	if err := rep.Err(); err != nil {
+		t.Errorf("clean run reports %v", err)
+	}
+	rep = run(t, l, ev, d)
+	if rep.Destinations[0].Done != 20 || rep.Destinations[0].Requests != 0 {
+		t.Errorf("second run: done %d requests %d, want 20 and 0", rep.Destinations[0].Done, rep.Destinations[0].Requests)
+	}
+	for k, n := range d.received() {
+		if n != 1 {
+			t.Errorf("key %s received %d times", k, n)
+		}
+	}
+}
+
+func TestUnknownWithoutDedupIsNeverResentUntilReleased(t *testing.T) {
+	l := &MemoryLedger{}
+	d := &fakeDest{name: "ga4", maxBatch: 25, script: map[string]Status{"k001": StatusUnknown}}
+	ev := events(3, 3)
+	rep := run(t, l, ev, d)
+	if got := rep.Destinations[0].CrashWindow; len(got) != 1 || got[0] != "k001" {
+		t.Fatalf("crash window %v, want [k001]", got)
+	}
+	err := rep.Err()
+	if err == nil || !strings.Contains(err.Error(), "1 event(s) may or may not have arrived") || !strings.Contains(err.Error(), "sam activate --release --destination ga4") {
+		t.Fatalf("Err() = %v, want the count and the release command", err)
+	}
+	delete(d.script, "k001")
+	rep = run(t, l, ev, d)
+	if d.received()["k001"] != 1 {
+		t.Fatalf("an unknown key without dedup was re-sent: %d", d.received()["k001"])
+	}
+	if rep.Err() == nil {
+		t.Fatal("a rerun with a key still in the crash window reports success")
+	}
+	r := &Runner{Ledger: l, Events: ev, Now: func() time.Time { return testNow }}
+	if err := r.Release(context.Background(), "op", "ga4", []string{"k000"}); err == nil {
+		t.Fatal("releasing a delivered key was accepted")
+	}
+	if err := r.Release(context.Background(), "op", "ga4", []string{"k001"}); err != nil {
+		t.Fatal(err)
+	}
+	rep = run(t, l, ev, d)
+	if d.received()["k001"] != 2 || rep.Err() != nil {
+		t.Fatalf("after release: received %d, err %v; want 2 and nil", d.received()["k001"], rep.Err())
+	}
+}
+
+func TestUnknownWithDedupIsResentWithTheSameKeyInsideTheWindow(t *testing.T) {
+	l := &MemoryLedger{}
+	d := &fakeDest{name: "meta", dedup: 48 * time.Hour, maxBatch: 10, script: map[string]Status{"k002": StatusUnknown}}
+	ev := events(3, 1)
+	run(t, l, ev, d)
+	delete(d.script, "k002")
+	rep := run(t, l, ev, d)
+	if rep.Destinations[0].Resent != 1 || d.received()["k002"] != 2 {
+		t.Fatalf("resent %d, received %d; want 1 and 2", rep.Destinations[0].Resent, d.received()["k002"])
+	}
+	if rep.Err() != nil {
+		t.Fatalf("Err() = %v", rep.Err())
+	}
+	// Past the dedup window the key waits for an operator.
+	l2 := &MemoryLedger{}
+	d.script = map[string]Status{"k002": StatusUnknown}
+	run(t, l2, ev, d)
+	late := &Runner{Ledger: l2, Events: ev, Destinations: []Destination{d}, Now: func() time.Time { return testNow.Add(49 * time.Hour) }}
+	rep, err := late.Run(context.Background(), "run2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Destinations[0].CrashWindow) != 1 || rep.Destinations[0].Resent != 0 {
+		t.Fatalf("past the dedup window: crash window %v, resent %d", rep.Destinations[0].CrashWindow, rep.Destinations[0].Resent)
+	}
+}
+
+func TestSkipsAreRecordedOncePerChange(t *testing.T) {
+	l := &MemoryLedger{}
+	status := StatusNoConsent
+	d := &fakeDest{name: "x", maxBatch: 10, check: func(Event) Decision { return Skip(status, "no ads consent") }}
+	ev := events(2, 1)
+	run(t, l, ev, d)
+	run(t, l, ev, d)
+	if n := len(l.Entries()); n != 2 {
+		t.Fatalf("%d ledger entries after two identical runs, want 2", n)
+	}
+	status = StatusExpiredWindow
+	rep := run(t, l, ev, d)
+	if n := len(l.Entries()); n != 4 || rep.Destinations[0].Counts[StatusExpiredWindow] != 2 {
+		t.Fatalf("%d entries, counts %v", n, rep.Destinations[0].Counts)
+	}
+	if len(d.requests) != 0 {
+		t.Fatal("skipped events were sent")
+	}
+}
+
+func TestGuardRefusesFreeTextAndUnhashedIdentifiers(t *testing.T) {
+	l := &MemoryLedger{}
+	d := &fakeDest{name: "x", maxBatch: 10}
+	ev := SliceEvents{
+		{Key: "a", Stage: StageDisqualified, Reason: "spoke to jane doe", ClientKey: "c"},
+		{Key: "b", Stage: StageSQL, EmailSHA256: "jane@example.com", ClientKey: "c"},
+		{Key: "c", Stage: StageWon, Value: 100, ClientKey: "c"},
+		{Key: "d", Stage: StageDisqualified, Reason: "no_budget", ClientKey: "c"},
+	}
+	rep := run(t, l, ev, d)
+	if rep.Destinations[0].Counts[StatusRejected] != 3 || d.received()["d"] != 1 || len(d.received()) != 1 {
+		t.Fatalf("counts %v, received %v", rep.Destinations[0].Counts, d.received())
+	}
+}
+
+func TestFailedIsSentAgainAndReported(t *testing.T) {
+	l := &MemoryLedger{}
+	d := &fakeDest{name: "x", maxBatch: 10, script: map[string]Status{"k000": StatusFailed}}
+	ev := events(1, 1)
+	rep := run(t, l, ev, d)
+	if err := rep.Err(); err == nil || !strings.Contains(err.Error(), "1 event(s) failed") {
+		t.Fatalf("Err() = %v", err)
+	}
+	delete(d.script, "k000")
+	rep = run(t, l, ev, d)
+	if d.received()["k000"] != 2 || rep.Err() != nil {
+		t.Fatalf("received %d, err %v", d.received()["k000"], rep.Err())
+	}
+}
+
+func TestDisabledDestinationsAreRecordedForCoverage(t *testing.T) {
+	l := &MemoryLedger{}
+	r := &Runner{Ledger: l, Events: events(3, 1), Disabled: []string{"linkedin"}, Now: func() time.Time { return testNow }}
+	rep, err := r.Run(context.Background(), "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Destinations[0].Counts[StatusDisabled] != 3 || len(l.Entries()) != 3 {
+		t.Fatalf("counts %v entries %d", rep.Destinations[0].Counts, len(l.Entries()))
+	}
+	if _, err := r.Run(context.Background(), "r2"); err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Entries()) != 3 {
+		t.Fatalf("disabled recorded again: %d entries", len(l.Entries()))
+	}
+}
+
+func TestIntentIsDurableBeforeTheRequest(t *testing.T) {
+	l := &MemoryLedger{}
+	var sawIntent bool
+	d := &probeDest{fakeDest: fakeDest{name: "x", maxBatch: 10}, before: func(batch []Event) {
+		st, _ := l.States(context.Background(), "x")
+		sawIntent = st[batch[0].Key].Open
+	}}
+	run(t, l, events(1, 1), d)
+	if !sawIntent {
+		t.Fatal("the request was made before its intent was in the ledger")
+	}
+}
+
+type probeDest struct {
+	fakeDest
+	before func([]Event)
+}
+
+func (p *probeDest) Send(ctx context.Context, batch []Event) []Outcome {
+	p.before(batch)
+	return p.fakeDest.Send(ctx, batch)
+}
+
+// At any moment the keys a kill -9 would leave open are those of the
+// requests in flight: Concurrency × MaxBatch at most.
+func TestCrashWindowIsBoundedByRequestsInFlight(t *testing.T) {
+	l := &MemoryLedger{}
+	var mu sync.Mutex
+	maxOpen := 0
+	d := &probeDest{fakeDest: fakeDest{name: "ga4", maxBatch: 2}, before: func([]Event) {
+		st, _ := l.States(context.Background(), "ga4")
+		n := 0
+		for _, s := range st {
+			if s.Open {
+				n++
+			}
+		}
+		mu.Lock()
+		maxOpen = max(maxOpen, n)
+		mu.Unlock()
+		time.Sleep(time.Millisecond)
+	}}
+	run(t, l, events(60, 30), d) // Concurrency 3
+	if maxOpen > 3*2 {
+		t.Fatalf("up to %d keys were open at once, want at most 6", maxOpen)
+	}
+	if maxOpen == 0 {
+		t.Fatal("probe saw no open key")
+	}
+}
