@@ -1,0 +1,322 @@
+// Package linkedinsim owns a local stand-in for LinkedIn's Conversions API:
+// POST /rest/conversionEvents, one event or a BATCH_CREATE of many. It
+// judges payloads by LinkedIn's published contract, independently of SAM's
+// client, and counts every dedup key (conversion rule URN, eventId): how
+// often it arrived and how often it took effect.
+//
+// The contract, with its sources (LinkedIn Marketing API docs on
+// learn.microsoft.com, "Conversions API"; the request example mirrored in
+// api-evangelist/linkedin json-schema StreamMultipleConversionEventsRequest;
+// the per-element response StreamMultipleConversionEventsResponse200):
+//   - Headers: Authorization Bearer, LinkedIn-Version (YYYYMM) and
+//     X-Restli-Protocol-Version: 2.0.0; a batch adds
+//     X-RestLi-Method: BATCH_CREATE and sends {"elements":[...]}.
+//   - Element: conversion "urn:lla:llaPartnerConversion:{id}";
+//     conversionHappenedAt epoch milliseconds, within the last 90 days
+//     (older events are rejected); conversionValue {currencyCode, amount
+//     as a string}; user.userIds required (SHA256_EMAIL is the SHA-256 hex
+//     of the email, LINKEDIN_FIRST_PARTY_ADS_TRACKING_UUID the li_fat_id),
+//     user.userInfo optional; eventId for dedup.
+//   - Batches: up to 5,000 elements (LinkedIn's limit as partners document
+//     it). A single create answers 201 with no body; a batch answers 200
+//     with one {"status":...} per element in order, failed elements
+//     carrying an error, so one request can partly fail.
+//   - Errors: {"status","serviceErrorCode","code","message"}.
+//   - Rate: LinkedIn shows an application's limits only in its developer
+//     portal; partners document 600 requests a minute (Salesforce Data
+//     Cloud LinkedIn connector). DefaultLimit uses that figure. Throttling
+//     answers 429; LinkedIn documents no Retry-After, so none is sent
+//     except for an injected 429.
+//   - Dedup window: not found in LinkedIn's material. A finite window is the
+//     stricter assumption: DedupWindow, 48 hours by default, configurable.
+//
+// Tests use Server.Handler with net/http/httptest; `sam run` in local mode
+// uses Start, which persists every judged event to an NDJSON file and
+// reloads it on start. It imports only the standard library.
+package linkedinsim
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+)
+
+const (
+	// MaxElements is the BATCH_CREATE limit.
+	MaxElements = 5000
+	// MaxEventAge is how old conversionHappenedAt may be.
+	MaxEventAge = 90 * 24 * time.Hour
+)
+
+// DefaultLimit is 600 requests a minute, with a second's worth of burst.
+var DefaultLimit = Limit{Rate: 10, Burst: 10}
+
+// Server is the simulator. It is safe for concurrent use.
+type Server struct {
+	core
+	// DedupWindow is how long an eventId deduplicates per conversion rule.
+	DedupWindow time.Duration
+	effectAt    map[string]time.Time
+}
+
+// New returns a simulator with DefaultLimit. When path is not empty, records
+// already in the NDJSON file at path are reloaded and new ones appended.
+func New(path string) (*Server, error) {
+	s := &Server{core: newCore(DefaultLimit), DedupWindow: 48 * time.Hour, effectAt: map[string]time.Time{}}
+	if err := s.openFile(path); err != nil {
+		return nil, fmt.Errorf("linkedinsim: %w", err)
+	}
+	for _, r := range s.records {
+		if r.Effect && r.Key != "" {
+			s.effectAt[r.Key] = r.ReceivedAt
+		}
+	}
+	return s, nil
+}
+
+// Start listens on addr and serves until ctx ends or Close is called,
+// persisting to path when it is not empty.
+func Start(ctx context.Context, addr, path string) (*Server, error) {
+	s, err := New(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.listen(ctx, addr, s.Handler()); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("linkedinsim: %w", err)
+	}
+	return s, nil
+}
+
+// Handler serves /rest/conversionEvents and GET /sim/stats.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /rest/conversionEvents", func(w http.ResponseWriter, r *http.Request) {
+		if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); !ok || strings.TrimSpace(tok) == "" {
+			writeJSON(w, http.StatusUnauthorized, liError(401, 65600, "INVALID_ACCESS_TOKEN", "Invalid access token"))
+			return
+		}
+		if !versionRE.MatchString(r.Header.Get("LinkedIn-Version")) {
+			writeJSON(w, http.StatusBadRequest, liError(400, 0, "VERSION_MISSING", "A version must be present. Please specify a version by adding the LinkedIn-Version header."))
+			return
+		}
+		if r.Header.Get("X-Restli-Protocol-Version") != "2.0.0" {
+			writeJSON(w, http.StatusBadRequest, liError(400, 0, "INVALID_PROTOCOL_VERSION", "X-Restli-Protocol-Version must be 2.0.0."))
+			return
+		}
+		s.serve(w, r, s)
+	})
+	mux.HandleFunc("GET /sim/stats", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, s.Stats())
+	})
+	return mux
+}
+
+var (
+	versionRE    = regexp.MustCompile(`^20[0-9]{2}(0[1-9]|1[0-2])$`)
+	conversionRE = regexp.MustCompile(`^urn:lla:llaPartnerConversion:[0-9]+$`)
+	sha256RE     = regexp.MustCompile(`^[a-f0-9]{64}$`)
+	currencyRE   = regexp.MustCompile(`^[A-Z]{3}$`)
+	amountRE     = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
+	idTypes      = map[string]bool{"SHA256_EMAIL": true, "LINKEDIN_FIRST_PARTY_ADS_TRACKING_UUID": true, "ACXIOM_ID": true, "ORACLE_MOAT_ID": true}
+)
+
+type element struct {
+	Conversion           string `json:"conversion"`
+	ConversionHappenedAt *int64 `json:"conversionHappenedAt"`
+	ConversionValue      *struct {
+		CurrencyCode string `json:"currencyCode"`
+		Amount       string `json:"amount"`
+	} `json:"conversionValue"`
+	User *struct {
+		UserIDs *[]struct {
+			IDType  string `json:"idType"`
+			IDValue string `json:"idValue"`
+		} `json:"userIds"`
+		UserInfo *struct {
+			FirstName   string `json:"firstName"`
+			LastName    string `json:"lastName"`
+			Title       string `json:"title"`
+			CompanyName string `json:"companyName"`
+			CountryCode string `json:"countryCode"`
+		} `json:"userInfo"`
+	} `json:"user"`
+	EventID string `json:"eventId"`
+}
+
+// elementStatus is one entry of a BATCH_CREATE response.
+type elementStatus struct {
+	Status int      `json:"status"`
+	Error  *liBody  `json:"error,omitempty"`
+	raw    []byte   // the element, for the record
+	parsed *element // nil when it did not parse
+}
+
+// process implements vendor.
+func (s *Server) process(r *http.Request, body []byte, rejectEvery int) (int, http.Header, any) {
+	batch := strings.EqualFold(r.Header.Get("X-RestLi-Method"), "BATCH_CREATE")
+	var raws []json.RawMessage
+	if batch {
+		var b struct {
+			Elements []json.RawMessage `json:"elements"`
+		}
+		if err := json.Unmarshal(body, &b); err != nil || b.Elements == nil {
+			s.countRejected()
+			return http.StatusBadRequest, nil, liError(400, 0, "INVALID_BODY", "A BATCH_CREATE body is {\"elements\":[...]}.")
+		}
+		if len(b.Elements) > MaxElements {
+			s.countRejected()
+			return http.StatusBadRequest, nil, liError(400, 0, "TOO_MANY_ELEMENTS", fmt.Sprintf("At most %d elements per batch, got %d.", MaxElements, len(b.Elements)))
+		}
+		raws = b.Elements
+	} else {
+		raws = []json.RawMessage{body}
+	}
+	now := s.clock()
+	statuses := make([]elementStatus, len(raws))
+	for i, raw := range raws {
+		st := &statuses[i]
+		st.raw = raw
+		var e element
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&e); err != nil {
+			st.Status, st.Error = 400, ptr(liError(400, 0, "INVALID_BODY", "The element does not parse: "+err.Error()))
+			continue
+		}
+		st.parsed = &e
+		if msg := checkElement(&e, now); msg != "" {
+			st.Status, st.Error = 422, ptr(liError(422, 0, "UNPROCESSABLE_ENTITY", msg))
+			continue
+		}
+		if rejectEvery > 0 && i%rejectEvery == 0 {
+			st.Status, st.Error = 500, ptr(liError(500, 0, "INTERNAL_SERVER_ERROR", "Internal Server Error"))
+			continue
+		}
+		st.Status = 201
+	}
+	s.mu.Lock()
+	for _, st := range statuses {
+		if st.parsed == nil {
+			continue
+		}
+		rec := Record{ReceivedAt: now, Event: st.raw}
+		if st.parsed.EventID != "" {
+			rec.Key = st.parsed.Conversion + "/" + st.parsed.EventID
+		}
+		at, seen := s.effectAt[rec.Key]
+		switch {
+		case st.Status != 201:
+			rec.Reason = st.Error.Code
+		case rec.Key != "" && seen && now.Sub(at) < s.DedupWindow:
+			// Accepted, but deduplicated: LinkedIn answers 201 either way.
+			rec.Reason = "deduplicated"
+		default:
+			rec.Effect = true
+			if rec.Key != "" {
+				s.effectAt[rec.Key] = now
+			}
+		}
+		s.record(rec, true)
+	}
+	s.flush()
+	s.mu.Unlock()
+	if !batch {
+		if statuses[0].Status != 201 {
+			if statuses[0].parsed == nil || statuses[0].Status == 422 {
+				s.countRejected()
+			}
+			return statuses[0].Status, nil, statuses[0].Error
+		}
+		return http.StatusCreated, nil, nil
+	}
+	return http.StatusOK, nil, map[string]any{"elements": statuses}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func checkElement(e *element, now time.Time) string {
+	if !conversionRE.MatchString(e.Conversion) {
+		return "conversion must be a urn:lla:llaPartnerConversion URN."
+	}
+	if e.ConversionHappenedAt == nil {
+		return "conversionHappenedAt is required."
+	}
+	at := time.UnixMilli(*e.ConversionHappenedAt)
+	switch {
+	case *e.ConversionHappenedAt < 1e12:
+		// Seconds sent for milliseconds land in 1970 and would be "too old";
+		// name the likelier mistake.
+		return "conversionHappenedAt must be epoch milliseconds."
+	case at.After(now):
+		return "conversionHappenedAt is in the future."
+	case now.Sub(at) > MaxEventAge:
+		return "conversionHappenedAt is more than 90 days in the past."
+	}
+	if v := e.ConversionValue; v != nil {
+		if !currencyRE.MatchString(v.CurrencyCode) || !amountRE.MatchString(v.Amount) {
+			return "conversionValue needs an ISO 4217 currencyCode and a decimal amount string."
+		}
+	}
+	if e.User == nil || e.User.UserIDs == nil {
+		return "user.userIds is required."
+	}
+	for _, id := range *e.User.UserIDs {
+		if !idTypes[id.IDType] {
+			return "user.userIds: unknown idType " + id.IDType + "."
+		}
+		if id.IDType == "SHA256_EMAIL" && !sha256RE.MatchString(id.IDValue) {
+			return "user.userIds: SHA256_EMAIL must be a lower-case hex SHA-256."
+		}
+		if id.IDValue == "" {
+			return "user.userIds: idValue is required."
+		}
+	}
+	info := e.User.UserInfo
+	if len(*e.User.UserIDs) == 0 && (info == nil || info.FirstName == "" || info.LastName == "") {
+		return "user needs at least one userId, or userInfo with firstName and lastName."
+	}
+	return ""
+}
+
+// liBody is LinkedIn's error body.
+type liBody struct {
+	Status           int    `json:"status"`
+	ServiceErrorCode int    `json:"serviceErrorCode,omitempty"`
+	Code             string `json:"code,omitempty"`
+	Message          string `json:"message"`
+}
+
+func liError(status, service int, code, msg string) liBody {
+	return liBody{Status: status, ServiceErrorCode: service, Code: code, Message: msg}
+}
+
+// throttle implements vendor.
+func (s *Server) throttle(w http.ResponseWriter, retryAfter time.Duration, injected bool) {
+	if injected {
+		w.Header().Set("Retry-After", fmt.Sprint(int(retryAfter.Round(time.Second)/time.Second)))
+	}
+	writeJSON(w, http.StatusTooManyRequests, liError(429, 101, "TOO_MANY_REQUESTS", "Resource level throttle APPLICATION MINUTE limit for calls to this resource is reached."))
+}
+
+// serverError implements vendor.
+func (s *Server) serverError(w http.ResponseWriter, status int) {
+	writeJSON(w, status, liError(status, 0, "", http.StatusText(status)))
+}
+
+func (s *Server) countRejected() {
+	s.mu.Lock()
+	s.stats.Rejected++
+	s.mu.Unlock()
+}
+
+func (s *Server) clock() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.now()
+}
