@@ -329,7 +329,7 @@ func (r *Runner) plan(ctx context.Context, selected map[string]bool, opts BuildO
 		}
 		if it.Action != ActionSkip {
 			if m.Kind == SQLModel {
-				it.sql, err = render(m.File, m.SQL, renderEnv{dialect: d, qualify: r.WH.QualifiedName, vars: r.Vars, since: it.Since})
+				it.sql, err = render(m.File, m.SQL, p.macros, renderEnv{dialect: d, qualify: r.WH.QualifiedName, vars: r.Vars, since: it.Since})
 				if err != nil {
 					return nil, err
 				}
@@ -371,7 +371,7 @@ func (p *Project) ownHashes(d warehouse.Dialect, vars Vars) (map[string]string, 
 			out[name] = hashParts(versionFormat, "seed", m.seed.hash)
 			continue
 		}
-		sql, err := render(m.File, m.SQL, renderEnv{dialect: d, qualify: versionQualify, vars: vars})
+		sql, err := render(m.File, m.SQL, p.macros, renderEnv{dialect: d, qualify: versionQualify, vars: vars})
 		if err != nil {
 			return nil, err
 		}
