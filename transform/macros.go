@@ -25,7 +25,7 @@ const maxMacroDepth = 50
 // macro is one {{ define }} block of a file under macros/.
 type macro struct {
 	name   string
-	pos    string   // file:line:col of the block's body, for errors
+	pos    string   // file:line where the block's body starts, for errors
 	params []string // the names a call's arguments are bound to, in order
 }
 
@@ -119,7 +119,8 @@ func checkOutsideDefines(tree *parse.Tree) error {
 // takes a model's dependencies from the model's own text (a macro is given
 // the table as an argument: {{ macro "name" (ref "model") }}).
 func parseMacro(tree *parse.Tree) (*macro, error) {
-	pos, _ := tree.ErrorContext(tree.Root)
+	loc, _ := tree.ErrorContext(tree.Root)
+	pos := loc[:strings.LastIndex(loc, ":")] // file:line; the column says little here
 	if !warehouse.ValidIdentifier(tree.Name) || tree.Name != strings.ToLower(tree.Name) {
 		return nil, fmt.Errorf("%s: macro name %q must be lower snake case", pos, tree.Name)
 	}

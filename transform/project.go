@@ -578,7 +578,7 @@ func dependencies(file, src string, macros *macroSet) (refs, sources refList, er
 	for name, tree := range trees {
 		if m, ok := macros.lookup(name); ok && name != file {
 			loc, _ := tree.ErrorContext(tree.Root)
-			return nil, nil, fmt.Errorf("%s: %s defines %s, which is the macro defined at %s", loc, file, name, m.pos)
+			return nil, nil, fmt.Errorf("%s: defines %s, the name of the macro at %s", loc, name, m.pos)
 		}
 		var walkErr error
 		walkNodes(tree.Root, func(cmd *parse.CommandNode) {
