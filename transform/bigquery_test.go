@@ -158,7 +158,7 @@ func TestBigQueryIncrementalScript(t *testing.T) {
 	r := &Runner{WH: wh, Project: p, Vars: testVars, RunID: "r2", Now: func() time.Time { return time.Date(2024, 1, 10, 0, 0, 0, 0, time.UTC) }}
 	since := time.Date(2024, 1, 3, 0, 0, 0, 0, time.UTC)
 	m := p.Models["stg_events"]
-	sql, err := render(m.File, m.SQL, renderEnv{dialect: warehouse.BigQuery, qualify: wh.QualifiedName, vars: testVars, since: since})
+	sql, err := render(m.File, m.SQL, p.macros, renderEnv{dialect: warehouse.BigQuery, qualify: wh.QualifiedName, vars: testVars, since: since})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -82,7 +82,7 @@ func TestHelpers(t *testing.T) {
 	}
 	vars := Vars{"s": "it's", "f": 7.0, "b": true}
 	for _, tt := range tests {
-		got, err := render("t.sql", tt.tmpl, renderEnv{dialect: tt.d, vars: vars, qualify: func(s string) string { return s }})
+		got, err := render("t.sql", tt.tmpl, nil, renderEnv{dialect: tt.d, vars: vars, qualify: func(s string) string { return s }})
 		if err != nil {
 			t.Errorf("%s %s: %v", tt.d, tt.tmpl, err)
 			continue
@@ -92,7 +92,7 @@ func TestHelpers(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{`{{ date_trunc "d" "fortnight" }}`, `{{ safe_cast "x" "INT" }}`, `{{ event_param "k" "blob" }}`, `{{ var "nope" }}`, `{{ incremental_filter "a; drop" }}`} {
-		if _, err := render("t.sql", bad, renderEnv{dialect: warehouse.DuckDB, vars: vars}); err == nil {
+		if _, err := render("t.sql", bad, nil, renderEnv{dialect: warehouse.DuckDB, vars: vars}); err == nil {
 			t.Errorf("%s rendered, want an error", bad)
 		}
 	}
@@ -127,7 +127,7 @@ func TestHelpersOnDuckDB(t *testing.T) {
   {{ sha256_hex "s" }} as sha,
   {{ fingerprint "s" }} as md5
 from {{ source "ga4" "events" }}`
-	sql, err := render("t.sql", tmpl, renderEnv{dialect: warehouse.DuckDB, qualify: f.wh.QualifiedName})
+	sql, err := render("t.sql", tmpl, nil, renderEnv{dialect: warehouse.DuckDB, qualify: f.wh.QualifiedName})
 	if err != nil {
 		t.Fatal(err)
 	}

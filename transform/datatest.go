@@ -85,10 +85,10 @@ func headerTests(m *Model) []dataTest {
 	return out
 }
 
-func customTest(t *CustomTest) dataTest {
+func customTest(t *CustomTest, macros *macroSet) dataTest {
 	return dataTest{
 		name: "tests/" + t.Name, file: t.File, deps: t.Refs,
-		query: func(env renderEnv) (string, error) { return render(t.File, t.SQL, env) },
+		query: func(env renderEnv) (string, error) { return render(t.File, t.SQL, macros, env) },
 	}
 }
 
@@ -109,7 +109,7 @@ func (p *Project) allTests() []dataTest {
 		out = append(out, headerTests(p.Models[name])...)
 	}
 	for _, t := range p.Tests {
-		out = append(out, customTest(t))
+		out = append(out, customTest(t, p.macros))
 	}
 	return out
 }

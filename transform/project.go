@@ -41,6 +41,8 @@ type Project struct {
 	downstream map[string][]string
 	// pendingRefs collects refs while loading, checked once all files are in.
 	pendingRefs refList
+	// macros are the define blocks under macros/, parsed with every render.
+	macros *macroSet
 }
 
 // Kind distinguishes SQL models from seeds.
@@ -90,16 +92,21 @@ type CustomTest struct {
 	SourceRefs  []string
 }
 
-// LoadProject parses every model under staging/, intermediate/ and marts/
-// (*.sql, recursively), the custom tests under tests/ and the seeds under
-// seeds/, and builds the dependency graph from the ref and source calls in
-// the templates. Missing folders count as empty. Errors name the file and,
-// where there is one, the line.
+// LoadProject parses the macros under macros/, every model under staging/,
+// intermediate/ and marts/ (*.sql, recursively), the custom tests under
+// tests/ and the seeds under seeds/, and builds the dependency graph from the
+// ref and source calls in the templates. Missing folders count as empty.
+// Errors name the file and, where there is one, the line.
 func LoadProject(fsys fs.FS) (*Project, error) {
+	macros, err := loadMacros(fsys)
+	if err != nil {
+		return nil, err
+	}
 	p := &Project{
 		Models:     map[string]*Model{},
 		Sources:    map[string]Source{},
 		downstream: map[string][]string{},
+		macros:     macros,
 	}
 	var errs []error
 	for _, dir := range modelDirs {
@@ -211,7 +218,7 @@ func (p *Project) addModel(file, src string) error {
 	if err != nil {
 		return err
 	}
-	refs, sources, err := dependencies(file, src)
+	refs, sources, err := dependencies(file, src, p.macros)
 	if err != nil {
 		return err
 	}
@@ -244,7 +251,7 @@ func (p *Project) addTest(file, src string) error {
 	if err != nil {
 		return err
 	}
-	refs, sources, err := dependencies(file, src)
+	refs, sources, err := dependencies(file, src, p.macros)
 	if err != nil {
 		return err
 	}
@@ -561,23 +568,35 @@ func (l refList) names() []string {
 
 // dependencies parses the template and collects every ref and source call,
 // in every branch (an {{ if is_incremental }} branch included), so the
-// graph does not depend on the values a run happens to render with.
-func dependencies(file, src string) (refs, sources refList, err error) {
-	trees, err := parse.Parse(file, src, "", "", parseFuncs())
+// graph does not depend on the values a run happens to render with. It also
+// checks the template's macro calls against macros.
+func dependencies(file, src string, macros *macroSet) (refs, sources refList, err error) {
+	trees, err := parse.Parse(file, src, "", "", parseFuncs(), macroParseFuncs(false))
 	if err != nil {
 		return nil, nil, err // parse errors name the file and line
 	}
-	for _, tree := range trees {
+	for name, tree := range trees {
+		if m, ok := macros.lookup(name); ok && name != file {
+			loc, _ := tree.ErrorContext(tree.Root)
+			return nil, nil, fmt.Errorf("%s: defines %s, the name of the macro at %s", loc, name, m.pos)
+		}
 		var walkErr error
 		walkNodes(tree.Root, func(cmd *parse.CommandNode) {
 			if walkErr != nil || len(cmd.Args) == 0 {
 				return
 			}
 			id, ok := cmd.Args[0].(*parse.IdentifierNode)
-			if !ok || (id.Ident != "ref" && id.Ident != "source") {
+			if !ok {
 				return
 			}
 			loc, _ := tree.ErrorContext(cmd)
+			if id.Ident == "macro" {
+				walkErr = macros.checkCall(loc, cmd)
+				return
+			}
+			if id.Ident != "ref" && id.Ident != "source" {
+				return
+			}
 			var args []string
 			for _, a := range cmd.Args[1:] {
 				s, ok := a.(*parse.StringNode)

@@ -16,12 +16,20 @@ import (
 // ints, int64s, float64s and time.Time (as a DATE).
 type Vars map[string]any
 
-// render executes a model's or test's template. The header comment stays in
-// the output so that line numbers in engine errors are file line numbers.
-func render(file, src string, env renderEnv) (string, error) {
+// render executes a model's or test's template, with the project's macros
+// (nil: none) callable. The header comment stays in the output so that line
+// numbers in engine errors are file line numbers. A model's version hashes
+// this output, so a macro change rebuilds exactly the models whose rendered
+// SQL it changes.
+func render(file, src string, macros *macroSet, env renderEnv) (string, error) {
 	// Parsing again per render keeps renders independent: template.Funcs
 	// mutates the template, and runs render concurrently.
-	t, err := template.New(file).Option("missingkey=error").Funcs(env.funcs()).Parse(src)
+	t := template.New(file).Option("missingkey=error").Funcs(env.funcs())
+	t.Funcs(macros.funcs(t))
+	if err := macros.parseInto(t); err != nil {
+		return "", err
+	}
+	t, err := t.Parse(src)
 	if err != nil {
 		return "", err // text/template errors name the file and line
 	}
@@ -69,7 +77,7 @@ func (p *Project) Compile(d warehouse.Dialect, qualify func(string) string, vars
 		if m.Kind == Seed {
 			continue
 		}
-		sql, err := render(m.File, m.SQL, renderEnv{dialect: d, qualify: qualify, vars: vars})
+		sql, err := render(m.File, m.SQL, p.macros, renderEnv{dialect: d, qualify: qualify, vars: vars})
 		if err != nil {
 			return nil, err
 		}
@@ -97,7 +105,7 @@ func (p *Project) CompileIncremental(d warehouse.Dialect, qualify func(string) s
 		if m.Kind != SQLModel || m.Config.Materialized != Incremental {
 			continue
 		}
-		sql, err := render(m.File, m.SQL, renderEnv{dialect: d, qualify: qualify, vars: vars, since: since})
+		sql, err := render(m.File, m.SQL, p.macros, renderEnv{dialect: d, qualify: qualify, vars: vars, since: since})
 		if err != nil {
 			return nil, err
 		}

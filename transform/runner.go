@@ -331,7 +331,7 @@ func (r *Runner) planItem(ctx context.Context, m *Model, st State, built bool, v
 	}
 	if it.Action != ActionSkip && m.Kind == SQLModel {
 		var err error
-		it.sql, err = render(m.File, m.SQL, renderEnv{dialect: r.WH.Dialect(), qualify: r.WH.QualifiedName, vars: r.Vars, since: it.Since})
+		it.sql, err = render(m.File, m.SQL, r.Project.macros, renderEnv{dialect: r.WH.Dialect(), qualify: r.WH.QualifiedName, vars: r.Vars, since: it.Since})
 		if err != nil {
 			return it, err
 		}
@@ -435,7 +435,7 @@ func (p *Project) ownHashes(d warehouse.Dialect, vars Vars) (map[string]string, 
 			out[name] = hashParts(versionFormat, "seed", m.seed.hash)
 			continue
 		}
-		sql, err := render(m.File, m.SQL, renderEnv{dialect: d, qualify: versionQualify, vars: vars})
+		sql, err := render(m.File, m.SQL, p.macros, renderEnv{dialect: d, qualify: versionQualify, vars: vars})
 		if err != nil {
 			return nil, err
 		}

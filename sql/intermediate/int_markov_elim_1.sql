@@ -6,30 +6,5 @@ materialized: table
 tests:
   not_null: [stage, removed, from_idx, to_idx, p]
 */
-{{- /*
-Eight states per model: DuckDB's planner grows exponentially with the depth
-of nested window subqueries (about 0.1 s at 8 levels, 40 s at 22), so the
-32 eliminations are split over four materialized models. The state
-eliminated at each level is (offset + k + 1); a state's row and column stay
-after elimination, since later steps read only the row and column of the
-state they eliminate, so stale entries never reach the paths from (start).
-*/ -}}
-select stage, removed, from_idx, to_idx, p
-from (
-{{- range $k := 8 }}
-  select stage, removed, from_idx, to_idx,
-    p + case when p_ss < 1 then p_is * p_sj / (1 - p_ss) else 0 end as p
-  from (
-    select
-      stage, removed, from_idx, to_idx, p,
-      max(case when to_idx = 0 + {{ $k }} + 1 then p else 0 end) over (partition by stage, removed, from_idx) as p_is,
-      max(case when from_idx = 0 + {{ $k }} + 1 then p else 0 end) over (partition by stage, removed, to_idx) as p_sj,
-      max(case when from_idx = 0 + {{ $k }} + 1 and to_idx = 0 + {{ $k }} + 1 then p else 0 end) over (partition by stage, removed) as p_ss
-    from (
-{{- end }}
-  select stage, removed, from_idx, to_idx, p from {{ ref "int_markov_matrix" }}
-{{- range $k := 8 }}
-    ) as x
-  ) as w
-{{- end }}
-) as eliminated
+{{- /* Eight states per model keeps DuckDB's planning time low: see macros/markov_elimination.sql. */ -}}
+{{ macro "markov_elimination" 0 (ref "int_markov_matrix") }}

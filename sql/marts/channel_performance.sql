@@ -16,13 +16,7 @@ tests:
   unique_combination: [[month, channel, model]]
 */
 with models as (
-  select 'first_touch' as model
-  union all select 'last_touch'
-  union all select 'last_non_direct'
-  union all select 'linear'
-  union all select 'time_decay'
-  union all select 'position_based'
-  union all select 'markov'
+  {{ macro "attribution_models" }}
 ),
 
 spend as (

@@ -168,28 +168,7 @@ grouped as (
   select
     *,
     -- channel rules: begin (GA4 default channel group, first match wins)
-    case
-      when src = '(direct)' and med in ('(none)', '(not set)') then 'Direct'
-      when regexp_contains(camp, 'cross-network') then 'Cross-network'
-      when (cat = 'SOURCE_CATEGORY_SHOPPING' or regexp_contains(camp, '^(.*(([^a-df-z]|^)shop|shopping).*)$'))
-        and regexp_contains(med, '^(.*cp.*|ppc|retargeting|paid.*)$') then 'Paid Shopping'
-      when cat = 'SOURCE_CATEGORY_SEARCH' and regexp_contains(med, '^(.*cp.*|ppc|retargeting|paid.*)$') then 'Paid Search'
-      when cat = 'SOURCE_CATEGORY_SOCIAL' and regexp_contains(med, '^(.*cp.*|ppc|retargeting|paid.*)$') then 'Paid Social'
-      when cat = 'SOURCE_CATEGORY_VIDEO' and regexp_contains(med, '^(.*cp.*|ppc|retargeting|paid.*)$') then 'Paid Video'
-      when med in ('display', 'banner', 'expandable', 'interstitial', 'cpm') then 'Display'
-      when regexp_contains(med, '^(.*cp.*|ppc|retargeting|paid.*)$') then 'Paid Other'
-      when cat = 'SOURCE_CATEGORY_SHOPPING' or regexp_contains(camp, '^(.*(([^a-df-z]|^)shop|shopping).*)$') then 'Organic Shopping'
-      when cat = 'SOURCE_CATEGORY_SOCIAL' or med in ('social', 'social-network', 'social-media', 'sm', 'social network', 'social media') then 'Organic Social'
-      when cat = 'SOURCE_CATEGORY_VIDEO' or regexp_contains(med, '^(.*video.*)$') then 'Organic Video'
-      when cat = 'SOURCE_CATEGORY_SEARCH' or med = 'organic' then 'Organic Search'
-      when med in ('referral', 'app', 'link') then 'Referral'
-      when src in ('email', 'e-mail', 'e_mail', 'e mail') or med in ('email', 'e-mail', 'e_mail', 'e mail') then 'Email'
-      when med = 'affiliate' then 'Affiliates'
-      when med = 'audio' then 'Audio'
-      when src = 'sms' or med = 'sms' then 'SMS'
-      when regexp_contains(med, '(push$|mobile|notification)') or src = 'firebase' then 'Mobile Push Notifications'
-      else 'Unassigned'
-    end as channel
+    {{ macro "channel_group" "src" "med" "camp" "cat" }} as channel
     -- channel rules: end
   from categorised
 )

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"path"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/sam-attribution/sam/internal/zetasql"
 	"github.com/sam-attribution/sam/internal/zetasql/zetasqltest"
+	sqlmodels "github.com/sam-attribution/sam/sql"
 	"github.com/sam-attribution/sam/tests/bigquerysql"
 )
 
@@ -31,21 +34,41 @@ type modelSet struct {
 	files map[string]string // model name -> file under fsys
 }
 
-// testdataModels are hand-rendered models laid out like sql/.
+// testdataModels is a small graph for the checker's own tests: two of SAM's
+// staging models, stg_fx__rates and stg_spend__daily (with the seeds and
+// macros they use), and testdata/models/marts/spend_by_month.sql, a mart
+// written for these tests that reads stg_spend__daily. Files are named as in
+// the models tree, without the sql/ prefix.
 func testdataModels(t *testing.T) modelSet {
 	t.Helper()
-	fsys := os.DirFS("testdata/models")
-	files, err := bigquerysql.ModelFiles(fsys)
+	fsys := fstest.MapFS{}
+	err := fs.WalkDir(sqlmodels.FS, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		if p != "staging/stg_fx__rates.sql" && p != "staging/stg_spend__daily.sql" && !strings.HasPrefix(p, "seeds/") && !strings.HasPrefix(p, "macros/") {
+			return nil
+		}
+		b, err := fs.ReadFile(sqlmodels.FS, p)
+		if err != nil {
+			return err
+		}
+		fsys[p] = &fstest.MapFile{Data: b}
+		return nil
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms := modelSet{fsys: fsys, sql: map[string]string{}, files: files}
-	for name, f := range files {
-		b, err := fs.ReadFile(fsys, f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ms.sql[name] = string(b)
+	const mart = "marts/spend_by_month.sql"
+	b, err := os.ReadFile(filepath.Join("testdata", "models", mart))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fsys[mart] = &fstest.MapFile{Data: b}
+	ms := compile(t, fsys, nil)
+	ms.files = map[string]string{}
+	for _, f := range []string{"staging/stg_fx__rates.sql", "staging/stg_spend__daily.sql", mart} {
+		ms.files[strings.TrimSuffix(path.Base(f), ".sql")] = f
 	}
 	return ms
 }

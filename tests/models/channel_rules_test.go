@@ -1,4 +1,4 @@
-package ga4
+package models_test
 
 import (
 	"context"
@@ -9,28 +9,9 @@ import (
 	"testing"
 
 	sqlmodels "github.com/sam-attribution/sam/sql"
+	"github.com/sam-attribution/sam/transform"
 	"github.com/sam-attribution/sam/warehouse"
 )
-
-// channelCase extracts the channel CASE expression from stg_ga4__sessions
-// (between its "channel rules" marker comments), so the test runs exactly
-// the SQL the model runs.
-func channelCase(t testing.TB) string {
-	t.Helper()
-	b, err := fs.ReadFile(sqlmodels.FS, "staging/stg_ga4__sessions.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := string(b)
-	i := strings.Index(s, "-- channel rules: begin")
-	j := strings.Index(s, "-- channel rules: end")
-	if i < 0 || j < i {
-		t.Fatal("stg_ga4__sessions.sql lacks the channel rules markers")
-	}
-	expr := s[i:j]
-	expr = expr[strings.Index(expr, "\n")+1:]
-	return strings.TrimSuffix(strings.TrimSpace(expr), "as channel")
-}
 
 func sourceCategories(t testing.TB) map[string]string {
 	t.Helper()
@@ -53,7 +34,7 @@ func sourceCategories(t testing.TB) map[string]string {
 }
 
 // TestChannelRules checks every GA4 default channel group rule, and the
-// order in which they win, on the model's own CASE expression.
+// order in which they win, on the channel_group macro the models call.
 func TestChannelRules(t *testing.T) {
 	cases := []struct{ source, medium, campaign, want string }{
 		{"(direct)", "(none)", "", "Direct"},
@@ -105,7 +86,7 @@ func TestChannelRules(t *testing.T) {
 			warehouse.StringLiteral(warehouse.DuckDB, c.source), warehouse.StringLiteral(warehouse.DuckDB, c.medium),
 			warehouse.StringLiteral(warehouse.DuckDB, c.campaign), cat, warehouse.StringLiteral(warehouse.DuckDB, c.want)))
 	}
-	q := "SELECT src, med, camp, want, " + channelCase(t) + " AS channel FROM (VALUES " + strings.Join(values, ",\n") + ") AS t(src, med, camp, cat, want)"
+	q := renderWithMacros(t, `SELECT src, med, camp, want, {{ macro "channel_group" "src" "med" "camp" "cat" }} AS channel FROM (VALUES `+strings.Join(values, ",\n")+") AS t(src, med, camp, cat, want)")
 	db := openDuck(t)
 	rows, err := db.Query(context.Background(), q)
 	if err != nil {
@@ -128,5 +109,27 @@ func TestChannelRules(t *testing.T) {
 	}
 	if len(seen) != 19 {
 		t.Errorf("cases cover %d of GA4's 19 channel groups", len(seen))
+	}
+}
+
+// Spend and sessions must land in the same channels, or cost per lead
+// divides one channel's spend by another's leads: both models group with
+// the channel_group macro over their lower-cased source, medium, campaign
+// and source category.
+func TestSpendAndSessionsShareChannelRules(t *testing.T) {
+	p, err := transform.LoadProject(sqlmodels.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars := transform.Vars{"attribution_window_days": 90, "time_decay_half_life_days": 7.0, "reporting_currency": "USD", "ga4_lookback_days": 3}
+	sqls, err := p.Compile(warehouse.DuckDB, nil, vars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules := renderWithMacros(t, `{{ macro "channel_group" "src" "med" "camp" "cat" }}`)
+	for _, m := range []string{"stg_ga4__sessions", "stg_spend__daily"} {
+		if !strings.Contains(sqls[m], rules+" as channel") {
+			t.Errorf("%s does not group channels with the channel_group macro over (src, med, camp, cat)", m)
+		}
 	}
 }

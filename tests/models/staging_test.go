@@ -1,47 +1,41 @@
-package ga4
+package models_test
 
 import (
 	"bufio"
 	"bytes"
 	"context"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"testing/fstest"
+	"time"
 
 	"github.com/sam-attribution/sam/internal/config"
+	"github.com/sam-attribution/sam/loaders/ga4"
 	"github.com/sam-attribution/sam/sampledata"
-	sqlmodels "github.com/sam-attribution/sam/sql"
 	"github.com/sam-attribution/sam/transform"
 	"github.com/sam-attribution/sam/warehouse"
 )
 
-// ga4Project is the GA4 part of the embedded SQL project: the stg_ga4__
-// models, the GA4 seeds and the ga4_ data tests, so these tests do not
-// depend on the rest of the graph.
-func ga4Project(t testing.TB) *transform.Project {
+// d1 is the first day of the generated exports.
+var d1 = time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
+
+func writeFile(t testing.TB, dir, name string, lines ...string) {
 	t.Helper()
-	m := fstest.MapFS{}
-	err := fs.WalkDir(sqlmodels.FS, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		base := filepath.Base(p)
-		if strings.HasPrefix(p, "staging/stg_ga4__") || strings.HasPrefix(p, "seeds/ga4_") || strings.HasPrefix(p, "tests/ga4_") {
-			b, err := fs.ReadFile(sqlmodels.FS, p)
-			if err != nil {
-				return err
-			}
-			m[p] = &fstest.MapFile{Data: b}
-		}
-		_ = base
-		return nil
-	})
-	if err != nil {
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// ga4Project is the GA4 part of the embedded SQL project: the stg_ga4__
+// models, the macros, the GA4 seeds and the ga4_ data tests, so these tests
+// do not depend on the rest of the graph.
+func ga4Project(t testing.TB) *transform.Project {
+	t.Helper()
+	m := subset(t, func(p string) bool {
+		return strings.HasPrefix(p, "staging/stg_ga4__") || strings.HasPrefix(p, "seeds/ga4_") ||
+			strings.HasPrefix(p, "tests/ga4_") || strings.HasPrefix(p, "macros/")
+	})
 	p, err := transform.LoadProject(m)
 	if err != nil {
 		t.Fatalf("LoadProject: %v", err)
@@ -108,7 +102,7 @@ func TestStagingReExportAddsLateEventsOnce(t *testing.T) {
 
 	db := openDuck(t)
 	p := ga4Project(t)
-	l := NewFileLoader(config.GA4{ExportDir: export, LookbackDays: 3}, db, nil)
+	l := ga4.NewFileLoader(config.GA4{ExportDir: export, LookbackDays: 3}, db, nil)
 	step := func(name string) (dayEvents, total int64) {
 		t.Helper()
 		if _, err := l.Load(ctx, name); err != nil {
@@ -148,7 +142,7 @@ func TestStagingCookielessAndSessions(t *testing.T) {
 		t.Fatal(err)
 	}
 	db := openDuck(t)
-	if _, err := NewFileLoader(config.GA4{ExportDir: filepath.Join(gen, "ga4")}, db, nil).Load(ctx, "r"); err != nil {
+	if _, err := ga4.NewFileLoader(config.GA4{ExportDir: filepath.Join(gen, "ga4")}, db, nil).Load(ctx, "r"); err != nil {
 		t.Fatal(err)
 	}
 	build(t, db, ga4Project(t))
