@@ -7,8 +7,7 @@
 // raw_writeback__send_log so that a rerun never sends an event twice.
 //
 // It imports the warehouse interface, internal/config and internal/retry,
-// nothing else of
-// SAM's; jobs import it. Engines are the caller's choice.
+// nothing else of SAM's; jobs import it. Engines are the caller's choice.
 //
 // # Modes
 //
