@@ -126,8 +126,8 @@ func (p Policy) normal() Policy {
 }
 
 // Do calls op until it succeeds, fails in a way p.Retryable refuses, the
-// attempts run out, or ctx ends. The error is op's last, wrapped with the
-// number of attempts when they ran out.
+// attempts run out, or ctx ends. The error is op's last, which says how
+// many attempts were made when there was more than one.
 func Do(ctx context.Context, p Policy, op func(ctx context.Context) error) error {
 	p = p.normal()
 	b := p.Backoff()
@@ -143,11 +143,11 @@ func Do(ctx context.Context, p Policy, op func(ctx context.Context) error) error
 			return fmt.Errorf("%w (after: %w)", cerr, err)
 		}
 		retry, after := p.Retryable(err)
-		if !retry {
+		if !retry || attempt >= p.Attempts {
+			if attempt > 1 {
+				return fmt.Errorf("%w (attempt %d of %d)", err, attempt, p.Attempts)
+			}
 			return err
-		}
-		if attempt >= p.Attempts {
-			return fmt.Errorf("giving up after %d attempts: %w", p.Attempts, err)
 		}
 		wait := max(b.Next(), min(after, p.Cap))
 		if p.OnRetry != nil {

@@ -91,7 +91,7 @@ func TestDoStopsOnRefusedErrorsAndGivesUp(t *testing.T) {
 	calls = 0
 	cause := errors.New("503")
 	err = Do(context.Background(), p, func(context.Context) error { calls++; return Mark(cause, 0) })
-	if !errors.Is(err, cause) || calls != 3 || len(*waits) != 2 {
+	if !errors.Is(err, cause) || calls != 3 || len(*waits) != 2 || err.Error() != "503 (attempt 3 of 3)" {
 		t.Errorf("marked error: %d calls, %d waits (want 3 and 2), err %v", calls, len(*waits), err)
 	}
 	calls = 0

@@ -3,7 +3,7 @@
 // account's rolling 10-second limit and the search endpoint's per-second
 // limit, retries 429s (honouring Retry-After), 5xx, timeouts and truncated
 // bodies with backoff and jitter, and a Source that maps contacts and deals
-// to crm/record shapes. It imports config, loaders, crm/record and
+// to crm/record shapes. It imports config, loaders, crm/record,
 // crm/internal/httpx and internal/retry.
 package hubspot
 

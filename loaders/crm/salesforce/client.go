@@ -244,14 +244,7 @@ func (c *Client) pace(ctx context.Context) error {
 	if !slow {
 		return nil
 	}
-	t := time.NewTimer(c.slowDelay)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return retry.Wait(ctx, c.slowDelay)
 }
 
 // shortPath keeps SOQL text out of error messages' first line length.
