@@ -10,9 +10,9 @@ import (
 	"testing"
 	"testing/fstest"
 
-	"github.com/sam-attribution/sam/internal/zetasql"
-	"github.com/sam-attribution/sam/internal/zetasql/zetasqltest"
 	"github.com/sam-attribution/sam/tests/bigquerysql"
+	"github.com/sam-attribution/sam/tools/zetasql"
+	"github.com/sam-attribution/sam/tools/zetasql/zetasqltest"
 )
 
 var env *zetasqltest.Env

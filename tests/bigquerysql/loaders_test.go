@@ -7,11 +7,11 @@ import (
 	"time"
 
 	"github.com/sam-attribution/sam/internal/config"
-	"github.com/sam-attribution/sam/internal/zetasql"
 	"github.com/sam-attribution/sam/loaders/ga4"
 	"github.com/sam-attribution/sam/scheduler"
 	sqlmodels "github.com/sam-attribution/sam/sql"
 	"github.com/sam-attribution/sam/tests/bigquerysql"
+	"github.com/sam-attribution/sam/tools/zetasql"
 	"github.com/sam-attribution/sam/warehouse"
 	"github.com/sam-attribution/sam/writeback"
 )

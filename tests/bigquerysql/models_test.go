@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sam-attribution/sam/internal/zetasql"
+	"github.com/sam-attribution/sam/tools/zetasql"
 
 	sqlmodels "github.com/sam-attribution/sam/sql"
 	"github.com/sam-attribution/sam/tests/bigquerysql"

@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sam-attribution/sam/internal/zetasql"
 	sqlmodels "github.com/sam-attribution/sam/sql"
 	"github.com/sam-attribution/sam/tests/bigquerysql"
+	"github.com/sam-attribution/sam/tools/zetasql"
 	"github.com/sam-attribution/sam/transform"
 	"github.com/sam-attribution/sam/warehouse"
 )

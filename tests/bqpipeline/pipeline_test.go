@@ -25,9 +25,9 @@ import (
 
 	bq "google.golang.org/api/bigquery/v2"
 
-	"github.com/sam-attribution/sam/internal/zetasql/zetasqltest"
 	"github.com/sam-attribution/sam/loaders/ga4"
 	"github.com/sam-attribution/sam/tests/bqfake"
+	"github.com/sam-attribution/sam/tools/zetasql/zetasqltest"
 	"github.com/sam-attribution/sam/warehouse"
 )
 
