@@ -50,3 +50,28 @@ func TestCronImpossibleDateEnds(t *testing.T) {
 		t.Fatal("30 February never comes")
 	}
 }
+
+func TestCronSundayAsSeven(t *testing.T) {
+	base := time.Date(2026, 11, 18, 10, 30, 0, 0, time.UTC) // a Wednesday
+	for expr, want := range map[string]time.Time{
+		"0 12 * * 5-7":   time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC),
+		"0 12 * * 6-7":   time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC),
+		"0 12 * * 7-7":   time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC),
+		"0 12 * * 4-7/3": time.Date(2026, 11, 19, 12, 0, 0, 0, time.UTC),
+		"0 12 * * 5-7/3": time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC),
+		"0 12 * * 1,7":   time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC),
+	} {
+		s, err := ParseCron(expr)
+		if err != nil {
+			t.Fatalf("%s: %v", expr, err)
+		}
+		if got, ok := s.Next(base); !ok || !got.Equal(want) {
+			t.Errorf("%s: next after %s = %s, want %s", expr, base, got, want)
+		}
+	}
+	// 5-7/3 is Friday only: Sunday (7) is not on the step.
+	s, _ := ParseCron("0 12 * * 5-7/3")
+	if got, _ := s.Next(time.Date(2026, 11, 20, 13, 0, 0, 0, time.UTC)); got.Weekday() != time.Friday {
+		t.Errorf("5-7/3 matched %s, want Fridays only", got.Weekday())
+	}
+}

@@ -51,7 +51,10 @@ type cloudRunJob struct {
 	} `yaml:"spec"`
 }
 
-// render fills placeholders the way deploy.sh does, with sample values.
+// deployDir holds the Cloud Run and Cloud Scheduler definitions.
+const deployDir = "../deploy"
+
+// render fills placeholders the way deploy/deploy.sh does, with sample values.
 func render(t *testing.T, path string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -68,7 +71,7 @@ func TestCloudRunJobsParseAndUseKnownVariables(t *testing.T) {
 	}
 	commands := map[string]bool{"run": true, "load": true, "transform": true, "test": true, "writeback": true}
 	secrets := map[string]bool{"SAM_HUBSPOT_TOKEN": true, "SAM_SALESFORCE_ACCESS_TOKEN": true, "SAM_GA4_API_SECRET": true}
-	files, _ := filepath.Glob("cloudrun/*.yaml")
+	files, _ := filepath.Glob(filepath.Join(deployDir, "cloudrun", "*.yaml"))
 	if len(files) < 4 {
 		t.Fatalf("want a job for sam run and each stage, found %v", files)
 	}
@@ -124,7 +127,7 @@ type schedulerJob struct {
 }
 
 func TestSchedulerTriggersAreValid(t *testing.T) {
-	files, _ := filepath.Glob("cloudscheduler/*.yaml")
+	files, _ := filepath.Glob(filepath.Join(deployDir, "cloudscheduler", "*.yaml"))
 	if len(files) == 0 {
 		t.Fatal("no Cloud Scheduler definitions")
 	}
@@ -136,7 +139,7 @@ func TestSchedulerTriggersAreValid(t *testing.T) {
 		if _, err := ParseCron(s.Schedule); err != nil {
 			t.Errorf("%s: %v", f, err)
 		}
-		if _, err := os.Stat(filepath.Join("cloudrun", s.Job+".yaml")); err != nil {
+		if _, err := os.Stat(filepath.Join(deployDir, "cloudrun", s.Job+".yaml")); err != nil {
 			t.Errorf("%s: triggers job %q with no definition in cloudrun/", f, s.Job)
 		}
 		if s.TimeZone == "" || s.Retry.MaxRetryAttempts < 1 || !strings.HasSuffix(s.Retry.MinBackoffDuration, "s") {

@@ -1,8 +1,9 @@
-// Package scheduler owns how SAM runs on a schedule: the Cloud Run Job and
-// Cloud Scheduler definitions beside it (cloudrun/, cloudscheduler/,
-// deploy.sh), and, for hosts without Cloud Scheduler, a local loop
+// Package scheduler owns how SAM runs on a schedule on hosts without Cloud
+// Scheduler (whose Cloud Run Job and trigger definitions are in deploy/ at
+// the repository root, checked by this package's tests): a local loop
 // (`sam schedule CRON`) that never runs two pipelines at once thanks to a
 // lock row in the warehouse that expires when its holder dies.
 //
-// It imports only warehouse; the caller passes the work to run.
+// It imports warehouse, internal/retry and github.com/robfig/cron/v3; the
+// caller passes the work to run.
 package scheduler

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"log/slog"
 	"time"
+
+	"github.com/sam-attribution/sam/internal/retry"
 )
 
 // Loop runs work on a cron schedule until its context ends. Each tick takes
@@ -80,12 +82,5 @@ func (l *Loop) tick(ctx context.Context) {
 }
 
 func sleepUntil(ctx context.Context, t time.Time) error {
-	timer := time.NewTimer(time.Until(t))
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-timer.C:
-		return nil
-	}
+	return retry.Wait(ctx, time.Until(t))
 }

@@ -515,8 +515,11 @@ func (r *Runner) fingerprint(ctx context.Context, table string) (string, error) 
 		return "", fmt.Errorf("source %s: fingerprint: %w", table, err)
 	}
 	data, err := warehouse.CollectRows(rows)
-	if err != nil || len(data) != 1 {
-		return "", fmt.Errorf("source %s: fingerprint: %v", table, err)
+	if err != nil {
+		return "", fmt.Errorf("source %s: fingerprint: %w", table, err)
+	}
+	if len(data) != 1 {
+		return "", fmt.Errorf("source %s: fingerprint: the query returned %d rows, want 1", table, len(data))
 	}
 	return warehouse.Format(data[0][0]), nil
 }

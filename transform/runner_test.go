@@ -739,3 +739,23 @@ func TestModelTestsRunRightAfterTheModel(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// noFingerprintWH answers the source fingerprint query with no rows.
+type noFingerprintWH struct{ warehouse.Warehouse }
+
+func (w noFingerprintWH) Query(ctx context.Context, sql string, opts ...warehouse.ExecOption) (warehouse.Rows, error) {
+	if strings.Contains(sql, "':'") {
+		return &sliceRows{cols: []string{"fingerprint"}}, nil
+	}
+	return w.Warehouse.Query(ctx, sql, opts...)
+}
+
+func TestFingerprintWithoutARowSaysSo(t *testing.T) {
+	f := newFixture(t)
+	r := f.runner()
+	r.WH = noFingerprintWH{f.wh}
+	_, err := r.Build(f.ctx, Selection{}, BuildOptions{})
+	if err == nil || strings.Contains(err.Error(), "<nil>") || !strings.Contains(err.Error(), "0 rows") {
+		t.Fatalf("error = %v, want one saying the fingerprint query returned 0 rows", err)
+	}
+}

@@ -7,16 +7,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
-	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/sam-attribution/sam/internal/retry"
 )
 
 // outcome is what one request came to after its retries.
@@ -43,11 +45,8 @@ type client struct {
 	measureID string
 	secret    string
 	limiter   *rate.Limiter
-	attempts  int
-	base, cap time.Duration
+	retry     retry.Policy // the attempts after one that did not reach GA4
 	timeout   time.Duration
-	sleep     func(context.Context, time.Duration) error
-	jitter    func(time.Duration) time.Duration
 }
 
 // target is the full URL with the secret; it must never be logged.
@@ -98,95 +97,70 @@ type result struct {
 	err      error               // last error, redacted
 }
 
-// post sends body, retrying what is worth retrying.
+// post sends body once, and again only while every earlier attempt
+// provably did not reach GA4 (see the package doc): Measurement Protocol
+// does not deduplicate, so a request the server may have read is never
+// sent a second time, and its outcome is unknown.
 func (c *client) post(ctx context.Context, body []byte) result {
 	var res result
-	for attempt := 1; ; attempt++ {
-		res.attempts = attempt
-		if err := c.limiter.Wait(ctx); err != nil {
-			// Nothing was sent for this attempt; an earlier attempt's
-			// outcome (if any) decides.
-			if attempt == 1 {
-				return result{outcome: outcomeFailed, attempts: attempt, err: fmt.Errorf("waiting for the rate limit: %w", err)}
-			}
-			res.err = fmt.Errorf("%w (after: %v)", err, res.err)
-			return res
+	p := c.retry
+	p.Retryable = func(err error) (bool, time.Duration) {
+		var nr *notReceived
+		if errors.As(err, &nr) {
+			return true, nr.after
 		}
+		return false, 0
+	}
+	err := retry.Do(ctx, p, func(ctx context.Context) error {
+		if err := c.limiter.Wait(ctx); err != nil {
+			// Nothing was sent for this attempt; the earlier attempts
+			// (none, or refused ones) decide the outcome.
+			res.outcome = outcomeFailed
+			return fmt.Errorf("waiting for the rate limit: %w", err)
+		}
+		res.attempts++
 		status, retryAfter, msgs, err := c.once(ctx, body)
 		switch {
 		case err == nil && status/100 == 2:
-			return result{outcome: outcomeSent, attempts: attempt, messages: msgs}
-		case err == nil && status != http.StatusTooManyRequests && status/100 != 5:
+			res.outcome, res.messages = outcomeSent, msgs
+			return nil
+		case err == nil && status == http.StatusTooManyRequests:
+			// GA4 refused the request before processing it.
+			res.outcome = outcomeFailed
+			return &notReceived{fmt.Errorf("POST %s: HTTP %d", c.redactedURL(), status), retryAfter}
+		case err == nil && status/100 == 5:
+			// The server read the request and failed somewhere: it may
+			// have recorded the events.
+			res.outcome = outcomeUnknown
+			return fmt.Errorf("POST %s: HTTP %d", c.redactedURL(), status)
+		case err == nil:
 			// 4xx: the request was read and refused; resending it as is
 			// would be refused again.
-			return result{outcome: outcomeFailed, attempts: attempt, err: fmt.Errorf("POST %s: HTTP %d", c.redactedURL(), status)}
-		case err == nil:
-			// 5xx and 429: GA4 did not take the events.
 			res.outcome = outcomeFailed
-			res.err = fmt.Errorf("POST %s: HTTP %d", c.redactedURL(), status)
-		case !retryable(err):
-			res.outcome = outcomeUnknown
-			if notSent(err) && attempt == 1 {
-				res.outcome = outcomeFailed
-			}
-			res.err = c.redact(err)
-			return res
+			return fmt.Errorf("POST %s: HTTP %d", c.redactedURL(), status)
+		case notSent(err):
+			res.outcome = outcomeFailed
+			return &notReceived{c.redact(err), 0}
 		default:
-			// Timeout or broken connection: the server may have read the
-			// request. Unless it is known not to have, the outcome is
-			// unknown until a later attempt succeeds.
-			if !notSent(err) || res.outcome == outcomeUnknown {
-				res.outcome = outcomeUnknown
-			} else {
-				res.outcome = outcomeFailed
-			}
-			res.err = c.redact(err)
+			// A timeout or a broken connection after the request may have
+			// been written: the server may have read it.
+			res.outcome = outcomeUnknown
+			return c.redact(err)
 		}
-		if attempt >= c.attempts {
-			return res
-		}
-		wait := c.backoff(attempt)
-		if retryAfter > wait {
-			wait = retryAfter
-		}
-		if err := c.sleep(ctx, wait); err != nil {
-			res.err = fmt.Errorf("%w (after: %v)", err, res.err)
-			return res
-		}
-	}
+	})
+	res.err = err
+	return res
 }
 
-// backoff is exponential with full jitter: a random wait in
-// [0, min(cap, base·2^(attempt-1))], so concurrent senders do not retry in
-// step.
-func (c *client) backoff(attempt int) time.Duration {
-	d := c.base << (attempt - 1)
-	if d <= 0 || d > c.cap {
-		d = c.cap
-	}
-	return c.jitter(d)
+// notReceived is a failed attempt that provably did not reach GA4, so it
+// is safe to make again.
+type notReceived struct {
+	err   error
+	after time.Duration // the server's Retry-After
 }
 
-func fullJitter(d time.Duration) time.Duration {
-	if d <= 0 {
-		return 0
-	}
-	return rand.N(d + 1)
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
+func (e *notReceived) Error() string { return e.err.Error() }
+func (e *notReceived) Unwrap() error { return e.err }
 
 // once makes one attempt.
 func (c *client) once(ctx context.Context, body []byte) (status int, retryAfter time.Duration, msgs []ValidationMessage, err error) {
@@ -197,16 +171,18 @@ func (c *client) once(ctx context.Context, body []byte) (status int, retryAfter 
 		return 0, 0, nil, c.redact(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	var conn connTrace
+	req = req.WithContext(httptrace.WithClientTrace(ctx, conn.trace()))
 	resp, err := c.http.Do(req)
 	if err != nil {
+		if conn.asked.Load() && !conn.got.Load() {
+			// The transport never had a connection to write to.
+			err = &noConnError{err}
+		}
 		return 0, 0, nil, err // redacted by the caller, which still needs its type
 	}
 	defer resp.Body.Close()
-	if s := resp.Header.Get("Retry-After"); s != "" {
-		if secs, err := strconv.Atoi(s); err == nil && secs > 0 {
-			retryAfter = min(time.Duration(secs)*time.Second, c.cap)
-		}
-	}
+	retryAfter = retry.RetryAfter(resp.Header, time.Now())
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil && resp.StatusCode/100 != 2 {
 		return resp.StatusCode, retryAfter, nil, nil
@@ -228,26 +204,32 @@ const (
 	debugPath   = "/debug/mp/collect"
 )
 
-// retryable reports whether a transport error is worth another attempt.
-func retryable(err error) bool {
-	if errors.Is(err, context.Canceled) {
-		return false // the run is stopping
+// connTrace notes whether the transport asked for a connection and got
+// one. A transport that reports neither (a test's RoundTripper) proves
+// nothing either way.
+type connTrace struct{ asked, got atomic.Bool }
+
+func (t *connTrace) trace() *httptrace.ClientTrace {
+	return &httptrace.ClientTrace{
+		GetConn: func(string) { t.asked.Store(true) },
+		GotConn: func(httptrace.GotConnInfo) { t.got.Store(true) },
 	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return true
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return true // the per-attempt timeout
-	}
-	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
-		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, syscall.EPIPE)
 }
 
+// noConnError is a request that failed before it had a connection.
+type noConnError struct{ err error }
+
+func (e *noConnError) Error() string { return e.err.Error() }
+func (e *noConnError) Unwrap() error { return e.err }
+
 // notSent reports whether a transport error proves the request never
-// reached the server (so the events were not recorded).
+// reached the server: no connection was had (a DNS failure, a refused or
+// failed dial, a failed TLS handshake). Go's transport itself resends a
+// request it knows it wrote nothing of on a reused connection; what it
+// returns is never known to be unsent, so it is not retried here.
 func notSent(err error) bool {
-	if errors.Is(err, syscall.ECONNREFUSED) {
+	var nc *noConnError
+	if errors.As(err, &nc) || errors.Is(err, syscall.ECONNREFUSED) {
 		return true
 	}
 	var dnsErr *net.DNSError

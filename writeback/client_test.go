@@ -3,6 +3,7 @@ package writeback
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,16 +12,18 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/sam-attribution/sam/internal/retry"
 )
 
 func testClient(url, secret string) (*client, *[]time.Duration) {
 	var waits []time.Duration
 	return &client{
 		http: http.DefaultClient, endpoint: url, path: collectPath, measureID: "G-TEST", secret: secret,
-		limiter: rate.NewLimiter(rate.Inf, 1), attempts: 5, base: 100 * time.Millisecond, cap: time.Second,
+		limiter: rate.NewLimiter(rate.Inf, 1),
+		retry: retry.Policy{Attempts: 5, Base: 100 * time.Millisecond, Cap: time.Second, Rand: retry.NewSource(1),
+			Sleep: func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }},
 		timeout: 5 * time.Second,
-		sleep:   func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil },
-		jitter:  func(d time.Duration) time.Duration { return d },
 	}, &waits
 }
 
@@ -39,37 +42,61 @@ func statusServer(t *testing.T, statuses ...int) (*httptest.Server, *atomic.Int3
 	return srv, &n
 }
 
-func TestPostRetries5xxAnd429WithBackoff(t *testing.T) {
-	srv, calls := statusServer(t, 500, 503, 429)
+// checkWaits asserts decorrelated jitter: every wait within [base, cap]
+// and at most three times the one before.
+func checkWaits(t *testing.T, waits []time.Duration, base, cap time.Duration) {
+	t.Helper()
+	prev := base
+	for i, d := range waits {
+		if d < base || d > cap || d > 3*prev {
+			t.Errorf("wait %d = %v after %v, want within [%v, min(%v, 3×previous)]", i+1, d, prev, base, cap)
+		}
+		prev = d
+	}
+}
+
+func TestPostRetries429WithBackoff(t *testing.T) {
+	srv, calls := statusServer(t, 429, 429, 429)
 	c, waits := testClient(srv.URL, "s3cr3t")
 	res := c.post(context.Background(), []byte(`{}`))
 	if res.outcome != outcomeSent || res.attempts != 4 || calls.Load() != 4 {
 		t.Fatalf("outcome %v after %d attempts (%d calls), want sent after 4", res.outcome, res.attempts, calls.Load())
 	}
-	// Jitter is the identity here, so the waits are the exponential caps.
-	want := []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond}
-	if len(*waits) != len(want) {
-		t.Fatalf("waits = %v, want %v", *waits, want)
+	if len(*waits) != 3 {
+		t.Fatalf("waits = %v, want 3", *waits)
 	}
-	for i := range want {
-		if (*waits)[i] != want[i] {
-			t.Errorf("wait %d = %v, want %v", i, (*waits)[i], want[i])
+	checkWaits(t, *waits, 100*time.Millisecond, time.Second)
+}
+
+func TestPost429HonoursRetryAfter(t *testing.T) {
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 1 {
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
 		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	c, waits := testClient(srv.URL, "s3cr3t")
+	c.retry.Cap = 30 * time.Second
+	res := c.post(context.Background(), []byte(`{}`))
+	if res.outcome != outcomeSent || len(*waits) != 1 || (*waits)[0] < time.Second {
+		t.Fatalf("outcome %v, waits %v; want sent after waiting at least the Retry-After of 1s", res.outcome, *waits)
 	}
 }
 
 func TestPostGivesUpAsFailedAfterMaxAttempts(t *testing.T) {
-	srv, calls := statusServer(t, 503, 503, 503, 503, 503, 503)
+	srv, calls := statusServer(t, 429, 429, 429, 429, 429, 429)
 	c, waits := testClient(srv.URL, "s3cr3t")
 	res := c.post(context.Background(), []byte(`{}`))
 	if res.outcome != outcomeFailed || calls.Load() != 5 || len(*waits) != 4 {
 		t.Fatalf("outcome %v, %d calls, %d waits; want failed after 5 calls and 4 waits", res.outcome, calls.Load(), len(*waits))
 	}
-	if (*waits)[3] != 800*time.Millisecond {
-		t.Errorf("4th wait = %v, want 800ms", (*waits)[3])
-	}
-	if !strings.Contains(res.err.Error(), "HTTP 503") || strings.Contains(res.err.Error(), "s3cr3t") {
-		t.Errorf("err = %v, want HTTP 503 without the secret", res.err)
+	checkWaits(t, *waits, 100*time.Millisecond, time.Second)
+	if !strings.Contains(res.err.Error(), "HTTP 429") || strings.Contains(res.err.Error(), "s3cr3t") {
+		t.Errorf("err = %v, want HTTP 429 without the secret", res.err)
 	}
 }
 
@@ -82,7 +109,7 @@ func TestPostDoesNotRetry4xx(t *testing.T) {
 	}
 }
 
-func TestPostTimeoutIsRetriedAndUnknownWhenExhausted(t *testing.T) {
+func TestPostTimeoutIsUnknownAndNotRetried(t *testing.T) {
 	block := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		<-block
@@ -90,11 +117,10 @@ func TestPostTimeoutIsRetriedAndUnknownWhenExhausted(t *testing.T) {
 	defer srv.Close()
 	defer close(block)
 	c, waits := testClient(srv.URL, "s3cr3t")
-	c.attempts = 2
 	c.timeout = 20 * time.Millisecond
 	res := c.post(context.Background(), []byte(`{}`))
-	if res.outcome != outcomeUnknown || res.attempts != 2 || len(*waits) != 1 {
-		t.Fatalf("outcome %v after %d attempts, want unknown after 2", res.outcome, res.attempts)
+	if res.outcome != outcomeUnknown || res.attempts != 1 || len(*waits) != 0 {
+		t.Fatalf("outcome %v after %d attempts, want unknown after 1", res.outcome, res.attempts)
 	}
 	if strings.Contains(res.err.Error(), "s3cr3t") || !strings.Contains(res.err.Error(), "api_secret=REDACTED") {
 		t.Errorf("err = %q, want the redacted URL", res.err)
@@ -119,5 +145,57 @@ func TestRedactRemovesSecretFromURLErrors(t *testing.T) {
 	res := c.post(context.Background(), []byte(`{}`))
 	if res.outcome != outcomeFailed {
 		t.Errorf("refused connection: outcome %v, want failed (nothing was sent)", res.outcome)
+	}
+}
+
+// TestPostNeverResendsARequestTheServerMayHaveRead covers the servers that
+// made GA4 count events two to five times: each reads the whole body and
+// then fails in a way that leaves the client unsure whether the events
+// were recorded. Measurement Protocol does not deduplicate, so the client
+// must send once and report the outcome as unknown.
+func TestPostNeverResendsARequestTheServerMayHaveRead(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		handle func(w http.ResponseWriter, r *http.Request)
+	}{
+		{"reset after reading", func(w http.ResponseWriter, r *http.Request) {
+			conn, _, err := http.NewResponseController(w).Hijack()
+			if err != nil {
+				t.Errorf("hijack: %v", err)
+				return
+			}
+			if tc, ok := conn.(interface{ SetLinger(int) error }); ok {
+				tc.SetLinger(0) // close with RST
+			}
+			conn.Close()
+		}},
+		{"answer after the client's timeout", func(w http.ResponseWriter, r *http.Request) {
+			time.Sleep(150 * time.Millisecond)
+			w.WriteHeader(http.StatusNoContent)
+		}},
+		{"500 after reading", func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusInternalServerError)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var seen atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if _, err := io.ReadAll(r.Body); err != nil {
+					t.Errorf("read body: %v", err)
+				}
+				seen.Add(1)
+				tc.handle(w, r)
+			}))
+			defer srv.Close()
+			c, _ := testClient(srv.URL, "s3cr3t")
+			c.timeout = 50 * time.Millisecond
+			res := c.post(context.Background(), []byte(`{"client_id":"1.2","events":[]}`))
+			if n := seen.Load(); n != 1 {
+				t.Errorf("the server received the request %d times, want once", n)
+			}
+			if res.outcome != outcomeUnknown {
+				t.Errorf("outcome = %v (err %v), want unknown", res.outcome, res.err)
+			}
+		})
 	}
 }

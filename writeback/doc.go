@@ -6,8 +6,8 @@
 // and records every idempotency key in the send log table
 // raw_writeback__send_log so that a rerun never sends an event twice.
 //
-// It imports the warehouse interface and internal/config, nothing else of
-// SAM's; jobs import it. Engines are the caller's choice.
+// It imports the warehouse interface, internal/config and internal/retry,
+// nothing else of SAM's; jobs import it. Engines are the caller's choice.
 //
 // # Modes
 //
@@ -37,12 +37,11 @@
 //     requests are committed in one write while the previous chunk is
 //     being sent, because each durable commit costs milliseconds (DuckDB
 //     syncs its WAL) or a load job (BigQuery, with a daily quota),
-//  2. sends the request (retrying 5xx, 429, timeouts and connection errors
-//     with exponential backoff and full jitter, within the rate limit),
-//  3. appends the outcome: "sent" (2xx), "failed" (a definite refusal or
-//     5xx/429 after the last attempt, eligible again next run) or "unknown"
-//     (the last attempt timed out or the connection broke after the request
-//     may have been read).
+//  2. sends the request, within the rate limit (see "What is retried"),
+//  3. appends the outcome: "sent" (2xx), "failed" (a definite refusal: a
+//     4xx, or a 429 or unreached server after the last attempt; eligible
+//     again next run) or "unknown" (the server may have read the request:
+//     a timeout, a connection broken after it was had, a 5xx).
 //
 // A key is blocked for good once it has a "sent" row, and blocked while it
 // has more "intent" rows than "failed" and "released" rows together. The
@@ -54,6 +53,28 @@
 // Report.CrashWindow on every run until an operator, having checked GA4
 // (DebugView or the BigQuery export's sam_event_key parameter), calls
 // Release for the keys GA4 does not have; the next run then sends those.
+//
+// A run that leaves unknown outcomes fails with an UnknownOutcomeError
+// naming their number and the command that releases them
+// (`sam writeback --release KEY,...`), so `sam run` exits non-zero.
+//
+// # What is retried
+//
+// A request is sent again only while every attempt so far provably did not
+// reach GA4, because a request the server read may have been recorded and
+// would be recorded twice:
+//
+//   - no connection was had: DNS failure, a refused or failed dial, a
+//     failed TLS handshake (Go's transport reports these before it writes
+//     anything; it already resends by itself a request it wrote nothing of
+//     on a reused connection);
+//   - HTTP 429: GA4 refused the request without processing it; its
+//     Retry-After is honoured up to Options.RetryMax.
+//
+// These are retried up to Options.MaxAttempts with decorrelated jitter
+// (internal/retry). A timeout, a reset or EOF after the connection was had,
+// or a 5xx (the server read the body and failed somewhere) ends the request
+// at once as "unknown".
 //
 // The window is kept narrow: outcome rows ride along with the next intent
 // write (or are written on their own once LogGroupRows are pending, and at

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/sam-attribution/sam/internal/config"
+	"github.com/sam-attribution/sam/internal/retry"
 	"github.com/sam-attribution/sam/warehouse"
 )
 
@@ -288,10 +289,32 @@ func (w *Writer) Run(ctx context.Context, runID string) (Report, error) {
 			runID, len(rep.ValidationMessages), rep.ValidationMessages[0].FieldPath,
 			rep.ValidationMessages[0].Description, rep.ValidationMessages[0].ValidationCode)
 	}
+	if len(rep.Unknown) > 0 {
+		return rep, &UnknownOutcomeError{RunID: runID, Keys: rep.Unknown, Failed: rep.Failed}
+	}
 	if rep.Failed > 0 {
 		return rep, fmt.Errorf("writeback run %s: %d event(s) failed and will be retried by the next run", runID, rep.Failed)
 	}
 	return rep, nil
+}
+
+// UnknownOutcomeError is a run in which requests may or may not have
+// reached GA4. Their keys stay in the crash window, never resent, until an
+// operator checks GA4 and releases the ones it does not have.
+type UnknownOutcomeError struct {
+	RunID  string
+	Keys   []string // sorted
+	Failed int      // events that failed as well, resent by the next run
+}
+
+func (e *UnknownOutcomeError) Error() string {
+	msg := fmt.Sprintf("writeback run %s: %d event(s) have an unknown outcome (GA4 may or may not have recorded them; they are not resent): "+
+		"check GA4 for their sam_event_key, then release the ones it lacks with `sam writeback --release KEY,...` (first: %s)",
+		e.RunID, len(e.Keys), strings.Join(e.Keys[:min(len(e.Keys), 5)], ","))
+	if e.Failed > 0 {
+		msg += fmt.Sprintf("; %d more event(s) failed and will be retried by the next run", e.Failed)
+	}
+	return msg
 }
 
 // logsSends reports whether the mode records sends in the send log.
@@ -330,12 +353,8 @@ func (w *Writer) client() (*client, error) {
 		measureID: w.cfg.MeasurementID,
 		secret:    w.cfg.APISecret.Reveal(),
 		limiter:   rate.NewLimiter(rate.Limit(w.cfg.RatePerSecond), w.cfg.Concurrency),
-		attempts:  w.opts.MaxAttempts,
-		base:      w.opts.RetryBase,
-		cap:       w.opts.RetryMax,
+		retry:     retry.Policy{Attempts: w.opts.MaxAttempts, Base: w.opts.RetryBase, Cap: w.opts.RetryMax, Rand: retry.RandomSource()},
 		timeout:   w.opts.RequestTimeout,
-		sleep:     sleepCtx,
-		jitter:    fullJitter,
 	}, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -165,15 +166,16 @@ func TestRunRetriesThenLogsFailedAndResendsNextRun(t *testing.T) {
 	opts.MaxAttempts = 3
 	w := New(wh, testConfig(ModeLocal), opts)
 
-	sink.InjectFailures(429, 1)
-	sink.InjectFailures(503, 1)
+	// Only a 429 proves GA4 did not take the events (a 5xx is unknown; see
+	// TestRunRecordsUnknownOutcomesAndFails).
+	sink.InjectFailures(429, 2)
 	rep, err := w.Run(ctx, "run-1")
 	if err != nil || rep.Sent != 20 || rep.Retries != 2 {
 		t.Fatalf("run 1: report %+v, err %v; want 20 sent after 2 retries", rep, err)
 	}
 
 	loadQueue(t, wh, queueRows(40, 20, now)) // 20 more events, one client
-	sink.InjectFailures(500, 3)              // all attempts of the next request
+	sink.InjectFailures(429, 3)              // all attempts of the next request
 	rep, err = w.Run(ctx, "run-2")
 	if err == nil || rep.Failed != 20 || rep.Sent != 0 || len(rep.CrashWindow) != 0 {
 		t.Fatalf("run 2: report %+v, err %v; want 20 failed (an error), none in the crash window", rep, err)
@@ -184,6 +186,40 @@ func TestRunRetriesThenLogsFailedAndResendsNextRun(t *testing.T) {
 	}
 	if st := sink.Stats(); st.Events != 40 || len(st.Duplicates) != 0 {
 		t.Errorf("sink = %+v, want 40 events, no duplicates", st)
+	}
+}
+
+func TestRunRecordsUnknownOutcomesAndFails(t *testing.T) {
+	ctx := context.Background()
+	wh := openWH(t)
+	loadQueue(t, wh, queueRows(20, 20, now)) // one request
+	sink, url := startSink(t)
+	opts := fastOpts(nil, url)
+	w := New(wh, testConfig(ModeLocal), opts)
+
+	sink.InjectFailures(500, 1) // read, then failed: GA4 may have the events
+	rep, err := w.Run(ctx, "run-1")
+	var ue *UnknownOutcomeError
+	if !errors.As(err, &ue) || len(ue.Keys) != 20 || len(rep.Unknown) != 20 || rep.Sent != 0 || rep.Failed != 0 {
+		t.Fatalf("report %+v, err %v; want an UnknownOutcomeError for 20 events", rep, err)
+	}
+	for _, want := range []string{"20 event(s) have an unknown outcome", "sam writeback --release"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	if got := logStatuses(t, wh); got[StatusUnknown] != 20 || got[StatusSent] != 0 || got[StatusFailed] != 0 {
+		t.Errorf("send log statuses = %v, want 20 unknown", got)
+	}
+	if len(rep.CrashWindow) != 20 {
+		t.Errorf("crash window = %d keys, want the 20 unknown", len(rep.CrashWindow))
+	}
+	rep, err = w.Run(ctx, "run-2")
+	if err != nil || rep.Sent != 0 || rep.Requests != 0 {
+		t.Fatalf("rerun: report %+v, err %v; want nothing resent", rep, err)
+	}
+	if n := sink.Stats().Injected; n != 1 {
+		t.Errorf("the sink was sent %d requests, want the one", n)
 	}
 }
 

@@ -3,9 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sam-attribution/sam/writeback"
 )
 
 func sam(t *testing.T, args ...string) (int, string, string) {
@@ -64,5 +67,18 @@ func TestConfigAndVersion(t *testing.T) {
 	code, out, _ = sam(t, "version")
 	if code != exitOK || !strings.HasPrefix(out, "sam ") {
 		t.Fatalf("version: exit %d, %q", code, out)
+	}
+}
+
+func TestUnknownWritebackOutcomesExitNonZeroNamingTheReleaseCommand(t *testing.T) {
+	err := fmt.Errorf("stage writeback: %w", &writeback.UnknownOutcomeError{RunID: "r1", Keys: []string{"k1", "k2"}})
+	var stderr bytes.Buffer
+	if code := exitCode(&stderr, err); code != exitFailed {
+		t.Errorf("exit code %d, want %d", code, exitFailed)
+	}
+	for _, want := range []string{"2 event(s) have an unknown outcome", "sam writeback --release"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr %q does not say %q", stderr.String(), want)
+		}
 	}
 }

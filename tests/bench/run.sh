@@ -153,9 +153,9 @@ fi
 
 # ---------------------------------------------------------------- ZetaSQL checks
 if runs zetasql; then
-	log "zetasql: internal/zetasql, tests/bigquerysql"
+	log "zetasql: tools/zetasql, tests/bigquerysql"
 	t0=$(now)
-	SAM_REQUIRE_ZETASQL=1 $GO test -count=1 -timeout 20m ./internal/zetasql ./tests/bigquerysql >"$WORK/zetasql.txt" 2>&1
+	SAM_REQUIRE_ZETASQL=1 $GO test -count=1 -timeout 20m ./tools/zetasql ./tests/bigquerysql >"$WORK/zetasql.txt" 2>&1
 	echo "(exit $?)" >>"$WORK/zetasql.txt"
 	secs "$t0" "$(now)" >"$WORK/zetasql_wall"
 fi
@@ -313,7 +313,7 @@ fence() { echo '```'; grep -E "$2" "$1" 2>/dev/null || echo "(no output: $1)"; e
 	fi
 	if has zetasql; then
 		zt=$(awk '$1 == "ok" { s += $3 + 0 } END { printf "%.1f", s }' "$WORK/zetasql.txt")
-		echo "| ZetaSQL: BigQuery SQL checks (internal/zetasql, tests/bigquerysql) | $zt s of test time; $(cat "$WORK/zetasql_wall") s wall with compiling, alone | |"
+		echo "| ZetaSQL: BigQuery SQL checks (tools/zetasql, tests/bigquerysql) | $zt s of test time; $(cat "$WORK/zetasql_wall") s wall with compiling, alone | |"
 	fi
 	if has scale; then
 		first=$(echo "$SCALE" | awk '{ print $1 }')
@@ -431,7 +431,7 @@ fence() { echo '```'; grep -E "$2" "$1" 2>/dev/null || echo "(no output: $1)"; e
 	if has zetasql; then
 		echo "## ZetaSQL checks"
 		echo
-		echo "\`SAM_REQUIRE_ZETASQL=1 go test -count=1 ./internal/zetasql ./tests/bigquerysql\`, alone:"
+		echo "\`SAM_REQUIRE_ZETASQL=1 go test -count=1 ./tools/zetasql ./tests/bigquerysql\`, alone:"
 		echo
 		fence "$WORK/zetasql.txt" '^(ok|FAIL|---|panic|\(exit)'
 		echo

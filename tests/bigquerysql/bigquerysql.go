@@ -1,6 +1,6 @@
 // Package bigquerysql checks SAM's SQL as BigQuery would read it, offline:
 // every model's BigQuery rendition is analyzed with the GoogleSQL analyzer
-// (internal/zetasql) in dependency order, against a catalog built from the
+// (tools/zetasql) in dependency order, against a catalog built from the
 // real schemas — the GA4 export (as the wildcard table events_* with its
 // _TABLE_SUFFIX pseudo-column), the tables the loaders write, the seeds, and
 // each model's output as the analyzer derives it from the model's SQL.
@@ -23,7 +23,7 @@
 // models (transform.LoadProject + Compile for BigQuery), the custom data
 // tests, the runner's and loaders' statements, the BI contract of the stable
 // outputs, and hand-rendered models in testdata that test the checker
-// itself. It imports internal/zetasql, the schema definitions of the tables
+// itself. It imports tools/zetasql, the schema definitions of the tables
 // models read (loaders, loaders/ga4, loaders/crm/record, loaders/spend,
 // writeback) and warehouse; only tests import it. Fixtures
 // (testdata/fixtures/*.json) are engine-neutral: the subpackage onduckdb runs
@@ -51,11 +51,11 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/sam-attribution/sam/internal/zetasql"
 	"github.com/sam-attribution/sam/loaders"
 	"github.com/sam-attribution/sam/loaders/crm/record"
 	"github.com/sam-attribution/sam/loaders/ga4"
 	"github.com/sam-attribution/sam/loaders/spend"
+	"github.com/sam-attribution/sam/tools/zetasql"
 	"github.com/sam-attribution/sam/warehouse"
 	"github.com/sam-attribution/sam/writeback"
 )

@@ -12,10 +12,10 @@ import (
 	"testing"
 	"testing/fstest"
 
-	"github.com/sam-attribution/sam/internal/zetasql"
-	"github.com/sam-attribution/sam/internal/zetasql/zetasqltest"
 	sqlmodels "github.com/sam-attribution/sam/sql"
 	"github.com/sam-attribution/sam/tests/bigquerysql"
+	"github.com/sam-attribution/sam/tools/zetasql"
+	"github.com/sam-attribution/sam/tools/zetasql/zetasqltest"
 )
 
 var env *zetasqltest.Env

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sam-attribution/sam/internal/zetasql"
+	"github.com/sam-attribution/sam/tools/zetasql"
 )
 
 // contractColumn is one column of a BI table's contract: its name, its

@@ -1,7 +1,7 @@
 // Package bqpipeline runs SAM's whole BigQuery pipeline offline: the real
 // sam binary in BigQuery mode talks to the fake BigQuery API (tests/bqfake),
 // and an Executor installed as the fake's query handler executes what SAM
-// sends, with ZetaSQL's reference evaluator (internal/zetasql) answering
+// sends, with ZetaSQL's reference evaluator (tools/zetasql) answering
 // every query.
 //
 // The Executor splits a script into statements and implements the
@@ -41,8 +41,8 @@ import (
 
 	bq "google.golang.org/api/bigquery/v2"
 
-	"github.com/sam-attribution/sam/internal/zetasql"
 	"github.com/sam-attribution/sam/tests/bqfake"
+	"github.com/sam-attribution/sam/tools/zetasql"
 	"github.com/sam-attribution/sam/warehouse"
 )
 

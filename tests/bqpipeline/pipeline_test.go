@@ -25,9 +25,10 @@ import (
 
 	bq "google.golang.org/api/bigquery/v2"
 
-	"github.com/sam-attribution/sam/internal/zetasql/zetasqltest"
 	"github.com/sam-attribution/sam/loaders/ga4"
 	"github.com/sam-attribution/sam/tests/bqfake"
+	"github.com/sam-attribution/sam/tests/samtest"
+	"github.com/sam-attribution/sam/tools/zetasql/zetasqltest"
 	"github.com/sam-attribution/sam/warehouse"
 )
 
@@ -437,9 +438,7 @@ func TestSIGTERM(t *testing.T) {
 		}
 		trials = n
 	}
-	seed := time.Now().UnixNano()
-	t.Logf("seed %d", seed)
-	rng := rand.New(rand.NewPCG(uint64(seed), 1))
+	rng := rand.New(rand.NewPCG(samtest.Seed(t), 1))
 	for i := range trials {
 		t.Run(fmt.Sprintf("trial%d", i), func(t *testing.T) {
 			w := newWorld(t)

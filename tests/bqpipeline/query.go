@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sam-attribution/sam/internal/zetasql"
+	"github.com/sam-attribution/sam/tools/zetasql"
 	"github.com/sam-attribution/sam/warehouse"
 )
 

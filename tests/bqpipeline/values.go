@@ -11,7 +11,7 @@ import (
 
 	bq "google.golang.org/api/bigquery/v2"
 
-	"github.com/sam-attribution/sam/internal/zetasql"
+	"github.com/sam-attribution/sam/tools/zetasql"
 	"github.com/sam-attribution/sam/warehouse"
 )
 

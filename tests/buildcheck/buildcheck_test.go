@@ -53,3 +53,17 @@ func TestMakeBuildIsTheOnlyBuildCommand(t *testing.T) {
 		t.Errorf("the Makefile should write the build command once, found %d", n)
 	}
 }
+
+// TestBinaryHoldsNoTestOnlyCode keeps tools/ (the ZetaSQL client) and tests/
+// out of the binary: only tests may import them.
+func TestBinaryHoldsNoTestOnlyCode(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "../../cmd/sam").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list -deps: %v\n%s", err, out)
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		if strings.HasPrefix(pkg, "github.com/sam-attribution/sam/tools/") || strings.HasPrefix(pkg, "github.com/sam-attribution/sam/tests/") {
+			t.Errorf("the sam binary imports %s, which is test-only code", pkg)
+		}
+	}
+}

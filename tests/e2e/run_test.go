@@ -87,7 +87,7 @@ func TestKillDuringTransformLeavesNoHalfTables(t *testing.T) {
 
 	w := newWorkspace(t, 10)
 	w.MustRun("run", "--stages", "load_ga4,load_crm,load_spend")
-	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
+	rng := rand.New(rand.NewSource(int64(samtest.Seed(t)))) // when each kill lands
 	for i := 0; i < 3; i++ {
 		ctx, cancel := context.WithCancel(context.Background())
 		cmd := w.Command(ctx, "transform", "--full-refresh")

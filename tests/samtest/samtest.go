@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -309,4 +310,22 @@ func SinkCounts(t testing.TB, path string) map[string]int {
 		counts[key]++
 	}
 	return counts
+}
+
+// Seed is the seed of a test's random choices: SAM_TEST_SEED when set (to
+// replay a failure), else the clock. It is logged either way, so a failing
+// run always says how to replay it.
+func Seed(t testing.TB) uint64 {
+	t.Helper()
+	if s := os.Getenv("SAM_TEST_SEED"); s != "" {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			t.Fatalf("SAM_TEST_SEED=%q: want an unsigned integer", s)
+		}
+		t.Logf("SAM_TEST_SEED=%d (from the environment)", n)
+		return n
+	}
+	n := uint64(time.Now().UnixNano())
+	t.Logf("SAM_TEST_SEED=%d (replay with it set)", n)
+	return n
 }

@@ -3,14 +3,14 @@
 # reference evaluator that speaks gRPC) and the .proto files describing its
 # API into an install directory (default: .tools/zetasql in the repository),
 # for the offline BigQuery SQL checks in tests/bigquerysql and
-# internal/zetasql.
+# tools/zetasql.
 #
 # The binary ships inside the npm package @fivetrandevelopers/zetasql; we only
 # keep the server for this machine (on Linux x86-64 lib/zetasql/remote_server.so,
 # an executable despite its name) and lib/zetasql/protos. The package is
 # fetched with `npm pack` through npm's own registry configuration.
 #
-# Layout (what internal/zetasql.FindInstall expects):
+# Layout (what tools/zetasql.FindInstall expects):
 #   DIR/remote_server.so   the server; run as `remote_server.so localhost PORT`
 #   DIR/protos/            local_service.proto and the zetasql/ protos it imports
 #   DIR/VERSION            the npm package and version installed

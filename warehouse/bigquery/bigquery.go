@@ -7,8 +7,9 @@
 // It owns everything BigQuery-specific below the warehouse interface: job
 // submission, waiting and error reporting, retries, value and schema
 // conversion, NDJSON encoding for loads and partition replacement. It
-// imports the warehouse package and the BigQuery client library only; no
-// other SAM package imports it except the one that picks the engine.
+// imports the warehouse package, internal/retry and the BigQuery client
+// library only; no other SAM package imports it except the one that picks
+// the engine.
 //
 // # Retries
 //
@@ -18,7 +19,7 @@
 // reasons backendError and rateLimitExceeded, with exponential backoff,
 // for as long as the context allows. This package does not retry those a
 // second time; it bounds them with RetryPolicy.CallTimeout. It adds bounded
-// retries (exponential backoff with jitter, RetryPolicy.MaxAttempts) where
+// retries (internal/retry's decorrelated jitter, RetryPolicy.MaxAttempts) where
 // the library has none:
 //
 //   - load uploads in one request (the library never retries media), when
@@ -65,6 +66,7 @@ import (
 	"google.golang.org/api/googleapi"
 	"google.golang.org/api/option"
 
+	"github.com/sam-attribution/sam/internal/retry"
 	"github.com/sam-attribution/sam/warehouse"
 )
 
@@ -98,6 +100,7 @@ type DB struct {
 	client *bigquery.Client
 	opts   Options
 	retry  RetryPolicy
+	rand   retry.Source // the retries' jitter
 	log    *slog.Logger
 }
 
@@ -127,7 +130,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("bigquery: create client: %w", err)
 	}
 	client.Location = opts.Location
-	db := &DB{client: client, opts: opts, retry: opts.Retry.withDefaults(), log: log.With("engine", "bigquery")}
+	db := &DB{client: client, opts: opts, retry: opts.Retry.withDefaults(), rand: retry.RandomSource(), log: log.With("engine", "bigquery")}
 	if !opts.SkipDatasetCheck {
 		if err := db.checkDataset(ctx); err != nil {
 			client.Close()

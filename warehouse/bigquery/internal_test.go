@@ -13,20 +13,14 @@ import (
 	"github.com/sam-attribution/sam/warehouse"
 )
 
-func TestBackoffStaysWithinBounds(t *testing.T) {
-	p := RetryPolicy{Initial: 100 * time.Millisecond, Max: time.Second}.withDefaults()
-	steps := []time.Duration{100, 200, 400, 800, 1000, 1000}
-	for n, step := range steps {
-		step *= time.Millisecond
-		for range 50 {
-			d := p.backoff(n)
-			if d < step/2 || d > step {
-				t.Fatalf("backoff(%d) = %v, want within [%v, %v]", n, d, step/2, step)
-			}
-		}
-	}
+func TestRetryPolicyDefaultsAndMapping(t *testing.T) {
 	if got := (RetryPolicy{}).withDefaults(); got != DefaultRetryPolicy {
 		t.Errorf("zero policy = %+v, want the default", got)
+	}
+	db := &DB{retry: RetryPolicy{Initial: 100 * time.Millisecond, Max: time.Second}.withDefaults()}
+	p := db.retryPolicy()
+	if p.Attempts != DefaultRetryPolicy.MaxAttempts || p.Base != 100*time.Millisecond || p.Cap != time.Second {
+		t.Errorf("retry policy = %+v, want attempts %d, base 100ms, cap 1s", p, DefaultRetryPolicy.MaxAttempts)
 	}
 }
 

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"cloud.google.com/go/bigquery"
+
+	"github.com/sam-attribution/sam/internal/retry"
 )
 
 // JobError is a BigQuery job that ran and failed (its status.errorResult).
@@ -93,58 +95,53 @@ func attemptID(id string, attempt int) string {
 // run starts a job, waits for it, and retries transient failures within
 // the policy's bounds. It returns the finished job and its final status.
 func (db *DB) run(ctx context.Context, r jobRun) (*bigquery.Job, *bigquery.JobStatus, error) {
-	var lastErr error
 	// gen counts jobs that ran and failed: only those need a new id. An
 	// insert that failed over HTTP is sent again under the same id (if the
 	// job was created after all, the 409 path finds it).
 	gen := 0
-	for attempt := 0; ; attempt++ {
-		if attempt > 0 {
-			d := db.retry.backoff(attempt - 1)
-			db.log.WarnContext(ctx, "bigquery job failed transiently; retrying", "kind", r.kind, "job_id", r.id,
-				"attempt", attempt+1, "max_attempts", db.retry.MaxAttempts, "pause", d, "err", lastErr)
-			if err := sleep(ctx, d); err != nil {
-				return nil, nil, fmt.Errorf("bigquery %s job %s: %w (after: %w)", r.kind, r.id, err, lastErr)
-			}
-		}
-		last := attempt+1 >= db.retry.MaxAttempts
-		id := attemptID(r.id, gen)
-		job, existing, err := db.start(ctx, r, id)
+	var (
+		job *bigquery.Job
+		st  *bigquery.JobStatus
+	)
+	p := db.retryPolicy()
+	p.OnRetry = func(attempt int, wait time.Duration, err error) {
+		db.log.WarnContext(ctx, "bigquery job failed transiently; retrying", "kind", r.kind, "job_id", r.id,
+			"attempt", attempt+1, "max_attempts", p.Attempts, "pause", wait, "err", err)
+	}
+	err := retry.Do(ctx, p, func(ctx context.Context) error {
+		job, st = nil, nil
+		j, existing, err := db.start(ctx, r, attemptID(r.id, gen))
 		if err != nil {
-			if r.media && r.replay && !last && ctx.Err() == nil && retryableHTTP(err) {
-				lastErr = err
-				continue
+			if r.media && r.replay && ctx.Err() == nil && retryableHTTP(err) {
+				return retry.Mark(err, 0)
 			}
-			if attempt > 0 {
-				err = fmt.Errorf("%w (attempt %d of %d)", err, attempt+1, db.retry.MaxAttempts)
-			}
-			return nil, nil, err
+			return err
 		}
-		st, err := db.wait(ctx, r.kind, job)
-		if err != nil {
-			return nil, nil, err
+		if st, err = db.wait(ctx, r.kind, j); err != nil {
+			return err
 		}
 		if st.Err() == nil {
 			if st.Statistics != nil {
-				db.log.DebugContext(ctx, "bigquery job done", "kind", r.kind, "job_id", job.ID(),
+				db.log.DebugContext(ctx, "bigquery job done", "kind", r.kind, "job_id", j.ID(),
 					"bytes_processed", st.Statistics.TotalBytesProcessed, "duration", st.Statistics.EndTime.Sub(st.Statistics.StartTime))
 			}
-			return job, st, nil
+			job = j
+			return nil
 		}
-		je := newJobError(job, st)
+		je := newJobError(j, st)
 		// A cancelled job found under our id belongs to an earlier run
 		// (which timed out, or someone stopped it): this run may try again.
 		rerun := je.Transient() || existing && je.Reason == "stopped"
-		if rerun && r.replay && !r.script && !isScript(st) && !last {
-			lastErr = je
+		if rerun && r.replay && !r.script && !isScript(st) {
 			gen++
-			continue
+			return retry.Mark(je, 0)
 		}
-		if attempt > 0 {
-			return nil, st, fmt.Errorf("%w (attempt %d of %d)", je, attempt+1, db.retry.MaxAttempts)
-		}
-		return nil, st, je
+		return je
+	})
+	if err != nil {
+		return nil, st, err
 	}
+	return job, st, nil
 }
 
 // start inserts the job. A 409 means a job with this id exists (an earlier
@@ -199,7 +196,7 @@ func (db *DB) wait(ctx context.Context, kind string, job *bigquery.Job) (*bigque
 	}
 	defer cancel()
 	for n := 0; ; n++ {
-		if err := sleep(wctx, pollInterval(n)); err != nil {
+		if err := retry.Wait(wctx, pollInterval(n)); err != nil {
 			break
 		}
 		sctx, scancel := db.callContext(wctx)

@@ -1,13 +1,13 @@
 package bigquery
 
 import (
-	"context"
 	"errors"
-	"math/rand/v2"
 	"net/http"
 	"time"
 
 	"google.golang.org/api/googleapi"
+
+	"github.com/sam-attribution/sam/internal/retry"
 )
 
 // RetryPolicy bounds the retries this package adds to the client
@@ -16,8 +16,9 @@ type RetryPolicy struct {
 	// MaxAttempts is how many times one step (an upload, a job that failed
 	// transiently) is tried in all.
 	MaxAttempts int
-	// Initial and Max shape the exponential backoff between attempts; each
-	// pause is drawn at random from the upper half of the current step.
+	// Initial and Max bound the pauses between attempts, drawn by
+	// decorrelated jitter (internal/retry): each at random between Initial
+	// and three times the one before, at most Max.
 	Initial, Max time.Duration
 	// CallTimeout bounds one API call including the client library's own
 	// retries of it, which otherwise go on for as long as the context
@@ -49,28 +50,9 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 	return p
 }
 
-// backoff returns the pause before attempt n+1 (n counts from 0): the step
-// doubles each time up to Max, and the pause is drawn from [step/2, step]
-// so that concurrent retries spread out but never collapse to zero.
-func (p RetryPolicy) backoff(n int) time.Duration {
-	step := p.Initial
-	for i := 0; i < n && step < p.Max; i++ {
-		step *= 2
-	}
-	step = min(step, p.Max)
-	half := step / 2
-	return half + rand.N(step-half+1)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+// retryPolicy is the policy in internal/retry's terms.
+func (db *DB) retryPolicy() retry.Policy {
+	return retry.Policy{Attempts: db.retry.MaxAttempts, Base: db.retry.Initial, Cap: db.retry.Max, Rand: db.rand}
 }
 
 // transientReasons are BigQuery error reasons worth another attempt. The

@@ -6,9 +6,9 @@ import (
 	"time"
 
 	"github.com/sam-attribution/sam/internal/config"
+	"github.com/sam-attribution/sam/internal/retry"
 	"github.com/sam-attribution/sam/loaders/crm"
 	"github.com/sam-attribution/sam/loaders/crm/hubspot"
-	"github.com/sam-attribution/sam/loaders/crm/internal/httpx"
 	"github.com/sam-attribution/sam/loaders/crm/internal/memwh"
 	"github.com/sam-attribution/sam/tests/hubspotsim"
 )
@@ -34,7 +34,7 @@ func BenchmarkSearchThroughput(b *testing.B) {
 			GclidProperty: "gclid", RequestsPer10s: 1000, SearchPerSecond: perWindow}
 		src, err := hubspot.NewSource(cfg, config.CRM{OverlapMinutes: 10, BatchSize: 1000}, hubspot.Options{
 			HTTPClient: &http.Client{Timeout: 10 * time.Second}, Window: window, SearchWindow: window, PageSize: page,
-			Backoff: httpx.Backoff{Base: time.Millisecond, Max: 20 * time.Millisecond, Attempts: 10},
+			Backoff: retry.Policy{Base: time.Millisecond, Cap: 20 * time.Millisecond, Attempts: 10},
 		})
 		if err != nil {
 			b.Fatal(err)

@@ -3,8 +3,8 @@
 // account's rolling 10-second limit and the search endpoint's per-second
 // limit, retries 429s (honouring Retry-After), 5xx, timeouts and truncated
 // bodies with backoff and jitter, and a Source that maps contacts and deals
-// to crm/record shapes. It imports config, loaders, crm/record and
-// crm/internal/httpx.
+// to crm/record shapes. It imports config, loaders, crm/record,
+// crm/internal/httpx and internal/retry.
 package hubspot
 
 import (
@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sam-attribution/sam/internal/retry"
 	"github.com/sam-attribution/sam/loaders/crm/internal/httpx"
 )
 
@@ -31,7 +32,7 @@ type Client struct {
 	log     *slog.Logger
 	general *httpx.Window // every request
 	search  *httpx.Window // search requests, on top of general
-	backoff httpx.Backoff
+	retry   retry.Policy
 }
 
 // ClientOptions tune a Client. Zero values take production defaults.
@@ -45,7 +46,7 @@ type ClientOptions struct {
 	Window            time.Duration
 	SearchPerWindow   int
 	SearchWindow      time.Duration
-	Backoff           httpx.Backoff
+	Backoff           retry.Policy
 }
 
 // NewClient returns a client of the API at baseURL with a private app token.
@@ -69,13 +70,16 @@ func NewClient(baseURL, token string, o ClientOptions) *Client {
 		o.SearchPerWindow = 4
 	}
 	if o.Backoff.Attempts == 0 {
-		o.Backoff = httpx.DefaultBackoff
+		o.Backoff = httpx.DefaultRetry()
+	}
+	if o.Backoff.Rand == nil {
+		o.Backoff.Rand = retry.RandomSource()
 	}
 	return &Client{
 		base: strings.TrimRight(baseURL, "/"), token: token, http: o.HTTPClient, log: o.Logger,
 		general: httpx.NewWindow(o.RequestsPerWindow, o.Window),
 		search:  httpx.NewWindow(o.SearchPerWindow, o.SearchWindow),
-		backoff: o.Backoff,
+		retry:   o.Backoff,
 	}
 }
 
@@ -133,34 +137,32 @@ func (c *Client) do(ctx context.Context, method, path string, body any, isSearch
 				return ctx.Err()
 			}
 			// Timeouts, resets, refused connections: worth another try.
-			return httpx.Retryable(fmt.Errorf("hubspot: %s %s: %w", method, path, err), 0)
+			return retry.Mark(fmt.Errorf("hubspot: %s %s: %w", method, path, err), 0)
 		}
 		data, err := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if err != nil {
-			return httpx.Retryable(fmt.Errorf("hubspot: read %s: %w", path, err), 0)
+			return retry.Mark(fmt.Errorf("hubspot: read %s: %w", path, err), 0)
 		}
 		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 			if err := json.Unmarshal(data, out); err != nil {
 				// A cut-off body decodes as an error; the data is there to fetch again.
-				return httpx.Retryable(fmt.Errorf("hubspot: %s %s: bad JSON (%d bytes): %w", method, path, len(data), err), 0)
+				return retry.Mark(fmt.Errorf("hubspot: %s %s: bad JSON (%d bytes): %w", method, path, len(data), err), 0)
 			}
 			return nil
 		}
 		var eb errorBody
 		_ = json.Unmarshal(data, &eb)
-		if httpx.TransientStatus(resp.StatusCode) {
-			after := httpx.RetryAfter(resp.Header, time.Now())
+		if retry.TransientStatus(resp.StatusCode) {
+			after := retry.RetryAfter(resp.Header, time.Now())
 			if resp.StatusCode == http.StatusTooManyRequests {
 				c.log.Warn("hubspot rate limited", "path", path, "policy", eb.PolicyName, "retry_after", after)
 			}
-			return httpx.Retryable(fmt.Errorf("hubspot: %s %s: HTTP %d %s", method, path, resp.StatusCode, eb.Message), after)
+			return retry.Mark(fmt.Errorf("hubspot: %s %s: HTTP %d %s", method, path, resp.StatusCode, eb.Message), after)
 		}
 		return &APIError{Status: resp.StatusCode, Category: eb.Category, Message: eb.Message}
 	}
-	return httpx.Do(ctx, c.backoff, op, func(attempt int, wait time.Duration, err error) {
-		c.log.Debug("hubspot retry", "attempt", attempt, "wait", wait, "err", err)
-	})
+	return retry.Do(ctx, c.retryPolicy(), op)
 }
 
 // Object is one CRM record as the v3 API returns it. Property values are
@@ -327,4 +329,13 @@ func (c *Client) moreAssociations(ctx context.Context, fromType, toType, id, aft
 func IsAuthError(err error) bool {
 	var ae *APIError
 	return errors.As(err, &ae) && (ae.Status == http.StatusUnauthorized || ae.Status == http.StatusForbidden)
+}
+
+// retryPolicy is the client's policy, logging each retry.
+func (c *Client) retryPolicy() retry.Policy {
+	p := c.retry
+	p.OnRetry = func(attempt int, wait time.Duration, err error) {
+		c.log.Debug("hubspot retry", "attempt", attempt, "wait", wait, "err", err)
+	}
+	return p
 }

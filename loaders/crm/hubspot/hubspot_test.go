@@ -13,10 +13,10 @@ import (
 	"time"
 
 	"github.com/sam-attribution/sam/internal/config"
+	"github.com/sam-attribution/sam/internal/retry"
 	"github.com/sam-attribution/sam/loaders"
 	"github.com/sam-attribution/sam/loaders/crm"
 	"github.com/sam-attribution/sam/loaders/crm/hubspot"
-	"github.com/sam-attribution/sam/loaders/crm/internal/httpx"
 	"github.com/sam-attribution/sam/loaders/crm/internal/memwh"
 	"github.com/sam-attribution/sam/loaders/crm/record"
 	"github.com/sam-attribution/sam/tests/hubspotsim"
@@ -56,7 +56,7 @@ func newSource(t testing.TB, sim *hubspotsim.Server, timeout time.Duration) *hub
 		GclidProperty: "gclid", RequestsPer10s: testPerWindow, SearchPerSecond: testSearchPer}
 	src, err := hubspot.NewSource(cfg, config.CRM{OverlapMinutes: 10, BatchSize: 2000}, hubspot.Options{
 		HTTPClient: &http.Client{Timeout: timeout}, Window: testWindow, SearchWindow: testSearchWindow, PageSize: testPage,
-		Backoff: httpx.Backoff{Base: time.Millisecond, Max: 20 * time.Millisecond, Attempts: 20},
+		Backoff: retry.Policy{Base: time.Millisecond, Cap: 20 * time.Millisecond, Attempts: 20},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/sam-attribution/sam/internal/config"
+	"github.com/sam-attribution/sam/internal/retry"
 	"github.com/sam-attribution/sam/loaders"
-	"github.com/sam-attribution/sam/loaders/crm/internal/httpx"
 	"github.com/sam-attribution/sam/loaders/crm/record"
 )
 
@@ -29,7 +29,7 @@ type Options struct {
 	SearchWindow time.Duration
 	// PageSize is records per request (default 100, HubSpot's maximum).
 	PageSize int
-	Backoff  httpx.Backoff
+	Backoff  retry.Policy
 	// Now is the clock that stamps sweeps (default time.Now).
 	Now func() time.Time
 	// UserIDProperty is the contact property holding the site's user id

@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/sam-attribution/sam/internal/config"
+	"github.com/sam-attribution/sam/internal/retry"
 	"github.com/sam-attribution/sam/loaders/crm"
-	"github.com/sam-attribution/sam/loaders/crm/internal/httpx"
 	"github.com/sam-attribution/sam/loaders/crm/internal/memwh"
 	"github.com/sam-attribution/sam/loaders/crm/salesforce"
 	"github.com/sam-attribution/sam/tests/salesforcesim"
@@ -33,7 +33,7 @@ func BenchmarkQueryThroughput(b *testing.B) {
 			GAClientIDField: "GA_Client_ID__c", GclidField: "GCLID__c", RequestsPerSecond: perWindow}
 		src, err := salesforce.NewSource(sc, config.CRM{OverlapMinutes: 10, BatchSize: 1000}, salesforce.Options{
 			HTTPClient: &http.Client{Timeout: 10 * time.Second}, Window: window, DefaultCurrency: "USD",
-			Backoff: httpx.Backoff{Base: time.Millisecond, Max: 20 * time.Millisecond, Attempts: 10},
+			Backoff: retry.Policy{Base: time.Millisecond, Cap: 20 * time.Millisecond, Attempts: 10},
 		})
 		if err != nil {
 			b.Fatal(err)

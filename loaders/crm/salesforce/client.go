@@ -6,7 +6,8 @@
 // allowance, and a Source that sweeps Lead, Contact, Opportunity,
 // OpportunityContactRole and OpportunityHistory by SystemModstamp, halving
 // the time window when a query times out. It imports config, loaders,
-// crm/record and crm/internal/httpx. The bearer token is never logged.
+// crm/record, crm/internal/httpx and internal/retry. The bearer token is
+// never logged.
 package salesforce
 
 import (
@@ -24,6 +25,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sam-attribution/sam/internal/retry"
 	"github.com/sam-attribution/sam/loaders/crm/internal/httpx"
 )
 
@@ -50,7 +52,7 @@ type Client struct {
 	http    *http.Client
 	log     *slog.Logger
 	limit   *httpx.Window
-	backoff httpx.Backoff
+	retry   retry.Policy
 	// slowDelay is added before each request while the org's daily API
 	// usage is above slowAbove (a fraction of the allowance).
 	slowDelay time.Duration
@@ -68,7 +70,7 @@ type ClientOptions struct {
 	Logger            *slog.Logger
 	RequestsPerWindow int           // default 10
 	Window            time.Duration // default 1 s
-	Backoff           httpx.Backoff
+	Backoff           retry.Policy
 	SlowDelay         time.Duration // default 1 s
 	SlowAbove         float64       // default 0.9
 }
@@ -88,7 +90,10 @@ func NewClient(instanceURL, apiVersion, token string, o ClientOptions) *Client {
 		o.Window = time.Second
 	}
 	if o.Backoff.Attempts == 0 {
-		o.Backoff = httpx.DefaultBackoff
+		o.Backoff = httpx.DefaultRetry()
+	}
+	if o.Backoff.Rand == nil {
+		o.Backoff.Rand = retry.RandomSource()
 	}
 	if o.SlowDelay <= 0 {
 		o.SlowDelay = time.Second
@@ -97,7 +102,7 @@ func NewClient(instanceURL, apiVersion, token string, o ClientOptions) *Client {
 		o.SlowAbove = 0.9
 	}
 	return &Client{base: strings.TrimRight(instanceURL, "/"), version: apiVersion, token: token, http: o.HTTPClient,
-		log: o.Logger, limit: httpx.NewWindow(o.RequestsPerWindow, o.Window), backoff: o.Backoff,
+		log: o.Logger, limit: httpx.NewWindow(o.RequestsPerWindow, o.Window), retry: o.Backoff,
 		slowDelay: o.SlowDelay, slowAbove: o.SlowAbove}
 }
 
@@ -157,12 +162,12 @@ func (c *Client) get(ctx context.Context, path string) (*QueryResult, error) {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			return httpx.Retryable(fmt.Errorf("salesforce: GET %s: %w", shortPath(path), redact(err, c.token)), 0)
+			return retry.Mark(fmt.Errorf("salesforce: GET %s: %w", shortPath(path), redact(err, c.token)), 0)
 		}
 		data, err := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if err != nil {
-			return httpx.Retryable(fmt.Errorf("salesforce: read %s: %w", shortPath(path), err), 0)
+			return retry.Mark(fmt.Errorf("salesforce: read %s: %w", shortPath(path), err), 0)
 		}
 		c.readUsage(resp.Header.Get("Sforce-Limit-Info"))
 		if resp.StatusCode == http.StatusOK {
@@ -170,7 +175,7 @@ func (c *Client) get(ctx context.Context, path string) (*QueryResult, error) {
 			dec := json.NewDecoder(bytes.NewReader(data))
 			dec.UseNumber()
 			if err := dec.Decode(&out); err != nil {
-				return httpx.Retryable(fmt.Errorf("salesforce: GET %s: bad JSON (%d bytes): %w", shortPath(path), len(data), err), 0)
+				return retry.Mark(fmt.Errorf("salesforce: GET %s: bad JSON (%d bytes): %w", shortPath(path), len(data), err), 0)
 			}
 			return nil
 		}
@@ -180,21 +185,19 @@ func (c *Client) get(ctx context.Context, path string) (*QueryResult, error) {
 		if len(errs) > 0 {
 			e = errs[0]
 		}
-		after := httpx.RetryAfter(resp.Header, time.Now())
+		after := retry.RetryAfter(resp.Header, time.Now())
 		switch {
 		case e.ErrorCode == "QUERY_TIMEOUT":
 			return fmt.Errorf("%w: %s", ErrQueryTimeout, e.Message)
 		case e.ErrorCode == "REQUEST_LIMIT_EXCEEDED":
 			c.log.Warn("salesforce request limit exceeded; backing off", "message", e.Message, "retry_after", after)
-			return httpx.Retryable(&APIError{Status: resp.StatusCode, Code: e.ErrorCode, Message: e.Message}, after)
-		case httpx.TransientStatus(resp.StatusCode) || e.ErrorCode == "SERVER_UNAVAILABLE":
-			return httpx.Retryable(&APIError{Status: resp.StatusCode, Code: e.ErrorCode, Message: e.Message}, after)
+			return retry.Mark(&APIError{Status: resp.StatusCode, Code: e.ErrorCode, Message: e.Message}, after)
+		case retry.TransientStatus(resp.StatusCode) || e.ErrorCode == "SERVER_UNAVAILABLE":
+			return retry.Mark(&APIError{Status: resp.StatusCode, Code: e.ErrorCode, Message: e.Message}, after)
 		}
 		return &APIError{Status: resp.StatusCode, Code: e.ErrorCode, Message: e.Message}
 	}
-	err := httpx.Do(ctx, c.backoff, op, func(attempt int, wait time.Duration, err error) {
-		c.log.Debug("salesforce retry", "attempt", attempt, "wait", wait, "err", err)
-	})
+	err := retry.Do(ctx, c.retryPolicy(), op)
 	if err != nil {
 		return nil, err
 	}
@@ -241,14 +244,7 @@ func (c *Client) pace(ctx context.Context) error {
 	if !slow {
 		return nil
 	}
-	t := time.NewTimer(c.slowDelay)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return retry.Wait(ctx, c.slowDelay)
 }
 
 // shortPath keeps SOQL text out of error messages' first line length.
@@ -266,4 +262,13 @@ func redact(err error, token string) error {
 		return err
 	}
 	return errors.New(strings.ReplaceAll(err.Error(), token, "[redacted]"))
+}
+
+// retryPolicy is the client's policy, logging each retry.
+func (c *Client) retryPolicy() retry.Policy {
+	p := c.retry
+	p.OnRetry = func(attempt int, wait time.Duration, err error) {
+		c.log.Debug("salesforce retry", "attempt", attempt, "wait", wait, "err", err)
+	}
+	return p
 }

@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/sam-attribution/sam/internal/config"
+	"github.com/sam-attribution/sam/internal/retry"
 	"github.com/sam-attribution/sam/loaders"
 	"github.com/sam-attribution/sam/loaders/crm"
-	"github.com/sam-attribution/sam/loaders/crm/internal/httpx"
 	"github.com/sam-attribution/sam/loaders/crm/internal/memwh"
 	"github.com/sam-attribution/sam/loaders/crm/record"
 	"github.com/sam-attribution/sam/loaders/crm/salesforce"
@@ -50,7 +50,7 @@ func newHarness(t testing.TB, leads, opps, badEvery int, cfg salesforcesim.Confi
 		GAClientIDField: "GA_Client_ID__c", GclidField: "GCLID__c", RequestsPerSecond: testPerWindow}
 	src, err := salesforce.NewSource(sc, config.CRM{OverlapMinutes: 10, BatchSize: 2000}, salesforce.Options{
 		HTTPClient: &http.Client{Timeout: timeout}, Window: testWindow, CurrencyField: "CurrencyIsoCode",
-		Backoff:   httpx.Backoff{Base: time.Millisecond, Max: 20 * time.Millisecond, Attempts: 20},
+		Backoff:   retry.Policy{Base: time.Millisecond, Cap: 20 * time.Millisecond, Attempts: 20},
 		SlowDelay: time.Millisecond,
 		// The loader's clock runs a second ahead of the server's, as clocks
 		// do; the overlap window covers it, and it lets a sync started in

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/sam-attribution/sam/internal/config"
+	"github.com/sam-attribution/sam/internal/retry"
 	"github.com/sam-attribution/sam/loaders"
-	"github.com/sam-attribution/sam/loaders/crm/internal/httpx"
 	"github.com/sam-attribution/sam/loaders/crm/record"
 )
 
@@ -22,7 +22,7 @@ type Options struct {
 	Logger     *slog.Logger
 	// Window is the span of config.Salesforce.RequestsPerSecond (default 1 s).
 	Window  time.Duration
-	Backoff httpx.Backoff
+	Backoff retry.Policy
 	// CurrencyField is the Opportunity currency field: CurrencyIsoCode in
 	// multi-currency orgs; empty (single-currency org) uses DefaultCurrency.
 	CurrencyField   string

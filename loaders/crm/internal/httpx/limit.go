@@ -1,14 +1,31 @@
-// Package httpx owns what the CRM API clients share: a rolling-window rate
-// limiter that never lets the server see more than N requests in any window,
-// and retry with exponential backoff, full jitter and Retry-After. It imports
-// only the standard library.
+// Package httpx owns the rate limiter the CRM API clients share: a
+// rolling-window limiter that never lets the server see more than N
+// requests in any window, however long each request takes. Retries are
+// internal/retry's; DefaultRetry is the CRM clients' policy. It imports
+// only the standard library and internal/retry.
+//
+// golang.org/x/time/rate (the writer's limiter) is a token bucket: it
+// spaces the moments requests leave, but a server counts the moments they
+// arrive, and a request is somewhere between leaving and its answer. N
+// requests in flight and N more sent a window later can all arrive within
+// one window of the server's. Window frees a slot only a window after its
+// answer, which no token bucket can express, so HubSpot's rolling
+// ten-second limit is never exceeded.
 package httpx
 
 import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/sam-attribution/sam/internal/retry"
 )
+
+// DefaultRetry is how the CRM clients retry by default: every GET or
+// search may be repeated, so up to 12 attempts, waits from 500ms to 30s.
+func DefaultRetry() retry.Policy {
+	return retry.Policy{Attempts: 12, Base: 500 * time.Millisecond, Cap: 30 * time.Second}
+}
 
 // Window limits requests to N per rolling window W, as the server counts
 // them. A slot is taken when a request starts and becomes free again W after

@@ -21,7 +21,8 @@
 // The package may import the warehouse package (its Column and Type values
 // describe schemas, so catalogs are built from the same values the loaders
 // use), gRPC, protobuf and protocompile; nothing else of SAM. It is a test and
-// tooling dependency: production code does not run the analyzer.
+// tooling dependency, kept under tools/ beside its installer: production code
+// does not run the analyzer and no production package may import it.
 //
 // # Dynamic messages instead of generated code
 //

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sam-attribution/sam/internal/zetasql"
-	"github.com/sam-attribution/sam/internal/zetasql/zetasqltest"
+	"github.com/sam-attribution/sam/tools/zetasql"
+	"github.com/sam-attribution/sam/tools/zetasql/zetasqltest"
 	"github.com/sam-attribution/sam/warehouse"
 )
 

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sam-attribution/sam/internal/zetasql"
+	"github.com/sam-attribution/sam/tools/zetasql"
 )
 
 // recorder is a testing.TB that records how a test would have ended.

@@ -2,7 +2,7 @@
 // decides what happens when it is not installed: with SAM_REQUIRE_ZETASQL=1
 // (which the Makefile sets) the tests fail, naming the missing file and how
 // to install it; otherwise they skip with the same message. It imports
-// internal/zetasql and the standard library only.
+// tools/zetasql and the standard library only.
 //
 // Use it from TestMain, so the server (about a second to start) runs once per
 // package:
@@ -31,7 +31,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sam-attribution/sam/internal/zetasql"
+	"github.com/sam-attribution/sam/tools/zetasql"
 )
 
 // RequireEnv names the environment variable that turns a missing service

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Deploys SAM to Google Cloud: builds and pushes the image, replaces the
-# Cloud Run jobs from scheduler/cloudrun/*.yaml and creates or updates the
-# Cloud Scheduler triggers from scheduler/cloudscheduler/*.yaml.
+# Cloud Run jobs from deploy/cloudrun/*.yaml and creates or updates the
+# Cloud Scheduler triggers from deploy/cloudscheduler/*.yaml.
 #
 # Required environment:
 #   GCP_PROJECT           project that runs the jobs
 #   GCP_REGION            Cloud Run / Scheduler region, e.g. europe-west1
 #   SAM_IMAGE             image reference to build and deploy
-#   SAM_SERVICE_ACCOUNT   runtime service account email (see scheduler/README.md)
+#   SAM_SERVICE_ACCOUNT   runtime service account email (see deploy/README.md)
 #   SAM_SCHEDULER_ACCOUNT service account Cloud Scheduler calls Cloud Run as
 #   SAM_BQ_PROJECT SAM_BQ_DATASET SAM_BQ_LOCATION SAM_BQ_MAX_BYTES_BILLED
 #   SAM_GA4_EXPORT_PROJECT SAM_GA4_EXPORT_DATASET SAM_CRM_SOURCE SAM_GA4_MEASUREMENT_ID
@@ -45,12 +45,12 @@ render() {
 echo "building $SAM_IMAGE"
 gcloud builds submit --project "$GCP_PROJECT" --tag "$SAM_IMAGE" .
 
-for f in scheduler/cloudrun/*.yaml; do
+for f in deploy/cloudrun/*.yaml; do
   echo "replacing Cloud Run job from $f"
   render "$f" | gcloud run jobs replace - --project "$GCP_PROJECT" --region "$GCP_REGION"
 done
 
-for f in scheduler/cloudscheduler/*.yaml; do
+for f in deploy/cloudscheduler/*.yaml; do
   name=$(sed -n 's/^name: *//p' "$f")
   job=$(sed -n 's/^job: *//p' "$f")
   schedule=$(sed -n 's/^schedule: *"\(.*\)"/\1/p' "$f")
