@@ -66,6 +66,11 @@ type Destination interface {
 	// SAM sends; zero when it does not. Within it, re-sending a request whose
 	// outcome is unknown is safe.
 	DedupWindow() time.Duration
+	// Takes reports whether the destination receives events of a stage at
+	// all; events of other stages are not its business and are not
+	// recorded for it (a stage it takes but has no conversion configured
+	// for is a Check decision: disabled).
+	Takes(stage string) bool
 	// Check decides, as of now, whether e may be sent: windows, identifiers,
 	// consent and the payload guard.
 	Check(e Event, now time.Time) Decision

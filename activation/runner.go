@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -22,15 +23,22 @@ type EventSource interface {
 type Runner struct {
 	Ledger Ledger
 	Events EventSource
-	// Destinations are the enabled destinations; Disabled names the ones
+	// Destinations are the enabled destinations; Disabled are the ones
 	// that are not configured, recorded as such for coverage.
 	Destinations []Destination
-	Disabled     []string
+	Disabled     []Disabled
 	// Concurrency is how many requests per destination are in flight at
 	// once: the crash window's bound (default 8).
 	Concurrency int
 	Now         func() time.Time
 	Logger      *slog.Logger
+}
+
+// Disabled names a destination that is not configured and the stages it
+// would take.
+type Disabled struct {
+	Name   string
+	Stages []string
 }
 
 // DestinationReport is one destination's part of a run.
@@ -94,8 +102,8 @@ func (r *Runner) defaults() {
 func (r *Runner) Run(ctx context.Context, runID string) (Report, error) {
 	r.defaults()
 	rep := Report{RunID: runID}
-	for _, name := range r.Disabled {
-		dr, err := r.recordDisabled(ctx, runID, name)
+	for _, dis := range r.Disabled {
+		dr, err := r.recordDisabled(ctx, runID, dis)
 		rep.Destinations = append(rep.Destinations, dr)
 		if err != nil {
 			return rep, err
@@ -118,8 +126,9 @@ func entryFor(d string, e Event, s Status, detail, runID string) Entry {
 
 // recordDisabled records every event a disabled destination would have
 // had, once per change, so coverage shows what it misses.
-func (r *Runner) recordDisabled(ctx context.Context, runID, name string) (DestinationReport, error) {
+func (r *Runner) recordDisabled(ctx context.Context, runID string, dis Disabled) (DestinationReport, error) {
 	start := r.Now()
+	name := dis.Name
 	dr := DestinationReport{Destination: name, Counts: map[Status]int{}}
 	states, err := r.Ledger.States(ctx, name)
 	if err != nil {
@@ -128,6 +137,9 @@ func (r *Runner) recordDisabled(ctx context.Context, runID, name string) (Destin
 	w := newCommitter(r.Ledger, r.Now)
 	var pending []Entry
 	err = r.Events.ForEach(ctx, func(e Event) error {
+		if !slices.Contains(dis.Stages, e.Stage) {
+			return nil
+		}
 		dr.Events++
 		st := states[e.Key]
 		if st.Done() || st.Open {
@@ -217,6 +229,9 @@ func (r *Runner) deliver(ctx context.Context, runID string, d Destination) (Dest
 		}
 	}
 	readErr := r.Events.ForEach(ctx, func(e Event) error {
+		if !d.Takes(e.Stage) {
+			return nil
+		}
 		dr.Events++
 		st := states[e.Key]
 		if st.Done() {

@@ -28,6 +28,7 @@ func (f *fakeDest) Name() string               { return f.name }
 func (f *fakeDest) DedupWindow() time.Duration { return f.dedup }
 func (f *fakeDest) BatchKey(e Event) string    { return e.ClientKey }
 func (f *fakeDest) MaxBatch() int              { return f.maxBatch }
+func (f *fakeDest) Takes(s string) bool        { return s != StageLost }
 func (f *fakeDest) Check(e Event, _ time.Time) Decision {
 	if f.check != nil {
 		return f.check(e)
@@ -223,7 +224,7 @@ func TestFailedIsSentAgainAndReported(t *testing.T) {
 
 func TestDisabledDestinationsAreRecordedForCoverage(t *testing.T) {
 	l := &MemoryLedger{}
-	r := &Runner{Ledger: l, Events: events(3, 1), Disabled: []string{"linkedin"}, Now: func() time.Time { return testNow }}
+	r := &Runner{Ledger: l, Events: events(3, 1), Disabled: []Disabled{{Name: "linkedin", Stages: []string{StageSQL}}}, Now: func() time.Time { return testNow }}
 	rep, err := r.Run(context.Background(), "r")
 	if err != nil {
 		t.Fatal(err)
@@ -287,5 +288,15 @@ func TestCrashWindowIsBoundedByRequestsInFlight(t *testing.T) {
 	}
 	if maxOpen == 0 {
 		t.Fatal("probe saw no open key")
+	}
+}
+
+func TestStagesADestinationDoesNotTakeAreNotItsBusiness(t *testing.T) {
+	l := &MemoryLedger{}
+	d := &fakeDest{name: "x", maxBatch: 10}
+	ev := SliceEvents{{Key: "a", Stage: StageLost, ClientKey: "c"}, {Key: "b", Stage: StageWon, ClientKey: "c", Value: 5, Currency: "EUR"}}
+	rep := run(t, l, ev, d)
+	if rep.Destinations[0].Events != 1 || len(l.Entries()) != 2 || d.received()["a"] != 0 {
+		t.Fatalf("events %d, entries %d, received %v", rep.Destinations[0].Events, len(l.Entries()), d.received())
 	}
 }
