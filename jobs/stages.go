@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -125,13 +124,4 @@ func WritePlan(w io.Writer, p *transform.Plan) error {
 	}
 	_, err := fmt.Fprintf(w, "\n%d of %d models would rebuild (%s)\n", rebuild, len(p.Items), p.Dialect)
 	return err
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

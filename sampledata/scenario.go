@@ -1,7 +1,6 @@
 package sampledata
 
 import (
-	"math"
 	"strconv"
 	"time"
 )
@@ -141,7 +140,6 @@ type visitor struct {
 	leadSession int
 	spam        bool
 	userID      string
-	engagedUser bool
 }
 
 // hourWeights shapes traffic over the day (UTC): business hours in Europe
@@ -276,5 +274,3 @@ func (g *generator) returnChannel(v *visitor) *channel {
 	}
 	return emailChannel
 }
-
-func round2(x float64) float64 { return math.Round(x*100) / 100 }

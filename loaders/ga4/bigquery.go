@@ -206,7 +206,7 @@ func renderCopy(p copyPlan) (string, error) {
 	if len(p.Tables) == 0 {
 		return "", fmt.Errorf("ga4: no tables to copy")
 	}
-	var suffixes, daily, intraday []string
+	var suffixes []string
 	first, last := p.Tables[0].day, p.Tables[0].day
 	for _, t := range p.Tables {
 		if t.day.After(p.Today) {
@@ -214,11 +214,6 @@ func renderCopy(p copyPlan) (string, error) {
 		}
 		suffix := strings.TrimPrefix(t.name, "events_")
 		suffixes = append(suffixes, "'"+suffix+"'")
-		if t.intraday {
-			intraday = append(intraday, t.name)
-		} else {
-			daily = append(daily, t.name)
-		}
 		if t.day.Before(first) {
 			first = t.day
 		}
