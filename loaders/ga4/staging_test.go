@@ -11,7 +11,6 @@ import (
 	"testing"
 	"testing/fstest"
 
-	"github.com/sam-attribution/sam/internal/config"
 	"github.com/sam-attribution/sam/sampledata"
 	sqlmodels "github.com/sam-attribution/sam/sql"
 	"github.com/sam-attribution/sam/transform"
@@ -108,7 +107,7 @@ func TestStagingReExportAddsLateEventsOnce(t *testing.T) {
 
 	db := openDuck(t)
 	p := ga4Project(t)
-	l := NewFileLoader(config.GA4{ExportDir: export, LookbackDays: 3}, db, nil)
+	l := NewFileLoader(Options{ExportDir: export, LookbackDays: 3}, db, nil)
 	step := func(name string) (dayEvents, total int64) {
 		t.Helper()
 		if _, err := l.Load(ctx, name); err != nil {
@@ -148,7 +147,7 @@ func TestStagingCookielessAndSessions(t *testing.T) {
 		t.Fatal(err)
 	}
 	db := openDuck(t)
-	if _, err := NewFileLoader(config.GA4{ExportDir: filepath.Join(gen, "ga4")}, db, nil).Load(ctx, "r"); err != nil {
+	if _, err := NewFileLoader(Options{ExportDir: filepath.Join(gen, "ga4")}, db, nil).Load(ctx, "r"); err != nil {
 		t.Fatal(err)
 	}
 	build(t, db, ga4Project(t))

@@ -10,7 +10,7 @@ func TestShardsCoverEveryItemOnce(t *testing.T) {
 		seen := map[int]int{}
 		for idx := 0; idx < count; idx++ {
 			env := map[string]string{"CLOUD_RUN_TASK_COUNT": strconv.Itoa(count), "CLOUD_RUN_TASK_INDEX": strconv.Itoa(idx)}
-			s, err := readShard(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+			s, err := TaskFromEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -34,7 +34,7 @@ func TestShardRejectsBadEnvironment(t *testing.T) {
 		{"CLOUD_RUN_TASK_COUNT": "2", "CLOUD_RUN_TASK_INDEX": "2"},
 		{"CLOUD_RUN_TASK_INDEX": "x"},
 	} {
-		if _, err := readShard(func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err == nil {
+		if _, err := TaskFromEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err == nil {
 			t.Errorf("%v: want an error", env)
 		}
 	}
