@@ -6,6 +6,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/sam-attribution/sam/scheduler"
+	"github.com/sam-attribution/sam/warehouse/duckdb"
 )
 
 func sam(t *testing.T, args ...string) (int, string, string) {
@@ -64,5 +68,60 @@ func TestConfigAndVersion(t *testing.T) {
 	code, out, _ = sam(t, "version")
 	if code != exitOK || !strings.HasPrefix(out, "sam ") {
 		t.Fatalf("version: exit %d, %q", code, out)
+	}
+}
+
+// Settings that fail only when a stage reaches them must stop SAM before
+// any work, naming the variable.
+func TestIncompleteSourcesAndDestinationsFailBeforeWork(t *testing.T) {
+	cases := []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"SAM_CRM_SOURCE": "hubspot"}, "SAM_HUBSPOT_TOKEN"},
+		{map[string]string{"SAM_CRM_SOURCE": "salesforce", "SAM_SALESFORCE_ACCESS_TOKEN": "tok"}, "SAM_SALESFORCE_INSTANCE_URL"},
+		{map[string]string{"SAM_CRM_SOURCE": "salesforce", "SAM_SALESFORCE_INSTANCE_URL": "https://example.my.salesforce.com"}, "SAM_SALESFORCE_ACCESS_TOKEN"},
+		{map[string]string{"SAM_WRITEBACK_MODE": "send", "SAM_GA4_API_SECRET": "s3cret", "SAM_GA4_MEASUREMENT_ID": ""}, "SAM_GA4_MEASUREMENT_ID"},
+		{map[string]string{"SAM_WRITEBACK_MODE": "validate", "SAM_GA4_API_SECRET": "s3cret", "SAM_GA4_MEASUREMENT_ID": "G-"}, "SAM_GA4_MEASUREMENT_ID"},
+		{map[string]string{"CLOUD_RUN_TASK_COUNT": "2", "CLOUD_RUN_TASK_INDEX": "5"}, "CLOUD_RUN_TASK_INDEX"},
+		{map[string]string{"CLOUD_RUN_TASK_COUNT": "none"}, "CLOUD_RUN_TASK_COUNT"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.want, func(t *testing.T) {
+			dir := t.TempDir()
+			t.Setenv("SAM_DUCKDB_PATH", filepath.Join(dir, "sam.duckdb"))
+			t.Setenv("SAM_GA4_SINK_FILE", filepath.Join(dir, "sink.ndjson"))
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			code, _, errOut := sam(t, "run")
+			if code != exitUsage || !strings.Contains(errOut, tc.want) {
+				t.Fatalf("%v: exit %d, stderr %q; want exit %d naming %s", tc.env, code, errOut, exitUsage, tc.want)
+			}
+			if matches, _ := filepath.Glob(filepath.Join(dir, "*")); len(matches) != 0 {
+				t.Fatalf("no work may start on bad configuration; found %v", matches)
+			}
+		})
+	}
+}
+
+func TestScheduleExitsFourWhileAnotherRunHoldsTheLock(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "sam.duckdb")
+	t.Setenv("SAM_DUCKDB_PATH", path)
+	db, err := duckdb.Open(ctx, path, duckdb.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := &scheduler.Lock{WH: db, Name: "sam-run", Holder: "another-host", TTL: time.Hour}
+	if err := other.Acquire(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := sam(t, "schedule", "--run-now", "0 6 * * *")
+	if code != exitLocked || !strings.Contains(errOut, "lock") {
+		t.Fatalf("exit %d, stderr %q; want %d", code, errOut, exitLocked)
 	}
 }
