@@ -78,7 +78,7 @@ func (c Config) Validate() error {
 			return fmt.Errorf("config: %w", err)
 		}
 	}
-	if c.Engine == "bigquery" && c.GA4.ExportDataset == "" {
+	if c.Warehouse.Engine == "bigquery" && c.GA4.ExportDataset == "" {
 		return fmt.Errorf("config: %w", bad("GA4_EXPORT_DATASET", "", "must be set when SAM_ENGINE=bigquery"))
 	}
 	return nil
