@@ -128,11 +128,6 @@ func (a *App) run(ctx context.Context, job string, stages []Stage) (Report, erro
 	return a.pipeline.Run(ctx, job, runID, stages)
 }
 
-// LoadStageNames lists the load stages.
-func (a *App) LoadStageNames() []string {
-	return []string{StageLoadGA4, StageLoadCRM, StageLoadSpend}
-}
-
 // Transform builds the selected models as a ledger run of one stage.
 func (a *App) Transform(ctx context.Context, sel string, fullRefresh bool) (Report, error) {
 	selection, err := transform.ParseSelection(sel)

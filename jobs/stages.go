@@ -1,11 +1,15 @@
 package jobs
 
 import (
+	"errors"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 
+	"github.com/sam-attribution/sam/internal/config"
 	"github.com/sam-attribution/sam/loaders"
+	"github.com/sam-attribution/sam/loaders/crm"
 	"github.com/sam-attribution/sam/transform"
 )
 
@@ -59,4 +63,40 @@ func countsResult(c loaders.Counts, what string) StageResult {
 		BytesProcessed: c.Bytes,
 		Detail:         fmt.Sprintf("%s: read %d, loaded %d, rejected %d", what, c.Read, c.Loaded, c.Rejected),
 	}
+}
+
+// StageNames lists every stage, in pipeline order.
+func StageNames() []string {
+	return []string{StageLoadGA4, StageLoadCRM, StageLoadSpend, StageTransform, StageTest, StageWriteback}
+}
+
+// CheckInputs reports, before any work, a folder the named stages would
+// read that is not there: the file CRM source's and the spend files'. The
+// loaders themselves take a missing folder for an empty one, which would
+// end a run in success with nothing loaded.
+func (s *Settings) CheckInputs(stages []string) error {
+	for _, st := range stages {
+		switch {
+		case st == StageLoadCRM && s.CRM.Source == crm.SourceFile:
+			if err := isDir("CRM_DIR", s.CRM.File.Dir); err != nil {
+				return err
+			}
+		case st == StageLoadSpend && s.Task.first():
+			if err := isDir("SPEND_DIR", s.Spend.Dir); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func isDir(v, path string) error {
+	st, err := os.Stat(path)
+	if err == nil && !st.IsDir() {
+		err = errors.New("not a directory")
+	}
+	if err != nil {
+		return &ConfigError{Err: &config.VarError{Var: v, Value: path, Reason: fmt.Sprintf("is not a readable directory (%v)", err)}}
+	}
+	return nil
 }

@@ -85,6 +85,12 @@ func (e *env) parse(fs *flag.FlagSet) error {
 // work starts. override adjusts the configuration (flags) before it is
 // validated, once.
 func (e *env) open(ctx context.Context, override func(*config.Config)) (*jobs.App, error) {
+	return e.openFor(ctx, nil, override)
+}
+
+// openFor is open for a command that runs stages: the folders they read
+// are checked before the warehouse opens.
+func (e *env) openFor(ctx context.Context, stages []string, override func(*config.Config)) (*jobs.App, error) {
 	cfg, err := config.Read()
 	if err != nil {
 		return nil, &jobs.ConfigError{Err: err}
@@ -100,6 +106,9 @@ func (e *env) open(ctx context.Context, override func(*config.Config)) (*jobs.Ap
 	}
 	settings, err := jobs.Configure(cfg, task)
 	if err != nil {
+		return nil, err
+	}
+	if err := settings.CheckInputs(stages); err != nil {
 		return nil, err
 	}
 	log, err := logging.New(e.stderr, logging.Options{Format: cfg.Log.Format, Level: cfg.Log.Level})
@@ -142,16 +151,27 @@ func cmdRun(ctx context.Context, e *env) error {
 	if err := e.parse(fs); err != nil {
 		return err
 	}
-	return e.withApp(ctx, nil, func(app *jobs.App) error {
-		if err := e.runReport(app.Run(ctx, "run", splitList(*only))); err != nil {
-			return err
-		}
-		// `sam run` ends with what SAM is for: return per channel.
-		if err := printChannelTables(ctx, e.stdout, app.WH, app.Settings.ReportingCurrency); err != nil {
-			app.Log.Warn("could not print the channel table", "error", err)
-		}
-		return nil
-	})
+	stages := splitList(*only)
+	app, err := e.openFor(ctx, orAll(stages), nil)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	if err := e.runReport(app.Run(ctx, "run", stages)); err != nil {
+		return err
+	}
+	// `sam run` ends with what SAM is for: return per channel.
+	if err := printChannelTables(ctx, e.stdout, app.WH, app.Settings.ReportingCurrency); err != nil {
+		app.Log.Warn("could not print the channel table", "error", err)
+	}
+	return nil
+}
+
+func orAll(stages []string) []string {
+	if len(stages) == 0 {
+		return jobs.StageNames()
+	}
+	return stages
 }
 
 func cmdLoad(ctx context.Context, e *env) error {
@@ -159,7 +179,13 @@ func cmdLoad(ctx context.Context, e *env) error {
 	if err := e.parse(fs); err != nil {
 		return err
 	}
-	return e.withApp(ctx, nil, func(app *jobs.App) error { return e.runReport(app.Run(ctx, "load", app.LoadStageNames())) })
+	stages := []string{jobs.StageLoadGA4, jobs.StageLoadCRM, jobs.StageLoadSpend}
+	app, err := e.openFor(ctx, stages, nil)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	return e.runReport(app.Run(ctx, "load", stages))
 }
 
 func cmdTransform(ctx context.Context, e *env) error {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -107,8 +108,11 @@ func TestIncompleteSourcesAndDestinationsFailBeforeWork(t *testing.T) {
 
 func TestScheduleExitsFourWhileAnotherRunHoldsTheLock(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "sam.duckdb")
+	dir := t.TempDir()
+	path := filepath.Join(dir, "sam.duckdb")
 	t.Setenv("SAM_DUCKDB_PATH", path)
+	t.Setenv("SAM_CRM_DIR", dir)
+	t.Setenv("SAM_SPEND_DIR", dir)
 	db, err := duckdb.Open(ctx, path, duckdb.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -123,5 +127,40 @@ func TestScheduleExitsFourWhileAnotherRunHoldsTheLock(t *testing.T) {
 	code, _, errOut := sam(t, "schedule", "--run-now", "0 6 * * *")
 	if code != exitLocked || !strings.Contains(errOut, "lock") {
 		t.Fatalf("exit %d, stderr %q; want %d", code, errOut, exitLocked)
+	}
+}
+
+// A file CRM source or spend folder that is not there would load nothing
+// and exit 0; the commands that load them stop first instead.
+func TestMissingInputFoldersFailBeforeWork(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  string
+	}{
+		{[]string{"run"}, "SAM_CRM_DIR"},
+		{[]string{"load"}, "SAM_SPEND_DIR"},
+		{[]string{"run", "--stages", "load_spend"}, "SAM_SPEND_DIR"},
+	} {
+		t.Run(tc.env, func(t *testing.T) {
+			dir := t.TempDir()
+			data := t.TempDir()
+			for _, d := range []string{"ga4", "crm", "spend"} {
+				if err := os.Mkdir(filepath.Join(data, d), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			t.Setenv("SAM_DUCKDB_PATH", filepath.Join(dir, "sam.duckdb"))
+			t.Setenv("SAM_GA4_EXPORT_DIR", filepath.Join(data, "ga4"))
+			t.Setenv("SAM_CRM_DIR", filepath.Join(data, "crm"))
+			t.Setenv("SAM_SPEND_DIR", filepath.Join(data, "spend"))
+			t.Setenv(tc.env, filepath.Join(data, "missing"))
+			code, _, errOut := sam(t, tc.args...)
+			if code != exitUsage || !strings.Contains(errOut, tc.env) {
+				t.Fatalf("sam %v: exit %d, stderr %q; want exit %d naming %s", tc.args, code, errOut, exitUsage, tc.env)
+			}
+			if matches, _ := filepath.Glob(filepath.Join(dir, "*")); len(matches) != 0 {
+				t.Fatalf("no work may start; found %v", matches)
+			}
+		})
 	}
 }

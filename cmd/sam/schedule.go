@@ -34,7 +34,7 @@ func cmdSchedule(ctx context.Context, e *env) error {
 	if *ttl < 30*time.Second {
 		return usagef("--lock-ttl must be at least 30s")
 	}
-	app, err := e.open(ctx, nil)
+	app, err := e.openFor(ctx, jobs.StageNames(), nil)
 	if err != nil {
 		return err
 	}
