@@ -17,7 +17,6 @@ import (
 	sqlmodels "github.com/sam-attribution/sam/sql"
 	"github.com/sam-attribution/sam/transform"
 	"github.com/sam-attribution/sam/warehouse"
-	"github.com/sam-attribution/sam/writeback"
 )
 
 // Stage names, as the ledger records them.
@@ -37,56 +36,51 @@ func (e *ConfigError) Error() string { return e.Err.Error() }
 func (e *ConfigError) Unwrap() error { return e.Err }
 
 // ErrLocked reports that another run holds the schedule lock.
-var ErrLocked = errors.New("another run holds the lock")
+var ErrLocked = errors.New("another run holds the schedule lock")
 
 // AppOptions adjusts an App.
 type AppOptions struct {
-	// Stdout receives human-readable results (the run summary table).
-	Stdout io.Writer
-	// Progress enables progress output for long stages (a person watches).
-	Progress bool
+	// Payloads receives what dry-run writeback would send, one JSON object
+	// per line; nil logs them instead.
+	Payloads io.Writer
 }
 
-// App is an opened SAM: configuration, logger, warehouse and models.
+// App is an opened SAM: settings, logger, warehouse, models and the
+// pipeline that runs stages over them.
 type App struct {
-	Cfg     config.Config
-	Log     *slog.Logger
-	WH      warehouse.Warehouse
-	Project *transform.Project
-	opts    AppOptions
-	redact  func(string) string
+	Settings *Settings
+	Log      *slog.Logger
+	WH       warehouse.Warehouse
+	Project  *transform.Project
+	opts     AppOptions
+	pipeline *Pipeline
 }
 
 // NewApp validates the models, then opens the warehouse. Model errors (an
-// unknown ref, a cycle) fail here, before any load starts.
-func NewApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts AppOptions) (*App, error) {
-	if opts.Stdout == nil {
-		opts.Stdout = io.Discard
-	}
-	if _, err := readShard(os.LookupEnv); err != nil {
-		return nil, &ConfigError{Err: fmt.Errorf("config: %w", err)}
-	}
-	project, err := loadProject(cfg)
+// unknown ref, a cycle) fail here, before any load starts. s comes from
+// Configure.
+func NewApp(ctx context.Context, s *Settings, log *slog.Logger, opts AppOptions) (*App, error) {
+	project, err := loadProject(s.ModelsDir)
 	if err != nil {
 		return nil, err
 	}
-	wh, err := OpenWarehouse(ctx, cfg.Warehouse, log)
+	wh, err := OpenWarehouse(ctx, s.Warehouse, log)
 	if err != nil {
 		return nil, err
 	}
 	return &App{
-		Cfg: cfg, Log: log, WH: wh, Project: project, opts: opts,
-		redact: Redactor(cfg.HubSpot.Token.Reveal(), cfg.Salesforce.AccessToken.Reveal(), cfg.Writeback.APISecret.Reveal()),
+		Settings: s, Log: log, WH: wh, Project: project, opts: opts,
+		pipeline: &Pipeline{Ledger: NewLedger(wh), Logger: log, Redact: s.Redact},
 	}, nil
 }
 
-func loadProject(cfg config.Config) (*transform.Project, error) {
-	if cfg.Transform.ModelsDir != "" {
-		if st, err := os.Stat(cfg.Transform.ModelsDir); err != nil || !st.IsDir() {
-			return nil, &ConfigError{Err: fmt.Errorf("config: SAM_MODELS_DIR=%q is not a directory", cfg.Transform.ModelsDir)}
+func loadProject(modelsDir string) (*transform.Project, error) {
+	if modelsDir != "" {
+		if st, err := os.Stat(modelsDir); err != nil || !st.IsDir() {
+			return nil, &ConfigError{Err: fmt.Errorf("config: SAM_MODELS_DIR=%q is not a directory", modelsDir)}
 		}
 	}
-	fsys := transform.ProjectFS(sqlmodels.FS, cfg.Transform.ModelsDir)
+	fsys := transform.ProjectFS(sqlmodels.FS, modelsDir)
 	p, err := transform.LoadProject(fsys)
 	if err != nil {
 		return nil, fmt.Errorf("load models: %w", err)
@@ -111,153 +105,59 @@ func (a *App) runner(runID string) *transform.Runner {
 	return &transform.Runner{
 		WH:          a.WH,
 		Project:     a.Project,
-		Vars:        Vars(a.Cfg),
-		Parallelism: a.Cfg.Transform.Parallelism,
+		Vars:        a.Settings.Vars,
+		Parallelism: a.Settings.Parallelism,
 		Logger:      a.Log,
 		RunID:       runID,
 	}
 }
 
-// Run runs the named stages (all when empty) as one ledger run.
-func (a *App) Run(ctx context.Context, job string, only []string) error {
+// Run runs the named stages (all when empty) as one ledger run and reports
+// each stage's outcome.
+func (a *App) Run(ctx context.Context, job string, only []string) (Report, error) {
 	stages, err := a.stages(only)
 	if err != nil {
-		return &ConfigError{Err: err}
+		return Report{}, &ConfigError{Err: err}
 	}
+	return a.run(ctx, job, stages)
+}
+
+func (a *App) run(ctx context.Context, job string, stages []Stage) (Report, error) {
 	runID := NewRunID(time.Now())
-	p := &Pipeline{Ledger: NewLedger(a.WH), Stages: stages, Logger: a.Log, Redact: a.redact}
-	a.Log.Info("run started", "run_id", runID, "job", job, "engine", a.Cfg.Warehouse.Engine, "stages", stageNames(stages))
-	rep, err := p.Run(ctx, job, runID)
-	a.printSummary(rep)
-	if err == nil && job == "run" {
-		if perr := a.printChannelTables(ctx); perr != nil {
-			a.Log.Warn("could not print the channel table", "error", perr)
-		}
-	}
-	return err
-}
-
-// LoadStageNames lists the load stages.
-func (a *App) LoadStageNames() []string {
-	return []string{StageLoadGA4, StageLoadCRM, StageLoadSpend}
-}
-
-func (a *App) stages(only []string) ([]Stage, error) {
-	all := []Stage{
-		{Name: StageLoadGA4, Func: a.loadGA4},
-		{Name: StageLoadCRM, Func: a.loadCRM},
-		{Name: StageLoadSpend, Func: a.loadSpend},
-		{Name: StageTransform, Func: a.transformStage},
-		{Name: StageTest, Func: a.testStage},
-		{Name: StageWriteback, Func: a.writebackStage},
-	}
-	if len(only) == 0 {
-		return all, nil
-	}
-	want := map[string]bool{}
-	for _, s := range only {
-		want[s] = true
-	}
-	var out []Stage
-	for _, s := range all {
-		if want[s.Name] {
-			out = append(out, s)
-			delete(want, s.Name)
-		}
-	}
-	if len(want) > 0 {
-		var unknown []string
-		for s := range want {
-			unknown = append(unknown, s)
-		}
-		sort.Strings(unknown)
-		return nil, fmt.Errorf("unknown stage(s) %s (stages: %s)", strings.Join(unknown, ", "), strings.Join(stageNames(all), ", "))
-	}
-	return out, nil
-}
-
-func stageNames(st []Stage) []string {
-	out := make([]string, len(st))
-	for i, s := range st {
-		out[i] = s.Name
-	}
-	return out
-}
-
-// prepareSources creates the tables models read that no loader writes: the
-// writeback send log exists before the first event is sent, because
-// writeback_queue excludes what it already holds.
-func (a *App) prepareSources(ctx context.Context) error {
-	if err := writeback.EnsureSendLog(ctx, a.WH); err != nil {
-		return fmt.Errorf("prepare the writeback send log: %w", err)
-	}
-	return nil
-}
-
-func (a *App) transformStage(ctx context.Context, run *Run) (StageResult, error) {
-	if err := a.prepareSources(ctx); err != nil {
-		return StageResult{}, err
-	}
-	rep, err := a.runner(run.ID).Build(ctx, transform.Selection{}, transform.BuildOptions{})
-	return transformResult(rep), err
-}
-
-func (a *App) testStage(ctx context.Context, run *Run) (StageResult, error) {
-	rep, err := a.runner(run.ID).Test(ctx, transform.Selection{})
-	return testResult(rep), err
+	a.Log.Info("run started", "run_id", runID, "job", job, "engine", a.Settings.Warehouse.Engine, "stages", stageNames(stages))
+	return a.pipeline.Run(ctx, job, runID, stages)
 }
 
 // Transform builds the selected models as a ledger run of one stage.
-func (a *App) Transform(ctx context.Context, sel string, fullRefresh bool) error {
+func (a *App) Transform(ctx context.Context, sel string, fullRefresh bool) (Report, error) {
 	selection, err := transform.ParseSelection(sel)
 	if err != nil {
-		return &ConfigError{Err: err}
+		return Report{}, &ConfigError{Err: err}
 	}
-	stage := Stage{Name: StageTransform, Func: func(ctx context.Context, run *Run) (StageResult, error) {
-		if err := a.prepareSources(ctx); err != nil {
-			return StageResult{}, err
-		}
-		rep, err := a.runner(run.ID).Build(ctx, selection, transform.BuildOptions{FullRefresh: fullRefresh})
-		return transformResult(rep), err
-	}}
-	p := &Pipeline{Ledger: NewLedger(a.WH), Stages: []Stage{stage}, Logger: a.Log, Redact: a.redact}
-	rep, err := p.Run(ctx, "transform", NewRunID(time.Now()))
-	a.printSummary(rep)
-	return err
+	return a.run(ctx, "transform", []Stage{{Name: StageTransform, Func: a.transformStage(selection, fullRefresh)}})
 }
 
 // Test runs the data tests as a ledger run of one stage.
-func (a *App) Test(ctx context.Context, sel string) error {
+func (a *App) Test(ctx context.Context, sel string) (Report, error) {
 	selection, err := transform.ParseSelection(sel)
 	if err != nil {
-		return &ConfigError{Err: err}
+		return Report{}, &ConfigError{Err: err}
 	}
-	stage := Stage{Name: StageTest, Func: func(ctx context.Context, run *Run) (StageResult, error) {
-		rep, err := a.runner(run.ID).Test(ctx, selection)
-		return testResult(rep), err
-	}}
-	p := &Pipeline{Ledger: NewLedger(a.WH), Stages: []Stage{stage}, Logger: a.Log, Redact: a.redact}
-	rep, err := p.Run(ctx, "test", NewRunID(time.Now()))
-	a.printSummary(rep)
-	return err
+	return a.run(ctx, "test", []Stage{{Name: StageTest, Func: a.testStage(selection)}})
 }
 
-// Plan prints what a transform would rebuild.
-func (a *App) Plan(ctx context.Context, w io.Writer, sel string, fullRefresh bool) error {
+// Plan returns what a transform would rebuild.
+func (a *App) Plan(ctx context.Context, sel string, fullRefresh bool) (*transform.Plan, error) {
 	selection, err := transform.ParseSelection(sel)
 	if err != nil {
-		return &ConfigError{Err: err}
+		return nil, &ConfigError{Err: err}
 	}
-	plan, err := a.runner("plan").Plan(ctx, selection, transform.BuildOptions{FullRefresh: fullRefresh})
-	if err != nil {
-		return err
-	}
-	return WritePlan(w, plan)
+	return a.runner("plan").Plan(ctx, selection, transform.BuildOptions{FullRefresh: fullRefresh})
 }
 
 // Compile renders every model in dialect d, into outDir (NAME.sql) or w.
 func Compile(cfg config.Config, d warehouse.Dialect, outDir string, w io.Writer) error {
-	p, err := loadProject(cfg)
+	p, err := loadProject(cfg.Transform.ModelsDir)
 	if err != nil {
 		return err
 	}

@@ -8,26 +8,19 @@ import (
 )
 
 func (a *App) loadGA4(ctx context.Context, run *Run) (StageResult, error) {
+	s := a.Settings
 	// Parallel Cloud Run tasks split the export days between them.
-	sh := a.shard()
-	shard := ga4.Shard{Index: sh.index, Count: sh.count}
+	shard := ga4.Shard{Index: s.Task.Index, Count: s.Task.count()}
 	var loader ga4.Loader
-	switch a.Cfg.Engine {
+	switch s.Warehouse.Engine {
 	case "bigquery":
-		cfg := a.Cfg.GA4
-		if cfg.ExportProject == "" {
-			cfg.ExportProject = a.Cfg.Project
-		}
-		if cfg.ExportDataset == "" {
-			return StageResult{}, &ConfigError{Err: fmt.Errorf("config: SAM_GA4_EXPORT_DATASET: must be set when SAM_ENGINE=bigquery")}
-		}
-		l, err := ga4.NewBigQueryLoader(cfg, a.WH, run.Logger)
+		l, err := ga4.NewBigQueryLoader(s.GA4, a.WH, run.Logger)
 		if err != nil {
 			return StageResult{}, err
 		}
 		loader = l.WithShard(shard)
 	default:
-		loader = ga4.NewFileLoader(a.Cfg.GA4, a.WH, run.Logger).WithShard(shard)
+		loader = ga4.NewFileLoader(s.GA4, a.WH, run.Logger).WithShard(shard)
 	}
 	res, err := loader.Load(ctx, run.ID)
 	out := countsResult(res.Counts, "ga4")

@@ -44,7 +44,6 @@ type Run struct {
 // Pipeline runs stages in order and records each in the ledger.
 type Pipeline struct {
 	Ledger *Ledger
-	Stages []Stage
 	Logger *slog.Logger
 	// Redact hides secrets in error text before it reaches the ledger or
 	// the logs.
@@ -77,15 +76,15 @@ func NewRunID(now time.Time) string {
 	return now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
 }
 
-// Run executes the stages in order and stops at the first failure; the
+// Run executes stages in order and stops at the first failure; the
 // remaining stages are recorded as skipped. A cancelled context records the
 // running stage as interrupted and returns an error wrapping ErrInterrupted.
-func (p *Pipeline) Run(ctx context.Context, job, runID string) (Report, error) {
+func (p *Pipeline) Run(ctx context.Context, job, runID string, stages []Stage) (Report, error) {
 	log := p.Logger.With("run_id", runID, "job", job)
 	rep := Report{RunID: runID}
 	run := &Run{ID: runID, Job: job, Logger: log}
 	var failed error
-	for _, st := range p.Stages {
+	for _, st := range stages {
 		if failed != nil {
 			rep.Stages = append(rep.Stages, StageReport{Stage: st.Name, Status: StatusSkipped})
 			p.record(context.WithoutCancel(ctx), log, Entry{RunID: runID, Job: job, Stage: st.Name,

@@ -48,10 +48,10 @@ func statuses(t *testing.T, l *Ledger, runID string) map[string]Entry {
 
 func TestPipelineRecordsEveryStage(t *testing.T) {
 	l := testLedger(t)
-	p := &Pipeline{Ledger: l, Logger: quiet(), Stages: []Stage{
+	p := &Pipeline{Ledger: l, Logger: quiet()}
+	rep, err := p.Run(context.Background(), "run", "run-ok", []Stage{
 		stage("load", 10, nil), stage("transform", 5, nil),
-	}}
-	rep, err := p.Run(context.Background(), "run", "run-ok")
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,10 +69,10 @@ func TestPipelineRecordsEveryStage(t *testing.T) {
 
 func TestPipelineStopsAtFailureAndSkipsTheRest(t *testing.T) {
 	l := testLedger(t)
-	p := &Pipeline{Ledger: l, Logger: quiet(), Stages: []Stage{
+	p := &Pipeline{Ledger: l, Logger: quiet()}
+	_, err := p.Run(context.Background(), "run", "run-fail", []Stage{
 		stage("load", 1, nil), stage("transform", 0, errors.New("model x failed")), stage("writeback", 0, nil),
-	}}
-	_, err := p.Run(context.Background(), "run", "run-fail")
+	})
 	if err == nil || !strings.Contains(err.Error(), "stage transform: model x failed") {
 		t.Fatalf("want the failing stage named, got %v", err)
 	}
@@ -88,12 +88,12 @@ func TestPipelineStopsAtFailureAndSkipsTheRest(t *testing.T) {
 func TestCancelledRunIsRecordedAsInterrupted(t *testing.T) {
 	l := testLedger(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &Pipeline{Ledger: l, Logger: quiet(), Stages: []Stage{{Name: "load", Func: func(ctx context.Context, _ *Run) (StageResult, error) {
+	p := &Pipeline{Ledger: l, Logger: quiet()}
+	_, err := p.Run(ctx, "run", "run-term", []Stage{{Name: "load", Func: func(ctx context.Context, _ *Run) (StageResult, error) {
 		cancel() // SIGTERM arrives mid-stage
 		<-ctx.Done()
 		return StageResult{}, ctx.Err()
-	}}, stage("transform", 0, nil)}}
-	_, err := p.Run(ctx, "run", "run-term")
+	}}, stage("transform", 0, nil)})
 	if !errors.Is(err, ErrInterrupted) {
 		t.Fatalf("want ErrInterrupted, got %v", err)
 	}
@@ -106,10 +106,10 @@ func TestCancelledRunIsRecordedAsInterrupted(t *testing.T) {
 func TestSecretsNeverReachTheLedger(t *testing.T) {
 	l := testLedger(t)
 	secret := "mp-secret/with+chars"
-	p := &Pipeline{Ledger: l, Logger: quiet(), Redact: Redactor(secret), Stages: []Stage{
+	p := &Pipeline{Ledger: l, Logger: quiet(), Redact: Redactor(secret)}
+	_, err := p.Run(context.Background(), "run", "run-secret", []Stage{
 		stage("writeback", 0, errors.New(`Post "https://example/mp/collect?api_secret=mp-secret%2Fwith%2Bchars": timeout; token mp-secret/with+chars`)),
-	}}
-	_, err := p.Run(context.Background(), "run", "run-secret")
+	})
 	if err == nil || strings.Contains(err.Error(), "mp-secret") {
 		t.Fatalf("error leaks the secret: %v", err)
 	}

@@ -1,19 +1,61 @@
 package jobs
 
 import (
-	"context"
+	"errors"
 	"fmt"
-	"io"
-	"net/http"
+	"os"
+	"sort"
 	"strings"
-	"text/tabwriter"
-	"time"
 
+	"github.com/sam-attribution/sam/internal/config"
 	"github.com/sam-attribution/sam/loaders"
 	"github.com/sam-attribution/sam/loaders/crm"
-	"github.com/sam-attribution/sam/loaders/spend"
 	"github.com/sam-attribution/sam/transform"
 )
+
+// stages returns the named stages (all when only is empty), in pipeline
+// order. Each stage's work lives in its own file.
+func (a *App) stages(only []string) ([]Stage, error) {
+	all := []Stage{
+		{Name: StageLoadGA4, Func: a.loadGA4},
+		{Name: StageLoadCRM, Func: a.loadCRM},
+		{Name: StageLoadSpend, Func: a.loadSpend},
+		{Name: StageTransform, Func: a.transformStage(transform.Selection{}, false)},
+		{Name: StageTest, Func: a.testStage(transform.Selection{})},
+		{Name: StageWriteback, Func: a.writebackStage},
+	}
+	if len(only) == 0 {
+		return all, nil
+	}
+	want := map[string]bool{}
+	for _, s := range only {
+		want[s] = true
+	}
+	var out []Stage
+	for _, s := range all {
+		if want[s.Name] {
+			out = append(out, s)
+			delete(want, s.Name)
+		}
+	}
+	if len(want) > 0 {
+		var unknown []string
+		for s := range want {
+			unknown = append(unknown, s)
+		}
+		sort.Strings(unknown)
+		return nil, fmt.Errorf("unknown stage(s) %s (stages: %s)", strings.Join(unknown, ", "), strings.Join(stageNames(all), ", "))
+	}
+	return out, nil
+}
+
+func stageNames(st []Stage) []string {
+	out := make([]string, len(st))
+	for i, s := range st {
+		out[i] = s.Name
+	}
+	return out
+}
 
 func countsResult(c loaders.Counts, what string) StageResult {
 	return StageResult{
@@ -23,105 +65,38 @@ func countsResult(c loaders.Counts, what string) StageResult {
 	}
 }
 
-func (a *App) loadCRM(ctx context.Context, run *Run) (StageResult, error) {
-	client := &http.Client{Timeout: 2 * time.Minute}
-	src, err := crm.NewSource(a.Cfg, client, run.Logger)
-	if err != nil {
-		return StageResult{}, err
-	}
-	counts, err := crm.Sync(ctx, a.WH, src, crm.Options{RunID: run.ID, Logger: run.Logger, Streams: a.crmStreams(src)})
-	return countsResult(counts, "crm "+a.Cfg.CRM.Source), err
+// StageNames lists every stage, in pipeline order.
+func StageNames() []string {
+	return []string{StageLoadGA4, StageLoadCRM, StageLoadSpend, StageTransform, StageTest, StageWriteback}
 }
 
-func (a *App) loadSpend(ctx context.Context, run *Run) (StageResult, error) {
-	if a.shard().index > 0 {
-		return StageResult{Detail: "spend is loaded by task 0"}, nil
-	}
-	counts, err := spend.Load(ctx, a.WH, a.Cfg.Spend, run.ID, run.Logger)
-	return countsResult(counts, "spend"), err
-}
-
-func transformResult(rep *transform.BuildReport) StageResult {
-	if rep == nil {
-		return StageResult{}
-	}
-	var res StageResult
-	built, skipped, failed := 0, 0, 0
-	for _, m := range rep.Models {
-		switch m.Status {
-		case transform.StatusBuilt:
-			built++
-			res.Rows += m.Rows
-			res.BytesProcessed += m.Bytes
-		case transform.StatusFailed:
-			failed++
-		default:
-			skipped++
-		}
-	}
-	passed := 0
-	for _, t := range rep.Tests {
-		if t.Err == nil && t.Failures == 0 {
-			passed++
-		}
-	}
-	res.Detail = fmt.Sprintf("models built %d, unchanged or skipped %d, failed %d; tests passed %d of %d",
-		built, skipped, failed, passed, len(rep.Tests))
-	return res
-}
-
-func testResult(rep *transform.TestReport) StageResult {
-	if rep == nil {
-		return StageResult{}
-	}
-	failed := len(rep.Failed())
-	return StageResult{Rows: int64(len(rep.Tests)), Detail: fmt.Sprintf("tests passed %d of %d", len(rep.Tests)-failed, len(rep.Tests))}
-}
-
-func (a *App) printSummary(rep Report) {
-	w := a.opts.Stdout
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(w, "\nrun %s\n", rep.RunID)
-	fmt.Fprintln(tw, "STAGE\tSTATUS\tROWS\tDURATION\tDETAIL")
-	for _, s := range rep.Stages {
-		detail := s.Result.Detail
-		if s.Err != nil {
-			detail = firstLine(s.Err.Error())
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", s.Stage, s.Status, s.Result.Rows, s.Duration.Round(time.Millisecond), detail)
-	}
-	tw.Flush()
-}
-
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i] + " …"
-	}
-	return s
-}
-
-// WritePlan prints a plan as a table.
-func WritePlan(w io.Writer, p *transform.Plan) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "LEVEL\tMODEL\tMATERIALIZED\tACTION\tWHY\tESTIMATED BYTES")
-	rebuild := 0
-	for _, it := range p.Items {
-		est := ""
+// CheckInputs reports, before any work, a folder the named stages would
+// read that is not there: the file CRM source's and the spend files'. The
+// loaders themselves take a missing folder for an empty one, which would
+// end a run in success with nothing loaded.
+func (s *Settings) CheckInputs(stages []string) error {
+	for _, st := range stages {
 		switch {
-		case it.EstimateErr != "":
-			est = "error: " + it.EstimateErr
-		case it.Estimate.Supported:
-			est = fmt.Sprint(it.Estimate.BytesProcessed)
+		case st == StageLoadCRM && s.CRM.Source == crm.SourceFile:
+			if err := isDir("CRM_DIR", s.CRM.File.Dir); err != nil {
+				return err
+			}
+		case st == StageLoadSpend && s.Task.first():
+			if err := isDir("SPEND_DIR", s.Spend.Dir); err != nil {
+				return err
+			}
 		}
-		why := strings.Join(it.Reasons, "; ")
-		if it.Action != transform.ActionSkip {
-			rebuild++
-		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", it.Level, it.Model, it.Materialized, it.Action, why, est)
 	}
-	if err := tw.Flush(); err != nil {
-		return err
+	return nil
+}
+
+func isDir(v, path string) error {
+	st, err := os.Stat(path)
+	if err == nil && !st.IsDir() {
+		err = errors.New("not a directory")
 	}
-	_, err := fmt.Fprintf(w, "\n%d of %d models would rebuild (%s)\n", rebuild, len(p.Items), p.Dialect)
-	return err
+	if err != nil {
+		return &ConfigError{Err: &config.VarError{Var: v, Value: path, Reason: fmt.Sprintf("is not a readable directory (%v)", err)}}
+	}
+	return nil
 }

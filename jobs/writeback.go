@@ -12,21 +12,22 @@ import (
 )
 
 func (a *App) writebackStage(ctx context.Context, run *Run) (StageResult, error) {
-	cfg := a.Cfg.Writeback
-	if cfg.Mode == "off" {
+	cfg := a.Settings.Writeback
+	if cfg.Mode == writeback.ModeOff {
 		return StageResult{Detail: "writeback off (SAM_WRITEBACK_MODE=off)"}, nil
 	}
-	if a.shard().index > 0 {
+	if !a.Settings.Task.first() {
 		return StageResult{Detail: "writeback runs in task 0"}, nil
 	}
-	opts := writeback.Options{Logger: run.Logger, Out: a.opts.Stdout}
-	if cfg.Mode == "local" {
-		if dir := filepath.Dir(cfg.SinkFile); dir != "" {
+	opts := writeback.Options{Logger: run.Logger, Out: a.opts.Payloads}
+	if cfg.Mode == writeback.ModeLocal {
+		sinkFile := a.Settings.SinkFile
+		if dir := filepath.Dir(sinkFile); dir != "" {
 			if err := os.MkdirAll(dir, 0o700); err != nil {
 				return StageResult{}, fmt.Errorf("local GA4 sink: %w", err)
 			}
 		}
-		sink, err := ga4sink.Start(ctx, "127.0.0.1:0", cfg.SinkFile)
+		sink, err := ga4sink.Start(ctx, "127.0.0.1:0", sinkFile)
 		if err != nil {
 			return StageResult{}, fmt.Errorf("start the local GA4 sink: %w", err)
 		}
@@ -56,5 +57,5 @@ func head[T any](s []T, n int) []T {
 // operator has checked in GA4 that they did not arrive, so the next run
 // sends them.
 func (a *App) ReleaseCrashWindow(ctx context.Context, keys []string) error {
-	return writeback.New(a.WH, a.Cfg.Writeback, writeback.Options{Logger: a.Log}).Release(ctx, NewRunID(time.Now()), keys)
+	return writeback.New(a.WH, a.Settings.Writeback, writeback.Options{Logger: a.Log}).Release(ctx, NewRunID(time.Now()), keys)
 }

@@ -19,12 +19,19 @@ type Loop struct {
 	Logger   *slog.Logger
 	// Location is the schedule's time zone (default UTC).
 	Location *time.Location
+	// RunAtStart runs the work once before waiting for the first tick.
+	RunAtStart bool
+	// StopWhenHeld makes Serve return an error wrapping ErrHeld when a tick
+	// finds another run holding the lock; by default that tick is skipped
+	// and the loop waits for the next one (a standby host).
+	StopWhenHeld bool
 	// sleep waits until t or ctx ends; tests replace it.
 	sleep func(ctx context.Context, t time.Time) error
 }
 
 // Serve loops until ctx is cancelled; it returns ctx's error then. A run in
-// progress sees the same cancelled context and stops cleanly.
+// progress sees the same cancelled context and stops cleanly. With
+// StopWhenHeld it also returns when the lock is held by another run.
 func (l *Loop) Serve(ctx context.Context) error {
 	loc := l.Location
 	if loc == nil {
@@ -33,6 +40,11 @@ func (l *Loop) Serve(ctx context.Context) error {
 	sleep := l.sleep
 	if sleep == nil {
 		sleep = sleepUntil
+	}
+	if l.RunAtStart {
+		if err := l.tick(ctx); err != nil {
+			return err
+		}
 	}
 	for {
 		next, ok := l.Schedule.Next(l.Lock.now().In(loc))
@@ -43,14 +55,22 @@ func (l *Loop) Serve(ctx context.Context) error {
 		if err := sleep(ctx, next); err != nil {
 			return err
 		}
-		l.tick(ctx)
+		if err := l.tick(ctx); err != nil {
+			return err
+		}
 	}
 }
 
-func (l *Loop) tick(ctx context.Context) {
+// tick runs the work once under the lock. Its error is only for Serve to
+// return: a held lock under StopWhenHeld. A failed run is logged, and the
+// schedule goes on.
+func (l *Loop) tick(ctx context.Context) error {
 	if err := l.Lock.Acquire(ctx); err != nil {
+		if l.StopWhenHeld && errors.Is(err, ErrHeld) {
+			return err
+		}
 		l.Logger.Warn("skipping this run: the lock is held", "lock", l.Lock.Name, "error", err)
-		return
+		return nil
 	}
 	// Renew the lease at a third of its TTL while the work runs.
 	renewCtx, stopRenew := context.WithCancel(ctx)
@@ -79,6 +99,7 @@ func (l *Loop) tick(ctx context.Context) {
 	if err != nil {
 		l.Logger.Error("scheduled run failed", "error", err)
 	}
+	return nil
 }
 
 func sleepUntil(ctx context.Context, t time.Time) error {

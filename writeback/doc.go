@@ -6,7 +6,7 @@
 // and records every idempotency key in the send log table
 // raw_writeback__send_log so that a rerun never sends an event twice.
 //
-// It imports the warehouse interface, internal/config and internal/retry,
+// It imports the warehouse interface, internal/option and internal/retry,
 // nothing else of SAM's; jobs import it. Engines are the caller's choice.
 //
 // # Modes
@@ -21,7 +21,7 @@
 //   - off: Run does nothing.
 //
 // The EU endpoint is selected by the endpoint setting
-// (config.Writeback.Endpoint); the api_secret travels only in the request
+// (Destination.Endpoint); the api_secret travels only in the request
 // URL. Every URL that reaches a log line or an error is redacted, including
 // the URL net/http puts into its own errors.
 //

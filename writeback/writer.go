@@ -9,6 +9,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -17,12 +19,12 @@ import (
 	"github.com/sourcegraph/conc/pool"
 	"golang.org/x/time/rate"
 
-	"github.com/sam-attribution/sam/internal/config"
+	"github.com/sam-attribution/sam/internal/option"
 	"github.com/sam-attribution/sam/internal/retry"
 	"github.com/sam-attribution/sam/warehouse"
 )
 
-// Modes (config.Writeback.Mode).
+// Modes (Destination.Mode).
 const (
 	ModeOff      = "off"
 	ModeLocal    = "local"
@@ -30,6 +32,63 @@ const (
 	ModeValidate = "validate"
 	ModeDryRun   = "dry-run"
 )
+
+// Destination says where and how fast the writer sends.
+type Destination struct {
+	// Mode is one of the Mode constants.
+	Mode string
+	// MeasurementID is the GA4 web stream's id, such as G-ABC123DEF4.
+	MeasurementID string
+	// APISecret is the Measurement Protocol api_secret of that stream.
+	APISecret option.Secret
+	// Endpoint is the Measurement Protocol base URL.
+	Endpoint string
+	// Concurrency is requests in flight at once; RatePerSecond requests
+	// per second at most.
+	Concurrency   int
+	RatePerSecond int
+}
+
+// Validate reports the first invalid field. The modes that reach GA4
+// (send, validate) need the whole destination; the others send nowhere or
+// to Options.LocalEndpoint.
+func (d Destination) Validate() error {
+	err := func() error {
+		switch d.Mode {
+		case ModeOff:
+			return nil
+		case ModeLocal, ModeDryRun:
+		case ModeSend, ModeValidate:
+			if !measurementIDRE.MatchString(d.MeasurementID) {
+				return option.Invalid("MeasurementID", d.MeasurementID, "is not a GA4 measurement id such as G-ABC123DEF4")
+			}
+			if d.APISecret == "" {
+				return option.Invalid("APISecret", "", "is not set")
+			}
+			if u, err := url.Parse(d.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return option.Invalid("Endpoint", d.Endpoint, "is not an http(s) URL")
+			}
+		default:
+			return option.Invalid("Mode", d.Mode, "is not one of %s", strings.Join([]string{ModeOff, ModeLocal, ModeSend, ModeValidate, ModeDryRun}, ", "))
+		}
+		if d.Concurrency <= 0 {
+			return option.Invalid("Concurrency", fmt.Sprint(d.Concurrency), "is not positive")
+		}
+		if d.RatePerSecond <= 0 {
+			return option.Invalid("RatePerSecond", fmt.Sprint(d.RatePerSecond), "is not positive")
+		}
+		return nil
+	}()
+	if err != nil {
+		return fmt.Errorf("writeback: %w", err)
+	}
+	return nil
+}
+
+// measurementIDRE is the shape of a GA4 web stream id: "G-" and capital
+// letters or digits. An empty id would send to no property, and GA4 would
+// still answer 2xx.
+var measurementIDRE = regexp.MustCompile(`^G-[A-Z0-9]+$`)
 
 // QueueTable is the model the writer reads.
 const QueueTable = "writeback_queue"
@@ -74,14 +133,14 @@ type Options struct {
 // Writer sends writeback_queue rows to GA4.
 type Writer struct {
 	wh   warehouse.Warehouse
-	cfg  config.Writeback
+	cfg  Destination
 	opts Options
 	log  *slog.Logger
 }
 
-// New returns a writer. Configuration is validated by config.Load; Run
-// checks what depends on Options.
-func New(wh warehouse.Warehouse, cfg config.Writeback, opts Options) *Writer {
+// New returns a writer to cfg, which is expected to have passed Validate;
+// Run checks what depends on Options.
+func New(wh warehouse.Warehouse, cfg Destination, opts Options) *Writer {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -17,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sam-attribution/sam/internal/config"
 	"github.com/sam-attribution/sam/internal/ga4sink"
 	"github.com/sam-attribution/sam/warehouse"
 	"github.com/sam-attribution/sam/warehouse/duckdb"
@@ -75,8 +74,8 @@ func loadQueue(t testing.TB, wh warehouse.Warehouse, rows [][]any) {
 	}
 }
 
-func testConfig(mode string) config.Writeback {
-	return config.Writeback{Mode: mode, MeasurementID: "G-TEST123", APISecret: "sup3r-s3cret-value", Endpoint: "http://127.0.0.1:1",
+func testConfig(mode string) Destination {
+	return Destination{Mode: mode, MeasurementID: "G-TEST123", APISecret: "sup3r-s3cret-value", Endpoint: "http://127.0.0.1:1",
 		Concurrency: 4, RatePerSecond: 100000}
 }
 

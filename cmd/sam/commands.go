@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -79,18 +80,36 @@ func (e *env) parse(fs *flag.FlagSet) error {
 	return nil
 }
 
-// open loads configuration, builds the logger and opens the warehouse: the
-// order guarantees bad configuration fails before any work starts.
+// open reads and validates the configuration, builds the logger and opens
+// the warehouse: the order guarantees bad configuration fails before any
+// work starts. override adjusts the configuration (flags) before it is
+// validated, once.
 func (e *env) open(ctx context.Context, override func(*config.Config)) (*jobs.App, error) {
-	cfg, err := config.Load()
+	return e.openFor(ctx, nil, override)
+}
+
+// openFor is open for a command that runs stages: the folders they read
+// are checked before the warehouse opens.
+func (e *env) openFor(ctx context.Context, stages []string, override func(*config.Config)) (*jobs.App, error) {
+	cfg, err := config.Read()
 	if err != nil {
 		return nil, &jobs.ConfigError{Err: err}
 	}
 	if override != nil {
 		override(&cfg)
-		if err := cfg.Validate(); err != nil {
-			return nil, &jobs.ConfigError{Err: err}
-		}
+	}
+	// Cloud Run tells each task its share in the environment; it is read
+	// here, once.
+	task, err := jobs.TaskFromEnv(os.LookupEnv)
+	if err != nil {
+		return nil, &jobs.ConfigError{Err: fmt.Errorf("config: %w", err)}
+	}
+	settings, err := jobs.Configure(cfg, task)
+	if err != nil {
+		return nil, err
+	}
+	if err := settings.CheckInputs(stages); err != nil {
+		return nil, err
 	}
 	log, err := logging.New(e.stderr, logging.Options{Format: cfg.Log.Format, Level: cfg.Log.Level})
 	if err != nil {
@@ -98,15 +117,13 @@ func (e *env) open(ctx context.Context, override func(*config.Config)) (*jobs.Ap
 	}
 	// Whatever reaches a log passes the redactor: a vendor may echo a
 	// token back in its own error text.
-	log = slog.New(logging.Redact(log.Handler(), jobs.Redactor(cfg.HubSpot.Token.Reveal(),
-		cfg.Salesforce.AccessToken.Reveal(), cfg.APISecret.Reveal())))
+	log = slog.New(logging.Redact(log.Handler(), settings.Redact))
 	// A person at a terminal sees one live progress line for long stages;
 	// JSON logs keep every record.
-	watching := logging.IsTerminal(e.stderr) && cfg.Log.Format != "json"
-	if watching {
+	if logging.IsTerminal(e.stderr) && cfg.Log.Format != "json" {
 		log = slog.New(progress.New(log.Handler(), e.stderr))
 	}
-	return jobs.NewApp(ctx, cfg, log, jobs.AppOptions{Stdout: e.stdout, Progress: watching})
+	return jobs.NewApp(ctx, settings, log, jobs.AppOptions{Payloads: e.stdout})
 }
 
 // withApp opens SAM, runs f and closes it again.
@@ -119,13 +136,42 @@ func (e *env) withApp(ctx context.Context, override func(*config.Config), f func
 	return f(app)
 }
 
+// runReport prints the summary table of the stages a run reports and
+// passes its error on.
+func (e *env) runReport(rep jobs.Report, err error) error {
+	if rep.RunID != "" {
+		printSummary(e.stdout, rep)
+	}
+	return err
+}
+
 func cmdRun(ctx context.Context, e *env) error {
 	fs := e.flags("run")
 	only := fs.String("stages", "", "comma-separated stages to run (default: all)")
 	if err := e.parse(fs); err != nil {
 		return err
 	}
-	return e.withApp(ctx, nil, func(app *jobs.App) error { return app.Run(ctx, "run", splitList(*only)) })
+	stages := splitList(*only)
+	app, err := e.openFor(ctx, orAll(stages), nil)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	if err := e.runReport(app.Run(ctx, "run", stages)); err != nil {
+		return err
+	}
+	// `sam run` ends with what SAM is for: return per channel.
+	if err := printChannelTables(ctx, e.stdout, app.WH, app.Settings.ReportingCurrency); err != nil {
+		app.Log.Warn("could not print the channel table", "error", err)
+	}
+	return nil
+}
+
+func orAll(stages []string) []string {
+	if len(stages) == 0 {
+		return jobs.StageNames()
+	}
+	return stages
 }
 
 func cmdLoad(ctx context.Context, e *env) error {
@@ -133,7 +179,13 @@ func cmdLoad(ctx context.Context, e *env) error {
 	if err := e.parse(fs); err != nil {
 		return err
 	}
-	return e.withApp(ctx, nil, func(app *jobs.App) error { return app.Run(ctx, "load", app.LoadStageNames()) })
+	stages := []string{jobs.StageLoadGA4, jobs.StageLoadCRM, jobs.StageLoadSpend}
+	app, err := e.openFor(ctx, stages, nil)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	return e.runReport(app.Run(ctx, "load", stages))
 }
 
 func cmdTransform(ctx context.Context, e *env) error {
@@ -143,7 +195,7 @@ func cmdTransform(ctx context.Context, e *env) error {
 	if err := e.parse(fs); err != nil {
 		return err
 	}
-	return e.withApp(ctx, nil, func(app *jobs.App) error { return app.Transform(ctx, *sel, *full) })
+	return e.withApp(ctx, nil, func(app *jobs.App) error { return e.runReport(app.Transform(ctx, *sel, *full)) })
 }
 
 func cmdPlan(ctx context.Context, e *env) error {
@@ -153,7 +205,13 @@ func cmdPlan(ctx context.Context, e *env) error {
 	if err := e.parse(fs); err != nil {
 		return err
 	}
-	return e.withApp(ctx, nil, func(app *jobs.App) error { return app.Plan(ctx, e.stdout, *sel, *full) })
+	return e.withApp(ctx, nil, func(app *jobs.App) error {
+		plan, err := app.Plan(ctx, *sel, *full)
+		if err != nil {
+			return err
+		}
+		return writePlan(e.stdout, plan)
+	})
 }
 
 func cmdCompile(ctx context.Context, e *env) error {
@@ -180,7 +238,7 @@ func cmdTest(ctx context.Context, e *env) error {
 	if err := e.parse(fs); err != nil {
 		return err
 	}
-	return e.withApp(ctx, nil, func(app *jobs.App) error { return app.Test(ctx, *sel) })
+	return e.withApp(ctx, nil, func(app *jobs.App) error { return e.runReport(app.Test(ctx, *sel)) })
 }
 
 func cmdWriteback(ctx context.Context, e *env) error {
@@ -216,7 +274,7 @@ func cmdWriteback(ctx context.Context, e *env) error {
 		return err
 	}
 	defer app.Close()
-	return app.Run(ctx, "writeback", []string{jobs.StageWriteback})
+	return e.runReport(app.Run(ctx, "writeback", []string{jobs.StageWriteback}))
 }
 
 func cmdQuery(ctx context.Context, e *env) error {

@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/sam-attribution/sam/scheduler"
+	"github.com/sam-attribution/sam/warehouse/duckdb"
 	"github.com/sam-attribution/sam/writeback"
 )
 
@@ -80,5 +84,98 @@ func TestUnknownWritebackOutcomesExitNonZeroNamingTheReleaseCommand(t *testing.T
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("stderr %q does not say %q", stderr.String(), want)
 		}
+	}
+}
+
+// Settings that fail only when a stage reaches them must stop SAM before
+// any work, naming the variable.
+func TestIncompleteSourcesAndDestinationsFailBeforeWork(t *testing.T) {
+	cases := []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"SAM_CRM_SOURCE": "hubspot"}, "SAM_HUBSPOT_TOKEN"},
+		{map[string]string{"SAM_CRM_SOURCE": "salesforce", "SAM_SALESFORCE_ACCESS_TOKEN": "tok"}, "SAM_SALESFORCE_INSTANCE_URL"},
+		{map[string]string{"SAM_CRM_SOURCE": "salesforce", "SAM_SALESFORCE_INSTANCE_URL": "https://example.my.salesforce.com"}, "SAM_SALESFORCE_ACCESS_TOKEN"},
+		{map[string]string{"SAM_WRITEBACK_MODE": "send", "SAM_GA4_API_SECRET": "s3cret", "SAM_GA4_MEASUREMENT_ID": ""}, "SAM_GA4_MEASUREMENT_ID"},
+		{map[string]string{"SAM_WRITEBACK_MODE": "validate", "SAM_GA4_API_SECRET": "s3cret", "SAM_GA4_MEASUREMENT_ID": "G-"}, "SAM_GA4_MEASUREMENT_ID"},
+		{map[string]string{"CLOUD_RUN_TASK_COUNT": "2", "CLOUD_RUN_TASK_INDEX": "5"}, "CLOUD_RUN_TASK_INDEX"},
+		{map[string]string{"CLOUD_RUN_TASK_COUNT": "none"}, "CLOUD_RUN_TASK_COUNT"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.want, func(t *testing.T) {
+			dir := t.TempDir()
+			t.Setenv("SAM_DUCKDB_PATH", filepath.Join(dir, "sam.duckdb"))
+			t.Setenv("SAM_GA4_SINK_FILE", filepath.Join(dir, "sink.ndjson"))
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			code, _, errOut := sam(t, "run")
+			if code != exitUsage || !strings.Contains(errOut, tc.want) {
+				t.Fatalf("%v: exit %d, stderr %q; want exit %d naming %s", tc.env, code, errOut, exitUsage, tc.want)
+			}
+			if matches, _ := filepath.Glob(filepath.Join(dir, "*")); len(matches) != 0 {
+				t.Fatalf("no work may start on bad configuration; found %v", matches)
+			}
+		})
+	}
+}
+
+func TestScheduleExitsFourWhileAnotherRunHoldsTheLock(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "sam.duckdb")
+	t.Setenv("SAM_DUCKDB_PATH", path)
+	t.Setenv("SAM_CRM_DIR", dir)
+	t.Setenv("SAM_SPEND_DIR", dir)
+	db, err := duckdb.Open(ctx, path, duckdb.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := &scheduler.Lock{WH: db, Name: "sam-run", Holder: "another-host", TTL: time.Hour}
+	if err := other.Acquire(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := sam(t, "schedule", "--run-now", "0 6 * * *")
+	if code != exitLocked || !strings.Contains(errOut, "lock") {
+		t.Fatalf("exit %d, stderr %q; want %d", code, errOut, exitLocked)
+	}
+}
+
+// A file CRM source or spend folder that is not there would load nothing
+// and exit 0; the commands that load them stop first instead.
+func TestMissingInputFoldersFailBeforeWork(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  string
+	}{
+		{[]string{"run"}, "SAM_CRM_DIR"},
+		{[]string{"load"}, "SAM_SPEND_DIR"},
+		{[]string{"run", "--stages", "load_spend"}, "SAM_SPEND_DIR"},
+	} {
+		t.Run(tc.env, func(t *testing.T) {
+			dir := t.TempDir()
+			data := t.TempDir()
+			for _, d := range []string{"ga4", "crm", "spend"} {
+				if err := os.Mkdir(filepath.Join(data, d), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			t.Setenv("SAM_DUCKDB_PATH", filepath.Join(dir, "sam.duckdb"))
+			t.Setenv("SAM_GA4_EXPORT_DIR", filepath.Join(data, "ga4"))
+			t.Setenv("SAM_CRM_DIR", filepath.Join(data, "crm"))
+			t.Setenv("SAM_SPEND_DIR", filepath.Join(data, "spend"))
+			t.Setenv(tc.env, filepath.Join(data, "missing"))
+			code, _, errOut := sam(t, tc.args...)
+			if code != exitUsage || !strings.Contains(errOut, tc.env) {
+				t.Fatalf("sam %v: exit %d, stderr %q; want exit %d naming %s", tc.args, code, errOut, exitUsage, tc.env)
+			}
+			if matches, _ := filepath.Glob(filepath.Join(dir, "*")); len(matches) != 0 {
+				t.Fatalf("no work may start; found %v", matches)
+			}
+		})
 	}
 }

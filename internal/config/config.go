@@ -5,7 +5,9 @@
 // work starts and names the offending variable.
 //
 // Each area's settings live in their own struct and file (warehouse.go,
-// ga4.go, crm.go, ...). This package imports nothing of SAM's.
+// sources.go, writeback.go). Only cmd and jobs import this package: jobs
+// maps these settings onto each library package's Options. It imports
+// warehouse (identifier rules) and internal/option, nothing else of SAM's.
 package config
 
 import (
@@ -15,6 +17,8 @@ import (
 	"text/template"
 
 	"github.com/kelseyhightower/envconfig"
+
+	"github.com/sam-attribution/sam/internal/option"
 )
 
 // Prefix is the environment variable prefix.
@@ -39,6 +43,20 @@ type Config struct {
 // Load reads the configuration from the process environment and validates
 // it. Tests set variables with t.Setenv.
 func Load() (Config, error) {
+	c, err := Read()
+	if err != nil {
+		return c, err
+	}
+	if err := c.Validate(); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+// Read reads the configuration from the process environment, checking only
+// that each value parses as its type: a caller that adjusts it afterwards
+// (a command-line flag) validates once, after that.
+func Read() (Config, error) {
 	var c Config
 	if err := envconfig.Process(Prefix, &c); err != nil {
 		var pe *envconfig.ParseError
@@ -46,9 +64,6 @@ func Load() (Config, error) {
 			return c, fmt.Errorf("config: %s=%q is invalid: %w", pe.KeyName, pe.Value, pe.Err)
 		}
 		return c, fmt.Errorf("config: %w", err)
-	}
-	if err := c.Validate(); err != nil {
-		return c, err
 	}
 	return c, nil
 }
@@ -63,7 +78,7 @@ func (c Config) Validate() error {
 			return fmt.Errorf("config: %w", err)
 		}
 	}
-	if c.Engine == "bigquery" && c.GA4.ExportDataset == "" {
+	if c.Warehouse.Engine == "bigquery" && c.GA4.ExportDataset == "" {
 		return fmt.Errorf("config: %w", bad("GA4_EXPORT_DATASET", "", "must be set when SAM_ENGINE=bigquery"))
 	}
 	return nil
@@ -110,29 +125,9 @@ func bad(v, value, reason string, args ...any) error {
 	return &VarError{Var: v, Value: value, Reason: fmt.Sprintf(reason, args...)}
 }
 
-// secret hides a value from logs: it formats as "[redacted]" whatever the
-// verb, so a secret printed by accident shows nothing.
-type Secret string
-
-// String implements fmt.Stringer.
-func (s Secret) String() string {
-	if s == "" {
-		return ""
-	}
-	return "[redacted]"
-}
-
-// GoString implements fmt.GoStringer.
-func (s Secret) GoString() string { return s.String() }
-
-// MarshalText keeps secrets out of JSON logs.
-func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
-
-// Reveal returns the secret for the one place that must send it.
-func (s Secret) Reveal() string { return string(s) }
-
-// Decode implements envconfig.Decoder.
-func (s *Secret) Decode(v string) error { *s = Secret(v); return nil }
+// Secret is a value that never formats (see option.Secret); the library
+// Options take it as it is.
+type Secret = option.Secret
 
 func oneOf(v, value string, allowed ...string) error {
 	for _, a := range allowed {

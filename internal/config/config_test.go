@@ -37,6 +37,14 @@ func TestInvalidValuesNameTheVariable(t *testing.T) {
 		{map[string]string{"SAM_HUBSPOT_BASE_URL": "ftp://x"}, "SAM_HUBSPOT_BASE_URL"},
 		{map[string]string{"SAM_GA4_START_DATE": "2024-13-01"}, "SAM_GA4_START_DATE"},
 		{map[string]string{"SAM_LOG_FORMAT": "xml"}, "SAM_LOG_FORMAT"},
+		// Values that parse but do damage (issue 15, item 14).
+		{map[string]string{"SAM_REPORTING_CURRENCY": "ABC"}, "SAM_REPORTING_CURRENCY"},
+		{map[string]string{"SAM_TIME_DECAY_HALF_LIFE_DAYS": "NaN"}, "SAM_TIME_DECAY_HALF_LIFE_DAYS"},
+		{map[string]string{"SAM_TIME_DECAY_HALF_LIFE_DAYS": "+Inf"}, "SAM_TIME_DECAY_HALF_LIFE_DAYS"},
+		{map[string]string{"SAM_THREADS": "100000"}, "SAM_THREADS"},
+		{map[string]string{"SAM_DUCKDB_MEMORY_LIMIT": "0B"}, "SAM_DUCKDB_MEMORY_LIMIT"},
+		{map[string]string{"SAM_DUCKDB_MEMORY_LIMIT": "0.0 GB"}, "SAM_DUCKDB_MEMORY_LIMIT"},
+		{map[string]string{"SAM_CRM_OVERLAP_MINUTES": "200000000"}, "SAM_CRM_OVERLAP_MINUTES"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.want, func(t *testing.T) {

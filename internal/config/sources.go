@@ -1,6 +1,12 @@
 package config
 
-import "github.com/sam-attribution/sam/warehouse"
+import (
+	"fmt"
+	"math"
+
+	"github.com/sam-attribution/sam/internal/iso4217"
+	"github.com/sam-attribution/sam/warehouse"
+)
 
 // GA4 configures the GA4 export loader.
 type GA4 struct {
@@ -29,6 +35,8 @@ func (g GA4) validate() error {
 	return nil
 }
 
+const maxOverlapMinutes = 30 * 24 * 60
+
 // CRM selects the CRM source.
 type CRM struct {
 	Source string `envconfig:"SOURCE" default:"file" desc:"CRM source: file (CSV/NDJSON export), hubspot or salesforce"`
@@ -45,6 +53,11 @@ func (c CRM) validate() error {
 	}
 	if c.OverlapMinutes < 0 {
 		return bad("CRM_OVERLAP_MINUTES", "", "must not be negative")
+	}
+	// Minutes beyond about 290 years overflow a time.Duration; a month is
+	// far more than any sync needs to re-read.
+	if c.OverlapMinutes > maxOverlapMinutes {
+		return bad("CRM_OVERLAP_MINUTES", fmt.Sprint(c.OverlapMinutes), "must be at most %d (30 days)", maxOverlapMinutes)
 	}
 	return positive("CRM_BATCH_SIZE", c.BatchSize)
 }
@@ -119,6 +132,11 @@ func (s Spend) validate() error {
 	if len(s.ReportingCurrency) != 3 || s.ReportingCurrency != upper(s.ReportingCurrency) {
 		return bad("REPORTING_CURRENCY", s.ReportingCurrency, "must be a 3-letter ISO 4217 code in capitals")
 	}
+	if !iso4217.Active(s.ReportingCurrency) {
+		// Amounts in an unknown currency convert to nothing: every value
+		// would be 0, and what was sent would never be sent again.
+		return bad("REPORTING_CURRENCY", s.ReportingCurrency, "is not an active ISO 4217 currency code")
+	}
 	return nil
 }
 
@@ -132,8 +150,8 @@ func (a Attribution) validate() error {
 	if err := positive("ATTRIBUTION_WINDOW_DAYS", a.WindowDays); err != nil {
 		return err
 	}
-	if a.TimeDecayHalfLife <= 0 {
-		return bad("TIME_DECAY_HALF_LIFE_DAYS", "", "must be greater than zero")
+	if !(a.TimeDecayHalfLife > 0) || math.IsInf(a.TimeDecayHalfLife, 0) {
+		return bad("TIME_DECAY_HALF_LIFE_DAYS", fmt.Sprint(a.TimeDecayHalfLife), "must be a finite number greater than zero")
 	}
 	return nil
 }

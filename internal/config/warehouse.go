@@ -1,12 +1,20 @@
 package config
 
 import (
+	"fmt"
 	"regexp"
+	"strconv"
 
 	"github.com/sam-attribution/sam/warehouse"
 )
 
-var memoryLimitRE = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$`)
+var memoryLimitRE = regexp.MustCompile(`^([0-9]+(?:\.[0-9]+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$`)
+
+// maxThreads caps SAM_THREADS. Each DuckDB worker is an OS thread, and the
+// Go runtime aborts the process beyond 10,000 threads
+// (runtime/debug.SetMaxThreads); a thousand is more cores than any machine
+// SAM runs on has, and far below that limit.
+const maxThreads = 1024
 
 // Warehouse selects and configures the warehouse engine.
 type Warehouse struct {
@@ -31,8 +39,17 @@ func (w Warehouse) validate() error {
 	if w.Threads < 0 {
 		return bad("THREADS", "", "must not be negative")
 	}
-	if w.MemoryLimit != "" && !memoryLimitRE.MatchString(w.MemoryLimit) {
-		return bad("DUCKDB_MEMORY_LIMIT", w.MemoryLimit, "must be a size such as 4GB or 512MB")
+	if w.Threads > maxThreads {
+		return bad("THREADS", fmt.Sprint(w.Threads), "must be at most %d", maxThreads)
+	}
+	if w.MemoryLimit != "" {
+		m := memoryLimitRE.FindStringSubmatch(w.MemoryLimit)
+		if m == nil {
+			return bad("DUCKDB_MEMORY_LIMIT", w.MemoryLimit, "must be a size such as 4GB or 512MB")
+		}
+		if n, err := strconv.ParseFloat(m[1], 64); err != nil || n == 0 {
+			return bad("DUCKDB_MEMORY_LIMIT", w.MemoryLimit, "must be greater than zero; DuckDB cannot open with no memory")
+		}
 	}
 	if w.Engine == "duckdb" && w.DuckDBPath == "" {
 		return bad("DUCKDB_PATH", "", "must be set for the duckdb engine")

@@ -8,12 +8,12 @@
 // The sources live in subpackages: hubspot (CRM v3 objects and v4
 // associations), salesforce (REST queryAll) and file (CSV/NDJSON export).
 // They share the record vocabulary in crm/record. This package imports
-// config, loaders, warehouse and its own subpackages; nothing imports it but
-// jobs and cmd.
+// internal/option, loaders, warehouse and its own subpackages; nothing
+// imports it but jobs and cmd.
 //
 // Use from a job:
 //
-//	src, err := crm.NewSource(cfg, httpClient, logger)
+//	src, err := crm.NewSource(crm.SourceOptions{Source: "file", File: file.Options{Dir: dir}}, httpClient, logger)
 //	...
 //	counts, err := crm.Sync(ctx, wh, src, crm.Options{RunID: runID, Logger: logger})
 //
@@ -38,7 +38,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/sam-attribution/sam/internal/config"
+	"github.com/sam-attribution/sam/internal/option"
 	"github.com/sam-attribution/sam/loaders"
 	"github.com/sam-attribution/sam/loaders/crm/file"
 	"github.com/sam-attribution/sam/loaders/crm/hubspot"
@@ -75,32 +75,66 @@ type Options struct {
 	Cursors CursorStore
 	// Streams restricts the sync to these streams; empty syncs all.
 	Streams []string
+	// Select, when set, picks the streams to sync from Streams (or the
+	// source's list): a parallel task's share. An empty pick syncs none,
+	// though the raw tables are still created.
+	Select func(streams []string) []string
 }
 
-// NewSource returns the source cfg.CRM.Source selects. httpClient carries
-// timeouts and transport settings for the API sources; nil uses a client
-// with a 60 s timeout.
-func NewSource(cfg config.Config, httpClient *http.Client, logger *slog.Logger) (Source, error) {
+// Source kinds SourceOptions.Source selects.
+const (
+	SourceFile       = "file"
+	SourceHubSpot    = "hubspot"
+	SourceSalesforce = "salesforce"
+)
+
+// SourceOptions choose a source and configure it; only the chosen source's
+// options are read.
+type SourceOptions struct {
+	Source     string
+	File       file.Options
+	HubSpot    hubspot.Options
+	Salesforce salesforce.Options
+}
+
+// Validate checks the chosen source's options. Errors from a source's
+// Validate keep their option.FieldError.
+func (o SourceOptions) Validate() error {
+	switch o.Source {
+	case SourceFile:
+		return o.File.Validate()
+	case SourceHubSpot:
+		return o.HubSpot.Validate()
+	case SourceSalesforce:
+		return o.Salesforce.Validate()
+	}
+	return fmt.Errorf("crm: %w", option.Invalid("Source", o.Source, "is not one of %s, %s, %s", SourceFile, SourceHubSpot, SourceSalesforce))
+}
+
+// NewSource returns the source o.Source selects. httpClient carries
+// timeouts and transport settings for the API sources (nil uses a client
+// with a 60 s timeout); it and logger replace the ones in the source's
+// options.
+func NewSource(o SourceOptions, httpClient *http.Client, logger *slog.Logger) (Source, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	if httpClient == nil {
 		httpClient = &http.Client{Timeout: 60 * time.Second}
 	}
-	switch cfg.CRM.Source {
-	case "file":
-		return file.New(cfg.CRM, logger)
-	case "hubspot":
-		return hubspot.NewSource(cfg.HubSpot, cfg.CRM, hubspot.Options{HTTPClient: httpClient, Logger: logger, UserIDProperty: cfg.HubSpot.UserIDProperty})
-	case "salesforce":
-		// Single-currency orgs have no CurrencyIsoCode field: their amounts
-		// are in the reporting currency.
-		return salesforce.NewSource(cfg.Salesforce, cfg.CRM, salesforce.Options{
-			HTTPClient: httpClient, Logger: logger, DefaultCurrency: cfg.Spend.ReportingCurrency,
-			CurrencyField: cfg.Salesforce.CurrencyField, UserIDField: cfg.Salesforce.UserIDField,
-		})
+	switch o.Source {
+	case SourceHubSpot:
+		o.HubSpot.HTTPClient, o.HubSpot.Logger = httpClient, logger
+		return hubspot.NewSource(o.HubSpot)
+	case SourceSalesforce:
+		o.Salesforce.HTTPClient, o.Salesforce.Logger = httpClient, logger
+		return salesforce.NewSource(o.Salesforce)
 	}
-	return nil, fmt.Errorf("crm: unknown source %q (SAM_CRM_SOURCE wants file, hubspot or salesforce)", cfg.CRM.Source)
+	o.File.Logger = logger
+	return file.New(o.File)
 }
 
 // Sync reads every stream of src from its saved cursor and writes the
@@ -118,6 +152,9 @@ func Sync(ctx context.Context, wh warehouse.Warehouse, src Source, opts Options)
 	streams := opts.Streams
 	if len(streams) == 0 {
 		streams = src.Streams()
+	}
+	if opts.Select != nil {
+		streams = opts.Select(streams)
 	}
 	var total loaders.Counts
 	if err := ensureTables(ctx, wh); err != nil {

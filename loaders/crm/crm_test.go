@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sam-attribution/sam/internal/config"
 	"github.com/sam-attribution/sam/loaders"
 	"github.com/sam-attribution/sam/loaders/crm"
+	"github.com/sam-attribution/sam/loaders/crm/file"
 	"github.com/sam-attribution/sam/loaders/crm/record"
 	sqlmodels "github.com/sam-attribution/sam/sql"
 	"github.com/sam-attribution/sam/transform"
@@ -52,8 +52,8 @@ func TestFileToStagingOnDuckDB(t *testing.T) {
 		}
 		os.WriteFile(filepath.Join(dir, n), b, 0o644)
 	}
-	cfg := config.Config{CRM: config.CRM{Source: "file", Dir: dir, OverlapMinutes: 10, BatchSize: 2}}
-	src, err := crm.NewSource(cfg, nil, nil)
+	o := crm.SourceOptions{Source: crm.SourceFile, File: file.Options{Dir: dir, Overlap: 10 * time.Minute, BatchSize: 2}}
+	src, err := crm.NewSource(o, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

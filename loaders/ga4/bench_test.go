@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sam-attribution/sam/internal/config"
 	"github.com/sam-attribution/sam/sampledata"
 	"github.com/sam-attribution/sam/warehouse"
 )
@@ -45,7 +44,7 @@ func BenchmarkFileLoad(b *testing.B) {
 	start := time.Now()
 	for b.Loop() {
 		db := openDuck(b)
-		res, err := NewFileLoader(config.GA4{ExportDir: dir}, db, nil).Load(context.Background(), "bench")
+		res, err := NewFileLoader(Options{ExportDir: dir}, db, nil).Load(context.Background(), "bench")
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -85,7 +84,7 @@ func BenchmarkDuckDBReadJSON(b *testing.B) {
 // line of the same files, writing nothing.
 func BenchmarkValidateFiles(b *testing.B) {
 	dir, events, bytes := benchExport(b)
-	l := NewFileLoader(config.GA4{ExportDir: dir}, nil, nil)
+	l := NewFileLoader(Options{ExportDir: dir}, nil, nil)
 	avail, err := l.scanDir()
 	if err != nil {
 		b.Fatal(err)

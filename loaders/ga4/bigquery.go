@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sam-attribution/sam/internal/config"
+	"github.com/sam-attribution/sam/internal/option"
 	"github.com/sam-attribution/sam/loaders"
 	"github.com/sam-attribution/sam/warehouse"
 )
@@ -22,7 +22,7 @@ import (
 // table) and replaces their days' partitions in one transaction.
 type BigQueryLoader struct {
 	shard   Shard
-	cfg     config.GA4
+	cfg     Options
 	wh      warehouse.Warehouse
 	log     *slog.Logger
 	project string
@@ -32,22 +32,25 @@ type BigQueryLoader struct {
 // NewBigQueryLoader returns a loader for cfg.ExportProject.cfg.ExportDataset.
 // An empty ExportProject means the project of SAM's own dataset. log may be
 // nil.
-func NewBigQueryLoader(cfg config.GA4, wh warehouse.Warehouse, log *slog.Logger) (*BigQueryLoader, error) {
+func NewBigQueryLoader(cfg Options, wh warehouse.Warehouse, log *slog.Logger) (*BigQueryLoader, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	if wh.Dialect() != warehouse.BigQuery {
 		return nil, fmt.Errorf("ga4: the BigQuery export loader needs the bigquery engine, not %s", wh.Dialect())
 	}
-	if err := warehouse.CheckIdentifier("SAM_GA4_EXPORT_DATASET", cfg.ExportDataset); err != nil {
-		return nil, fmt.Errorf("ga4: %w", err)
+	if cfg.ExportDataset == "" {
+		return nil, fmt.Errorf("ga4: %w", option.Invalid("ExportDataset", "", "is not set"))
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
 	project := cfg.ExportProject
 	if project == "" {
 		project = projectOf(wh.QualifiedName(RawTable))
 	}
 	if !warehouse.ValidProjectID(project) {
-		return nil, fmt.Errorf("ga4: export project %q is not a valid project id (set SAM_GA4_EXPORT_PROJECT)", project)
+		return nil, fmt.Errorf("ga4: %w", option.Invalid("ExportProject", project, "is not a project id"))
 	}
 	return &BigQueryLoader{cfg: cfg, wh: wh, log: log, project: project, now: time.Now}, nil
 }

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sam-attribution/sam/internal/config"
 	"github.com/sam-attribution/sam/warehouse"
 )
 
@@ -130,7 +129,7 @@ func TestBigQueryCopyIsBoundedToTheLookbackWindow(t *testing.T) {
 			f.columns = append(f.columns, c.Name)
 		}
 	}
-	l, err := NewBigQueryLoader(config.GA4{ExportDataset: "analytics_123456", LookbackDays: 3}, f, nil)
+	l, err := NewBigQueryLoader(Options{ExportDataset: "analytics_123456", LookbackDays: 3}, f, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +193,7 @@ func TestBigQueryCopyIsBoundedToTheLookbackWindow(t *testing.T) {
 
 func TestBigQueryLoaderValidatesIdentifiers(t *testing.T) {
 	f := &fakeBQ{}
-	for _, cfg := range []config.GA4{
+	for _, cfg := range []Options{
 		{ExportDataset: ""},
 		{ExportDataset: "analytics_1`; DROP TABLE x; --"},
 		{ExportDataset: "analytics_1", ExportProject: "Bad Project!"},
@@ -203,7 +202,7 @@ func TestBigQueryLoaderValidatesIdentifiers(t *testing.T) {
 			t.Errorf("NewBigQueryLoader(%+v) accepted an invalid identifier", cfg)
 		}
 	}
-	l, err := NewBigQueryLoader(config.GA4{ExportDataset: "analytics_1"}, f, nil)
+	l, err := NewBigQueryLoader(Options{ExportDataset: "analytics_1"}, f, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +214,7 @@ func TestBigQueryLoaderValidatesIdentifiers(t *testing.T) {
 func TestBigQueryLoaderOnEmptyWarehouseHonoursStartDate(t *testing.T) {
 	f := &fakeBQ{tables: exportTables(time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2025, 3, 30, 0, 0, 0, 0, time.UTC), "events_")}
 	f.columns = []string{"event_date"}
-	l, err := NewBigQueryLoader(config.GA4{ExportDataset: "analytics_1", StartDate: "2025-03-29"}, f, nil)
+	l, err := NewBigQueryLoader(Options{ExportDataset: "analytics_1", StartDate: "2025-03-29"}, f, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,18 +16,17 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/sam-attribution/sam/internal/config"
 	"github.com/sam-attribution/sam/loaders"
 	"github.com/sam-attribution/sam/warehouse"
 )
 
-// FileLoader loads export files from a directory (SAM_GA4_EXPORT_DIR): one
+// FileLoader loads export files from a directory (Options.ExportDir): one
 // file per export table, named like the table, as NDJSON (optionally
 // gzipped) or Parquet. Each day's partition of raw_ga4__events is replaced
 // in one step, so reruns are idempotent.
 type FileLoader struct {
 	shard Shard
-	cfg   config.GA4
+	cfg   Options
 	wh    warehouse.Warehouse
 	log   *slog.Logger
 	v     *Validator
@@ -39,8 +38,9 @@ type FileLoader struct {
 	batchBytes int64
 }
 
-// NewFileLoader returns a loader for cfg.ExportDir. log may be nil.
-func NewFileLoader(cfg config.GA4, wh warehouse.Warehouse, log *slog.Logger) *FileLoader {
+// NewFileLoader returns a loader for cfg.ExportDir; cfg is expected to have
+// passed Validate. log may be nil.
+func NewFileLoader(cfg Options, wh warehouse.Warehouse, log *slog.Logger) *FileLoader {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sam-attribution/sam/internal/config"
 	"github.com/sam-attribution/sam/loaders"
 	"github.com/sam-attribution/sam/sampledata"
 	"github.com/sam-attribution/sam/warehouse"
@@ -88,7 +87,7 @@ func TestFileLoadGeneratedExportIsIdempotent(t *testing.T) {
 		t.Fatal(err)
 	}
 	db := openDuck(t)
-	l := NewFileLoader(config.GA4{ExportDir: filepath.Join(out, "ga4"), LookbackDays: 1}, db, nil)
+	l := NewFileLoader(Options{ExportDir: filepath.Join(out, "ga4"), LookbackDays: 1}, db, nil)
 	res, err := l.Load(ctx, "run1")
 	if err != nil {
 		t.Fatalf("Load: %v", err)
@@ -134,7 +133,7 @@ func TestFileLoadRejectsBadLinesWithReasons(t *testing.T) {
 		row(d1, 2, "session_start"),
 	)
 	db := openDuck(t)
-	res, err := NewFileLoader(config.GA4{ExportDir: dir, LookbackDays: 3}, db, nil).Load(ctx, "run-rejects")
+	res, err := NewFileLoader(Options{ExportDir: dir, LookbackDays: 3}, db, nil).Load(ctx, "run-rejects")
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
@@ -167,7 +166,7 @@ func TestFileLoadPrefersDailyIgnoresFresh(t *testing.T) {
 	writeFile(t, dir, "events_intraday_20250302.json", row(d2, 1, "page_view"))
 	writeFile(t, dir, "notes.txt", "not an export")
 	db := openDuck(t)
-	l := NewFileLoader(config.GA4{ExportDir: dir, LookbackDays: 0}, db, nil)
+	l := NewFileLoader(Options{ExportDir: dir, LookbackDays: 0}, db, nil)
 	if _, err := l.Load(ctx, "r1"); err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +199,7 @@ func TestFileLoadStartDate(t *testing.T) {
 	writeFile(t, dir, "events_20250301.json", row(d1, 1, "page_view"))
 	writeFile(t, dir, "events_20250302.json", row(d1.AddDate(0, 0, 1), 1, "page_view"))
 	db := openDuck(t)
-	res, err := NewFileLoader(config.GA4{ExportDir: dir, StartDate: "2025-03-02"}, db, nil).Load(context.Background(), "r")
+	res, err := NewFileLoader(Options{ExportDir: dir, StartDate: "2025-03-02"}, db, nil).Load(context.Background(), "r")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +215,7 @@ func TestFileLoadParquet(t *testing.T) {
 	// Produce a Parquet export file with DuckDB from a loaded NDJSON day.
 	src := t.TempDir()
 	writeFile(t, src, "events_20250301.json", row(d1, 1, "page_view"), row(d1, 2, "scroll"))
-	if _, err := NewFileLoader(config.GA4{ExportDir: src}, db, nil).Load(ctx, "seed"); err != nil {
+	if _, err := NewFileLoader(Options{ExportDir: src}, db, nil).Load(ctx, "seed"); err != nil {
 		t.Fatal(err)
 	}
 	pq := filepath.Join(dir, "events_20250302.parquet")
@@ -225,7 +224,7 @@ func TestFileLoadParquet(t *testing.T) {
 	if _, err := db.Exec(ctx, copySQL); err != nil {
 		t.Fatal(err)
 	}
-	res, err := NewFileLoader(config.GA4{ExportDir: dir}, db, nil).Load(ctx, "pq")
+	res, err := NewFileLoader(Options{ExportDir: dir}, db, nil).Load(ctx, "pq")
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
@@ -274,7 +273,7 @@ func TestFileLoadLongLines(t *testing.T) {
 	// 1.5 MB spans the 1 MB read buffer and loads; 3 MB exceeds maxLine.
 	writeFile(t, dir, "events_20250301.json", big(1_500_000), big(3_000_000), row(d1, 1, "scroll"))
 	db := openDuck(t)
-	l := NewFileLoader(config.GA4{ExportDir: dir}, db, nil)
+	l := NewFileLoader(Options{ExportDir: dir}, db, nil)
 	l.maxLine = 2 << 20
 	res, err := l.Load(ctx, "long")
 	if err != nil {
@@ -297,7 +296,7 @@ func TestFileLoadBatchIsAtomic(t *testing.T) {
 	writeFile(t, dir, "events_20250301.json", row(d1, 1, "page_view"))
 	writeFile(t, dir, "events_20250302.json.gz", "this is not gzip")
 	db := openDuck(t)
-	l := NewFileLoader(config.GA4{ExportDir: dir}, db, nil)
+	l := NewFileLoader(Options{ExportDir: dir}, db, nil)
 	if _, err := l.Load(ctx, "broken"); err == nil || !strings.Contains(err.Error(), "events_20250302.json.gz") {
 		t.Fatalf("Load over an unreadable file: err = %v, want one naming the file", err)
 	}
@@ -339,7 +338,7 @@ func TestFileLoadRejectsInvalidUTF8Line(t *testing.T) {
 	bad := strings.Replace(row(d1, 2, "page_view"), "page_view", "caf\xe9", 1)
 	writeFile(t, dir, "events_20250301.json", row(d1, 1, "page_view"), bad)
 	db := openDuck(t)
-	res, err := NewFileLoader(config.GA4{ExportDir: dir}, db, nil).Load(context.Background(), "utf8")
+	res, err := NewFileLoader(Options{ExportDir: dir}, db, nil).Load(context.Background(), "utf8")
 	if err != nil {
 		t.Fatalf("one line with invalid UTF-8 failed the load: %v", err)
 	}

@@ -7,10 +7,48 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sam-attribution/sam/internal/config"
+	"github.com/sam-attribution/sam/internal/option"
 	"github.com/sam-attribution/sam/loaders"
 	"github.com/sam-attribution/sam/warehouse"
 )
+
+// Options configure a GA4 loader.
+type Options struct {
+	// ExportProject and ExportDataset locate the BigQuery export
+	// (BigQueryLoader); an empty ExportProject means SAM's own project.
+	ExportProject string
+	ExportDataset string
+	// ExportDir holds the export files (FileLoader).
+	ExportDir string
+	// LookbackDays are the days before the last loaded day that are
+	// reloaded, since GA4 rewrites daily tables for up to 72 hours.
+	LookbackDays int
+	// StartDate (YYYY-MM-DD) is the first day loaded into an empty
+	// warehouse; empty loads everything present.
+	StartDate string
+}
+
+// Validate reports the first invalid field.
+func (o Options) Validate() error {
+	var err error
+	switch {
+	case o.LookbackDays < 0:
+		err = option.Invalid("LookbackDays", fmt.Sprint(o.LookbackDays), "is negative")
+	case o.ExportDataset != "" && !warehouse.ValidIdentifier(o.ExportDataset):
+		err = option.Invalid("ExportDataset", o.ExportDataset, "is not a dataset name")
+	case o.ExportProject != "" && !warehouse.ValidProjectID(o.ExportProject):
+		err = option.Invalid("ExportProject", o.ExportProject, "is not a project id")
+	}
+	if err == nil && o.StartDate != "" {
+		if _, perr := time.Parse(time.DateOnly, o.StartDate); perr != nil {
+			err = option.Invalid("StartDate", o.StartDate, "is not a date YYYY-MM-DD")
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("ga4: %w", err)
+	}
+	return nil
+}
 
 // Loader loads the GA4 export into raw_ga4__events. runID tags rejects and
 // job ids so a run's work can be traced and retried.
@@ -137,7 +175,7 @@ type exportTable struct {
 
 // tablesToLoad reads what raw_ga4__events already holds and chooses, among
 // the available export tables of this loader's shard, the ones to load.
-func tablesToLoad(ctx context.Context, wh warehouse.Warehouse, cfg config.GA4, shard Shard, available map[time.Time]exportTable) ([]exportTable, error) {
+func tablesToLoad(ctx context.Context, wh warehouse.Warehouse, cfg Options, shard Shard, available map[time.Time]exportTable) ([]exportTable, error) {
 	loaded, err := loadedDays(ctx, wh)
 	if err != nil {
 		return nil, err

@@ -4,7 +4,7 @@
 // also owns the export's schema (export_schema.json) and the line validator
 // that keeps bad rows out of the warehouse and in load_rejects.
 //
-// It imports warehouse, loaders and internal/config, nothing else of SAM's.
+// It imports warehouse, loaders and internal/option, nothing else of SAM's.
 package ga4
 
 import (

@@ -1,7 +1,7 @@
 // Package spend owns the ad spend and currency rate loader: it reads the
 // daily spend CSV files (date,source,medium,campaign,cost,currency) from
-// config.Spend.SpendDir into raw_spend__daily and the currency rates CSV
-// (date,from_currency,to_currency,rate) from config.Spend.FXRatesFile into
+// Options.Dir into raw_spend__daily and the currency rates CSV
+// (date,from_currency,to_currency,rate) from Options.FXRatesFile into
 // raw_fx__rates. Rows it cannot load go to the shared rejects table with
 // their reason and raw line.
 //
@@ -10,7 +10,7 @@
 // picks up restated figures. Channel grouping and currency conversion happen
 // in the SQL models (stg_spend__daily, stg_fx__rates), not here.
 //
-// The package imports loaders, internal/config and warehouse only.
+// The package imports loaders, internal/option and warehouse only.
 package spend
 
 import (
@@ -31,7 +31,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sam-attribution/sam/internal/config"
+	"github.com/sam-attribution/sam/internal/option"
 	"github.com/sam-attribution/sam/loaders"
 	"github.com/sam-attribution/sam/warehouse"
 )
@@ -79,20 +79,42 @@ var (
 	fxColumns    = []string{"date", "from_currency", "to_currency", "rate"}
 )
 
-// Load reads every *.csv file in cfg.SpendDir and the rates file
+// Options locate the spend files.
+type Options struct {
+	// Dir holds the daily spend CSV files.
+	Dir string
+	// FXRatesFile is the currency rates CSV.
+	FXRatesFile string
+}
+
+// Validate reports the first invalid field.
+func (o Options) Validate() error {
+	if o.Dir == "" {
+		return fmt.Errorf("spend: %w", option.Invalid("Dir", "", "is not set"))
+	}
+	if o.FXRatesFile == "" {
+		return fmt.Errorf("spend: %w", option.Invalid("FXRatesFile", "", "is not set"))
+	}
+	return nil
+}
+
+// Load reads every *.csv file in cfg.Dir and the rates file
 // cfg.FXRatesFile, replaces raw_spend__daily and raw_fx__rates with the rows
 // that parse, and appends the others to the rejects table. A missing spend
 // directory or rates file loads an empty table (logged), so a deployment
 // without spend data still builds its models; an unreadable one is an error.
 // The counts cover both tables.
-func Load(ctx context.Context, wh warehouse.Warehouse, cfg config.Spend, runID string, logger *slog.Logger) (loaders.Counts, error) {
+func Load(ctx context.Context, wh warehouse.Warehouse, cfg Options, runID string, logger *slog.Logger) (loaders.Counts, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	now := time.Now().UTC()
 	var total loaders.Counts
+	if err := cfg.Validate(); err != nil {
+		return total, err
+	}
 
-	spendRows, spendRejects, spendCounts, err := readSpendDir(ctx, cfg.SpendDir, now, logger)
+	spendRows, spendRejects, spendCounts, err := readSpendDir(ctx, cfg.Dir, now, logger)
 	if err != nil {
 		return total, err
 	}

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sam-attribution/sam/internal/config"
 	"github.com/sam-attribution/sam/loaders"
 	"github.com/sam-attribution/sam/warehouse"
 )
@@ -99,7 +98,7 @@ func TestLoad(t *testing.T) {
 		"2024-03-02,EUR,USD,0\n") // not positive
 
 	wh := newFake()
-	cfg := config.Spend{SpendDir: spendDir, FXRatesFile: fxFile, ReportingCurrency: "USD"}
+	cfg := Options{Dir: spendDir, FXRatesFile: fxFile}
 	counts, err := Load(context.Background(), wh, cfg, "run-1", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -161,7 +160,7 @@ func TestLoad(t *testing.T) {
 func TestLoadMissingInputsLoadsEmptyTables(t *testing.T) {
 	dir := t.TempDir()
 	wh := newFake()
-	cfg := config.Spend{SpendDir: filepath.Join(dir, "none"), FXRatesFile: filepath.Join(dir, "none.csv"), ReportingCurrency: "USD"}
+	cfg := Options{Dir: filepath.Join(dir, "none"), FXRatesFile: filepath.Join(dir, "none.csv")}
 	counts, err := Load(context.Background(), wh, cfg, "r", nil)
 	if err != nil {
 		t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sam-attribution/sam/internal/config"
 	"github.com/sam-attribution/sam/loaders/crm"
 	"github.com/sam-attribution/sam/loaders/crm/file"
 	"github.com/sam-attribution/sam/loaders/ga4"
@@ -40,17 +39,17 @@ func TestPlantedStories(t *testing.T) {
 	}
 	defer wh.Close()
 
-	if _, err := ga4.NewFileLoader(config.GA4{ExportDir: filepath.Join(dir, "ga4"), LookbackDays: 3}, wh, nil).Load(ctx, "e2e"); err != nil {
+	if _, err := ga4.NewFileLoader(ga4.Options{ExportDir: filepath.Join(dir, "ga4"), LookbackDays: 3}, wh, nil).Load(ctx, "e2e"); err != nil {
 		t.Fatalf("ga4 load: %v", err)
 	}
-	src, err := file.New(config.CRM{Source: "file", Dir: filepath.Join(dir, "crm"), BatchSize: 1000}, nil)
+	src, err := file.New(file.Options{Dir: filepath.Join(dir, "crm"), BatchSize: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := crm.Sync(ctx, wh, src, crm.Options{RunID: "e2e"}); err != nil {
 		t.Fatalf("crm sync: %v", err)
 	}
-	spendCfg := config.Spend{SpendDir: filepath.Join(dir, "spend"), FXRatesFile: filepath.Join(dir, "fx_rates.csv"), ReportingCurrency: "USD"}
+	spendCfg := spend.Options{Dir: filepath.Join(dir, "spend"), FXRatesFile: filepath.Join(dir, "fx_rates.csv")}
 	counts, err := spend.Load(ctx, wh, spendCfg, "e2e", nil)
 	if err != nil {
 		t.Fatalf("spend load: %v", err)

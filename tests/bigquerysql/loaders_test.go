@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sam-attribution/sam/internal/config"
 	"github.com/sam-attribution/sam/loaders/ga4"
 	"github.com/sam-attribution/sam/scheduler"
 	sqlmodels "github.com/sam-attribution/sam/sql"
@@ -83,7 +82,7 @@ func TestGA4LoaderStatements(t *testing.T) {
 			return nil, nil, false
 		},
 	}
-	l, err := ga4.NewBigQueryLoader(config.GA4{ExportDataset: bigquerysql.GA4Dataset, LookbackDays: 3}, rec, nil)
+	l, err := ga4.NewBigQueryLoader(ga4.Options{ExportDataset: bigquerysql.GA4Dataset, LookbackDays: 3}, rec, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +187,7 @@ func TestWritebackStatements(t *testing.T) {
 		t.Fatalf("%s does not analyze (TestModels reports why)", writeback.QueueTable)
 	}
 	rec := &bigquerysql.Recorder{}
-	cfg := config.Writeback{Mode: writeback.ModeSend, MeasurementID: "G-TEST000001", APISecret: "secret",
+	cfg := writeback.Destination{Mode: writeback.ModeSend, MeasurementID: "G-TEST000001", APISecret: "secret",
 		Endpoint: "http://127.0.0.1:9", Concurrency: 1, RatePerSecond: 10}
 	if _, err := writeback.New(rec, cfg, writeback.Options{}).Run(ctx, "check"); err != nil {
 		t.Fatalf("writer on the recorder: %v", err)

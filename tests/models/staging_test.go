@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sam-attribution/sam/internal/config"
 	"github.com/sam-attribution/sam/loaders/ga4"
 	"github.com/sam-attribution/sam/sampledata"
 	"github.com/sam-attribution/sam/transform"
@@ -102,7 +101,7 @@ func TestStagingReExportAddsLateEventsOnce(t *testing.T) {
 
 	db := openDuck(t)
 	p := ga4Project(t)
-	l := ga4.NewFileLoader(config.GA4{ExportDir: export, LookbackDays: 3}, db, nil)
+	l := ga4.NewFileLoader(ga4.Options{ExportDir: export, LookbackDays: 3}, db, nil)
 	step := func(name string) (dayEvents, total int64) {
 		t.Helper()
 		if _, err := l.Load(ctx, name); err != nil {
@@ -142,7 +141,7 @@ func TestStagingCookielessAndSessions(t *testing.T) {
 		t.Fatal(err)
 	}
 	db := openDuck(t)
-	if _, err := ga4.NewFileLoader(config.GA4{ExportDir: filepath.Join(gen, "ga4")}, db, nil).Load(ctx, "r"); err != nil {
+	if _, err := ga4.NewFileLoader(ga4.Options{ExportDir: filepath.Join(gen, "ga4")}, db, nil).Load(ctx, "r"); err != nil {
 		t.Fatal(err)
 	}
 	build(t, db, ga4Project(t))

@@ -22,7 +22,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sam-attribution/sam/internal/config"
 	"github.com/sam-attribution/sam/internal/ga4sink"
 	"github.com/sam-attribution/sam/warehouse"
 	"github.com/sam-attribution/sam/warehouse/duckdb"
@@ -61,8 +60,8 @@ func key(i int) string {
 	return hex.EncodeToString(h[:])
 }
 
-func writerConfig() config.Writeback {
-	return config.Writeback{Mode: writeback.ModeLocal, MeasurementID: "G-CRASH", APISecret: "crash-secret",
+func writerConfig() writeback.Destination {
+	return writeback.Destination{Mode: writeback.ModeLocal, MeasurementID: "G-CRASH", APISecret: "crash-secret",
 		Concurrency: crashConcurrency, RatePerSecond: 100000, Endpoint: "http://127.0.0.1:1"}
 }
 

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sam-attribution/sam/internal/config"
 	"github.com/sam-attribution/sam/loaders/crm"
 	"github.com/sam-attribution/sam/loaders/crm/file"
 	"github.com/sam-attribution/sam/loaders/crm/internal/memwh"
@@ -28,7 +27,7 @@ func BenchmarkPeakMemory(b *testing.B) {
 			writeLeads(b, filepath.Join(dir, "leads.csv"), n)
 			var peak uint64
 			for b.Loop() {
-				src, err := file.New(config.CRM{Dir: dir, OverlapMinutes: 10, BatchSize: 1000}, nil)
+				src, err := file.New(file.Options{Dir: dir, Overlap: 10 * time.Minute, BatchSize: 1000})
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -1,8 +1,8 @@
 // Package file owns the CRM export source: leads and deals read from CSV or
-// NDJSON files in SAM_CRM_DIR (the format is documented in README.md next to
+// NDJSON files in one directory (the format is documented in README.md next to
 // this file). It maps rows to crm/record shapes, rejects bad rows with their
-// reason and raw text, and resumes mid-file after a crash. It imports config,
-// loaders and crm/record.
+// reason and raw text, and resumes mid-file after a crash. It imports
+// internal/option, loaders and crm/record.
 package file
 
 import (
@@ -22,7 +22,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sam-attribution/sam/internal/config"
+	"github.com/sam-attribution/sam/internal/option"
 	"github.com/sam-attribution/sam/loaders"
 	"github.com/sam-attribution/sam/loaders/crm/record"
 )
@@ -44,15 +44,44 @@ type Source struct {
 	log       *slog.Logger
 }
 
-// New returns a file source over cfg.Dir.
-func New(cfg config.CRM, logger *slog.Logger) (*Source, error) {
-	if cfg.Dir == "" {
-		return nil, errors.New("file source: SAM_CRM_DIR is empty")
+// Options configure a file source.
+type Options struct {
+	// Dir holds leads.{csv,ndjson} and deals.{csv,ndjson}.
+	Dir string
+	// Overlap re-reads rows updated this long before the watermark of the
+	// last complete load.
+	Overlap time.Duration
+	// BatchSize is records per batch (default 1000).
+	BatchSize int
+	Logger    *slog.Logger
+}
+
+// Validate reports the first invalid field.
+func (o Options) Validate() error {
+	if o.Dir == "" {
+		return fmt.Errorf("file source: %w", option.Invalid("Dir", "", "is not set"))
 	}
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
+	if o.Overlap < 0 {
+		return fmt.Errorf("file source: %w", option.Invalid("Overlap", o.Overlap.String(), "is negative"))
 	}
-	return &Source{dir: cfg.Dir, overlap: time.Duration(cfg.OverlapMinutes) * time.Minute, batchSize: max(cfg.BatchSize, 1), log: logger}, nil
+	if o.BatchSize < 0 {
+		return fmt.Errorf("file source: %w", option.Invalid("BatchSize", fmt.Sprint(o.BatchSize), "is negative"))
+	}
+	return nil
+}
+
+// New returns a file source over o.Dir.
+func New(o Options) (*Source, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.BatchSize == 0 {
+		o.BatchSize = 1000
+	}
+	return &Source{dir: o.Dir, overlap: o.Overlap, batchSize: o.BatchSize, log: o.Logger}, nil
 }
 
 // System implements crm.Source.

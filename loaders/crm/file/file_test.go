@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sam-attribution/sam/internal/config"
 	"github.com/sam-attribution/sam/loaders"
 	"github.com/sam-attribution/sam/loaders/crm"
 	"github.com/sam-attribution/sam/loaders/crm/file"
@@ -40,7 +39,7 @@ type run struct {
 
 func newRun(t *testing.T, d string, batch int) *run {
 	t.Helper()
-	src, err := file.New(config.CRM{Dir: d, OverlapMinutes: 10, BatchSize: batch}, nil)
+	src, err := file.New(file.Options{Dir: d, Overlap: 10 * time.Minute, BatchSize: batch})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/sam-attribution/sam/internal/config"
 	"github.com/sam-attribution/sam/loaders/crm/file"
 	"github.com/sam-attribution/sam/loaders/crm/record"
 )
@@ -27,7 +26,7 @@ func read(t *testing.T, stream, name string, data []byte) (record.Batch, error) 
 	if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	src, err := file.New(config.CRM{Source: "file", Dir: dir, BatchSize: 7}, nil)
+	src, err := file.New(file.Options{Dir: dir, BatchSize: 7})
 	if err != nil {
 		t.Fatal(err)
 	}

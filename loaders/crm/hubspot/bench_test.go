@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sam-attribution/sam/internal/config"
+	"github.com/sam-attribution/sam/internal/option"
 	"github.com/sam-attribution/sam/internal/retry"
 	"github.com/sam-attribution/sam/loaders/crm"
 	"github.com/sam-attribution/sam/loaders/crm/hubspot"
@@ -30,12 +30,13 @@ func BenchmarkSearchThroughput(b *testing.B) {
 		b.StopTimer()
 		sim := hubspotsim.New(hubspotsim.Config{RequestsPerWindow: 1000, Window: window, SearchPerWindow: perWindow, SearchWindow: window, MaxPageSize: page})
 		sim.Seed(contacts, 0, 0)
-		cfg := config.HubSpot{Token: config.Secret(sim.Token()), BaseURL: sim.URL, ClientIDProperty: "ga_client_id",
-			GclidProperty: "gclid", RequestsPer10s: 1000, SearchPerSecond: perWindow}
-		src, err := hubspot.NewSource(cfg, config.CRM{OverlapMinutes: 10, BatchSize: 1000}, hubspot.Options{
+		cfg := hubspot.Options{Token: option.Secret(sim.Token()), BaseURL: sim.URL, ClientIDProperty: "ga_client_id",
+			GclidProperty: "gclid", RequestsPerWindow: 1000, SearchPerWindow: perWindow,
+			Overlap: 10 * time.Minute, BatchSize: 1000,
 			HTTPClient: &http.Client{Timeout: 10 * time.Second}, Window: window, SearchWindow: window, PageSize: page,
 			Backoff: retry.Policy{Base: time.Millisecond, Cap: 20 * time.Millisecond, Attempts: 10},
-		})
+		}
+		src, err := hubspot.NewSource(cfg)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sam-attribution/sam/internal/config"
+	"github.com/sam-attribution/sam/internal/option"
 	"github.com/sam-attribution/sam/internal/retry"
 	"github.com/sam-attribution/sam/loaders"
 	"github.com/sam-attribution/sam/loaders/crm"
@@ -52,12 +52,13 @@ func newSim(t testing.TB, f hubspotsim.Faults) *hubspotsim.Server {
 
 func newSource(t testing.TB, sim *hubspotsim.Server, timeout time.Duration) *hubspot.Source {
 	t.Helper()
-	cfg := config.HubSpot{Token: config.Secret(sim.Token()), BaseURL: sim.URL, ClientIDProperty: "ga_client_id",
-		GclidProperty: "gclid", RequestsPer10s: testPerWindow, SearchPerSecond: testSearchPer}
-	src, err := hubspot.NewSource(cfg, config.CRM{OverlapMinutes: 10, BatchSize: 2000}, hubspot.Options{
+	cfg := hubspot.Options{Token: option.Secret(sim.Token()), BaseURL: sim.URL, ClientIDProperty: "ga_client_id",
+		GclidProperty: "gclid", RequestsPerWindow: testPerWindow, SearchPerWindow: testSearchPer,
+		Overlap: 10 * time.Minute, BatchSize: 2000,
 		HTTPClient: &http.Client{Timeout: timeout}, Window: testWindow, SearchWindow: testSearchWindow, PageSize: testPage,
 		Backoff: retry.Policy{Base: time.Millisecond, Cap: 20 * time.Millisecond, Attempts: 20},
-	})
+	}
+	src, err := hubspot.NewSource(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -378,10 +379,11 @@ func containsToken(s, tok string) bool {
 func TestMapping(t *testing.T) {
 	sim := newSim(t, hubspotsim.Faults{})
 	sim.Seed(8, 4, 0)
-	cfg := config.HubSpot{Token: config.Secret(sim.Token()), BaseURL: sim.URL, ClientIDProperty: "ga_client_id",
-		GclidProperty: "gclid", RequestsPer10s: testPerWindow, SearchPerSecond: testSearchPer}
-	src, err := hubspot.NewSource(cfg, config.CRM{OverlapMinutes: 10, BatchSize: 100}, hubspot.Options{
-		Window: testWindow, SearchWindow: testSearchWindow, UserIDProperty: "site_user_id"})
+	cfg := hubspot.Options{Token: option.Secret(sim.Token()), BaseURL: sim.URL, ClientIDProperty: "ga_client_id",
+		GclidProperty: "gclid", RequestsPerWindow: testPerWindow, SearchPerWindow: testSearchPer,
+		Overlap: 10 * time.Minute, BatchSize: 100,
+		Window: testWindow, SearchWindow: testSearchWindow, UserIDProperty: "site_user_id"}
+	src, err := hubspot.NewSource(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

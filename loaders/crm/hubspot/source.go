@@ -3,7 +3,6 @@ package hubspot
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -12,19 +11,38 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sam-attribution/sam/internal/config"
+	"github.com/sam-attribution/sam/internal/option"
 	"github.com/sam-attribution/sam/internal/retry"
 	"github.com/sam-attribution/sam/loaders"
 	"github.com/sam-attribution/sam/loaders/crm/record"
 )
 
-// Options tune a Source beyond what configuration sets. Zero values take
-// production defaults; tests shorten the windows and enlarge the pages.
+// Options configure a Source. Zero tuning values take production defaults;
+// tests shorten the windows and enlarge the pages.
 type Options struct {
+	// Token is the private app access token.
+	Token   option.Secret
+	BaseURL string
+	// ClientIDProperty and GclidProperty are the contact properties holding
+	// the hidden-field GA client id and gclid.
+	ClientIDProperty string
+	GclidProperty    string
+	// UserIDProperty is the contact property holding the site's user id
+	// (matched to GA4 user_id); empty leaves user_id NULL.
+	UserIDProperty string
+	// RequestsPerWindow limits requests per Window; SearchPerWindow search
+	// requests per SearchWindow.
+	RequestsPerWindow int
+	SearchPerWindow   int
+	// Overlap re-reads records modified this long before the cursor.
+	Overlap time.Duration
+	// BatchSize is records per batch (default 1000).
+	BatchSize int
+
 	HTTPClient *http.Client
 	Logger     *slog.Logger
-	// Window is the span of config.HubSpot.RequestsPer10s (default 10 s);
-	// SearchWindow the span of SearchPerSecond (default 1 s).
+	// Window is the span of RequestsPerWindow (default 10 s);
+	// SearchWindow the span of SearchPerWindow (default 1 s).
 	Window       time.Duration
 	SearchWindow time.Duration
 	// PageSize is records per request (default 100, HubSpot's maximum).
@@ -32,15 +50,41 @@ type Options struct {
 	Backoff  retry.Policy
 	// Now is the clock that stamps sweeps (default time.Now).
 	Now func() time.Time
-	// UserIDProperty is the contact property holding the site's user id
-	// (matched to GA4 user_id); empty leaves user_id NULL.
-	UserIDProperty string
+}
+
+// Validate reports the first invalid field.
+func (o Options) Validate() error {
+	var err error
+	switch {
+	case o.Token == "":
+		err = option.Invalid("Token", "", "is not set")
+	case o.BaseURL == "":
+		err = option.Invalid("BaseURL", "", "is not set")
+	case !validProperty(o.ClientIDProperty):
+		err = option.Invalid("ClientIDProperty", o.ClientIDProperty, "is not a property name")
+	case !validProperty(o.GclidProperty):
+		err = option.Invalid("GclidProperty", o.GclidProperty, "is not a property name")
+	case o.UserIDProperty != "" && !validProperty(o.UserIDProperty):
+		err = option.Invalid("UserIDProperty", o.UserIDProperty, "is not a property name")
+	case o.RequestsPerWindow <= 0:
+		err = option.Invalid("RequestsPerWindow", fmt.Sprint(o.RequestsPerWindow), "is not positive")
+	case o.SearchPerWindow <= 0:
+		err = option.Invalid("SearchPerWindow", fmt.Sprint(o.SearchPerWindow), "is not positive")
+	case o.Overlap < 0:
+		err = option.Invalid("Overlap", o.Overlap.String(), "is negative")
+	case o.BatchSize < 0:
+		err = option.Invalid("BatchSize", fmt.Sprint(o.BatchSize), "is negative")
+	}
+	if err != nil {
+		return fmt.Errorf("hubspot: %w", err)
+	}
+	return nil
 }
 
 // Source reads HubSpot contacts (as leads) and deals.
 type Source struct {
 	c          *Client
-	cfg        config.HubSpot
+	o          Options
 	userIDProp string
 	overlap    time.Duration
 	batchSize  int
@@ -50,9 +94,9 @@ type Source struct {
 }
 
 // NewSource returns a HubSpot source.
-func NewSource(cfg config.HubSpot, crm config.CRM, o Options) (*Source, error) {
-	if cfg.Token == "" {
-		return nil, errors.New("hubspot: SAM_HUBSPOT_TOKEN is not set")
+func NewSource(o Options) (*Source, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -60,20 +104,20 @@ func NewSource(cfg config.HubSpot, crm config.CRM, o Options) (*Source, error) {
 	if o.PageSize <= 0 {
 		o.PageSize = 100
 	}
+	if o.BatchSize == 0 {
+		o.BatchSize = 1000
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	c := NewClient(cfg.BaseURL, cfg.Token.Reveal(), ClientOptions{
+	c := NewClient(o.BaseURL, o.Token.Reveal(), ClientOptions{
 		HTTPClient: o.HTTPClient, Logger: o.Logger,
-		RequestsPerWindow: cfg.RequestsPer10s, Window: o.Window,
-		SearchPerWindow: cfg.SearchPerSecond, SearchWindow: o.SearchWindow,
+		RequestsPerWindow: o.RequestsPerWindow, Window: o.Window,
+		SearchPerWindow: o.SearchPerWindow, SearchWindow: o.SearchWindow,
 		Backoff: o.Backoff,
 	})
-	if o.UserIDProperty != "" && !validProperty(o.UserIDProperty) {
-		return nil, fmt.Errorf("hubspot: user id property %q is not a property name", o.UserIDProperty)
-	}
-	return &Source{c: c, cfg: cfg, userIDProp: o.UserIDProperty, overlap: time.Duration(crm.OverlapMinutes) * time.Minute,
-		batchSize: max(crm.BatchSize, 1), pageSize: o.PageSize, now: o.Now, log: o.Logger}, nil
+	return &Source{c: c, o: o, userIDProp: o.UserIDProperty, overlap: o.Overlap,
+		batchSize: o.BatchSize, pageSize: o.PageSize, now: o.Now, log: o.Logger}, nil
 }
 
 // System implements crm.Source.
@@ -136,7 +180,7 @@ func (s *Source) properties(objectType string) []string {
 			"hs_lifecyclestage_salesqualifiedlead_date", "hs_lifecyclestage_opportunity_date",
 			"hs_lifecyclestage_customer_date",
 			"hs_analytics_source", "hs_analytics_source_data_1", "hs_analytics_source_data_2",
-			s.cfg.ClientIDProperty, s.cfg.GclidProperty, "hs_object_id"}
+			s.o.ClientIDProperty, s.o.GclidProperty, "hs_object_id"}
 		if s.userIDProp != "" {
 			props = append(props, s.userIDProp)
 		}
@@ -327,8 +371,8 @@ func (s *Source) mapContact(o *Object, archived bool, b *record.Batch) {
 		FirstName:            o.Prop("firstname"),
 		LastName:             o.Prop("lastname"),
 		Company:              o.Prop("company"),
-		GAClientID:           strings.TrimSpace(o.Prop(s.cfg.ClientIDProperty)),
-		Gclid:                strings.TrimSpace(o.Prop(s.cfg.GclidProperty)),
+		GAClientID:           strings.TrimSpace(o.Prop(s.o.ClientIDProperty)),
+		Gclid:                strings.TrimSpace(o.Prop(s.o.GclidProperty)),
 		UserID:               strings.TrimSpace(o.Prop(s.userIDProp)),
 		LifecycleStage:       lifecycle(o.Prop("lifecyclestage"), o.Prop("hs_lead_status")),
 		MQLAt:                v.Time("hs_lifecyclestage_marketingqualifiedlead_date", o.Prop("hs_lifecyclestage_marketingqualifiedlead_date")),

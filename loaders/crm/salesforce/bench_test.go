@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sam-attribution/sam/internal/config"
+	"github.com/sam-attribution/sam/internal/option"
 	"github.com/sam-attribution/sam/internal/retry"
 	"github.com/sam-attribution/sam/loaders/crm"
 	"github.com/sam-attribution/sam/loaders/crm/internal/memwh"
@@ -29,12 +29,13 @@ func BenchmarkQueryThroughput(b *testing.B) {
 		b.StopTimer()
 		sim := salesforcesim.New(salesforcesim.Config{RequestsPerWindow: perWindow, Window: window, PageSize: page})
 		sim.Seed(leads, 0, 0)
-		sc := config.Salesforce{InstanceURL: sim.URL, AccessToken: config.Secret(sim.Token()), APIVersion: "v59.0",
-			GAClientIDField: "GA_Client_ID__c", GclidField: "GCLID__c", RequestsPerSecond: perWindow}
-		src, err := salesforce.NewSource(sc, config.CRM{OverlapMinutes: 10, BatchSize: 1000}, salesforce.Options{
+		sc := salesforce.Options{InstanceURL: sim.URL, AccessToken: option.Secret(sim.Token()), APIVersion: "v59.0",
+			ClientIDField: "GA_Client_ID__c", GclidField: "GCLID__c", RequestsPerWindow: perWindow,
+			Overlap: 10 * time.Minute, BatchSize: 1000,
 			HTTPClient: &http.Client{Timeout: 10 * time.Second}, Window: window, DefaultCurrency: "USD",
 			Backoff: retry.Policy{Base: time.Millisecond, Cap: 20 * time.Millisecond, Attempts: 10},
-		})
+		}
+		src, err := salesforce.NewSource(sc)
 		if err != nil {
 			b.Fatal(err)
 		}

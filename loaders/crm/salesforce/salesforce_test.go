@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sam-attribution/sam/internal/config"
+	"github.com/sam-attribution/sam/internal/option"
 	"github.com/sam-attribution/sam/internal/retry"
 	"github.com/sam-attribution/sam/loaders"
 	"github.com/sam-attribution/sam/loaders/crm"
@@ -46,9 +46,9 @@ func newHarness(t testing.TB, leads, opps, badEvery int, cfg salesforcesim.Confi
 	sim := salesforcesim.New(cfg)
 	t.Cleanup(sim.Close)
 	sim.Seed(leads, opps, badEvery)
-	sc := config.Salesforce{InstanceURL: sim.URL, AccessToken: config.Secret(sim.Token()), APIVersion: "v59.0",
-		GAClientIDField: "GA_Client_ID__c", GclidField: "GCLID__c", RequestsPerSecond: testPerWindow}
-	src, err := salesforce.NewSource(sc, config.CRM{OverlapMinutes: 10, BatchSize: 2000}, salesforce.Options{
+	sc := salesforce.Options{InstanceURL: sim.URL, AccessToken: option.Secret(sim.Token()), APIVersion: "v59.0",
+		ClientIDField: "GA_Client_ID__c", GclidField: "GCLID__c", RequestsPerWindow: testPerWindow,
+		Overlap: 10 * time.Minute, BatchSize: 2000,
 		HTTPClient: &http.Client{Timeout: timeout}, Window: testWindow, CurrencyField: "CurrencyIsoCode",
 		Backoff:   retry.Policy{Base: time.Millisecond, Cap: 20 * time.Millisecond, Attempts: 20},
 		SlowDelay: time.Millisecond,
@@ -56,7 +56,8 @@ func newHarness(t testing.TB, leads, opps, badEvery int, cfg salesforcesim.Confi
 		// do; the overlap window covers it, and it lets a sync started in
 		// the same second as the last change see that change.
 		Now: func() time.Time { return time.Now().Add(time.Second) },
-	})
+	}
+	src, err := salesforce.NewSource(sc)
 	if err != nil {
 		t.Fatal(err)
 	}

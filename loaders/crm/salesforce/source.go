@@ -10,31 +10,80 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sam-attribution/sam/internal/config"
+	"github.com/sam-attribution/sam/internal/option"
 	"github.com/sam-attribution/sam/internal/retry"
 	"github.com/sam-attribution/sam/loaders"
 	"github.com/sam-attribution/sam/loaders/crm/record"
 )
 
-// Options tune a Source beyond what configuration sets.
+// Options configure a Source. Zero tuning values take production defaults.
 type Options struct {
-	HTTPClient *http.Client
-	Logger     *slog.Logger
-	// Window is the span of config.Salesforce.RequestsPerSecond (default 1 s).
-	Window  time.Duration
-	Backoff retry.Policy
+	// InstanceURL is the org's URL, such as https://example.my.salesforce.com.
+	InstanceURL string
+	AccessToken option.Secret
+	// APIVersion is the REST API version, such as v59.0.
+	APIVersion string
+	// ClientIDField and GclidField are the Lead/Contact fields holding the
+	// hidden-field GA client id and gclid.
+	ClientIDField string
+	GclidField    string
+	// UserIDField is the Lead/Contact field holding the site's user id
+	// (matched to GA4 user_id); empty leaves user_id NULL.
+	UserIDField string
 	// CurrencyField is the Opportunity currency field: CurrencyIsoCode in
 	// multi-currency orgs; empty (single-currency org) uses DefaultCurrency.
 	CurrencyField   string
 	DefaultCurrency string
+	// RequestsPerWindow limits requests per Window.
+	RequestsPerWindow int
+	// Overlap re-reads records modified this long before the cursor.
+	Overlap time.Duration
+	// BatchSize is records per batch (default 1000).
+	BatchSize int
+
+	HTTPClient *http.Client
+	Logger     *slog.Logger
+	// Window is the span of RequestsPerWindow (default 1 s).
+	Window  time.Duration
+	Backoff retry.Policy
 	// MinWindow is the narrowest time window a timed-out query is split to
 	// before the sync gives up (default 1 s).
 	MinWindow time.Duration
 	SlowDelay time.Duration // see ClientOptions
-	// UserIDField is the Lead/Contact field holding the site's user id
-	// (matched to GA4 user_id); empty leaves user_id NULL.
-	UserIDField string
-	Now         func() time.Time
+	Now       func() time.Time
+}
+
+// Validate reports the first invalid field.
+func (o Options) Validate() error {
+	err := func() error {
+		switch {
+		case o.InstanceURL == "":
+			return option.Invalid("InstanceURL", "", "is not set")
+		case o.AccessToken == "":
+			return option.Invalid("AccessToken", "", "is not set")
+		case o.APIVersion == "":
+			return option.Invalid("APIVersion", "", "is not set")
+		case o.RequestsPerWindow <= 0:
+			return option.Invalid("RequestsPerWindow", fmt.Sprint(o.RequestsPerWindow), "is not positive")
+		case o.Overlap < 0:
+			return option.Invalid("Overlap", o.Overlap.String(), "is negative")
+		case o.BatchSize < 0:
+			return option.Invalid("BatchSize", fmt.Sprint(o.BatchSize), "is negative")
+		case o.CurrencyField == "" && o.DefaultCurrency != "" && !record.ValidCurrency(o.DefaultCurrency):
+			return option.Invalid("DefaultCurrency", o.DefaultCurrency, "is not ISO 4217")
+		}
+		for _, f := range []struct{ name, v string }{{"ClientIDField", o.ClientIDField}, {"GclidField", o.GclidField},
+			{"CurrencyField", o.CurrencyField}, {"UserIDField", o.UserIDField}} {
+			if f.v != "" && !fieldName(f.v) {
+				return option.Invalid(f.name, f.v, "is not a field name")
+			}
+		}
+		return nil
+	}()
+	if err != nil {
+		return fmt.Errorf("salesforce: %w", err)
+	}
+	return nil
 }
 
 // Source reads Salesforce Leads and Contacts (as leads), Opportunities (as
@@ -42,7 +91,6 @@ type Options struct {
 // history).
 type Source struct {
 	c         *Client
-	cfg       config.Salesforce
 	o         Options
 	overlap   time.Duration
 	batchSize int
@@ -50,17 +98,9 @@ type Source struct {
 }
 
 // NewSource returns a Salesforce source.
-func NewSource(cfg config.Salesforce, crm config.CRM, o Options) (*Source, error) {
-	if cfg.InstanceURL == "" {
-		return nil, errors.New("salesforce: SAM_SALESFORCE_INSTANCE_URL is not set")
-	}
-	if cfg.AccessToken == "" {
-		return nil, errors.New("salesforce: SAM_SALESFORCE_ACCESS_TOKEN is not set")
-	}
-	for _, f := range []struct{ name, v string }{{"SAM_SALESFORCE_CLIENT_ID_FIELD", cfg.GAClientIDField}, {"SAM_SALESFORCE_GCLID_FIELD", cfg.GclidField}, {"currency field", o.CurrencyField}, {"user id field", o.UserIDField}} {
-		if f.v != "" && !fieldName(f.v) {
-			return nil, fmt.Errorf("salesforce: %s %q is not a field name", f.name, f.v)
-		}
+func NewSource(o Options) (*Source, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -71,15 +111,14 @@ func NewSource(cfg config.Salesforce, crm config.CRM, o Options) (*Source, error
 	if o.MinWindow <= 0 {
 		o.MinWindow = time.Second
 	}
-	if o.CurrencyField == "" && o.DefaultCurrency != "" && !record.ValidCurrency(o.DefaultCurrency) {
-		return nil, fmt.Errorf("salesforce: default currency %q is not ISO 4217", o.DefaultCurrency)
+	if o.BatchSize == 0 {
+		o.BatchSize = 1000
 	}
-	c := NewClient(cfg.InstanceURL, cfg.APIVersion, cfg.AccessToken.Reveal(), ClientOptions{
-		HTTPClient: o.HTTPClient, Logger: o.Logger, RequestsPerWindow: cfg.RequestsPerSecond, Window: o.Window,
+	c := NewClient(o.InstanceURL, o.APIVersion, o.AccessToken.Reveal(), ClientOptions{
+		HTTPClient: o.HTTPClient, Logger: o.Logger, RequestsPerWindow: o.RequestsPerWindow, Window: o.Window,
 		Backoff: o.Backoff, SlowDelay: o.SlowDelay,
 	})
-	return &Source{c: c, cfg: cfg, o: o, overlap: time.Duration(crm.OverlapMinutes) * time.Minute,
-		batchSize: max(crm.BatchSize, 1), log: o.Logger}, nil
+	return &Source{c: c, o: o, overlap: o.Overlap, batchSize: o.BatchSize, log: o.Logger}, nil
 }
 
 // fieldName accepts API names such as GA_Client_ID__c; they go into SOQL.
@@ -111,7 +150,7 @@ func (s *Source) fields(object string) []string {
 	base := []string{"Id", "CreatedDate", "SystemModstamp", "IsDeleted"}
 	custom := func() []string {
 		var f []string
-		for _, c := range []string{s.cfg.GAClientIDField, s.cfg.GclidField, s.o.UserIDField} {
+		for _, c := range []string{s.o.ClientIDField, s.o.GclidField, s.o.UserIDField} {
 			if c != "" {
 				f = append(f, c)
 			}
@@ -278,11 +317,11 @@ func (s *Source) mapRecord(object string, r map[string]any, b *record.Batch) {
 			Company: str(r, "Company"), AnalyticsSource: str(r, "LeadSource"), LifecycleStage: "lead",
 			IsDeleted: deleted, ModifiedAt: modified,
 		}
-		if s.cfg.GAClientIDField != "" {
-			l.GAClientID = strings.TrimSpace(str(r, s.cfg.GAClientIDField))
+		if s.o.ClientIDField != "" {
+			l.GAClientID = strings.TrimSpace(str(r, s.o.ClientIDField))
 		}
-		if s.cfg.GclidField != "" {
-			l.Gclid = strings.TrimSpace(str(r, s.cfg.GclidField))
+		if s.o.GclidField != "" {
+			l.Gclid = strings.TrimSpace(str(r, s.o.GclidField))
 		}
 		if s.o.UserIDField != "" {
 			l.UserID = strings.TrimSpace(str(r, s.o.UserIDField))

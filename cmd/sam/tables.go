@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/sam-attribution/sam/jobs"
+	"github.com/sam-attribution/sam/report"
+	"github.com/sam-attribution/sam/transform"
+	"github.com/sam-attribution/sam/warehouse"
+)
+
+// printSummary prints one row per stage of a run.
+func printSummary(w io.Writer, rep jobs.Report) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(w, "\nrun %s\n", rep.RunID)
+	fmt.Fprintln(tw, "STAGE\tSTATUS\tROWS\tDURATION\tDETAIL")
+	for _, s := range rep.Stages {
+		detail := s.Result.Detail
+		if s.Err != nil {
+			detail = firstLine(s.Err.Error())
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", s.Stage, s.Status, s.Result.Rows, s.Duration.Round(time.Millisecond), detail)
+	}
+	tw.Flush()
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i] + " …"
+	}
+	return s
+}
+
+// writePlan prints a plan as a table.
+func writePlan(w io.Writer, p *transform.Plan) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "LEVEL\tMODEL\tMATERIALIZED\tACTION\tWHY\tESTIMATED BYTES")
+	rebuild := 0
+	for _, it := range p.Items {
+		est := ""
+		switch {
+		case it.EstimateErr != "":
+			est = "error: " + it.EstimateErr
+		case it.Estimate.Supported:
+			est = fmt.Sprint(it.Estimate.BytesProcessed)
+		}
+		why := strings.Join(it.Reasons, "; ")
+		if it.Action != transform.ActionSkip {
+			rebuild++
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", it.Level, it.Model, it.Materialized, it.Action, why, est)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "\n%d of %d models would rebuild (%s)\n", rebuild, len(p.Items), p.Dialect)
+	return err
+}
+
+// printChannelTables prints, per channel, the spend, leads, cost per lead,
+// won revenue, ROI and spam rate, under two attribution models, so cost
+// per lead and return sit side by side.
+func printChannelTables(ctx context.Context, w io.Writer, wh warehouse.Warehouse, currency string) error {
+	data, err := report.Load(ctx, wh, currency)
+	if err != nil {
+		return err
+	}
+	for _, model := range []string{"last_non_direct", "markov"} {
+		rows := data.ForModel(model)
+		if len(rows) == 0 {
+			continue
+		}
+		sort.SliceStable(rows, func(i, j int) bool {
+			ri, iok := rows[i].ROI()
+			rj, jok := rows[j].ROI()
+			if iok != jok {
+				return iok
+			}
+			return ri > rj
+		})
+		fmt.Fprintf(w, "\nchannels by ROI — attribution model %s (amounts in %s)\n", model, data.ReportingCurrency)
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "channel\tspend\tleads\tcost per lead\twon revenue\tROI\tspam rate\t")
+		for _, r := range rows {
+			cpl, roi := "-", "-"
+			if r.Spend > 0 {
+				cpl = fmt.Sprintf("%.2f", r.CostPerLead())
+				v, _ := r.ROI()
+				roi = fmt.Sprintf("%.0f%%", v*100)
+			}
+			fmt.Fprintf(tw, "%s\t%.0f\t%.1f\t%s\t%.0f\t%s\t%.0f%%\t\n", r.Channel, r.Spend, r.Leads, cpl, math.Round(r.Revenue), roi, r.SpamRate()*100)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	return nil
+}

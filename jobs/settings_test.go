@@ -1,0 +1,73 @@
+package jobs
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/sam-attribution/sam/internal/config"
+)
+
+func defaults(t *testing.T) config.Config {
+	t.Helper()
+	cfg, err := config.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// Each package's Options report a field; Configure names the variable.
+func TestConfigureNamesTheVariableBehindAnOption(t *testing.T) {
+	cases := []struct {
+		name   string
+		change func(*config.Config)
+		want   string
+	}{
+		{"hubspot token", func(c *config.Config) { c.CRM.Source = "hubspot" }, "SAM_HUBSPOT_TOKEN"},
+		{"salesforce url", func(c *config.Config) { c.CRM.Source = "salesforce"; c.Salesforce.AccessToken = "t" }, "SAM_SALESFORCE_INSTANCE_URL"},
+		{"salesforce token", func(c *config.Config) {
+			c.CRM.Source = "salesforce"
+			c.Salesforce.InstanceURL = "https://example.my.salesforce.com"
+		}, "SAM_SALESFORCE_ACCESS_TOKEN"},
+		{"crm dir", func(c *config.Config) { c.CRM.Dir = "" }, "SAM_CRM_DIR"},
+		{"spend dir", func(c *config.Config) { c.Spend.SpendDir = "" }, "SAM_SPEND_DIR"},
+		{"measurement id", func(c *config.Config) {
+			c.Writeback.Mode, c.Writeback.APISecret, c.Writeback.MeasurementID = "send", "s3cret", ""
+		}, "SAM_GA4_MEASUREMENT_ID"},
+		{"config itself", func(c *config.Config) { c.Attribution.WindowDays = 0 }, "SAM_ATTRIBUTION_WINDOW_DAYS"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := defaults(t)
+			tc.change(&cfg)
+			_, err := Configure(cfg, Task{})
+			var ce *ConfigError
+			if !errors.As(err, &ce) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("want a ConfigError naming %s, got %v", tc.want, err)
+			}
+			if strings.Contains(err.Error(), "s3cret") {
+				t.Fatalf("error shows a secret: %v", err)
+			}
+		})
+	}
+}
+
+func TestConfigureMapsOnce(t *testing.T) {
+	cfg := defaults(t)
+	cfg.Warehouse.Engine, cfg.Warehouse.Project, cfg.GA4.ExportDataset = "bigquery", "sam-prod", "analytics_1"
+	cfg.HubSpot.Token = "pat-secret"
+	s, err := Configure(cfg, Task{Index: 1, Count: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.GA4.ExportProject != "sam-prod" {
+		t.Errorf("the GA4 export project defaults to SAM's project, got %q", s.GA4.ExportProject)
+	}
+	if got := s.Redact("token pat-secret"); got != "token [redacted]" {
+		t.Errorf("redactor: %q", got)
+	}
+	if s.Task != (Task{Index: 1, Count: 2}) {
+		t.Errorf("task %+v", s.Task)
+	}
+}

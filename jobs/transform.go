@@ -1,0 +1,75 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/sam-attribution/sam/transform"
+	"github.com/sam-attribution/sam/writeback"
+)
+
+// prepareSources creates the tables models read that no loader writes: the
+// writeback send log exists before the first event is sent, because
+// writeback_queue excludes what it already holds.
+func (a *App) prepareSources(ctx context.Context) error {
+	if err := writeback.EnsureSendLog(ctx, a.WH); err != nil {
+		return fmt.Errorf("prepare the writeback send log: %w", err)
+	}
+	return nil
+}
+
+// transformStage builds the selected models.
+func (a *App) transformStage(sel transform.Selection, fullRefresh bool) StageFunc {
+	return func(ctx context.Context, run *Run) (StageResult, error) {
+		if err := a.prepareSources(ctx); err != nil {
+			return StageResult{}, err
+		}
+		rep, err := a.runner(run.ID).Build(ctx, sel, transform.BuildOptions{FullRefresh: fullRefresh})
+		return transformResult(rep), err
+	}
+}
+
+// testStage runs the data tests of the selected models.
+func (a *App) testStage(sel transform.Selection) StageFunc {
+	return func(ctx context.Context, run *Run) (StageResult, error) {
+		rep, err := a.runner(run.ID).Test(ctx, sel)
+		return testResult(rep), err
+	}
+}
+
+func transformResult(rep *transform.BuildReport) StageResult {
+	if rep == nil {
+		return StageResult{}
+	}
+	var res StageResult
+	built, skipped, failed := 0, 0, 0
+	for _, m := range rep.Models {
+		switch m.Status {
+		case transform.StatusBuilt:
+			built++
+			res.Rows += m.Rows
+			res.BytesProcessed += m.Bytes
+		case transform.StatusFailed:
+			failed++
+		default:
+			skipped++
+		}
+	}
+	passed := 0
+	for _, t := range rep.Tests {
+		if t.Err == nil && t.Failures == 0 {
+			passed++
+		}
+	}
+	res.Detail = fmt.Sprintf("models built %d, unchanged or skipped %d, failed %d; tests passed %d of %d",
+		built, skipped, failed, passed, len(rep.Tests))
+	return res
+}
+
+func testResult(rep *transform.TestReport) StageResult {
+	if rep == nil {
+		return StageResult{}
+	}
+	failed := len(rep.Failed())
+	return StageResult{Rows: int64(len(rep.Tests)), Detail: fmt.Sprintf("tests passed %d of %d", len(rep.Tests)-failed, len(rep.Tests))}
+}
