@@ -65,6 +65,7 @@ func TestPlantedStories(t *testing.T) {
 	}
 	r := &transform.Runner{WH: wh, Project: p, Vars: transform.Vars{
 		"attribution_window_days": 90, "time_decay_half_life_days": 7.0, "reporting_currency": "USD",
+		"prediction_maturity_days": 180, "prediction_prior_strength": 20.0,
 	}}
 	// Everything the BI tables read; writeback_queue also reads the GA4
 	// writer's send log, which only the writer creates.
