@@ -18,7 +18,6 @@ tests:
   accepted_values:
     stage: [lead, mql, sql]
     cohort_grain: [campaign, channel, overall, spam, none]
-  relationships: {lead_id: fct_lead_revenue.lead_id}
 */
 with outcomes as (
   select * from {{ ref "int_lead_stage_outcomes" }}
