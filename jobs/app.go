@@ -96,6 +96,8 @@ func Vars(cfg config.Config) transform.Vars {
 	return transform.Vars{
 		"attribution_window_days":   cfg.Attribution.WindowDays,
 		"time_decay_half_life_days": cfg.Attribution.TimeDecayHalfLife,
+		"prediction_maturity_days":  cfg.Attribution.PredictionMaturityDays,
+		"prediction_prior_strength": cfg.Attribution.PredictionPriorStrength,
 		"reporting_currency":        cfg.Spend.ReportingCurrency,
 		"ga4_lookback_days":         cfg.GA4.LookbackDays,
 	}

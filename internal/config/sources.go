@@ -144,6 +144,10 @@ func (s Spend) validate() error {
 type Attribution struct {
 	WindowDays        int     `envconfig:"ATTRIBUTION_WINDOW_DAYS" default:"90" desc:"sessions this many days before a lead's creation count as its touchpoints"`
 	TimeDecayHalfLife float64 `envconfig:"TIME_DECAY_HALF_LIFE_DAYS" default:"7" desc:"half-life in days of the time_decay model"`
+	// B2B deals close months after the lead; an open lead younger than this
+	// is left out of the won-rate estimates rather than read as a loss.
+	PredictionMaturityDays  int     `envconfig:"PREDICTION_MATURITY_DAYS" default:"180" desc:"an open lead counts as not won, for predicted values, once it reached a stage this many days before the newest CRM data"`
+	PredictionPriorStrength float64 `envconfig:"PREDICTION_PRIOR_STRENGTH" default:"20" desc:"leads' worth of weight a cohort's predicted value gives the broader cohort's rate and average (shrinkage)"`
 }
 
 func (a Attribution) validate() error {
@@ -152,6 +156,12 @@ func (a Attribution) validate() error {
 	}
 	if !(a.TimeDecayHalfLife > 0) || math.IsInf(a.TimeDecayHalfLife, 0) {
 		return bad("TIME_DECAY_HALF_LIFE_DAYS", fmt.Sprint(a.TimeDecayHalfLife), "must be a finite number greater than zero")
+	}
+	if err := positive("PREDICTION_MATURITY_DAYS", a.PredictionMaturityDays); err != nil {
+		return err
+	}
+	if k := a.PredictionPriorStrength; !(k > 0) || math.IsInf(k, 0) {
+		return bad("PREDICTION_PRIOR_STRENGTH", fmt.Sprint(k), "must be a finite number greater than zero")
 	}
 	return nil
 }

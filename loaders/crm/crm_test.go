@@ -89,6 +89,7 @@ func TestFileToStagingOnDuckDB(t *testing.T) {
 	}
 	r := &transform.Runner{WH: db, Project: p, Parallelism: 1, Vars: transform.Vars{
 		"attribution_window_days": 90, "time_decay_half_life_days": 7.0, "reporting_currency": "USD",
+		"prediction_maturity_days": 180, "prediction_prior_strength": 20.0,
 	}}
 	if _, err := r.Build(ctx, sel, transform.BuildOptions{}); err != nil {
 		t.Fatalf("build: %v", err)
@@ -229,6 +230,7 @@ func TestStagingResolvesLeadsAndAssociations(t *testing.T) {
 	sel, _ := transform.ParseSelection("stg_crm__leads,stg_crm__deals,stg_crm__lead_stage_history,int_lead_identity")
 	r := &transform.Runner{WH: db, Project: p, Parallelism: 1, Vars: transform.Vars{
 		"attribution_window_days": 90, "time_decay_half_life_days": 7.0, "reporting_currency": "USD",
+		"prediction_maturity_days": 180, "prediction_prior_strength": 20.0,
 	}}
 	if _, err := r.Build(ctx, sel, transform.BuildOptions{}); err != nil {
 		t.Fatalf("build: %v", err)

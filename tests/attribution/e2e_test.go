@@ -28,35 +28,7 @@ func TestPlantedStories(t *testing.T) {
 		t.Skip("end-to-end: generates, loads and builds the sample data")
 	}
 	ctx := context.Background()
-	dir := t.TempDir()
-	end := time.Date(2024, 6, 30, 0, 0, 0, 0, time.UTC)
-	if _, err := sampledata.Generate(ctx, sampledata.Options{OutDir: dir, Seed: 1, End: end}); err != nil {
-		t.Fatal(err)
-	}
-	wh, err := duckdb.Open(ctx, filepath.Join(dir, "sam.duckdb"), duckdb.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer wh.Close()
-
-	if _, err := ga4.NewFileLoader(ga4.Options{ExportDir: filepath.Join(dir, "ga4"), LookbackDays: 3}, wh, nil).Load(ctx, "e2e"); err != nil {
-		t.Fatalf("ga4 load: %v", err)
-	}
-	src, err := file.New(file.Options{Dir: filepath.Join(dir, "crm"), BatchSize: 1000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := crm.Sync(ctx, wh, src, crm.Options{RunID: "e2e"}); err != nil {
-		t.Fatalf("crm sync: %v", err)
-	}
-	spendCfg := spend.Options{Dir: filepath.Join(dir, "spend"), FXRatesFile: filepath.Join(dir, "fx_rates.csv")}
-	counts, err := spend.Load(ctx, wh, spendCfg, "e2e", nil)
-	if err != nil {
-		t.Fatalf("spend load: %v", err)
-	}
-	if counts.Loaded == 0 || counts.Read != counts.Loaded+counts.Rejected {
-		t.Errorf("spend counts %+v: want rows loaded and read = loaded + rejected", counts)
-	}
+	wh := loadSampleData(t, 0)
 
 	p, err := transform.LoadProject(sqlmodels.FS)
 	if err != nil {
@@ -64,6 +36,7 @@ func TestPlantedStories(t *testing.T) {
 	}
 	r := &transform.Runner{WH: wh, Project: p, Vars: transform.Vars{
 		"attribution_window_days": 90, "time_decay_half_life_days": 7.0, "reporting_currency": "USD",
+		"prediction_maturity_days": 180, "prediction_prior_strength": 20.0,
 	}}
 	// Everything the BI tables read; writeback_queue also reads the GA4
 	// writer's send log, which only the writer creates.
@@ -144,4 +117,41 @@ func equal(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// loadSampleData generates sample data ending 2024-06-30 (days 0: the
+// generator's default) and loads it with the real loaders into a new
+// DuckDB warehouse, closed when the test ends.
+func loadSampleData(t *testing.T, days int) *duckdb.DB {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	end := time.Date(2024, 6, 30, 0, 0, 0, 0, time.UTC)
+	if _, err := sampledata.Generate(ctx, sampledata.Options{OutDir: dir, Days: days, Seed: 1, End: end}); err != nil {
+		t.Fatal(err)
+	}
+	wh, err := duckdb.Open(ctx, filepath.Join(dir, "sam.duckdb"), duckdb.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { wh.Close() })
+	if _, err := ga4.NewFileLoader(ga4.Options{ExportDir: filepath.Join(dir, "ga4"), LookbackDays: 3}, wh, nil).Load(ctx, "e2e"); err != nil {
+		t.Fatalf("ga4 load: %v", err)
+	}
+	src, err := file.New(file.Options{Dir: filepath.Join(dir, "crm"), BatchSize: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := crm.Sync(ctx, wh, src, crm.Options{RunID: "e2e"}); err != nil {
+		t.Fatalf("crm sync: %v", err)
+	}
+	spendCfg := spend.Options{Dir: filepath.Join(dir, "spend"), FXRatesFile: filepath.Join(dir, "fx_rates.csv")}
+	counts, err := spend.Load(ctx, wh, spendCfg, "e2e", nil)
+	if err != nil {
+		t.Fatalf("spend load: %v", err)
+	}
+	if counts.Loaded == 0 || counts.Read != counts.Loaded+counts.Rejected {
+		t.Errorf("spend counts %+v: want rows loaded and read = loaded + rejected", counts)
+	}
+	return wh
 }

@@ -113,12 +113,20 @@ var testVars = transform.Vars{
 	"attribution_window_days":   90,
 	"time_decay_half_life_days": 7.0,
 	"reporting_currency":        "USD",
+	"prediction_maturity_days":  180,
+	"prediction_prior_strength": 20.0,
 }
 
 // buildFixture creates the fixture tables in a fresh in-memory DuckDB, runs
 // the inserts, builds the project (models and data tests) and returns the
 // warehouse.
 func buildFixture(t testing.TB, inserts string) *duckdb.DB {
+	t.Helper()
+	return buildFixtureVars(t, inserts, testVars)
+}
+
+// buildFixtureVars is buildFixture with other configuration values.
+func buildFixtureVars(t testing.TB, inserts string, vars transform.Vars) *duckdb.DB {
 	t.Helper()
 	ctx := context.Background()
 	wh, err := duckdb.Open(ctx, "", duckdb.Options{})
@@ -134,7 +142,7 @@ func buildFixture(t testing.TB, inserts string) *duckdb.DB {
 			t.Fatalf("fixture: %v\n%s", err, stmt)
 		}
 	}
-	r := &transform.Runner{WH: wh, Project: testProject(t), Vars: testVars}
+	r := &transform.Runner{WH: wh, Project: testProject(t), Vars: vars}
 	if _, err := r.Build(ctx, transform.Selection{}, transform.BuildOptions{}); err != nil {
 		t.Fatalf("build: %v", err)
 	}

@@ -77,6 +77,8 @@ func Vars() map[string]any {
 		"time_decay_half_life_days": 7.0,
 		"reporting_currency":        "EUR",
 		"ga4_lookback_days":         3,
+		"prediction_maturity_days":  180,
+		"prediction_prior_strength": 20.0,
 	}
 }
 
