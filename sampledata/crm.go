@@ -1,7 +1,10 @@
 package sampledata
 
 import (
+	"encoding/binary"
 	"encoding/csv"
+	"fmt"
+	"hash/fnv"
 	"io"
 	"math"
 	"strconv"
@@ -10,7 +13,7 @@ import (
 
 // CRM export columns, as documented for the file CRM source.
 var (
-	leadHeader = []string{"lead_id", "created_at", "updated_at", "email", "phone", "first_name", "last_name", "company", "ga_client_id", "gclid", "user_id", "lifecycle_stage", "mql_at", "sql_at", "opportunity_at", "won_at", "lost_at", "disqualified_at", "disqualification_reason", "is_deleted"}
+	leadHeader = []string{"lead_id", "created_at", "updated_at", "email", "phone", "first_name", "last_name", "company", "ga_client_id", "gclid", "user_id", "lifecycle_stage", "mql_at", "sql_at", "opportunity_at", "won_at", "lost_at", "disqualified_at", "disqualification_reason", "is_deleted", "meta_lead_id", "li_fat_id", "ad_consent"}
 	dealHeader = []string{"deal_id", "lead_id", "created_at", "updated_at", "closed_at", "stage", "pipeline", "amount", "currency", "is_won", "is_lost", "is_deleted"}
 )
 
@@ -150,6 +153,7 @@ type lead struct {
 	created                                 time.Time
 	first, last, company, email, phone      string
 	clientID, gclid, userID                 string
+	metaLeadID, liFatID, adConsent          string
 	out                                     outcome
 	deleted                                 bool
 	mql, sql, opp, won, lost, disq, updated time.Time
@@ -190,6 +194,7 @@ func (g *generator) createLead(s *session, submit int64, link int) error {
 	if s.gclid != "" && link != linkNone && g.rng.IntN(2) == 0 {
 		l.gclid = s.gclid // the hidden gclid field often rides along
 	}
+	adIdentifiers(l, s.ch.source)
 	return g.writeLead(l)
 }
 
@@ -288,7 +293,7 @@ func (g *generator) writeLead(l *lead) error {
 	}
 	g.leadsCSV.row(l.id, ts(l.created), ts(l.updated), l.email, l.phone, l.first, l.last, l.company,
 		l.clientID, l.gclid, l.userID, l.stage, ts(l.mql), ts(l.sql), ts(l.opp), ts(l.won), ts(l.lost), ts(l.disq),
-		l.out.reason, strconv.FormatBool(l.deleted))
+		l.out.reason, strconv.FormatBool(l.deleted), l.metaLeadID, l.liFatID, l.adConsent)
 	g.sum.Leads++
 	g.badLeadRow()
 	if l.opp.IsZero() {
@@ -344,4 +349,28 @@ func (g *generator) badDealRow(leadID string) {
 		return
 	}
 	g.sum.BadCRMRows++
+}
+
+// adIdentifiers sets the ad platforms' own lead identifiers and the ads
+// consent a web lead's CRM record carries. They derive from the lead id, not
+// from the random stream, so adding them moved no other generated value:
+// Facebook leads carry a Meta lead id (15 digits, as lead ads issue them),
+// LinkedIn leads the li_fat_id first-party cookie (a UUID), and one lead in
+// eight declined ads consent on the form.
+func adIdentifiers(l *lead, source string) {
+	h := fnv.New64a()
+	h.Write([]byte(l.id))
+	sum := h.Sum64()
+	switch source {
+	case "facebook":
+		l.metaLeadID = strconv.FormatUint(100000000000000+sum%900000000000000, 10)
+	case "linkedin":
+		b := make([]byte, 8)
+		binary.BigEndian.PutUint64(b, sum)
+		l.liFatID = fmt.Sprintf("%x-%x-4%x-8%x-%x%x", b[:4], b[4:6], b[6:7], b[7:8], b, b[:2])
+	}
+	l.adConsent = "granted"
+	if sum%8 == 0 {
+		l.adConsent = "denied"
+	}
 }

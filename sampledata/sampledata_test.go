@@ -288,7 +288,7 @@ func readCSV(t testing.TB, path string) ([]string, []map[string]string) {
 func TestCRMAndSpendFilesFollowTheDocumentedFormat(t *testing.T) {
 	dir, sum := generate(t, sampledata.Options{Days: 20, EventsPerDay: 800, Seed: 2})
 	head, leads := readCSV(t, filepath.Join(dir, "crm", "leads.csv"))
-	if strings.Join(head, ",") != "lead_id,created_at,updated_at,email,phone,first_name,last_name,company,ga_client_id,gclid,user_id,lifecycle_stage,mql_at,sql_at,opportunity_at,won_at,lost_at,disqualified_at,disqualification_reason,is_deleted" {
+	if strings.Join(head, ",") != "lead_id,created_at,updated_at,email,phone,first_name,last_name,company,ga_client_id,gclid,user_id,lifecycle_stage,mql_at,sql_at,opportunity_at,won_at,lost_at,disqualified_at,disqualification_reason,is_deleted,meta_lead_id,li_fat_id,ad_consent" {
 		t.Errorf("leads header %v", head)
 	}
 	stages := map[string]int{}

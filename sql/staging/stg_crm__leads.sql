@@ -2,7 +2,8 @@
 description: >
   One row per CRM lead (HubSpot contact, Salesforce Lead or unconverted
   Contact, export-file lead): the latest loaded version of each id, whatever
-  the CRM. Emails are trimmed, lower-cased and SHA-256 hashed; no email,
+  the CRM. Emails are trimmed, lower-cased and SHA-256 hashed (and hashed
+  again after Google's normalisation, for Google Ads); no email,
   phone or name leaves raw_crm__leads. The hidden-field GA client id is
   normalised to GA's bare x.y form (a cookie value GA1.1.x.y loses its
   prefix; anything else that is not x.y becomes NULL). A Salesforce Contact
@@ -44,6 +45,7 @@ select
   case
     when nullif(trim(l.email), '') is not null then {{ sha256_hex "lower(trim(l.email))" }}
   end as email_sha256,
+  {{ sha256_hex (macro "google_email" "l.email") }} as email_sha256_google,
   regexp_extract(trim(l.ga_client_id), '^(?:GA[0-9]+[.][0-9]+[.])?([0-9]+[.][0-9]+)$') as ga_client_id,
   nullif(trim(l.gclid), '') as gclid,
   nullif(trim(l.user_id), '') as user_id,
@@ -60,6 +62,9 @@ select
   l.analytics_source_data_2,
   l.converted_contact_id,
   l.converted_deal_id,
+  nullif(trim(l.meta_lead_id), '') as meta_lead_id,
+  nullif(trim(l.li_fat_id), '') as li_fat_id,
+  l.ad_consent,
   coalesce(l.is_deleted, false) as is_deleted,
   l.modified_at,
   l.loaded_at

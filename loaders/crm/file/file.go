@@ -31,7 +31,8 @@ import (
 var (
 	LeadColumns = []string{"lead_id", "created_at", "updated_at", "email", "phone", "first_name", "last_name",
 		"company", "ga_client_id", "gclid", "user_id", "lifecycle_stage", "mql_at", "sql_at", "opportunity_at",
-		"won_at", "lost_at", "disqualified_at", "disqualification_reason", "is_deleted"}
+		"won_at", "lost_at", "disqualified_at", "disqualification_reason", "is_deleted",
+		"meta_lead_id", "li_fat_id", "ad_consent"}
 	DealColumns = []string{"deal_id", "lead_id", "created_at", "updated_at", "closed_at", "stage", "pipeline",
 		"amount", "currency", "is_won", "is_lost", "is_deleted"}
 )
@@ -259,6 +260,9 @@ func (s *Source) lead(b *record.Batch, object string, f map[string]string, raw s
 		DisqualifiedAt:         v.Time("disqualified_at", f["disqualified_at"]),
 		DisqualificationReason: strings.TrimSpace(f["disqualification_reason"]),
 		IsDeleted:              v.Bool("is_deleted", f["is_deleted"]),
+		MetaLeadID:             strings.TrimSpace(f["meta_lead_id"]),
+		LiFatID:                strings.TrimSpace(f["li_fat_id"]),
+		AdConsent:              v.Consent("ad_consent", f["ad_consent"]),
 	}
 	if v.Err == nil && l.LifecycleStage != "" && !record.ValidStage(l.LifecycleStage) {
 		v.Err = fmt.Errorf("unknown lifecycle_stage %q", l.LifecycleStage)

@@ -166,7 +166,7 @@ func TestResumeAfterCrash(t *testing.T) {
 	var b strings.Builder
 	b.WriteString(strings.Join(file.LeadColumns, ",") + "\n")
 	for i := range 25 {
-		b.WriteString("L" + string(rune('a'+i)) + ",2024-03-01T10:00:00Z,2024-03-01T10:00:00Z,x@example.com,,,,,,,,lead,,,,,,,,false\n")
+		b.WriteString("L" + string(rune('a'+i)) + ",2024-03-01T10:00:00Z,2024-03-01T10:00:00Z,x@example.com,,,,,,,,lead,,,,,,,,false,,,\n")
 	}
 	if err := os.WriteFile(filepath.Join(d, "leads.csv"), []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)

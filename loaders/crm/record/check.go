@@ -125,6 +125,24 @@ func (f *Fields) Bool(name, s string) bool {
 	return b
 }
 
+// Consent parses a consent field: granted or denied (yes/no, true/false
+// and 1/0 are read the same way), empty when unknown. Anything else is an
+// error: consent is never guessed.
+func (f *Fields) Consent(name, s string) string {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "":
+		return ""
+	case "granted", "yes", "true", "1":
+		return "granted"
+	case "denied", "no", "false", "0":
+		return "denied"
+	}
+	if f.Err == nil {
+		f.Err = fmt.Errorf("%s: %q is not granted or denied", name, s)
+	}
+	return ""
+}
+
 // Require records a missing required field.
 func (f *Fields) Require(name, s string) string {
 	s = strings.TrimSpace(s)

@@ -50,6 +50,9 @@ type Lead struct {
 	AnalyticsSourceData2   string
 	ConvertedContactID     string // Salesforce: the Contact this Lead became
 	ConvertedDealID        string // Salesforce: the Opportunity this Lead became
+	MetaLeadID             string // the lead id a Meta lead ad issued
+	LiFatID                string // LinkedIn's first-party ad tracking id (li_fat_id)
+	AdConsent              string // granted, denied or empty (unknown): consent to use the data for ads
 	IsDeleted              bool
 	ModifiedAt             time.Time // the version: latest wins in staging
 }
@@ -158,6 +161,7 @@ var LeadsSchema = schema("lead_id",
 	ts("disqualified_at"), str("disqualification_reason"),
 	str("analytics_source"), str("analytics_source_data_1"), str("analytics_source_data_2"),
 	str("converted_contact_id"), str("converted_deal_id"),
+	str("meta_lead_id"), str("li_fat_id"), str("ad_consent"),
 )
 
 // DealsSchema is raw_crm__deals.
@@ -212,7 +216,8 @@ func (l *Lead) Row(m Meta) []any {
 		nullTime(l.MQLAt), nullTime(l.SQLAt), nullTime(l.OpportunityAt), nullTime(l.WonAt), nullTime(l.LostAt),
 		nullTime(l.DisqualifiedAt), nullStr(l.DisqualificationReason),
 		nullStr(l.AnalyticsSource), nullStr(l.AnalyticsSourceData1), nullStr(l.AnalyticsSourceData2),
-		nullStr(l.ConvertedContactID), nullStr(l.ConvertedDealID)}
+		nullStr(l.ConvertedContactID), nullStr(l.ConvertedDealID),
+		nullStr(l.MetaLeadID), nullStr(l.LiFatID), nullStr(l.AdConsent)}
 	return append(r, m.tail(l.IsDeleted, l.ModifiedAt)...)
 }
 
