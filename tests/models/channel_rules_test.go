@@ -121,7 +121,8 @@ func TestSpendAndSessionsShareChannelRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vars := transform.Vars{"attribution_window_days": 90, "time_decay_half_life_days": 7.0, "reporting_currency": "USD", "ga4_lookback_days": 3}
+	vars := transform.Vars{"attribution_window_days": 90, "time_decay_half_life_days": 7.0, "reporting_currency": "USD", "ga4_lookback_days": 3,
+		"prediction_maturity_days": 180, "prediction_prior_strength": 20.0}
 	sqls, err := p.Compile(warehouse.DuckDB, nil, vars)
 	if err != nil {
 		t.Fatal(err)
