@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 	"sort"
@@ -30,8 +31,28 @@ type Runner struct {
 	// Concurrency is how many requests per destination are in flight at
 	// once: the crash window's bound (default 8).
 	Concurrency int
-	Now         func() time.Time
-	Logger      *slog.Logger
+	// Mode is ModeSend (the default), ModeValidate or ModeDryRun. Validate
+	// sends to the destinations' validation or test endpoints (they are
+	// built in that mode) and dry-run previews payloads without sending;
+	// neither writes the ledger, so nothing they touch counts as delivered.
+	Mode string
+	// Out receives dry-run payloads, one per line.
+	Out    io.Writer
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Runner modes.
+const (
+	ModeSend     = "send"
+	ModeValidate = "validate"
+	ModeDryRun   = "dry-run"
+)
+
+// Previewer is a destination that can render a batch's request body for a
+// dry run.
+type Previewer interface {
+	Preview(w io.Writer, batch []Event, now time.Time) error
 }
 
 // Disabled names a destination that is not configured and the stages it
@@ -47,15 +68,21 @@ type DestinationReport struct {
 	Events      int
 	// Counts holds this run's decision or outcome per event, skips
 	// included; Done counts events finished by earlier runs.
-	Counts   map[Status]int
-	Done     int
-	Resent   int // open keys re-sent under the destination's dedup
-	Requests int
+	Counts map[Status]int
+	Done   int
+	Resent int // open keys re-sent under the destination's dedup
+	// Previewed counts events a dry run printed.
+	Previewed int
+	Requests  int
 	// Unknown lists this run's keys whose outcome is unknown; CrashWindow
 	// every key still open and not safe to re-send, from any run.
 	Unknown     []string
 	CrashWindow []string
 	Duration    time.Duration
+	// Dedups says whether the destination deduplicates on the event key;
+	// Validated that the run only validated (nothing was recorded).
+	Dedups    bool
+	Validated bool
 }
 
 // Report is a whole run.
@@ -73,7 +100,13 @@ func (r Report) Err() error {
 		if n := len(d.CrashWindow); n > 0 {
 			problems = append(problems, fmt.Sprintf("%s: %d event(s) may or may not have arrived and are not re-sent; check them at the destination, then `sam activate --release --destination %s KEY...` sends the ones that did not arrive", d.Destination, n, d.Destination))
 		}
-		if n := d.Counts[StatusFailed]; n > 0 {
+		if n := len(d.Unknown); n > 0 && d.Dedups {
+			problems = append(problems, fmt.Sprintf("%s: %d event(s) have an unknown outcome; the destination deduplicates on their keys, so the next run sends them again", d.Destination, n))
+		}
+		if n := d.Counts[StatusRejected]; n > 0 && d.Validated {
+			problems = append(problems, fmt.Sprintf("%s: %d event(s) failed validation", d.Destination, n))
+		}
+		if n := d.Counts[StatusFailed]; n > 0 && !d.Validated {
 			problems = append(problems, fmt.Sprintf("%s: %d event(s) failed and are sent again by the next run", d.Destination, n))
 		}
 	}
@@ -83,9 +116,20 @@ func (r Report) Err() error {
 	return fmt.Errorf("activation run %s: %s", r.RunID, strings.Join(problems, "; "))
 }
 
+// committer writes the ledger, except in validate and dry-run modes,
+// which record nothing.
+func (r *Runner) committer() *committer {
+	c := newCommitter(r.Ledger, r.Now)
+	c.off = r.Mode == ModeValidate || r.Mode == ModeDryRun
+	return c
+}
+
 func (r *Runner) defaults() {
 	if r.Concurrency <= 0 {
 		r.Concurrency = 8
+	}
+	if r.Mode == "" {
+		r.Mode = ModeSend
 	}
 	if r.Now == nil {
 		r.Now = time.Now
@@ -134,7 +178,7 @@ func (r *Runner) recordDisabled(ctx context.Context, runID string, dis Disabled)
 	if err != nil {
 		return dr, fmt.Errorf("activation: %s: read the ledger: %w", name, err)
 	}
-	w := newCommitter(r.Ledger, r.Now)
+	w := r.committer()
 	var pending []Entry
 	err = r.Events.ForEach(ctx, func(e Event) error {
 		if !slices.Contains(dis.Stages, e.Stage) {
@@ -173,13 +217,16 @@ func (r *Runner) recordDisabled(ctx context.Context, runID string, dis Disabled)
 func (r *Runner) deliver(ctx context.Context, runID string, d Destination) (DestinationReport, error) {
 	start := r.Now()
 	name := d.Name()
-	dr := DestinationReport{Destination: name, Counts: map[Status]int{}}
+	dr := DestinationReport{Destination: name, Counts: map[Status]int{}, Dedups: d.DedupWindow() > 0, Validated: r.Mode == ModeValidate}
 	log := r.Logger.With("destination", name, "run_id", runID)
+	// Skips are counted by the reader, outcomes by the collector: two maps,
+	// merged at the end.
+	skipCounts := map[Status]int{}
 	states, err := r.Ledger.States(ctx, name)
 	if err != nil {
 		return dr, fmt.Errorf("activation: %s: read the ledger: %w", name, err)
 	}
-	w := newCommitter(r.Ledger, r.Now)
+	w := r.committer()
 
 	// Settled entries are kept in a buffer for the senders' commits to
 	// carry; skips are not crash-critical.
@@ -195,12 +242,20 @@ func (r *Runner) deliver(ctx context.Context, runID string, d Destination) (Dest
 	go func() {
 		defer close(collected)
 		for res := range results {
+			if res.outcomes == nil {
+				dr.Previewed += len(res.batch)
+				continue
+			}
 			dr.Requests++
 			for i, o := range res.outcomes {
 				dr.Counts[o.Status]++
 				if o.Status == StatusUnknown {
 					dr.Unknown = append(dr.Unknown, res.batch[i].Key)
-					log.Error("event outcome unknown: not re-sent until released", "key", res.batch[i].Key, "lead_id", res.batch[i].LeadID, "detail", o.Detail)
+					what := "not re-sent until released"
+					if d.DedupWindow() > 0 {
+						what = "re-sent with the same key by the next run"
+					}
+					log.Error("event outcome unknown: "+what, "key", res.batch[i].Key, "lead_id", res.batch[i].LeadID, "detail", o.Detail)
 				}
 				if o.Status == StatusFailed {
 					log.Warn("event failed; sent again next run", "key", res.batch[i].Key, "detail", o.Detail)
@@ -250,7 +305,7 @@ func (r *Runner) deliver(ctx context.Context, runID string, d Destination) (Dest
 			dec = d.Check(e, now)
 		}
 		if !dec.Send() {
-			dr.Counts[dec.Status]++
+			skipCounts[dec.Status]++
 			if dec.Status != st.Last || dec.Reason != st.LastDetail {
 				skips = append(skips, entryFor(name, e, dec.Status, dec.Reason, runID))
 			}
@@ -279,6 +334,9 @@ func (r *Runner) deliver(ctx context.Context, runID string, d Destination) (Dest
 	sendErr := senders.Wait()
 	close(results)
 	<-collected
+	for st, n := range skipCounts {
+		dr.Counts[st] += n
+	}
 	skipErr := w.commit(context.WithoutCancel(ctx), skips)
 	sort.Strings(dr.Unknown)
 	sort.Strings(dr.CrashWindow)
@@ -312,6 +370,18 @@ func (r *Runner) sender(ctx context.Context, runID string, d Destination, w *com
 		intents := make([]Entry, len(batch))
 		for i, e := range batch {
 			intents[i] = entryFor(name, e, StatusIntent, "", runID)
+		}
+		if r.Mode == ModeDryRun {
+			p, ok := d.(Previewer)
+			if !ok || r.Out == nil {
+				results <- senderResult{batch: batch}
+				continue
+			}
+			if err := p.Preview(r.Out, batch, r.Now()); err != nil {
+				return fmt.Errorf("preview: %w", err)
+			}
+			results <- senderResult{batch: batch}
+			continue
 		}
 		if err := w.commit(ctx, intents); err != nil {
 			return fmt.Errorf("commit intents: %w", err)
@@ -389,6 +459,5 @@ func (r *Runner) Release(ctx context.Context, runID, destination string, keys []
 		}
 		entries = append(entries, Entry{Destination: destination, Key: k, Status: StatusReleased, Detail: "released by operator", RunID: runID})
 	}
-	w := newCommitter(r.Ledger, r.Now)
-	return w.commit(ctx, entries)
+	return newCommitter(r.Ledger, r.Now).commit(ctx, entries)
 }

@@ -3,6 +3,7 @@ package activation
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -299,4 +300,62 @@ func TestStagesADestinationDoesNotTakeAreNotItsBusiness(t *testing.T) {
 	if rep.Destinations[0].Events != 1 || len(l.Entries()) != 2 || d.received()["a"] != 0 {
 		t.Fatalf("events %d, entries %d, received %v", rep.Destinations[0].Events, len(l.Entries()), d.received())
 	}
+}
+
+func TestUnknownOnADedupDestinationStillFailsTheRun(t *testing.T) {
+	d := &fakeDest{name: "google_ads", dedup: 90 * 24 * time.Hour, maxBatch: 10, script: map[string]Status{"k000": StatusUnknown}}
+	rep := run(t, &MemoryLedger{}, events(2, 1), d)
+	err := rep.Err()
+	if err == nil || !strings.Contains(err.Error(), "1 event(s) have an unknown outcome") || !strings.Contains(err.Error(), "next run sends them again") {
+		t.Fatalf("Err() = %v", err)
+	}
+}
+
+// Skips counted by the reader and outcomes counted by the collector must
+// not race (go test -race).
+func TestMixedSkipsAndSendsCountWithoutRacing(t *testing.T) {
+	d := &fakeDest{name: "x", maxBatch: 1, check: func(e Event) Decision {
+		if e.Key[len(e.Key)-1]%2 == 0 {
+			return Skip(StatusNoConsent, "no consent")
+		}
+		return Decision{}
+	}}
+	rep := run(t, &MemoryLedger{}, events(200, 200), d)
+	c := rep.Destinations[0].Counts
+	if c[StatusNoConsent]+c[StatusAccepted] != 200 {
+		t.Fatalf("counts %v", c)
+	}
+}
+
+func TestValidateAndDryRunRecordNothing(t *testing.T) {
+	for _, mode := range []string{ModeValidate, ModeDryRun} {
+		l := &MemoryLedger{}
+		d := &previewDest{fakeDest: fakeDest{name: "x", maxBatch: 2}}
+		var out strings.Builder
+		r := &Runner{Ledger: l, Events: events(3, 1), Destinations: []Destination{d}, Mode: mode, Out: &out, Now: func() time.Time { return testNow }}
+		rep, err := r.Run(context.Background(), "v")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(l.Entries()) != 0 {
+			t.Errorf("%s: %d ledger entries, want none", mode, len(l.Entries()))
+		}
+		switch mode {
+		case ModeDryRun:
+			if len(d.received()) != 0 || rep.Destinations[0].Previewed != 3 || strings.Count(out.String(), "\n") != 2 {
+				t.Errorf("dry run: received %v, previewed %d, out %q", d.received(), rep.Destinations[0].Previewed, out.String())
+			}
+		case ModeValidate:
+			if len(d.received()) != 3 || rep.Err() != nil {
+				t.Errorf("validate: received %v, err %v", d.received(), rep.Err())
+			}
+		}
+	}
+}
+
+type previewDest struct{ fakeDest }
+
+func (p *previewDest) Preview(w io.Writer, batch []Event, _ time.Time) error {
+	_, err := fmt.Fprintf(w, "%d events\n", len(batch))
+	return err
 }

@@ -1,4 +1,4 @@
-package writeback
+package ga4
 
 import (
 	"encoding/json"
@@ -21,7 +21,8 @@ const (
 	EventCloseUnconvertLead = "close_unconvert_lead"
 )
 
-// Row is one writeback_queue row.
+// Row is one event as the payload builder reads it (an activation.Event
+// after the stage is mapped to its GA4 event name).
 type Row struct {
 	Key         string // idempotency_key
 	LeadID      string
@@ -44,8 +45,20 @@ type Event struct {
 
 // Payload is one Measurement Protocol request body.
 type Payload struct {
-	ClientID string  `json:"client_id"`
-	Events   []Event `json:"events"`
+	ClientID string   `json:"client_id"`
+	Consent  *Consent `json:"consent,omitempty"`
+	Events   []Event  `json:"events"`
+	// ValidationBehavior asks the validation server to report
+	// recommendations as well as errors (validate mode only).
+	ValidationBehavior string `json:"validation_behavior,omitempty"`
+}
+
+// Consent is the request-level consent Measurement Protocol takes
+// (developers.google.com/analytics/devguides/collection/protocol/ga4/reference,
+// "consent": ad_user_data and ad_personalization, GRANTED or DENIED).
+type Consent struct {
+	AdUserData        string `json:"ad_user_data,omitempty"`
+	AdPersonalization string `json:"ad_personalization,omitempty"`
 }
 
 // Time limits GA4 puts on late events.

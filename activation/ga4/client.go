@@ -1,4 +1,4 @@
-package writeback
+package ga4
 
 import (
 	"bytes"
