@@ -28,6 +28,7 @@ const (
 	statusFailed    = "FAILED"
 	statusPartial   = "PARTIAL_SUCCESS"
 	reasonDuplicate = "PROCESSING_ERROR_REASON_DUPLICATE_TRANSACTION_ID"
+	reasonInternal  = "PROCESSING_ERROR_REASON_INTERNAL_ERROR"
 )
 
 // Send implements activation.Destination; see the package doc for how
@@ -187,29 +188,29 @@ func (s *sending) resolve(ctx context.Context, g group, pd *dm.RequestStatusPerD
 		s.set(g.idx, activation.StatusSent, "ingested; no status for the conversion action")
 		return
 	}
-	var dup, other int64
+	// Duplicates are effects of SAM's own earlier requests; an internal
+	// error is Google's and passes; any other reason is the event's.
+	var dup, perm, trans int64
 	var reasons []string
 	if pd.ErrorInfo != nil {
 		for _, c := range pd.ErrorInfo.ErrorCounts {
 			if c == nil {
 				continue
 			}
-			if c.Reason == reasonDuplicate {
+			switch c.Reason {
+			case reasonDuplicate:
 				dup += c.RecordCount
 				continue
+			case reasonInternal:
+				trans += c.RecordCount
+			default:
+				perm += c.RecordCount
 			}
-			other += c.RecordCount
 			reasons = append(reasons, fmt.Sprintf("%s x%d", code(c.Reason), c.RecordCount))
 		}
 	}
 	slices.Sort(reasons)
-	rejected := func() {
-		detail := "google ads rejected the conversion without a reason"
-		if len(reasons) > 0 {
-			detail = "google ads rejected the conversion: " + strings.Join(reasons, ", ")
-		}
-		s.set(g.idx, activation.StatusRejected, detail)
-	}
+	why := strings.Join(reasons, ", ")
 	switch pd.RequestStatus {
 	case statusSuccess:
 		s.set(g.idx, activation.StatusAccepted, "")
@@ -220,30 +221,47 @@ func (s *sending) resolve(ctx context.Context, g group, pd *dm.RequestStatusPerD
 		return
 	}
 	switch {
-	case other == 0 && dup > 0:
+	case perm == 0 && trans == 0 && (dup > 0 || pd.RequestStatus == statusPartial):
 		detail := ""
 		if dup >= n {
 			detail = "already recorded: duplicate transactionId of an earlier request"
 		}
+		if dup == 0 {
+			// PARTIAL_SUCCESS without counts ("may not be populated").
+			break
+		}
 		s.set(g.idx, activation.StatusAccepted, detail)
 		return
-	case other >= n, other == 0 && pd.RequestStatus == statusFailed:
-		rejected()
+	case perm >= n:
+		s.set(g.idx, activation.StatusRejected, "google ads rejected the conversion: "+why)
+		return
+	case perm == 0 && trans == 0:
+		s.set(g.idx, activation.StatusRejected, "google ads rejected the conversion without a reason")
 		return
 	}
-	// Some were refused and Google does not say which.
-	mixed := activation.Outcome{Status: activation.StatusSent,
-		Detail: fmt.Sprintf("partial success: %d of %d rejected (%s); Google does not say which", other, n, strings.Join(reasons, ", "))}
-	if len(g.idx) < 2 || s.budget < 2 {
-		s.set(g.idx, mixed.Status, mixed.Detail)
-		return
+	// Some were refused and Google does not say which. If none took
+	// effect, all are failed (sent again next run, which is safe);
+	// otherwise they were delivered with an unknown split.
+	fallback := activation.Outcome{Status: activation.StatusSent,
+		Detail: fmt.Sprintf("partial success: %d of %d not recorded (%s); Google does not say which", perm+trans, n, why)}
+	if perm+trans >= n {
+		fallback = activation.Outcome{Status: activation.StatusFailed, Detail: "google ads did not record the conversion (" + why + "); sent again next run"}
 	}
-	// Re-send each half with the same keys: what took effect comes back as
-	// a duplicate, what was refused is refused again or now accepted.
-	s.budget -= 2
-	h := len(g.idx) / 2
-	s.deliver(ctx, g.idx[:h], &mixed)
-	s.deliver(ctx, g.idx[h:], &mixed)
+	switch {
+	case len(g.idx) == 1 && s.budget >= 1:
+		s.budget--
+		s.deliver(ctx, g.idx, &fallback)
+	case len(g.idx) > 1 && s.budget >= 2:
+		// Re-send each half with the same keys: what took effect comes
+		// back as a duplicate, what was refused is refused again or now
+		// accepted.
+		s.budget -= 2
+		h := len(g.idx) / 2
+		s.deliver(ctx, g.idx[:h], &fallback)
+		s.deliver(ctx, g.idx[h:], &fallback)
+	default:
+		s.set(g.idx, fallback.Status, fallback.Detail)
+	}
 }
 
 // ingestError is a failed events:ingest, classified.
