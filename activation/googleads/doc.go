@@ -88,12 +88,16 @@
 // then, per stage group:
 //   - SUCCESS, or errors that are all DUPLICATE_TRANSACTION_ID: accepted
 //     (a duplicate is the effect of an earlier request of SAM's own);
-//   - every event failed: rejected, with the reasons;
-//   - some failed: the vendor does not say which. Send re-sends each half
-//     of the group with the same keys (safe: effective ones come back as
-//     duplicates) until each part is all-accepted or all-rejected, within
-//     Options.MaxResolveRequests extra requests; what is still mixed then
-//     is "sent", with the counts in the detail;
+//   - every event failed for reasons of its own: rejected, with the
+//     reasons;
+//   - some failed, or failed with INTERNAL_ERROR (Google's fault, not the
+//     event's): Google does not say which events. Send re-sends each half
+//     of the group (a lone event: the event) with the same keys, which is
+//     safe (effective ones come back as duplicates, refused ones are
+//     refused again or now taken), until each part is settled, within
+//     Options.MaxResolveRequests extra requests. What is still open then
+//     is "failed" when nothing in it took effect (the next run sends it
+//     again) and otherwise "sent", with the counts in the detail;
 //   - no final status within StatusWait: "sent" (the request was accepted
 //     for processing; Google reports no per-event result in time).
 //
