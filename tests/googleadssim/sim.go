@@ -74,13 +74,19 @@ type Server struct {
 	statusMu    sync.Mutex
 	statuses    map[string]statusResponse
 	MaxEventAge time.Duration
+	// reads is the ceiling of requestStatus reads: the limits page counts
+	// IngestionService reads apart from mutations, also 300 a minute.
+	reads     Limit
+	readToken float64
+	readLast  time.Time
 }
 
 // New returns a simulator with the documented ceiling. When path is not
 // empty, records already in the NDJSON file at path are reloaded and new
 // ones appended.
 func New(path string) (*Server, error) {
-	s := &Server{core: newCore(DefaultLimit), statuses: map[string]statusResponse{}, MaxEventAge: DefaultMaxEventAge}
+	s := &Server{core: newCore(DefaultLimit), statuses: map[string]statusResponse{}, MaxEventAge: DefaultMaxEventAge,
+		reads: DefaultLimit, readToken: float64(DefaultLimit.Burst)}
 	if err := s.openFile(path); err != nil {
 		return nil, fmt.Errorf("googleadssim: %w", err)
 	}
@@ -527,9 +533,42 @@ type (
 	}
 )
 
+// SetLimit replaces the ceiling of ingest requests and, separately, of
+// status reads.
+func (s *Server) SetLimit(l Limit) {
+	s.core.SetLimit(l)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reads, s.readToken, s.readLast = l, float64(max(l.Burst, 1)), time.Time{}
+}
+
+// allowRead takes a token from the read ceiling's bucket.
+func (s *Server) allowRead() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.reads.Rate <= 0 {
+		return true
+	}
+	now := s.now()
+	if !s.readLast.IsZero() {
+		s.readToken = min(float64(max(s.reads.Burst, 1)), s.readToken+now.Sub(s.readLast).Seconds()*s.reads.Rate)
+	}
+	s.readLast = now
+	if s.readToken < 1 {
+		s.stats.Throttled++
+		return false
+	}
+	s.readToken--
+	return true
+}
+
 func (s *Server) retrieve(w http.ResponseWriter, r *http.Request) {
 	if !authorized(r) {
 		writeStatus(w, http.StatusUnauthorized, "Request is missing required authentication credential.", "", nil)
+		return
+	}
+	if !s.allowRead() {
+		s.throttle(w, 0, false)
 		return
 	}
 	id := r.URL.Query().Get("requestId")

@@ -349,3 +349,22 @@ func sha(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
 }
+
+// Status reads have their own ceiling of 300 a minute (limits page:
+// IngestionService reads are counted apart from mutations).
+func TestReadCeiling(t *testing.T) {
+	s, srv := newSim(t)
+	id := ingest(t, srv, sample()).Body["requestId"].(string)
+	now := fixed
+	s.SetClock(func() time.Time { return now })
+	s.SetLimit(DefaultLimit)
+	for range DefaultLimit.Burst {
+		status(t, srv, id)
+	}
+	r, err := call(t, srv.Client(), "GET", srv.URL+"/v1/requestStatus:retrieve?requestId="+id, "")
+	if err != nil || r.Status != 429 {
+		t.Fatalf("read over the ceiling = %v %+v", err, r)
+	}
+	now = now.Add(time.Second)
+	status(t, srv, id)
+}
