@@ -36,10 +36,12 @@ func TestFaultMatrix(t *testing.T) {
 			want:   activation.StatusAccepted, received: 2, effects: 1,
 		},
 		{
-			name:   "timeout after read",
-			inject: func(s *metasim.Server) { s.InjectNth(1, metasim.Fault{Kind: metasim.TimeoutAfterRead, Delay: 300 * time.Millisecond}) },
-			opt:    func(o *Options) { o.Timeout = 50 * time.Millisecond },
-			want:   activation.StatusAccepted, received: 2, effects: 1,
+			name: "timeout after read",
+			inject: func(s *metasim.Server) {
+				s.InjectNth(1, metasim.Fault{Kind: metasim.TimeoutAfterRead, Delay: 300 * time.Millisecond})
+			},
+			opt:  func(o *Options) { o.Timeout = 50 * time.Millisecond },
+			want: activation.StatusAccepted, received: 2, effects: 1,
 		},
 		{
 			name:   "5xx after read",
@@ -47,14 +49,18 @@ func TestFaultMatrix(t *testing.T) {
 			want:   activation.StatusAccepted, received: 2, effects: 1,
 		},
 		{
-			name:   "503 after read",
-			inject: func(s *metasim.Server) { s.InjectNth(1, metasim.Fault{Kind: metasim.ServerErrorAfterRead, Status: 503}) },
-			want:   activation.StatusAccepted, received: 2, effects: 1,
+			name: "503 after read",
+			inject: func(s *metasim.Server) {
+				s.InjectNth(1, metasim.Fault{Kind: metasim.ServerErrorAfterRead, Status: 503})
+			},
+			want: activation.StatusAccepted, received: 2, effects: 1,
 		},
 		{
-			name:   "429 with Retry-After",
-			inject: func(s *metasim.Server) { s.InjectNth(1, metasim.Fault{Kind: metasim.TooManyRequests, RetryAfter: 3 * time.Second}) },
-			want:   activation.StatusAccepted, received: 1, effects: 1,
+			name: "429 with Retry-After",
+			inject: func(s *metasim.Server) {
+				s.InjectNth(1, metasim.Fault{Kind: metasim.TooManyRequests, RetryAfter: 3 * time.Second})
+			},
+			want: activation.StatusAccepted, received: 1, effects: 1,
 			check: func(t *testing.T, w []time.Duration) {
 				if len(w) != 1 || w[0] < 3*time.Second {
 					t.Errorf("waits %v, want one of at least the 3s Retry-After", w)
@@ -101,9 +107,9 @@ func TestFaultMatrix(t *testing.T) {
 			detail: "invalid parameter",
 		},
 		{
-			name:   "test event code",
-			opt:    func(o *Options) { o.TestEventCode = "TEST4242" },
-			want:   activation.StatusAccepted, received: 1, effects: 0,
+			name: "test event code",
+			opt:  func(o *Options) { o.TestEventCode = "TEST4242" },
+			want: activation.StatusAccepted, received: 1, effects: 0,
 			detail: "no business effect",
 		},
 	}
