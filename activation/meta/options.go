@@ -166,7 +166,8 @@ func (o Options) Validate() error {
 	if o.BaseURL != "" {
 		u, err := url.Parse(o.BaseURL)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-			add("BaseURL %q is not an http(s) URL without credentials, query or fragment", o.BaseURL)
+			// Not quoted: it may hold the credentials it must not hold.
+			add("BaseURL is not an http(s) URL without credentials, query or fragment")
 		}
 	}
 	if o.APIVersion != "" && !versionRE.MatchString(o.APIVersion) {
