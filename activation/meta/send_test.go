@@ -308,3 +308,58 @@ func TestRunnerUnderFaults(t *testing.T) {
 		t.Errorf("unknown outcomes %d, re-sent %d: the dedup re-send path was not exercised", unknown, resent)
 	}
 }
+
+// Meta's business use case throttling says when access returns, in
+// minutes; the retry waits that long (up to the policy's cap).
+func TestBusinessUseCaseThrottleWait(t *testing.T) {
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if n.Add(1) == 1 {
+			w.Header().Set("X-Business-Use-Case-Usage", `{"1234":[{"type":"ads_management","call_count":100,"total_cputime":20,"total_time":30,"estimated_time_to_regain_access":2}]}`)
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprint(w, `{"error":{"message":"User request limit reached","type":"OAuthException","code":80004,"is_transient":true,"fbtrace_id":"X1"}}`)
+			return
+		}
+		fmt.Fprint(w, `{"events_received":2,"messages":[],"fbtrace_id":"X2"}`)
+	}))
+	defer srv.Close()
+	d, w := newDest(t, srv.URL, func(o *Options) { o.Retry.Cap = 10 * time.Minute })
+	out := d.Send(context.Background(), evs(2, activation.StageLead))
+	if got := statuses(out); got[0] != activation.StatusAccepted || got[1] != activation.StatusAccepted {
+		t.Fatalf("outcomes %+v", out)
+	}
+	if ws := w.all(); len(ws) != 1 || ws[0] < 2*time.Minute {
+		t.Errorf("waits %v, want one of at least 2 minutes", ws)
+	}
+}
+
+// A 200 whose answer cannot be read, or counts other events than were
+// sent, is not taken as acceptance.
+func TestDoubtfulSuccess(t *testing.T) {
+	for _, c := range []struct {
+		name, body string
+		want       activation.Status
+		requests   int32
+	}{
+		{"unreadable, then fine", "", activation.StatusAccepted, 2},
+		{"wrong count", `{"events_received":1}`, activation.StatusUnknown, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var n atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if n.Add(1) == 1 {
+					fmt.Fprint(w, c.body)
+					return
+				}
+				fmt.Fprint(w, `{"events_received":2}`)
+			}))
+			defer srv.Close()
+			d, _ := newDest(t, srv.URL, nil)
+			out := d.Send(context.Background(), evs(2, activation.StageWon))
+			if out[0].Status != c.want || out[1].Status != c.want || n.Load() != c.requests {
+				t.Errorf("outcomes %+v after %d requests", out, n.Load())
+			}
+		})
+	}
+}
