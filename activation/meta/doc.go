@@ -99,9 +99,10 @@
 //     not processed; retried after Retry-After or the
 //     X-Business-Use-Case-Usage estimated_time_to_regain_access when given,
 //     else after backoff; failed when the attempts run out.
-//   - Access token or permission refused (codes 10, 102, 104, 190, 200-299),
-//     other non-transient 4xx, or the request never written: failed, not
-//     retried within the request when the error is a refusal.
+//   - Access token or permission refused (codes 10, 102, 104, 190, 200-299)
+//     or another non-transient 4xx: failed at once, not retried.
+//   - The request never written (connection refused, stopped before it
+//     left): retried, failed when the attempts run out.
 //   - 5xx, a transient Graph error, a reset or timeout after the request was
 //     written, an unreadable answer: the request may have been processed;
 //     retried (safe under dedup), unknown when the attempts run out.
