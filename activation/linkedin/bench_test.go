@@ -13,11 +13,18 @@ import (
 	"github.com/sam-attribution/sam/tests/linkedinsim"
 )
 
-// BenchmarkThroughput sends full batches through Send against the
-// simulator at its documented ceiling (600 requests a minute, 5,000 events
-// a request) with the destination's default limiter, from four senders as
-// the runner would, and reports events per second as a ratio to the
-// ceiling.
+// benchBatch is the batch size of BenchmarkThroughput. LinkedIn's ceiling
+// is in requests (600 a minute), so the ratio is the same for any batch
+// size; at the 5,000-element limit the simulator's own JSON decoding takes
+// more than a second of CPU per second at the ceiling, and on a shared
+// machine the benchmark would measure the simulator rather than Send.
+const benchBatch = 500
+
+// BenchmarkThroughput sends batches through Send against the simulator at
+// its documented ceiling (600 requests a minute) with the destination's
+// default limiter, from four senders as the runner would, and reports
+// events per second as a ratio to the ceiling (requests a second × events
+// a request).
 func BenchmarkThroughput(b *testing.B) {
 	sim, err := linkedinsim.New("")
 	if err != nil {
@@ -27,7 +34,7 @@ func BenchmarkThroughput(b *testing.B) {
 	sim.KeepRecords(false)
 	srv := httptest.NewServer(sim.Handler())
 	defer srv.Close()
-	d, err := New(Options{AccessToken: token, Conversions: conversions(), BaseURL: srv.URL + "/rest"})
+	d, err := New(Options{AccessToken: token, Conversions: conversions(), BaseURL: srv.URL + "/rest", MaxBatch: benchBatch})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -61,10 +68,10 @@ func BenchmarkThroughput(b *testing.B) {
 	wg.Wait()
 	elapsed := time.Since(start)
 	b.StopTimer()
-	if n := notAccepted.Load(); n > 0 {
-		b.Fatalf("%d events not accepted (simulator: %+v)", n, sim.Stats())
+	if n, st := notAccepted.Load(), sim.Stats(); n > 0 || st.Throttled > 0 {
+		b.Fatalf("%d events not accepted, %d requests throttled", n, st.Throttled)
 	}
-	ceiling := linkedinsim.DefaultLimit.Rate * float64(linkedinsim.MaxElements)
+	ceiling := linkedinsim.DefaultLimit.Rate * float64(d.MaxBatch())
 	events := float64(b.N) * float64(d.MaxBatch())
 	b.ReportMetric(events/elapsed.Seconds(), "events/s")
 	b.ReportMetric(events/elapsed.Seconds()/ceiling, "ceiling_ratio")
