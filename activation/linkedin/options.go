@@ -64,8 +64,8 @@ type Options struct {
 	// Timeout bounds one attempt; zero means DefaultTimeout.
 	Timeout time.Duration
 	// Retry is the policy for ambiguous and throttled requests. Its
-	// Retryable is replaced by the destination's own; zero Attempts means
-	// 5 attempts, waits from 1s up to 60s.
+	// Retryable is replaced by the destination's own; zero fields mean 5
+	// attempts with waits from 1s (Base) up to 60s (Cap).
 	Retry retry.Policy
 
 	// DedupWindow is how long LinkedIn is assumed to deduplicate an
@@ -188,12 +188,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Retry.Attempts == 0 {
 		o.Retry.Attempts = 5
-		if o.Retry.Base == 0 {
-			o.Retry.Base = time.Second
-		}
-		if o.Retry.Cap == 0 {
-			o.Retry.Cap = time.Minute
-		}
+	}
+	if o.Retry.Base == 0 {
+		o.Retry.Base = time.Second
+	}
+	if o.Retry.Cap == 0 {
+		o.Retry.Cap = time.Minute
 	}
 	if o.DedupWindow == 0 {
 		o.DedupWindow = DefaultDedupWindow

@@ -60,12 +60,13 @@ func crmString(r *rand.Rand) string {
 
 // TestNoPersonalDataLeaves plants random CRM strings in every string field
 // of otherwise sendable events and checks that none of them appears in any
-// request that reaches the simulator.
+// request that reaches the simulator, nor in any outcome's detail.
 func TestNoPersonalDataLeaves(t *testing.T) {
 	h := newHarness(t, func(o *Options) { o.MaxBatch = 10 })
 	r := rand.New(rand.NewPCG(20261120, 7))
 	var planted []string
 	var batch []activation.Event
+	var details []string // outcome details go to the ledger and the logs
 	sendable := 0
 	for i := range 600 {
 		e := ev(fmt.Sprintf("p%03d", i), Stages[i%len(Stages)])
@@ -86,7 +87,9 @@ func TestNoPersonalDataLeaves(t *testing.T) {
 		// Send gets every event: it must guard on its own.
 		batch = append(batch, e)
 		if len(batch) == 10 {
-			h.send(batch...)
+			for _, o := range h.send(batch...) {
+				details = append(details, o.Detail)
+			}
 			batch = nil
 		}
 	}
@@ -97,7 +100,7 @@ func TestNoPersonalDataLeaves(t *testing.T) {
 	for _, s := range planted {
 		esc, _ := json.Marshal(s)
 		forms := []string{s, strings.Trim(string(esc), `"`)}
-		for _, req := range reqs {
+		for _, req := range append(reqs, details...) {
 			for _, f := range forms {
 				if strings.Contains(req, f) {
 					t.Fatalf("%q reached LinkedIn:\n%s", s, req)
