@@ -42,7 +42,7 @@ func BenchmarkThroughput(b *testing.B) {
 	batchOf := func(op int64) []activation.Event {
 		batch := make([]activation.Event, d.MaxBatch())
 		for i := range batch {
-			e := ev(fmt.Sprintf("b%d-%d", op, i), Stages[i%len(Stages)])
+			e := ev(fmt.Sprintf("b%d-%d", op, i), stages[i%len(stages)])
 			e.EventAt = at
 			batch[i] = e
 		}

@@ -204,7 +204,7 @@ func TestRunnerAgainstFaults(t *testing.T) {
 	h := newHarness(t, func(o *Options) { o.MaxBatch, o.Retry.Attempts = 7, 2 })
 	var events activation.SliceEvents
 	for i := range 60 {
-		events = append(events, ev(fmt.Sprintf("r%02d", i), Stages[i%len(Stages)]))
+		events = append(events, ev(fmt.Sprintf("r%02d", i), stages[i%len(stages)]))
 	}
 	kinds := []linkedinsim.FaultKind{linkedinsim.ResetAfterRead, linkedinsim.ServerErrorAfterRead, linkedinsim.TooManyRequests, linkedinsim.PartialFailure}
 	for i, k := range kinds {

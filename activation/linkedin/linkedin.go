@@ -44,7 +44,7 @@ func (d *Destination) Name() string { return "linkedin" }
 func (d *Destination) DedupWindow() time.Duration { return d.opts.DedupWindow }
 
 // Takes implements activation.Destination: the positive funnel stages.
-func (d *Destination) Takes(stage string) bool { return slices.Contains(Stages, stage) }
+func (d *Destination) Takes(stage string) bool { return slices.Contains(stages[:], stage) }
 
 // BatchKey implements activation.Destination: a request may mix rules and
 // people, so every event shares one key.
@@ -65,6 +65,9 @@ func (d *Destination) Check(e activation.Event, now time.Time) activation.Decisi
 	if reason := guard(e); reason != "" {
 		return activation.Skip(activation.StatusRejected, reason)
 	}
+	if e.EventAt.After(now) {
+		return activation.Skip(activation.StatusRejected, "guard: event time is in the future")
+	}
 	if e.AdUserData == activation.ConsentDenied {
 		return activation.Skip(activation.StatusNoConsent, "ad_user_data consent denied")
 	}
@@ -76,9 +79,6 @@ func (d *Destination) Check(e activation.Event, now time.Time) activation.Decisi
 	}
 	if len(userIDs(e)) == 0 {
 		return activation.Skip(activation.StatusNoIdentifier, "no hashed email or li_fat_id")
-	}
-	if e.EventAt.After(now) {
-		return activation.Skip(activation.StatusRejected, "guard: event time is in the future")
 	}
 	if now.Sub(e.EventAt) > MaxEventAge-d.opts.WindowMargin {
 		return activation.Skip(activation.StatusExpiredWindow, "older than LinkedIn's 90-day conversion window")

@@ -209,7 +209,7 @@ func TestStageMapping(t *testing.T) {
 	}
 	want := map[string]string{"lead": "101", "mql": "102", "sql": "103", "opportunity": "104", "won": "105"}
 	var batch []activation.Event
-	for _, s := range Stages {
+	for _, s := range Stages() {
 		if !h.d.Takes(s) {
 			t.Errorf("does not take %s", s)
 		}

@@ -35,8 +35,11 @@ const (
 	DefaultTimeout = 30 * time.Second
 )
 
-// Stages are the stages the destination takes, in funnel order.
-var Stages = []string{activation.StageLead, activation.StageMQL, activation.StageSQL, activation.StageOpportunity, activation.StageWon}
+var stages = [...]string{activation.StageLead, activation.StageMQL, activation.StageSQL, activation.StageOpportunity, activation.StageWon}
+
+// Stages returns the stages the destination takes, in funnel order (for
+// recording a disabled destination's coverage).
+func Stages() []string { return slices.Clone(stages[:]) }
 
 // Options configure the destination. The zero value is "not configured";
 // a value with some but not all of what a request needs is an error from
@@ -112,16 +115,16 @@ func (o Options) Validate() error {
 		errs = append(errs, errors.New("AccessToken contains whitespace"))
 	}
 	if len(o.Conversions) == 0 {
-		errs = append(errs, fmt.Errorf("Conversions needs a conversion rule id for at least one of the stages %s", strings.Join(Stages, ", ")))
+		errs = append(errs, fmt.Errorf("Conversions needs a conversion rule id for at least one of the stages %s", strings.Join(stages[:], ", ")))
 	}
-	stages := make([]string, 0, len(o.Conversions))
+	configured := make([]string, 0, len(o.Conversions))
 	for s := range o.Conversions {
-		stages = append(stages, s)
+		configured = append(configured, s)
 	}
-	sort.Strings(stages)
-	for _, s := range stages {
-		if !slices.Contains(Stages, s) {
-			errs = append(errs, fmt.Errorf("Conversions[%q]: LinkedIn takes only the stages %s", s, strings.Join(Stages, ", ")))
+	sort.Strings(configured)
+	for _, s := range configured {
+		if !slices.Contains(stages[:], s) {
+			errs = append(errs, fmt.Errorf("Conversions[%q]: LinkedIn takes only the stages %s", s, strings.Join(stages[:], ", ")))
 			continue
 		}
 		if _, ok := conversionURN(o.Conversions[s]); !ok {

@@ -69,7 +69,7 @@ func TestNoPersonalDataLeaves(t *testing.T) {
 	var details []string // outcome details go to the ledger and the logs
 	sendable := 0
 	for i := range 600 {
-		e := ev(fmt.Sprintf("p%03d", i), Stages[i%len(Stages)])
+		e := ev(fmt.Sprintf("p%03d", i), stages[i%len(stages)])
 		e.LiFatID = fatID
 		v := reflect.ValueOf(&e).Elem()
 		for f := range v.NumField() {
