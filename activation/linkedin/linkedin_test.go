@@ -439,7 +439,7 @@ func TestValidateOnlySendsNothing(t *testing.T) {
 func TestLimiterKeepsUnderTheCeiling(t *testing.T) {
 	h := newHarness(t, func(o *Options) { o.RequestsPerSecond, o.Now = 50, time.Now })
 	h.sim.SetClock(time.Now)
-	h.sim.SetLimit(linkedinsim.Limit{Rate: 50, Burst: 5})
+	h.sim.SetLimit(linkedinsim.Limit{Rate: 50, Burst: 10})
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var bad []activation.Outcome
