@@ -16,7 +16,8 @@
 //     (older events are rejected); conversionValue {currencyCode, amount
 //     as a string}; user.userIds required (SHA256_EMAIL is the SHA-256 hex
 //     of the email, LINKEDIN_FIRST_PARTY_ADS_TRACKING_UUID the li_fat_id),
-//     user.userInfo optional; eventId for dedup.
+//     user.userInfo optional; eventId for dedup, at most 64 characters
+//     (Salesforce Data Cloud's LinkedIn connector, attribute table).
 //   - Batches: up to 5,000 elements (LinkedIn's limit as partners document
 //     it). A single create answers 201 with no body; a batch answers 200
 //     with one {"status":...} per element in order, failed elements
@@ -51,6 +52,8 @@ const (
 	MaxElements = 5000
 	// MaxEventAge is how old conversionHappenedAt may be.
 	MaxEventAge = 90 * 24 * time.Hour
+	// MaxEventID is the longest eventId.
+	MaxEventID = 64
 )
 
 // DefaultLimit is 600 requests a minute, with a second's worth of burst.
@@ -262,6 +265,9 @@ func checkElement(e *element, now time.Time) string {
 		if !currencyRE.MatchString(v.CurrencyCode) || !amountRE.MatchString(v.Amount) {
 			return "conversionValue needs an ISO 4217 currencyCode and a decimal amount string."
 		}
+	}
+	if len(e.EventID) > MaxEventID {
+		return fmt.Sprintf("eventId is longer than %d characters.", MaxEventID)
 	}
 	if e.User == nil || e.User.UserIDs == nil {
 		return "user.userIds is required."

@@ -238,3 +238,16 @@ func TestStartPersistsAndReloads(t *testing.T) {
 		t.Errorf("reloaded key = %+v", k)
 	}
 }
+
+func TestLongEventIDIsRejected(t *testing.T) {
+	s, srv := newSim(t)
+	long := strings.Repeat("e", MaxEventID+1)
+	r := post(t, srv, `{"elements":[`+one(long, fixed.Add(-time.Hour))+`,`+one(long[1:], fixed.Add(-time.Hour))+`]}`, true)
+	els := r.Body["elements"].([]any)
+	if els[0].(map[string]any)["status"] != 422.0 || els[1].(map[string]any)["status"] != 201.0 {
+		t.Errorf("elements = %v", els)
+	}
+	if st := s.Stats(); st.Effects != 1 {
+		t.Errorf("stats = %+v", st)
+	}
+}
