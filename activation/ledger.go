@@ -11,6 +11,8 @@ type Entry struct {
 	Key         string
 	LeadID      string
 	Stage       string
+	EventName   string
+	ClientKey   string
 	Status      Status
 	Detail      string
 	Value       float64

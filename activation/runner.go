@@ -164,7 +164,7 @@ func (r *Runner) Run(ctx context.Context, runID string) (Report, error) {
 }
 
 func entryFor(d string, e Event, s Status, detail, runID string) Entry {
-	return Entry{Destination: d, Key: e.Key, LeadID: e.LeadID, Stage: e.Stage, Status: s, Detail: detail,
+	return Entry{Destination: d, Key: e.Key, LeadID: e.LeadID, Stage: e.Stage, ClientKey: e.ClientKey, Status: s, Detail: detail,
 		Value: e.Value, Currency: e.Currency, ValueKind: e.ValueKind, EventAt: e.EventAt, RunID: runID}
 }
 

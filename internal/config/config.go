@@ -37,6 +37,9 @@ type Config struct {
 	CRM        CRM        `envconfig:"CRM"`
 	HubSpot    HubSpot    `envconfig:"HUBSPOT"`
 	Salesforce Salesforce `envconfig:"SALESFORCE"`
+	GoogleAds  GoogleAds  `envconfig:"GOOGLE_ADS"`
+	Meta       Meta       `envconfig:"META"`
+	LinkedIn   LinkedIn   `envconfig:"LINKEDIN"`
 	Log        Log        `envconfig:"LOG"`
 }
 
@@ -72,7 +75,7 @@ func Read() (Config, error) {
 // variable.
 func (c Config) Validate() error {
 	for _, v := range []interface{ validate() error }{
-		c.Warehouse, c.Transform, c.GA4, c.CRM, c.HubSpot, c.Salesforce, c.Spend, c.Attribution, c.Writeback, c.Log,
+		c.Warehouse, c.Transform, c.GA4, c.CRM, c.HubSpot, c.Salesforce, c.Spend, c.Attribution, c.Writeback, c.GoogleAds, c.Meta, c.LinkedIn, c.Log,
 	} {
 		if err := v.validate(); err != nil {
 			return fmt.Errorf("config: %w", err)

@@ -1,0 +1,41 @@
+package config
+
+// The ad-platform destinations of activation. Each is off until its
+// identifying settings are set; a destination set only in part fails before
+// any work (jobs checks it against the destination's own options).
+// SAM_WRITEBACK_MODE applies to every destination: off, local (GA4 to the
+// local sink; the others to the endpoints set here, which `make run` points
+// at local simulators), send, validate (each platform's validation or test
+// mode; nothing is recorded) or dry-run.
+
+// GoogleAds configures the Google Ads destination (Data Manager API).
+type GoogleAds struct {
+	CustomerID        string            `envconfig:"CUSTOMER_ID" desc:"Google Ads account (operating account) that receives the conversions, digits only"`
+	LoginCustomerID   string            `envconfig:"LOGIN_CUSTOMER_ID" desc:"manager account used to reach SAM_GOOGLE_ADS_CUSTOMER_ID, if any"`
+	ConversionActions map[string]string `envconfig:"CONVERSION_ACTIONS" desc:"conversion action id per stage, as stage:id pairs separated by commas (stages lead, mql, sql, opportunity, won); a stage left out is not sent"`
+	AccessToken       Secret            `envconfig:"ACCESS_TOKEN" desc:"OAuth access token with the datamanager scope (secret); or use SAM_GOOGLE_ADS_CREDENTIALS_FILE"`
+	CredentialsFile   string            `envconfig:"CREDENTIALS_FILE" desc:"service-account key file for the Data Manager API"`
+	Endpoint          string            `envconfig:"ENDPOINT" desc:"Data Manager API base URL override (local simulator); empty uses Google's"`
+}
+
+// Meta configures the Meta destination (Conversions API for CRM).
+type Meta struct {
+	AccessToken     Secret            `envconfig:"ACCESS_TOKEN" desc:"Conversions API access token (secret)"`
+	DatasetID       string            `envconfig:"DATASET_ID" desc:"Meta dataset (pixel) id of the CRM integration"`
+	EventNames      map[string]string `envconfig:"EVENT_NAMES" desc:"Meta event_name per stage as stage:name pairs; empty uses lead, mql, sql, opportunity and won with Meta's example names"`
+	LeadEventSource string            `envconfig:"LEAD_EVENT_SOURCE" default:"SAM" desc:"the CRM's name Meta shows as lead_event_source"`
+	BaseURL         string            `envconfig:"BASE_URL" desc:"Graph API base URL override (local simulator); empty uses Meta's"`
+	TestEventCode   string            `envconfig:"TEST_EVENT_CODE" desc:"send to Meta's Test Events with this code (no business effect)"`
+}
+
+// LinkedIn configures the LinkedIn destination (Conversions API).
+type LinkedIn struct {
+	AccessToken Secret            `envconfig:"ACCESS_TOKEN" desc:"LinkedIn access token with rw_conversions (secret)"`
+	Conversions map[string]string `envconfig:"CONVERSIONS" desc:"conversion rule id per stage as stage:id pairs (the digits of urn:lla:llaPartnerConversion:ID)"`
+	BaseURL     string            `envconfig:"BASE_URL" desc:"LinkedIn API base URL override (local simulator); empty uses LinkedIn's"`
+	Version     string            `envconfig:"VERSION" desc:"LinkedIn-Version header (YYYYMM); empty uses SAM's tested version"`
+}
+
+func (GoogleAds) validate() error { return nil } // checked by jobs against the destination's options
+func (Meta) validate() error      { return nil }
+func (LinkedIn) validate() error  { return nil }
