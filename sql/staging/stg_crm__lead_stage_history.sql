@@ -17,21 +17,14 @@ with leads as (
   where not is_deleted
 ),
 
-history_versions as (
-  select
-    *,
-    row_number() over (
-      partition by history_id
-      order by modified_at desc nulls last, loaded_at desc
-    ) as version_rank
-  from {{ source "crm" "stage_history" }}
-  where history_id is not null
+history_latest as (
+  {{ macro "crm_latest_version" (source "crm" "stage_history") "history_id" "history_id is not null" }}
 ),
 
 history as (
   select object_type, record_id, stage, entered_at
-  from history_versions
-  where version_rank = 1 and not coalesce(is_deleted, false) and entered_at is not null
+  from history_latest
+  where not coalesce(is_deleted, false) and entered_at is not null
 ),
 
 deals as (
