@@ -39,18 +39,7 @@ sessions as (
 ),
 
 credits as (
-  select
-    a.model,
-    a.channel,
-    a.stage,
-    a.credit,
-    a.revenue_credit,
-    a.stage_at,
-    f.mql_at,
-    f.opportunity_at,
-    f.is_spam
-  from {{ ref "attribution_touchpoints" }} as a
-  join {{ ref "fct_lead_revenue" }} as f on f.lead_id = a.lead_id
+  {{ macro "lead_credits" (ref "attribution_touchpoints") (ref "fct_lead_revenue") }}
 ),
 
 events as (
@@ -93,14 +82,13 @@ funnel as (
 -- values, mean of the middle one or two)
 won_days as (
   select
-    {{ date_trunc "cast(a.stage_at as date)" "MONTH" }} as month,
-    a.channel,
-    a.model,
-    f.days_to_won
-  from {{ ref "attribution_touchpoints" }} as a
-  join {{ ref "fct_lead_revenue" }} as f on f.lead_id = a.lead_id
-  where a.stage = 'won' and a.credit > 0 and f.days_to_won is not null
-  group by 1, 2, 3, a.lead_id, f.days_to_won
+    {{ date_trunc "cast(stage_at as date)" "MONTH" }} as month,
+    channel,
+    model,
+    days_to_won
+  from credits
+  where stage = 'won' and credit > 0 and days_to_won is not null
+  group by 1, 2, 3, lead_id, days_to_won
 ),
 
 won_days_ranked as (
