@@ -11,15 +11,8 @@ tests:
   not_null: [lead_id, session_key, submitted_at]
   unique: [lead_id]
 */
-with leads as (
-  select lead_id, created_at
-  from {{ ref "int_lead_stages" }}
-),
-
-identity as (
-  select distinct lead_id, client_key
-  from {{ ref "int_lead_identity" }}
-  where client_key is not null
+with lead_clients as (
+  {{ macro "lead_client_keys" (ref "int_lead_stages") (ref "int_lead_identity") }}
 ),
 
 candidates as (
@@ -34,9 +27,8 @@ candidates as (
       partition by l.lead_id
       order by abs({{ days_between "l.created_at" "s.submitted_at" }}), s.submitted_at desc, s.submission_key
     ) as nearest
-  from leads as l
-  join identity as i on i.lead_id = l.lead_id
-  join {{ ref "stg_ga4__lead_submissions" }} as s on s.client_key = i.client_key
+  from lead_clients as l
+  join {{ ref "stg_ga4__lead_submissions" }} as s on s.client_key = l.client_key
   where {{ days_between "l.created_at" "s.submitted_at" }} between -1 and {{ var "attribution_window_days" }}
 ),
 

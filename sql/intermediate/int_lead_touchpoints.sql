@@ -13,15 +13,8 @@ tests:
   not_null: [lead_id, session_key, touch_at, position, touch_count, channel]
   unique_combination: [[lead_id, position], [lead_id, session_key]]
 */
-with leads as (
-  select lead_id, created_at
-  from {{ ref "int_lead_stages" }}
-),
-
-identity as (
-  select distinct lead_id, client_key
-  from {{ ref "int_lead_identity" }}
-  where client_key is not null
+with lead_clients as (
+  {{ macro "lead_client_keys" (ref "int_lead_stages") (ref "int_lead_identity") }}
 ),
 
 forms as (
@@ -42,9 +35,8 @@ touches as (
     coalesce(s.is_engaged, false) as is_engaged,
     f.session_key is not null as is_lead_form_session,
     {{ days_between "l.created_at" "s.session_start_ts" }} as days_before_lead
-  from leads as l
-  join identity as i on i.lead_id = l.lead_id
-  join {{ ref "stg_ga4__sessions" }} as s on s.client_key = i.client_key
+  from lead_clients as l
+  join {{ ref "stg_ga4__sessions" }} as s on s.client_key = l.client_key
   left join forms as f on f.lead_id = l.lead_id and f.session_key = s.session_key
   where {{ days_between "l.created_at" "s.session_start_ts" }} <= {{ var "attribution_window_days" }}
     and (s.session_start_ts <= l.created_at or f.session_key is not null)

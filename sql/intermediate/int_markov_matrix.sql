@@ -18,15 +18,7 @@ with transitions as (
 ),
 
 channels as (
-  select
-    stage,
-    channel,
-    dense_rank() over (partition by stage order by channel) as idx
-  from (
-    select distinct stage, to_state as channel
-    from transitions
-    where to_state not in ('(conversion)', '(null)')
-  ) as c
+  {{ macro "markov_channels" "transitions" }}
 ),
 
 scenarios as (

@@ -25,15 +25,7 @@ build if a stage ever has more than 32 channel states. Every stage and
 scenario (no removal, each channel removed) is eliminated side by side.
 */ -}}
 with channels as (
-  select
-    stage,
-    channel,
-    dense_rank() over (partition by stage order by channel) as idx
-  from (
-    select distinct stage, to_state as channel
-    from {{ ref "int_markov_transitions" }}
-    where to_state not in ('(conversion)', '(null)')
-  ) as c
+  {{ macro "markov_channels" (ref "int_markov_transitions") }}
 ),
 
 conversion as (

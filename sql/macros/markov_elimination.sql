@@ -9,7 +9,9 @@ state they eliminate, so stale entries never reach the paths from (start).
 Eight states per call: DuckDB's planner grows exponentially with the depth of
 nested window subqueries (about 0.1 s at 8 levels, 40 s at 22), so the 32
 eliminations are four materialized models, int_markov_elim_1..4, each calling
-this macro with its offset and the previous model.
+this macro with its offset and the previous model: int_markov_elim_N
+eliminates states 8N - 7 to 8N of int_markov_elim_(N-1), N = 1 reading
+int_markov_matrix.
 */ -}}
 {{ define "markov_elimination" -}}
 {{ params "offset" "matrix" -}}

@@ -11,18 +11,21 @@ tests:
   not_null: [lead_month, channel, model, months_to_revenue, won, revenue, cumulative_revenue, cohort_leads]
   unique_combination: [[lead_month, channel, model, months_to_revenue]]
 */
-with touches as (
+with credits as (
+  {{ macro "lead_credits" (ref "attribution_touchpoints") (ref "fct_lead_revenue") }}
+),
+
+touches as (
   select
-    a.model,
-    a.channel,
-    a.stage,
-    a.credit,
-    a.revenue_credit,
-    {{ date_trunc "cast(f.created_at as date)" "MONTH" }} as lead_month,
-    cast(f.won_at as date) as won_date
-  from {{ ref "attribution_touchpoints" }} as a
-  join {{ ref "fct_lead_revenue" }} as f on f.lead_id = a.lead_id
-  where a.stage in ('lead', 'won')
+    model,
+    channel,
+    stage,
+    credit,
+    revenue_credit,
+    {{ date_trunc "cast(created_at as date)" "MONTH" }} as lead_month,
+    cast(won_at as date) as won_date
+  from credits
+  where stage in ('lead', 'won')
 ),
 
 cohort_size as (

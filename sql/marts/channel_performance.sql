@@ -39,18 +39,7 @@ sessions as (
 ),
 
 credits as (
-  select
-    a.model,
-    a.channel,
-    a.stage,
-    a.credit,
-    a.revenue_credit,
-    a.stage_at,
-    f.mql_at,
-    f.opportunity_at,
-    f.is_spam
-  from {{ ref "attribution_touchpoints" }} as a
-  join {{ ref "fct_lead_revenue" }} as f on f.lead_id = a.lead_id
+  {{ macro "lead_credits" (ref "attribution_touchpoints") (ref "fct_lead_revenue") }}
 ),
 
 events as (
@@ -93,14 +82,13 @@ funnel as (
 -- values, mean of the middle one or two)
 won_days as (
   select
-    {{ date_trunc "cast(a.stage_at as date)" "MONTH" }} as month,
-    a.channel,
-    a.model,
-    f.days_to_won
-  from {{ ref "attribution_touchpoints" }} as a
-  join {{ ref "fct_lead_revenue" }} as f on f.lead_id = a.lead_id
-  where a.stage = 'won' and a.credit > 0 and f.days_to_won is not null
-  group by 1, 2, 3, a.lead_id, f.days_to_won
+    {{ date_trunc "cast(stage_at as date)" "MONTH" }} as month,
+    channel,
+    model,
+    days_to_won
+  from credits
+  where stage = 'won' and credit > 0 and days_to_won is not null
+  group by 1, 2, 3, lead_id, days_to_won
 ),
 
 won_days_ranked as (
@@ -134,12 +122,13 @@ joined as (
     coalesce(sp.spend, 0) as spend,
     coalesce(sp.spend_rows_unconverted, 0) as spend_rows_unconverted,
     coalesce(se.sessions, 0) as sessions,
-    coalesce(fu.leads, 0) as leads,
-    coalesce(fu.spam_leads, 0) as spam_leads,
-    coalesce(fu.mqls, 0) as mqls,
-    coalesce(fu.sqls, 0) as sqls,
-    coalesce(fu.opportunities, 0) as opportunities,
-    coalesce(fu.won, 0) as won,
+    -- credited counts are fractional
+    {{ safe_cast "coalesce(fu.leads, 0)" "FLOAT64" }} as leads,
+    {{ safe_cast "coalesce(fu.spam_leads, 0)" "FLOAT64" }} as spam_leads,
+    {{ safe_cast "coalesce(fu.mqls, 0)" "FLOAT64" }} as mqls,
+    {{ safe_cast "coalesce(fu.sqls, 0)" "FLOAT64" }} as sqls,
+    {{ safe_cast "coalesce(fu.opportunities, 0)" "FLOAT64" }} as opportunities,
+    {{ safe_cast "coalesce(fu.won, 0)" "FLOAT64" }} as won,
     coalesce(fu.revenue, 0) as revenue,
     md.median_days_to_revenue
   from spine as k
@@ -156,12 +145,12 @@ select
   spend,
   spend_rows_unconverted,
   sessions,
-  {{ safe_cast "leads" "FLOAT64" }} as leads,
-  {{ safe_cast "spam_leads" "FLOAT64" }} as spam_leads,
-  {{ safe_cast "mqls" "FLOAT64" }} as mqls,
-  {{ safe_cast "sqls" "FLOAT64" }} as sqls,
-  {{ safe_cast "opportunities" "FLOAT64" }} as opportunities,
-  {{ safe_cast "won" "FLOAT64" }} as won,
+  leads,
+  spam_leads,
+  mqls,
+  sqls,
+  opportunities,
+  won,
   revenue,
   case when leads > 0 then {{ safe_cast "spend" "FLOAT64" }} / leads end as cost_per_lead,
   case when sqls > 0 then {{ safe_cast "spend" "FLOAT64" }} / sqls end as cost_per_sql,

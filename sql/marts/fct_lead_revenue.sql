@@ -72,10 +72,7 @@ won_converted as (
     w.currency != {{ var "reporting_currency" }} and fx.rate is null as fx_missing
   from won_deals as w
   left join {{ ref "stg_fx__rates" }} as fx
-    on fx.from_currency = w.currency
-    and fx.to_currency = {{ var "reporting_currency" }}
-    and w.closed_date >= fx.valid_from
-    and (fx.valid_to is null or w.closed_date < fx.valid_to)
+    on {{ macro "fx_rate_on" "fx" "w.currency" "w.closed_date" }}
 ),
 
 revenue as (

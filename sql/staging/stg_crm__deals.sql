@@ -14,36 +14,19 @@ tests:
   not_null: [deal_id, source_system, is_won, is_lost, is_deleted]
   unique: [deal_id]
 */
-with versions as (
-  select
-    *,
-    row_number() over (
-      partition by deal_id
-      order by modified_at desc nulls last, loaded_at desc
-    ) as version_rank
-  from {{ source "crm" "deals" }}
-  where deal_id is not null
+with deals as (
+  {{ macro "crm_latest_version" (source "crm" "deals") "deal_id" "deal_id is not null" }}
 ),
 
-deals as (
-  select * from versions where version_rank = 1
-),
-
-role_versions as (
-  select
-    *,
-    row_number() over (
-      partition by association_id
-      order by modified_at desc nulls last, loaded_at desc
-    ) as version_rank
-  from {{ source "crm" "deal_contacts" }}
-  where not coalesce(is_snapshot, false)
+-- Salesforce OpportunityContactRoles, versioned one by one
+contact_roles as (
+  {{ macro "crm_latest_version" (source "crm" "deal_contacts") "association_id" "not coalesce(is_snapshot, false)" }}
 ),
 
 associations as (
   select deal_id, lead_id, coalesce(is_primary, false) as is_primary
-  from role_versions
-  where version_rank = 1 and not coalesce(is_deleted, false)
+  from contact_roles
+  where not coalesce(is_deleted, false)
   union all
   select a.deal_id, a.lead_id, coalesce(a.is_primary, false) as is_primary
   from {{ source "crm" "deal_contacts" }} as a

@@ -17,21 +17,14 @@ with leads as (
   where not is_deleted
 ),
 
-history_versions as (
-  select
-    *,
-    row_number() over (
-      partition by history_id
-      order by modified_at desc nulls last, loaded_at desc
-    ) as version_rank
-  from {{ source "crm" "stage_history" }}
-  where history_id is not null
+history_latest as (
+  {{ macro "crm_latest_version" (source "crm" "stage_history") "history_id" "history_id is not null" }}
 ),
 
 history as (
   select object_type, record_id, stage, entered_at
-  from history_versions
-  where version_rank = 1 and not coalesce(is_deleted, false) and entered_at is not null
+  from history_latest
+  where not coalesce(is_deleted, false) and entered_at is not null
 ),
 
 deals as (
@@ -40,20 +33,36 @@ deals as (
   where not is_deleted and lead_id is not null
 ),
 
+stages as (
+  select 'lead' as stage
+  union all select 'mql'
+  union all select 'sql'
+  union all select 'opportunity'
+  union all select 'won'
+  union all select 'lost'
+  union all select 'disqualified'
+),
+
+-- the stage dates on the lead record, one row per stage
+record_entries as (
+  select
+    l.lead_id,
+    s.stage,
+    case s.stage
+      when 'lead' then l.created_at
+      when 'mql' then l.mql_at
+      when 'sql' then l.sql_at
+      when 'opportunity' then l.opportunity_at
+      when 'won' then l.won_at
+      when 'lost' then l.lost_at
+      when 'disqualified' then l.disqualified_at
+    end as entered_at
+  from leads as l
+  cross join stages as s
+),
+
 entries as (
-  select lead_id, 'lead' as stage, created_at as entered_at from leads
-  union all
-  select lead_id, 'mql', mql_at from leads
-  union all
-  select lead_id, 'sql', sql_at from leads
-  union all
-  select lead_id, 'opportunity', opportunity_at from leads
-  union all
-  select lead_id, 'won', won_at from leads
-  union all
-  select lead_id, 'lost', lost_at from leads
-  union all
-  select lead_id, 'disqualified', disqualified_at from leads
+  select lead_id, stage, entered_at from record_entries
   union all
   select d.lead_id, h.stage, h.entered_at
   from history as h
@@ -67,5 +76,5 @@ entries as (
 select lead_id, stage, min(entered_at) as entered_at
 from entries
 where entered_at is not null
-  and stage in ('lead', 'mql', 'sql', 'opportunity', 'won', 'lost', 'disqualified')
+  and stage in (select stage from stages)
 group by lead_id, stage

@@ -15,19 +15,8 @@ tests:
   unique: [lead_id]
   accepted_values: {lifecycle_stage: [lead, mql, sql, opportunity, customer, lost, disqualified]}
 */
-with versions as (
-  select
-    *,
-    row_number() over (
-      partition by lead_id
-      order by modified_at desc nulls last, loaded_at desc
-    ) as version_rank
-  from {{ source "crm" "leads" }}
-  where lead_id is not null
-),
-
-latest as (
-  select * from versions where version_rank = 1
+with latest as (
+  {{ macro "crm_latest_version" (source "crm" "leads") "lead_id" "lead_id is not null" }}
 ),
 
 converted_contacts as (

@@ -31,41 +31,12 @@ ordered as (
   select
     *,
     row_number() over (partition by session_key order by event_ts, event_key) as event_rank,
-    case when event_name = 'page_view' then
-      row_number() over (partition by session_key, event_name = 'page_view' order by event_ts, event_key)
-    end as page_view_rank
+    {{ macro "session_event_rank" "event_name = 'page_view'" }} as page_view_rank,
+    -- rank 1: the first event of the session that carries each kind of source
+    {{ macro "session_event_rank" "last_click_source is not null" }} as last_click_rank,
+    {{ macro "session_event_rank" "source is not null or medium is not null or campaign is not null" }} as tagged_rank,
+    {{ macro "session_event_rank" "gclid is not null" }} as gclid_rank
   from events
-),
-
--- the first event of the session that carries each kind of source
-last_click as (
-  select session_key, last_click_source, last_click_medium, last_click_campaign, last_click_channel_group
-  from (
-    select *, row_number() over (partition by session_key order by event_ts, event_key) as r
-    from events
-    where last_click_source is not null
-  ) as x
-  where r = 1
-),
-
-tagged as (
-  select session_key, source, medium, campaign
-  from (
-    select *, row_number() over (partition by session_key order by event_ts, event_key) as r
-    from events
-    where source is not null or medium is not null or campaign is not null
-  ) as x
-  where r = 1
-),
-
-gclids as (
-  select session_key, gclid
-  from (
-    select *, row_number() over (partition by session_key order by event_ts, event_key) as r
-    from events
-    where gclid is not null
-  ) as x
-  where r = 1
 ),
 
 sessions as (
@@ -147,9 +118,9 @@ sourced as (
       else '(direct)'
     end as campaign
   from referrers as s
-  left join last_click as lc on lc.session_key = s.session_key
-  left join tagged as t on t.session_key = s.session_key
-  left join gclids as g on g.session_key = s.session_key
+  left join ordered as lc on lc.session_key = s.session_key and lc.last_click_rank = 1
+  left join ordered as t on t.session_key = s.session_key and t.tagged_rank = 1
+  left join ordered as g on g.session_key = s.session_key and g.gclid_rank = 1
   left join referrer_sources as rs on rs.session_key = s.session_key
 ),
 

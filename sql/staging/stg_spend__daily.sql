@@ -53,10 +53,7 @@ converted as (
     case when g.currency = {{ var "reporting_currency" }} then 1.0 else fx.rate end as fx_rate
   from grouped as g
   left join {{ ref "stg_fx__rates" }} as fx
-    on fx.from_currency = g.currency
-    and fx.to_currency = {{ var "reporting_currency" }}
-    and g.spend_date >= fx.valid_from
-    and (fx.valid_to is null or g.spend_date < fx.valid_to)
+    on {{ macro "fx_rate_on" "fx" "g.currency" "g.spend_date" }}
 )
 
 select
