@@ -52,21 +52,14 @@ last_non_direct as (
 ),
 
 stages as (
-  select 'lead' as stage
-  union all select 'mql'
-  union all select 'sql'
+  select 'lead' as stage union all select 'mql' union all select 'sql'
 ),
 
 lead_stages as (
   select
     l.*,
     st.stage,
-    case st.stage
-      when 'lead' then l.created_at
-      -- a lead the CRM moved straight to SQL passed MQL on the way
-      when 'mql' then coalesce(l.mql_at, l.sql_reached_at)
-      else l.sql_reached_at
-    end as stage_at,
+    {{ macro "lead_stage_at" "l" "st.stage" }} as stage_at,
     -- a Direct form session does not say which ad brought the lead
     coalesce(l.lead_form_channel, 'Direct') != 'Direct' as form_decides
   from leads as l

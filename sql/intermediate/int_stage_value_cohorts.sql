@@ -56,10 +56,7 @@ overall as (
     fit,
     held_out_month,
     stage,
-    count(*) as leads,
-    sum(won) as won,
-    sum(won_valued) as won_valued,
-    coalesce(sum(revenue), 0) as revenue
+    {{ macro "cohort_totals" }}
   from fit_rows
   group by fit, held_out_month, stage
 ),
@@ -77,10 +74,7 @@ by_channel as (
     fit,
     stage,
     channel,
-    count(*) as leads,
-    sum(won) as won,
-    sum(won_valued) as won_valued,
-    coalesce(sum(revenue), 0) as revenue
+    {{ macro "cohort_totals" }}
   from fit_rows
   group by fit, stage, channel
 ),
@@ -89,9 +83,7 @@ channel_est as (
   select
     c.*,
     o.held_out_month,
-    (c.won + {{ var "prediction_prior_strength" }} * o.p_won) / (c.leads + {{ var "prediction_prior_strength" }}) as p_won,
-    (c.revenue + {{ var "prediction_prior_strength" }} * o.avg_won_revenue)
-      / (c.won_valued + {{ var "prediction_prior_strength" }}) as avg_won_revenue
+    {{ macro "shrunk_estimate" "c" "o" }}
   from by_channel as c
   join overall_est as o on o.fit = c.fit and o.stage = c.stage
 ),
@@ -102,10 +94,7 @@ by_campaign as (
     stage,
     channel,
     campaign,
-    count(*) as leads,
-    sum(won) as won,
-    sum(won_valued) as won_valued,
-    coalesce(sum(revenue), 0) as revenue
+    {{ macro "cohort_totals" }}
   from fit_rows
   where campaign is not null
   group by fit, stage, channel, campaign
@@ -116,9 +105,7 @@ campaign_est as (
   select
     c.*,
     ch.held_out_month,
-    (c.won + {{ var "prediction_prior_strength" }} * ch.p_won) / (c.leads + {{ var "prediction_prior_strength" }}) as p_won,
-    (c.revenue + {{ var "prediction_prior_strength" }} * ch.avg_won_revenue)
-      / (c.won_valued + {{ var "prediction_prior_strength" }}) as avg_won_revenue
+    {{ macro "shrunk_estimate" "c" "ch" }}
   from by_campaign as c
   join channel_est as ch on ch.fit = c.fit and ch.stage = c.stage and ch.channel = c.channel
 ),

@@ -19,6 +19,7 @@ with leads as (
   select
     lead_id,
     created_at,
+    mql_at,
     coalesce(sql_at, opportunity_at, won_at) as sql_reached_at,
     won_at,
     coalesce(revenue_reporting, 0) as revenue_reporting,
@@ -27,20 +28,14 @@ with leads as (
 ),
 
 stages as (
-  select 'lead' as stage
-  union all select 'sql'
-  union all select 'won'
+  select 'lead' as stage union all select 'sql' union all select 'won'
 ),
 
 lead_stages as (
   select
     l.*,
     st.stage,
-    case st.stage
-      when 'lead' then l.created_at
-      when 'sql' then l.sql_reached_at
-      else l.won_at
-    end as stage_at
+    {{ macro "lead_stage_at" "l" "st.stage" }} as stage_at
   from leads as l
   cross join stages as st
 ),

@@ -65,21 +65,12 @@ chosen as (
     case cohort_grain when 'campaign' then cp_leads when 'channel' then ch_leads when 'overall' then ov_leads else 0 end as cohort_leads,
     case cohort_grain when 'campaign' then cp_won when 'channel' then ch_won when 'overall' then ov_won else 0 end as cohort_won,
     case cohort_grain when 'campaign' then cp_p when 'channel' then ch_p when 'overall' then ov_p when 'spam' then 0 end as p_won,
-    case cohort_grain when 'campaign' then cp_avg when 'channel' then ch_avg when 'overall' then ov_avg end as avg_won_revenue
+    {{ safe_cast "case cohort_grain when 'campaign' then cp_avg when 'channel' then ch_avg when 'overall' then ov_avg end" "NUMERIC" }} as avg_won_revenue
   from matched
 )
 
 select
-  lead_id,
-  stage,
-  stage_at,
-  channel,
-  campaign,
-  cohort_grain,
-  cohort_leads,
-  cohort_won,
-  p_won,
-  {{ safe_cast "avg_won_revenue" "NUMERIC" }} as avg_won_revenue,
+  *,
   -- nobody won yet: the value is 0 even without an average to multiply
   case when p_won = 0 then {{ safe_cast "0" "NUMERIC" }} else {{ safe_cast "p_won * avg_won_revenue" "NUMERIC" }} end as predicted_value,
   {{ var "reporting_currency" }} as currency
