@@ -131,9 +131,7 @@ func (s *Server) Handler() http.Handler {
 		}
 		s.Serve(w, r, simcore.Vendor{Process: s.process, Throttle: s.throttle, ServerError: s.serverError})
 	})
-	mux.HandleFunc("GET /sim/stats", func(w http.ResponseWriter, r *http.Request) {
-		simcore.WriteJSON(w, http.StatusOK, s.Stats())
-	})
+	mux.HandleFunc("GET /sim/stats", s.ServeStats)
 	return mux
 }
 

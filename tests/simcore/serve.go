@@ -113,6 +113,12 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	}
 }
 
+// ServeStats answers with Stats as JSON; simulators route GET /sim/stats
+// to it for people running SAM locally.
+func (c *Core) ServeStats(w http.ResponseWriter, r *http.Request) {
+	WriteJSON(w, http.StatusOK, c.Stats())
+}
+
 // Listen serves h on addr until ctx ends or Close is called.
 func (c *Core) Listen(ctx context.Context, addr string, h http.Handler) error {
 	var lc net.ListenConfig
