@@ -134,12 +134,13 @@ func Start(ctx context.Context, addr, path string) (*Server, error) {
 // "v1/events:ingest") and GET /sim/stats for people running SAM locally.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
+	v := simcore.Vendor{Process: s.process, Throttle: s.throttle, ServerError: s.serverError}
 	mux.HandleFunc("POST /v1/events:ingest", func(w http.ResponseWriter, r *http.Request) {
 		if !authorized(r) {
 			writeStatus(w, http.StatusUnauthorized, "Request is missing required authentication credential.", "", nil)
 			return
 		}
-		s.Serve(w, r, simcore.Vendor{Process: s.process, Throttle: s.throttle, ServerError: s.serverError})
+		s.Serve(w, r, v)
 	})
 	mux.HandleFunc("GET /v1/requestStatus:retrieve", s.retrieve)
 	mux.HandleFunc("GET /sim/stats", s.ServeStats)

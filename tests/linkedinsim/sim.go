@@ -116,6 +116,7 @@ func Start(ctx context.Context, addr, path string) (*Server, error) {
 // Handler serves /rest/conversionEvents and GET /sim/stats.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
+	v := simcore.Vendor{Process: s.process, Throttle: s.throttle, ServerError: s.serverError}
 	mux.HandleFunc("POST /rest/conversionEvents", func(w http.ResponseWriter, r *http.Request) {
 		if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); !ok || strings.TrimSpace(tok) == "" {
 			simcore.WriteJSON(w, http.StatusUnauthorized, liError(401, 65600, "INVALID_ACCESS_TOKEN", "Invalid access token"))
@@ -129,7 +130,7 @@ func (s *Server) Handler() http.Handler {
 			simcore.WriteJSON(w, http.StatusBadRequest, liError(400, 0, "INVALID_PROTOCOL_VERSION", "X-Restli-Protocol-Version must be 2.0.0."))
 			return
 		}
-		s.Serve(w, r, simcore.Vendor{Process: s.process, Throttle: s.throttle, ServerError: s.serverError})
+		s.Serve(w, r, v)
 	})
 	mux.HandleFunc("GET /sim/stats", s.ServeStats)
 	return mux

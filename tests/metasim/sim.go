@@ -128,12 +128,13 @@ func Start(ctx context.Context, addr, path string) (*Server, error) {
 // Handler serves the events edge and GET /sim/stats.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
+	v := simcore.Vendor{Process: s.process, Throttle: s.throttle, ServerError: s.serverError}
 	mux.HandleFunc("POST /{version}/{dataset}/events", func(w http.ResponseWriter, r *http.Request) {
 		if !versionRE.MatchString(r.PathValue("version")) {
 			simcore.WriteJSON(w, http.StatusBadRequest, graphError(2500, "Unknown path components: /"+r.PathValue("version"), "", false))
 			return
 		}
-		s.Serve(w, r, simcore.Vendor{Process: s.process, Throttle: s.throttle, ServerError: s.serverError})
+		s.Serve(w, r, v)
 	})
 	mux.HandleFunc("GET /sim/stats", s.ServeStats)
 	return mux
