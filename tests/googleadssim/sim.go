@@ -28,7 +28,8 @@
 //
 // Tests use Server.Handler with net/http/httptest; `sam run` in local mode
 // uses Start, which also persists every judged event to an NDJSON file and
-// reloads it on start. It imports only the standard library.
+// reloads it on start. It imports only the standard library and
+// tests/simcore, which owns what the destination simulators share.
 package googleadssim
 
 import (
@@ -43,6 +44,28 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/sam-attribution/sam/tests/simcore"
+)
+
+// The shared core's types, under this package's name so callers need not
+// import tests/simcore.
+type (
+	Fault     = simcore.Fault
+	FaultKind = simcore.FaultKind
+	Limit     = simcore.Limit
+	KeyStats  = simcore.KeyStats
+	Stats     = simcore.Stats
+	Record    = simcore.Record
+)
+
+// The faults a test can inject; see simcore.FaultKind.
+const (
+	ResetAfterRead       = simcore.ResetAfterRead
+	TimeoutAfterRead     = simcore.TimeoutAfterRead
+	ServerErrorAfterRead = simcore.ServerErrorAfterRead
+	TooManyRequests      = simcore.TooManyRequests
+	PartialFailure       = simcore.PartialFailure
 )
 
 // Limits from developers.google.com/data-manager/api/devguides/limits and
@@ -70,27 +93,26 @@ const DefaultMaxEventAge = 90 * 24 * time.Hour
 
 // Server is the simulator. It is safe for concurrent use.
 type Server struct {
-	core
+	*simcore.Core
 	statusMu    sync.Mutex
 	statuses    map[string]statusResponse
 	MaxEventAge time.Duration
 	// reads is the ceiling of requestStatus reads: the limits page counts
 	// IngestionService reads apart from mutations, also 300 a minute.
-	reads     Limit
-	readToken float64
-	readLast  time.Time
+	readMu sync.Mutex
+	reads  simcore.Bucket
 }
 
 // New returns a simulator with the documented ceiling. When path is not
 // empty, records already in the NDJSON file at path are reloaded and new
 // ones appended.
 func New(path string) (*Server, error) {
-	s := &Server{core: newCore(DefaultLimit), statuses: map[string]statusResponse{}, MaxEventAge: DefaultMaxEventAge,
-		reads: DefaultLimit, readToken: float64(DefaultLimit.Burst)}
-	if err := s.openFile(path); err != nil {
+	c, err := simcore.New(DefaultLimit, path)
+	if err != nil {
 		return nil, fmt.Errorf("googleadssim: %w", err)
 	}
-	return s, nil
+	return &Server{Core: c, statuses: map[string]statusResponse{}, MaxEventAge: DefaultMaxEventAge,
+		reads: simcore.NewBucket(DefaultLimit)}, nil
 }
 
 // Start listens on addr (for example "127.0.0.1:0") and serves until ctx
@@ -100,7 +122,7 @@ func Start(ctx context.Context, addr, path string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.listen(ctx, addr, s.Handler()); err != nil {
+	if err := s.Listen(ctx, addr, s.Handler()); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("googleadssim: %w", err)
 	}
@@ -112,17 +134,16 @@ func Start(ctx context.Context, addr, path string) (*Server, error) {
 // "v1/events:ingest") and GET /sim/stats for people running SAM locally.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
+	v := simcore.Vendor{Process: s.process, Throttle: s.throttle, ServerError: s.serverError}
 	mux.HandleFunc("POST /v1/events:ingest", func(w http.ResponseWriter, r *http.Request) {
 		if !authorized(r) {
 			writeStatus(w, http.StatusUnauthorized, "Request is missing required authentication credential.", "", nil)
 			return
 		}
-		s.serve(w, r, s)
+		s.Serve(w, r, v)
 	})
 	mux.HandleFunc("GET /v1/requestStatus:retrieve", s.retrieve)
-	mux.HandleFunc("GET /sim/stats", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, s.Stats())
-	})
+	mux.HandleFunc("GET /sim/stats", s.ServeStats)
 	return mux
 }
 
@@ -241,18 +262,18 @@ type violation struct {
 	Reason      string `json:"reason,omitempty"`
 }
 
-// process implements vendor.
+// process is the simulator's simcore.Vendor.Process.
 func (s *Server) process(r *http.Request, body []byte, rejectEvery int) (int, http.Header, any) {
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	dec.DisallowUnknownFields()
 	var req ingestRequest
 	if err := dec.Decode(&req); err != nil {
-		s.countRejected()
+		s.CountRejected()
 		return statusBody(http.StatusBadRequest, "Invalid JSON payload received. "+err.Error(), "INVALID_ARGUMENT", nil)
 	}
-	now := s.clock()
+	now := s.Now()
 	if vs := validate(&req, now); len(vs) > 0 {
-		s.countRejected()
+		s.CountRejected()
 		return statusBody(http.StatusBadRequest, "There was a problem with the request.", vs[0].Reason, vs)
 	}
 	if req.ValidateOnly {
@@ -262,39 +283,38 @@ func (s *Server) process(r *http.Request, body []byte, rejectEvery int) (int, ht
 	}
 	id := newRequestID()
 	st := statusResponse{}
-	s.mu.Lock()
-	for _, d := range req.Destinations {
-		ds := destinationStatus{Destination: d, counts: map[string]int{}}
-		for ei, e := range req.Events {
-			if !targets(e, d) {
-				continue
+	s.Update(func(l *simcore.Ledger) {
+		for _, d := range req.Destinations {
+			ds := destinationStatus{Destination: d, counts: map[string]int{}}
+			for ei, e := range req.Events {
+				if !targets(e, d) {
+					continue
+				}
+				ds.records++
+				raw, _ := json.Marshal(e)
+				rec := Record{ReceivedAt: now, Event: raw}
+				if e.TransactionID != "" {
+					rec.Key = d.OperatingAccount.AccountID + "/" + d.ProductDestinationID + "/" + e.TransactionID
+				}
+				rec.Reason = s.judge(l, e, req.Consent, rec.Key, now, rejectEvery > 0 && ei%rejectEvery == 0)
+				rec.Effect = rec.Reason == ""
+				if !rec.Effect {
+					ds.counts[rec.Reason]++
+				}
+				l.Record(rec)
 			}
-			ds.records++
-			raw, _ := json.Marshal(e)
-			rec := Record{ReceivedAt: now, Event: raw}
-			if e.TransactionID != "" {
-				rec.Key = d.OperatingAccount.AccountID + "/" + d.ProductDestinationID + "/" + e.TransactionID
-			}
-			rec.Reason = s.judge(e, req.Consent, rec.Key, now, rejectEvery > 0 && ei%rejectEvery == 0)
-			rec.Effect = rec.Reason == ""
-			if !rec.Effect {
-				ds.counts[rec.Reason]++
-			}
-			s.record(rec, true)
+			st.PerDestination = append(st.PerDestination, ds)
 		}
-		st.PerDestination = append(st.PerDestination, ds)
-	}
-	s.flush()
-	s.mu.Unlock()
+	})
 	s.statusMu.Lock()
 	s.statuses[id] = st
 	s.statusMu.Unlock()
 	return http.StatusOK, nil, map[string]string{"requestId": id}
 }
 
-// judge decides whether one event takes effect at one destination; the
-// caller holds mu. It returns a ProcessingErrorReason, or "" for an effect.
-func (s *Server) judge(e event, reqConsent *consent, key string, now time.Time, inject bool) string {
+// judge decides whether one event takes effect at one destination, against
+// the counts in l. It returns a ProcessingErrorReason, or "" for an effect.
+func (s *Server) judge(l *simcore.Ledger, e event, reqConsent *consent, key string, now time.Time, inject bool) string {
 	ts, _ := time.Parse(time.RFC3339Nano, e.EventTimestamp)
 	c := e.Consent
 	if c == nil || c.AdUserData == "" {
@@ -309,7 +329,7 @@ func (s *Server) judge(e event, reqConsent *consent, key string, now time.Time, 
 		return "PROCESSING_ERROR_REASON_EVENT_TOO_OLD"
 	case c != nil && c.AdUserData == "CONSENT_DENIED":
 		return "PROCESSING_ERROR_REASON_DENIED_CONSENT"
-	case key != "" && s.keys[key].Effective > 0:
+	case key != "" && l.Key(key).Effective > 0:
 		return "PROCESSING_ERROR_REASON_DUPLICATE_TRANSACTION_ID"
 	}
 	return ""
@@ -536,30 +556,21 @@ type (
 // SetLimit replaces the ceiling of ingest requests and, separately, of
 // status reads.
 func (s *Server) SetLimit(l Limit) {
-	s.core.SetLimit(l)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.reads, s.readToken, s.readLast = l, float64(max(l.Burst, 1)), time.Time{}
+	s.Core.SetLimit(l)
+	s.readMu.Lock()
+	defer s.readMu.Unlock()
+	s.reads = simcore.NewBucket(l)
 }
 
 // allowRead takes a token from the read ceiling's bucket.
 func (s *Server) allowRead() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.reads.Rate <= 0 {
-		return true
+	s.readMu.Lock()
+	ok := s.reads.Allow(s.Now)
+	s.readMu.Unlock()
+	if !ok {
+		s.CountThrottled()
 	}
-	now := s.now()
-	if !s.readLast.IsZero() {
-		s.readToken = min(float64(max(s.reads.Burst, 1)), s.readToken+now.Sub(s.readLast).Seconds()*s.reads.Rate)
-	}
-	s.readLast = now
-	if s.readToken < 1 {
-		s.stats.Throttled++
-		return false
-	}
-	s.readToken--
-	return true
+	return ok
 }
 
 func (s *Server) retrieve(w http.ResponseWriter, r *http.Request) {
@@ -568,7 +579,7 @@ func (s *Server) retrieve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !s.allowRead() {
-		s.throttle(w, 0, false)
+		s.throttle(w, false)
 		return
 	}
 	id := r.URL.Query().Get("requestId")
@@ -613,7 +624,7 @@ func (s *Server) retrieve(w http.ResponseWriter, r *http.Request) {
 		}
 		out.RequestStatusPerDestination = append(out.RequestStatusPerDestination, pd)
 	}
-	writeJSON(w, http.StatusOK, out)
+	simcore.WriteJSON(w, http.StatusOK, out)
 }
 
 func sortedKeys(m map[string]int) []string {
@@ -629,37 +640,23 @@ func sortedKeys(m map[string]int) []string {
 	return keys
 }
 
-// throttle implements vendor: RESOURCE_EXHAUSTED with the quota limit in
-// ErrorInfo.metadata.quota_limit (limits page, "Quota names"). Retry-After
-// is sent only for an injected 429, which exists to test that path.
-func (s *Server) throttle(w http.ResponseWriter, retryAfter time.Duration, injected bool) {
-	if injected {
-		w.Header().Set("Retry-After", fmt.Sprint(int(retryAfter.Round(time.Second)/time.Second)))
-	}
+// throttle is the simulator's simcore.Vendor.Throttle: RESOURCE_EXHAUSTED
+// with the quota limit in ErrorInfo.metadata.quota_limit (limits page,
+// "Quota names"). Retry-After comes only with an injected 429, which exists
+// to test that path.
+func (s *Server) throttle(w http.ResponseWriter, injected bool) {
 	code, _, body := statusBody(http.StatusTooManyRequests, "Too many requests.", "RESOURCE_EXHAUSTED", nil)
 	body.(googleError).Error.Details[0]["metadata"] = map[string]string{"quota_limit": "IngestionMutateRequestsPerMinutePerProject"}
-	writeJSON(w, code, body)
+	simcore.WriteJSON(w, code, body)
 }
 
-// serverError implements vendor.
+// serverError is the simulator's simcore.Vendor.ServerError.
 func (s *Server) serverError(w http.ResponseWriter, status int) {
 	reason := "INTERNAL_ERROR"
 	if status == http.StatusBadRequest {
 		reason = "INVALID_ARGUMENT"
 	}
 	writeStatus(w, status, "An internal error has occurred.", reason, nil)
-}
-
-func (s *Server) countRejected() {
-	s.mu.Lock()
-	s.stats.Rejected++
-	s.mu.Unlock()
-}
-
-func (s *Server) clock() time.Time {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.now()
 }
 
 // googleError is google.rpc.Status as REST APIs render it: error.code is the
@@ -710,7 +707,7 @@ func statusBody(code int, msg, reason string, vs []violation) (int, http.Header,
 
 func writeStatus(w http.ResponseWriter, code int, msg, reason string, vs []violation) {
 	c, _, body := statusBody(code, msg, reason, vs)
-	writeJSON(w, c, body)
+	simcore.WriteJSON(w, c, body)
 }
 
 func newRequestID() string {

@@ -33,7 +33,8 @@
 //
 // Tests use Server.Handler with net/http/httptest; `sam run` in local mode
 // uses Start, which persists every judged event to an NDJSON file and
-// reloads it on start. It imports only the standard library.
+// reloads it on start. It imports only the standard library and
+// tests/simcore, which owns what the destination simulators share.
 package linkedinsim
 
 import (
@@ -45,6 +46,28 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/sam-attribution/sam/tests/simcore"
+)
+
+// The shared core's types, under this package's name so callers need not
+// import tests/simcore.
+type (
+	Fault     = simcore.Fault
+	FaultKind = simcore.FaultKind
+	Limit     = simcore.Limit
+	KeyStats  = simcore.KeyStats
+	Stats     = simcore.Stats
+	Record    = simcore.Record
+)
+
+// The faults a test can inject; see simcore.FaultKind.
+const (
+	ResetAfterRead       = simcore.ResetAfterRead
+	TimeoutAfterRead     = simcore.TimeoutAfterRead
+	ServerErrorAfterRead = simcore.ServerErrorAfterRead
+	TooManyRequests      = simcore.TooManyRequests
+	PartialFailure       = simcore.PartialFailure
 )
 
 const (
@@ -61,25 +84,19 @@ var DefaultLimit = Limit{Rate: 10, Burst: 10}
 
 // Server is the simulator. It is safe for concurrent use.
 type Server struct {
-	core
+	*simcore.Core
 	// DedupWindow is how long an eventId deduplicates per conversion rule.
 	DedupWindow time.Duration
-	effectAt    map[string]time.Time
 }
 
 // New returns a simulator with DefaultLimit. When path is not empty, records
 // already in the NDJSON file at path are reloaded and new ones appended.
 func New(path string) (*Server, error) {
-	s := &Server{core: newCore(DefaultLimit), DedupWindow: 48 * time.Hour, effectAt: map[string]time.Time{}}
-	if err := s.openFile(path); err != nil {
+	c, err := simcore.New(DefaultLimit, path)
+	if err != nil {
 		return nil, fmt.Errorf("linkedinsim: %w", err)
 	}
-	for _, r := range s.records {
-		if r.Effect && r.Key != "" {
-			s.effectAt[r.Key] = r.ReceivedAt
-		}
-	}
-	return s, nil
+	return &Server{Core: c, DedupWindow: 48 * time.Hour}, nil
 }
 
 // Start listens on addr and serves until ctx ends or Close is called,
@@ -89,7 +106,7 @@ func Start(ctx context.Context, addr, path string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.listen(ctx, addr, s.Handler()); err != nil {
+	if err := s.Listen(ctx, addr, s.Handler()); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("linkedinsim: %w", err)
 	}
@@ -99,24 +116,23 @@ func Start(ctx context.Context, addr, path string) (*Server, error) {
 // Handler serves /rest/conversionEvents and GET /sim/stats.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
+	v := simcore.Vendor{Process: s.process, Throttle: s.throttle, ServerError: s.serverError}
 	mux.HandleFunc("POST /rest/conversionEvents", func(w http.ResponseWriter, r *http.Request) {
 		if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); !ok || strings.TrimSpace(tok) == "" {
-			writeJSON(w, http.StatusUnauthorized, liError(401, 65600, "INVALID_ACCESS_TOKEN", "Invalid access token"))
+			simcore.WriteJSON(w, http.StatusUnauthorized, liError(401, 65600, "INVALID_ACCESS_TOKEN", "Invalid access token"))
 			return
 		}
 		if !versionRE.MatchString(r.Header.Get("LinkedIn-Version")) {
-			writeJSON(w, http.StatusBadRequest, liError(400, 0, "VERSION_MISSING", "A version must be present. Please specify a version by adding the LinkedIn-Version header."))
+			simcore.WriteJSON(w, http.StatusBadRequest, liError(400, 0, "VERSION_MISSING", "A version must be present. Please specify a version by adding the LinkedIn-Version header."))
 			return
 		}
 		if r.Header.Get("X-Restli-Protocol-Version") != "2.0.0" {
-			writeJSON(w, http.StatusBadRequest, liError(400, 0, "INVALID_PROTOCOL_VERSION", "X-Restli-Protocol-Version must be 2.0.0."))
+			simcore.WriteJSON(w, http.StatusBadRequest, liError(400, 0, "INVALID_PROTOCOL_VERSION", "X-Restli-Protocol-Version must be 2.0.0."))
 			return
 		}
-		s.serve(w, r, s)
+		s.Serve(w, r, v)
 	})
-	mux.HandleFunc("GET /sim/stats", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, s.Stats())
-	})
+	mux.HandleFunc("GET /sim/stats", s.ServeStats)
 	return mux
 }
 
@@ -160,7 +176,7 @@ type elementStatus struct {
 	parsed *element // nil when it did not parse
 }
 
-// process implements vendor.
+// process is the simulator's simcore.Vendor.Process.
 func (s *Server) process(r *http.Request, body []byte, rejectEvery int) (int, http.Header, any) {
 	batch := strings.EqualFold(r.Header.Get("X-RestLi-Method"), "BATCH_CREATE")
 	var raws []json.RawMessage
@@ -169,18 +185,18 @@ func (s *Server) process(r *http.Request, body []byte, rejectEvery int) (int, ht
 			Elements []json.RawMessage `json:"elements"`
 		}
 		if err := json.Unmarshal(body, &b); err != nil || b.Elements == nil {
-			s.countRejected()
+			s.CountRejected()
 			return http.StatusBadRequest, nil, liError(400, 0, "INVALID_BODY", "A BATCH_CREATE body is {\"elements\":[...]}.")
 		}
 		if len(b.Elements) > MaxElements {
-			s.countRejected()
+			s.CountRejected()
 			return http.StatusBadRequest, nil, liError(400, 0, "TOO_MANY_ELEMENTS", fmt.Sprintf("At most %d elements per batch, got %d.", MaxElements, len(b.Elements)))
 		}
 		raws = b.Elements
 	} else {
 		raws = []json.RawMessage{body}
 	}
-	now := s.clock()
+	now := s.Now()
 	statuses := make([]elementStatus, len(raws))
 	for i, raw := range raws {
 		st := &statuses[i]
@@ -203,36 +219,32 @@ func (s *Server) process(r *http.Request, body []byte, rejectEvery int) (int, ht
 		}
 		st.Status = 201
 	}
-	s.mu.Lock()
-	for _, st := range statuses {
-		if st.parsed == nil {
-			continue
-		}
-		rec := Record{ReceivedAt: now, Event: st.raw}
-		if st.parsed.EventID != "" {
-			rec.Key = st.parsed.Conversion + "/" + st.parsed.EventID
-		}
-		at, seen := s.effectAt[rec.Key]
-		switch {
-		case st.Status != 201:
-			rec.Reason = st.Error.Code
-		case rec.Key != "" && seen && now.Sub(at) < s.DedupWindow:
-			// Accepted, but deduplicated: LinkedIn answers 201 either way.
-			rec.Reason = "deduplicated"
-		default:
-			rec.Effect = true
-			if rec.Key != "" {
-				s.effectAt[rec.Key] = now
+	s.Update(func(l *simcore.Ledger) {
+		for _, st := range statuses {
+			if st.parsed == nil {
+				continue
 			}
+			rec := Record{ReceivedAt: now, Event: st.raw}
+			if st.parsed.EventID != "" {
+				rec.Key = st.parsed.Conversion + "/" + st.parsed.EventID
+			}
+			at, seen := l.LastEffect(rec.Key)
+			switch {
+			case st.Status != 201:
+				rec.Reason = st.Error.Code
+			case rec.Key != "" && seen && now.Sub(at) < s.DedupWindow:
+				// Accepted, but deduplicated: LinkedIn answers 201 either way.
+				rec.Reason = "deduplicated"
+			default:
+				rec.Effect = true
+			}
+			l.Record(rec)
 		}
-		s.record(rec, true)
-	}
-	s.flush()
-	s.mu.Unlock()
+	})
 	if !batch {
 		if statuses[0].Status != 201 {
 			if statuses[0].parsed == nil || statuses[0].Status == 422 {
-				s.countRejected()
+				s.CountRejected()
 			}
 			return statuses[0].Status, nil, statuses[0].Error
 		}
@@ -302,27 +314,13 @@ func liError(status, service int, code, msg string) liBody {
 	return liBody{Status: status, ServiceErrorCode: service, Code: code, Message: msg}
 }
 
-// throttle implements vendor.
-func (s *Server) throttle(w http.ResponseWriter, retryAfter time.Duration, injected bool) {
-	if injected {
-		w.Header().Set("Retry-After", fmt.Sprint(int(retryAfter.Round(time.Second)/time.Second)))
-	}
-	writeJSON(w, http.StatusTooManyRequests, liError(429, 101, "TOO_MANY_REQUESTS", "Resource level throttle APPLICATION MINUTE limit for calls to this resource is reached."))
+// throttle is the simulator's simcore.Vendor.Throttle; it answers the same
+// whether the ceiling or an injected fault throttled.
+func (s *Server) throttle(w http.ResponseWriter, injected bool) {
+	simcore.WriteJSON(w, http.StatusTooManyRequests, liError(429, 101, "TOO_MANY_REQUESTS", "Resource level throttle APPLICATION MINUTE limit for calls to this resource is reached."))
 }
 
-// serverError implements vendor.
+// serverError is the simulator's simcore.Vendor.ServerError.
 func (s *Server) serverError(w http.ResponseWriter, status int) {
-	writeJSON(w, status, liError(status, 0, "", http.StatusText(status)))
-}
-
-func (s *Server) countRejected() {
-	s.mu.Lock()
-	s.stats.Rejected++
-	s.mu.Unlock()
-}
-
-func (s *Server) clock() time.Time {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.now()
+	simcore.WriteJSON(w, status, liError(status, 0, "", http.StatusText(status)))
 }

@@ -83,7 +83,7 @@ func TestDocumentedBatchIsAccepted(t *testing.T) {
 	if r.Status != 200 || len(els) != 2 || els[0].(map[string]any)["status"] != 201.0 || els[1].(map[string]any)["status"] != 201.0 {
 		t.Fatalf("reply = %+v", r)
 	}
-	if k := s.Key("urn:lla:llaPartnerConversion:104012/xyz345"); k != (KeyStats{1, 1}) {
+	if k := s.Key("urn:lla:llaPartnerConversion:104012/xyz345"); k != (KeyStats{Received: 1, Effective: 1}) {
 		t.Errorf("key = %+v", k)
 	}
 	if r := post(t, srv, one("single", fixed.Add(-time.Hour)), false); r.Status != 201 {
@@ -150,7 +150,7 @@ func TestDedupAndThrottle(t *testing.T) {
 	if r := post(t, srv, ev, false); r.Status != 201 {
 		t.Errorf("duplicate answered %d, want 201", r.Status)
 	}
-	if k := s.Key("urn:lla:llaPartnerConversion:104012/k"); k != (KeyStats{2, 1}) {
+	if k := s.Key("urn:lla:llaPartnerConversion:104012/k"); k != (KeyStats{Received: 2, Effective: 1}) {
 		t.Errorf("key = %+v", k)
 	}
 	s.SetLimit(Limit{Rate: 1, Burst: 1})
@@ -170,7 +170,7 @@ func TestFaults(t *testing.T) {
 		if _, err := send(srv.Client(), srv.URL, ev, false); err == nil {
 			t.Fatal("no error")
 		}
-		if s.Key(key) != (KeyStats{1, 1}) {
+		if s.Key(key) != (KeyStats{Received: 1, Effective: 1}) {
 			t.Errorf("key = %+v", s.Key(key))
 		}
 	})
@@ -186,14 +186,14 @@ func TestFaults(t *testing.T) {
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
-		if s.Key(key) != (KeyStats{1, 1}) {
+		if s.Key(key) != (KeyStats{Received: 1, Effective: 1}) {
 			t.Errorf("key = %+v", s.Key(key))
 		}
 	})
 	t.Run("5xx after read", func(t *testing.T) {
 		s, srv := newSim(t)
 		s.InjectNth(1, Fault{Kind: ServerErrorAfterRead, Status: 503})
-		if r := post(t, srv, ev, false); r.Status != 503 || s.Key(key) != (KeyStats{1, 1}) {
+		if r := post(t, srv, ev, false); r.Status != 503 || s.Key(key) != (KeyStats{Received: 1, Effective: 1}) {
 			t.Errorf("reply = %+v key = %+v", r, s.Key(key))
 		}
 	})
@@ -234,7 +234,7 @@ func TestStartPersistsAndReloads(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer again.Close()
-	if k := again.Key("urn:lla:llaPartnerConversion:104012/k"); k != (KeyStats{1, 1}) {
+	if k := again.Key("urn:lla:llaPartnerConversion:104012/k"); k != (KeyStats{Received: 1, Effective: 1}) {
 		t.Errorf("reloaded key = %+v", k)
 	}
 }

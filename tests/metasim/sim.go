@@ -42,7 +42,8 @@
 //
 // Tests use Server.Handler with net/http/httptest; `sam run` in local mode
 // uses Start, which persists every judged event to an NDJSON file and
-// reloads it on start. It imports only the standard library.
+// reloads it on start. It imports only the standard library and
+// tests/simcore, which owns what the destination simulators share.
 package metasim
 
 import (
@@ -58,6 +59,28 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sam-attribution/sam/tests/simcore"
+)
+
+// The shared core's types, under this package's name so callers need not
+// import tests/simcore.
+type (
+	Fault     = simcore.Fault
+	FaultKind = simcore.FaultKind
+	Limit     = simcore.Limit
+	KeyStats  = simcore.KeyStats
+	Stats     = simcore.Stats
+	Record    = simcore.Record
+)
+
+// The faults a test can inject; see simcore.FaultKind.
+const (
+	ResetAfterRead       = simcore.ResetAfterRead
+	TimeoutAfterRead     = simcore.TimeoutAfterRead
+	ServerErrorAfterRead = simcore.ServerErrorAfterRead
+	TooManyRequests      = simcore.TooManyRequests
+	PartialFailure       = simcore.PartialFailure
 )
 
 const (
@@ -75,23 +98,17 @@ var DefaultLimit = Limit{Rate: 20, Burst: 20}
 
 // Server is the simulator. It is safe for concurrent use.
 type Server struct {
-	core
-	effectAt map[string]time.Time // when each key last took effect
+	*simcore.Core
 }
 
 // New returns a simulator with DefaultLimit. When path is not empty, records
 // already in the NDJSON file at path are reloaded and new ones appended.
 func New(path string) (*Server, error) {
-	s := &Server{core: newCore(DefaultLimit), effectAt: map[string]time.Time{}}
-	if err := s.openFile(path); err != nil {
+	c, err := simcore.New(DefaultLimit, path)
+	if err != nil {
 		return nil, fmt.Errorf("metasim: %w", err)
 	}
-	for _, r := range s.records {
-		if r.Effect && r.Key != "" {
-			s.effectAt[r.Key] = r.ReceivedAt
-		}
-	}
-	return s, nil
+	return &Server{Core: c}, nil
 }
 
 // Start listens on addr and serves until ctx ends or Close is called,
@@ -101,7 +118,7 @@ func Start(ctx context.Context, addr, path string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.listen(ctx, addr, s.Handler()); err != nil {
+	if err := s.Listen(ctx, addr, s.Handler()); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("metasim: %w", err)
 	}
@@ -111,16 +128,15 @@ func Start(ctx context.Context, addr, path string) (*Server, error) {
 // Handler serves the events edge and GET /sim/stats.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
+	v := simcore.Vendor{Process: s.process, Throttle: s.throttle, ServerError: s.serverError}
 	mux.HandleFunc("POST /{version}/{dataset}/events", func(w http.ResponseWriter, r *http.Request) {
 		if !versionRE.MatchString(r.PathValue("version")) {
-			writeJSON(w, http.StatusBadRequest, graphError(2500, "Unknown path components: /"+r.PathValue("version"), "", false))
+			simcore.WriteJSON(w, http.StatusBadRequest, graphError(2500, "Unknown path components: /"+r.PathValue("version"), "", false))
 			return
 		}
-		s.serve(w, r, s)
+		s.Serve(w, r, v)
 	})
-	mux.HandleFunc("GET /sim/stats", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, s.Stats())
-	})
+	mux.HandleFunc("GET /sim/stats", s.ServeStats)
 	return mux
 }
 
@@ -181,49 +197,45 @@ func readPayload(r *http.Request, body []byte) (payload, error) {
 	return p, nil
 }
 
-// process implements vendor.
+// process is the simulator's simcore.Vendor.Process.
 func (s *Server) process(r *http.Request, body []byte, rejectEvery int) (int, http.Header, any) {
 	p, err := readPayload(r, body)
 	if err != nil {
-		s.countRejected()
+		s.CountRejected()
 		return http.StatusBadRequest, nil, graphError(100, "Invalid parameter", "The data parameter is not valid JSON: "+err.Error(), false)
 	}
 	if strings.TrimSpace(p.AccessToken) == "" {
-		s.countRejected()
+		s.CountRejected()
 		return http.StatusBadRequest, nil, graphError(104, "An access token is required to request this resource.", "", false)
 	}
-	now := s.clock()
+	now := s.Now()
 	events, bad := validate(p.Data, now)
 	if bad == "" && rejectEvery > 0 {
 		// Meta has no partial success: one rejected event rejects the batch.
 		bad = "Event 0: rejected (injected partial failure)."
 	}
 	if bad != "" {
-		s.countRejected()
+		s.CountRejected()
 		return http.StatusBadRequest, nil, graphError(100, "Invalid parameter", bad, false)
 	}
 	dataset := r.PathValue("dataset")
-	s.mu.Lock()
-	for i, e := range events {
-		rec := Record{ReceivedAt: now, Event: p.Data[i]}
-		if e.EventID != "" {
-			rec.Key = dataset + "/" + e.EventName + "/" + e.EventID
-		}
-		switch at, seen := s.effectAt[rec.Key]; {
-		case p.TestEventCode != "":
-			rec.Reason = "test_event_code"
-		case rec.Key != "" && seen && now.Sub(at) < DedupWindow:
-			rec.Reason = "deduplicated"
-		default:
-			rec.Effect = true
-			if rec.Key != "" {
-				s.effectAt[rec.Key] = now
+	s.Update(func(l *simcore.Ledger) {
+		for i, e := range events {
+			rec := Record{ReceivedAt: now, Event: p.Data[i]}
+			if e.EventID != "" {
+				rec.Key = dataset + "/" + e.EventName + "/" + e.EventID
 			}
+			switch at, seen := l.LastEffect(rec.Key); {
+			case p.TestEventCode != "":
+				rec.Reason = "test_event_code"
+			case rec.Key != "" && seen && now.Sub(at) < DedupWindow:
+				rec.Reason = "deduplicated"
+			default:
+				rec.Effect = true
+			}
+			l.Record(rec)
 		}
-		s.record(rec, true)
-	}
-	s.flush()
-	s.mu.Unlock()
+	})
 	return http.StatusOK, nil, map[string]any{"events_received": len(events), "messages": []string{}, "fbtrace_id": traceID()}
 }
 
@@ -361,37 +373,24 @@ func graphError(code int, msg, userMsg string, transient bool) graphErrorBody {
 	return e
 }
 
-// throttle implements vendor.
-func (s *Server) throttle(w http.ResponseWriter, retryAfter time.Duration, injected bool) {
+// throttle is the simulator's simcore.Vendor.Throttle.
+func (s *Server) throttle(w http.ResponseWriter, injected bool) {
 	w.Header().Set("X-App-Usage", `{"call_count":100,"total_cputime":100,"total_time":100}`)
 	status := http.StatusBadRequest
 	if injected {
 		status = http.StatusTooManyRequests
-		w.Header().Set("Retry-After", fmt.Sprint(int(retryAfter.Round(time.Second)/time.Second)))
 	}
-	writeJSON(w, status, graphError(4, "(#4) Application request limit reached", "", true))
+	simcore.WriteJSON(w, status, graphError(4, "(#4) Application request limit reached", "", true))
 }
 
-// serverError implements vendor: code 1 "An unknown error occurred" or, for
+// serverError is the simulator's simcore.Vendor.ServerError: code 1 "An unknown error occurred" or, for
 // 503, code 2 "Service temporarily unavailable", both transient.
 func (s *Server) serverError(w http.ResponseWriter, status int) {
 	if status == http.StatusServiceUnavailable {
-		writeJSON(w, status, graphError(2, "Service temporarily unavailable", "", true))
+		simcore.WriteJSON(w, status, graphError(2, "Service temporarily unavailable", "", true))
 		return
 	}
-	writeJSON(w, status, graphError(1, "An unknown error occurred", "", true))
-}
-
-func (s *Server) countRejected() {
-	s.mu.Lock()
-	s.stats.Rejected++
-	s.mu.Unlock()
-}
-
-func (s *Server) clock() time.Time {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.now()
+	simcore.WriteJSON(w, status, graphError(1, "An unknown error occurred", "", true))
 }
 
 func traceID() string {

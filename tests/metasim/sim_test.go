@@ -72,7 +72,7 @@ func TestDocumentedCRMEventIsAccepted(t *testing.T) {
 	if r.Status != 200 || r.Body["events_received"] != 2.0 || r.Body["fbtrace_id"] == "" {
 		t.Fatalf("reply = %+v", r)
 	}
-	if k := s.Key("1234567890/Marketing Qualified Lead/k1"); k != (KeyStats{1, 1}) {
+	if k := s.Key("1234567890/Marketing Qualified Lead/k1"); k != (KeyStats{Received: 1, Effective: 1}) {
 		t.Errorf("key = %+v", k)
 	}
 	// The form encoding of Meta's curl examples works too.
@@ -142,17 +142,17 @@ func TestDedupWindowAndTestEvents(t *testing.T) {
 	*now = now.Add(47 * time.Hour)
 	post(t, srv, batch(strings.Replace(ev, fmt.Sprint(fixed.Add(-time.Hour).Unix()), fmt.Sprint(now.Add(-time.Hour).Unix()), 1)))
 	key := "1234567890/Lead/k"
-	if k := s.Key(key); k != (KeyStats{2, 1}) {
+	if k := s.Key(key); k != (KeyStats{Received: 2, Effective: 1}) {
 		t.Fatalf("within 48h: key = %+v", k)
 	}
 	*now = now.Add(2 * time.Hour)
 	post(t, srv, batch(strings.Replace(ev, fmt.Sprint(fixed.Add(-time.Hour).Unix()), fmt.Sprint(now.Add(-time.Hour).Unix()), 1)))
-	if k := s.Key(key); k != (KeyStats{3, 2}) || len(s.Stats().DoubleEffects) != 1 {
+	if k := s.Key(key); k != (KeyStats{Received: 3, Effective: 2}) || len(s.Stats().DoubleEffects) != 1 {
 		t.Errorf("after 48h: key = %+v", k)
 	}
 	r := post(t, srv, `{"test_event_code":"TEST123",`+batch(crmEvent("Lead", "t", time.Minute))[1:])
 	*now = fixed
-	if r.Status != 200 || s.Key("1234567890/Lead/t") != (KeyStats{1, 0}) {
+	if r.Status != 200 || s.Key("1234567890/Lead/t") != (KeyStats{Received: 1, Effective: 0}) {
 		t.Errorf("test event: %d %+v", r.Status, s.Key("1234567890/Lead/t"))
 	}
 }
@@ -180,7 +180,7 @@ func TestFaults(t *testing.T) {
 		if _, err := postWith(srv.Client(), srv.URL, ev); err == nil {
 			t.Fatal("no error")
 		}
-		if s.Key(key) != (KeyStats{1, 1}) {
+		if s.Key(key) != (KeyStats{Received: 1, Effective: 1}) {
 			t.Errorf("key = %+v", s.Key(key))
 		}
 	})
@@ -196,7 +196,7 @@ func TestFaults(t *testing.T) {
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
-		if s.Key(key) != (KeyStats{1, 1}) {
+		if s.Key(key) != (KeyStats{Received: 1, Effective: 1}) {
 			t.Errorf("key = %+v", s.Key(key))
 		}
 	})
@@ -204,12 +204,12 @@ func TestFaults(t *testing.T) {
 		s, srv, _ := newSim(t)
 		s.InjectNth(1, Fault{Kind: ServerErrorAfterRead})
 		r := post(t, srv, ev)
-		if r.Status != 500 || r.Body["error"].(map[string]any)["is_transient"] != true || s.Key(key) != (KeyStats{1, 1}) {
+		if r.Status != 500 || r.Body["error"].(map[string]any)["is_transient"] != true || s.Key(key) != (KeyStats{Received: 1, Effective: 1}) {
 			t.Errorf("reply = %+v, key = %+v", r, s.Key(key))
 		}
 		// The retry with the same event_id is deduplicated.
 		post(t, srv, ev)
-		if s.Key(key) != (KeyStats{2, 1}) {
+		if s.Key(key) != (KeyStats{Received: 2, Effective: 1}) {
 			t.Errorf("after retry key = %+v", s.Key(key))
 		}
 	})
@@ -252,7 +252,7 @@ func TestStartPersistsAndReloads(t *testing.T) {
 	defer srv.Close()
 	postWith(srv.Client(), srv.URL, batch(crmEvent("Lead", "k", 0)))
 	// The reloaded effect still deduplicates the repeat.
-	if k := again.Key("1234567890/Lead/k"); k != (KeyStats{2, 1}) {
+	if k := again.Key("1234567890/Lead/k"); k != (KeyStats{Received: 2, Effective: 1}) {
 		t.Errorf("reloaded key = %+v", k)
 	}
 }
