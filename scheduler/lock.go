@@ -39,11 +39,7 @@ func (l *Lock) now() time.Time {
 	return time.Now().UTC()
 }
 
-func (l *Lock) lit(s string) string { return warehouse.StringLiteral(l.WH.Dialect(), s) }
-
-func tsLit(t time.Time) string {
-	return "TIMESTAMP '" + t.UTC().Format("2006-01-02 15:04:05.000000") + "'"
-}
+func (l *Lock) lit(s string) string { return l.WH.Dialect().StringLiteral(s) }
 
 func (l *Lock) ensureTable(ctx context.Context) error {
 	_, err := l.WH.Load(ctx, warehouse.LoadRequest{
@@ -60,13 +56,15 @@ func (l *Lock) Acquire(ctx context.Context) error {
 		return fmt.Errorf("lock %s: %w", l.Name, err)
 	}
 	now := l.now()
+	d := l.WH.Dialect()
 	t := l.WH.QualifiedName(LocksTable)
-	script := fmt.Sprintf(`BEGIN TRANSACTION;
-DELETE FROM %[1]s WHERE name = %[2]s AND expires_at < %[4]s;
-INSERT INTO %[1]s (name, holder, acquired_at, expires_at)
+	name, holder := l.lit(l.Name), l.lit(l.Holder)
+	script := d.Transaction(
+		fmt.Sprintf("DELETE FROM %s WHERE name = %s AND expires_at < %s", t, name, d.TimestampLiteral(now)),
+		fmt.Sprintf(`INSERT INTO %[1]s (name, holder, acquired_at, expires_at)
 SELECT %[2]s, %[3]s, %[4]s, %[5]s FROM (SELECT 1 AS one) AS seed
-WHERE NOT EXISTS (SELECT 1 FROM %[1]s WHERE name = %[2]s);
-COMMIT TRANSACTION;`, t, l.lit(l.Name), l.lit(l.Holder), tsLit(now), tsLit(now.Add(l.TTL)))
+WHERE NOT EXISTS (SELECT 1 FROM %[1]s WHERE name = %[2]s)`, t, name, holder, d.TimestampLiteral(now), d.TimestampLiteral(now.Add(l.TTL))),
+	)
 	if _, err := l.WH.Exec(ctx, script); err != nil {
 		// A concurrent acquirer's transaction conflicting with ours means
 		// someone else is taking it now.
@@ -101,7 +99,7 @@ func (l *Lock) holder(ctx context.Context) (string, error) {
 // Renew extends the lease while the holder works.
 func (l *Lock) Renew(ctx context.Context) error {
 	_, err := l.WH.Exec(ctx, fmt.Sprintf("UPDATE %s SET expires_at = %s WHERE name = %s AND holder = %s",
-		l.WH.QualifiedName(LocksTable), tsLit(l.now().Add(l.TTL)), l.lit(l.Name), l.lit(l.Holder)))
+		l.WH.QualifiedName(LocksTable), l.WH.Dialect().TimestampLiteral(l.now().Add(l.TTL)), l.lit(l.Name), l.lit(l.Holder)))
 	if err != nil {
 		return fmt.Errorf("lock %s: renew: %w", l.Name, err)
 	}

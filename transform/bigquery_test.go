@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sam-attribution/sam/warehouse"
+	"github.com/sam-attribution/sam/warehouse/bigquery"
 )
 
 // fakeBQ stands in for the BigQuery engine: it records statements and
@@ -23,7 +24,7 @@ type fakeBQ struct {
 	loads  []warehouse.LoadRequest
 }
 
-func (f *fakeBQ) Dialect() warehouse.Dialect    { return warehouse.BigQuery }
+func (f *fakeBQ) Dialect() warehouse.Dialect    { return bigquery.Dialect{} }
 func (f *fakeBQ) QualifiedName(t string) string { return "`proj.sam." + t + "`" }
 func (f *fakeBQ) Close() error                  { return nil }
 func (f *fakeBQ) DryRun(context.Context, string) (warehouse.Estimate, error) {
@@ -158,7 +159,7 @@ func TestBigQueryIncrementalScript(t *testing.T) {
 	r := &Runner{WH: wh, Project: p, Vars: testVars, RunID: "r2", Now: func() time.Time { return time.Date(2024, 1, 10, 0, 0, 0, 0, time.UTC) }}
 	since := time.Date(2024, 1, 3, 0, 0, 0, 0, time.UTC)
 	m := p.Models["stg_events"]
-	sql, err := render(m.File, m.SQL, renderEnv{dialect: warehouse.BigQuery, qualify: wh.QualifiedName, vars: testVars, since: since})
+	sql, err := render(m.File, m.SQL, renderEnv{dialect: bigquery.Dialect{}, qualify: wh.QualifiedName, vars: testVars, since: since})
 	if err != nil {
 		t.Fatal(err)
 	}

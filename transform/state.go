@@ -57,18 +57,21 @@ func inputsKey(in map[string]string) string {
 	return b.String()
 }
 
-func stateDDL(d warehouse.Dialect, q string) string {
-	if d == warehouse.BigQuery {
-		return "CREATE TABLE IF NOT EXISTS " + q + ` (
-  model STRING NOT NULL, version STRING NOT NULL, materialized STRING NOT NULL,
-  built_at TIMESTAMP NOT NULL, row_count INT64, bytes_processed INT64,
-  run_id STRING NOT NULL, inputs STRING, partitions_built STRING, definition STRING)`
-	}
-	return "CREATE TABLE IF NOT EXISTS " + q + ` (
-  model VARCHAR NOT NULL, version VARCHAR NOT NULL, materialized VARCHAR NOT NULL,
-  built_at TIMESTAMP NOT NULL, row_count BIGINT, bytes_processed BIGINT,
-  run_id VARCHAR NOT NULL, inputs VARCHAR, partitions_built VARCHAR, definition VARCHAR)`
-}
+// stateSchema is the state table's schema.
+var stateSchema = warehouse.Schema{Columns: []warehouse.Column{
+	{Name: "model", Type: warehouse.String, Required: true},
+	{Name: "version", Type: warehouse.String, Required: true},
+	{Name: "materialized", Type: warehouse.String, Required: true},
+	{Name: "built_at", Type: warehouse.Timestamp, Required: true},
+	{Name: "row_count", Type: warehouse.Int64},
+	{Name: "bytes_processed", Type: warehouse.Int64},
+	{Name: "run_id", Type: warehouse.String, Required: true},
+	{Name: "inputs", Type: warehouse.String},
+	{Name: "partitions_built", Type: warehouse.String},
+	{Name: "definition", Type: warehouse.String},
+}}
+
+func stateDDL(d warehouse.Dialect, q string) (string, error) { return d.CreateTable(q, stateSchema) }
 
 // stateInsert renders the INSERT recording s; it runs inside the same
 // transaction as the publish where the engine allows.
@@ -77,12 +80,8 @@ func stateInsert(d warehouse.Dialect, q string, s State) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	lit := func(v string) string { return warehouse.StringLiteral(d, v) }
-	ts := s.BuiltAt.UTC().Format("2006-01-02 15:04:05.000000")
-	tsLit := "TIMESTAMP " + lit(ts)
-	if d == warehouse.DuckDB {
-		tsLit = "CAST(" + lit(ts) + " AS TIMESTAMP)"
-	}
+	lit := d.StringLiteral
+	tsLit := d.TimestampLiteral(s.BuiltAt)
 	return fmt.Sprintf("INSERT INTO %s (model, version, materialized, built_at, row_count, bytes_processed, run_id, inputs, partitions_built, definition) VALUES (%s, %s, %s, %s, %d, %d, %s, %s, %s, %s)",
 		q, lit(s.Model), lit(s.Version), lit(s.Materialized), tsLit, s.Rows, s.Bytes, lit(s.RunID), lit(string(in)), lit(s.Partitions), lit(s.Definition)), nil
 }

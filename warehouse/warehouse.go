@@ -9,6 +9,9 @@
 // (for example "stg_ga4__events"); each engine qualifies them (DuckDB: the
 // main schema of the database file; BigQuery: project.dataset). Callers that
 // need the qualified form for SQL text ask the engine's QualifiedName.
+//
+// Whatever SQL text differs between engines is asked of the engine's
+// Dialect (dialect.go), so no package above this one branches on the engine.
 package warehouse
 
 import (
@@ -17,26 +20,8 @@ import (
 	"fmt"
 	"io"
 	"regexp"
-	"strings"
 	"time"
 )
-
-// Dialect names the SQL dialect an engine speaks.
-type Dialect string
-
-const (
-	DuckDB   Dialect = "duckdb"
-	BigQuery Dialect = "bigquery"
-)
-
-// ParseDialect accepts "duckdb" or "bigquery".
-func ParseDialect(s string) (Dialect, error) {
-	switch Dialect(s) {
-	case DuckDB, BigQuery:
-		return Dialect(s), nil
-	}
-	return "", fmt.Errorf("unknown dialect %q (want duckdb or bigquery)", s)
-}
 
 // ErrNotFound reports that a table does not exist.
 var ErrNotFound = errors.New("table not found")
@@ -275,27 +260,3 @@ var projectRE = regexp.MustCompile(`^[a-z][a-z0-9\-]{4,28}[a-z0-9]$|^[a-z0-9\-\.
 // ValidProjectID reports whether s looks like a Google Cloud project id
 // (including domain-scoped ids such as example.com:proj).
 func ValidProjectID(s string) bool { return projectRE.MatchString(s) }
-
-// StringLiteral renders s as a SQL string literal for dialect d. The two
-// dialects escape differently: BigQuery uses backslashes, DuckDB doubles the
-// quote and treats backslashes literally.
-func StringLiteral(d Dialect, s string) string {
-	var b strings.Builder
-	b.WriteByte('\'')
-	for _, r := range s {
-		switch {
-		case r == '\'' && d == BigQuery:
-			b.WriteString(`\'`)
-		case r == '\\' && d == BigQuery:
-			b.WriteString(`\\`)
-		case r == '\n' && d == BigQuery:
-			b.WriteString(`\n`)
-		case r == '\'':
-			b.WriteString(`''`)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte('\'')
-	return b.String()
-}

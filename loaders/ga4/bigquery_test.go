@@ -10,6 +10,7 @@ import (
 
 	"github.com/sam-attribution/sam/internal/config"
 	"github.com/sam-attribution/sam/warehouse"
+	"github.com/sam-attribution/sam/warehouse/bigquery"
 )
 
 // fakeBQ answers the loader's metadata queries the way BigQuery would and
@@ -24,7 +25,7 @@ type fakeBQ struct {
 	recentFrom string
 }
 
-func (f *fakeBQ) Dialect() warehouse.Dialect { return warehouse.BigQuery }
+func (f *fakeBQ) Dialect() warehouse.Dialect { return bigquery.Dialect{} }
 func (f *fakeBQ) QualifiedName(t string) string {
 	return "`sam-prod.sam." + t + "`"
 }

@@ -10,6 +10,7 @@ import (
 
 	sqlmodels "github.com/sam-attribution/sam/sql"
 	"github.com/sam-attribution/sam/warehouse"
+	"github.com/sam-attribution/sam/warehouse/duckdb"
 )
 
 // channelCase extracts the channel CASE expression from stg_ga4__sessions
@@ -99,11 +100,11 @@ func TestChannelRules(t *testing.T) {
 	for _, c := range cases {
 		cat := "NULL"
 		if v, ok := cats[c.source]; ok {
-			cat = warehouse.StringLiteral(warehouse.DuckDB, v)
+			cat = duckdb.Dialect{}.StringLiteral(v)
 		}
 		values = append(values, fmt.Sprintf("(%s, %s, %s, %s, %s)",
-			warehouse.StringLiteral(warehouse.DuckDB, c.source), warehouse.StringLiteral(warehouse.DuckDB, c.medium),
-			warehouse.StringLiteral(warehouse.DuckDB, c.campaign), cat, warehouse.StringLiteral(warehouse.DuckDB, c.want)))
+			duckdb.Dialect{}.StringLiteral(c.source), duckdb.Dialect{}.StringLiteral(c.medium),
+			duckdb.Dialect{}.StringLiteral(c.campaign), cat, duckdb.Dialect{}.StringLiteral(c.want)))
 	}
 	q := "SELECT src, med, camp, want, " + channelCase(t) + " AS channel FROM (VALUES " + strings.Join(values, ",\n") + ") AS t(src, med, camp, cat, want)"
 	db := openDuck(t)

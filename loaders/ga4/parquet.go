@@ -17,7 +17,7 @@ import (
 // partition replacement and the rejects are one transaction.
 func (l *FileLoader) loadParquet(ctx context.Context, runID string, t exportTable) (loaders.Counts, error) {
 	var c loaders.Counts
-	if l.wh.Dialect() != warehouse.DuckDB {
+	if !l.wh.Dialect().Features().LocalFiles {
 		return c, fmt.Errorf("ga4: %s: Parquet export files need the duckdb engine", t.path)
 	}
 	abs, err := filepath.Abs(t.path)
@@ -33,7 +33,7 @@ func (l *FileLoader) loadParquet(ctx context.Context, runID string, t exportTabl
 			return c, fmt.Errorf("ga4: create %s: %w", tb.name, err)
 		}
 	}
-	lit := func(s string) string { return warehouse.StringLiteral(warehouse.DuckDB, s) }
+	lit := l.wh.Dialect().StringLiteral
 	src := "read_parquet(" + lit(abs) + ")"
 	cols, err := l.parquetColumns(ctx, src)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/sam-attribution/sam/internal/config"
 	"github.com/sam-attribution/sam/loaders"
 	"github.com/sam-attribution/sam/warehouse"
+	"github.com/sam-attribution/sam/warehouse/duckdb"
 )
 
 // fakeWH records loads; the loader needs nothing else from a warehouse.
@@ -27,7 +28,7 @@ func newFake() *fakeWH {
 	return &fakeWH{tables: map[string][][]any{}, modes: map[string][]warehouse.LoadMode{}}
 }
 
-func (f *fakeWH) Dialect() warehouse.Dialect    { return warehouse.DuckDB }
+func (f *fakeWH) Dialect() warehouse.Dialect    { return duckdb.Dialect{} }
 func (f *fakeWH) QualifiedName(t string) string { return t }
 func (f *fakeWH) Close() error                  { return nil }
 func (f *fakeWH) Describe(context.Context, string) (warehouse.Schema, error) {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sam-attribution/sam/warehouse"
+	"github.com/sam-attribution/sam/warehouse/bigquery"
 )
 
 // RunnerStatement is one statement the transform runner sent to a
@@ -89,7 +90,7 @@ func (r *Recorder) Reset() {
 }
 
 // Dialect is BigQuery.
-func (r *Recorder) Dialect() warehouse.Dialect { return warehouse.BigQuery }
+func (r *Recorder) Dialect() warehouse.Dialect { return bigquery.Dialect{} }
 
 // QualifiedName is Qualify.
 func (r *Recorder) QualifiedName(table string) string { return Qualify(table) }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sam-attribution/sam/warehouse"
+	"github.com/sam-attribution/sam/warehouse/duckdb"
 )
 
 // WH is an in-memory warehouse. The zero value is not usable; call New.
@@ -44,7 +45,7 @@ var ErrCrash = errors.New("memwh: simulated crash")
 // New returns an empty warehouse.
 func New() *WH { return &WH{tables: map[string]*Table{}} }
 
-func (w *WH) Dialect() warehouse.Dialect    { return warehouse.DuckDB }
+func (w *WH) Dialect() warehouse.Dialect    { return duckdb.Dialect{} }
 func (w *WH) QualifiedName(t string) string { return `"` + t + `"` }
 func (w *WH) DryRun(context.Context, string) (warehouse.Estimate, error) {
 	return warehouse.Estimate{}, nil
