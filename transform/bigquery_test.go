@@ -31,7 +31,7 @@ func (f *fakeBQ) DryRun(context.Context, string) (warehouse.Estimate, error) {
 	return warehouse.Estimate{Supported: true, BytesProcessed: 1 << 20}, nil
 }
 
-func (f *fakeBQ) record(sql string, opts []warehouse.ExecOption) {
+func (f *fakeBQ) record(sql string, opts []any) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.stmts = append(f.stmts, sql)
@@ -40,12 +40,12 @@ func (f *fakeBQ) record(sql string, opts []warehouse.ExecOption) {
 	f.labels = append(f.labels, o.Labels)
 }
 
-func (f *fakeBQ) Exec(_ context.Context, sql string, opts ...warehouse.ExecOption) (warehouse.Result, error) {
+func (f *fakeBQ) Exec(_ context.Context, sql string, opts ...any) (warehouse.Result, error) {
 	f.record(sql, opts)
 	return warehouse.Result{BytesProcessed: 100}, nil
 }
 
-func (f *fakeBQ) Query(_ context.Context, sql string, opts ...warehouse.ExecOption) (warehouse.Rows, error) {
+func (f *fakeBQ) Query(_ context.Context, sql string, opts ...any) (warehouse.Rows, error) {
 	f.record(sql, opts)
 	switch {
 	case strings.HasPrefix(sql, "SELECT COUNT(*) FROM"):

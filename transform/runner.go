@@ -73,8 +73,8 @@ func (r *Runner) runID() string {
 // execOptions gives a write a deterministic BigQuery job id and labels (see
 // jobID and labels). Each step of a model's build has its own step name, so
 // no two statements of a run share an id.
-func (r *Runner) execOptions(runID, model, version, step string) []warehouse.ExecOption {
-	return []warehouse.ExecOption{
+func (r *Runner) execOptions(runID, model, version, step string) []any {
+	return []any{
 		warehouse.WithJobID(r.jobID(runID, model, version, step)),
 		warehouse.WithLabels(r.labels(runID, model)),
 	}

@@ -35,9 +35,11 @@ type Warehouse interface {
 	// SAM's dataset, ready to paste into SQL.
 	QualifiedName(table string) string
 	// Exec runs one statement or, on engines that support it, a script.
-	Exec(ctx context.Context, sql string, opts ...ExecOption) (Result, error)
+	// args are the values of the positional ? placeholders (see Args).
+	Exec(ctx context.Context, sql string, args ...any) (Result, error)
 	// Query runs a query and returns its rows. The caller must Close them.
-	Query(ctx context.Context, sql string, opts ...ExecOption) (Rows, error)
+	// args are as for Exec.
+	Query(ctx context.Context, sql string, args ...any) (Rows, error)
 	// Load writes rows into a table, creating it from req.Schema when absent.
 	Load(ctx context.Context, req LoadRequest) (LoadResult, error)
 	// Describe returns a table's schema, or an error wrapping ErrNotFound.
@@ -91,12 +93,28 @@ func WithLabels(l map[string]string) ExecOption {
 	}
 }
 
-// CollectOptions applies opts in order.
-func CollectOptions(opts []ExecOption) ExecOptions {
-	var o ExecOptions
-	for _, f := range opts {
-		f(&o)
+// Args separates what a caller passed to Exec or Query: ExecOption values
+// (WithJobID, WithLabels) anywhere among args configure the call, as pgx
+// takes its query options among the arguments; every other value binds to
+// the next positional ? placeholder, in order, across a whole script.
+// Placeholder values are nil, string, int, int64, float64, bool, time.Time
+// (a TIMESTAMP) and []byte; a DATE is better written as a DATE literal from
+// the Dialect. Engines call Args; callers need not.
+func Args(args []any) (params []any, o ExecOptions) {
+	for _, a := range args {
+		if f, ok := a.(ExecOption); ok {
+			f(&o)
+			continue
+		}
+		params = append(params, a)
 	}
+	return params, o
+}
+
+// CollectOptions applies the ExecOption values among args in order and
+// ignores the rest (see Args).
+func CollectOptions(args []any) ExecOptions {
+	_, o := Args(args)
 	return o
 }
 

@@ -34,10 +34,10 @@ func (f *fakeWH) Close() error                  { return nil }
 func (f *fakeWH) Describe(context.Context, string) (warehouse.Schema, error) {
 	return warehouse.Schema{}, warehouse.ErrNotFound
 }
-func (f *fakeWH) Exec(context.Context, string, ...warehouse.ExecOption) (warehouse.Result, error) {
+func (f *fakeWH) Exec(context.Context, string, ...any) (warehouse.Result, error) {
 	return warehouse.Result{}, nil
 }
-func (f *fakeWH) Query(context.Context, string, ...warehouse.ExecOption) (warehouse.Rows, error) {
+func (f *fakeWH) Query(context.Context, string, ...any) (warehouse.Rows, error) {
 	return nil, io.EOF
 }
 func (f *fakeWH) DryRun(context.Context, string) (warehouse.Estimate, error) {

@@ -103,7 +103,7 @@ func (r *Recorder) DryRun(context.Context, string) (warehouse.Estimate, error) {
 	return warehouse.Estimate{}, nil
 }
 
-func (r *Recorder) record(step, sql string, opts []warehouse.ExecOption) {
+func (r *Recorder) record(step, sql string, opts []any) {
 	o := warehouse.CollectOptions(opts)
 	model := o.Labels["sam_model"]
 	if step == "" {
@@ -127,7 +127,7 @@ func jobStep(id, run, model string) string {
 }
 
 // Exec records a write.
-func (r *Recorder) Exec(_ context.Context, sql string, opts ...warehouse.ExecOption) (warehouse.Result, error) {
+func (r *Recorder) Exec(_ context.Context, sql string, opts ...any) (warehouse.Result, error) {
 	r.record("", sql, opts)
 	return warehouse.Result{}, nil
 }
@@ -157,7 +157,7 @@ func (r *Recorder) Describe(_ context.Context, table string) (warehouse.Schema, 
 }
 
 // Query records a read and answers it by its shape.
-func (r *Recorder) Query(_ context.Context, sql string, opts ...warehouse.ExecOption) (warehouse.Rows, error) {
+func (r *Recorder) Query(_ context.Context, sql string, opts ...any) (warehouse.Rows, error) {
 	r.record("read", sql, opts)
 	if r.Answer != nil {
 		if cols, rows, ok := r.Answer(sql); ok {

@@ -52,11 +52,11 @@ func (w *WH) DryRun(context.Context, string) (warehouse.Estimate, error) {
 }
 func (w *WH) Close() error { return nil }
 
-func (w *WH) Exec(context.Context, string, ...warehouse.ExecOption) (warehouse.Result, error) {
+func (w *WH) Exec(context.Context, string, ...any) (warehouse.Result, error) {
 	return warehouse.Result{}, errors.New("memwh: Exec not supported")
 }
 
-func (w *WH) Query(context.Context, string, ...warehouse.ExecOption) (warehouse.Rows, error) {
+func (w *WH) Query(context.Context, string, ...any) (warehouse.Rows, error) {
 	return nil, errors.New("memwh: Query not supported")
 }
 
