@@ -40,9 +40,8 @@ func (c *Cursors) Get(ctx context.Context, source, object string) (string, error
 		}
 		return "", fmt.Errorf("read cursor %s/%s: %w", source, object, err)
 	}
-	q := fmt.Sprintf("SELECT cursor FROM %s WHERE source = %s AND object = %s ORDER BY saved_at DESC LIMIT 1",
-		c.wh.QualifiedName(CursorsTable), c.wh.Dialect().StringLiteral(source), c.wh.Dialect().StringLiteral(object))
-	rows, err := c.wh.Query(ctx, q)
+	q := "SELECT cursor FROM " + c.wh.QualifiedName(CursorsTable) + " WHERE source = ? AND object = ? ORDER BY saved_at DESC LIMIT 1"
+	rows, err := c.wh.Query(ctx, q, source, object)
 	if err != nil {
 		return "", fmt.Errorf("read cursor %s/%s: %w", source, object, err)
 	}

@@ -39,8 +39,6 @@ func (l *Lock) now() time.Time {
 	return time.Now().UTC()
 }
 
-func (l *Lock) lit(s string) string { return l.WH.Dialect().StringLiteral(s) }
-
 func (l *Lock) ensureTable(ctx context.Context) error {
 	_, err := l.WH.Load(ctx, warehouse.LoadRequest{
 		Table: LocksTable, Schema: locksSchema, Mode: warehouse.Append,
@@ -56,16 +54,15 @@ func (l *Lock) Acquire(ctx context.Context) error {
 		return fmt.Errorf("lock %s: %w", l.Name, err)
 	}
 	now := l.now()
-	d := l.WH.Dialect()
 	t := l.WH.QualifiedName(LocksTable)
-	name, holder := l.lit(l.Name), l.lit(l.Holder)
-	script := d.Transaction(
-		fmt.Sprintf("DELETE FROM %s WHERE name = %s AND expires_at < %s", t, name, d.TimestampLiteral(now)),
-		fmt.Sprintf(`INSERT INTO %[1]s (name, holder, acquired_at, expires_at)
-SELECT %[2]s, %[3]s, %[4]s, %[5]s FROM (SELECT 1 AS one) AS seed
-WHERE NOT EXISTS (SELECT 1 FROM %[1]s WHERE name = %[2]s)`, t, name, holder, d.TimestampLiteral(now), d.TimestampLiteral(now.Add(l.TTL))),
+	script := l.WH.Dialect().Transaction(
+		"DELETE FROM "+t+" WHERE name = ? AND expires_at < ?",
+		`INSERT INTO `+t+` (name, holder, acquired_at, expires_at)
+SELECT CAST(? AS STRING), CAST(? AS STRING), CAST(? AS TIMESTAMP), CAST(? AS TIMESTAMP) FROM (SELECT 1 AS one) AS seed
+WHERE NOT EXISTS (SELECT 1 FROM `+t+` WHERE name = ?)`,
 	)
-	if _, err := l.WH.Exec(ctx, script); err != nil {
+	args := []any{l.Name, now, l.Name, l.Holder, now, now.Add(l.TTL), l.Name}
+	if _, err := l.WH.Exec(ctx, script, args...); err != nil {
 		// A concurrent acquirer's transaction conflicting with ours means
 		// someone else is taking it now.
 		return fmt.Errorf("lock %s: %w (%v)", l.Name, ErrHeld, err)
@@ -81,8 +78,7 @@ WHERE NOT EXISTS (SELECT 1 FROM %[1]s WHERE name = %[2]s)`, t, name, holder, d.T
 }
 
 func (l *Lock) holder(ctx context.Context) (string, error) {
-	rows, err := l.WH.Query(ctx, fmt.Sprintf("SELECT holder FROM %s WHERE name = %s",
-		l.WH.QualifiedName(LocksTable), l.lit(l.Name)))
+	rows, err := l.WH.Query(ctx, "SELECT holder FROM "+l.WH.QualifiedName(LocksTable)+" WHERE name = ?", l.Name)
 	if err != nil {
 		return "", fmt.Errorf("lock %s: read holder: %w", l.Name, err)
 	}
@@ -98,8 +94,8 @@ func (l *Lock) holder(ctx context.Context) (string, error) {
 
 // Renew extends the lease while the holder works.
 func (l *Lock) Renew(ctx context.Context) error {
-	_, err := l.WH.Exec(ctx, fmt.Sprintf("UPDATE %s SET expires_at = %s WHERE name = %s AND holder = %s",
-		l.WH.QualifiedName(LocksTable), l.WH.Dialect().TimestampLiteral(l.now().Add(l.TTL)), l.lit(l.Name), l.lit(l.Holder)))
+	_, err := l.WH.Exec(ctx, "UPDATE "+l.WH.QualifiedName(LocksTable)+" SET expires_at = ? WHERE name = ? AND holder = ?",
+		l.now().Add(l.TTL), l.Name, l.Holder)
 	if err != nil {
 		return fmt.Errorf("lock %s: renew: %w", l.Name, err)
 	}
@@ -108,8 +104,7 @@ func (l *Lock) Renew(ctx context.Context) error {
 
 // Release gives the lock up.
 func (l *Lock) Release(ctx context.Context) error {
-	_, err := l.WH.Exec(ctx, fmt.Sprintf("DELETE FROM %s WHERE name = %s AND holder = %s",
-		l.WH.QualifiedName(LocksTable), l.lit(l.Name), l.lit(l.Holder)))
+	_, err := l.WH.Exec(ctx, "DELETE FROM "+l.WH.QualifiedName(LocksTable)+" WHERE name = ? AND holder = ?", l.Name, l.Holder)
 	if err != nil {
 		return fmt.Errorf("lock %s: release: %w", l.Name, err)
 	}

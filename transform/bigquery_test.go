@@ -10,6 +10,7 @@ import (
 
 	"github.com/sam-attribution/sam/warehouse"
 	"github.com/sam-attribution/sam/warehouse/bigquery"
+	"github.com/sam-attribution/sam/warehouse/warehousetest"
 )
 
 // fakeBQ stands in for the BigQuery engine: it records statements and
@@ -34,7 +35,7 @@ func (f *fakeBQ) DryRun(context.Context, string) (warehouse.Estimate, error) {
 func (f *fakeBQ) record(sql string, opts []any) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.stmts = append(f.stmts, sql)
+	f.stmts = append(f.stmts, warehousetest.Bind(f.Dialect(), sql, opts))
 	o := warehouse.CollectOptions(opts)
 	f.jobs = append(f.jobs, o.JobID)
 	f.labels = append(f.labels, o.Labels)

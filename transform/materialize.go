@@ -85,8 +85,8 @@ type builder struct {
 	bytes int64
 }
 
-func (b *builder) exec(ctx context.Context, step, sql string) (warehouse.Result, error) {
-	res, err := b.r.WH.Exec(ctx, sql, b.r.execOptions(b.runID, b.m.Name, b.it.Version, step)...)
+func (b *builder) exec(ctx context.Context, step, sql string, args ...any) (warehouse.Result, error) {
+	res, err := b.r.WH.Exec(ctx, sql, append(append([]any(nil), args...), b.r.execOptions(b.runID, b.m.Name, b.it.Version, step)...)...)
 	b.bytes += res.BytesProcessed
 	if err != nil && modelSteps[step] {
 		err = &modelSQLError{err}
@@ -104,8 +104,9 @@ func (b *builder) query(ctx context.Context, sql string) ([][]any, error) {
 	return warehouse.CollectRows(rows)
 }
 
-func (b *builder) state(rows int64, partitions string) (string, error) {
-	return stateInsert(b.d, b.r.WH.QualifiedName(StateTable), State{
+// state renders the state row's INSERT and its arguments.
+func (b *builder) state(rows int64, partitions string) (string, []any, error) {
+	return stateInsert(b.r.WH.QualifiedName(StateTable), State{
 		Model: b.m.Name, Version: b.it.Version, Definition: b.it.definition, Materialized: b.it.Materialized, BuiltAt: b.r.now(),
 		Rows: rows, Bytes: b.bytes, RunID: b.runID, Inputs: b.it.inputs, Partitions: partitions,
 	})
@@ -142,21 +143,21 @@ func (b *builder) view(ctx context.Context) (buildOutput, error) {
 		if _, err := b.exec(ctx, "view", create); err != nil {
 			return buildOutput{}, err
 		}
-		st, err := b.state(0, "")
+		st, args, err := b.state(0, "")
 		if err != nil {
 			return buildOutput{}, err
 		}
-		_, err = b.exec(ctx, "state", st)
+		_, err = b.exec(ctx, "state", st, args...)
 		return buildOutput{Bytes: b.bytes}, err
 	}
-	st, err := b.state(0, "")
+	st, args, err := b.state(0, "")
 	if err != nil {
 		return buildOutput{}, err
 	}
 	if drop := b.dropOther(true); drop != "" {
 		create = drop + "; " + create // same line: keeps the model's line numbers
 	}
-	_, err = b.exec(ctx, "view", b.transaction(create, st))
+	_, err = b.exec(ctx, "view", b.transaction(create, st), args...)
 	return buildOutput{Bytes: b.bytes}, err
 }
 
@@ -213,7 +214,7 @@ func (b *builder) table(ctx context.Context) (_ buildOutput, err error) {
 	if err != nil {
 		return buildOutput{}, err
 	}
-	st, err := b.state(rows, b.partitionLabel())
+	st, args, err := b.state(rows, b.partitionLabel())
 	if err != nil {
 		return buildOutput{}, err
 	}
@@ -222,7 +223,7 @@ func (b *builder) table(ctx context.Context) (_ buildOutput, err error) {
 		drop = "DROP TABLE IF EXISTS " + b.q
 	}
 	swap := b.transaction(drop, "ALTER TABLE "+qt+" RENAME TO "+b.d.QuoteIdent(b.m.Name), st)
-	if _, err := b.exec(ctx, "swap", swap); err != nil {
+	if _, err := b.exec(ctx, "swap", swap, args...); err != nil {
 		return buildOutput{}, fmt.Errorf("publishing: %w", err)
 	}
 	return buildOutput{Rows: rows, Bytes: b.bytes, Partitions: b.partitionLabel()}, nil
@@ -254,11 +255,11 @@ func (b *builder) tableReplace(ctx context.Context) (buildOutput, error) {
 	if err != nil {
 		return buildOutput{}, err
 	}
-	st, err := b.state(rows, b.partitionLabel())
+	st, args, err := b.state(rows, b.partitionLabel())
 	if err != nil {
 		return buildOutput{}, err
 	}
-	if _, err := b.exec(ctx, "state", st); err != nil {
+	if _, err := b.exec(ctx, "state", st, args...); err != nil {
 		return buildOutput{}, err
 	}
 	return buildOutput{Rows: rows, Bytes: b.bytes, Partitions: b.partitionLabel()}, nil
@@ -302,7 +303,7 @@ func (b *builder) incremental(ctx context.Context) (_ buildOutput, err error) {
 	}
 	colList := strings.Join(cols, ", ")
 	partitions := strings.Join(parts, ",")
-	st, err := b.state(rows, partitions)
+	st, args, err := b.state(rows, partitions)
 	if err != nil {
 		return buildOutput{}, err
 	}
@@ -311,7 +312,7 @@ func (b *builder) incremental(ctx context.Context) (_ buildOutput, err error) {
 		fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s", b.q, colList, colList, qt),
 		st,
 	)
-	if _, err := b.exec(ctx, "replace", script); err != nil {
+	if _, err := b.exec(ctx, "replace", script, args...); err != nil {
 		return buildOutput{}, fmt.Errorf("replacing partitions from %s: %w", since.Format(time.DateOnly), err)
 	}
 	if _, err := b.exec(ctx, "cleanup", "DROP TABLE IF EXISTS "+qt); err != nil {
@@ -360,11 +361,11 @@ func (b *builder) seed(ctx context.Context) (buildOutput, error) {
 		return buildOutput{}, err
 	}
 	b.bytes += res.Bytes
-	st, err := b.state(res.RowsLoaded, "")
+	st, args, err := b.state(res.RowsLoaded, "")
 	if err != nil {
 		return buildOutput{}, err
 	}
-	if _, err := b.exec(ctx, "state", st); err != nil {
+	if _, err := b.exec(ctx, "state", st, args...); err != nil {
 		return buildOutput{}, err
 	}
 	return buildOutput{Rows: res.RowsLoaded, Bytes: b.bytes}, nil

@@ -73,17 +73,15 @@ var stateSchema = warehouse.Schema{Columns: []warehouse.Column{
 
 func stateDDL(d warehouse.Dialect, q string) (string, error) { return d.CreateTable(q, stateSchema) }
 
-// stateInsert renders the INSERT recording s; it runs inside the same
-// transaction as the publish where the engine allows.
-func stateInsert(d warehouse.Dialect, q string, s State) (string, error) {
+// stateInsert renders the INSERT recording s and its arguments; it runs
+// inside the same transaction as the publish where the engine allows.
+func stateInsert(q string, s State) (string, []any, error) {
 	in, err := json.Marshal(s.Inputs)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
-	lit := d.StringLiteral
-	tsLit := d.TimestampLiteral(s.BuiltAt)
-	return fmt.Sprintf("INSERT INTO %s (model, version, materialized, built_at, row_count, bytes_processed, run_id, inputs, partitions_built, definition) VALUES (%s, %s, %s, %s, %d, %d, %s, %s, %s, %s)",
-		q, lit(s.Model), lit(s.Version), lit(s.Materialized), tsLit, s.Rows, s.Bytes, lit(s.RunID), lit(string(in)), lit(s.Partitions), lit(s.Definition)), nil
+	return "INSERT INTO " + q + " (model, version, materialized, built_at, row_count, bytes_processed, run_id, inputs, partitions_built, definition) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		[]any{s.Model, s.Version, s.Materialized, s.BuiltAt.UTC(), s.Rows, s.Bytes, s.RunID, string(in), s.Partitions, s.Definition}, nil
 }
 
 // LoadState returns the newest recorded build of every model (for `sam

@@ -102,8 +102,8 @@ func (l *BigQueryLoader) listTables(ctx context.Context) (map[time.Time]exportTa
 // exportColumns returns the top-level columns of one export table, so that
 // columns older exports lack load as NULL instead of failing the copy.
 func (l *BigQueryLoader) exportColumns(ctx context.Context, table string) (map[string]bool, error) {
-	q := "SELECT column_name FROM " + l.dataset() + ".INFORMATION_SCHEMA.COLUMNS WHERE table_name = " + l.wh.Dialect().StringLiteral(table)
-	rows, err := l.wh.Query(ctx, q)
+	q := "SELECT column_name FROM " + l.dataset() + ".INFORMATION_SCHEMA.COLUMNS WHERE table_name = ?"
+	rows, err := l.wh.Query(ctx, q, table)
 	if err != nil {
 		return nil, fmt.Errorf("ga4: read export columns: %w", err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sam-attribution/sam/warehouse"
 	"github.com/sam-attribution/sam/warehouse/bigquery"
+	"github.com/sam-attribution/sam/warehouse/warehousetest"
 )
 
 // RunnerStatement is one statement the transform runner sent to a
@@ -111,7 +112,9 @@ func (r *Recorder) record(step, sql string, opts []any) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.stmts = append(r.stmts, RunnerStatement{Model: model, Step: step, SQL: sql})
+	// Arguments are bound as literals, so the analyzer sees the statement
+	// BigQuery runs.
+	r.stmts = append(r.stmts, RunnerStatement{Model: model, Step: step, SQL: warehousetest.Bind(r.Dialect(), sql, opts)})
 }
 
 // jobStep reads the step out of a job id sam_<run>_<model>_<version>_<step>.
