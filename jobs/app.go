@@ -19,6 +19,7 @@ import (
 	"github.com/sam-attribution/sam/warehouse"
 	"github.com/sam-attribution/sam/warehouse/bigquery"
 	"github.com/sam-attribution/sam/warehouse/duckdb"
+	"github.com/sam-attribution/sam/warehouse/systables"
 	"github.com/sam-attribution/sam/writeback"
 )
 
@@ -74,6 +75,12 @@ func NewApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts AppOp
 	}
 	wh, err := OpenWarehouse(ctx, cfg.Warehouse, log)
 	if err != nil {
+		return nil, err
+	}
+	// SAM's own tables are created and migrated once, here; writes never
+	// create them.
+	if err := systables.New(wh).Ensure(ctx); err != nil {
+		wh.Close()
 		return nil, err
 	}
 	return &App{

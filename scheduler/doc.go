@@ -4,5 +4,6 @@
 // (`sam schedule CRON`) that never runs two pipelines at once thanks to a
 // lock row in the warehouse that expires when its holder dies.
 //
-// It imports only warehouse; the caller passes the work to run.
+// It imports only warehouse and warehouse/systables (its lock table); the
+// caller passes the work to run.
 package scheduler

@@ -7,17 +7,12 @@ import (
 	"time"
 
 	"github.com/sam-attribution/sam/warehouse"
+	"github.com/sam-attribution/sam/warehouse/systables"
 )
 
-// LocksTable holds one row per held lock.
-const LocksTable = "sam_locks"
-
-var locksSchema = warehouse.Schema{Columns: []warehouse.Column{
-	{Name: "name", Type: warehouse.String},
-	{Name: "holder", Type: warehouse.String},
-	{Name: "acquired_at", Type: warehouse.Timestamp},
-	{Name: "expires_at", Type: warehouse.Timestamp},
-}}
+// LocksTable holds one row per held lock. It comes from the systables
+// store, which jobs sets up when the process starts.
+const LocksTable = systables.LocksTable
 
 // ErrHeld reports that another holder has the lock.
 var ErrHeld = errors.New("lock is held by another run")
@@ -39,20 +34,9 @@ func (l *Lock) now() time.Time {
 	return time.Now().UTC()
 }
 
-func (l *Lock) ensureTable(ctx context.Context) error {
-	_, err := l.WH.Load(ctx, warehouse.LoadRequest{
-		Table: LocksTable, Schema: locksSchema, Mode: warehouse.Append,
-		Rows: warehouse.NewSliceRows(nil),
-	})
-	return err
-}
-
 // Acquire takes the lock or returns ErrHeld. Expired leases are removed in
 // the same transaction, so a dead holder never blocks for longer than TTL.
 func (l *Lock) Acquire(ctx context.Context) error {
-	if err := l.ensureTable(ctx); err != nil {
-		return fmt.Errorf("lock %s: %w", l.Name, err)
-	}
 	now := l.now()
 	t := l.WH.QualifiedName(LocksTable)
 	script := l.WH.Dialect().Transaction(

@@ -4,7 +4,8 @@
 // them for an engine's dialect, and builds them into the warehouse with
 // versioning, incremental partitions, atomic publishing and data tests.
 //
-// It imports the warehouse interface only; engines (DuckDB, BigQuery) are
+// It imports the warehouse interface and warehouse/systables (where the
+// state table is declared) only; engines (DuckDB, BigQuery) are
 // passed in by the caller and appear here only in tests.
 //
 // # Use

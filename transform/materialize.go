@@ -106,7 +106,7 @@ func (b *builder) query(ctx context.Context, sql string) ([][]any, error) {
 
 // state renders the state row's INSERT and its arguments.
 func (b *builder) state(rows int64, partitions string) (string, []any, error) {
-	return stateInsert(b.r.WH.QualifiedName(StateTable), State{
+	return stateInsert(b.d, b.r.WH.QualifiedName(StateTable), State{
 		Model: b.m.Name, Version: b.it.Version, Definition: b.it.definition, Materialized: b.it.Materialized, BuiltAt: b.r.now(),
 		Rows: rows, Bytes: b.bytes, RunID: b.runID, Inputs: b.it.inputs, Partitions: partitions,
 	})

@@ -14,6 +14,7 @@ import (
 	"github.com/sourcegraph/conc/pool"
 
 	"github.com/sam-attribution/sam/warehouse"
+	"github.com/sam-attribution/sam/warehouse/systables"
 )
 
 // Runner builds a Project in a warehouse.
@@ -548,11 +549,8 @@ func (r *Runner) Build(ctx context.Context, sel Selection, opts BuildOptions) (*
 		return nil, err
 	}
 	runID := r.runID()
-	ddl, err := stateDDL(r.WH.Dialect(), r.WH.QualifiedName(StateTable))
-	if err != nil {
-		return nil, fmt.Errorf("creating %s: %w", StateTable, err)
-	}
-	if _, err := r.WH.Exec(ctx, ddl, r.execOptions(runID, "state", "ddl", "create")...); err != nil {
+	// One DDL statement per build, so a runner used alone works too.
+	if err := systables.New(r.WH).Create(ctx, systables.ModelState(), r.execOptions(runID, "state", "ddl", "create")...); err != nil {
 		return nil, fmt.Errorf("creating %s: %w", StateTable, err)
 	}
 	plan, err := r.plan(ctx, selected, opts, runID)

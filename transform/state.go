@@ -11,12 +11,13 @@ import (
 	"time"
 
 	"github.com/sam-attribution/sam/warehouse"
+	"github.com/sam-attribution/sam/warehouse/systables"
 )
 
 // StateTable records every build: one row per model per run, the newest row
 // of a model being its current state. Keeping history costs little and
 // answers "when did this change" without another table.
-const StateTable = "sam_model_state"
+const StateTable = systables.ModelStateTable
 
 // State is the newest recorded build of one model.
 type State struct {
@@ -57,31 +58,16 @@ func inputsKey(in map[string]string) string {
 	return b.String()
 }
 
-// stateSchema is the state table's schema.
-var stateSchema = warehouse.Schema{Columns: []warehouse.Column{
-	{Name: "model", Type: warehouse.String, Required: true},
-	{Name: "version", Type: warehouse.String, Required: true},
-	{Name: "materialized", Type: warehouse.String, Required: true},
-	{Name: "built_at", Type: warehouse.Timestamp, Required: true},
-	{Name: "row_count", Type: warehouse.Int64},
-	{Name: "bytes_processed", Type: warehouse.Int64},
-	{Name: "run_id", Type: warehouse.String, Required: true},
-	{Name: "inputs", Type: warehouse.String},
-	{Name: "partitions_built", Type: warehouse.String},
-	{Name: "definition", Type: warehouse.String},
-}}
-
-func stateDDL(d warehouse.Dialect, q string) (string, error) { return d.CreateTable(q, stateSchema) }
-
 // stateInsert renders the INSERT recording s and its arguments; it runs
 // inside the same transaction as the publish where the engine allows.
-func stateInsert(q string, s State) (string, []any, error) {
+func stateInsert(d warehouse.Dialect, q string, s State) (string, []any, error) {
 	in, err := json.Marshal(s.Inputs)
 	if err != nil {
 		return "", nil, err
 	}
-	return "INSERT INTO " + q + " (model, version, materialized, built_at, row_count, bytes_processed, run_id, inputs, partitions_built, definition) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		[]any{s.Model, s.Version, s.Materialized, s.BuiltAt.UTC(), s.Rows, s.Bytes, s.RunID, string(in), s.Partitions, s.Definition}, nil
+	return systables.InsertSQL(d, q, systables.ModelState(), [][]any{
+		{s.Model, s.Version, s.Materialized, s.BuiltAt.UTC(), s.Rows, s.Bytes, s.RunID, string(in), s.Partitions, s.Definition},
+	})
 }
 
 // LoadState returns the newest recorded build of every model (for `sam

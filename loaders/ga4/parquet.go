@@ -24,14 +24,10 @@ func (l *FileLoader) loadParquet(ctx context.Context, runID string, t exportTabl
 	if err != nil {
 		return c, fmt.Errorf("ga4: %w", err)
 	}
-	// Make sure both tables exist before the script refers to them.
-	for _, tb := range []struct {
-		name   string
-		schema warehouse.Schema
-	}{{RawTable, RawSchema()}, {loaders.RejectsTable, loaders.RejectsSchema}} {
-		if _, err := l.wh.Load(ctx, warehouse.LoadRequest{Table: tb.name, Schema: tb.schema, Mode: warehouse.Append, NDJSON: strings.NewReader("")}); err != nil {
-			return c, fmt.Errorf("ga4: create %s: %w", tb.name, err)
-		}
+	// The script refers to the raw table, which may not exist yet (the
+	// rejects table is SAM's own and exists from the start).
+	if _, err := l.wh.Load(ctx, warehouse.LoadRequest{Table: RawTable, Schema: RawSchema(), Mode: warehouse.Append, NDJSON: strings.NewReader("")}); err != nil {
+		return c, fmt.Errorf("ga4: create %s: %w", RawTable, err)
 	}
 	lit := l.wh.Dialect().StringLiteral
 	src := "read_parquet(" + lit(abs) + ")"

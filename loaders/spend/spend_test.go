@@ -15,6 +15,7 @@ import (
 	"github.com/sam-attribution/sam/loaders"
 	"github.com/sam-attribution/sam/warehouse"
 	"github.com/sam-attribution/sam/warehouse/duckdb"
+	"github.com/sam-attribution/sam/warehouse/warehousetest"
 )
 
 // fakeWH records loads; the loader needs nothing else from a warehouse.
@@ -34,7 +35,15 @@ func (f *fakeWH) Close() error                  { return nil }
 func (f *fakeWH) Describe(context.Context, string) (warehouse.Schema, error) {
 	return warehouse.Schema{}, warehouse.ErrNotFound
 }
-func (f *fakeWH) Exec(context.Context, string, ...any) (warehouse.Result, error) {
+
+// Exec keeps the rows of the system tables' INSERTs (rejects).
+func (f *fakeWH) Exec(_ context.Context, sql string, args ...any) (warehouse.Result, error) {
+	if table, rows, ok := warehousetest.ParseInsert(sql, args); ok {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.tables[table] = append(f.tables[table], rows...)
+		return warehouse.Result{RowsAffected: int64(len(rows))}, nil
+	}
 	return warehouse.Result{}, nil
 }
 func (f *fakeWH) Query(context.Context, string, ...any) (warehouse.Rows, error) {

@@ -16,6 +16,7 @@ import (
 	sqlmodels "github.com/sam-attribution/sam/sql"
 	"github.com/sam-attribution/sam/transform"
 	"github.com/sam-attribution/sam/warehouse/duckdb"
+	"github.com/sam-attribution/sam/warehouse/systables"
 )
 
 // TestPlantedStories generates the default sample data, loads it with the
@@ -39,6 +40,9 @@ func TestPlantedStories(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer wh.Close()
+	if err := systables.New(wh).Ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
 
 	if _, err := ga4.NewFileLoader(config.GA4{ExportDir: filepath.Join(dir, "ga4"), LookbackDays: 3}, wh, nil).Load(ctx, "e2e"); err != nil {
 		t.Fatalf("ga4 load: %v", err)

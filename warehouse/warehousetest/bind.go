@@ -60,3 +60,29 @@ func literal(d warehouse.Dialect, v any) string {
 	}
 	return fmt.Sprint(v)
 }
+
+// ParseInsert reads the multi-row INSERT that systables writes
+// ("INSERT INTO t (a, b) VALUES (?, ?), (?, ?)") back into its table's bare
+// name and rows, for test doubles without SQL. ok is false for any other
+// statement.
+func ParseInsert(sql string, args []any) (table string, rows [][]any, ok bool) {
+	params, _ := warehouse.Args(args)
+	rest, ok1 := strings.CutPrefix(sql, "INSERT INTO ")
+	name, cols, ok2 := strings.Cut(rest, " (")
+	cols, _, ok3 := strings.Cut(cols, ") VALUES ")
+	if !ok1 || !ok2 || !ok3 {
+		return "", nil, false
+	}
+	width := len(strings.Split(cols, ", "))
+	if len(params)%width != 0 {
+		return "", nil, false
+	}
+	name = strings.Trim(name, "\"`")
+	if i := strings.LastIndex(name, "."); i >= 0 {
+		name = name[i+1:]
+	}
+	for i := 0; i < len(params); i += width {
+		rows = append(rows, params[i:i+width])
+	}
+	return name, rows, true
+}
