@@ -97,9 +97,9 @@ func WithLabels(l map[string]string) ExecOption {
 // (WithJobID, WithLabels) anywhere among args configure the call, as pgx
 // takes its query options among the arguments; every other value binds to
 // the next positional ? placeholder, in order, across a whole script.
-// Placeholder values are nil, string, int, int64, float64, bool, time.Time
-// (a TIMESTAMP) and []byte; a DATE is better written as a DATE literal from
-// the Dialect. Engines call Args; callers need not.
+// Placeholder values are nil, Null, string, int, int64, float64, bool,
+// time.Time (a TIMESTAMP) and []byte; a DATE is better written as a DATE
+// literal from the Dialect. Engines call Args; callers need not.
 func Args(args []any) (params []any, o ExecOptions) {
 	for _, a := range args {
 		if f, ok := a.(ExecOption); ok {
@@ -110,6 +110,10 @@ func Args(args []any) (params []any, o ExecOptions) {
 	}
 	return params, o
 }
+
+// Null is a typed NULL argument. Where a bare nil has no type (BigQuery
+// types every query parameter), it says what the NULL is.
+type Null struct{ Type Type }
 
 // CollectOptions applies the ExecOption values among args in order and
 // ignores the rest (see Args).

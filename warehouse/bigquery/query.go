@@ -70,6 +70,8 @@ func queryParams(values []any) ([]bigquery.QueryParameter, error) {
 		switch x := v.(type) {
 		case nil:
 			v = bigquery.NullString{}
+		case warehouse.Null:
+			v = typedNull(x.Type)
 		case int:
 			v = int64(x)
 		case string, int64, float64, bool, []byte:
@@ -81,6 +83,25 @@ func queryParams(values []any) ([]bigquery.QueryParameter, error) {
 		out[i] = bigquery.QueryParameter{Value: v}
 	}
 	return out, nil
+}
+
+// typedNull is a NULL query parameter of type t.
+func typedNull(t warehouse.Type) any {
+	switch t {
+	case warehouse.Int64:
+		return bigquery.NullInt64{}
+	case warehouse.Float64:
+		return bigquery.NullFloat64{}
+	case warehouse.Bool:
+		return bigquery.NullBool{}
+	case warehouse.Timestamp:
+		return bigquery.NullTimestamp{}
+	case warehouse.Date:
+		return bigquery.NullDate{}
+	case warehouse.JSON:
+		return bigquery.NullJSON{}
+	}
+	return bigquery.NullString{}
 }
 
 // mayBeScript reports whether sql holds more than one statement. It is a

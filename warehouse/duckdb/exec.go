@@ -22,7 +22,7 @@ import (
 // placeholders in order, across the statements of a script; options among
 // them are ignored (DuckDB has no job ids or labels).
 func (db *DB) Exec(ctx context.Context, query string, args ...any) (warehouse.Result, error) {
-	params, _ := warehouse.Args(args)
+	params := bindable(args)
 	start := time.Now()
 	var res warehouse.Result
 	err := db.withConn(ctx, func(conn *sql.Conn) error {
@@ -55,6 +55,18 @@ func (db *DB) Exec(ctx context.Context, query string, args ...any) (warehouse.Re
 	db.log.DebugContext(ctx, "duckdb exec", "sql_bytes", len(query), "rows", res.RowsAffected,
 		"elapsed", time.Since(start), "ok", err == nil)
 	return res, err
+}
+
+// bindable returns the placeholder values among args, typed NULLs as nil
+// (DuckDB types a NULL from its context).
+func bindable(args []any) []any {
+	params, _ := warehouse.Args(args)
+	for i, p := range params {
+		if _, ok := p.(warehouse.Null); ok {
+			params[i] = nil
+		}
+	}
+	return params
 }
 
 // withConn runs f on a dedicated connection and makes sure the connection
@@ -102,7 +114,7 @@ func rollback(conn *sql.Conn) (bool, error) {
 
 // Query implements warehouse.Warehouse.
 func (db *DB) Query(ctx context.Context, query string, args ...any) (warehouse.Rows, error) {
-	params, _ := warehouse.Args(args)
+	params := bindable(args)
 	r, err := db.db.QueryContext(ctx, query, params...)
 	if err != nil {
 		return nil, fmt.Errorf("duckdb: query: %w", err)

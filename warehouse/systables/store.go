@@ -194,7 +194,13 @@ func InsertSQL(d warehouse.Dialect, q string, t Table, rows [][]any) (string, []
 			b.WriteString(", ")
 		}
 		b.WriteString(tuple)
-		args = append(args, r...)
+		for j, v := range r {
+			if v == nil {
+				// BigQuery types every parameter: say what the NULL is.
+				v = warehouse.Null{Type: t.Schema.Columns[j].Type}
+			}
+			args = append(args, v)
+		}
 	}
 	return b.String(), args, nil
 }

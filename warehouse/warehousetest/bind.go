@@ -47,7 +47,7 @@ func Bind(d warehouse.Dialect, sql string, args []any) string {
 
 func literal(d warehouse.Dialect, v any) string {
 	switch x := v.(type) {
-	case nil:
+	case nil, warehouse.Null:
 		return "NULL"
 	case string:
 		return d.StringLiteral(x)
@@ -80,6 +80,11 @@ func ParseInsert(sql string, args []any) (table string, rows [][]any, ok bool) {
 	name = strings.Trim(name, "\"`")
 	if i := strings.LastIndex(name, "."); i >= 0 {
 		name = name[i+1:]
+	}
+	for i, p := range params {
+		if _, isNull := p.(warehouse.Null); isNull {
+			params[i] = nil
+		}
 	}
 	for i := 0; i < len(params); i += width {
 		rows = append(rows, params[i:i+width])

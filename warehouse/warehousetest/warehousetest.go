@@ -373,6 +373,14 @@ func (s *suite) arguments(t *testing.T) {
 	if _, err := s.wh.Exec(ctx, "DELETE FROM "+q+" WHERE n = ?"); err == nil {
 		t.Error("Exec with a placeholder and no argument succeeded")
 	}
+	// Typed NULLs bind to any column type.
+	if _, err := s.wh.Exec(ctx, ins, warehouse.Null{Type: warehouse.String}, warehouse.Null{Type: warehouse.Int64},
+		warehouse.Null{Type: warehouse.Float64}, warehouse.Null{Type: warehouse.Bool}, warehouse.Null{Type: warehouse.Timestamp}); err != nil {
+		t.Fatalf("Exec with NULL arguments: %v", err)
+	}
+	if got := s.query(t, "SELECT COUNT(*) FROM "+q+" WHERE ts IS NULL AND n IS NULL"); len(got) != 1 || got[0][0] != int64(1) {
+		t.Errorf("NULL rows = %v, want 1", got)
+	}
 }
 
 // concurrentLoads appends to one table from several goroutines while others
