@@ -17,6 +17,9 @@ import (
 	sqlmodels "github.com/sam-attribution/sam/sql"
 	"github.com/sam-attribution/sam/transform"
 	"github.com/sam-attribution/sam/warehouse"
+	"github.com/sam-attribution/sam/warehouse/bigquery"
+	"github.com/sam-attribution/sam/warehouse/duckdb"
+	"github.com/sam-attribution/sam/warehouse/systables"
 )
 
 // Stage names, as the ledger records them.
@@ -66,6 +69,12 @@ func NewApp(ctx context.Context, s *Settings, log *slog.Logger, opts AppOptions)
 	}
 	wh, err := OpenWarehouse(ctx, s.Warehouse, log)
 	if err != nil {
+		return nil, err
+	}
+	// SAM's own tables are created and migrated once, here; writes never
+	// create them.
+	if err := systables.New(wh).Ensure(ctx); err != nil {
+		wh.Close()
 		return nil, err
 	}
 	return &App{
@@ -157,20 +166,28 @@ func (a *App) Plan(ctx context.Context, sel string, fullRefresh bool) (*transfor
 	return a.runner("plan").Plan(ctx, selection, transform.BuildOptions{FullRefresh: fullRefresh})
 }
 
+// ParseDialect returns the dialect of the engine named s (duckdb, bigquery),
+// for rendering SQL without opening a warehouse.
+func ParseDialect(s string) (warehouse.Dialect, error) {
+	for _, d := range []warehouse.Dialect{duckdb.Dialect{}, bigquery.Dialect{}} {
+		if d.Name() == s {
+			return d, nil
+		}
+	}
+	return nil, fmt.Errorf("unknown dialect %q (want duckdb or bigquery)", s)
+}
+
 // Compile renders every model in dialect d, into outDir (NAME.sql) or w.
 func Compile(cfg config.Config, d warehouse.Dialect, outDir string, w io.Writer) error {
 	p, err := loadProject(cfg.Transform.ModelsDir)
 	if err != nil {
 		return err
 	}
-	qualify := func(t string) string { return `"` + t + `"` }
-	if d == warehouse.BigQuery {
-		project := cfg.Warehouse.Project
-		if project == "" {
-			project = "your-project"
-		}
-		qualify = func(t string) string { return "`" + project + "." + cfg.Warehouse.Dataset + "." + t + "`" }
+	project := cfg.Warehouse.Project
+	if project == "" {
+		project = "your-project"
 	}
+	qualify := func(t string) string { return d.QualifiedName(project, cfg.Warehouse.Dataset, t) }
 	rendered, err := p.Compile(d, qualify, Vars(cfg))
 	if err != nil {
 		return err

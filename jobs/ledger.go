@@ -7,10 +7,11 @@ import (
 	"time"
 
 	"github.com/sam-attribution/sam/warehouse"
+	"github.com/sam-attribution/sam/warehouse/systables"
 )
 
 // LedgerTable records every stage of every run.
-const LedgerTable = "sam_run_ledger"
+const LedgerTable = systables.LedgerTable
 
 // Stage statuses recorded in the ledger.
 const (
@@ -24,21 +25,8 @@ const (
 // LedgerSchema is append-only: a stage writes a "running" row when it starts
 // and a final row when it ends; the latest row per (run_id, stage) is its
 // state. A run killed outright leaves its stage "running", which `sam runs`
-// shows as such.
-var LedgerSchema = warehouse.Schema{Columns: []warehouse.Column{
-	{Name: "run_id", Type: warehouse.String},
-	{Name: "job", Type: warehouse.String},
-	{Name: "stage", Type: warehouse.String},
-	{Name: "status", Type: warehouse.String},
-	{Name: "started_at", Type: warehouse.Timestamp},
-	{Name: "ended_at", Type: warehouse.Timestamp},
-	{Name: "rows", Type: warehouse.Int64},
-	{Name: "bytes_processed", Type: warehouse.Int64},
-	{Name: "bytes_billed", Type: warehouse.Int64},
-	{Name: "detail", Type: warehouse.String},
-	{Name: "error", Type: warehouse.String},
-	{Name: "recorded_at", Type: warehouse.Timestamp},
-}}
+// shows as such. systables declares it.
+var LedgerSchema = systables.Ledger().Schema
 
 // Entry is one ledger row.
 type Entry struct {
@@ -55,13 +43,15 @@ type Entry struct {
 	Error          string
 }
 
-// Ledger reads and writes the run ledger.
+// Ledger reads and writes the run ledger. Its table comes from the
+// systables store, which jobs sets up when the process starts.
 type Ledger struct {
-	wh warehouse.Warehouse
+	wh    warehouse.Warehouse
+	store *systables.Store
 }
 
 // NewLedger returns a ledger in wh.
-func NewLedger(wh warehouse.Warehouse) *Ledger { return &Ledger{wh: wh} }
+func NewLedger(wh warehouse.Warehouse) *Ledger { return &Ledger{wh: wh, store: systables.New(wh)} }
 
 // Record appends e.
 func (l *Ledger) Record(ctx context.Context, e Entry) error {
@@ -75,13 +65,7 @@ func (l *Ledger) Record(ctx context.Context, e Entry) error {
 	}
 	row := []any{e.RunID, e.Job, e.Stage, e.Status, e.StartedAt.UTC(), ended,
 		e.Rows, e.BytesProcessed, e.BytesBilled, e.Detail, errText, time.Now().UTC()}
-	_, err := l.wh.Load(ctx, warehouse.LoadRequest{
-		Table:  LedgerTable,
-		Schema: LedgerSchema,
-		Mode:   warehouse.Append,
-		Rows:   warehouse.NewSliceRows([][]any{row}),
-	})
-	if err != nil {
+	if err := l.store.Insert(ctx, systables.Ledger(), [][]any{row}); err != nil {
 		return fmt.Errorf("record ledger entry %s/%s: %w", e.RunID, e.Stage, err)
 	}
 	return nil

@@ -7,30 +7,28 @@ import (
 	"time"
 
 	"github.com/sam-attribution/sam/warehouse"
+	"github.com/sam-attribution/sam/warehouse/systables"
 )
 
 // CursorsTable records, per source and object, how far an incremental sync
 // got. A cursor is saved only after the batch it covers is durable in
 // staging, so a crashed sync resumes from the last durable batch.
-const CursorsTable = "load_cursors"
+const CursorsTable = systables.CursorsTable
 
 // CursorsSchema is the cursor table's schema. One row per save; the latest
 // saved_at per (source, object) is the cursor, so saving is an append and
 // needs no UPDATE.
-var CursorsSchema = warehouse.Schema{Columns: []warehouse.Column{
-	{Name: "source", Type: warehouse.String},
-	{Name: "object", Type: warehouse.String},
-	{Name: "cursor", Type: warehouse.String},
-	{Name: "saved_at", Type: warehouse.Timestamp},
-}}
+var CursorsSchema = systables.Cursors().Schema
 
-// Cursors reads and saves sync cursors in the warehouse.
+// Cursors reads and saves sync cursors in the warehouse. Its table comes
+// from the systables store, which jobs sets up when the process starts.
 type Cursors struct {
-	wh warehouse.Warehouse
+	wh    warehouse.Warehouse
+	store *systables.Store
 }
 
 // NewCursors returns a cursor store.
-func NewCursors(wh warehouse.Warehouse) *Cursors { return &Cursors{wh: wh} }
+func NewCursors(wh warehouse.Warehouse) *Cursors { return &Cursors{wh: wh, store: systables.New(wh)} }
 
 // Get returns the saved cursor, or "" when none was saved.
 func (c *Cursors) Get(ctx context.Context, source, object string) (string, error) {
@@ -40,9 +38,8 @@ func (c *Cursors) Get(ctx context.Context, source, object string) (string, error
 		}
 		return "", fmt.Errorf("read cursor %s/%s: %w", source, object, err)
 	}
-	q := fmt.Sprintf("SELECT cursor FROM %s WHERE source = %s AND object = %s ORDER BY saved_at DESC LIMIT 1",
-		c.wh.QualifiedName(CursorsTable), warehouse.StringLiteral(c.wh.Dialect(), source), warehouse.StringLiteral(c.wh.Dialect(), object))
-	rows, err := c.wh.Query(ctx, q)
+	q := "SELECT cursor FROM " + c.wh.QualifiedName(CursorsTable) + " WHERE source = ? AND object = ? ORDER BY saved_at DESC LIMIT 1"
+	rows, err := c.wh.Query(ctx, q, source, object)
 	if err != nil {
 		return "", fmt.Errorf("read cursor %s/%s: %w", source, object, err)
 	}
@@ -58,13 +55,7 @@ func (c *Cursors) Get(ctx context.Context, source, object string) (string, error
 
 // Save records a new cursor value.
 func (c *Cursors) Save(ctx context.Context, source, object, cursor string) error {
-	_, err := c.wh.Load(ctx, warehouse.LoadRequest{
-		Table:  CursorsTable,
-		Schema: CursorsSchema,
-		Mode:   warehouse.Append,
-		Rows:   warehouse.NewSliceRows([][]any{{source, object, cursor, time.Now().UTC()}}),
-	})
-	if err != nil {
+	if err := c.store.Insert(ctx, systables.Cursors(), [][]any{{source, object, cursor, time.Now().UTC()}}); err != nil {
 		return fmt.Errorf("save cursor %s/%s: %w", source, object, err)
 	}
 	return nil

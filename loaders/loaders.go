@@ -2,7 +2,8 @@
 // that keeps bad rows with their reason, and the cursor store that lets an
 // incremental sync resume. The loaders themselves live in subpackages
 // (loaders/ga4, loaders/crm/..., loaders/spend) and write to staging through
-// the warehouse interface; this package imports only warehouse.
+// the warehouse interface; this package imports only warehouse and
+// warehouse/systables (where its tables are declared).
 package loaders
 
 import (
@@ -11,20 +12,14 @@ import (
 	"time"
 
 	"github.com/sam-attribution/sam/warehouse"
+	"github.com/sam-attribution/sam/warehouse/systables"
 )
 
 // RejectsTable is where every loader keeps rows it could not load.
-const RejectsTable = "load_rejects"
+const RejectsTable = systables.RejectsTable
 
 // RejectsSchema is the rejects table's schema.
-var RejectsSchema = warehouse.Schema{Columns: []warehouse.Column{
-	{Name: "run_id", Type: warehouse.String},
-	{Name: "source", Type: warehouse.String},
-	{Name: "object", Type: warehouse.String},
-	{Name: "reason", Type: warehouse.String},
-	{Name: "raw", Type: warehouse.String},
-	{Name: "rejected_at", Type: warehouse.Timestamp},
-}}
+var RejectsSchema = systables.Rejects().Schema
 
 // Reject is one row that could not be loaded. Raw holds the input exactly as
 // read (a JSON line, a CSV record re-encoded as CSV), so nothing is lost.
@@ -51,7 +46,9 @@ func (c *Counts) Add(o Counts) {
 	c.Bytes += o.Bytes
 }
 
-// WriteRejects appends rejects to the rejects table.
+// WriteRejects appends rejects to the rejects table with multi-row INSERTs
+// (not a load job per batch). The table comes from the systables store,
+// which jobs sets up when the process starts.
 func WriteRejects(ctx context.Context, wh warehouse.Warehouse, runID string, rejects []Reject) error {
 	if len(rejects) == 0 {
 		return nil
@@ -61,13 +58,7 @@ func WriteRejects(ctx context.Context, wh warehouse.Warehouse, runID string, rej
 	for i, r := range rejects {
 		rows[i] = []any{runID, r.Source, r.Object, r.Reason, r.Raw, now}
 	}
-	_, err := wh.Load(ctx, warehouse.LoadRequest{
-		Table:  RejectsTable,
-		Schema: RejectsSchema,
-		Mode:   warehouse.Append,
-		Rows:   warehouse.NewSliceRows(rows),
-	})
-	if err != nil {
+	if err := systables.New(wh).Insert(ctx, systables.Rejects(), rows); err != nil {
 		return fmt.Errorf("write %d rejects: %w", len(rejects), err)
 	}
 	return nil

@@ -137,7 +137,7 @@ ORDER BY model, channel`, wh.QualifiedName("channel_performance"))
 
 // Load reads the report's data from the warehouse.
 func Load(ctx context.Context, wh warehouse.Warehouse, currency string) (*Data, error) {
-	d := &Data{GeneratedAt: time.Now().UTC(), ReportingCurrency: currency, Engine: string(wh.Dialect())}
+	d := &Data{GeneratedAt: time.Now().UTC(), ReportingCurrency: currency, Engine: wh.Dialect().Name()}
 	rows, err := wh.Query(ctx, Query(wh))
 	if err != nil {
 		return nil, fmt.Errorf("read channel_performance: %w", err)

@@ -4,6 +4,7 @@
 // (`sam schedule CRON`) that never runs two pipelines at once thanks to a
 // lock row in the warehouse that expires when its holder dies.
 //
-// It imports warehouse, internal/retry and github.com/robfig/cron/v3; the
+// It imports warehouse, warehouse/systables (its lock table), internal/retry
+// and github.com/robfig/cron/v3; the
 // caller passes the work to run.
 package scheduler

@@ -7,17 +7,12 @@ import (
 	"time"
 
 	"github.com/sam-attribution/sam/warehouse"
+	"github.com/sam-attribution/sam/warehouse/systables"
 )
 
-// LocksTable holds one row per held lock.
-const LocksTable = "sam_locks"
-
-var locksSchema = warehouse.Schema{Columns: []warehouse.Column{
-	{Name: "name", Type: warehouse.String},
-	{Name: "holder", Type: warehouse.String},
-	{Name: "acquired_at", Type: warehouse.Timestamp},
-	{Name: "expires_at", Type: warehouse.Timestamp},
-}}
+// LocksTable holds one row per held lock. It comes from the systables
+// store, which jobs sets up when the process starts.
+const LocksTable = systables.LocksTable
 
 // ErrHeld reports that another holder has the lock.
 var ErrHeld = errors.New("lock is held by another run")
@@ -39,35 +34,19 @@ func (l *Lock) now() time.Time {
 	return time.Now().UTC()
 }
 
-func (l *Lock) lit(s string) string { return warehouse.StringLiteral(l.WH.Dialect(), s) }
-
-func tsLit(t time.Time) string {
-	return "TIMESTAMP '" + t.UTC().Format("2006-01-02 15:04:05.000000") + "'"
-}
-
-func (l *Lock) ensureTable(ctx context.Context) error {
-	_, err := l.WH.Load(ctx, warehouse.LoadRequest{
-		Table: LocksTable, Schema: locksSchema, Mode: warehouse.Append,
-		Rows: warehouse.NewSliceRows(nil),
-	})
-	return err
-}
-
 // Acquire takes the lock or returns ErrHeld. Expired leases are removed in
 // the same transaction, so a dead holder never blocks for longer than TTL.
 func (l *Lock) Acquire(ctx context.Context) error {
-	if err := l.ensureTable(ctx); err != nil {
-		return fmt.Errorf("lock %s: %w", l.Name, err)
-	}
 	now := l.now()
 	t := l.WH.QualifiedName(LocksTable)
-	script := fmt.Sprintf(`BEGIN TRANSACTION;
-DELETE FROM %[1]s WHERE name = %[2]s AND expires_at < %[4]s;
-INSERT INTO %[1]s (name, holder, acquired_at, expires_at)
-SELECT %[2]s, %[3]s, %[4]s, %[5]s FROM (SELECT 1 AS one) AS seed
-WHERE NOT EXISTS (SELECT 1 FROM %[1]s WHERE name = %[2]s);
-COMMIT TRANSACTION;`, t, l.lit(l.Name), l.lit(l.Holder), tsLit(now), tsLit(now.Add(l.TTL)))
-	if _, err := l.WH.Exec(ctx, script); err != nil {
+	script := l.WH.Dialect().Transaction(
+		"DELETE FROM "+t+" WHERE name = ? AND expires_at < ?",
+		`INSERT INTO `+t+` (name, holder, acquired_at, expires_at)
+SELECT CAST(? AS STRING), CAST(? AS STRING), CAST(? AS TIMESTAMP), CAST(? AS TIMESTAMP) FROM (SELECT 1 AS one) AS seed
+WHERE NOT EXISTS (SELECT 1 FROM `+t+` WHERE name = ?)`,
+	)
+	args := []any{l.Name, now, l.Name, l.Holder, now, now.Add(l.TTL), l.Name}
+	if _, err := l.WH.Exec(ctx, script, args...); err != nil {
 		// A concurrent acquirer's transaction conflicting with ours means
 		// someone else is taking it now.
 		return fmt.Errorf("lock %s: %w (%v)", l.Name, ErrHeld, err)
@@ -83,8 +62,7 @@ COMMIT TRANSACTION;`, t, l.lit(l.Name), l.lit(l.Holder), tsLit(now), tsLit(now.A
 }
 
 func (l *Lock) holder(ctx context.Context) (string, error) {
-	rows, err := l.WH.Query(ctx, fmt.Sprintf("SELECT holder FROM %s WHERE name = %s",
-		l.WH.QualifiedName(LocksTable), l.lit(l.Name)))
+	rows, err := l.WH.Query(ctx, "SELECT holder FROM "+l.WH.QualifiedName(LocksTable)+" WHERE name = ?", l.Name)
 	if err != nil {
 		return "", fmt.Errorf("lock %s: read holder: %w", l.Name, err)
 	}
@@ -100,8 +78,8 @@ func (l *Lock) holder(ctx context.Context) (string, error) {
 
 // Renew extends the lease while the holder works.
 func (l *Lock) Renew(ctx context.Context) error {
-	_, err := l.WH.Exec(ctx, fmt.Sprintf("UPDATE %s SET expires_at = %s WHERE name = %s AND holder = %s",
-		l.WH.QualifiedName(LocksTable), tsLit(l.now().Add(l.TTL)), l.lit(l.Name), l.lit(l.Holder)))
+	_, err := l.WH.Exec(ctx, "UPDATE "+l.WH.QualifiedName(LocksTable)+" SET expires_at = ? WHERE name = ? AND holder = ?",
+		l.now().Add(l.TTL), l.Name, l.Holder)
 	if err != nil {
 		return fmt.Errorf("lock %s: renew: %w", l.Name, err)
 	}
@@ -110,8 +88,7 @@ func (l *Lock) Renew(ctx context.Context) error {
 
 // Release gives the lock up.
 func (l *Lock) Release(ctx context.Context) error {
-	_, err := l.WH.Exec(ctx, fmt.Sprintf("DELETE FROM %s WHERE name = %s AND holder = %s",
-		l.WH.QualifiedName(LocksTable), l.lit(l.Name), l.lit(l.Holder)))
+	_, err := l.WH.Exec(ctx, "DELETE FROM "+l.WH.QualifiedName(LocksTable)+" WHERE name = ? AND holder = ?", l.Name, l.Holder)
 	if err != nil {
 		return fmt.Errorf("lock %s: release: %w", l.Name, err)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sam-attribution/sam/warehouse/duckdb"
+	"github.com/sam-attribution/sam/warehouse/systables"
 )
 
 func openDuck(t *testing.T) *duckdb.DB {
@@ -20,6 +21,9 @@ func openDuck(t *testing.T) *duckdb.DB {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	if err := systables.New(db).Ensure(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	return db
 }
 

@@ -7,7 +7,6 @@ import (
 	"testing/fstest"
 	"time"
 
-	"github.com/sam-attribution/sam/warehouse"
 	"github.com/sam-attribution/sam/warehouse/duckdb"
 )
 
@@ -55,7 +54,7 @@ FROM range(%d)`, rows)); err != nil {
 	if err != nil {
 		b.Fatal(err)
 	}
-	compiled, err := p.Compile(warehouse.DuckDB, db.QualifiedName, nil)
+	compiled, err := p.Compile(duckdb.Dialect{}, db.QualifiedName, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

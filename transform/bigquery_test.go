@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/sam-attribution/sam/warehouse"
+	"github.com/sam-attribution/sam/warehouse/bigquery"
+	"github.com/sam-attribution/sam/warehouse/warehousetest"
 )
 
 // fakeBQ stands in for the BigQuery engine: it records statements and
@@ -23,28 +25,28 @@ type fakeBQ struct {
 	loads  []warehouse.LoadRequest
 }
 
-func (f *fakeBQ) Dialect() warehouse.Dialect    { return warehouse.BigQuery }
+func (f *fakeBQ) Dialect() warehouse.Dialect    { return bigquery.Dialect{} }
 func (f *fakeBQ) QualifiedName(t string) string { return "`proj.sam." + t + "`" }
 func (f *fakeBQ) Close() error                  { return nil }
 func (f *fakeBQ) DryRun(context.Context, string) (warehouse.Estimate, error) {
 	return warehouse.Estimate{Supported: true, BytesProcessed: 1 << 20}, nil
 }
 
-func (f *fakeBQ) record(sql string, opts []warehouse.ExecOption) {
+func (f *fakeBQ) record(sql string, opts []any) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.stmts = append(f.stmts, sql)
+	f.stmts = append(f.stmts, warehousetest.Bind(f.Dialect(), sql, opts))
 	o := warehouse.CollectOptions(opts)
 	f.jobs = append(f.jobs, o.JobID)
 	f.labels = append(f.labels, o.Labels)
 }
 
-func (f *fakeBQ) Exec(_ context.Context, sql string, opts ...warehouse.ExecOption) (warehouse.Result, error) {
+func (f *fakeBQ) Exec(_ context.Context, sql string, opts ...any) (warehouse.Result, error) {
 	f.record(sql, opts)
 	return warehouse.Result{BytesProcessed: 100}, nil
 }
 
-func (f *fakeBQ) Query(_ context.Context, sql string, opts ...warehouse.ExecOption) (warehouse.Rows, error) {
+func (f *fakeBQ) Query(_ context.Context, sql string, opts ...any) (warehouse.Rows, error) {
 	f.record(sql, opts)
 	switch {
 	case strings.HasPrefix(sql, "SELECT COUNT(*) FROM"):
@@ -158,7 +160,7 @@ func TestBigQueryIncrementalScript(t *testing.T) {
 	r := &Runner{WH: wh, Project: p, Vars: testVars, RunID: "r2", Now: func() time.Time { return time.Date(2024, 1, 10, 0, 0, 0, 0, time.UTC) }}
 	since := time.Date(2024, 1, 3, 0, 0, 0, 0, time.UTC)
 	m := p.Models["stg_events"]
-	sql, err := render(m.File, m.SQL, p.macros, renderEnv{dialect: warehouse.BigQuery, qualify: wh.QualifiedName, vars: testVars, since: since})
+	sql, err := render(m.File, m.SQL, p.macros, renderEnv{dialect: bigquery.Dialect{}, qualify: wh.QualifiedName, vars: testVars, since: since})
 	if err != nil {
 		t.Fatal(err)
 	}

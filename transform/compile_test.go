@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/sam-attribution/sam/warehouse"
+	"github.com/sam-attribution/sam/warehouse/bigquery"
+	"github.com/sam-attribution/sam/warehouse/duckdb"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
@@ -21,19 +23,19 @@ var testVars = Vars{"attribution_window_days": 90, "time_decay_half_life_days": 
 func TestCompileGolden(t *testing.T) {
 	p := mustLoad(t, os.DirFS("testdata/compile"))
 	qualify := map[warehouse.Dialect]func(string) string{
-		warehouse.BigQuery: func(n string) string { return "`my-project.sam." + n + "`" },
-		warehouse.DuckDB:   nil, // the dialect's quoted bare name
+		bigquery.Dialect{}: func(n string) string { return "`my-project.sam." + n + "`" },
+		duckdb.Dialect{}:   nil, // the dialect's quoted bare name
 	}
-	for _, d := range []warehouse.Dialect{warehouse.BigQuery, warehouse.DuckDB} {
+	for _, d := range []warehouse.Dialect{bigquery.Dialect{}, duckdb.Dialect{}} {
 		out, err := p.Compile(d, qualify[d], testVars)
 		if err != nil {
-			t.Fatalf("Compile(%s): %v", d, err)
+			t.Fatalf("Compile(%s): %v", d.Name(), err)
 		}
 		if len(out) != 2 {
-			t.Fatalf("Compile(%s) rendered %d models, want 2", d, len(out))
+			t.Fatalf("Compile(%s) rendered %d models, want 2", d.Name(), len(out))
 		}
 		for name, sql := range out {
-			golden := filepath.Join("testdata", "golden", string(d), name+".sql")
+			golden := filepath.Join("testdata", "golden", d.Name(), name+".sql")
 			if *update {
 				if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
 					t.Fatal(err)
@@ -48,7 +50,7 @@ func TestCompileGolden(t *testing.T) {
 				t.Fatalf("%v (run go test -run TestCompileGolden -update)", err)
 			}
 			if sql+"\n" != string(want) {
-				t.Errorf("%s %s differs from %s:\n%s", d, name, golden, sql)
+				t.Errorf("%s %s differs from %s:\n%s", d.Name(), name, golden, sql)
 			}
 		}
 	}
@@ -56,7 +58,7 @@ func TestCompileGolden(t *testing.T) {
 
 func TestCompileErrorsNameFileAndLine(t *testing.T) {
 	p := mustLoad(t, os.DirFS("testdata/compile"))
-	_, err := p.Compile(warehouse.DuckDB, nil, Vars{"reporting_currency": "USD"})
+	_, err := p.Compile(duckdb.Dialect{}, nil, Vars{"reporting_currency": "USD"})
 	if err == nil || !strings.Contains(err.Error(), "marts/fct_sample.sql:11") || !strings.Contains(err.Error(), `var "attribution_window_days" is not set`) {
 		t.Errorf("error = %v, want it to name marts/fct_sample.sql:11 and the missing var", err)
 	}
@@ -68,31 +70,31 @@ func TestHelpers(t *testing.T) {
 		tmpl string
 		want string
 	}{
-		{warehouse.BigQuery, `{{ event_param "ga_session_id" "int" }}`, "(SELECT value.int_value FROM UNNEST(event_params) WHERE key = 'ga_session_id')"},
-		{warehouse.DuckDB, `{{ event_param "ga_session_id" "int" }}`, "(list_filter(event_params, p -> p.key = 'ga_session_id')[1].value.int_value)"},
-		{warehouse.BigQuery, `{{ date_trunc "d" "month" }}`, "DATE_TRUNC(d, MONTH)"},
-		{warehouse.BigQuery, `{{ date_trunc "d" "WEEK" }}`, "DATE_TRUNC(d, WEEK(MONDAY))"},
-		{warehouse.DuckDB, `{{ safe_cast "x" "INT64" }}`, "TRY_CAST(x AS BIGINT)"},
-		{warehouse.BigQuery, `{{ var "s" }}`, `'it\'s'`},
-		{warehouse.DuckDB, `{{ var "s" }}`, `'it''s'`},
-		{warehouse.DuckDB, `{{ var "f" }}`, "7.0"},
-		{warehouse.DuckDB, `{{ var "b" }}`, "TRUE"},
-		{warehouse.DuckDB, `{{ incremental_filter "d" }}`, "TRUE"},
-		{warehouse.DuckDB, `{{ if is_incremental }}x{{ else }}y{{ end }}`, "y"},
+		{bigquery.Dialect{}, `{{ event_param "ga_session_id" "int" }}`, "(SELECT value.int_value FROM UNNEST(event_params) WHERE key = 'ga_session_id')"},
+		{duckdb.Dialect{}, `{{ event_param "ga_session_id" "int" }}`, "(list_filter(event_params, p -> p.key = 'ga_session_id')[1].value.int_value)"},
+		{bigquery.Dialect{}, `{{ date_trunc "d" "month" }}`, "DATE_TRUNC(d, MONTH)"},
+		{bigquery.Dialect{}, `{{ date_trunc "d" "WEEK" }}`, "DATE_TRUNC(d, WEEK(MONDAY))"},
+		{duckdb.Dialect{}, `{{ safe_cast "x" "INT64" }}`, "TRY_CAST(x AS BIGINT)"},
+		{bigquery.Dialect{}, `{{ var "s" }}`, `'it\'s'`},
+		{duckdb.Dialect{}, `{{ var "s" }}`, `'it''s'`},
+		{duckdb.Dialect{}, `{{ var "f" }}`, "7.0"},
+		{duckdb.Dialect{}, `{{ var "b" }}`, "TRUE"},
+		{duckdb.Dialect{}, `{{ incremental_filter "d" }}`, "TRUE"},
+		{duckdb.Dialect{}, `{{ if is_incremental }}x{{ else }}y{{ end }}`, "y"},
 	}
 	vars := Vars{"s": "it's", "f": 7.0, "b": true}
 	for _, tt := range tests {
 		got, err := render("t.sql", tt.tmpl, nil, renderEnv{dialect: tt.d, vars: vars, qualify: func(s string) string { return s }})
 		if err != nil {
-			t.Errorf("%s %s: %v", tt.d, tt.tmpl, err)
+			t.Errorf("%s %s: %v", tt.d.Name(), tt.tmpl, err)
 			continue
 		}
 		if got != tt.want {
-			t.Errorf("%s %s = %q, want %q", tt.d, tt.tmpl, got, tt.want)
+			t.Errorf("%s %s = %q, want %q", tt.d.Name(), tt.tmpl, got, tt.want)
 		}
 	}
 	for _, bad := range []string{`{{ date_trunc "d" "fortnight" }}`, `{{ safe_cast "x" "INT" }}`, `{{ event_param "k" "blob" }}`, `{{ var "nope" }}`, `{{ incremental_filter "a; drop" }}`} {
-		if _, err := render("t.sql", bad, nil, renderEnv{dialect: warehouse.DuckDB, vars: vars}); err == nil {
+		if _, err := render("t.sql", bad, nil, renderEnv{dialect: duckdb.Dialect{}, vars: vars}); err == nil {
 			t.Errorf("%s rendered, want an error", bad)
 		}
 	}
@@ -127,7 +129,7 @@ func TestHelpersOnDuckDB(t *testing.T) {
   {{ sha256_hex "s" }} as sha,
   {{ fingerprint "s" }} as md5
 from {{ source "ga4" "events" }}`
-	sql, err := render("t.sql", tmpl, nil, renderEnv{dialect: warehouse.DuckDB, qualify: f.wh.QualifiedName})
+	sql, err := render("t.sql", tmpl, nil, renderEnv{dialect: duckdb.Dialect{}, qualify: f.wh.QualifiedName})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +147,7 @@ func TestCompileIncremental(t *testing.T) {
 	p := mustLoad(t, os.DirFS("testdata/compile"))
 	qualify := func(n string) string { return "`my-project.sam." + n + "`" }
 	since := time.Date(2024, 3, 5, 0, 0, 0, 0, time.UTC)
-	out, err := p.CompileIncremental(warehouse.BigQuery, qualify, testVars, since)
+	out, err := p.CompileIncremental(bigquery.Dialect{}, qualify, testVars, since)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,14 +160,14 @@ func TestCompileIncremental(t *testing.T) {
 			t.Errorf("incremental rendition lacks %q:\n%s", want, sql)
 		}
 	}
-	full, err := p.Compile(warehouse.BigQuery, qualify, testVars)
+	full, err := p.Compile(bigquery.Dialect{}, qualify, testVars)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(full["stg_ga4_sample"], "events_intraday_") || !strings.Contains(full["stg_ga4_sample"], "where TRUE") {
 		t.Errorf("full rendition took the incremental branch:\n%s", full["stg_ga4_sample"])
 	}
-	if _, err := p.CompileIncremental(warehouse.BigQuery, qualify, testVars, time.Time{}); err == nil {
+	if _, err := p.CompileIncremental(bigquery.Dialect{}, qualify, testVars, time.Time{}); err == nil {
 		t.Error("CompileIncremental without a start date succeeded, want an error")
 	}
 }

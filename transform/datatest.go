@@ -69,7 +69,7 @@ func headerTests(m *Model) []dataTest {
 			lits := make([]string, len(vals))
 			for i, v := range vals {
 				// Compared as strings so that one list serves every column type.
-				lits[i] = warehouse.StringLiteral(env.dialect, fmt.Sprint(v))
+				lits[i] = env.dialect.StringLiteral(fmt.Sprint(v))
 			}
 			return fmt.Sprintf("SELECT %[2]s, COUNT(*) AS n_rows FROM %[1]s WHERE %[2]s IS NOT NULL AND CAST(%[2]s AS STRING) NOT IN (%[3]s) GROUP BY %[2]s",
 				q, col, strings.Join(lits, ", "))

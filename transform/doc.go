@@ -4,7 +4,8 @@
 // them for an engine's dialect, and builds them into the warehouse with
 // versioning, incremental partitions, atomic publishing and data tests.
 //
-// It imports the warehouse interface only; engines (DuckDB, BigQuery) are
+// It imports the warehouse interface and warehouse/systables (where the
+// state table is declared) only; engines (DuckDB, BigQuery) are
 // passed in by the caller and appear here only in tests.
 //
 // # Use
@@ -15,8 +16,8 @@
 //	plan, err := r.Plan(ctx, sel, transform.BuildOptions{})    // what would rebuild and why, dry-run bytes
 //	report, err := r.Build(ctx, sel, transform.BuildOptions{FullRefresh: false})
 //	tests, err := r.Test(ctx, sel)                            // data tests only
-//	sqlByModel, err := p.Compile(warehouse.BigQuery, qualify, vars) // `sam compile`
-//	incremental, err := p.CompileIncremental(warehouse.BigQuery, qualify, vars, since) // the is_incremental branch
+//	sqlByModel, err := p.Compile(bigquery.Dialect{}, qualify, vars) // `sam compile`
+//	incremental, err := p.CompileIncremental(bigquery.Dialect{}, qualify, vars, since) // the is_incremental branch
 //
 // Build and Test return a *RunError listing every failed model and test
 // (with up to 10 offending rows per test) next to their full report.

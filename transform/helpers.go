@@ -1,10 +1,11 @@
 package transform
 
-// This file holds every template helper a model may call — the only place
-// where SQL differs between BigQuery and DuckDB. Model bodies are GoogleSQL;
-// DuckDB gets the BigQuery functions it lacks as macros installed by its
-// engine, so a helper exists only where a macro cannot hide the difference
-// (keywords as arguments, correlated UNNEST, graph edges, run state).
+// This file names and documents every template helper a model may call;
+// where SQL differs between BigQuery and DuckDB a helper delegates to the
+// engine's warehouse.Dialect. Model bodies are GoogleSQL; DuckDB gets the
+// BigQuery functions it lacks as macros installed by its engine, so a
+// helper exists only where a macro cannot hide the difference (keywords as
+// arguments, correlated UNNEST, graph edges, run state).
 //
 //	{{ ref "model" }}                 qualified name of a model or seed_NAME table; an edge of the graph
 //	{{ source "ga4" "events" }}       qualified name of the raw table raw_ga4__events; an external node
@@ -64,55 +65,21 @@ func (env renderEnv) funcs() map[string]any {
 		"user_property": func(key, kind string) (string, error) {
 			return unnestParam(d, "user_properties", key, kind)
 		},
-		"days_between": func(later, earlier string) string {
-			if d == warehouse.BigQuery {
-				return fmt.Sprintf("(TIMESTAMP_DIFF(%s, %s, MICROSECOND) / 86400000000.0)", later, earlier)
-			}
-			return fmt.Sprintf("(date_diff('microsecond', CAST(%s AS TIMESTAMP), CAST(%s AS TIMESTAMP)) / 86400000000.0)", earlier, later)
-		},
-		"date_diff_days": func(later, earlier string) string {
-			if d == warehouse.BigQuery {
-				return fmt.Sprintf("DATE_DIFF(%s, %s, DAY)", later, earlier)
-			}
-			return fmt.Sprintf("date_diff('day', CAST(%s AS DATE), CAST(%s AS DATE))", earlier, later)
-		},
+		// Closures rather than method values: parseFuncs has no dialect.
+		"days_between":   func(later, earlier string) string { return d.DaysBetween(later, earlier) },
+		"date_diff_days": func(later, earlier string) string { return d.DateDiffDays(later, earlier) },
 		"date_trunc": func(expr, part string) (string, error) {
-			part = strings.ToUpper(part)
-			duck, ok := truncParts[part]
-			if !ok {
-				return "", fmt.Errorf("date_trunc: unsupported part %q (want DAY, WEEK, ISOWEEK, MONTH, QUARTER or YEAR)", part)
-			}
-			if d == warehouse.BigQuery {
-				if part == "WEEK" {
-					part = "WEEK(MONDAY)"
-				}
-				return fmt.Sprintf("DATE_TRUNC(%s, %s)", expr, part), nil
-			}
-			return fmt.Sprintf("CAST(date_trunc('%s', CAST(%s AS DATE)) AS DATE)", duck, expr), nil
+			return d.DateTrunc(expr, strings.ToUpper(part))
 		},
 		"safe_cast": func(expr, typ string) (string, error) {
-			typ = strings.ToUpper(strings.TrimSpace(typ))
-			duck, ok := castTypes[typ]
-			if !ok {
-				return "", fmt.Errorf("safe_cast: unsupported type %q", typ)
+			out, err := d.SafeCast(expr, strings.ToUpper(strings.TrimSpace(typ)))
+			if err != nil {
+				return "", fmt.Errorf("safe_cast: %w", err)
 			}
-			if d == warehouse.BigQuery {
-				return fmt.Sprintf("SAFE_CAST(%s AS %s)", expr, typ), nil
-			}
-			return fmt.Sprintf("TRY_CAST(%s AS %s)", expr, duck), nil
+			return out, nil
 		},
-		"sha256_hex": func(expr string) string {
-			if d == warehouse.BigQuery {
-				return fmt.Sprintf("TO_HEX(SHA256(%s))", expr)
-			}
-			return fmt.Sprintf("sha256(%s)", expr)
-		},
-		"fingerprint": func(expr string) string {
-			if d == warehouse.BigQuery {
-				return fmt.Sprintf("TO_HEX(MD5(%s))", expr)
-			}
-			return fmt.Sprintf("md5(%s)", expr)
-		},
+		"sha256_hex":  func(expr string) string { return d.SHA256Hex(expr) },
+		"fingerprint": func(expr string) string { return d.MD5Hex(expr) },
 		"var": func(name string) (string, error) {
 			v, ok := env.vars[name]
 			if !ok {
@@ -128,20 +95,9 @@ func (env renderEnv) funcs() map[string]any {
 			if env.since.IsZero() {
 				return "TRUE", nil
 			}
-			return fmt.Sprintf("%s >= %s", col, dateLiteral(env.since)), nil
+			return fmt.Sprintf("%s >= %s", col, d.DateLiteral(env.since)), nil
 		},
 	}
-}
-
-var truncParts = map[string]string{
-	"DAY": "day", "WEEK": "week", "ISOWEEK": "week", "MONTH": "month", "QUARTER": "quarter", "YEAR": "year",
-}
-
-// castTypes maps BigQuery type names to DuckDB's.
-var castTypes = map[string]string{
-	"STRING": "VARCHAR", "INT64": "BIGINT", "FLOAT64": "DOUBLE", "NUMERIC": "DECIMAL(38,9)",
-	"BIGNUMERIC": "DECIMAL(38,9)", "BOOL": "BOOLEAN", "DATE": "DATE", "TIMESTAMP": "TIMESTAMP",
-	"DATETIME": "TIMESTAMP", "BYTES": "BLOB", "JSON": "JSON",
 }
 
 // paramFields maps an event_param kind to the value struct's field.
@@ -150,44 +106,39 @@ var paramFields = map[string]string{
 }
 
 func unnestParam(d warehouse.Dialect, array, key, kind string) (string, error) {
-	lit := warehouse.StringLiteral(d, key)
-	var value string // how to read the matching element's value struct
-	if d == warehouse.BigQuery {
-		value = "value"
-	} else {
-		// DuckDB cannot correlate UNNEST in a scalar subquery; filtering the
-		// list and taking its first element reads the same value.
-		value = fmt.Sprintf("list_filter(%s, p -> p.key = %s)[1].value", array, lit)
+	str, err := d.CastType("STRING")
+	if err != nil {
+		return "", err
 	}
-	field := func(f string) string { return value + "." + f }
-	var expr string
-	str, f64 := "STRING", "FLOAT64"
-	if d == warehouse.DuckDB {
-		str, f64 = "VARCHAR", "DOUBLE"
+	f64, err := d.CastType("FLOAT64")
+	if err != nil {
+		return "", err
 	}
+	var read func(value string) string
 	switch kind {
 	case "string", "int", "float", "double":
-		expr = field(paramFields[kind])
+		read = func(v string) string { return v + "." + paramFields[kind] }
 	case "number":
-		expr = fmt.Sprintf("COALESCE(CAST(%s AS %s), CAST(%s AS %s), CAST(%s AS %s))",
-			field("int_value"), f64, field("float_value"), f64, field("double_value"), f64)
+		read = func(v string) string {
+			return fmt.Sprintf("COALESCE(CAST(%s.int_value AS %s), CAST(%s.float_value AS %s), CAST(%s.double_value AS %s))",
+				v, f64, v, f64, v, f64)
+		}
 	case "text":
-		expr = fmt.Sprintf("COALESCE(%s, CAST(%s AS %s), CAST(%s AS %s), CAST(%s AS %s))",
-			field("string_value"), field("int_value"), str, field("float_value"), str, field("double_value"), str)
+		read = func(v string) string {
+			return fmt.Sprintf("COALESCE(%s.string_value, CAST(%s.int_value AS %s), CAST(%s.float_value AS %s), CAST(%s.double_value AS %s))",
+				v, v, str, v, str, v, str)
+		}
 	default:
 		return "", fmt.Errorf("%s: unknown kind %q (want string, int, float, double, number or text)", array, kind)
 	}
-	if d == warehouse.BigQuery {
-		return fmt.Sprintf("(SELECT %s FROM UNNEST(%s) WHERE key = %s)", expr, array, lit), nil
-	}
-	return "(" + expr + ")", nil
+	return d.ArrayLookup(array, key, read), nil
 }
 
 // sqlLiteral renders a Go value as a SQL literal.
 func sqlLiteral(d warehouse.Dialect, v any) (string, error) {
 	switch x := v.(type) {
 	case string:
-		return warehouse.StringLiteral(d, x), nil
+		return d.StringLiteral(x), nil
 	case bool:
 		if x {
 			return "TRUE", nil
@@ -207,9 +158,7 @@ func sqlLiteral(d warehouse.Dialect, v any) (string, error) {
 		}
 		return s, nil
 	case time.Time:
-		return dateLiteral(x), nil
+		return d.DateLiteral(x), nil
 	}
 	return "", fmt.Errorf("value of type %T has no SQL literal", v)
 }
-
-func dateLiteral(t time.Time) string { return "DATE '" + t.UTC().Format(time.DateOnly) + "'" }

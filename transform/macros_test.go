@@ -8,7 +8,7 @@ import (
 	"testing"
 	"testing/fstest"
 
-	"github.com/sam-attribution/sam/warehouse"
+	"github.com/sam-attribution/sam/warehouse/duckdb"
 )
 
 func mapFS(files map[string]string) fstest.MapFS {
@@ -45,7 +45,7 @@ func TestMacroRender(t *testing.T) {
 		"marts/b.sql":       `select {{ macro "numbered" "col_" }}, {{ macro "today" }} as d from {{ ref "a" }} where {{ macro "recent" "b_ts" }}`,
 		"tests/t.sql":       `select * from {{ ref "b" }} where not {{ macro "in_window" "b_ts" "1" }}`,
 	}))
-	out, err := p.Compile(warehouse.DuckDB, nil, testVars)
+	out, err := p.Compile(duckdb.Dialect{}, nil, testVars)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func TestMacroRender(t *testing.T) {
 	if got := p.Models["b"].Refs; !reflect.DeepEqual(got, []string{"a"}) {
 		t.Errorf("b refs %v, want [a]", got)
 	}
-	sql, err := customTest(p.Tests[0], p.macros).query(renderEnv{dialect: warehouse.DuckDB, qualify: func(s string) string { return s }})
+	sql, err := customTest(p.Tests[0], p.macros).query(renderEnv{dialect: duckdb.Dialect{}, qualify: func(s string) string { return s }})
 	if err != nil || sql != "select * from b where not b_ts >= timestamp_sub(current_timestamp(), interval 1 day)" {
 		t.Errorf("custom test rendered %q, %v", sql, err)
 	}
@@ -171,7 +171,7 @@ func TestMacroRenderErrorNamesMacroAndModel(t *testing.T) {
 		"macros/cast.sql": "{{ define \"as_int\" -}}\n{{ params \"x\" -}}\n{{ safe_cast .x \"INT\" }}\n{{- end }}",
 		"marts/b.sql":     "select\n  {{ macro \"as_int\" \"y\" }} as y",
 	}))
-	_, err := p.Compile(warehouse.DuckDB, nil, testVars)
+	_, err := p.Compile(duckdb.Dialect{}, nil, testVars)
 	if err == nil {
 		t.Fatal("Compile succeeded, want an error")
 	}
@@ -184,14 +184,14 @@ func TestMacroRenderErrorNamesMacroAndModel(t *testing.T) {
 		"macros/loop.sql": "{{ define \"loop\" }}{{ macro \"loop\" }}{{ end }}",
 		"marts/b.sql":     `select {{ macro "loop" }}`,
 	}))
-	if _, err := p.Compile(warehouse.DuckDB, nil, testVars); err == nil || !strings.Contains(err.Error(), "does one call itself?") {
+	if _, err := p.Compile(duckdb.Dialect{}, nil, testVars); err == nil || !strings.Contains(err.Error(), "does one call itself?") {
 		t.Errorf("a macro calling itself: %v, want the recursion reported", err)
 	}
 	p = mustLoad(t, mapFS(map[string]string{
 		"macros/m.sql": "{{ define \"m\" }}{{ params \"x\" }}{{ .x }}{{ end }}",
 		"marts/b.sql":  `select {{ macro "m" 1.5 }}`,
 	}))
-	if _, err := p.Compile(warehouse.DuckDB, nil, testVars); err == nil || !strings.Contains(err.Error(), "arguments are SQL expressions (strings) or integers") {
+	if _, err := p.Compile(duckdb.Dialect{}, nil, testVars); err == nil || !strings.Contains(err.Error(), "arguments are SQL expressions (strings) or integers") {
 		t.Errorf("a float argument: %v, want it rejected", err)
 	}
 }
@@ -251,7 +251,7 @@ func TestMacrosInModelsDir(t *testing.T) {
 		}
 	}
 	p := mustLoad(t, ProjectFS(fstest.MapFS{}, dir))
-	out, err := p.Compile(warehouse.DuckDB, nil, testVars)
+	out, err := p.Compile(duckdb.Dialect{}, nil, testVars)
 	if err != nil || out["a"] != "select 1 as x" {
 		t.Errorf("Compile = %q, %v; want the override's macro rendered", out, err)
 	}

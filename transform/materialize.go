@@ -85,8 +85,8 @@ type builder struct {
 	bytes int64
 }
 
-func (b *builder) exec(ctx context.Context, step, sql string) (warehouse.Result, error) {
-	res, err := b.r.WH.Exec(ctx, sql, b.r.execOptions(b.runID, b.m.Name, b.it.Version, step)...)
+func (b *builder) exec(ctx context.Context, step, sql string, args ...any) (warehouse.Result, error) {
+	res, err := b.r.WH.Exec(ctx, sql, append(append([]any(nil), args...), b.r.execOptions(b.runID, b.m.Name, b.it.Version, step)...)...)
 	b.bytes += res.BytesProcessed
 	if err != nil && modelSteps[step] {
 		err = &modelSQLError{err}
@@ -104,7 +104,8 @@ func (b *builder) query(ctx context.Context, sql string) ([][]any, error) {
 	return warehouse.CollectRows(rows)
 }
 
-func (b *builder) state(rows int64, partitions string) (string, error) {
+// state renders the state row's INSERT and its arguments.
+func (b *builder) state(rows int64, partitions string) (string, []any, error) {
 	return stateInsert(b.d, b.r.WH.QualifiedName(StateTable), State{
 		Model: b.m.Name, Version: b.it.Version, Definition: b.it.definition, Materialized: b.it.Materialized, BuiltAt: b.r.now(),
 		Rows: rows, Bytes: b.bytes, RunID: b.runID, Inputs: b.it.inputs, Partitions: partitions,
@@ -114,13 +115,7 @@ func (b *builder) state(rows int64, partitions string) (string, error) {
 // transaction wraps statements in the dialect's transaction script. The
 // first statement shares line 1 with BEGIN so that a model's line numbers
 // survive in engine errors.
-func (b *builder) transaction(stmts ...string) string {
-	commit := "COMMIT"
-	if b.d == warehouse.BigQuery {
-		commit = "COMMIT TRANSACTION"
-	}
-	return "BEGIN TRANSACTION; " + strings.Join(stmts, ";\n") + ";\n" + commit
-}
+func (b *builder) transaction(stmts ...string) string { return b.d.Transaction(stmts...) }
 
 // dropOther removes an object of the other kind (view vs table) that a
 // previous build left under the model's name.
@@ -139,7 +134,7 @@ func (b *builder) dropOther(wantView bool) string {
 
 func (b *builder) view(ctx context.Context) (buildOutput, error) {
 	create := "CREATE OR REPLACE VIEW " + b.q + " AS " + b.it.sql + "\n"
-	if b.d == warehouse.BigQuery {
+	if !b.d.Features().TransactionalDDL {
 		if drop := b.dropOther(true); drop != "" {
 			if _, err := b.exec(ctx, "drop", drop); err != nil {
 				return buildOutput{}, err
@@ -148,21 +143,21 @@ func (b *builder) view(ctx context.Context) (buildOutput, error) {
 		if _, err := b.exec(ctx, "view", create); err != nil {
 			return buildOutput{}, err
 		}
-		st, err := b.state(0, "")
+		st, args, err := b.state(0, "")
 		if err != nil {
 			return buildOutput{}, err
 		}
-		_, err = b.exec(ctx, "state", st)
+		_, err = b.exec(ctx, "state", st, args...)
 		return buildOutput{Bytes: b.bytes}, err
 	}
-	st, err := b.state(0, "")
+	st, args, err := b.state(0, "")
 	if err != nil {
 		return buildOutput{}, err
 	}
 	if drop := b.dropOther(true); drop != "" {
 		create = drop + "; " + create // same line: keeps the model's line numbers
 	}
-	_, err = b.exec(ctx, "view", b.transaction(create, st))
+	_, err = b.exec(ctx, "view", b.transaction(create, st), args...)
 	return buildOutput{Bytes: b.bytes}, err
 }
 
@@ -171,11 +166,7 @@ func (b *builder) tmpName() string { return b.m.Name + tmpSuffix }
 // fillTmp runs the model's query into its temporary table.
 func (b *builder) fillTmp(ctx context.Context) (string, error) {
 	qt := b.r.WH.QualifiedName(b.tmpName())
-	create := "CREATE OR REPLACE TABLE " + qt
-	if b.d == warehouse.BigQuery {
-		// A crashed run's leftover expires on its own.
-		create += " OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY))"
-	}
+	create := "CREATE OR REPLACE TABLE " + qt + b.d.ScratchTableOptions()
 	_, err := b.exec(ctx, "fill", create+" AS "+b.it.sql+"\n")
 	return qt, err
 }
@@ -211,8 +202,8 @@ func (b *builder) dropTmpOnError(ctx context.Context, qt string, err *error) {
 }
 
 func (b *builder) table(ctx context.Context) (_ buildOutput, err error) {
-	if b.d == warehouse.BigQuery {
-		return b.tableBigQuery(ctx)
+	if !b.d.Features().TransactionalDDL {
+		return b.tableReplace(ctx)
 	}
 	qt, err := b.fillTmp(ctx)
 	if err != nil {
@@ -223,7 +214,7 @@ func (b *builder) table(ctx context.Context) (_ buildOutput, err error) {
 	if err != nil {
 		return buildOutput{}, err
 	}
-	st, err := b.state(rows, b.partitionLabel())
+	st, args, err := b.state(rows, b.partitionLabel())
 	if err != nil {
 		return buildOutput{}, err
 	}
@@ -231,26 +222,22 @@ func (b *builder) table(ctx context.Context) (_ buildOutput, err error) {
 	if drop == "" {
 		drop = "DROP TABLE IF EXISTS " + b.q
 	}
-	swap := b.transaction(drop, "ALTER TABLE "+qt+" RENAME TO "+quoteIdent(b.d, b.m.Name), st)
-	if _, err := b.exec(ctx, "swap", swap); err != nil {
+	swap := b.transaction(drop, "ALTER TABLE "+qt+" RENAME TO "+b.d.QuoteIdent(b.m.Name), st)
+	if _, err := b.exec(ctx, "swap", swap, args...); err != nil {
 		return buildOutput{}, fmt.Errorf("publishing: %w", err)
 	}
 	return buildOutput{Rows: rows, Bytes: b.bytes, Partitions: b.partitionLabel()}, nil
 }
 
-func (b *builder) tableBigQuery(ctx context.Context) (buildOutput, error) {
+// tableReplace publishes with one CREATE OR REPLACE TABLE, for engines
+// that publish it atomically but cannot hold DDL in a transaction.
+func (b *builder) tableReplace(ctx context.Context) (buildOutput, error) {
 	if drop := b.dropOther(false); drop != "" {
 		if _, err := b.exec(ctx, "drop", drop); err != nil {
 			return buildOutput{}, err
 		}
 	}
-	create := "CREATE OR REPLACE TABLE " + b.q
-	if c := b.m.Config; c.PartitionBy != "" {
-		create += " PARTITION BY " + c.PartitionBy
-	}
-	if c := b.m.Config; len(c.ClusterBy) > 0 {
-		create += " CLUSTER BY " + strings.Join(c.ClusterBy, ", ")
-	}
+	create := "CREATE OR REPLACE TABLE " + b.q + b.d.PartitionClause(b.m.Config.PartitionBy, b.m.Config.ClusterBy)
 	if _, err := b.exec(ctx, "create", create+" AS "+b.it.sql+"\n"); err != nil {
 		if !strings.Contains(err.Error(), "different partitioning spec") && !strings.Contains(err.Error(), "different clustering spec") {
 			return buildOutput{}, err
@@ -268,11 +255,11 @@ func (b *builder) tableBigQuery(ctx context.Context) (buildOutput, error) {
 	if err != nil {
 		return buildOutput{}, err
 	}
-	st, err := b.state(rows, b.partitionLabel())
+	st, args, err := b.state(rows, b.partitionLabel())
 	if err != nil {
 		return buildOutput{}, err
 	}
-	if _, err := b.exec(ctx, "state", st); err != nil {
+	if _, err := b.exec(ctx, "state", st, args...); err != nil {
 		return buildOutput{}, err
 	}
 	return buildOutput{Rows: rows, Bytes: b.bytes, Partitions: b.partitionLabel()}, nil
@@ -312,20 +299,20 @@ func (b *builder) incremental(ctx context.Context) (_ buildOutput, err error) {
 	}
 	cols := make([]string, len(names))
 	for i, c := range names {
-		cols[i] = quoteIdent(b.d, c)
+		cols[i] = b.d.QuoteIdent(c)
 	}
 	colList := strings.Join(cols, ", ")
 	partitions := strings.Join(parts, ",")
-	st, err := b.state(rows, partitions)
+	st, args, err := b.state(rows, partitions)
 	if err != nil {
 		return buildOutput{}, err
 	}
 	script := b.transaction(
-		fmt.Sprintf("DELETE FROM %s WHERE %s >= %s", b.q, col, dateLiteral(since)),
+		fmt.Sprintf("DELETE FROM %s WHERE %s >= %s", b.q, col, b.d.DateLiteral(since)),
 		fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s", b.q, colList, colList, qt),
 		st,
 	)
-	if _, err := b.exec(ctx, "replace", script); err != nil {
+	if _, err := b.exec(ctx, "replace", script, args...); err != nil {
 		return buildOutput{}, fmt.Errorf("replacing partitions from %s: %w", since.Format(time.DateOnly), err)
 	}
 	if _, err := b.exec(ctx, "cleanup", "DROP TABLE IF EXISTS "+qt); err != nil {
@@ -337,8 +324,8 @@ func (b *builder) incremental(ctx context.Context) (_ buildOutput, err error) {
 // columns lists the temporary table's columns, in order.
 func (b *builder) columns(ctx context.Context, qt string) ([]string, error) {
 	var cols []warehouse.Column
-	if b.d == warehouse.BigQuery {
-		// Table metadata is free on BigQuery; a query is billed.
+	if b.d.Features().BilledScans {
+		// Table metadata is free; a query is billed.
 		schema, err := b.r.WH.Describe(ctx, b.tmpName())
 		if err != nil {
 			return nil, err
@@ -374,11 +361,11 @@ func (b *builder) seed(ctx context.Context) (buildOutput, error) {
 		return buildOutput{}, err
 	}
 	b.bytes += res.Bytes
-	st, err := b.state(res.RowsLoaded, "")
+	st, args, err := b.state(res.RowsLoaded, "")
 	if err != nil {
 		return buildOutput{}, err
 	}
-	if _, err := b.exec(ctx, "state", st); err != nil {
+	if _, err := b.exec(ctx, "state", st, args...); err != nil {
 		return buildOutput{}, err
 	}
 	return buildOutput{Rows: res.RowsLoaded, Bytes: b.bytes}, nil

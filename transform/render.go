@@ -69,7 +69,7 @@ const versionFormat = "sam-transform-1"
 // `sam compile` passes the engine's QualifiedName or a placeholder project.
 func (p *Project) Compile(d warehouse.Dialect, qualify func(string) string, vars Vars) (map[string]string, error) {
 	if qualify == nil {
-		qualify = func(t string) string { return quoteIdent(d, t) }
+		qualify = d.QuoteIdent
 	}
 	out := map[string]string{}
 	for _, name := range p.order {
@@ -97,7 +97,7 @@ func (p *Project) CompileIncremental(d warehouse.Dialect, qualify func(string) s
 		return nil, fmt.Errorf("compile incremental: no start date")
 	}
 	if qualify == nil {
-		qualify = func(t string) string { return quoteIdent(d, t) }
+		qualify = d.QuoteIdent
 	}
 	out := map[string]string{}
 	for _, name := range p.order {
@@ -112,12 +112,4 @@ func (p *Project) CompileIncremental(d warehouse.Dialect, qualify func(string) s
 		out[name] = sql
 	}
 	return out, nil
-}
-
-// quoteIdent quotes one identifier.
-func quoteIdent(d warehouse.Dialect, name string) string {
-	if d == warehouse.BigQuery {
-		return "`" + name + "`"
-	}
-	return `"` + name + `"`
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/sourcegraph/conc/pool"
 
 	"github.com/sam-attribution/sam/warehouse"
+	"github.com/sam-attribution/sam/warehouse/systables"
 )
 
 // Runner builds a Project in a warehouse.
@@ -73,8 +74,8 @@ func (r *Runner) runID() string {
 // execOptions gives a write a deterministic BigQuery job id and labels (see
 // jobID and labels). Each step of a model's build has its own step name, so
 // no two statements of a run share an id.
-func (r *Runner) execOptions(runID, model, version, step string) []warehouse.ExecOption {
-	return []warehouse.ExecOption{
+func (r *Runner) execOptions(runID, model, version, step string) []any {
+	return []any{
 		warehouse.WithJobID(r.jobID(runID, model, version, step)),
 		warehouse.WithLabels(r.labels(runID, model)),
 	}
@@ -153,8 +154,9 @@ type PlanItem struct {
 
 // Plan lists the selected models in build order with what a Build would do.
 type Plan struct {
-	RunID   string
-	Dialect warehouse.Dialect
+	RunID string
+	// Dialect is the engine's dialect name (duckdb, bigquery).
+	Dialect string
 	Items   []PlanItem
 }
 
@@ -223,7 +225,7 @@ func (r *Runner) plan(ctx context.Context, selected map[string]bool, opts BuildO
 	if err != nil {
 		return nil, err
 	}
-	plan := &Plan{RunID: runID, Dialect: d}
+	plan := &Plan{RunID: runID, Dialect: d.Name()}
 	version := map[string]string{} // what a downstream build depends on
 	stamp := map[string]string{}   // the data a downstream build reads
 	for _, name := range p.order {
@@ -439,7 +441,7 @@ func (p *Project) ownHashes(d warehouse.Dialect, vars Vars) (map[string]string, 
 		if err != nil {
 			return nil, err
 		}
-		out[name] = hashParts(versionFormat, string(d), sql, configKey(m.Config))
+		out[name] = hashParts(versionFormat, d.Name(), sql, configKey(m.Config))
 	}
 	return out, nil
 }
@@ -503,12 +505,10 @@ func (r *Runner) fingerprint(ctx context.Context, table string) (string, error) 
 		// included, so the count and the newest stamp change with any load;
 		// reading one column keeps this cheap on both engines.
 		sql = fmt.Sprintf("SELECT CONCAT(CAST(COUNT(*) AS STRING), ':', COALESCE(CAST(MAX(loaded_at) AS STRING), '')) FROM %s", q)
-	case r.WH.Dialect() == warehouse.DuckDB:
-		// Without a load stamp, hash every row (about 0.4 s per million
-		// GA4-shaped rows): it catches any change, in-place updates too.
-		sql = fmt.Sprintf("SELECT CAST(COUNT(*) AS VARCHAR) || ':' || CAST(COALESCE(SUM(hash(t)), 0) AS VARCHAR) FROM %s AS t", q)
 	default:
-		sql = fmt.Sprintf("SELECT CONCAT(CAST(COUNT(*) AS STRING), ':', CAST(IFNULL(BIT_XOR(FARM_FINGERPRINT(TO_JSON_STRING(t))), 0) AS STRING)) FROM %s AS t", q)
+		// Without a load stamp, hash every row: it catches any change,
+		// in-place updates too.
+		sql = r.WH.Dialect().TableFingerprint(q)
 	}
 	rows, err := r.WH.Query(ctx, sql, warehouse.WithLabels(r.labels(r.runID(), table)))
 	if err != nil {
@@ -616,7 +616,8 @@ func (r *Runner) Build(ctx context.Context, sel Selection, opts BuildOptions) (*
 		return nil, err
 	}
 	runID := r.runID()
-	if _, err := r.WH.Exec(ctx, stateDDL(r.WH.Dialect(), r.WH.QualifiedName(StateTable)), r.execOptions(runID, "state", "ddl", "create")...); err != nil {
+	// One DDL statement per build, so a runner used alone works too.
+	if err := systables.New(r.WH).Create(ctx, systables.ModelState(), r.execOptions(runID, "state", "ddl", "create")...); err != nil {
 		return nil, fmt.Errorf("creating %s: %w", StateTable, err)
 	}
 	plan, err := r.plan(ctx, selected, opts, runID)

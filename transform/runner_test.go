@@ -346,7 +346,7 @@ type failingWH struct {
 	model string
 }
 
-func (w failingWH) Exec(ctx context.Context, sql string, opts ...warehouse.ExecOption) (warehouse.Result, error) {
+func (w failingWH) Exec(ctx context.Context, sql string, opts ...any) (warehouse.Result, error) {
 	if strings.Contains(sql, "RENAME TO \""+w.model+"\"") {
 		sql = strings.Replace(sql, ";\nCOMMIT", ";\nSELECT error('injected failure before commit');\nCOMMIT", 1)
 	}
@@ -488,7 +488,7 @@ type recordingWH struct {
 	opts *[]warehouse.ExecOptions
 }
 
-func (w recordingWH) Exec(ctx context.Context, sql string, opts ...warehouse.ExecOption) (warehouse.Result, error) {
+func (w recordingWH) Exec(ctx context.Context, sql string, opts ...any) (warehouse.Result, error) {
 	w.mu.Lock()
 	*w.opts = append(*w.opts, warehouse.CollectOptions(opts))
 	w.mu.Unlock()
@@ -527,7 +527,7 @@ type gateWH struct {
 	release chan struct{}
 }
 
-func (w gateWH) Exec(ctx context.Context, sql string, opts ...warehouse.ExecOption) (warehouse.Result, error) {
+func (w gateWH) Exec(ctx context.Context, sql string, opts ...any) (warehouse.Result, error) {
 	if o := warehouse.CollectOptions(opts); strings.HasSuffix(o.JobID, "_fill") {
 		w.arrived <- o.Labels["sam_model"]
 		<-w.release
@@ -662,7 +662,7 @@ type cancelWH struct {
 	cancel context.CancelFunc
 }
 
-func (w cancelWH) Exec(ctx context.Context, sql string, opts ...warehouse.ExecOption) (warehouse.Result, error) {
+func (w cancelWH) Exec(ctx context.Context, sql string, opts ...any) (warehouse.Result, error) {
 	res, err := w.Warehouse.Exec(ctx, sql, opts...)
 	if o := warehouse.CollectOptions(opts); o.Labels["sam_model"] == w.model && strings.HasSuffix(o.JobID, "_swap") {
 		w.cancel()
@@ -698,14 +698,14 @@ type holdWH struct {
 	tested  chan string
 }
 
-func (w holdWH) Exec(ctx context.Context, sql string, opts ...warehouse.ExecOption) (warehouse.Result, error) {
+func (w holdWH) Exec(ctx context.Context, sql string, opts ...any) (warehouse.Result, error) {
 	if o := warehouse.CollectOptions(opts); o.Labels["sam_model"] == w.hold && strings.HasSuffix(o.JobID, "_fill") {
 		<-w.release
 	}
 	return w.Warehouse.Exec(ctx, sql, opts...)
 }
 
-func (w holdWH) Query(ctx context.Context, sql string, opts ...warehouse.ExecOption) (warehouse.Rows, error) {
+func (w holdWH) Query(ctx context.Context, sql string, opts ...any) (warehouse.Rows, error) {
 	if strings.Contains(sql, failuresColumn) {
 		w.tested <- warehouse.CollectOptions(opts).Labels["sam_model"]
 	}
@@ -743,7 +743,7 @@ func TestModelTestsRunRightAfterTheModel(t *testing.T) {
 // noFingerprintWH answers the source fingerprint query with no rows.
 type noFingerprintWH struct{ warehouse.Warehouse }
 
-func (w noFingerprintWH) Query(ctx context.Context, sql string, opts ...warehouse.ExecOption) (warehouse.Rows, error) {
+func (w noFingerprintWH) Query(ctx context.Context, sql string, opts ...any) (warehouse.Rows, error) {
 	if strings.Contains(sql, "':'") {
 		return &sliceRows{cols: []string{"fingerprint"}}, nil
 	}

@@ -11,12 +11,13 @@ import (
 	"time"
 
 	"github.com/sam-attribution/sam/warehouse"
+	"github.com/sam-attribution/sam/warehouse/systables"
 )
 
 // StateTable records every build: one row per model per run, the newest row
 // of a model being its current state. Keeping history costs little and
 // answers "when did this change" without another table.
-const StateTable = "sam_model_state"
+const StateTable = systables.ModelStateTable
 
 // State is the newest recorded build of one model.
 type State struct {
@@ -57,34 +58,16 @@ func inputsKey(in map[string]string) string {
 	return b.String()
 }
 
-func stateDDL(d warehouse.Dialect, q string) string {
-	if d == warehouse.BigQuery {
-		return "CREATE TABLE IF NOT EXISTS " + q + ` (
-  model STRING NOT NULL, version STRING NOT NULL, materialized STRING NOT NULL,
-  built_at TIMESTAMP NOT NULL, row_count INT64, bytes_processed INT64,
-  run_id STRING NOT NULL, inputs STRING, partitions_built STRING, definition STRING)`
-	}
-	return "CREATE TABLE IF NOT EXISTS " + q + ` (
-  model VARCHAR NOT NULL, version VARCHAR NOT NULL, materialized VARCHAR NOT NULL,
-  built_at TIMESTAMP NOT NULL, row_count BIGINT, bytes_processed BIGINT,
-  run_id VARCHAR NOT NULL, inputs VARCHAR, partitions_built VARCHAR, definition VARCHAR)`
-}
-
-// stateInsert renders the INSERT recording s; it runs inside the same
-// transaction as the publish where the engine allows.
-func stateInsert(d warehouse.Dialect, q string, s State) (string, error) {
+// stateInsert renders the INSERT recording s and its arguments; it runs
+// inside the same transaction as the publish where the engine allows.
+func stateInsert(d warehouse.Dialect, q string, s State) (string, []any, error) {
 	in, err := json.Marshal(s.Inputs)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
-	lit := func(v string) string { return warehouse.StringLiteral(d, v) }
-	ts := s.BuiltAt.UTC().Format("2006-01-02 15:04:05.000000")
-	tsLit := "TIMESTAMP " + lit(ts)
-	if d == warehouse.DuckDB {
-		tsLit = "CAST(" + lit(ts) + " AS TIMESTAMP)"
-	}
-	return fmt.Sprintf("INSERT INTO %s (model, version, materialized, built_at, row_count, bytes_processed, run_id, inputs, partitions_built, definition) VALUES (%s, %s, %s, %s, %d, %d, %s, %s, %s, %s)",
-		q, lit(s.Model), lit(s.Version), lit(s.Materialized), tsLit, s.Rows, s.Bytes, lit(s.RunID), lit(string(in)), lit(s.Partitions), lit(s.Definition)), nil
+	return systables.InsertSQL(d, q, systables.ModelState(), [][]any{
+		{s.Model, s.Version, s.Materialized, s.BuiltAt.UTC(), s.Rows, s.Bytes, s.RunID, string(in), s.Partitions, s.Definition},
+	})
 }
 
 // LoadState returns the newest recorded build of every model (for `sam

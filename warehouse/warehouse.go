@@ -9,6 +9,9 @@
 // (for example "stg_ga4__events"); each engine qualifies them (DuckDB: the
 // main schema of the database file; BigQuery: project.dataset). Callers that
 // need the qualified form for SQL text ask the engine's QualifiedName.
+//
+// Whatever SQL text differs between engines is asked of the engine's
+// Dialect (dialect.go), so no package above this one branches on the engine.
 package warehouse
 
 import (
@@ -17,26 +20,8 @@ import (
 	"fmt"
 	"io"
 	"regexp"
-	"strings"
 	"time"
 )
-
-// Dialect names the SQL dialect an engine speaks.
-type Dialect string
-
-const (
-	DuckDB   Dialect = "duckdb"
-	BigQuery Dialect = "bigquery"
-)
-
-// ParseDialect accepts "duckdb" or "bigquery".
-func ParseDialect(s string) (Dialect, error) {
-	switch Dialect(s) {
-	case DuckDB, BigQuery:
-		return Dialect(s), nil
-	}
-	return "", fmt.Errorf("unknown dialect %q (want duckdb or bigquery)", s)
-}
 
 // ErrNotFound reports that a table does not exist.
 var ErrNotFound = errors.New("table not found")
@@ -50,9 +35,11 @@ type Warehouse interface {
 	// SAM's dataset, ready to paste into SQL.
 	QualifiedName(table string) string
 	// Exec runs one statement or, on engines that support it, a script.
-	Exec(ctx context.Context, sql string, opts ...ExecOption) (Result, error)
+	// args are the values of the positional ? placeholders (see Args).
+	Exec(ctx context.Context, sql string, args ...any) (Result, error)
 	// Query runs a query and returns its rows. The caller must Close them.
-	Query(ctx context.Context, sql string, opts ...ExecOption) (Rows, error)
+	// args are as for Exec.
+	Query(ctx context.Context, sql string, args ...any) (Rows, error)
 	// Load writes rows into a table, creating it from req.Schema when absent.
 	Load(ctx context.Context, req LoadRequest) (LoadResult, error)
 	// Describe returns a table's schema, or an error wrapping ErrNotFound.
@@ -106,12 +93,32 @@ func WithLabels(l map[string]string) ExecOption {
 	}
 }
 
-// CollectOptions applies opts in order.
-func CollectOptions(opts []ExecOption) ExecOptions {
-	var o ExecOptions
-	for _, f := range opts {
-		f(&o)
+// Args separates what a caller passed to Exec or Query: ExecOption values
+// (WithJobID, WithLabels) anywhere among args configure the call, as pgx
+// takes its query options among the arguments; every other value binds to
+// the next positional ? placeholder, in order, across a whole script.
+// Placeholder values are nil, Null, string, int, int64, float64, bool,
+// time.Time (a TIMESTAMP) and []byte; a DATE is better written as a DATE
+// literal from the Dialect. Engines call Args; callers need not.
+func Args(args []any) (params []any, o ExecOptions) {
+	for _, a := range args {
+		if f, ok := a.(ExecOption); ok {
+			f(&o)
+			continue
+		}
+		params = append(params, a)
 	}
+	return params, o
+}
+
+// Null is a typed NULL argument. Where a bare nil has no type (BigQuery
+// types every query parameter), it says what the NULL is.
+type Null struct{ Type Type }
+
+// CollectOptions applies the ExecOption values among args in order and
+// ignores the rest (see Args).
+func CollectOptions(args []any) ExecOptions {
+	_, o := Args(args)
 	return o
 }
 
@@ -275,27 +282,3 @@ var projectRE = regexp.MustCompile(`^[a-z][a-z0-9\-]{4,28}[a-z0-9]$|^[a-z0-9\-\.
 // ValidProjectID reports whether s looks like a Google Cloud project id
 // (including domain-scoped ids such as example.com:proj).
 func ValidProjectID(s string) bool { return projectRE.MatchString(s) }
-
-// StringLiteral renders s as a SQL string literal for dialect d. The two
-// dialects escape differently: BigQuery uses backslashes, DuckDB doubles the
-// quote and treats backslashes literally.
-func StringLiteral(d Dialect, s string) string {
-	var b strings.Builder
-	b.WriteByte('\'')
-	for _, r := range s {
-		switch {
-		case r == '\'' && d == BigQuery:
-			b.WriteString(`\'`)
-		case r == '\\' && d == BigQuery:
-			b.WriteString(`\\`)
-		case r == '\n' && d == BigQuery:
-			b.WriteString(`\n`)
-		case r == '\'':
-			b.WriteString(`''`)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte('\'')
-	return b.String()
-}

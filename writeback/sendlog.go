@@ -8,11 +8,12 @@ import (
 	"time"
 
 	"github.com/sam-attribution/sam/warehouse"
+	"github.com/sam-attribution/sam/warehouse/systables"
 )
 
 // SendLogTable is the send log, named as a raw source so the
 // writeback_queue model reads it with {{ source "writeback" "send_log" }}.
-const SendLogTable = "raw_writeback__send_log"
+const SendLogTable = systables.SendLogTable
 
 // Send log statuses.
 const (
@@ -23,17 +24,8 @@ const (
 	StatusReleased = "released" // an operator cleared an ambiguous key
 )
 
-// SendLogSchema is the send log's schema.
-var SendLogSchema = warehouse.Schema{Columns: []warehouse.Column{
-	{Name: "idempotency_key", Type: warehouse.String, Required: true},
-	{Name: "lead_id", Type: warehouse.String},
-	{Name: "event_name", Type: warehouse.String},
-	{Name: "client_key", Type: warehouse.String},
-	{Name: "sent_at", Type: warehouse.Timestamp, Required: true},
-	{Name: "run_id", Type: warehouse.String},
-	{Name: "status", Type: warehouse.String, Required: true},
-	{Name: "detail", Type: warehouse.String},
-}}
+// SendLogSchema is the send log's schema (declared in systables).
+var SendLogSchema = systables.SendLog().Schema
 
 // blockedSQL selects the keys that must not be sent: sent once, or with an
 // intent that no "failed" or "released" row balances (the crash window and
@@ -55,16 +47,10 @@ func EnsureSendLog(ctx context.Context, wh warehouse.Warehouse) error {
 	return ensureSendLog(ctx, wh, SendLogTable)
 }
 
-// ensureSendLog creates the table when it is absent (a zero-row append
-// creates the table from the schema).
+// ensureSendLog creates the table when it is absent, through the systables
+// store (the table's name is configurable).
 func ensureSendLog(ctx context.Context, wh warehouse.Warehouse, table string) error {
-	_, err := wh.Load(ctx, warehouse.LoadRequest{
-		Table:  table,
-		Schema: SendLogSchema,
-		Mode:   warehouse.Append,
-		Rows:   warehouse.NewSliceRows(nil),
-	})
-	if err != nil {
+	if err := systables.New(wh).Create(ctx, systables.SendLog().Named(table)); err != nil {
 		return fmt.Errorf("writeback: create send log %s: %w", table, err)
 	}
 	return nil
@@ -191,12 +177,7 @@ func (l *logWriter) commit(rows []logRow) error {
 	// recorded, so the write gets its own deadline instead.
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	_, err := l.wh.Load(ctx, warehouse.LoadRequest{
-		Table:  l.table,
-		Schema: SendLogSchema,
-		Mode:   warehouse.Append,
-		Rows:   warehouse.NewSliceRows(data),
-	})
+	err := systables.New(l.wh).Insert(ctx, systables.SendLog().Named(l.table), data)
 	l.writes++
 	l.rowCount += len(data)
 	if err != nil {

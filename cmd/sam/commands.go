@@ -221,7 +221,7 @@ func cmdCompile(ctx context.Context, e *env) error {
 	if err := e.parse(fs); err != nil {
 		return err
 	}
-	d, err := warehouse.ParseDialect(*dialect)
+	d, err := jobs.ParseDialect(*dialect)
 	if err != nil {
 		return usageError{err}
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/sam-attribution/sam/transform"
 	"github.com/sam-attribution/sam/warehouse"
 	"github.com/sam-attribution/sam/warehouse/duckdb"
+	"github.com/sam-attribution/sam/warehouse/systables"
 )
 
 func query(t *testing.T, wh warehouse.Warehouse, sql string) [][]any {
@@ -40,6 +41,9 @@ func TestFileToStagingOnDuckDB(t *testing.T) {
 	ctx := t.Context()
 	db, err := duckdb.Open(ctx, "", duckdb.Options{Threads: 1})
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := systables.New(db).Ensure(ctx); err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
@@ -177,6 +181,9 @@ func TestStagingResolvesLeadsAndAssociations(t *testing.T) {
 	ctx := t.Context()
 	db, err := duckdb.Open(ctx, "", duckdb.Options{Threads: 1})
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := systables.New(db).Ensure(ctx); err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sam-attribution/sam/sampledata"
 	"github.com/sam-attribution/sam/warehouse"
+	"github.com/sam-attribution/sam/warehouse/duckdb"
 )
 
 // benchExport generates an export once per benchmark: 3 days of 15,000
@@ -64,7 +65,7 @@ func BenchmarkDuckDBReadJSON(b *testing.B) {
 	for _, c := range ExportColumns() {
 		cols = append(cols, "'"+c.Name+"': '"+duckType(c)+"'")
 	}
-	q := "CREATE TABLE t AS SELECT * FROM read_json(" + warehouse.StringLiteral(warehouse.DuckDB, filepath.Join(dir, "events_*.json")) +
+	q := "CREATE TABLE t AS SELECT * FROM read_json(" + duckdb.Dialect{}.StringLiteral(filepath.Join(dir, "events_*.json")) +
 		", format = 'newline_delimited', columns = {" + strings.Join(cols, ", ") + "})"
 	start := time.Now()
 	for b.Loop() {

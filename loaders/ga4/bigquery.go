@@ -36,8 +36,8 @@ func NewBigQueryLoader(cfg Options, wh warehouse.Warehouse, log *slog.Logger) (*
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if wh.Dialect() != warehouse.BigQuery {
-		return nil, fmt.Errorf("ga4: the BigQuery export loader needs the bigquery engine, not %s", wh.Dialect())
+	if !wh.Dialect().Features().BigQueryTables {
+		return nil, fmt.Errorf("ga4: the BigQuery export loader needs the bigquery engine, not %s", wh.Dialect().Name())
 	}
 	if cfg.ExportDataset == "" {
 		return nil, fmt.Errorf("ga4: %w", option.Invalid("ExportDataset", "", "is not set"))
@@ -105,8 +105,8 @@ func (l *BigQueryLoader) listTables(ctx context.Context) (map[time.Time]exportTa
 // exportColumns returns the top-level columns of one export table, so that
 // columns older exports lack load as NULL instead of failing the copy.
 func (l *BigQueryLoader) exportColumns(ctx context.Context, table string) (map[string]bool, error) {
-	q := "SELECT column_name FROM " + l.dataset() + ".INFORMATION_SCHEMA.COLUMNS WHERE table_name = " + warehouse.StringLiteral(warehouse.BigQuery, table)
-	rows, err := l.wh.Query(ctx, q)
+	q := "SELECT column_name FROM " + l.dataset() + ".INFORMATION_SCHEMA.COLUMNS WHERE table_name = ?"
+	rows, err := l.wh.Query(ctx, q, table)
 	if err != nil {
 		return nil, fmt.Errorf("ga4: read export columns: %w", err)
 	}
@@ -141,7 +141,7 @@ func (l *BigQueryLoader) Load(ctx context.Context, runID string) (Result, error)
 	if err != nil {
 		return res, err
 	}
-	script, err := renderCopy(copyPlan{
+	script, err := renderCopy(l.wh.Dialect(), copyPlan{
 		Source: l.dataset(), Target: l.wh.QualifiedName(RawTable), Tables: tables, Have: have,
 		Today: day(l.now().UTC()),
 	})
@@ -205,7 +205,7 @@ type copyPlan struct {
 
 // renderCopy renders the BigQuery script that creates raw_ga4__events when
 // absent and replaces the chosen days' partitions with the chosen tables.
-func renderCopy(p copyPlan) (string, error) {
+func renderCopy(d warehouse.Dialect, p copyPlan) (string, error) {
 	if len(p.Tables) == 0 {
 		return "", fmt.Errorf("ga4: no tables to copy")
 	}
@@ -231,9 +231,9 @@ func renderCopy(p copyPlan) (string, error) {
 	schema := RawSchema()
 	var defs, names, sel []string
 	for _, c := range schema.Columns {
-		ddl, err := bqType(c)
+		ddl, err := d.ColumnType(c)
 		if err != nil {
-			return "", err
+			return "", fmt.Errorf("ga4: %w", err)
 		}
 		defs = append(defs, "  "+c.Name+" "+ddl)
 		switch c.Name {
@@ -263,41 +263,6 @@ func renderCopy(p copyPlan) (string, error) {
 	fmt.Fprintf(&b, "  AND _TABLE_SUFFIX IN (%s);\n\n", strings.Join(suffixes, ", "))
 	b.WriteString("COMMIT TRANSACTION;\n")
 	return b.String(), nil
-}
-
-// bqType renders a column's BigQuery type.
-func bqType(c warehouse.Column) (string, error) {
-	var t string
-	switch c.Type {
-	case warehouse.String:
-		t = "STRING"
-	case warehouse.Int64:
-		t = "INT64"
-	case warehouse.Float64:
-		t = "FLOAT64"
-	case warehouse.Bool:
-		t = "BOOL"
-	case warehouse.Date:
-		t = "DATE"
-	case warehouse.Timestamp:
-		t = "TIMESTAMP"
-	case warehouse.Record:
-		parts := make([]string, len(c.Fields))
-		for i, f := range c.Fields {
-			ft, err := bqType(f)
-			if err != nil {
-				return "", err
-			}
-			parts[i] = f.Name + " " + ft
-		}
-		t = "STRUCT<" + strings.Join(parts, ", ") + ">"
-	default:
-		return "", fmt.Errorf("ga4: column %s: no BigQuery type for %s", c.Name, c.Type)
-	}
-	if c.Repeated {
-		t = "ARRAY<" + t + ">"
-	}
-	return t, nil
 }
 
 // WithShard makes the loader load only the days of shard s (Cloud Run task

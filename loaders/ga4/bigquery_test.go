@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sam-attribution/sam/warehouse"
+	"github.com/sam-attribution/sam/warehouse/bigquery"
 )
 
 // fakeBQ answers the loader's metadata queries the way BigQuery would and
@@ -23,16 +24,16 @@ type fakeBQ struct {
 	recentFrom string
 }
 
-func (f *fakeBQ) Dialect() warehouse.Dialect { return warehouse.BigQuery }
+func (f *fakeBQ) Dialect() warehouse.Dialect { return bigquery.Dialect{} }
 func (f *fakeBQ) QualifiedName(t string) string {
 	return "`sam-prod.sam." + t + "`"
 }
-func (f *fakeBQ) Exec(_ context.Context, q string, opts ...warehouse.ExecOption) (warehouse.Result, error) {
+func (f *fakeBQ) Exec(_ context.Context, q string, opts ...any) (warehouse.Result, error) {
 	f.scripts = append(f.scripts, q)
 	f.jobIDs = append(f.jobIDs, warehouse.CollectOptions(opts).JobID)
 	return warehouse.Result{BytesProcessed: 123456789}, nil
 }
-func (f *fakeBQ) Query(_ context.Context, q string, _ ...warehouse.ExecOption) (warehouse.Rows, error) {
+func (f *fakeBQ) Query(_ context.Context, q string, _ ...any) (warehouse.Rows, error) {
 	var rows [][]any
 	switch {
 	case strings.Contains(q, "INFORMATION_SCHEMA.TABLES"):

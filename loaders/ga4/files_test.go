@@ -13,6 +13,7 @@ import (
 	"github.com/sam-attribution/sam/sampledata"
 	"github.com/sam-attribution/sam/warehouse"
 	"github.com/sam-attribution/sam/warehouse/duckdb"
+	"github.com/sam-attribution/sam/warehouse/systables"
 )
 
 func openDuck(t testing.TB) *duckdb.DB {
@@ -22,6 +23,10 @@ func openDuck(t testing.TB) *duckdb.DB {
 		t.Fatalf("duckdb.Open: %v", err)
 	}
 	t.Cleanup(func() { db.Close() })
+	// SAM's own tables exist before any loader runs, as jobs makes sure.
+	if err := systables.New(db).Ensure(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	return db
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/sam-attribution/sam/internal/option"
@@ -87,9 +86,9 @@ func loadedDays(ctx context.Context, wh warehouse.Warehouse) (map[time.Time]stri
 	}
 	out := map[time.Time]string{}
 	where := ""
-	if wh.Dialect() == warehouse.BigQuery {
+	if pq := wh.Dialect().PartitionIDsQuery(wh.QualifiedName(RawTable)); pq != "" {
 		var newest time.Time
-		if err := partitionDays(ctx, wh, func(d time.Time) {
+		if err := partitionDays(ctx, wh, pq, func(d time.Time) {
 			out[d] = "events_" + d.Format("20060102")
 			if d.After(newest) {
 				newest = d
@@ -100,7 +99,7 @@ func loadedDays(ctx context.Context, wh warehouse.Warehouse) (map[time.Time]stri
 		if len(out) == 0 {
 			return out, nil
 		}
-		where = " WHERE export_date >= DATE '" + newest.AddDate(0, 0, -recentDays).Format(time.DateOnly) + "'"
+		where = " WHERE export_date >= " + wh.Dialect().DateLiteral(newest.AddDate(0, 0, -recentDays))
 	}
 	// MIN picks events_YYYYMMDD over events_intraday_YYYYMMDD should both
 	// ever be present for one day.
@@ -129,11 +128,9 @@ func loadedDays(ctx context.Context, wh warehouse.Warehouse) (map[time.Time]stri
 // replaced by their daily table within a day or two.
 const recentDays = 14
 
-// partitionDays lists the non-empty day partitions of raw_ga4__events from
-// BigQuery's INFORMATION_SCHEMA.PARTITIONS.
-func partitionDays(ctx context.Context, wh warehouse.Warehouse, fn func(time.Time)) error {
-	q := "SELECT partition_id FROM " + datasetOf(wh.QualifiedName(RawTable)) + ".INFORMATION_SCHEMA.PARTITIONS" +
-		" WHERE table_name = '" + RawTable + "' AND total_rows > 0"
+// partitionDays lists the non-empty day partitions of raw_ga4__events with
+// q, the dialect's metadata query (PartitionIDsQuery).
+func partitionDays(ctx context.Context, wh warehouse.Warehouse, q string, fn func(time.Time)) error {
 	rows, err := wh.Query(ctx, q)
 	if err != nil {
 		return fmt.Errorf("ga4: read loaded partitions: %w", err)
@@ -149,15 +146,6 @@ func partitionDays(ctx context.Context, wh warehouse.Warehouse, fn func(time.Tim
 		}
 	}
 	return rows.Err()
-}
-
-// datasetOf turns `project.dataset.table` into `project.dataset`.
-func datasetOf(qualified string) string {
-	q := strings.Trim(qualified, "`")
-	if i := strings.LastIndex(q, "."); i > 0 {
-		q = q[:i]
-	}
-	return "`" + q + "`"
 }
 
 func day(t time.Time) time.Time {

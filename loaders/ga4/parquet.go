@@ -17,23 +17,19 @@ import (
 // partition replacement and the rejects are one transaction.
 func (l *FileLoader) loadParquet(ctx context.Context, runID string, t exportTable) (loaders.Counts, error) {
 	var c loaders.Counts
-	if l.wh.Dialect() != warehouse.DuckDB {
+	if !l.wh.Dialect().Features().LocalFiles {
 		return c, fmt.Errorf("ga4: %s: Parquet export files need the duckdb engine", t.path)
 	}
 	abs, err := filepath.Abs(t.path)
 	if err != nil {
 		return c, fmt.Errorf("ga4: %w", err)
 	}
-	// Make sure both tables exist before the script refers to them.
-	for _, tb := range []struct {
-		name   string
-		schema warehouse.Schema
-	}{{RawTable, RawSchema()}, {loaders.RejectsTable, loaders.RejectsSchema}} {
-		if _, err := l.wh.Load(ctx, warehouse.LoadRequest{Table: tb.name, Schema: tb.schema, Mode: warehouse.Append, NDJSON: strings.NewReader("")}); err != nil {
-			return c, fmt.Errorf("ga4: create %s: %w", tb.name, err)
-		}
+	// The script refers to the raw table, which may not exist yet (the
+	// rejects table is SAM's own and exists from the start).
+	if _, err := l.wh.Load(ctx, warehouse.LoadRequest{Table: RawTable, Schema: RawSchema(), Mode: warehouse.Append, NDJSON: strings.NewReader("")}); err != nil {
+		return c, fmt.Errorf("ga4: create %s: %w", RawTable, err)
 	}
-	lit := func(s string) string { return warehouse.StringLiteral(warehouse.DuckDB, s) }
+	lit := l.wh.Dialect().StringLiteral
 	src := "read_parquet(" + lit(abs) + ")"
 	cols, err := l.parquetColumns(ctx, src)
 	if err != nil {
@@ -64,22 +60,22 @@ func (l *FileLoader) loadParquet(ctx context.Context, runID string, t exportTabl
 		return c, err
 	}
 	c.Rejected = c.Read - c.Loaded
-	now := lit(l.now().UTC().Format("2006-01-02 15:04:05.999999"))
-	day := lit(t.day.Format(time.DateOnly))
-	script := fmt.Sprintf(`BEGIN TRANSACTION;
-DELETE FROM %[1]s WHERE export_date = CAST(%[2]s AS DATE);
-INSERT INTO %[1]s BY NAME SELECT %[3]s, CAST(%[2]s AS DATE) AS export_date, %[4]s AS export_table, CAST(%[5]s AS TIMESTAMP) AS loaded_at FROM %[6]s WHERE %[7]s;
-INSERT INTO %[8]s (run_id, source, object, reason, raw, rejected_at)
-SELECT %[9]s, %[10]s, %[4]s,
+	now, day := l.now().UTC(), t.day.Format(time.DateOnly)
+	raw, rejects := l.wh.QualifiedName(RawTable), l.wh.QualifiedName(loaders.RejectsTable)
+	script := l.wh.Dialect().Transaction(
+		"DELETE FROM "+raw+" WHERE export_date = CAST(? AS DATE)",
+		fmt.Sprintf("INSERT INTO %s BY NAME SELECT %s, CAST(? AS DATE) AS export_date, CAST(? AS VARCHAR) AS export_table, CAST(? AS TIMESTAMP) AS loaded_at FROM %s WHERE %s",
+			raw, strings.Join(sel, ", "), src, valid),
+		fmt.Sprintf(`INSERT INTO %s (run_id, source, object, reason, raw, rejected_at)
+SELECT CAST(? AS VARCHAR), CAST(? AS VARCHAR), CAST(? AS VARCHAR),
   CASE WHEN event_timestamp IS NULL THEN 'missing event_timestamp'
        WHEN event_timestamp <= 0 THEN 'bad event_timestamp'
        ELSE 'bad event_date ' || coalesce(CAST(event_date AS VARCHAR), 'NULL') END,
-  CAST(to_json(p) AS VARCHAR), CAST(%[5]s AS TIMESTAMP)
-FROM %[6]s AS p WHERE NOT coalesce(%[7]s, false);
-COMMIT;`,
-		l.wh.QualifiedName(RawTable), day, strings.Join(sel, ", "), lit(t.name), now, src, valid,
-		l.wh.QualifiedName(loaders.RejectsTable), lit(runID), lit(Source))
-	if _, err := l.wh.Exec(ctx, script, warehouse.WithJobID(jobID(runID, t.name))); err != nil {
+  CAST(to_json(p) AS VARCHAR), CAST(? AS TIMESTAMP)
+FROM %s AS p WHERE NOT coalesce(%s, false)`, rejects, src, valid),
+	)
+	args := []any{day, day, t.name, now, runID, Source, t.name, now}
+	if _, err := l.wh.Exec(ctx, script, append(args, warehouse.WithJobID(jobID(runID, t.name)))...); err != nil {
 		return c, fmt.Errorf("ga4: load %s: %w", t.name, err)
 	}
 	return c, nil

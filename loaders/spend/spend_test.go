@@ -13,6 +13,8 @@ import (
 
 	"github.com/sam-attribution/sam/loaders"
 	"github.com/sam-attribution/sam/warehouse"
+	"github.com/sam-attribution/sam/warehouse/duckdb"
+	"github.com/sam-attribution/sam/warehouse/warehousetest"
 )
 
 // fakeWH records loads; the loader needs nothing else from a warehouse.
@@ -26,16 +28,24 @@ func newFake() *fakeWH {
 	return &fakeWH{tables: map[string][][]any{}, modes: map[string][]warehouse.LoadMode{}}
 }
 
-func (f *fakeWH) Dialect() warehouse.Dialect    { return warehouse.DuckDB }
+func (f *fakeWH) Dialect() warehouse.Dialect    { return duckdb.Dialect{} }
 func (f *fakeWH) QualifiedName(t string) string { return t }
 func (f *fakeWH) Close() error                  { return nil }
 func (f *fakeWH) Describe(context.Context, string) (warehouse.Schema, error) {
 	return warehouse.Schema{}, warehouse.ErrNotFound
 }
-func (f *fakeWH) Exec(context.Context, string, ...warehouse.ExecOption) (warehouse.Result, error) {
+
+// Exec keeps the rows of the system tables' INSERTs (rejects).
+func (f *fakeWH) Exec(_ context.Context, sql string, args ...any) (warehouse.Result, error) {
+	if table, rows, ok := warehousetest.ParseInsert(sql, args); ok {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.tables[table] = append(f.tables[table], rows...)
+		return warehouse.Result{RowsAffected: int64(len(rows))}, nil
+	}
 	return warehouse.Result{}, nil
 }
-func (f *fakeWH) Query(context.Context, string, ...warehouse.ExecOption) (warehouse.Rows, error) {
+func (f *fakeWH) Query(context.Context, string, ...any) (warehouse.Rows, error) {
 	return nil, io.EOF
 }
 func (f *fakeWH) DryRun(context.Context, string) (warehouse.Estimate, error) {

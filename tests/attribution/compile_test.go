@@ -4,14 +4,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sam-attribution/sam/warehouse"
+	"github.com/sam-attribution/sam/warehouse/bigquery"
 )
 
 // The models must also render for BigQuery, with no DuckDB spelling left
 // (a ZetaSQL analysis of the rendered SQL runs elsewhere).
 func TestCompilesForBigQuery(t *testing.T) {
 	p := testProject(t)
-	sqls, err := p.Compile(warehouse.BigQuery, func(table string) string { return "`proj.sam." + table + "`" }, testVars)
+	sqls, err := p.Compile(bigquery.Dialect{}, func(table string) string { return "`proj.sam." + table + "`" }, testVars)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	sqlmodels "github.com/sam-attribution/sam/sql"
 	"github.com/sam-attribution/sam/transform"
 	"github.com/sam-attribution/sam/warehouse/duckdb"
+	"github.com/sam-attribution/sam/warehouse/systables"
 )
 
 // TestPlantedStories generates the default sample data, loads it with the
@@ -135,6 +136,9 @@ func loadSampleData(t *testing.T, days int) *duckdb.DB {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { wh.Close() })
+	if err := systables.New(wh).Ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := ga4.NewFileLoader(ga4.Options{ExportDir: filepath.Join(dir, "ga4"), LookbackDays: 3}, wh, nil).Load(ctx, "e2e"); err != nil {
 		t.Fatalf("ga4 load: %v", err)
 	}

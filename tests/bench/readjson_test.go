@@ -39,7 +39,7 @@ func BenchmarkReadJSONDir(b *testing.B) {
 	for _, c := range ga4.ExportColumns() {
 		cols = append(cols, "'"+c.Name+"': '"+duckType(c)+"'")
 	}
-	q := "CREATE TABLE t AS SELECT * FROM read_json(" + warehouse.StringLiteral(warehouse.DuckDB, filepath.Join(dir, "events_*.json")) +
+	q := "CREATE TABLE t AS SELECT * FROM read_json(" + duckdb.Dialect{}.StringLiteral(filepath.Join(dir, "events_*.json")) +
 		", format = 'newline_delimited', columns = {" + strings.Join(cols, ", ") + "})"
 	ctx := context.Background()
 	var events int64

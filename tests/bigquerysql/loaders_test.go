@@ -12,6 +12,7 @@ import (
 	"github.com/sam-attribution/sam/tests/bigquerysql"
 	"github.com/sam-attribution/sam/tools/zetasql"
 	"github.com/sam-attribution/sam/warehouse"
+	"github.com/sam-attribution/sam/warehouse/systables"
 	"github.com/sam-attribution/sam/writeback"
 )
 
@@ -119,6 +120,13 @@ func TestGA4LoaderStatements(t *testing.T) {
 // naming who issued a rejected statement. It returns the statements' kinds.
 func analyzeIssued(t *testing.T, c *zetasql.Client, cat *zetasql.Catalog, rec *bigquerysql.Recorder, issuer string) [][]string {
 	t.Helper()
+	// SAM's own tables exist before any component runs (jobs creates them
+	// at start).
+	for _, st := range systables.All() {
+		if err := cat.Replace(zetasql.Table{Path: bigquerysql.TablePath(st.Name), Columns: st.Schema.Columns}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, l := range rec.Loads() {
 		if err := cat.Replace(zetasql.Table{Path: bigquerysql.TablePath(l.Table), Columns: l.Schema.Columns}); err != nil {
 			t.Fatal(err)

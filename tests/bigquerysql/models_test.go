@@ -13,6 +13,7 @@ import (
 	"github.com/sam-attribution/sam/tests/bigquerysql"
 	"github.com/sam-attribution/sam/transform"
 	"github.com/sam-attribution/sam/warehouse"
+	"github.com/sam-attribution/sam/warehouse/bigquery"
 )
 
 // checkVars are the values models are compiled with (bigquerysql.Vars).
@@ -32,7 +33,7 @@ func compile(t *testing.T, fsys fs.FS, files map[string]string) modelSet {
 	if err != nil {
 		t.Fatalf("load models: %v", err)
 	}
-	compiled, err := p.Compile(warehouse.BigQuery, bigquerysql.Qualify, checkVars)
+	compiled, err := p.Compile(bigquery.Dialect{}, bigquerysql.Qualify, checkVars)
 	if err != nil {
 		t.Fatalf("compile models for BigQuery: %v", err)
 	}

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/sam-attribution/sam/warehouse"
+	"github.com/sam-attribution/sam/warehouse/bigquery"
+	"github.com/sam-attribution/sam/warehouse/warehousetest"
 )
 
 // RunnerStatement is one statement the transform runner sent to a
@@ -89,7 +91,7 @@ func (r *Recorder) Reset() {
 }
 
 // Dialect is BigQuery.
-func (r *Recorder) Dialect() warehouse.Dialect { return warehouse.BigQuery }
+func (r *Recorder) Dialect() warehouse.Dialect { return bigquery.Dialect{} }
 
 // QualifiedName is Qualify.
 func (r *Recorder) QualifiedName(table string) string { return Qualify(table) }
@@ -102,7 +104,7 @@ func (r *Recorder) DryRun(context.Context, string) (warehouse.Estimate, error) {
 	return warehouse.Estimate{}, nil
 }
 
-func (r *Recorder) record(step, sql string, opts []warehouse.ExecOption) {
+func (r *Recorder) record(step, sql string, opts []any) {
 	o := warehouse.CollectOptions(opts)
 	model := o.Labels["sam_model"]
 	if step == "" {
@@ -110,7 +112,9 @@ func (r *Recorder) record(step, sql string, opts []warehouse.ExecOption) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.stmts = append(r.stmts, RunnerStatement{Model: model, Step: step, SQL: sql})
+	// Arguments are bound as literals, so the analyzer sees the statement
+	// BigQuery runs.
+	r.stmts = append(r.stmts, RunnerStatement{Model: model, Step: step, SQL: warehousetest.Bind(r.Dialect(), sql, opts)})
 }
 
 // jobStep reads the step out of a job id sam_<run>_<model>_<version>_<step>.
@@ -126,7 +130,7 @@ func jobStep(id, run, model string) string {
 }
 
 // Exec records a write.
-func (r *Recorder) Exec(_ context.Context, sql string, opts ...warehouse.ExecOption) (warehouse.Result, error) {
+func (r *Recorder) Exec(_ context.Context, sql string, opts ...any) (warehouse.Result, error) {
 	r.record("", sql, opts)
 	return warehouse.Result{}, nil
 }
@@ -156,7 +160,7 @@ func (r *Recorder) Describe(_ context.Context, table string) (warehouse.Schema, 
 }
 
 // Query records a read and answers it by its shape.
-func (r *Recorder) Query(_ context.Context, sql string, opts ...warehouse.ExecOption) (warehouse.Rows, error) {
+func (r *Recorder) Query(_ context.Context, sql string, opts ...any) (warehouse.Rows, error) {
 	r.record("read", sql, opts)
 	if r.Answer != nil {
 		if cols, rows, ok := r.Answer(sql); ok {

@@ -16,6 +16,7 @@ import (
 	"github.com/sam-attribution/sam/tools/zetasql"
 	"github.com/sam-attribution/sam/transform"
 	"github.com/sam-attribution/sam/warehouse"
+	"github.com/sam-attribution/sam/warehouse/bigquery"
 )
 
 // newestPartition is the newest partition incremental models have built in
@@ -36,7 +37,7 @@ func TestIncrementalModels(t *testing.T) {
 		t.Fatal(err)
 	}
 	since := newestPartition.AddDate(0, 0, -3)
-	inc, err := p.CompileIncremental(warehouse.BigQuery, bigquerysql.Qualify, checkVars, since)
+	inc, err := p.CompileIncremental(bigquery.Dialect{}, bigquerysql.Qualify, checkVars, since)
 	if err != nil {
 		t.Fatalf("compile incremental renditions: %v", err)
 	}

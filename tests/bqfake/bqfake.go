@@ -51,6 +51,9 @@ type Query struct {
 	SQL       string
 	DryRun    bool
 	Labels    map[string]string
+	// Params are the positional query parameters' values, decoded (see
+	// params); nil when the query has none.
+	Params []any
 	// Config is the full decoded query configuration.
 	Config *bq.JobConfigurationQuery
 }

@@ -193,6 +193,11 @@ func (s *Server) createJob(project string, in *bq.Job, media []byte, f *Fault) (
 	if ref.Location == "" {
 		ref.Location = "US"
 	}
+	// BigQuery rejects malformed parameters before it creates the job.
+	ps, err := params(in.Configuration.Query)
+	if err != nil {
+		return nil, 400, "invalidQuery", err.Error()
+	}
 	s.mu.Lock()
 	if ref.JobId == "" {
 		s.nextID++
@@ -226,7 +231,7 @@ func (s *Server) createJob(project string, in *bq.Job, media []byte, f *Fault) (
 		s.mu.Unlock()
 		if h != nil {
 			res = h(Query{ProjectID: project, JobID: ref.JobId, Location: ref.Location, SQL: cfg.Query.Query,
-				DryRun: dry, Labels: cfg.Labels, Config: cfg.Query})
+				DryRun: dry, Labels: cfg.Labels, Params: ps, Config: cfg.Query})
 		}
 		if res.StatementType == "" {
 			res.StatementType = "SELECT"
@@ -500,7 +505,8 @@ func (s *Server) queryFast(w http.ResponseWriter, r *http.Request, project strin
 		JobReference: &bq.JobReference{ProjectId: project, Location: qr.Location},
 		Configuration: &bq.JobConfiguration{
 			Labels: qr.Labels, DryRun: qr.DryRun,
-			Query: &bq.JobConfigurationQuery{Query: qr.Query, UseLegacySql: qr.UseLegacySql, MaximumBytesBilled: qr.MaximumBytesBilled, DefaultDataset: qr.DefaultDataset},
+			Query: &bq.JobConfigurationQuery{Query: qr.Query, UseLegacySql: qr.UseLegacySql, MaximumBytesBilled: qr.MaximumBytesBilled, DefaultDataset: qr.DefaultDataset,
+				QueryParameters: qr.QueryParameters, ParameterMode: qr.ParameterMode},
 		},
 	}
 	s.mu.Lock()

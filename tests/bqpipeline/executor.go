@@ -134,7 +134,15 @@ func (e *Executor) Handle(q bqfake.Query) bqfake.QueryResult {
 		d := q.Config.DefaultDataset
 		sc.project, sc.dataset = d.ProjectId, d.DatasetId
 	}
-	stmts := splitScript(q.SQL)
+	sql := q.SQL
+	if len(q.Params) > 0 {
+		bound, err := bindParams(sql, q.Params)
+		if err != nil {
+			return errResult(err)
+		}
+		sql = bound
+	}
+	stmts := splitScript(sql)
 	if len(stmts) == 0 {
 		return errResult(errors.New("Syntax error: empty query"))
 	}

@@ -11,6 +11,7 @@ import (
 	sqlmodels "github.com/sam-attribution/sam/sql"
 	"github.com/sam-attribution/sam/transform"
 	"github.com/sam-attribution/sam/warehouse"
+	"github.com/sam-attribution/sam/warehouse/duckdb"
 )
 
 func sourceCategories(t testing.TB) map[string]string {
@@ -80,11 +81,11 @@ func TestChannelRules(t *testing.T) {
 	for _, c := range cases {
 		cat := "NULL"
 		if v, ok := cats[c.source]; ok {
-			cat = warehouse.StringLiteral(warehouse.DuckDB, v)
+			cat = duckdb.Dialect{}.StringLiteral(v)
 		}
 		values = append(values, fmt.Sprintf("(%s, %s, %s, %s, %s)",
-			warehouse.StringLiteral(warehouse.DuckDB, c.source), warehouse.StringLiteral(warehouse.DuckDB, c.medium),
-			warehouse.StringLiteral(warehouse.DuckDB, c.campaign), cat, warehouse.StringLiteral(warehouse.DuckDB, c.want)))
+			duckdb.Dialect{}.StringLiteral(c.source), duckdb.Dialect{}.StringLiteral(c.medium),
+			duckdb.Dialect{}.StringLiteral(c.campaign), cat, duckdb.Dialect{}.StringLiteral(c.want)))
 	}
 	q := renderWithMacros(t, `SELECT src, med, camp, want, {{ macro "channel_group" "src" "med" "camp" "cat" }} AS channel FROM (VALUES `+strings.Join(values, ",\n")+") AS t(src, med, camp, cat, want)")
 	db := openDuck(t)
@@ -123,7 +124,7 @@ func TestSpendAndSessionsShareChannelRules(t *testing.T) {
 	}
 	vars := transform.Vars{"attribution_window_days": 90, "time_decay_half_life_days": 7.0, "reporting_currency": "USD", "ga4_lookback_days": 3,
 		"prediction_maturity_days": 180, "prediction_prior_strength": 20.0}
-	sqls, err := p.Compile(warehouse.DuckDB, nil, vars)
+	sqls, err := p.Compile(duckdb.Dialect{}, nil, vars)
 	if err != nil {
 		t.Fatal(err)
 	}

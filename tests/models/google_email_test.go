@@ -8,6 +8,7 @@ import (
 
 	"github.com/sam-attribution/sam/activation/identity"
 	"github.com/sam-attribution/sam/warehouse"
+	"github.com/sam-attribution/sam/warehouse/duckdb"
 )
 
 // The google_email macro (what stg_crm__leads hashes for Google Ads) and
@@ -26,7 +27,7 @@ func TestGoogleEmailMacroGivesGooglesHashes(t *testing.T) {
 	}
 	var values []string
 	for _, in := range inputs {
-		values = append(values, "("+warehouse.StringLiteral(warehouse.DuckDB, in)+")")
+		values = append(values, "("+duckdb.Dialect{}.StringLiteral(in)+")")
 	}
 	q := renderWithMacros(t, `SELECT e, {{ sha256_hex (macro "google_email" "e") }} FROM (VALUES `+strings.Join(values, ", ")+`) AS t(e)`)
 	rows, err := openDuck(t).Query(context.Background(), q)

@@ -44,7 +44,7 @@ func renderWithMacros(t testing.TB, tmpl string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := p.Compile(warehouse.DuckDB, nil, nil)
+	out, err := p.Compile(duckdb.Dialect{}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

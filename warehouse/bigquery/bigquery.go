@@ -6,10 +6,10 @@
 //
 // It owns everything BigQuery-specific below the warehouse interface: job
 // submission, waiting and error reporting, retries, value and schema
-// conversion, NDJSON encoding for loads and partition replacement. It
-// imports the warehouse package, internal/retry and the BigQuery client
-// library only; no other SAM package imports it except the one that picks
-// the engine.
+// conversion, NDJSON encoding for loads, partition replacement and the
+// GoogleSQL dialect (Dialect, usable without a client). It imports the
+// warehouse package, internal/retry and the BigQuery client library only;
+// no other SAM package imports it except the one that picks the engine.
 //
 // # Retries
 //
@@ -176,11 +176,11 @@ func ClientOptionsFor(endpoint, credentialsFile string) []option.ClientOption {
 }
 
 // Dialect implements warehouse.Warehouse.
-func (db *DB) Dialect() warehouse.Dialect { return warehouse.BigQuery }
+func (db *DB) Dialect() warehouse.Dialect { return Dialect{} }
 
 // QualifiedName implements warehouse.Warehouse: `project.dataset.table`.
 func (db *DB) QualifiedName(table string) string {
-	return "`" + db.opts.Project + "." + db.opts.Dataset + "." + table + "`"
+	return Dialect{}.QualifiedName(db.opts.Project, db.opts.Dataset, table)
 }
 
 // Close implements warehouse.Warehouse.

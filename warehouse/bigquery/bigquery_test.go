@@ -69,8 +69,8 @@ func TestQualifiedNameAndDialect(t *testing.T) {
 	if got, want := db.QualifiedName("stg_x"), "`sam-test-project.sam.stg_x`"; got != want {
 		t.Errorf("QualifiedName = %s, want %s", got, want)
 	}
-	if db.Dialect() != warehouse.BigQuery {
-		t.Errorf("Dialect = %s", db.Dialect())
+	if db.Dialect().Name() != "bigquery" {
+		t.Errorf("Dialect = %s", db.Dialect().Name())
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"cloud.google.com/go/bigquery"
 	"google.golang.org/api/googleapi"
 
 	"github.com/sam-attribution/sam/warehouse"
@@ -130,5 +131,22 @@ func TestLabelsAndJobIDsAreMadeValid(t *testing.T) {
 	}
 	if got := jobIDText("run:2024-01-01T06:00/build.fct"); got != "run_2024-01-01T06_00_build_fct" {
 		t.Errorf("jobIDText = %q", got)
+	}
+}
+
+func TestQueryParamsAreTyped(t *testing.T) {
+	ts := time.Date(2024, 1, 2, 3, 4, 5, 0, time.FixedZone("x", 3600))
+	got, err := queryParams([]any{nil, warehouse.Null{Type: warehouse.Timestamp}, warehouse.Null{Type: warehouse.Int64}, 3, "s", ts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []any{bigquery.NullString{}, bigquery.NullTimestamp{}, bigquery.NullInt64{}, int64(3), "s", ts.UTC()}
+	for i, p := range got {
+		if p.Value != want[i] {
+			t.Errorf("parameter %d = %#v, want %#v", i+1, p.Value, want[i])
+		}
+	}
+	if _, err := queryParams([]any{struct{}{}}); err == nil {
+		t.Error("an unsupported type was accepted")
 	}
 }

@@ -278,7 +278,7 @@ func (db *DB) loadPartitions(ctx context.Context, req warehouse.LoadRequest) (wa
 	if len(empty) > 0 {
 		// No rows for these days: empty them, all in one statement.
 		q := fmt.Sprintf("DELETE FROM %s WHERE %s", db.QualifiedName(req.Table), partitionFilter(c, empty))
-		if _, _, err := db.runQuery(ctx, q, warehouse.ExecOptions{JobID: base + "_empty", Labels: req.Labels}); err != nil {
+		if _, _, err := db.runQuery(ctx, q, nil, warehouse.ExecOptions{JobID: base + "_empty", Labels: req.Labels}); err != nil {
 			return res, fmt.Errorf("empty partitions without rows: %w", err)
 		}
 	}

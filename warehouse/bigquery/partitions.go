@@ -40,11 +40,14 @@ func (db *DB) ReplacePartitionsQuery(ctx context.Context, table string, partitio
 		return warehouse.Result{}, fmt.Errorf("replace partitions of %s: the table is not partitioned by a column", db.QualifiedName(table))
 	}
 	script := partitionScript(db.QualifiedName(table), s, col, partitions, selectSQL)
-	o := warehouse.CollectOptions(opts)
+	var o warehouse.ExecOptions
+	for _, f := range opts {
+		f(&o)
+	}
 	if jobID != "" {
 		o.JobID = jobID
 	}
-	job, st, err := db.runQuery(ctx, script, o)
+	job, st, err := db.runQuery(ctx, script, nil, o)
 	if err != nil {
 		return warehouse.Result{}, fmt.Errorf("replace partitions of %s: %w", db.QualifiedName(table), err)
 	}

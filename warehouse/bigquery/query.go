@@ -18,8 +18,9 @@ import (
 // newQuery configures a query job the way every SAM query runs: GoogleSQL,
 // in the configured location, labelled, capped, with SAM's dataset as the
 // default for unqualified names.
-func (db *DB) newQuery(sql string, o warehouse.ExecOptions) *bigquery.Query {
+func (db *DB) newQuery(sql string, params []bigquery.QueryParameter, o warehouse.ExecOptions) *bigquery.Query {
 	q := db.client.Query(sql)
+	q.Parameters = params
 	q.UseLegacySQL = false
 	q.Location = db.opts.Location
 	q.MaxBytesBilled = db.opts.MaxBytesBilled
@@ -31,7 +32,11 @@ func (db *DB) newQuery(sql string, o warehouse.ExecOptions) *bigquery.Query {
 }
 
 // runQuery runs sql as a query job to completion.
-func (db *DB) runQuery(ctx context.Context, sql string, o warehouse.ExecOptions) (*bigquery.Job, *bigquery.JobStatus, error) {
+func (db *DB) runQuery(ctx context.Context, sql string, values []any, o warehouse.ExecOptions) (*bigquery.Job, *bigquery.JobStatus, error) {
+	params, err := queryParams(values)
+	if err != nil {
+		return nil, nil, err
+	}
 	id := jobIDText(o.JobID)
 	if id == "" {
 		id = newJobID("query")
@@ -42,15 +47,61 @@ func (db *DB) runQuery(ctx context.Context, sql string, o warehouse.ExecOptions)
 		replay: true,
 		script: mayBeScript(sql),
 		insert: func(ctx context.Context, id string) (*bigquery.Job, error) {
-			q := db.newQuery(sql, o)
+			q := db.newQuery(sql, params, o)
 			q.JobIDConfig = bigquery.JobIDConfig{JobID: id, AddJobIDSuffix: false}
 			return q.Run(ctx)
 		},
 		same: func(c bigquery.JobConfig) bool {
 			qc, ok := c.(*bigquery.QueryConfig)
-			return ok && qc.Q == sql
+			return ok && qc.Q == sql && len(qc.Parameters) == len(params)
 		},
 	})
+}
+
+// queryParams turns Exec and Query arguments into positional query
+// parameters (the client sends parameterMode POSITIONAL when none is
+// named). A nil argument is a NULL STRING.
+func queryParams(values []any) ([]bigquery.QueryParameter, error) {
+	if len(values) == 0 {
+		return nil, nil
+	}
+	out := make([]bigquery.QueryParameter, len(values))
+	for i, v := range values {
+		switch x := v.(type) {
+		case nil:
+			v = bigquery.NullString{}
+		case warehouse.Null:
+			v = typedNull(x.Type)
+		case int:
+			v = int64(x)
+		case string, int64, float64, bool, []byte:
+		case time.Time:
+			v = x.UTC()
+		default:
+			return nil, fmt.Errorf("bigquery: argument %d: %T is not a supported query parameter type", i+1, v)
+		}
+		out[i] = bigquery.QueryParameter{Value: v}
+	}
+	return out, nil
+}
+
+// typedNull is a NULL query parameter of type t.
+func typedNull(t warehouse.Type) any {
+	switch t {
+	case warehouse.Int64:
+		return bigquery.NullInt64{}
+	case warehouse.Float64:
+		return bigquery.NullFloat64{}
+	case warehouse.Bool:
+		return bigquery.NullBool{}
+	case warehouse.Timestamp:
+		return bigquery.NullTimestamp{}
+	case warehouse.Date:
+		return bigquery.NullDate{}
+	case warehouse.JSON:
+		return bigquery.NullJSON{}
+	}
+	return bigquery.NullString{}
 }
 
 // mayBeScript reports whether sql holds more than one statement. It is a
@@ -62,9 +113,9 @@ func mayBeScript(sql string) bool {
 
 // Exec implements warehouse.Warehouse. sql may be a multi-statement script
 // (BigQuery scripting); RowsAffected is then the sum over its statements.
-func (db *DB) Exec(ctx context.Context, sql string, opts ...warehouse.ExecOption) (warehouse.Result, error) {
-	o := warehouse.CollectOptions(opts)
-	job, st, err := db.runQuery(ctx, sql, o)
+func (db *DB) Exec(ctx context.Context, sql string, args ...any) (warehouse.Result, error) {
+	values, o := warehouse.Args(args)
+	job, st, err := db.runQuery(ctx, sql, values, o)
 	if err != nil {
 		return warehouse.Result{}, err
 	}
@@ -111,9 +162,9 @@ func (db *DB) scriptRows(ctx context.Context, job *bigquery.Job) (map[string]int
 }
 
 // Query implements warehouse.Warehouse.
-func (db *DB) Query(ctx context.Context, sql string, opts ...warehouse.ExecOption) (warehouse.Rows, error) {
-	o := warehouse.CollectOptions(opts)
-	job, _, err := db.runQuery(ctx, sql, o)
+func (db *DB) Query(ctx context.Context, sql string, args ...any) (warehouse.Rows, error) {
+	values, o := warehouse.Args(args)
+	job, _, err := db.runQuery(ctx, sql, values, o)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +177,7 @@ func (db *DB) Query(ctx context.Context, sql string, opts ...warehouse.ExecOptio
 
 // DryRun implements warehouse.Warehouse.
 func (db *DB) DryRun(ctx context.Context, sql string) (warehouse.Estimate, error) {
-	q := db.newQuery(sql, warehouse.ExecOptions{})
+	q := db.newQuery(sql, nil, warehouse.ExecOptions{})
 	q.DryRun = true
 	cctx, cancel := db.callContext(ctx)
 	defer cancel()

@@ -11,18 +11,22 @@ import (
 	"github.com/sam-attribution/sam/warehouse"
 )
 
-// toBQType maps a warehouse type to the client library's field type.
-var toBQType = map[warehouse.Type]bigquery.FieldType{
-	warehouse.String:    bigquery.StringFieldType,
-	warehouse.Int64:     bigquery.IntegerFieldType,
-	warehouse.Float64:   bigquery.FloatFieldType,
-	warehouse.Numeric:   bigquery.NumericFieldType,
-	warehouse.Bool:      bigquery.BooleanFieldType,
-	warehouse.Timestamp: bigquery.TimestampFieldType,
-	warehouse.Date:      bigquery.DateFieldType,
-	warehouse.JSON:      bigquery.JSONFieldType,
-	warehouse.Bytes:     bigquery.BytesFieldType,
-	warehouse.Record:    bigquery.RecordFieldType,
+// bqTypes is the one mapping of warehouse types to BigQuery: the GoogleSQL
+// name DDL uses and the client library's field type loads use.
+var bqTypes = map[warehouse.Type]struct {
+	sql   string
+	field bigquery.FieldType
+}{
+	warehouse.String:    {"STRING", bigquery.StringFieldType},
+	warehouse.Int64:     {"INT64", bigquery.IntegerFieldType},
+	warehouse.Float64:   {"FLOAT64", bigquery.FloatFieldType},
+	warehouse.Numeric:   {"NUMERIC", bigquery.NumericFieldType},
+	warehouse.Bool:      {"BOOL", bigquery.BooleanFieldType},
+	warehouse.Timestamp: {"TIMESTAMP", bigquery.TimestampFieldType},
+	warehouse.Date:      {"DATE", bigquery.DateFieldType},
+	warehouse.JSON:      {"JSON", bigquery.JSONFieldType},
+	warehouse.Bytes:     {"BYTES", bigquery.BytesFieldType},
+	warehouse.Record:    {"STRUCT", bigquery.RecordFieldType},
 }
 
 // fromBQType maps the REST API's legacy names to the warehouse's GoogleSQL
@@ -51,11 +55,11 @@ func toBQSchema(cols []warehouse.Column) (bigquery.Schema, error) {
 		if err := warehouse.CheckIdentifier("column", c.Name); err != nil {
 			return nil, err
 		}
-		t, ok := toBQType[c.Type]
+		t, ok := bqTypes[c.Type]
 		if !ok {
 			return nil, fmt.Errorf("column %s: type %q has no BigQuery equivalent", c.Name, c.Type)
 		}
-		f := &bigquery.FieldSchema{Name: c.Name, Type: t, Repeated: c.Repeated, Required: c.Required && !c.Repeated}
+		f := &bigquery.FieldSchema{Name: c.Name, Type: t.field, Repeated: c.Repeated, Required: c.Required && !c.Repeated}
 		if c.Type == warehouse.Record {
 			if len(c.Fields) == 0 {
 				return nil, fmt.Errorf("column %s: a RECORD needs fields", c.Name)

@@ -4,8 +4,9 @@
 //
 // It owns the DuckDB connection pool, the translation between warehouse
 // types and DuckDB types, loading (appender for Go rows, read_json for
-// NDJSON) and the BigQuery compatibility layer installed on open
-// (macros.sql). It imports the warehouse package and the DuckDB driver
+// NDJSON), the BigQuery compatibility layer installed on open
+// (macros.sql) and DuckDB's SQL dialect (Dialect, usable without a
+// database). It imports the warehouse package and the DuckDB driver
 // (github.com/duckdb/duckdb-go/v2, which needs cgo) and nothing else of SAM.
 //
 // # Storage

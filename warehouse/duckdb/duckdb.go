@@ -205,7 +205,7 @@ func displayPath(path string) string {
 func (db *DB) SQLDB() *sql.DB { return db.db }
 
 // Dialect implements warehouse.Warehouse.
-func (db *DB) Dialect() warehouse.Dialect { return warehouse.DuckDB }
+func (db *DB) Dialect() warehouse.Dialect { return Dialect{} }
 
 // QualifiedName implements warehouse.Warehouse: tables live in the main
 // schema, so the quoted bare name is fully qualified.

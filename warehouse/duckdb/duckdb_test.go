@@ -98,8 +98,8 @@ func TestOpenFilePermissionsAndReopen(t *testing.T) {
 
 func TestDialectAndQualifiedName(t *testing.T) {
 	db := openMem(t)
-	if db.Dialect() != warehouse.DuckDB {
-		t.Errorf("Dialect = %q", db.Dialect())
+	if db.Dialect().Name() != "duckdb" {
+		t.Errorf("Dialect = %q", db.Dialect().Name())
 	}
 	if got := db.QualifiedName("stg_ga4__events"); got != `"stg_ga4__events"` {
 		t.Errorf("QualifiedName = %s", got)

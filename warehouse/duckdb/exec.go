@@ -18,18 +18,33 @@ import (
 // before the connection goes back to the pool, so a failed
 // "BEGIN; ...; COMMIT;" leaves nothing applied. A script that leaves its own
 // transaction open is rolled back and reported as an error.
-// Result.RowsAffected is that of the last statement.
-func (db *DB) Exec(ctx context.Context, query string, opts ...warehouse.ExecOption) (warehouse.Result, error) {
-	_ = warehouse.CollectOptions(opts) // DuckDB has no job ids or labels
+// Result.RowsAffected is that of the last statement. args bind to the ?
+// placeholders in order, across the statements of a script; options among
+// them are ignored (DuckDB has no job ids or labels).
+func (db *DB) Exec(ctx context.Context, query string, args ...any) (warehouse.Result, error) {
+	params := bindable(args)
 	start := time.Now()
 	var res warehouse.Result
 	err := db.withConn(ctx, func(conn *sql.Conn) error {
-		r, err := conn.ExecContext(ctx, query)
-		if err != nil {
-			return fmt.Errorf("duckdb: exec: %w", err)
+		stmts := []statement{{sql: query, params: len(params)}}
+		if len(params) > 0 {
+			stmts = splitScript(query)
 		}
-		if n, err := r.RowsAffected(); err == nil {
-			res.RowsAffected = n
+		for _, st := range stmts {
+			if st.params > len(params) {
+				return fmt.Errorf("duckdb: exec: the statement has more ? placeholders than the %d arguments given", len(args))
+			}
+			r, err := conn.ExecContext(ctx, st.sql, params[:st.params]...)
+			if err != nil {
+				return fmt.Errorf("duckdb: exec: %w", err)
+			}
+			params = params[st.params:]
+			if n, err := r.RowsAffected(); err == nil {
+				res.RowsAffected = n
+			}
+		}
+		if len(params) > 0 {
+			return fmt.Errorf("duckdb: exec: %d arguments left over after the last ? placeholder", len(params))
 		}
 		return nil
 	})
@@ -40,6 +55,18 @@ func (db *DB) Exec(ctx context.Context, query string, opts ...warehouse.ExecOpti
 	db.log.DebugContext(ctx, "duckdb exec", "sql_bytes", len(query), "rows", res.RowsAffected,
 		"elapsed", time.Since(start), "ok", err == nil)
 	return res, err
+}
+
+// bindable returns the placeholder values among args, typed NULLs as nil
+// (DuckDB types a NULL from its context).
+func bindable(args []any) []any {
+	params, _ := warehouse.Args(args)
+	for i, p := range params {
+		if _, ok := p.(warehouse.Null); ok {
+			params[i] = nil
+		}
+	}
+	return params
 }
 
 // withConn runs f on a dedicated connection and makes sure the connection
@@ -86,9 +113,9 @@ func rollback(conn *sql.Conn) (bool, error) {
 }
 
 // Query implements warehouse.Warehouse.
-func (db *DB) Query(ctx context.Context, query string, opts ...warehouse.ExecOption) (warehouse.Rows, error) {
-	_ = warehouse.CollectOptions(opts)
-	r, err := db.db.QueryContext(ctx, query)
+func (db *DB) Query(ctx context.Context, query string, args ...any) (warehouse.Rows, error) {
+	params := bindable(args)
+	r, err := db.db.QueryContext(ctx, query, params...)
 	if err != nil {
 		return nil, fmt.Errorf("duckdb: query: %w", err)
 	}

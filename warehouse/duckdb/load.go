@@ -154,7 +154,7 @@ func (db *DB) load(ctx context.Context, conn *sql.Conn, req warehouse.LoadReques
 	if err != nil {
 		return 0, err
 	}
-	ddl, err := createTableDDL(createPrefix, req.Table, req.Schema)
+	ddl, err := createTableDDL(createPrefix, quoteIdent(req.Table), req.Schema)
 	if err != nil {
 		return 0, err
 	}
@@ -177,7 +177,7 @@ func (db *DB) load(ctx context.Context, conn *sql.Conn, req warehouse.LoadReques
 		destName = fmt.Sprintf("sam_load_%d", db.loadSeq.Add(1))
 		destCatalog = "temp"
 		dest = "temp.main." + quoteIdent(destName)
-		stage, err := createTableDDL("CREATE TEMP TABLE", destName, warehouse.Schema{Columns: req.Schema.Columns})
+		stage, err := createTableDDL("CREATE TEMP TABLE", quoteIdent(destName), warehouse.Schema{Columns: req.Schema.Columns})
 		if err != nil {
 			return 0, err
 		}

@@ -70,20 +70,21 @@ func columnDDL(c warehouse.Column) (string, error) {
 }
 
 // createTableDDL renders CREATE TABLE for schema; prefix is "CREATE TABLE",
-// "CREATE TABLE IF NOT EXISTS" or "CREATE OR REPLACE TABLE".
+// "CREATE TABLE IF NOT EXISTS" or "CREATE OR REPLACE TABLE", and name is
+// quoted already.
 func createTableDDL(prefix, name string, s warehouse.Schema) (string, error) {
 	if len(s.Columns) == 0 {
-		return "", fmt.Errorf("table %q: schema has no columns", name)
+		return "", fmt.Errorf("table %s: schema has no columns", name)
 	}
 	var b strings.Builder
-	b.WriteString(prefix + " " + quoteIdent(name) + " (")
+	b.WriteString(prefix + " " + name + " (")
 	for i, c := range s.Columns {
 		if err := warehouse.CheckIdentifier("column", c.Name); err != nil {
-			return "", fmt.Errorf("table %q: %w", name, err)
+			return "", fmt.Errorf("table %s: %w", name, err)
 		}
 		t, err := columnDDL(c)
 		if err != nil {
-			return "", fmt.Errorf("table %q: %w", name, err)
+			return "", fmt.Errorf("table %s: %w", name, err)
 		}
 		if i > 0 {
 			b.WriteString(", ")

@@ -63,7 +63,7 @@ func loadProject(t *testing.T, ctx context.Context) *project {
 		t.Fatalf("build the models on an empty DuckDB: %v", err)
 	}
 	pr := &project{p: p, schemas: map[string]warehouse.Schema{}}
-	pr.sql, err = p.Compile(warehouse.DuckDB, db.QualifiedName, vars)
+	pr.sql, err = p.Compile(duckdb.Dialect{}, db.QualifiedName, vars)
 	if err != nil {
 		t.Fatalf("compile for DuckDB: %v", err)
 	}

@@ -13,6 +13,9 @@ import (
 	"time"
 
 	"github.com/sam-attribution/sam/warehouse"
+	"github.com/sam-attribution/sam/warehouse/duckdb"
+	"github.com/sam-attribution/sam/warehouse/systables"
+	"github.com/sam-attribution/sam/warehouse/warehousetest"
 )
 
 // WH is an in-memory warehouse. The zero value is not usable; call New.
@@ -44,18 +47,32 @@ var ErrCrash = errors.New("memwh: simulated crash")
 // New returns an empty warehouse.
 func New() *WH { return &WH{tables: map[string]*Table{}} }
 
-func (w *WH) Dialect() warehouse.Dialect    { return warehouse.DuckDB }
+func (w *WH) Dialect() warehouse.Dialect    { return duckdb.Dialect{} }
 func (w *WH) QualifiedName(t string) string { return `"` + t + `"` }
 func (w *WH) DryRun(context.Context, string) (warehouse.Estimate, error) {
 	return warehouse.Estimate{}, nil
 }
 func (w *WH) Close() error { return nil }
 
-func (w *WH) Exec(context.Context, string, ...warehouse.ExecOption) (warehouse.Result, error) {
-	return warehouse.Result{}, errors.New("memwh: Exec not supported")
+// Exec implements warehouse.Warehouse for the INSERTs of SAM's system
+// tables (systables.Store.Insert): the rows are appended as a Load would.
+// Other statements are not supported.
+func (w *WH) Exec(_ context.Context, sql string, args ...any) (warehouse.Result, error) {
+	table, rows, ok := warehousetest.ParseInsert(sql, args)
+	if !ok {
+		return warehouse.Result{}, errors.New("memwh: Exec supports the system tables' INSERT only")
+	}
+	schema := warehouse.Schema{}
+	for _, t := range systables.All() {
+		if t.Name == table {
+			schema = t.Schema
+		}
+	}
+	res, err := w.Load(context.Background(), warehouse.LoadRequest{Table: table, Schema: schema, Mode: warehouse.Append, Rows: warehouse.NewSliceRows(rows)})
+	return warehouse.Result{RowsAffected: res.RowsLoaded}, err
 }
 
-func (w *WH) Query(context.Context, string, ...warehouse.ExecOption) (warehouse.Rows, error) {
+func (w *WH) Query(context.Context, string, ...any) (warehouse.Rows, error) {
 	return nil, errors.New("memwh: Query not supported")
 }
 

@@ -1,0 +1,152 @@
+package duckdb
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sam-attribution/sam/warehouse"
+)
+
+// Dialect is DuckDB's SQL dialect. The zero value is ready to use and
+// needs no database.
+type Dialect struct{}
+
+var _ warehouse.Dialect = Dialect{}
+
+// Name implements warehouse.Dialect.
+func (Dialect) Name() string { return "duckdb" }
+
+// Features implements warehouse.Dialect.
+func (Dialect) Features() warehouse.Features {
+	return warehouse.Features{TransactionalDDL: true, LocalFiles: true}
+}
+
+// QuoteIdent implements warehouse.Dialect.
+func (Dialect) QuoteIdent(name string) string { return quoteIdent(name) }
+
+// QualifiedName implements warehouse.Dialect: tables live in the main
+// schema, so the quoted bare name is fully qualified.
+func (Dialect) QualifiedName(_, _, table string) string { return quoteIdent(table) }
+
+// StringLiteral implements warehouse.Dialect: DuckDB doubles the quote and
+// takes backslashes literally.
+func (Dialect) StringLiteral(s string) string { return quoteString(s) }
+
+// DateLiteral implements warehouse.Dialect.
+func (Dialect) DateLiteral(t time.Time) string {
+	return "DATE '" + t.UTC().Format(time.DateOnly) + "'"
+}
+
+// TimestampLiteral implements warehouse.Dialect.
+func (Dialect) TimestampLiteral(t time.Time) string {
+	return "TIMESTAMP '" + t.UTC().Format("2006-01-02 15:04:05.000000") + "'"
+}
+
+// ArrayLookup implements warehouse.Dialect. DuckDB cannot correlate UNNEST
+// in a scalar subquery; filtering the list and taking its first element
+// reads the same value.
+func (d Dialect) ArrayLookup(array, key string, read func(value string) string) string {
+	value := fmt.Sprintf("list_filter(%s, p -> p.key = %s)[1].value", array, d.StringLiteral(key))
+	return "(" + read(value) + ")"
+}
+
+// DaysBetween implements warehouse.Dialect.
+func (Dialect) DaysBetween(later, earlier string) string {
+	return fmt.Sprintf("(date_diff('microsecond', CAST(%s AS TIMESTAMP), CAST(%s AS TIMESTAMP)) / 86400000000.0)", earlier, later)
+}
+
+// DateDiffDays implements warehouse.Dialect.
+func (Dialect) DateDiffDays(later, earlier string) string {
+	return fmt.Sprintf("date_diff('day', CAST(%s AS DATE), CAST(%s AS DATE))", earlier, later)
+}
+
+// truncParts maps BigQuery's date parts to DuckDB's; DuckDB weeks start on
+// Monday, as ISO weeks do.
+var truncParts = map[string]string{
+	"DAY": "day", "WEEK": "week", "ISOWEEK": "week", "MONTH": "month", "QUARTER": "quarter", "YEAR": "year",
+}
+
+// DateTrunc implements warehouse.Dialect.
+func (Dialect) DateTrunc(expr, part string) (string, error) {
+	duck, ok := truncParts[part]
+	if !ok {
+		return "", fmt.Errorf("date_trunc: unsupported part %q (want DAY, WEEK, ISOWEEK, MONTH, QUARTER or YEAR)", part)
+	}
+	return fmt.Sprintf("CAST(date_trunc('%s', CAST(%s AS DATE)) AS DATE)", duck, expr), nil
+}
+
+// castTypes maps BigQuery type names to DuckDB's.
+var castTypes = map[string]string{
+	"STRING": "VARCHAR", "INT64": "BIGINT", "FLOAT64": "DOUBLE", "NUMERIC": decimalType,
+	"BIGNUMERIC": decimalType, "BOOL": "BOOLEAN", "DATE": "DATE", "TIMESTAMP": "TIMESTAMP",
+	"DATETIME": "TIMESTAMP", "BYTES": "BLOB", "JSON": "JSON",
+}
+
+// CastType implements warehouse.Dialect.
+func (Dialect) CastType(typ string) (string, error) {
+	t, ok := castTypes[typ]
+	if !ok {
+		return "", fmt.Errorf("unsupported type %q", typ)
+	}
+	return t, nil
+}
+
+// SafeCast implements warehouse.Dialect.
+func (d Dialect) SafeCast(expr, typ string) (string, error) {
+	t, err := d.CastType(typ)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("TRY_CAST(%s AS %s)", expr, t), nil
+}
+
+// SHA256Hex implements warehouse.Dialect.
+func (Dialect) SHA256Hex(expr string) string { return fmt.Sprintf("sha256(%s)", expr) }
+
+// MD5Hex implements warehouse.Dialect.
+func (Dialect) MD5Hex(expr string) string { return fmt.Sprintf("md5(%s)", expr) }
+
+// Transaction implements warehouse.Dialect.
+func (Dialect) Transaction(stmts ...string) string {
+	return "BEGIN TRANSACTION; " + strings.Join(stmts, ";\n") + ";\nCOMMIT"
+}
+
+// ScratchTableOptions implements warehouse.Dialect: Exec drops what a
+// failed build leaves, and nothing expires on its own.
+func (Dialect) ScratchTableOptions() string { return "" }
+
+// PartitionClause implements warehouse.Dialect: DuckDB tables are neither
+// partitioned nor clustered.
+func (Dialect) PartitionClause(string, []string) string { return "" }
+
+// TableFingerprint implements warehouse.Dialect: it hashes every row
+// (about 0.4 s per million GA4-shaped rows), so it catches any change,
+// in-place updates too.
+func (Dialect) TableFingerprint(qualified string) string {
+	return fmt.Sprintf("SELECT CAST(COUNT(*) AS VARCHAR) || ':' || CAST(COALESCE(SUM(hash(t)), 0) AS VARCHAR) FROM %s AS t", qualified)
+}
+
+// PartitionIDsQuery implements warehouse.Dialect: DuckDB keeps no
+// partition metadata.
+func (Dialect) PartitionIDsQuery(string) string { return "" }
+
+// ColumnType implements warehouse.Dialect.
+func (Dialect) ColumnType(c warehouse.Column) (string, error) { return columnDDL(c) }
+
+// CreateTable implements warehouse.Dialect.
+func (Dialect) CreateTable(qualified string, s warehouse.Schema) (string, error) {
+	return createTableDDL("CREATE TABLE IF NOT EXISTS", qualified, s)
+}
+
+// AddColumn implements warehouse.Dialect.
+func (Dialect) AddColumn(qualified string, c warehouse.Column) (string, error) {
+	if err := warehouse.CheckIdentifier("column", c.Name); err != nil {
+		return "", err
+	}
+	t, err := columnDDL(c)
+	if err != nil {
+		return "", err
+	}
+	return "ALTER TABLE " + qualified + " ADD COLUMN IF NOT EXISTS " + quoteIdent(c.Name) + " " + t, nil
+}
