@@ -25,8 +25,8 @@
 //     (intent without outcome after a crash, or an "unknown" outcome) is in
 //     the crash window. Where the destination does not deduplicate (GA4),
 //     it is never re-sent blind: it is reported on every run, and the run
-//     exits non-zero, until an operator releases it (`sam activate
-//     --release`). Where the destination deduplicates on the key SAM sends
+//     exits non-zero, until an operator releases it (`sam writeback
+//     --release KEY,... --destination NAME`). Where the destination deduplicates on the key SAM sends
 //     (Google Ads transactionId, Meta event_id, LinkedIn eventId), re-sending
 //     the same key is safe while the destination's dedup window lasts, and
 //     that is what the runner does; past the window the key waits for an

@@ -98,7 +98,7 @@ func (r Report) Err() error {
 	var problems []string
 	for _, d := range r.Destinations {
 		if n := len(d.CrashWindow); n > 0 {
-			problems = append(problems, fmt.Sprintf("%s: %d event(s) may or may not have arrived and are not re-sent; check them at the destination, then `sam activate --release --destination %s KEY...` sends the ones that did not arrive", d.Destination, n, d.Destination))
+			problems = append(problems, fmt.Sprintf("%s: %d event(s) may or may not have arrived and are not re-sent; check them at the destination, then `sam writeback --release KEY,... --destination %s` sends the ones that did not arrive", d.Destination, n, d.Destination))
 		}
 		if n := len(d.Unknown); n > 0 && d.Dedups {
 			problems = append(problems, fmt.Sprintf("%s: %d event(s) have an unknown outcome; the destination deduplicates on their keys, so the next run sends them again", d.Destination, n))

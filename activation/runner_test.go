@@ -122,7 +122,7 @@ func TestUnknownWithoutDedupIsNeverResentUntilReleased(t *testing.T) {
 		t.Fatalf("crash window %v, want [k001]", got)
 	}
 	err := rep.Err()
-	if err == nil || !strings.Contains(err.Error(), "1 event(s) may or may not have arrived") || !strings.Contains(err.Error(), "sam activate --release --destination ga4") {
+	if err == nil || !strings.Contains(err.Error(), "1 event(s) may or may not have arrived") || !strings.Contains(err.Error(), "sam writeback --release KEY,... --destination ga4") {
 		t.Fatalf("Err() = %v, want the count and the release command", err)
 	}
 	delete(d.script, "k001")

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sam-attribution/sam/activation"
 	"github.com/sam-attribution/sam/internal/config"
 	sqlmodels "github.com/sam-attribution/sam/sql"
 	"github.com/sam-attribution/sam/transform"
@@ -55,8 +56,11 @@ type App struct {
 	Log      *slog.Logger
 	WH       warehouse.Warehouse
 	Project  *transform.Project
-	opts     AppOptions
-	pipeline *Pipeline
+	// Activation is the last writeback stage's report, for the CLI's
+	// activation table; nil until the stage ran.
+	Activation *activation.Report
+	opts       AppOptions
+	pipeline   *Pipeline
 }
 
 // NewApp validates the models, then opens the warehouse. Model errors (an

@@ -2,8 +2,15 @@ package jobs
 
 import (
 	"fmt"
+	"sort"
+	"strings"
 	"time"
 
+	"github.com/sam-attribution/sam/activation"
+	activationga4 "github.com/sam-attribution/sam/activation/ga4"
+	"github.com/sam-attribution/sam/activation/googleads"
+	"github.com/sam-attribution/sam/activation/linkedin"
+	"github.com/sam-attribution/sam/activation/meta"
 	"github.com/sam-attribution/sam/internal/config"
 	"github.com/sam-attribution/sam/internal/option"
 	"github.com/sam-attribution/sam/loaders/crm"
@@ -13,7 +20,6 @@ import (
 	"github.com/sam-attribution/sam/loaders/ga4"
 	"github.com/sam-attribution/sam/loaders/spend"
 	"github.com/sam-attribution/sam/transform"
-	"github.com/sam-attribution/sam/writeback"
 )
 
 // Settings are the configuration mapped onto each package's Options: the
@@ -28,7 +34,7 @@ type Settings struct {
 	GA4               ga4.Options
 	CRM               crm.SourceOptions
 	Spend             spend.Options
-	Writeback         writeback.Destination
+	Activation        Activation
 	// SinkFile is where the local GA4 sink keeps what it received (local
 	// writeback mode).
 	SinkFile string
@@ -55,15 +61,13 @@ func Configure(cfg config.Config, task Task) (*Settings, error) {
 			ExportProject: cfg.GA4.ExportProject, ExportDataset: cfg.GA4.ExportDataset, ExportDir: cfg.GA4.ExportDir,
 			LookbackDays: cfg.GA4.LookbackDays, StartDate: cfg.GA4.StartDate,
 		},
-		CRM:   crmOptions(cfg),
-		Spend: spend.Options{Dir: sp.SpendDir, FXRatesFile: sp.FXRatesFile},
-		Writeback: writeback.Destination{
-			Mode: wb.Mode, MeasurementID: wb.MeasurementID, APISecret: wb.APISecret, Endpoint: wb.Endpoint,
-			Concurrency: wb.Concurrency, RatePerSecond: wb.RatePerSecond,
-		},
-		SinkFile: wb.SinkFile,
-		Task:     task,
-		Redact:   Redactor(cfg.HubSpot.Token.Reveal(), cfg.Salesforce.AccessToken.Reveal(), wb.APISecret.Reveal()),
+		CRM:        crmOptions(cfg),
+		Spend:      spend.Options{Dir: sp.SpendDir, FXRatesFile: sp.FXRatesFile},
+		Activation: activationSettings(cfg),
+		SinkFile:   wb.SinkFile,
+		Task:       task,
+		Redact: Redactor(cfg.HubSpot.Token.Reveal(), cfg.Salesforce.AccessToken.Reveal(), wb.APISecret.Reveal(),
+			cfg.GoogleAds.AccessToken.Reveal(), cfg.Meta.AccessToken.Reveal(), cfg.LinkedIn.AccessToken.Reveal()),
 	}
 	if wh.Engine == "bigquery" && s.GA4.ExportProject == "" {
 		s.GA4.ExportProject = wh.Project
@@ -75,12 +79,14 @@ func Configure(cfg config.Config, task Task) (*Settings, error) {
 		{s.GA4.Validate(), ga4Vars},
 		{s.CRM.Validate(), crmVars[s.CRM.Source]},
 		{s.Spend.Validate(), spendVars},
-		{s.Writeback.Validate(), writebackVars},
 	}
 	for _, c := range checks {
 		if c.err != nil {
 			return nil, &ConfigError{Err: nameVariable(c.err, c.vars)}
 		}
+	}
+	if err := s.Activation.validate(); err != nil {
+		return nil, &ConfigError{Err: err}
 	}
 	return s, nil
 }
@@ -129,10 +135,23 @@ var (
 			"RequestsPerWindow": "SALESFORCE_REQUESTS_PER_SECOND", "Overlap": "CRM_OVERLAP_MINUTES", "BatchSize": "CRM_BATCH_SIZE",
 		},
 	}
-	spendVars     = map[string]string{"Dir": "SPEND_DIR", "FXRatesFile": "FX_RATES_FILE"}
-	writebackVars = map[string]string{
-		"Mode": "WRITEBACK_MODE", "MeasurementID": "GA4_MEASUREMENT_ID", "APISecret": "GA4_API_SECRET",
-		"Endpoint": "GA4_MP_ENDPOINT", "Concurrency": "WRITEBACK_CONCURRENCY", "RatePerSecond": "WRITEBACK_RATE",
+	spendVars        = map[string]string{"Dir": "SPEND_DIR", "FXRatesFile": "FX_RATES_FILE"}
+	ga4WritebackVars = map[string]string{
+		"MeasurementID": "GA4_MEASUREMENT_ID", "APISecret": "GA4_API_SECRET",
+		"Endpoint": "GA4_MP_ENDPOINT", "RatePerSecond": "WRITEBACK_RATE",
+	}
+	googleAdsVars = map[string]string{
+		"CustomerID": "GOOGLE_ADS_CUSTOMER_ID", "LoginCustomerID": "GOOGLE_ADS_LOGIN_CUSTOMER_ID",
+		"ConversionActions": "GOOGLE_ADS_CONVERSION_ACTIONS", "AccessToken": "GOOGLE_ADS_ACCESS_TOKEN",
+		"CredentialsFile": "GOOGLE_ADS_CREDENTIALS_FILE", "Endpoint": "GOOGLE_ADS_ENDPOINT",
+	}
+	metaVars = map[string]string{
+		"AccessToken": "META_ACCESS_TOKEN", "DatasetID": "META_DATASET_ID", "EventNames": "META_EVENT_NAMES",
+		"LeadEventSource": "META_LEAD_EVENT_SOURCE", "BaseURL": "META_BASE_URL", "TestEventCode": "META_TEST_EVENT_CODE",
+	}
+	linkedInVars = map[string]string{
+		"AccessToken": "LINKEDIN_ACCESS_TOKEN", "Conversions": "LINKEDIN_CONVERSIONS",
+		"BaseURL": "LINKEDIN_BASE_URL", "Version": "LINKEDIN_VERSION",
 	}
 )
 
@@ -148,3 +167,99 @@ func nameVariable(err error, vars map[string]string) error {
 	}
 	return fmt.Errorf("config: %w", err)
 }
+
+// Activation is the activation stage's settings: the mode, the runner's
+// concurrency, and each destination's options with whether it is on. A
+// destination is on when any of its identifying settings is set; then its
+// options must be complete.
+type Activation struct {
+	Mode                            string // off, local, send, validate or dry-run
+	Concurrency                     int
+	GA4                             activationga4.Options
+	GoogleAds                       googleads.Options
+	Meta                            meta.Options
+	LinkedIn                        linkedin.Options
+	GoogleAdsOn, MetaOn, LinkedInOn bool
+}
+
+func activationSettings(cfg config.Config) Activation {
+	wb, ga, m, li := cfg.Writeback, cfg.GoogleAds, cfg.Meta, cfg.LinkedIn
+	validate := wb.Mode == "validate"
+	a := Activation{
+		Mode: wb.Mode, Concurrency: wb.Concurrency,
+		GA4: activationga4.Options{MeasurementID: wb.MeasurementID, APISecret: wb.APISecret, Endpoint: wb.Endpoint,
+			RatePerSecond: wb.RatePerSecond, Burst: wb.Concurrency, ValidateOnly: validate},
+		GoogleAds: googleads.Options{CustomerID: ga.CustomerID, LoginCustomerID: ga.LoginCustomerID,
+			ConversionActions: ga.ConversionActions, AccessToken: ga.AccessToken.Reveal(),
+			CredentialsFile: ga.CredentialsFile, Endpoint: ga.Endpoint, ValidateOnly: validate},
+		// No consent, no ad-platform send: an unrecorded consent is no
+		// consent for every ad platform (Google Ads requires it anyway).
+		Meta: meta.Options{AccessToken: m.AccessToken.Reveal(), DatasetID: m.DatasetID, EventNames: m.EventNames,
+			BaseURL: m.BaseURL, TestEventCode: m.TestEventCode, RequireConsent: true},
+		LinkedIn: linkedin.Options{AccessToken: li.AccessToken.Reveal(), Conversions: li.Conversions,
+			BaseURL: li.BaseURL, Version: li.Version, ValidateOnly: validate, RequireConsent: true},
+	}
+	a.GoogleAdsOn = a.GoogleAds.Configured()
+	a.MetaOn = a.Meta.Configured()
+	a.LinkedInOn = a.LinkedIn.Configured()
+	if a.MetaOn {
+		a.Meta.LeadEventSource = m.LeadEventSource
+		if len(a.Meta.EventNames) == 0 {
+			a.Meta.EventNames = meta.DefaultEventNames()
+		}
+	}
+	return a
+}
+
+// validate checks every destination that is on, naming the variables.
+func (a Activation) validate() error {
+	switch a.Mode {
+	case "off":
+		return nil
+	case "send", "validate":
+		if err := a.GA4.Validate(); err != nil {
+			return nameVariable(err, ga4WritebackVars)
+		}
+	}
+	if a.Mode == "validate" && a.MetaOn && a.Meta.TestEventCode == "" {
+		return fmt.Errorf("config: %s_META_TEST_EVENT_CODE: must be set when SAM_WRITEBACK_MODE=validate, or Meta would record the events", config.Prefix)
+	}
+	for _, d := range []struct {
+		on   bool
+		err  func() error
+		vars map[string]string
+	}{
+		{a.GoogleAdsOn, a.GoogleAds.Validate, googleAdsVars},
+		{a.MetaOn, a.Meta.Validate, metaVars},
+		{a.LinkedInOn, a.LinkedIn.Validate, linkedInVars},
+	} {
+		if d.on {
+			if err := d.err(); err != nil {
+				return nameField(err, d.vars)
+			}
+		}
+	}
+	return nil
+}
+
+// nameField puts the variables behind the Options fields an error text
+// names in front of it (the destinations report every problem by field
+// name in one error).
+func nameField(err error, vars map[string]string) error {
+	var named []string
+	text := err.Error()
+	for field, v := range vars {
+		if strings.Contains(text, field) {
+			named = append(named, config.Prefix+"_"+v)
+		}
+	}
+	sort.Strings(named)
+	if len(named) == 0 {
+		return fmt.Errorf("config: %w", err)
+	}
+	return fmt.Errorf("config: %s: %w", strings.Join(named, ", "), err)
+}
+
+// adStages are the stages the ad platforms take; a platform that is off is
+// recorded as disabled for them.
+var adStages = []string{activation.StageLead, activation.StageMQL, activation.StageSQL, activation.StageOpportunity, activation.StageWon}

@@ -5,25 +5,11 @@ import (
 	"fmt"
 
 	"github.com/sam-attribution/sam/transform"
-	"github.com/sam-attribution/sam/writeback"
 )
-
-// prepareSources creates the tables models read that no loader writes: the
-// writeback send log exists before the first event is sent, because
-// writeback_queue excludes what it already holds.
-func (a *App) prepareSources(ctx context.Context) error {
-	if err := writeback.EnsureSendLog(ctx, a.WH); err != nil {
-		return fmt.Errorf("prepare the writeback send log: %w", err)
-	}
-	return nil
-}
 
 // transformStage builds the selected models.
 func (a *App) transformStage(sel transform.Selection, fullRefresh bool) StageFunc {
 	return func(ctx context.Context, run *Run) (StageResult, error) {
-		if err := a.prepareSources(ctx); err != nil {
-			return StageResult{}, err
-		}
 		rep, err := a.runner(run.ID).Build(ctx, sel, transform.BuildOptions{FullRefresh: fullRefresh})
 		return transformResult(rep), err
 	}

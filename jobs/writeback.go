@@ -5,57 +5,144 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/sam-attribution/sam/activation"
+	activationga4 "github.com/sam-attribution/sam/activation/ga4"
+	"github.com/sam-attribution/sam/activation/googleads"
+	"github.com/sam-attribution/sam/activation/linkedin"
+	"github.com/sam-attribution/sam/activation/meta"
 	"github.com/sam-attribution/sam/internal/ga4sink"
-	"github.com/sam-attribution/sam/writeback"
 )
 
+// writebackStage delivers the activation_events model to every destination
+// that is on (GA4 always; Google Ads, Meta and LinkedIn when configured)
+// and records the others as disabled, so activation_coverage shows what
+// each algorithm misses. The stage keeps its name: the run ledger and
+// Cloud Run jobs know it as writeback.
 func (a *App) writebackStage(ctx context.Context, run *Run) (StageResult, error) {
-	cfg := a.Settings.Writeback
-	if cfg.Mode == writeback.ModeOff {
+	s := a.Settings.Activation
+	if s.Mode == "off" {
 		return StageResult{Detail: "writeback off (SAM_WRITEBACK_MODE=off)"}, nil
 	}
 	if !a.Settings.Task.first() {
 		return StageResult{Detail: "writeback runs in task 0"}, nil
 	}
-	opts := writeback.Options{Logger: run.Logger, Out: a.opts.Payloads}
-	if cfg.Mode == writeback.ModeLocal {
-		sinkFile := a.Settings.SinkFile
-		if dir := filepath.Dir(sinkFile); dir != "" {
-			if err := os.MkdirAll(dir, 0o700); err != nil {
-				return StageResult{}, fmt.Errorf("local GA4 sink: %w", err)
-			}
-		}
-		sink, err := ga4sink.Start(ctx, "127.0.0.1:0", sinkFile)
+	ga4opts := s.GA4
+	switch s.Mode {
+	case "local":
+		sink, err := a.startSink(ctx)
 		if err != nil {
-			return StageResult{}, fmt.Errorf("start the local GA4 sink: %w", err)
+			return StageResult{}, err
 		}
 		defer sink.Close()
-		opts.LocalEndpoint = sink.URL()
+		ga4opts.Endpoint = sink.URL()
+		if ga4opts.APISecret == "" {
+			ga4opts.APISecret = "local-sink" // the sink checks its presence, not its value
+		}
+	case "dry-run":
+		if ga4opts.APISecret == "" {
+			ga4opts.APISecret = "dry-run" // nothing is sent
+		}
 	}
-	rep, err := writeback.New(a.WH, cfg, opts).Run(ctx, run.ID)
-	res := StageResult{
-		Rows: int64(rep.Sent + rep.Validated + rep.Printed),
-		Detail: fmt.Sprintf("mode %s: queued %d, sent %d, validated %d, printed %d, already sent %d, refused %d, failed %d, crash window %d",
-			cfg.Mode, rep.Queued, rep.Sent, rep.Validated, rep.Printed, rep.Skipped, rep.Refused, rep.Failed, len(rep.CrashWindow)),
+	dests, disabled, err := s.destinations(ga4opts)
+	if err != nil {
+		return StageResult{}, err
 	}
-	for _, r := range head(rep.Refusals, 20) {
-		run.Logger.Warn("event refused by the payload guard", "key", r.Key, "lead_id", r.LeadID, "reason", r.Reason)
+	mode := activation.ModeSend
+	switch s.Mode {
+	case "validate":
+		mode = activation.ModeValidate
+	case "dry-run":
+		mode = activation.ModeDryRun
 	}
-	return res, err
+	r := &activation.Runner{
+		Ledger: activation.NewWarehouseLedger(a.WH), Events: activation.WarehouseEvents{WH: a.WH},
+		Destinations: dests, Disabled: disabled, Concurrency: s.Concurrency,
+		Mode: mode, Out: a.opts.Payloads, Logger: run.Logger,
+	}
+	rep, err := r.Run(ctx, run.ID)
+	a.Activation = &rep
+	res := StageResult{Detail: activationDetail(s.Mode, rep)}
+	for _, d := range rep.Destinations {
+		for st, n := range d.Counts {
+			if st == activation.StatusSent || st == activation.StatusAccepted {
+				res.Rows += int64(n)
+			}
+		}
+		res.Rows += int64(d.Previewed)
+	}
+	if err != nil {
+		return res, err
+	}
+	return res, rep.Err()
 }
 
-func head[T any](s []T, n int) []T {
-	if len(s) > n {
-		return s[:n]
+func (a *App) startSink(ctx context.Context) (*ga4sink.Sink, error) {
+	sinkFile := a.Settings.SinkFile
+	if dir := filepath.Dir(sinkFile); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("local GA4 sink: %w", err)
+		}
 	}
-	return s
+	sink, err := ga4sink.Start(ctx, "127.0.0.1:0", sinkFile)
+	if err != nil {
+		return nil, fmt.Errorf("start the local GA4 sink: %w", err)
+	}
+	return sink, nil
 }
 
-// ReleaseCrashWindow clears keys from the writer's crash window after an
-// operator has checked in GA4 that they did not arrive, so the next run
-// sends them.
-func (a *App) ReleaseCrashWindow(ctx context.Context, keys []string) error {
-	return writeback.New(a.WH, a.Settings.Writeback, writeback.Options{Logger: a.Log}).Release(ctx, NewRunID(time.Now()), keys)
+// destinations builds the destinations that are on and names the others.
+func (s Activation) destinations(ga4opts activationga4.Options) ([]activation.Destination, []activation.Disabled, error) {
+	g, err := activationga4.New(ga4opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	dests := []activation.Destination{g}
+	var disabled []activation.Disabled
+	add := func(on bool, name string, build func() (activation.Destination, error)) error {
+		if !on {
+			disabled = append(disabled, activation.Disabled{Name: name, Stages: adStages})
+			return nil
+		}
+		d, err := build()
+		if err != nil {
+			return err
+		}
+		dests = append(dests, d)
+		return nil
+	}
+	err = add(s.GoogleAdsOn, "google_ads", func() (activation.Destination, error) { return googleads.New(s.GoogleAds) })
+	if err == nil {
+		err = add(s.MetaOn, "meta", func() (activation.Destination, error) { return meta.New(s.Meta) })
+	}
+	if err == nil {
+		err = add(s.LinkedInOn, "linkedin", func() (activation.Destination, error) { return linkedin.New(s.LinkedIn) })
+	}
+	return dests, disabled, err
+}
+
+// activationDetail is the ledger's one-line summary of the stage.
+func activationDetail(mode string, rep activation.Report) string {
+	var parts []string
+	for _, d := range rep.Destinations {
+		p := fmt.Sprintf("%s sent %d accepted %d rejected %d failed %d unknown %d skipped %d",
+			d.Destination, d.Counts[activation.StatusSent], d.Counts[activation.StatusAccepted],
+			d.Counts[activation.StatusRejected], d.Counts[activation.StatusFailed], len(d.Unknown),
+			d.Counts[activation.StatusExpiredWindow]+d.Counts[activation.StatusNoIdentifier]+d.Counts[activation.StatusNoConsent]+d.Counts[activation.StatusDisabled])
+		if n := len(d.CrashWindow); n > 0 {
+			p += fmt.Sprintf(" crash window %d", n)
+		}
+		parts = append(parts, p)
+	}
+	return "mode " + mode + ": " + strings.Join(parts, "; ")
+}
+
+// ReleaseCrashWindow clears keys of a destination's crash window after an
+// operator has checked at the destination that they did not arrive, so the
+// next run sends them.
+func (a *App) ReleaseCrashWindow(ctx context.Context, destination string, keys []string) error {
+	r := &activation.Runner{Ledger: activation.NewWarehouseLedger(a.WH), Logger: a.Log}
+	return r.Release(ctx, NewRunID(time.Now()), destination, keys)
 }

@@ -157,14 +157,27 @@ func cmdRun(ctx context.Context, e *env) error {
 		return err
 	}
 	defer app.Close()
-	if err := e.runReport(app.Run(ctx, "run", stages)); err != nil {
-		return err
+	runErr := e.runReport(app.Run(ctx, "run", stages))
+	if runErr == nil {
+		// `sam run` ends with what SAM is for: return per channel, and
+		// how much of it reached the algorithms.
+		if err := printChannelTables(ctx, e.stdout, app.WH, app.Settings.ReportingCurrency); err != nil {
+			app.Log.Warn("could not print the channel table", "error", err)
+		}
 	}
-	// `sam run` ends with what SAM is for: return per channel.
-	if err := printChannelTables(ctx, e.stdout, app.WH, app.Settings.ReportingCurrency); err != nil {
-		app.Log.Warn("could not print the channel table", "error", err)
+	e.printActivation(ctx, app)
+	return runErr
+}
+
+// printActivation prints the activation tables when the writeback stage ran
+// (also when it failed: they say what is in doubt).
+func (e *env) printActivation(ctx context.Context, app *jobs.App) {
+	if app.Activation == nil {
+		return
 	}
-	return nil
+	if err := printActivationTables(ctx, e.stdout, app.WH, app.Settings.ReportingCurrency); err != nil {
+		app.Log.Warn("could not print the activation tables", "error", err)
+	}
 }
 
 func orAll(stages []string) []string {
@@ -245,17 +258,18 @@ func cmdWriteback(ctx context.Context, e *env) error {
 	fs := e.flags("writeback")
 	validate := fs.Bool("validate", false, "send to the debug endpoint and fail on any validation message")
 	dry := fs.Bool("dry-run", false, "print the payloads; send nothing")
-	release := fs.String("release", "", "comma-separated crash-window keys to release for resending, after checking in GA4 that they did not arrive")
+	release := fs.String("release", "", "comma-separated crash-window keys to release for resending, after checking at the destination that they did not arrive")
+	destination := fs.String("destination", "ga4", "the destination whose keys --release clears: ga4, google_ads, meta or linkedin")
 	if err := e.parse(fs); err != nil {
 		return err
 	}
 	if *release != "" {
 		return e.withApp(ctx, nil, func(app *jobs.App) error {
 			keys := splitList(*release)
-			if err := app.ReleaseCrashWindow(ctx, keys); err != nil {
+			if err := app.ReleaseCrashWindow(ctx, *destination, keys); err != nil {
 				return err
 			}
-			fmt.Fprintf(e.stdout, "released %d keys; the next writeback sends them\n", len(keys))
+			fmt.Fprintf(e.stdout, "released %d %s keys; the next writeback sends them\n", len(keys), *destination)
 			return nil
 		})
 	}
@@ -274,7 +288,11 @@ func cmdWriteback(ctx context.Context, e *env) error {
 		return err
 	}
 	defer app.Close()
-	return e.runReport(app.Run(ctx, "writeback", []string{jobs.StageWriteback}))
+	err = e.runReport(app.Run(ctx, "writeback", []string{jobs.StageWriteback}))
+	if !*dry && !*validate {
+		e.printActivation(ctx, app)
+	}
+	return err
 }
 
 func cmdQuery(ctx context.Context, e *env) error {

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sam-attribution/sam/activation"
 	"github.com/sam-attribution/sam/scheduler"
 	"github.com/sam-attribution/sam/warehouse/duckdb"
-	"github.com/sam-attribution/sam/writeback"
 )
 
 func sam(t *testing.T, args ...string) (int, string, string) {
@@ -75,12 +75,13 @@ func TestConfigAndVersion(t *testing.T) {
 }
 
 func TestUnknownWritebackOutcomesExitNonZeroNamingTheReleaseCommand(t *testing.T) {
-	err := fmt.Errorf("stage writeback: %w", &writeback.UnknownOutcomeError{RunID: "r1", Keys: []string{"k1", "k2"}})
+	rep := activation.Report{RunID: "r1", Destinations: []activation.DestinationReport{{Destination: "ga4", CrashWindow: []string{"k1", "k2"}}}}
+	err := fmt.Errorf("stage writeback: %w", rep.Err())
 	var stderr bytes.Buffer
 	if code := exitCode(&stderr, err); code != exitFailed {
 		t.Errorf("exit code %d, want %d", code, exitFailed)
 	}
-	for _, want := range []string{"2 event(s) have an unknown outcome", "sam writeback --release"} {
+	for _, want := range []string{"2 event(s) may or may not have arrived", "sam writeback --release"} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("stderr %q does not say %q", stderr.String(), want)
 		}

@@ -103,3 +103,82 @@ func printChannelTables(ctx context.Context, w io.Writer, wh warehouse.Warehouse
 	}
 	return nil
 }
+
+// printActivationTables prints, per destination, what reached it by stage
+// and why the rest did not, from the activation_coverage model.
+func printActivationTables(ctx context.Context, w io.Writer, wh warehouse.Warehouse, currency string) error {
+	rows, err := wh.Query(ctx, `SELECT destination, stage, status, SUM(events), CAST(SUM(value) AS FLOAT64)
+FROM `+wh.QualifiedName("activation_coverage")+`
+GROUP BY destination, stage, status`)
+	if err != nil {
+		return err
+	}
+	data, err := warehouse.CollectRows(rows)
+	if err != nil {
+		return err
+	}
+	type cell struct {
+		reached, events int64
+		value           float64
+		missed          map[string]int64
+	}
+	byDest := map[string]map[string]*cell{}
+	for _, r := range data {
+		var dest, stage, status string
+		var events int64
+		var value float64
+		if err := warehouse.ConvertAssign(&dest, r[0]); err != nil {
+			return err
+		}
+		_ = warehouse.ConvertAssign(&stage, r[1])
+		_ = warehouse.ConvertAssign(&status, r[2])
+		_ = warehouse.ConvertAssign(&events, r[3])
+		if r[4] != nil {
+			_ = warehouse.ConvertAssign(&value, r[4])
+		}
+		if byDest[dest] == nil {
+			byDest[dest] = map[string]*cell{}
+		}
+		c := byDest[dest][stage]
+		if c == nil {
+			c = &cell{missed: map[string]int64{}}
+			byDest[dest][stage] = c
+		}
+		c.events += events
+		if status == "sent" || status == "accepted" {
+			c.reached += events
+			c.value += value
+		} else {
+			c.missed[status] += events
+		}
+	}
+	stageOrder := map[string]int{"lead": 0, "mql": 1, "sql": 2, "opportunity": 3, "won": 4, "lost": 5, "disqualified": 6}
+	dests := make([]string, 0, len(byDest))
+	for d := range byDest {
+		dests = append(dests, d)
+	}
+	sort.Strings(dests)
+	for _, d := range dests {
+		fmt.Fprintf(w, "\nactivation — %s: what reached it (value in %s)\n", d, currency)
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "stage\tevents\treached\tvalue reached\tnot reached, why")
+		stages := make([]string, 0, len(byDest[d]))
+		for s := range byDest[d] {
+			stages = append(stages, s)
+		}
+		sort.Slice(stages, func(i, j int) bool { return stageOrder[stages[i]] < stageOrder[stages[j]] })
+		for _, s := range stages {
+			c := byDest[d][s]
+			var why []string
+			for st, n := range c.missed {
+				why = append(why, fmt.Sprintf("%s %d", st, n))
+			}
+			sort.Strings(why)
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%.0f\t%s\n", s, c.events, c.reached, c.value, strings.Join(why, ", "))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	return nil
+}

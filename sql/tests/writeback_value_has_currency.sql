@@ -1,11 +1,12 @@
 /*
 description: >
-  A close_convert_lead event with a value must carry its currency (GA4
-  ignores value without currency), values are never negative, and only
-  close_convert_lead carries a value.
+  An activation event with a value carries its currency (platforms ignore a
+  value without one), values are never negative, and only the stages that
+  are worth something carry one: predicted for lead, mql, sql and
+  opportunity, won revenue for won; lost and disqualified none.
 */
-select idempotency_key, lead_id, event_name, value, currency
-from {{ ref "writeback_queue" }}
+select event_key, lead_id, stage, value, currency
+from {{ ref "activation_events" }}
 where (value is not null and (currency is null or length(currency) != 3))
    or value < 0
-   or (value is not null and event_name != 'close_convert_lead')
+   or (value is not null and stage in ('lost', 'disqualified'))

@@ -57,7 +57,7 @@ import (
 	"github.com/sam-attribution/sam/loaders/spend"
 	"github.com/sam-attribution/sam/tools/zetasql"
 	"github.com/sam-attribution/sam/warehouse"
-	"github.com/sam-attribution/sam/writeback"
+	"github.com/sam-attribution/sam/warehouse/systables"
 )
 
 // The names the checked SQL is rendered with. The project contains a dash,
@@ -115,7 +115,7 @@ func BaseCatalog(models fs.FS) (*zetasql.Catalog, error) {
 		{spend.SpendTable, spend.SpendSchema},
 		{spend.FXTable, spend.FXSchema},
 		{loaders.RejectsTable, loaders.RejectsSchema},
-		{writeback.SendLogTable, writeback.SendLogSchema},
+		{systables.SendLogTable, systables.SendLog().Schema},
 	}
 	for _, r := range raw {
 		if err := cat.Add(zetasql.Table{Path: TablePath(r.name), Columns: r.schema.Columns}); err != nil {

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sam-attribution/sam/activation"
+	activationga4 "github.com/sam-attribution/sam/activation/ga4"
 	"github.com/sam-attribution/sam/loaders/ga4"
 	"github.com/sam-attribution/sam/scheduler"
 	sqlmodels "github.com/sam-attribution/sam/sql"
@@ -13,7 +15,6 @@ import (
 	"github.com/sam-attribution/sam/tools/zetasql"
 	"github.com/sam-attribution/sam/warehouse"
 	"github.com/sam-attribution/sam/warehouse/systables"
-	"github.com/sam-attribution/sam/writeback"
 )
 
 // informationSchema adds the INFORMATION_SCHEMA views the loaders read, with
@@ -184,31 +185,31 @@ func TestSchedulerLockStatements(t *testing.T) {
 	}
 }
 
-// TestWritebackStatements analyzes what the GA4 writer reads from BigQuery
-// (the queue joined with the send log's blocked keys, the crash window) in
-// send mode over an empty queue, so nothing is sent.
-func TestWritebackStatements(t *testing.T) {
+// TestActivationStatements analyzes what the activation runner reads from
+// BigQuery (activation_events, the ledger's states) over an empty model, so
+// nothing is sent, and the INSERT its ledger writes.
+func TestActivationStatements(t *testing.T) {
 	c := env.Client(t)
 	ctx := context.Background()
 	results, cat := check(t, c, samModels(t))
-	if r := results[writeback.QueueTable]; r.Err != nil || r.BlockedBy != "" {
-		t.Fatalf("%s does not analyze (TestModels reports why)", writeback.QueueTable)
+	if r := results[activation.EventsTable]; r.Err != nil || r.BlockedBy != "" {
+		t.Fatalf("%s does not analyze (TestModels reports why)", activation.EventsTable)
 	}
 	rec := &bigquerysql.Recorder{}
-	cfg := writeback.Destination{Mode: writeback.ModeSend, MeasurementID: "G-TEST000001", APISecret: "secret",
-		Endpoint: "http://127.0.0.1:9", Concurrency: 1, RatePerSecond: 10}
-	if _, err := writeback.New(rec, cfg, writeback.Options{}).Run(ctx, "check"); err != nil {
-		t.Fatalf("writer on the recorder: %v", err)
+	ga4, err := activationga4.New(activationga4.Options{MeasurementID: "G-TEST000001", APISecret: "secret",
+		Endpoint: "http://127.0.0.1:9", RatePerSecond: 10})
+	if err != nil {
+		t.Fatal(err)
 	}
-	reads := 0
-	for _, s := range rec.Statements() {
-		if s.Step == "read" {
-			reads++
-		}
+	ledger := activation.NewWarehouseLedger(rec)
+	r := &activation.Runner{Ledger: ledger, Events: activation.WarehouseEvents{WH: rec}, Destinations: []activation.Destination{ga4}}
+	if _, err := r.Run(ctx, "check"); err != nil {
+		t.Fatalf("runner on the recorder: %v", err)
 	}
-	if reads == 0 {
-		t.Fatalf("the writer read nothing: %v", rec.Statements())
+	if err := ledger.Append(ctx, []activation.Entry{{Destination: "ga4", Key: "k", LeadID: "L1", Stage: "won",
+		Status: activation.StatusSent, Value: 12.5, Currency: "USD", ValueKind: "actual", EventAt: time.Now(), RecordedAt: time.Now()}}); err != nil {
+		t.Fatal(err)
 	}
-	analyzeIssued(t, c, cat, rec, "writeback.Writer")
-	t.Logf("%d writer statements analyzed", len(rec.Statements()))
+	analyzeIssued(t, c, cat, rec, "activation")
+	t.Logf("%d activation statements analyzed", len(rec.Statements()))
 }

@@ -96,7 +96,7 @@ func run() (int, error) {
 		"SAM_META_ACCESS_TOKEN": localToken,
 	}, "SAM_META_DATASET_ID")
 	set(map[string]string{
-		"SAM_LINKEDIN_BASE_URL":     li.URL(),
+		"SAM_LINKEDIN_BASE_URL":     li.URL() + "/rest",
 		"SAM_LINKEDIN_CONVERSIONS":  "lead:9001,mql:9002,sql:9003,opportunity:9004,won:9005",
 		"SAM_LINKEDIN_ACCESS_TOKEN": localToken,
 	}, "SAM_LINKEDIN_CONVERSIONS")

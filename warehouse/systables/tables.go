@@ -44,7 +44,7 @@ func (t Table) Named(name string) Table {
 // with every change below; Ensure then adds the new columns to existing
 // tables and records the version. Columns are only ever added, nullable,
 // and never renamed or removed: BI tools and older runs read them.
-const Version = 1
+const Version = 2
 
 // VersionTable records, one row per migration, the schema version the
 // system tables were brought to.
@@ -130,8 +130,10 @@ func Locks() Table {
 	}}}
 }
 
-// SendLog is the writeback send log, named as a raw source so the
-// writeback_queue model reads it.
+// SendLog is the activation ledger (the writeback send log before there
+// were several destinations), named as a raw source so the writeback_queue
+// and activation_coverage models read it: intent and outcome rows per
+// (destination, event key).
 func SendLog() Table {
 	return Table{Name: SendLogTable, Schema: warehouse.Schema{Columns: []warehouse.Column{
 		{Name: "idempotency_key", Type: warehouse.String, Required: true},
@@ -142,5 +144,13 @@ func SendLog() Table {
 		{Name: "run_id", Type: warehouse.String},
 		{Name: "status", Type: warehouse.String, Required: true},
 		{Name: "detail", Type: warehouse.String},
+		// Since activation reached every destination (schema version 2):
+		// rows without a destination are GA4's, written before.
+		{Name: "destination", Type: warehouse.String},
+		{Name: "stage", Type: warehouse.String},
+		{Name: "value", Type: warehouse.Float64},
+		{Name: "currency", Type: warehouse.String},
+		{Name: "value_kind", Type: warehouse.String},
+		{Name: "event_at", Type: warehouse.Timestamp},
 	}}}
 }
