@@ -1,4 +1,4 @@
-package scheduler
+package jobs
 
 import (
 	"os"
@@ -10,6 +10,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/sam-attribution/sam/internal/config"
+	"github.com/sam-attribution/sam/scheduler"
 )
 
 var placeholder = regexp.MustCompile(`\$\{([A-Z0-9_]+)\}`)
@@ -136,7 +137,7 @@ func TestSchedulerTriggersAreValid(t *testing.T) {
 		if err := yaml.Unmarshal(render(t, f), &s); err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
-		if _, err := ParseCron(s.Schedule); err != nil {
+		if _, err := scheduler.ParseCron(s.Schedule); err != nil {
 			t.Errorf("%s: %v", f, err)
 		}
 		if _, err := os.Stat(filepath.Join(deployDir, "cloudrun", s.Job+".yaml")); err != nil {
