@@ -13,6 +13,7 @@ import (
 	"github.com/sam-attribution/sam/activation"
 	"github.com/sam-attribution/sam/scheduler"
 	"github.com/sam-attribution/sam/warehouse/duckdb"
+	"github.com/sam-attribution/sam/warehouse/systables"
 )
 
 func sam(t *testing.T, args ...string) (int, string, string) {
@@ -131,6 +132,9 @@ func TestScheduleExitsFourWhileAnotherRunHoldsTheLock(t *testing.T) {
 	t.Setenv("SAM_SPEND_DIR", dir)
 	db, err := duckdb.Open(ctx, path, duckdb.Options{})
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := systables.New(db).Ensure(ctx); err != nil {
 		t.Fatal(err)
 	}
 	other := &scheduler.Lock{WH: db, Name: "sam-run", Holder: "another-host", TTL: time.Hour}
