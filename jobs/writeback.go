@@ -127,12 +127,17 @@ func (s Activation) destinations(ga4opts activationga4.Options) ([]activation.De
 func activationDetail(mode string, rep activation.Report) string {
 	var parts []string
 	for _, d := range rep.Destinations {
-		p := fmt.Sprintf("%s sent %d accepted %d rejected %d failed %d unknown %d skipped %d",
-			d.Destination, d.Counts[activation.StatusSent], d.Counts[activation.StatusAccepted],
-			d.Counts[activation.StatusRejected], d.Counts[activation.StatusFailed], len(d.Unknown),
-			d.Counts[activation.StatusExpiredWindow]+d.Counts[activation.StatusNoIdentifier]+d.Counts[activation.StatusNoConsent]+d.Counts[activation.StatusDisabled])
+		c := d.Counts
+		if c[activation.StatusDisabled] == d.Events-d.Done {
+			parts = append(parts, d.Destination+" off")
+			continue
+		}
+		p := fmt.Sprintf("%s: sent %d, accepted %d, rejected %d, failed %d, unknown %d, skipped %d, already done %d",
+			d.Destination, c[activation.StatusSent], c[activation.StatusAccepted], c[activation.StatusRejected],
+			c[activation.StatusFailed], len(d.Unknown),
+			c[activation.StatusExpiredWindow]+c[activation.StatusNoIdentifier]+c[activation.StatusNoConsent]+c[activation.StatusDisabled], d.Done)
 		if n := len(d.CrashWindow); n > 0 {
-			p += fmt.Sprintf(" crash window %d", n)
+			p += fmt.Sprintf(", crash window %d", n)
 		}
 		parts = append(parts, p)
 	}

@@ -328,11 +328,11 @@ func (g *generator) writeLead(l *lead) error {
 func (g *generator) badLeadRow() {
 	switch g.sum.Leads {
 	case 7:
-		g.leadsCSV.row("L-BAD-DATE", "2024-02-30T25:61:00Z", "2024-02-30T25:61:00Z", "bad.date@example.example", "", "Bad", "Date", "Initech", "", "", "", "lead", "", "", "", "", "", "", "", "false")
+		g.leadsCSV.row("L-BAD-DATE", "2024-02-30T25:61:00Z", "2024-02-30T25:61:00Z", "bad.date@example.example", "", "Bad", "Date", "Initech", "", "", "", "lead", "", "", "", "", "", "", "", "false", "", "", "")
 	case 15:
-		g.leadsCSV.row("", ts(g.opts.End), ts(g.opts.End), "no.id@example.example", "", "No", "Id", "Globex", "", "", "", "lead", "", "", "", "", "", "", "", "false")
+		g.leadsCSV.row("", ts(g.opts.End), ts(g.opts.End), "no.id@example.example", "", "No", "Id", "Globex", "", "", "", "lead", "", "", "", "", "", "", "", "false", "", "", "")
 	case 25:
-		g.leadsCSV.row("L-BAD-STAGE", ts(g.opts.End), ts(g.opts.End), "stage@example.example", "", "Bad", "Stage", "Hooli", "", "", "", "prospect??", "", "", "", "", "", "", "", "maybe")
+		g.leadsCSV.row("L-BAD-STAGE", ts(g.opts.End), ts(g.opts.End), "stage@example.example", "", "Bad", "Stage", "Hooli", "", "", "", "prospect??", "", "", "", "", "", "", "", "maybe", "", "", "")
 	default:
 		return
 	}

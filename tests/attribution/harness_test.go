@@ -38,7 +38,7 @@ func ownModels(file string) bool {
 	case strings.HasPrefix(file, "intermediate/int_"):
 		return base != "int_lead_identity.sql"
 	case strings.HasPrefix(file, "marts/"):
-		return strings.HasSuffix(base, ".sql") && base != "writeback_queue.sql" && base != "activation_events.sql"
+		return strings.HasSuffix(base, ".sql") && base != "writeback_queue.sql" && base != "activation_events.sql" && base != "activation_coverage.sql"
 	case strings.HasPrefix(file, "tests/attribution_"), strings.HasPrefix(file, "tests/invariant_"):
 		return true
 	}
