@@ -17,11 +17,7 @@ tests:
 */
 with leads as (
   select
-    lead_id,
-    created_at,
-    mql_at,
-    coalesce(sql_at, opportunity_at, won_at) as sql_reached_at,
-    won_at,
+    {{ macro "lead_stage_times" }},
     lost_at,
     disqualified_at,
     revenue_reporting,

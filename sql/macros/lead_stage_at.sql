@@ -15,3 +15,16 @@ case {{ .stage }}
       when 'won' then {{ .lead }}.won_at
     end
 {{- end }}
+
+
+{{- /*
+lead_stage_times: the select-list columns lead_stage_at reads, from a row
+of fct_lead_revenue.
+*/ -}}
+{{ define "lead_stage_times" -}}
+lead_id,
+    created_at,
+    mql_at,
+    coalesce(sql_at, opportunity_at, won_at) as sql_reached_at,
+    won_at
+{{- end }}

@@ -17,11 +17,7 @@ tests:
 */
 with leads as (
   select
-    lead_id,
-    created_at,
-    mql_at,
-    coalesce(sql_at, opportunity_at, won_at) as sql_reached_at,
-    won_at,
+    {{ macro "lead_stage_times" }},
     coalesce(revenue_reporting, 0) as revenue_reporting,
     reporting_currency
   from {{ ref "fct_lead_revenue" }}
@@ -108,7 +104,8 @@ credited as (
   select
     n.*,
     m.model,
-    case m.model
+    -- FLOAT64 on both engines: the branches mix DECIMAL literals in DuckDB
+    {{ safe_cast `case m.model
       when 'first_touch' then case when n.position = 1 then 1.0 else 0.0 end
       when 'last_touch' then case when n.position = n.touch_count then 1.0 else 0.0 end
       when 'last_non_direct' then
@@ -129,7 +126,7 @@ credited as (
           when n.markov_total > 0 then coalesce(n.markov_weight, 0) / n.markov_total
           else 1.0 / n.touch_count
         end
-    end as credit
+    end` "FLOAT64" }} as credit
   from normalised as n
   cross join models as m
 )
@@ -149,7 +146,7 @@ select
   campaign,
   days_before_lead,
   stage_at,
-  {{ safe_cast "credit" "FLOAT64" }} as credit,
+  credit,
   {{ safe_cast "credit * revenue_reporting" "NUMERIC" }} as revenue_credit,
   reporting_currency
 from credited
