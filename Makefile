@@ -18,9 +18,12 @@ BUILD_FLAGS := -trimpath -ldflags "-s -w -X main.version=$(shell git describe --
 build:
 	CGO_ENABLED=1 $(GO) build $(BUILD_FLAGS) -o $(BIN) ./cmd/sam
 
+# Local simulators of Google Ads, Meta and LinkedIn run beside sam (never
+# inside it); GA4 goes to sam's own local sink.
 run: build
 	@test -d $(DATA)/ga4 || $(BIN) generate --out $(DATA) --days $(DAYS) --seed $(SEED)
-	$(BIN) run
+	CGO_ENABLED=1 $(GO) build -o bin/localsims ./tests/localsims
+	bin/localsims -dir $(DATA)/sims -- $(BIN) run
 	$(BIN) report --out report.html
 
 # The ZetaSQL local service for the offline BigQuery SQL checks; the script

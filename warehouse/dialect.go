@@ -91,4 +91,9 @@ type Features struct {
 	// BigQueryTables: SQL can read BigQuery tables of other datasets and
 	// projects in place (a GA4 export).
 	BigQueryTables bool
+	// CheapAppends: an Append load of a few rows is a local, durable,
+	// unmetered write (DuckDB's appender), cheaper than binding them to an
+	// INSERT. Where it is not (BigQuery: a load job, with a daily quota per
+	// table), small writes go through DML.
+	CheapAppends bool
 }

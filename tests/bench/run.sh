@@ -101,8 +101,10 @@ GOBENCH=(
 	"./loaders/ga4|Check$|1s"
 	"./loaders/crm/hubspot|SearchThroughput|2x"
 	"./loaders/crm/salesforce|QueryThroughput|2x"
-	"./writeback|RunLocal100k$|3x"
-	"./writeback|RunLocal100kDefaultRate|1x"
+	"./activation/ga4|Throughput|3x"
+	"./activation/googleads|Throughput|1x"
+	"./activation/meta|Throughput|1x"
+	"./activation/linkedin|Throughput|1x"
 	"./warehouse/duckdb|.|3x"
 	"./sampledata|Generate|3x"
 	"./tests/attribution|AttributionBuild|1x"
@@ -234,7 +236,6 @@ f_ga4=$GB/loaders_ga4.txt
 f_file=$GB/loaders_crm_file.txt
 f_hs=$GB/loaders_crm_hubspot.txt
 f_sf=$GB/loaders_crm_salesforce.txt
-f_wb=$GB/writeback.txt
 f_attr=$GB/tests_attribution.txt
 
 # Scale series figures, one line per size: n events bytes gen_s gen_rss and
@@ -308,8 +309,12 @@ fence() { echo '```'; grep -E "$2" "$1" 2>/dev/null || echo "(no output: $1)"; e
 		mk=""
 		for k in 4 8 16 32; do mk+="$k channels $(nstos "$(metric "$f_attr" "BenchmarkMarkov/channels=$k" ns/op)") s; "; done
 		echo "| attribution: Markov models (100k sessions / 5k leads) vs channels | ${mk%; } | |"
-		echo "| writer: 100k events to the local sink, concurrency 8, no rate limit | $(fmtnum "$(metric "$f_wb" BenchmarkRunLocal100k events/s)") events/s = $(metric "$f_wb" BenchmarkRunLocal100k ratio) of the ideal ($(fmtnum "$(metric "$f_wb" BenchmarkRunLocal100k ideal-events/s)") events/s) | |"
-		echo "| writer: same at the default 200 requests/s | $(fmtnum "$(metric "$f_wb" BenchmarkRunLocal100kDefaultRate events/s)") events/s = $(metric "$f_wb" BenchmarkRunLocal100kDefaultRate ratio) of the rate-limit ideal | |"
+		for dest in "GA4 (Measurement Protocol, local sink; SAM's default 200 requests/s, ledger in DuckDB)|ga4" \
+			"Google Ads (Data Manager API simulator, 300 requests/min)|googleads" \
+			"Meta (Conversions API simulator, 20 requests/s)|meta" "LinkedIn (Conversions API simulator)|linkedin"; do
+			IFS='|' read -r name pkg <<<"$dest"
+			echo "| activation: $name throughput vs the rate ceiling | $(metric "$GB/activation_$pkg.txt" BenchmarkThroughput ceiling_ratio) of the ceiling | ≥ 0.9 |"
+		done
 	fi
 	if has zetasql; then
 		zt=$(awk '$1 == "ok" { s += $3 + 0 } END { printf "%.1f", s }' "$WORK/zetasql.txt")

@@ -19,7 +19,7 @@ func (Dialect) Name() string { return "duckdb" }
 
 // Features implements warehouse.Dialect.
 func (Dialect) Features() warehouse.Features {
-	return warehouse.Features{TransactionalDDL: true, LocalFiles: true}
+	return warehouse.Features{TransactionalDDL: true, LocalFiles: true, CheapAppends: true}
 }
 
 // QuoteIdent implements warehouse.Dialect.

@@ -114,11 +114,25 @@ const (
 	maxBytesPerInsert = 1 << 20
 )
 
-// Insert appends rows (positional, matching t's columns) with INSERT
-// statements, several rows each and chunked to stay under statement size
-// limits. opts are Exec options (labels); a job id, if given, is suffixed
+// Insert appends rows (positional, matching t's columns): through the
+// engine's appender where appends are cheap (Features.CheapAppends), else
+// with INSERT statements, several rows each and chunked to stay under
+// statement size limits. opts are Exec options (labels); a job id, if given, is suffixed
 // per chunk. Chunks commit one by one.
 func (s *Store) Insert(ctx context.Context, t Table, rows [][]any, opts ...any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	if s.wh.Dialect().Features().CheapAppends {
+		// Binding thousands of arguments costs more than the write itself
+		// on such engines (DuckDB binds each by name); the appender does not.
+		o := warehouse.CollectOptions(opts)
+		if _, err := s.wh.Load(ctx, warehouse.LoadRequest{Table: t.Name, Schema: t.Schema, Mode: warehouse.Append,
+			Rows: warehouse.NewSliceRows(rows), JobID: o.JobID, Labels: o.Labels}); err != nil {
+			return fmt.Errorf("systables: insert %d rows into %s: %w", len(rows), t.Name, err)
+		}
+		return nil
+	}
 	q := s.wh.QualifiedName(t.Name)
 	for start, chunk := 0, 0; start < len(rows); chunk++ {
 		end, size := start, 0
