@@ -69,6 +69,8 @@ type Options struct {
 	// attempts made again after one that provably did not reach GA4.
 	RequestTimeout time.Duration
 	Retry          retry.Policy
+	// Now is the clock (tests); nil is time.Now.
+	Now func() time.Time
 }
 
 // measurementIDRE is the shape of a GA4 web stream id: an empty id would
@@ -106,6 +108,9 @@ func New(o Options) (*Destination, error) {
 	}
 	if o.RequestTimeout <= 0 {
 		o.RequestTimeout = 10 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 	if o.Burst <= 0 {
 		o.Burst = o.RatePerSecond
@@ -224,7 +229,7 @@ func (d *Destination) Preview(w io.Writer, batch []activation.Event, now time.Ti
 // never sent again (its outcome is unknown); only one that provably did not
 // reach GA4 (no connection, or 429) is retried.
 func (d *Destination) Send(ctx context.Context, batch []activation.Event) []activation.Outcome {
-	now := time.Now()
+	now := d.o.Now()
 	out := make([]activation.Outcome, len(batch))
 	body, err := d.Payload(batch, now)
 	if err != nil {
