@@ -12,6 +12,7 @@ package report
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -72,6 +73,29 @@ type Data struct {
 	Engine            string
 	Channels          []ChannelRow
 	Cohorts           []CohortCell
+	// Coverage is activation_coverage summed over months; empty when the
+	// activation stage never ran.
+	Coverage []CoverageRow
+	// Calibration is value_calibration summed over months, per stage and
+	// channel; empty before any month can be back-tested.
+	Calibration []CalibrationRow
+}
+
+// CoverageRow is what reached one destination at one stage with one status.
+type CoverageRow struct {
+	Destination, Stage, Status string
+	Events, Value              float64
+}
+
+// Reached reports whether the status means the destination has the event.
+func (r CoverageRow) Reached() bool { return r.Status == "sent" || r.Status == "accepted" }
+
+// CalibrationRow compares predicted and realised won revenue of one stage
+// and channel on held-out months.
+type CalibrationRow struct {
+	Stage, Channel      string
+	Leads               float64
+	Predicted, Realised float64
 }
 
 // Models lists the attribution models present, in a stable order.
@@ -161,7 +185,51 @@ func Load(ctx context.Context, wh warehouse.Warehouse, currency string) (*Data, 
 		return nil, err
 	}
 	d.Cohorts = cohorts
+	if d.Coverage, err = loadOptional(ctx, wh, "activation_coverage",
+		`SELECT destination, stage, status, SUM(events), CAST(COALESCE(SUM(value), 0) AS FLOAT64) FROM %s GROUP BY destination, stage, status ORDER BY destination, stage, status`,
+		func(v []any) (CoverageRow, error) {
+			r := CoverageRow{Destination: warehouse.Format(v[0]), Stage: warehouse.Format(v[1]), Status: warehouse.Format(v[2])}
+			return r, errors.Join(warehouse.ConvertAssign(&r.Events, orZero(v[3])), warehouse.ConvertAssign(&r.Value, orZero(v[4])))
+		}); err != nil {
+		return nil, err
+	}
+	if d.Calibration, err = loadOptional(ctx, wh, "value_calibration",
+		`SELECT stage, channel, SUM(leads), CAST(SUM(predicted_value_sum) AS FLOAT64), CAST(SUM(realised_won_revenue) AS FLOAT64) FROM %s GROUP BY stage, channel ORDER BY stage, channel`,
+		func(v []any) (CalibrationRow, error) {
+			r := CalibrationRow{Stage: warehouse.Format(v[0]), Channel: warehouse.Format(v[1])}
+			return r, errors.Join(warehouse.ConvertAssign(&r.Leads, orZero(v[2])), warehouse.ConvertAssign(&r.Predicted, orZero(v[3])),
+				warehouse.ConvertAssign(&r.Realised, orZero(v[4])))
+		}); err != nil {
+		return nil, err
+	}
 	return d, nil
+}
+
+// loadOptional reads a model the report shows only when it exists (an
+// older warehouse, or a stage that never ran).
+func loadOptional[T any](ctx context.Context, wh warehouse.Warehouse, table, query string, row func([]any) (T, error)) ([]T, error) {
+	if _, err := wh.Describe(ctx, table); errors.Is(err, warehouse.ErrNotFound) {
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("read %s: %w", table, err)
+	}
+	rows, err := wh.Query(ctx, fmt.Sprintf(query, wh.QualifiedName(table)))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", table, err)
+	}
+	all, err := warehouse.CollectRows(rows)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", table, err)
+	}
+	out := make([]T, 0, len(all))
+	for _, v := range all {
+		r, err := row(v)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", table, err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }
 
 func orZero(v any) any {

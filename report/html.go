@@ -146,7 +146,103 @@ func Render(w io.Writer, d *Data, opts Options) error {
 		Lead:  "Won revenue by the month a lead arrived (rows) and how many months later it closed (columns): revenue arrives long after the form fill.",
 		Chart: hm.SVG(), Table: cohortTable,
 	})
+	if sec, ok := coverageSection(d, money, count, pct); ok {
+		p.Sections = append(p.Sections, sec)
+	}
+	if sec, ok := calibrationSection(d, money); ok {
+		p.Sections = append(p.Sections, sec)
+	}
 	return pageTemplate.Execute(w, p)
+}
+
+// coverageSection: how much lead-quality and revenue signal reached each
+// bidding algorithm, and why the rest did not.
+func coverageSection(d *Data, money, count, pct func(float64) string) (section, bool) {
+	if len(d.Coverage) == 0 {
+		return section{}, false
+	}
+	type agg struct {
+		events, reached, wonValue, wonReached float64
+		missed                                map[string]float64
+	}
+	byDest := map[string]*agg{}
+	var dests []string
+	for _, r := range d.Coverage {
+		a := byDest[r.Destination]
+		if a == nil {
+			a = &agg{missed: map[string]float64{}}
+			byDest[r.Destination] = a
+			dests = append(dests, r.Destination)
+		}
+		a.events += r.Events
+		if r.Stage == "won" {
+			a.wonValue += r.Value
+		}
+		if r.Reached() {
+			a.reached += r.Events
+			if r.Stage == "won" {
+				a.wonReached += r.Value
+			}
+		} else {
+			a.missed[r.Status] += r.Events
+		}
+	}
+	sort.Strings(dests)
+	reached, missed := Series{Name: "reached"}, Series{Name: "did not reach"}
+	t := table{Head: []string{"destination", "stage events", "reached", "share", "won revenue reached", "why the rest did not"}}
+	for _, dest := range dests {
+		a := byDest[dest]
+		reached.Values = append(reached.Values, a.reached)
+		missed.Values = append(missed.Values, a.events-a.reached)
+		var why []string
+		for st, n := range a.missed {
+			why = append(why, fmt.Sprintf("%s %s", strings.ReplaceAll(st, "_", " "), count(n)))
+		}
+		sort.Strings(why)
+		t.Rows = append(t.Rows, []string{dest, count(a.events), count(a.reached), pct(ratio(a.reached, a.events)),
+			money(a.wonReached) + " of " + money(a.wonValue), strings.Join(why, ", ")})
+	}
+	return section{
+		ID: "activation", Title: "What reached the bidding algorithms",
+		Lead: "Lead-stage events (with predicted value) and won revenue delivered to each platform, and why the rest did not: " +
+			"outside the platform's window, no identifier it can match, no ads consent, or the destination not configured.",
+		Chart: BarChart{ID: "chart-activation", Title: "Stage events", Categories: dests, Series: []Series{reached, missed}, Format: count}.SVG(),
+		Table: t,
+	}, true
+}
+
+// calibrationSection: the predicted values sent early, back-tested against
+// what the same leads went on to win.
+func calibrationSection(d *Data, money func(float64) string) (section, bool) {
+	var rows []CalibrationRow
+	for _, r := range d.Calibration {
+		if r.Stage == "sql" {
+			rows = append(rows, r)
+		}
+	}
+	if len(rows) == 0 {
+		return section{}, false
+	}
+	var cats []string
+	pred, real := Series{Name: "predicted"}, Series{Name: "won"}
+	t := table{Head: []string{"channel", "SQL leads", "predicted value", "won revenue", "predicted / won"}}
+	for _, r := range rows {
+		cats = append(cats, r.Channel)
+		pred.Values = append(pred.Values, r.Predicted)
+		real.Values = append(real.Values, r.Realised)
+		ratioText := "-"
+		if r.Realised > 0 {
+			ratioText = fmt.Sprintf("%.2f", r.Predicted/r.Realised)
+		}
+		t.Rows = append(t.Rows, []string{r.Channel, fmt.Sprintf("%.0f", r.Leads), money(r.Predicted), money(r.Realised), ratioText})
+	}
+	return section{
+		ID: "calibration", Title: "Predicted value at SQL vs revenue won (back-test)",
+		Lead: "Each month's SQLs valued by a model fitted without that month, against what they went on to win. " +
+			"Close to 1 means the value sent to the platforms before deals close is honest.",
+		Chart: BarChart{ID: "chart-calibration", Title: "Predicted vs won", Categories: cats, Series: []Series{pred, real}, Format: money}.SVG(),
+		Table: t,
+	}, true
 }
 
 func channelOrder(d *Data, model string) []string {
