@@ -219,17 +219,12 @@ func (r *Runner) deliver(ctx context.Context, runID string, d Destination) (Dest
 	name := d.Name()
 	dr := DestinationReport{Destination: name, Counts: map[Status]int{}, Dedups: d.DedupWindow() > 0, Validated: r.Mode == ModeValidate}
 	log := r.Logger.With("destination", name, "run_id", runID)
-	// Skips are counted by the reader, outcomes by the collector: two maps,
-	// merged at the end.
-	skipCounts := map[Status]int{}
 	states, err := r.Ledger.States(ctx, name)
 	if err != nil {
 		return dr, fmt.Errorf("activation: %s: read the ledger: %w", name, err)
 	}
 	w := r.committer()
 
-	// Settled entries are kept in a buffer for the senders' commits to
-	// carry; skips are not crash-critical.
 	batches := make(chan []Event)
 	results := make(chan senderResult, r.Concurrency)
 	senders := pool.New().WithContext(ctx).WithMaxGoroutines(r.Concurrency)
@@ -238,114 +233,65 @@ func (r *Runner) deliver(ctx context.Context, runID string, d Destination) (Dest
 			return r.sender(ctx, runID, d, w, batches, results)
 		})
 	}
-	collected := make(chan struct{})
-	go func() {
-		defer close(collected)
-		for res := range results {
-			if res.outcomes == nil {
-				dr.Previewed += len(res.batch)
-				continue
-			}
-			dr.Requests++
-			for i, o := range res.outcomes {
-				dr.Counts[o.Status]++
-				if o.Status == StatusUnknown {
-					dr.Unknown = append(dr.Unknown, res.batch[i].Key)
-					what := "not re-sent until released"
-					if d.DedupWindow() > 0 {
-						what = "re-sent with the same key by the next run"
-					}
-					log.Error("event outcome unknown: "+what, "key", res.batch[i].Key, "lead_id", res.batch[i].LeadID, "detail", o.Detail)
-				}
-				if o.Status == StatusFailed {
-					log.Warn("event failed; sent again next run", "key", res.batch[i].Key, "detail", o.Detail)
-				}
-			}
-		}
-	}()
+	// Outcomes are counted by the collector, decisions by the reader: two
+	// reports, merged at the end.
+	collected := make(chan DestinationReport)
+	go func() { collected <- collect(results, d, log) }()
 
 	now := r.Now()
-	var (
-		cur    []Event // the batch being filled
-		curKey string
-		skips  []Entry
-	)
-	flush := func() error {
-		if len(cur) == 0 {
-			return nil
-		}
-		b := cur
-		cur = nil
-		select {
-		case batches <- b:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
+	b := &batcher{out: batches, max: d.MaxBatch()}
+	skips := map[Status]int{}
+	var pending []Entry // skip entries: not crash-critical, written in groups
 	readErr := r.Events.ForEach(ctx, func(e Event) error {
 		if !d.Takes(e.Stage) {
 			return nil
 		}
 		dr.Events++
-		st := states[e.Key]
-		if st.Done() {
+		st := decide(e, states[e.Key], d, now)
+		switch st.step {
+		case stepDone:
 			dr.Done++
-			return nil
-		}
-		if st.Open {
-			if d.DedupWindow() <= 0 || now.Sub(st.LastIntent) >= d.DedupWindow() {
-				dr.CrashWindow = append(dr.CrashWindow, e.Key)
-				return nil
+		case stepCrashWindow:
+			dr.CrashWindow = append(dr.CrashWindow, e.Key)
+		case stepSkip:
+			skips[st.decision.Status]++
+			if st.record {
+				pending = append(pending, entryFor(name, e, st.decision.Status, st.decision.Reason, runID))
 			}
-			dr.Resent++
-		}
-		dec := guard(e)
-		if dec.Send() {
-			dec = d.Check(e, now)
-		}
-		if !dec.Send() {
-			skipCounts[dec.Status]++
-			if dec.Status != st.Last || dec.Reason != st.LastDetail {
-				skips = append(skips, entryFor(name, e, dec.Status, dec.Reason, runID))
-			}
-			if len(skips) >= 1000 {
-				err := w.commit(ctx, skips)
-				skips = nil
+			if len(pending) >= 1000 {
+				err := w.commit(ctx, pending)
+				pending = nil
 				return err
 			}
-			return nil
-		}
-		// Events arrive ordered by client key, so a batch whose key is
-		// behind us will not grow: send it rather than hold it.
-		if k := d.BatchKey(e); k != curKey || len(cur) >= d.MaxBatch() {
-			if err := flush(); err != nil {
-				return err
+		case stepSend:
+			if st.resend {
+				dr.Resent++
 			}
-			curKey = k
+			return b.add(ctx, d.BatchKey(e), e)
 		}
-		cur = append(cur, e)
 		return nil
 	})
 	if readErr == nil {
-		readErr = flush()
+		readErr = b.flush(ctx)
 	}
 	close(batches)
 	sendErr := senders.Wait()
 	close(results)
-	<-collected
-	for st, n := range skipCounts {
-		dr.Counts[st] += n
+	sent := <-collected
+	dr.Requests, dr.Previewed, dr.Unknown = sent.Requests, sent.Previewed, sent.Unknown
+	for _, m := range []map[Status]int{sent.Counts, skips} {
+		for st, n := range m {
+			dr.Counts[st] += n
+		}
 	}
-	skipErr := w.commit(context.WithoutCancel(ctx), skips)
-	sort.Strings(dr.Unknown)
-	sort.Strings(dr.CrashWindow)
+	skipErr := w.commit(context.WithoutCancel(ctx), pending)
 	// Keys this run left unknown join the crash window unless the
 	// destination deduplicates (then the next run re-sends them).
 	if d.DedupWindow() <= 0 {
 		dr.CrashWindow = append(dr.CrashWindow, dr.Unknown...)
-		sort.Strings(dr.CrashWindow)
 	}
+	sort.Strings(dr.Unknown)
+	sort.Strings(dr.CrashWindow)
 	dr.Duration = r.Now().Sub(start)
 	log.Info("destination done", "events", dr.Events, "requests", dr.Requests, "already_done", dr.Done,
 		"resent", dr.Resent, "counts", fmt.Sprint(dr.Counts), "crash_window", len(dr.CrashWindow), "duration", dr.Duration)
@@ -353,6 +299,114 @@ func (r *Runner) deliver(ctx context.Context, runID string, d Destination) (Dest
 		return dr, fmt.Errorf("activation: %s: %w", name, err)
 	}
 	return dr, nil
+}
+
+// step is what the runner does with one event.
+type step int
+
+const (
+	stepDone        step = iota // delivered (or refused for good) by an earlier run
+	stepCrashWindow             // may have arrived; not safe to send again
+	stepSkip                    // not sent: a window, identifier, consent or the guard
+	stepSend
+)
+
+// verdict is decide's answer: the step, and for a skip the decision and
+// whether it is news to the ledger; for a send whether it repeats a
+// request whose outcome is unknown (safe under the destination's dedup).
+type verdict struct {
+	step     step
+	decision Decision
+	record   bool
+	resend   bool
+}
+
+// decide is the runner's rule for one event of a destination, given the
+// key's history: done keys are left alone; an open key is re-sent only
+// while the destination deduplicates on it, else it waits in the crash
+// window; otherwise the payload guard and then the destination's checks
+// decide, and a skip is recorded only when it differs from the last one.
+func decide(e Event, st KeyState, d Destination, now time.Time) verdict {
+	if st.Done() {
+		return verdict{step: stepDone}
+	}
+	resend := false
+	if st.Open {
+		if d.DedupWindow() <= 0 || now.Sub(st.LastIntent) >= d.DedupWindow() {
+			return verdict{step: stepCrashWindow}
+		}
+		resend = true
+	}
+	dec := guard(e)
+	if dec.Send() {
+		dec = d.Check(e, now)
+	}
+	if !dec.Send() {
+		return verdict{step: stepSkip, decision: dec, record: dec.Status != st.Last || dec.Reason != st.LastDetail}
+	}
+	return verdict{step: stepSend, resend: resend}
+}
+
+// batcher cuts events into requests: events arrive ordered by client key,
+// so a batch whose key is behind us will not grow and is sent at once.
+type batcher struct {
+	out    chan<- []Event
+	max    int
+	cur    []Event
+	curKey string
+}
+
+func (b *batcher) add(ctx context.Context, key string, e Event) error {
+	if key != b.curKey || len(b.cur) >= b.max {
+		if err := b.flush(ctx); err != nil {
+			return err
+		}
+		b.curKey = key
+	}
+	b.cur = append(b.cur, e)
+	return nil
+}
+
+func (b *batcher) flush(ctx context.Context) error {
+	if len(b.cur) == 0 {
+		return nil
+	}
+	batch := b.cur
+	b.cur = nil
+	select {
+	case b.out <- batch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// collect counts the senders' outcomes until results closes, logging what
+// needs attention.
+func collect(results <-chan senderResult, d Destination, log *slog.Logger) DestinationReport {
+	dr := DestinationReport{Counts: map[Status]int{}}
+	for res := range results {
+		if res.outcomes == nil {
+			dr.Previewed += len(res.batch)
+			continue
+		}
+		dr.Requests++
+		for i, o := range res.outcomes {
+			dr.Counts[o.Status]++
+			switch o.Status {
+			case StatusUnknown:
+				dr.Unknown = append(dr.Unknown, res.batch[i].Key)
+				what := "not re-sent until released"
+				if d.DedupWindow() > 0 {
+					what = "re-sent with the same key by the next run"
+				}
+				log.Error("event outcome unknown: "+what, "key", res.batch[i].Key, "lead_id", res.batch[i].LeadID, "detail", o.Detail)
+			case StatusFailed:
+				log.Warn("event failed; sent again next run", "key", res.batch[i].Key, "detail", o.Detail)
+			}
+		}
+	}
+	return dr
 }
 
 type senderResult struct {

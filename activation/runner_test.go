@@ -359,3 +359,40 @@ func (p *previewDest) Preview(w io.Writer, batch []Event, _ time.Time) error {
 	_, err := fmt.Fprintf(w, "%d events\n", len(batch))
 	return err
 }
+
+func TestDecide(t *testing.T) {
+	ga4 := &fakeDest{name: "ga4", maxBatch: 25}
+	ads := &fakeDest{name: "google_ads", dedup: 48 * time.Hour, maxBatch: 25}
+	consentless := &fakeDest{name: "meta", dedup: 48 * time.Hour, maxBatch: 25, check: func(Event) Decision { return Skip(StatusNoConsent, "no consent") }}
+	ok := Event{Key: "k", Stage: StageSQL, ClientKey: "c"}
+	freeText := Event{Key: "k", Stage: StageDisqualified, Reason: "called Jane", ClientKey: "c"}
+	recent, old := testNow.Add(-time.Hour), testNow.Add(-72*time.Hour)
+	cases := []struct {
+		name string
+		e    Event
+		st   KeyState
+		d    Destination
+		want verdict
+	}{
+		{"new key is sent", ok, KeyState{}, ga4, verdict{step: stepSend}},
+		{"delivered key is done", ok, KeyState{Last: StatusSent}, ga4, verdict{step: stepDone}},
+		{"refused key is done", ok, KeyState{Last: StatusRejected}, ads, verdict{step: stepDone}},
+		{"failed key is sent again", ok, KeyState{Last: StatusFailed}, ga4, verdict{step: stepSend}},
+		{"open key without dedup waits", ok, KeyState{Open: true, LastIntent: recent}, ga4, verdict{step: stepCrashWindow}},
+		{"open key with dedup is re-sent inside the window", ok, KeyState{Open: true, LastIntent: recent}, ads, verdict{step: stepSend, resend: true}},
+		{"open key with dedup waits past the window", ok, KeyState{Open: true, LastIntent: old}, ads, verdict{step: stepCrashWindow}},
+		{"released key is sent", ok, KeyState{Last: StatusReleased}, ga4, verdict{step: stepSend}},
+		{"guard before the destination", freeText, KeyState{}, consentless, verdict{step: stepSkip, record: true,
+			decision: Skip(StatusRejected, "guard: reason is not in the fixed vocabulary")}},
+		{"a new skip is recorded", ok, KeyState{}, consentless, verdict{step: stepSkip, record: true, decision: Skip(StatusNoConsent, "no consent")}},
+		{"the same skip again is not", ok, KeyState{Last: StatusNoConsent, LastDetail: "no consent"}, consentless,
+			verdict{step: stepSkip, decision: Skip(StatusNoConsent, "no consent")}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := decide(c.e, c.st, c.d, testNow); got != c.want {
+				t.Errorf("decide = %+v, want %+v", got, c.want)
+			}
+		})
+	}
+}
