@@ -103,6 +103,12 @@ func TestIncompleteSourcesAndDestinationsFailBeforeWork(t *testing.T) {
 		{map[string]string{"SAM_WRITEBACK_MODE": "validate", "SAM_GA4_API_SECRET": "s3cret", "SAM_GA4_MEASUREMENT_ID": "G-"}, "SAM_GA4_MEASUREMENT_ID"},
 		{map[string]string{"CLOUD_RUN_TASK_COUNT": "2", "CLOUD_RUN_TASK_INDEX": "5"}, "CLOUD_RUN_TASK_INDEX"},
 		{map[string]string{"CLOUD_RUN_TASK_COUNT": "none"}, "CLOUD_RUN_TASK_COUNT"},
+		// Ad platforms are off until configured; half-configured is an error.
+		{map[string]string{"SAM_META_DATASET_ID": "123456789012345"}, "SAM_META_ACCESS_TOKEN"},
+		{map[string]string{"SAM_GOOGLE_ADS_CUSTOMER_ID": "1234567890"}, "SAM_GOOGLE_ADS_CONVERSION_ACTIONS"},
+		{map[string]string{"SAM_LINKEDIN_ACCESS_TOKEN": "tok"}, "SAM_LINKEDIN_CONVERSIONS"},
+		{map[string]string{"SAM_WRITEBACK_MODE": "validate", "SAM_GA4_API_SECRET": "s3cret", "SAM_GA4_MEASUREMENT_ID": "G-ABC123",
+			"SAM_META_DATASET_ID": "123456789012345", "SAM_META_ACCESS_TOKEN": "tok"}, "SAM_META_TEST_EVENT_CODE"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.want, func(t *testing.T) {
