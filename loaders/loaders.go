@@ -2,8 +2,9 @@
 // that keeps bad rows with their reason, and the cursor store that lets an
 // incremental sync resume. The loaders themselves live in subpackages
 // (loaders/ga4, loaders/crm/..., loaders/spend) and write to staging through
-// the warehouse interface; this package imports only warehouse and
-// warehouse/systables (where its tables are declared).
+// the warehouse interface; this package imports only warehouse,
+// warehouse/systables (where its tables are declared) and internal/pii (which
+// masks personal data in rejects).
 package loaders
 
 import (
@@ -11,6 +12,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/sam-attribution/sam/internal/pii"
 	"github.com/sam-attribution/sam/warehouse"
 	"github.com/sam-attribution/sam/warehouse/systables"
 )
@@ -21,8 +23,10 @@ const RejectsTable = systables.RejectsTable
 // RejectsSchema is the rejects table's schema.
 var RejectsSchema = systables.Rejects().Schema
 
-// Reject is one row that could not be loaded. Raw holds the input exactly as
-// read (a JSON line, a CSV record re-encoded as CSV), so nothing is lost.
+// Reject is one row that could not be loaded. Raw holds the input as read (a
+// JSON line, a CSV record re-encoded as CSV); WriteRejects masks the email
+// addresses and phone numbers in it and in Reason, since raw personal data
+// lives only in the CRM tables.
 type Reject struct {
 	Source string // ga4, hubspot, salesforce, file, spend
 	Object string // events_20240101, contacts, leads.csv, ...
@@ -47,8 +51,10 @@ func (c *Counts) Add(o Counts) {
 }
 
 // WriteRejects appends rejects to the rejects table with multi-row INSERTs
-// (not a load job per batch). The table comes from the systables store,
-// which jobs sets up when the process starts.
+// (not a load job per batch), with email addresses and phone numbers in the
+// reason and raw text masked (pii.Mask): the rest of the row stays, so a
+// reject can still be found in its source and fixed. The table comes from
+// the systables store, which jobs sets up when the process starts.
 func WriteRejects(ctx context.Context, wh warehouse.Warehouse, runID string, rejects []Reject) error {
 	if len(rejects) == 0 {
 		return nil
@@ -56,7 +62,7 @@ func WriteRejects(ctx context.Context, wh warehouse.Warehouse, runID string, rej
 	now := time.Now().UTC()
 	rows := make([][]any, len(rejects))
 	for i, r := range rejects {
-		rows[i] = []any{runID, r.Source, r.Object, r.Reason, r.Raw, now}
+		rows[i] = []any{runID, r.Source, r.Object, pii.Mask(r.Reason), pii.Mask(r.Raw), now}
 	}
 	if err := systables.New(wh).Insert(ctx, systables.Rejects(), rows); err != nil {
 		return fmt.Errorf("write %d rejects: %w", len(rejects), err)

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/sam-attribution/sam/internal/pii"
 )
 
 // Measurement Protocol limits (standard GA4 properties).
@@ -122,7 +124,7 @@ func CheckEvent(leadID string, e Event) error {
 			}
 			continue
 		}
-		if what := personalData(s); what != "" {
+		if what := pii.Kind(s); what != "" {
 			return refuse("parameter %q looks like %s; GA4 must not receive personal data", k, what)
 		}
 	}
@@ -152,43 +154,4 @@ func CheckPayload(p Payload) error {
 		return fmt.Errorf("%d events in one request, want 1 to %d: %w", len(p.Events), MaxEventsPerRequest, ErrRefused)
 	}
 	return nil
-}
-
-var (
-	emailRE = regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}`)
-	// phoneRE: an optional +, then digits with the separators people type.
-	phoneRE = regexp.MustCompile(`\+?\(?\d[\d\s().\-/]{6,}\d`)
-	// Dates and times are digit runs that are not phone numbers.
-	dateTimeRE = regexp.MustCompile(`\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+\-]\d{2}:?\d{2})?)?|\d{1,2}:\d{2}(:\d{2})?`)
-)
-
-// personalData names the kind of personal data s appears to hold, or "".
-// It errs on the side of refusing: a refused event is reported by lead id
-// and can be fixed upstream; personal data sent to GA4 cannot be recalled.
-func personalData(s string) string {
-	if strings.Contains(s, "@") && emailRE.MatchString(s) {
-		return "an email address"
-	}
-	digits := 0
-	for i := 0; i < len(s); i++ {
-		if s[i] >= '0' && s[i] <= '9' {
-			digits++
-		}
-	}
-	if digits < 7 {
-		return "" // too few digits for any phone number: skip the regexps
-	}
-	for _, m := range phoneRE.FindAllString(dateTimeRE.ReplaceAllString(s, " "), -1) {
-		digits := 0
-		for _, r := range m {
-			if r >= '0' && r <= '9' {
-				digits++
-			}
-		}
-		// E.164 numbers have at most 15 digits; national ones at least 7.
-		if digits >= 7 && digits <= 15 && (strings.HasPrefix(m, "+") || digits >= 9 || strings.ContainsAny(m, " -().")) {
-			return "a phone number"
-		}
-	}
-	return ""
 }

@@ -7,7 +7,9 @@
 //
 // Both tables are replaced on every load: spend files are small and are
 // re-exported whole by the ad platforms, so a whole reload is idempotent and
-// picks up restated figures. Channel grouping and currency conversion happen
+// picks up restated figures. A row that repeats a row of another spend file
+// (a second download of the same export) is rejected as a duplicate, so a
+// copy never doubles spend. Channel grouping and currency conversion happen
 // in the SQL models (stg_spend__daily, stg_fx__rates), not here.
 //
 // The package imports loaders, internal/option and warehouse only.
@@ -182,9 +184,10 @@ func readSpendDir(ctx context.Context, dir string, now time.Time, logger *slog.L
 			names = append(names, e.Name())
 		}
 	}
-	sort.Strings(names)
+	sort.Slice(names, func(i, j int) bool { return fileOrder(names[i], names[j]) })
 	var rows [][]any
 	var rejects []loaders.Reject
+	seen := newDupIndex()
 	for _, name := range names {
 		if err := ctx.Err(); err != nil {
 			return nil, nil, counts, err
@@ -194,12 +197,96 @@ func readSpendDir(ctx context.Context, dir string, now time.Time, logger *slog.L
 			return nil, nil, counts, fmt.Errorf("spend: %w", err)
 		}
 		counts.Bytes += int64(len(data))
-		r, rej, c := parseSpend(name, data, now)
+		r, rej, c := parseSpendFile(name, data, now, seen)
 		rows = append(rows, r...)
 		rejects = append(rejects, rej...)
 		counts.Add(c)
+		if d := seen.commit(); d > 0 {
+			logger.WarnContext(ctx, "spend file repeats rows of another spend file; the repeats are rejected as duplicates",
+				slog.String("file", name), slog.Int("duplicates", d))
+		}
 	}
 	return rows, rejects, counts, nil
+}
+
+// dupIndex finds spend rows that repeat a row of an earlier file. Identical
+// rows within one file are not duplicates: an ad platform's report has one
+// row per combination of its segments (Google Ads API, "Reporting >
+// Segmentation": a report is implicitly segmented by its FROM resource, so an
+// ad group report has a row per ad group and day), and once the export is cut
+// down to date,source,medium,campaign,cost,currency two segments can be equal;
+// stg_spend__daily sums them. The same row in a second file is a second copy
+// of the export. Matching is one to one: the k-th repeat of a row in a file
+// duplicates the k-th occurrence in earlier files, so a copy of a file with
+// two equal segment rows is rejected whole and nothing more.
+type dupIndex struct {
+	earlier map[string][]string // row key -> "FILE:LINE" not yet matched, in order
+	current map[string][]string // rows of the file being read
+	dups    int                 // duplicates found in the file being read
+}
+
+func newDupIndex() *dupIndex {
+	return &dupIndex{earlier: map[string][]string{}, current: map[string][]string{}}
+}
+
+// check reports the earlier row that key at name:line repeats, or "" and
+// records it.
+func (d *dupIndex) check(key, name string, line int) string {
+	if q := d.earlier[key]; len(q) > 0 {
+		d.earlier[key] = q[1:]
+		d.dups++
+		return q[0]
+	}
+	d.current[key] = append(d.current[key], fmt.Sprintf("%s:%d", name, line))
+	return ""
+}
+
+// commit makes the rows of the file just read visible to the next files and
+// returns how many duplicates it held.
+func (d *dupIndex) commit() int {
+	for k, v := range d.current {
+		d.earlier[k] = append(d.earlier[k], v...)
+	}
+	clear(d.current)
+	n := d.dups
+	d.dups = 0
+	return n
+}
+
+// spendKey identifies a parsed spend row by its values: the number, not the
+// way it was written (120.50 and 120.5 are the same cost).
+func spendKey(row []any) string {
+	cost := row[4].(string)
+	if strings.Contains(cost, ".") {
+		cost = strings.TrimSuffix(strings.TrimRight(cost, "0"), ".")
+	}
+	campaign, _ := row[3].(string)
+	return strings.Join([]string{row[0].(time.Time).Format(time.DateOnly), row[1].(string), row[2].(string), campaign, cost, row[5].(string)}, "\x00")
+}
+
+// copySuffix matches the names browsers and file managers give a second copy
+// of a file: "x (1).csv", "x - Copy.csv", "x copy 2.csv".
+var copySuffix = regexp.MustCompile(`(?i)( \(\d+\)| - copy( \(\d+\))?| copy( \d+)?)$`)
+
+// fileOrder sorts file names by name, except that a copy comes after the
+// file it copies ("x.csv" before "x (1).csv"), so the copy's rows are the
+// ones reported as duplicates.
+func fileOrder(a, b string) bool {
+	baseA, copyA := copyBase(a)
+	baseB, copyB := copyBase(b)
+	if baseA != baseB {
+		return baseA < baseB
+	}
+	if copyA != copyB {
+		return !copyA
+	}
+	return a < b
+}
+
+func copyBase(name string) (string, bool) {
+	stem := strings.TrimSuffix(name, filepath.Ext(name))
+	base := copySuffix.ReplaceAllString(stem, "")
+	return base + filepath.Ext(name), base != stem
 }
 
 func readFXFile(path string, now time.Time, logger *slog.Logger) ([][]any, []loaders.Reject, loaders.Counts, error) {
@@ -283,6 +370,12 @@ func header(rec record, want []string) (map[string]int, error) {
 
 // parseSpend turns one spend file into rows and rejects.
 func parseSpend(name string, data []byte, now time.Time) ([][]any, []loaders.Reject, loaders.Counts) {
+	return parseSpendFile(name, data, now, nil)
+}
+
+// parseSpendFile is parseSpend that also rejects the rows seen holds from
+// earlier files (seen may be nil).
+func parseSpendFile(name string, data []byte, now time.Time, seen *dupIndex) ([][]any, []loaders.Reject, loaders.Counts) {
 	return parseFile(name, data, sourceSpend, spendColumns, func(get func(string) string, line int) ([]any, error) {
 		day, err := parseDate(get("date"))
 		if err != nil {
@@ -313,7 +406,13 @@ func parseSpend(name string, data []byte, now time.Time) ([][]any, []loaders.Rej
 		if c := strings.TrimSpace(get("campaign")); c != "" {
 			campaign = c
 		}
-		return []any{day, strings.ToLower(source), strings.ToLower(medium), campaign, cost, cur, name, int64(line), now}, nil
+		row := []any{day, strings.ToLower(source), strings.ToLower(medium), campaign, cost, cur, name, int64(line), now}
+		if seen != nil {
+			if first := seen.check(spendKey(row), name, line); first != "" {
+				return nil, fmt.Errorf("duplicate of %s", first)
+			}
+		}
+		return row, nil
 	})
 }
 

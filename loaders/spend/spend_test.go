@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -203,5 +205,86 @@ func TestParseDecimal(t *testing.T) {
 		if _, err := parseDecimal("cost", in); err == nil {
 			t.Errorf("parseDecimal(%q) succeeded, want error", in)
 		}
+	}
+}
+
+// TestSecondCopyOfASpendFileIsRejected is issue 15 item 13: the browser's
+// second download of the same month, "spend_202611 (1).csv", must not double
+// that month's spend. Each of its rows is a reject naming the row it copies.
+func TestSecondCopyOfASpendFileIsRejected(t *testing.T) {
+	dir := t.TempDir()
+	month := "date,source,medium,campaign,cost,currency\n" +
+		"2026-11-01,google,cpc,brand,120.50,USD\n" +
+		"2026-11-01,facebook,paid_social,retarget,40,USD\n" +
+		// Two ad groups of one campaign with the same cost: one file's
+		// identical rows are segments of the export, both loaded.
+		"2026-11-02,google,cpc,brand,10.00,USD\n" +
+		"2026-11-02,google,cpc,brand,10.00,USD\n"
+	write(t, filepath.Join(dir, "spend_202611.csv"), month)
+	write(t, filepath.Join(dir, "spend_202611 (1).csv"), month)
+	fx := filepath.Join(dir, "fx.csv")
+	write(t, fx, "date,from_currency,to_currency,rate\n")
+
+	wh := newFake()
+	counts, err := Load(context.Background(), wh, Options{Dir: dir, FXRatesFile: fx}, "run-1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts.Bytes = 0
+	if want := (loaders.Counts{Read: 8, Loaded: 4, Rejected: 4}); counts != want {
+		t.Errorf("counts = %+v, want %+v", counts, want)
+	}
+	for _, r := range wh.tables[SpendTable] {
+		if r[6] != "spend_202611.csv" {
+			t.Errorf("loaded row from %v, want only the original file: %v", r[6], r)
+		}
+	}
+	if n := len(wh.tables[SpendTable]); n != 4 {
+		t.Errorf("spend rows = %d, want 4", n)
+	}
+	rejects := wh.tables[loaders.RejectsTable]
+	if len(rejects) != 4 {
+		t.Fatalf("rejects = %d, want 4: %v", len(rejects), rejects)
+	}
+	for i, r := range rejects {
+		line := i + 2
+		want := fmt.Sprintf("line %d: duplicate of spend_202611.csv:%d", line, line)
+		if r[2] != "spend_202611 (1).csv" || r[3] != want {
+			t.Errorf("reject %d = object %v reason %q, want object %q reason %q", i, r[2], r[3], "spend_202611 (1).csv", want)
+		}
+	}
+}
+
+// TestOverlappingSpendFiles keeps the rows a later export adds and rejects
+// only those it repeats; a number written differently is the same number.
+func TestOverlappingSpendFiles(t *testing.T) {
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "a.csv"), "date,source,medium,campaign,cost,currency\n"+
+		"2026-11-01,google,cpc,brand,120.50,USD\n")
+	write(t, filepath.Join(dir, "b.csv"), "date,source,medium,campaign,cost,currency\n"+
+		"2026-11-01,Google,CPC,brand,120.5,usd\n"+
+		"2026-11-02,google,cpc,brand,99,USD\n")
+	fx := filepath.Join(dir, "fx.csv")
+	write(t, fx, "date,from_currency,to_currency,rate\n")
+	wh := newFake()
+	counts, err := Load(context.Background(), wh, Options{Dir: dir, FXRatesFile: fx}, "r", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts.Bytes = 0
+	if want := (loaders.Counts{Read: 3, Loaded: 2, Rejected: 1}); counts != want {
+		t.Errorf("counts = %+v, want %+v", counts, want)
+	}
+	if r := wh.tables[loaders.RejectsTable]; len(r) != 1 || r[0][3] != "line 2: duplicate of a.csv:2" {
+		t.Errorf("rejects = %v", r)
+	}
+}
+
+func TestFileOrderPutsCopiesLast(t *testing.T) {
+	names := []string{"spend_202611 copy.csv", "spend_202611 (1).csv", "spend_202611 - Copy.csv", "spend_202612.csv", "spend_202611.csv", "spend_202611 (2).csv"}
+	sort.Slice(names, func(i, j int) bool { return fileOrder(names[i], names[j]) })
+	want := []string{"spend_202611.csv", "spend_202611 (1).csv", "spend_202611 (2).csv", "spend_202611 - Copy.csv", "spend_202611 copy.csv", "spend_202612.csv"}
+	if !slices.Equal(names, want) {
+		t.Errorf("order = %q, want %q", names, want)
 	}
 }

@@ -12,7 +12,8 @@
 // # Storage
 //
 // Tables live in the main schema of the database file; QualifiedName
-// returns the double-quoted bare name. The file is created with mode 0600;
+// returns the double-quoted bare name. A file the engine creates gets mode
+// 0600; an existing file keeps its mode (a warning when others can read it).
 // DuckDB recreates its WAL with the process umask after each checkpoint, so
 // the engine narrows the WAL to 0600 after every write (run SAM with umask
 // 077 to close that window). Every session runs with TimeZone UTC. Close

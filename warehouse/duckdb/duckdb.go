@@ -79,8 +79,12 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 			return nil, fmt.Errorf("duckdb: resolve %s: %w", path, err)
 		}
 		path = abs
-		if err := createPrivate(ctx, path); err != nil {
+		created, err := createPrivate(ctx, path)
+		if err != nil {
 			return nil, err
+		}
+		if !created {
+			warnIfShared(ctx, logger, path)
 		}
 	}
 	params := url.Values{}
@@ -125,28 +129,30 @@ func initConn(execer driver.ExecerContext) error {
 	return err
 }
 
-// createPrivate creates a new database file with owner-only permissions.
+// createPrivate creates a new database file with owner-only permissions and
+// reports whether it did. An existing file keeps its mode: its owner may have
+// made it read-only or shared it on purpose.
 // DuckDB refuses an empty file and creates files honouring the umask, so a
 // new database is first built in a private directory next to path and then
 // renamed into place.
-func createPrivate(ctx context.Context, path string) error {
+func createPrivate(ctx context.Context, path string) (bool, error) {
 	if _, err := os.Stat(path); err == nil {
-		return os.Chmod(path, privateMode)
+		return false, nil
 	} else if !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("duckdb: stat %s: %w", path, err)
+		return false, fmt.Errorf("duckdb: stat %s: %w", path, err)
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return fmt.Errorf("duckdb: create database directory: %w", err)
+		return false, fmt.Errorf("duckdb: create database directory: %w", err)
 	}
 	dir, err := os.MkdirTemp(filepath.Dir(path), ".sam-duckdb-init-")
 	if err != nil {
-		return fmt.Errorf("duckdb: create database %s: %w", path, err)
+		return false, fmt.Errorf("duckdb: create database %s: %w", path, err)
 	}
 	defer os.RemoveAll(dir)
 	tmp := filepath.Join(dir, "new.duckdb")
 	c, err := duckdbdrv.NewConnector(tmp, nil)
 	if err != nil {
-		return fmt.Errorf("duckdb: create database %s: %w", path, err)
+		return false, fmt.Errorf("duckdb: create database %s: %w", path, err)
 	}
 	db := sql.OpenDB(c)
 	_, err = db.ExecContext(ctx, "CHECKPOINT")
@@ -154,40 +160,53 @@ func createPrivate(ctx context.Context, path string) error {
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("duckdb: create database %s: %w", path, err)
+		return false, fmt.Errorf("duckdb: create database %s: %w", path, err)
 	}
 	if err := os.Chmod(tmp, privateMode); err != nil {
-		return fmt.Errorf("duckdb: create database %s: %w", path, err)
+		return false, fmt.Errorf("duckdb: create database %s: %w", path, err)
 	}
 	// Link rather than rename so that a database created meanwhile by
 	// another process is never overwritten.
-	if err := os.Link(tmp, path); err != nil && !errors.Is(err, fs.ErrExist) {
-		return fmt.Errorf("duckdb: create database %s: %w", path, err)
+	if err := os.Link(tmp, path); errors.Is(err, fs.ErrExist) {
+		return false, nil
+	} else if err != nil {
+		return false, fmt.Errorf("duckdb: create database %s: %w", path, err)
 	}
-	return nil
+	return true, nil
 }
 
-// protectFiles restricts the database file and its WAL to the owner. DuckDB
-// deletes the WAL at each checkpoint and recreates it on the next write with
-// the process umask, so writers call this after every change.
+// warnIfShared warns when an existing database file can be read by users
+// other than its owner: it holds raw CRM data.
+func warnIfShared(ctx context.Context, logger *slog.Logger, path string) {
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm()&0o044 == 0 {
+		return
+	}
+	logger.WarnContext(ctx, "the database file is readable by other users and holds raw CRM data; SAM keeps the mode you gave it",
+		"path", path, "mode", fi.Mode().Perm().String())
+}
+
+// protectFiles restricts the WAL to the owner. DuckDB deletes the WAL at each
+// checkpoint and recreates it on the next write with the process umask, so
+// writers call this after every change. The database file itself is left
+// alone: Open created it private, or its owner chose its mode.
 func (db *DB) protectFiles() error {
 	if db.path == "" {
 		return nil
 	}
-	for _, p := range []string{db.path, db.path + ".wal"} {
-		fi, err := os.Stat(p)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("duckdb: stat %s: %w", p, err)
-		}
-		if fi.Mode().Perm() == privateMode {
-			continue
-		}
-		if err := os.Chmod(p, privateMode); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("duckdb: restrict permissions of %s: %w", p, err)
-		}
+	wal := db.path + ".wal"
+	fi, err := os.Stat(wal)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("duckdb: stat %s: %w", wal, err)
+	}
+	if fi.Mode().Perm() == privateMode {
+		return nil
+	}
+	if err := os.Chmod(wal, privateMode); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("duckdb: restrict permissions of %s: %w", wal, err)
 	}
 	return nil
 }

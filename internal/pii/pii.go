@@ -1,0 +1,204 @@
+// Package pii recognises personal data in free text: email addresses and
+// phone numbers. It owns the detectors that the GA4 payload guard refuses on
+// (Kind) and the masking of text SAM keeps outside the CRM tables, such as
+// the raw rows of load_rejects (Mask). Names cannot be told from other words
+// and are not detected.
+//
+// It imports the standard library only.
+package pii
+
+import (
+	"encoding/json"
+	"io"
+	"regexp"
+	"strings"
+)
+
+// Tokens that replace what Mask removes.
+const (
+	EmailToken = "[email]"
+	PhoneToken = "[phone]"
+)
+
+var (
+	emailRE = regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}`)
+	// phoneRE: an optional +, then digits with the separators people type.
+	phoneRE = regexp.MustCompile(`\+?\(?\d[\d\s().\-/]{6,}\d`)
+	// Dates and times are digit runs that are not phone numbers.
+	dateTimeRE = regexp.MustCompile(`\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+\-]\d{2}:?\d{2})?)?|\d{1,2}:\d{2}(:\d{2})?`)
+	// A plain decimal number (an amount, a GA client id, a fractional
+	// timestamp): phone numbers written with dots have more than one.
+	decimalRE = regexp.MustCompile(`^\d+\.\d+$`)
+)
+
+// Kind names the kind of personal data s appears to hold ("an email
+// address", "a phone number"), or "". It errs on the side of finding: the
+// guard refuses what it finds, and a refused event can be fixed upstream
+// while personal data sent away cannot be recalled.
+func Kind(s string) string {
+	if strings.Contains(s, "@") && emailRE.MatchString(s) {
+		return "an email address"
+	}
+	if countDigits(s) < 7 {
+		return "" // too few digits for any phone number: skip the regexps
+	}
+	for _, m := range phoneRE.FindAllString(dateTimeRE.ReplaceAllString(s, " "), -1) {
+		if phoneShaped(m) {
+			return "a phone number"
+		}
+	}
+	return ""
+}
+
+// phoneShaped reports whether a phoneRE match has the digits of a phone
+// number: E.164 numbers have at most 15, national ones at least 7.
+func phoneShaped(m string) bool {
+	digits := countDigits(m)
+	return digits >= 7 && digits <= 15 && (strings.HasPrefix(m, "+") || digits >= 9 || strings.ContainsAny(m, " -()."))
+}
+
+func countDigits(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] >= '0' && s[i] <= '9' {
+			n++
+		}
+	}
+	return n
+}
+
+// Mask replaces every email address in s with EmailToken and every phone
+// number with PhoneToken, and leaves the rest of s as it was, so a rejected
+// row still shows its identifiers, amounts and dates. It spares digit runs
+// Kind would flag but that are certainly not phone numbers, because the
+// masked text is read to fix the row:
+//   - a run inside a longer token (an id such as L-1004 or GA1.1.x.y, a UUID);
+//   - a plain decimal (12500.50, a GA client id 123456789.1700000000);
+//   - ten or thirteen bare digits starting with 1: epoch seconds and
+//     milliseconds of 2001-2033. No national number has that form: North
+//     American area codes start with 2-9, and other plans dial a trunk 0 or
+//     a country code other than 1 before them.
+//
+// In a JSON object, string values under identifier keys (id, Id, lead_id,
+// hs_object_id, ...) are kept whole: CRM record ids can be long digit runs.
+func Mask(s string) string {
+	if spans := idSpans(s); len(spans) > 0 {
+		var b strings.Builder
+		last := 0
+		for _, sp := range spans {
+			b.WriteString(mask(s[last:sp[0]]))
+			b.WriteString(s[sp[0]:sp[1]])
+			last = sp[1]
+		}
+		b.WriteString(mask(s[last:]))
+		return b.String()
+	}
+	return mask(s)
+}
+
+// idKey reports whether a JSON key names a record identifier.
+func idKey(k string) bool {
+	l := strings.ToLower(k)
+	return l == "id" || strings.HasSuffix(l, "_id") || strings.HasSuffix(k, "Id") || strings.HasSuffix(k, "ID")
+}
+
+// idSpans returns the byte ranges of the string values under identifier keys
+// when s is a JSON object, in order; nil otherwise.
+func idSpans(s string) [][2]int {
+	t := strings.TrimSpace(s)
+	if !strings.HasPrefix(t, "{") || !json.Valid([]byte(t)) {
+		return nil
+	}
+	type frame struct {
+		object, wantKey bool
+		key             string
+	}
+	var stack []frame
+	valueDone := func() {
+		if n := len(stack); n > 0 && stack[n-1].object {
+			stack[n-1].wantKey = true
+		}
+	}
+	dec := json.NewDecoder(strings.NewReader(s))
+	var spans [][2]int
+	for {
+		before := int(dec.InputOffset())
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return spans
+		}
+		if err != nil {
+			return nil
+		}
+		top := len(stack) - 1
+		switch v := tok.(type) {
+		case json.Delim:
+			switch v {
+			case '{':
+				stack = append(stack, frame{object: true, wantKey: true})
+			case '[':
+				stack = append(stack, frame{})
+			default:
+				stack = stack[:top]
+				valueDone()
+			}
+		case string:
+			if top >= 0 && stack[top].wantKey {
+				stack[top].key, stack[top].wantKey = v, false
+				continue
+			}
+			if top >= 0 && stack[top].object && idKey(stack[top].key) {
+				end := int(dec.InputOffset())
+				spans = append(spans, [2]int{before + strings.IndexByte(s[before:end], '"'), end})
+			}
+			valueDone()
+		default:
+			valueDone()
+		}
+	}
+}
+
+func mask(s string) string {
+	if strings.Contains(s, "@") {
+		s = emailRE.ReplaceAllString(s, EmailToken)
+	}
+	if countDigits(s) < 7 {
+		return s
+	}
+	// Blank dates and times with spaces of the same length so that match
+	// positions stay those of s.
+	blanked := dateTimeRE.ReplaceAllStringFunc(s, func(m string) string { return strings.Repeat(" ", len(m)) })
+	var b strings.Builder
+	last := 0
+	for _, loc := range phoneRE.FindAllStringIndex(blanked, -1) {
+		start, end := loc[0], loc[1]
+		m := blanked[start:end]
+		if !phoneShaped(m) || partOfToken(s, start, end) || decimalRE.MatchString(m) || epochLike(m) {
+			continue
+		}
+		b.WriteString(s[last:start])
+		b.WriteString(PhoneToken)
+		last = end
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// partOfToken reports whether s[start:end] touches a letter, digit or
+// underscore on either side.
+func partOfToken(s string, start, end int) bool {
+	word := func(c byte) bool {
+		return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_'
+	}
+	return start > 0 && word(s[start-1]) || end < len(s) && word(s[end])
+}
+
+func epochLike(m string) bool {
+	if len(m) != 10 && len(m) != 13 || m[0] != '1' {
+		return false
+	}
+	return countDigits(m) == len(m)
+}
