@@ -230,6 +230,9 @@ func (s *Source) Read(ctx context.Context, stream, cur string, emit func(context
 		soql := fmt.Sprintf("SELECT %s FROM %s WHERE SystemModstamp >= %s AND SystemModstamp < %s ORDER BY SystemModstamp ASC, Id ASC",
 			strings.Join(fields, ", "), stream, soqlTime(c.From), soqlTime(hi))
 		res, err := s.c.QueryAll(ctx, soql)
+		// reached is how far, in SystemModstamp order, the records read so
+		// far (emitted or in b) go: a resume point, inclusive.
+		reached := c.From
 		if errors.Is(err, ErrQueryTimeout) {
 			half := hi.Sub(c.From) / 2
 			if half < s.o.MinWindow {
@@ -240,11 +243,12 @@ func (s *Source) Read(ctx context.Context, stream, cur string, emit func(context
 			continue
 		}
 		if err != nil {
-			return err
+			return s.stop(ctx, c, &b, err, emit)
 		}
 		for {
 			for _, r := range res.Records {
 				s.mapRecord(stream, r, &b)
+				reached = stampOf(r, reached)
 				if b.Len() >= s.batchSize {
 					// Resume inclusively at this stamp: records sharing it
 					// are read again rather than skipped.
@@ -260,7 +264,8 @@ func (s *Source) Read(ctx context.Context, stream, cur string, emit func(context
 				break
 			}
 			if res, err = s.c.More(ctx, res.NextRecordsURL); err != nil {
-				return err
+				c.From = reached
+				return s.stop(ctx, c, &b, err, emit)
 			}
 		}
 		c.From = hi
@@ -268,6 +273,21 @@ func (s *Source) Read(ctx context.Context, stream, cur string, emit func(context
 	}
 	b.Cursor = cursor{Since: c.Start}.String()
 	return emit(ctx, &b)
+}
+
+// stop ends a sweep on err. When the org's daily allowance is used up, the
+// records already read are kept with a cursor at c, so the next run resumes
+// where this one stopped instead of starting the window again.
+func (s *Source) stop(ctx context.Context, c cursor, b *record.Batch, err error, emit func(context.Context, *record.Batch) error) error {
+	if !errors.Is(err, ErrDailyLimit) {
+		return err
+	}
+	s.log.Error("salesforce daily API allowance used up; stopping the sync, which resumes from its cursor", "cursor", c.String())
+	b.Cursor = c.String()
+	if eerr := emit(ctx, b); eerr != nil {
+		return errors.Join(err, eerr)
+	}
+	return err
 }
 
 func stampOf(r map[string]any, def time.Time) time.Time {
