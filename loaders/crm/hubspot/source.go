@@ -3,6 +3,7 @@ package hubspot
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -45,9 +46,12 @@ type Options struct {
 	// SearchWindow the span of SearchPerWindow (default 1 s).
 	Window       time.Duration
 	SearchWindow time.Duration
-	// PageSize is records per request (default 100, HubSpot's maximum).
-	PageSize int
-	Backoff  retry.Policy
+	// PageSize is records per list request (default 100, the objects
+	// API's maximum); SearchPageSize per search request (default 200, the
+	// search API's maximum: "Search the CRM", Limitations).
+	PageSize       int
+	SearchPageSize int
+	Backoff        retry.Policy
 	// Now is the clock that stamps sweeps (default time.Now).
 	Now func() time.Time
 }
@@ -74,12 +78,17 @@ func (o Options) Validate() error {
 		err = option.Invalid("Overlap", o.Overlap.String(), "is negative")
 	case o.BatchSize < 0:
 		err = option.Invalid("BatchSize", fmt.Sprint(o.BatchSize), "is negative")
+	case o.SearchPageSize < 0 || o.SearchPageSize > maxSearchPage:
+		err = option.Invalid("SearchPageSize", fmt.Sprint(o.SearchPageSize), "is not between 1 and %d", maxSearchPage)
 	}
 	if err != nil {
 		return fmt.Errorf("hubspot: %w", err)
 	}
 	return nil
 }
+
+// maxSearchPage is the most results one search request may ask for.
+const maxSearchPage = 200
 
 // Source reads HubSpot contacts (as leads) and deals.
 type Source struct {
@@ -103,6 +112,9 @@ func NewSource(o Options) (*Source, error) {
 	}
 	if o.PageSize <= 0 {
 		o.PageSize = 100
+	}
+	if o.SearchPageSize == 0 {
+		o.SearchPageSize = maxSearchPage
 	}
 	if o.BatchSize == 0 {
 		o.BatchSize = 1000
@@ -211,13 +223,13 @@ func (s *Source) sweep(ctx context.Context, objectType string, c cursor, emit fu
 		if c.AfterID > 0 {
 			filters = append(filters, Filter{PropertyName: "hs_object_id", Operator: "GT", Value: strconv.FormatInt(c.AfterID, 10)})
 		}
-		req := SearchRequest{Sorts: []Sort{{PropertyName: "hs_object_id", Direction: "ASCENDING"}}, Properties: props, Limit: s.pageSize}
+		req := SearchRequest{Sorts: []Sort{{PropertyName: "hs_object_id", Direction: "ASCENDING"}}, Properties: props, Limit: s.o.SearchPageSize}
 		if len(filters) > 0 {
 			req.FilterGroups = []FilterGroup{{Filters: filters}}
 		}
 		page, err := s.c.Search(ctx, objectType, req)
 		if err != nil {
-			return err
+			return s.stop(ctx, c, &b, err, emit)
 		}
 		last := c.AfterID
 		for i := range page.Results {
@@ -258,7 +270,7 @@ func (s *Source) archived(ctx context.Context, objectType string, c cursor, emit
 	for {
 		page, err := s.c.List(ctx, objectType, props, s.pageSize, c.After, true)
 		if err != nil {
-			return err
+			return s.stop(ctx, c, &b, err, emit)
 		}
 		keep := page.Results[:0]
 		for _, o := range page.Results {
@@ -283,6 +295,21 @@ func (s *Source) archived(ctx context.Context, objectType string, c cursor, emit
 			b.Reset()
 		}
 	}
+}
+
+// stop ends a sweep on err, between pages. When the daily limit is used up,
+// the pages already read are kept with a cursor at c, so the next run
+// resumes where this one stopped.
+func (s *Source) stop(ctx context.Context, c cursor, b *record.Batch, err error, emit func(context.Context, *record.Batch) error) error {
+	if !errors.Is(err, ErrDailyLimit) {
+		return err
+	}
+	s.log.Error("hubspot daily API limit used up; stopping the sync, which resumes from its cursor", "cursor", c.String())
+	b.Cursor = c.String()
+	if eerr := emit(ctx, b); eerr != nil {
+		return errors.Join(err, eerr)
+	}
+	return err
 }
 
 func (s *Source) mapPage(ctx context.Context, objectType string, objs []Object, archived bool, b *record.Batch) error {
