@@ -696,6 +696,24 @@ func (s *Server) renderContact(c *Contact, props []string) object {
 			if c.Gclid != "" {
 				v = sp(c.Gclid)
 			}
+		case "meta_lead_id":
+			if c.ID%5 == 0 {
+				v = sp("ml-" + o.ID)
+			}
+		case "li_fat_id":
+			if c.ID%7 == 0 {
+				v = sp("lf-" + o.ID)
+			}
+		case "ad_consent":
+			// Read only when asked for, so Final.Bad holds without it.
+			switch {
+			case c.ID%13 == 0:
+				v = sp("pending")
+			case c.ID%2 == 0:
+				v = sp("granted")
+			case c.ID%3 == 0:
+				v = sp("No")
+			}
 		case "site_user_id":
 			if c.ID%4 == 0 {
 				v = sp("u-" + o.ID)

@@ -192,6 +192,21 @@ func (s *Server) Seed(n, m, badEvery int) {
 			"Company": fmt.Sprintf("Co %d v1", i), "Status": "Open - Not Contacted", "LeadSource": "Web",
 			"IsConverted": false, "ConvertedDate": nil, "ConvertedContactId": nil, "ConvertedOpportunityId": nil,
 			"GA_Client_ID__c": fmt.Sprintf("GA1.1.%d.%d", 500000+i, 1700000000+i), "GCLID__c": nil,
+			"Meta_Lead_ID__c": nil, "LI_FAT_ID__c": nil, "Ad_Consent__c": nil,
+		}
+		if i%5 == 0 {
+			f["Meta_Lead_ID__c"] = fmt.Sprintf("ml-%d", i)
+		}
+		if i%7 == 0 {
+			f["LI_FAT_ID__c"] = fmt.Sprintf("lf-%d", i)
+		}
+		switch {
+		case i%13 == 0:
+			f["Ad_Consent__c"] = "pending" // rejected when the field is read
+		case i%2 == 0:
+			f["Ad_Consent__c"] = "granted"
+		case i%3 == 0:
+			f["Ad_Consent__c"] = false // a checkbox field
 		}
 		if i%5 == 0 {
 			f["GCLID__c"] = fmt.Sprintf("gclid-sf-%d", i)
@@ -212,6 +227,7 @@ func (s *Server) Seed(n, m, badEvery int) {
 			"CreatedDate": sfTime(created), "LastModifiedDate": sfTime(created.Add(time.Minute)),
 			"Email": fmt.Sprintf("Lead%d@Example.com", i), "Phone": nil, "FirstName": "Ann", "LastName": fmt.Sprintf("L%d v1", i),
 			"LeadSource": "Web", "GA_Client_ID__c": nil, "GCLID__c": nil,
+			"Meta_Lead_ID__c": nil, "LI_FAT_ID__c": nil, "Ad_Consent__c": nil,
 		}})
 		stage := []string{"Prospecting", "Closed Won", "Closed Lost"}[i%3]
 		cur := []string{"USD", "EUR", "GBP"}[i%3]

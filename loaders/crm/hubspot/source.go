@@ -31,6 +31,12 @@ type Options struct {
 	// UserIDProperty is the contact property holding the site's user id
 	// (matched to GA4 user_id); empty leaves user_id NULL.
 	UserIDProperty string
+	// MetaLeadIDProperty, LiFatIDProperty and AdConsentProperty are the
+	// contact properties holding a Meta lead ad's lead id, LinkedIn's
+	// li_fat_id and consent to use the data for ads; empty is not read.
+	MetaLeadIDProperty string
+	LiFatIDProperty    string
+	AdConsentProperty  string
 	// RequestsPerWindow limits requests per Window; SearchPerWindow search
 	// requests per SearchWindow.
 	RequestsPerWindow int
@@ -70,6 +76,12 @@ func (o Options) Validate() error {
 		err = option.Invalid("GclidProperty", o.GclidProperty, "is not a property name")
 	case o.UserIDProperty != "" && !validProperty(o.UserIDProperty):
 		err = option.Invalid("UserIDProperty", o.UserIDProperty, "is not a property name")
+	case o.MetaLeadIDProperty != "" && !validProperty(o.MetaLeadIDProperty):
+		err = option.Invalid("MetaLeadIDProperty", o.MetaLeadIDProperty, "is not a property name")
+	case o.LiFatIDProperty != "" && !validProperty(o.LiFatIDProperty):
+		err = option.Invalid("LiFatIDProperty", o.LiFatIDProperty, "is not a property name")
+	case o.AdConsentProperty != "" && !validProperty(o.AdConsentProperty):
+		err = option.Invalid("AdConsentProperty", o.AdConsentProperty, "is not a property name")
 	case o.RequestsPerWindow <= 0:
 		err = option.Invalid("RequestsPerWindow", fmt.Sprint(o.RequestsPerWindow), "is not positive")
 	case o.SearchPerWindow <= 0:
@@ -193,8 +205,10 @@ func (s *Source) properties(objectType string) []string {
 			"hs_lifecyclestage_customer_date",
 			"hs_analytics_source", "hs_analytics_source_data_1", "hs_analytics_source_data_2",
 			s.o.ClientIDProperty, s.o.GclidProperty, "hs_object_id"}
-		if s.userIDProp != "" {
-			props = append(props, s.userIDProp)
+		for _, p := range []string{s.userIDProp, s.o.MetaLeadIDProperty, s.o.LiFatIDProperty, s.o.AdConsentProperty} {
+			if p != "" {
+				props = append(props, p)
+			}
 		}
 		return props
 	}
@@ -410,6 +424,15 @@ func (s *Source) mapContact(o *Object, archived bool, b *record.Batch) {
 		AnalyticsSourceData1: o.Prop("hs_analytics_source_data_1"),
 		AnalyticsSourceData2: o.Prop("hs_analytics_source_data_2"),
 		IsDeleted:            archived || o.Archived,
+	}
+	if p := s.o.MetaLeadIDProperty; p != "" {
+		l.MetaLeadID = strings.TrimSpace(o.Prop(p))
+	}
+	if p := s.o.LiFatIDProperty; p != "" {
+		l.LiFatID = strings.TrimSpace(o.Prop(p))
+	}
+	if p := s.o.AdConsentProperty; p != "" {
+		l.AdConsent = v.Consent(p, o.Prop(p))
 	}
 	archivedAt := v.Time("archivedAt", o.ArchivedAt)
 	if v.Err != nil {

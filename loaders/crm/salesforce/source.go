@@ -30,6 +30,12 @@ type Options struct {
 	// UserIDField is the Lead/Contact field holding the site's user id
 	// (matched to GA4 user_id); empty leaves user_id NULL.
 	UserIDField string
+	// MetaLeadIDField, LiFatIDField and AdConsentField are the Lead/Contact
+	// fields holding a Meta lead ad's lead id, LinkedIn's li_fat_id and
+	// consent to use the data for ads; empty is not read.
+	MetaLeadIDField string
+	LiFatIDField    string
+	AdConsentField  string
 	// CurrencyField is the Opportunity currency field: CurrencyIsoCode in
 	// multi-currency orgs; empty (single-currency org) uses DefaultCurrency.
 	CurrencyField   string
@@ -73,7 +79,8 @@ func (o Options) Validate() error {
 			return option.Invalid("DefaultCurrency", o.DefaultCurrency, "is not ISO 4217")
 		}
 		for _, f := range []struct{ name, v string }{{"ClientIDField", o.ClientIDField}, {"GclidField", o.GclidField},
-			{"CurrencyField", o.CurrencyField}, {"UserIDField", o.UserIDField}} {
+			{"CurrencyField", o.CurrencyField}, {"UserIDField", o.UserIDField}, {"MetaLeadIDField", o.MetaLeadIDField},
+			{"LiFatIDField", o.LiFatIDField}, {"AdConsentField", o.AdConsentField}} {
 			if f.v != "" && !fieldName(f.v) {
 				return option.Invalid(f.name, f.v, "is not a field name")
 			}
@@ -150,7 +157,8 @@ func (s *Source) fields(object string) []string {
 	base := []string{"Id", "CreatedDate", "SystemModstamp", "IsDeleted"}
 	custom := func() []string {
 		var f []string
-		for _, c := range []string{s.o.ClientIDField, s.o.GclidField, s.o.UserIDField} {
+		for _, c := range []string{s.o.ClientIDField, s.o.GclidField, s.o.UserIDField,
+			s.o.MetaLeadIDField, s.o.LiFatIDField, s.o.AdConsentField} {
 			if c != "" {
 				f = append(f, c)
 			}
@@ -345,6 +353,15 @@ func (s *Source) mapRecord(object string, r map[string]any, b *record.Batch) {
 		}
 		if s.o.UserIDField != "" {
 			l.UserID = strings.TrimSpace(str(r, s.o.UserIDField))
+		}
+		if f := s.o.MetaLeadIDField; f != "" {
+			l.MetaLeadID = strings.TrimSpace(str(r, f))
+		}
+		if f := s.o.LiFatIDField; f != "" {
+			l.LiFatID = strings.TrimSpace(str(r, f))
+		}
+		if f := s.o.AdConsentField; f != "" {
+			l.AdConsent = v.Consent(f, str(r, f))
 		}
 		if object == "Lead" {
 			converted := v.Bool("IsConverted", str(r, "IsConverted"))
