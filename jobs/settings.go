@@ -100,12 +100,14 @@ func crmOptions(cfg config.Config) crm.SourceOptions {
 		HubSpot: hubspot.Options{
 			Token: hs.Token, BaseURL: hs.BaseURL,
 			ClientIDProperty: hs.ClientIDProperty, GclidProperty: hs.GclidProperty, UserIDProperty: hs.UserIDProperty,
+			MetaLeadIDProperty: hs.MetaLeadIDProp, LiFatIDProperty: hs.LiFatIDProperty, AdConsentProperty: hs.AdConsentProp,
 			RequestsPerWindow: hs.RequestsPer10s, SearchPerWindow: hs.SearchPerSecond,
 			Overlap: overlap, BatchSize: c.BatchSize,
 		},
 		Salesforce: salesforce.Options{
 			InstanceURL: sf.InstanceURL, AccessToken: sf.AccessToken, APIVersion: sf.APIVersion,
 			ClientIDField: sf.GAClientIDField, GclidField: sf.GclidField, UserIDField: sf.UserIDField,
+			MetaLeadIDField: sf.MetaLeadIDField, LiFatIDField: sf.LiFatIDField, AdConsentField: sf.AdConsentField,
 			// Single-currency orgs have no CurrencyIsoCode field: their
 			// amounts are in the reporting currency.
 			CurrencyField: sf.CurrencyField, DefaultCurrency: cfg.Spend.ReportingCurrency,
@@ -125,13 +127,17 @@ var (
 		crm.SourceHubSpot: {
 			"Token": "HUBSPOT_TOKEN", "BaseURL": "HUBSPOT_BASE_URL", "ClientIDProperty": "HUBSPOT_CLIENT_ID_PROPERTY",
 			"GclidProperty": "HUBSPOT_GCLID_PROPERTY", "UserIDProperty": "HUBSPOT_USER_ID_PROPERTY",
+			"MetaLeadIDProperty": "HUBSPOT_META_LEAD_ID_PROPERTY", "LiFatIDProperty": "HUBSPOT_LI_FAT_ID_PROPERTY",
+			"AdConsentProperty": "HUBSPOT_AD_CONSENT_PROPERTY",
 			"RequestsPerWindow": "HUBSPOT_REQUESTS_PER_10S", "SearchPerWindow": "HUBSPOT_SEARCH_PER_SECOND",
 			"Overlap": "CRM_OVERLAP_MINUTES", "BatchSize": "CRM_BATCH_SIZE",
 		},
 		crm.SourceSalesforce: {
 			"InstanceURL": "SALESFORCE_INSTANCE_URL", "AccessToken": "SALESFORCE_ACCESS_TOKEN", "APIVersion": "SALESFORCE_API_VERSION",
 			"ClientIDField": "SALESFORCE_CLIENT_ID_FIELD", "GclidField": "SALESFORCE_GCLID_FIELD", "UserIDField": "SALESFORCE_USER_ID_FIELD",
-			"CurrencyField": "SALESFORCE_CURRENCY_FIELD", "DefaultCurrency": "REPORTING_CURRENCY",
+			"MetaLeadIDField": "SALESFORCE_META_LEAD_ID_FIELD", "LiFatIDField": "SALESFORCE_LI_FAT_ID_FIELD",
+			"AdConsentField": "SALESFORCE_AD_CONSENT_FIELD",
+			"CurrencyField":  "SALESFORCE_CURRENCY_FIELD", "DefaultCurrency": "REPORTING_CURRENCY",
 			"RequestsPerWindow": "SALESFORCE_REQUESTS_PER_SECOND", "Overlap": "CRM_OVERLAP_MINUTES", "BatchSize": "CRM_BATCH_SIZE",
 		},
 	}

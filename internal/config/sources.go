@@ -69,6 +69,9 @@ type HubSpot struct {
 	ClientIDProperty string `envconfig:"CLIENT_ID_PROPERTY" default:"ga_client_id" desc:"contact property holding the hidden-field GA client id"`
 	GclidProperty    string `envconfig:"GCLID_PROPERTY" default:"gclid" desc:"contact property holding the hidden-field gclid"`
 	UserIDProperty   string `envconfig:"USER_ID_PROPERTY" desc:"contact property holding the site's user id (GA4 user_id stitching); empty: none"`
+	MetaLeadIDProp   string `envconfig:"META_LEAD_ID_PROPERTY" desc:"contact property holding the Meta lead ad's lead id; empty: not read"`
+	LiFatIDProperty  string `envconfig:"LI_FAT_ID_PROPERTY" desc:"contact property holding LinkedIn's li_fat_id; empty: not read"`
+	AdConsentProp    string `envconfig:"AD_CONSENT_PROPERTY" desc:"contact property holding consent to use the data for ads (granted/denied, yes/no, true/false, 1/0); empty: not read"`
 	RequestsPer10s   int    `envconfig:"REQUESTS_PER_10S" default:"100" desc:"client-side limit on HubSpot requests per rolling 10 seconds"`
 	SearchPerSecond  int    `envconfig:"SEARCH_PER_SECOND" default:"4" desc:"client-side limit on HubSpot search requests per second"`
 }
@@ -86,8 +89,13 @@ func (h HubSpot) validate() error {
 	if !warehouse.ValidIdentifier(h.GclidProperty) {
 		return bad("HUBSPOT_GCLID_PROPERTY", h.GclidProperty, "is not a valid property name")
 	}
-	if h.UserIDProperty != "" && !warehouse.ValidIdentifier(h.UserIDProperty) {
-		return bad("HUBSPOT_USER_ID_PROPERTY", h.UserIDProperty, "is not a valid property name")
+	for _, p := range []struct{ v, value string }{
+		{"HUBSPOT_USER_ID_PROPERTY", h.UserIDProperty}, {"HUBSPOT_META_LEAD_ID_PROPERTY", h.MetaLeadIDProp},
+		{"HUBSPOT_LI_FAT_ID_PROPERTY", h.LiFatIDProperty}, {"HUBSPOT_AD_CONSENT_PROPERTY", h.AdConsentProp},
+	} {
+		if p.value != "" && !warehouse.ValidIdentifier(p.value) {
+			return bad(p.v, p.value, "is not a valid property name")
+		}
 	}
 	return checkURL("HUBSPOT_BASE_URL", h.BaseURL)
 }
@@ -100,6 +108,9 @@ type Salesforce struct {
 	GAClientIDField   string `envconfig:"CLIENT_ID_FIELD" default:"GA_Client_ID__c" desc:"Lead/Contact field holding the hidden-field GA client id"`
 	GclidField        string `envconfig:"GCLID_FIELD" default:"GCLID__c" desc:"Lead/Contact field holding the hidden-field gclid"`
 	UserIDField       string `envconfig:"USER_ID_FIELD" desc:"Lead/Contact field holding the site's user id (GA4 user_id stitching); empty: none"`
+	MetaLeadIDField   string `envconfig:"META_LEAD_ID_FIELD" desc:"Lead/Contact field holding the Meta lead ad's lead id; empty: not read"`
+	LiFatIDField      string `envconfig:"LI_FAT_ID_FIELD" desc:"Lead/Contact field holding LinkedIn's li_fat_id; empty: not read"`
+	AdConsentField    string `envconfig:"AD_CONSENT_FIELD" desc:"Lead/Contact field holding consent to use the data for ads (granted/denied, yes/no, true/false, 1/0); empty: not read"`
 	CurrencyField     string `envconfig:"CURRENCY_FIELD" desc:"Opportunity currency field (CurrencyIsoCode in multi-currency orgs); empty: amounts are in SAM_REPORTING_CURRENCY"`
 	RequestsPerSecond int    `envconfig:"REQUESTS_PER_SECOND" default:"10" desc:"client-side limit on Salesforce requests per second"`
 }
@@ -113,6 +124,8 @@ func (s Salesforce) validate() error {
 	for _, f := range []struct{ v, value string }{
 		{"SALESFORCE_CLIENT_ID_FIELD", s.GAClientIDField}, {"SALESFORCE_GCLID_FIELD", s.GclidField},
 		{"SALESFORCE_USER_ID_FIELD", s.UserIDField}, {"SALESFORCE_CURRENCY_FIELD", s.CurrencyField},
+		{"SALESFORCE_META_LEAD_ID_FIELD", s.MetaLeadIDField}, {"SALESFORCE_LI_FAT_ID_FIELD", s.LiFatIDField},
+		{"SALESFORCE_AD_CONSENT_FIELD", s.AdConsentField},
 	} {
 		if f.value != "" && !warehouse.ValidIdentifier(f.value) {
 			return bad(f.v, f.value, "is not a valid field name")

@@ -1,7 +1,11 @@
 // Package hubspotsim is a simulated HubSpot CRM API for tests: the v3
-// objects search and list endpoints, v4 association batch reads, the
-// 10,000-results-per-query search cap, error bodies, and rolling-window
-// rate limits that count every request exceeding them. Fault modes inject
+// objects search (at most 200 a page) and list (100) endpoints, v4
+// association batch reads (at most 100 inputs; 207 Multi-Status with
+// numErrors and errors[] when some inputs fail or have nothing associated),
+// the 10,000-results-per-query search cap, full error bodies (category,
+// subCategory, errors, context, links, correlationId), the
+// X-HubSpot-RateLimit-* headers, a daily limit (429 DAILY), and
+// rolling-window rate limits that count every request exceeding them. Fault modes inject
 // 429 storms, 5xx, slow and hung responses, truncated JSON, duplicates
 // across pages, records modified mid-sync and deletions (archiving). It is
 // an httptest server on loopback, seeded with N contacts and deals, and
@@ -34,11 +38,16 @@ type Config struct {
 	Window            time.Duration
 	SearchPerWindow   int
 	SearchWindow      time.Duration
-	MaxPageSize       int           // default 100
-	SearchCap         int           // results one search query can page through; default 10,000
-	RetryAfter        time.Duration // sent with 429s; default 1 s
-	Faults            Faults
-	Seed              uint64 // RNG seed for mutations
+	MaxPageSize       int // list page maximum; default 100
+	MaxSearchPageSize int // search page maximum; default 200
+	// DailyLimit is the account's requests a day, reported in
+	// X-HubSpot-RateLimit-Daily(-Remaining) and enforced with 429 DAILY
+	// (0: unlimited and unreported, as for an OAuth app).
+	DailyLimit int64
+	SearchCap  int           // results one search query can page through; default 10,000
+	RetryAfter time.Duration // sent with 429s; default 1 s
+	Faults     Faults
+	Seed       uint64 // RNG seed for mutations
 }
 
 // Faults inject failures by request number (1, 2, ...), so runs are
@@ -56,6 +65,7 @@ type Faults struct {
 	MutateCount         int
 	EveryArchive        int // every n-th request archives ArchiveCount live records
 	ArchiveCount        int
+	EveryAssocError     int // every n-th association batch read fails its first input (207)
 }
 
 // Contact is a simulated contact. Company carries the version so tests can
@@ -112,6 +122,8 @@ type Server struct {
 	search   []time.Time
 
 	requests       atomic.Int64
+	dailyUsed      atomic.Int64
+	assocReads     atomic.Int64
 	searches       atomic.Int64
 	exceeded       atomic.Int64
 	searchExceeded atomic.Int64
@@ -138,6 +150,9 @@ func New(cfg Config) *Server {
 	if cfg.MaxPageSize <= 0 {
 		cfg.MaxPageSize = 100
 	}
+	if cfg.MaxSearchPageSize <= 0 {
+		cfg.MaxSearchPageSize = 200
+	}
 	if cfg.SearchCap <= 0 {
 		cfg.SearchCap = 10000
 	}
@@ -151,6 +166,10 @@ func New(cfg Config) *Server {
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
+
+// SetDailyUsed sets the requests counted against today's limit (0: a new
+// day).
+func (s *Server) SetDailyUsed(n int64) { s.dailyUsed.Store(n) }
 
 // Token is the bearer token the simulator accepts.
 func (s *Server) Token() string { return s.cfg.Token }
@@ -332,18 +351,34 @@ func (s *Server) DealContacts() map[string][]string {
 
 func ts(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 
+// apiError is HubSpot's error body: the Error model of its OpenAPI specs
+// (message, correlationId, category, subCategory, errors, context, links),
+// plus errorType and policyName on 429s.
 type apiError struct {
-	Status        string `json:"status"`
-	Message       string `json:"message"`
-	Category      string `json:"category,omitempty"`
-	ErrorType     string `json:"errorType,omitempty"`
-	PolicyName    string `json:"policyName,omitempty"`
-	CorrelationID string `json:"correlationId"`
+	Status        string              `json:"status"`
+	Message       string              `json:"message"`
+	CorrelationID string              `json:"correlationId,omitempty"`
+	Category      string              `json:"category,omitempty"`
+	SubCategory   string              `json:"subCategory,omitempty"`
+	Errors        []errorDetail       `json:"errors,omitempty"`
+	Context       map[string][]string `json:"context,omitempty"`
+	Links         map[string]string   `json:"links,omitempty"`
+	ErrorType     string              `json:"errorType,omitempty"`
+	PolicyName    string              `json:"policyName,omitempty"`
+}
+
+// errorDetail is the ErrorDetail model.
+type errorDetail struct {
+	Message     string              `json:"message"`
+	Code        string              `json:"code,omitempty"`
+	In          string              `json:"in,omitempty"`
+	SubCategory string              `json:"subCategory,omitempty"`
+	Context     map[string][]string `json:"context,omitempty"`
 }
 
 func (s *Server) writeError(w http.ResponseWriter, code int, e apiError) {
 	e.Status = "error"
-	e.CorrelationID = fmt.Sprintf("sim-%d", s.requests.Load())
+	e.CorrelationID = fmt.Sprintf("0a1b2c3d-sim-%d", s.requests.Load())
 	w.Header().Set("Content-Type", "application/json;charset=utf-8")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(e)
@@ -394,6 +429,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	f := s.cfg.Faults
 	s.mu.Unlock()
 
+	used := s.dailyUsed.Add(1)
+	if s.cfg.DailyLimit > 0 && !isSearch { // search responses carry no rate-limit headers
+		w.Header().Set("X-HubSpot-RateLimit-Daily", strconv.FormatInt(s.cfg.DailyLimit, 10))
+		w.Header().Set("X-HubSpot-RateLimit-Daily-Remaining", strconv.FormatInt(max(s.cfg.DailyLimit-used, 0), 10))
+	}
+	if s.cfg.DailyLimit > 0 && used > s.cfg.DailyLimit {
+		s.rateLimited(w, "DAILY")
+		return
+	}
 	if !okGeneral {
 		s.exceeded.Add(1)
 		s.rateLimited(w, "TEN_SECONDLY_ROLLING")
@@ -652,6 +696,24 @@ func (s *Server) renderContact(c *Contact, props []string) object {
 			if c.Gclid != "" {
 				v = sp(c.Gclid)
 			}
+		case "meta_lead_id":
+			if c.ID%5 == 0 {
+				v = sp("ml-" + o.ID)
+			}
+		case "li_fat_id":
+			if c.ID%7 == 0 {
+				v = sp("lf-" + o.ID)
+			}
+		case "ad_consent":
+			// Read only when asked for, so Final.Bad holds without it.
+			switch {
+			case c.ID%13 == 0:
+				v = sp("pending")
+			case c.ID%2 == 0:
+				v = sp("granted")
+			case c.ID%3 == 0:
+				v = sp("No")
+			}
 		case "site_user_id":
 			if c.ID%4 == 0 {
 				v = sp("u-" + o.ID)
@@ -736,8 +798,8 @@ func (s *Server) handleSearch(r *http.Request, duplicate bool) (any, int, *apiEr
 	if req.Limit <= 0 {
 		req.Limit = 10
 	}
-	if req.Limit > s.cfg.MaxPageSize {
-		return nil, 400, &apiError{Message: fmt.Sprintf("limit must be at most %d", s.cfg.MaxPageSize), Category: "VALIDATION_ERROR"}
+	if req.Limit > s.cfg.MaxSearchPageSize {
+		return nil, 400, invalidInput(fmt.Sprintf("limit must be at most %d", s.cfg.MaxSearchPageSize), "limit")
 	}
 	offset := 0
 	if req.After != "" {
@@ -950,9 +1012,12 @@ func (s *Server) handleAssociations(r *http.Request) (any, int, *apiError) {
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
 		return nil, 400, &apiError{Message: "invalid JSON body", Category: "VALIDATION_ERROR"}
 	}
-	if len(req.Inputs) > 1000 {
-		return nil, 400, &apiError{Message: "at most 1000 inputs", Category: "VALIDATION_ERROR"}
+	// HubSpot changelog: the associations batch read takes at most 100
+	// inputs from 6 January 2024.
+	if len(req.Inputs) > 100 {
+		return nil, 400, invalidInput(fmt.Sprintf("Batch input size %d is over the limit of 100", len(req.Inputs)), "inputs")
 	}
+	failFirst := s.cfg.Faults.EveryAssocError > 0 && s.assocReads.Add(1)%int64(s.cfg.Faults.EveryAssocError) == 0
 	type assocType struct {
 		Category string  `json:"category"`
 		TypeID   int     `json:"typeId"`
@@ -970,14 +1035,33 @@ func (s *Server) handleAssociations(r *http.Request) (any, int, *apiError) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := struct {
-		Status  string   `json:"status"`
-		Results []result `json:"results"`
-	}{Status: "COMPLETE", Results: []result{}}
-	for _, in := range req.Inputs {
+	// BatchResponsePublicAssociationMulti(WithErrors) of the associations
+	// v4 spec: 207 when errors is not empty.
+	type batch struct {
+		Status      string     `json:"status"`
+		Results     []result   `json:"results"`
+		NumErrors   int        `json:"numErrors,omitempty"`
+		Errors      []apiError `json:"errors,omitempty"`
+		StartedAt   string     `json:"startedAt"`
+		CompletedAt string     `json:"completedAt"`
+	}
+	now := ts(time.Now())
+	out := batch{Status: "COMPLETE", Results: []result{}, StartedAt: now, CompletedAt: now}
+	for i, in := range req.Inputs {
+		if i == 0 && failFirst {
+			out.Errors = append(out.Errors, apiError{Status: "error", Category: "INTERNAL_ERROR",
+				Message: "An internal error occurred reading the associations of deal " + in.ID + ".",
+				Context: map[string][]string{"fromObjectId": {in.ID}}})
+			continue
+		}
 		id, _ := strconv.ParseInt(in.ID, 10, 64)
 		d := s.deal(id)
 		if d == nil || d.Archived || len(d.Contacts) == 0 {
+			// What HubSpot answers for an input with nothing associated.
+			out.Errors = append(out.Errors, apiError{Status: "error", Category: "OBJECT_NOT_FOUND",
+				SubCategory: "crm.associations.NO_ASSOCIATIONS_FOUND",
+				Message:     "No contact is associated with deal " + in.ID + ".",
+				Context:     map[string][]string{"fromObjectId": {in.ID}, "fromObjectType": {"deal"}, "toObjectType": {"contact"}}})
 			continue
 		}
 		var res result
@@ -987,5 +1071,16 @@ func (s *Server) handleAssociations(r *http.Request) (any, int, *apiError) {
 		}
 		out.Results = append(out.Results, res)
 	}
+	if out.NumErrors = len(out.Errors); out.NumErrors > 0 {
+		return out, http.StatusMultiStatus, nil
+	}
 	return out, 200, nil
+}
+
+// invalidInput is a 400 in the full error shape.
+func invalidInput(msg, field string) *apiError {
+	return &apiError{Message: msg, Category: "VALIDATION_ERROR", SubCategory: "crm.INVALID_INPUT",
+		Errors:  []errorDetail{{Message: msg, In: field, Code: "INVALID_INPUT"}},
+		Context: map[string][]string{"field": {field}},
+		Links:   map[string]string{"knowledge-base": "https://sim.invalid/docs/errors"}}
 }

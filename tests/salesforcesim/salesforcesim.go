@@ -1,9 +1,12 @@
 // Package salesforcesim is a simulated Salesforce REST API for tests:
 // query and queryAll with SOQL filtered and ordered on SystemModstamp,
-// nextRecordsUrl paging, IsDeleted rows, error bodies
-// ([{"message", "errorCode"}]), the Sforce-Limit-Info header, and a rolling
-// per-window request limit that counts every request exceeding it. Fault
-// modes inject REQUEST_LIMIT_EXCEEDED storms, 5xx, slow and hung responses,
+// nextRecordsUrl paging (a queryAll's locator reads /query/, as Salesforce's
+// does), IsDeleted rows, error bodies ([{"message", "errorCode"}]), the
+// Sforce-Limit-Info header with its "; "-separated fields, the org's daily
+// allowance (REQUEST_LIMIT_EXCEEDED "TotalRequests" once it is used up), and
+// a rolling per-window request limit, standing in for the concurrent request
+// limit, that counts every request exceeding it. Fault modes inject
+// concurrent-limit REQUEST_LIMIT_EXCEEDED storms, 5xx, slow and hung responses,
 // truncated JSON, duplicates across pages, QUERY_TIMEOUT on wide queries,
 // records modified mid-sync and deletions. It runs on loopback via
 // httptest and imports only the standard library.
@@ -31,8 +34,11 @@ type Config struct {
 	RequestsPerWindow int           // default 10
 	Window            time.Duration // default 1 s
 	PageSize          int           // records per page; default 2000
-	DailyLimit        int64         // reported in Sforce-Limit-Info; default 15000
-	UsageOffset       int64         // requests already used today
+	// DailyLimit is the org's allowance, reported in Sforce-Limit-Info
+	// and enforced: a request beyond it is refused (default 15000, a
+	// Developer Edition org's).
+	DailyLimit  int64
+	UsageOffset int64 // requests already used today
 	// TimeoutAbove makes a query matching more records than this fail with
 	// QUERY_TIMEOUT (0: never).
 	TimeoutAbove int
@@ -82,6 +88,7 @@ type Server struct {
 	rng      *rand.Rand
 
 	requests atomic.Int64
+	used     atomic.Int64 // requests counted against today's allowance
 	exceeded atomic.Int64
 	timeouts atomic.Int64
 	queries  atomic.Int64
@@ -119,9 +126,14 @@ func New(cfg Config) *Server {
 	s := &Server{cfg: cfg, objects: map[string][]*Record{"Lead": nil, "Contact": nil, "Opportunity": nil,
 		"OpportunityContactRole": nil, "OpportunityHistory": nil}, byID: map[string]*Record{}, locators: map[string]*locator{},
 		rng: rand.New(rand.NewPCG(cfg.Seed, 11))}
+	s.used.Store(cfg.UsageOffset)
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
+
+// SetUsage sets the requests counted against today's allowance (0: a new
+// day, as the rolling 24 hours move on).
+func (s *Server) SetUsage(n int64) { s.used.Store(n) }
 
 // Token is the accepted bearer token.
 func (s *Server) Token() string { return s.cfg.Token }
@@ -180,6 +192,21 @@ func (s *Server) Seed(n, m, badEvery int) {
 			"Company": fmt.Sprintf("Co %d v1", i), "Status": "Open - Not Contacted", "LeadSource": "Web",
 			"IsConverted": false, "ConvertedDate": nil, "ConvertedContactId": nil, "ConvertedOpportunityId": nil,
 			"GA_Client_ID__c": fmt.Sprintf("GA1.1.%d.%d", 500000+i, 1700000000+i), "GCLID__c": nil,
+			"Meta_Lead_ID__c": nil, "LI_FAT_ID__c": nil, "Ad_Consent__c": nil,
+		}
+		if i%5 == 0 {
+			f["Meta_Lead_ID__c"] = fmt.Sprintf("ml-%d", i)
+		}
+		if i%7 == 0 {
+			f["LI_FAT_ID__c"] = fmt.Sprintf("lf-%d", i)
+		}
+		switch {
+		case i%13 == 0:
+			f["Ad_Consent__c"] = "pending" // rejected when the field is read
+		case i%2 == 0:
+			f["Ad_Consent__c"] = "granted"
+		case i%3 == 0:
+			f["Ad_Consent__c"] = false // a checkbox field
 		}
 		if i%5 == 0 {
 			f["GCLID__c"] = fmt.Sprintf("gclid-sf-%d", i)
@@ -200,6 +227,7 @@ func (s *Server) Seed(n, m, badEvery int) {
 			"CreatedDate": sfTime(created), "LastModifiedDate": sfTime(created.Add(time.Minute)),
 			"Email": fmt.Sprintf("Lead%d@Example.com", i), "Phone": nil, "FirstName": "Ann", "LastName": fmt.Sprintf("L%d v1", i),
 			"LeadSource": "Web", "GA_Client_ID__c": nil, "GCLID__c": nil,
+			"Meta_Lead_ID__c": nil, "LI_FAT_ID__c": nil, "Ad_Consent__c": nil,
 		}})
 		stage := []string{"Prospecting", "Closed Won", "Closed Lost"}[i%3]
 		cur := []string{"USD", "EUR", "GBP"}[i%3]
@@ -324,7 +352,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	timeoutAbove := s.cfg.TimeoutAbove
 	s.mu.Unlock()
 
-	w.Header().Set("Sforce-Limit-Info", fmt.Sprintf("api-usage=%d/%d", s.cfg.UsageOffset+n, s.cfg.DailyLimit))
+	used := s.used.Add(1)
+	// The REST API Developer Guide's Limit Info Header example, a second
+	// field after "; " included.
+	w.Header().Set("Sforce-Limit-Info", fmt.Sprintf("api-usage=%d/%d; per-app-api-usage=%d/%d(appName=sam-sim)",
+		used, s.cfg.DailyLimit, used, s.cfg.DailyLimit))
+	if used > s.cfg.DailyLimit {
+		s.fail(w, http.StatusForbidden, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+		return
+	}
 	if !ok {
 		s.exceeded.Add(1)
 		s.limitExceeded(w)
@@ -373,15 +409,18 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case rest == "query" || rest == "queryAll":
 		q := r.URL.Query().Get("q")
-		res, code, errCode, msg := s.query(q, rest == "queryAll", timeoutAbove, prefix+rest)
+		// Both resources hand out locators under /query/ ("QueryAll More
+		// Results": the nextRecordsUrl of a queryAll contains query, not
+		// queryAll); either resource reads them.
+		res, code, errCode, msg := s.query(q, rest == "queryAll", timeoutAbove, prefix+"query")
 		if code != 200 {
 			s.fail(w, code, errCode, msg)
 			return
 		}
 		body = res
 	case strings.HasPrefix(rest, "query/") || strings.HasPrefix(rest, "queryAll/"):
-		kind, id, _ := strings.Cut(rest, "/")
-		res, ok := s.page(id, prefix+kind, every(f.EveryDuplicate))
+		_, id, _ := strings.Cut(rest, "/")
+		res, ok := s.page(id, prefix+"query", every(f.EveryDuplicate))
 		if !ok {
 			s.fail(w, http.StatusBadRequest, "INVALID_QUERY_LOCATOR", "invalid query locator")
 			return
@@ -399,11 +438,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(data)
 }
 
+// limitExceeded refuses a request over the per-window limit the way
+// Salesforce refuses one over the concurrent long-running request limit
+// (API Request Limits and Allocations: REQUEST_LIMIT_EXCEEDED until fewer
+// requests run), a limit that passes by itself.
 func (s *Server) limitExceeded(w http.ResponseWriter) {
 	if s.cfg.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.FormatFloat(s.cfg.RetryAfter.Seconds(), 'f', -1, 64))
 	}
-	s.fail(w, http.StatusForbidden, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+	s.fail(w, http.StatusForbidden, "REQUEST_LIMIT_EXCEEDED", "ConcurrentPerOrgLongTxn Limit exceeded.")
 }
 
 func (s *Server) mutate(k int, del bool) {

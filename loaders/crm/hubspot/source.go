@@ -3,6 +3,7 @@ package hubspot
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -30,6 +31,12 @@ type Options struct {
 	// UserIDProperty is the contact property holding the site's user id
 	// (matched to GA4 user_id); empty leaves user_id NULL.
 	UserIDProperty string
+	// MetaLeadIDProperty, LiFatIDProperty and AdConsentProperty are the
+	// contact properties holding a Meta lead ad's lead id, LinkedIn's
+	// li_fat_id and consent to use the data for ads; empty is not read.
+	MetaLeadIDProperty string
+	LiFatIDProperty    string
+	AdConsentProperty  string
 	// RequestsPerWindow limits requests per Window; SearchPerWindow search
 	// requests per SearchWindow.
 	RequestsPerWindow int
@@ -45,9 +52,12 @@ type Options struct {
 	// SearchWindow the span of SearchPerWindow (default 1 s).
 	Window       time.Duration
 	SearchWindow time.Duration
-	// PageSize is records per request (default 100, HubSpot's maximum).
-	PageSize int
-	Backoff  retry.Policy
+	// PageSize is records per list request (default 100, the objects
+	// API's maximum); SearchPageSize per search request (default 200, the
+	// search API's maximum: "Search the CRM", Limitations).
+	PageSize       int
+	SearchPageSize int
+	Backoff        retry.Policy
 	// Now is the clock that stamps sweeps (default time.Now).
 	Now func() time.Time
 }
@@ -66,6 +76,12 @@ func (o Options) Validate() error {
 		err = option.Invalid("GclidProperty", o.GclidProperty, "is not a property name")
 	case o.UserIDProperty != "" && !validProperty(o.UserIDProperty):
 		err = option.Invalid("UserIDProperty", o.UserIDProperty, "is not a property name")
+	case o.MetaLeadIDProperty != "" && !validProperty(o.MetaLeadIDProperty):
+		err = option.Invalid("MetaLeadIDProperty", o.MetaLeadIDProperty, "is not a property name")
+	case o.LiFatIDProperty != "" && !validProperty(o.LiFatIDProperty):
+		err = option.Invalid("LiFatIDProperty", o.LiFatIDProperty, "is not a property name")
+	case o.AdConsentProperty != "" && !validProperty(o.AdConsentProperty):
+		err = option.Invalid("AdConsentProperty", o.AdConsentProperty, "is not a property name")
 	case o.RequestsPerWindow <= 0:
 		err = option.Invalid("RequestsPerWindow", fmt.Sprint(o.RequestsPerWindow), "is not positive")
 	case o.SearchPerWindow <= 0:
@@ -74,12 +90,17 @@ func (o Options) Validate() error {
 		err = option.Invalid("Overlap", o.Overlap.String(), "is negative")
 	case o.BatchSize < 0:
 		err = option.Invalid("BatchSize", fmt.Sprint(o.BatchSize), "is negative")
+	case o.SearchPageSize < 0 || o.SearchPageSize > maxSearchPage:
+		err = option.Invalid("SearchPageSize", fmt.Sprint(o.SearchPageSize), "is not between 1 and %d", maxSearchPage)
 	}
 	if err != nil {
 		return fmt.Errorf("hubspot: %w", err)
 	}
 	return nil
 }
+
+// maxSearchPage is the most results one search request may ask for.
+const maxSearchPage = 200
 
 // Source reads HubSpot contacts (as leads) and deals.
 type Source struct {
@@ -103,6 +124,9 @@ func NewSource(o Options) (*Source, error) {
 	}
 	if o.PageSize <= 0 {
 		o.PageSize = 100
+	}
+	if o.SearchPageSize == 0 {
+		o.SearchPageSize = maxSearchPage
 	}
 	if o.BatchSize == 0 {
 		o.BatchSize = 1000
@@ -181,8 +205,10 @@ func (s *Source) properties(objectType string) []string {
 			"hs_lifecyclestage_customer_date",
 			"hs_analytics_source", "hs_analytics_source_data_1", "hs_analytics_source_data_2",
 			s.o.ClientIDProperty, s.o.GclidProperty, "hs_object_id"}
-		if s.userIDProp != "" {
-			props = append(props, s.userIDProp)
+		for _, p := range []string{s.userIDProp, s.o.MetaLeadIDProperty, s.o.LiFatIDProperty, s.o.AdConsentProperty} {
+			if p != "" {
+				props = append(props, p)
+			}
 		}
 		return props
 	}
@@ -211,13 +237,13 @@ func (s *Source) sweep(ctx context.Context, objectType string, c cursor, emit fu
 		if c.AfterID > 0 {
 			filters = append(filters, Filter{PropertyName: "hs_object_id", Operator: "GT", Value: strconv.FormatInt(c.AfterID, 10)})
 		}
-		req := SearchRequest{Sorts: []Sort{{PropertyName: "hs_object_id", Direction: "ASCENDING"}}, Properties: props, Limit: s.pageSize}
+		req := SearchRequest{Sorts: []Sort{{PropertyName: "hs_object_id", Direction: "ASCENDING"}}, Properties: props, Limit: s.o.SearchPageSize}
 		if len(filters) > 0 {
 			req.FilterGroups = []FilterGroup{{Filters: filters}}
 		}
 		page, err := s.c.Search(ctx, objectType, req)
 		if err != nil {
-			return err
+			return s.stop(ctx, c, &b, err, emit)
 		}
 		last := c.AfterID
 		for i := range page.Results {
@@ -258,7 +284,7 @@ func (s *Source) archived(ctx context.Context, objectType string, c cursor, emit
 	for {
 		page, err := s.c.List(ctx, objectType, props, s.pageSize, c.After, true)
 		if err != nil {
-			return err
+			return s.stop(ctx, c, &b, err, emit)
 		}
 		keep := page.Results[:0]
 		for _, o := range page.Results {
@@ -283,6 +309,21 @@ func (s *Source) archived(ctx context.Context, objectType string, c cursor, emit
 			b.Reset()
 		}
 	}
+}
+
+// stop ends a sweep on err, between pages. When the daily limit is used up,
+// the pages already read are kept with a cursor at c, so the next run
+// resumes where this one stopped.
+func (s *Source) stop(ctx context.Context, c cursor, b *record.Batch, err error, emit func(context.Context, *record.Batch) error) error {
+	if !errors.Is(err, ErrDailyLimit) {
+		return err
+	}
+	s.log.Error("hubspot daily API limit used up; stopping the sync, which resumes from its cursor", "cursor", c.String())
+	b.Cursor = c.String()
+	if eerr := emit(ctx, b); eerr != nil {
+		return errors.Join(err, eerr)
+	}
+	return err
 }
 
 func (s *Source) mapPage(ctx context.Context, objectType string, objs []Object, archived bool, b *record.Batch) error {
@@ -383,6 +424,15 @@ func (s *Source) mapContact(o *Object, archived bool, b *record.Batch) {
 		AnalyticsSourceData1: o.Prop("hs_analytics_source_data_1"),
 		AnalyticsSourceData2: o.Prop("hs_analytics_source_data_2"),
 		IsDeleted:            archived || o.Archived,
+	}
+	if p := s.o.MetaLeadIDProperty; p != "" {
+		l.MetaLeadID = strings.TrimSpace(o.Prop(p))
+	}
+	if p := s.o.LiFatIDProperty; p != "" {
+		l.LiFatID = strings.TrimSpace(o.Prop(p))
+	}
+	if p := s.o.AdConsentProperty; p != "" {
+		l.AdConsent = v.Consent(p, o.Prop(p))
 	}
 	archivedAt := v.Time("archivedAt", o.ArchivedAt)
 	if v.Err != nil {

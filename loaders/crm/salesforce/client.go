@@ -1,9 +1,9 @@
 // Package salesforce owns the Salesforce CRM source: a REST client that runs
 // SOQL through queryAll (deleted rows included) and follows nextRecordsUrl,
-// keeps under a per-second request limit, backs off on
-// REQUEST_LIMIT_EXCEEDED, 5xx and timeouts (with jitter, honouring
-// Retry-After), reads Sforce-Limit-Info to slow down near the org's daily
-// allowance, and a Source that sweeps Lead, Contact, Opportunity,
+// keeps under a per-second request limit, backs off on the concurrent
+// request limit, 5xx and timeouts (with jitter, honouring Retry-After),
+// reads Sforce-Limit-Info to slow down near the org's daily allowance and
+// stops, resumably, once it is used up, and a Source that sweeps Lead, Contact, Opportunity,
 // OpportunityContactRole and OpportunityHistory by SystemModstamp, halving
 // the time window when a query times out. It imports config, loaders,
 // crm/record, crm/internal/httpx and internal/retry. The bearer token is
@@ -32,6 +32,11 @@ import (
 // ErrQueryTimeout is Salesforce's QUERY_TIMEOUT: the query ran too long and
 // should be narrowed, not repeated.
 var ErrQueryTimeout = errors.New("salesforce: QUERY_TIMEOUT")
+
+// ErrDailyLimit is REQUEST_LIMIT_EXCEEDED for the org's total API requests:
+// the allowance is counted over a rolling 24 hours, so no backoff inside a
+// run can wait it out. The sync stops; its cursor resumes it on a later run.
+var ErrDailyLimit = errors.New("salesforce: the org's rolling 24-hour API request allowance is used up (REQUEST_LIMIT_EXCEEDED)")
 
 // APIError is a non-retryable error response.
 type APIError struct {
@@ -119,7 +124,9 @@ func (c *Client) QueryAll(ctx context.Context, soql string) (*QueryResult, error
 	return c.get(ctx, "/services/data/"+c.version+"/queryAll?q="+url.QueryEscape(soql))
 }
 
-// More fetches the page a nextRecordsUrl names.
+// More fetches the page a nextRecordsUrl names, as given: a queryAll's
+// locator reads /query/, not /queryAll/, and still returns deleted rows (REST
+// API Developer Guide, "QueryAll More Results").
 func (c *Client) More(ctx context.Context, nextRecordsURL string) (*QueryResult, error) {
 	if !strings.HasPrefix(nextRecordsURL, "/services/data/") {
 		return nil, fmt.Errorf("salesforce: unexpected nextRecordsUrl %q", nextRecordsURL)
@@ -189,9 +196,13 @@ func (c *Client) get(ctx context.Context, path string) (*QueryResult, error) {
 		switch {
 		case e.ErrorCode == "QUERY_TIMEOUT":
 			return fmt.Errorf("%w: %s", ErrQueryTimeout, e.Message)
-		case e.ErrorCode == "REQUEST_LIMIT_EXCEEDED":
-			c.log.Warn("salesforce request limit exceeded; backing off", "message", e.Message, "retry_after", after)
+		case e.ErrorCode == "REQUEST_LIMIT_EXCEEDED" && concurrencyLimit(e.Message):
+			// Too many long-running requests at once: that passes as they end.
+			c.log.Warn("salesforce concurrent request limit exceeded; backing off", "message", e.Message, "retry_after", after)
 			return retry.Mark(&APIError{Status: resp.StatusCode, Code: e.ErrorCode, Message: e.Message}, after)
+		case e.ErrorCode == "REQUEST_LIMIT_EXCEEDED":
+			used, allowance := c.APIUsage()
+			return fmt.Errorf("%w: %s (API usage %d/%d)", ErrDailyLimit, e.Message, used, allowance)
 		case retry.TransientStatus(resp.StatusCode) || e.ErrorCode == "SERVER_UNAVAILABLE":
 			return retry.Mark(&APIError{Status: resp.StatusCode, Code: e.ErrorCode, Message: e.Message}, after)
 		}
@@ -204,10 +215,25 @@ func (c *Client) get(ctx context.Context, path string) (*QueryResult, error) {
 	return &out, nil
 }
 
-// readUsage parses "api-usage=used/allowance" and notes when usage crosses
-// the slow-down threshold.
+// concurrencyLimit reports whether a REQUEST_LIMIT_EXCEEDED message names
+// the concurrent long-running request limit ("ConcurrentPerOrgLongTxn Limit
+// exceeded", "ConcurrentRequests (Concurrent API Requests) Limit
+// exceeded"), the one REQUEST_LIMIT_EXCEEDED that ends by itself. Salesforce's
+// API Request Limits and Allocations page gives the code to both limits;
+// anything else (TotalRequests) is the daily allowance.
+func concurrencyLimit(msg string) bool {
+	return strings.HasPrefix(strings.TrimSpace(msg), "Concurrent")
+}
+
+// readUsage parses Sforce-Limit-Info and notes when usage crosses the
+// slow-down threshold. The REST API Developer Guide's Limit Info Header page
+// separates its fields with "; ", as in "api-usage=10018/100000;
+// api-bursts=1/750" or "api-usage=25/5000;
+// per-app-api-usage=17/250(appName=sample-connected-app)"; commas are
+// accepted too.
 func (c *Client) readUsage(h string) {
-	for _, part := range strings.Split(h, ",") {
+	fields := strings.FieldsFunc(h, func(r rune) bool { return r == ';' || r == ',' })
+	for _, part := range fields {
 		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
 		if !ok || k != "api-usage" {
 			continue

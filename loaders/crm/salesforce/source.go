@@ -30,6 +30,12 @@ type Options struct {
 	// UserIDField is the Lead/Contact field holding the site's user id
 	// (matched to GA4 user_id); empty leaves user_id NULL.
 	UserIDField string
+	// MetaLeadIDField, LiFatIDField and AdConsentField are the Lead/Contact
+	// fields holding a Meta lead ad's lead id, LinkedIn's li_fat_id and
+	// consent to use the data for ads; empty is not read.
+	MetaLeadIDField string
+	LiFatIDField    string
+	AdConsentField  string
 	// CurrencyField is the Opportunity currency field: CurrencyIsoCode in
 	// multi-currency orgs; empty (single-currency org) uses DefaultCurrency.
 	CurrencyField   string
@@ -73,7 +79,8 @@ func (o Options) Validate() error {
 			return option.Invalid("DefaultCurrency", o.DefaultCurrency, "is not ISO 4217")
 		}
 		for _, f := range []struct{ name, v string }{{"ClientIDField", o.ClientIDField}, {"GclidField", o.GclidField},
-			{"CurrencyField", o.CurrencyField}, {"UserIDField", o.UserIDField}} {
+			{"CurrencyField", o.CurrencyField}, {"UserIDField", o.UserIDField}, {"MetaLeadIDField", o.MetaLeadIDField},
+			{"LiFatIDField", o.LiFatIDField}, {"AdConsentField", o.AdConsentField}} {
 			if f.v != "" && !fieldName(f.v) {
 				return option.Invalid(f.name, f.v, "is not a field name")
 			}
@@ -150,7 +157,8 @@ func (s *Source) fields(object string) []string {
 	base := []string{"Id", "CreatedDate", "SystemModstamp", "IsDeleted"}
 	custom := func() []string {
 		var f []string
-		for _, c := range []string{s.o.ClientIDField, s.o.GclidField, s.o.UserIDField} {
+		for _, c := range []string{s.o.ClientIDField, s.o.GclidField, s.o.UserIDField,
+			s.o.MetaLeadIDField, s.o.LiFatIDField, s.o.AdConsentField} {
 			if c != "" {
 				f = append(f, c)
 			}
@@ -230,6 +238,9 @@ func (s *Source) Read(ctx context.Context, stream, cur string, emit func(context
 		soql := fmt.Sprintf("SELECT %s FROM %s WHERE SystemModstamp >= %s AND SystemModstamp < %s ORDER BY SystemModstamp ASC, Id ASC",
 			strings.Join(fields, ", "), stream, soqlTime(c.From), soqlTime(hi))
 		res, err := s.c.QueryAll(ctx, soql)
+		// reached is how far, in SystemModstamp order, the records read so
+		// far (emitted or in b) go: a resume point, inclusive.
+		reached := c.From
 		if errors.Is(err, ErrQueryTimeout) {
 			half := hi.Sub(c.From) / 2
 			if half < s.o.MinWindow {
@@ -240,11 +251,12 @@ func (s *Source) Read(ctx context.Context, stream, cur string, emit func(context
 			continue
 		}
 		if err != nil {
-			return err
+			return s.stop(ctx, c, &b, err, emit)
 		}
 		for {
 			for _, r := range res.Records {
 				s.mapRecord(stream, r, &b)
+				reached = stampOf(r, reached)
 				if b.Len() >= s.batchSize {
 					// Resume inclusively at this stamp: records sharing it
 					// are read again rather than skipped.
@@ -260,7 +272,8 @@ func (s *Source) Read(ctx context.Context, stream, cur string, emit func(context
 				break
 			}
 			if res, err = s.c.More(ctx, res.NextRecordsURL); err != nil {
-				return err
+				c.From = reached
+				return s.stop(ctx, c, &b, err, emit)
 			}
 		}
 		c.From = hi
@@ -268,6 +281,21 @@ func (s *Source) Read(ctx context.Context, stream, cur string, emit func(context
 	}
 	b.Cursor = cursor{Since: c.Start}.String()
 	return emit(ctx, &b)
+}
+
+// stop ends a sweep on err. When the org's daily allowance is used up, the
+// records already read are kept with a cursor at c, so the next run resumes
+// where this one stopped instead of starting the window again.
+func (s *Source) stop(ctx context.Context, c cursor, b *record.Batch, err error, emit func(context.Context, *record.Batch) error) error {
+	if !errors.Is(err, ErrDailyLimit) {
+		return err
+	}
+	s.log.Error("salesforce daily API allowance used up; stopping the sync, which resumes from its cursor", "cursor", c.String())
+	b.Cursor = c.String()
+	if eerr := emit(ctx, b); eerr != nil {
+		return errors.Join(err, eerr)
+	}
+	return err
 }
 
 func stampOf(r map[string]any, def time.Time) time.Time {
@@ -325,6 +353,15 @@ func (s *Source) mapRecord(object string, r map[string]any, b *record.Batch) {
 		}
 		if s.o.UserIDField != "" {
 			l.UserID = strings.TrimSpace(str(r, s.o.UserIDField))
+		}
+		if f := s.o.MetaLeadIDField; f != "" {
+			l.MetaLeadID = strings.TrimSpace(str(r, f))
+		}
+		if f := s.o.LiFatIDField; f != "" {
+			l.LiFatID = strings.TrimSpace(str(r, f))
+		}
+		if f := s.o.AdConsentField; f != "" {
+			l.AdConsent = v.Consent(f, str(r, f))
 		}
 		if object == "Lead" {
 			converted := v.Bool("IsConverted", str(r, "IsConverted"))

@@ -1,0 +1,112 @@
+package salesforcesim_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"testing"
+
+	"github.com/sam-attribution/sam/tests/salesforcesim"
+)
+
+// Fixtures from Salesforce's own material; the simulator must answer in the
+// same shapes.
+var (
+	// REST API Developer Guide, Limit Info Header: "api-usage=10018/100000;
+	// api-bursts=1/750", "api-usage=25/5000;
+	// per-app-api-usage=17/250(appName=sample-connected-app)".
+	limitInfoRE = regexp.MustCompile(`^api-usage=\d+/\d+(; [a-z-]+=\d+/\d+(\([^)]*\))?)*$`)
+	// REST API Developer Guide, QueryAll More Results: a queryAll's
+	// nextRecordsUrl is "/services/data/v61.0/query/01g5e00001AH2dOAAT-4000".
+	nextRecordsRE = regexp.MustCompile(`^/services/data/v\d+\.\d+/query/[0-9A-Za-z]+-\d+$`)
+)
+
+func get(t *testing.T, s *salesforcesim.Server, path string) (*http.Response, []byte) {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, s.URL+path, nil)
+	req.Header.Set("Authorization", "Bearer "+s.Token())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp, body
+}
+
+const soql = "SELECT Id, Company FROM Lead WHERE SystemModstamp >= 2000-01-01T00:00:00Z AND SystemModstamp < 2100-01-01T00:00:00Z ORDER BY SystemModstamp ASC, Id ASC"
+
+func TestQueryAllLocatorIsUnderQuery(t *testing.T) {
+	s := salesforcesim.New(salesforcesim.Config{PageSize: 3})
+	defer s.Close()
+	s.Seed(7, 0, 0)
+	s.Delete("00Q000000000005")
+	resp, body := get(t, s, "/services/data/v59.0/queryAll?q="+url.QueryEscape(soql))
+	if resp.StatusCode != 200 {
+		t.Fatalf("queryAll: HTTP %d %s", resp.StatusCode, body)
+	}
+	if h := resp.Header.Get("Sforce-Limit-Info"); !limitInfoRE.MatchString(h) {
+		t.Errorf("Sforce-Limit-Info %q is not in the documented shape", h)
+	}
+	var page struct {
+		TotalSize      int               `json:"totalSize"`
+		Done           bool              `json:"done"`
+		NextRecordsURL string            `json:"nextRecordsUrl"`
+		Records        []json.RawMessage `json:"records"`
+	}
+	if err := json.Unmarshal(body, &page); err != nil {
+		t.Fatal(err)
+	}
+	if page.TotalSize != 7 || page.Done || len(page.Records) != 3 {
+		t.Fatalf("first page: totalSize=%d done=%v records=%d", page.TotalSize, page.Done, len(page.Records))
+	}
+	if !nextRecordsRE.MatchString(page.NextRecordsURL) {
+		t.Fatalf("nextRecordsUrl %q: a queryAll's locator is under /query/", page.NextRecordsURL)
+	}
+	// Either resource reads the locator.
+	queryAll := regexp.MustCompile(`/query/`).ReplaceAllString(page.NextRecordsURL, "/queryAll/")
+	if resp, body := get(t, s, queryAll); resp.StatusCode != 200 {
+		t.Errorf("GET %s: HTTP %d %s", queryAll, resp.StatusCode, body)
+	}
+	// Following the /query/ locator as given, the rest still holds the
+	// deleted Lead.
+	var seen bool
+	for next := page.NextRecordsURL; next != ""; {
+		resp, body := get(t, s, next)
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET %s: HTTP %d %s", next, resp.StatusCode, body)
+		}
+		seen = seen || regexp.MustCompile(`00Q000000000005`).Match(body)
+		page.NextRecordsURL = ""
+		if err := json.Unmarshal(body, &page); err != nil {
+			t.Fatal(err)
+		}
+		next = page.NextRecordsURL
+	}
+	if !seen {
+		t.Error("the deleted Lead is missing from the queryAll's later pages")
+	}
+}
+
+func TestDailyAllowanceRefused(t *testing.T) {
+	s := salesforcesim.New(salesforcesim.Config{DailyLimit: 100, UsageOffset: 100})
+	defer s.Close()
+	resp, body := get(t, s, "/services/data/v59.0/queryAll?q="+url.QueryEscape(soql))
+	// REST API Developer Guide, Status Codes and Error Responses: 403 with
+	// [{"message": "...", "errorCode": "REQUEST_LIMIT_EXCEEDED"}];
+	// "TotalRequests Limit exceeded." is the daily allowance.
+	var errs []struct{ Message, ErrorCode string }
+	if err := json.Unmarshal(body, &errs); err != nil || resp.StatusCode != 403 || len(errs) != 1 ||
+		errs[0].ErrorCode != "REQUEST_LIMIT_EXCEEDED" || errs[0].Message != "TotalRequests Limit exceeded." {
+		t.Fatalf("over the allowance: HTTP %d %s", resp.StatusCode, body)
+	}
+	if h := resp.Header.Get("Sforce-Limit-Info"); !regexp.MustCompile(`^api-usage=101/100;`).MatchString(h) {
+		t.Errorf("Sforce-Limit-Info %q", h)
+	}
+	s.SetUsage(0)
+	if resp, body := get(t, s, "/services/data/v59.0/queryAll?q="+url.QueryEscape(soql)); resp.StatusCode != 200 {
+		t.Errorf("after a new day: HTTP %d %s", resp.StatusCode, body)
+	}
+}
