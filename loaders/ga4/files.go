@@ -22,9 +22,12 @@ import (
 )
 
 // FileLoader loads export files from a directory (Options.ExportDir): one
-// file per export table, named like the table, as NDJSON (optionally
-// gzipped) or Parquet. Each day's partition of raw_ga4__events is replaced
-// in one step, so reruns are idempotent.
+// file per export table, or the numbered shards `bq extract` writes, named
+// like the table in any letter case, as NDJSON (optionally gzipped) or
+// Parquet. Each day's partition of raw_ga4__events is replaced in one step,
+// so reruns are idempotent. Files it cannot use (misnamed, named for a
+// future day, damaged) are warned about and listed in Result.Skipped; a
+// damaged file is also a row in load_rejects, and the other days load.
 type FileLoader struct {
 	shard Shard
 	cfg   Options

@@ -288,3 +288,38 @@ func TestFileLoadRejectsEventsOfAnotherDate(t *testing.T) {
 		t.Errorf("rejects %v, want reasons starting %v", got, want)
 	}
 }
+
+func TestFileLoadParquetShardsAndEventsOfAnotherDate(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := openDuck(t)
+	src := t.TempDir()
+	writeFile(t, src, "events_20250301.json", row(d1, 1, "page_view"), row(d1, 2, "scroll"))
+	if _, err := NewFileLoader(Options{ExportDir: src}, db, nil).Load(ctx, "seed"); err != nil {
+		t.Fatal(err)
+	}
+	// Two shards of events_20250302: three rows of the day and one of 20250301.
+	for i, sel := range []string{
+		"SELECT * EXCLUDE (export_date, export_table, loaded_at) REPLACE ('20250302' AS event_date) FROM raw_ga4__events",
+		"(SELECT * EXCLUDE (export_date, export_table, loaded_at) REPLACE ('20250302' AS event_date) FROM raw_ga4__events LIMIT 1) UNION ALL (SELECT * EXCLUDE (export_date, export_table, loaded_at) FROM raw_ga4__events LIMIT 1)",
+	} {
+		pq := filepath.Join(dir, "events_20250302_00000000000"+string(rune('0'+i))+".parquet")
+		if _, err := db.Exec(ctx, "COPY ("+sel+") TO '"+pq+"' (FORMAT parquet)"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := NewFileLoader(Options{ExportDir: dir}, db, nil).Load(ctx, "pq")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Counts.Read != 4 || res.Counts.Loaded != 3 || res.Counts.Rejected != 1 || strings.Join(res.Tables, ",") != "events_20250302" {
+		t.Errorf("result %+v, want one table, 3 loaded and 1 rejected", res)
+	}
+	if n := queryInt(t, db, "SELECT count(*) FROM raw_ga4__events WHERE export_date = DATE '2025-03-02'"); n != 3 {
+		t.Errorf("%d rows for 2025-03-02, want 3", n)
+	}
+	got := queryStrings(t, db, "SELECT reason, raw LIKE '%events_20250302_000000000001.parquet%' FROM load_rejects WHERE run_id = 'pq'")
+	if len(got) != 1 || !strings.HasPrefix(got[0], "event_date 20250301 is not the table's day 20250302") || !strings.HasSuffix(got[0], "|true") {
+		t.Errorf("rejects %v", got)
+	}
+}
