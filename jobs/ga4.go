@@ -26,5 +26,8 @@ func (a *App) loadGA4(ctx context.Context, run *Run) (StageResult, error) {
 	out := countsResult(res.Counts, "ga4")
 	out.BytesProcessed = res.BytesProcessed
 	out.Detail += fmt.Sprintf(", days replaced %d", len(res.Days))
+	if n := len(res.Skipped); n > 0 {
+		out.Detail += fmt.Sprintf(", files skipped %d (see the warnings)", n)
+	}
 	return out, err
 }

@@ -86,7 +86,7 @@ func BenchmarkDuckDBReadJSON(b *testing.B) {
 func BenchmarkValidateFiles(b *testing.B) {
 	dir, events, bytes := benchExport(b)
 	l := NewFileLoader(Options{ExportDir: dir}, nil, nil)
-	avail, err := l.scanDir()
+	avail, _, err := l.scanDir()
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -94,12 +94,12 @@ func BenchmarkValidateFiles(b *testing.B) {
 	for b.Loop() {
 		var n int64
 		for _, t := range avail {
-			f, err := os.Open(t.path)
+			f, err := os.Open(t.files[0].path)
 			if err != nil {
 				b.Fatal(err)
 			}
 			var c countsSink
-			if err := l.filter(f, &c, []byte("}"), t, &c.counts, &rejectBuffer{}); err != nil {
+			if err := l.filter(f, &c, []byte("}"), t, "", &c.counts, &rejectBuffer{}); err != nil {
 				b.Fatal(err)
 			}
 			f.Close()

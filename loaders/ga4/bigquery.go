@@ -129,7 +129,7 @@ func (l *BigQueryLoader) Load(ctx context.Context, runID string) (Result, error)
 	if err != nil {
 		return res, err
 	}
-	tables, err := tablesToLoad(ctx, l.wh, l.cfg, l.shard, available)
+	tables, err := tablesToLoad(ctx, l.wh, l.cfg, l.shard, available, time.Time{})
 	if err != nil {
 		return res, err
 	}

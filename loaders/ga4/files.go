@@ -2,6 +2,7 @@ package ga4
 
 import (
 	"bufio"
+	"compress/flate"
 	"compress/gzip"
 	"context"
 	"errors"
@@ -10,7 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,9 +22,12 @@ import (
 )
 
 // FileLoader loads export files from a directory (Options.ExportDir): one
-// file per export table, named like the table, as NDJSON (optionally
-// gzipped) or Parquet. Each day's partition of raw_ga4__events is replaced
-// in one step, so reruns are idempotent.
+// file per export table, or the numbered shards `bq extract` writes, named
+// like the table in any letter case, as NDJSON (optionally gzipped) or
+// Parquet. Each day's partition of raw_ga4__events is replaced in one step,
+// so reruns are idempotent. Files it cannot use (misnamed, named for a
+// future day, damaged) are warned about and listed in Result.Skipped; a
+// damaged file is also a row in load_rejects, and the other days load.
 type FileLoader struct {
 	shard Shard
 	cfg   Options
@@ -47,83 +51,117 @@ func NewFileLoader(cfg Options, wh warehouse.Warehouse, log *slog.Logger) *FileL
 	return &FileLoader{cfg: cfg, wh: wh, log: log, v: NewValidator(), now: time.Now, maxLine: 16 << 20, batchBytes: batchBytes}
 }
 
-var fileRE = regexp.MustCompile(`^events_(intraday_)?(\d{8})\.(json|ndjson|jsonl|json\.gz|ndjson\.gz|jsonl\.gz|parquet)$`)
-
-// scanDir lists the export files in dir by day. fresh_ tables (the 360
-// fresh-daily export) and unknown files are skipped.
-func (l *FileLoader) scanDir() (map[time.Time]exportTable, error) {
-	entries, err := os.ReadDir(l.cfg.ExportDir)
-	if err != nil {
-		return nil, fmt.Errorf("ga4: read export dir: %w", err)
-	}
-	out := map[time.Time]exportTable{}
-	for _, e := range entries {
-		name := e.Name()
-		if e.IsDir() {
-			continue
-		}
-		m := fileRE.FindStringSubmatch(name)
-		if m == nil {
-			l.log.Debug("ga4: skipping file", "file", name, "why", skipReason(name))
-			continue
-		}
-		d, ok := parseDay([]byte(m[2]))
-		if !ok {
-			l.log.Warn("ga4: skipping file with an impossible date", "file", name)
-			continue
-		}
-		t := exportTable{day: d, intraday: m[1] != "", name: "events_" + m[1] + m[2], path: filepath.Join(l.cfg.ExportDir, name)}
-		prev, seen := out[d]
-		switch {
-		case !seen, prev.intraday && !t.intraday:
-			out[d] = t
-		case prev.intraday == t.intraday:
-			// The same table twice (say .json and .json.gz): take the first
-			// name in directory order, which is sorted, and say so.
-			l.log.Warn("ga4: export table present in two files; using the first", "used", filepath.Base(prev.path), "ignored", name)
-		}
-	}
-	return out, nil
-}
-
-func skipReason(name string) string {
-	if strings.HasPrefix(name, "fresh_") || strings.HasPrefix(name, "events_fresh_") {
-		return "fresh export tables are not loaded; the daily table is authoritative"
-	}
-	return "not an export table file"
-}
-
 // Load implements Loader.
 func (l *FileLoader) Load(ctx context.Context, runID string) (Result, error) {
 	var res Result
-	available, err := l.scanDir()
+	available, skipped, err := l.scanDir()
 	if err != nil {
 		return res, err
 	}
-	chosen, err := tablesToLoad(ctx, l.wh, l.cfg, l.shard, available)
+	res.Skipped = skipped
+	chosen, err := tablesToLoad(ctx, l.wh, l.cfg, l.shard, available, latestDay(l.now()))
 	if err != nil {
 		return res, err
 	}
 	for _, batch := range l.batches(chosen) {
-		var counts []loaders.Counts
-		if len(batch) == 1 && strings.HasSuffix(batch[0].path, ".parquet") {
-			c, err := l.loadParquet(ctx, runID, batch[0])
+		for len(batch) > 0 {
+			counts, err := l.loadBatch(ctx, runID, batch)
+			var bad *badFileError
+			if errors.As(err, &bad) {
+				// Nothing of the batch was loaded: reject the file, leave
+				// its day as it was, and load the rest again.
+				if batch, err = l.rejectFile(ctx, runID, batch, bad, &res); err != nil {
+					return res, err
+				}
+				continue
+			}
 			if err != nil {
 				return res, err
 			}
-			counts = []loaders.Counts{c}
-		} else if counts, err = l.loadNDJSON(ctx, runID, batch); err != nil {
-			return res, err
-		}
-		for i, t := range batch {
-			c := counts[i]
-			res.Counts.Add(c)
-			res.Days = append(res.Days, t.day)
-			res.Tables = append(res.Tables, t.name)
-			l.log.Info("ga4: loaded export day", "table", t.name, "read", c.Read, "loaded", c.Loaded, "rejected", c.Rejected)
+			for i, t := range batch {
+				c := counts[i]
+				res.Counts.Add(c)
+				res.Days = append(res.Days, t.day)
+				res.Tables = append(res.Tables, t.name)
+				l.log.Info("ga4: loaded export day", "table", t.name, "read", c.Read, "loaded", c.Loaded, "rejected", c.Rejected)
+			}
+			break
 		}
 	}
 	return res, nil
+}
+
+func (l *FileLoader) loadBatch(ctx context.Context, runID string, batch []exportTable) ([]loaders.Counts, error) {
+	if len(batch) == 1 && batch[0].files[0].parquet {
+		c, err := l.loadParquet(ctx, runID, batch[0])
+		return []loaders.Counts{c}, err
+	}
+	return l.loadNDJSON(ctx, runID, batch)
+}
+
+// badFileError is a file whose content cannot be read at all (a damaged
+// or truncated gzip file), as opposed to bad lines or a failing disk.
+type badFileError struct {
+	path   string
+	reason string
+}
+
+func (e *badFileError) Error() string { return filepath.Base(e.path) + ": " + e.reason }
+
+// asBadFile classifies an error reading path: decompression errors are the
+// file's; anything else (the disk, the warehouse) is returned unchanged.
+func asBadFile(path string, err error) error {
+	var corrupt flate.CorruptInputError
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return &badFileError{path, "truncated gzip file: the data ends before the gzip stream does"}
+	case errors.Is(err, gzip.ErrHeader):
+		return &badFileError{path, "not a gzip file, or garbage after its gzip data (bad gzip header)"}
+	case errors.Is(err, gzip.ErrChecksum):
+		return &badFileError{path, "damaged gzip file: checksum mismatch"}
+	case errors.As(err, &corrupt):
+		return &badFileError{path, fmt.Sprintf("damaged gzip file: corrupt data at byte %d of the stream", int64(corrupt))}
+	}
+	return err
+}
+
+// rejectFile records a damaged file in load_rejects (one row: the file
+// name as object and raw) and returns the batch without the file's table.
+// Rejects the failed attempt already wrote for the batch's tables are
+// removed first, since the next attempt writes them again.
+func (l *FileLoader) rejectFile(ctx context.Context, runID string, batch []exportTable, bad *badFileError, res *Result) ([]exportTable, error) {
+	names := make([]any, 0, len(batch)+2)
+	names = append(names, runID, Source)
+	var rest []exportTable
+	var hit exportTable
+	for _, t := range batch {
+		names = append(names, t.name)
+		if slices.ContainsFunc(t.files, func(f exportFile) bool { return f.path == bad.path }) {
+			hit = t
+			continue
+		}
+		rest = append(rest, t)
+	}
+	if hit.name == "" {
+		return nil, fmt.Errorf("ga4: %w", bad) // not a file of this batch: cannot happen
+	}
+	q := fmt.Sprintf("DELETE FROM %s WHERE run_id = ? AND source = ? AND object IN (%s)",
+		l.wh.QualifiedName(loaders.RejectsTable), strings.TrimSuffix(strings.Repeat("?, ", len(batch)), ", "))
+	if _, err := l.wh.Exec(ctx, q, names...); err != nil {
+		return nil, fmt.Errorf("ga4: clear rejects of a failed load: %w", err)
+	}
+	file := filepath.Base(bad.path)
+	reason := bad.reason + "; the file was not loaded"
+	if len(hit.files) > 1 {
+		reason += fmt.Sprintf(", nor the other %d shards of %s", len(hit.files)-1, hit.name)
+	}
+	if err := loaders.WriteRejects(ctx, l.wh, runID, []loaders.Reject{{Source: Source, Object: file, Reason: reason, Raw: file}}); err != nil {
+		return nil, fmt.Errorf("ga4: %w", err)
+	}
+	l.log.Warn("ga4: rejected a damaged export file; its day keeps what was loaded before", "file", file, "day", hit.day.Format(time.DateOnly), "why", reason)
+	res.Skipped = append(res.Skipped, SkippedFile{File: file, Reason: reason})
+	res.Counts.Add(loaders.Counts{Read: 1, Rejected: 1})
+	return rest, nil
 }
 
 // batchBytes bounds the export bytes loaded in one warehouse load: days are
@@ -138,7 +176,7 @@ func (l *FileLoader) batches(tables []exportTable) [][]exportTable {
 	var cur []exportTable
 	var size int64
 	for _, t := range tables {
-		if strings.HasSuffix(t.path, ".parquet") {
+		if t.files[0].parquet {
 			if len(cur) > 0 {
 				out, cur, size = append(out, cur), nil, 0
 			}
@@ -146,10 +184,13 @@ func (l *FileLoader) batches(tables []exportTable) [][]exportTable {
 			continue
 		}
 		var n int64
-		if st, err := os.Stat(t.path); err == nil {
-			n = st.Size()
-			if strings.HasSuffix(t.path, ".gz") {
-				n *= 8 // the warehouse spools the uncompressed lines; JSON gzips about 8:1
+		for _, f := range t.files {
+			if st, err := os.Stat(f.path); err == nil {
+				if f.gz {
+					n += 8 * st.Size() // the warehouse spools the uncompressed lines; JSON gzips about 8:1
+				} else {
+					n += st.Size()
+				}
 			}
 		}
 		if len(cur) > 0 && size+n > l.batchBytes {
@@ -220,25 +261,41 @@ func (l *FileLoader) loadNDJSON(ctx context.Context, runID string, batch []expor
 	return counts, nil
 }
 
-// filterFile opens one export file and filters it into w.
+// filterFile filters the files of one export table into w.
 func (l *FileLoader) filterFile(t exportTable, w io.Writer, loadedAt string, c *loaders.Counts, rj *rejectBuffer) error {
-	f, err := os.Open(t.path)
+	suffix := fmt.Appendf(nil, `,"export_date":"%s","export_table":"%s","loaded_at":"%s"}`, t.day.Format(time.DateOnly), t.name, loadedAt)
+	for _, f := range t.files {
+		if err := l.filterOne(t, f, w, suffix, c, rj); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (l *FileLoader) filterOne(t exportTable, f exportFile, w io.Writer, suffix []byte, c *loaders.Counts, rj *rejectBuffer) error {
+	fh, err := os.Open(f.path)
 	if err != nil {
 		return fmt.Errorf("ga4: %w", err)
 	}
-	defer f.Close()
-	var r io.Reader = f
-	if strings.HasSuffix(t.path, ".gz") {
-		gz, err := gzip.NewReader(bufio.NewReaderSize(f, 1<<20))
+	defer fh.Close()
+	var r io.Reader = fh
+	if f.gz {
+		gz, err := gzip.NewReader(bufio.NewReaderSize(fh, 1<<20))
 		if err != nil {
-			return fmt.Errorf("ga4: %s: %w", t.path, err)
+			return fmt.Errorf("ga4: %s: %w", f.path, asBadFile(f.path, err))
 		}
 		defer gz.Close()
 		r = gz
 	}
-	suffix := fmt.Appendf(nil, `,"export_date":"%s","export_table":"%s","loaded_at":"%s"}`, t.day.Format(time.DateOnly), t.name, loadedAt)
-	if err := l.filter(r, w, suffix, t, c, rj); err != nil {
-		return fmt.Errorf("ga4: read %s: %w", t.path, err)
+	prefix := ""
+	if len(t.files) > 1 {
+		prefix = filepath.Base(f.path) + " " // which shard a line number is in
+	}
+	if err := l.filter(r, w, suffix, t, prefix, c, rj); err != nil {
+		if f.gz {
+			err = asBadFile(f.path, err)
+		}
+		return fmt.Errorf("ga4: read %s: %w", f.path, err)
 	}
 	return nil
 }
@@ -272,7 +329,7 @@ func (b *rejectBuffer) flush() error {
 }
 
 // filter copies valid lines from r to w and collects the rest as rejects.
-func (l *FileLoader) filter(r io.Reader, w io.Writer, suffix []byte, t exportTable, c *loaders.Counts, rejects *rejectBuffer) error {
+func (l *FileLoader) filter(r io.Reader, w io.Writer, suffix []byte, t exportTable, linePrefix string, c *loaders.Counts, rejects *rejectBuffer) error {
 	br := bufio.NewReaderSize(r, 1<<20)
 	bw := bufio.NewWriterSize(w, 1<<20)
 	var long []byte
@@ -297,7 +354,7 @@ func (l *FileLoader) filter(r io.Reader, w io.Writer, suffix []byte, t exportTab
 		if trimmed := trimEOL(line); len(trimmed) > 0 || !errors.Is(err, io.EOF) {
 			lineNo++
 			if len(trimmed) > 0 {
-				if werr := l.one(bw, trimmed, suffix, t, lineNo, c, rejects); werr != nil {
+				if werr := l.one(bw, trimmed, suffix, t, linePrefix, lineNo, c, rejects); werr != nil {
 					return werr
 				}
 			}
@@ -316,7 +373,7 @@ func trimEOL(b []byte) []byte {
 	return b
 }
 
-func (l *FileLoader) one(w *bufio.Writer, line, suffix []byte, t exportTable, lineNo int, c *loaders.Counts, rejects *rejectBuffer) error {
+func (l *FileLoader) one(w *bufio.Writer, line, suffix []byte, t exportTable, linePrefix string, lineNo int, c *loaders.Counts, rejects *rejectBuffer) error {
 	c.Read++
 	reject := func(reason string) error {
 		c.Rejected++
@@ -330,7 +387,7 @@ func (l *FileLoader) one(w *bufio.Writer, line, suffix []byte, t exportTable, li
 			// the invalid ones rather than lose the line.
 			rawText = strings.ToValidUTF8(rawText, "\uFFFD")
 		}
-		return rejects.add(loaders.Reject{Source: Source, Object: t.name, Reason: fmt.Sprintf("line %d: %s", lineNo, reason), Raw: rawText})
+		return rejects.add(loaders.Reject{Source: Source, Object: t.name, Reason: fmt.Sprintf("%sline %d: %s", linePrefix, lineNo, reason), Raw: rawText})
 	}
 	if len(line) > l.maxLine {
 		return reject(fmt.Sprintf("line longer than %d bytes", l.maxLine))
@@ -338,6 +395,15 @@ func (l *FileLoader) one(w *bufio.Writer, line, suffix []byte, t exportTable, li
 	info, err := l.v.Check(line)
 	if err != nil {
 		return reject(err.Error())
+	}
+	if !info.EventDate.Equal(t.day) {
+		// GA4 writes each event to the table of its event_date, late
+		// events included (export schema docs, "Tables"), and the models
+		// rebuild a day from the table of that day: an event filed under
+		// another day would be kept by a full build and lost by an
+		// incremental one.
+		return reject(fmt.Sprintf("event_date %s is not the table's day %s; GA4 files every event under its own date, so this line is not that table's",
+			info.EventDate.Format("20060102"), t.day.Format("20060102")))
 	}
 	out := line[:info.End]
 	if len(info.Unknown) > 0 {

@@ -299,7 +299,11 @@ func TestFileLoadBatchIsAtomic(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	writeFile(t, dir, "events_20250301.json", row(d1, 1, "page_view"))
-	writeFile(t, dir, "events_20250302.json.gz", "this is not gzip")
+	// A file that cannot be opened (here a dangling link) fails the batch; a
+	// damaged one is a reject (TestFileLoadRejectsTruncatedGzipAndLoadsTheRest).
+	if err := os.Symlink(filepath.Join(t.TempDir(), "gone"), filepath.Join(dir, "events_20250302.json.gz")); err != nil {
+		t.Fatal(err)
+	}
 	db := openDuck(t)
 	l := NewFileLoader(Options{ExportDir: dir}, db, nil)
 	if _, err := l.Load(ctx, "broken"); err == nil || !strings.Contains(err.Error(), "events_20250302.json.gz") {
@@ -331,7 +335,7 @@ func TestFileLoadBatchIsAtomic(t *testing.T) {
 
 func chooseDaysFor(t testing.TB, l *FileLoader) []exportTable {
 	t.Helper()
-	avail, err := l.scanDir()
+	avail, _, err := l.scanDir()
 	if err != nil {
 		t.Fatal(err)
 	}

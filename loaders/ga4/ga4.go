@@ -64,6 +64,11 @@ type Result struct {
 	Days []time.Time
 	// Tables are the export tables read, e.g. events_20240101.
 	Tables []string
+	// Skipped lists the export files that were not loaded, with the
+	// reason: misnamed, named for a future day, a second copy of a table,
+	// or damaged (which also has a row in load_rejects). Each was logged
+	// as a warning.
+	Skipped []SkippedFile
 	// BytesProcessed is what BigQuery billed for the copy (0 for files).
 	BytesProcessed int64
 	JobID          string
@@ -157,16 +162,26 @@ func day(t time.Time) time.Time {
 type exportTable struct {
 	day      time.Time
 	intraday bool
-	name     string // events_YYYYMMDD or events_intraday_YYYYMMDD
-	path     string // file loader only
+	name     string       // events_YYYYMMDD or events_intraday_YYYYMMDD
+	files    []exportFile // file loader only: the file, or its shards
 }
 
 // tablesToLoad reads what raw_ga4__events already holds and chooses, among
 // the available export tables of this loader's shard, the ones to load.
-func tablesToLoad(ctx context.Context, wh warehouse.Warehouse, cfg Options, shard Shard, available map[time.Time]exportTable) ([]exportTable, error) {
+// Loaded days after latest (when set) do not count as the newest loaded
+// day: a day loaded from a file named for the future would otherwise move
+// the lookback window past every real day.
+func tablesToLoad(ctx context.Context, wh warehouse.Warehouse, cfg Options, shard Shard, available map[time.Time]exportTable, latest time.Time) ([]exportTable, error) {
 	loaded, err := loadedDays(ctx, wh)
 	if err != nil {
 		return nil, err
+	}
+	if !latest.IsZero() {
+		for d := range loaded {
+			if d.After(latest) {
+				delete(loaded, d)
+			}
+		}
 	}
 	shard.restrict(available, loaded)
 	var start time.Time

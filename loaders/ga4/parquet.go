@@ -17,20 +17,32 @@ import (
 // partition replacement and the rejects are one transaction.
 func (l *FileLoader) loadParquet(ctx context.Context, runID string, t exportTable) (loaders.Counts, error) {
 	var c loaders.Counts
-	if !l.wh.Dialect().Features().LocalFiles {
-		return c, fmt.Errorf("ga4: %s: Parquet export files need the duckdb engine", t.path)
+	what := t.name + " (" + filepath.Base(t.files[0].path) + ")"
+	if len(t.files) > 1 {
+		what = fmt.Sprintf("%s (%d shards)", t.name, len(t.files))
 	}
-	abs, err := filepath.Abs(t.path)
-	if err != nil {
-		return c, fmt.Errorf("ga4: %w", err)
+	if !l.wh.Dialect().Features().LocalFiles {
+		return c, fmt.Errorf("ga4: %s: Parquet export files need the duckdb engine", what)
+	}
+	lit := l.wh.Dialect().StringLiteral
+	paths := make([]string, len(t.files))
+	for i, f := range t.files {
+		abs, err := filepath.Abs(f.path)
+		if err != nil {
+			return c, fmt.Errorf("ga4: %w", err)
+		}
+		paths[i] = lit(abs)
 	}
 	// The script refers to the raw table, which may not exist yet (the
 	// rejects table is SAM's own and exists from the start).
 	if _, err := l.wh.Load(ctx, warehouse.LoadRequest{Table: RawTable, Schema: RawSchema(), Mode: warehouse.Append, NDJSON: strings.NewReader("")}); err != nil {
 		return c, fmt.Errorf("ga4: create %s: %w", RawTable, err)
 	}
-	lit := l.wh.Dialect().StringLiteral
-	src := "read_parquet(" + lit(abs) + ")"
+	src := "read_parquet(" + paths[0] + ")"
+	if len(paths) > 1 {
+		// The shards of one table; filename names the shard in a reject's raw.
+		src = "read_parquet([" + strings.Join(paths, ", ") + "], filename = true)"
+	}
 	cols, err := l.parquetColumns(ctx, src)
 	if err != nil {
 		return c, err
@@ -42,16 +54,18 @@ func (l *FileLoader) loadParquet(ctx context.Context, runID string, t exportTabl
 		}
 	}
 	if !cols["event_timestamp"] || !cols["event_date"] {
-		return c, fmt.Errorf("ga4: %s: the file has no event_timestamp or event_date column", t.path)
+		return c, fmt.Errorf("ga4: %s: the file has no event_timestamp or event_date column", what)
 	}
-	valid := "(event_timestamp IS NOT NULL AND event_timestamp > 0 AND try_strptime(CAST(event_date AS VARCHAR), '%Y%m%d') IS NOT NULL)"
+	// As for NDJSON (see one), an event must be filed under its own date.
+	ymd := t.day.Format("20060102")
+	valid := "(event_timestamp IS NOT NULL AND event_timestamp > 0 AND try_strptime(CAST(event_date AS VARCHAR), '%Y%m%d') IS NOT NULL AND CAST(event_date AS VARCHAR) = " + lit(ymd) + ")"
 	rows, err := l.wh.Query(ctx, fmt.Sprintf("SELECT count(*), count(*) FILTER (WHERE %s) FROM %s", valid, src))
 	if err != nil {
-		return c, fmt.Errorf("ga4: count %s: %w", t.path, err)
+		return c, fmt.Errorf("ga4: count %s: %w", what, err)
 	}
 	all, err := warehouse.CollectRows(rows)
 	if err != nil || len(all) != 1 {
-		return c, fmt.Errorf("ga4: count %s: %v", t.path, err)
+		return c, fmt.Errorf("ga4: count %s: %v", what, err)
 	}
 	if err := warehouse.ConvertAssign(&c.Read, all[0][0]); err != nil {
 		return c, err
@@ -70,9 +84,10 @@ func (l *FileLoader) loadParquet(ctx context.Context, runID string, t exportTabl
 SELECT CAST(? AS VARCHAR), CAST(? AS VARCHAR), CAST(? AS VARCHAR),
   CASE WHEN event_timestamp IS NULL THEN 'missing event_timestamp'
        WHEN event_timestamp <= 0 THEN 'bad event_timestamp'
-       ELSE 'bad event_date ' || coalesce(CAST(event_date AS VARCHAR), 'NULL') END,
+       WHEN try_strptime(CAST(event_date AS VARCHAR), '%%Y%%m%%d') IS NULL THEN 'bad event_date ' || coalesce(CAST(event_date AS VARCHAR), 'NULL')
+       ELSE 'event_date ' || CAST(event_date AS VARCHAR) || ' is not the table''s day %s; GA4 files every event under its own date, so this row is not that table''s' END,
   CAST(to_json(p) AS VARCHAR), CAST(? AS TIMESTAMP)
-FROM %s AS p WHERE NOT coalesce(%s, false)`, rejects, src, valid),
+FROM %s AS p WHERE NOT coalesce(%s, false)`, rejects, ymd, src, valid),
 	)
 	args := []any{day, day, t.name, now, runID, Source, t.name, now}
 	if _, err := l.wh.Exec(ctx, script, append(args, warehouse.WithJobID(jobID(runID, t.name)))...); err != nil {

@@ -1,0 +1,325 @@
+package ga4
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Messy export folders, as people make them (issue 15, item 6).
+
+func gzipLines(t testing.TB, lines ...string) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	if _, err := zw.Write([]byte(strings.Join(lines, "\n") + "\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func writeBytes(t testing.TB, dir, name string, b []byte) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// logTo returns a logger that writes text lines into b.
+func logTo(b *bytes.Buffer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// warnLine returns the WARN log line that names file, or "".
+func warnLine(log, file string) string {
+	for _, l := range strings.Split(log, "\n") {
+		if strings.Contains(l, "level=WARN") && strings.Contains(l, file) {
+			return l
+		}
+	}
+	return ""
+}
+
+func skippedNames(res Result) map[string]string {
+	m := map[string]string{}
+	for _, s := range res.Skipped {
+		m[s.File] = s.Reason
+	}
+	return m
+}
+
+func TestFileLoadAcceptsShardedAndCaseVariantNames(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	june20 := time.Date(2024, 6, 20, 0, 0, 0, 0, time.UTC)
+	nov20 := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	nov21 := nov20.AddDate(0, 0, 1)
+	// bq extract with a wildcard URI writes one table as numbered shards.
+	writeFile(t, dir, "events_20240620_000000000000.json", row(june20, 1, "page_view"), row(june20, 2, "page_view"))
+	writeFile(t, dir, "events_20240620_000000000001.json", row(june20, 3, "scroll"))
+	writeFile(t, dir, "events_20261120.JSON", row(nov20, 1, "page_view"))
+	writeBytes(t, dir, "events_20261121.json.GZ", gzipLines(t, row(nov21, 1, "page_view"), row(nov21, 2, "scroll")))
+	db := openDuck(t)
+	var logs bytes.Buffer
+	l := NewFileLoader(Options{ExportDir: dir, LookbackDays: 1000}, db, logTo(&logs))
+	l.now = func() time.Time { return nov21.Add(30 * time.Hour) }
+	res, err := l.Load(ctx, "names")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(res.Tables, ","); got != "events_20240620,events_20261120,events_20261121" {
+		t.Errorf("tables %s, want the sharded day once and both case variants", got)
+	}
+	if len(res.Skipped) != 0 {
+		t.Errorf("skipped %v", res.Skipped)
+	}
+	want := "2024-06-20|events_20240620|3,2026-11-20|events_20261120|1,2026-11-21|events_20261121|2"
+	got := queryStrings(t, db, "SELECT export_date, export_table, count(*) FROM raw_ga4__events GROUP BY 1, 2 ORDER BY 1")
+	if strings.Join(got, ",") != want {
+		t.Errorf("loaded %v, want %s", got, want)
+	}
+	// A rerun replaces the sharded day with both shards again, not one.
+	if _, err := l.Load(ctx, "names2"); err != nil {
+		t.Fatal(err)
+	}
+	got = queryStrings(t, db, "SELECT export_date, export_table, count(*) FROM raw_ga4__events GROUP BY 1, 2 ORDER BY 1")
+	if strings.Join(got, ",") != want {
+		t.Errorf("after a rerun %v, want %s", got, want)
+	}
+}
+
+func TestFileLoadWarnsAboutMisnamedFiles(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	nov22 := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
+	writeFile(t, dir, "events_20261121.json", row(nov22.AddDate(0, 0, -1), 1, "page_view"))
+	writeFile(t, dir, "events_2026-11-22.json", row(nov22, 1, "page_view"))
+	writeBytes(t, dir, "events_20261123.json.gzip", gzipLines(t, row(nov22.AddDate(0, 0, 1), 1, "page_view")))
+	writeFile(t, dir, "events_20261131.json", row(nov22, 1, "page_view"))
+	writeFile(t, dir, "fresh_20261121.json", row(nov22, 9, "fresh"))
+	db := openDuck(t)
+	var logs bytes.Buffer
+	l := NewFileLoader(Options{ExportDir: dir}, db, logTo(&logs))
+	l.now = func() time.Time { return nov22.AddDate(0, 0, 3) }
+	res, err := l.Load(ctx, "misnamed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(res.Tables, ","); got != "events_20261121" {
+		t.Errorf("tables %s", got)
+	}
+	skipped := skippedNames(res)
+	for file, why := range map[string]string{
+		"events_2026-11-22.json":    "events_20261122.json",
+		"events_20261123.json.gzip": ".json.gz",
+		"events_20261131.json":      "not a calendar day",
+	} {
+		if !strings.Contains(skipped[file], why) {
+			t.Errorf("skipped[%s] = %q, want a reason mentioning %q", file, skipped[file], why)
+		}
+		if warnLine(logs.String(), file) == "" {
+			t.Errorf("no WARN line names %s:\n%s", file, logs.String())
+		}
+	}
+	if len(res.Skipped) != 3 {
+		t.Errorf("skipped %v, want the 3 misnamed files (the fresh table is skipped on purpose)", res.Skipped)
+	}
+}
+
+func TestFileLoadRejectsTruncatedGzipAndLoadsTheRest(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	d2, d3 := d1.AddDate(0, 0, 1), d1.AddDate(0, 0, 2)
+	writeFile(t, dir, "events_20250301.json", row(d1, 1, "page_view"))
+	var lines []string
+	for i := 0; i < 2000; i++ {
+		lines = append(lines, row(d2, i, "page_view"))
+	}
+	full := gzipLines(t, lines...)
+	writeBytes(t, dir, "events_20250302.json.gz", full[:len(full)/2])
+	writeBytes(t, dir, "events_20250303.json.gz", gzipLines(t, row(d3, 1, "page_view"), row(d3, 2, "scroll")))
+	db := openDuck(t)
+	var logs bytes.Buffer
+	l := NewFileLoader(Options{ExportDir: dir}, db, logTo(&logs))
+	res, err := l.Load(ctx, "trunc")
+	if err != nil {
+		t.Fatalf("a truncated file stopped the load: %v", err)
+	}
+	if got := strings.Join(res.Tables, ","); got != "events_20250301,events_20250303" {
+		t.Errorf("tables %s, want the two sound days", got)
+	}
+	got := queryStrings(t, db, "SELECT export_date, count(*) FROM raw_ga4__events GROUP BY 1 ORDER BY 1")
+	if strings.Join(got, ",") != "2025-03-01|1,2025-03-03|2" {
+		t.Errorf("loaded %v", got)
+	}
+	rj := queryStrings(t, db, "SELECT source, object, raw, reason FROM load_rejects WHERE run_id = 'trunc'")
+	if len(rj) != 1 || !strings.HasPrefix(rj[0], "ga4|events_20250302.json.gz|events_20250302.json.gz|") || !strings.Contains(rj[0], "truncated") {
+		t.Errorf("rejects %v, want the truncated file with its reason", rj)
+	}
+	if res.Counts.Read != res.Counts.Loaded+res.Counts.Rejected || res.Counts.Loaded != 3 || res.Counts.Rejected != 1 {
+		t.Errorf("counts %+v, want 3 loaded and the file rejected", res.Counts)
+	}
+	if warnLine(logs.String(), "events_20250302.json.gz") == "" {
+		t.Errorf("no WARN line names the truncated file:\n%s", logs.String())
+	}
+}
+
+func TestFileLoadRejectsDamagedShardKeepsItsDay(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	writeFile(t, dir, "events_20250301_000000000000.json", row(d1, 1, "page_view"))
+	writeFile(t, dir, "events_20250301_000000000001.json", row(d1, 2, "page_view"))
+	db := openDuck(t)
+	l := NewFileLoader(Options{ExportDir: dir}, db, nil)
+	if _, err := l.Load(ctx, "first"); err != nil {
+		t.Fatal(err)
+	}
+	// A new copy of the day arrives with a damaged shard: the day keeps
+	// what it had rather than lose a shard's rows.
+	writeFile(t, dir, "events_20250301_000000000000.json", row(d1, 1, "page_view"), row(d1, 3, "page_view"))
+	if err := os.Remove(filepath.Join(dir, "events_20250301_000000000001.json")); err != nil {
+		t.Fatal(err)
+	}
+	writeBytes(t, dir, "events_20250301_000000000001.json.gz", []byte("not gzip at all"))
+	res, err := l.Load(ctx, "second")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Tables) != 0 || res.Counts.Rejected != 1 {
+		t.Errorf("result %+v, want no table loaded and one file rejected", res)
+	}
+	if n := queryInt(t, db, "SELECT count(*) FROM raw_ga4__events"); n != 2 {
+		t.Errorf("%d rows, want the 2 loaded before", n)
+	}
+	if got := queryStrings(t, db, "SELECT object FROM load_rejects WHERE run_id = 'second'"); strings.Join(got, ",") != "events_20250301_000000000001.json.gz" {
+		t.Errorf("rejects %v", got)
+	}
+}
+
+func TestFileLoadIgnoresFutureDays(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	for n := 0; n < 3; n++ {
+		d := d1.AddDate(0, 0, n)
+		writeFile(t, dir, "events_"+d.Format("20060102")+".json", row(d, 1, "page_view"))
+	}
+	writeFile(t, dir, "events_20991231.json", row(time.Date(2099, 12, 31, 0, 0, 0, 0, time.UTC), 1, "page_view"))
+	db := openDuck(t)
+	var logs bytes.Buffer
+	l := NewFileLoader(Options{ExportDir: dir, LookbackDays: 1}, db, logTo(&logs))
+	l.now = func() time.Time { return d1.AddDate(0, 0, 3).Add(9 * time.Hour) }
+	res, err := l.Load(ctx, "r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(res.Tables, ","); got != "events_20250301,events_20250302,events_20250303" {
+		t.Errorf("first load %s, want the real days only", got)
+	}
+	if why := skippedNames(res)["events_20991231.json"]; !strings.Contains(why, "future") {
+		t.Errorf("future file skipped with %q", why)
+	}
+	if warnLine(logs.String(), "events_20991231.json") == "" {
+		t.Errorf("no WARN line names the future file:\n%s", logs.String())
+	}
+	// The lookback still reloads the newest real days.
+	res, err = l.Load(ctx, "r2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(res.Tables, ","); got != "events_20250302,events_20250303" {
+		t.Errorf("rerun loaded %s, want the 1-day lookback of the real days", got)
+	}
+}
+
+func TestFileLoadFutureDayAlreadyLoadedKeepsTheLookback(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	for n := 0; n < 3; n++ {
+		d := d1.AddDate(0, 0, n)
+		writeFile(t, dir, "events_"+d.Format("20060102")+".json", row(d, 1, "page_view"))
+	}
+	writeFile(t, dir, "events_20991231.json", row(time.Date(2099, 12, 31, 0, 0, 0, 0, time.UTC), 1, "page_view"))
+	db := openDuck(t)
+	// An earlier load, with a clock past 2099, loaded the file.
+	past := NewFileLoader(Options{ExportDir: dir, LookbackDays: 1}, db, nil)
+	past.now = func() time.Time { return time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC) }
+	if _, err := past.Load(ctx, "r0"); err != nil {
+		t.Fatal(err)
+	}
+	l := NewFileLoader(Options{ExportDir: dir, LookbackDays: 1}, db, nil)
+	l.now = func() time.Time { return d1.AddDate(0, 0, 3) }
+	res, err := l.Load(ctx, "r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(res.Tables, ","); got != "events_20250302,events_20250303" {
+		t.Errorf("loaded %s, want the lookback of the real days", got)
+	}
+}
+
+func TestFileLoadRejectsEventsOfAnotherDate(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	d2 := d1.AddDate(0, 0, 1)
+	writeFile(t, dir, "events_20250302.json", row(d2, 1, "page_view"), row(d1, 2, "page_view"), row(d2.AddDate(0, 0, 1), 3, "page_view"))
+	db := openDuck(t)
+	res, err := NewFileLoader(Options{ExportDir: dir}, db, nil).Load(ctx, "dates")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Counts.Read != 3 || res.Counts.Loaded != 1 || res.Counts.Rejected != 2 {
+		t.Errorf("counts %+v, want 1 loaded and 2 rejected", res.Counts)
+	}
+	got := queryStrings(t, db, "SELECT object, reason FROM load_rejects WHERE run_id = 'dates' ORDER BY reason")
+	want := []string{
+		"events_20250302|line 2: event_date 20250301 is not the table's day 20250302",
+		"events_20250302|line 3: event_date 20250303 is not the table's day 20250302",
+	}
+	if len(got) != 2 || !strings.HasPrefix(got[0], want[0]) || !strings.HasPrefix(got[1], want[1]) {
+		t.Errorf("rejects %v, want reasons starting %v", got, want)
+	}
+}
+
+func TestFileLoadParquetShardsAndEventsOfAnotherDate(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := openDuck(t)
+	src := t.TempDir()
+	writeFile(t, src, "events_20250301.json", row(d1, 1, "page_view"), row(d1, 2, "scroll"))
+	if _, err := NewFileLoader(Options{ExportDir: src}, db, nil).Load(ctx, "seed"); err != nil {
+		t.Fatal(err)
+	}
+	// Two shards of events_20250302: three rows of the day and one of 20250301.
+	for i, sel := range []string{
+		"SELECT * EXCLUDE (export_date, export_table, loaded_at) REPLACE ('20250302' AS event_date) FROM raw_ga4__events",
+		"(SELECT * EXCLUDE (export_date, export_table, loaded_at) REPLACE ('20250302' AS event_date) FROM raw_ga4__events LIMIT 1) UNION ALL (SELECT * EXCLUDE (export_date, export_table, loaded_at) FROM raw_ga4__events LIMIT 1)",
+	} {
+		pq := filepath.Join(dir, "events_20250302_00000000000"+string(rune('0'+i))+".parquet")
+		if _, err := db.Exec(ctx, "COPY ("+sel+") TO '"+pq+"' (FORMAT parquet)"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := NewFileLoader(Options{ExportDir: dir}, db, nil).Load(ctx, "pq")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Counts.Read != 4 || res.Counts.Loaded != 3 || res.Counts.Rejected != 1 || strings.Join(res.Tables, ",") != "events_20250302" {
+		t.Errorf("result %+v, want one table, 3 loaded and 1 rejected", res)
+	}
+	if n := queryInt(t, db, "SELECT count(*) FROM raw_ga4__events WHERE export_date = DATE '2025-03-02'"); n != 3 {
+		t.Errorf("%d rows for 2025-03-02, want 3", n)
+	}
+	got := queryStrings(t, db, "SELECT reason, raw LIKE '%events_20250302_000000000001.parquet%' FROM load_rejects WHERE run_id = 'pq'")
+	if len(got) != 1 || !strings.HasPrefix(got[0], "event_date 20250301 is not the table's day 20250302") || !strings.HasSuffix(got[0], "|true") {
+		t.Errorf("rejects %v", got)
+	}
+}
