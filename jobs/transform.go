@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/sam-attribution/sam/transform"
 )
@@ -48,7 +49,7 @@ func transformResult(rep *transform.BuildReport) StageResult {
 		}
 	}
 	res.Detail = fmt.Sprintf("models built %d, unchanged or skipped %d, failed %d; tests passed %d of %d",
-		built, skipped, failed, passed, len(rep.Tests))
+		built, skipped, failed, passed, len(rep.Tests)) + warnedDetail(rep.Warned())
 	return res
 }
 
@@ -57,5 +58,18 @@ func testResult(rep *transform.TestReport) StageResult {
 		return StageResult{}
 	}
 	failed := len(rep.Failed())
-	return StageResult{Rows: int64(len(rep.Tests)), Detail: fmt.Sprintf("tests passed %d of %d", len(rep.Tests)-failed, len(rep.Tests))}
+	return StageResult{Rows: int64(len(rep.Tests)), Detail: fmt.Sprintf("tests passed %d of %d", len(rep.Tests)-failed-len(rep.Warned()), len(rep.Tests)) + warnedDetail(rep.Warned())}
+}
+
+// warnedDetail names the warn-severity tests that found rows: the run went
+// on, and the log holds their rows.
+func warnedDetail(w []transform.TestResult) string {
+	if len(w) == 0 {
+		return ""
+	}
+	names := make([]string, len(w))
+	for i, t := range w {
+		names[i] = t.Name
+	}
+	return fmt.Sprintf(", warned %d (%s; rows in the log)", len(w), strings.Join(names, ", "))
 }

@@ -38,6 +38,27 @@ type Config struct {
 	UniqueKey    stringList  `yaml:"unique_key,omitempty" json:"unique_key,omitempty"`
 	LookbackDays *int        `yaml:"lookback_days,omitempty" json:"lookback_days,omitempty"`
 	Tests        TestsConfig `yaml:"tests,omitempty" json:"tests"`
+	// Severity applies to the data tests this file declares: its header
+	// tests, or the custom test it is.
+	Severity Severity `yaml:"severity,omitempty" json:"severity,omitempty"`
+}
+
+// Severity says what offending rows of a data test do to a run.
+type Severity string
+
+const (
+	// SeverityError fails the run; it is the default.
+	SeverityError Severity = "error"
+	// SeverityWarn reports the offending rows and lets the run go on.
+	SeverityWarn Severity = "warn"
+)
+
+// orDefault returns s, or SeverityError when s is unset.
+func (s Severity) orDefault() Severity {
+	if s == "" {
+		return SeverityError
+	}
+	return s
 }
 
 // Lookback returns lookback_days, or its default.
@@ -164,6 +185,11 @@ func (c Config) validate() error {
 	}
 	if c.Materialized == Incremental && c.PartitionBy == "" {
 		return keyErr("materialized", "incremental models need partition_by (a DATE column)")
+	}
+	switch c.Severity {
+	case "", SeverityError, SeverityWarn:
+	default:
+		return keyErr("severity", "severity %q: want error or warn", c.Severity)
 	}
 	if c.LookbackDays != nil && *c.LookbackDays < 0 {
 		return keyErr("lookback_days", "lookback_days must not be negative")

@@ -20,6 +20,8 @@ type dataTest struct {
 	file  string // where it is declared
 	model string // the model a header test belongs to; "" for custom tests
 	deps  []string
+	// severity says whether offending rows fail the run or only warn.
+	severity Severity
 	// query renders the test for an engine.
 	query func(env renderEnv) (string, error)
 }
@@ -32,7 +34,7 @@ func headerTests(m *Model) []dataTest {
 	var out []dataTest
 	add := func(name string, deps []string, q func(env renderEnv, t string) string) {
 		out = append(out, dataTest{
-			name: name, file: m.File, model: m.Name, deps: deps,
+			name: name, file: m.File, model: m.Name, deps: deps, severity: m.Config.Severity.orDefault(),
 			query: func(env renderEnv) (string, error) { return q(env, env.qualify(m.Name)), nil },
 		})
 	}
@@ -87,7 +89,7 @@ func headerTests(m *Model) []dataTest {
 
 func customTest(t *CustomTest, macros *macroSet) dataTest {
 	return dataTest{
-		name: "tests/" + t.Name, file: t.File, deps: t.Refs,
+		name: "tests/" + t.Name, file: t.File, deps: t.Refs, severity: t.Severity.orDefault(),
 		query: func(env renderEnv) (string, error) { return render(t.File, t.SQL, macros, env) },
 	}
 }
@@ -120,15 +122,21 @@ type TestStatus string
 const (
 	TestPass  TestStatus = "pass"
 	TestFail  TestStatus = "fail"  // the test returned rows
+	TestWarn  TestStatus = "warn"  // a warn-severity test returned rows; the run goes on
 	TestError TestStatus = "error" // the test query itself failed
 )
 
-// TestResult is one test's outcome. A failing test carries up to 10
-// offending rows.
+// blocks reports whether the outcome fails the run: a failing or broken
+// test does, a passing or warning one does not.
+func (s TestStatus) blocks() bool { return s == TestFail || s == TestError }
+
+// TestResult is one test's outcome. A failing or warning test carries up to
+// 10 offending rows.
 type TestResult struct {
 	Name     string
 	File     string
 	Model    string // "" for custom tests
+	Severity Severity
 	Status   TestStatus
 	Failures int64 // rows the test returned
 	Columns  []string
@@ -147,6 +155,9 @@ func (t TestResult) String() string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "test %s (%s): %d offending row(s)", t.Name, t.File, t.Failures)
+	if t.Status == TestWarn {
+		b.WriteString(" (severity warn)")
+	}
 	if len(t.Rows) > 0 {
 		fmt.Fprintf(&b, "; first %d:\n  %s", len(t.Rows), strings.Join(t.Columns, " | "))
 		for _, r := range t.Rows {
@@ -162,11 +173,24 @@ type TestReport struct {
 	Tests []TestResult
 }
 
-// Failed returns the tests that did not pass.
+// Failed returns the tests that fail the run: failing and broken ones.
 func (r *TestReport) Failed() []TestResult {
 	var out []TestResult
 	for _, t := range r.Tests {
-		if t.Status != TestPass {
+		if t.Status.blocks() {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// Warned returns the warn-severity tests that returned rows.
+func (r *TestReport) Warned() []TestResult { return warned(r.Tests) }
+
+func warned(tests []TestResult) []TestResult {
+	var out []TestResult
+	for _, t := range tests {
+		if t.Status == TestWarn {
 			out = append(out, t)
 		}
 	}
@@ -180,18 +204,24 @@ const failuresColumn = "sam_failures"
 // error because a broken test is a result, not a reason to stop the others.
 func (r *Runner) runTest(ctx context.Context, env renderEnv, t dataTest, runID string) TestResult {
 	res := r.evalTest(ctx, env, t, runID)
+	args := []any{"run_id", runID, "test", t.name, "status", res.Status, "failures", res.Failures,
+		"duration", res.Duration.Round(time.Millisecond)}
 	lvl := slog.LevelInfo
-	if res.Status != TestPass {
+	switch res.Status {
+	case TestFail, TestError:
 		lvl = slog.LevelError
+	case TestWarn:
+		// The run goes on, so the log line is where the rows are seen.
+		lvl = slog.LevelWarn
+		args = append(args, "rows", res.String())
 	}
-	r.logger().Log(ctx, lvl, "test", "run_id", runID, "test", t.name, "status", res.Status, "failures", res.Failures,
-		"duration", res.Duration.Round(time.Millisecond))
+	r.logger().Log(ctx, lvl, "test", args...)
 	return res
 }
 
 func (r *Runner) evalTest(ctx context.Context, env renderEnv, t dataTest, runID string) TestResult {
 	start := time.Now()
-	res := TestResult{Name: t.name, File: t.file, Model: t.model}
+	res := TestResult{Name: t.name, File: t.file, Model: t.model, Severity: t.severity}
 	done := func() TestResult { res.Duration = time.Since(start); return res }
 	q, err := t.query(env)
 	if err != nil {
@@ -221,6 +251,9 @@ func (r *Runner) evalTest(ctx context.Context, env renderEnv, t dataTest, runID 
 		return done()
 	}
 	res.Status = TestFail
+	if t.severity == SeverityWarn {
+		res.Status = TestWarn
+	}
 	cols := rows.Columns()
 	for _, c := range cols[:len(cols)-1] {
 		res.Columns = append(res.Columns, c.Name)

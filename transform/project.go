@@ -87,6 +87,7 @@ type CustomTest struct {
 	Name        string
 	File        string
 	Description string
+	Severity    Severity // from the header; error when unset
 	SQL         string
 	Refs        []string
 	SourceRefs  []string
@@ -247,7 +248,7 @@ func (p *Project) addTest(file, src string) error {
 		}
 	}
 	// A header, when present, may only describe the test.
-	desc, err := parseTestHeader(file, src)
+	cfg, err := parseTestHeader(file, src)
 	if err != nil {
 		return err
 	}
@@ -255,21 +256,21 @@ func (p *Project) addTest(file, src string) error {
 	if err != nil {
 		return err
 	}
-	p.Tests = append(p.Tests, &CustomTest{Name: name, File: file, Description: desc, SQL: src, Refs: refs.names(), SourceRefs: sources.names()})
+	p.Tests = append(p.Tests, &CustomTest{Name: name, File: file, Description: cfg.Description, Severity: cfg.Severity.orDefault(), SQL: src, Refs: refs.names(), SourceRefs: sources.names()})
 	p.pendingRefs = append(p.pendingRefs, refs...)
 	p.addSources(sources)
 	return nil
 }
 
-func parseTestHeader(file, src string) (string, error) {
+func parseTestHeader(file, src string) (Config, error) {
 	cfg, err := parseHeader(file, src)
 	if err != nil {
-		return "", err
+		return Config{}, err
 	}
 	if cfg.Materialized != View || cfg.PartitionBy != "" || len(cfg.UniqueKey) > 0 || cfg.Tests.declared() {
-		return "", fmt.Errorf("%s: a custom test's header may only hold description", file)
+		return Config{}, fmt.Errorf("%s: a custom test's header may only hold description and severity", file)
 	}
-	return cfg.Description, nil
+	return cfg, nil
 }
 
 func (p *Project) addSources(sources refList) {

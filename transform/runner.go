@@ -561,6 +561,10 @@ type BuildReport struct {
 	Duration time.Duration
 }
 
+// Warned returns the warn-severity tests that returned rows: the run went
+// on, and these are the rows to look at.
+func (b *BuildReport) Warned() []TestResult { return warned(b.Tests) }
+
 // Built returns the names of the models the build published.
 func (b *BuildReport) Built() []string {
 	var out []string
@@ -657,7 +661,7 @@ func (r *Runner) Build(ctx context.Context, sel Selection, opts BuildOptions) (*
 		}
 	}
 	for _, t := range run.report.Tests {
-		if t.Status != TestPass {
+		if t.Status.blocks() {
 			failed.Tests = append(failed.Tests, t)
 		}
 	}
@@ -750,7 +754,7 @@ func (run *buildRun) level(ctx context.Context, level int, items []PlanItem) {
 	tests = append(tests, r.runTestsEnv(ctx, run.env, run.dueTests(level), run.runID)...)
 	for _, tr := range tests {
 		run.report.Tests = append(run.report.Tests, tr)
-		if tr.Status != TestPass && tr.Model != "" {
+		if tr.Status.blocks() && tr.Model != "" {
 			if _, ok := run.blocked[tr.Model]; !ok {
 				run.blocked[tr.Model] = "failed its tests"
 			}

@@ -759,3 +759,46 @@ func TestFingerprintWithoutARowSaysSo(t *testing.T) {
 		t.Fatalf("error = %v, want one saying the fingerprint query returned 0 rows", err)
 	}
 }
+
+func TestWarnSeverityReportsRowsAndRunGoesOn(t *testing.T) {
+	f := newFixture(t)
+	f.exec(`INSERT INTO raw_app__events VALUES ('e7', DATE '2024-01-04', 'u9', 'email', -1.0)`)
+	f.edit("tests/no_negative_amounts.sql", "-- amounts are never negative\n", "/*\ndescription: amounts are never negative\nseverity: warn\n*/\n")
+	rep, err := f.build("", BuildOptions{})
+	if err != nil {
+		t.Fatalf("build with a warning test failed: %v", err)
+	}
+	w := rep.Warned()
+	if len(w) != 1 || w[0].Name != "tests/no_negative_amounts" || w[0].Status != TestWarn || w[0].Failures != 1 {
+		t.Fatalf("warned = %+v", w)
+	}
+	if !strings.Contains(w[0].String(), "e7 | -1") {
+		t.Errorf("warning does not show the row: %s", w[0].String())
+	}
+	if got := f.rows("SELECT count(*) FROM fct_channel"); got[0][0] == "0" {
+		t.Error("downstream of a warning test was not built")
+	}
+	sel, _ := ParseSelection("stg_events")
+	trep, err := f.runner().Test(f.ctx, sel)
+	if err != nil || len(trep.Failed()) != 0 || len(trep.Warned()) != 1 {
+		t.Errorf("Test: err %v, failed %v, warned %v", err, trep.Failed(), trep.Warned())
+	}
+
+	// A header severity applies to the model's header tests.
+	f.edit("staging/stg_events.sql", "materialized:", "severity: warn\nmaterialized:")
+	f.exec(`INSERT INTO raw_app__events VALUES (NULL, DATE '2024-01-04', 'u9', 'email', 1.0)`)
+	rep, err = f.build("", BuildOptions{FullRefresh: true})
+	if err != nil {
+		t.Fatalf("build with warning header tests failed: %v", err)
+	}
+	if len(rep.Warned()) != 2 {
+		t.Errorf("warned = %+v", rep.Warned())
+	}
+}
+
+func TestSeverityMustBeErrorOrWarn(t *testing.T) {
+	_, err := parseHeader("tests/x.sql", "/*\nseverity: fatal\n*/\nselect 1")
+	if err == nil || !strings.Contains(err.Error(), `tests/x.sql:2: bad header: severity "fatal": want error or warn`) {
+		t.Errorf("err = %v", err)
+	}
+}

@@ -11,7 +11,11 @@ description: >
   Early stages carry the predicted value of lead_value_predictions (the
   opportunity stage the SQL-stage prediction); won carries the revenue won.
   Reasons are the fixed vocabulary (reason_vocabulary macro), never the
-  CRM's text. Personal data appears only as SHA-256 hashes.
+  CRM's text. Personal data appears only as SHA-256 hashes. Quarantined
+  leads (int_quarantined_leads) are left out until their CRM rows are fixed.
+  gbraid and wbraid are Google Ads' iOS click ids from the lead-form
+  session's landing URL; ad_consent is the CRM's, else the lead-form
+  session's GA4 ads consent (privacy_info.ads_storage).
 materialized: table
 cluster_by: [client_key]
 tests:
@@ -30,6 +34,17 @@ with leads as (
 crm as (
   select lead_id, gclid, email_sha256, email_sha256_google, meta_lead_id, li_fat_id, ad_consent
   from {{ ref "stg_crm__leads" }}
+),
+
+quarantined as (
+  select distinct lead_id from {{ ref "int_quarantined_leads" }}
+),
+
+-- The session whose form created the lead: its click ids and ads consent.
+form_sessions as (
+  select f.lead_id, s.gbraid, s.wbraid, s.ads_consent
+  from {{ ref "int_lead_form_sessions" }} as f
+  join {{ ref "stg_ga4__sessions" }} as s on s.session_key = f.session_key
 ),
 
 predictions as (
@@ -106,7 +121,9 @@ select
   c.li_fat_id,
   c.email_sha256,
   c.email_sha256_google,
-  c.ad_consent
+  coalesce(c.ad_consent, fs.ads_consent) as ad_consent,
+  fs.gbraid,
+  fs.wbraid
 from stages as s
 join leads as l on l.lead_id = s.lead_id
 left join crm as c on c.lead_id = s.lead_id
@@ -115,4 +132,6 @@ left join predictions as p
   and p.stage = case s.stage when 'opportunity' then 'sql' else s.stage end
 left join last_sessions as ls on ls.lead_id = s.lead_id
 left join clicks as k on k.lead_id = s.lead_id
+left join form_sessions as fs on fs.lead_id = s.lead_id
 where s.event_at is not null
+  and s.lead_id not in (select lead_id from quarantined)

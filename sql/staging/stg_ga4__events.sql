@@ -6,6 +6,10 @@ description: >
   the most recently loaded copy wins. client_key is the GA client id
   (user_pseudo_id); consent-denied cookieless pings have none, so they carry
   no client_key and no session_key and can never be joined to a lead.
+  source/medium/campaign and the click ids are what the event collected;
+  GA4's session-scoped attribution (session_traffic_source_last_click) is
+  kept apart in the last_click_* columns. hostname falls back to the host
+  of page_location (older exports and the public sample have none).
 materialized: incremental
 partition_by: event_date
 cluster_by: [client_key, event_name]
@@ -39,6 +43,8 @@ with exported as (
     coalesce({{ event_param "form_id" "string" }}, cast({{ event_param "form_id" "int" }} as string)) as form_id,
     {{ event_param "engagement_time_msec" "int" }} as engagement_time_msec,
     coalesce({{ event_param "session_engaged" "string" }}, cast({{ event_param "session_engaged" "int" }} as string)) as session_engaged,
+    -- app streams mark an engaged session with this parameter instead
+    coalesce(cast({{ event_param "engaged_session_event" "int" }} as string), {{ event_param "engaged_session_event" "string" }}) as engaged_session_event,
     {{ event_param "gclid" "string" }} as param_gclid,
     {{ event_param "source" "string" }} as param_source,
     {{ event_param "medium" "string" }} as param_medium,
@@ -49,17 +55,25 @@ with exported as (
     collected_traffic_source.manual_term as cts_term,
     collected_traffic_source.manual_content as cts_content,
     collected_traffic_source.gclid as cts_gclid,
+    collected_traffic_source.dclid as cts_dclid,
+    collected_traffic_source.srsltid as cts_srsltid,
+    collected_traffic_source.manual_source_platform as cts_source_platform,
     session_traffic_source_last_click.manual_campaign.source as lc_source,
     session_traffic_source_last_click.manual_campaign.medium as lc_medium,
     session_traffic_source_last_click.manual_campaign.campaign_name as lc_campaign,
     session_traffic_source_last_click.google_ads_campaign.campaign_name as lc_google_ads_campaign,
     session_traffic_source_last_click.cross_channel_campaign.default_channel_group as lc_default_channel_group,
+    session_traffic_source_last_click.cross_channel_campaign.source as lc_cross_source,
+    session_traffic_source_last_click.cross_channel_campaign.medium as lc_cross_medium,
+    session_traffic_source_last_click.cross_channel_campaign.source_platform as lc_source_platform,
     traffic_source.source as first_user_source,
     traffic_source.medium as first_user_medium,
     traffic_source.name as first_user_campaign,
     privacy_info.analytics_storage as analytics_storage,
+    privacy_info.ads_storage as ads_storage,
     device.category as device_category,
-    device.web_info.hostname as hostname,
+    device.web_info.hostname as web_hostname,
+    event_dimensions.hostname as event_hostname,
     geo.country as country,
     platform,
     stream_id
@@ -107,24 +121,35 @@ select
   form_id,
   -- the gclid as collected, else as sent in a parameter, else from the URL
   coalesce(cts_gclid, param_gclid, regexp_extract(page_location, '[?&]gclid=([^&#]+)')) as gclid,
+  coalesce(cts_dclid, regexp_extract(page_location, '[?&]dclid=([^&#]+)')) as dclid,
+  -- Merchant Center's result id on a free-listing click
+  coalesce(cts_srsltid, regexp_extract(page_location, '[?&]srsltid=([^&#]+)')) as srsltid,
+  -- Google Ads' click ids for iOS app (gbraid) and web-to-app (wbraid)
+  -- clicks: collected_traffic_source has no field for them, the URL does
+  regexp_extract(page_location, '[?&]gbraid=([^&#]+)') as gbraid,
+  regexp_extract(page_location, '[?&]wbraid=([^&#]+)') as wbraid,
+  cts_source_platform as source_platform,
   lower(coalesce(cts_source, param_source)) as source,
   lower(coalesce(cts_medium, param_medium)) as medium,
   coalesce(cts_campaign, param_campaign) as campaign,
   cts_term as term,
   cts_content as content,
-  lower(lc_source) as last_click_source,
-  lower(lc_medium) as last_click_medium,
-  coalesce(lc_campaign, lc_google_ads_campaign) as last_click_campaign,
+  lower(coalesce(lc_source, lc_cross_source)) as last_click_source,
+  lower(coalesce(lc_medium, lc_cross_medium)) as last_click_medium,
+  -- a Google Ads click names its campaign there; the manual one may say (not set)
+  coalesce(lc_google_ads_campaign, lc_campaign) as last_click_campaign,
   lc_default_channel_group as last_click_channel_group,
+  lc_source_platform as last_click_source_platform,
   first_user_source,
   first_user_medium,
   first_user_campaign,
   engagement_time_msec,
-  coalesce(session_engaged = '1', false) as is_session_engaged,
+  coalesce(session_engaged = '1' or engaged_session_event = '1', false) as is_session_engaged,
   user_pseudo_id is null as is_cookieless,
   analytics_storage,
+  ads_storage,
   device_category,
-  hostname,
+  lower(coalesce(web_hostname, event_hostname, regexp_extract(page_location, '^[a-zA-Z]+://([^/?#:]+)'))) as hostname,
   country,
   platform,
   export_date,

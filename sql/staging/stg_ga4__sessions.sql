@@ -1,14 +1,20 @@
 /*
 description: >
   One row per GA4 session (client_key + ga_session_id) with its start, end,
-  landing page, engagement and last-click source/medium/campaign, grouped
-  into GA4's default channel group. The source is the export's
-  session_traffic_source_last_click when present; otherwise the first
-  tagged event's collected_traffic_source or source/medium/campaign
-  parameters; a gclid alone means google/cpc; a session without any of
-  these is classified from its landing referrer (a search engine is
-  organic, another site a referral), and otherwise is (direct)/(none).
-  Cookieless pings have no session and are not here.
+  landing page, engagement and the source/medium/campaign that brought it,
+  grouped into GA4's default channel group. The source is what the session
+  collected (see marts/README.md): the first tagged event's
+  collected_traffic_source or source/medium/campaign parameters; a gclid
+  alone means google/cpc; a Merchant Center srsltid alone google/organic on
+  the campaign Shopping Free Listings; a session without any of these is
+  classified from its landing referrer (a search engine is organic, another
+  site a referral, the site's own host nothing), and otherwise is
+  (direct)/(none). GA4's own session attribution
+  (session_traffic_source_last_click, last non-direct) stays in the
+  export_* columns; where it describes the same source/medium, GA4's
+  channel group is the channel (GA4 knows Google Ads campaign types such
+  as Performance Max, which it groups as Cross-network), else the rules'
+  (rules_channel) are. Cookieless pings have no session and are not here.
 materialized: incremental
 partition_by: session_date
 cluster_by: [client_key]
@@ -35,7 +41,8 @@ ordered as (
     -- rank 1: the first event of the session that carries each kind of source
     {{ macro "session_event_rank" "last_click_source is not null" }} as last_click_rank,
     {{ macro "session_event_rank" "source is not null or medium is not null or campaign is not null" }} as tagged_rank,
-    {{ macro "session_event_rank" "gclid is not null" }} as gclid_rank
+    {{ macro "session_event_rank" "gclid is not null" }} as gclid_rank,
+    {{ macro "session_event_rank" "srsltid is not null or dclid is not null or gbraid is not null or wbraid is not null" }} as click_id_rank
   from events
 ),
 
@@ -55,6 +62,11 @@ sessions as (
     max(case when page_view_rank = 1 then page_referrer end) as landing_page_referrer,
     max(hostname) as hostname,
     max(case when is_session_engaged then 1 else 0 end) as engaged_flag,
+    -- consent for ads: one denial in the session denies it
+    case
+      when max(case when ads_storage = 'No' then 1 else 0 end) = 1 then 'denied'
+      when max(case when ads_storage = 'Yes' then 1 else 0 end) = 1 then 'granted'
+    end as ads_consent,
     sum(coalesce(engagement_time_msec, 0)) as engagement_time_msec,
     count(*) as event_count,
     sum(case when event_name = 'page_view' then 1 else 0 end) as page_views,
@@ -91,37 +103,70 @@ referrer_sources as (
     and r.referrer_host != coalesce(lower(r.hostname), '')
 ),
 
-sourced as (
+collected as (
   select
     s.*,
     g.gclid,
+    k.srsltid,
+    k.dclid,
+    k.gbraid,
+    k.wbraid,
+    t.source_platform,
+    lc.last_click_source as export_source,
+    lc.last_click_medium as export_medium,
+    lc.last_click_campaign as export_campaign,
+    lc.last_click_source_platform as export_source_platform,
     lc.last_click_channel_group,
     case
-      when lc.last_click_source is not null then lc.last_click_source
       when t.source is not null then t.source
       when g.gclid is not null then 'google'
+      when k.srsltid is not null then 'google'
       when rs.source is not null then rs.source
       else '(direct)'
     end as source,
     case
-      when lc.last_click_source is not null then coalesce(lc.last_click_medium, '(not set)')
       when t.source is not null or t.medium is not null then coalesce(t.medium, '(not set)')
       when g.gclid is not null then 'cpc'
+      -- GA4 reports a Merchant Center free-listing click as google /
+      -- organic, campaign Shopping Free Listings, channel Organic Shopping
+      -- (Analytics Help 11479699, Merchant Center integration)
+      when k.srsltid is not null then 'organic'
       when rs.source is not null then rs.medium
       else '(none)'
     end as medium,
     case
-      when lc.last_click_source is not null then lc.last_click_campaign
       when t.source is not null or t.medium is not null or t.campaign is not null then t.campaign
       when g.gclid is not null then '(not set)'
+      when k.srsltid is not null then 'Shopping Free Listings'
       when rs.source is not null then concat('(', rs.medium, ')')
       else '(direct)'
-    end as campaign
+    end as collected_campaign
   from referrers as s
   left join ordered as lc on lc.session_key = s.session_key and lc.last_click_rank = 1
   left join ordered as t on t.session_key = s.session_key and t.tagged_rank = 1
   left join ordered as g on g.session_key = s.session_key and g.gclid_rank = 1
+  left join ordered as k on k.session_key = s.session_key and k.click_id_rank = 1
   left join referrer_sources as rs on rs.session_key = s.session_key
+),
+
+sourced as (
+  select
+    c.*,
+    -- GA4's last click is the collected one (not a non-direct source
+    -- carried over a direct visit): its campaign names an auto-tagged
+    -- click, and its channel group knows the Ads campaign type
+    coalesce(c.export_source = lower(c.source) and c.export_medium = lower(c.medium), false) as is_export_same_click
+  from collected as c
+),
+
+campaigned as (
+  select
+    s.*,
+    case
+      when s.is_export_same_click and coalesce(s.collected_campaign, '(not set)') = '(not set)' and s.export_campaign is not null then s.export_campaign
+      else s.collected_campaign
+    end as campaign
+  from sourced as s
 ),
 
 categorised as (
@@ -131,7 +176,7 @@ categorised as (
     lower(s.medium) as med,
     lower(coalesce(s.campaign, '')) as camp,
     c.source_category as cat
-  from sourced as s
+  from campaigned as s
   left join {{ ref "seed_ga4_source_categories" }} as c on c.source = lower(s.source)
 ),
 
@@ -163,8 +208,22 @@ select
   medium,
   campaign,
   gclid,
-  channel,
+  srsltid,
+  dclid,
+  gbraid,
+  wbraid,
+  source_platform,
+  case
+    when is_export_same_click and last_click_channel_group is not null then last_click_channel_group
+    else channel
+  end as channel,
+  channel as rules_channel,
+  export_source,
+  export_medium,
+  export_campaign,
+  export_source_platform,
   last_click_channel_group as export_channel_group,
+  ads_consent,
   device_category,
   country
 from grouped

@@ -299,5 +299,7 @@ SELECT
   CAST(NULL AS VARCHAR) AS li_fat_id,
   sha256('lead' || (i // 2) || '@example.com') AS email_sha256,
   sha256('lead' || (i // 2) || '@example.com') AS email_sha256_google,
-  'granted' AS ad_consent
+  'granted' AS ad_consent,
+  CAST(NULL AS VARCHAR) AS gbraid,
+  CAST(NULL AS VARCHAR) AS wbraid
 FROM range(` + "200" + `) AS t(i)`

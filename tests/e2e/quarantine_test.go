@@ -1,0 +1,98 @@
+package e2e_test
+
+import (
+	"encoding/csv"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/sam-attribution/sam/tests/samtest"
+)
+
+// TestQuarantinedLeadsNeverStopTheRun is issue 15 item 2's row-level
+// problems: a won deal with a negative amount, a won deal without currency
+// and an email address in a disqualification reason. The run exits 0, the
+// three leads are listed with their reasons, and activation leaves them out.
+func TestQuarantinedLeadsNeverStopTheRun(t *testing.T) {
+	w := newWorkspace(t, 21)
+	var negative, noCurrency, pii string
+	editCSV(t, w.Path("data/crm/deals.csv"), func(col map[string]int, row []string) {
+		if row[col["is_won"]] != "true" {
+			return
+		}
+		switch {
+		case negative == "":
+			negative = row[col["lead_id"]]
+			row[col["amount"]] = "-" + row[col["amount"]]
+		case noCurrency == "" && row[col["lead_id"]] != negative:
+			noCurrency = row[col["lead_id"]]
+			row[col["currency"]] = ""
+		}
+	})
+	editCSV(t, w.Path("data/crm/leads.csv"), func(col map[string]int, row []string) {
+		if pii == "" && row[col["lead_id"]] != negative && row[col["lead_id"]] != noCurrency {
+			pii = row[col["lead_id"]]
+			row[col["disqualified_at"]] = row[col["created_at"]]
+			row[col["disqualification_reason"]] = "not a fit, write to jane.doe@example.com"
+		}
+	})
+	if negative == "" || noCurrency == "" || pii == "" {
+		t.Fatalf("sample has too few won deals: %q %q %q", negative, noCurrency, pii)
+	}
+	stdout, stderr, err := w.Run("run")
+	if err != nil {
+		t.Fatalf("sam run: %v\n%s\n%s", err, samtest.Tail(stdout, 40), samtest.Tail(stderr, 40))
+	}
+	if !strings.Contains(stdout, "tests/quarantined_leads") {
+		t.Errorf("the run summary does not name the quarantined leads:\n%s", samtest.Tail(stdout, 30))
+	}
+	db := w.Open()
+	defer db.Close()
+	got := samtest.QueryStrings(t, db, `SELECT lead_id || ': ' || reason FROM int_quarantined_leads ORDER BY reason`)
+	want := []string{
+		pii + ": personal data in the disqualification reason",
+		negative + ": won deal with a negative amount",
+		noCurrency + ": won deal without currency",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("quarantined:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if n := samtest.QueryInt(t, db, `SELECT count(*) FROM activation_events WHERE lead_id IN ('`+negative+`', '`+noCurrency+`', '`+pii+`')`); n != 0 {
+		t.Errorf("%d activation events of quarantined leads", n)
+	}
+	if n := samtest.QueryInt(t, db, `SELECT count(*) FROM activation_events`); n == 0 {
+		t.Error("activation_events is empty: the other leads were held back too")
+	}
+}
+
+// editCSV rewrites a CSV file, letting edit change each data row in place.
+func editCSV(t *testing.T, path string, edit func(col map[string]int, row []string)) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(f).ReadAll()
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := map[string]int{}
+	for i, name := range rows[0] {
+		col[name] = i
+	}
+	for _, row := range rows[1:] {
+		edit(col, row)
+	}
+	out, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cw := csv.NewWriter(out)
+	if err := cw.WriteAll(rows); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
