@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"html/template"
 	"io"
-	"math"
 	"sort"
 	"strings"
 )
@@ -300,31 +299,6 @@ func cohortHeatmap(d *Data, money func(float64) string) (Heatmap, table) {
 		cols = nil
 	}
 	return Heatmap{ID: "chart-cohorts", Title: "Won revenue by cohort", Rows: rows, Columns: cols, Values: values, Format: money}, t
-}
-
-func formatMoney(v float64, currency string) string {
-	neg := v < 0
-	v = math.Abs(v)
-	whole := fmt.Sprintf("%.0f", v)
-	if v < 100 {
-		whole = fmt.Sprintf("%.2f", v)
-	}
-	intPart, frac, _ := strings.Cut(whole, ".")
-	var b strings.Builder
-	for i, r := range intPart {
-		if i > 0 && (len(intPart)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	s := b.String()
-	if frac != "" {
-		s += "." + frac
-	}
-	if neg {
-		s = "-" + s
-	}
-	return s + " " + currency
 }
 
 var pageTemplate = template.Must(template.New("report").Parse(`<!doctype html>
