@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 )
 
@@ -44,4 +45,27 @@ func groupDigits(v float64, decimals int) string {
 		b.WriteString("." + frac)
 	}
 	return b.String()
+}
+
+// formatCompact is for axis labels: 157k, 1.2M, with the currency if
+// given.
+func formatCompact(v float64, currency string) string {
+	var s string
+	switch a := math.Abs(v); {
+	case a >= 1e6:
+		s = strconv.FormatFloat(v/1e6, 'f', 1, 64) + "M"
+	case a >= 1e4:
+		s = strconv.FormatFloat(v/1e3, 'f', 0, 64) + "k"
+	case a >= 100:
+		s = groupDigits(v, 0)
+	default:
+		s = strconv.FormatFloat(v, 'f', -1, 64)
+		if a != math.Trunc(a) {
+			s = groupDigits(v, 1)
+		}
+	}
+	if currency != "" {
+		s += " " + currency
+	}
+	return s
 }

@@ -150,7 +150,7 @@ p.lead{margin:0 0 12px;color:#4a5566;max-width:90ch}
 .charts{display:flex;flex-wrap:wrap;gap:16px 24px;align-items:flex-start}
 #myopia .charts{display:grid;grid-template-columns:minmax(0,3fr) minmax(0,2fr);gap:8px 24px}
 #myopia #chart-quadrant{grid-row:span 2}
-#trends .charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(300px,1fr))}
+#trends .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(230px,1fr))}
 svg.chart{max-width:100%;height:auto}
 svg.wide,svg.small{width:100%}
 svg .chart-title{font-weight:600;font-size:13px}
@@ -177,6 +177,11 @@ main{grid-template-columns:minmax(0,1fr);padding:10px}
 #myopia #chart-quadrant{grid-row:auto}
 header{padding:14px 12px}
 section{padding:12px}
+}
+@media (max-width:600px){
+/* the quadrant is drawn 640 wide; on a phone its text would shrink below reading size */
+#chart-quadrant .label{font-size:22px}
+#chart-quadrant .tick,#chart-quadrant .axis,#chart-quadrant .quad{font-size:18px}
 }
 @media print{
 body{background:#fff;font-size:11px}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html/template"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -173,9 +174,21 @@ func (v *view) paid() []ChannelRow {
 	return paid
 }
 
+// colours gives the paid channels the first, most distinct colours.
 func colours(d *Data, model string) map[string]string {
+	var order []string
+	for _, r := range d.ForModel(model) {
+		if r.Spend > 0 {
+			order = append(order, r.Channel)
+		}
+	}
+	for _, c := range channelOrder(d, model) {
+		if !slices.Contains(order, c) {
+			order = append(order, c)
+		}
+	}
 	out := map[string]string{}
-	for i, c := range channelOrder(d, model) {
+	for i, c := range order {
 		out[c] = channelPalette[i%len(channelPalette)]
 	}
 	out[otherChannels] = "#999999"
@@ -319,6 +332,10 @@ func (v *view) trends() section {
 	}
 	var charts []template.HTML
 	for _, m := range trendMetrics {
+		tick := func(x float64) string { return formatCompact(x, "") }
+		if m.kind == KindMoney || m.kind == KindUnit {
+			tick = func(x float64) string { return formatCompact(x, v.Data.ReportingCurrency) }
+		}
 		var lines []Line
 		for _, n := range names {
 			if m.paidOnly && n == otherChannels {
@@ -335,7 +352,7 @@ func (v *view) trends() section {
 			lines = append(lines, l)
 		}
 		charts = append(charts, LineChart{ID: "chart-trend-" + m.id, Title: strings.ToUpper(m.name[:1]) + m.name[1:], Months: labels,
-			Lines: lines, Partial: partial, Format: func(x float64) string { return v.format(m.kind, x) }}.SVG())
+			Lines: lines, Partial: partial, Format: func(x float64) string { return v.format(m.kind, x) }, Tick: tick}.SVG())
 	}
 	for i := range months {
 		for _, n := range names {

@@ -223,7 +223,7 @@ func (c Scatter) SVG() template.HTML {
 	if len(c.Points) == 0 {
 		return template.HTML(`<p class="empty">No paid channel with leads.</p>`)
 	}
-	const width, height, left, right, top, bottom, maxR = 640.0, 400.0, 70.0, 20.0, 30.0, 44.0, 34.0
+	const width, height, left, right, top, bottom, maxR = 640.0, 400.0, 92.0, 20.0, 30.0, 44.0, 34.0
 	xlo, xhi, ylo, yhi, rmax := 0.0, 0.0, 0.0, 0.0, 0.0
 	for _, p := range c.Points {
 		xhi, ylo, yhi, rmax = math.Max(xhi, p.X), math.Min(ylo, p.Y), math.Max(yhi, p.Y), math.Max(rmax, p.R)
@@ -250,7 +250,7 @@ func (c Scatter) SVG() template.HTML {
 	for i, q := range c.Quadrants {
 		fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" text-anchor="%s" class="quad">%s</text>`, corner[i].x, corner[i].y, corner[i].anchor, esc(q))
 	}
-	for _, v := range []float64{ylo, 0, yhi} {
+	for _, v := range []float64{0, yhi} {
 		fmt.Fprintf(&b, `<text x="%.0f" y="%.1f" text-anchor="end" class="tick">%s</text>`, x0-6, ys.at(v)+4, esc(c.FormatY(v)))
 	}
 	for _, v := range []float64{0, c.XRef, xhi} {
@@ -298,6 +298,8 @@ type LineChart struct {
 	Lines     []Line
 	Partial   int
 	Format    func(float64) string
+	// Tick formats the axis labels (default Format).
+	Tick func(float64) string
 }
 
 // SVG renders the line chart.
@@ -305,7 +307,7 @@ func (c LineChart) SVG() template.HTML {
 	if len(c.Months) == 0 || len(c.Lines) == 0 {
 		return template.HTML(`<p class="empty">No monthly data.</p>`)
 	}
-	const width, height, left, right, top, bottom = 340.0, 220.0, 74.0, 12.0, 30.0, 28.0
+	const width, height, left, right, top, bottom = 300.0, 210.0, 62.0, 10.0, 30.0, 28.0
 	lo, hi := 0.0, 0.0
 	for _, l := range c.Lines {
 		for _, v := range l.Values {
@@ -315,6 +317,10 @@ func (c LineChart) SVG() template.HTML {
 		}
 	}
 	lo, hi = niceRange(lo, hi)
+	tick := c.Tick
+	if tick == nil {
+		tick = c.Format
+	}
 	step := (width - left - right) / float64(max(len(c.Months), 1))
 	xs := linear{0, float64(len(c.Months) - 1), left + step/2, width - right - step/2}
 	ys := linear{lo, hi, height - bottom, top}
@@ -332,7 +338,7 @@ func (c LineChart) SVG() template.HTML {
 			v = 0
 		}
 		fmt.Fprintf(&b, `<line x1="%.0f" x2="%.0f" y1="%.1f" y2="%.1f" class="grid"/><text x="%.0f" y="%.1f" text-anchor="end" class="tick">%s</text>`,
-			left, width-right, ys.at(v), ys.at(v), left-4, ys.at(v)+4, esc(c.Format(v)))
+			left, width-right, ys.at(v), ys.at(v), left-4, ys.at(v)+4, esc(tick(v)))
 	}
 	if lo < 0 {
 		fmt.Fprintf(&b, `<line x1="%.0f" x2="%.0f" y1="%.1f" y2="%.1f" class="ref"/>`, left, width-right, ys.at(0), ys.at(0))
