@@ -471,11 +471,14 @@ func (v *view) spam() section {
 	}
 	s := Series{Name: "spam rate"}
 	ds := Dataset{ID: "spam", Title: "Spam and bot leads by channel", Charts: []string{"chart-spam"},
-		Columns: []Column{{"channel", KindText}, {"leads", KindCount}, {"spam or bot leads", KindCount}, {"spam rate", KindPercent}}}
+		Columns: []Column{{"channel", KindText}, {"leads", KindCount}, {"spam or bot leads", KindCount}, {"spam rate", KindPercent},
+			{"cost per lead", KindUnit}, {"cost per genuine lead", KindUnit}}}
 	for _, c := range channels {
 		r := byCh[c]
 		s.Values = append(s.Values, r.SpamRate())
-		ds.Rows = append(ds.Rows, []any{c, r.Leads, r.SpamLeads, r.SpamRate()})
+		genuine := r.Leads - r.SpamLeads
+		ds.Rows = append(ds.Rows, []any{c, r.Leads, r.SpamLeads, r.SpamRate(),
+			optional(r.CostPerLead(), r.Spend > 0 && r.Leads > 0), optional(r.Spend/genuine, r.Spend > 0 && genuine > 0)})
 	}
 	return section{ID: "spam", Title: "Spam and bot leads",
 		Lead:   "Leads flagged from CRM disqualification reasons and GA signals (no engaged session, form sent seconds after landing).",
