@@ -1,13 +1,17 @@
-// Package report owns `sam report`: one self-contained HTML file (no
-// scripts or styles fetched from anywhere, so it works offline and can be
-// mailed around) that shows the KPI-myopia picture at a glance — cost per
-// lead next to ROI by channel, revenue by channel under every attribution
-// model, the funnel per channel, spam rate, and time-to-revenue cohorts —
-// with a table under each chart. Charts are SVG drawn here in Go.
+// Package report owns what SAM shows a marketer: `sam report`, one
+// self-contained HTML file (no scripts or styles fetched from anywhere, so
+// it works offline and can be mailed around), the same charts' data as
+// JSON or CSV, and the headline sentences that say in words what the
+// numbers mean (they also end `sam run`). The page leads with the
+// headline and the KPI-myopia quadrant (cost per lead against return),
+// then trends per month, model agreement, the funnel, spam, cohorts,
+// activation coverage and value calibration, each chart with its numbers
+// in a table. Charts are SVG drawn here in Go.
 //
-// It reads the BI tables (channel_performance, the cohort view) through the
-// warehouse interface, so it works on either engine; it imports only
-// warehouse.
+// It reads the BI tables (channel_performance at its month grain, the
+// cohort view, and activation_coverage and value_calibration when they
+// exist) through the warehouse interface, so it works on either engine;
+// it imports only warehouse.
 package report
 
 import (
@@ -57,6 +61,20 @@ func ratio(a, b float64) float64 {
 	return a / b
 }
 
+// MonthRow is one channel's figures under one model in one month.
+type MonthRow struct {
+	Month time.Time
+	ChannelRow
+}
+
+// CostPerWon is spend over won deals; ok is false when nothing was won.
+func (r ChannelRow) CostPerWon() (float64, bool) {
+	if r.Won <= 0 {
+		return 0, false
+	}
+	return r.Spend / r.Won, true
+}
+
 // CohortCell is the revenue of leads created in one month that was won a
 // given number of months later.
 type CohortCell struct {
@@ -71,8 +89,18 @@ type Data struct {
 	GeneratedAt       time.Time
 	ReportingCurrency string
 	Engine            string
-	Channels          []ChannelRow
-	Cohorts           []CohortCell
+	// Channels are the totals over the months shown.
+	Channels []ChannelRow
+	// Months is channel_performance at its grain; empty when the data
+	// came as totals only.
+	Months []MonthRow
+	// DataThrough is the newest lead date in the warehouse; the month
+	// holding it is incomplete unless it is its last day. Zero when
+	// unknown.
+	DataThrough time.Time
+	// From and To are the first and last month shown (zero: unbounded).
+	From, To time.Time
+	Cohorts  []CohortCell
 	// Coverage is activation_coverage summed over months; empty when the
 	// activation stage never ran.
 	Coverage []CoverageRow
@@ -83,6 +111,7 @@ type Data struct {
 
 // CoverageRow is what reached one destination at one stage with one status.
 type CoverageRow struct {
+	Month                      time.Time
 	Destination, Stage, Status string
 	Events, Value              float64
 }
@@ -93,6 +122,7 @@ func (r CoverageRow) Reached() bool { return r.Status == "sent" || r.Status == "
 // CalibrationRow compares predicted and realised won revenue of one stage
 // and channel on held-out months.
 type CalibrationRow struct {
+	LeadMonth           time.Time
 	Stage, Channel      string
 	Leads               float64
 	Predicted, Realised float64
@@ -140,11 +170,12 @@ func (d *Data) ForModel(model string) []ChannelRow {
 	return out
 }
 
-// Query is the SQL that reads channel totals; it is exported so the CLI's
-// end-of-run table and the report agree on the numbers.
+// Query is the SQL that reads channel_performance by month, model and
+// channel; it is exported so the CLI's end-of-run table and the report
+// agree on the numbers.
 func Query(wh warehouse.Warehouse) string {
 	return fmt.Sprintf(`
-SELECT model, channel,
+SELECT month, model, channel,
        SUM(COALESCE(spend, 0)) AS spend,
        SUM(COALESCE(sessions, 0)) AS sessions,
        SUM(COALESCE(leads, 0)) AS leads,
@@ -155,8 +186,8 @@ SELECT model, channel,
        SUM(COALESCE(revenue, 0)) AS revenue,
        SUM(COALESCE(spam_leads, 0)) AS spam_leads
 FROM %s
-GROUP BY model, channel
-ORDER BY model, channel`, wh.QualifiedName("channel_performance"))
+GROUP BY month, model, channel
+ORDER BY month, model, channel`, wh.QualifiedName("channel_performance"))
 }
 
 // Load reads the report's data from the warehouse.
@@ -171,14 +202,32 @@ func Load(ctx context.Context, wh warehouse.Warehouse, currency string) (*Data, 
 		return nil, fmt.Errorf("read channel_performance: %w", err)
 	}
 	for _, v := range all {
-		r := ChannelRow{Model: warehouse.Format(v[0]), Channel: warehouse.Format(v[1])}
+		month, err := asDate(v[0])
+		if err != nil {
+			return nil, fmt.Errorf("read channel_performance.month: %w", err)
+		}
+		r := MonthRow{Month: month, ChannelRow: ChannelRow{Model: warehouse.Format(v[1]), Channel: warehouse.Format(v[2])}}
 		nums := []*float64{&r.Spend, &r.Sessions, &r.Leads, &r.MQLs, &r.SQLs, &r.Opportunities, &r.Won, &r.Revenue, &r.SpamLeads}
 		for i, p := range nums {
-			if err := warehouse.ConvertAssign(p, orZero(v[i+2])); err != nil {
-				return nil, fmt.Errorf("read channel_performance column %d: %w", i+2, err)
+			if err := warehouse.ConvertAssign(p, orZero(v[i+3])); err != nil {
+				return nil, fmt.Errorf("read channel_performance column %d: %w", i+3, err)
 			}
 		}
-		d.Channels = append(d.Channels, r)
+		d.Months = append(d.Months, r)
+	}
+	d.Channels = totals(d.Months)
+	through, err := loadOptional(ctx, wh, "fct_lead_revenue", `SELECT MAX(lead_date) FROM %s`,
+		func(v []any) (time.Time, error) {
+			if v[0] == nil {
+				return time.Time{}, nil
+			}
+			return asDate(v[0])
+		})
+	if err != nil {
+		return nil, err
+	}
+	if len(through) == 1 {
+		d.DataThrough = through[0]
 	}
 	cohorts, err := loadCohorts(ctx, wh)
 	if err != nil {
@@ -186,19 +235,21 @@ func Load(ctx context.Context, wh warehouse.Warehouse, currency string) (*Data, 
 	}
 	d.Cohorts = cohorts
 	if d.Coverage, err = loadOptional(ctx, wh, "activation_coverage",
-		`SELECT destination, stage, status, SUM(events), CAST(COALESCE(SUM(value), 0) AS FLOAT64) FROM %s GROUP BY destination, stage, status ORDER BY destination, stage, status`,
+		`SELECT month, destination, stage, status, SUM(events), CAST(COALESCE(SUM(value), 0) AS FLOAT64) FROM %s GROUP BY month, destination, stage, status ORDER BY month, destination, stage, status`,
 		func(v []any) (CoverageRow, error) {
-			r := CoverageRow{Destination: warehouse.Format(v[0]), Stage: warehouse.Format(v[1]), Status: warehouse.Format(v[2])}
-			return r, errors.Join(warehouse.ConvertAssign(&r.Events, orZero(v[3])), warehouse.ConvertAssign(&r.Value, orZero(v[4])))
+			month, err := asDate(v[0])
+			r := CoverageRow{Month: month, Destination: warehouse.Format(v[1]), Stage: warehouse.Format(v[2]), Status: warehouse.Format(v[3])}
+			return r, errors.Join(err, warehouse.ConvertAssign(&r.Events, orZero(v[4])), warehouse.ConvertAssign(&r.Value, orZero(v[5])))
 		}); err != nil {
 		return nil, err
 	}
 	if d.Calibration, err = loadOptional(ctx, wh, "value_calibration",
-		`SELECT stage, channel, SUM(leads), CAST(SUM(predicted_value_sum) AS FLOAT64), CAST(SUM(realised_won_revenue) AS FLOAT64) FROM %s GROUP BY stage, channel ORDER BY stage, channel`,
+		`SELECT lead_month, stage, channel, SUM(leads), CAST(SUM(predicted_value_sum) AS FLOAT64), CAST(SUM(realised_won_revenue) AS FLOAT64) FROM %s GROUP BY lead_month, stage, channel ORDER BY lead_month, stage, channel`,
 		func(v []any) (CalibrationRow, error) {
-			r := CalibrationRow{Stage: warehouse.Format(v[0]), Channel: warehouse.Format(v[1])}
-			return r, errors.Join(warehouse.ConvertAssign(&r.Leads, orZero(v[2])), warehouse.ConvertAssign(&r.Predicted, orZero(v[3])),
-				warehouse.ConvertAssign(&r.Realised, orZero(v[4])))
+			month, err := asDate(v[0])
+			r := CalibrationRow{LeadMonth: month, Stage: warehouse.Format(v[1]), Channel: warehouse.Format(v[2])}
+			return r, errors.Join(err, warehouse.ConvertAssign(&r.Leads, orZero(v[3])), warehouse.ConvertAssign(&r.Predicted, orZero(v[4])),
+				warehouse.ConvertAssign(&r.Realised, orZero(v[5])))
 		}); err != nil {
 		return nil, err
 	}
@@ -263,9 +314,9 @@ func loadCohorts(ctx context.Context, wh warehouse.Warehouse) ([]CohortCell, err
 	var out []CohortCell
 	for _, v := range all {
 		var c CohortCell
-		t, ok := v[0].(time.Time)
-		if !ok {
-			return nil, fmt.Errorf("channel_cohorts.lead_month is %T, want a DATE", v[0])
+		t, err := asDate(v[0])
+		if err != nil {
+			return nil, fmt.Errorf("channel_cohorts.lead_month: %w", err)
 		}
 		c.LeadMonth = t
 		if err := warehouse.ConvertAssign(&c.MonthsToRevenue, orZero(v[1])); err != nil {
@@ -280,4 +331,106 @@ func loadCohorts(ctx context.Context, wh warehouse.Warehouse) ([]CohortCell, err
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+func asDate(v any) (time.Time, error) {
+	t, ok := v.(time.Time)
+	if !ok {
+		return time.Time{}, fmt.Errorf("got %T, want a DATE", v)
+	}
+	return t.UTC(), nil
+}
+
+// totals sums months into one row per model and channel.
+func totals(months []MonthRow) []ChannelRow {
+	idx := map[[2]string]int{}
+	var out []ChannelRow
+	for _, m := range months {
+		k := [2]string{m.Model, m.Channel}
+		i, ok := idx[k]
+		if !ok {
+			i = len(out)
+			idx[k] = i
+			out = append(out, ChannelRow{Model: m.Model, Channel: m.Channel})
+		}
+		r := &out[i]
+		r.Spend += m.Spend
+		r.Sessions += m.Sessions
+		r.Leads += m.Leads
+		r.MQLs += m.MQLs
+		r.SQLs += m.SQLs
+		r.Opportunities += m.Opportunities
+		r.Won += m.Won
+		r.Revenue += m.Revenue
+		r.SpamLeads += m.SpamLeads
+	}
+	return out
+}
+
+// MonthStart is the first day of t's month.
+func MonthStart(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+}
+
+// Between keeps the months from from's month to to's month (a zero bound
+// is open) and recomputes the channel totals over them. Data without a
+// month grain keeps its totals.
+func (d *Data) Between(from, to time.Time) *Data {
+	in := func(m time.Time) bool {
+		m = MonthStart(m)
+		return (from.IsZero() || !m.Before(MonthStart(from))) && (to.IsZero() || !m.After(MonthStart(to)))
+	}
+	out := *d
+	if !from.IsZero() {
+		out.From = MonthStart(from)
+	}
+	if !to.IsZero() {
+		out.To = MonthStart(to)
+	}
+	out.Months = keep(d.Months, func(r MonthRow) bool { return in(r.Month) })
+	if len(d.Months) > 0 {
+		out.Channels = totals(out.Months)
+	}
+	out.Cohorts = keep(d.Cohorts, func(c CohortCell) bool { return in(c.LeadMonth) })
+	out.Coverage = keep(d.Coverage, func(c CoverageRow) bool { return c.Month.IsZero() || in(c.Month) })
+	out.Calibration = keep(d.Calibration, func(c CalibrationRow) bool { return c.LeadMonth.IsZero() || in(c.LeadMonth) })
+	return &out
+}
+
+func keep[T any](in []T, ok func(T) bool) []T {
+	var out []T
+	for _, v := range in {
+		if ok(v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// MonthList is the months present, oldest first.
+func (d *Data) MonthList() []time.Time {
+	seen := map[time.Time]bool{}
+	var out []time.Time
+	for _, r := range d.Months {
+		m := MonthStart(r.Month)
+		if !seen[m] {
+			seen[m] = true
+			out = append(out, m)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Before(out[j]) })
+	return out
+}
+
+// Incomplete reports whether month is not over in the data: it holds
+// DataThrough and DataThrough is not its last day. Without DataThrough the
+// month of GeneratedAt counts as incomplete.
+func (d *Data) Incomplete(month time.Time) bool {
+	month = MonthStart(month)
+	through := d.DataThrough
+	if through.IsZero() {
+		through = d.GeneratedAt.AddDate(0, 0, -1)
+	}
+	last := month.AddDate(0, 1, -1)
+	return !through.Before(month) && through.Before(last)
 }

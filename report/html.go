@@ -1,330 +1,125 @@
 package report
 
 import (
+	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"io"
 	"math"
-	"sort"
-	"strings"
+	"strconv"
+	"time"
 )
 
 // Options adjusts the report.
 type Options struct {
-	// FocusModel is the attribution model of the headline charts
-	// (default last_non_direct).
+	// FocusModel is the attribution model of the headline and the
+	// per-channel charts (default last_non_direct).
 	FocusModel string
-}
-
-type section struct {
-	ID, Title, Lead string
-	Chart           template.HTML
-	Side            template.HTML
-	Table           table
-}
-
-type table struct {
-	Head []string
-	Rows [][]string
-}
-
-type page struct {
-	Data     *Data
-	Model    string
-	Sections []section
 }
 
 // Render writes the report as one self-contained HTML document.
 func Render(w io.Writer, d *Data, opts Options) error {
-	model := opts.FocusModel
-	if model == "" {
-		model = "last_non_direct"
-	}
-	if len(d.ForModel(model)) == 0 && len(d.Models()) > 0 {
-		model = d.Models()[0]
-	}
-	money := func(v float64) string { return formatMoney(v, d.ReportingCurrency) }
-	pct := func(v float64) string { return fmt.Sprintf("%.1f%%", v*100) }
-	count := func(v float64) string { return fmt.Sprintf("%.0f", v) }
-
-	focus := d.ForModel(model)
-	var paid []ChannelRow
-	for _, r := range focus {
-		if r.Spend > 0 {
-			paid = append(paid, r)
-		}
-	}
-	sort.SliceStable(paid, func(i, j int) bool { return paid[i].CostPerLead() < paid[j].CostPerLead() })
-
-	p := page{Data: d, Model: model}
-
-	// 1. The picture of KPI myopia: the cheapest leads are not the best return.
-	var cats []string
-	var cpl, roi []float64
-	myopia := table{Head: []string{"channel", "spend", "leads", "cost per lead", "won revenue", "ROI"}}
-	for _, r := range paid {
-		cats = append(cats, r.Channel)
-		cpl = append(cpl, r.CostPerLead())
-		v, _ := r.ROI()
-		roi = append(roi, v)
-		myopia.Rows = append(myopia.Rows, []string{r.Channel, money(r.Spend), count(r.Leads), money(r.CostPerLead()), money(r.Revenue), pct(v)})
-	}
-	p.Sections = append(p.Sections, section{
-		ID: "myopia", Title: "Cost per lead vs return on ad spend",
-		Lead:  "Channels sorted by cost per lead, cheapest first. The cheapest leads are not the ones that pay back.",
-		Chart: BarChart{ID: "chart-cpl", Title: "Cost per lead", Categories: cats, Series: []Series{{Name: "cost per lead", Values: cpl}}, Format: money}.SVG(),
-		Side:  BarChart{ID: "chart-roi", Title: "ROI (" + model + ")", Categories: cats, Series: []Series{{Name: "ROI", Values: roi}}, Format: pct}.SVG(),
-		Table: myopia,
-	})
-
-	// 2. Revenue by channel under each attribution model.
-	channels := channelOrder(d, model)
-	models := d.Models()
-	var series []Series
-	revTable := table{Head: append([]string{"channel"}, models...)}
-	byKey := map[string]ChannelRow{}
-	for _, r := range d.Channels {
-		byKey[r.Model+"\x00"+r.Channel] = r
-	}
-	for _, m := range models {
-		s := Series{Name: m}
-		for _, c := range channels {
-			s.Values = append(s.Values, byKey[m+"\x00"+c].Revenue)
-		}
-		series = append(series, s)
-	}
-	for _, c := range channels {
-		row := []string{c}
-		for _, m := range models {
-			row = append(row, money(byKey[m+"\x00"+c].Revenue))
-		}
-		revTable.Rows = append(revTable.Rows, row)
-	}
-	p.Sections = append(p.Sections, section{
-		ID: "models", Title: "Won revenue by channel under each attribution model",
-		Lead:  "Every model splits the same revenue; where they agree, the answer does not depend on the model.",
-		Chart: BarChart{ID: "chart-models", Title: "Won revenue", Categories: channels, Series: series, Format: money}.SVG(),
-		Table: revTable,
-	})
-
-	// 3. Funnel per channel.
-	funnel := []Series{{Name: "leads"}, {Name: "MQLs"}, {Name: "SQLs"}, {Name: "won"}}
-	funnelTable := table{Head: []string{"channel", "leads", "MQLs", "SQLs", "opportunities", "won", "lead → won"}}
-	for _, c := range channels {
-		r := byKey[model+"\x00"+c]
-		for i, v := range []float64{r.Leads, r.MQLs, r.SQLs, r.Won} {
-			funnel[i].Values = append(funnel[i].Values, v)
-		}
-		funnelTable.Rows = append(funnelTable.Rows, []string{c, count(r.Leads), count(r.MQLs), count(r.SQLs), count(r.Opportunities), count(r.Won), pct(ratio(r.Won, r.Leads))})
-	}
-	p.Sections = append(p.Sections, section{
-		ID: "funnel", Title: "Funnel per channel (" + model + ")",
-		Lead:  "Leads that become marketing- and sales-qualified, and deals won.",
-		Chart: BarChart{ID: "chart-funnel", Title: "Funnel", Categories: channels, Series: funnel, Format: count}.SVG(),
-		Table: funnelTable,
-	})
-
-	// 4. Spam rate.
-	spam := Series{Name: "spam rate"}
-	spamTable := table{Head: []string{"channel", "leads", "spam or bot leads", "spam rate"}}
-	for _, c := range channels {
-		r := byKey[model+"\x00"+c]
-		spam.Values = append(spam.Values, r.SpamRate())
-		spamTable.Rows = append(spamTable.Rows, []string{c, count(r.Leads), count(r.SpamLeads), pct(r.SpamRate())})
-	}
-	p.Sections = append(p.Sections, section{
-		ID: "spam", Title: "Spam and bot leads by channel",
-		Lead:  "Leads flagged from CRM disqualification reasons and GA signals (no engaged session, form sent seconds after landing).",
-		Chart: BarChart{ID: "chart-spam", Title: "Spam rate", Categories: channels, Series: []Series{spam}, Format: pct}.SVG(),
-		Table: spamTable,
-	})
-
-	// 5. Time to revenue.
-	hm, cohortTable := cohortHeatmap(d, money)
-	p.Sections = append(p.Sections, section{
-		ID: "cohorts", Title: "Time to revenue by lead cohort",
-		Lead:  "Won revenue by the month a lead arrived (rows) and how many months later it closed (columns): revenue arrives long after the form fill.",
-		Chart: hm.SVG(), Table: cohortTable,
-	})
-	if sec, ok := coverageSection(d, money, count, pct); ok {
-		p.Sections = append(p.Sections, sec)
-	}
-	if sec, ok := calibrationSection(d, money); ok {
-		p.Sections = append(p.Sections, sec)
-	}
-	return pageTemplate.Execute(w, p)
+	return pageTemplate.Execute(w, build(d, opts))
 }
 
-// coverageSection: how much lead-quality and revenue signal reached each
-// bidding algorithm, and why the rest did not.
-func coverageSection(d *Data, money, count, pct func(float64) string) (section, bool) {
-	if len(d.Coverage) == 0 {
-		return section{}, false
+// Export is what --format json writes: the headline and each section's
+// data.
+type Export struct {
+	GeneratedAt time.Time `json:"generated_at"`
+	Currency    string    `json:"currency"`
+	Model       string    `json:"model"`
+	Period      string    `json:"period"`
+	DataThrough string    `json:"data_through,omitempty"`
+	Headline    []string  `json:"headline"`
+	Charts      []Dataset `json:"charts"`
+}
+
+// Build returns the headline and every section's data, as --format json
+// writes them.
+func Build(d *Data, opts Options) Export {
+	v := build(d, opts)
+	e := Export{GeneratedAt: d.GeneratedAt, Currency: d.ReportingCurrency, Model: v.Model, Period: v.Period, Headline: v.Headline}
+	if e.Headline == nil {
+		e.Headline = []string{}
 	}
-	type agg struct {
-		events, reached, wonValue, wonReached float64
-		missed                                map[string]float64
+	if !d.DataThrough.IsZero() {
+		e.DataThrough = d.DataThrough.Format(time.DateOnly)
 	}
-	byDest := map[string]*agg{}
-	var dests []string
-	for _, r := range d.Coverage {
-		a := byDest[r.Destination]
-		if a == nil {
-			a = &agg{missed: map[string]float64{}}
-			byDest[r.Destination] = a
-			dests = append(dests, r.Destination)
-		}
-		a.events += r.Events
-		if r.Stage == "won" {
-			a.wonValue += r.Value
-		}
-		if r.Reached() {
-			a.reached += r.Events
-			if r.Stage == "won" {
-				a.wonReached += r.Value
+	for _, s := range v.Sections {
+		ds := s.Data
+		for _, r := range ds.Rows {
+			for j, c := range r {
+				// JSON has no NaN or infinity.
+				if x, ok := c.(float64); ok && (math.IsNaN(x) || math.IsInf(x, 0)) {
+					r[j] = nil
+				}
 			}
-		} else {
-			a.missed[r.Status] += r.Events
 		}
-	}
-	sort.Strings(dests)
-	reached, missed := Series{Name: "reached"}, Series{Name: "did not reach"}
-	t := table{Head: []string{"destination", "stage events", "reached", "share", "won revenue reached", "why the rest did not"}}
-	for _, dest := range dests {
-		a := byDest[dest]
-		reached.Values = append(reached.Values, a.reached)
-		missed.Values = append(missed.Values, a.events-a.reached)
-		var why []string
-		for st, n := range a.missed {
-			why = append(why, fmt.Sprintf("%s %s", strings.ReplaceAll(st, "_", " "), count(n)))
+		if ds.Rows == nil {
+			ds.Rows = [][]any{}
 		}
-		sort.Strings(why)
-		t.Rows = append(t.Rows, []string{dest, count(a.events), count(a.reached), pct(ratio(a.reached, a.events)),
-			money(a.wonReached) + " of " + money(a.wonValue), strings.Join(why, ", ")})
+		e.Charts = append(e.Charts, ds)
 	}
-	return section{
-		ID: "activation", Title: "What reached the bidding algorithms",
-		Lead: "Lead-stage events (with predicted value) and won revenue delivered to each platform, and why the rest did not: " +
-			"outside the platform's window, no identifier it can match, no ads consent, or the destination not configured.",
-		Chart: BarChart{ID: "chart-activation", Title: "Stage events", Categories: dests, Series: []Series{reached, missed}, Format: count}.SVG(),
-		Table: t,
-	}, true
+	return e
 }
 
-// calibrationSection: the predicted values sent early, back-tested against
-// what the same leads went on to win.
-func calibrationSection(d *Data, money func(float64) string) (section, bool) {
-	var rows []CalibrationRow
-	for _, r := range d.Calibration {
-		if r.Stage == "sql" {
-			rows = append(rows, r)
-		}
-	}
-	if len(rows) == 0 {
-		return section{}, false
-	}
-	var cats []string
-	pred, real := Series{Name: "predicted"}, Series{Name: "won"}
-	t := table{Head: []string{"channel", "SQL leads", "predicted value", "won revenue", "predicted / won"}}
-	for _, r := range rows {
-		cats = append(cats, r.Channel)
-		pred.Values = append(pred.Values, r.Predicted)
-		real.Values = append(real.Values, r.Realised)
-		ratioText := "-"
-		if r.Realised > 0 {
-			ratioText = fmt.Sprintf("%.2f", r.Predicted/r.Realised)
-		}
-		t.Rows = append(t.Rows, []string{r.Channel, fmt.Sprintf("%.0f", r.Leads), money(r.Predicted), money(r.Realised), ratioText})
-	}
-	return section{
-		ID: "calibration", Title: "Predicted value at SQL vs revenue won (back-test)",
-		Lead: "Each month's SQLs valued by a model fitted without that month, against what they went on to win. " +
-			"Close to 1 means the value sent to the platforms before deals close is honest.",
-		Chart: BarChart{ID: "chart-calibration", Title: "Predicted vs won", Categories: cats, Series: []Series{pred, real}, Format: money}.SVG(),
-		Table: t,
-	}, true
+// WriteJSON writes Build's result as indented JSON.
+func WriteJSON(w io.Writer, d *Data, opts Options) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(Build(d, opts))
 }
 
-func channelOrder(d *Data, model string) []string {
-	var out []string
-	seen := map[string]bool{}
-	for _, r := range d.ForModel(model) {
-		out = append(out, r.Channel)
-		seen[r.Channel] = true
-	}
-	var rest []string
-	for _, r := range d.Channels {
-		if !seen[r.Channel] {
-			seen[r.Channel] = true
-			rest = append(rest, r.Channel)
+// WriteCSV writes each section's data as a block for pasting into a
+// spreadsheet: a line with the section id and title, the header, the rows,
+// and an empty line. Numbers are plain (no grouping, no currency);
+// percentages are percent with one decimal.
+func WriteCSV(w io.Writer, d *Data, opts Options) error {
+	e := Build(d, opts)
+	cw := csv.NewWriter(w)
+	for _, ds := range e.Charts {
+		head := make([]string, len(ds.Columns))
+		for i, c := range ds.Columns {
+			head[i] = c.Name
+			switch c.Kind {
+			case KindPercent:
+				head[i] += " (%)"
+			case KindMoney, KindUnit:
+				head[i] += " (" + e.Currency + ")"
+			}
+		}
+		records := [][]string{{ds.ID, ds.Title}, head}
+		for _, r := range ds.Rows {
+			rec := make([]string, len(r))
+			for j, c := range r {
+				rec[j] = csvCell(ds.Columns[j].Kind, c)
+			}
+			records = append(records, rec)
+		}
+		records = append(records, nil)
+		if err := cw.WriteAll(records); err != nil {
+			return fmt.Errorf("write csv: %w", err)
 		}
 	}
-	sort.Strings(rest)
-	return append(out, rest...)
+	return nil
 }
 
-func cohortHeatmap(d *Data, money func(float64) string) (Heatmap, table) {
-	months := map[string]map[int]float64{}
-	maxLag := 0
-	for _, c := range d.Cohorts {
-		k := c.LeadMonth.Format("2006-01")
-		if months[k] == nil {
-			months[k] = map[int]float64{}
+func csvCell(k Kind, c any) string {
+	x, ok := c.(float64)
+	if !ok {
+		if c == nil {
+			return ""
 		}
-		months[k][c.MonthsToRevenue] += c.Revenue
-		if c.MonthsToRevenue > maxLag {
-			maxLag = c.MonthsToRevenue
-		}
+		return fmt.Sprint(c)
 	}
-	var rows []string
-	for k := range months {
-		rows = append(rows, k)
+	switch k {
+	case KindPercent:
+		return strconv.FormatFloat(x*100, 'f', 1, 64)
+	case KindCount, KindMoney, KindUnit, KindRatio:
+		return strconv.FormatFloat(x, 'f', 2, 64)
 	}
-	sort.Strings(rows)
-	var cols []string
-	for i := 0; i <= maxLag; i++ {
-		cols = append(cols, fmt.Sprintf("+%d mo", i))
-	}
-	t := table{Head: append([]string{"lead month"}, cols...)}
-	values := make([][]float64, len(rows))
-	for i, r := range rows {
-		values[i] = make([]float64, len(cols))
-		tr := []string{r}
-		for j := range cols {
-			values[i][j] = months[r][j]
-			tr = append(tr, money(months[r][j]))
-		}
-		t.Rows = append(t.Rows, tr)
-	}
-	if len(rows) == 0 {
-		cols = nil
-	}
-	return Heatmap{ID: "chart-cohorts", Title: "Won revenue by cohort", Rows: rows, Columns: cols, Values: values, Format: money}, t
-}
-
-func formatMoney(v float64, currency string) string {
-	neg := v < 0
-	v = math.Abs(v)
-	whole := fmt.Sprintf("%.0f", v)
-	if v < 100 {
-		whole = fmt.Sprintf("%.2f", v)
-	}
-	intPart, frac, _ := strings.Cut(whole, ".")
-	var b strings.Builder
-	for i, r := range intPart {
-		if i > 0 && (len(intPart)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	s := b.String()
-	if frac != "" {
-		s += "." + frac
-	}
-	if neg {
-		s = "-" + s
-	}
-	return s + " " + currency
+	return strconv.FormatFloat(x, 'f', -1, 64)
 }
 
 var pageTemplate = template.Must(template.New("report").Parse(`<!doctype html>
@@ -332,44 +127,103 @@ var pageTemplate = template.Must(template.New("report").Parse(`<!doctype html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>SAM — revenue by channel</title>
+<title>SAM — revenue by channel, {{.Period}}</title>
 <style>
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d2430;background:#f6f7f9}
-header{background:#1d2430;color:#fff;padding:20px 32px}
+*{box-sizing:border-box}
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d2430;background:#f3f4f6}
+header{background:#1d2430;color:#fff;padding:18px 28px}
 header h1{margin:0 0 4px;font-size:22px}
 header p{margin:0;color:#c9d1dc}
-main{padding:8px 32px 40px;max-width:1200px}
-section{background:#fff;border-radius:8px;padding:16px 20px;margin:18px 0;box-shadow:0 1px 3px rgba(0,0,0,.08)}
+main{padding:16px 28px 32px;display:grid;grid-template-columns:repeat(2,minmax(0,1fr));gap:18px;max-width:1800px}
+section{background:#fff;border-radius:8px;padding:16px 20px;box-shadow:0 1px 3px rgba(0,0,0,.08);min-width:0}
+section.wide,#story{grid-column:1/-1}
 section h2{margin:0 0 4px;font-size:17px}
-section p.lead{margin:0 0 12px;color:#4a5566}
-.charts{display:flex;flex-wrap:wrap;gap:24px}
+p.lead{margin:0 0 12px;color:#4a5566;max-width:90ch}
+#story{display:grid;grid-template-columns:minmax(0,3fr) minmax(0,2fr);gap:20px;align-items:start}
+#story h2{font-size:20px}
+#headline{margin:6px 0 0;padding-left:20px;font-size:16px}
+#headline li{margin:0 0 8px}
+.tiles{display:grid;grid-template-columns:repeat(2,minmax(0,1fr));gap:10px}
+.tile{border:1px solid #e3e6ea;border-radius:6px;padding:10px 12px}
+.tile b{display:block;font-size:22px}
+.tile span,.tile small{color:#4a5566}
+.charts{display:flex;flex-wrap:wrap;gap:16px 24px;align-items:flex-start}
+#myopia .charts{display:grid;grid-template-columns:minmax(0,3fr) minmax(0,2fr);gap:8px 24px}
+#myopia #chart-quadrant{grid-row:span 2}
+#trends .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(230px,1fr))}
 svg.chart{max-width:100%;height:auto}
+svg.wide,svg.small{width:100%}
 svg .chart-title{font-weight:600;font-size:13px}
-svg .cat,svg .val,svg .legend{font-size:11px;fill:#333}
-table{border-collapse:collapse;margin-top:12px;font-size:12.5px}
-th,td{padding:4px 10px;border-bottom:1px solid #e3e6ea;text-align:right}
+svg .cat,svg .val,svg .legend,svg .tick{font-size:11px;fill:#333}
+svg .label{font-size:13px;font-weight:600;fill:#1d2430}
+svg .axis{font-size:12px;fill:#4a5566}
+svg .quad{font-size:12px;fill:#8a94a3;font-style:italic}
+svg .cell{font-size:12px}
+svg .ref{stroke:#8a94a3;stroke-dasharray:5 4}
+svg .grid{stroke:#e3e6ea}
+svg .partial{fill:#eef0f3}
+ul.legend{list-style:none;margin:0;padding:0;display:flex;flex-wrap:wrap;gap:4px 16px;align-self:center;grid-column:1/-1}
+.swatch{display:inline-block;width:12px;height:12px;border-radius:2px;margin-right:6px;vertical-align:-1px}
+.table{overflow-x:auto;margin-top:12px}
+table{border-collapse:collapse;font-size:12.5px;font-variant-numeric:tabular-nums}
+th,td{padding:4px 10px;border-bottom:1px solid #e3e6ea;text-align:right;white-space:nowrap}
 th:first-child,td:first-child{text-align:left}
 th{background:#f0f2f5}
-footer{color:#6b7686;font-size:12px;padding:0 32px 24px}
+.alt{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
+footer{color:#6b7686;font-size:12px;padding:0 28px 24px}
+@media (max-width:900px){
+main{grid-template-columns:minmax(0,1fr);padding:10px}
+#story,#myopia .charts{grid-template-columns:minmax(0,1fr)}
+#myopia #chart-quadrant{grid-row:auto}
+header{padding:14px 12px}
+section{padding:12px}
+}
+@media (max-width:600px){
+/* the quadrant is drawn 640 wide; on a phone its text would shrink below reading size */
+#chart-quadrant .label{font-size:22px}
+#chart-quadrant .tick,#chart-quadrant .axis,#chart-quadrant .quad{font-size:18px}
+}
+@media print{
+body{background:#fff;font-size:11px}
+header{background:none;color:#000;padding:0 0 8px;border-bottom:2px solid #000}
+header p{color:#333}
+main{display:block;padding:0;max-width:none}
+section{box-shadow:none;border:1px solid #ccc;margin:0 0 10px;break-inside:avoid}
+section.wide{break-inside:auto}
+.charts,table{break-inside:avoid}
+.table{overflow:visible}
+#trends .charts{grid-template-columns:repeat(3,minmax(0,1fr))}
+*{-webkit-print-color-adjust:exact;print-color-adjust:exact}
+}
 </style>
 </head>
 <body>
 <header>
 <h1>Revenue by channel, not form fills</h1>
-<p>Headline model: <strong>{{.Model}}</strong> · amounts in {{.Data.ReportingCurrency}} · engine {{.Data.Engine}} · generated {{.Data.GeneratedAt.Format "2006-01-02 15:04 UTC"}}</p>
+<p>{{.Period}} · attribution model <strong>{{.Model}}</strong> · amounts in {{.Data.ReportingCurrency}}{{if not .Data.DataThrough.IsZero}} · data through {{.Data.DataThrough.Format "2 Jan 2006"}}{{end}} · engine {{.Data.Engine}} · generated {{.Data.GeneratedAt.Format "2006-01-02 15:04 UTC"}}</p>
 </header>
 <main>
-{{range .Sections}}<section id="{{.ID}}">
+<section id="story">
+<div>
+<h2>What the numbers say</h2>
+{{if .Headline}}<ul id="headline">{{range .Headline}}<li data-headline>{{.}}</li>{{end}}</ul>
+{{else}}<p class="lead" id="headline">No channel stands out: cost per lead and return rank the paid channels alike, and no channel's leads are mostly spam.</p>{{end}}
+</div>
+<div class="tiles">{{range .Tiles}}<div class="tile"><span>{{.Label}}</span><b>{{.Value}}</b>{{if .Note}}<small>{{.Note}}</small>{{end}}</div>{{end}}</div>
+</section>
+{{range .Sections}}<section id="{{.ID}}"{{if .Wide}} class="wide"{{end}}>
 <h2>{{.Title}}</h2>
 <p class="lead">{{.Lead}}</p>
-<div class="charts">{{.Chart}}{{if .Side}}{{.Side}}{{end}}</div>
-<table>
-<thead><tr>{{range .Table.Head}}<th>{{.}}</th>{{end}}</tr></thead>
-<tbody>{{range .Table.Rows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>{{end}}</tbody>
-</table>
+<figure class="charts" aria-describedby="{{.ID}}-alt" style="margin:0">{{range .Charts}}{{.}}{{end}}</figure>
+<p class="alt" id="{{.ID}}-alt">{{.Alt}}</p>
+<div class="table"><table data-table="{{.Data.ID}}">
+<caption class="alt">{{.Data.Title}}</caption>
+<thead><tr>{{range .Data.Columns}}<th>{{.Name}}</th>{{end}}</tr></thead>
+<tbody>{{range $.Cells .Data}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>{{end}}</tbody>
+</table></div>
 </section>
 {{end}}</main>
-<footer>SAM · Systematic Attribution Marketing. This file is self-contained: it fetches nothing and works offline.</footer>
+<footer>SAM · Systematic Attribution Marketing. This file is self-contained: it fetches nothing and works offline. <code>sam report --format json</code> or <code>csv</code> writes the numbers of every chart.</footer>
 </body>
 </html>
 `))

@@ -82,3 +82,22 @@ func TestFormatMoney(t *testing.T) {
 		}
 	}
 }
+
+func TestPageClaimsNoInversionWhenTheCheapestLeadsPayBest(t *testing.T) {
+	d := sampleData()
+	for i, r := range d.Channels {
+		if r.Channel == "Paid Social" {
+			d.Channels[i].Revenue, d.Channels[i].Won = 50000, 20
+		}
+	}
+	var buf bytes.Buffer
+	if err := Render(&buf, d, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), "looks best") || strings.Contains(buf.String(), "dearest leads") {
+		t.Fatal("the headline claims an inversion the data does not have")
+	}
+	if e := Build(d, Options{}); len(e.Headline) != 1 || !strings.Contains(e.Headline[0], "Display leads") {
+		t.Fatalf("headline %q, want only the spam sentence", e.Headline)
+	}
+}

@@ -44,7 +44,7 @@ func commands() map[string]command {
 		"query":     {"run a SQL query: [--format table|csv|json] SQL", cmdQuery},
 		"runs":      {"show recent runs from the ledger", cmdRuns},
 		"generate":  {"write synthetic GA4 export, CRM and spend files: --out DIR --days N --seed S", cmdGenerate},
-		"report":    {"write the HTML report: [--out report.html] [--model M]", cmdReport},
+		"report":    {"write the HTML report, or its data: [--out FILE] [--model M] [--from YYYY-MM] [--to YYYY-MM] [--format html|json|csv]", cmdReport},
 		"schedule":  {"run the pipeline on a cron schedule, one run at a time: CRON", cmdSchedule},
 		"config":    {"print the configuration reference (every SAM_ variable)", cmdConfig},
 		"version":   {"print the version", cmdVersion},
@@ -163,6 +163,8 @@ func cmdRun(ctx context.Context, e *env) error {
 		// how much of it reached the algorithms.
 		if err := printChannelTables(ctx, e.stdout, app.WH, app.Settings.ReportingCurrency); err != nil {
 			app.Log.Warn("could not print the channel table", "error", err)
+		} else if err := printHeadline(ctx, e.stdout, app.WH, app.Settings.ReportingCurrency); err != nil {
+			app.Log.Warn("could not print the headline", "error", err)
 		}
 	}
 	e.printActivation(ctx, app)
