@@ -117,13 +117,9 @@ collected as (
     lc.last_click_campaign as export_campaign,
     lc.last_click_source_platform as export_source_platform,
     lc.last_click_channel_group,
-    case
-      when t.source is not null then t.source
-      when g.gclid is not null then 'google'
-      when k.srsltid is not null then 'google'
-      when rs.source is not null then rs.source
-      else '(direct)'
-    end as source,
+    -- precedence: the tagged source, then an auto-tagged Ads click or a
+    -- free-listing click (both google), then the referrer, else direct
+    coalesce(t.source, case when g.gclid is not null or k.srsltid is not null then 'google' end, rs.source, '(direct)') as source,
     case
       when t.source is not null or t.medium is not null then coalesce(t.medium, '(not set)')
       when g.gclid is not null then 'cpc'
