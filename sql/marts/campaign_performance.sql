@@ -1,0 +1,149 @@
+/*
+description: >
+  Campaign performance by (month, channel, campaign, attribution model): the
+  channel_performance measures at campaign grain. Spend joins sessions and
+  credited touches on the campaign name normalised alike on both sides
+  (macro campaign_key); spend rows without a campaign, and touches without
+  one, sit in the channel's row with a NULL campaign (the channel fallback).
+  Spend is never dropped: a spend row whose campaign no session of its
+  channel carries in the month keeps its row and is counted in
+  spend_rows_unmatched. Columns are documented in README.md.
+materialized: table
+cluster_by: [model, channel, campaign]
+tests:
+  not_null: [month, channel, model, spend, spend_rows, spend_rows_unmatched, sessions, leads, sqls, opportunities, won, revenue, reporting_currency]
+  unique_combination: [[month, channel, campaign, model]]
+*/
+with models as (
+  {{ macro "attribution_models" }}
+),
+
+sessions as (
+  select
+    {{ date_trunc "session_date" "MONTH" }} as month,
+    coalesce(channel, 'Unassigned') as channel,
+    {{ macro "campaign_key" "campaign" }} as campaign,
+    count(*) as sessions
+  from {{ ref "stg_ga4__sessions" }}
+  group by 1, 2, 3
+),
+
+spend_rows as (
+  select
+    {{ date_trunc "spend_date" "MONTH" }} as month,
+    channel,
+    {{ macro "campaign_key" "campaign" }} as campaign,
+    cost_reporting,
+    fx_missing,
+    source_rows
+  from {{ ref "stg_spend__daily" }}
+),
+
+spend as (
+  select
+    sp.month,
+    sp.channel,
+    sp.campaign,
+    sum(sp.cost_reporting) as spend,
+    sum(sp.source_rows) as spend_rows,
+    sum(case when sp.fx_missing then sp.source_rows else 0 end) as spend_rows_unconverted,
+    -- a named campaign no session of the channel carries in the month
+    sum(case when sp.campaign is not null and se.campaign is null then sp.source_rows else 0 end) as spend_rows_unmatched
+  from spend_rows as sp
+  left join sessions as se
+    on se.month = sp.month and se.channel = sp.channel and se.campaign = sp.campaign
+  group by 1, 2, 3
+),
+
+credits as (
+  {{ macro "lead_credits" (ref "attribution_touchpoints") (ref "fct_lead_revenue") }}
+),
+
+events as (
+  select model, channel, campaign, cast(stage_at as date) as day,
+    credit as leads, null as sqls, null as opportunities, null as won, null as revenue
+  from credits where stage = 'lead'
+  union all
+  select model, channel, campaign, cast(stage_at as date), null, credit, null, null, null
+  from credits where stage = 'sql'
+  union all
+  select model, channel, campaign, cast(stage_at as date), null, null, credit, null, null
+  from credits where stage = 'opportunity'
+  union all
+  select model, channel, campaign, cast(stage_at as date), null, null, null, credit, revenue_credit
+  from credits where stage = 'won'
+),
+
+funnel as (
+  select
+    {{ date_trunc "day" "MONTH" }} as month,
+    channel,
+    {{ macro "campaign_key" "campaign" }} as campaign,
+    model,
+    sum(leads) as leads,
+    sum(sqls) as sqls,
+    sum(opportunities) as opportunities,
+    sum(won) as won,
+    sum(revenue) as revenue
+  from events
+  group by 1, 2, 3, 4
+),
+
+spine as (
+  select month, channel, campaign, model from funnel
+  union distinct
+  select s.month, s.channel, s.campaign, m.model from spend as s cross join models as m
+  union distinct
+  select s.month, s.channel, s.campaign, m.model from sessions as s cross join models as m
+),
+
+-- NULL campaigns (the channel fallback) join each other
+joined as (
+  select
+    k.month,
+    k.channel,
+    k.campaign,
+    k.model,
+    coalesce(sp.spend, 0) as spend,
+    coalesce(sp.spend_rows, 0) as spend_rows,
+    coalesce(sp.spend_rows_unconverted, 0) as spend_rows_unconverted,
+    coalesce(sp.spend_rows_unmatched, 0) as spend_rows_unmatched,
+    coalesce(se.sessions, 0) as sessions,
+    {{ safe_cast "coalesce(fu.leads, 0)" "FLOAT64" }} as leads,
+    {{ safe_cast "coalesce(fu.sqls, 0)" "FLOAT64" }} as sqls,
+    {{ safe_cast "coalesce(fu.opportunities, 0)" "FLOAT64" }} as opportunities,
+    {{ safe_cast "coalesce(fu.won, 0)" "FLOAT64" }} as won,
+    coalesce(fu.revenue, 0) as revenue
+  from spine as k
+  left join spend as sp
+    on sp.month = k.month and sp.channel = k.channel and coalesce(sp.campaign, '') = coalesce(k.campaign, '')
+  left join sessions as se
+    on se.month = k.month and se.channel = k.channel and coalesce(se.campaign, '') = coalesce(k.campaign, '')
+  left join funnel as fu
+    on fu.month = k.month and fu.channel = k.channel and coalesce(fu.campaign, '') = coalesce(k.campaign, '')
+    and fu.model = k.model
+)
+
+select
+  month,
+  channel,
+  campaign,
+  model,
+  spend,
+  spend_rows,
+  spend_rows_unconverted,
+  spend_rows_unmatched,
+  sessions,
+  leads,
+  sqls,
+  opportunities,
+  won,
+  revenue,
+  case when leads > 0 then {{ safe_cast "spend" "FLOAT64" }} / leads end as cost_per_lead,
+  case when sqls > 0 then {{ safe_cast "spend" "FLOAT64" }} / sqls end as cost_per_sql,
+  case when opportunities > 0 then {{ safe_cast "spend" "FLOAT64" }} / opportunities end as cost_per_opportunity,
+  case when won > 0 then {{ safe_cast "spend" "FLOAT64" }} / won end as cac,
+  case when spend > 0 then {{ safe_cast "revenue" "FLOAT64" }} / {{ safe_cast "spend" "FLOAT64" }} end as roas,
+  case when spend > 0 then {{ safe_cast "revenue - spend" "FLOAT64" }} / {{ safe_cast "spend" "FLOAT64" }} end as roi,
+  {{ var "reporting_currency" }} as reporting_currency
+from joined
