@@ -263,16 +263,16 @@ select
   touch_at,
   position,
   touch_count,
-  touch_phase,
   is_lead_form_session,
   channel,
   source,
   medium,
   campaign,
   days_before_lead,
-  days_before_stage,
   stage_at,
   credit,
   {{ safe_cast "credit * revenue_reporting" "NUMERIC" }} as revenue_credit,
-  reporting_currency
+  reporting_currency,
+  touch_phase,
+  days_before_stage
 from credited
