@@ -30,3 +30,19 @@ select 'lead' as stage
   union all select 'opportunity'
   union all select 'won'
 {{- end }}
+
+{{- /*
+touch_columns: what attribution_touchpoints carries of every touch of a
+journey, in one order for each of its selects; for a select list four
+spaces deep.
+*/ -}}
+{{ define "touch_columns" -}}
+session_key,
+    touch_at,
+    channel,
+    source,
+    medium,
+    campaign,
+    is_lead_form_session,
+    days_before_lead
+{{- end }}

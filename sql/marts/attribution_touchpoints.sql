@@ -50,14 +50,7 @@ lead_clients as (
 web_touches as (
   select
     lead_id,
-    session_key,
-    touch_at,
-    channel,
-    source,
-    medium,
-    campaign,
-    is_lead_form_session,
-    days_before_lead,
+    {{ macro "touch_columns" }},
     'pre_lead' as touch_phase
   from {{ ref "int_lead_touchpoints" }}
   union all
@@ -150,17 +143,10 @@ touches as (
   select
     lead_id,
     journey_stage,
-    session_key,
-    touch_at,
     position,
     touch_count,
     touch_phase,
-    channel,
-    source,
-    medium,
-    campaign,
-    is_lead_form_session,
-    days_before_lead,
+    {{ macro "touch_columns" }},
     {{ days_between "journey_stage_at" "touch_at" }} as days_before_stage,
     w_weight / sum(w_weight) over (partition by lead_id, journey_stage) as w_shaped_credit,
     full_path_weight / sum(full_path_weight) over (partition by lead_id, journey_stage) as full_path_credit
@@ -171,11 +157,11 @@ touches as (
   select
     ls.lead_id,
     ls.stage,
-    cast(null as string),
-    ls.created_at,
     1,
     1,
     'pre_lead',
+    cast(null as string),
+    ls.created_at,
     'Unattributed',
     cast(null as string),
     cast(null as string),

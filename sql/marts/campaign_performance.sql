@@ -20,9 +20,7 @@ with models as (
 
 sessions as (
   select
-    {{ date_trunc "session_date" "MONTH" }} as month,
-    coalesce(channel, 'Unassigned') as channel,
-    {{ macro "campaign_key" "campaign" }} as campaign,
+    {{ macro "campaign_grain" "session_date" "coalesce(channel, 'Unassigned')" }},
     count(*) as sessions
   from {{ ref "stg_ga4__sessions" }}
   group by 1, 2, 3
@@ -30,9 +28,7 @@ sessions as (
 
 spend_rows as (
   select
-    {{ date_trunc "spend_date" "MONTH" }} as month,
-    channel,
-    {{ macro "campaign_key" "campaign" }} as campaign,
+    {{ macro "campaign_grain" "spend_date" "channel" }},
     cost_reporting,
     fx_missing,
     source_rows
@@ -76,15 +72,9 @@ events as (
 
 funnel as (
   select
-    {{ date_trunc "day" "MONTH" }} as month,
-    channel,
-    {{ macro "campaign_key" "campaign" }} as campaign,
+    {{ macro "campaign_grain" "day" "channel" }},
     model,
-    sum(leads) as leads,
-    sum(sqls) as sqls,
-    sum(opportunities) as opportunities,
-    sum(won) as won,
-    sum(revenue) as revenue
+    {{ macro "funnel_sums" }}
   from events
   group by 1, 2, 3, 4
 ),
@@ -100,19 +90,17 @@ spine as (
 -- NULL campaigns (the channel fallback) join each other
 joined as (
   select
-    k.month,
-    k.channel,
-    k.campaign,
-    k.model,
+    k.*,
     coalesce(sp.spend, 0) as spend,
     coalesce(sp.spend_rows, 0) as spend_rows,
     coalesce(sp.spend_rows_unconverted, 0) as spend_rows_unconverted,
     coalesce(sp.spend_rows_unmatched, 0) as spend_rows_unmatched,
     coalesce(se.sessions, 0) as sessions,
-    {{ safe_cast "coalesce(fu.leads, 0)" "FLOAT64" }} as leads,
-    {{ safe_cast "coalesce(fu.sqls, 0)" "FLOAT64" }} as sqls,
-    {{ safe_cast "coalesce(fu.opportunities, 0)" "FLOAT64" }} as opportunities,
-    {{ safe_cast "coalesce(fu.won, 0)" "FLOAT64" }} as won,
+    -- credits are FLOAT64 already, so the sums are too
+    coalesce(fu.leads, 0) as leads,
+    coalesce(fu.sqls, 0) as sqls,
+    coalesce(fu.opportunities, 0) as opportunities,
+    coalesce(fu.won, 0) as won,
     coalesce(fu.revenue, 0) as revenue
   from spine as k
   left join spend as sp
@@ -139,11 +127,7 @@ select
   opportunities,
   won,
   revenue,
-  case when leads > 0 then {{ safe_cast "spend" "FLOAT64" }} / leads end as cost_per_lead,
-  case when sqls > 0 then {{ safe_cast "spend" "FLOAT64" }} / sqls end as cost_per_sql,
+  {{ macro "performance_ratios" }},
   case when opportunities > 0 then {{ safe_cast "spend" "FLOAT64" }} / opportunities end as cost_per_opportunity,
-  case when won > 0 then {{ safe_cast "spend" "FLOAT64" }} / won end as cac,
-  case when spend > 0 then {{ safe_cast "revenue" "FLOAT64" }} / {{ safe_cast "spend" "FLOAT64" }} end as roas,
-  case when spend > 0 then {{ safe_cast "revenue - spend" "FLOAT64" }} / {{ safe_cast "spend" "FLOAT64" }} end as roi,
   {{ var "reporting_currency" }} as reporting_currency
 from joined

@@ -152,11 +152,7 @@ select
   opportunities,
   won,
   revenue,
-  case when leads > 0 then {{ safe_cast "spend" "FLOAT64" }} / leads end as cost_per_lead,
-  case when sqls > 0 then {{ safe_cast "spend" "FLOAT64" }} / sqls end as cost_per_sql,
-  case when won > 0 then {{ safe_cast "spend" "FLOAT64" }} / won end as cac,
-  case when spend > 0 then {{ safe_cast "revenue" "FLOAT64" }} / {{ safe_cast "spend" "FLOAT64" }} end as roas,
-  case when spend > 0 then {{ safe_cast "revenue - spend" "FLOAT64" }} / {{ safe_cast "spend" "FLOAT64" }} end as roi,
+  {{ macro "performance_ratios" }},
   case when leads > 0 then spam_leads / leads end as spam_rate,
   median_days_to_revenue,
   {{ var "reporting_currency" }} as reporting_currency

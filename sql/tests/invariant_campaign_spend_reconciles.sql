@@ -1,36 +1,29 @@
 /*
 description: >
   For every model, campaign_performance holds every raw spend row
-  (raw_spend__daily): as many rows, as many without an FX rate, and the
-  converted cost to the cent (each raw row at the rate stg_spend__daily used
-  for it). Spend whose campaign matches no session is counted, never dropped.
+  (raw_spend__daily) and its cost to the cent: staging keeps each
+  currency's raw cost and row count, and campaign_performance holds as many
+  rows, as many without an FX rate and the converted cost of staging. Spend
+  whose campaign matches no session is counted, never dropped.
 */
 with raw as (
-  select
-    spend_date,
-    lower(trim(source)) as source,
-    lower(trim(medium)) as medium,
-    nullif(trim(campaign), '') as campaign,
-    upper(currency) as currency,
-    cost
+  select upper(currency) as currency, count(*) as spend_rows, sum(cost) as cost
   from {{ source "spend" "daily" }}
+  group by 1
 ),
 
-rates as (
-  select distinct spend_date, source, medium, campaign, currency, fx_rate
+staged as (
+  select currency, sum(source_rows) as spend_rows, sum(cost) as cost
   from {{ ref "stg_spend__daily" }}
+  group by 1
 ),
 
-expected as (
+converted as (
   select
-    count(*) as spend_rows,
-    sum(case when rt.fx_rate is null then 1 else 0 end) as spend_rows_unconverted,
-    coalesce(sum(r.cost * rt.fx_rate), 0) as spend
-  from raw as r
-  left join rates as rt
-    on rt.spend_date = r.spend_date and rt.source = r.source and rt.medium = r.medium
-    and rt.currency = r.currency
-    and (rt.campaign = r.campaign or (rt.campaign is null and r.campaign is null))
+    coalesce(sum(source_rows), 0) as spend_rows,
+    coalesce(sum(case when fx_missing then source_rows else 0 end), 0) as spend_rows_unconverted,
+    coalesce(sum(cost_reporting), 0) as spend
+  from {{ ref "stg_spend__daily" }}
 ),
 
 models as (
@@ -48,9 +41,14 @@ actual as (
   group by m.model
 )
 
-select a.*, e.spend_rows as raw_rows, e.spend_rows_unconverted as raw_unconverted, e.spend as raw_spend
+select 'staging lost raw spend' as problem, r.currency as item, r.cost as expected, s.cost as got
+from raw as r
+left join staged as s on s.currency = r.currency
+where s.currency is null or s.spend_rows != r.spend_rows or abs(s.cost - r.cost) >= 0.005
+union all
+select 'campaign_performance differs from staging', a.model, v.spend, a.spend
 from actual as a
-cross join expected as e
-where a.spend_rows != e.spend_rows
-  or a.spend_rows_unconverted != e.spend_rows_unconverted
-  or abs(a.spend - e.spend) >= 0.005
+cross join converted as v
+where a.spend_rows != v.spend_rows
+  or a.spend_rows_unconverted != v.spend_rows_unconverted
+  or abs(a.spend - v.spend) >= 0.005

@@ -6,13 +6,7 @@ description: >
   the cent, spend to the converted spend.
 */
 with facts as (
-  select
-    count(*) as leads,
-    sum(case when coalesce(sql_at, opportunity_at, won_at) is not null then 1 else 0 end) as sqls,
-    sum(case when coalesce(opportunity_at, won_at) is not null then 1 else 0 end) as opportunities,
-    sum(case when won_at is not null then 1 else 0 end) as won,
-    coalesce(sum(revenue_reporting), 0) as revenue
-  from {{ ref "fct_lead_revenue" }}
+  {{ macro "funnel_facts" (ref "fct_lead_revenue") }}
 ),
 
 spend as (
@@ -23,11 +17,7 @@ spend as (
 models as (
   select
     model,
-    sum(leads) as leads,
-    sum(sqls) as sqls,
-    sum(opportunities) as opportunities,
-    sum(won) as won,
-    sum(revenue) as revenue,
+    {{ macro "funnel_sums" }},
     sum(spend) as spend
   from {{ ref "channel_performance" }}
   group by model
@@ -37,9 +27,5 @@ select m.*, f.leads as fact_leads, f.sqls as fact_sqls, f.opportunities as fact_
 from models as m
 cross join facts as f
 cross join spend as s
-where abs(m.leads - f.leads) > 1e-6
-  or abs(m.sqls - f.sqls) > 1e-6
-  or abs(m.opportunities - f.opportunities) > 1e-6
-  or abs(m.won - f.won) > 1e-6
-  or abs(m.revenue - f.revenue) >= 0.005
+where {{ macro "funnel_differs" "m" "f" }}
   or abs(m.spend - s.spend) >= 0.005
