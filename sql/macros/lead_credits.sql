@@ -1,9 +1,10 @@
 {{- /*
 The channel marts' view of attribution: every credit of touchpoints
-(attribution_touchpoints) with the facts of its lead (lead_revenue,
-fct_lead_revenue) they report by: creation, stage dates, days to won and the
-spam flag. channel_performance and channel_cohorts read credits through it, so
-they join the two alike. It renders a query whose lines after the first are
+(attribution_touchpoints), with the touch's channel and campaign, and the
+facts of its lead (lead_revenue, fct_lead_revenue) they report by: creation,
+stage dates, days to won and the spam flag. channel_performance,
+campaign_performance and channel_cohorts read credits through it, so they
+join the two alike. It renders a query whose lines after the first are
 indented for a CTE body two spaces deep.
 */ -}}
 {{ define "lead_credits" -}}
@@ -12,6 +13,7 @@ select
     a.lead_id,
     a.model,
     a.channel,
+    a.campaign,
     a.stage,
     a.credit,
     a.revenue_credit,

@@ -5,10 +5,10 @@ description: >
   ratios. Every figure sits in the month its event happened: spend on its
   day, sessions on their start, leads on creation, MQLs, opportunities, SQLs
   and won deals on the day the lead reached the stage, revenue on the won
-  day. Leads, MQLs and opportunities use the stage-lead credits, SQLs the
-  stage-sql credits, won and revenue the stage-won credits, so across all
-  months one model's leads sum to the number of leads and its revenue to the
-  leads' revenue. Columns are documented in README.md.
+  day. Leads and MQLs use the stage-lead credits, SQLs the stage-sql
+  credits, opportunities the stage-opportunity credits, won and revenue the
+  stage-won credits, so across all months one model's leads sum to the number
+  of leads and its revenue to the leads' revenue. Columns are documented in README.md.
 materialized: table
 cluster_by: [model, channel]
 tests:
@@ -51,8 +51,8 @@ events as (
   select model, channel, cast(mql_at as date), null, null, credit, null, null, null, null
   from credits where stage = 'lead' and mql_at is not null
   union all
-  select model, channel, cast(opportunity_at as date), null, null, null, credit, null, null, null
-  from credits where stage = 'lead' and opportunity_at is not null
+  select model, channel, cast(stage_at as date), null, null, null, credit, null, null, null
+  from credits where stage = 'opportunity'
   union all
   select model, channel, cast(stage_at as date), null, null, null, null, credit, null, null
   from credits where stage = 'sql'
@@ -152,11 +152,7 @@ select
   opportunities,
   won,
   revenue,
-  case when leads > 0 then {{ safe_cast "spend" "FLOAT64" }} / leads end as cost_per_lead,
-  case when sqls > 0 then {{ safe_cast "spend" "FLOAT64" }} / sqls end as cost_per_sql,
-  case when won > 0 then {{ safe_cast "spend" "FLOAT64" }} / won end as cac,
-  case when spend > 0 then {{ safe_cast "revenue" "FLOAT64" }} / {{ safe_cast "spend" "FLOAT64" }} end as roas,
-  case when spend > 0 then {{ safe_cast "revenue - spend" "FLOAT64" }} / {{ safe_cast "spend" "FLOAT64" }} end as roi,
+  {{ macro "performance_ratios" }},
   case when leads > 0 then spam_leads / leads end as spam_rate,
   median_days_to_revenue,
   {{ var "reporting_currency" }} as reporting_currency

@@ -1,14 +1,22 @@
 /*
 description: >
-  Every lead is attributed under all seven models at stage lead, every lead
-  that reached SQL at stage sql and every won lead at stage won; no lead is
-  dropped and none is attributed at a stage it never reached.
+  Every lead is attributed under every model (attribution_models) at stage
+  lead, every lead that reached SQL at stage sql, every lead that reached an
+  opportunity at stage opportunity and every won lead at stage won; no lead
+  is dropped and none is attributed at a stage it never reached.
 */
-with expected as (
+with models as (
+  {{ macro "attribution_models" }}
+),
+
+expected as (
   select lead_id, 'lead' as stage from {{ ref "fct_lead_revenue" }}
   union all
   select lead_id, 'sql' from {{ ref "fct_lead_revenue" }}
   where coalesce(sql_at, opportunity_at, won_at) is not null
+  union all
+  select lead_id, 'opportunity' from {{ ref "fct_lead_revenue" }}
+  where coalesce(opportunity_at, won_at) is not null
   union all
   select lead_id, 'won' from {{ ref "fct_lead_revenue" }}
   where won_at is not null
@@ -27,4 +35,4 @@ select
   e.lead_id is null as unexpected
 from expected as e
 full outer join actual as a on a.lead_id = e.lead_id and a.stage = e.stage
-where e.lead_id is null or a.lead_id is null or a.models != 7
+where e.lead_id is null or a.lead_id is null or a.models != (select count(*) from models)

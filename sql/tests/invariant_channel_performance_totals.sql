@@ -1,17 +1,12 @@
 /*
 description: >
   For every model, channel_performance adds up to the facts: leads to the
-  number of leads, SQLs and won deals to the leads that reached them, revenue
-  to the leads' revenue in the reporting currency to the cent, spend to the
-  converted spend.
+  number of leads, SQLs, opportunities and won deals to the leads that
+  reached them, revenue to the leads' revenue in the reporting currency to
+  the cent, spend to the converted spend.
 */
 with facts as (
-  select
-    count(*) as leads,
-    sum(case when coalesce(sql_at, opportunity_at, won_at) is not null then 1 else 0 end) as sqls,
-    sum(case when won_at is not null then 1 else 0 end) as won,
-    coalesce(sum(revenue_reporting), 0) as revenue
-  from {{ ref "fct_lead_revenue" }}
+  {{ macro "funnel_facts" (ref "fct_lead_revenue") }}
 ),
 
 spend as (
@@ -22,21 +17,15 @@ spend as (
 models as (
   select
     model,
-    sum(leads) as leads,
-    sum(sqls) as sqls,
-    sum(won) as won,
-    sum(revenue) as revenue,
+    {{ macro "funnel_sums" }},
     sum(spend) as spend
   from {{ ref "channel_performance" }}
   group by model
 )
 
-select m.*, f.leads as fact_leads, f.sqls as fact_sqls, f.won as fact_won, f.revenue as fact_revenue, s.spend as fact_spend
+select m.*, f.leads as fact_leads, f.sqls as fact_sqls, f.opportunities as fact_opportunities, f.won as fact_won, f.revenue as fact_revenue, s.spend as fact_spend
 from models as m
 cross join facts as f
 cross join spend as s
-where abs(m.leads - f.leads) > 1e-6
-  or abs(m.sqls - f.sqls) > 1e-6
-  or abs(m.won - f.won) > 1e-6
-  or abs(m.revenue - f.revenue) >= 0.005
+where {{ macro "funnel_differs" "m" "f" }}
   or abs(m.spend - s.spend) >= 0.005

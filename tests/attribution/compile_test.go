@@ -18,7 +18,7 @@ func TestCompilesForBigQuery(t *testing.T) {
 	for _, m := range []string{
 		"stg_fx__rates", "stg_spend__daily", "int_lead_stages", "int_lead_form_sessions", "int_lead_touchpoints",
 		"int_markov_transitions", "int_markov_matrix", "int_markov_elim_1", "int_markov_elim_4", "int_markov_removal_effects",
-		"fct_lead_revenue", "attribution_touchpoints", "channel_performance", "channel_cohorts",
+		"fct_lead_revenue", "attribution_touchpoints", "channel_performance", "campaign_performance", "channel_cohorts",
 	} {
 		sql, ok := sqls[m]
 		if !ok {

@@ -26,7 +26,7 @@ func TestPredictedValueStories(t *testing.T) {
 	}
 	// channel_performance: a data test on fct_lead_revenue also reads it.
 	r := &transform.Runner{WH: wh, Project: p, Vars: testVars}
-	sel, err := transform.ParseSelection("+channel_performance,+lead_value_predictions,+value_calibration")
+	sel, err := transform.ParseSelection("+channel_performance,+campaign_performance,+lead_value_predictions,+value_calibration")
 	if err != nil {
 		t.Fatal(err)
 	}

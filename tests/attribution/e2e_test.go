@@ -41,7 +41,7 @@ func TestPlantedStories(t *testing.T) {
 	}}
 	// Everything the BI tables read; writeback_queue also reads the GA4
 	// writer's send log, which only the writer creates.
-	sel, err := transform.ParseSelection("+channel_performance,+channel_cohorts")
+	sel, err := transform.ParseSelection("+channel_performance,+campaign_performance,+channel_cohorts")
 	if err != nil {
 		t.Fatal(err)
 	}

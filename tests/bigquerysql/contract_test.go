@@ -89,6 +89,8 @@ var biContract = map[string][]contractColumn{
 		{"credit", "FLOAT64", "credit (0..1)"},
 		{"revenue_credit", "NUMERIC", "revenue credit"},
 		{"reporting_currency", "STRING", "currency of revenue credit"},
+		{"touch_phase", "STRING", "pre_lead or post_lead"},
+		{"days_before_stage", "FLOAT64", "Δdays of time decay (to the stage)"},
 	},
 	"channel_performance": {
 		{"month", "DATE", "month"},
