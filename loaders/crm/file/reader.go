@@ -257,7 +257,8 @@ func (c *csvReader) next() (map[string]string, string, error) {
 }
 
 // multiline follows a line with an open quote until the quotes balance and
-// the lines parse as one record of the header's width. When they do not,
+// the lines parse as one well-quoted record of the header's width. When
+// they do not,
 // the lines read ahead are put back.
 func (c *csvReader) multiline(first string) (map[string]string, string, bool) {
 	var ahead []line
@@ -277,7 +278,7 @@ func (c *csvReader) multiline(first string) (map[string]string, string, bool) {
 		if quotes%2 == 1 {
 			continue
 		}
-		if rec, err := parseRecord(text, c.comma); err == nil && len(rec) == len(c.header) && utf8.ValidString(text) {
+		if rec, err := parseRecord(text, c.comma); err == nil && len(rec) == len(c.header) && utf8.ValidString(text) && strictQuotes(text, c.comma) == nil {
 			return c.fields(rec), text, true
 		}
 		break
