@@ -58,11 +58,11 @@ func stageNames(st []Stage) []string {
 }
 
 func countsResult(c loaders.Counts, what string) StageResult {
-	return StageResult{
-		Rows:           c.Loaded,
-		BytesProcessed: c.Bytes,
-		Detail:         fmt.Sprintf("%s: read %d, loaded %d, rejected %d", what, c.Read, c.Loaded, c.Rejected),
+	detail := fmt.Sprintf("%s: read %d, loaded %d, rejected %d", what, c.Read, c.Loaded, c.Rejected)
+	if c.Rejected > 0 {
+		detail += " (see " + loaders.RejectsTable + ")"
 	}
+	return StageResult{Rows: c.Loaded, BytesProcessed: c.Bytes, Detail: detail}
 }
 
 // StageNames lists every stage, in pipeline order.

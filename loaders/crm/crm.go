@@ -8,7 +8,8 @@
 // The sources live in subpackages: hubspot (CRM v3 objects and v4
 // associations), salesforce (REST queryAll) and file (CSV/NDJSON export).
 // They share the record vocabulary in crm/record. This package imports
-// internal/option, loaders, warehouse and its own subpackages; nothing
+// internal/option, loaders, warehouse, warehouse/systables and its own
+// subpackages; nothing
 // imports it but jobs and cmd.
 //
 // Use from a job:
@@ -45,6 +46,7 @@ import (
 	"github.com/sam-attribution/sam/loaders/crm/record"
 	"github.com/sam-attribution/sam/loaders/crm/salesforce"
 	"github.com/sam-attribution/sam/warehouse"
+	"github.com/sam-attribution/sam/warehouse/systables"
 )
 
 // Source streams one CRM's records. Each stream (contacts, deals, Lead, ...)
@@ -67,12 +69,35 @@ type CursorStore interface {
 	Save(ctx context.Context, source, object, cursor string) error
 }
 
+// RowLog keeps the content hashes of the rows loaded from each stream of a
+// source that recognises its rows by content (see RowSkipper). NewRowLog
+// keeps them in the warehouse.
+type RowLog interface {
+	// Loaded returns the hashes recorded for source/object.
+	Loaded(ctx context.Context, source, object string) (record.RowSet, error)
+	// Record adds the hashes of rows that are now durable.
+	Record(ctx context.Context, source, object, runID string, hashes []record.RowHash) error
+}
+
+// RowSkipper is a Source whose rows carry no change marker SAM can trust
+// (an export file rewritten by hand): it skips the rows whose content was
+// loaded before, and puts the hashes of the rows it loads in
+// Batch.RowHashes. A watermark alone would skip a row fixed in place, or
+// every row after one dated 2099.
+type RowSkipper interface {
+	// ReadSkipping is Source.Read given the hashes already loaded; loaded
+	// is called at most once, and only when there is something to read.
+	ReadSkipping(ctx context.Context, stream, cursor string, loaded func(context.Context) (record.RowSet, error), emit func(context.Context, *record.Batch) error) error
+}
+
 // Options tune one Sync.
 type Options struct {
 	RunID  string
 	Logger *slog.Logger
 	// Cursors defaults to loaders.NewCursors(wh).
 	Cursors CursorStore
+	// RowLog defaults to NewRowLog(wh); only a RowSkipper uses it.
+	RowLog RowLog
 	// Streams restricts the sync to these streams; empty syncs all.
 	Streams []string
 	// Select, when set, picks the streams to sync from Streams (or the
@@ -149,6 +174,10 @@ func Sync(ctx context.Context, wh warehouse.Warehouse, src Source, opts Options)
 	if cursors == nil {
 		cursors = loaders.NewCursors(wh)
 	}
+	rowLog := opts.RowLog
+	if rowLog == nil {
+		rowLog = NewRowLog(wh)
+	}
 	streams := opts.Streams
 	if len(streams) == 0 {
 		streams = src.Streams()
@@ -161,7 +190,7 @@ func Sync(ctx context.Context, wh warehouse.Warehouse, src Source, opts Options)
 		return total, err
 	}
 	for _, stream := range streams {
-		c, err := syncStream(ctx, wh, src, stream, cursors, opts.RunID, log)
+		c, err := syncStream(ctx, wh, src, stream, cursors, rowLog, opts.RunID, log)
 		total.Add(c)
 		if err != nil {
 			return total, err
@@ -175,7 +204,7 @@ func Sync(ctx context.Context, wh warehouse.Warehouse, src Source, opts Options)
 // (a BigQuery load takes seconds, an API page a fraction of that), with at
 // most one finished batch waiting, so memory stays bounded. Batches are
 // written, and their cursors saved, strictly in order.
-func syncStream(ctx context.Context, wh warehouse.Warehouse, src Source, stream string, cursors CursorStore, runID string, log *slog.Logger) (loaders.Counts, error) {
+func syncStream(ctx context.Context, wh warehouse.Warehouse, src Source, stream string, cursors CursorStore, rowLog RowLog, runID string, log *slog.Logger) (loaders.Counts, error) {
 	sys := src.System()
 	var counts loaders.Counts
 	cur, err := cursors.Get(ctx, sys, stream)
@@ -199,6 +228,11 @@ func syncStream(ctx context.Context, wh warehouse.Warehouse, src Source, stream 
 			}
 			c, err := writeBatch(ctx, wh, sys, stream, runID, b)
 			counts.Add(c)
+			if err == nil && len(b.RowHashes) > 0 {
+				// After the rows (a crash in between reloads them: harmless)
+				// and before the cursor.
+				err = rowLog.Record(ctx, sys, stream, runID, b.RowHashes)
+			}
 			if err == nil && b.Cursor != "" {
 				// Only now is the batch durable, so only now may the cursor move.
 				err = cursors.Save(ctx, sys, stream, b.Cursor)
@@ -222,7 +256,13 @@ func syncStream(ctx context.Context, wh warehouse.Warehouse, src Source, stream 
 			return context.Cause(ctx)
 		}
 	}
-	readErr := src.Read(ctx, stream, cur, emit)
+	var readErr error
+	if sk, ok := src.(RowSkipper); ok {
+		loaded := func(ctx context.Context) (record.RowSet, error) { return rowLog.Loaded(ctx, sys, stream) }
+		readErr = sk.ReadSkipping(ctx, stream, cur, loaded, emit)
+	} else {
+		readErr = src.Read(ctx, stream, cur, emit)
+	}
 	close(queue)
 	<-written
 	switch {
@@ -245,6 +285,7 @@ func clone(b *record.Batch) *record.Batch {
 		DealContacts: append([]record.DealContact(nil), b.DealContacts...),
 		Stages:       append([]record.StageChange(nil), b.Stages...),
 		Rejects:      append([]loaders.Reject(nil), b.Rejects...),
+		RowHashes:    append([]record.RowHash(nil), b.RowHashes...),
 		Cursor:       b.Cursor,
 	}
 }
@@ -261,6 +302,7 @@ var rawTables = []struct {
 	{record.DealContactsTable, record.DealContactsSchema},
 	{record.StageHistoryTable, record.StageHistorySchema},
 	{loaders.RejectsTable, loaders.RejectsSchema},
+	{systables.RowHashesTable, systables.RowHashes().Schema},
 }
 
 func ensureTables(ctx context.Context, wh warehouse.Warehouse) error {

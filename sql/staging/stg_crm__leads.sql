@@ -6,7 +6,9 @@ description: >
   again after Google's normalisation, for Google Ads); no email,
   phone or name leaves raw_crm__leads. The hidden-field GA client id is
   normalised to GA's bare x.y form (a cookie value GA1.1.x.y loses its
-  prefix; anything else that is not x.y becomes NULL). A Salesforce Contact
+  prefix; anything else that is not x.y becomes NULL, and
+  ga_client_id_problem says why, so such a lead shows as unattributed with
+  its reason). A Salesforce Contact
   converted from a Lead is the same person as that Lead and is left out.
 materialized: table
 cluster_by: [lead_id]
@@ -36,6 +38,12 @@ select
   end as email_sha256,
   {{ sha256_hex (macro "google_email" "l.email") }} as email_sha256_google,
   regexp_extract(trim(l.ga_client_id), '^(?:GA[0-9]+[.][0-9]+[.])?([0-9]+[.][0-9]+)$') as ga_client_id,
+  -- the same pattern as record.ClientIDProblem
+  case
+    when nullif(trim(l.ga_client_id), '') is not null
+      and regexp_extract(trim(l.ga_client_id), '^(?:GA[0-9]+[.][0-9]+[.])?([0-9]+[.][0-9]+)$') is null
+      then 'ga_client_id is not x.y or GA1.n.x.y'
+  end as ga_client_id_problem,
   nullif(trim(l.gclid), '') as gclid,
   nullif(trim(l.user_id), '') as user_id,
   l.lifecycle_stage,

@@ -1,5 +1,5 @@
 // Package systables owns SAM's own tables: the run ledger, model state,
-// load cursors, load rejects, schedule locks and the writeback send log.
+// load cursors, load rejects, loaded row hashes, schedule locks and the writeback send log.
 // It declares each table's schema once, creates the tables one way (DDL
 // from the engine's Dialect), records the schema version in a small version
 // table and migrates existing tables forward by adding the columns a newer
@@ -25,6 +25,7 @@ const (
 	RejectsTable    = "load_rejects"
 	LocksTable      = "sam_locks"
 	SendLogTable    = "raw_writeback__send_log"
+	RowHashesTable  = "load_row_hashes"
 )
 
 // Table is one of SAM's tables: its bare name and schema.
@@ -44,7 +45,7 @@ func (t Table) Named(name string) Table {
 // with every change below; Ensure then adds the new columns to existing
 // tables and records the version. Columns are only ever added, nullable,
 // and never renamed or removed: BI tools and older runs read them.
-const Version = 2
+const Version = 3
 
 // VersionTable records, one row per migration, the schema version the
 // system tables were brought to.
@@ -60,7 +61,7 @@ func versionTable() Table {
 // All lists the system tables Ensure creates, the send log under its
 // default name.
 func All() []Table {
-	return []Table{Ledger(), ModelState(), Cursors(), Rejects(), Locks(), SendLog()}
+	return []Table{Ledger(), ModelState(), Cursors(), Rejects(), Locks(), SendLog(), RowHashes()}
 }
 
 // Ledger is the run ledger, append-only: a stage writes a "running" row
@@ -117,6 +118,20 @@ func Rejects() Table {
 		{Name: "reason", Type: warehouse.String},
 		{Name: "raw", Type: warehouse.String},
 		{Name: "rejected_at", Type: warehouse.Timestamp},
+	}}}
+}
+
+// RowHashes records the content hashes of the rows a loader loaded from a
+// source without a per-row change marker (CRM export files), one row per
+// durable batch with the hashes space-separated, so the next load of a
+// changed file skips exactly the rows already loaded (schema version 3).
+func RowHashes() Table {
+	return Table{Name: RowHashesTable, Schema: warehouse.Schema{Columns: []warehouse.Column{
+		{Name: "source", Type: warehouse.String},
+		{Name: "object", Type: warehouse.String},
+		{Name: "hashes", Type: warehouse.String},
+		{Name: "run_id", Type: warehouse.String},
+		{Name: "recorded_at", Type: warehouse.Timestamp},
 	}}}
 }
 

@@ -46,7 +46,7 @@ func BenchmarkPeakMemory(b *testing.B) {
 				}()
 				wh := memwh.New()
 				wh.Discard = true
-				c, err := crm.Sync(b.Context(), wh, src, crm.Options{Cursors: memwh.NewCursors()})
+				c, err := crm.Sync(b.Context(), wh, src, crm.Options{Cursors: memwh.NewCursors(), RowLog: memwh.NewRowLog()})
 				stop.Store(true)
 				peak = max(peak, <-done)
 				if err != nil || c.Loaded != int64(n) {

@@ -6,10 +6,8 @@
 package file
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha256"
-	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -19,6 +17,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,6 +42,7 @@ type Source struct {
 	overlap   time.Duration
 	batchSize int
 	log       *slog.Logger
+	now       func() time.Time
 }
 
 // Options configure a file source.
@@ -82,7 +82,7 @@ func New(o Options) (*Source, error) {
 	if o.BatchSize == 0 {
 		o.BatchSize = 1000
 	}
-	return &Source{dir: o.Dir, overlap: o.Overlap, batchSize: o.BatchSize, log: o.Logger}, nil
+	return &Source{dir: o.Dir, overlap: o.Overlap, batchSize: o.BatchSize, log: o.Logger, now: time.Now}, nil
 }
 
 // System implements crm.Source.
@@ -92,21 +92,32 @@ func (s *Source) System() string { return "file" }
 func (s *Source) Streams() []string { return []string{"leads", "deals"} }
 
 // cursor is a stream's resume point. A file is identified by its content
-// hash: the same file is skipped once done, or resumed after Row; a new file
-// is read again, skipping rows whose updated_at is older than the watermark
-// of the last complete load (less the overlap), which were loaded before.
+// hash: the same file is skipped once done, or resumed after Row. A changed
+// file is read again, skipping the rows whose content hash was recorded as
+// loaded (crm.RowLog), unless they were modified within the overlap before
+// the watermark of the last complete load, which are read again. A row is
+// never skipped on its timestamp alone: a row fixed in place has a new
+// hash, and a row dated 2099 moves nothing (the watermark never passes the
+// clock).
 type cursor struct {
 	File      string    `json:"file"`
 	Hash      string    `json:"sha256"`
 	Row       int64     `json:"row"`                // data rows consumed
 	Done      bool      `json:"done"`               // whole file durable
-	Since     time.Time `json:"since,omitzero"`     // filter of this load
+	Since     time.Time `json:"since,omitzero"`     // rows modified since are read even when loaded before
 	Watermark time.Time `json:"watermark,omitzero"` // newest updated_at of complete loads
 	Newest    time.Time `json:"newest,omitzero"`    // newest updated_at so far in this load
 }
 
-// Read implements crm.Source.
+// Read implements crm.Source. It skips no row for having been loaded
+// before: without the loaded rows' hashes (ReadSkipping) a changed file is
+// read whole.
 func (s *Source) Read(ctx context.Context, stream, cur string, emit func(context.Context, *record.Batch) error) error {
+	return s.ReadSkipping(ctx, stream, cur, nil, emit)
+}
+
+// ReadSkipping implements crm.RowSkipper.
+func (s *Source) ReadSkipping(ctx context.Context, stream, cur string, loaded func(context.Context) (record.RowSet, error), emit func(context.Context, *record.Batch) error) error {
 	if stream != "leads" && stream != "deals" {
 		return fmt.Errorf("file source: unknown stream %q", stream)
 	}
@@ -137,6 +148,12 @@ func (s *Source) Read(ctx context.Context, stream, cur string, emit func(context
 		}
 		c = cursor{File: filepath.Base(path), Hash: hash, Since: since, Watermark: c.Watermark}
 	}
+	var known record.RowSet
+	if loaded != nil {
+		if known, err = loaded(ctx); err != nil {
+			return fmt.Errorf("file source: %w", err)
+		}
+	}
 
 	f, err := os.Open(path)
 	if err != nil {
@@ -145,24 +162,45 @@ func (s *Source) Read(ctx context.Context, stream, cur string, emit func(context
 	defer f.Close()
 	var rows rowReader
 	if strings.HasSuffix(path, ".csv") {
-		var cr *csvReader
-		cr, err = newCSVReader(f)
-		if err == nil {
-			err = cr.require(stream)
-		}
-		rows = cr
+		rows, err = newCSVReader(f, idColumn[stream])
 	} else {
 		rows = newNDJSONReader(f)
 	}
 	if err != nil {
 		return fmt.Errorf("file source: %s: %w", path, err)
 	}
-	return s.stream(ctx, stream, filepath.Base(path), rows, c, emit)
+	rd := &reading{Source: s, object: filepath.Base(path), c: c, known: known, now: s.now()}
+	if err := rd.stream(ctx, stream, rows, emit); err != nil {
+		return err
+	}
+	if rd.badClientIDs > 0 {
+		s.log.Warn("crm file: leads with a ga_client_id that is not x.y or GA1.n.x.y load unattributed (stg_crm__leads.ga_client_id_problem)",
+			"file", path, "leads", rd.badClientIDs)
+	}
+	return nil
 }
 
-func (s *Source) stream(ctx context.Context, stream, object string, rows rowReader, c cursor, emit func(context.Context, *record.Batch) error) error {
+var idColumn = map[string]string{"leads": "lead_id", "deals": "deal_id"}
+
+// futureSlack is how far past the clock a created_at or updated_at may be
+// (time zones, clock skew) before the row is rejected: a version dated 2099
+// would win over every later correction in staging.
+const futureSlack = 24 * time.Hour
+
+// reading is one pass over one file.
+type reading struct {
+	*Source
+	object       string
+	c            cursor
+	known        record.RowSet
+	now          time.Time
+	badClientIDs int
+}
+
+func (rd *reading) stream(ctx context.Context, stream string, rows rowReader, emit func(context.Context, *record.Batch) error) error {
 	var b record.Batch
 	var row int64
+	c := &rd.c
 	flush := func(done bool) error {
 		c.Row = row
 		c.Done = done
@@ -188,20 +226,26 @@ func (s *Source) stream(ctx context.Context, stream, object string, rows rowRead
 			return flush(true)
 		}
 		if err != nil && fields == nil && raw == "" {
-			return fmt.Errorf("file source: %s row %d: %w", object, row+1, err)
+			return fmt.Errorf("file source: %s row %d: %w", rd.object, row+1, err)
 		}
 		row++
 		if row <= c.Row {
 			continue // durable before a crash
 		}
 		if err != nil {
-			b.Rejects = append(b.Rejects, loaders.Reject{Source: "file", Object: object, Reason: err.Error(), Raw: raw})
-		} else if stream == "leads" {
-			s.lead(&b, object, fields, raw, &c)
-		} else {
-			s.deal(&b, object, fields, raw, &c)
+			b.Rejects = append(b.Rejects, loaders.Reject{Source: "file", Object: rd.object, Reason: err.Error(), Raw: raw})
+		} else if h := hashRow(fields); !rd.skip(h, fields) {
+			var ok bool
+			if stream == "leads" {
+				ok = rd.lead(&b, fields, raw)
+			} else {
+				ok = rd.deal(&b, fields, raw)
+			}
+			if ok {
+				b.RowHashes = append(b.RowHashes, h)
+			}
 		}
-		if b.Len() >= s.batchSize {
+		if b.Len() >= rd.batchSize {
 			if err := flush(false); err != nil {
 				return err
 			}
@@ -209,34 +253,57 @@ func (s *Source) stream(ctx context.Context, stream, object string, rows rowRead
 	}
 }
 
-// keep reports whether a row modified at t belongs to this load, and tracks
-// the newest timestamp seen.
-func keep(c *cursor, t time.Time) bool {
-	if t.After(c.Newest) {
-		c.Newest = t
+// hashRow identifies a row by its columns and values, whatever their order
+// in the file or its format.
+func hashRow(f map[string]string) record.RowHash {
+	keys := make([]string, 0, len(f))
+	for k := range f {
+		keys = append(keys, k)
 	}
-	return t.IsZero() || c.Since.IsZero() || !t.Before(c.Since)
+	slices.Sort(keys)
+	h := sha256.New()
+	for _, k := range keys {
+		v := f[k]
+		if v == "" {
+			continue // an empty value and an absent column are both NULL
+		}
+		h.Write([]byte(k))
+		h.Write([]byte{0})
+		h.Write([]byte(v))
+		h.Write([]byte{0})
+	}
+	var out record.RowHash
+	copy(out[:], h.Sum(nil))
+	return out
 }
 
-// unchanged reports whether a row of a changed file predates what the last
-// complete load saw (less the overlap), so it was loaded then. Rows whose
-// timestamps do not parse are never skipped: they are validated (and
-// rejected) like any other.
-func unchanged(c *cursor, f map[string]string) bool {
+// skip reports whether a row was loaded before and is not in the overlap
+// window, and tracks the newest modification time read.
+func (rd *reading) skip(h record.RowHash, f map[string]string) bool {
 	mod, err := record.ParseTime(f["updated_at"])
 	if err == nil && mod.IsZero() {
 		mod, err = record.ParseTime(f["created_at"])
 	}
-	if err != nil {
+	if err != nil || mod.After(rd.now.Add(futureSlack)) {
+		return false // validated and rejected like any other
+	}
+	if mod.After(rd.c.Newest) {
+		rd.c.Newest = mod
+	}
+	if _, ok := rd.known[h]; !ok {
 		return false
 	}
-	return !keep(c, mod)
+	return rd.c.Since.IsZero() || mod.Before(rd.c.Since)
 }
 
-func (s *Source) lead(b *record.Batch, object string, f map[string]string, raw string, c *cursor) {
-	if unchanged(c, f) {
-		return
+// future rejects a version timestamp past the clock.
+func (rd *reading) future(v *record.Fields, name string, t time.Time) {
+	if v.Err == nil && t.After(rd.now.Add(futureSlack)) {
+		v.Err = fmt.Errorf("%s %s is in the future", name, t.Format(time.RFC3339))
 	}
+}
+
+func (rd *reading) lead(b *record.Batch, f map[string]string, raw string) bool {
 	var v record.Fields
 	l := record.Lead{
 		ID:                     v.Require("lead_id", f["lead_id"]),
@@ -267,18 +334,21 @@ func (s *Source) lead(b *record.Batch, object string, f map[string]string, raw s
 	if v.Err == nil && l.LifecycleStage != "" && !record.ValidStage(l.LifecycleStage) {
 		v.Err = fmt.Errorf("unknown lifecycle_stage %q", l.LifecycleStage)
 	}
+	rd.future(&v, "created_at", l.CreatedAt)
+	rd.future(&v, "updated_at", l.UpdatedAt)
 	if v.Err != nil {
-		b.Rejects = append(b.Rejects, loaders.Reject{Source: "file", Object: object, Reason: v.Err.Error(), Raw: raw})
-		return
+		b.Rejects = append(b.Rejects, loaders.Reject{Source: "file", Object: rd.object, Reason: v.Err.Error(), Raw: raw})
+		return false
+	}
+	if record.ClientIDProblem(l.GAClientID) != "" {
+		rd.badClientIDs++
 	}
 	l.ModifiedAt = firstSet(l.UpdatedAt, l.CreatedAt)
 	b.Leads = append(b.Leads, l)
+	return true
 }
 
-func (s *Source) deal(b *record.Batch, object string, f map[string]string, raw string, c *cursor) {
-	if unchanged(c, f) {
-		return
-	}
+func (rd *reading) deal(b *record.Batch, f map[string]string, raw string) bool {
 	var v record.Fields
 	d := record.Deal{
 		ID:        v.Require("deal_id", f["deal_id"]),
@@ -294,9 +364,11 @@ func (s *Source) deal(b *record.Batch, object string, f map[string]string, raw s
 		IsLost:    v.Bool("is_lost", f["is_lost"]),
 		IsDeleted: v.Bool("is_deleted", f["is_deleted"]),
 	}
+	rd.future(&v, "created_at", d.CreatedAt)
+	rd.future(&v, "updated_at", d.UpdatedAt)
 	if v.Err != nil {
-		b.Rejects = append(b.Rejects, loaders.Reject{Source: "file", Object: object, Reason: v.Err.Error(), Raw: raw})
-		return
+		b.Rejects = append(b.Rejects, loaders.Reject{Source: "file", Object: rd.object, Reason: v.Err.Error(), Raw: raw})
+		return false
 	}
 	d.ModifiedAt = firstSet(d.UpdatedAt, d.CreatedAt)
 	b.Deals = append(b.Deals, d)
@@ -308,6 +380,7 @@ func (s *Source) deal(b *record.Batch, object string, f map[string]string, raw s
 			IsDeleted: d.IsDeleted, ModifiedAt: d.ModifiedAt,
 		})
 	}
+	return true
 }
 
 func firstSet(ts ...time.Time) time.Time {
@@ -351,117 +424,4 @@ func hashFile(path string) (string, error) {
 		return "", fmt.Errorf("file source: read %s: %w", path, err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// rowReader yields one data row as column → text. A row-level problem
-// returns the raw text and an error (the row is rejected); a file-level
-// problem returns no raw text (the load stops).
-type rowReader interface {
-	next() (fields map[string]string, raw string, err error)
-}
-
-type csvReader struct {
-	r      *csv.Reader
-	header []string
-	buf    strings.Builder
-}
-
-func newCSVReader(r io.Reader) (*csvReader, error) {
-	cr := csv.NewReader(bufio.NewReaderSize(r, 1<<16))
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = true
-	cr.LazyQuotes = true // a stray quote is data, not a reason to lose the row
-	h, err := cr.Read()
-	if err != nil {
-		return nil, fmt.Errorf("read header: %w", err)
-	}
-	header := make([]string, len(h))
-	for i, c := range h {
-		header[i] = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(c, "\ufeff")))
-	}
-	return &csvReader{r: cr, header: header}, nil
-}
-
-// require checks the header names the stream's id column; without it no row
-// could load.
-func (c *csvReader) require(stream string) error {
-	want := map[string]string{"leads": "lead_id", "deals": "deal_id"}[stream]
-	for _, h := range c.header {
-		if h == want {
-			return nil
-		}
-	}
-	return fmt.Errorf("header has no %s column (columns: %s)", want, strings.Join(c.header, ","))
-}
-
-func (c *csvReader) next() (map[string]string, string, error) {
-	rec, err := c.r.Read()
-	if err == io.EOF {
-		return nil, "", io.EOF
-	}
-	if rec == nil && err != nil {
-		var pe *csv.ParseError
-		if errors.As(err, &pe) {
-			// The line is unreadable as CSV; keep what we can name.
-			return nil, fmt.Sprintf("line %d", pe.Line), fmt.Errorf("malformed CSV: %w", err)
-		}
-		return nil, "", err
-	}
-	c.buf.Reset()
-	w := csv.NewWriter(&c.buf)
-	_ = w.Write(rec)
-	w.Flush()
-	raw := strings.TrimRight(c.buf.String(), "\n")
-	if len(rec) != len(c.header) {
-		return nil, raw, fmt.Errorf("row has %d fields, header has %d", len(rec), len(c.header))
-	}
-	m := make(map[string]string, len(rec))
-	for i, v := range rec {
-		m[c.header[i]] = v
-	}
-	return m, raw, nil
-}
-
-type ndjsonReader struct {
-	sc *bufio.Scanner
-}
-
-func newNDJSONReader(r io.Reader) *ndjsonReader {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 16<<20)
-	return &ndjsonReader{sc: sc}
-}
-
-func (n *ndjsonReader) next() (map[string]string, string, error) {
-	for n.sc.Scan() {
-		line := strings.TrimSpace(n.sc.Text())
-		if line == "" {
-			continue
-		}
-		var obj map[string]any
-		dec := json.NewDecoder(strings.NewReader(line))
-		dec.UseNumber()
-		if err := dec.Decode(&obj); err != nil {
-			return nil, line, fmt.Errorf("invalid JSON: %w", err)
-		}
-		m := make(map[string]string, len(obj))
-		for k, v := range obj {
-			switch x := v.(type) {
-			case nil:
-			case string:
-				m[k] = x
-			case json.Number:
-				m[k] = x.String()
-			case bool:
-				m[k] = fmt.Sprint(x)
-			default:
-				return nil, line, fmt.Errorf("field %s: expected a scalar, got %T", k, v)
-			}
-		}
-		return m, line, nil
-	}
-	if err := n.sc.Err(); err != nil {
-		return nil, "", err
-	}
-	return nil, "", io.EOF
 }

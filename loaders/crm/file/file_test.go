@@ -35,6 +35,7 @@ type run struct {
 	src     *file.Source
 	wh      *memwh.WH
 	cursors *memwh.Cursors
+	rowLog  *memwh.RowLog
 }
 
 func newRun(t *testing.T, d string, batch int) *run {
@@ -43,11 +44,11 @@ func newRun(t *testing.T, d string, batch int) *run {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &run{src: src, wh: memwh.New(), cursors: memwh.NewCursors()}
+	return &run{src: src, wh: memwh.New(), cursors: memwh.NewCursors(), rowLog: memwh.NewRowLog()}
 }
 
 func (r *run) sync(t *testing.T) (loaders.Counts, error) {
-	return crm.Sync(t.Context(), r.wh, r.src, crm.Options{RunID: "r1", Cursors: r.cursors})
+	return crm.Sync(t.Context(), r.wh, r.src, crm.Options{RunID: "r1", Cursors: r.cursors, RowLog: r.rowLog})
 }
 
 func rejects(wh *memwh.WH) map[string]string {

@@ -43,11 +43,12 @@ func read(t *testing.T, stream, name string, data []byte) (record.Batch, error) 
 	return all, err
 }
 
-// rows counts the data rows a reader must account for: non-blank lines of
-// an NDJSON file, or CSV records after the header (read as the loader
-// reads them, lazily quoted, any field count; an unreadable record still
-// counts).
-func rows(ndjson bool, data []byte) (int, bool) {
+// rows bounds the data rows a reader must account for: non-blank lines of
+// an NDJSON file; for CSV, the records after the header as encoding/csv
+// reads them when the file has no quote, else at least one and at most one
+// per non-blank line (a quoted field may span lines; a stray quote rejects
+// its line alone).
+func rows(ndjson bool, data []byte) (lo, hi int, readable bool) {
 	if ndjson {
 		n := 0
 		for _, line := range strings.Split(string(data), "\n") {
@@ -55,26 +56,36 @@ func rows(ndjson bool, data []byte) (int, bool) {
 				n++
 			}
 		}
-		return n, true
+		return n, n, true
 	}
 	r := csv.NewReader(bytes.NewReader(data))
 	r.FieldsPerRecord = -1
 	r.LazyQuotes = true
 	if _, err := r.Read(); err != nil {
-		return 0, false // no header: the load stops
+		return 0, 0, false // no header: the load stops
 	}
 	n := 0
 	for {
 		_, err := r.Read()
 		if err == io.EOF {
-			return n, true
+			break
 		}
 		var pe *csv.ParseError
 		if err != nil && !errors.As(err, &pe) {
-			return n, false
+			return n, n, false
 		}
 		n++
 	}
+	if !bytes.Contains(data, []byte(`"`)) {
+		return n, n, true
+	}
+	lines := 0
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.TrimSuffix(line, "\r") != "" {
+			lines++
+		}
+	}
+	return min(n, 1), lines - 1, true
 }
 
 // FuzzRead feeds arbitrary leads and deals files, CSV and NDJSON, to the
@@ -104,12 +115,12 @@ func FuzzRead(f *testing.F) {
 			ext = ".ndjson"
 		}
 		b, err := read(t, stream, stream+ext, data)
-		want, readable := rows(ndjson, data)
+		lo, hi, readable := rows(ndjson, data)
 		if err != nil {
 			if err.Error() == "" {
 				t.Fatal("load stopped with an empty error")
 			}
-			if readable && !strings.Contains(err.Error(), "header") && !strings.Contains(err.Error(), "token too long") {
+			if readable && !strings.Contains(err.Error(), "header") {
 				t.Fatalf("load of a readable file stopped: %v\n%q", err, data)
 			}
 			return
@@ -118,8 +129,8 @@ func FuzzRead(f *testing.F) {
 			t.Fatalf("an unreadable file loaded: %q", data)
 		}
 		got := len(b.Leads) + len(b.Deals) + len(b.Rejects)
-		if got != want {
-			t.Fatalf("%d rows in, %d out (%d leads, %d deals, %d rejects):\n%q", want, got, len(b.Leads), len(b.Deals), len(b.Rejects), data)
+		if got < lo || got > hi {
+			t.Fatalf("%d to %d rows in, %d out (%d leads, %d deals, %d rejects):\n%q", lo, hi, got, len(b.Leads), len(b.Deals), len(b.Rejects), data)
 		}
 		for _, r := range b.Rejects {
 			if r.Reason == "" || r.Raw == "" || r.Object != stream+ext {

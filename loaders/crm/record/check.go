@@ -21,8 +21,11 @@ var timeLayouts = []string{
 }
 
 // ParseTime parses a CRM timestamp into UTC. An empty string is the zero
-// time (NULL). Integers are epoch milliseconds, as HubSpot's older APIs and
-// some date properties send them.
+// time (NULL). A bare integer is read by its shape, never guessed: eight
+// digits that form a date are YYYYMMDD (date-only exports), ten digits are
+// epoch seconds and thirteen epoch milliseconds (HubSpot's older APIs and
+// date properties); both epochs then fall between 2001 and 2286. Any other
+// integer is an error, so seconds are never read as milliseconds.
 func ParseTime(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -33,16 +36,44 @@ func ParseTime(s string) (time.Time, error) {
 			return t.UTC(), nil
 		}
 	}
-	if ms, err := strconv.ParseInt(s, 10, 64); err == nil && ms > 0 {
-		return time.UnixMilli(ms).UTC(), nil
+	if digits(s) {
+		n, err := strconv.ParseInt(s, 10, 64)
+		switch {
+		case len(s) == 8:
+			if t, err := time.Parse("20060102", s); err == nil {
+				return t, nil
+			}
+			return time.Time{}, fmt.Errorf("integer timestamp %q has eight digits but is not a YYYYMMDD date", s)
+		case err == nil && len(s) == 10:
+			return time.Unix(n, 0).UTC(), nil
+		case err == nil && len(s) == 13:
+			return time.UnixMilli(n).UTC(), nil
+		}
+		return time.Time{}, fmt.Errorf("integer timestamp %q is neither YYYYMMDD (8 digits), epoch seconds (10) nor epoch milliseconds (13)", s)
 	}
 	return time.Time{}, fmt.Errorf("unparseable timestamp %q", s)
 }
 
+func digits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
 var amountRE = regexp.MustCompile(`^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$`)
 
+// maxAmountDigits is how many digits an amount may have before the
+// decimal point: NUMERIC is DECIMAL(38, 9) in DuckDB and BigQuery alike
+// (38 digits of precision, 9 of them after the point), so a larger amount
+// would fail the whole load instead of one row.
+const maxAmountDigits = 29
+
 // ParseAmount validates a money amount and returns it as decimal text with
-// no exponent. An empty string is NULL.
+// no exponent. An empty string is NULL. An amount NUMERIC cannot hold
+// (1e30) is an error.
 func ParseAmount(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -51,14 +82,19 @@ func ParseAmount(s string) (string, error) {
 	if !amountRE.MatchString(s) {
 		return "", fmt.Errorf("non-numeric amount %q", s)
 	}
+	out := strings.TrimPrefix(s, "+")
 	if strings.ContainsAny(s, "eE") {
 		f, err := strconv.ParseFloat(s, 64)
 		if err != nil {
 			return "", fmt.Errorf("non-numeric amount %q", s)
 		}
-		return strconv.FormatFloat(f, 'f', -1, 64), nil
+		out = strconv.FormatFloat(f, 'f', -1, 64)
 	}
-	return strings.TrimPrefix(s, "+"), nil
+	whole, _, _ := strings.Cut(strings.TrimLeft(out, "+-"), ".")
+	if len(strings.TrimLeft(whole, "0")) > maxAmountDigits {
+		return "", fmt.Errorf("amount %q is out of range (at most %d digits before the decimal point)", s, maxAmountDigits)
+	}
+	return out, nil
 }
 
 // ParseCurrency validates an ISO 4217 code (case-insensitive; returned in
@@ -150,6 +186,22 @@ func (f *Fields) Require(name, s string) string {
 		f.Err = fmt.Errorf("missing %s", name)
 	}
 	return s
+}
+
+// clientIDRE is the hidden-field GA client id SAM can join to GA4: GA's
+// bare x.y form, or the _ga cookie value GA1.n.x.y. Staging applies the
+// same pattern (stg_crm__leads).
+var clientIDRE = regexp.MustCompile(`^(?:GA[0-9]+[.][0-9]+[.])?[0-9]+[.][0-9]+$`)
+
+// ClientIDProblem says why a non-empty GA client id cannot be joined to
+// GA4 sessions, or "" when it can (or is empty). Such a lead still loads; it
+// shows as unattributed with this reason.
+func ClientIDProblem(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" || clientIDRE.MatchString(s) {
+		return ""
+	}
+	return "ga_client_id is not x.y or GA1.n.x.y"
 }
 
 // Stages a lead's lifecycle_stage may take.

@@ -7,6 +7,8 @@
 package record
 
 import (
+	"encoding/hex"
+	"fmt"
 	"time"
 
 	"github.com/sam-attribution/sam/loaders"
@@ -113,6 +115,10 @@ type Batch struct {
 	DealContacts []DealContact
 	Stages       []StageChange
 	Rejects      []loaders.Reject
+	// RowHashes are the content hashes of the source rows this batch
+	// loads, from sources that recognise rows by content (export files);
+	// Sync records them once the batch is durable.
+	RowHashes []RowHash
 	// Cursor is saved after the batch is durable; empty keeps the previous one.
 	Cursor string
 }
@@ -129,8 +135,27 @@ func (b *Batch) Reset() {
 	b.DealContacts = b.DealContacts[:0]
 	b.Stages = b.Stages[:0]
 	b.Rejects = b.Rejects[:0]
+	b.RowHashes = b.RowHashes[:0]
 	b.Cursor = ""
 }
+
+// RowHash identifies one source row by its content.
+type RowHash [16]byte
+
+// String is the hash in hex.
+func (h RowHash) String() string { return hex.EncodeToString(h[:]) }
+
+// ParseRowHash reads a hash written by String.
+func ParseRowHash(s string) (RowHash, error) {
+	var h RowHash
+	if n, err := hex.Decode(h[:], []byte(s)); err != nil || n != len(h) || len(s) != 2*len(h) {
+		return RowHash{}, fmt.Errorf("bad row hash %q", s)
+	}
+	return h, nil
+}
+
+// RowSet is a set of row hashes.
+type RowSet map[RowHash]struct{}
 
 // Columns every raw table ends with.
 var versionColumns = []warehouse.Column{

@@ -74,3 +74,48 @@ func TestRowsMatchSchemas(t *testing.T) {
 		t.Errorf("zero time and empty string must be NULL, got %v and %v", r[3], r[5])
 	}
 }
+
+// Issue 15 item 10: epoch seconds and YYYYMMDD were read as milliseconds
+// (1970); an integer of any other shape is refused, never guessed.
+func TestParseTimeIntegersByShape(t *testing.T) {
+	for in, want := range map[string]time.Time{
+		"1709287200":    time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC),
+		"1709287200000": time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC),
+		"20240301":      time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC),
+	} {
+		if got, err := ParseTime(in); err != nil || !got.Equal(want) {
+			t.Errorf("ParseTime(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"20241301", "170928720", "17092872000", "1709287200000000", "42"} {
+		if got, err := ParseTime(bad); err == nil {
+			t.Errorf("ParseTime(%q) = %v; want an error", bad, got)
+		}
+	}
+}
+
+// Issue 15 item 9: an amount NUMERIC cannot hold failed the whole load.
+func TestParseAmountOutOfRange(t *testing.T) {
+	for _, bad := range []string{"1e30", "100000000000000000000000000000", "-1e29"} {
+		if got, err := ParseAmount(bad); err == nil {
+			t.Errorf("ParseAmount(%q) = %q; want out of range", bad, got)
+		}
+	}
+	if got, err := ParseAmount("99999999999999999999999999999.5"); err != nil || got != "99999999999999999999999999999.5" {
+		t.Errorf("largest NUMERIC amount: %q, %v", got, err)
+	}
+}
+
+// Issue 15 item 11: the client id forms staging can join.
+func TestClientIDProblem(t *testing.T) {
+	for _, ok := range []string{"", "123.456", "GA1.1.123.456", " GA1.2.5.6 "} {
+		if p := ClientIDProblem(ok); p != "" {
+			t.Errorf("ClientIDProblem(%q) = %q", ok, p)
+		}
+	}
+	for _, bad := range []string{"abc", "123456", "GA1.1.123", "amp-xyz.123"} {
+		if ClientIDProblem(bad) == "" {
+			t.Errorf("ClientIDProblem(%q) found no problem", bad)
+		}
+	}
+}

@@ -1,0 +1,361 @@
+package file
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+)
+
+// rowReader yields one data row as column → text. A row-level problem
+// returns the raw text and an error (the row is rejected); a file-level
+// problem returns no raw text (the load stops).
+type rowReader interface {
+	next() (fields map[string]string, raw string, err error)
+}
+
+// Limits that keep one bad row from stopping a load or filling memory.
+const (
+	// maxLine is the longest line read; a longer one is rejected and
+	// skipped, not a reason to stop.
+	maxLine = 16 << 20
+	// maxRawText is how much of a rejected row load_rejects keeps.
+	maxRawText = 64 << 10
+	// maxRecordLines bounds how far a quote that opens a multi-line CSV
+	// field is followed before it is taken for a stray quote.
+	maxRecordLines = 100
+)
+
+// errLineTooLong marks a line longer than maxLine.
+var errLineTooLong = errors.New("line too long")
+
+// lines reads physical lines (without the line ending) and drops a UTF-8
+// byte order mark before the first.
+type lines struct {
+	r       *bufio.Reader
+	first   bool
+	pending []line // pushed back, last first
+}
+
+type line struct {
+	s   string
+	n   int
+	err error
+}
+
+func newLines(r io.Reader) *lines {
+	return &lines{r: bufio.NewReaderSize(r, 1<<16), first: true}
+}
+
+func (l *lines) push(s string, n int, err error) { l.pending = append(l.pending, line{s, n, err}) }
+
+// next returns the next line. A line longer than maxLine is consumed and
+// returned cut short, with errLineTooLong and its length.
+func (l *lines) next() (string, int, error) {
+	if n := len(l.pending); n > 0 {
+		p := l.pending[n-1]
+		l.pending = l.pending[:n-1]
+		return p.s, p.n, p.err
+	}
+	var buf []byte
+	total := 0
+	for {
+		chunk, err := l.r.ReadSlice('\n')
+		total += len(chunk)
+		if len(buf) < maxLine {
+			buf = append(buf, chunk[:min(len(chunk), maxLine-len(buf)+1)]...)
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err == io.EOF && total == 0 {
+			return "", 0, io.EOF
+		}
+		if err != nil && err != io.EOF {
+			return "", 0, err
+		}
+		break
+	}
+	buf = bytes.TrimSuffix(buf, []byte("\n"))
+	buf = bytes.TrimSuffix(buf, []byte("\r"))
+	if l.first {
+		l.first = false
+		buf = bytes.TrimPrefix(buf, []byte("\ufeff"))
+	}
+	if total > maxLine+1 {
+		return string(buf[:min(len(buf), maxRawText)]) + "…", total, errLineTooLong
+	}
+	return string(buf), total, nil
+}
+
+// lineProblem rejects a line SAM cannot read as text, and says why.
+func lineProblem(s string, n int, err error) error {
+	if errors.Is(err, errLineTooLong) {
+		return fmt.Errorf("line of %d bytes is longer than the %d MiB limit", n, maxLine>>20)
+	}
+	if !utf8.ValidString(s) {
+		for i := 0; i < len(s); {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size <= 1 {
+				return fmt.Errorf("not UTF-8: byte 0x%02X at byte %d (save the export as UTF-8)", s[i], i+1)
+			}
+			i += size
+		}
+	}
+	return nil
+}
+
+// rawText is a rejected line as load_rejects can keep it: bytes that are
+// not UTF-8 written as \xNN, and cut at maxRawText.
+func rawText(s string) string {
+	var b strings.Builder
+	i := 0
+	for i < len(s) && b.Len() < maxRawText {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size <= 1 {
+			fmt.Fprintf(&b, `\x%02X`, s[i])
+		} else {
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	if i < len(s) {
+		b.WriteString("…")
+	}
+	if b.Len() == 0 {
+		return " "
+	}
+	return b.String()
+}
+
+// delimiters are the separators CRM exports use: comma, semicolon
+// (European locales, where the comma is the decimal mark) and tab.
+var delimiters = []rune{',', ';', '\t'}
+
+type csvReader struct {
+	lines  *lines
+	comma  rune
+	header []string
+}
+
+// newCSVReader reads the header and picks the delimiter that makes it
+// name the id column.
+func newCSVReader(r io.Reader, id string) (*csvReader, error) {
+	ls := newLines(r)
+	var line string
+	for {
+		s, n, err := ls.next()
+		if err == io.EOF {
+			return nil, errors.New("read header: file is empty")
+		}
+		if err == nil {
+			err = lineProblem(s, n, nil)
+		} else if errors.Is(err, errLineTooLong) {
+			err = lineProblem(s, n, err)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read header: %w", err)
+		}
+		if s != "" {
+			line = s
+			break
+		}
+	}
+	var best []string
+	bestComma := ','
+	for _, d := range delimiters {
+		fields, err := parseRecord(line, d)
+		if err != nil {
+			continue
+		}
+		for i, c := range fields {
+			fields[i] = strings.ToLower(strings.TrimSpace(c))
+		}
+		if containsCol(fields, id) {
+			return &csvReader{lines: ls, comma: d, header: fields}, nil
+		}
+		if len(fields) > len(best) {
+			best, bestComma = fields, d
+		}
+	}
+	return nil, fmt.Errorf("header has no %s column (read with delimiter %q; columns: %s)", id, bestComma, strings.Join(best, ","))
+}
+
+func containsCol(cols []string, c string) bool {
+	for _, h := range cols {
+		if h == c {
+			return true
+		}
+	}
+	return false
+}
+
+// parseRecord parses text as exactly one CSV record, a stray quote kept as
+// data.
+func parseRecord(text string, comma rune) ([]string, error) {
+	cr := csv.NewReader(strings.NewReader(text))
+	cr.Comma = comma
+	cr.FieldsPerRecord = -1
+	cr.LazyQuotes = true
+	rec, err := cr.Read()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := cr.Read(); err != io.EOF {
+		return nil, errors.New("more than one record")
+	}
+	return rec, nil
+}
+
+// next reads one record. A field may span lines inside quotes; a line
+// whose quotes do not balance and that does not continue into a record
+// with the header's field count holds a stray quote: that line alone is
+// the record (loaded if its fields still count right, else rejected) and
+// reading goes on at the next line.
+func (c *csvReader) next() (map[string]string, string, error) {
+	var line string
+	for {
+		s, n, err := c.lines.next()
+		if err == io.EOF {
+			return nil, "", io.EOF
+		}
+		if err != nil && !errors.Is(err, errLineTooLong) {
+			return nil, "", err
+		}
+		if p := lineProblem(s, n, err); p != nil {
+			return nil, rawText(s), p
+		}
+		if s != "" {
+			line = s
+			break
+		}
+	}
+	if strings.Count(line, `"`)%2 == 1 {
+		if m, raw, ok := c.multiline(line); ok {
+			return m, raw, nil
+		}
+	}
+	if err := strictQuotes(line, c.comma); err != nil {
+		return nil, line, err
+	}
+	rec, err := parseRecord(line, c.comma)
+	if err != nil {
+		return nil, line, fmt.Errorf("malformed CSV: %w", err)
+	}
+	if len(rec) != len(c.header) {
+		if strings.Count(line, `"`)%2 == 1 {
+			return nil, line, fmt.Errorf("unbalanced quote: row has %d fields, header has %d", len(rec), len(c.header))
+		}
+		return nil, line, fmt.Errorf("row has %d fields, header has %d", len(rec), len(c.header))
+	}
+	return c.fields(rec), line, nil
+}
+
+// multiline follows a line with an open quote until the quotes balance and
+// the lines parse as one well-quoted record of the header's width. When
+// they do not,
+// the lines read ahead are put back.
+func (c *csvReader) multiline(first string) (map[string]string, string, bool) {
+	var ahead []line
+	text := first
+	quotes := strings.Count(first, `"`)
+	for len(ahead) < maxRecordLines && len(text) < maxLine {
+		s, n, err := c.lines.next()
+		if err == io.EOF {
+			break
+		}
+		ahead = append(ahead, line{s, n, err})
+		if err != nil {
+			break
+		}
+		text += "\n" + s
+		quotes += strings.Count(s, `"`)
+		if quotes%2 == 1 {
+			continue
+		}
+		if rec, err := parseRecord(text, c.comma); err == nil && len(rec) == len(c.header) && utf8.ValidString(text) && strictQuotes(text, c.comma) == nil {
+			return c.fields(rec), text, true
+		}
+		break
+	}
+	for i := len(ahead) - 1; i >= 0; i-- {
+		c.lines.push(ahead[i].s, ahead[i].n, ahead[i].err)
+	}
+	return nil, "", false
+}
+
+// strictQuotes rejects a quoted field that never closes, or has text
+// after its closing quote: what such a line meant cannot be known. A quote
+// inside an unquoted field (Acme 5" Ltd) is data.
+func strictQuotes(text string, comma rune) error {
+	cr := csv.NewReader(strings.NewReader(text))
+	cr.Comma = comma
+	cr.FieldsPerRecord = -1
+	_, err := cr.Read()
+	var pe *csv.ParseError
+	if errors.As(err, &pe) && errors.Is(pe.Err, csv.ErrQuote) {
+		return fmt.Errorf("unbalanced quote at column %d: a quoted field must end with a quote before the next delimiter", pe.Column)
+	}
+	return nil
+}
+
+func (c *csvReader) fields(rec []string) map[string]string {
+	m := make(map[string]string, len(rec))
+	for i, v := range rec {
+		m[c.header[i]] = v
+	}
+	return m
+}
+
+type ndjsonReader struct {
+	lines *lines
+}
+
+func newNDJSONReader(r io.Reader) *ndjsonReader {
+	return &ndjsonReader{lines: newLines(r)}
+}
+
+func (n *ndjsonReader) next() (map[string]string, string, error) {
+	for {
+		raw, size, err := n.lines.next()
+		if err == io.EOF {
+			return nil, "", io.EOF
+		}
+		if err != nil && !errors.Is(err, errLineTooLong) {
+			return nil, "", err
+		}
+		if p := lineProblem(raw, size, err); p != nil {
+			return nil, rawText(raw), p
+		}
+		line := strings.TrimSpace(raw)
+		if line == "" {
+			continue
+		}
+		var obj map[string]any
+		dec := json.NewDecoder(strings.NewReader(line))
+		dec.UseNumber()
+		if err := dec.Decode(&obj); err != nil {
+			return nil, line, fmt.Errorf("invalid JSON: %w", err)
+		}
+		m := make(map[string]string, len(obj))
+		for k, v := range obj {
+			switch x := v.(type) {
+			case nil:
+			case string:
+				m[k] = x
+			case json.Number:
+				m[k] = x.String()
+			case bool:
+				m[k] = fmt.Sprint(x)
+			default:
+				return nil, line, fmt.Errorf("field %s: expected a scalar, got %T", k, v)
+			}
+		}
+		return m, line, nil
+	}
+}
