@@ -63,7 +63,7 @@ func TestCursorSkipsOnlyLoadedRows(t *testing.T) {
 	if c.Loaded != 1 || c.Rejected != 2 {
 		t.Errorf("first load %+v, want L1 loaded, L2 (future) and L3 (bad date) rejected", c)
 	}
-	if reason := rejects(r.wh)["L2,2024-03-01T10:00:00Z,2099-01-01T00:00:00Z,b@example.com"]; !strings.Contains(reason, "in the future") {
+	if reason := rejects(r.wh)["L2,2024-03-01T10:00:00Z,2099-01-01T00:00:00Z,[email]"]; !strings.Contains(reason, "in the future") { // load_rejects masks the address
 		t.Errorf("L2 reject reason %q", reason)
 	}
 	// L3 fixed in place, an update to L1 and a new lead, all older than 2099.
