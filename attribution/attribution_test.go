@@ -269,12 +269,22 @@ func campaignPaths(n, journeys int) []Path {
 	return out
 }
 
-func BenchmarkRemovalEffects500Campaigns(b *testing.B) {
-	paths, _ := Prepare(campaignPaths(500, 100_000), Unique, 0)
-	for _, order := range []int{1, 2} {
-		b.Run(fmt.Sprintf("order%d", order), func(b *testing.B) {
+// The acceptance benchmark: a campaign-grain chain of 500 states, and a
+// channel-grain chain of order 3.
+func BenchmarkRemovalEffects(b *testing.B) {
+	for _, bc := range []struct {
+		name             string
+		states, journeys int
+		order            int
+	}{
+		{"campaign500/order1", 500, 100_000, 1},
+		{"channel25/order2", 25, 100_000, 2},
+		{"channel12/order3", 12, 100_000, 3},
+	} {
+		paths, _ := Prepare(campaignPaths(bc.states, bc.journeys), Unique, 0)
+		b.Run(bc.name, func(b *testing.B) {
 			for b.Loop() {
-				effects, err := RemovalEffects(paths, order)
+				effects, err := RemovalEffects(paths, bc.order)
 				if err != nil {
 					b.Fatal(err)
 				}

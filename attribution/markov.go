@@ -3,6 +3,8 @@ package attribution
 import (
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -32,8 +34,8 @@ type Effect struct {
 // (fewer at its start): (start) -> (A) -> (A, B) -> (A, B, C) -> (B, C, D)
 // ... -> (conversion) or (null). Removing a channel removes every state
 // that holds it. Conversion probabilities are absorption probabilities,
-// found by solving (I − Q) x = r exactly with sparse Gaussian elimination:
-// no simulation and no iteration tolerance.
+// found by solving (I − Q) x = r exactly with sparse Gaussian elimination
+// (see removals): no simulation and no iteration tolerance.
 func RemovalEffects(paths []Path, order int) ([]Effect, error) {
 	if order < 1 || order > MaxOrder {
 		return nil, fmt.Errorf("markov order %d: want 1 to %d", order, MaxOrder)
@@ -42,29 +44,15 @@ func RemovalEffects(paths []Path, order int) ([]Effect, error) {
 	if len(c.channels) == 0 {
 		return nil, nil
 	}
-	none := make([]bool, len(c.states))
-	base, err := c.conversion(none)
+	base, removed, err := c.removals()
 	if err != nil {
 		return nil, err
 	}
 	out := make([]Effect, len(c.channels))
-	removed := make([]bool, len(c.states))
 	for ch, name := range c.channels {
-		for i, chans := range c.stateChannels {
-			removed[i] = false
-			for _, x := range chans {
-				if x == ch {
-					removed[i] = true
-				}
-			}
-		}
-		p, err := c.conversion(removed)
-		if err != nil {
-			return nil, fmt.Errorf("removing %s: %w", name, err)
-		}
-		e := Effect{Channel: name, ConversionProbability: base, RemovedProbability: p}
+		e := Effect{Channel: name, ConversionProbability: base, RemovedProbability: removed[ch]}
 		if base > 0 {
-			e.RemovalEffect = 1 - p/base
+			e.RemovalEffect = 1 - removed[ch]/base
 		}
 		out[ch] = e
 	}
@@ -192,31 +180,28 @@ func newChain(paths []Path, order int) *chain {
 
 var errSingular = errors.New("a state of the chain never reaches (conversion) or (null)")
 
-// conversion returns P(conversion) from (start) with the removed states
-// leading to (null): it solves (I − Q) x = r over the remaining states.
-//
-// I − Q of an absorbing chain is diagonally dominant, so elimination needs
-// no pivoting and is stable in any order. Rows are sorted sparse vectors,
-// updated in a fixed order, so the result is the same bit for bit on every
-// run.
-func (c *chain) conversion(removed []bool) (float64, error) {
+// lu is I − Q factorised by sparse Gaussian elimination in the chain's
+// elimination order. I − Q of an absorbing chain is diagonally dominant,
+// so elimination needs no pivoting and is stable in any order. Rows are
+// sorted sparse vectors updated in a fixed order, so results are the same
+// bit for bit on every run.
+type lu struct {
+	order []int
+	u     [][]entry // row k once eliminated: the diagonal and later columns
+	l     [][]entry // for pivot k, the rows it updated and their factors
+}
+
+func (c *chain) factor() (*lu, error) {
 	n := len(c.states)
 	rows := make([][]entry, n)
-	b := make([]float64, n)
 	cols := make([]map[int]struct{}, n) // rows holding a non-zero in a column
 	for i := range cols {
 		cols[i] = map[int]struct{}{}
 	}
 	for i := range n {
-		if removed[i] {
-			continue
-		}
 		row := make([]entry, 0, len(c.q[i])+1)
 		diag := false
 		for _, e := range c.q[i] {
-			if removed[e.col] {
-				continue
-			}
 			if e.col > i && !diag {
 				row = append(row, entry{i, 1})
 				diag = true
@@ -232,57 +217,181 @@ func (c *chain) conversion(removed []bool) (float64, error) {
 			row = append(row, entry{i, 1})
 		}
 		rows[i] = row
-		b[i] = c.r[i]
 		for _, e := range row {
 			cols[e.col][i] = struct{}{}
 		}
 	}
+	f := &lu{order: c.order, u: make([][]entry, n), l: make([][]entry, n)}
 	done := make([]bool, n)
-	var order []int
 	for _, k := range c.order {
-		if removed[k] {
-			continue
-		}
-		order = append(order, k)
 		rk := rows[k]
 		piv := lookup(rk, k)
 		if !(piv > 0) {
-			return 0, errSingular
+			return nil, errSingular
 		}
+		var targets []int
 		for i := range cols[k] {
-			if i == k || done[i] || removed[i] {
-				continue
+			if i != k && !done[i] {
+				targets = append(targets, i)
 			}
-			f := lookup(rows[i], k) / piv
-			if f == 0 {
-				continue
-			}
-			rows[i] = axpy(rows[i], rk, k, f, func(col int) { cols[col][i] = struct{}{} })
-			b[i] -= f * b[k]
 		}
+		sort.Ints(targets)
+		for _, i := range targets {
+			m := lookup(rows[i], k) / piv
+			if m == 0 {
+				continue
+			}
+			rows[i] = axpy(rows[i], rk, k, m, func(col int) { cols[col][i] = struct{}{} })
+			f.l[k] = append(f.l[k], entry{i, m})
+		}
+		f.u[k] = rk
+		cols[k] = nil
 		done[k] = true
 	}
-	x := make([]float64, n)
-	for j := len(order) - 1; j >= 0; j-- {
-		k := order[j]
+	return f, nil
+}
+
+// solve returns y with (I − Q) y = b; b is overwritten.
+func (f *lu) solve(b []float64) []float64 {
+	for _, k := range f.order {
+		if b[k] == 0 {
+			continue
+		}
+		for _, e := range f.l[k] {
+			b[e.col] -= e.v * b[k]
+		}
+	}
+	y := make([]float64, len(b))
+	for j := len(f.order) - 1; j >= 0; j-- {
+		k := f.order[j]
 		s := b[k]
 		var piv float64
-		for _, e := range rows[k] {
+		for _, e := range f.u[k] {
 			if e.col == k {
 				piv = e.v
 				continue
 			}
-			s -= e.v * x[e.col]
+			s -= e.v * y[e.col]
 		}
-		x[k] = s / piv
+		y[k] = s / piv
 	}
+	return y
+}
+
+// removals returns P(conversion) from (start), then the same with each
+// channel removed. One factorisation serves every channel: with G = (I −
+// Q)⁻¹, x the absorption probabilities and h = startᵀG the expected visits
+// from (start), removing the state set S leaves
+//
+//	P' = P − h_S · G_SS⁻¹ · x_S
+//
+// (a journey converts either without ever entering S, or through its first
+// state in S; the Woodbury identity for the rows of S set to the identity).
+// For order 1, S is one state and this is P − h_s·x_s/G_ss.
+func (c *chain) removals() (float64, []float64, error) {
+	f, err := c.factor()
+	if err != nil {
+		return 0, nil, err
+	}
+	n := len(c.states)
+	x := f.solve(append([]float64(nil), c.r...))
 	var p float64
 	for _, e := range c.start {
-		if !removed[e.col] {
-			p += e.v * x[e.col]
+		p += e.v * x[e.col]
+	}
+	// The states of each channel and each state's place in them.
+	members := make([][]int, len(c.channels))
+	for s, chans := range c.stateChannels {
+		for i, ch := range chans {
+			if !slices.Contains(chans[:i], ch) {
+				members[ch] = append(members[ch], s)
+			}
 		}
 	}
-	return p, nil
+	blocks := make([][][]float64, len(c.channels)) // G_SS per channel
+	for ch, m := range members {
+		blocks[ch] = make([][]float64, len(m))
+		for i := range m {
+			blocks[ch][i] = make([]float64, len(m))
+		}
+	}
+	h := make([]float64, n)
+	e := make([]float64, n)
+	for t := range n {
+		clear(e)
+		e[t] = 1
+		g := f.solve(e)
+		for _, s := range c.start {
+			h[t] += s.v * g[s.col]
+		}
+		for i, ch := range c.stateChannels[t] {
+			if slices.Contains(c.stateChannels[t][:i], ch) {
+				continue
+			}
+			m := members[ch]
+			col, _ := slices.BinarySearch(m, t)
+			for row, u := range m {
+				blocks[ch][row][col] = g[u]
+			}
+		}
+	}
+	out := make([]float64, len(c.channels))
+	for ch, m := range members {
+		hs := make([]float64, len(m))
+		xs := make([]float64, len(m))
+		for i, s := range m {
+			hs[i], xs[i] = h[s], x[s]
+		}
+		w, err := denseSolve(blocks[ch], xs)
+		if err != nil {
+			return 0, nil, fmt.Errorf("removing %s: %w", c.channels[ch], err)
+		}
+		var lost float64
+		for i := range w {
+			lost += hs[i] * w[i]
+		}
+		// P − lost is never below 0 in exact arithmetic.
+		out[ch] = max(p-lost, 0)
+	}
+	return p, out, nil
+}
+
+// denseSolve solves a x = b by Gaussian elimination with partial pivoting;
+// a and b are overwritten.
+func denseSolve(a [][]float64, b []float64) ([]float64, error) {
+	n := len(b)
+	for col := range n {
+		piv := col
+		for r := col + 1; r < n; r++ {
+			if math.Abs(a[r][col]) > math.Abs(a[piv][col]) {
+				piv = r
+			}
+		}
+		if a[piv][col] == 0 {
+			return nil, errSingular
+		}
+		a[col], a[piv] = a[piv], a[col]
+		b[col], b[piv] = b[piv], b[col]
+		for r := col + 1; r < n; r++ {
+			m := a[r][col] / a[col][col]
+			if m == 0 {
+				continue
+			}
+			for k := col; k < n; k++ {
+				a[r][k] -= m * a[col][k]
+			}
+			b[r] -= m * b[col]
+		}
+	}
+	x := make([]float64, n)
+	for r := n - 1; r >= 0; r-- {
+		s := b[r]
+		for k := r + 1; k < n; k++ {
+			s -= a[r][k] * x[k]
+		}
+		x[r] = s / a[r][r]
+	}
+	return x, nil
 }
 
 func lookup(row []entry, col int) float64 {
