@@ -18,6 +18,9 @@ type GoModel interface {
 	// values: it is part of the model's version, so a new algorithm or a
 	// changed setting rebuilds the model and everything downstream.
 	Version(vars Vars) (string, error)
+	// Schema is the table's schema, the same for every input: static
+	// checks of downstream SQL read it.
+	Schema() warehouse.Schema
 	// Compute turns the query's rows into the table's schema and rows.
 	// It must be deterministic: the same input gives the same table, bit
 	// for bit, on every engine.
@@ -161,6 +164,9 @@ var unescapeState = strings.NewReplacer("%3E", ">", "%25", "%")
 // readPaths groups the input rows by stage, in stage order.
 func readPaths(in GoInput) ([]string, map[string][]attribution.Path, error) {
 	want := []string{"stage", "path", "journeys", "conversions"}
+	if len(in.Rows) == 0 {
+		return nil, nil, nil // nothing to compute; some engines describe no columns then
+	}
 	if len(in.Columns) != len(want) {
 		return nil, nil, fmt.Errorf("input has %d columns, want %s", len(in.Columns), strings.Join(want, ", "))
 	}
@@ -208,8 +214,8 @@ func (markovModel) Version(vars Vars) (string, error) {
 	return fmt.Sprintf("1;order=%d;transform=%s;min=%d", s.order, s.transform, s.minJourneys), err
 }
 
-func (markovModel) Compute(ctx context.Context, in GoInput) (warehouse.Schema, [][]any, error) {
-	schema := warehouse.Schema{Columns: []warehouse.Column{
+func (markovModel) Schema() warehouse.Schema {
+	return warehouse.Schema{Columns: []warehouse.Column{
 		{Name: "stage", Type: warehouse.String},
 		{Name: "channel", Type: warehouse.String},
 		{Name: "touch_key", Type: warehouse.String},
@@ -218,6 +224,10 @@ func (markovModel) Compute(ctx context.Context, in GoInput) (warehouse.Schema, [
 		{Name: "removed_probability", Type: warehouse.Float64},
 		{Name: "removal_effect", Type: warehouse.Float64},
 	}}
+}
+
+func (m markovModel) Compute(ctx context.Context, in GoInput) (warehouse.Schema, [][]any, error) {
+	schema := m.Schema()
 	s, err := readPathSettings(in.Vars)
 	if err != nil {
 		return schema, nil, err
@@ -265,8 +275,8 @@ func (shapleyModel) Version(vars Vars) (string, error) {
 	return fmt.Sprintf("1;transform=%s;min=%d", s.transform, s.minJourneys), err
 }
 
-func (shapleyModel) Compute(ctx context.Context, in GoInput) (warehouse.Schema, [][]any, error) {
-	schema := warehouse.Schema{Columns: []warehouse.Column{
+func (shapleyModel) Schema() warehouse.Schema {
+	return warehouse.Schema{Columns: []warehouse.Column{
 		{Name: "stage", Type: warehouse.String},
 		{Name: "path", Type: warehouse.String},
 		{Name: "channel", Type: warehouse.String},
@@ -275,6 +285,10 @@ func (shapleyModel) Compute(ctx context.Context, in GoInput) (warehouse.Schema, 
 		{Name: "credit", Type: warehouse.Float64},
 		{Name: "attributed_conversions", Type: warehouse.Float64},
 	}}
+}
+
+func (m shapleyModel) Compute(ctx context.Context, in GoInput) (warehouse.Schema, [][]any, error) {
+	schema := m.Schema()
 	s, err := readPathSettings(in.Vars)
 	if err != nil {
 		return schema, nil, err
