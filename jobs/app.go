@@ -113,6 +113,9 @@ func Vars(cfg config.Config) transform.Vars {
 		"prediction_prior_strength": cfg.Attribution.PredictionPriorStrength,
 		"reporting_currency":        cfg.Spend.ReportingCurrency,
 		"ga4_lookback_days":         cfg.GA4.LookbackDays,
+		"markov_order":              cfg.Attribution.MarkovOrder,
+		"path_transform":            cfg.Attribution.PathTransform,
+		"min_path_journeys":         cfg.Attribution.MinPathJourneys,
 	}
 }
 

@@ -22,6 +22,9 @@ const (
 	View        Materialization = "view"
 	Table       Materialization = "table"
 	Incremental Materialization = "incremental"
+	// Go models run their SQL as the input of a computation in Go and
+	// load its result as a table (gomodel.go).
+	Go Materialization = "go"
 )
 
 // defaultLookbackDays covers GA4 rewriting daily export tables for up to 72 h.
@@ -31,8 +34,10 @@ const defaultLookbackDays = 3
 type Config struct {
 	Description  string          `yaml:"description,omitempty" json:"description,omitempty"`
 	Materialized Materialization `yaml:"materialized" json:"materialized"`
-	PartitionBy  string          `yaml:"partition_by,omitempty" json:"partition_by,omitempty"`
-	ClusterBy    stringList      `yaml:"cluster_by,omitempty" json:"cluster_by,omitempty"`
+	// GoModel names the Go computation of a materialized: go model.
+	GoModel     string     `yaml:"go_model,omitempty" json:"go_model,omitempty"`
+	PartitionBy string     `yaml:"partition_by,omitempty" json:"partition_by,omitempty"`
+	ClusterBy   stringList `yaml:"cluster_by,omitempty" json:"cluster_by,omitempty"`
 	// UniqueKey is the model's grain; the runner checks it as a
 	// unique_combination test.
 	UniqueKey    stringList  `yaml:"unique_key,omitempty" json:"unique_key,omitempty"`
@@ -179,9 +184,15 @@ func lineOf(src string, off int) int { return strings.Count(src[:off], "\n") + 1
 
 func (c Config) validate() error {
 	switch c.Materialized {
-	case View, Table, Incremental:
+	case View, Table, Incremental, Go:
 	default:
-		return keyErr("materialized", "materialized %q: want view, table or incremental", c.Materialized)
+		return keyErr("materialized", "materialized %q: want view, table, incremental or go", c.Materialized)
+	}
+	if (c.Materialized == Go) != (c.GoModel != "") {
+		return keyErr("go_model", "go_model goes with materialized: go, and materialized: go needs go_model")
+	}
+	if c.Materialized == Go && (c.PartitionBy != "" || len(c.ClusterBy) > 0) {
+		return keyErr("materialized", "go models cannot have partition_by or cluster_by")
 	}
 	if c.Materialized == Incremental && c.PartitionBy == "" {
 		return keyErr("materialized", "incremental models need partition_by (a DATE column)")

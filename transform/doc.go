@@ -4,9 +4,13 @@
 // them for an engine's dialect, and builds them into the warehouse with
 // versioning, incremental partitions, atomic publishing and data tests.
 //
-// It imports the warehouse interface and warehouse/systables (where the
-// state table is declared) only; engines (DuckDB, BigQuery) are
-// passed in by the caller and appear here only in tests.
+// It imports the warehouse interface, warehouse/systables (where the state
+// table is declared) and attribution (the arithmetic of the built-in Go
+// models, gomodel.go) only; engines (DuckDB, BigQuery) are passed in by the
+// caller and appear here only in tests.
+//
+// A model with materialized: go is computed in Go from its query's rows
+// and published with a Replace load (see GoModel and sql/CONVENTIONS.md).
 //
 // # Use
 //

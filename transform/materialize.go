@@ -27,6 +27,9 @@ import (
 //     window being replaced; then one transaction deletes the window's
 //     partitions, inserts the new rows and records the state row.
 //   - seed: a Replace load of the CSV, then the state row.
+//   - go (both engines): the model's query is read, the Go model computes
+//     the rows, a Replace load publishes them (atomic on both engines),
+//     then the state row follows, as for a seed.
 
 // tmpSuffix names the table a model is built into before it is published.
 // A crash leaves it behind; the next build of the model replaces it.
@@ -48,6 +51,8 @@ func (r *Runner) buildModel(ctx context.Context, m *Model, it PlanItem, runID st
 		out, err = b.seed(ctx)
 	case m.Config.Materialized == View:
 		out, err = b.view(ctx)
+	case m.Config.Materialized == Go:
+		out, err = b.goModel(ctx)
 	case it.Action == ActionIncremental:
 		out, err = b.incremental(ctx)
 	default:

@@ -32,6 +32,9 @@ type Runner struct {
 	RunID string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// GoModels are the computations materialized: go models name; nil
+	// means BuiltinGoModels.
+	GoModels map[string]GoModel
 }
 
 // BuildOptions adjusts a Build or Plan.
@@ -217,7 +220,7 @@ func (r *Runner) plan(ctx context.Context, selected map[string]bool, opts BuildO
 	if err != nil {
 		return nil, err
 	}
-	own, err := p.ownHashes(d, r.Vars)
+	own, err := p.ownHashes(d, r.Vars, r.goModels())
 	if err != nil {
 		return nil, err
 	}
@@ -401,7 +404,7 @@ func decideRebuild(in rebuildInput) rebuildDecision {
 			return rebuildDecision{ActionSkip, []string{"up to date"}}
 		}
 		reason := "new data in " + strings.Join(diff, ", ")
-		if m.Config.Materialized == Table {
+		if m.Config.Materialized == Table || m.Config.Materialized == Go {
 			return rebuildDecision{ActionBuild, []string{reason}}
 		}
 		return rebuildDecision{ActionIncremental, []string{reason}}
@@ -429,7 +432,7 @@ func inputsChanged(old, cur map[string]string) []string {
 
 // ownHashes hashes each model's own definition: rendered SQL (neutral
 // names), config and dialect. Seeds hash their content.
-func (p *Project) ownHashes(d warehouse.Dialect, vars Vars) (map[string]string, error) {
+func (p *Project) ownHashes(d warehouse.Dialect, vars Vars, goModels map[string]GoModel) (map[string]string, error) {
 	out := make(map[string]string, len(p.Models))
 	for _, name := range p.order {
 		m := p.Models[name]
@@ -441,7 +444,15 @@ func (p *Project) ownHashes(d warehouse.Dialect, vars Vars) (map[string]string, 
 		if err != nil {
 			return nil, err
 		}
-		out[name] = hashParts(versionFormat, d.Name(), sql, configKey(m.Config))
+		parts := []string{versionFormat, d.Name(), sql, configKey(m.Config)}
+		if m.Config.Materialized == Go {
+			v, err := goModelVersion(m, goModels, vars)
+			if err != nil {
+				return nil, err
+			}
+			parts = append(parts, "go="+v)
+		}
+		out[name] = hashParts(parts...)
 	}
 	return out, nil
 }

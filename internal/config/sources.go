@@ -161,6 +161,11 @@ type Attribution struct {
 	// is left out of the won-rate estimates rather than read as a loss.
 	PredictionMaturityDays  int     `envconfig:"PREDICTION_MATURITY_DAYS" default:"180" desc:"an open lead counts as not won, for predicted values, once it reached a stage this many days before the newest CRM data"`
 	PredictionPriorStrength float64 `envconfig:"PREDICTION_PRIOR_STRENGTH" default:"20" desc:"leads' worth of weight a cohort's predicted value gives the broader cohort's rate and average (shrinkage)"`
+	// The data-driven models (int_markov_removal_effects,
+	// int_shapley_path_credits) read these as transform vars.
+	MarkovOrder     int    `envconfig:"MARKOV_ORDER" default:"1" desc:"order of the markov model's chain, 1 to 3: how many past channels a state remembers"`
+	PathTransform   string `envconfig:"PATH_TRANSFORM" default:"unique" desc:"path transform before the markov and shapley models: unique (as observed), exposure (collapse repeats in a row) or first (first occurrence of each channel)"`
+	MinPathJourneys int    `envconfig:"MIN_PATH_JOURNEYS" default:"0" desc:"a channel fewer journeys took is pooled into Other in the markov and shapley models (0: none)"`
 }
 
 func (a Attribution) validate() error {
@@ -175,6 +180,17 @@ func (a Attribution) validate() error {
 	}
 	if k := a.PredictionPriorStrength; !(k > 0) || math.IsInf(k, 0) {
 		return bad("PREDICTION_PRIOR_STRENGTH", fmt.Sprint(k), "must be a finite number greater than zero")
+	}
+	if a.MarkovOrder < 1 || a.MarkovOrder > 3 {
+		return bad("MARKOV_ORDER", fmt.Sprint(a.MarkovOrder), "must be 1, 2 or 3")
+	}
+	switch a.PathTransform {
+	case "unique", "exposure", "first":
+	default:
+		return bad("PATH_TRANSFORM", a.PathTransform, "must be unique, exposure or first")
+	}
+	if a.MinPathJourneys < 0 {
+		return bad("MIN_PATH_JOURNEYS", fmt.Sprint(a.MinPathJourneys), "must not be negative")
 	}
 	return nil
 }

@@ -189,11 +189,11 @@ weighted as (
     -- time decay: half the weight every half-life before the lead reached the stage
     pow(2.0, -greatest(t.days_before_stage, 0) / {{ var "time_decay_half_life_days" }}) as decay_weight,
     -- Markov: the channel's removal effect shared by its touches in this journey
-    re.removal_effect / count(*) over (partition by t.lead_id, ls.stage, t.channel) as markov_weight
+    re.removal_effect / count(*) over (partition by t.lead_id, ls.stage, re.channel) as markov_weight
   from touches as t
   join lead_stages as ls on ls.lead_id = t.lead_id and ls.stage = t.journey_stage
   left join {{ ref "int_markov_removal_effects" }} as re
-    on re.stage = ls.stage and re.channel = t.channel
+    on re.stage = ls.stage and re.touch_key = t.channel
 ),
 
 normalised as (

@@ -82,16 +82,16 @@ func BenchmarkAttributionBuild(b *testing.B) {
 	b.ReportMetric(50_000, "leads")
 }
 
-// BenchmarkMarkov rebuilds the Markov chain models (transitions, dense
-// matrices, the four elimination steps and the removal effects) for a
-// growing number of channels on 100k sessions and 5k leads.
+// BenchmarkMarkov rebuilds the Markov chain models (transitions, the
+// journey paths and the removal effects computed in Go) for a growing
+// number of channels on 100k sessions and 5k leads.
 func BenchmarkMarkov(b *testing.B) {
-	markov := "int_markov_transitions,int_markov_matrix,int_markov_elim_1,int_markov_elim_2,int_markov_elim_3,int_markov_elim_4,int_markov_removal_effects"
+	markov := "int_markov_transitions,int_attribution_paths,int_markov_removal_effects"
 	for _, channels := range []int{4, 8, 16, 32} {
 		b.Run(fmt.Sprintf("channels=%d", channels), func(b *testing.B) {
 			_, r := setupSynthetic(b, 20_000, 4, channels)
 			ctx := context.Background()
-			upstream, err := transform.ParseSelection("+int_markov_transitions")
+			upstream, err := transform.ParseSelection("+int_markov_transitions,+int_attribution_paths")
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -260,7 +260,8 @@ func timeKey(s string) string {
 }
 
 // published are the tables the issue names; every model is checked too.
-var published = []string{"fct_lead_revenue", "attribution_touchpoints", "channel_performance", "writeback_queue"}
+var published = []string{"fct_lead_revenue", "attribution_touchpoints", "channel_performance", "writeback_queue",
+	"int_attribution_paths", "int_markov_removal_effects", "int_shapley_path_credits"}
 
 // checksums maps every table of SAM's dataset to a checksum of its rows
 // (order-independent), leaving out columns that record when or by which run

@@ -1,0 +1,319 @@
+package transform
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/sam-attribution/sam/attribution"
+	"github.com/sam-attribution/sam/warehouse"
+)
+
+// A GoModel computes a table in Go from the rows of a model's query, for
+// arithmetic SQL cannot do well on both engines (a sparse linear solve).
+// The heavy aggregation stays in the query; only its result travels.
+type GoModel interface {
+	// Version names the computation and every var it reads, with their
+	// values: it is part of the model's version, so a new algorithm or a
+	// changed setting rebuilds the model and everything downstream.
+	Version(vars Vars) (string, error)
+	// Schema is the table's schema, the same for every input: static
+	// checks of downstream SQL read it.
+	Schema() warehouse.Schema
+	// Compute turns the query's rows into the table's schema and rows.
+	// It must be deterministic: the same input gives the same table, bit
+	// for bit, on every engine.
+	Compute(ctx context.Context, in GoInput) (warehouse.Schema, [][]any, error)
+}
+
+// GoInput is what a GoModel computes from.
+type GoInput struct {
+	Columns []warehouse.Column
+	Rows    [][]any
+	Vars    Vars
+}
+
+func (r *Runner) goModels() map[string]GoModel {
+	if r.GoModels != nil {
+		return r.GoModels
+	}
+	return BuiltinGoModels()
+}
+
+func goModelVersion(m *Model, models map[string]GoModel, vars Vars) (string, error) {
+	gm, ok := models[m.Config.GoModel]
+	if !ok {
+		return "", fmt.Errorf("%s: unknown go_model %q (known: %s)", m.File, m.Config.GoModel, strings.Join(goModelNames(models), ", "))
+	}
+	v, err := gm.Version(vars)
+	if err != nil {
+		return "", fmt.Errorf("%s: go_model %s: %w", m.File, m.Config.GoModel, err)
+	}
+	return m.Config.GoModel + "@" + v, nil
+}
+
+func goModelNames(models map[string]GoModel) []string {
+	names := make([]string, 0, len(models))
+	for n := range models {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// goModel reads the model's query, computes its table in Go and publishes
+// it with a Replace load, then records the state row.
+func (b *builder) goModel(ctx context.Context) (buildOutput, error) {
+	gm, ok := b.r.goModels()[b.m.Config.GoModel]
+	if !ok {
+		return buildOutput{}, fmt.Errorf("unknown go_model %q", b.m.Config.GoModel)
+	}
+	rows, err := b.r.WH.Query(ctx, b.it.sql, warehouse.WithLabels(b.r.labels(b.runID, b.m.Name)))
+	if err != nil {
+		return buildOutput{}, &modelSQLError{err}
+	}
+	cols := rows.Columns()
+	data, err := warehouse.CollectRows(rows)
+	if err != nil {
+		return buildOutput{}, &modelSQLError{err}
+	}
+	schema, out, err := gm.Compute(ctx, GoInput{Columns: cols, Rows: data, Vars: b.r.Vars})
+	if err != nil {
+		return buildOutput{}, fmt.Errorf("go_model %s: %w", b.m.Config.GoModel, err)
+	}
+	if drop := b.dropOther(false); drop != "" {
+		if _, err := b.exec(ctx, "drop", drop); err != nil {
+			return buildOutput{}, err
+		}
+	}
+	res, err := b.r.WH.Load(ctx, warehouse.LoadRequest{
+		Table: b.m.Name, Schema: schema, Mode: warehouse.Replace,
+		Rows:   warehouse.NewSliceRows(out),
+		JobID:  b.r.jobID(b.runID, b.m.Name, b.it.Version, "load"),
+		Labels: b.r.labels(b.runID, b.m.Name),
+	})
+	if err != nil {
+		return buildOutput{}, fmt.Errorf("publishing: %w", err)
+	}
+	b.bytes += res.Bytes
+	st, args, err := b.state(res.RowsLoaded, "")
+	if err != nil {
+		return buildOutput{}, err
+	}
+	if _, err := b.exec(ctx, "state", st, args...); err != nil {
+		return buildOutput{}, err
+	}
+	return buildOutput{Rows: res.RowsLoaded, Bytes: b.bytes}, nil
+}
+
+// BuiltinGoModels returns the Go models SAM ships, by the name a model's
+// go_model header gives:
+//
+//   - markov_removal_effects: attribution.RemovalEffects per stage.
+//   - shapley_path_credits: attribution.Shapley per stage.
+//
+// Both read journey paths, one row per (stage, path): stage STRING, path
+// STRING (states joined by " > ", each escaped by the path_state macro),
+// journeys INT64, conversions INT64; and the vars markov_order (default 1),
+// path_transform (unique) and min_path_journeys (0: no pooling), when set.
+func BuiltinGoModels() map[string]GoModel {
+	return map[string]GoModel{
+		"markov_removal_effects": markovModel{},
+		"shapley_path_credits":   shapleyModel{},
+	}
+}
+
+// pathSettings are the vars the path models read, with their defaults.
+type pathSettings struct {
+	order       int
+	transform   attribution.Transform
+	minJourneys int64
+}
+
+func readPathSettings(vars Vars) (pathSettings, error) {
+	s := pathSettings{order: 1, transform: attribution.Unique}
+	if v, ok := vars["markov_order"]; ok {
+		n, err := toInt(v)
+		if err != nil || n < 1 || n > attribution.MaxOrder {
+			return s, fmt.Errorf("var markov_order = %v: want 1 to %d", v, attribution.MaxOrder)
+		}
+		s.order = int(n)
+	}
+	if v, ok := vars["path_transform"]; ok {
+		t, err := attribution.ParseTransform(fmt.Sprint(v))
+		if err != nil {
+			return s, fmt.Errorf("var path_transform: %w", err)
+		}
+		s.transform = t
+	}
+	if v, ok := vars["min_path_journeys"]; ok {
+		n, err := toInt(v)
+		if err != nil || n < 0 {
+			return s, fmt.Errorf("var min_path_journeys = %v: want a whole number, 0 or more", v)
+		}
+		s.minJourneys = n
+	}
+	return s, nil
+}
+
+// unescapeState undoes the path_state macro: % and > are written %25
+// and %3E so that " > " separates states whatever their names hold.
+var unescapeState = strings.NewReplacer("%3E", ">", "%25", "%")
+
+// readPaths groups the input rows by stage, in stage order.
+func readPaths(in GoInput) ([]string, map[string][]attribution.Path, error) {
+	want := []string{"stage", "path", "journeys", "conversions"}
+	if len(in.Rows) == 0 {
+		return nil, nil, nil // nothing to compute; some engines describe no columns then
+	}
+	if len(in.Columns) != len(want) {
+		return nil, nil, fmt.Errorf("input has %d columns, want %s", len(in.Columns), strings.Join(want, ", "))
+	}
+	for i, c := range in.Columns {
+		if c.Name != want[i] {
+			return nil, nil, fmt.Errorf("input column %d is %s, want %s", i+1, c.Name, want[i])
+		}
+	}
+	byStage := map[string][]attribution.Path{}
+	for _, row := range in.Rows {
+		stage, _ := row[0].(string)
+		text, _ := row[1].(string)
+		journeys, err := toInt(row[2])
+		if err != nil {
+			return nil, nil, fmt.Errorf("journeys: %w", err)
+		}
+		conversions, err := toInt(row[3])
+		if err != nil {
+			return nil, nil, fmt.Errorf("conversions: %w", err)
+		}
+		if conversions < 0 || conversions > journeys {
+			return nil, nil, fmt.Errorf("stage %s path %q: %d conversions of %d journeys", stage, text, conversions, journeys)
+		}
+		var states []string
+		if text != "" {
+			states = strings.Split(text, " > ")
+			for i, s := range states {
+				states[i] = unescapeState.Replace(s)
+			}
+		}
+		byStage[stage] = append(byStage[stage], attribution.Path{States: states, Journeys: journeys, Conversions: conversions})
+	}
+	stages := make([]string, 0, len(byStage))
+	for s := range byStage {
+		stages = append(stages, s)
+	}
+	sort.Strings(stages)
+	return stages, byStage, nil
+}
+
+type markovModel struct{}
+
+func (markovModel) Version(vars Vars) (string, error) {
+	s, err := readPathSettings(vars)
+	return fmt.Sprintf("1;order=%d;transform=%s;min=%d", s.order, s.transform, s.minJourneys), err
+}
+
+func (markovModel) Schema() warehouse.Schema {
+	return warehouse.Schema{Columns: []warehouse.Column{
+		{Name: "stage", Type: warehouse.String},
+		{Name: "channel", Type: warehouse.String},
+		{Name: "touch_key", Type: warehouse.String},
+		{Name: "markov_order", Type: warehouse.Int64},
+		{Name: "conversion_probability", Type: warehouse.Float64},
+		{Name: "removed_probability", Type: warehouse.Float64},
+		{Name: "removal_effect", Type: warehouse.Float64},
+	}}
+}
+
+func (m markovModel) Compute(ctx context.Context, in GoInput) (warehouse.Schema, [][]any, error) {
+	schema := m.Schema()
+	s, err := readPathSettings(in.Vars)
+	if err != nil {
+		return schema, nil, err
+	}
+	stages, byStage, err := readPaths(in)
+	if err != nil {
+		return schema, nil, err
+	}
+	var out [][]any
+	for _, stage := range stages {
+		if err := ctx.Err(); err != nil {
+			return schema, nil, err
+		}
+		paths, pooled := attribution.Prepare(byStage[stage], s.transform, s.minJourneys)
+		effects, err := attribution.RemovalEffects(paths, s.order)
+		if err != nil {
+			return schema, nil, fmt.Errorf("stage %s: %w", stage, err)
+		}
+		byChannel := make(map[string]attribution.Effect, len(effects))
+		for _, e := range effects {
+			byChannel[e.Channel] = e
+		}
+		keys := make([]string, 0, len(pooled))
+		for k := range pooled {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		// One row per state as touches carry it, with the effect of the
+		// state it was pooled into.
+		for _, k := range keys {
+			e, ok := byChannel[pooled[k]]
+			if !ok {
+				continue
+			}
+			out = append(out, []any{stage, e.Channel, k, int64(s.order), e.ConversionProbability, e.RemovedProbability, e.RemovalEffect})
+		}
+	}
+	return schema, out, nil
+}
+
+type shapleyModel struct{}
+
+func (shapleyModel) Version(vars Vars) (string, error) {
+	s, err := readPathSettings(vars)
+	return fmt.Sprintf("1;transform=%s;min=%d", s.transform, s.minJourneys), err
+}
+
+func (shapleyModel) Schema() warehouse.Schema {
+	return warehouse.Schema{Columns: []warehouse.Column{
+		{Name: "stage", Type: warehouse.String},
+		{Name: "path", Type: warehouse.String},
+		{Name: "channel", Type: warehouse.String},
+		{Name: "journeys", Type: warehouse.Int64},
+		{Name: "conversions", Type: warehouse.Int64},
+		{Name: "credit", Type: warehouse.Float64},
+		{Name: "attributed_conversions", Type: warehouse.Float64},
+	}}
+}
+
+func (m shapleyModel) Compute(ctx context.Context, in GoInput) (warehouse.Schema, [][]any, error) {
+	schema := m.Schema()
+	s, err := readPathSettings(in.Vars)
+	if err != nil {
+		return schema, nil, err
+	}
+	stages, byStage, err := readPaths(in)
+	if err != nil {
+		return schema, nil, err
+	}
+	escape := strings.NewReplacer("%", "%25", ">", "%3E")
+	var out [][]any
+	for _, stage := range stages {
+		if err := ctx.Err(); err != nil {
+			return schema, nil, err
+		}
+		paths, _ := attribution.Prepare(byStage[stage], s.transform, s.minJourneys)
+		for _, pc := range attribution.Shapley(paths) {
+			states := make([]string, len(pc.Path.States))
+			for i, st := range pc.Path.States {
+				states[i] = escape.Replace(st)
+			}
+			text := strings.Join(states, " > ")
+			for _, c := range pc.Credits {
+				out = append(out, []any{stage, text, c.Channel, pc.Path.Journeys, pc.Path.Conversions, c.Credit, c.Credit * float64(pc.Path.Conversions)})
+			}
+		}
+	}
+	return schema, out, nil
+}
