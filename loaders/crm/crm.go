@@ -1,7 +1,8 @@
 // Package crm owns loading CRM data into SAM's raw CRM tables: the Source
 // interface every CRM client implements, and Sync, the engine that streams a
 // source's records into raw_crm__leads, raw_crm__deals,
-// raw_crm__deal_contacts and raw_crm__stage_history in bounded batches,
+// raw_crm__deal_contacts, raw_crm__stage_history and raw_crm__touches in
+// bounded batches,
 // sends bad records to load_rejects, and commits a per-stream cursor only
 // after the batch it covers is durable.
 //
@@ -284,6 +285,7 @@ func clone(b *record.Batch) *record.Batch {
 		Deals:        append([]record.Deal(nil), b.Deals...),
 		DealContacts: append([]record.DealContact(nil), b.DealContacts...),
 		Stages:       append([]record.StageChange(nil), b.Stages...),
+		Touches:      append([]record.Touch(nil), b.Touches...),
 		Rejects:      append([]loaders.Reject(nil), b.Rejects...),
 		RowHashes:    append([]record.RowHash(nil), b.RowHashes...),
 		Cursor:       b.Cursor,
@@ -301,6 +303,7 @@ var rawTables = []struct {
 	{record.DealsTable, record.DealsSchema},
 	{record.DealContactsTable, record.DealContactsSchema},
 	{record.StageHistoryTable, record.StageHistorySchema},
+	{record.TouchesTable, record.TouchesSchema},
 	{loaders.RejectsTable, loaders.RejectsSchema},
 	{systables.RowHashesTable, systables.RowHashes().Schema},
 }
@@ -365,12 +368,19 @@ func writeBatch(ctx context.Context, wh warehouse.Warehouse, sys, stream, runID 
 	if err := load(record.StageHistoryTable, record.StageHistorySchema, rows); err != nil {
 		return c, err
 	}
+	rows = rows[:0]
+	for i := range b.Touches {
+		rows = append(rows, b.Touches[i].Row(meta))
+	}
+	if err := load(record.TouchesTable, record.TouchesSchema, rows); err != nil {
+		return c, err
+	}
 	if err := loaders.WriteRejects(ctx, wh, runID, b.Rejects); err != nil {
 		return c, err
 	}
 	// A snapshot association is part of its deal's record, not a record
 	// read on its own; everything else is one source record per row.
-	c.Loaded = int64(len(b.Leads) + len(b.Deals) + len(b.Stages))
+	c.Loaded = int64(len(b.Leads) + len(b.Deals) + len(b.Stages) + len(b.Touches))
 	for i := range b.DealContacts {
 		if !b.DealContacts[i].Snapshot {
 			c.Loaded++

@@ -44,5 +44,6 @@ session_key,
     medium,
     campaign,
     is_lead_form_session,
-    days_before_lead
+    days_before_lead,
+    touch_type
 {{- end }}

@@ -2,10 +2,11 @@
 description: >
   One row per (lead, touchpoint, model, stage): which share of the lead (stage
   lead), of its SQL (stage sql), of its opportunity (stage opportunity) and of
-  its won revenue (stage won) each web touchpoint earns under nine
-  attribution models. A stage's journey is the lead's touchpoints (pre_lead)
-  and the sessions its clients started after its creation up to the time it
-  reached the stage (post_lead). A lead has rows at a stage only once it
+  its won revenue (stage won) each touchpoint earns under nine
+  attribution models. A stage's journey is the lead's touchpoints (pre_lead:
+  sessions and non-web touches, touch_type says which) and the sessions its
+  clients started and the non-web touches it had after its creation up to
+  the time it reached the stage (post_lead). A lead has rows at a stage only once it
   reached it. Credits of one lead sum to 1 per model and stage; a journey
   without web touchpoints has one Unattributed touch with credit 1. Columns
   and the model rules are documented in README.md.
@@ -64,11 +65,28 @@ web_touches as (
     s.campaign,
     false,
     {{ days_between "l.created_at" "s.session_start_ts" }},
+    'web_session',
     'post_lead'
   from lead_clients as l
   join {{ ref "stg_ga4__sessions" }} as s on s.client_key = l.client_key
   left join {{ ref "int_lead_touchpoints" }} as t on t.lead_id = l.lead_id and t.session_key = s.session_key
   where s.session_start_ts > l.created_at and t.session_key is null
+  union all
+  -- non-web touches after the lead's creation (int_lead_offline_touches)
+  select
+    lead_id,
+    touch_key,
+    touch_at,
+    channel,
+    source,
+    medium,
+    campaign,
+    false,
+    days_before_lead,
+    touch_type,
+    'post_lead'
+  from {{ ref "int_lead_offline_touches" }}
+  where not is_pre_lead
 ),
 
 -- a stage's journey: the pre-lead touches, and the post-lead ones started
@@ -168,6 +186,7 @@ touches as (
     cast(null as string),
     false,
     0,
+    cast(null as string),
     0,
     1,
     1
@@ -255,6 +274,7 @@ select
   medium,
   campaign,
   days_before_lead,
+  touch_type,
   stage_at,
   credit,
   {{ safe_cast "credit * revenue_reporting" "NUMERIC" }} as revenue_credit,

@@ -53,6 +53,7 @@ var standIns = map[string]string{
 	"staging/stg_crm__leads.sql":              "crm_leads",
 	"staging/stg_crm__deals.sql":              "crm_deals",
 	"staging/stg_crm__lead_stage_history.sql": "crm_stage_history",
+	"staging/stg_crm__touches.sql":            "crm_touches",
 	"intermediate/int_lead_identity.sql":      "lead_identity",
 }
 
@@ -73,6 +74,9 @@ CREATE TABLE raw_fixture__crm_deals (deal_id VARCHAR, lead_id VARCHAR, created_a
   closed_at TIMESTAMP, stage VARCHAR, is_won BOOLEAN, is_lost BOOLEAN, amount DECIMAL(38,9),
   currency VARCHAR, is_deleted BOOLEAN);
 CREATE TABLE raw_fixture__crm_stage_history (lead_id VARCHAR, stage VARCHAR, entered_at TIMESTAMP);
+CREATE TABLE raw_fixture__crm_touches (touch_id VARCHAR, source_system VARCHAR, lead_id VARCHAR,
+  email_sha256 VARCHAR, touch_type VARCHAR, touched_at TIMESTAMP, channel VARCHAR, source VARCHAR,
+  medium VARCHAR, campaign VARCHAR, status VARCHAR, is_deleted BOOLEAN);
 CREATE TABLE raw_fixture__lead_identity (lead_id VARCHAR, client_key VARCHAR, link_type VARCHAR);
 CREATE TABLE raw_spend__daily (spend_date DATE, source VARCHAR, medium VARCHAR, campaign VARCHAR,
   cost DECIMAL(38,9), currency VARCHAR, file VARCHAR, line BIGINT, loaded_at TIMESTAMP);
