@@ -1,5 +1,5 @@
-// Package file owns the CRM export source: leads and deals read from CSV or
-// NDJSON files in one directory (the format is documented in README.md next to
+// Package file owns the CRM export source: leads, deals and offline touches
+// read from CSV or NDJSON files in one directory (the format is documented in README.md next to
 // this file). It maps rows to crm/record shapes, rejects bad rows with their
 // reason and raw text, and resumes mid-file after a crash. It imports
 // internal/option, loaders and crm/record.
@@ -36,7 +36,8 @@ var (
 		"amount", "currency", "is_won", "is_lost", "is_deleted"}
 )
 
-// Source reads leads.{csv,ndjson} and deals.{csv,ndjson} from a directory.
+// Source reads leads, deals and offline_touches (.csv or .ndjson) from a
+// directory.
 type Source struct {
 	dir       string
 	overlap   time.Duration
@@ -89,7 +90,7 @@ func New(o Options) (*Source, error) {
 func (s *Source) System() string { return "file" }
 
 // Streams implements crm.Source.
-func (s *Source) Streams() []string { return []string{"leads", "deals"} }
+func (s *Source) Streams() []string { return []string{"leads", "deals", "offline_touches"} }
 
 // cursor is a stream's resume point. A file is identified by its content
 // hash: the same file is skipped once done, or resumed after Row. A changed
@@ -118,7 +119,7 @@ func (s *Source) Read(ctx context.Context, stream, cur string, emit func(context
 
 // ReadSkipping implements crm.RowSkipper.
 func (s *Source) ReadSkipping(ctx context.Context, stream, cur string, loaded func(context.Context) (record.RowSet, error), emit func(context.Context, *record.Batch) error) error {
-	if stream != "leads" && stream != "deals" {
+	if _, ok := idColumn[stream]; !ok {
 		return fmt.Errorf("file source: unknown stream %q", stream)
 	}
 	path, err := s.find(stream)
@@ -180,7 +181,8 @@ func (s *Source) ReadSkipping(ctx context.Context, stream, cur string, loaded fu
 	return nil
 }
 
-var idColumn = map[string]string{"leads": "lead_id", "deals": "deal_id"}
+// idColumn is the column a CSV header must name (it picks the delimiter).
+var idColumn = map[string]string{"leads": "lead_id", "deals": "deal_id", "offline_touches": "touched_at"}
 
 // futureSlack is how far past the clock a created_at or updated_at may be
 // (time zones, clock skew) before the row is rejected: a version dated 2099
@@ -236,10 +238,13 @@ func (rd *reading) stream(ctx context.Context, stream string, rows rowReader, em
 			b.Rejects = append(b.Rejects, loaders.Reject{Source: "file", Object: rd.object, Reason: err.Error(), Raw: raw})
 		} else if h := hashRow(fields); !rd.skip(h, fields) {
 			var ok bool
-			if stream == "leads" {
+			switch stream {
+			case "leads":
 				ok = rd.lead(&b, fields, raw)
-			} else {
+			case "deals":
 				ok = rd.deal(&b, fields, raw)
+			default:
+				ok = rd.touch(&b, fields, raw)
 			}
 			if ok {
 				b.RowHashes = append(b.RowHashes, h)
@@ -283,6 +288,9 @@ func (rd *reading) skip(h record.RowHash, f map[string]string) bool {
 	mod, err := record.ParseTime(f["updated_at"])
 	if err == nil && mod.IsZero() {
 		mod, err = record.ParseTime(f["created_at"])
+	}
+	if err == nil && mod.IsZero() {
+		mod, err = record.ParseTime(f["touched_at"]) // offline_touches
 	}
 	if err != nil || mod.After(rd.now.Add(futureSlack)) {
 		return false // validated and rejected like any other
