@@ -1,5 +1,7 @@
 // Package salesforcesim is a simulated Salesforce REST API for tests:
-// query and queryAll with SOQL filtered and ordered on SystemModstamp,
+// query and queryAll with SOQL filtered and ordered on SystemModstamp
+// (relationship fields such as CampaignMember's Campaign.Name nested as the
+// REST API nests them),
 // nextRecordsUrl paging (a queryAll's locator reads /query/, as Salesforce's
 // does), IsDeleted rows, error bodies ([{"message", "errorCode"}]), the
 // Sforce-Limit-Info header with its "; "-separated fields, the org's daily
@@ -124,7 +126,7 @@ func New(cfg Config) *Server {
 		cfg.Faults.HangDelay = 5 * time.Second
 	}
 	s := &Server{cfg: cfg, objects: map[string][]*Record{"Lead": nil, "Contact": nil, "Opportunity": nil,
-		"OpportunityContactRole": nil, "OpportunityHistory": nil}, byID: map[string]*Record{}, locators: map[string]*locator{},
+		"OpportunityContactRole": nil, "OpportunityHistory": nil, "CampaignMember": nil}, byID: map[string]*Record{}, locators: map[string]*locator{},
 		rng: rand.New(rand.NewPCG(cfg.Seed, 11))}
 	s.used.Store(cfg.UsageOffset)
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
@@ -251,9 +253,45 @@ func (s *Server) Seed(n, m, badEvery int) {
 	}
 }
 
+// campaignTypes are values of Campaign.Type's standard picklist (Object
+// Reference, Campaign).
+var campaignTypes = []string{"Webinar", "Trade Show", "Email", "Direct Mail", "Advertisement"}
+
+// SeedCampaignMembers adds k CampaignMembers of the seeded Leads 1..n,
+// stamped over the 30 days before now, in five campaigns (one per
+// campaignTypes entry). Member i has responded unless i%4 == 0; every
+// badEvery-th member has an unparseable FirstRespondedDate (0: none).
+// Campaign.Name and Campaign.Type are served through the relationship, nested
+// as the REST API nests them.
+func (s *Server) SeedCampaignMembers(k, n, badEvery int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	base := now.Add(-30 * 24 * time.Hour)
+	for i := 1; i <= k; i++ {
+		at := base.Add(time.Duration(i*17) * time.Second % (29 * 24 * time.Hour))
+		c := i % len(campaignTypes)
+		f := map[string]any{
+			"CreatedDate": sfTime(at), "LastModifiedDate": sfTime(at), "CampaignId": sfID("701", c+1),
+			"LeadId": sfID("00Q", 1+(i-1)%max(n, 1)), "ContactId": nil, "Status": "Responded v1", "HasResponded": true,
+			"FirstRespondedDate": at.Format("2006-01-02"),
+			"Campaign.Name":      fmt.Sprintf("%s campaign %d", campaignTypes[c], c+1), "Campaign.Type": campaignTypes[c],
+		}
+		if i%4 == 0 {
+			f["Status"], f["HasResponded"], f["FirstRespondedDate"] = "Sent", false, nil
+		}
+		bad := badEvery > 0 && i%badEvery == 0
+		if bad {
+			f["HasResponded"], f["FirstRespondedDate"] = true, "last week"
+		}
+		s.add(&Record{ID: sfID("00v", i), Object: "CampaignMember", Fields: f, Modstamp: at, Version: 1, Bad: bad})
+	}
+}
+
 // markerField is the field whose value names a record's version.
 var markerField = map[string]string{
 	"Lead": "Company", "Contact": "LastName", "Opportunity": "Amount", "OpportunityContactRole": "Role", "OpportunityHistory": "StageName",
+	"CampaignMember": "Status",
 }
 
 func stamp(prev time.Time) time.Time {
@@ -276,6 +314,8 @@ func (s *Server) modify(r *Record) {
 		r.Fields["Amount"] = json.Number(fmt.Sprintf("%d.%d", 3000+r.Version, r.Version%10))
 	case "OpportunityContactRole":
 		r.Fields["Role"] = fmt.Sprintf("Decision Maker v%d", r.Version)
+	case "CampaignMember":
+		r.Fields["Status"] = fmt.Sprintf("Responded v%d", r.Version)
 	}
 	r.Fields["LastModifiedDate"] = sfTime(r.Modstamp)
 }
@@ -452,7 +492,7 @@ func (s *Server) limitExceeded(w http.ResponseWriter) {
 func (s *Server) mutate(k int, del bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, obj := range []string{"Lead", "Contact", "Opportunity", "OpportunityContactRole"} {
+	for _, obj := range []string{"Lead", "Contact", "Opportunity", "OpportunityContactRole", "CampaignMember"} {
 		recs := s.objects[obj]
 		for i := 0; i < k && len(recs) > 0; i++ {
 			r := recs[s.rng.IntN(len(recs))]
@@ -571,7 +611,28 @@ func (r row) MarshalJSON() ([]byte, error) {
 	b = append(b, `,"url":`...)
 	b = appendString(b, r.url)
 	b = append(b, '}')
+	rel := ""
 	for i, f := range r.fields {
+		// A relationship field (Campaign.Name) nests under its relationship,
+		// as {"Campaign":{"attributes":{...},"Name":...}}; the simulator
+		// expects a relationship's fields next to each other.
+		if prefix, field, ok := strings.Cut(f, "."); ok {
+			if prefix != rel {
+				if rel != "" {
+					b = append(b, '}')
+				}
+				rel = prefix
+				b = append(b, ',')
+				b = appendString(b, prefix)
+				b = append(b, `:{"attributes":{"type":`...)
+				b = appendString(b, prefix)
+				b = append(b, '}')
+			}
+			f = field
+		} else if rel != "" {
+			b = append(b, '}')
+			rel = ""
+		}
 		b = append(b, ',')
 		b = appendString(b, f)
 		b = append(b, ':')
@@ -587,6 +648,9 @@ func (r row) MarshalJSON() ([]byte, error) {
 		default:
 			return nil, fmt.Errorf("salesforcesim: field %s has type %T", f, v)
 		}
+	}
+	if rel != "" {
+		b = append(b, '}')
 	}
 	return append(b, '}'), nil
 }

@@ -91,6 +91,7 @@ func (h *harness) verify(t *testing.T) {
 		{"Opportunity", record.DealsTable, "deal_id", "amount"},
 		{"OpportunityContactRole", record.DealContactsTable, "association_id", "role"},
 		{"OpportunityHistory", record.StageHistoryTable, "history_id", "stage_raw"},
+		{"CampaignMember", record.TouchesTable, "touch_id", "status"},
 	}
 	seen := map[string]int{}
 	for _, o := range objects {

@@ -94,8 +94,8 @@ func (o Options) Validate() error {
 }
 
 // Source reads Salesforce Leads and Contacts (as leads), Opportunities (as
-// deals), OpportunityContactRoles (deal↔lead) and OpportunityHistory (stage
-// history).
+// deals), OpportunityContactRoles (deal↔lead), OpportunityHistory (stage
+// history) and CampaignMembers (touches).
 type Source struct {
 	c         *Client
 	o         Options
@@ -150,7 +150,7 @@ func (s *Source) System() string { return "salesforce" }
 
 // Streams implements crm.Source.
 func (s *Source) Streams() []string {
-	return []string{"Lead", "Contact", "Opportunity", "OpportunityContactRole", "OpportunityHistory"}
+	return []string{"Lead", "Contact", "Opportunity", "OpportunityContactRole", "OpportunityHistory", "CampaignMember"}
 }
 
 func (s *Source) fields(object string) []string {
@@ -181,6 +181,8 @@ func (s *Source) fields(object string) []string {
 		return append(base, "OpportunityId", "ContactId", "Role", "IsPrimary")
 	case "OpportunityHistory":
 		return append(base, "OpportunityId", "StageName")
+	case "CampaignMember":
+		return append(base, campaignMemberFields...)
 	}
 	return nil
 }
@@ -430,6 +432,8 @@ func (s *Source) mapRecord(object string, r map[string]any, b *record.Batch) {
 			return
 		}
 		b.Stages = append(b.Stages, sc)
+	case "CampaignMember":
+		s.mapCampaignMember(r, id, record.Touch{IsDeleted: deleted, ModifiedAt: modified}, &v, b)
 	}
 }
 
