@@ -274,11 +274,11 @@ select
   medium,
   campaign,
   days_before_lead,
-  touch_type,
   stage_at,
   credit,
   {{ safe_cast "credit * revenue_reporting" "NUMERIC" }} as revenue_credit,
   reporting_currency,
   touch_phase,
-  days_before_stage
+  days_before_stage,
+  touch_type
 from credited

@@ -17,7 +17,7 @@ import (
 // and touches that must change nothing: one 91 d before (outside the
 // window), a deleted one, a campaign member that never responded (no
 // touched_at) and one for a lead that does not exist. Channels are what
-// stg_crm__touches derives from the types (tests/models checks that).
+// stg_crm__touches derives from the types (touch_channel).
 const offlineTouches = `
 UPDATE raw_fixture__crm_leads SET email_sha256 = '` + l2Hash + `' WHERE lead_id = 'L2';
 INSERT INTO raw_fixture__crm_touches VALUES

@@ -112,6 +112,7 @@ func BaseCatalog(models fs.FS) (*zetasql.Catalog, error) {
 		{record.DealsTable, record.DealsSchema},
 		{record.DealContactsTable, record.DealContactsSchema},
 		{record.StageHistoryTable, record.StageHistorySchema},
+		{record.TouchesTable, record.TouchesSchema},
 		{spend.SpendTable, spend.SpendSchema},
 		{spend.FXTable, spend.FXSchema},
 		{loaders.RejectsTable, loaders.RejectsSchema},

@@ -91,6 +91,7 @@ var biContract = map[string][]contractColumn{
 		{"reporting_currency", "STRING", "currency of revenue credit"},
 		{"touch_phase", "STRING", "pre_lead or post_lead"},
 		{"days_before_stage", "FLOAT64", "Δdays of time decay (to the stage)"},
+		{"touch_type", "STRING", "web_session, event, webinar, call, meeting, direct_mail or campaign_member (NULL for Unattributed)"},
 	},
 	"channel_performance": {
 		{"month", "DATE", "month"},
