@@ -112,6 +112,8 @@ func BaseCatalog(models fs.FS) (*zetasql.Catalog, error) {
 		{record.DealsTable, record.DealsSchema},
 		{record.DealContactsTable, record.DealContactsSchema},
 		{record.StageHistoryTable, record.StageHistorySchema},
+		{record.AccountsTable, record.AccountsSchema},
+		{record.AccountLinksTable, record.AccountLinksSchema},
 		{spend.SpendTable, spend.SpendSchema},
 		{spend.FXTable, spend.FXSchema},
 		{loaders.RejectsTable, loaders.RejectsSchema},

@@ -114,6 +114,8 @@ type Batch struct {
 	Deals        []Deal
 	DealContacts []DealContact
 	Stages       []StageChange
+	Accounts     []Account
+	AccountLinks []AccountLink
 	Rejects      []loaders.Reject
 	// RowHashes are the content hashes of the source rows this batch
 	// loads, from sources that recognise rows by content (export files);
@@ -125,7 +127,7 @@ type Batch struct {
 
 // Len is the number of records read into the batch, rejects included.
 func (b *Batch) Len() int {
-	return len(b.Leads) + len(b.Deals) + len(b.DealContacts) + len(b.Stages) + len(b.Rejects)
+	return len(b.Leads) + len(b.Deals) + len(b.DealContacts) + len(b.Stages) + len(b.Accounts) + len(b.AccountLinks) + len(b.Rejects)
 }
 
 // Reset empties the batch, keeping its storage for reuse.
@@ -134,6 +136,8 @@ func (b *Batch) Reset() {
 	b.Deals = b.Deals[:0]
 	b.DealContacts = b.DealContacts[:0]
 	b.Stages = b.Stages[:0]
+	b.Accounts = b.Accounts[:0]
+	b.AccountLinks = b.AccountLinks[:0]
 	b.Rejects = b.Rejects[:0]
 	b.RowHashes = b.RowHashes[:0]
 	b.Cursor = ""
