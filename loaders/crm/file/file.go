@@ -89,7 +89,7 @@ func New(o Options) (*Source, error) {
 func (s *Source) System() string { return "file" }
 
 // Streams implements crm.Source.
-func (s *Source) Streams() []string { return []string{"leads", "deals"} }
+func (s *Source) Streams() []string { return []string{"leads", "deals", "accounts"} }
 
 // cursor is a stream's resume point. A file is identified by its content
 // hash: the same file is skipped once done, or resumed after Row. A changed
@@ -118,7 +118,7 @@ func (s *Source) Read(ctx context.Context, stream, cur string, emit func(context
 
 // ReadSkipping implements crm.RowSkipper.
 func (s *Source) ReadSkipping(ctx context.Context, stream, cur string, loaded func(context.Context) (record.RowSet, error), emit func(context.Context, *record.Batch) error) error {
-	if stream != "leads" && stream != "deals" {
+	if _, ok := idColumn[stream]; !ok {
 		return fmt.Errorf("file source: unknown stream %q", stream)
 	}
 	path, err := s.find(stream)
@@ -180,7 +180,7 @@ func (s *Source) ReadSkipping(ctx context.Context, stream, cur string, loaded fu
 	return nil
 }
 
-var idColumn = map[string]string{"leads": "lead_id", "deals": "deal_id"}
+var idColumn = map[string]string{"leads": "lead_id", "deals": "deal_id", "accounts": "account_id"}
 
 // futureSlack is how far past the clock a created_at or updated_at may be
 // (time zones, clock skew) before the row is rejected: a version dated 2099
@@ -236,10 +236,13 @@ func (rd *reading) stream(ctx context.Context, stream string, rows rowReader, em
 			b.Rejects = append(b.Rejects, loaders.Reject{Source: "file", Object: rd.object, Reason: err.Error(), Raw: raw})
 		} else if h := hashRow(fields); !rd.skip(h, fields) {
 			var ok bool
-			if stream == "leads" {
+			switch stream {
+			case "leads":
 				ok = rd.lead(&b, fields, raw)
-			} else {
+			case "deals":
 				ok = rd.deal(&b, fields, raw)
+			default:
+				ok = rd.account(&b, fields, raw)
 			}
 			if ok {
 				b.RowHashes = append(b.RowHashes, h)
@@ -345,6 +348,7 @@ func (rd *reading) lead(b *record.Batch, f map[string]string, raw string) bool {
 	}
 	l.ModifiedAt = firstSet(l.UpdatedAt, l.CreatedAt)
 	b.Leads = append(b.Leads, l)
+	accountLink(b, f, record.LinkLead, l.ID, l.IsDeleted, l.ModifiedAt)
 	return true
 }
 
@@ -372,6 +376,7 @@ func (rd *reading) deal(b *record.Batch, f map[string]string, raw string) bool {
 	}
 	d.ModifiedAt = firstSet(d.UpdatedAt, d.CreatedAt)
 	b.Deals = append(b.Deals, d)
+	accountLink(b, f, record.LinkDeal, d.ID, d.IsDeleted, d.ModifiedAt)
 	if d.LeadID != "" {
 		// The export names one lead per deal: that is the deal's whole
 		// association set as of this version.
