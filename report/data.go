@@ -107,6 +107,8 @@ type Data struct {
 	// Calibration is value_calibration summed over months, per stage and
 	// channel; empty before any month can be back-tested.
 	Calibration []CalibrationRow
+	// Accounts is fct_account_revenue; empty before accounts exist.
+	Accounts []AccountRow
 }
 
 // CoverageRow is what reached one destination at one stage with one status.
@@ -251,6 +253,9 @@ func Load(ctx context.Context, wh warehouse.Warehouse, currency string) (*Data, 
 			return r, errors.Join(err, warehouse.ConvertAssign(&r.Leads, orZero(v[3])), warehouse.ConvertAssign(&r.Predicted, orZero(v[4])),
 				warehouse.ConvertAssign(&r.Realised, orZero(v[5])))
 		}); err != nil {
+		return nil, err
+	}
+	if d.Accounts, err = loadAccounts(ctx, wh); err != nil {
 		return nil, err
 	}
 	return d, nil

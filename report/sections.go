@@ -116,6 +116,9 @@ func build(d *Data, opts Options) *view {
 	if s, ok := v.calibration(); ok {
 		v.Sections = append(v.Sections, s)
 	}
+	if s, ok := v.accounts(); ok {
+		v.Sections = append(v.Sections, s)
+	}
 	return v
 }
 

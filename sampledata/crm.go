@@ -13,8 +13,8 @@ import (
 
 // CRM export columns, as documented for the file CRM source.
 var (
-	leadHeader = []string{"lead_id", "created_at", "updated_at", "email", "phone", "first_name", "last_name", "company", "ga_client_id", "gclid", "user_id", "lifecycle_stage", "mql_at", "sql_at", "opportunity_at", "won_at", "lost_at", "disqualified_at", "disqualification_reason", "is_deleted", "meta_lead_id", "li_fat_id", "ad_consent"}
-	dealHeader = []string{"deal_id", "lead_id", "created_at", "updated_at", "closed_at", "stage", "pipeline", "amount", "currency", "is_won", "is_lost", "is_deleted"}
+	leadHeader = []string{"lead_id", "created_at", "updated_at", "email", "phone", "first_name", "last_name", "company", "ga_client_id", "gclid", "user_id", "lifecycle_stage", "mql_at", "sql_at", "opportunity_at", "won_at", "lost_at", "disqualified_at", "disqualification_reason", "is_deleted", "meta_lead_id", "li_fat_id", "ad_consent", "account_id"}
+	dealHeader = []string{"deal_id", "lead_id", "created_at", "updated_at", "closed_at", "stage", "pipeline", "amount", "currency", "is_won", "is_lost", "is_deleted", "account_id"}
 )
 
 type csvWriter struct{ w *csv.Writer }
@@ -154,6 +154,7 @@ type lead struct {
 	first, last, company, email, phone      string
 	clientID, gclid, userID                 string
 	metaLeadID, liFatID, adConsent          string
+	accountID                               string
 	out                                     outcome
 	deleted                                 bool
 	mql, sql, opp, won, lost, disq, updated time.Time
@@ -195,6 +196,7 @@ func (g *generator) createLead(s *session, submit int64, link int) error {
 		l.gclid = s.gclid // the hidden gclid field often rides along
 	}
 	adIdentifiers(l, s.ch.source)
+	g.plantAccount(l, quality)
 	return g.writeLead(l)
 }
 
@@ -229,6 +231,7 @@ func (g *generator) offlineLeads(date time.Time) error {
 		return nil
 	}
 	l := g.newLead(date.Add(time.Duration(8+g.rng.IntN(9))*time.Hour+time.Duration(g.rng.IntN(3600))*time.Second), g.nextOutcome("offline"))
+	g.plantAccount(l, "offline")
 	return g.writeLead(l)
 }
 
@@ -293,7 +296,7 @@ func (g *generator) writeLead(l *lead) error {
 	}
 	g.leadsCSV.row(l.id, ts(l.created), ts(l.updated), l.email, l.phone, l.first, l.last, l.company,
 		l.clientID, l.gclid, l.userID, l.stage, ts(l.mql), ts(l.sql), ts(l.opp), ts(l.won), ts(l.lost), ts(l.disq),
-		l.out.reason, strconv.FormatBool(l.deleted), l.metaLeadID, l.liFatID, l.adConsent)
+		l.out.reason, strconv.FormatBool(l.deleted), l.metaLeadID, l.liFatID, l.adConsent, l.accountID)
 	g.sum.Leads++
 	g.badLeadRow()
 	if l.opp.IsZero() {
@@ -317,7 +320,7 @@ func (g *generator) writeLead(l *lead) error {
 	}
 	g.dealsCSV.row("D"+strconv.Itoa(500000+g.nextDeal), l.id, ts(l.opp), ts(l.updated), ts(closed), stage, "default",
 		strconv.FormatFloat(math.Round(amount/rate*100)/100, 'f', 2, 64), currency,
-		strconv.FormatBool(!l.won.IsZero()), strconv.FormatBool(!l.lost.IsZero()), strconv.FormatBool(l.deleted))
+		strconv.FormatBool(!l.won.IsZero()), strconv.FormatBool(!l.lost.IsZero()), strconv.FormatBool(l.deleted), "")
 	g.sum.Deals++
 	g.badDealRow(l.id)
 	return nil
@@ -328,11 +331,11 @@ func (g *generator) writeLead(l *lead) error {
 func (g *generator) badLeadRow() {
 	switch g.sum.Leads {
 	case 7:
-		g.leadsCSV.row("L-BAD-DATE", "2024-02-30T25:61:00Z", "2024-02-30T25:61:00Z", "bad.date@example.example", "", "Bad", "Date", "Initech", "", "", "", "lead", "", "", "", "", "", "", "", "false", "", "", "")
+		g.leadsCSV.row("L-BAD-DATE", "2024-02-30T25:61:00Z", "2024-02-30T25:61:00Z", "bad.date@example.example", "", "Bad", "Date", "Initech", "", "", "", "lead", "", "", "", "", "", "", "", "false", "", "", "", "")
 	case 15:
-		g.leadsCSV.row("", ts(g.opts.End), ts(g.opts.End), "no.id@example.example", "", "No", "Id", "Globex", "", "", "", "lead", "", "", "", "", "", "", "", "false", "", "", "")
+		g.leadsCSV.row("", ts(g.opts.End), ts(g.opts.End), "no.id@example.example", "", "No", "Id", "Globex", "", "", "", "lead", "", "", "", "", "", "", "", "false", "", "", "", "")
 	case 25:
-		g.leadsCSV.row("L-BAD-STAGE", ts(g.opts.End), ts(g.opts.End), "stage@example.example", "", "Bad", "Stage", "Hooli", "", "", "", "prospect??", "", "", "", "", "", "", "", "maybe", "", "", "")
+		g.leadsCSV.row("L-BAD-STAGE", ts(g.opts.End), ts(g.opts.End), "stage@example.example", "", "Bad", "Stage", "Hooli", "", "", "", "prospect??", "", "", "", "", "", "", "", "maybe", "", "", "", "")
 	default:
 		return
 	}
@@ -342,9 +345,9 @@ func (g *generator) badLeadRow() {
 func (g *generator) badDealRow(leadID string) {
 	switch g.sum.Deals {
 	case 5:
-		g.dealsCSV.row("D-BAD-AMOUNT", leadID, ts(g.opts.End), ts(g.opts.End), "", "proposal", "default", "12,500.00", "USD", "false", "false", "false")
+		g.dealsCSV.row("D-BAD-AMOUNT", leadID, ts(g.opts.End), ts(g.opts.End), "", "proposal", "default", "12,500.00", "USD", "false", "false", "false", "")
 	case 9:
-		g.dealsCSV.row("D-BAD-CURRENCY", leadID, ts(g.opts.End), ts(g.opts.End), "", "proposal", "default", "100.00", "US Dollars", "false", "false", "false")
+		g.dealsCSV.row("D-BAD-CURRENCY", leadID, ts(g.opts.End), ts(g.opts.End), "", "proposal", "default", "100.00", "US Dollars", "false", "false", "false", "")
 	default:
 		return
 	}

@@ -1,6 +1,7 @@
 // Package sampledata owns SAM's sample-data generator: a GA4 BigQuery
 // export (events_YYYYMMDD NDJSON, optionally gzipped, with the dirt real
-// exports carry), the matching CRM export (leads.csv, deals.csv), ad spend
+// exports carry), the matching CRM export (leads.csv, deals.csv,
+// accounts.csv, with the account story of accounts.go), ad spend
 // CSVs and daily FX rates. Output is deterministic by seed: the same options
 // give byte-identical files.
 //
@@ -195,6 +196,7 @@ type generator struct {
 	outcomes  map[string]int     // per-quality lead counters (outcome quotas)
 	nextLead  int
 	nextDeal  int
+	story     accountStory
 	nextUser  int
 	bundleSeq int64
 	// produced counts events generated (each once, late ones included),
@@ -283,6 +285,9 @@ func (g *generator) run(ctx context.Context) error {
 		if err := g.genDay(d); err != nil {
 			return err
 		}
+	}
+	if err := g.writeAccounts(); err != nil {
+		return fmt.Errorf("sampledata: write accounts: %w", err)
 	}
 	if err := g.leadsCSV.err(); err != nil {
 		return fmt.Errorf("sampledata: write leads: %w", err)

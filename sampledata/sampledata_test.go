@@ -78,7 +78,7 @@ func TestGenerateIsDeterministic(t *testing.T) {
 	if bytes.Equal(readTree(t, c)["ga4/events_20250330.json.gz"], ta["ga4/events_20250330.json.gz"]) {
 		t.Error("another seed produced the same export")
 	}
-	want := []string{"crm/deals.csv", "crm/leads.csv", "fx_rates.csv", "ga4/events_20250328.json.gz", "ga4/events_20250329.json.gz",
+	want := []string{"crm/accounts.csv", "crm/deals.csv", "crm/leads.csv", "fx_rates.csv", "ga4/events_20250328.json.gz", "ga4/events_20250329.json.gz",
 		"ga4/events_20250330.json.gz", "ga4/events_20250331.json.gz", "ga4/events_intraday_20250331.json.gz", "spend/spend_202503.csv"}
 	var got []string
 	for name := range ta {
@@ -288,7 +288,7 @@ func readCSV(t testing.TB, path string) ([]string, []map[string]string) {
 func TestCRMAndSpendFilesFollowTheDocumentedFormat(t *testing.T) {
 	dir, sum := generate(t, sampledata.Options{Days: 20, EventsPerDay: 800, Seed: 2})
 	head, leads := readCSV(t, filepath.Join(dir, "crm", "leads.csv"))
-	if strings.Join(head, ",") != "lead_id,created_at,updated_at,email,phone,first_name,last_name,company,ga_client_id,gclid,user_id,lifecycle_stage,mql_at,sql_at,opportunity_at,won_at,lost_at,disqualified_at,disqualification_reason,is_deleted,meta_lead_id,li_fat_id,ad_consent" {
+	if strings.Join(head, ",") != "lead_id,created_at,updated_at,email,phone,first_name,last_name,company,ga_client_id,gclid,user_id,lifecycle_stage,mql_at,sql_at,opportunity_at,won_at,lost_at,disqualified_at,disqualification_reason,is_deleted,meta_lead_id,li_fat_id,ad_consent,account_id" {
 		t.Errorf("leads header %v", head)
 	}
 	stages := map[string]int{}
@@ -318,7 +318,7 @@ func TestCRMAndSpendFilesFollowTheDocumentedFormat(t *testing.T) {
 		t.Errorf("client ids: %d cookie form, %d bare", cookie, bare)
 	}
 	head, deals := readCSV(t, filepath.Join(dir, "crm", "deals.csv"))
-	if strings.Join(head, ",") != "deal_id,lead_id,created_at,updated_at,closed_at,stage,pipeline,amount,currency,is_won,is_lost,is_deleted" {
+	if strings.Join(head, ",") != "deal_id,lead_id,created_at,updated_at,closed_at,stage,pipeline,amount,currency,is_won,is_lost,is_deleted,account_id" {
 		t.Errorf("deals header %v", head)
 	}
 	currencies := map[string]bool{}

@@ -1,8 +1,8 @@
 // Package crm owns loading CRM data into SAM's raw CRM tables: the Source
 // interface every CRM client implements, and Sync, the engine that streams a
 // source's records into raw_crm__leads, raw_crm__deals,
-// raw_crm__deal_contacts, raw_crm__stage_history and raw_crm__touches in
-// bounded batches,
+// raw_crm__deal_contacts, raw_crm__stage_history, raw_crm__touches,
+// raw_crm__accounts and raw_crm__account_links in bounded batches,
 // sends bad records to load_rejects, and commits a per-stream cursor only
 // after the batch it covers is durable.
 //
@@ -19,7 +19,7 @@
 //	...
 //	counts, err := crm.Sync(ctx, wh, src, crm.Options{RunID: runID, Logger: logger})
 //
-// Sync creates the raw tables when absent (all four, whatever the source, so
+// Sync creates the raw tables when absent (all of them, whatever the source, so
 // the staging models always have their inputs), and overlaps reading with
 // writing: the source fetches the next page while the previous batch loads,
 // holding at most two batches besides the one being read.
@@ -286,6 +286,8 @@ func clone(b *record.Batch) *record.Batch {
 		DealContacts: append([]record.DealContact(nil), b.DealContacts...),
 		Stages:       append([]record.StageChange(nil), b.Stages...),
 		Touches:      append([]record.Touch(nil), b.Touches...),
+		Accounts:     append([]record.Account(nil), b.Accounts...),
+		AccountLinks: append([]record.AccountLink(nil), b.AccountLinks...),
 		Rejects:      append([]loaders.Reject(nil), b.Rejects...),
 		RowHashes:    append([]record.RowHash(nil), b.RowHashes...),
 		Cursor:       b.Cursor,
@@ -304,6 +306,8 @@ var rawTables = []struct {
 	{record.DealContactsTable, record.DealContactsSchema},
 	{record.StageHistoryTable, record.StageHistorySchema},
 	{record.TouchesTable, record.TouchesSchema},
+	{record.AccountsTable, record.AccountsSchema},
+	{record.AccountLinksTable, record.AccountLinksSchema},
 	{loaders.RejectsTable, loaders.RejectsSchema},
 	{systables.RowHashesTable, systables.RowHashes().Schema},
 }
@@ -375,12 +379,27 @@ func writeBatch(ctx context.Context, wh warehouse.Warehouse, sys, stream, runID 
 	if err := load(record.TouchesTable, record.TouchesSchema, rows); err != nil {
 		return c, err
 	}
+	rows = rows[:0]
+	for i := range b.Accounts {
+		rows = append(rows, b.Accounts[i].Row(meta))
+	}
+	if err := load(record.AccountsTable, record.AccountsSchema, rows); err != nil {
+		return c, err
+	}
+	rows = rows[:0]
+	for i := range b.AccountLinks {
+		rows = append(rows, b.AccountLinks[i].Row(meta))
+	}
+	if err := load(record.AccountLinksTable, record.AccountLinksSchema, rows); err != nil {
+		return c, err
+	}
 	if err := loaders.WriteRejects(ctx, wh, runID, b.Rejects); err != nil {
 		return c, err
 	}
 	// A snapshot association is part of its deal's record, not a record
-	// read on its own; everything else is one source record per row.
-	c.Loaded = int64(len(b.Leads) + len(b.Deals) + len(b.Stages) + len(b.Touches))
+	// read on its own, and an account link is part of its account's, lead's
+	// or deal's record; everything else is one source record per row.
+	c.Loaded = int64(len(b.Leads) + len(b.Deals) + len(b.Stages) + len(b.Touches) + len(b.Accounts))
 	for i := range b.DealContacts {
 		if !b.DealContacts[i].Snapshot {
 			c.Loaded++

@@ -37,6 +37,8 @@ select
     when nullif(trim(l.email), '') is not null then {{ sha256_hex "lower(trim(l.email))" }}
   end as email_sha256,
   {{ sha256_hex (macro "google_email" "l.email") }} as email_sha256_google,
+  -- the company-domain fallback of int_lead_accounts; a domain is not personal data
+  regexp_extract(lower(trim(l.email)), '@([^@ ]+)$') as email_domain,
   regexp_extract(trim(l.ga_client_id), '^(?:GA[0-9]+[.][0-9]+[.])?([0-9]+[.][0-9]+)$') as ga_client_id,
   -- the same pattern as record.ClientIDProblem
   case

@@ -113,6 +113,8 @@ func BaseCatalog(models fs.FS) (*zetasql.Catalog, error) {
 		{record.DealContactsTable, record.DealContactsSchema},
 		{record.StageHistoryTable, record.StageHistorySchema},
 		{record.TouchesTable, record.TouchesSchema},
+		{record.AccountsTable, record.AccountsSchema},
+		{record.AccountLinksTable, record.AccountLinksSchema},
 		{spend.SpendTable, spend.SpendSchema},
 		{spend.FXTable, spend.FXSchema},
 		{loaders.RejectsTable, loaders.RejectsSchema},

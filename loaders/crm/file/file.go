@@ -90,7 +90,7 @@ func New(o Options) (*Source, error) {
 func (s *Source) System() string { return "file" }
 
 // Streams implements crm.Source.
-func (s *Source) Streams() []string { return []string{"leads", "deals", "offline_touches"} }
+func (s *Source) Streams() []string { return []string{"leads", "deals", "offline_touches", "accounts"} }
 
 // cursor is a stream's resume point. A file is identified by its content
 // hash: the same file is skipped once done, or resumed after Row. A changed
@@ -182,7 +182,7 @@ func (s *Source) ReadSkipping(ctx context.Context, stream, cur string, loaded fu
 }
 
 // idColumn is the column a CSV header must name (it picks the delimiter).
-var idColumn = map[string]string{"leads": "lead_id", "deals": "deal_id", "offline_touches": "touched_at"}
+var idColumn = map[string]string{"leads": "lead_id", "deals": "deal_id", "offline_touches": "touched_at", "accounts": "account_id"}
 
 // futureSlack is how far past the clock a created_at or updated_at may be
 // (time zones, clock skew) before the row is rejected: a version dated 2099
@@ -243,6 +243,8 @@ func (rd *reading) stream(ctx context.Context, stream string, rows rowReader, em
 				ok = rd.lead(&b, fields, raw)
 			case "deals":
 				ok = rd.deal(&b, fields, raw)
+			case "accounts":
+				ok = rd.account(&b, fields, raw)
 			default:
 				ok = rd.touch(&b, fields, raw)
 			}
@@ -353,6 +355,7 @@ func (rd *reading) lead(b *record.Batch, f map[string]string, raw string) bool {
 	}
 	l.ModifiedAt = firstSet(l.UpdatedAt, l.CreatedAt)
 	b.Leads = append(b.Leads, l)
+	accountLink(b, f, record.LinkLead, l.ID, l.IsDeleted, l.ModifiedAt)
 	return true
 }
 
@@ -380,6 +383,7 @@ func (rd *reading) deal(b *record.Batch, f map[string]string, raw string) bool {
 	}
 	d.ModifiedAt = firstSet(d.UpdatedAt, d.CreatedAt)
 	b.Deals = append(b.Deals, d)
+	accountLink(b, f, record.LinkDeal, d.ID, d.IsDeleted, d.ModifiedAt)
 	if d.LeadID != "" {
 		// The export names one lead per deal: that is the deal's whole
 		// association set as of this version.

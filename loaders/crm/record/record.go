@@ -115,6 +115,8 @@ type Batch struct {
 	DealContacts []DealContact
 	Stages       []StageChange
 	Touches      []Touch
+	Accounts     []Account
+	AccountLinks []AccountLink
 	Rejects      []loaders.Reject
 	// RowHashes are the content hashes of the source rows this batch
 	// loads, from sources that recognise rows by content (export files);
@@ -126,7 +128,7 @@ type Batch struct {
 
 // Len is the number of records read into the batch, rejects included.
 func (b *Batch) Len() int {
-	return len(b.Leads) + len(b.Deals) + len(b.DealContacts) + len(b.Stages) + len(b.Touches) + len(b.Rejects)
+	return len(b.Leads) + len(b.Deals) + len(b.DealContacts) + len(b.Stages) + len(b.Touches) + len(b.Accounts) + len(b.AccountLinks) + len(b.Rejects)
 }
 
 // Reset empties the batch, keeping its storage for reuse.
@@ -136,6 +138,8 @@ func (b *Batch) Reset() {
 	b.DealContacts = b.DealContacts[:0]
 	b.Stages = b.Stages[:0]
 	b.Touches = b.Touches[:0]
+	b.Accounts = b.Accounts[:0]
+	b.AccountLinks = b.AccountLinks[:0]
 	b.Rejects = b.Rejects[:0]
 	b.RowHashes = b.RowHashes[:0]
 	b.Cursor = ""

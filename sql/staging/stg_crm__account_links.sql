@@ -1,0 +1,49 @@
+/*
+description: >
+  One row per lead or deal the CRM puts in an account: object_type (lead or
+  deal), record_id and account_id. Links come from raw_crm__account_links:
+  for snapshot sources (HubSpot company associations) the set stored with
+  the account's latest version, for field links (Salesforce AccountId, the
+  export files' account_id column) the latest version of each record's
+  link, which may say "no account". A record linked to several accounts
+  keeps its field link, else the smallest account id. Links to deleted
+  accounts are dropped.
+materialized: table
+cluster_by: [record_id]
+tests:
+  not_null: [object_type, record_id, account_id]
+  unique_combination: [[object_type, record_id]]
+  accepted_values: {object_type: [lead, deal]}
+*/
+with accounts as (
+  {{ macro "crm_latest_version" (source "crm" "accounts") "account_id" "account_id is not null" }}
+),
+
+field_links as (
+  {{ macro "crm_latest_version" (source "crm" "account_links") "link_id" "not coalesce(is_snapshot, false)" }}
+),
+
+links as (
+  select object_type, record_id, account_id, 0 as preference
+  from field_links
+  where not coalesce(is_deleted, false) and account_id is not null
+  union all
+  select l.object_type, l.record_id, l.account_id, 1 as preference
+  from {{ source "crm" "account_links" }} as l
+  join accounts as a
+    on a.account_id = l.account_id and l.modified_at = a.modified_at
+  where coalesce(l.is_snapshot, false) and not coalesce(l.is_deleted, false)
+),
+
+ranked as (
+  select
+    l.*,
+    row_number() over (partition by l.object_type, l.record_id order by l.preference, l.account_id) as pick
+  from links as l
+  join accounts as a on a.account_id = l.account_id
+  where not coalesce(a.is_deleted, false) and l.record_id is not null
+)
+
+select object_type, record_id, account_id
+from ranked
+where pick = 1
