@@ -116,6 +116,7 @@ func Vars(cfg config.Config) transform.Vars {
 		"markov_order":              cfg.Attribution.MarkovOrder,
 		"path_transform":            cfg.Attribution.PathTransform,
 		"min_path_journeys":         cfg.Attribution.MinPathJourneys,
+		"markov_grain":              cfg.Attribution.MarkovGrain,
 	}
 }
 

@@ -112,6 +112,8 @@ func (b *builder) goModel(ctx context.Context) (buildOutput, error) {
 //
 //   - markov_removal_effects: attribution.RemovalEffects per stage.
 //   - shapley_path_credits: attribution.Shapley per stage.
+//   - shapley_touch_credits: the same credits keyed by the paths as read,
+//     per state, so that a journey's touches find their share.
 //
 // Both read journey paths, one row per (stage, path): stage STRING, path
 // STRING (states joined by " > ", each escaped by the path_state macro),
@@ -121,6 +123,7 @@ func BuiltinGoModels() map[string]GoModel {
 	return map[string]GoModel{
 		"markov_removal_effects": markovModel{},
 		"shapley_path_credits":   shapleyModel{},
+		"shapley_touch_credits":  shapleyTouchModel{},
 	}
 }
 
@@ -160,6 +163,9 @@ func readPathSettings(vars Vars) (pathSettings, error) {
 // unescapeState undoes the path_state macro: % and > are written %25
 // and %3E so that " > " separates states whatever their names hold.
 var unescapeState = strings.NewReplacer("%3E", ">", "%25", "%")
+
+// escapeState is the path_state macro in Go.
+var escapeState = strings.NewReplacer("%", "%25", ">", "%3E")
 
 // readPaths groups the input rows by stage, in stage order.
 func readPaths(in GoInput) ([]string, map[string][]attribution.Path, error) {
@@ -297,7 +303,6 @@ func (m shapleyModel) Compute(ctx context.Context, in GoInput) (warehouse.Schema
 	if err != nil {
 		return schema, nil, err
 	}
-	escape := strings.NewReplacer("%", "%25", ">", "%3E")
 	var out [][]any
 	for _, stage := range stages {
 		if err := ctx.Err(); err != nil {
@@ -307,11 +312,85 @@ func (m shapleyModel) Compute(ctx context.Context, in GoInput) (warehouse.Schema
 		for _, pc := range attribution.Shapley(paths) {
 			states := make([]string, len(pc.Path.States))
 			for i, st := range pc.Path.States {
-				states[i] = escape.Replace(st)
+				states[i] = escapeState.Replace(st)
 			}
 			text := strings.Join(states, " > ")
 			for _, c := range pc.Credits {
 				out = append(out, []any{stage, text, c.Channel, pc.Path.Journeys, pc.Path.Conversions, c.Credit, c.Credit * float64(pc.Path.Conversions)})
+			}
+		}
+	}
+	return schema, out, nil
+}
+
+// shapleyTouchModel publishes shapley_path_credits for the paths as SQL
+// counted them, before the path transform and pooling: one row per (stage,
+// path, touch_key) of every path whose prepared path converted, with the
+// credit of the state touch_key became (channel). A journey's SQL can
+// rebuild its own path and join its touches on it; the touches pooled into
+// one channel share its credit.
+type shapleyTouchModel struct{}
+
+func (shapleyTouchModel) Version(vars Vars) (string, error) {
+	s, err := readPathSettings(vars)
+	return fmt.Sprintf("1;transform=%s;min=%d", s.transform, s.minJourneys), err
+}
+
+func (shapleyTouchModel) Schema() warehouse.Schema {
+	return warehouse.Schema{Columns: []warehouse.Column{
+		{Name: "stage", Type: warehouse.String},
+		{Name: "path", Type: warehouse.String},
+		{Name: "touch_key", Type: warehouse.String},
+		{Name: "channel", Type: warehouse.String},
+		{Name: "credit", Type: warehouse.Float64},
+	}}
+}
+
+func (m shapleyTouchModel) Compute(ctx context.Context, in GoInput) (warehouse.Schema, [][]any, error) {
+	schema := m.Schema()
+	s, err := readPathSettings(in.Vars)
+	if err != nil {
+		return schema, nil, err
+	}
+	stages, byStage, err := readPaths(in)
+	if err != nil {
+		return schema, nil, err
+	}
+	var out [][]any
+	for _, stage := range stages {
+		if err := ctx.Err(); err != nil {
+			return schema, nil, err
+		}
+		paths, pooled := attribution.Prepare(byStage[stage], s.transform, s.minJourneys)
+		credits := map[string]map[string]float64{}
+		for _, pc := range attribution.Shapley(paths) {
+			byChannel := make(map[string]float64, len(pc.Credits))
+			for _, c := range pc.Credits {
+				byChannel[c.Channel] = c.Credit
+			}
+			credits[strings.Join(pc.Path.States, "\x00")] = byChannel
+		}
+		for _, p := range byStage[stage] {
+			states := make([]string, len(p.States))
+			for i, st := range p.States {
+				states[i] = pooled[st]
+			}
+			byChannel, ok := credits[strings.Join(s.transform.Apply(states), "\x00")]
+			if !ok {
+				continue
+			}
+			escaped := make([]string, len(p.States))
+			for i, st := range p.States {
+				escaped[i] = escapeState.Replace(st)
+			}
+			text := strings.Join(escaped, " > ")
+			seen := map[string]bool{}
+			for _, st := range p.States {
+				if seen[st] {
+					continue
+				}
+				seen[st] = true
+				out = append(out, []any{stage, text, st, pooled[st], byChannel[pooled[st]]})
 			}
 		}
 	}

@@ -2,6 +2,8 @@ package transform
 
 import (
 	"context"
+	"fmt"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -89,6 +91,46 @@ func TestGoModelHeader(t *testing.T) {
 	} {
 		if _, err := parseHeader("m.sql", src); err == nil {
 			t.Errorf("%q: accepted", src)
+		}
+	}
+}
+
+// TestShapleyTouchCredits keys the credits of prepared paths by the paths as
+// counted. With exposure and min_path_journeys 2: "A > A > B" and "A > B"
+// become A > B (2 journeys, 1 conversion: P = 1/2), "C>1 > B" becomes
+// Other > B (P = 1), B stays B (P = 1/2). On A > B, A earns max(1/2 − P(B),
+// 0) = 0 and B 1/2 − P(A) = 1/2: B gets 1. On Other > B, Other earns 1 −
+// 1/2 and B 1 − 0: 1/3 and 2/3.
+func TestShapleyTouchCredits(t *testing.T) {
+	in := GoInput{
+		Columns: []warehouse.Column{{Name: "stage"}, {Name: "path"}, {Name: "journeys"}, {Name: "conversions"}},
+		Rows: [][]any{
+			{"lead", "A > A > B", int64(1), int64(1)},
+			{"lead", "A > B", int64(1), int64(0)},
+			{"lead", "B", int64(2), int64(1)},
+			{"lead", "C%3E1 > B", int64(1), int64(1)},
+			{"lead", "A", int64(1), int64(0)}, // converts nowhere: no rows
+		},
+		Vars: Vars{"path_transform": "exposure", "min_path_journeys": 2},
+	}
+	_, rows, err := BuiltinGoModels()["shapley_touch_credits"].Compute(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]float64{
+		"A > A > B|A|A": 0, "A > A > B|B|B": 1,
+		"A > B|A|A": 0, "A > B|B|B": 1,
+		"B|B|B":               1,
+		"C%3E1 > B|C>1|Other": 1.0 / 3, "C%3E1 > B|B|B": 2.0 / 3,
+	}
+	if len(rows) != len(want) {
+		t.Fatalf("rows = %v, want %d", rows, len(want))
+	}
+	for _, r := range rows {
+		key := fmt.Sprintf("%v|%v|%v", r[1], r[2], r[3])
+		w, ok := want[key]
+		if !ok || r[0] != "lead" || math.Abs(r[4].(float64)-w) > 1e-12 {
+			t.Errorf("row %v: want credit %v (known: %v)", r, w, ok)
 		}
 	}
 }

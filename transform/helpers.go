@@ -87,6 +87,15 @@ func (env renderEnv) funcs() map[string]any {
 			}
 			return sqlLiteral(d, v)
 		},
+		// var_or is var with a default, for settings that test projects and
+		// older configurations may leave unset.
+		"var_or": func(name string, def any) (string, error) {
+			v, ok := env.vars[name]
+			if !ok {
+				v = def
+			}
+			return sqlLiteral(d, v)
+		},
 		"is_incremental": func() bool { return !env.since.IsZero() },
 		"incremental_filter": func(col string) (string, error) {
 			if !warehouse.ValidIdentifier(strings.ReplaceAll(col, ".", "_")) {

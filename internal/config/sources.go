@@ -166,6 +166,7 @@ type Attribution struct {
 	MarkovOrder     int    `envconfig:"MARKOV_ORDER" default:"1" desc:"order of the markov model's chain, 1 to 3: how many past channels a state remembers"`
 	PathTransform   string `envconfig:"PATH_TRANSFORM" default:"unique" desc:"path transform before the markov and shapley models: unique (as observed), exposure (collapse repeats in a row) or first (first occurrence of each channel)"`
 	MinPathJourneys int    `envconfig:"MIN_PATH_JOURNEYS" default:"0" desc:"a channel fewer journeys took is pooled into Other in the markov and shapley models (0: none)"`
+	MarkovGrain     string `envconfig:"MARKOV_GRAIN" default:"channel" desc:"what a state of the markov and shapley models is: channel, source_medium (source / medium) or campaign (channel / campaign; a touch without a campaign stays its channel)"`
 }
 
 func (a Attribution) validate() error {
@@ -188,6 +189,11 @@ func (a Attribution) validate() error {
 	case "unique", "exposure", "first":
 	default:
 		return bad("PATH_TRANSFORM", a.PathTransform, "must be unique, exposure or first")
+	}
+	switch a.MarkovGrain {
+	case "channel", "source_medium", "campaign":
+	default:
+		return bad("MARKOV_GRAIN", a.MarkovGrain, "must be channel, source_medium or campaign")
 	}
 	if a.MinPathJourneys < 0 {
 		return bad("MIN_PATH_JOURNEYS", fmt.Sprint(a.MinPathJourneys), "must not be negative")

@@ -1,13 +1,14 @@
 /*
 description: >
-  Every journey as a path of channels, counted: one row per (stage, path)
+  Every journey as a path of states, counted: one row per (stage, path)
   with how many journeys took the path and how many of them converted at
   the stage. Journeys are those of int_markov_transitions: every lead's
   touchpoints and every GA client never linked to a lead (all its
   sessions), so non-converting journeys weigh in; a journey converts at
   stage lead when it is a lead, at stage sql when the lead reached SQL, at
-  stage won when it was won. States are joined by ' > ' and escaped by the
-  path_state macro. The data-driven Go models (int_markov_removal_effects,
+  stage won when it was won. A state is a touch's key at the var
+  markov_grain (channel, source_medium or campaign; default channel; the
+  touch_key macro), joined by ' > ' and escaped by the path_state macro. The data-driven Go models (int_markov_removal_effects,
   int_shapley_path_credits) read it: only these counts leave the warehouse.
 materialized: table
 tests:
@@ -25,7 +26,7 @@ lead_steps as (
   select
     concat('lead:', t.lead_id) as journey_id,
     t.position,
-    t.channel,
+    {{ macro "touch_key" "t.channel" "t.source" "t.medium" "t.campaign" }} as state,
     true as converts_lead,
     coalesce(s.sql_at, s.opportunity_at, s.won_at) is not null as converts_sql,
     s.won_at is not null as converts_won
@@ -43,7 +44,7 @@ visitor_steps as (
   select
     concat('client:', s.client_key) as journey_id,
     row_number() over (partition by s.client_key order by s.session_start_ts, s.session_key) as position,
-    coalesce(s.channel, 'Unassigned') as channel,
+    {{ macro "touch_key" "coalesce(s.channel, 'Unassigned')" "s.source" "s.medium" "s.campaign" }} as state,
     false as converts_lead,
     false as converts_sql,
     false as converts_won
@@ -61,7 +62,7 @@ steps as (
 journeys as (
   select
     journey_id,
-    string_agg({{ macro "path_state" "channel" }}, ' > ' order by position) as path,
+    string_agg({{ macro "path_state" "state" }}, ' > ' order by position) as path,
     converts_lead,
     converts_sql,
     converts_won

@@ -17,6 +17,7 @@ select 'first_touch' as model
   union all select 'markov'
   union all select 'w_shaped'
   union all select 'full_path'
+  union all select 'shapley'
 {{- end }}
 
 {{- /*

@@ -2,7 +2,7 @@
 description: >
   One row per (lead, touchpoint, model, stage): which share of the lead (stage
   lead), of its SQL (stage sql), of its opportunity (stage opportunity) and of
-  its won revenue (stage won) each touchpoint earns under nine
+  its won revenue (stage won) each touchpoint earns under ten
   attribution models. A stage's journey is the lead's touchpoints (pre_lead:
   sessions and non-web touches, touch_type says which) and the sessions its
   clients started and the non-web touches it had after its creation up to
@@ -17,7 +17,7 @@ tests:
   unique_combination: [[lead_id, stage, model, position]]
   accepted_values:
     stage: [lead, sql, opportunity, won]
-    model: [first_touch, last_touch, last_non_direct, linear, time_decay, position_based, markov, w_shaped, full_path]
+    model: [first_touch, last_touch, last_non_direct, linear, time_decay, position_based, markov, w_shaped, full_path, shapley]
     touch_phase: [pre_lead, post_lead]
 */
 with leads as (
@@ -196,6 +196,26 @@ touches as (
   where ls.stage_at is not null and j.lead_id is null
 ),
 
+-- every touch's state at the data-driven models' grain, as
+-- int_attribution_paths builds it
+keyed as (
+  select
+    t.*,
+    {{ macro "touch_key" "t.channel" "t.source" "t.medium" "t.campaign" }} as touch_key
+  from touches as t
+),
+
+-- the lead's path as int_attribution_paths counts it: its pre-lead touches
+journey_paths as (
+  select
+    lead_id,
+    journey_stage,
+    string_agg({{ macro "path_state" "touch_key" }}, ' > ' order by position) as path
+  from keyed
+  where touch_phase = 'pre_lead' and session_key is not null
+  group by lead_id, journey_stage
+),
+
 weighted as (
   select
     t.*,
@@ -208,18 +228,26 @@ weighted as (
     -- time decay: half the weight every half-life before the lead reached the stage
     pow(2.0, -greatest(t.days_before_stage, 0) / {{ var "time_decay_half_life_days" }}) as decay_weight,
     -- Markov: the channel's removal effect shared by its touches in this journey
-    re.removal_effect / count(*) over (partition by t.lead_id, ls.stage, re.channel) as markov_weight
-  from touches as t
+    re.removal_effect / count(*) over (partition by t.lead_id, ls.stage, re.channel) as markov_weight,
+    -- Shapley: the credit its channel earned on the lead's path, shared by
+    -- the channel's touches on it
+    sc.credit / count(*) over (partition by t.lead_id, ls.stage, sc.channel) as shapley_weight
+  from keyed as t
   join lead_stages as ls on ls.lead_id = t.lead_id and ls.stage = t.journey_stage
   left join {{ ref "int_markov_removal_effects" }} as re
-    on re.stage = ls.stage and re.touch_key = t.channel
+    on re.stage = ls.stage and re.touch_key = t.touch_key
+  left join journey_paths as jp
+    on jp.lead_id = t.lead_id and jp.journey_stage = t.journey_stage and t.touch_phase = 'pre_lead'
+  left join {{ ref "int_shapley_touch_credits" }} as sc
+    on sc.stage = ls.stage and sc.path = jp.path and sc.touch_key = t.touch_key
 ),
 
 normalised as (
   select
     *,
     decay_weight / sum(decay_weight) over (partition by lead_id, stage) as time_decay_credit,
-    sum(coalesce(markov_weight, 0)) over (partition by lead_id, stage) as markov_total
+    sum(coalesce(markov_weight, 0)) over (partition by lead_id, stage) as markov_total,
+    sum(coalesce(shapley_weight, 0)) over (partition by lead_id, stage) as shapley_total
   from weighted
 ),
 
@@ -253,6 +281,14 @@ credited as (
         -- only for stages no journey converts at) falls back to linear
         case
           when n.markov_total > 0 then coalesce(n.markov_weight, 0) / n.markov_total
+          else 1.0 / n.touch_count
+        end
+      when 'shapley' then
+        -- a lead whose path has no credits at the stage (it has no pre-lead
+        -- touches, or int_attribution_paths does not count the stage, as for
+        -- opportunity) falls back to linear
+        case
+          when n.shapley_total > 0 then coalesce(n.shapley_weight, 0) / n.shapley_total
           else 1.0 / n.touch_count
         end
     end` "FLOAT64" }} as credit

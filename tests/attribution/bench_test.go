@@ -3,6 +3,7 @@ package attribution_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strings"
 	"testing"
 
@@ -109,4 +110,39 @@ func BenchmarkMarkov(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkMarkovCampaignGrain rebuilds the data-driven models (the journey
+// paths, Markov removal effects, Shapley credits) at campaign grain on 1M
+// sessions (200k clients) and 50k leads spread over 500 campaigns in 19
+// channels: 500 states at order 1 (issue 16, acceptance 2).
+func BenchmarkMarkovCampaignGrain(b *testing.B) {
+	wh, r := setupSynthetic(b, 200_000, 4, 19)
+	ctx := context.Background()
+	// A campaign belongs to one channel, so there are exactly 500 states.
+	if _, err := wh.Exec(ctx, `UPDATE raw_fixture__ga4_sessions
+		SET campaign = 'cmp ' || CAST(hash(ga_session_id) % 500 AS VARCHAR),
+		    channel = 'Channel ' || CAST(hash(ga_session_id) % 500 % 19 AS VARCHAR)`); err != nil {
+		b.Fatal(err)
+	}
+	r.Vars = maps.Clone(r.Vars)
+	r.Vars["markov_grain"] = "campaign"
+	upstream, err := transform.ParseSelection("+int_attribution_paths")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := r.Build(ctx, upstream, transform.BuildOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	sel, err := transform.ParseSelection("int_attribution_paths,int_markov_removal_effects,int_shapley_path_credits,int_shapley_touch_credits")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := r.Build(ctx, sel, transform.BuildOptions{FullRefresh: true}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	rows := query(b, wh, `select count(distinct touch_key) from int_markov_removal_effects where stage = 'lead'`)
+	b.ReportMetric(float64(rows[0][0].(int64)), "states")
 }

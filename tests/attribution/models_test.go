@@ -159,8 +159,8 @@ func checkAttribution(t *testing.T, wh warehouse.Warehouse) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			got := credits(t, wh, c.lead, c.stage)
-			if len(got) != 9 {
-				t.Errorf("%s/%s has %d models, want 9: %v", c.lead, c.stage, len(got), got)
+			if len(got) != 10 {
+				t.Errorf("%s/%s has %d models, want 10: %v", c.lead, c.stage, len(got), got)
 			}
 			for model, w := range c.models {
 				if len(got[model]) != len(w) {
