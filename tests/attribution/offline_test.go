@@ -72,6 +72,10 @@ func TestOfflineTouchCredits(t *testing.T) {
 			"time_decay":      decayed(stageAt, "s2a", "crm:file:W", "s2b"),
 			"w_shaped":        {"s2a": 3.0 / 7, "crm:file:W": 1.0 / 7, "s2b": 3.0 / 7},
 			"full_path":       {"s2a": 9.0 / 22, "crm:file:W": 2.0 / 11, "s2b": 9.0 / 22},
+			// Shapley: L2's pre-lead path is the only journey with these
+			// channels and no sub-coalition of them is observed, so the
+			// three are symmetric: a third each.
+			"shapley": {"s2a": 1.0 / 3, "crm:file:W": 1.0 / 3, "s2b": 1.0 / 3},
 		}
 	}
 	// From the opportunity on, M (after SQL, before the opportunity) joins
@@ -82,8 +86,10 @@ func TestOfflineTouchCredits(t *testing.T) {
 	// rescaled).
 	post := func(stageAt string, won bool) map[string]want {
 		fp := want{"s2a": 0.225 / 0.775, "crm:file:W": 0.1 / 0.775, "s2b": 0.225 / 0.775, "crm:file:M": 0.225 / 0.775}
+		shapley := want{"s2a": 0.25, "crm:file:W": 0.25, "s2b": 0.25, "crm:file:M": 0.25}
 		if won {
 			fp = want{"s2a": 0.225, "crm:file:W": 0.1, "s2b": 0.225, "crm:file:M": 0.45}
+			shapley = want{"s2a": 1.0 / 3, "crm:file:W": 1.0 / 3, "s2b": 1.0 / 3, "crm:file:M": 0}
 		}
 		return map[string]want{
 			"first_touch":     {"s2a": 1, "crm:file:W": 0, "s2b": 0, "crm:file:M": 0},
@@ -94,6 +100,11 @@ func TestOfflineTouchCredits(t *testing.T) {
 			"time_decay":      decayed(stageAt, "s2a", "crm:file:W", "s2b", "crm:file:M"),
 			"w_shaped":        {"s2a": 0.3, "crm:file:W": 0.1, "s2b": 0.3, "crm:file:M": 0.3},
 			"full_path":       fp,
+			// Shapley counts pre-lead paths only: a post-lead touch earns
+			// nothing and the pre-lead three keep a third each; the
+			// opportunity stage has no counted paths, so it falls back to
+			// linear.
+			"shapley": shapley,
 		}
 	}
 	stages := []struct {
@@ -109,8 +120,8 @@ func TestOfflineTouchCredits(t *testing.T) {
 	for _, st := range stages {
 		t.Run(st.stage, func(t *testing.T) {
 			got := credits(t, wh, "L2", st.stage)
-			if len(got) != 9 {
-				t.Errorf("%d models, want 9: %v", len(got), got)
+			if len(got) != 10 {
+				t.Errorf("%d models, want 10: %v", len(got), got)
 			}
 			for model, w := range st.models {
 				if len(got[model]) != len(w) {
