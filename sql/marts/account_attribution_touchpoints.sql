@@ -215,6 +215,9 @@ credited as (
         end
       when 'w_shaped' then n.w_shaped_credit
       when 'full_path' then n.full_path_credit
+      -- Shapley values are computed over lead journeys only; an account's
+      -- journey takes linear credit until account paths are counted
+      when 'shapley' then 1.0 / n.touch_count
       when 'markov' then
         case
           when n.markov_total > 0 then coalesce(n.markov_weight, 0) / n.markov_total
