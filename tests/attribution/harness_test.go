@@ -31,7 +31,7 @@ import (
 func ownModels(file string) bool {
 	base := path.Base(file)
 	switch {
-	case file == "seeds/ga4_source_categories.csv", strings.HasPrefix(file, "macros/"):
+	case file == "seeds/ga4_source_categories.csv", strings.HasPrefix(file, "seeds/channel_groups."), strings.HasPrefix(file, "macros/"):
 		return true
 	case strings.HasPrefix(file, "staging/stg_spend__"), strings.HasPrefix(file, "staging/stg_fx__"):
 		return true
