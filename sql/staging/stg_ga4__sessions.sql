@@ -178,12 +178,13 @@ categorised as (
 grouped as (
   select
     *,
+{{- if ne (var_value "channel_group" "default") "default" }}
+    -- GA4's default group, to tell where the selected group reclassifies
+    {{ macro "channel_group_rules" "default" "src" "med" "camp" "cat" }} as default_channel,
+{{- end }}
     -- channel rules: begin (the selected channel group, first match wins)
     {{ macro "channel_group" "src" "med" "camp" "cat" }} as channel
     -- channel rules: end
-{{- if ne (var_value "channel_group" "default") "default" }},
-    {{ macro "channel_group_rules" "default" "src" "med" "camp" "cat" }} as default_channel
-{{- end }}
   from categorised
 )
 
