@@ -1,6 +1,6 @@
 /*
 description: >
-  One row per GA4 session (client_key + ga_session_id) with its start, end,
+  One row per GA4 session (property, client_key and ga_session_id) with its start, end,
   landing page, engagement and the source/medium/campaign that brought it,
   grouped into the selected channel group (SAM_CHANNEL_GROUP,
   seeds/channel_groups.csv; GA4's default channel group by default). The source is what the session
@@ -48,7 +48,9 @@ ordered as (
 sessions as (
   select
     session_key,
+    max(property_id) as property_id,
     max(client_key) as client_key,
+    max(property_client_key) as property_client_key,
     max(ga_session_id) as ga_session_id,
     max(ga_session_number) as ga_session_number,
     max(user_id) as user_id,
@@ -190,7 +192,9 @@ grouped as (
 
 select
   session_key,
+  property_id,
   client_key,
+  property_client_key,
   user_id,
   ga_session_id,
   ga_session_number,
