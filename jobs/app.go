@@ -106,6 +106,10 @@ func (a *App) Close() error { return a.WH.Close() }
 
 // Vars are the configuration values models read with {{ var "..." }}.
 func Vars(cfg config.Config) transform.Vars {
+	group := cfg.Transform.ChannelGroup
+	if group == "" {
+		group = "default"
+	}
 	return transform.Vars{
 		"attribution_window_days":   cfg.Attribution.WindowDays,
 		"time_decay_half_life_days": cfg.Attribution.TimeDecayHalfLife,
@@ -117,6 +121,7 @@ func Vars(cfg config.Config) transform.Vars {
 		"path_transform":            cfg.Attribution.PathTransform,
 		"min_path_journeys":         cfg.Attribution.MinPathJourneys,
 		"markov_grain":              cfg.Attribution.MarkovGrain,
+		"channel_group":             group,
 	}
 }
 

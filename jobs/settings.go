@@ -51,6 +51,8 @@ func Configure(cfg config.Config, task Task) (*Settings, error) {
 		return nil, &ConfigError{Err: err}
 	}
 	wh, tr, sp, wb := cfg.Warehouse, cfg.Transform, cfg.Spend, cfg.Writeback
+	// several GA4 properties: comma-separated datasets or folders
+	datasets, dirs := config.List(cfg.GA4.ExportDataset), config.List(cfg.GA4.ExportDir)
 	s := &Settings{
 		Warehouse:         wh,
 		ModelsDir:         tr.ModelsDir,
@@ -58,7 +60,8 @@ func Configure(cfg config.Config, task Task) (*Settings, error) {
 		Vars:              Vars(cfg),
 		ReportingCurrency: sp.ReportingCurrency,
 		GA4: ga4.Options{
-			ExportProject: cfg.GA4.ExportProject, ExportDataset: cfg.GA4.ExportDataset, ExportDir: cfg.GA4.ExportDir,
+			ExportProject: cfg.GA4.ExportProject, ExportDataset: first(datasets), ExportDatasets: rest(datasets),
+			ExportDir: first(dirs), ExportDirs: rest(dirs),
 			LookbackDays: cfg.GA4.LookbackDays, StartDate: cfg.GA4.StartDate,
 		},
 		CRM:        crmOptions(cfg),
@@ -120,6 +123,7 @@ func crmOptions(cfg config.Config) crm.SourceOptions {
 var (
 	ga4Vars = map[string]string{
 		"ExportProject": "GA4_EXPORT_PROJECT", "ExportDataset": "GA4_EXPORT_DATASET", "ExportDir": "GA4_EXPORT_DIR",
+		"ExportDatasets": "GA4_EXPORT_DATASET", "ExportDirs": "GA4_EXPORT_DIR",
 		"LookbackDays": "GA4_LOOKBACK_DAYS", "StartDate": "GA4_START_DATE",
 	}
 	crmVars = map[string]map[string]string{
@@ -269,3 +273,17 @@ func nameField(err error, vars map[string]string) error {
 // adStages are the stages the ad platforms take; a platform that is off is
 // recorded as disabled for them.
 var adStages = []string{activation.StageLead, activation.StageMQL, activation.StageSQL, activation.StageOpportunity, activation.StageWon}
+
+func first(list []string) string {
+	if len(list) == 0 {
+		return ""
+	}
+	return list[0]
+}
+
+func rest(list []string) []string {
+	if len(list) < 2 {
+		return nil
+	}
+	return list[1:]
+}

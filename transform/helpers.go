@@ -19,6 +19,10 @@ package transform
 //	{{ sha256_hex "expr" }}           lower-case hex SHA-256 of a STRING
 //	{{ fingerprint "expr" }}          lower-case hex MD5 of a STRING: a stable hash on both engines
 //	{{ var "name" }}                  a configuration value as a SQL literal
+//	{{ var_or "name" default }}       the same, with a default when the var is unset
+//	{{ var_value "name" "default" }}  a configuration value as plain text (default when unset), for
+//	                                  template logic such as choosing a seed's rows; never pasted as SQL
+//	{{ string_literal "text" }}       text as the engine's string literal (quotes and backslashes escaped)
 //	{{ is_incremental }}              true when an incremental model appends to its existing table
 //	{{ incremental_filter "col" }}    col >= DATE 'newest built partition − lookback_days', or TRUE on a full build
 
@@ -96,6 +100,14 @@ func (env renderEnv) funcs() map[string]any {
 			}
 			return sqlLiteral(d, v)
 		},
+		"var_value": func(name, def string) string {
+			v, ok := env.vars[name]
+			if !ok || v == nil {
+				return def
+			}
+			return fmt.Sprint(v)
+		},
+		"string_literal": func(s string) string { return d.StringLiteral(s) },
 		"is_incremental": func() bool { return !env.since.IsZero() },
 		"incremental_filter": func(col string) (string, error) {
 			if !warehouse.ValidIdentifier(strings.ReplaceAll(col, ".", "_")) {

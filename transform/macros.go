@@ -34,6 +34,11 @@ type macro struct {
 type macroSet struct {
 	files []macroFile // in file name order
 	defs  map[string]*macro
+	// seeds are the project's seed rows by table name (seed_NAME), which
+	// macros read with seed_rows: a macro renders from a seed's content,
+	// so a seed edit rebuilds exactly the models whose rendered SQL it
+	// changes. Set once by LoadProject.
+	seeds map[string][]map[string]string
 }
 
 type macroFile struct{ name, src string }
@@ -42,8 +47,13 @@ type macroFile struct{ name, src string }
 // macro files, so a model that calls it fails to parse.
 func macroParseFuncs(inMacro bool) map[string]any {
 	fns := map[string]any{"macro": func(string, ...any) string { return "" }}
+	// text/template's builtins, which parse.Parse alone does not know
+	for _, name := range []string{"and", "or", "not", "eq", "ne", "len", "index", "printf"} {
+		fns[name] = func(...any) any { return nil }
+	}
 	if inMacro {
 		fns["params"] = func(...string) string { return "" }
+		fns["seed_rows"] = func(string) []map[string]string { return nil }
 	}
 	return fns
 }
@@ -279,6 +289,15 @@ func (ms *macroSet) funcs(t *template.Template) template.FuncMap {
 	depth := 0 // a rendering runs on one goroutine
 	return template.FuncMap{
 		"params": func(...string) string { return "" },
+		// seed_rows "NAME" returns the rows of seeds/NAME.csv in file
+		// order, each a map from column to cell ("" for an empty cell).
+		"seed_rows": func(name string) ([]map[string]string, error) {
+			rows, ok := ms.seeds["seed_"+name]
+			if !ok {
+				return nil, fmt.Errorf("seed_rows: no seed %s.csv under seeds/", name)
+			}
+			return rows, nil
+		},
 		"macro": func(name string, args ...any) (string, error) {
 			m, ok := ms.lookup(name)
 			if !ok {
@@ -320,4 +339,30 @@ func macroArg(a any) (string, error) {
 		return strconv.FormatInt(x, 10), nil
 	}
 	return "", fmt.Errorf("%v is a %T; arguments are SQL expressions (strings) or integers", a, a)
+}
+
+// setSeeds gives the macros the seeds' rows as text.
+func (ms *macroSet) setSeeds(models map[string]*Model) {
+	if ms == nil {
+		return
+	}
+	ms.seeds = map[string][]map[string]string{}
+	for name, m := range models {
+		if m.Kind != Seed {
+			continue
+		}
+		rows := make([]map[string]string, 0, len(m.seed.rows))
+		for _, r := range m.seed.rows {
+			row := make(map[string]string, len(r))
+			for i, c := range m.seed.schema.Columns {
+				if r[i] != nil {
+					row[c.Name] = fmt.Sprint(r[i])
+				} else {
+					row[c.Name] = ""
+				}
+			}
+			rows = append(rows, row)
+		}
+		ms.seeds[name] = rows
+	}
 }

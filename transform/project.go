@@ -127,6 +127,7 @@ func LoadProject(fsys fs.FS) (*Project, error) {
 	}); err != nil {
 		errs = append(errs, err)
 	}
+	p.macros.setSeeds(p.Models)
 	if err := walkFiles(fsys, "tests", ".sql", func(file string, src []byte) {
 		if err := p.addTest(file, string(src)); err != nil {
 			errs = append(errs, err)

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/sam-attribution/sam/internal/iso4217"
 	"github.com/sam-attribution/sam/warehouse"
@@ -11,8 +12,8 @@ import (
 // GA4 configures the GA4 export loader.
 type GA4 struct {
 	ExportProject string `envconfig:"EXPORT_PROJECT" desc:"project holding the GA4 BigQuery export (defaults to SAM_BQ_PROJECT)"`
-	ExportDataset string `envconfig:"EXPORT_DATASET" desc:"GA4 export dataset, e.g. analytics_123456789 (bigquery engine)"`
-	ExportDir     string `envconfig:"EXPORT_DIR" default:"./data/ga4" desc:"directory of GA4 export files, events_YYYYMMDD.json[.gz] or .parquet (duckdb engine)"`
+	ExportDataset string `envconfig:"EXPORT_DATASET" desc:"GA4 export dataset, e.g. analytics_123456789 (bigquery engine); a comma-separated list for several properties"`
+	ExportDir     string `envconfig:"EXPORT_DIR" default:"./data/ga4" desc:"directory of GA4 export files, events_YYYYMMDD.json[.gz] or .parquet (duckdb engine), or of one sub-folder per property named by its id; a comma-separated list for several properties"`
 	LookbackDays  int    `envconfig:"LOOKBACK_DAYS" default:"3" desc:"days before the last loaded day that are reloaded, since GA4 rewrites daily tables for up to 72 h"`
 	StartDate     string `envconfig:"START_DATE" desc:"first export day to load on an empty warehouse (YYYY-MM-DD); empty loads everything present"`
 }
@@ -21,8 +22,10 @@ func (g GA4) validate() error {
 	if g.LookbackDays < 0 {
 		return bad("GA4_LOOKBACK_DAYS", "", "must not be negative")
 	}
-	if g.ExportDataset != "" && !warehouse.ValidIdentifier(g.ExportDataset) {
-		return bad("GA4_EXPORT_DATASET", g.ExportDataset, "is not a valid dataset name")
+	for _, ds := range List(g.ExportDataset) {
+		if !warehouse.ValidIdentifier(ds) {
+			return bad("GA4_EXPORT_DATASET", ds, "is not a valid dataset name")
+		}
 	}
 	if g.ExportProject != "" && !warehouse.ValidProjectID(g.ExportProject) {
 		return bad("GA4_EXPORT_PROJECT", g.ExportProject, "is not a valid project id")
@@ -33,6 +36,17 @@ func (g GA4) validate() error {
 		}
 	}
 	return nil
+}
+
+// List splits a comma-separated setting, dropping blanks.
+func List(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 const maxOverlapMinutes = 30 * 24 * 60

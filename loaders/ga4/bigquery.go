@@ -45,6 +45,11 @@ func NewBigQueryLoader(cfg Options, wh warehouse.Warehouse, log *slog.Logger) (*
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if len(cfg.ExportDatasets) > 0 {
+		// TODO(issue 17): copy several datasets, each tagged with its
+		// property id, in one script.
+		return nil, fmt.Errorf("ga4: %w", option.Invalid("ExportDatasets", fmt.Sprint(cfg.ExportDatasets), "several export datasets are not supported by the BigQuery loader yet"))
+	}
 	project := cfg.ExportProject
 	if project == "" {
 		project = projectOf(wh.QualifiedName(RawTable))
@@ -238,6 +243,11 @@ func renderCopy(d warehouse.Dialect, p copyPlan) (string, error) {
 		defs = append(defs, "  "+c.Name+" "+ddl)
 		switch c.Name {
 		case "export_date", "export_table", "loaded_at":
+			continue
+		case propertyColumn.Name:
+			// one dataset: the unnamed property, as a single export folder
+			names = append(names, c.Name)
+			sel = append(sel, "CAST(NULL AS "+ddl+") AS "+c.Name)
 			continue
 		}
 		names = append(names, c.Name)

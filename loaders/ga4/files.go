@@ -263,8 +263,12 @@ func (l *FileLoader) loadNDJSON(ctx context.Context, runID string, batch []expor
 
 // filterFile filters the files of one export table into w.
 func (l *FileLoader) filterFile(t exportTable, w io.Writer, loadedAt string, c *loaders.Counts, rj *rejectBuffer) error {
-	suffix := fmt.Appendf(nil, `,"export_date":"%s","export_table":"%s","loaded_at":"%s"}`, t.day.Format(time.DateOnly), t.name, loadedAt)
 	for _, f := range t.files {
+		suffix := fmt.Appendf(nil, `,"export_date":"%s","export_table":"%s","loaded_at":"%s"`, t.day.Format(time.DateOnly), t.name, loadedAt)
+		if f.property != "" {
+			suffix = fmt.Appendf(suffix, `,"property_id":%q`, f.property)
+		}
+		suffix = append(suffix, '}')
 		if err := l.filterOne(t, f, w, suffix, c, rj); err != nil {
 			return err
 		}

@@ -17,8 +17,15 @@ type Options struct {
 	// (BigQueryLoader); an empty ExportProject means SAM's own project.
 	ExportProject string
 	ExportDataset string
-	// ExportDir holds the export files (FileLoader).
+	// ExportDir holds the export files (FileLoader), or one sub-folder of
+	// them per GA4 property named by the property id.
 	ExportDir string
+	// ExportDirs are further export folders, one per property (named by
+	// the folder) or holding property sub-folders (FileLoader).
+	ExportDirs []string
+	// ExportDatasets are further export datasets, one per property
+	// (BigQueryLoader); analytics_<property id> gives the property id.
+	ExportDatasets []string
 	// LookbackDays are the days before the last loaded day that are
 	// reloaded, since GA4 rewrites daily tables for up to 72 hours.
 	LookbackDays int
@@ -38,6 +45,11 @@ func (o Options) Validate() error {
 	case o.ExportProject != "" && !warehouse.ValidProjectID(o.ExportProject):
 		err = option.Invalid("ExportProject", o.ExportProject, "is not a project id")
 	}
+	for _, ds := range o.ExportDatasets {
+		if err == nil && !warehouse.ValidIdentifier(ds) {
+			err = option.Invalid("ExportDatasets", ds, "is not a dataset name")
+		}
+	}
 	if err == nil && o.StartDate != "" {
 		if _, perr := time.Parse(time.DateOnly, o.StartDate); perr != nil {
 			err = option.Invalid("StartDate", o.StartDate, "is not a date YYYY-MM-DD")
@@ -47,6 +59,24 @@ func (o Options) Validate() error {
 		return fmt.Errorf("ga4: %w", err)
 	}
 	return nil
+}
+
+// exportDirs lists the export folders.
+func (o Options) exportDirs() []string {
+	var out []string
+	if o.ExportDir != "" {
+		out = append(out, o.ExportDir)
+	}
+	return append(out, o.ExportDirs...)
+}
+
+// exportDatasets lists the export datasets.
+func (o Options) exportDatasets() []string {
+	var out []string
+	if o.ExportDataset != "" {
+		out = append(out, o.ExportDataset)
+	}
+	return append(out, o.ExportDatasets...)
 }
 
 // Loader loads the GA4 export into raw_ga4__events. runID tags rejects and
@@ -83,11 +113,15 @@ type Result struct {
 // (metadata) and only the recent partitions, where intraday tables can
 // still be waiting for their daily table, are read.
 func loadedDays(ctx context.Context, wh warehouse.Warehouse) (map[time.Time]string, error) {
-	if _, err := wh.Describe(ctx, RawTable); err != nil {
+	schema, err := wh.Describe(ctx, RawTable)
+	if err != nil {
 		if errors.Is(err, warehouse.ErrNotFound) {
 			return map[time.Time]string{}, nil
 		}
 		return nil, fmt.Errorf("ga4: describe %s: %w", RawTable, err)
+	}
+	if err := addPropertyColumn(ctx, wh, schema); err != nil {
+		return nil, err
 	}
 	out := map[time.Time]string{}
 	where := ""
@@ -126,6 +160,24 @@ func loadedDays(ctx context.Context, wh warehouse.Warehouse) (map[time.Time]stri
 		return nil, fmt.Errorf("ga4: read loaded days: %w", err)
 	}
 	return out, nil
+}
+
+// addPropertyColumn adds property_id to a raw table created before it
+// existed; its rows keep NULL, the unnamed property.
+func addPropertyColumn(ctx context.Context, wh warehouse.Warehouse, schema warehouse.Schema) error {
+	for _, c := range schema.Columns {
+		if c.Name == propertyColumn.Name {
+			return nil
+		}
+	}
+	ddl, err := wh.Dialect().AddColumn(wh.QualifiedName(RawTable), propertyColumn)
+	if err != nil {
+		return fmt.Errorf("ga4: %w", err)
+	}
+	if _, err := wh.Exec(ctx, ddl); err != nil {
+		return fmt.Errorf("ga4: add property_id to %s: %w", RawTable, err)
+	}
+	return nil
 }
 
 // recentDays is how far back, from the newest loaded day, the BigQuery

@@ -21,6 +21,9 @@ type exportFile struct {
 	path    string
 	gz      bool
 	parquet bool
+	// property is the GA4 property the file belongs to ("" when the
+	// export folder does not say).
+	property string
 }
 
 // fileRE matches an export file name, in any letter case: the table name,
@@ -55,8 +58,73 @@ type candidate struct {
 // scanDir lists the export tables in the export folder by day, and the
 // files it will not load with the reason. fresh_ tables (the 360
 // fresh-daily export) are left out on purpose and not reported.
+//
+// Each export folder (Options.ExportDir, Options.ExportDirs) holds one
+// property's files, or one sub-folder per property named by its property
+// id (digits). A property's files carry its id: the sub-folder's name, or,
+// when several folders are listed, the folder's own name; a single folder
+// of files keeps none. A day's table is every property's table of that
+// day, loaded and replaced together.
 func (l *FileLoader) scanDir() (map[time.Time]exportTable, []SkippedFile, error) {
-	entries, err := os.ReadDir(l.cfg.ExportDir)
+	type folder struct{ dir, property string }
+	var folders []folder
+	dirs := l.cfg.exportDirs()
+	for _, dir := range dirs {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return nil, nil, fmt.Errorf("ga4: read export dir: %w", err)
+		}
+		own := ""
+		if len(dirs) > 1 {
+			own = filepath.Base(filepath.Clean(dir))
+		}
+		folders = append(folders, folder{dir, own})
+		for _, e := range entries {
+			if e.IsDir() && propertyDirRE.MatchString(e.Name()) {
+				folders = append(folders, folder{filepath.Join(dir, e.Name()), e.Name()})
+			}
+		}
+	}
+	out := map[time.Time]exportTable{}
+	var skipped []SkippedFile
+	seen := map[string]string{}
+	for _, f := range folders {
+		if prev, dup := seen[f.property]; dup {
+			return nil, nil, fmt.Errorf("ga4: %s and %s both hold property %q; give each property one folder", prev, f.dir, f.property)
+		}
+		seen[f.property] = f.dir
+		tables, sk, err := l.scanFolder(f.dir, f.property)
+		if err != nil {
+			return nil, nil, err
+		}
+		skipped = append(skipped, sk...)
+		for d, t := range tables {
+			prev, ok := out[d]
+			if !ok {
+				out[d] = t
+				continue
+			}
+			if prev.files[0].parquet || t.files[0].parquet {
+				return nil, nil, fmt.Errorf("ga4: %s: several properties export Parquet files for this day; export NDJSON for all but one", t.name)
+			}
+			// One property still on its intraday table makes the day's
+			// load intraday, so the day reloads when its daily table comes.
+			if t.intraday {
+				prev.intraday, prev.name = true, t.name
+			}
+			prev.files = append(prev.files, t.files...)
+			out[d] = prev
+		}
+	}
+	return out, skipped, nil
+}
+
+// propertyDirRE matches a property sub-folder: a GA4 property id.
+var propertyDirRE = regexp.MustCompile(`^[0-9]{1,20}$`)
+
+// scanFolder lists one folder's export tables; property tags its files.
+func (l *FileLoader) scanFolder(dir, property string) (map[time.Time]exportTable, []SkippedFile, error) {
+	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, nil, fmt.Errorf("ga4: read export dir: %w", err)
 	}
@@ -101,7 +169,7 @@ func (l *FileLoader) scanDir() (map[time.Time]exportTable, []SkippedFile, error)
 			c.shard, _ = strconv.Atoi(m[3]) // at most 12 digits
 		}
 		ext := strings.ToLower(m[4])
-		c.file = exportFile{path: filepath.Join(l.cfg.ExportDir, name), gz: strings.HasSuffix(ext, ".gz"), parquet: ext == "parquet"}
+		c.file = exportFile{path: filepath.Join(dir, name), gz: strings.HasSuffix(ext, ".gz"), parquet: ext == "parquet", property: property}
 		k := key{d, c.intraday}
 		if _, seen := byTable[k]; !seen {
 			keys = append(keys, k)

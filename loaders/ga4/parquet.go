@@ -78,7 +78,7 @@ func (l *FileLoader) loadParquet(ctx context.Context, runID string, t exportTabl
 	raw, rejects := l.wh.QualifiedName(RawTable), l.wh.QualifiedName(loaders.RejectsTable)
 	script := l.wh.Dialect().Transaction(
 		"DELETE FROM "+raw+" WHERE export_date = CAST(? AS DATE)",
-		fmt.Sprintf("INSERT INTO %s BY NAME SELECT %s, CAST(? AS DATE) AS export_date, CAST(? AS VARCHAR) AS export_table, CAST(? AS TIMESTAMP) AS loaded_at FROM %s WHERE %s",
+		fmt.Sprintf("INSERT INTO %s BY NAME SELECT %s, CAST(? AS DATE) AS export_date, CAST(? AS VARCHAR) AS export_table, CAST(? AS TIMESTAMP) AS loaded_at, CAST(? AS VARCHAR) AS property_id FROM %s WHERE %s",
 			raw, strings.Join(sel, ", "), src, valid),
 		fmt.Sprintf(`INSERT INTO %s (run_id, source, object, reason, raw, rejected_at)
 SELECT CAST(? AS VARCHAR), CAST(? AS VARCHAR), CAST(? AS VARCHAR),
@@ -89,7 +89,11 @@ SELECT CAST(? AS VARCHAR), CAST(? AS VARCHAR), CAST(? AS VARCHAR),
   CAST(to_json(p) AS VARCHAR), CAST(? AS TIMESTAMP)
 FROM %s AS p WHERE NOT coalesce(%s, false)`, rejects, ymd, src, valid),
 	)
-	args := []any{day, day, t.name, now, runID, Source, t.name, now}
+	var property any // NULL when the folder names no property
+	if p := t.files[0].property; p != "" {
+		property = p
+	}
+	args := []any{day, day, t.name, now, property, runID, Source, t.name, now}
 	if _, err := l.wh.Exec(ctx, script, append(args, warehouse.WithJobID(jobID(runID, t.name)))...); err != nil {
 		return c, fmt.Errorf("ga4: load %s: %w", t.name, err)
 	}

@@ -60,16 +60,23 @@ func ExportColumns() []warehouse.Column {
 }
 
 // RawSchema is the schema of raw_ga4__events: every export column as
-// exported, plus export_date (the partition), export_table and loaded_at.
+// exported, plus export_date (the partition), export_table, loaded_at and
+// property_id (the GA4 property the row was exported from; NULL when a
+// single unnamed export folder was loaded).
 func RawSchema() warehouse.Schema {
 	cols := ExportColumns()
 	cols = append(cols,
 		warehouse.Column{Name: "export_date", Type: warehouse.Date},
 		warehouse.Column{Name: "export_table", Type: warehouse.String},
 		warehouse.Column{Name: "loaded_at", Type: warehouse.Timestamp},
+		propertyColumn,
 	)
 	return warehouse.Schema{Columns: cols, PartitionColumn: "export_date", ClusterBy: []string{"event_name"}}
 }
+
+// propertyColumn was added to raw_ga4__events after its first release;
+// loaders add it to an older table (addPropertyColumn).
+var propertyColumn = warehouse.Column{Name: "property_id", Type: warehouse.String}
 
 func convertFields(fields []bqField) ([]warehouse.Column, error) {
 	cols := make([]warehouse.Column, 0, len(fields))

@@ -3,8 +3,12 @@ description: >
   One row per GA4 event: typed, renamed and deduplicated. GA4 exports
   duplicates (retried hits) and rewrites daily tables for up to 72 hours, so
   rows are keyed by a fingerprint of the fields that identify an event and
-  the most recently loaded copy wins. client_key is the GA client id
-  (user_pseudo_id); consent-denied cookieless pings have none, so they carry
+  the most recently loaded copy wins. property_id is the GA4 property the
+  event was exported from (NULL for a single unnamed export folder).
+  client_key is the GA client id (user_pseudo_id), shared across properties
+  (cross-domain measurement), so it is what links journeys and leads;
+  property_client_key and session_key are scoped to the property (prefixed
+  "property_id:" when there is one); consent-denied cookieless pings have none, so they carry
   no client_key and no session_key and can never be joined to a lead.
   source/medium/campaign and the click ids are what the event collected;
   GA4's session-scoped attribution (session_traffic_source_last_click) is
@@ -76,7 +80,8 @@ with exported as (
     event_dimensions.hostname as event_hostname,
     geo.country as country,
     platform,
-    stream_id
+    stream_id,
+    property_id
   from {{ source "ga4" "events" }}
   where {{ incremental_filter "export_date" }}
     and event_timestamp is not null
@@ -86,7 +91,7 @@ keyed as (
   select
     *,
     -- the fields that identify an event; a retried hit repeats all of them
-    {{ fingerprint "coalesce(user_pseudo_id, '') || '|' || coalesce(cast(ga_session_id as string), '') || '|' || event_name || '|' || cast(event_timestamp as string) || '|' || coalesce(cast(event_bundle_sequence_id as string), '') || '|' || coalesce(cast(batch_ordering_id as string), '') || '|' || coalesce(cast(batch_event_index as string), '') || '|' || coalesce(page_location, '') || '|' || coalesce(stream_id, '')" }} as event_key
+    {{ fingerprint "coalesce(user_pseudo_id, '') || '|' || coalesce(cast(ga_session_id as string), '') || '|' || event_name || '|' || cast(event_timestamp as string) || '|' || coalesce(cast(event_bundle_sequence_id as string), '') || '|' || coalesce(cast(batch_ordering_id as string), '') || '|' || coalesce(cast(batch_event_index as string), '') || '|' || coalesce(page_location, '') || '|' || coalesce(stream_id, '') || coalesce('|' || property_id, '')" }} as event_key
   from exported
 ),
 
@@ -106,13 +111,20 @@ select
   event_date,
   event_ts,
   event_name,
+  property_id,
   user_pseudo_id as client_key,
+  -- the client within its property: two properties' counts of users never
+  -- merge, while client_key (the bare client id) links journeys and leads
+  -- across them
+  case when user_pseudo_id is not null then concat(coalesce(property_id || ':', ''), user_pseudo_id) end as property_client_key,
   user_id,
   ga_session_id,
   ga_session_number,
+  -- a session belongs to one property: the same client and session id on
+  -- two properties are two sessions
   case
     when user_pseudo_id is not null and ga_session_id is not null
-      then concat(user_pseudo_id, '.', cast(ga_session_id as string))
+      then concat(coalesce(property_id || ':', ''), user_pseudo_id, '.', cast(ga_session_id as string))
   end as session_key,
   page_location,
   regexp_extract(page_location, '^[a-zA-Z]+://[^/?#]+([^?#]*)') as page_path,

@@ -31,6 +31,7 @@ session_gclids as (
 
 select
   s.event_key as submission_key,
+  s.property_id,
   s.client_key,
   s.session_key,
   s.ga_session_id,

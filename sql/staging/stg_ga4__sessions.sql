@@ -1,8 +1,9 @@
 /*
 description: >
-  One row per GA4 session (client_key + ga_session_id) with its start, end,
+  One row per GA4 session (property, client_key and ga_session_id) with its start, end,
   landing page, engagement and the source/medium/campaign that brought it,
-  grouped into GA4's default channel group. The source is what the session
+  grouped into the selected channel group (SAM_CHANNEL_GROUP,
+  seeds/channel_groups.csv; GA4's default channel group by default). The source is what the session
   collected (see marts/README.md): the first tagged event's
   collected_traffic_source or source/medium/campaign parameters; a gclid
   alone means google/cpc; a Merchant Center srsltid alone google/organic on
@@ -23,8 +24,6 @@ lookback_days: 3
 tests:
   not_null: [session_key, client_key, session_start_ts, session_end_ts, session_date, source, medium, channel, is_engaged]
   unique: [session_key]
-  accepted_values:
-    channel: [Direct, Cross-network, Paid Shopping, Paid Search, Paid Social, Paid Video, Display, Paid Other, Organic Shopping, Organic Social, Organic Video, Organic Search, Referral, Email, Affiliates, Audio, SMS, Mobile Push Notifications, Unassigned]
 */
 with events as (
   select *
@@ -49,7 +48,9 @@ ordered as (
 sessions as (
   select
     session_key,
+    max(property_id) as property_id,
     max(client_key) as client_key,
+    max(property_client_key) as property_client_key,
     max(ga_session_id) as ga_session_id,
     max(ga_session_number) as ga_session_number,
     max(user_id) as user_id,
@@ -179,7 +180,11 @@ categorised as (
 grouped as (
   select
     *,
-    -- channel rules: begin (GA4 default channel group, first match wins)
+{{- if ne (var_value "channel_group" "default") "default" }}
+    -- GA4's default group, to tell where the selected group reclassifies
+    {{ macro "channel_group_rules" "default" "src" "med" "camp" "cat" }} as default_channel,
+{{- end }}
+    -- channel rules: begin (the selected channel group, first match wins)
     {{ macro "channel_group" "src" "med" "camp" "cat" }} as channel
     -- channel rules: end
   from categorised
@@ -187,7 +192,9 @@ grouped as (
 
 select
   session_key,
+  property_id,
   client_key,
+  property_client_key,
   user_id,
   ga_session_id,
   ga_session_number,
@@ -210,6 +217,11 @@ select
   wbraid,
   source_platform,
   case
+{{- if ne (var_value "channel_group" "default") "default" }}
+    -- a custom group keeps GA4's channel where it agrees with GA4's default
+    -- rules, and wins where it reclassifies the session
+    when channel != default_channel then channel
+{{- end }}
     when is_export_same_click and last_click_channel_group is not null then last_click_channel_group
     else channel
   end as channel,

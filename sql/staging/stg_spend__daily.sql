@@ -41,7 +41,7 @@ categorised as (
 grouped as (
   select
     *,
-    -- channel rules: begin (GA4 default channel group, first match wins)
+    -- channel rules: begin (the selected channel group, first match wins)
     {{ macro "channel_group" "src" "med" "camp" "cat" }} as channel
     -- channel rules: end
   from categorised

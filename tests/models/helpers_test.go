@@ -35,10 +35,13 @@ func subset(t testing.TB, keep func(file string) bool) fstest.MapFS {
 }
 
 // renderWithMacros renders tmpl for DuckDB as a model of a project holding
-// the embedded macros, so a test runs exactly the SQL a macro gives models.
+// the embedded macros (and the channel groups they render from), so a test
+// runs exactly the SQL a macro gives models.
 func renderWithMacros(t testing.TB, tmpl string) string {
 	t.Helper()
-	fsys := subset(t, func(file string) bool { return strings.HasPrefix(file, "macros/") })
+	fsys := subset(t, func(file string) bool {
+		return strings.HasPrefix(file, "macros/") || strings.HasPrefix(file, "seeds/channel_groups.")
+	})
 	fsys["marts/probe.sql"] = &fstest.MapFile{Data: []byte(tmpl)}
 	p, err := transform.LoadProject(fsys)
 	if err != nil {

@@ -32,7 +32,7 @@ func writeFile(t testing.TB, dir, name string, lines ...string) {
 func ga4Project(t testing.TB) *transform.Project {
 	t.Helper()
 	m := subset(t, func(p string) bool {
-		return strings.HasPrefix(p, "staging/stg_ga4__") || strings.HasPrefix(p, "seeds/ga4_") ||
+		return strings.HasPrefix(p, "staging/stg_ga4__") || strings.HasPrefix(p, "seeds/ga4_") || strings.HasPrefix(p, "seeds/channel_groups.") ||
 			strings.HasPrefix(p, "tests/ga4_") || strings.HasPrefix(p, "macros/")
 	})
 	p, err := transform.LoadProject(m)
