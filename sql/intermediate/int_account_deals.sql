@@ -4,9 +4,8 @@ description: >
   else its lead's (int_lead_accounts); with its won amount in the reporting
   currency, converted at the rate of its close day as fct_lead_revenue
   converts it (amount_reporting is NULL for a deal not won or without a
-  rate).
-materialized: table
-cluster_by: [account_id]
+  rate). A view: two marts read it, each once per build.
+materialized: view
 tests:
   not_null: [deal_id, account_id, is_won]
   unique: [deal_id]

@@ -2,7 +2,7 @@
 description: >
   Every journey as a path of states, counted: one row per (stage, path)
   with how many journeys took the path and how many of them converted at
-  the stage. Journeys are those of int_markov_transitions: every lead's
+  the stage. Journeys are every lead's
   touchpoints and every GA client never linked to a lead (all its
   sessions), so non-converting journeys weigh in; a journey converts at
   stage lead when it is a lead, at stage sql when the lead reached SQL, at

@@ -21,3 +21,15 @@ select *
   ) as versions
   where version_rank = 1
 {{- end }}
+
+{{- /*
+crm_version_columns: the columns every CRM staging model ends a record
+with (deleted flag, the version's modification time, when it was loaded),
+for the raw row aliased r.
+*/ -}}
+{{ define "crm_version_columns" -}}
+{{ params "r" -}}
+coalesce({{ .r }}.is_deleted, false) as is_deleted,
+  {{ .r }}.modified_at,
+  {{ .r }}.loaded_at
+{{- end }}

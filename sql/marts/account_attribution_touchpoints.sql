@@ -39,14 +39,7 @@ lead_touches as (
   from {{ ref "int_lead_touchpoints" }}
   union all
   select distinct
-    l.lead_id,
-    s.session_key,
-    s.session_start_ts,
-    coalesce(s.channel, 'Unassigned'),
-    s.source,
-    s.medium,
-    s.campaign,
-    false
+    {{ macro "session_touch" "l" "s" }}
   from lead_clients as l
   join {{ ref "stg_ga4__sessions" }} as s on s.client_key = l.client_key
   where s.session_start_ts > l.created_at
@@ -115,9 +108,7 @@ milestones as (
 milestone_counts as (
   select
     m.*,
-    case when m.position = 1 then 1 else 0 end
-      + case when m.position = m.lead_creation_position then 1 else 0 end
-      + case when m.position = m.touch_count then 1 else 0 end as milestones
+    {{ macro "milestones_filled" "m" "m.lead_creation_position" "m.touch_count" "null" }} as milestones
   from milestones as m
 ),
 
@@ -149,21 +140,17 @@ normalised as (
     opportunity_at,
     won_revenue,
     reporting_currency,
-    lead_id,
-    session_key,
-    touch_at,
-    position,
-    touch_count,
-    channel,
-    source,
-    medium,
-    campaign,
+    {{ macro "account_touch_columns" }},
     last_non_direct_position,
     w_weight / sum(w_weight) over (partition by account_id) as w_shaped_credit,
     full_path_weight / sum(full_path_weight) over (partition by account_id) as full_path_credit,
     decay_weight / sum(decay_weight) over (partition by account_id) as time_decay_credit,
     markov_weight,
-    sum(coalesce(markov_weight, 0)) over (partition by account_id) as markov_total
+    sum(coalesce(markov_weight, 0)) over (partition by account_id) as markov_total,
+    -- Shapley values are counted over lead journeys only: an account's
+    -- journey has no Shapley weights and takes linear credit
+    cast(null as float64) as shapley_weight,
+    0 as shapley_total
   from milestone_weights
   union all
   select
@@ -185,61 +172,22 @@ normalised as (
     1,
     1,
     cast(null as float64),
+    0,
+    cast(null as float64),
     0
   from accounts as a
   left join (select distinct account_id from journeys) as j on j.account_id = a.account_id
   where j.account_id is null
 ),
 
-models as (
-  {{ macro "attribution_models" }}
-),
-
 credited as (
-  select
-    n.*,
-    m.model,
-    {{ safe_cast `case m.model
-      when 'first_touch' then case when n.position = 1 then 1.0 else 0.0 end
-      when 'last_touch' then case when n.position = n.touch_count then 1.0 else 0.0 end
-      when 'last_non_direct' then
-        case when n.position = coalesce(n.last_non_direct_position, n.touch_count) then 1.0 else 0.0 end
-      when 'linear' then 1.0 / n.touch_count
-      when 'time_decay' then n.time_decay_credit
-      when 'position_based' then
-        case
-          when n.touch_count = 1 then 1.0
-          when n.touch_count = 2 then 0.5
-          when n.position = 1 or n.position = n.touch_count then 0.4
-          else 0.2 / (n.touch_count - 2)
-        end
-      when 'w_shaped' then n.w_shaped_credit
-      when 'full_path' then n.full_path_credit
-      -- Shapley values are computed over lead journeys only; an account's
-      -- journey takes linear credit until account paths are counted
-      when 'shapley' then 1.0 / n.touch_count
-      when 'markov' then
-        case
-          when n.markov_total > 0 then coalesce(n.markov_weight, 0) / n.markov_total
-          else 1.0 / n.touch_count
-        end
-    end` "FLOAT64" }} as credit
-  from normalised as n
-  cross join models as m
+  {{ macro "credited" "normalised" }}
 )
 
 select
   account_id,
   model,
-  lead_id,
-  session_key,
-  touch_at,
-  position,
-  touch_count,
-  channel,
-  source,
-  medium,
-  campaign,
+  {{ macro "account_touch_columns" }},
   opportunity_at,
   credit,
   {{ safe_cast "credit * won_revenue" "NUMERIC" }} as revenue_credit,

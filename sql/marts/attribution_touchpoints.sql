@@ -56,14 +56,7 @@ web_touches as (
   from {{ ref "int_lead_touchpoints" }}
   union all
   select distinct
-    l.lead_id,
-    s.session_key,
-    s.session_start_ts,
-    coalesce(s.channel, 'Unassigned'),
-    s.source,
-    s.medium,
-    s.campaign,
-    false,
+    {{ macro "session_touch" "l" "s" }},
     {{ days_between "l.created_at" "s.session_start_ts" }},
     'web_session',
     'post_lead'
@@ -129,13 +122,8 @@ milestones as (
 milestone_counts as (
   select
     m.*,
-    case when m.position = 1 then 1 else 0 end
-      + case when m.position = m.lead_creation_position then 1 else 0 end
-      + case when m.position = m.opportunity_creation_position then 1 else 0 end as w_milestones,
-    case when m.position = 1 then 1 else 0 end
-      + case when m.position = m.lead_creation_position then 1 else 0 end
-      + case when m.position = m.opportunity_creation_position then 1 else 0 end
-      + case when m.position = m.closed_won_position then 1 else 0 end as full_path_milestones
+    {{ macro "milestones_filled" "m" "m.lead_creation_position" "m.opportunity_creation_position" "null" }} as w_milestones,
+    {{ macro "milestones_filled" "m" "m.lead_creation_position" "m.opportunity_creation_position" "m.closed_won_position" }} as full_path_milestones
   from milestones as m
 ),
 
@@ -251,49 +239,8 @@ normalised as (
   from weighted
 ),
 
-models as (
-  {{ macro "attribution_models" }}
-),
-
 credited as (
-  select
-    n.*,
-    m.model,
-    -- FLOAT64 on both engines: the branches mix DECIMAL literals in DuckDB
-    {{ safe_cast `case m.model
-      when 'first_touch' then case when n.position = 1 then 1.0 else 0.0 end
-      when 'last_touch' then case when n.position = n.touch_count then 1.0 else 0.0 end
-      when 'last_non_direct' then
-        case when n.position = coalesce(n.last_non_direct_position, n.touch_count) then 1.0 else 0.0 end
-      when 'linear' then 1.0 / n.touch_count
-      when 'time_decay' then n.time_decay_credit
-      when 'position_based' then
-        case
-          when n.touch_count = 1 then 1.0
-          when n.touch_count = 2 then 0.5
-          when n.position = 1 or n.position = n.touch_count then 0.4
-          else 0.2 / (n.touch_count - 2)
-        end
-      when 'w_shaped' then n.w_shaped_credit
-      when 'full_path' then n.full_path_credit
-      when 'markov' then
-        -- a journey whose channels all have zero removal effect (possible
-        -- only for stages no journey converts at) falls back to linear
-        case
-          when n.markov_total > 0 then coalesce(n.markov_weight, 0) / n.markov_total
-          else 1.0 / n.touch_count
-        end
-      when 'shapley' then
-        -- a lead whose path has no credits at the stage (it has no pre-lead
-        -- touches, or int_attribution_paths does not count the stage, as for
-        -- opportunity) falls back to linear
-        case
-          when n.shapley_total > 0 then coalesce(n.shapley_weight, 0) / n.shapley_total
-          else 1.0 / n.touch_count
-        end
-    end` "FLOAT64" }} as credit
-  from normalised as n
-  cross join models as m
+  {{ macro "credited" "normalised" }}
 )
 
 select

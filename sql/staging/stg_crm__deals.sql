@@ -80,9 +80,7 @@ select
   coalesce(d.is_lost, false) as is_lost,
   d.amount,
   d.currency,
-  coalesce(d.is_deleted, false) as is_deleted,
-  d.modified_at,
-  d.loaded_at
+  {{ macro "crm_version_columns" "d" }}
 from deals as d
 left join lead_of_deal as ld on ld.deal_id = d.deal_id
 left join primary_contact as pc on pc.deal_id = d.deal_id

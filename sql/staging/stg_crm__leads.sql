@@ -64,9 +64,7 @@ select
   nullif(trim(l.meta_lead_id), '') as meta_lead_id,
   nullif(trim(l.li_fat_id), '') as li_fat_id,
   l.ad_consent,
-  coalesce(l.is_deleted, false) as is_deleted,
-  l.modified_at,
-  l.loaded_at
+  {{ macro "crm_version_columns" "l" }}
 from latest as l
 left join converted_contacts as c
   on l.record_type = 'contact' and c.contact_id = l.lead_id

@@ -44,9 +44,7 @@ cleaned as (
     lower(nullif(trim(t.medium), '')) as medium,
     nullif(trim(t.campaign), '') as campaign,
     t.status,
-    coalesce(t.is_deleted, false) as is_deleted,
-    t.modified_at,
-    t.loaded_at
+    {{ macro "crm_version_columns" "t" }}
   from latest as t
   left join converted_contacts as c on c.contact_id = trim(t.lead_id)
 )

@@ -87,12 +87,12 @@ func BenchmarkAttributionBuild(b *testing.B) {
 // journey paths and the removal effects computed in Go) for a growing
 // number of channels on 100k sessions and 5k leads.
 func BenchmarkMarkov(b *testing.B) {
-	markov := "int_markov_transitions,int_attribution_paths,int_markov_removal_effects"
+	markov := "int_attribution_paths,int_markov_removal_effects"
 	for _, channels := range []int{4, 8, 16, 32} {
 		b.Run(fmt.Sprintf("channels=%d", channels), func(b *testing.B) {
 			_, r := setupSynthetic(b, 20_000, 4, channels)
 			ctx := context.Background()
-			upstream, err := transform.ParseSelection("+int_markov_transitions,+int_attribution_paths")
+			upstream, err := transform.ParseSelection("+int_attribution_paths")
 			if err != nil {
 				b.Fatal(err)
 			}

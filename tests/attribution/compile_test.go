@@ -17,7 +17,7 @@ func TestCompilesForBigQuery(t *testing.T) {
 	}
 	for _, m := range []string{
 		"stg_fx__rates", "stg_spend__daily", "int_lead_stages", "int_lead_form_sessions", "int_lead_touchpoints",
-		"int_markov_transitions", "int_attribution_paths", "int_markov_removal_effects", "int_shapley_path_credits",
+		"int_attribution_paths", "int_markov_removal_effects", "int_shapley_path_credits",
 		"fct_lead_revenue", "attribution_touchpoints", "channel_performance", "campaign_performance", "channel_cohorts",
 	} {
 		sql, ok := sqls[m]
