@@ -44,7 +44,7 @@ func TestMessyCRMFolder(t *testing.T) {
 	w := samtest.New(t, samBin)
 	w.Generate(2, 0, 7)
 	crm := w.Path("data/crm")
-	for _, name := range []string{"leads.csv", "deals.csv"} {
+	for _, name := range []string{"leads.csv", "deals.csv", "accounts.csv"} {
 		if err := os.Remove(crm + "/" + name); err != nil && !os.IsNotExist(err) {
 			t.Fatal(err)
 		}

@@ -84,7 +84,9 @@ func TestChannelGroupChangesPlanExactlyTheirModels(t *testing.T) {
 	if got := planned(w.MustRun("plan")); len(got) != 0 {
 		t.Fatalf("after the run, plan rebuilds %v", got)
 	}
-	want := withDownstream(t, "stg_ga4__sessions", "stg_spend__daily")
+	// Sessions, spend and CRM touches (whose channel falls back to the
+	// group's rules) call the channel_group macro.
+	want := withDownstream(t, "stg_ga4__sessions", "stg_spend__daily", "stg_crm__touches")
 
 	env := w.Env
 	w.Env = append(env, "SAM_CHANNEL_GROUP=ai_assistants")
@@ -114,7 +116,7 @@ func TestChannelGroupChangesPlanExactlyTheirModels(t *testing.T) {
 	}
 	// A rule of the selected group: the seed and the channel models.
 	edit("default,Referral,,,^(referral|app|link)$,", "default,Referral,,,^(referral|app|link|partner)$,")
-	wantEdit := withDownstream(t, "seed_channel_groups", "stg_ga4__sessions", "stg_spend__daily")
+	wantEdit := withDownstream(t, "seed_channel_groups", "stg_ga4__sessions", "stg_spend__daily", "stg_crm__touches")
 	if got := planned(w.MustRun("plan")); strings.Join(got, ",") != strings.Join(wantEdit, ",") {
 		t.Errorf("editing the selected group plans\n%v\nwant\n%v", got, wantEdit)
 	}
