@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"math"
@@ -113,29 +114,23 @@ GROUP BY destination, stage, status`)
 	if err != nil {
 		return err
 	}
-	data, err := warehouse.CollectRows(rows)
-	if err != nil {
-		return err
-	}
+	defer rows.Close()
 	type cell struct {
 		reached, events int64
 		value           float64
 		missed          map[string]int64
 	}
 	byDest := map[string]map[string]*cell{}
-	for _, r := range data {
-		var dest, stage, status string
-		var events int64
-		var value float64
-		if err := warehouse.ConvertAssign(&dest, r[0]); err != nil {
+	for rows.Next() {
+		var (
+			dest, stage, status string
+			events              int64
+			v                   sql.NullFloat64
+		)
+		if err := rows.Scan(&dest, &stage, &status, &events, &v); err != nil {
 			return err
 		}
-		_ = warehouse.ConvertAssign(&stage, r[1])
-		_ = warehouse.ConvertAssign(&status, r[2])
-		_ = warehouse.ConvertAssign(&events, r[3])
-		if r[4] != nil {
-			_ = warehouse.ConvertAssign(&value, r[4])
-		}
+		value := v.Float64
 		if byDest[dest] == nil {
 			byDest[dest] = map[string]*cell{}
 		}
@@ -151,6 +146,9 @@ GROUP BY destination, stage, status`)
 		} else {
 			c.missed[status] += events
 		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
 	}
 	stageOrder := map[string]int{"lead": 0, "mql": 1, "sql": 2, "opportunity": 3, "won": 4, "lost": 5, "disqualified": 6}
 	dests := make([]string, 0, len(byDest))
