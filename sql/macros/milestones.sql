@@ -1,8 +1,9 @@
 {{- /*
 milestones_filled: how many W-shaped / full-path milestones the touch of m
 fills (a touch may fill several): the first touch, and the touches at the
-lead-creation, opportunity-creation and closed-won positions given ("null"
-for a milestone the model or grain does not have).
+lead-creation, opportunity-creation and closed-won positions given; pass
+"cast(null as int64)" for a milestone the model or grain does not have
+(BigQuery refuses a bare NULL operand of =).
 */ -}}
 {{ define "milestones_filled" -}}
 {{ params "m" "lead" "opportunity" "won" -}}

@@ -108,7 +108,7 @@ milestones as (
 milestone_counts as (
   select
     m.*,
-    {{ macro "milestones_filled" "m" "m.lead_creation_position" "m.touch_count" "null" }} as milestones
+    {{ macro "milestones_filled" "m" "m.lead_creation_position" "m.touch_count" "cast(null as int64)" }} as milestones
   from milestones as m
 ),
 

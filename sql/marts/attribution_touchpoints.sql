@@ -122,7 +122,7 @@ milestones as (
 milestone_counts as (
   select
     m.*,
-    {{ macro "milestones_filled" "m" "m.lead_creation_position" "m.opportunity_creation_position" "null" }} as w_milestones,
+    {{ macro "milestones_filled" "m" "m.lead_creation_position" "m.opportunity_creation_position" "cast(null as int64)" }} as w_milestones,
     {{ macro "milestones_filled" "m" "m.lead_creation_position" "m.opportunity_creation_position" "m.closed_won_position" }} as full_path_milestones
   from milestones as m
 ),
