@@ -9,7 +9,10 @@
 // 429 storms, 5xx, slow and hung responses, truncated JSON, duplicates
 // across pages, records modified mid-sync and deletions (archiving). It is
 // an httptest server on loopback, seeded with N contacts and deals, and
-// reusable from any package's tests. It imports only the standard library.
+// reusable from any package's tests. SeedAccounts adds companies (with
+// their contacts and deals), meetings and calls (with their contacts),
+// served by the same endpoints and faults. It imports only the standard
+// library.
 package hubspotsim
 
 import (
@@ -109,17 +112,78 @@ func (d *Deal) Amount() string {
 	return fmt.Sprintf("%d.%02d", 1000+d.ID, d.Version%100)
 }
 
+// Company is a simulated company. Its name carries the version.
+type Company struct {
+	ID         int64
+	Created    time.Time
+	Modified   time.Time
+	Version    int
+	Contacts   []int64
+	Deals      []int64
+	Archived   bool
+	ArchivedAt time.Time
+}
+
+// Name is the company's name property, which names its version.
+func (c *Company) Name() string { return fmt.Sprintf("Company %d v%d", c.ID, c.Version) }
+
+// Domain is the company's domain property.
+func (c *Company) Domain() string { return fmt.Sprintf("company%d.example", c.ID) }
+
+// Engagement is a simulated meeting or call.
+type Engagement struct {
+	ID         int64
+	Kind       string // "meetings" or "calls"
+	Created    time.Time
+	Modified   time.Time
+	Timestamp  time.Time
+	Version    int
+	Contacts   []int64
+	BadTime    bool // hs_timestamp is unparseable: the loader must reject it
+	Archived   bool
+	ArchivedAt time.Time
+}
+
+// meetingOutcomes are hs_meeting_outcome's values (HubSpot's Meetings API
+// guide).
+var meetingOutcomes = []string{"SCHEDULED", "COMPLETED", "RESCHEDULED", "NO_SHOW", "CANCELED"}
+
+// callDispositions are the internal ids of HubSpot's default call
+// outcomes, which hs_call_disposition holds (Calls API guide; GET
+// /calling/v1/dispositions lists them with their labels, and public
+// integrations map the same ids to the same labels).
+var callDispositions = []string{
+	"f240bbac-87c9-4f6e-bf70-924b57d47db7", // Connected
+	"73a0d17f-1163-4015-bdd5-ec830791da20", // No answer
+	"b2cf5968-551e-4856-9783-52b3da59a7d0", // Left voicemail
+	"a4c4c377-d246-4b32-a13b-75a56a4cd0ff", // Left live message
+	"9d9162e7-6cf3-4944-bf63-4dff82258764", // Busy
+	"17b47fee-58de-441e-a44c-c6300d46f273", // Wrong number
+}
+
+// Status is the meeting's outcome or the call's disposition; it changes
+// with the version.
+func (e *Engagement) Status() string {
+	if e.Kind == "meetings" {
+		return meetingOutcomes[(e.ID+int64(e.Version))%int64(len(meetingOutcomes))]
+	}
+	return callDispositions[(e.ID+int64(e.Version))%int64(len(callDispositions))]
+}
+
 // Server is a running simulator.
 type Server struct {
 	*httptest.Server
 	cfg Config
 
-	mu       sync.Mutex
-	contacts []*Contact // by id
-	deals    []*Deal    // by id
-	rng      *rand.Rand
-	general  []time.Time // receipt times inside the rolling window
-	search   []time.Time
+	mu        sync.Mutex
+	contacts  []*Contact    // by id
+	deals     []*Deal       // by id
+	companies []*Company    // by id
+	meetings  []*Engagement // by id
+	calls     []*Engagement // by id
+	rng       *rand.Rand
+	general   []time.Time // receipt times inside the rolling window
+	search    []time.Time
 
 	requests       atomic.Int64
 	dailyUsed      atomic.Int64
@@ -238,6 +302,55 @@ func (s *Server) Seed(n, m, badEvery int) {
 	}
 }
 
+// SeedAccounts adds companies, meetings and calls, modified over the 30
+// days before now, after Seed's contacts and deals. Each contact belongs to
+// one company (round robin) and each deal to its first contact's company;
+// every 9th meeting or call has no contact, every 4th two. Every
+// badEvery-th meeting and call has an unparseable hs_timestamp (0: none).
+func (s *Server) SeedAccounts(companies, meetings, calls, badEvery int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	base := now.Add(-30 * 24 * time.Hour)
+	first := int64(len(s.companies)) + 1
+	for i := 0; i < companies; i++ {
+		id := first + int64(i)
+		created := base.Add(time.Duration(id) * 29 * time.Second % (29 * 24 * time.Hour))
+		s.companies = append(s.companies, &Company{ID: id, Created: created, Modified: created.Add(3 * time.Hour), Version: 1})
+	}
+	if n := int64(len(s.companies)); n > 0 {
+		for _, c := range s.contacts {
+			co := s.companies[(c.ID-1)%n]
+			co.Contacts = append(co.Contacts, c.ID)
+		}
+		for _, d := range s.deals {
+			if len(d.Contacts) > 0 {
+				co := s.companies[(d.Contacts[0]-1)%n]
+				co.Deals = append(co.Deals, d.ID)
+			}
+		}
+	}
+	seed := func(list *[]*Engagement, kind string, k int, step time.Duration) {
+		first := int64(len(*list)) + 1
+		for i := 0; i < k; i++ {
+			id := first + int64(i)
+			created := base.Add(time.Duration(id) * step % (29 * 24 * time.Hour))
+			e := &Engagement{ID: id, Kind: kind, Created: created, Modified: created.Add(time.Hour), Timestamp: created.Add(-time.Hour),
+				Version: 1, BadTime: badEvery > 0 && id%int64(badEvery) == 0}
+			if nc := int64(len(s.contacts)); nc > 0 && id%9 != 0 {
+				c := (id*11)%nc + 1
+				e.Contacts = []int64{c}
+				if id%4 == 0 {
+					e.Contacts = append(e.Contacts, c%nc+1)
+				}
+			}
+			*list = append(*list, e)
+		}
+	}
+	seed(&s.meetings, "meetings", meetings, 31*time.Second)
+	seed(&s.calls, "calls", calls, 37*time.Second)
+}
+
 // stamp returns a modification time after prev (the simulated clock never
 // stands still for a record).
 func stamp(prev time.Time) time.Time {
@@ -332,6 +445,110 @@ func (s *Server) Deals() map[string]Final {
 		out[strconv.FormatInt(d.ID, 10)] = f
 	}
 	return out
+}
+
+// Companies returns every company's final state by id (Marker: name).
+func (s *Server) Companies() map[string]Final {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]Final, len(s.companies))
+	for _, c := range s.companies {
+		f := Final{Modified: c.Modified, Deleted: c.Archived, Marker: c.Name()}
+		if c.Archived {
+			f.Modified = c.ArchivedAt
+		}
+		out[strconv.FormatInt(c.ID, 10)] = f
+	}
+	return out
+}
+
+// Engagements returns every meeting's or call's final state by id
+// (objectType "meetings" or "calls"; Marker: status).
+func (s *Server) Engagements(objectType string) map[string]Final {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	list := s.meetings
+	if objectType == "calls" {
+		list = s.calls
+	}
+	out := make(map[string]Final, len(list))
+	for _, e := range list {
+		f := Final{Modified: e.Modified, Deleted: e.Archived, Marker: e.Status(), Bad: e.BadTime}
+		if e.Archived {
+			f.Modified = e.ArchivedAt
+		}
+		out[strconv.FormatInt(e.ID, 10)] = f
+	}
+	return out
+}
+
+// Associated returns the ids associated from each record of fromType
+// ("deals", "companies", "meetings" or "calls") to toType ("contacts", or
+// "deals" from companies).
+func (s *Server) Associated(fromType, toType string) map[string][]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string][]string{}
+	for id := int64(1); ; id++ {
+		ids, ok := s.associated(fromType, toType, id)
+		if !ok {
+			return out
+		}
+		for _, to := range ids {
+			out[strconv.FormatInt(id, 10)] = append(out[strconv.FormatInt(id, 10)], strconv.FormatInt(to, 10))
+		}
+	}
+}
+
+// associated returns a record's associated ids; ok is false past the last
+// record. Callers hold s.mu.
+func (s *Server) associated(fromType, toType string, id int64) (ids []int64, ok bool) {
+	at := func(n int) bool { return id >= 1 && id <= int64(n) }
+	switch fromType + "/" + toType {
+	case "deals/contacts":
+		if !at(len(s.deals)) {
+			return nil, false
+		}
+		return s.deals[id-1].Contacts, true
+	case "companies/contacts", "companies/deals":
+		if !at(len(s.companies)) {
+			return nil, false
+		}
+		if toType == "deals" {
+			return s.companies[id-1].Deals, true
+		}
+		return s.companies[id-1].Contacts, true
+	case "meetings/contacts":
+		if !at(len(s.meetings)) {
+			return nil, false
+		}
+		return s.meetings[id-1].Contacts, true
+	case "calls/contacts":
+		if !at(len(s.calls)) {
+			return nil, false
+		}
+		return s.calls[id-1].Contacts, true
+	}
+	return nil, false
+}
+
+// associationTypes are the HUBSPOT_DEFINED association type ids (v4) the
+// simulator labels its associations with: deal→contact 3,
+// company→contact 280, company→deal 342, call→contact 194,
+// meeting→contact 200 (HubSpot's association type id tables).
+var associationTypes = map[string]int{
+	"deals/contacts": 3, "companies/contacts": 280, "companies/deals": 342,
+	"calls/contacts": 194, "meetings/contacts": 200,
+}
+
+// archivedFrom reports whether record id of objectType is archived (or
+// does not exist). Callers hold s.mu.
+func (s *Server) archivedFrom(objectType string, id int64) bool {
+	v, ok := s.view(objectType)
+	if !ok || id < 1 || id > int64(v.n) {
+		return true
+	}
+	return v.at(int(id - 1)).archived
 }
 
 // DealContacts returns each live deal's associated contact ids.
@@ -494,7 +711,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		body, code, apiErr = s.handleSearch(r, every(f.EveryDuplicate))
 	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/crm/v3/objects/"):
 		body, code, apiErr = s.handleList(r, every(f.EveryDuplicate))
-	case r.Method == http.MethodPost && r.URL.Path == "/crm/v4/associations/deals/contacts/batch/read":
+	case r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/crm/v4/associations/") && strings.HasSuffix(r.URL.Path, "/batch/read"):
 		body, code, apiErr = s.handleAssociations(r)
 	default:
 		code, apiErr = http.StatusNotFound, &apiError{Message: "not found: " + r.URL.Path, Category: "OBJECT_NOT_FOUND"}
@@ -516,6 +733,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 func (s *Server) mutate(k int, archive bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	defer s.mutateAccounts(k, archive)
 	for i := 0; i < k && len(s.contacts) > 0; i++ {
 		c := s.contacts[s.rng.IntN(len(s.contacts))]
 		if c.Archived {
@@ -538,6 +756,37 @@ func (s *Server) mutate(k int, archive bool) {
 		} else {
 			d.Version++
 			d.Modified = stamp(d.Modified)
+		}
+	}
+}
+
+// mutateAccounts modifies or archives k random live companies, meetings
+// and calls. Callers hold s.mu.
+func (s *Server) mutateAccounts(k int, archive bool) {
+	for i := 0; i < k && len(s.companies) > 0; i++ {
+		c := s.companies[s.rng.IntN(len(s.companies))]
+		if c.Archived {
+			continue
+		}
+		if archive {
+			c.Archived, c.ArchivedAt = true, stamp(c.Modified)
+		} else {
+			c.Version++
+			c.Modified = stamp(c.Modified)
+		}
+	}
+	for _, list := range [][]*Engagement{s.meetings, s.calls} {
+		for i := 0; i < k && len(list) > 0; i++ {
+			e := list[s.rng.IntN(len(list))]
+			if e.Archived {
+				continue
+			}
+			if archive {
+				e.Archived, e.ArchivedAt = true, stamp(e.Modified)
+			} else {
+				e.Version++
+				e.Modified = stamp(e.Modified)
+			}
 		}
 	}
 }
@@ -646,6 +895,20 @@ func (s *Server) view(objectType string) (view, bool) {
 			d := s.deals[i]
 			return record{d.ID, d.Created, d.Modified, d.Archived}
 		}, func(i int, props []string) object { return s.renderDeal(s.deals[i], props) }}, true
+	case "companies":
+		return view{len(s.companies), func(i int) record {
+			c := s.companies[i]
+			return record{c.ID, c.Created, c.Modified, c.Archived}
+		}, func(i int, props []string) object { return s.renderCompany(s.companies[i], props) }}, true
+	case "meetings", "calls":
+		list := s.meetings
+		if objectType == "calls" {
+			list = s.calls
+		}
+		return view{len(list), func(i int) record {
+			e := list[i]
+			return record{e.ID, e.Created, e.Modified, e.Archived}
+		}, func(i int, props []string) object { return renderEngagement(list[i], props) }}, true
 	}
 	return view{}, false
 }
@@ -754,6 +1017,69 @@ func (s *Server) renderDeal(d *Deal, props []string) object {
 			v = sp(d.Currency)
 		case "createdate":
 			v = sp(ts(d.Created))
+		case "hs_lastmodifieddate":
+			v = sp(o.UpdatedAt)
+		}
+		o.Properties = append(o.Properties, prop{p, v})
+	}
+	return o
+}
+
+func (s *Server) renderCompany(c *Company, props []string) object {
+	o := object{ID: strconv.FormatInt(c.ID, 10), CreatedAt: ts(c.Created), UpdatedAt: ts(c.Modified), Archived: c.Archived,
+		Properties: make([]prop, 0, len(props))}
+	if c.Archived {
+		o.ArchivedAt = ts(c.ArchivedAt)
+	}
+	for _, p := range props {
+		var v *string
+		switch p {
+		case "hs_object_id":
+			v = sp(o.ID)
+		case "name":
+			v = sp(c.Name())
+		case "domain":
+			v = sp(c.Domain())
+		case "industry":
+			if c.ID%3 != 0 {
+				v = sp([]string{"COMPUTER_SOFTWARE", "FINANCIAL_SERVICES"}[c.ID%2])
+			}
+		case "createdate":
+			v = sp(ts(c.Created))
+		case "hs_lastmodifieddate":
+			v = sp(o.UpdatedAt)
+		}
+		o.Properties = append(o.Properties, prop{p, v})
+	}
+	return o
+}
+
+func renderEngagement(e *Engagement, props []string) object {
+	o := object{ID: strconv.FormatInt(e.ID, 10), CreatedAt: ts(e.Created), UpdatedAt: ts(e.Modified), Archived: e.Archived,
+		Properties: make([]prop, 0, len(props))}
+	if e.Archived {
+		o.ArchivedAt = ts(e.ArchivedAt)
+	}
+	for _, p := range props {
+		var v *string
+		switch p {
+		case "hs_object_id":
+			v = sp(o.ID)
+		case "hs_timestamp":
+			v = sp(ts(e.Timestamp))
+			if e.BadTime {
+				v = sp("yesterday at noon")
+			}
+		case "hs_meeting_start_time":
+			if e.Kind == "meetings" {
+				v = sp(ts(e.Timestamp))
+			}
+		case "hs_meeting_outcome", "hs_call_disposition":
+			if (p == "hs_meeting_outcome") == (e.Kind == "meetings") {
+				v = sp(e.Status())
+			}
+		case "hs_createdate":
+			v = sp(ts(e.Created))
 		case "hs_lastmodifieddate":
 			v = sp(o.UpdatedAt)
 		}
@@ -1004,6 +1330,12 @@ func (s *Server) handleList(r *http.Request, duplicate bool) (any, int, *apiErro
 }
 
 func (s *Server) handleAssociations(r *http.Request) (any, int, *apiError) {
+	pair := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/crm/v4/associations/"), "/batch/read")
+	fromType, toType, _ := strings.Cut(pair, "/")
+	typeID, ok := associationTypes[pair]
+	if !ok {
+		return nil, 400, &apiError{Message: "simulator has no associations " + pair, Category: "VALIDATION_ERROR"}
+	}
 	var req struct {
 		Inputs []struct {
 			ID string `json:"id"`
@@ -1050,24 +1382,24 @@ func (s *Server) handleAssociations(r *http.Request) (any, int, *apiError) {
 	for i, in := range req.Inputs {
 		if i == 0 && failFirst {
 			out.Errors = append(out.Errors, apiError{Status: "error", Category: "INTERNAL_ERROR",
-				Message: "An internal error occurred reading the associations of deal " + in.ID + ".",
+				Message: "An internal error occurred reading the associations of " + singular(fromType) + " " + in.ID + ".",
 				Context: map[string][]string{"fromObjectId": {in.ID}}})
 			continue
 		}
 		id, _ := strconv.ParseInt(in.ID, 10, 64)
-		d := s.deal(id)
-		if d == nil || d.Archived || len(d.Contacts) == 0 {
+		ids, _ := s.associated(fromType, toType, id)
+		if s.archivedFrom(fromType, id) || len(ids) == 0 {
 			// What HubSpot answers for an input with nothing associated.
 			out.Errors = append(out.Errors, apiError{Status: "error", Category: "OBJECT_NOT_FOUND",
 				SubCategory: "crm.associations.NO_ASSOCIATIONS_FOUND",
-				Message:     "No contact is associated with deal " + in.ID + ".",
-				Context:     map[string][]string{"fromObjectId": {in.ID}, "fromObjectType": {"deal"}, "toObjectType": {"contact"}}})
+				Message:     "No " + singular(toType) + " is associated with " + singular(fromType) + " " + in.ID + ".",
+				Context:     map[string][]string{"fromObjectId": {in.ID}, "fromObjectType": {singular(fromType)}, "toObjectType": {singular(toType)}}})
 			continue
 		}
 		var res result
 		res.From.ID = in.ID
-		for _, c := range d.Contacts {
-			res.To = append(res.To, to{ToObjectID: c, AssociationTypes: []assocType{{Category: "HUBSPOT_DEFINED", TypeID: 3}}})
+		for _, c := range ids {
+			res.To = append(res.To, to{ToObjectID: c, AssociationTypes: []assocType{{Category: "HUBSPOT_DEFINED", TypeID: typeID}}})
 		}
 		out.Results = append(out.Results, res)
 	}
@@ -1075,6 +1407,15 @@ func (s *Server) handleAssociations(r *http.Request) (any, int, *apiError) {
 		return out, http.StatusMultiStatus, nil
 	}
 	return out, 200, nil
+}
+
+// singular is an object type's name in error messages ("companies":
+// "company").
+func singular(objectType string) string {
+	if objectType == "companies" {
+		return "company"
+	}
+	return strings.TrimSuffix(objectType, "s")
 }
 
 // invalidInput is a 400 in the full error shape.

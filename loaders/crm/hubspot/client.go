@@ -4,7 +4,8 @@
 // limit, retries the ten-secondly and secondly 429s (honouring Retry-After),
 // 5xx, timeouts and truncated bodies with backoff and jitter, stops on the
 // daily limit, reads the X-HubSpot-RateLimit-* headers, surfaces a batch
-// read's per-input errors, and a Source that maps contacts and deals to
+// read's per-input errors, and a Source that maps contacts, deals,
+// companies (with their contacts and deals), meetings and calls to
 // crm/record shapes. It imports config, loaders, crm/record,
 // crm/internal/httpx and internal/retry.
 package hubspot

@@ -102,7 +102,8 @@ func (o Options) Validate() error {
 // maxSearchPage is the most results one search request may ask for.
 const maxSearchPage = 200
 
-// Source reads HubSpot contacts (as leads) and deals.
+// Source reads HubSpot contacts (as leads), deals, companies (as accounts)
+// and meetings and calls (as touches).
 type Source struct {
 	c          *Client
 	o          Options
@@ -150,7 +151,8 @@ func (s *Source) System() string { return "hubspot" }
 // Streams implements crm.Source: live records by modification date, then
 // archived (deleted) ones.
 func (s *Source) Streams() []string {
-	return []string{"contacts", "deals", "contacts_archived", "deals_archived"}
+	return []string{"contacts", "deals", "companies", "meetings", "calls",
+		"contacts_archived", "deals_archived", "companies_archived", "meetings_archived", "calls_archived"}
 }
 
 // cursor is a stream's resume point. Since is where the last complete sweep
@@ -181,9 +183,9 @@ func (s *Source) Read(ctx context.Context, stream, cur string, emit func(context
 		c = cursor{Since: c.Since, Start: s.now().UTC(), InSweep: true}
 	}
 	switch stream {
-	case "contacts", "deals":
+	case "contacts", "deals", "companies", "meetings", "calls":
 		return s.sweep(ctx, stream, c, emit)
-	case "contacts_archived", "deals_archived":
+	case "contacts_archived", "deals_archived", "companies_archived", "meetings_archived", "calls_archived":
 		return s.archived(ctx, strings.TrimSuffix(stream, "_archived"), c, emit)
 	}
 	return fmt.Errorf("hubspot: unknown stream %q", stream)
@@ -197,6 +199,12 @@ func (s *Source) modifiedProperty(objectType string) string {
 }
 
 func (s *Source) properties(objectType string) []string {
+	switch objectType {
+	case "companies":
+		return companyProperties
+	case "meetings", "calls":
+		return engagementProperties(objectType)
+	}
 	if objectType == "contacts" {
 		props := []string{"email", "firstname", "lastname", "phone", "company", "createdate", "lastmodifieddate",
 			"lifecyclestage", "hs_lead_status",
@@ -327,11 +335,30 @@ func (s *Source) stop(ctx context.Context, c cursor, b *record.Batch, err error,
 }
 
 func (s *Source) mapPage(ctx context.Context, objectType string, objs []Object, archived bool, b *record.Batch) error {
-	if objectType == "contacts" {
+	switch objectType {
+	case "contacts":
 		for i := range objs {
 			s.mapContact(&objs[i], archived, b)
 		}
 		return nil
+	case "companies":
+		first := len(b.Accounts)
+		for i := range objs {
+			s.mapCompany(&objs[i], archived, b)
+		}
+		if archived || len(b.Accounts) == first {
+			return nil
+		}
+		return s.companyLinks(ctx, first, b)
+	case "meetings", "calls":
+		first := len(b.Touches)
+		for i := range objs {
+			s.mapEngagement(objectType, &objs[i], archived, b)
+		}
+		if archived || len(b.Touches) == first {
+			return nil
+		}
+		return s.touchLeads(ctx, objectType, first, b)
 	}
 	first := len(b.Deals)
 	for i := range objs {
