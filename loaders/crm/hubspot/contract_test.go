@@ -61,6 +61,9 @@ func TestNoAssociationsIsAnAnswer(t *testing.T) {
 func TestDailyLimitNotRetried(t *testing.T) {
 	const daily = 6
 	h := newHarnessCfg(t, hubspotsim.Config{DailyLimit: daily}, 3000, 0)
+	// Contacts and deals only: with a budget of 6 requests a day, the idle
+	// sweeps of ten streams would use up each day before any progress.
+	h.src = newSourceObjects(t, h.sim, "contacts", "deals")
 	_, err := h.sync(t.Context())
 	if !errors.Is(err, hubspot.ErrDailyLimit) {
 		t.Fatalf("err = %v, want ErrDailyLimit", err)
@@ -147,4 +150,18 @@ func TestSearchPagesOf200(t *testing.T) {
 func (h *harness) syncStreams(t *testing.T, streams ...string) error {
 	_, err := crm.Sync(t.Context(), h.wh, h.src, crm.Options{RunID: "test", Cursors: h.cursors, Streams: streams})
 	return err
+}
+
+func newSourceObjects(t *testing.T, sim *hubspotsim.Server, objects ...string) *hubspot.Source {
+	t.Helper()
+	src, err := hubspot.NewSource(hubspot.Options{Token: option.Secret(sim.Token()), BaseURL: sim.URL, ClientIDProperty: "ga_client_id",
+		GclidProperty: "gclid", RequestsPerWindow: testPerWindow, SearchPerWindow: testSearchPer,
+		Overlap: 10 * time.Minute, BatchSize: 2000, Objects: objects,
+		HTTPClient: &http.Client{Timeout: 5 * time.Second}, Window: testWindow, SearchWindow: testSearchWindow, PageSize: testPage,
+		Backoff: retry.Policy{Base: time.Millisecond, Cap: 20 * time.Millisecond, Attempts: 20},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src
 }

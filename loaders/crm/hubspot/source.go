@@ -45,6 +45,9 @@ type Options struct {
 	Overlap time.Duration
 	// BatchSize is records per batch (default 1000).
 	BatchSize int
+	// Objects are the object types to sync, a subset of AllObjects (empty:
+	// all). Each has a live and an archived stream.
+	Objects []string
 
 	HTTPClient *http.Client
 	Logger     *slog.Logger
@@ -90,6 +93,8 @@ func (o Options) Validate() error {
 		err = option.Invalid("Overlap", o.Overlap.String(), "is negative")
 	case o.BatchSize < 0:
 		err = option.Invalid("BatchSize", fmt.Sprint(o.BatchSize), "is negative")
+	case slices.ContainsFunc(o.Objects, func(ob string) bool { return !slices.Contains(AllObjects, ob) }):
+		err = option.Invalid("Objects", strings.Join(o.Objects, ","), "is not a subset of %s", strings.Join(AllObjects, ","))
 	case o.SearchPageSize < 0 || o.SearchPageSize > maxSearchPage:
 		err = option.Invalid("SearchPageSize", fmt.Sprint(o.SearchPageSize), "is not between 1 and %d", maxSearchPage)
 	}
@@ -98,6 +103,9 @@ func (o Options) Validate() error {
 	}
 	return nil
 }
+
+// AllObjects are the object types a Source reads.
+var AllObjects = []string{"contacts", "deals", "companies", "meetings", "calls"}
 
 // maxSearchPage is the most results one search request may ask for.
 const maxSearchPage = 200
@@ -151,8 +159,15 @@ func (s *Source) System() string { return "hubspot" }
 // Streams implements crm.Source: live records by modification date, then
 // archived (deleted) ones.
 func (s *Source) Streams() []string {
-	return []string{"contacts", "deals", "companies", "meetings", "calls",
-		"contacts_archived", "deals_archived", "companies_archived", "meetings_archived", "calls_archived"}
+	objects := s.o.Objects
+	if len(objects) == 0 {
+		objects = AllObjects
+	}
+	streams := slices.Clone(objects)
+	for _, o := range objects {
+		streams = append(streams, o+"_archived")
+	}
+	return streams
 }
 
 // cursor is a stream's resume point. Since is where the last complete sweep
