@@ -1,10 +1,16 @@
 package salesforce_test
 
 import (
+	"errors"
+	"net/http"
 	"testing"
 	"time"
 
+	"github.com/sam-attribution/sam/internal/option"
+	"github.com/sam-attribution/sam/internal/retry"
+	"github.com/sam-attribution/sam/loaders/crm/internal/memwh"
 	"github.com/sam-attribution/sam/loaders/crm/record"
+	"github.com/sam-attribution/sam/loaders/crm/salesforce"
 	"github.com/sam-attribution/sam/tests/salesforcesim"
 )
 
@@ -137,4 +143,66 @@ func TestAccountMapping(t *testing.T) {
 		}
 	}
 	h.verify(t)
+}
+
+// TestAccountsResume: a crash, a cancellation or the daily allowance
+// running out in the middle of the Account sweep keeps what was loaded, and
+// the next run completes it.
+func TestAccountsResume(t *testing.T) {
+	cfg := salesforcesim.Config{PageSize: 500}
+	t.Run("crash", func(t *testing.T) {
+		h := newHarness(t, 300, 100, 0, cfg, 5*time.Second)
+		h.sim.SeedAccounts(3000, 0)
+		h.src = newSmallBatchSource(t, h)
+		// The other streams take eight loads; the crash comes after three
+		// batches of Accounts.
+		h.wh.FailAfter = 8 + 3
+		if _, err := h.sync(t.Context()); !errors.Is(err, memwh.ErrCrash) {
+			t.Fatalf("sync error = %v, want the simulated crash", err)
+		}
+		if n := h.wh.Table(record.AccountsTable).Count; n != 3*250 {
+			t.Errorf("%d accounts loaded before the crash, want 750", n)
+		}
+		h.wh.SetFailAfter(0)
+		if _, err := h.sync(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		h.verify(t)
+	})
+	t.Run("daily allowance", func(t *testing.T) {
+		// No people: each of the six other streams costs one request, and
+		// the Account sweep's third page is refused.
+		const left = 8
+		h := newHarness(t, 0, 0, 0, salesforcesim.Config{PageSize: 500, UsageOffset: 15000 - left}, 5*time.Second)
+		h.sim.SeedAccounts(2000, 0)
+		h.src = newSmallBatchSource(t, h)
+		if _, err := h.sync(t.Context()); !errors.Is(err, salesforce.ErrDailyLimit) {
+			t.Fatalf("err = %v, want ErrDailyLimit", err)
+		}
+		if n := h.wh.Table(record.AccountsTable).Count; n < 1000 {
+			t.Errorf("%d accounts kept after the stop, want the 1000 read before it", n)
+		}
+		h.sim.SetUsage(0)
+		if _, err := h.sync(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		h.verify(t)
+		if n := h.wh.Table(record.AccountsTable).Count; n > 2000+1 {
+			t.Errorf("%s has %d rows, want at most 2001: resumed, not restarted", record.AccountsTable, n)
+		}
+	})
+}
+
+// newSmallBatchSource is the harness's source with batches of 250, so a
+// sweep is several durable batches.
+func newSmallBatchSource(t *testing.T, h *harness) *salesforce.Source {
+	t.Helper()
+	src, err := salesforce.NewSource(salesforce.Options{InstanceURL: h.sim.URL, AccessToken: option.Secret(h.sim.Token()), APIVersion: "v59.0",
+		RequestsPerWindow: testPerWindow, Window: testWindow, Overlap: 10 * time.Minute, BatchSize: 250, CurrencyField: "CurrencyIsoCode",
+		HTTPClient: &http.Client{Timeout: 5 * time.Second}, SlowDelay: time.Millisecond, Backoff: retry.Policy{Base: time.Millisecond, Cap: 20 * time.Millisecond, Attempts: 20},
+		Now: func() time.Time { return time.Now().Add(time.Second) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src
 }
