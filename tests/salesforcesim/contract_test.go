@@ -110,3 +110,66 @@ func TestDailyAllowanceRefused(t *testing.T) {
 		t.Errorf("after a new day: HTTP %d %s", resp.StatusCode, body)
 	}
 }
+
+// TestAccountShapes: Accounts come as the REST API renders an Account
+// record (attributes type and sobjects url, Name, Website as the org holds
+// it, Industry null when empty), and Contacts and Opportunities carry
+// AccountId, a reference that is null when the record has no account.
+func TestAccountShapes(t *testing.T) {
+	s := salesforcesim.New(salesforcesim.Config{})
+	defer s.Close()
+	s.Seed(10, 10, 0)
+	s.SeedAccounts(3, 0)
+	q := func(fields, object string) []map[string]any {
+		t.Helper()
+		soql := "SELECT " + fields + " FROM " + object +
+			" WHERE SystemModstamp >= 2000-01-01T00:00:00Z AND SystemModstamp < 2100-01-01T00:00:00Z ORDER BY SystemModstamp ASC, Id ASC"
+		resp, body := get(t, s, "/services/data/v59.0/queryAll?q="+url.QueryEscape(soql))
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: HTTP %d %s", object, resp.StatusCode, body)
+		}
+		var page struct{ Records []map[string]any }
+		if err := json.Unmarshal(body, &page); err != nil {
+			t.Fatal(err)
+		}
+		return page.Records
+	}
+	accounts := q("Id, SystemModstamp, IsDeleted, CreatedDate, LastModifiedDate, Name, Website, Industry", "Account")
+	if len(accounts) != 3 {
+		t.Fatalf("%d accounts, want 3", len(accounts))
+	}
+	byID := map[string]map[string]any{}
+	for _, a := range accounts {
+		attr, _ := a["attributes"].(map[string]any)
+		if attr["type"] != "Account" || !regexp.MustCompile(`^/services/data/v59\.0/sobjects/Account/001\w+$`).MatchString(attr["url"].(string)) {
+			t.Errorf("attributes %v", attr)
+		}
+		byID[a["Id"].(string)] = a
+	}
+	if a := byID["001000000000002"]; a["Name"] != "Acme 2 v1" || a["Website"] != "http://Acme2.example:8080/about" || a["Industry"] != nil {
+		t.Errorf("account 2 = %v", a)
+	}
+	for _, object := range []string{"Contact", "Opportunity"} {
+		recs := q("Id, AccountId", object)
+		if len(recs) != 10 {
+			t.Fatalf("%d %ss, want 10", len(recs), object)
+		}
+		for _, r := range recs {
+			id := r["Id"].(string)
+			want := any("001000000000001") // record 1 is in account 1; record 10 in none
+			switch id[len(id)-2:] {
+			case "10":
+				want = nil
+			case "01":
+			default:
+				continue
+			}
+			if r["AccountId"] != want {
+				t.Errorf("%s %s AccountId = %v, want %v", object, id, r["AccountId"], want)
+			}
+		}
+	}
+	if resp, body := get(t, s, "/services/data/v59.0/query?q="+url.QueryEscape("SELECT Id, Employees FROM Account WHERE SystemModstamp >= 2000-01-01T00:00:00Z AND SystemModstamp < 2100-01-01T00:00:00Z ORDER BY SystemModstamp ASC, Id ASC")); resp.StatusCode != 400 {
+		t.Errorf("unknown Account field: HTTP %d %s, want INVALID_FIELD", resp.StatusCode, body)
+	}
+}

@@ -126,7 +126,7 @@ func New(cfg Config) *Server {
 		cfg.Faults.HangDelay = 5 * time.Second
 	}
 	s := &Server{cfg: cfg, objects: map[string][]*Record{"Lead": nil, "Contact": nil, "Opportunity": nil,
-		"OpportunityContactRole": nil, "OpportunityHistory": nil, "CampaignMember": nil}, byID: map[string]*Record{}, locators: map[string]*locator{},
+		"OpportunityContactRole": nil, "OpportunityHistory": nil, "CampaignMember": nil, "Account": nil}, byID: map[string]*Record{}, locators: map[string]*locator{},
 		rng: rand.New(rand.NewPCG(cfg.Seed, 11))}
 	s.used.Store(cfg.UsageOffset)
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
@@ -229,7 +229,7 @@ func (s *Server) Seed(n, m, badEvery int) {
 			"CreatedDate": sfTime(created), "LastModifiedDate": sfTime(created.Add(time.Minute)),
 			"Email": fmt.Sprintf("Lead%d@Example.com", i), "Phone": nil, "FirstName": "Ann", "LastName": fmt.Sprintf("L%d v1", i),
 			"LeadSource": "Web", "GA_Client_ID__c": nil, "GCLID__c": nil,
-			"Meta_Lead_ID__c": nil, "LI_FAT_ID__c": nil, "Ad_Consent__c": nil,
+			"Meta_Lead_ID__c": nil, "LI_FAT_ID__c": nil, "Ad_Consent__c": nil, "AccountId": nil,
 		}})
 		stage := []string{"Prospecting", "Closed Won", "Closed Lost"}[i%3]
 		cur := []string{"USD", "EUR", "GBP"}[i%3]
@@ -240,6 +240,7 @@ func (s *Server) Seed(n, m, badEvery int) {
 			"CreatedDate": sfTime(created), "LastModifiedDate": sfTime(created.Add(2 * time.Minute)),
 			"StageName": stage, "Amount": json.Number(fmt.Sprintf("%d.5", 2000+i)), "CloseDate": created.Add(30 * 24 * time.Hour).Format("2006-01-02"),
 			"IsClosed": stage != "Prospecting", "IsWon": stage == "Closed Won", "CurrencyIsoCode": cur,
+			"AccountId": nil,
 		}})
 		s.add(&Record{ID: sfID("00K", i), Object: "OpportunityContactRole", Version: 1, Modstamp: created.Add(3 * time.Minute), Fields: map[string]any{
 			"CreatedDate": sfTime(created), "OpportunityId": sfID("006", i), "ContactId": sfID("003", i),
@@ -288,10 +289,54 @@ func (s *Server) SeedCampaignMembers(k, n, badEvery int) {
 	}
 }
 
+// websites are Account.Website values in the shapes orgs hold them.
+var websites = []string{"https://www.acme%d.example/", "acme%d.example", "http://Acme%d.example:8080/about", "www.acme%d.example"}
+
+// SeedAccounts adds k Accounts, stamped over the 30 days before now, and
+// puts the seeded Contacts and Opportunities in them: Contact and
+// Opportunity i in Account (i-1)%k+1, except every tenth, which has none
+// (AccountId null, as an Opportunity without an account has). Websites come
+// in the shapes orgs hold them (with scheme, www., port or path, or bare);
+// every fifth Account has none. Every badEvery-th Account has an unparseable
+// CreatedDate (0: none), which no later version fixes. Call it after Seed.
+func (s *Server) SeedAccounts(k, badEvery int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	base := now.Add(-30 * 24 * time.Hour)
+	industries := []any{"Technology", "Finance", nil} // Industry is a picklist; it may be empty
+	for i := 1; i <= k; i++ {
+		at := base.Add(time.Duration(i*29) * time.Second % (29 * 24 * time.Hour))
+		var website any = fmt.Sprintf(websites[i%len(websites)], i)
+		if i%5 == 0 {
+			website = nil
+		}
+		f := map[string]any{
+			"CreatedDate": sfTime(at), "LastModifiedDate": sfTime(at), "Name": fmt.Sprintf("Acme %d v1", i),
+			"Website": website, "Industry": industries[i%len(industries)],
+		}
+		bad := badEvery > 0 && i%badEvery == 0
+		if bad {
+			f["CreatedDate"] = "last Tuesday"
+		}
+		s.add(&Record{ID: sfID("001", i), Object: "Account", Fields: f, Modstamp: at, Version: 1, Bad: bad})
+	}
+	if k == 0 {
+		return
+	}
+	for _, obj := range []string{"Contact", "Opportunity"} {
+		for i, r := range s.objects[obj] {
+			if (i+1)%10 != 0 {
+				r.Fields["AccountId"] = sfID("001", i%k+1)
+			}
+		}
+	}
+}
+
 // markerField is the field whose value names a record's version.
 var markerField = map[string]string{
 	"Lead": "Company", "Contact": "LastName", "Opportunity": "Amount", "OpportunityContactRole": "Role", "OpportunityHistory": "StageName",
-	"CampaignMember": "Status",
+	"CampaignMember": "Status", "Account": "Name",
 }
 
 func stamp(prev time.Time) time.Time {
@@ -316,6 +361,13 @@ func (s *Server) modify(r *Record) {
 		r.Fields["Role"] = fmt.Sprintf("Decision Maker v%d", r.Version)
 	case "CampaignMember":
 		r.Fields["Status"] = fmt.Sprintf("Responded v%d", r.Version)
+	case "Account":
+		r.Fields["Name"] = fmt.Sprintf("%s v%d", strings.SplitN(r.Fields["Name"].(string), " v", 2)[0], r.Version)
+	}
+	// A Contact or Opportunity with an account moves to another one on
+	// every second version, so account links change version too.
+	if acc := s.objects["Account"]; len(acc) > 1 && r.Fields["AccountId"] != nil && r.Version%2 == 0 {
+		r.Fields["AccountId"] = acc[(len(r.ID)+r.Version*7+int(r.Modstamp.UnixMilli()%97))%len(acc)].ID
 	}
 	r.Fields["LastModifiedDate"] = sfTime(r.Modstamp)
 }
@@ -349,6 +401,8 @@ type Final struct {
 	Deleted  bool
 	Marker   string
 	Bad      bool
+	// AccountID is a Contact's or Opportunity's AccountId ("" for none).
+	AccountID string
 }
 
 // Finals returns the final state of every record of an object by id.
@@ -357,7 +411,8 @@ func (s *Server) Finals(object string) map[string]Final {
 	defer s.mu.Unlock()
 	out := map[string]Final{}
 	for _, r := range s.objects[object] {
-		out[r.ID] = Final{Modified: r.Modstamp, Deleted: r.Deleted, Marker: fmt.Sprint(r.Fields[markerField[object]]), Bad: r.Bad}
+		acc, _ := r.Fields["AccountId"].(string)
+		out[r.ID] = Final{Modified: r.Modstamp, Deleted: r.Deleted, Marker: fmt.Sprint(r.Fields[markerField[object]]), Bad: r.Bad, AccountID: acc}
 	}
 	return out
 }
@@ -492,7 +547,7 @@ func (s *Server) limitExceeded(w http.ResponseWriter) {
 func (s *Server) mutate(k int, del bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, obj := range []string{"Lead", "Contact", "Opportunity", "OpportunityContactRole", "CampaignMember"} {
+	for _, obj := range []string{"Lead", "Contact", "Opportunity", "OpportunityContactRole", "CampaignMember", "Account"} {
 		recs := s.objects[obj]
 		for i := 0; i < k && len(recs) > 0; i++ {
 			r := recs[s.rng.IntN(len(recs))]

@@ -4,8 +4,8 @@
 // request limit, 5xx and timeouts (with jitter, honouring Retry-After),
 // reads Sforce-Limit-Info to slow down near the org's daily allowance and
 // stops, resumably, once it is used up, and a Source that sweeps Lead, Contact, Opportunity,
-// OpportunityContactRole and OpportunityHistory by SystemModstamp, halving
-// the time window when a query times out. It imports config, loaders,
+// OpportunityContactRole, OpportunityHistory, CampaignMember and Account by
+// SystemModstamp, halving the time window when a query times out. It imports config, loaders,
 // crm/record, crm/internal/httpx and internal/retry. The bearer token is
 // never logged.
 package salesforce

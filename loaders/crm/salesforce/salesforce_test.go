@@ -92,6 +92,7 @@ func (h *harness) verify(t *testing.T) {
 		{"OpportunityContactRole", record.DealContactsTable, "association_id", "role"},
 		{"OpportunityHistory", record.StageHistoryTable, "history_id", "stage_raw"},
 		{"CampaignMember", record.TouchesTable, "touch_id", "status"},
+		{"Account", record.AccountsTable, "account_id", "name"},
 	}
 	seen := map[string]int{}
 	for _, o := range objects {
@@ -128,6 +129,44 @@ func (h *harness) verify(t *testing.T) {
 		if n := len(h.wh.Latest(o.table, o.idCol)); n != seen[o.table] {
 			t.Errorf("%s holds %d ids, the server %d", o.table, n, seen[o.table])
 		}
+	}
+	h.verifyAccountLinks(t)
+}
+
+// verifyAccountLinks checks that every loaded Contact and Opportunity has
+// one account link whose latest version names its final AccountId, and
+// that no other link landed.
+func (h *harness) verifyAccountLinks(t *testing.T) {
+	t.Helper()
+	links := h.wh.Latest(record.AccountLinksTable, "link_id")
+	var want, wrong int
+	for _, o := range []struct{ object, kind string }{{"Contact", record.LinkLead}, {"Opportunity", record.LinkDeal}} {
+		for id, f := range h.sim.Finals(o.object) {
+			g, ok := links[o.kind+":"+id]
+			if f.Bad {
+				if ok {
+					t.Errorf("rejected %s %s has an account link", o.object, id)
+				}
+				continue
+			}
+			want++
+			var acc any
+			if f.AccountID != "" {
+				acc = f.AccountID
+			}
+			if !ok || g.Get("account_id") != acc || g.Get("is_deleted") != f.Deleted || !g.Get("modified_at").(time.Time).Equal(f.Modified) ||
+				g.Get("object_type") != o.kind || g.Get("record_id") != id || g.Get("is_snapshot") != false {
+				if wrong++; wrong <= 3 {
+					t.Errorf("%s %s: link %v (loaded %v), want account %v, deleted=%v, modified %v", o.object, id, g, ok, acc, f.Deleted, f.Modified)
+				}
+			}
+		}
+	}
+	if wrong > 0 {
+		t.Errorf("account links: %d of %d wrong or missing", wrong, want)
+	}
+	if len(links) != want {
+		t.Errorf("%s holds %d links, want %d", record.AccountLinksTable, len(links), want)
 	}
 }
 

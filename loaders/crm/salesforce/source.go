@@ -95,7 +95,8 @@ func (o Options) Validate() error {
 
 // Source reads Salesforce Leads and Contacts (as leads), Opportunities (as
 // deals), OpportunityContactRoles (deal↔lead), OpportunityHistory (stage
-// history) and CampaignMembers (touches).
+// history), CampaignMembers (touches) and Accounts, with the account links
+// of Contact.AccountId and Opportunity.AccountId.
 type Source struct {
 	c         *Client
 	o         Options
@@ -150,7 +151,7 @@ func (s *Source) System() string { return "salesforce" }
 
 // Streams implements crm.Source.
 func (s *Source) Streams() []string {
-	return []string{"Lead", "Contact", "Opportunity", "OpportunityContactRole", "OpportunityHistory", "CampaignMember"}
+	return []string{"Lead", "Contact", "Opportunity", "OpportunityContactRole", "OpportunityHistory", "CampaignMember", "Account"}
 }
 
 func (s *Source) fields(object string) []string {
@@ -170,9 +171,9 @@ func (s *Source) fields(object string) []string {
 		return append(append(base, "LastModifiedDate", "Email", "Phone", "FirstName", "LastName", "Company", "Status",
 			"LeadSource", "IsConverted", "ConvertedDate", "ConvertedContactId", "ConvertedOpportunityId"), custom()...)
 	case "Contact":
-		return append(append(base, "LastModifiedDate", "Email", "Phone", "FirstName", "LastName", "LeadSource"), custom()...)
+		return append(append(base, "LastModifiedDate", "Email", "Phone", "FirstName", "LastName", "LeadSource", accountIDField), custom()...)
 	case "Opportunity":
-		f := append(base, "LastModifiedDate", "StageName", "Amount", "CloseDate", "IsClosed", "IsWon")
+		f := append(base, "LastModifiedDate", "StageName", "Amount", "CloseDate", "IsClosed", "IsWon", accountIDField)
 		if s.o.CurrencyField != "" {
 			f = append(f, s.o.CurrencyField)
 		}
@@ -183,6 +184,8 @@ func (s *Source) fields(object string) []string {
 		return append(base, "OpportunityId", "StageName")
 	case "CampaignMember":
 		return append(base, campaignMemberFields...)
+	case "Account":
+		return append(base, accountFields...)
 	}
 	return nil
 }
@@ -389,6 +392,9 @@ func (s *Source) mapRecord(object string, r map[string]any, b *record.Batch) {
 			return
 		}
 		b.Leads = append(b.Leads, l)
+		if object == "Contact" {
+			accountLink(b, r, record.LinkLead, id, deleted, modified)
+		}
 	case "Opportunity":
 		closed := v.Bool("IsClosed", str(r, "IsClosed"))
 		won := v.Bool("IsWon", str(r, "IsWon"))
@@ -411,6 +417,7 @@ func (s *Source) mapRecord(object string, r map[string]any, b *record.Batch) {
 			return
 		}
 		b.Deals = append(b.Deals, d)
+		accountLink(b, r, record.LinkDeal, id, deleted, modified)
 	case "OpportunityContactRole":
 		dc := record.DealContact{
 			ID: id, DealID: v.Require("OpportunityId", str(r, "OpportunityId")), LeadID: v.Require("ContactId", str(r, "ContactId")),
@@ -434,6 +441,8 @@ func (s *Source) mapRecord(object string, r map[string]any, b *record.Batch) {
 		b.Stages = append(b.Stages, sc)
 	case "CampaignMember":
 		s.mapCampaignMember(r, id, record.Touch{IsDeleted: deleted, ModifiedAt: modified}, &v, b)
+	case "Account":
+		s.mapAccount(r, id, record.Account{CreatedAt: created, IsDeleted: deleted, ModifiedAt: modified}, &v, b)
 	}
 }
 
