@@ -11,13 +11,15 @@ import (
 //
 //   - Brightline Retail: a third of the Paid Social leads that never reach
 //     a deal work there. Many cheap leads, no purchase.
-//   - Meridian Health: the first offline leads (the webinar's attendees; the
-//     webinar touch itself comes with the offline touches) and one large
-//     won deal the account buys, linked to the account and to no lead.
+//   - Meridian Health: the first offline leads, the webinar's attendees
+//     (crm/offline_touches.csv holds a webinar touch for each, shortly
+//     before the lead was created), and one large won deal the account
+//     buys, linked to the account and to no lead.
 //
-// Who works where derives from the lead id and the order of offline leads,
-// never from the random stream, and the large deal belongs to no lead, so
-// every lead-level figure (and every channel table) stays as it was.
+// Who works where and when they attended derive from the lead id, its
+// creation and the order of offline leads, never from the random stream,
+// and the large deal belongs to no lead, so every other file stays as it
+// was.
 const (
 	brightlineID     = "ACC-BRIGHTLINE"
 	brightlineDomain = "brightline.example"
@@ -25,6 +27,10 @@ const (
 	meridianDomain   = "meridianhealth.example"
 	meridianLeads    = 3
 	meridianDealUSD  = "240000.00"
+	// webinarLead is how long before an attendee's lead was created the
+	// webinar touch happened.
+	webinarLead     = 2 * time.Hour
+	webinarCampaign = "Meridian Healthcare Data Webinar"
 )
 
 var accountHeader = []string{"account_id", "name", "domain", "industry", "created_at", "updated_at", "is_deleted"}
@@ -33,6 +39,7 @@ var accountHeader = []string{"account_id", "name", "domain", "industry", "create
 type accountStory struct {
 	meridian      int       // offline leads placed at Meridian so far
 	meridianFirst time.Time // creation of Meridian's first lead
+	attendees     []*lead   // Meridian's leads, who attended the webinar
 }
 
 // plantAccount moves a lead to a planted account when the story says so.
@@ -51,6 +58,7 @@ func (g *generator) plantAccount(l *lead, quality string) {
 			g.story.meridianFirst = l.created
 		}
 		g.story.meridian++
+		g.story.attendees = append(g.story.attendees, l)
 		moveTo(l, meridianID, "Meridian Health", meridianDomain)
 	}
 }
@@ -108,6 +116,32 @@ func (g *generator) writeAccounts() error {
 		boolText(isWon), "false", "false", meridianID)
 	g.sum.Deals++
 	return nil
+}
+
+// touchHeader is the offline touches file's header, as documented for the
+// file CRM source.
+var touchHeader = []string{"touch_id", "lead_id", "email_sha256", "touched_at", "type", "channel",
+	"source", "medium", "campaign", "updated_at", "is_deleted"}
+
+// writeOfflineTouches writes crm/offline_touches.csv: the webinar touch of
+// each Meridian attendee. Channel, source and medium stay empty, so the
+// touch type names the channel (Webinars). The file is written, header
+// only, when no attendee was generated, so the file set never varies.
+func (g *generator) writeOfflineTouches() error {
+	f, err := g.create("crm/offline_touches.csv", false)
+	if err != nil {
+		return err
+	}
+	w := newCSV(f)
+	w.row(touchHeader...)
+	for _, l := range g.story.attendees {
+		at := ts(l.created.Add(-webinarLead))
+		w.row("T-WEBINAR-"+l.id, l.id, "", at, "webinar", "", "", "", webinarCampaign, at, "false")
+	}
+	if err := w.err(); err != nil {
+		return err
+	}
+	return g.closeFile(f)
 }
 
 func boolText(b bool) string {

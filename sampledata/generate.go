@@ -1,9 +1,9 @@
 // Package sampledata owns SAM's sample-data generator: a GA4 BigQuery
 // export (events_YYYYMMDD NDJSON, optionally gzipped, with the dirt real
 // exports carry), the matching CRM export (leads.csv, deals.csv,
-// accounts.csv, with the account story of accounts.go), ad spend
-// CSVs and daily FX rates. Output is deterministic by seed: the same options
-// give byte-identical files.
+// accounts.csv and offline_touches.csv, with the account story of
+// accounts.go), ad spend CSVs and daily FX rates. Output is deterministic
+// by seed: the same options give byte-identical files.
 //
 // The default data plants a scenario the end-to-end tests assert: Paid
 // Social has the lowest cost per lead and the worst return; Paid Search
@@ -288,6 +288,9 @@ func (g *generator) run(ctx context.Context) error {
 	}
 	if err := g.writeAccounts(); err != nil {
 		return fmt.Errorf("sampledata: write accounts: %w", err)
+	}
+	if err := g.writeOfflineTouches(); err != nil {
+		return fmt.Errorf("sampledata: write offline touches: %w", err)
 	}
 	if err := g.leadsCSV.err(); err != nil {
 		return fmt.Errorf("sampledata: write leads: %w", err)

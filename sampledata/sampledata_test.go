@@ -78,7 +78,7 @@ func TestGenerateIsDeterministic(t *testing.T) {
 	if bytes.Equal(readTree(t, c)["ga4/events_20250330.json.gz"], ta["ga4/events_20250330.json.gz"]) {
 		t.Error("another seed produced the same export")
 	}
-	want := []string{"crm/accounts.csv", "crm/deals.csv", "crm/leads.csv", "fx_rates.csv", "ga4/events_20250328.json.gz", "ga4/events_20250329.json.gz",
+	want := []string{"crm/accounts.csv", "crm/deals.csv", "crm/leads.csv", "crm/offline_touches.csv", "fx_rates.csv", "ga4/events_20250328.json.gz", "ga4/events_20250329.json.gz",
 		"ga4/events_20250330.json.gz", "ga4/events_20250331.json.gz", "ga4/events_intraday_20250331.json.gz", "spend/spend_202503.csv"}
 	var got []string
 	for name := range ta {
@@ -340,6 +340,49 @@ func TestCRMAndSpendFilesFollowTheDocumentedFormat(t *testing.T) {
 	}
 	if sum.BadCRMRows == 0 || int64(len(leads)) != sum.Leads+3 {
 		t.Errorf("leads.csv has %d rows; summary %d leads + 3 bad rows", len(leads), sum.Leads)
+	}
+}
+
+// TestMeridianAttendeesHaveAWebinarTouch checks the offline touches file:
+// one webinar touch per lead of the Meridian account, two hours before the
+// lead was created, with no channel, source or medium (the type names the
+// channel), in the columns the file CRM source documents.
+func TestMeridianAttendeesHaveAWebinarTouch(t *testing.T) {
+	dir, _ := generate(t, sampledata.Options{Days: 30, EventsPerDay: 400, Seed: 2})
+	_, leads := readCSV(t, filepath.Join(dir, "crm", "leads.csv"))
+	created := map[string]time.Time{}
+	for _, l := range leads {
+		if l["account_id"] == "ACC-MERIDIAN" {
+			at, err := time.Parse(time.RFC3339, l["created_at"])
+			if err != nil {
+				t.Fatal(err)
+			}
+			created[l["lead_id"]] = at
+		}
+	}
+	if len(created) == 0 {
+		t.Fatal("no Meridian lead generated")
+	}
+	head, touches := readCSV(t, filepath.Join(dir, "crm", "offline_touches.csv"))
+	if got := strings.Join(head, ","); got != "touch_id,lead_id,email_sha256,touched_at,type,channel,source,medium,campaign,updated_at,is_deleted" {
+		t.Errorf("offline touches header %s", got)
+	}
+	if len(touches) != len(created) {
+		t.Errorf("%d offline touches for %d Meridian leads", len(touches), len(created))
+	}
+	for _, tc := range touches {
+		at, err := time.Parse(time.RFC3339, tc["touched_at"])
+		c, ok := created[tc["lead_id"]]
+		switch {
+		case !ok:
+			t.Errorf("touch %s is not of a Meridian lead", tc["touch_id"])
+		case err != nil || c.Sub(at) != 2*time.Hour:
+			t.Errorf("touch %s at %s, want 2h before the lead's creation %s", tc["touch_id"], tc["touched_at"], c)
+		}
+		if tc["type"] != "webinar" || tc["channel"] != "" || tc["source"] != "" || tc["medium"] != "" || tc["campaign"] == "" || tc["is_deleted"] != "false" {
+			t.Errorf("touch %v", tc)
+		}
+		delete(created, tc["lead_id"])
 	}
 }
 

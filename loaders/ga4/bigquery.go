@@ -15,23 +15,63 @@ import (
 	"github.com/sam-attribution/sam/warehouse"
 )
 
-// BigQueryLoader copies the GA4 export dataset's events_* tables into
+// BigQueryLoader copies the GA4 export datasets' events_* tables into
 // raw_ga4__events with one BigQuery script: the export stays where GA4
 // writes it and BigQuery does the work. The script reads only the tables
-// chosen (a constant _TABLE_SUFFIX list, so BigQuery prunes every other
-// table) and replaces their days' partitions in one transaction.
+// chosen (a constant _TABLE_SUFFIX list per dataset, so BigQuery prunes
+// every other table) and replaces their days' partitions in one
+// transaction.
+//
+// Several export datasets (one per GA4 property) are copied by one SELECT
+// each, tagged with the property id their name carries
+// (analytics_<property id>, as GA4 names them). A day's table is every
+// property's table of that day, replaced together, as with export folders.
+// A single dataset keeps property_id NULL, the unnamed property, as a
+// single export folder does.
 type BigQueryLoader struct {
 	shard   Shard
 	cfg     Options
 	wh      warehouse.Warehouse
 	log     *slog.Logger
 	project string
+	sources []exportDataset
 	now     func() time.Time
 }
 
-// NewBigQueryLoader returns a loader for cfg.ExportProject.cfg.ExportDataset.
-// An empty ExportProject means the project of SAM's own dataset. log may be
-// nil.
+// exportDataset is one export dataset and the property it is tagged with
+// ("" for the unnamed property).
+type exportDataset struct {
+	name, property string
+}
+
+// datasetPropertyRE matches the dataset GA4 creates for a property's export.
+var datasetPropertyRE = regexp.MustCompile(`^analytics_([0-9]{1,20})$`)
+
+// exportSources tags each dataset with its property id; one dataset is the
+// unnamed property.
+func exportSources(datasets []string) ([]exportDataset, error) {
+	if len(datasets) == 1 {
+		return []exportDataset{{name: datasets[0]}}, nil
+	}
+	var out []exportDataset
+	seen := map[string]string{}
+	for _, ds := range datasets {
+		m := datasetPropertyRE.FindStringSubmatch(ds)
+		if m == nil {
+			return nil, option.Invalid("ExportDatasets", ds, "is not named analytics_<property id>, which tags a property's rows when several datasets are copied")
+		}
+		if prev, dup := seen[m[1]]; dup {
+			return nil, option.Invalid("ExportDatasets", ds, "holds property %s as %s does; list each property once", m[1], prev)
+		}
+		seen[m[1]] = ds
+		out = append(out, exportDataset{name: ds, property: m[1]})
+	}
+	return out, nil
+}
+
+// NewBigQueryLoader returns a loader for cfg.ExportDataset and
+// cfg.ExportDatasets in cfg.ExportProject. An empty ExportProject means the
+// project of SAM's own dataset. log may be nil.
 func NewBigQueryLoader(cfg Options, wh warehouse.Warehouse, log *slog.Logger) (*BigQueryLoader, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -45,10 +85,9 @@ func NewBigQueryLoader(cfg Options, wh warehouse.Warehouse, log *slog.Logger) (*
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if len(cfg.ExportDatasets) > 0 {
-		// TODO(issue 17): copy several datasets, each tagged with its
-		// property id, in one script.
-		return nil, fmt.Errorf("ga4: %w", option.Invalid("ExportDatasets", fmt.Sprint(cfg.ExportDatasets), "several export datasets are not supported by the BigQuery loader yet"))
+	sources, err := exportSources(cfg.exportDatasets())
+	if err != nil {
+		return nil, fmt.Errorf("ga4: %w", err)
 	}
 	project := cfg.ExportProject
 	if project == "" {
@@ -57,7 +96,7 @@ func NewBigQueryLoader(cfg Options, wh warehouse.Warehouse, log *slog.Logger) (*
 	if !warehouse.ValidProjectID(project) {
 		return nil, fmt.Errorf("ga4: %w", option.Invalid("ExportProject", project, "is not a project id"))
 	}
-	return &BigQueryLoader{cfg: cfg, wh: wh, log: log, project: project, now: time.Now}, nil
+	return &BigQueryLoader{cfg: cfg, wh: wh, log: log, project: project, sources: sources, now: time.Now}, nil
 }
 
 // projectOf takes the project from a qualified name `project.dataset.table`.
@@ -71,12 +110,12 @@ func projectOf(qualified string) string {
 
 var tableRE = regexp.MustCompile(`^events_(intraday_)?(\d{8})$`)
 
-func (l *BigQueryLoader) dataset() string { return "`" + l.project + "." + l.cfg.ExportDataset + "`" }
+func (l *BigQueryLoader) dataset(name string) string { return "`" + l.project + "." + name + "`" }
 
-// listTables reads the export dataset's table names from INFORMATION_SCHEMA
+// listTables reads an export dataset's table names from INFORMATION_SCHEMA
 // (metadata only). events_fresh_* and anything else are ignored.
-func (l *BigQueryLoader) listTables(ctx context.Context) (map[time.Time]exportTable, error) {
-	q := "SELECT table_name FROM " + l.dataset() + ".INFORMATION_SCHEMA.TABLES WHERE STARTS_WITH(table_name, 'events_')"
+func (l *BigQueryLoader) listTables(ctx context.Context, ds string) (map[time.Time]exportTable, error) {
+	q := "SELECT table_name FROM " + l.dataset(ds) + ".INFORMATION_SCHEMA.TABLES WHERE STARTS_WITH(table_name, 'events_')"
 	rows, err := l.wh.Query(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("ga4: list export tables: %w", err)
@@ -109,8 +148,8 @@ func (l *BigQueryLoader) listTables(ctx context.Context) (map[time.Time]exportTa
 
 // exportColumns returns the top-level columns of one export table, so that
 // columns older exports lack load as NULL instead of failing the copy.
-func (l *BigQueryLoader) exportColumns(ctx context.Context, table string) (map[string]bool, error) {
-	q := "SELECT column_name FROM " + l.dataset() + ".INFORMATION_SCHEMA.COLUMNS WHERE table_name = ?"
+func (l *BigQueryLoader) exportColumns(ctx context.Context, ds, table string) (map[string]bool, error) {
+	q := "SELECT column_name FROM " + l.dataset(ds) + ".INFORMATION_SCHEMA.COLUMNS WHERE table_name = ?"
 	rows, err := l.wh.Query(ctx, q, table)
 	if err != nil {
 		return nil, fmt.Errorf("ga4: read export columns: %w", err)
@@ -130,9 +169,22 @@ func (l *BigQueryLoader) exportColumns(ctx context.Context, table string) (map[s
 // Load implements Loader.
 func (l *BigQueryLoader) Load(ctx context.Context, runID string) (Result, error) {
 	var res Result
-	available, err := l.listTables(ctx)
-	if err != nil {
-		return res, err
+	perSource := make([]map[time.Time]exportTable, len(l.sources))
+	available := map[time.Time]exportTable{}
+	for i, src := range l.sources {
+		tables, err := l.listTables(ctx, src.name)
+		if err != nil {
+			return res, err
+		}
+		perSource[i] = tables
+		for d, t := range tables {
+			// One property still on its intraday table makes the day's
+			// load intraday, so the day reloads when its daily table comes.
+			if prev, ok := available[d]; ok && !t.intraday {
+				t.intraday, t.name = prev.intraday, prev.name
+			}
+			available[d] = t
+		}
 	}
 	tables, err := tablesToLoad(ctx, l.wh, l.cfg, l.shard, available, time.Time{})
 	if err != nil {
@@ -142,14 +194,23 @@ func (l *BigQueryLoader) Load(ctx context.Context, runID string) (Result, error)
 		l.log.Info("ga4: no export tables to load")
 		return res, nil
 	}
-	have, err := l.exportColumns(ctx, tables[len(tables)-1].name)
-	if err != nil {
-		return res, err
+	plan := copyPlan{Target: l.wh.QualifiedName(RawTable), Tables: tables, Today: day(l.now().UTC())}
+	for i, src := range l.sources {
+		cs := copySource{Source: l.dataset(src.name), Property: src.property}
+		for _, t := range tables {
+			if own, ok := perSource[i][t.day]; ok {
+				cs.Tables = append(cs.Tables, own)
+			}
+		}
+		if len(cs.Tables) == 0 {
+			continue
+		}
+		if cs.Have, err = l.exportColumns(ctx, src.name, cs.Tables[len(cs.Tables)-1].name); err != nil {
+			return res, err
+		}
+		plan.Sources = append(plan.Sources, cs)
 	}
-	script, err := renderCopy(l.wh.Dialect(), copyPlan{
-		Source: l.dataset(), Target: l.wh.QualifiedName(RawTable), Tables: tables, Have: have,
-		Today: day(l.now().UTC()),
-	})
+	script, err := renderCopy(l.wh.Dialect(), plan)
 	if err != nil {
 		return res, err
 	}
@@ -200,42 +261,49 @@ func dateList(days []time.Time) string {
 
 // copyPlan is what renderCopy needs.
 type copyPlan struct {
-	Source string // `project.dataset` of the export
 	Target string // qualified raw_ga4__events
-	Tables []exportTable
+	// Tables are the days' tables: each day's is intraday when any
+	// source's is, and every row copied for the day is tagged with it.
+	Tables  []exportTable
+	Sources []copySource
+	Today   time.Time
+}
+
+// copySource is one export dataset's share of a copy.
+type copySource struct {
+	Source string // `project.dataset` of the export
+	// Property tags the rows; "" leaves property_id NULL.
+	Property string
+	Tables   []exportTable // this dataset's tables, of the plan's days
 	// Have lists the export's top-level columns; nil means all.
-	Have  map[string]bool
-	Today time.Time
+	Have map[string]bool
 }
 
 // renderCopy renders the BigQuery script that creates raw_ga4__events when
-// absent and replaces the chosen days' partitions with the chosen tables.
+// absent and replaces the chosen days' partitions with the chosen tables,
+// one SELECT per export dataset.
 func renderCopy(d warehouse.Dialect, p copyPlan) (string, error) {
-	if len(p.Tables) == 0 {
+	if len(p.Tables) == 0 || len(p.Sources) == 0 {
 		return "", fmt.Errorf("ga4: no tables to copy")
 	}
-	var suffixes []string
 	first, last := p.Tables[0].day, p.Tables[0].day
+	dayTable := map[time.Time]exportTable{}
+	var days []time.Time
 	for _, t := range p.Tables {
 		if t.day.After(p.Today) {
 			return "", fmt.Errorf("ga4: export table %s is dated after today", t.name)
 		}
-		suffix := strings.TrimPrefix(t.name, "events_")
-		suffixes = append(suffixes, "'"+suffix+"'")
 		if t.day.Before(first) {
 			first = t.day
 		}
 		if t.day.After(last) {
 			last = t.day
 		}
-	}
-	var days []time.Time
-	for _, t := range p.Tables {
+		dayTable[t.day] = t
 		days = append(days, t.day)
 	}
-	schema := RawSchema()
-	var defs, names, sel []string
-	for _, c := range schema.Columns {
+	var defs, names []string
+	for _, c := range RawSchema().Columns {
 		ddl, err := d.ColumnType(c)
 		if err != nil {
 			return "", fmt.Errorf("ga4: %w", err)
@@ -244,34 +312,83 @@ func renderCopy(d warehouse.Dialect, p copyPlan) (string, error) {
 		switch c.Name {
 		case "export_date", "export_table", "loaded_at":
 			continue
-		case propertyColumn.Name:
-			// one dataset: the unnamed property, as a single export folder
-			names = append(names, c.Name)
-			sel = append(sel, "CAST(NULL AS "+ddl+") AS "+c.Name)
-			continue
 		}
 		names = append(names, c.Name)
-		if p.Have == nil || p.Have[c.Name] {
-			sel = append(sel, c.Name)
-		} else {
-			sel = append(sel, "CAST(NULL AS "+ddl+") AS "+c.Name)
-		}
 	}
-	f, l := first.Format("20060102"), last.Format("20060102")
+	var selects []string
+	n := 0
+	for _, src := range p.Sources {
+		q, err := renderSelect(d, src, dayTable)
+		if err != nil {
+			return "", err
+		}
+		selects = append(selects, q)
+		n += len(src.Tables)
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "-- SAM: copy %d GA4 export table(s), %s..%s, into %s (daily tables win over intraday; fresh_ tables are never read).\n",
-		len(p.Tables), first.Format(time.DateOnly), last.Format(time.DateOnly), p.Target)
+		n, first.Format(time.DateOnly), last.Format(time.DateOnly), p.Target)
 	fmt.Fprintf(&b, "CREATE TABLE IF NOT EXISTS %s (\n%s\n)\nPARTITION BY export_date\nCLUSTER BY event_name;\n\n", p.Target, strings.Join(defs, ",\n"))
 	b.WriteString("BEGIN TRANSACTION;\n\n")
 	fmt.Fprintf(&b, "DELETE FROM %s\nWHERE export_date IN (%s);\n\n", p.Target, dateList(days))
-	fmt.Fprintf(&b, "INSERT INTO %s (%s, export_date, export_table, loaded_at)\nSELECT\n  %s,\n", p.Target, strings.Join(names, ", "), strings.Join(sel, ",\n  "))
+	fmt.Fprintf(&b, "INSERT INTO %s (%s, export_date, export_table, loaded_at)\n", p.Target, strings.Join(names, ", "))
+	b.WriteString(strings.Join(selects, "\nUNION ALL\n"))
+	b.WriteString(";\n\nCOMMIT TRANSACTION;\n")
+	return b.String(), nil
+}
+
+// renderSelect renders one export dataset's SELECT of the copy, bounded by
+// its own _TABLE_SUFFIX list. dayTable is the table each day is tagged
+// with.
+func renderSelect(d warehouse.Dialect, src copySource, dayTable map[time.Time]exportTable) (string, error) {
+	var suffixes, promoted []string
+	first, last := src.Tables[0].day, src.Tables[0].day
+	for _, t := range src.Tables {
+		suffix := strings.TrimPrefix(t.name, "events_")
+		suffixes = append(suffixes, "'"+suffix+"'")
+		if !t.intraday && dayTable[t.day].intraday {
+			// Another property is still intraday on this day.
+			promoted = append(promoted, "'"+suffix+"'")
+		}
+		if t.day.Before(first) {
+			first = t.day
+		}
+		if t.day.After(last) {
+			last = t.day
+		}
+	}
+	var sel []string
+	for _, c := range RawSchema().Columns {
+		ddl, err := d.ColumnType(c)
+		if err != nil {
+			return "", fmt.Errorf("ga4: %w", err)
+		}
+		switch {
+		case c.Name == "export_date", c.Name == "export_table", c.Name == "loaded_at":
+		case c.Name == propertyColumn.Name && src.Property == "":
+			// one dataset: the unnamed property, as a single export folder
+			sel = append(sel, "CAST(NULL AS "+ddl+") AS "+c.Name)
+		case c.Name == propertyColumn.Name:
+			sel = append(sel, "'"+src.Property+"' AS "+c.Name)
+		case src.Have == nil || src.Have[c.Name]:
+			sel = append(sel, c.Name)
+		default:
+			sel = append(sel, "CAST(NULL AS "+ddl+") AS "+c.Name)
+		}
+	}
+	exportTable := "CONCAT('events_', _TABLE_SUFFIX)"
+	if len(promoted) > 0 {
+		exportTable = fmt.Sprintf("IF(_TABLE_SUFFIX IN (%s), CONCAT('events_intraday_', _TABLE_SUFFIX), %s)", strings.Join(promoted, ", "), exportTable)
+	}
+	f, l := first.Format("20060102"), last.Format("20060102")
+	var b strings.Builder
+	fmt.Fprintf(&b, "SELECT\n  %s,\n", strings.Join(sel, ",\n  "))
 	b.WriteString("  PARSE_DATE('%Y%m%d', RIGHT(_TABLE_SUFFIX, 8)) AS export_date,\n")
-	b.WriteString("  CONCAT('events_', _TABLE_SUFFIX) AS export_table,\n")
+	fmt.Fprintf(&b, "  %s AS export_table,\n", exportTable)
 	b.WriteString("  CURRENT_TIMESTAMP() AS loaded_at\n")
-	fmt.Fprintf(&b, "FROM %s\n", strings.TrimSuffix(p.Source, "`")+".events_*`")
+	fmt.Fprintf(&b, "FROM %s\n", strings.TrimSuffix(src.Source, "`")+".events_*`")
 	fmt.Fprintf(&b, "WHERE (_TABLE_SUFFIX BETWEEN '%s' AND '%s' OR _TABLE_SUFFIX BETWEEN 'intraday_%s' AND 'intraday_%s')\n", f, l, f, l)
-	fmt.Fprintf(&b, "  AND _TABLE_SUFFIX IN (%s);\n\n", strings.Join(suffixes, ", "))
-	b.WriteString("COMMIT TRANSACTION;\n")
+	fmt.Fprintf(&b, "  AND _TABLE_SUFFIX IN (%s)", strings.Join(suffixes, ", "))
 	return b.String(), nil
 }
 

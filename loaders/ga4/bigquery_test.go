@@ -15,11 +15,14 @@ import (
 // fakeBQ answers the loader's metadata queries the way BigQuery would and
 // records the script it is asked to run.
 type fakeBQ struct {
-	tables  []string          // export dataset's table names
-	loaded  map[string]string // export_date → export_table already in raw
-	columns []string          // top-level columns of the newest export table
-	scripts []string
-	jobIDs  []string
+	tables []string // export dataset's table names
+	// datasets, when set, holds each export dataset's tables and columns
+	// instead of tables and columns.
+	datasets map[string]fakeDataset
+	loaded   map[string]string // export_date → export_table already in raw
+	columns  []string          // top-level columns of the newest export table
+	scripts  []string
+	jobIDs   []string
 	// recentFrom is the lower bound of the last scan of raw_ga4__events.
 	recentFrom string
 }
@@ -37,11 +40,19 @@ func (f *fakeBQ) Query(_ context.Context, q string, _ ...any) (warehouse.Rows, e
 	var rows [][]any
 	switch {
 	case strings.Contains(q, "INFORMATION_SCHEMA.TABLES"):
-		for _, t := range f.tables {
+		tables := f.tables
+		if f.datasets != nil {
+			tables = f.datasets[datasetOf(q)].tables
+		}
+		for _, t := range tables {
 			rows = append(rows, []any{t})
 		}
 	case strings.Contains(q, "INFORMATION_SCHEMA.COLUMNS"):
-		for _, c := range f.columns {
+		columns := f.columns
+		if f.datasets != nil {
+			columns = f.datasets[datasetOf(q)].columns
+		}
+		for _, c := range columns {
 			rows = append(rows, []any{c})
 		}
 	case strings.Contains(q, "INFORMATION_SCHEMA.PARTITIONS"):
@@ -84,6 +95,17 @@ func (f *fakeBQ) DryRun(context.Context, string) (warehouse.Estimate, error) {
 	return warehouse.Estimate{}, nil
 }
 func (f *fakeBQ) Close() error { return nil }
+
+type fakeDataset struct{ tables, columns []string }
+
+// datasetOf returns the dataset of an INFORMATION_SCHEMA query.
+func datasetOf(q string) string {
+	m := regexp.MustCompile("FROM `[^.`]+\\.([^`]+)`\\.INFORMATION_SCHEMA").FindStringSubmatch(q)
+	if m == nil {
+		return ""
+	}
+	return m[1]
+}
 
 type sliceRows struct {
 	rows [][]any
@@ -225,5 +247,102 @@ func TestBigQueryLoaderOnEmptyWarehouseHonoursStartDate(t *testing.T) {
 	}
 	if !strings.Contains(f.scripts[0], "AND _TABLE_SUFFIX IN ('20250329', '20250330');") {
 		t.Errorf("initial load not bounded by the start date:\n%s", f.scripts[0])
+	}
+}
+
+func TestBigQueryCopiesSeveralDatasetsTaggedWithTheirProperty(t *testing.T) {
+	ctx := context.Background()
+	var all, noPublisher []string
+	for _, c := range ExportColumns() {
+		all = append(all, c.Name)
+		if c.Name != "publisher" {
+			noPublisher = append(noPublisher, c.Name)
+		}
+	}
+	// Property 222 is still on its intraday table for 03-30 and has not
+	// started 03-31; its export predates the publisher column.
+	f := &fakeBQ{datasets: map[string]fakeDataset{
+		"analytics_111": {tables: []string{"events_20250329", "events_20250330", "events_intraday_20250330", "events_intraday_20250331"}, columns: all},
+		"analytics_222": {tables: []string{"events_20250329", "events_intraday_20250330", "events_fresh_20250330"}, columns: noPublisher},
+	}}
+	l, err := NewBigQueryLoader(Options{ExportDataset: "analytics_111", ExportDatasets: []string{"analytics_222"}}, f, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.now = func() time.Time { return time.Date(2025, 3, 31, 15, 0, 0, 0, time.UTC) }
+	res, err := l.Load(ctx, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := f.scripts[0]
+	selects := strings.Split(script, "UNION ALL\n")
+	if len(selects) != 2 {
+		t.Fatalf("%d SELECTs, want one per dataset:\n%s", len(selects), script)
+	}
+	one, two := selects[0], selects[1]
+	for _, want := range []string{
+		"'111' AS property_id",
+		"FROM `sam-prod.analytics_111.events_*`",
+		"WHERE (_TABLE_SUFFIX BETWEEN '20250329' AND '20250331' OR _TABLE_SUFFIX BETWEEN 'intraday_20250329' AND 'intraday_20250331')\n  AND _TABLE_SUFFIX IN ('20250329', '20250330', 'intraday_20250331')",
+		// 03-30 is tagged with the intraday table property 222 still
+		// has, so the day reloads when 222's daily table comes.
+		"IF(_TABLE_SUFFIX IN ('20250330'), CONCAT('events_intraday_', _TABLE_SUFFIX), CONCAT('events_', _TABLE_SUFFIX)) AS export_table",
+		"  publisher,\n",
+	} {
+		if !strings.Contains(one, want) {
+			t.Errorf("property 111's SELECT lacks %q:\n%s", want, one)
+		}
+	}
+	for _, want := range []string{
+		"'222' AS property_id",
+		"FROM `sam-prod.analytics_222.events_*`",
+		"WHERE (_TABLE_SUFFIX BETWEEN '20250329' AND '20250330' OR _TABLE_SUFFIX BETWEEN 'intraday_20250329' AND 'intraday_20250330')\n  AND _TABLE_SUFFIX IN ('20250329', 'intraday_20250330');",
+		"CONCAT('events_', _TABLE_SUFFIX) AS export_table",
+		"AS publisher,\n",
+	} {
+		if !strings.Contains(two, want) {
+			t.Errorf("property 222's SELECT lacks %q:\n%s", want, two)
+		}
+	}
+	if !strings.Contains(script, "WHERE export_date IN (DATE '2025-03-29', DATE '2025-03-30', DATE '2025-03-31');") {
+		t.Errorf("script does not replace the three days:\n%s", script)
+	}
+	if strings.Contains(script, "fresh") && !strings.Contains(script, "fresh_ tables are never read") {
+		t.Error("script reads a fresh table")
+	}
+	if got := strings.Join(res.Tables, " "); got != "events_20250329 events_intraday_20250330 events_intraday_20250331" {
+		t.Errorf("tables %s", got)
+	}
+
+	// Once 222's daily table for 03-30 arrives, the day is reloaded even
+	// outside the lookback window.
+	f.loaded = map[string]string{"2025-03-29": "events_20250329", "2025-03-30": "events_intraday_20250330", "2025-03-31": "events_intraday_20250331"}
+	ds := f.datasets["analytics_222"]
+	ds.tables = append(ds.tables, "events_20250330")
+	f.datasets["analytics_222"] = ds
+	if _, err := l.Load(ctx, "r2"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(f.scripts[1], "WHERE export_date IN (DATE '2025-03-30', DATE '2025-03-31');") {
+		t.Errorf("03-30 not reloaded with 222's daily table:\n%s", f.scripts[1])
+	}
+	if strings.Contains(f.scripts[1], "CONCAT('events_intraday_'") {
+		t.Errorf("a daily table is still tagged intraday:\n%s", f.scripts[1])
+	}
+}
+
+func TestBigQueryLoaderNeedsAPropertyPerDataset(t *testing.T) {
+	f := &fakeBQ{}
+	for _, cfg := range []Options{
+		{ExportDataset: "analytics_1", ExportDatasets: []string{"my_copy"}},
+		{ExportDataset: "analytics_1", ExportDatasets: []string{"analytics_1"}},
+	} {
+		if _, err := NewBigQueryLoader(cfg, f, nil); err == nil {
+			t.Errorf("NewBigQueryLoader(%+v) accepted datasets that do not name one property each", cfg)
+		}
+	}
+	// One dataset is the unnamed property, whatever its name.
+	if _, err := NewBigQueryLoader(Options{ExportDataset: "my_copy"}, f, nil); err != nil {
+		t.Error(err)
 	}
 }

@@ -213,3 +213,86 @@ func TestActivationStatements(t *testing.T) {
 	analyzeIssued(t, c, cat, rec, "activation")
 	t.Logf("%d activation statements analyzed", len(rec.Statements()))
 }
+
+// TestGA4LoaderStatementsSeveralDatasets analyzes the copy script of two
+// export datasets (two GA4 properties): one SELECT per dataset, each
+// tagged with its property id, joined by UNION ALL in one INSERT. The
+// second property is still on an intraday table the first has a daily
+// table for, so the first's rows of that day are tagged intraday.
+func TestGA4LoaderStatementsSeveralDatasets(t *testing.T) {
+	c := env.Client(t)
+	ctx := context.Background()
+	const second = "analytics_654321"
+	cat, err := bigquerysql.BaseCatalog(sqlmodels.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	suffix := []warehouse.Column{{Name: "_TABLE_SUFFIX", Type: warehouse.String}}
+	if err := cat.Add(zetasql.Table{Path: []string{bigquerysql.Project, second, "events_*"}, Columns: ga4.ExportColumns(), PseudoColumns: suffix}); err != nil {
+		t.Fatal(err)
+	}
+	if err := informationSchema(cat, bigquerysql.Dataset, bigquerysql.GA4Dataset, second); err != nil {
+		t.Fatal(err)
+	}
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	name := func(prefix string, d int) []any { return []any{prefix + today.AddDate(0, 0, d).Format("20060102")} }
+	tables := map[string][][]any{
+		bigquerysql.GA4Dataset: {name("events_", -2), name("events_", -1), name("events_intraday_", 0)},
+		second:                 {name("events_", -2), name("events_intraday_", -1)},
+	}
+	var columns [][]any
+	for _, col := range ga4.ExportColumns() {
+		if col.Name != "publisher" { // an older export: NULL is cast to its type
+			columns = append(columns, []any{col.Name})
+		}
+	}
+	rec := &bigquerysql.Recorder{
+		Tables: map[string][]warehouse.Column{ga4.RawTable: ga4.RawSchema().Columns},
+		Answer: func(sql string) ([]string, [][]any, bool) {
+			ds := bigquerysql.GA4Dataset
+			if strings.Contains(sql, second) {
+				ds = second
+			}
+			switch {
+			case strings.Contains(sql, ".INFORMATION_SCHEMA.TABLES"):
+				return []string{"table_name"}, tables[ds], true
+			case strings.Contains(sql, ".INFORMATION_SCHEMA.COLUMNS"):
+				return []string{"column_name"}, columns, true
+			}
+			return nil, nil, false
+		},
+	}
+	l, err := ga4.NewBigQueryLoader(ga4.Options{ExportDataset: bigquerysql.GA4Dataset, ExportDatasets: []string{second}}, rec, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Load(ctx, "check"); err != nil {
+		t.Fatalf("GA4 loader on the recorder: %v", err)
+	}
+	copied := false
+	for _, s := range rec.Statements() {
+		if !strings.Contains(s.SQL, "INSERT INTO") {
+			continue
+		}
+		copied = true
+		for _, want := range []string{"'123456' AS property_id", "'654321' AS property_id", "UNION ALL", "CONCAT('events_intraday_', _TABLE_SUFFIX)"} {
+			if !strings.Contains(s.SQL, want) {
+				t.Errorf("copy script lacks %q", want)
+			}
+		}
+		got, err := c.AnalyzeScript(ctx, s.SQL, cat)
+		if err != nil {
+			t.Fatalf("copy script of two datasets rejected: %v\nstatement:\n%s", err, s.SQL)
+		}
+		var kinds []string
+		for _, st := range got {
+			kinds = append(kinds, st.Kind)
+		}
+		if want := "create_table begin delete insert commit"; strings.Join(kinds, " ") != want {
+			t.Errorf("copy script statement kinds %v, want %s", kinds, want)
+		}
+	}
+	if !copied {
+		t.Fatalf("the loader sent no copy script; statements:\n%v", rec.Statements())
+	}
+}
