@@ -87,24 +87,7 @@ func (b *builder) goModel(ctx context.Context) (buildOutput, error) {
 			return buildOutput{}, err
 		}
 	}
-	res, err := b.r.WH.Load(ctx, warehouse.LoadRequest{
-		Table: b.m.Name, Schema: schema, Mode: warehouse.Replace,
-		Rows:   warehouse.NewSliceRows(out),
-		JobID:  b.r.jobID(b.runID, b.m.Name, b.it.Version, "load"),
-		Labels: b.r.labels(b.runID, b.m.Name),
-	})
-	if err != nil {
-		return buildOutput{}, fmt.Errorf("publishing: %w", err)
-	}
-	b.bytes += res.Bytes
-	st, args, err := b.state(res.RowsLoaded, "")
-	if err != nil {
-		return buildOutput{}, err
-	}
-	if _, err := b.exec(ctx, "state", st, args...); err != nil {
-		return buildOutput{}, err
-	}
-	return buildOutput{Rows: res.RowsLoaded, Bytes: b.bytes}, nil
+	return b.publishRows(ctx, schema, out)
 }
 
 // BuiltinGoModels returns the Go models SAM ships, by the name a model's
@@ -213,6 +196,55 @@ func readPaths(in GoInput) ([]string, map[string][]attribution.Path, error) {
 	return stages, byStage, nil
 }
 
+// stagePaths is what the data-driven models compute over: a stage, the
+// counted paths as SQL counted them (raw), and the same paths after the
+// transform and pooling, with the state each raw state was pooled into.
+type stagePaths struct {
+	stage  string
+	raw    []attribution.Path
+	paths  []attribution.Path
+	pooled map[string]string
+}
+
+// eachStage reads the path settings and the counted paths and calls fn per
+// stage with the prepared paths, in stage order.
+func eachStage(ctx context.Context, in GoInput, fn func(pathSettings, stagePaths) error) error {
+	s, err := readPathSettings(in.Vars)
+	if err != nil {
+		return err
+	}
+	stages, byStage, err := readPaths(in)
+	if err != nil {
+		return err
+	}
+	for _, stage := range stages {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		paths, pooled := attribution.Prepare(byStage[stage], s.transform, s.minJourneys)
+		if err := fn(s, stagePaths{stage: stage, raw: byStage[stage], paths: paths, pooled: pooled}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pathText joins a path's states as int_attribution_paths writes them.
+func pathText(states []string) string {
+	escaped := make([]string, len(states))
+	for i, st := range states {
+		escaped[i] = escapeState.Replace(st)
+	}
+	return strings.Join(escaped, " > ")
+}
+
+// pathVersion is the version of a model that depends on the path settings
+// only.
+func pathVersion(vars Vars) (string, error) {
+	s, err := readPathSettings(vars)
+	return fmt.Sprintf("1;transform=%s;min=%d", s.transform, s.minJourneys), err
+}
+
 type markovModel struct{}
 
 func (markovModel) Version(vars Vars) (string, error) {
@@ -233,53 +265,38 @@ func (markovModel) Schema() warehouse.Schema {
 }
 
 func (m markovModel) Compute(ctx context.Context, in GoInput) (warehouse.Schema, [][]any, error) {
-	schema := m.Schema()
-	s, err := readPathSettings(in.Vars)
-	if err != nil {
-		return schema, nil, err
-	}
-	stages, byStage, err := readPaths(in)
-	if err != nil {
-		return schema, nil, err
-	}
 	var out [][]any
-	for _, stage := range stages {
-		if err := ctx.Err(); err != nil {
-			return schema, nil, err
-		}
-		paths, pooled := attribution.Prepare(byStage[stage], s.transform, s.minJourneys)
-		effects, err := attribution.RemovalEffects(paths, s.order)
+	err := eachStage(ctx, in, func(s pathSettings, sp stagePaths) error {
+		effects, err := attribution.RemovalEffects(sp.paths, s.order)
 		if err != nil {
-			return schema, nil, fmt.Errorf("stage %s: %w", stage, err)
+			return fmt.Errorf("stage %s: %w", sp.stage, err)
 		}
 		byChannel := make(map[string]attribution.Effect, len(effects))
 		for _, e := range effects {
 			byChannel[e.Channel] = e
 		}
-		keys := make([]string, 0, len(pooled))
-		for k := range pooled {
+		keys := make([]string, 0, len(sp.pooled))
+		for k := range sp.pooled {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
 		// One row per state as touches carry it, with the effect of the
 		// state it was pooled into.
 		for _, k := range keys {
-			e, ok := byChannel[pooled[k]]
+			e, ok := byChannel[sp.pooled[k]]
 			if !ok {
 				continue
 			}
-			out = append(out, []any{stage, e.Channel, k, int64(s.order), e.ConversionProbability, e.RemovedProbability, e.RemovalEffect})
+			out = append(out, []any{sp.stage, e.Channel, k, int64(s.order), e.ConversionProbability, e.RemovedProbability, e.RemovalEffect})
 		}
-	}
-	return schema, out, nil
+		return nil
+	})
+	return m.Schema(), out, err
 }
 
 type shapleyModel struct{}
 
-func (shapleyModel) Version(vars Vars) (string, error) {
-	s, err := readPathSettings(vars)
-	return fmt.Sprintf("1;transform=%s;min=%d", s.transform, s.minJourneys), err
-}
+func (shapleyModel) Version(vars Vars) (string, error) { return pathVersion(vars) }
 
 func (shapleyModel) Schema() warehouse.Schema {
 	return warehouse.Schema{Columns: []warehouse.Column{
@@ -294,33 +311,17 @@ func (shapleyModel) Schema() warehouse.Schema {
 }
 
 func (m shapleyModel) Compute(ctx context.Context, in GoInput) (warehouse.Schema, [][]any, error) {
-	schema := m.Schema()
-	s, err := readPathSettings(in.Vars)
-	if err != nil {
-		return schema, nil, err
-	}
-	stages, byStage, err := readPaths(in)
-	if err != nil {
-		return schema, nil, err
-	}
 	var out [][]any
-	for _, stage := range stages {
-		if err := ctx.Err(); err != nil {
-			return schema, nil, err
-		}
-		paths, _ := attribution.Prepare(byStage[stage], s.transform, s.minJourneys)
-		for _, pc := range attribution.Shapley(paths) {
-			states := make([]string, len(pc.Path.States))
-			for i, st := range pc.Path.States {
-				states[i] = escapeState.Replace(st)
-			}
-			text := strings.Join(states, " > ")
+	err := eachStage(ctx, in, func(_ pathSettings, sp stagePaths) error {
+		for _, pc := range attribution.Shapley(sp.paths) {
+			text := pathText(pc.Path.States)
 			for _, c := range pc.Credits {
-				out = append(out, []any{stage, text, c.Channel, pc.Path.Journeys, pc.Path.Conversions, c.Credit, c.Credit * float64(pc.Path.Conversions)})
+				out = append(out, []any{sp.stage, text, c.Channel, pc.Path.Journeys, pc.Path.Conversions, c.Credit, c.Credit * float64(pc.Path.Conversions)})
 			}
 		}
-	}
-	return schema, out, nil
+		return nil
+	})
+	return m.Schema(), out, err
 }
 
 // shapleyTouchModel publishes shapley_path_credits for the paths as SQL
@@ -331,10 +332,7 @@ func (m shapleyModel) Compute(ctx context.Context, in GoInput) (warehouse.Schema
 // one channel share its credit.
 type shapleyTouchModel struct{}
 
-func (shapleyTouchModel) Version(vars Vars) (string, error) {
-	s, err := readPathSettings(vars)
-	return fmt.Sprintf("1;transform=%s;min=%d", s.transform, s.minJourneys), err
-}
+func (shapleyTouchModel) Version(vars Vars) (string, error) { return pathVersion(vars) }
 
 func (shapleyTouchModel) Schema() warehouse.Schema {
 	return warehouse.Schema{Columns: []warehouse.Column{
@@ -347,52 +345,36 @@ func (shapleyTouchModel) Schema() warehouse.Schema {
 }
 
 func (m shapleyTouchModel) Compute(ctx context.Context, in GoInput) (warehouse.Schema, [][]any, error) {
-	schema := m.Schema()
-	s, err := readPathSettings(in.Vars)
-	if err != nil {
-		return schema, nil, err
-	}
-	stages, byStage, err := readPaths(in)
-	if err != nil {
-		return schema, nil, err
-	}
 	var out [][]any
-	for _, stage := range stages {
-		if err := ctx.Err(); err != nil {
-			return schema, nil, err
-		}
-		paths, pooled := attribution.Prepare(byStage[stage], s.transform, s.minJourneys)
+	err := eachStage(ctx, in, func(s pathSettings, sp stagePaths) error {
 		credits := map[string]map[string]float64{}
-		for _, pc := range attribution.Shapley(paths) {
+		for _, pc := range attribution.Shapley(sp.paths) {
 			byChannel := make(map[string]float64, len(pc.Credits))
 			for _, c := range pc.Credits {
 				byChannel[c.Channel] = c.Credit
 			}
 			credits[strings.Join(pc.Path.States, "\x00")] = byChannel
 		}
-		for _, p := range byStage[stage] {
+		for _, p := range sp.raw {
 			states := make([]string, len(p.States))
 			for i, st := range p.States {
-				states[i] = pooled[st]
+				states[i] = sp.pooled[st]
 			}
 			byChannel, ok := credits[strings.Join(s.transform.Apply(states), "\x00")]
 			if !ok {
 				continue
 			}
-			escaped := make([]string, len(p.States))
-			for i, st := range p.States {
-				escaped[i] = escapeState.Replace(st)
-			}
-			text := strings.Join(escaped, " > ")
+			text := pathText(p.States)
 			seen := map[string]bool{}
 			for _, st := range p.States {
 				if seen[st] {
 					continue
 				}
 				seen[st] = true
-				out = append(out, []any{stage, text, st, pooled[st], byChannel[pooled[st]]})
+				out = append(out, []any{sp.stage, text, st, sp.pooled[st], byChannel[sp.pooled[st]]})
 			}
 		}
-	}
-	return schema, out, nil
+		return nil
+	})
+	return m.Schema(), out, err
 }

@@ -355,15 +355,20 @@ func (b *builder) columns(ctx context.Context, qt string) ([]string, error) {
 }
 
 func (b *builder) seed(ctx context.Context) (buildOutput, error) {
-	s := b.m.seed
+	return b.publishRows(ctx, b.m.seed.schema, b.m.seed.rows)
+}
+
+// publishRows replaces the model's table with rows computed outside SQL (a
+// seed's file, a Go model's result) and records the model's state.
+func (b *builder) publishRows(ctx context.Context, schema warehouse.Schema, rows [][]any) (buildOutput, error) {
 	res, err := b.r.WH.Load(ctx, warehouse.LoadRequest{
-		Table: b.m.Name, Schema: s.schema, Mode: warehouse.Replace,
-		Rows:   warehouse.NewSliceRows(s.rows),
+		Table: b.m.Name, Schema: schema, Mode: warehouse.Replace,
+		Rows:   warehouse.NewSliceRows(rows),
 		JobID:  b.r.jobID(b.runID, b.m.Name, b.it.Version, "load"),
 		Labels: b.r.labels(b.runID, b.m.Name),
 	})
 	if err != nil {
-		return buildOutput{}, err
+		return buildOutput{}, fmt.Errorf("publishing: %w", err)
 	}
 	b.bytes += res.Bytes
 	st, args, err := b.state(res.RowsLoaded, "")
