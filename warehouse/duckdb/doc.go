@@ -19,6 +19,17 @@
 // 077 to close that window). Every session runs with TimeZone UTC. Close
 // checkpoints, leaving a compact file and no WAL.
 //
+// # Memory
+//
+// Without Options.MemoryLimit, DuckDB's memory_limit is 60 % of the smaller
+// of the container's cgroup memory limit (v2 memory.max, else v1
+// memory.limit_in_bytes; "max" means none) and physical memory
+// (/proc/meminfo), leaving the rest to the Go heap and the OS. DB.MemoryLimit
+// reports the limit and its source. Beyond it DuckDB spills to
+// temp_directory: "<file>.tmp" next to the database (created 0700, removed
+// on Close when empty) or, in memory, a private directory under os.TempDir
+// removed on Close.
+//
 // # Values
 //
 // Rows.Values returns nil, string, int64, float64, bool, time.Time (UTC;

@@ -29,9 +29,13 @@ type Options struct {
 	// Threads caps DuckDB's worker threads; 0 lets DuckDB choose.
 	Threads int
 	// MemoryLimit caps DuckDB's memory, in DuckDB's notation ("4GB");
-	// empty leaves DuckDB's default (80 % of the machine). Beyond it DuckDB
-	// spills to temporary files instead of growing.
+	// empty computes a default from the container's cgroup limit or the
+	// machine's memory (see defaultMemoryPercent). Beyond it DuckDB spills
+	// to temporary files instead of growing.
 	MemoryLimit string
+	// SystemFS is the root filesystem the cgroup limit and /proc/meminfo
+	// are read from, for tests; nil reads the real ones.
+	SystemFS fs.FS
 	// Logger receives the engine's structured logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -42,6 +46,11 @@ type DB struct {
 	db   *sql.DB
 	path string // "" when in memory
 	log  *slog.Logger
+	mem  MemoryLimit
+	// spill is DuckDB's temp_directory; removed on Close when spillOwned,
+	// else removed only if empty.
+	spill      string
+	spillOwned bool
 
 	// loadSeq numbers the staging tables of concurrent loads.
 	loadSeq atomic.Uint64
@@ -91,34 +100,66 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if opts.Threads > 0 {
 		params.Set("threads", strconv.Itoa(opts.Threads))
 	}
+	mem := MemoryLimit{Setting: opts.MemoryLimit, Source: MemoryFromOption}
 	if opts.MemoryLimit != "" {
 		if !memoryLimitRE.MatchString(opts.MemoryLimit) {
 			return nil, fmt.Errorf("duckdb: memory limit %q is not a size like 4GB or 512MB", opts.MemoryLimit)
 		}
-		params.Set("memory_limit", opts.MemoryLimit)
+	} else {
+		sys := opts.SystemFS
+		if sys == nil {
+			sys = os.DirFS("/")
+		}
+		var err error
+		if mem, err = defaultMemoryLimit(sys); err != nil {
+			return nil, err
+		}
 	}
-	dsn := path
-	if len(params) > 0 {
-		dsn += "?" + params.Encode()
+	if mem.Setting != "" {
+		params.Set("memory_limit", mem.Setting)
 	}
+	spill, spillOwned, err := spillDir(path)
+	if err != nil {
+		return nil, err
+	}
+	params.Set("temp_directory", spill)
+	dsn := path + "?" + params.Encode()
 	connector, err := duckdbdrv.NewConnector(dsn, initConn)
 	if err != nil {
+		removeSpill(spill, spillOwned)
 		return nil, fmt.Errorf("duckdb: open %s: %w", displayPath(path), err)
 	}
-	db := &DB{db: sql.OpenDB(connector), path: path, log: logger, tableLocks: map[string]*sync.Mutex{}}
+	db := &DB{db: sql.OpenDB(connector), path: path, log: logger, mem: mem, spill: spill, spillOwned: spillOwned, tableLocks: map[string]*sync.Mutex{}}
 	// Connections carry per-session settings and are cheap to keep; keeping
 	// them spares the init statements on every checkout.
 	db.db.SetMaxIdleConns(16)
 	if err := db.installMacros(ctx); err != nil {
 		db.db.Close()
+		removeSpill(spill, spillOwned)
 		return nil, err
 	}
 	if err := db.protectFiles(); err != nil {
 		db.db.Close()
+		removeSpill(spill, spillOwned)
 		return nil, err
 	}
-	logger.DebugContext(ctx, "duckdb opened", "path", displayPath(path), "threads", opts.Threads)
+	logger.DebugContext(ctx, "duckdb opened", "path", displayPath(path), "threads", opts.Threads,
+		"memory_limit", mem.String(), "memory_limit_from", mem.Source, "spill_dir", spill)
 	return db, nil
+}
+
+// MemoryLimit reports the memory cap DuckDB runs with and its source.
+func (db *DB) MemoryLimit() MemoryLimit { return db.mem }
+
+// removeSpill removes a spill directory the engine created for an in-memory
+// database, and the one next to a database file only when DuckDB left it
+// empty.
+func removeSpill(dir string, owned bool) {
+	if owned {
+		_ = os.RemoveAll(dir)
+		return
+	}
+	_ = os.Remove(dir)
 }
 
 // initConn pins every session to UTC: BigQuery TIMESTAMPs are UTC, and
@@ -246,6 +287,7 @@ func (db *DB) Close() error {
 		if err := db.protectFiles(); err != nil {
 			errs = append(errs, err)
 		}
+		removeSpill(db.spill, db.spillOwned)
 		db.closeErr = errors.Join(errs...)
 	})
 	return db.closeErr
