@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/sam-attribution/sam/internal/config"
@@ -20,6 +21,7 @@ func OpenWarehouse(ctx context.Context, cfg config.Warehouse, log *slog.Logger) 
 		if err != nil {
 			return nil, fmt.Errorf("open DuckDB warehouse %s: %w", cfg.DuckDBPath, err)
 		}
+		log.InfoContext(ctx, fmt.Sprintf("DuckDB memory limit %s (from %s)", db.MemoryLimit(), strings.Replace(db.MemoryLimit().Source, duckdb.MemoryFromOption, "SAM_DUCKDB_MEMORY_LIMIT", 1)))
 		return db, nil
 	case "bigquery":
 		db, err := bigquery.Open(ctx, bigquery.Options{
