@@ -21,7 +21,7 @@ func OpenWarehouse(ctx context.Context, cfg config.Warehouse, log *slog.Logger) 
 		if err != nil {
 			return nil, fmt.Errorf("open DuckDB warehouse %s: %w", cfg.DuckDBPath, err)
 		}
-		log.InfoContext(ctx, fmt.Sprintf("DuckDB memory limit %s (from %s)", db.MemoryLimit(), strings.Replace(db.MemoryLimit().Source, duckdb.MemoryFromOption, "SAM_DUCKDB_MEMORY_LIMIT", 1)))
+		log.InfoContext(ctx, memoryNote(db))
 		return db, nil
 	case "bigquery":
 		db, err := bigquery.Open(ctx, bigquery.Options{
@@ -40,4 +40,20 @@ func OpenWarehouse(ctx context.Context, cfg config.Warehouse, log *slog.Logger) 
 		return db, nil
 	}
 	return nil, fmt.Errorf("unknown engine %q", cfg.Engine)
+}
+
+// memoryNote says how much memory DuckDB may use and where the figure came
+// from, naming the variable when it was set.
+func memoryNote(db *duckdb.DB) string {
+	m := db.MemoryLimit()
+	return fmt.Sprintf("DuckDB memory limit %s (from %s)", m, strings.Replace(m.Source, duckdb.MemoryFromOption, "SAM_DUCKDB_MEMORY_LIMIT", 1))
+}
+
+// MemoryNote is memoryNote for the app's warehouse, for the run summary;
+// empty on engines without a local memory limit (BigQuery).
+func (a *App) MemoryNote() string {
+	if db, ok := a.WH.(*duckdb.DB); ok {
+		return memoryNote(db)
+	}
+	return ""
 }

@@ -158,6 +158,9 @@ func cmdRun(ctx context.Context, e *env) error {
 	}
 	defer app.Close()
 	runErr := e.runReport(app.Run(ctx, "run", stages))
+	if n := app.MemoryNote(); n != "" {
+		fmt.Fprintln(e.stdout, n)
+	}
 	if runErr == nil {
 		// `sam run` ends with what SAM is for: return per channel, and
 		// how much of it reached the algorithms.
