@@ -913,14 +913,24 @@ func (s *Server) view(objectType string) (view, bool) {
 	return view{}, false
 }
 
-func (s *Server) renderContact(c *Contact, props []string) object {
-	o := object{ID: strconv.FormatInt(c.ID, 10), CreatedAt: ts(c.Created), UpdatedAt: ts(c.Modified), Archived: c.Archived,
+// newObject renders one CRM object as the v3 API does: the envelope, then
+// the requested properties in order, each from value (nil: the property is
+// null).
+func newObject(id int64, created, modified time.Time, archived bool, archivedAt time.Time, props []string,
+	value func(o *object, p string) *string) object {
+	o := object{ID: strconv.FormatInt(id, 10), CreatedAt: ts(created), UpdatedAt: ts(modified), Archived: archived,
 		Properties: make([]prop, 0, len(props))}
-	if c.Archived {
-		o.ArchivedAt = ts(c.ArchivedAt)
+	if archived {
+		o.ArchivedAt = ts(archivedAt)
 	}
 	for _, p := range props {
-		var v *string
+		o.Properties = append(o.Properties, prop{p, value(&o, p)})
+	}
+	return o
+}
+
+func (s *Server) renderContact(c *Contact, props []string) object {
+	return newObject(c.ID, c.Created, c.Modified, c.Archived, c.ArchivedAt, props, func(o *object, p string) (v *string) {
 		switch p {
 		case "hs_object_id":
 			v = sp(o.ID)
@@ -982,20 +992,13 @@ func (s *Server) renderContact(c *Contact, props []string) object {
 				v = sp("u-" + o.ID)
 			}
 		}
-		o.Properties = append(o.Properties, prop{p, v})
-	}
-	return o
+		return v
+	})
 }
 
 func (s *Server) renderDeal(d *Deal, props []string) object {
-	o := object{ID: strconv.FormatInt(d.ID, 10), CreatedAt: ts(d.Created), UpdatedAt: ts(d.Modified), Archived: d.Archived,
-		Properties: make([]prop, 0, len(props))}
-	if d.Archived {
-		o.ArchivedAt = ts(d.ArchivedAt)
-	}
 	won, closed := d.Stage == "closedwon", d.Stage != "appointmentscheduled"
-	for _, p := range props {
-		var v *string
+	return newObject(d.ID, d.Created, d.Modified, d.Archived, d.ArchivedAt, props, func(o *object, p string) (v *string) {
 		switch p {
 		case "hs_object_id":
 			v = sp(o.ID)
@@ -1020,19 +1023,12 @@ func (s *Server) renderDeal(d *Deal, props []string) object {
 		case "hs_lastmodifieddate":
 			v = sp(o.UpdatedAt)
 		}
-		o.Properties = append(o.Properties, prop{p, v})
-	}
-	return o
+		return v
+	})
 }
 
 func (s *Server) renderCompany(c *Company, props []string) object {
-	o := object{ID: strconv.FormatInt(c.ID, 10), CreatedAt: ts(c.Created), UpdatedAt: ts(c.Modified), Archived: c.Archived,
-		Properties: make([]prop, 0, len(props))}
-	if c.Archived {
-		o.ArchivedAt = ts(c.ArchivedAt)
-	}
-	for _, p := range props {
-		var v *string
+	return newObject(c.ID, c.Created, c.Modified, c.Archived, c.ArchivedAt, props, func(o *object, p string) (v *string) {
 		switch p {
 		case "hs_object_id":
 			v = sp(o.ID)
@@ -1049,19 +1045,12 @@ func (s *Server) renderCompany(c *Company, props []string) object {
 		case "hs_lastmodifieddate":
 			v = sp(o.UpdatedAt)
 		}
-		o.Properties = append(o.Properties, prop{p, v})
-	}
-	return o
+		return v
+	})
 }
 
 func renderEngagement(e *Engagement, props []string) object {
-	o := object{ID: strconv.FormatInt(e.ID, 10), CreatedAt: ts(e.Created), UpdatedAt: ts(e.Modified), Archived: e.Archived,
-		Properties: make([]prop, 0, len(props))}
-	if e.Archived {
-		o.ArchivedAt = ts(e.ArchivedAt)
-	}
-	for _, p := range props {
-		var v *string
+	return newObject(e.ID, e.Created, e.Modified, e.Archived, e.ArchivedAt, props, func(o *object, p string) (v *string) {
 		switch p {
 		case "hs_object_id":
 			v = sp(o.ID)
@@ -1083,9 +1072,8 @@ func renderEngagement(e *Engagement, props []string) object {
 		case "hs_lastmodifieddate":
 			v = sp(o.UpdatedAt)
 		}
-		o.Properties = append(o.Properties, prop{p, v})
-	}
-	return o
+		return v
+	})
 }
 
 type searchRequest struct {
