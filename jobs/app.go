@@ -179,6 +179,24 @@ func (a *App) Plan(ctx context.Context, sel string, fullRefresh bool) (*transfor
 	return a.runner("plan").Plan(ctx, selection, transform.BuildOptions{FullRefresh: fullRefresh})
 }
 
+// Checksums digests the named tables (every mart when none are named), in
+// order: an incremental build and a full refresh of the same inputs must
+// agree on them.
+func (a *App) Checksums(ctx context.Context, tables []string) ([]transform.TableChecksum, error) {
+	if len(tables) == 0 {
+		tables = a.Project.MartNames()
+	}
+	out := make([]transform.TableChecksum, 0, len(tables))
+	for _, t := range tables {
+		c, err := transform.Checksum(ctx, a.WH, t)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
 // ParseDialect returns the dialect of the engine named s (duckdb, bigquery),
 // for rendering SQL without opening a warehouse.
 func ParseDialect(s string) (warehouse.Dialect, error) {

@@ -41,6 +41,7 @@ func commands() map[string]command {
 		"compile":   {"render every model: --dialect bigquery|duckdb [--out DIR]", cmdCompile},
 		"test":      {"run the data tests", cmdTest},
 		"writeback": {"send queued lead events to GA4 [--validate] [--dry-run]", cmdWriteback},
+		"checksum":  {"print a row-order-independent checksum of each mart (or of the tables named): [TABLE...]", cmdChecksum},
 		"query":     {"run a SQL query: [--format table|csv|json] SQL", cmdQuery},
 		"runs":      {"show recent runs from the ledger", cmdRuns},
 		"generate":  {"write synthetic GA4 export, CRM and spend files: --out DIR --days N --seed S", cmdGenerate},
@@ -229,6 +230,25 @@ func cmdPlan(ctx context.Context, e *env) error {
 			return err
 		}
 		return writePlan(e.stdout, plan)
+	})
+}
+
+func cmdChecksum(ctx context.Context, e *env) error {
+	fs := e.flags("checksum")
+	if err := e.parse(fs); err != nil {
+		return err
+	}
+	return e.withApp(ctx, nil, func(app *jobs.App) error {
+		sums, err := app.Checksums(ctx, fs.Args())
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "TABLE\tROWS\tCHECKSUM")
+		for _, c := range sums {
+			fmt.Fprintf(tw, "%s\t%d\t%s\n", c.Table, c.Rows, c.Sum)
+		}
+		return tw.Flush()
 	})
 }
 
