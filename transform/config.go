@@ -42,11 +42,29 @@ type Config struct {
 	// unique_combination test.
 	UniqueKey    stringList  `yaml:"unique_key,omitempty" json:"unique_key,omitempty"`
 	LookbackDays *int        `yaml:"lookback_days,omitempty" json:"lookback_days,omitempty"`
+	// IncrementalStrategy says what an incremental run replaces: the
+	// partitions from the window's start (partitions, the default), or the
+	// rows whose unique_key the run produced (merge), for a model whose rows
+	// gather a key's whole history (a visitor's path) and so can change in
+	// any partition.
+	IncrementalStrategy IncrementalStrategy `yaml:"incremental_strategy,omitempty" json:"incremental_strategy,omitempty"`
 	Tests        TestsConfig `yaml:"tests,omitempty" json:"tests"`
 	// Severity applies to the data tests this file declares: its header
 	// tests, or the custom test it is.
 	Severity Severity `yaml:"severity,omitempty" json:"severity,omitempty"`
 }
+
+// IncrementalStrategy is how an incremental run publishes its rows.
+type IncrementalStrategy string
+
+const (
+	// StrategyPartitions deletes the partitions from the window's start and
+	// inserts the run's rows, which must all lie in the window.
+	StrategyPartitions IncrementalStrategy = "partitions"
+	// StrategyMerge deletes the rows whose unique_key the run produced and
+	// inserts the run's rows, whatever their partition.
+	StrategyMerge IncrementalStrategy = "merge"
+)
 
 // Severity says what offending rows of a data test do to a run.
 type Severity string
@@ -196,6 +214,15 @@ func (c Config) validate() error {
 	}
 	if c.Materialized == Incremental && c.PartitionBy == "" {
 		return keyErr("materialized", "incremental models need partition_by (a DATE column)")
+	}
+	switch c.IncrementalStrategy {
+	case "", StrategyPartitions:
+	case StrategyMerge:
+		if c.Materialized != Incremental || len(c.UniqueKey) == 0 {
+			return keyErr("incremental_strategy", "incremental_strategy: merge needs materialized: incremental and a unique_key")
+		}
+	default:
+		return keyErr("incremental_strategy", "incremental_strategy %q: want partitions or merge", c.IncrementalStrategy)
 	}
 	switch c.Severity {
 	case "", SeverityError, SeverityWarn:

@@ -282,11 +282,12 @@ func (b *builder) incremental(ctx context.Context) (_ buildOutput, err error) {
 	if err != nil {
 		return buildOutput{}, err
 	}
+	merge := b.m.Config.IncrementalStrategy == StrategyMerge
 	var rows int64
 	var parts []string
 	for _, row := range data {
 		day, ok := row[0].(time.Time)
-		if !ok || day.Before(since) {
+		if !merge && (!ok || day.Before(since)) {
 			// Rows outside the window would be appended a second time.
 			return buildOutput{}, fmt.Errorf("incremental run produced rows in partition %s=%s, before the window starting %s: filter the query with {{ incremental_filter %q }}",
 				col, warehouse.Format(row[0]), since.Format(time.DateOnly), col)
@@ -312,8 +313,18 @@ func (b *builder) incremental(ctx context.Context) (_ buildOutput, err error) {
 	if err != nil {
 		return buildOutput{}, err
 	}
+	del := fmt.Sprintf("DELETE FROM %s WHERE %s >= %s", b.q, col, b.d.DateLiteral(since))
+	if merge {
+		// The run's rows replace every row of their keys, in any partition.
+		keys := make([]string, len(b.m.Config.UniqueKey))
+		for i, k := range b.m.Config.UniqueKey {
+			k = b.d.QuoteIdent(k)
+			keys[i] = fmt.Sprintf("n.%s = t.%s", k, k)
+		}
+		del = fmt.Sprintf("DELETE FROM %s AS t WHERE EXISTS (SELECT 1 FROM %s AS n WHERE %s)", b.q, qt, strings.Join(keys, " AND "))
+	}
 	script := b.transaction(
-		fmt.Sprintf("DELETE FROM %s WHERE %s >= %s", b.q, col, b.d.DateLiteral(since)),
+		del,
 		fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s", b.q, colList, colList, qt),
 		st,
 	)

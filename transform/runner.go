@@ -854,6 +854,11 @@ func (r *Runner) runTestsEnv(ctx context.Context, env renderEnv, tests []dataTes
 // descriptions and lookback_days do not: changing them must not force a
 // full rebuild.
 func configKey(c Config) string {
-	return fmt.Sprintf("m=%s;p=%s;c=%s;u=%s;", c.Materialized, c.PartitionBy,
+	k := fmt.Sprintf("m=%s;p=%s;c=%s;u=%s;", c.Materialized, c.PartitionBy,
 		strings.Join(c.ClusterBy, ","), strings.Join(c.UniqueKey, ","))
+	// Appended only when set, so the versions of every other model stay.
+	if c.IncrementalStrategy == StrategyMerge {
+		k += "s=merge;"
+	}
+	return k
 }
