@@ -40,15 +40,15 @@ type Config struct {
 	ClusterBy   stringList `yaml:"cluster_by,omitempty" json:"cluster_by,omitempty"`
 	// UniqueKey is the model's grain; the runner checks it as a
 	// unique_combination test.
-	UniqueKey    stringList  `yaml:"unique_key,omitempty" json:"unique_key,omitempty"`
-	LookbackDays *int        `yaml:"lookback_days,omitempty" json:"lookback_days,omitempty"`
+	UniqueKey    stringList `yaml:"unique_key,omitempty" json:"unique_key,omitempty"`
+	LookbackDays *int       `yaml:"lookback_days,omitempty" json:"lookback_days,omitempty"`
 	// IncrementalStrategy says what an incremental run replaces: the
 	// partitions from the window's start (partitions, the default), or the
 	// rows whose unique_key the run produced (merge), for a model whose rows
 	// gather a key's whole history (a visitor's path) and so can change in
 	// any partition.
 	IncrementalStrategy IncrementalStrategy `yaml:"incremental_strategy,omitempty" json:"incremental_strategy,omitempty"`
-	Tests        TestsConfig `yaml:"tests,omitempty" json:"tests"`
+	Tests               TestsConfig         `yaml:"tests,omitempty" json:"tests"`
 	// Severity applies to the data tests this file declares: its header
 	// tests, or the custom test it is.
 	Severity Severity `yaml:"severity,omitempty" json:"severity,omitempty"`
