@@ -10,6 +10,10 @@ description: >
   markov_grain (channel, source_medium or campaign; default channel; the
   touch_key macro), joined by ' > ' and escaped by the path_state macro. The data-driven Go models (int_markov_removal_effects,
   int_shapley_path_credits) read it: only these counts leave the warehouse.
+  A table: lead journeys are restated by every CRM change and the counts
+  are over all journeys, but it reads visitors' paths already joined
+  (int_visitor_paths, one row per client, incremental), so a rebuild costs
+  a group-by over clients rather than a sort of every session.
 materialized: table
 tests:
   not_null: [stage, path, journeys, conversions]
@@ -40,34 +44,26 @@ linked_clients as (
   where client_key is not null
 ),
 
-visitor_steps as (
-  select
-    concat('client:', s.client_key) as journey_id,
-    row_number() over (partition by s.client_key order by s.session_start_ts, s.session_key) as position,
-    {{ macro "touch_key" "coalesce(s.channel, 'Unassigned')" "s.source" "s.medium" "s.campaign" }} as state,
-    false as converts_lead,
-    false as converts_sql,
-    false as converts_won
-  from {{ ref "stg_ga4__sessions" }} as s
-  left join linked_clients as lc on lc.client_key = s.client_key
-  where s.client_key is not null and lc.client_key is null
-),
-
-steps as (
-  select * from lead_steps
-  union all
-  select * from visitor_steps
+-- visitors' paths come whole from int_visitor_paths, which an incremental
+-- run keeps current for the clients it touched; clients linked to a lead
+-- since are left out here, so the CRM restates this without a session scan
+visitor_journeys as (
+  select v.path, false as converts_lead, false as converts_sql, false as converts_won
+  from {{ ref "int_visitor_paths" }} as v
+  left join linked_clients as lc on lc.client_key = v.client_key
+  where lc.client_key is null
 ),
 
 journeys as (
   select
-    journey_id,
     string_agg({{ macro "path_state" "state" }}, ' > ' order by position) as path,
     converts_lead,
     converts_sql,
     converts_won
-  from steps
+  from lead_steps
   group by journey_id, converts_lead, converts_sql, converts_won
+  union all
+  select * from visitor_journeys
 )
 
 select

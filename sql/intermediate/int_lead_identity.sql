@@ -5,6 +5,9 @@ description: >
   (client_id), a GA4 event or session carrying the lead's gclid (gclid), and
   a GA4 event carrying the lead's user_id (user_id). A lead may have several
   client keys and several link types; a client key is linked once per type.
+  A table: every CRM change restates it; it reads the events' ids through
+  int_client_ids_daily (incremental) and the sessions' gclids, so a rebuild
+  scans no event.
 materialized: table
 cluster_by: [lead_id]
 tests:
@@ -21,8 +24,8 @@ with leads as (
 
 ga_gclids as (
   select distinct client_key, gclid
-  from {{ ref "stg_ga4__events" }}
-  where gclid is not null and client_key is not null
+  from {{ ref "int_client_ids_daily" }}
+  where gclid is not null
   union distinct
   select distinct client_key, gclid
   from {{ ref "stg_ga4__sessions" }}
@@ -31,8 +34,8 @@ ga_gclids as (
 
 ga_users as (
   select distinct client_key, user_id
-  from {{ ref "stg_ga4__events" }}
-  where user_id is not null and client_key is not null
+  from {{ ref "int_client_ids_daily" }}
+  where user_id is not null
 ),
 
 links as (

@@ -12,6 +12,9 @@ description: >
   one account sum to 1 per model; revenue_credit shares its won revenue
   (fct_account_revenue). An account with no touch before its opportunity
   has one Unattributed touch with credit 1.
+  Rebuilt in full: account-grain, restated by any CRM change (a deal, an
+  account link); sessions are read only by a join probing the leads'
+  clients, so its cost follows leads, not the export.
 materialized: table
 cluster_by: [model, channel]
 tests:

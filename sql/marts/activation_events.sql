@@ -16,6 +16,9 @@ description: >
   gbraid and wbraid are Google Ads' iOS click ids from the lead-form
   session's landing URL; ad_consent is the CRM's, else the lead-form
   session's GA4 ads consent (privacy_info.ads_storage).
+  Rebuilt in full: lead-grain, restated by any CRM change; sessions are
+  joined only by the leads' form sessions, clients and gclids (consent, last
+  visit, click time), hash probes by lead, not a scan of days.
 materialized: table
 cluster_by: [client_key]
 tests:

@@ -10,6 +10,10 @@ description: >
   reached it. Credits of one lead sum to 1 per model and stage; a journey
   without web touchpoints has one Unattributed touch with credit 1. Columns
   and the model rules are documented in README.md.
+  Rebuilt in full: a CRM change (a stage, a deal, a merge) restates any
+  lead's credits whatever day its sessions fell on; sessions are read only
+  by a join probing the leads' clients, so its cost follows leads, not the
+  export.
 materialized: table
 cluster_by: [model, stage, channel]
 tests:

@@ -8,6 +8,10 @@ description: >
   Spend is never dropped: a spend row whose campaign no session of its
   channel carries in the month keeps its row and is counted in
   spend_rows_unmatched. Columns are documented in README.md.
+  Rebuilt in full (a table): its funnel figures are lead credits, which a
+  CRM change restates in any month; its only session-grain input is a count
+  of sessions per month and campaign, one scan of a few columns of
+  stg_ga4__sessions, a small part of a daily run.
 materialized: table
 cluster_by: [model, channel, campaign]
 tests:

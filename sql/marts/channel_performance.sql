@@ -9,6 +9,10 @@ description: >
   credits, opportunities the stage-opportunity credits, won and revenue the
   stage-won credits, so across all months one model's leads sum to the number
   of leads and its revenue to the leads' revenue. Columns are documented in README.md.
+  Rebuilt in full (a table): its funnel figures are lead credits, which a
+  CRM change restates in any month; its only session-grain input is a count
+  of sessions per month and channel, one scan of two columns of
+  stg_ga4__sessions, a small part of a daily run.
 materialized: table
 cluster_by: [model, channel]
 tests:

@@ -7,6 +7,8 @@ description: >
   reporting currency (the sum of its won deals, int_account_deals) and the
   days from its first lead to its first won deal. An account with no lead
   and no deal has zeros.
+  Rebuilt in full (a table): account-grain, restated by any CRM change; it
+  reads no GA4 table.
 materialized: table
 cluster_by: [account_id]
 tests:

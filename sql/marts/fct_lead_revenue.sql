@@ -6,6 +6,8 @@ description: >
   its won deals in the deal currency and in the reporting currency, days from
   lead to won, and a spam/bot flag with the reason. Columns are documented
   in README.md; the GA4 writer reads them, so they change only with it.
+  Rebuilt in full: one row per lead, restated by any CRM change; it reads no
+  session-grain table directly.
 materialized: table
 partition_by: lead_date
 cluster_by: [lead_id]

@@ -10,6 +10,8 @@ description: >
   Spam leads are left out of the estimates and predicted 0 (grain spam); a
   stage without any mature history has grain none and no prediction. Columns
   and rules are documented in README.md.
+  Rebuilt in full (a table): lead-grain cohorts restated by any CRM change;
+  it reads no GA4 table.
 materialized: table
 cluster_by: [stage, channel]
 tests:

@@ -9,6 +9,8 @@ description: >
   other month has mature history. Cost: the cohorts are fitted once per
   month (see int_stage_value_cohorts); this model then reads each mature lead
   stage once. Columns are documented in README.md.
+  Rebuilt in full (a table): a few hundred cohort rows from lead-grain
+  inputs; it reads no GA4 table.
 materialized: table
 cluster_by: [stage, channel]
 tests:

@@ -327,13 +327,17 @@ func runnerMutants(t *testing.T, c *zetasql.Client, p *transform.Project, ms mod
 		if !ok || m.Kind != transform.SQLModel || m.Config.Materialized != transform.Incremental {
 			continue
 		}
-		col := m.Config.PartitionBy
 		for _, s := range byModel[name] {
+			col := m.Config.PartitionBy
 			var from string
-			switch s.Step {
-			case "create":
+			switch {
+			case s.Step == "create":
 				from = "PARTITION BY " + col
-			case "replace":
+			case s.Step == "replace" && m.Config.IncrementalStrategy == transform.StrategyMerge:
+				// A merge deletes the rows of the built keys: break the key.
+				col = m.Config.UniqueKey[0]
+				from = "= t.`" + col + "`"
+			case s.Step == "replace":
 				from = "WHERE " + col + " >= DATE"
 			default:
 				continue

@@ -18,16 +18,17 @@ import (
 
 // dataDriven are the tables the data-driven attribution models build: the
 // counted paths (SQL) and the Go models over them.
-var dataDriven = []string{"int_attribution_paths", "int_markov_removal_effects", "int_shapley_path_credits", "int_shapley_touch_credits"}
+var dataDriven = []string{"int_visitor_paths", "int_attribution_paths", "int_markov_removal_effects", "int_shapley_path_credits", "int_shapley_touch_credits"}
 
 // dataDrivenInputs stand in for the models int_attribution_paths reads,
 // each with the columns it uses.
 var dataDrivenInputs = []struct {
 	model, table string
+	derived      string // columns the stand-in adds to the fixture's
 	schema       warehouse.Schema
 	rows         [][]any
 }{
-	{"intermediate/int_lead_touchpoints.sql", "touchpoints", schemaOf("lead_id", "position:int", "channel", "source", "medium", "campaign"), [][]any{
+	{"intermediate/int_lead_touchpoints.sql", "touchpoints", "", schemaOf("lead_id", "position:int", "channel", "source", "medium", "campaign"), [][]any{
 		{"L1", int64(1), "Paid Search", "google", "cpc", "Brand"},
 		{"L1", int64(2), "Email", "newsletter", "email", "Spring>Sale"},
 		{"L2", int64(1), "Paid Social", "facebook", "paid_social", "Retarget 100%"},
@@ -40,7 +41,7 @@ var dataDrivenInputs = []struct {
 		{"L6", int64(1), "Paid Social", "facebook", "paid_social", "Retarget+100%"},
 		{"L6", int64(2), "Organic Search", "google", "organic", "(not set)"},
 	}},
-	{"intermediate/int_lead_stages.sql", "stages", schemaOf("lead_id", "sql_at:ts", "opportunity_at:ts", "won_at:ts"), [][]any{
+	{"intermediate/int_lead_stages.sql", "stages", "", schemaOf("lead_id", "sql_at:ts", "opportunity_at:ts", "won_at:ts"), [][]any{
 		{"L1", day(3), day(5), day(9)},
 		{"L2", day(4), nil, nil},
 		{"L3", nil, nil, nil},
@@ -48,10 +49,10 @@ var dataDrivenInputs = []struct {
 		{"L5", nil, nil, nil},
 		{"L6", nil, day(7), nil},
 	}},
-	{"intermediate/int_lead_identity.sql", "identity", schemaOf("lead_id", "client_key"), [][]any{
+	{"intermediate/int_lead_identity.sql", "identity", "", schemaOf("lead_id", "client_key"), [][]any{
 		{"L1", "c1"}, {"L2", "c2"}, {"L3", nil},
 	}},
-	{"staging/stg_ga4__sessions.sql", "sessions", schemaOf("session_key", "client_key", "session_start_ts:ts", "channel", "source", "medium", "campaign"), [][]any{
+	{"staging/stg_ga4__sessions.sql", "sessions", ", cast(session_start_ts as date) as session_date", schemaOf("session_key", "client_key", "session_start_ts:ts", "channel", "source", "medium", "campaign"), [][]any{
 		{"s1", "c1", day(1), "Paid Search", "google", "cpc", "Brand"}, // a lead's client: not a visitor journey
 		{"v1a", "v1", day(1), "Paid Search", "google", "cpc", "brand"},
 		{"v1b", "v1", day(2), "Paid Social", "facebook", "paid_social", "Retarget 100%"},
@@ -105,7 +106,7 @@ func dataDrivenProject(t *testing.T) *transform.Project {
 		t.Fatal(err)
 	}
 	for _, in := range dataDrivenInputs {
-		mfs[in.model] = &fstest.MapFile{Data: []byte(`select * from {{ source "fixture" "` + in.table + `" }}`)}
+		mfs[in.model] = &fstest.MapFile{Data: []byte(`select *` + in.derived + ` from {{ source "fixture" "` + in.table + `" }}`)}
 	}
 	p, err := transform.LoadProject(mfs)
 	if err != nil {
