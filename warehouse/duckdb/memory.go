@@ -64,6 +64,9 @@ type MemoryLimit struct {
 	// Available is the memory the default was computed from (the smaller
 	// of the cgroup limit and physical memory); 0 when none was read.
 	Available int64
+	// Capped reports that the default is defaultMemoryCeiling rather than
+	// a share of Available.
+	Capped bool
 }
 
 // String is the limit as a person reads it, e.g. "1.2 GiB" or "4GB".
@@ -99,7 +102,11 @@ func defaultMemoryLimit(fsys fs.FS) (MemoryLimit, error) {
 	if avail == 0 {
 		return MemoryLimit{Source: MemoryFromDuckDB}, nil
 	}
-	limit := min(avail/100*defaultMemoryPercent, defaultMemoryCeiling)
+	limit := avail / 100 * defaultMemoryPercent
+	capped := limit > defaultMemoryCeiling
+	if capped {
+		limit = defaultMemoryCeiling
+	}
 	// Whole MiB: DuckDB's notation has no fractions of a unit in bytes.
 	mib := limit >> 20
 	if mib < 1 {
@@ -110,6 +117,7 @@ func defaultMemoryLimit(fsys fs.FS) (MemoryLimit, error) {
 		Bytes:     mib << 20,
 		Source:    source,
 		Available: avail,
+		Capped:    capped,
 	}, nil
 }
 

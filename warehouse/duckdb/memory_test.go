@@ -49,6 +49,9 @@ func TestDefaultMemoryLimit(t *testing.T) {
 			if got.Bytes != want {
 				t.Errorf("Bytes = %d, want %d", got.Bytes, want)
 			}
+			if got.Capped != (want == defaultMemoryCeiling) {
+				t.Errorf("Capped = %v with %d of %d bytes", got.Capped, got.Bytes, got.Available)
+			}
 			if want > 0 && got.Setting != fmt.Sprintf("%dMiB", want>>20) {
 				t.Errorf("Setting = %q", got.Setting)
 			}
@@ -61,7 +64,7 @@ func TestDefaultMemoryLimitCeiling(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Setting != "1024MiB" || got.String() != "1.0 GiB" {
+	if got.Setting != "1024MiB" || got.String() != "1.0 GiB" || !got.Capped {
 		t.Errorf("a 23 GiB machine gets %+v (%s), want the 1 GiB ceiling", got, got)
 	}
 }
