@@ -43,10 +43,17 @@ func OpenWarehouse(ctx context.Context, cfg config.Warehouse, log *slog.Logger) 
 }
 
 // memoryNote says how much memory DuckDB may use and where the figure came
-// from, naming the variable when it was set.
+// from, naming the variable when it was set. A capped default says so, with
+// the memory it was capped from: otherwise a large machine's 1 GiB looks like
+// a misread.
 func memoryNote(db *duckdb.DB) string {
 	m := db.MemoryLimit()
-	return fmt.Sprintf("DuckDB memory limit %s (from %s)", m, strings.Replace(m.Source, duckdb.MemoryFromOption, "SAM_DUCKDB_MEMORY_LIMIT", 1))
+	from := strings.Replace(m.Source, duckdb.MemoryFromOption, "SAM_DUCKDB_MEMORY_LIMIT", 1)
+	if m.Capped {
+		return fmt.Sprintf("DuckDB memory limit %s (the default's ceiling, of %s from %s; SAM_DUCKDB_MEMORY_LIMIT raises it)",
+			m, duckdb.MemoryLimit{Bytes: m.Available}, from)
+	}
+	return fmt.Sprintf("DuckDB memory limit %s (from %s)", m, from)
 }
 
 // MemoryNote is memoryNote for the app's warehouse, for the run summary;

@@ -8,22 +8,33 @@
 #   make bench                                   # everything (needs bin/sam and .tools: make build tools)
 #   SAM_BENCH_SCALE="100000 300000" make bench   # smaller scale series
 #   SAM_BENCH_PARTS="go scale" bash tests/bench/run.sh
+#   SAM_BENCH_PARTS="scale incremental" SAM_BENCH_SCALE=10000000 make bench
+#                                                # issue 19's 10M series alone: a year of export
+#                                                # (365 days), ~27 GB of disk, under 30 min on 2 cores
 #
 # Settings (environment):
-#   SAM_BENCH_PARTS          parts to run: go zetasql scale chaos (default: all)
-#   SAM_BENCH_SCALE          GA4 events per scale-series run (default "1000000 3000000", which keeps
-#                            make bench near 25 min on 2 cores; the issue's full series is
-#                            SAM_BENCH_SCALE="1000000 3000000 10000000": +25-30 min, 30 GB of disk)
-#   SAM_BENCH_DAYS           export days the scale-series events are spread over (default 30)
+#   SAM_BENCH_PARTS          parts to run: go zetasql scale incremental chaos (default: all)
+#   SAM_BENCH_SCALE          GA4 events per scale-series run, each N or N:DAYS (default
+#                            "265000 883000 3000000", about 25 min for make bench on 2 cores; the
+#                            first two are the sizes of issue 19's ratios)
+#   SAM_BENCH_DAYS           export days a size is spread over when it gives none (default 30;
+#                            sizes of 10M events and more default to 365: a year of export)
 #   SAM_BENCH_GO_ONLY        regexp: run only the Go benchmarks of matching packages (default: all)
 #   SAM_BENCH_QUICK=1        1 iteration per benchmark and small attribution fixtures (validating the script)
-#   SAM_BENCH_STAGE_TIMEOUT  seconds one pipeline stage may take before it is stopped (default 1200)
+#   SAM_BENCH_STAGE_TIMEOUT  seconds one pipeline stage may take before it is stopped (default 1800)
 #   SAM_BENCH_WORK           scratch directory (default: a new /tmp/sam-bench.*; removed unless SAM_BENCH_KEEP=1)
 #   SAM_BENCH_OUT            file to write (default BENCHMARKS.md at the repository root)
 #   SAM_CHAOS_RUNS           kill -9 runs for tests/chaos (default 20)
-#   SAM_BENCH_BASELINE=0     skip the DuckDB read_json baseline of the scale series' first size
 #   SAM_BENCH_REPORT_ONLY=1  run nothing; rewrite the report from the results in SAM_BENCH_WORK
 #   BIN, GO                  the sam binary (default bin/sam) and the go command
+#
+# Every size of the scale series first reads its export with DuckDB's own
+# read_json (tests/bench BenchmarkReadJSONDir), then runs each stage as its own
+# process: the ratios of issue 19 are taken between the two in one session.
+# The incremental part holds back the last export day of the largest size
+# before its full build, then puts it back and times a second `sam run` (the
+# new day plus the lookback), then `sam transform --full-refresh`, and compares
+# checksums of the marts after each.
 set -uo pipefail
 
 main() {
@@ -32,17 +43,34 @@ cd "$ROOT" || exit 2
 GO=${GO:-go}
 BIN=${BIN:-bin/sam}
 [[ $BIN == /* ]] || BIN="$ROOT/$BIN"
-PARTS=${SAM_BENCH_PARTS:-go zetasql scale chaos}
-SCALE=${SAM_BENCH_SCALE:-1000000 3000000}
+PARTS=${SAM_BENCH_PARTS:-go zetasql scale incremental chaos}
+SCALE_SPEC=${SAM_BENCH_SCALE:-265000 883000 3000000}
 DAYS=${SAM_BENCH_DAYS:-30}
 QUICK=${SAM_BENCH_QUICK:-0}
 GO_ONLY=${SAM_BENCH_GO_ONLY:-.}
-STAGE_TIMEOUT=${SAM_BENCH_STAGE_TIMEOUT:-1200}
+STAGE_TIMEOUT=${SAM_BENCH_STAGE_TIMEOUT:-1800}
 CHAOS_RUNS=${SAM_CHAOS_RUNS:-20}
 OUT=${SAM_BENCH_OUT:-$ROOT/BENCHMARKS.md}
 WORK=${SAM_BENCH_WORK:-$(mktemp -d /tmp/sam-bench.XXXXXX)}
 mkdir -p "$WORK"
 STAGES=(load_ga4 load_crm load_spend transform test writeback)
+# SCALE: the sizes alone; days_for N: the export days of size N.
+SCALE=""
+declare -A SIZE_DAYS
+for spec in $SCALE_SPEC; do
+	n=${spec%%:*}
+	if [[ $spec == *:* ]]; then
+		SIZE_DAYS[$n]=${spec#*:}
+	elif ((n >= 10000000)); then
+		SIZE_DAYS[$n]=365
+	else
+		SIZE_DAYS[$n]=$DAYS
+	fi
+	SCALE+="$n "
+done
+SCALE=${SCALE% }
+LARGEST=$(tr ' ' '\n' <<<"$SCALE" | sort -n | tail -1)
+days_for() { echo "${SIZE_DAYS[$1]:-$DAYS}"; }
 TIME=/usr/bin/time
 if [[ ! -x $TIME ]]; then
 	echo "bench: /usr/bin/time missing, installing GNU time" >&2
@@ -96,7 +124,7 @@ log "work dir $WORK; parts: $PARTS"
 # package | -bench regexp | -benchtime. Packages with benchmarks that are not
 # listed run everything once (so a new benchmark is never silently skipped).
 GOBENCH=(
-	"./transform|BuildChain|3x"
+	"./transform|BuildChain|25x"
 	"./loaders/ga4|FileLoad|DuckDBReadJSON|ValidateFiles|3x"
 	"./loaders/ga4|Check$|1s"
 	"./loaders/crm/hubspot|SearchThroughput|2x"
@@ -177,40 +205,87 @@ if runs chaos; then
 fi
 
 # ---------------------------------------------------------------- scale series
-# One `sam run --stages S` process per stage on a fresh DuckDB file, each under
-# /usr/bin/time: wall time and peak RSS per stage; the ledger's own duration
-# (the stage without process start and warehouse open) comes from its table.
+# Per size: generate, DuckDB's read_json of the export (the baseline), then
+# one `sam run --stages S` process per stage on a fresh DuckDB file, each
+# under /usr/bin/time (wall, peak RSS, user and system CPU) with default
+# settings; the ledger's own duration (the stage without process start and
+# warehouse open) comes from its output.
 SC=$WORK/scale
+# sam_env D R: the pipeline's settings for the data in D and the run dir R.
+sam_env() {
+	export SAM_DUCKDB_PATH=$2/sam.duckdb SAM_GA4_EXPORT_DIR=$1/ga4 SAM_CRM_DIR=$1/crm SAM_SPEND_DIR=$1/spend \
+		SAM_FX_RATES_FILE=$1/fx_rates.csv SAM_GA4_SINK_FILE=$2/ga4sink.ndjson SAM_WRITEBACK_MODE=local \
+		SAM_LOG_FORMAT=text SAM_LOG_LEVEL=info SAM_CRM_SOURCE=file SAM_ENGINE=duckdb
+	unset SAM_DUCKDB_MEMORY_LIMIT # default settings: the memory limit is the computed one
+}
+# timed R NAME CMD...: runs CMD under /usr/bin/time into R/NAME.{time,out,err,rc}.
+timed() {
+	local r=$1 name=$2
+	shift 2
+	$TIME -f "%e %M %U %S" -o "$r/$name.time" timeout -k 30 "$STAGE_TIMEOUT" "$@" >"$r/$name.out" 2>"$r/$name.err"
+	echo $? >"$r/$name.rc"
+}
+# mart_checksums OUT: one line per mart: name, rows and an order-independent
+# hash of every column, doubles printed to 9 significant digits (an
+# incremental build may sum in another order than a full one). Columns that
+# record when or by which run a row was built are left out.
+mart_checksums() {
+	local m cols expr
+	: >"$1"
+	for m in $(ls "$ROOT"/sql/marts/*.sql | xargs -n1 basename | sed 's/\.sql$//' | sort); do
+		cols=$("$BIN" query --format csv "select column_name, data_type from information_schema.columns where table_name = '$m' and column_name not in ('built_at', 'run_id', 'loaded_at', 'updated_at', '_sam_run_id', '_sam_built_at') order by ordinal_position" 2>/dev/null | tail -n +2)
+		if [[ -z $cols ]]; then
+			echo "$m missing" >>"$1"
+			continue
+		fi
+		expr=$(awk -F, '{ c = "\"" $1 "\""; if ($2 ~ /^(DOUBLE|FLOAT|REAL)$/) c = "printf('"'"'%.9g'"'"', " c ")"; printf "%s%s", (NR > 1 ? ", " : ""), c }' <<<"$cols")
+		echo "$m $("$BIN" query --format csv "select count(*) || ' ' || coalesce(sum(hash($expr)), 0) from \"$m\"" 2>&1 | tail -1)" >>"$1"
+	done
+}
 if runs scale; then
 	mkdir -p "$SC"
-	first=1
+	GOBENCH_TEST=$WORK/bench.test
+	$GO test -c -o "$GOBENCH_TEST" ./tests/bench >"$WORK/bench.test.build" 2>&1 || log "tests/bench does not build: see $WORK/bench.test.build"
 	for n in $SCALE; do
 		d=$SC/data_$n
 		r=$SC/run_$n
 		rm -rf "$d" "$r"
 		mkdir -p "$r"
-		perday=$(awk -v n="$n" -v d="$DAYS" 'BEGIN { printf "%d", n / d / 0.883 + 0.5 }')
-		log "scale $n: generate ($DAYS days x $perday events/day)"
-		t0=$(now)
-		$TIME -f "%e %M" -o "$r/generate.time" "$BIN" generate --out "$d" --days "$DAYS" --seed 42 --events-per-day "$perday" >"$r/generate.out" 2>"$r/generate.err"
+		days=$(days_for "$n")
+		perday=$(awk -v n="$n" -v d="$days" 'BEGIN { printf "%d", n / d / 0.883 + 0.5 }')
+		log "scale $n: generate ($days days x $perday events/day)"
+		$TIME -f "%e %M" -o "$r/generate.time" "$BIN" generate --out "$d" --days "$days" --seed 42 --events-per-day "$perday" >"$r/generate.out" 2>"$r/generate.err"
+		if [[ $n == "$LARGEST" ]] && has incremental; then
+			# The last export day waits outside the export until the incremental run.
+			last=$(ls "$d/ga4" | grep -E '^events_[0-9]{8}' | sed -E 's/^events_([0-9]{8}).*/\1/' | sort | tail -1)
+			mkdir -p "$d/heldback"
+			mv "$d/ga4"/events_"$last"* "$d/heldback/"
+			echo "$last" >"$r/heldback_day"
+		fi
 		du -sb "$d/ga4" | cut -f1 >"$r/ga4_bytes"
-		export SAM_DUCKDB_PATH=$r/sam.duckdb SAM_GA4_EXPORT_DIR=$d/ga4 SAM_CRM_DIR=$d/crm SAM_SPEND_DIR=$d/spend \
-			SAM_FX_RATES_FILE=$d/fx_rates.csv SAM_GA4_SINK_FILE=$r/ga4sink.ndjson SAM_WRITEBACK_MODE=local \
-			SAM_LOG_FORMAT=text SAM_LOG_LEVEL=info SAM_CRM_SOURCE=file SAM_ENGINE=duckdb
+		log "scale $n: DuckDB read_json baseline"
+		(cd "$WORK" && SAM_BENCH_GA4_DIR=$d/ga4 $TIME -f "%e %M %U %S" -o "$r/readjson.time" "$GOBENCH_TEST" -test.run '^$' \
+			-test.bench 'ReadJSONDir' -test.benchtime 1x -test.timeout 60m) >"$r/readjson.txt" 2>&1
+		cat /proc/loadavg >"$r/load_before"
+		sam_env "$d" "$r"
 		for s in "${STAGES[@]}"; do
 			log "scale $n: $s"
-			$TIME -f "%e %M" -o "$r/$s.time" timeout -k 30 "$STAGE_TIMEOUT" "$BIN" run --stages "$s" >"$r/$s.out" 2>"$r/$s.err"
-			echo $? >"$r/$s.rc"
+			timed "$r" "$s" "$BIN" run --stages "$s"
 		done
+		cut -d' ' -f1-3 /proc/loadavg >"$r/load_after"
 		du -sb "$r/sam.duckdb" 2>/dev/null | cut -f1 >"$r/db_bytes"
-		if [[ $first == 1 && ${SAM_BENCH_BASELINE:-1} == 1 ]]; then
-			log "scale $n: DuckDB read_json baseline"
-			SAM_BENCH_GA4_DIR=$d/ga4 $GO test -run '^$' -bench 'ReadJSONDir' -benchtime 1x -timeout 30m ./tests/bench >"$r/readjson.txt" 2>&1
-			first=0
+		if [[ -f $r/heldback_day ]]; then
+			log "scale $n: incremental run with day $(cat "$r/heldback_day") put back"
+			mv "$d/heldback"/* "$d/ga4/"
+			timed "$r" incr "$BIN" run
+			mart_checksums "$r/checksums_incr"
+			log "scale $n: sam transform --full-refresh"
+			timed "$r" fullrefresh "$BIN" transform --full-refresh
+			mart_checksums "$r/checksums_full"
 		fi
 		unset SAM_DUCKDB_PATH SAM_GA4_EXPORT_DIR SAM_CRM_DIR SAM_SPEND_DIR SAM_FX_RATES_FILE SAM_GA4_SINK_FILE SAM_WRITEBACK_MODE \
 			SAM_LOG_FORMAT SAM_LOG_LEVEL SAM_CRM_SOURCE SAM_ENGINE
-		[[ ${SAM_BENCH_KEEP:-0} == 1 ]] || rm -rf "$d" "$r/sam.duckdb" "$r/sam.duckdb.wal" "$r/ga4sink.ndjson"
+		[[ ${SAM_BENCH_KEEP:-0} == 1 ]] || rm -rf "$d" "$r/sam.duckdb" "$r/sam.duckdb.wal" "$r/sam.duckdb.tmp" "$r/ga4sink.ndjson"
 	done
 fi
 
@@ -248,7 +323,7 @@ scale_rows() {
 		leads=$(grep -o '[0-9]* leads (' "$r/generate.out" 2>/dev/null | awk '{ print $1 }')
 		line="$n ${ev:--} ${leads:--} $(cat "$r/ga4_bytes" 2>/dev/null || echo -) $(cat "$r/generate.time" 2>/dev/null | tail -1 | awk '{ print $1, $2 }')"
 		for s in "${STAGES[@]}"; do
-			tm=$(tail -1 "$r/$s.time" 2>/dev/null)
+			tm=$(tail -1 "$r/$s.time" 2>/dev/null | cut -d' ' -f1-2)
 			[[ $tm =~ ^[0-9.]+\ [0-9]+$ ]] || tm="- -"
 			led=$(awk -v s="$s" '$1 == s && $2 ~ /^(succeeded|failed|skipped|interrupted)$/ { print $4 }' "$r/$s.out" 2>/dev/null | tail -1 | gosecs)
 			[[ -s $r/$s.out ]] || led=-
@@ -268,6 +343,105 @@ model_secs() {
 	grep 'msg="model built"' "$e" | grep -E "model=($2) " | sed -n 's/.*duration=\([^ ]*\).*/\1/p' | gosecs
 }
 fence() { echo '```'; grep -E "$2" "$1" 2>/dev/null || echo "(no output: $1)"; echo '```'; }
+# tfield N NAME K: field K of run_N/NAME.time (1 wall s, 2 peak RSS KiB, 3 user s, 4 system s).
+tfield() {
+	local v
+	v=$(tail -1 "$SC/run_$1/$2.time" 2>/dev/null | cut -d' ' -f"$3")
+	[[ $v =~ ^[0-9.]+$ ]] && echo "$v" || echo -
+}
+# nearest T: the size of the series closest to T events (by ratio).
+nearest() {
+	tr ' ' '\n' <<<"$SCALE" | awk -v t="$1" 'NF { d = log($1 / t); if (d < 0) d = -d; if (best == "" || d < bd) { best = $1; bd = d } } END { print best }'
+}
+# verdict VALUE OP LIMIT: met / not met (OP is <= or >=), or not measured.
+verdict() {
+	awk -v v="$1" -v op="$2" -v l="$3" 'BEGIN {
+		if (v == "-" || v == "") { print "not measured"; exit }
+		ok = (op == "<=" ? v + 0 <= l + 0 : v + 0 >= l + 0); print (ok ? "**met**" : "**not met**") }'
+}
+# events N: GA4 events the export of size N holds (in the full build's files).
+events() {
+	local ev
+	ev=$(grep -o 'in [^:]*: [0-9]* GA4 events' "$SC/run_$1/generate.out" 2>/dev/null | awk '{ print $(NF-2) }')
+	echo "${ev:--}"
+}
+# issue19: the table of issue 19's figures, each a ratio within this run.
+issue19() {
+	has scale || has go || return 0
+	echo "## Issue 19 targets"
+	echo
+	echo "Each ratio compares two measurements taken in turn in this run on the same files: the"
+	echo "baseline is DuckDB's own \`read_json\` of the export with its typed schema (tests/bench"
+	echo "BenchmarkReadJSONDir, run just before the pipeline), the pipeline runs with default settings"
+	echo "(no \`SAM_DUCKDB_MEMORY_LIMIT\`), one \`sam run --stages STAGE\` process per stage."
+	echo
+	echo "| figure | measured | target | status |"
+	echo "|---|---|---|---|"
+	if has scale; then
+		local n1 n2 nl rj lw cpu rjcpu all ev st stall peak rcs incr full fr same
+		n1=$(nearest 883000)
+		rj=$(metric "$SC/run_$n1/readjson.txt" BenchmarkReadJSONDir s)
+		lw=$(tfield "$n1" load_ga4 1)
+		cpu=$(awk -v w="$lw" -v u="$(tfield "$n1" load_ga4 3)" -v s="$(tfield "$n1" load_ga4 4)" 'BEGIN { if (w == "-" || u == "-" || w <= 0) print "-"; else printf "%.2f", (u + s) / w }')
+		rjcpu=$(awk -v w="$(tfield "$n1" readjson 1)" -v u="$(tfield "$n1" readjson 3)" -v s="$(tfield "$n1" readjson 4)" 'BEGIN { if (w == "-" || u == "-" || w <= 0) print "-"; else printf "%.2f", (u + s) / w }')
+		echo "| GA4 load / \`read_json\` wall, $(fmtnum "$(events "$n1")") events ($(awk -v b="$(cat "$SC/run_$n1/ga4_bytes" 2>/dev/null || echo 0)" 'BEGIN { printf "%.1f", b / 1e9 }') GB) | $(ratio "$lw" "$rj") ($lw s / $rj s); CPU: the load keeps $cpu cores busy (user+sys / wall), \`read_json\`'s process $rjcpu | ≤ 1.0 | $(verdict "$(ratio "$lw" "$rj")" "<=" 1.0) |"
+		n2=$(nearest 265000)
+		rj=$(metric "$SC/run_$n2/readjson.txt" BenchmarkReadJSONDir s)
+		all=$(scale_rows | awk -v n="$n2" '$1 == n { print $(NF - 3) }')
+		echo "| all stages / \`read_json\` wall, $(fmtnum "$(events "$n2")") events | $(ratio "${all:--}" "$rj") (${all:--} s / $rj s) | ≤ 1.5 | $(verdict "$(ratio "${all:--}" "$rj")" "<=" 1.5) |"
+		nl=$LARGEST
+		rj=$(metric "$SC/run_$nl/readjson.txt" BenchmarkReadJSONDir s)
+		read -r all peak rcs <<<"$(scale_rows | awk -v n="$nl" '$1 == n { print $(NF - 3), $(NF - 2), $NF }')"
+		local at="at $(fmtnum "$(events "$nl")") events over $(days_for "$nl") days"
+		((nl >= 10000000)) || at+=" (not the 10M series: \`SAM_BENCH_PARTS=\"scale incremental\" SAM_BENCH_SCALE=10000000 make bench\`)"
+		echo "| all stages / \`read_json\` of the same files, $at | $(ratio "${all:--}" "$rj") (${all:--} s / $rj s) | ≤ 1.5 | $(verdict "$(ratio "${all:--}" "$rj")" "<=" 1.5) |"
+		local peakmib=-
+		[[ ${peak:--} != - ]] && peakmib=$(awk -v k="$peak" 'BEGIN { printf "%.0f", k / 1024 }')
+		local peakstage
+		peakstage=$(for s in "${STAGES[@]}"; do echo "$(tfield "$nl" "$s" 2) $s"; done | sort -n | tail -1 | awk '{ print $2 }')
+		local rss_status
+		rss_status=$(verdict "$peakmib" "<=" 2048)
+		[[ ${rcs:-1} != 0 ]] && rss_status="**not met**: a stage failed (exit $rcs)"
+		echo "| peak RSS of any stage, default settings, $at | $peakmib MiB ($peakstage; memory limit: $(grep -ho 'DuckDB memory limit [^"]*' "$SC/run_$nl/transform.err" 2>/dev/null | head -1 | sed 's/DuckDB memory limit //')) | ≤ 2048 MiB, run completes | $rss_status |"
+		ev=$(events "$nl")
+		st=$(model_secs "$nl" 'stg_ga4__events|stg_ga4__sessions')
+		stall=$(model_secs "$nl" 'stg_ga4__[a-z_]+')
+		local eps epsall
+		eps=$(awk -v e="$ev" -v t="$st" 'BEGIN { if (e == "-" || t == "-" || t <= 0) print "-"; else printf "%.0f", e / t }')
+		epsall=$(awk -v e="$ev" -v t="$stall" 'BEGIN { if (e == "-" || t == "-" || t <= 0) print "-"; else printf "%.0f", e / t }')
+		echo "| \`stg_ga4__events\` + \`stg_ga4__sessions\`, $at (model durations from the transform log) | $(fmtnum "$eps") events/s ($st s); every \`stg_ga4__*\` model: $(fmtnum "$epsall") events/s ($stall s) | ≥ 500,000 events/s (all of GA4 staging) | $(verdict "$epsall" ">=" 500000) |"
+		if has incremental; then
+			incr=$(tfield "$nl" incr 1)
+			full=${all:--}
+			fr=$(tfield "$nl" fullrefresh 1)
+			same=-
+			if [[ -s $SC/run_$nl/checksums_incr && -s $SC/run_$nl/checksums_full ]]; then
+				if grep -q missing "$SC/run_$nl/checksums_incr"; then
+					same="a mart is missing"
+				elif cmp -s "$SC/run_$nl/checksums_incr" "$SC/run_$nl/checksums_full"; then
+					same="equal"
+				else
+					same="**differ**: $(diff "$SC/run_$nl/checksums_incr" "$SC/run_$nl/checksums_full" | grep '^<' | awk '{ print $2 }' | paste -sd, -)"
+				fi
+			fi
+			local ist
+			ist=$(verdict "$(ratio "$incr" "$full" 3)" "<=" 0.10)
+			[[ $same != equal ]] && ist="**not met**: checksums not equal"
+			[[ $(cat "$SC/run_$nl/incr.rc" 2>/dev/null) == 0 ]] || ist="**not met**: the incremental run failed (exit $(cat "$SC/run_$nl/incr.rc" 2>/dev/null || echo -))"
+			echo "| daily incremental run (day $(cat "$SC/run_$nl/heldback_day" 2>/dev/null || echo -) held back, then \`sam run\`) / full build (all stages), $at | $(ratio "$incr" "$full" 3) ($incr s / $full s); \`sam transform --full-refresh\` afterwards $fr s; checksums of the $(wc -l <"$SC/run_$nl/checksums_full" 2>/dev/null || echo 0) marts vs the full refresh: $same | ≤ 0.10, equal to a full rebuild | $ist |"
+		fi
+	fi
+	if has go; then
+		local med p25 p75
+		med=$(metric "$f_chain" BenchmarkBuildChain runner/raw)
+		p25=$(metric "$f_chain" BenchmarkBuildChain runner/raw_p25)
+		p75=$(metric "$f_chain" BenchmarkBuildChain runner/raw_p75)
+		echo "| transform runner / the same compiled SQL through the driver (transform BenchmarkBuildChain, 10 models over 1M rows) | median of $(grep -m1 '^BenchmarkBuildChain' "$f_chain" 2>/dev/null | awk '{ print $2 }') interleaved pairs $med (interquartile $p25–$p75) | ≤ 1.05, settled | $(verdict "$med" "<=" 1.05) |"
+	fi
+	echo
+	echo "Load average during the scale series, per size (before → after the stages): $(for n in $SCALE; do echo -n "$(fmtnum "$(events "$n")") events $(cut -d' ' -f1-3 "$SC/run_$n/load_before" 2>/dev/null) → $(cat "$SC/run_$n/load_after" 2>/dev/null); "; done | sed 's/; $//')."
+	echo
+}
 
 {
 	echo "# Benchmarks"
@@ -289,12 +463,12 @@ fence() { echo '```'; grep -E "$2" "$1" 2>/dev/null || echo "(no output: $1)"; e
 		echo
 	fi
 
+	issue19
 	echo "## Summary"
 	echo
 	echo "| issue | figure | target |"
 	echo "|---|---|---|"
 	if has go; then
-		echo "| core: \`sam transform\` of a 10-model chain over 1M rows vs the same SQL through the driver | runner/raw $(metric "$f_chain" BenchmarkBuildChain runner/raw) (fastest rounds $(metric "$f_chain" BenchmarkBuildChain min_runner/raw)) | ≤ 1.10 |"
 		fl=$(metric "$f_ga4" BenchmarkFileLoad events/s)
 		rj=$(metric "$f_ga4" BenchmarkDuckDBReadJSON events/s)
 		echo "| GA4 file load, 45k events (bench) | $(fmtnum "$fl") events/s, $(metric "$f_ga4" BenchmarkFileLoad MB/s) MB/s; DuckDB read_json $(fmtnum "$rj") events/s; load/read_json time $(ratio "$rj" "$fl") | |"
@@ -321,14 +495,7 @@ fence() { echo '```'; grep -E "$2" "$1" 2>/dev/null || echo "(no output: $1)"; e
 		echo "| ZetaSQL: BigQuery SQL checks (tools/zetasql, tests/bigquerysql) | $zt s of test time; $(cat "$WORK/zetasql_wall") s wall with compiling, alone | |"
 	fi
 	if has scale; then
-		first=$(echo "$SCALE" | awk '{ print $1 }')
-		read -r _ ev _ by _ _ lw lr _ _ _ <<<"$(scale_rows | awk -v n="$first" '$1 == n')"
-		rjs=$(metric "$SC/run_$first/readjson.txt" BenchmarkReadJSONDir s)
-		if [[ -n ${ev:-} && ${lw:--} != - ]]; then
-			echo "| GA4 load of $(fmtnum "$ev") generated events (\`sam run --stages load_ga4\`) | $(awk -v b="$by" -v t="$lw" 'BEGIN { printf "%.1f", b / t / 1e6 }') MB/s, $(fmtnum "$(awk -v e="$ev" -v t="$lw" 'BEGIN { print e / t }')") events/s, peak RSS $(awk -v k="$lr" 'BEGIN { printf "%.0f", k / 1024 }') MiB; $(ratio "$lw" "$rjs") × DuckDB read_json's time ($rjs s) on the same files | |"
-			echo "| GA4 staging build (stg_ga4__* models) at $(fmtnum "$ev") events | $(model_secs "$first" 'stg_ga4__[a-z_]+') s | |"
-		fi
-		echo "| scale series | see [below](#scale-series-embedded-pipeline) | near-linear |"
+		echo "| scale series, issue 19's figures | see [Issue 19 targets](#issue-19-targets) and [below](#scale-series-embedded-pipeline) | near-linear |"
 	fi
 	if has chaos; then
 		rc=$(cat "$WORK/chaos.rc")

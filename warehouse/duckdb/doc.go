@@ -24,7 +24,10 @@
 // Without Options.MemoryLimit, DuckDB's memory_limit is 60 % of the smaller
 // of the container's cgroup memory limit (v2 memory.max, else v1
 // memory.limit_in_bytes; "max" means none) and physical memory
-// (/proc/meminfo), leaving the rest to the Go heap and the OS. DB.MemoryLimit
+// (/proc/meminfo), at most 1 GiB, leaving the rest to the Go heap and the
+// OS: every stage then stays under 2 GiB of RSS on any machine. Sessions run
+// with preserve_insertion_order off, so large INSERT … SELECTs stream and
+// spill rather than being materialised in order. DB.MemoryLimit
 // reports the limit and its source. Beyond it DuckDB spills to
 // temp_directory: "<file>.tmp" next to the database (created 0700, removed
 // on Close when empty) or, in memory, a private directory under os.TempDir

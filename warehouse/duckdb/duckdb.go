@@ -123,6 +123,10 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, err
 	}
 	params.Set("temp_directory", spill)
+	// Without it DuckDB may stream and spill a large INSERT … SELECT instead
+	// of materialising it in order; no model relies on row order (ordered
+	// aggregates say ORDER BY, and reads that care sort).
+	params.Set("preserve_insertion_order", "false")
 	dsn := path + "?" + params.Encode()
 	connector, err := duckdbdrv.NewConnector(dsn, initConn)
 	if err != nil {

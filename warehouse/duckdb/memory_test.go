@@ -29,6 +29,8 @@ func TestDefaultMemoryLimit(t *testing.T) {
 		{"cgroup above the machine", map[string]string{cgroupV2Max: "17179869184\n", procMeminfo: meminfo}, MemoryFromMachine, 8 * gib},
 		{"no cgroup", map[string]string{procMeminfo: meminfo}, MemoryFromMachine, 8 * gib},
 		{"nothing readable", map[string]string{}, MemoryFromDuckDB, 0},
+		{"large machine: the ceiling", map[string]string{procMeminfo: "MemTotal:       67108864 kB\n"}, MemoryFromMachine, 64 * gib},
+		{"large cgroup: the ceiling", map[string]string{cgroupV2Max: "8589934592\n", procMeminfo: "MemTotal:       67108864 kB\n"}, MemoryFromCgroup, 8 * gib},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -43,14 +45,27 @@ func TestDefaultMemoryLimit(t *testing.T) {
 			if got.Source != tt.source || got.Available != tt.avail {
 				t.Fatalf("got %+v, want source %s from %d bytes", got, tt.source, tt.avail)
 			}
-			want := tt.avail / 100 * defaultMemoryPercent >> 20 << 20
+			want := min(tt.avail/100*defaultMemoryPercent>>20<<20, defaultMemoryCeiling)
 			if got.Bytes != want {
 				t.Errorf("Bytes = %d, want %d", got.Bytes, want)
+			}
+			if got.Capped != (want == defaultMemoryCeiling) {
+				t.Errorf("Capped = %v with %d of %d bytes", got.Capped, got.Bytes, got.Available)
 			}
 			if want > 0 && got.Setting != fmt.Sprintf("%dMiB", want>>20) {
 				t.Errorf("Setting = %q", got.Setting)
 			}
 		})
+	}
+}
+
+func TestDefaultMemoryLimitCeiling(t *testing.T) {
+	got, err := defaultMemoryLimit(fstest.MapFS{procMeminfo: {Data: []byte("MemTotal:       24576000 kB\n")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Setting != "1024MiB" || got.String() != "1.0 GiB" || !got.Capped {
+		t.Errorf("a 23 GiB machine gets %+v (%s), want the 1 GiB ceiling", got, got)
 	}
 }
 
