@@ -95,15 +95,9 @@ keyed as (
   from exported
 ),
 
+-- the most recently loaded copy of each event
 deduplicated as (
-  select *
-  from (
-    select
-      *,
-      row_number() over (partition by event_key order by loaded_at desc, export_table) as copy_rank
-    from keyed
-  ) as k
-  where copy_rank = 1
+  {{ latest_per_key "keyed" "event_key" "loaded_at desc, export_table" }}
 )
 
 select

@@ -60,6 +60,22 @@ func (Dialect) FirstBy(value, condition, order string) string {
 	return fmt.Sprintf("arg_min_null(%s, row(%s)) FILTER (WHERE %s)", value, order, condition)
 }
 
+// LatestPerKey implements warehouse.Dialect. Copies are rare, and a window
+// over every row sorts all of their columns, so only the keys that repeat
+// go through the window; the rest pass by an anti-join. DuckDB materializes
+// relation once for its three reads.
+func (Dialect) LatestPerKey(relation, key, order string) string {
+	return fmt.Sprintf(`with sam_repeated_keys as (
+    select %[2]s from %[1]s group by %[2]s having count(*) > 1
+  )
+  select * from %[1]s
+  where %[2]s not in (select %[2]s from sam_repeated_keys)
+  union all
+  select * from %[1]s
+  where %[2]s in (select %[2]s from sam_repeated_keys)
+  qualify row_number() over (partition by %[2]s order by %[3]s) = 1`, relation, key, order)
+}
+
 // DaysBetween implements warehouse.Dialect.
 func (Dialect) DaysBetween(later, earlier string) string {
 	return fmt.Sprintf("(date_diff('microsecond', CAST(%s AS TIMESTAMP), CAST(%s AS TIMESTAMP)) / 86400000000.0)", earlier, later)
