@@ -47,3 +47,17 @@ func TestFirstByKeepsNullValues(t *testing.T) {
 		t.Errorf("%s\n= %v\nwant %v", q, got, want)
 	}
 }
+
+// TestLatestPerKeyKeepsOneRowPerKey checks that single rows pass as they
+// are and that of repeated keys only the first row by the order is kept.
+func TestLatestPerKeyKeepsOneRowPerKey(t *testing.T) {
+	db := openMem(t)
+	mustExec(t, db, `CREATE TABLE ev AS SELECT * FROM (VALUES
+		('a', 1, 'x'), ('b', 1, 'x'), ('b', 3, 'y'), ('b', 3, 'x'), ('c', 2, 'z'), ('c', 1, 'z')
+	) AS t(k, loaded, tbl)`)
+	q := "SELECT * FROM (" + Dialect{}.LatestPerKey("ev", "k", "loaded desc, tbl") + ") ORDER BY k"
+	want := "[[a 1 x] [b 3 x] [c 2 z]]"
+	if got := fmt.Sprint(queryRows(t, db, q)); got != want {
+		t.Errorf("%s\n= %s\nwant %s", q, got, want)
+	}
+}
