@@ -12,6 +12,8 @@ package transform
 //	{{ event_param "key" "kind" }}    a GA4 event_params value; kind: string, int, float, double,
 //	                                  number (int, then float, then double, as FLOAT64), text (any, as STRING)
 //	{{ user_property "key" "kind" }}  the same over user_properties
+//	{{ first_by "v" "cond" "a, b" }}  aggregate: v on the group's first row (ordered by a, b) where cond holds
+//	{{ latest_per_key "rel" "k" "o" }} a query: rel's rows, the first by window order o of each key k
 //	{{ days_between "a" "b" }}        fractional days from TIMESTAMP b to TIMESTAMP a (FLOAT64)
 //	{{ date_diff_days "a" "b" }}      whole days from DATE b to DATE a (INT64)
 //	{{ date_trunc "expr" "MONTH" }}   a DATE truncated to DAY, WEEK (Monday), ISOWEEK, MONTH, QUARTER or YEAR
@@ -70,6 +72,8 @@ func (env renderEnv) funcs() map[string]any {
 			return unnestParam(d, "user_properties", key, kind)
 		},
 		// Closures rather than method values: parseFuncs has no dialect.
+		"first_by":       func(value, condition, order string) string { return d.FirstBy(value, condition, order) },
+		"latest_per_key": func(relation, key, order string) string { return d.LatestPerKey(relation, key, order) },
 		"days_between":   func(later, earlier string) string { return d.DaysBetween(later, earlier) },
 		"date_diff_days": func(later, earlier string) string { return d.DateDiffDays(later, earlier) },
 		"date_trunc": func(expr, part string) (string, error) {

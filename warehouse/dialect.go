@@ -35,6 +35,16 @@ type Dialect interface {
 	// equals key: read turns the SQL reference of that value struct into
 	// the expression wanted, and the result is one parenthesised scalar.
 	ArrayLookup(array, key string, read func(value string) string) string
+	// FirstBy is an aggregate: value on the row with the least order (a
+	// comma-separated list of expressions, together unique within a group)
+	// among the group's rows where condition is TRUE, even when value is
+	// NULL there; NULL when no row qualifies.
+	FirstBy(value, condition, order string) string
+	// LatestPerKey is a query keeping, of each group of relation's rows
+	// (a CTE or table name) sharing the non-NULL column key, the first row
+	// by order (a window ORDER BY list): every column of relation, one row
+	// per key.
+	LatestPerKey(relation, key, order string) string
 	// DaysBetween is fractional days from TIMESTAMP earlier to later.
 	DaysBetween(later, earlier string) string
 	// DateDiffDays is whole days from DATE earlier to later.

@@ -95,15 +95,9 @@ keyed as (
   from exported
 ),
 
+-- the most recently loaded copy of each event
 deduplicated as (
-  select *
-  from (
-    select
-      *,
-      row_number() over (partition by event_key order by loaded_at desc, export_table) as copy_rank
-    from keyed
-  ) as k
-  where copy_rank = 1
+  {{ latest_per_key "keyed" "event_key" "loaded_at desc, export_table" }}
 )
 
 select
@@ -132,14 +126,14 @@ select
   page_title,
   form_id,
   -- the gclid as collected, else as sent in a parameter, else from the URL
-  coalesce(cts_gclid, param_gclid, regexp_extract(page_location, '[?&]gclid=([^&#]+)')) as gclid,
-  coalesce(cts_dclid, regexp_extract(page_location, '[?&]dclid=([^&#]+)')) as dclid,
+  coalesce(cts_gclid, param_gclid, {{ macro "url_query_value" "page_location" "gclid" }}) as gclid,
+  coalesce(cts_dclid, {{ macro "url_query_value" "page_location" "dclid" }}) as dclid,
   -- Merchant Center's result id on a free-listing click
-  coalesce(cts_srsltid, regexp_extract(page_location, '[?&]srsltid=([^&#]+)')) as srsltid,
+  coalesce(cts_srsltid, {{ macro "url_query_value" "page_location" "srsltid" }}) as srsltid,
   -- Google Ads' click ids for iOS app (gbraid) and web-to-app (wbraid)
   -- clicks: collected_traffic_source has no field for them, the URL does
-  regexp_extract(page_location, '[?&]gbraid=([^&#]+)') as gbraid,
-  regexp_extract(page_location, '[?&]wbraid=([^&#]+)') as wbraid,
+  {{ macro "url_query_value" "page_location" "gbraid" }} as gbraid,
+  {{ macro "url_query_value" "page_location" "wbraid" }} as wbraid,
   cts_source_platform as source_platform,
   lower(coalesce(cts_source, param_source)) as source,
   lower(coalesce(cts_medium, param_medium)) as medium,

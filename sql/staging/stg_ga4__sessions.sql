@@ -32,19 +32,6 @@ with events as (
     and {{ incremental_filter "event_date" }}
 ),
 
-ordered as (
-  select
-    *,
-    row_number() over (partition by session_key order by event_ts, event_key) as event_rank,
-    {{ macro "session_event_rank" "event_name = 'page_view'" }} as page_view_rank,
-    -- rank 1: the first event of the session that carries each kind of source
-    {{ macro "session_event_rank" "last_click_source is not null" }} as last_click_rank,
-    {{ macro "session_event_rank" "source is not null or medium is not null or campaign is not null" }} as tagged_rank,
-    {{ macro "session_event_rank" "gclid is not null" }} as gclid_rank,
-    {{ macro "session_event_rank" "srsltid is not null or dclid is not null or gbraid is not null or wbraid is not null" }} as click_id_rank
-  from events
-),
-
 sessions as (
   select
     session_key,
@@ -57,10 +44,27 @@ sessions as (
     min(event_ts) as session_start_ts,
     max(event_ts) as session_end_ts,
     min(event_date) as first_event_date,
-    max(case when event_rank = 1 then page_location end) as first_page_location,
-    max(case when event_rank = 1 then page_referrer end) as first_page_referrer,
-    max(case when page_view_rank = 1 then page_location end) as landing_page_location,
-    max(case when page_view_rank = 1 then page_referrer end) as landing_page_referrer,
+    -- the first event's, the first page view's and the first event's that
+    -- carries each kind of source (event order: event_ts, then event_key,
+    -- so ties pick the same event on every build)
+    {{ first_by "page_location" "true" "event_ts, event_key" }} as first_page_location,
+    {{ first_by "page_referrer" "true" "event_ts, event_key" }} as first_page_referrer,
+    {{ first_by "page_location" "event_name = 'page_view'" "event_ts, event_key" }} as landing_page_location,
+    {{ first_by "page_referrer" "event_name = 'page_view'" "event_ts, event_key" }} as landing_page_referrer,
+    {{ first_by "last_click_source" "last_click_source is not null" "event_ts, event_key" }} as export_source,
+    {{ first_by "last_click_medium" "last_click_source is not null" "event_ts, event_key" }} as export_medium,
+    {{ first_by "last_click_campaign" "last_click_source is not null" "event_ts, event_key" }} as export_campaign,
+    {{ first_by "last_click_source_platform" "last_click_source is not null" "event_ts, event_key" }} as export_source_platform,
+    {{ first_by "last_click_channel_group" "last_click_source is not null" "event_ts, event_key" }} as last_click_channel_group,
+    {{ first_by "source" "source is not null or medium is not null or campaign is not null" "event_ts, event_key" }} as tagged_source,
+    {{ first_by "medium" "source is not null or medium is not null or campaign is not null" "event_ts, event_key" }} as tagged_medium,
+    {{ first_by "campaign" "source is not null or medium is not null or campaign is not null" "event_ts, event_key" }} as tagged_campaign,
+    {{ first_by "source_platform" "source is not null or medium is not null or campaign is not null" "event_ts, event_key" }} as source_platform,
+    {{ first_by "gclid" "gclid is not null" "event_ts, event_key" }} as gclid,
+    {{ first_by "srsltid" "srsltid is not null or dclid is not null or gbraid is not null or wbraid is not null" "event_ts, event_key" }} as srsltid,
+    {{ first_by "dclid" "srsltid is not null or dclid is not null or gbraid is not null or wbraid is not null" "event_ts, event_key" }} as dclid,
+    {{ first_by "gbraid" "srsltid is not null or dclid is not null or gbraid is not null or wbraid is not null" "event_ts, event_key" }} as gbraid,
+    {{ first_by "wbraid" "srsltid is not null or dclid is not null or gbraid is not null or wbraid is not null" "event_ts, event_key" }} as wbraid,
     max(hostname) as hostname,
     max(case when is_session_engaged then 1 else 0 end) as engaged_flag,
     -- consent for ads: one denial in the session denies it
@@ -74,7 +78,7 @@ sessions as (
     sum(case when event_name = 'generate_lead' then 1 else 0 end) as lead_events,
     max(device_category) as device_category,
     max(country) as country
-  from ordered
+  from events
   group by session_key
 ),
 
@@ -107,42 +111,27 @@ referrer_sources as (
 collected as (
   select
     s.*,
-    g.gclid,
-    k.srsltid,
-    k.dclid,
-    k.gbraid,
-    k.wbraid,
-    t.source_platform,
-    lc.last_click_source as export_source,
-    lc.last_click_medium as export_medium,
-    lc.last_click_campaign as export_campaign,
-    lc.last_click_source_platform as export_source_platform,
-    lc.last_click_channel_group,
     -- precedence: the tagged source, then an auto-tagged Ads click or a
     -- free-listing click (both google), then the referrer, else direct
-    coalesce(t.source, case when g.gclid is not null or k.srsltid is not null then 'google' end, rs.source, '(direct)') as source,
+    coalesce(s.tagged_source, case when s.gclid is not null or s.srsltid is not null then 'google' end, rs.source, '(direct)') as source,
     case
-      when t.source is not null or t.medium is not null then coalesce(t.medium, '(not set)')
-      when g.gclid is not null then 'cpc'
+      when s.tagged_source is not null or s.tagged_medium is not null then coalesce(s.tagged_medium, '(not set)')
+      when s.gclid is not null then 'cpc'
       -- GA4 reports a Merchant Center free-listing click as google /
       -- organic, campaign Shopping Free Listings, channel Organic Shopping
       -- (Analytics Help 11479699, Merchant Center integration)
-      when k.srsltid is not null then 'organic'
+      when s.srsltid is not null then 'organic'
       when rs.source is not null then rs.medium
       else '(none)'
     end as medium,
     case
-      when t.source is not null or t.medium is not null or t.campaign is not null then t.campaign
-      when g.gclid is not null then '(not set)'
-      when k.srsltid is not null then 'Shopping Free Listings'
+      when s.tagged_source is not null or s.tagged_medium is not null or s.tagged_campaign is not null then s.tagged_campaign
+      when s.gclid is not null then '(not set)'
+      when s.srsltid is not null then 'Shopping Free Listings'
       when rs.source is not null then concat('(', rs.medium, ')')
       else '(direct)'
     end as collected_campaign
   from referrers as s
-  left join ordered as lc on lc.session_key = s.session_key and lc.last_click_rank = 1
-  left join ordered as t on t.session_key = s.session_key and t.tagged_rank = 1
-  left join ordered as g on g.session_key = s.session_key and g.gclid_rank = 1
-  left join ordered as k on k.session_key = s.session_key and k.click_id_rank = 1
   left join referrer_sources as rs on rs.session_key = s.session_key
 ),
 

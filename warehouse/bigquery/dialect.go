@@ -68,6 +68,19 @@ func (d Dialect) ArrayLookup(array, key string, read func(value string) string) 
 	return fmt.Sprintf("(SELECT %s FROM UNNEST(%s) WHERE key = %s)", read("value"), array, d.StringLiteral(key))
 }
 
+// FirstBy implements warehouse.Dialect: wrapping value in a STRUCT keeps a
+// NULL value from being dropped by IGNORE NULLS, which drops only the rows
+// where condition does not hold.
+func (Dialect) FirstBy(value, condition, order string) string {
+	return fmt.Sprintf("ARRAY_AGG(IF(%s, STRUCT(%s AS v), NULL) IGNORE NULLS ORDER BY %s LIMIT 1)[SAFE_OFFSET(0)].v", condition, value, order)
+}
+
+// LatestPerKey implements warehouse.Dialect with one window: BigQuery bills
+// the bytes a query reads, which more passes over relation would multiply.
+func (Dialect) LatestPerKey(relation, key, order string) string {
+	return fmt.Sprintf("select * from %s\n  where true\n  qualify row_number() over (partition by %s order by %s) = 1", relation, key, order)
+}
+
 // DaysBetween implements warehouse.Dialect.
 func (Dialect) DaysBetween(later, earlier string) string {
 	return fmt.Sprintf("(TIMESTAMP_DIFF(%s, %s, MICROSECOND) / 86400000000.0)", later, earlier)
