@@ -2,7 +2,6 @@ package ga4
 
 import (
 	"context"
-	"github.com/sam-attribution/sam/loaders"
 	"os"
 	"path/filepath"
 	"strings"
@@ -82,29 +81,43 @@ func BenchmarkDuckDBReadJSON(b *testing.B) {
 }
 
 // BenchmarkValidateFiles isolates the Go side: reading and validating every
-// line of the same files, writing nothing.
+// line of the same files in the loader's pipeline, writing nothing.
 func BenchmarkValidateFiles(b *testing.B) {
+	benchPipeline(b, false)
+}
+
+// BenchmarkDecodeFiles is BenchmarkValidateFiles decoding every line into
+// the appender's row values as well.
+func BenchmarkDecodeFiles(b *testing.B) {
+	benchPipeline(b, true)
+}
+
+func benchPipeline(b *testing.B, rows bool) {
 	dir, events, bytes := benchExport(b)
 	l := NewFileLoader(Options{ExportDir: dir}, nil, nil)
 	avail, _, err := l.scanDir()
 	if err != nil {
 		b.Fatal(err)
 	}
+	var tables []exportTable
+	for _, t := range avail {
+		tables = append(tables, t)
+	}
 	start := time.Now()
 	for b.Loop() {
+		p := l.startPipeline(context.Background(), tables, rows, time.Now())
 		var n int64
-		for _, t := range avail {
-			f, err := os.Open(t.files[0].path)
+		for {
+			c, err := p.next(context.Background())
 			if err != nil {
 				b.Fatal(err)
 			}
-			var c countsSink
-			if err := l.filter(f, &c, []byte("}"), t, "", &c.counts, &rejectBuffer{}); err != nil {
-				b.Fatal(err)
+			if c == nil {
+				break
 			}
-			f.Close()
 			n += c.counts.Loaded
 		}
+		p.stop()
 		if n != events {
 			b.Fatalf("validated %d of %d", n, events)
 		}
@@ -135,10 +148,3 @@ func duckType(c warehouse.Column) string {
 	}
 	return t
 }
-
-// countsSink discards the filtered output.
-type countsSink struct {
-	counts loaders.Counts
-}
-
-func (countsSink) Write(p []byte) (int, error) { return len(p), nil }
