@@ -131,7 +131,7 @@ func (p *pipeline) read(ctx context.Context, work chan<- *chunk) error {
 	}
 	for i, t := range p.batch {
 		for _, f := range t.files {
-			c := &chunk{table: i, t: t, file: f, firstLine: 1, done: make(chan struct{})}
+			c := &chunk{table: i, t: t, file: f, firstLine: 1}
 			if len(t.files) > 1 {
 				c.prefix = f.path[strings.LastIndexByte(f.path, '/')+1:] + " " // which shard a line number is in
 			}
@@ -143,7 +143,7 @@ func (p *pipeline) read(ctx context.Context, work chan<- *chunk) error {
 				}
 				c.suffix = append(c.suffix, '}')
 			}
-			if err := p.readFile(c, send); err != nil {
+			if err := p.readFile(*c, send); err != nil {
 				return err
 			}
 		}
@@ -151,11 +151,16 @@ func (p *pipeline) read(ctx context.Context, work chan<- *chunk) error {
 	return nil
 }
 
-// readFile reads one file into chunks, starting with first.
-func (p *pipeline) readFile(first *chunk, send func(*chunk) error) error {
+// readFile reads one file into chunks, copies of base.
+func (p *pipeline) readFile(base chunk, send func(*chunk) error) error {
 	var readErr error
-	cur := first
-	err := p.l.openExport(first.t, first.file, func(r io.Reader) error {
+	fresh := func() *chunk {
+		c := base
+		c.done = make(chan struct{})
+		return &c
+	}
+	cur := fresh()
+	err := p.l.openExport(base.t, base.file, func(r io.Reader) error {
 		br := bufio.NewReaderSize(r, 1<<20)
 		var long []byte
 		lineNo := 0
@@ -189,9 +194,7 @@ func (p *pipeline) readFile(first *chunk, send func(*chunk) error) error {
 					if err := send(cur); err != nil {
 						return err
 					}
-					next := *first
-					next.buf, next.lines, next.counts, next.done = nil, nil, loaders.Counts{}, make(chan struct{})
-					cur = &next
+					cur = fresh()
 				}
 			}
 			if errors.Is(err, io.EOF) {
@@ -203,7 +206,7 @@ func (p *pipeline) readFile(first *chunk, send func(*chunk) error) error {
 		return err
 	}
 	if readErr != nil {
-		cur.err = p.l.readError(first.file, readErr)
+		cur.err = p.l.readError(base.file, readErr)
 	}
 	return send(cur)
 }
