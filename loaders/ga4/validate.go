@@ -392,17 +392,25 @@ func (s *scanner) value(f *field, depth int) (any, error) {
 		if !s.build {
 			return nil, s.object(f, func(_ string, sub *field) error { _, err := s.value(sub, depth+1); return err })
 		}
-		// The appender wants every field of a STRUCT, NULL or not.
 		m := make(map[string]any, len(f.names))
-		for _, name := range f.names {
-			m[name] = nil
-		}
 		err := s.object(f, func(_ string, sub *field) error {
 			v, err := s.value(sub, depth+1)
 			m[sub.name] = v
 			return err
 		})
-		return m, err
+		if err != nil {
+			return nil, err
+		}
+		// The appender wants every field of a STRUCT, NULL or not. (A
+		// member cannot appear twice, so a full map has every field.)
+		if len(m) < len(f.names) {
+			for _, name := range f.names {
+				if _, ok := m[name]; !ok {
+					m[name] = nil
+				}
+			}
+		}
+		return m, nil
 	case kString:
 		if c != '"' {
 			return nil, &typeError{msg: "expected a string"}
