@@ -15,8 +15,22 @@ import (
 
 // benchExport generates an export once per benchmark: 3 days of 15,000
 // events a day.
+// SAM_BENCH_GA4_DIR names an export directory of NDJSON files to use
+// instead.
 func benchExport(b *testing.B) (dir string, events, bytes int64) {
 	b.Helper()
+	if dir := os.Getenv("SAM_BENCH_GA4_DIR"); dir != "" {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+		for _, f := range files {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				b.Fatal(err)
+			}
+			bytes += int64(len(data))
+			events += int64(strings.Count(string(data), "\n"))
+		}
+		return dir, events, bytes
+	}
 	out := b.TempDir()
 	sum, err := sampledata.Generate(context.Background(), sampledata.Options{OutDir: out, Days: 3, EventsPerDay: 15000, Seed: 1, End: d1})
 	if err != nil {
@@ -40,11 +54,21 @@ func report(b *testing.B, start time.Time, events, bytes int64) {
 // BenchmarkFileLoad measures the file loader end to end: Go validation of
 // every line, the pipe into the warehouse, and DuckDB's typed load.
 func BenchmarkFileLoad(b *testing.B) {
+	benchFileLoad(b, func(db *duckdb.DB) warehouse.Warehouse { return db })
+}
+
+// BenchmarkFileLoadNDJSON is BenchmarkFileLoad through the NDJSON path
+// (the one BigQuery takes): validated lines spooled for read_json.
+func BenchmarkFileLoadNDJSON(b *testing.B) {
+	benchFileLoad(b, func(db *duckdb.DB) warehouse.Warehouse { return ndjsonOnly{db} })
+}
+
+func benchFileLoad(b *testing.B, wrap func(*duckdb.DB) warehouse.Warehouse) {
 	dir, events, bytes := benchExport(b)
 	start := time.Now()
 	for b.Loop() {
 		db := openDuck(b)
-		res, err := NewFileLoader(Options{ExportDir: dir}, db, nil).Load(context.Background(), "bench")
+		res, err := NewFileLoader(Options{ExportDir: dir}, wrap(db), nil).Load(context.Background(), "bench")
 		if err != nil {
 			b.Fatal(err)
 		}

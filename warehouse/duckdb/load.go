@@ -170,11 +170,9 @@ func (db *DB) load(ctx context.Context, conn *sql.Conn, req warehouse.LoadReques
 
 	// Rows go straight into the target when its layout is the schema's;
 	// otherwise into a staging table, then by column name into the target.
-	// NDJSON replacing partitions is staged too, so its rows can be checked
-	// before the old ones go; appended rows are checked one by one instead,
-	// after the delete, and a stray row rolls the transaction back.
-	direct := (existing == nil || req.Mode == warehouse.Replace || sameLayout(existing, existingTypes, req.Schema)) &&
-		(req.Mode != warehouse.ReplacePartitions || src == nil)
+	// Rows replacing partitions are checked one by one as they go in, after
+	// the delete, and a stray row rolls the transaction back.
+	direct := existing == nil || req.Mode == warehouse.Replace || sameLayout(existing, existingTypes, req.Schema)
 	if direct && req.Mode == warehouse.ReplacePartitions {
 		if err := deletePartitions(ctx, conn, target, req); err != nil {
 			return 0, err
@@ -196,7 +194,7 @@ func (db *DB) load(ctx context.Context, conn *sql.Conn, req warehouse.LoadReques
 
 	var n int64
 	if src != nil {
-		n, err = insertNDJSON(ctx, conn, dest, req.Schema, src)
+		n, err = insertNDJSON(ctx, conn, dest, req.Schema, src, direct && req.Mode == warehouse.ReplacePartitions, req.Partitions)
 	} else {
 		var check partitionCheck
 		if req.Mode == warehouse.ReplacePartitions {
@@ -481,7 +479,10 @@ func spoolNDJSON(r io.Reader) (*ndjsonFile, error) {
 // column types; TIMESTAMPs are read as TIMESTAMPTZ so that offsets in the
 // text are honoured, then stored as UTC. BYTES arrive base64-encoded, as
 // BigQuery exports them.
-func insertNDJSON(ctx context.Context, conn *sql.Conn, dest string, s warehouse.Schema, src *ndjsonFile) (int64, error) {
+//
+// With checkParts, a row whose partition value is not one of parts fails
+// the statement (DuckDB's error()), as the appender's check does.
+func insertNDJSON(ctx context.Context, conn *sql.Conn, dest string, s warehouse.Schema, src *ndjsonFile, checkParts bool, parts []time.Time) (int64, error) {
 	if src.size == 0 {
 		return 0, nil
 	}
@@ -501,6 +502,15 @@ func insertNDJSON(ctx context.Context, conn *sql.Conn, dest string, s warehouse.
 		// type differs from the stored one.
 		if readType != want {
 			expr = "CAST(" + expr + " AS " + want + ")"
+		}
+		if checkParts && c.Name == s.PartitionColumn {
+			cond := "FALSE"
+			if len(parts) > 0 {
+				cond = expr + " IN (" + dateList(parts) + ")"
+			}
+			msg := "the row lies outside the partitions being replaced (" + dateList(parts) + "): " + c.Name + " = "
+			expr = "CASE WHEN " + cond + " THEN " + expr + " ELSE error(" + quoteString(msg) +
+				" || coalesce(CAST(" + expr + " AS VARCHAR), 'NULL')) END"
 		}
 		sel = append(sel, expr)
 	}
