@@ -54,21 +54,23 @@ func report(b *testing.B, start time.Time, events, bytes int64) {
 // BenchmarkFileLoad measures the file loader end to end: Go validation of
 // every line, the pipe into the warehouse, and DuckDB's typed load.
 func BenchmarkFileLoad(b *testing.B) {
-	benchFileLoad(b, func(db *duckdb.DB) warehouse.Warehouse { return db })
+	benchFileLoad(b, false)
 }
 
-// BenchmarkFileLoadNDJSON is BenchmarkFileLoad through the NDJSON path
-// (the one BigQuery takes): validated lines spooled for read_json.
-func BenchmarkFileLoadNDJSON(b *testing.B) {
-	benchFileLoad(b, func(db *duckdb.DB) warehouse.Warehouse { return ndjsonOnly{db} })
+// BenchmarkFileLoadAppender is BenchmarkFileLoad with the lines decoded in
+// Go and appended through the driver's appender (FileLoader.appendRows).
+func BenchmarkFileLoadAppender(b *testing.B) {
+	benchFileLoad(b, true)
 }
 
-func benchFileLoad(b *testing.B, wrap func(*duckdb.DB) warehouse.Warehouse) {
+func benchFileLoad(b *testing.B, appendRows bool) {
 	dir, events, bytes := benchExport(b)
 	start := time.Now()
 	for b.Loop() {
 		db := openDuck(b)
-		res, err := NewFileLoader(Options{ExportDir: dir}, wrap(db), nil).Load(context.Background(), "bench")
+		l := NewFileLoader(Options{ExportDir: dir}, db, nil)
+		l.appendRows = appendRows
+		res, err := l.Load(context.Background(), "bench")
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -9,22 +9,7 @@ import (
 	"time"
 
 	"github.com/sam-attribution/sam/sampledata"
-	"github.com/sam-attribution/sam/warehouse"
 )
-
-// ndjsonOnly hides the engine's cheap appends, so the loader takes the
-// NDJSON path (read_json on DuckDB) it takes on BigQuery.
-type ndjsonOnly struct{ warehouse.Warehouse }
-
-func (w ndjsonOnly) Dialect() warehouse.Dialect { return ndjsonDialect{w.Warehouse.Dialect()} }
-
-type ndjsonDialect struct{ warehouse.Dialect }
-
-func (d ndjsonDialect) Features() warehouse.Features {
-	f := d.Dialect.Features()
-	f.CheapAppends = false
-	return f
-}
 
 // loadBothWays loads dir through the decoder and the appender, then through
 // NDJSON and read_json, and fails on any row that differs.
@@ -35,6 +20,7 @@ func loadBothWays(t *testing.T, dir string, wantLoaded int64) {
 	now := func() time.Time { return time.Date(2025, 3, 9, 1, 2, 3, 456789000, time.UTC) }
 	direct := NewFileLoader(Options{ExportDir: dir}, db, nil)
 	direct.now = now
+	direct.appendRows = true
 	res, err := direct.Load(ctx, "direct")
 	if err != nil {
 		t.Fatalf("direct load: %v", err)
@@ -45,7 +31,7 @@ func loadBothWays(t *testing.T, dir string, wantLoaded int64) {
 	if _, err := db.Exec(ctx, "CREATE TABLE appended AS SELECT * FROM raw_ga4__events"); err != nil {
 		t.Fatal(err)
 	}
-	viaJSON := NewFileLoader(Options{ExportDir: dir}, ndjsonOnly{db}, nil)
+	viaJSON := NewFileLoader(Options{ExportDir: dir}, db, nil)
 	viaJSON.now = now
 	res2, err := viaJSON.Load(ctx, "ndjson")
 	if err != nil {

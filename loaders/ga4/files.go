@@ -39,6 +39,14 @@ type FileLoader struct {
 	maxLine int
 	// batchBytes bounds the file bytes of one load (see batches).
 	batchBytes int64
+	// appendRows decodes lines into rows for the engine's appender where
+	// appends are cheap, instead of handing it NDJSON. Off: with duckdb-go
+	// v2.5.4 the appender makes several cgo calls per value (each string is
+	// copied to C memory, each NULL and each list is a call), and a GA4 row
+	// holds about a hundred values, so appending cost about twice the CPU of
+	// DuckDB's own read_json of the same lines (BenchmarkFileLoadAppender
+	// against BenchmarkFileLoad).
+	appendRows bool
 }
 
 // NewFileLoader returns a loader for cfg.ExportDir; cfg is expected to have
@@ -206,9 +214,9 @@ func (l *FileLoader) batches(tables []exportTable) [][]exportTable {
 
 // loadNDJSON loads a batch of files in one load that replaces the batch's
 // days, validating their lines in parallel (see pipeline); bad lines become
-// rejects. Where appends are cheap, valid lines are decoded into rows and
-// appended straight into the raw table; elsewhere they go to Load as NDJSON
-// through a pipe, with export_date, export_table and loaded_at appended.
+// rejects. Valid lines go to Load as NDJSON through a pipe, with
+// export_date, export_table and loaded_at appended, or, with appendRows,
+// decoded into rows for the appender.
 // It returns the counts per table.
 func (l *FileLoader) loadNDJSON(ctx context.Context, runID string, batch []exportTable) ([]loaders.Counts, error) {
 	counts := make([]loaders.Counts, len(batch))
@@ -217,7 +225,7 @@ func (l *FileLoader) loadNDJSON(ctx context.Context, runID string, batch []expor
 	for i, t := range batch {
 		days[i], names[i] = t.day, t.name
 	}
-	rows := l.wh.Dialect().Features().CheapAppends
+	rows := l.appendRows && l.wh.Dialect().Features().CheapAppends
 	p := l.startPipeline(ctx, batch, rows, l.now().UTC())
 	defer p.stop()
 	rj := &rejectBuffer{ctx: ctx, wh: l.wh, runID: runID}
