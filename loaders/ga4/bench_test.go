@@ -2,7 +2,6 @@ package ga4
 
 import (
 	"context"
-	"github.com/sam-attribution/sam/loaders"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,8 +15,22 @@ import (
 
 // benchExport generates an export once per benchmark: 3 days of 15,000
 // events a day.
+// SAM_BENCH_GA4_DIR names an export directory of NDJSON files to use
+// instead.
 func benchExport(b *testing.B) (dir string, events, bytes int64) {
 	b.Helper()
+	if dir := os.Getenv("SAM_BENCH_GA4_DIR"); dir != "" {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+		for _, f := range files {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				b.Fatal(err)
+			}
+			bytes += int64(len(data))
+			events += int64(strings.Count(string(data), "\n"))
+		}
+		return dir, events, bytes
+	}
 	out := b.TempDir()
 	sum, err := sampledata.Generate(context.Background(), sampledata.Options{OutDir: out, Days: 3, EventsPerDay: 15000, Seed: 1, End: d1})
 	if err != nil {
@@ -41,11 +54,23 @@ func report(b *testing.B, start time.Time, events, bytes int64) {
 // BenchmarkFileLoad measures the file loader end to end: Go validation of
 // every line, the pipe into the warehouse, and DuckDB's typed load.
 func BenchmarkFileLoad(b *testing.B) {
+	benchFileLoad(b, false)
+}
+
+// BenchmarkFileLoadAppender is BenchmarkFileLoad with the lines decoded in
+// Go and appended through the driver's appender (FileLoader.appendRows).
+func BenchmarkFileLoadAppender(b *testing.B) {
+	benchFileLoad(b, true)
+}
+
+func benchFileLoad(b *testing.B, appendRows bool) {
 	dir, events, bytes := benchExport(b)
 	start := time.Now()
 	for b.Loop() {
 		db := openDuck(b)
-		res, err := NewFileLoader(Options{ExportDir: dir}, db, nil).Load(context.Background(), "bench")
+		l := NewFileLoader(Options{ExportDir: dir}, db, nil)
+		l.appendRows = appendRows
+		res, err := l.Load(context.Background(), "bench")
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -82,29 +107,43 @@ func BenchmarkDuckDBReadJSON(b *testing.B) {
 }
 
 // BenchmarkValidateFiles isolates the Go side: reading and validating every
-// line of the same files, writing nothing.
+// line of the same files in the loader's pipeline, writing nothing.
 func BenchmarkValidateFiles(b *testing.B) {
+	benchPipeline(b, false)
+}
+
+// BenchmarkDecodeFiles is BenchmarkValidateFiles decoding every line into
+// the appender's row values as well.
+func BenchmarkDecodeFiles(b *testing.B) {
+	benchPipeline(b, true)
+}
+
+func benchPipeline(b *testing.B, rows bool) {
 	dir, events, bytes := benchExport(b)
 	l := NewFileLoader(Options{ExportDir: dir}, nil, nil)
 	avail, _, err := l.scanDir()
 	if err != nil {
 		b.Fatal(err)
 	}
+	var tables []exportTable
+	for _, t := range avail {
+		tables = append(tables, t)
+	}
 	start := time.Now()
 	for b.Loop() {
+		p := l.startPipeline(context.Background(), tables, rows, time.Now())
 		var n int64
-		for _, t := range avail {
-			f, err := os.Open(t.files[0].path)
+		for {
+			c, err := p.next(context.Background())
 			if err != nil {
 				b.Fatal(err)
 			}
-			var c countsSink
-			if err := l.filter(f, &c, []byte("}"), t, "", &c.counts, &rejectBuffer{}); err != nil {
-				b.Fatal(err)
+			if c == nil {
+				break
 			}
-			f.Close()
 			n += c.counts.Loaded
 		}
+		p.stop()
 		if n != events {
 			b.Fatalf("validated %d of %d", n, events)
 		}
@@ -135,10 +174,3 @@ func duckType(c warehouse.Column) string {
 	}
 	return t
 }
-
-// countsSink discards the filtered output.
-type countsSink struct {
-	counts loaders.Counts
-}
-
-func (countsSink) Write(p []byte) (int, error) { return len(p), nil }

@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/sam-attribution/sam/loaders"
 	"github.com/sam-attribution/sam/warehouse"
@@ -40,6 +39,14 @@ type FileLoader struct {
 	maxLine int
 	// batchBytes bounds the file bytes of one load (see batches).
 	batchBytes int64
+	// appendRows decodes lines into rows for the engine's appender where
+	// appends are cheap, instead of handing it NDJSON. Off: with duckdb-go
+	// v2.5.4 the appender makes several cgo calls per value (each string is
+	// copied to C memory, each NULL and each list is a call), and a GA4 row
+	// holds about a hundred values, so appending cost about twice the CPU of
+	// DuckDB's own read_json of the same lines (BenchmarkFileLoadAppender
+	// against BenchmarkFileLoad).
+	appendRows bool
 }
 
 // NewFileLoader returns a loader for cfg.ExportDir; cfg is expected to have
@@ -205,11 +212,12 @@ func (l *FileLoader) batches(tables []exportTable) [][]exportTable {
 	return out
 }
 
-// loadNDJSON streams a batch of files through the validator into the
-// warehouse in one load that replaces the batch's days: valid lines get
-// export_date, export_table and loaded_at appended and go to Load through a
-// pipe; bad lines become rejects. Memory stays bounded by the longest line
-// plus a batch of rejects. It returns the counts per table.
+// loadNDJSON loads a batch of files in one load that replaces the batch's
+// days, validating their lines in parallel (see pipeline); bad lines become
+// rejects. Valid lines go to Load as NDJSON through a pipe, with
+// export_date, export_table and loaded_at appended, or, with appendRows,
+// decoded into rows for the appender.
+// It returns the counts per table.
 func (l *FileLoader) loadNDJSON(ctx context.Context, runID string, batch []exportTable) ([]loaders.Counts, error) {
 	counts := make([]loaders.Counts, len(batch))
 	days := make([]time.Time, len(batch))
@@ -217,33 +225,51 @@ func (l *FileLoader) loadNDJSON(ctx context.Context, runID string, batch []expor
 	for i, t := range batch {
 		days[i], names[i] = t.day, t.name
 	}
-	loadedAt := l.now().UTC().Format(time.RFC3339Nano)
-	pr, pw := io.Pipe()
+	rows := l.appendRows && l.wh.Dialect().Features().CheapAppends
+	p := l.startPipeline(ctx, batch, rows, l.now().UTC())
+	defer p.stop()
 	rj := &rejectBuffer{ctx: ctx, wh: l.wh, runID: runID}
-	done := make(chan error, 1)
-	go func() {
-		var err error
-		for i, t := range batch {
-			if err = l.filterFile(t, pw, loadedAt, &counts[i], rj); err != nil {
-				break
+	// take accounts for a processed chunk; it returns the chunk's read
+	// error, if any, after its lines.
+	take := func(c *chunk) error {
+		counts[c.table].Add(c.counts)
+		for _, r := range c.rejects {
+			if err := rj.add(r); err != nil {
+				return err
 			}
 		}
-		pw.CloseWithError(err)
-		done <- err
-	}()
-	lr, loadErr := l.wh.Load(ctx, warehouse.LoadRequest{
+		return c.err
+	}
+	req := warehouse.LoadRequest{
 		Table:      RawTable,
 		Schema:     RawSchema(),
 		Mode:       warehouse.ReplacePartitions,
 		Partitions: days,
-		NDJSON:     pr,
 		JobID:      jobID(runID, names[0]+"_"+strconv.Itoa(len(batch))),
 		Labels:     map[string]string{"sam_source": Source},
-	})
-	// Unblock the reader if Load stopped reading early.
-	pr.CloseWithError(errors.New("load finished"))
-	if err := <-done; err != nil {
-		return counts, err
+	}
+	var srcErr error // why the rows or lines ended early
+	done := make(chan struct{})
+	if rows {
+		close(done)
+		req.Rows = &chunkRows{ctx: ctx, p: p, take: take, err: &srcErr}
+	} else {
+		pr, pw := io.Pipe()
+		req.NDJSON = pr
+		go func() {
+			defer close(done)
+			srcErr = writeLines(ctx, p, pw, take)
+			pw.CloseWithError(srcErr)
+		}()
+		defer pr.CloseWithError(errors.New("load finished")) // unblock the writer if Load stopped reading early
+	}
+	lr, loadErr := l.wh.Load(ctx, req)
+	if req.NDJSON != nil {
+		req.NDJSON.(*io.PipeReader).CloseWithError(errors.New("load finished"))
+	}
+	<-done
+	if srcErr != nil {
+		return counts, srcErr
 	}
 	if loadErr != nil {
 		return counts, fmt.Errorf("ga4: load %s: %w", strings.Join(names, ", "), loadErr)
@@ -261,22 +287,58 @@ func (l *FileLoader) loadNDJSON(ctx context.Context, runID string, batch []expor
 	return counts, nil
 }
 
-// filterFile filters the files of one export table into w.
-func (l *FileLoader) filterFile(t exportTable, w io.Writer, loadedAt string, c *loaders.Counts, rj *rejectBuffer) error {
-	for _, f := range t.files {
-		suffix := fmt.Appendf(nil, `,"export_date":"%s","export_table":"%s","loaded_at":"%s"`, t.day.Format(time.DateOnly), t.name, loadedAt)
-		if f.property != "" {
-			suffix = fmt.Appendf(suffix, `,"property_id":%q`, f.property)
+// writeLines writes the valid lines of every chunk to w, in file order.
+func writeLines(ctx context.Context, p *pipeline, w io.Writer, take func(*chunk) error) error {
+	for {
+		c, err := p.next(ctx)
+		if c == nil || err != nil {
+			return err
 		}
-		suffix = append(suffix, '}')
-		if err := l.filterOne(t, f, w, suffix, c, rj); err != nil {
+		if _, err := w.Write(c.out); err != nil {
+			return err
+		}
+		if err := take(c); err != nil {
 			return err
 		}
 	}
-	return nil
 }
 
-func (l *FileLoader) filterOne(t exportTable, f exportFile, w io.Writer, suffix []byte, c *loaders.Counts, rj *rejectBuffer) error {
+// chunkRows is a warehouse.RowSource over the pipeline's rows. The error
+// that ends it early (a damaged file, a failed reject write) is also kept
+// in err, so the loader can tell it from the warehouse's.
+type chunkRows struct {
+	ctx  context.Context
+	p    *pipeline
+	take func(*chunk) error
+	cur  [][]any
+	err  *error
+}
+
+// Next implements warehouse.RowSource.
+func (r *chunkRows) Next(context.Context) ([]any, error) {
+	for len(r.cur) == 0 {
+		c, err := r.p.next(r.ctx)
+		if err == nil && c == nil {
+			return nil, io.EOF
+		}
+		if err == nil {
+			err = r.take(c)
+			r.cur = c.rows
+		}
+		if err != nil {
+			*r.err = err
+			return nil, err
+		}
+	}
+	row := r.cur[0]
+	r.cur[0] = nil // let the row go once appended
+	r.cur = r.cur[1:]
+	return row, nil
+}
+
+// openExport opens one export file, decompressing it if gzipped, and
+// passes it to read.
+func (l *FileLoader) openExport(t exportTable, f exportFile, read func(io.Reader) error) error {
 	fh, err := os.Open(f.path)
 	if err != nil {
 		return fmt.Errorf("ga4: %w", err)
@@ -291,17 +353,15 @@ func (l *FileLoader) filterOne(t exportTable, f exportFile, w io.Writer, suffix 
 		defer gz.Close()
 		r = gz
 	}
-	prefix := ""
-	if len(t.files) > 1 {
-		prefix = filepath.Base(f.path) + " " // which shard a line number is in
+	return read(r)
+}
+
+// readError describes an error that ended reading f.
+func (l *FileLoader) readError(f exportFile, err error) error {
+	if f.gz {
+		err = asBadFile(f.path, err)
 	}
-	if err := l.filter(r, w, suffix, t, prefix, c, rj); err != nil {
-		if f.gz {
-			err = asBadFile(f.path, err)
-		}
-		return fmt.Errorf("ga4: read %s: %w", f.path, err)
-	}
-	return nil
+	return fmt.Errorf("ga4: read %s: %w", f.path, err)
 }
 
 // rejectBuffer collects rejects and writes them in batches, so a file full
@@ -332,100 +392,11 @@ func (b *rejectBuffer) flush() error {
 	return err
 }
 
-// filter copies valid lines from r to w and collects the rest as rejects.
-func (l *FileLoader) filter(r io.Reader, w io.Writer, suffix []byte, t exportTable, linePrefix string, c *loaders.Counts, rejects *rejectBuffer) error {
-	br := bufio.NewReaderSize(r, 1<<20)
-	bw := bufio.NewWriterSize(w, 1<<20)
-	var long []byte
-	lineNo := 0
-	for {
-		line, err := br.ReadSlice('\n')
-		if errors.Is(err, bufio.ErrBufferFull) {
-			// A line longer than the buffer: gather it, up to maxLine.
-			long = append(long[:0], line...)
-			for errors.Is(err, bufio.ErrBufferFull) {
-				line, err = br.ReadSlice('\n')
-				if len(long) <= l.maxLine {
-					long = append(long, line...)
-				}
-			}
-			line = long
-		}
-		if err != nil && !errors.Is(err, io.EOF) {
-			return err
-		}
-		c.Bytes += int64(len(line))
-		if trimmed := trimEOL(line); len(trimmed) > 0 || !errors.Is(err, io.EOF) {
-			lineNo++
-			if len(trimmed) > 0 {
-				if werr := l.one(bw, trimmed, suffix, t, linePrefix, lineNo, c, rejects); werr != nil {
-					return werr
-				}
-			}
-		}
-		if errors.Is(err, io.EOF) {
-			break
-		}
-	}
-	return bw.Flush()
-}
-
 func trimEOL(b []byte) []byte {
 	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
 		b = b[:len(b)-1]
 	}
 	return b
-}
-
-func (l *FileLoader) one(w *bufio.Writer, line, suffix []byte, t exportTable, linePrefix string, lineNo int, c *loaders.Counts, rejects *rejectBuffer) error {
-	c.Read++
-	reject := func(reason string) error {
-		c.Rejected++
-		raw := line
-		if len(raw) > l.maxLine {
-			raw = raw[:l.maxLine] // what was read of it; the rest was never held
-		}
-		rawText := string(raw)
-		if !utf8.ValidString(rawText) {
-			// The rejects table holds text; keep every valid byte and mark
-			// the invalid ones rather than lose the line.
-			rawText = strings.ToValidUTF8(rawText, "\uFFFD")
-		}
-		return rejects.add(loaders.Reject{Source: Source, Object: t.name, Reason: fmt.Sprintf("%sline %d: %s", linePrefix, lineNo, reason), Raw: rawText})
-	}
-	if len(line) > l.maxLine {
-		return reject(fmt.Sprintf("line longer than %d bytes", l.maxLine))
-	}
-	info, err := l.v.Check(line)
-	if err != nil {
-		return reject(err.Error())
-	}
-	if !info.EventDate.Equal(t.day) {
-		// GA4 writes each event to the table of its event_date, late
-		// events included (export schema docs, "Tables"), and the models
-		// rebuild a day from the table of that day: an event filed under
-		// another day would be kept by a full build and lost by an
-		// incremental one.
-		return reject(fmt.Sprintf("event_date %s is not the table's day %s; GA4 files every event under its own date, so this line is not that table's",
-			info.EventDate.Format("20060102"), t.day.Format("20060102")))
-	}
-	out := line[:info.End]
-	if len(info.Unknown) > 0 {
-		clean, err := l.v.dropUnknown(line)
-		if err != nil {
-			return reject("malformed JSON: " + err.Error())
-		}
-		l.log.Debug("ga4: dropped columns the export schema does not know", "table", t.name, "line", lineNo, "columns", info.Unknown)
-		out = clean[:len(clean)-1]
-	}
-	c.Loaded++
-	if _, err := w.Write(out); err != nil {
-		return err
-	}
-	if _, err := w.Write(suffix); err != nil {
-		return err
-	}
-	return w.WriteByte('\n')
 }
 
 // jobID is deterministic per run and table, so a retried load is

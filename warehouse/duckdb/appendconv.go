@@ -21,11 +21,21 @@ type valueConverter func(any) (any, error)
 func appendConverter(c warehouse.Column) valueConverter {
 	elem := scalarConverter(c)
 	if !c.Repeated {
-		return elem
+		if c.Type != warehouse.Record {
+			return elem
+		}
+		ready := appendReady(c)
+		return func(v any) (any, error) {
+			if ready(v) {
+				return v, nil
+			}
+			return elem(v)
+		}
 	}
+	ready := appendReady(c)
 	return func(v any) (any, error) {
-		if v == nil {
-			return nil, nil
+		if v == nil || ready(v) {
+			return v, nil
 		}
 		list, ok := v.([]any)
 		if !ok {
@@ -47,6 +57,64 @@ func appendConverter(c warehouse.Column) valueConverter {
 			out[i] = c
 		}
 		return out, nil
+	}
+}
+
+// appendReady returns a test of whether a value already has the exact
+// shape the appender takes for column c, so that nested values built for it
+// (rows decoded from JSON) are passed on rather than copied. It allocates
+// nothing.
+func appendReady(c warehouse.Column) func(any) bool {
+	var elem func(any) bool
+	switch c.Type {
+	case warehouse.String:
+		elem = func(v any) bool { _, ok := v.(string); return ok || v == nil }
+	case warehouse.Int64:
+		elem = func(v any) bool { _, ok := v.(int64); return ok || v == nil }
+	case warehouse.Float64:
+		elem = func(v any) bool { _, ok := v.(float64); return ok || v == nil }
+	case warehouse.Bool:
+		elem = func(v any) bool { _, ok := v.(bool); return ok || v == nil }
+	case warehouse.Timestamp:
+		elem = func(v any) bool { t, ok := v.(time.Time); return ok && t.Location() == time.UTC || v == nil }
+	case warehouse.Record:
+		fields := make([]func(any) bool, len(c.Fields))
+		for i, f := range c.Fields {
+			fields[i] = appendReady(f)
+		}
+		elem = func(v any) bool {
+			if v == nil {
+				return true
+			}
+			m, ok := v.(map[string]any)
+			if !ok || len(m) != len(c.Fields) {
+				return false
+			}
+			for i, f := range c.Fields {
+				fv, ok := m[f.Name]
+				if !ok || !fields[i](fv) {
+					return false
+				}
+			}
+			return true
+		}
+	default: // converted every time
+		elem = func(any) bool { return false }
+	}
+	if !c.Repeated {
+		return elem
+	}
+	return func(v any) bool {
+		list, ok := v.([]any)
+		if !ok {
+			return v == nil
+		}
+		for _, e := range list {
+			if !elem(e) {
+				return false
+			}
+		}
+		return true
 	}
 }
 

@@ -26,7 +26,8 @@ import (
 //     table until the new one is complete.
 //   - ReplacePartitions deletes the rows whose Schema.PartitionColumn is one
 //     of req.Partitions and inserts the new rows; a new row outside those
-//     partitions fails the load.
+//     partitions fails the load. Rows whose target has the schema's layout
+//     are appended straight into it, checked one by one.
 //
 // req.Rows go through DuckDB's appender. req.NDJSON is spooled to a private
 // temporary file (gzip input is recognised) and read with read_json using
@@ -168,10 +169,15 @@ func (db *DB) load(ctx context.Context, conn *sql.Conn, req warehouse.LoadReques
 	}
 
 	// Rows go straight into the target when its layout is the schema's;
-	// otherwise (and always for partition replacement, which must check the
-	// rows first) into a staging table, then by column name into the target.
-	direct := req.Mode != warehouse.ReplacePartitions &&
-		(existing == nil || req.Mode == warehouse.Replace || sameLayout(existing, existingTypes, req.Schema))
+	// otherwise into a staging table, then by column name into the target.
+	// Rows replacing partitions are checked one by one as they go in, after
+	// the delete, and a stray row rolls the transaction back.
+	direct := existing == nil || req.Mode == warehouse.Replace || sameLayout(existing, existingTypes, req.Schema)
+	if direct && req.Mode == warehouse.ReplacePartitions {
+		if err := deletePartitions(ctx, conn, target, req); err != nil {
+			return 0, err
+		}
+	}
 	dest, destCatalog, destName := target, "", req.Table
 	if !direct {
 		destName = fmt.Sprintf("sam_load_%d", db.loadSeq.Add(1))
@@ -188,9 +194,13 @@ func (db *DB) load(ctx context.Context, conn *sql.Conn, req warehouse.LoadReques
 
 	var n int64
 	if src != nil {
-		n, err = insertNDJSON(ctx, conn, dest, req.Schema, src)
+		n, err = insertNDJSON(ctx, conn, dest, req.Schema, src, direct && req.Mode == warehouse.ReplacePartitions, req.Partitions)
 	} else {
-		n, err = appendRows(ctx, conn, destCatalog, destName, req.Schema, req.Rows)
+		var check partitionCheck
+		if req.Mode == warehouse.ReplacePartitions {
+			check = newPartitionCheck(req.Schema, req.Partitions)
+		}
+		n, err = appendRows(ctx, conn, destCatalog, destName, req.Schema, req.Rows, check)
 	}
 	if err != nil {
 		return 0, err
@@ -202,12 +212,8 @@ func (db *DB) load(ctx context.Context, conn *sql.Conn, req warehouse.LoadReques
 			if err := checkPartitions(ctx, conn, dest, req.Schema.PartitionColumn, req.Partitions); err != nil {
 				return 0, err
 			}
-			if len(req.Partitions) > 0 {
-				del := "DELETE FROM " + target + " WHERE " + quoteIdent(req.Schema.PartitionColumn) +
-					" IN (" + dateList(req.Partitions) + ")"
-				if err := exec(del); err != nil {
-					return 0, err
-				}
+			if err := deletePartitions(ctx, conn, target, req); err != nil {
+				return 0, err
 			}
 		}
 		if err := exec("INSERT INTO " + target + " (" + cols + ") SELECT " + cols + " FROM " + dest); err != nil {
@@ -241,6 +247,47 @@ func dateList(days []time.Time) string {
 		parts[i] = "DATE '" + d.UTC().Format(time.DateOnly) + "'"
 	}
 	return strings.Join(parts, ", ")
+}
+
+// deletePartitions deletes the rows of req.Partitions from target.
+func deletePartitions(ctx context.Context, conn *sql.Conn, target string, req warehouse.LoadRequest) error {
+	if len(req.Partitions) == 0 {
+		return nil
+	}
+	del := "DELETE FROM " + target + " WHERE " + quoteIdent(req.Schema.PartitionColumn) +
+		" IN (" + dateList(req.Partitions) + ")"
+	_, err := conn.ExecContext(ctx, del)
+	return err
+}
+
+// partitionCheck fails a row, given as the appender takes it, whose
+// partition value is not one being replaced; nil checks nothing.
+type partitionCheck func(row []driver.Value) error
+
+func newPartitionCheck(s warehouse.Schema, days []time.Time) partitionCheck {
+	col := 0
+	for i, c := range s.Columns {
+		if c.Name == s.PartitionColumn {
+			col = i
+		}
+	}
+	allowed := make(map[time.Time]bool, len(days))
+	for _, d := range days {
+		y, m, dd := d.UTC().Date()
+		allowed[time.Date(y, m, dd, 0, 0, 0, 0, time.UTC)] = true
+	}
+	return func(row []driver.Value) error {
+		d, ok := row[col].(time.Time) // toDate gives midnight UTC
+		if ok && allowed[d] {
+			return nil
+		}
+		ex := "NULL"
+		if ok {
+			ex = d.Format(time.DateOnly)
+		}
+		return fmt.Errorf("the row lies outside the partitions being replaced (%s): %s = %s",
+			dateList(days), s.PartitionColumn, ex)
+	}
 }
 
 // checkPartitions fails when a staged row lies outside the listed
@@ -331,7 +378,8 @@ func sameLayout(names []warehouse.Column, types []*dtype, s warehouse.Schema) bo
 }
 
 // appendRows writes src through DuckDB's appender into catalog.main.table.
-func appendRows(ctx context.Context, conn *sql.Conn, catalog, table string, s warehouse.Schema, src warehouse.RowSource) (int64, error) {
+// check, when set, vets each converted row before it is appended.
+func appendRows(ctx context.Context, conn *sql.Conn, catalog, table string, s warehouse.Schema, src warehouse.RowSource, check partitionCheck) (int64, error) {
 	convs := make([]valueConverter, len(s.Columns))
 	for i, c := range s.Columns {
 		convs[i] = appendConverter(c)
@@ -373,6 +421,12 @@ func appendRows(ctx context.Context, conn *sql.Conn, catalog, table string, s wa
 					return fmt.Errorf("row %d, column %q: %w", n+1, s.Columns[i].Name, err)
 				}
 				vals[i] = c
+			}
+			if check != nil {
+				if err := check(vals); err != nil {
+					app.Close()
+					return fmt.Errorf("row %d: %w", n+1, err)
+				}
 			}
 			if err := app.AppendRow(vals...); err != nil {
 				app.Close()
@@ -425,7 +479,10 @@ func spoolNDJSON(r io.Reader) (*ndjsonFile, error) {
 // column types; TIMESTAMPs are read as TIMESTAMPTZ so that offsets in the
 // text are honoured, then stored as UTC. BYTES arrive base64-encoded, as
 // BigQuery exports them.
-func insertNDJSON(ctx context.Context, conn *sql.Conn, dest string, s warehouse.Schema, src *ndjsonFile) (int64, error) {
+//
+// With checkParts, a row whose partition value is not one of parts fails
+// the statement (DuckDB's error()), as the appender's check does.
+func insertNDJSON(ctx context.Context, conn *sql.Conn, dest string, s warehouse.Schema, src *ndjsonFile, checkParts bool, parts []time.Time) (int64, error) {
 	if src.size == 0 {
 		return 0, nil
 	}
@@ -445,6 +502,15 @@ func insertNDJSON(ctx context.Context, conn *sql.Conn, dest string, s warehouse.
 		// type differs from the stored one.
 		if readType != want {
 			expr = "CAST(" + expr + " AS " + want + ")"
+		}
+		if checkParts && c.Name == s.PartitionColumn {
+			cond := "FALSE"
+			if len(parts) > 0 {
+				cond = expr + " IN (" + dateList(parts) + ")"
+			}
+			msg := "the row lies outside the partitions being replaced (" + dateList(parts) + "): " + c.Name + " = "
+			expr = "CASE WHEN " + cond + " THEN " + expr + " ELSE error(" + quoteString(msg) +
+				" || coalesce(CAST(" + expr + " AS VARCHAR), 'NULL')) END"
 		}
 		sel = append(sel, expr)
 	}

@@ -444,3 +444,69 @@ func TestSameLayoutOfLoadedTable(t *testing.T) {
 		}
 	}
 }
+
+// Rows replacing partitions go straight into a table of the schema's
+// layout; each is checked as it is appended, and a stray one (or one with
+// no partition value) rolls back the delete and every row before it.
+func TestLoadReplacePartitionsChecksAppendedRows(t *testing.T) {
+	db := openMem(t)
+	initial := [][]any{{day("2024-01-01"), "a", 1.0}, {day("2024-01-02"), "a", 2.0}}
+	if _, err := loadRows(t, db, "spend", spendSchema, warehouse.Append, nil, initial); err != nil {
+		t.Fatal(err)
+	}
+	nullable := warehouse.Schema{Columns: []warehouse.Column{
+		{Name: "day", Type: warehouse.Date}, {Name: "source", Type: warehouse.String}, {Name: "cost", Type: warehouse.Numeric},
+	}, PartitionColumn: "day"}
+	for _, tc := range []struct {
+		name   string
+		schema warehouse.Schema
+		rows   [][]any
+		want   string
+	}{
+		{"another day", spendSchema, [][]any{{day("2024-01-01"), "b", 5.0}, {day("2024-01-02"), "b", 6.0}}, "row 2: the row lies outside the partitions being replaced (DATE '2024-01-01'): day = 2024-01-02"},
+		{"a string day", spendSchema, [][]any{{"2024-01-03", "b", 5.0}}, "day = 2024-01-03"},
+		{"no day", nullable, [][]any{{day("2024-01-01"), "b", 5.0}, {nil, "b", 6.0}}, "day = NULL"},
+	} {
+		_, err := loadRows(t, db, "spend", tc.schema, warehouse.ReplacePartitions, []time.Time{day("2024-01-01")}, tc.rows)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error = %v, want one containing %q", tc.name, err, tc.want)
+		}
+		if got := queryRows(t, db, "SELECT * FROM spend ORDER BY day"); !reflect.DeepEqual(got, initial) {
+			t.Errorf("%s: rows after the failed load =\n%v\nwant\n%v", tc.name, got, initial)
+		}
+	}
+}
+
+// NDJSON replacing partitions of a table of the schema's layout is read
+// straight into it, each row's partition checked by the statement.
+func TestLoadReplacePartitionsChecksNDJSONRows(t *testing.T) {
+	db := openMem(t)
+	ctx := context.Background()
+	initial := [][]any{{day("2024-01-01"), "a", 1.0}, {day("2024-01-02"), "a", 2.0}}
+	if _, err := loadRows(t, db, "spend", spendSchema, warehouse.Append, nil, initial); err != nil {
+		t.Fatal(err)
+	}
+	load := func(ndjson string) error {
+		_, err := db.Load(ctx, warehouse.LoadRequest{Table: "spend", Schema: spendSchema, Mode: warehouse.ReplacePartitions,
+			Partitions: []time.Time{day("2024-01-01")}, NDJSON: strings.NewReader(ndjson)})
+		return err
+	}
+	for _, tc := range []struct{ name, ndjson, want string }{
+		{"another day", `{"day":"2024-01-01","source":"b","cost":5}` + "\n" + `{"day":"2024-01-02","source":"b","cost":6}`, "outside the partitions being replaced (DATE '2024-01-01'): day = 2024-01-02"},
+		{"no day", `{"source":"b","cost":5}`, "day = NULL"},
+	} {
+		if err := load(tc.ndjson); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error = %v, want one containing %q", tc.name, err, tc.want)
+		}
+		if got := queryRows(t, db, "SELECT * FROM spend ORDER BY day"); !reflect.DeepEqual(got, initial) {
+			t.Errorf("%s: rows after the failed load =\n%v\nwant\n%v", tc.name, got, initial)
+		}
+	}
+	if err := load(`{"day":"2024-01-01","source":"c","cost":7}`); err != nil {
+		t.Fatal(err)
+	}
+	want := [][]any{{day("2024-01-01"), "c", 7.0}, {day("2024-01-02"), "a", 2.0}}
+	if got := queryRows(t, db, "SELECT * FROM spend ORDER BY day"); !reflect.DeepEqual(got, want) {
+		t.Errorf("rows =\n%v\nwant\n%v", got, want)
+	}
+}

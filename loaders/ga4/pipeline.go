@@ -1,0 +1,307 @@
+package ga4
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/sam-attribution/sam/loaders"
+)
+
+// The NDJSON load runs as a pipeline: one reader cuts the batch's files
+// into chunks of lines, workers (one per core) validate the chunks and turn
+// them into rows or cleaned lines, and the consumer takes the chunks back
+// in file order. At most chunksInFlight chunks exist at once, which bounds
+// memory whatever the files' size.
+
+const (
+	chunkBytes = 1 << 20 // lines read into one chunk, about
+	chunkLines = 2048
+)
+
+// chunk is a run of lines of one file and, once done is closed, what the
+// worker made of them.
+type chunk struct {
+	table     int // index in the batch
+	t         exportTable
+	file      exportFile
+	prefix    string // names the shard in reject reasons
+	suffix    []byte // the loader's columns as JSON members, NDJSON mode
+	firstLine int
+	buf       []byte
+	lines     [][]byte // into buf; an empty line holds a line number
+	// err is the error that ended reading the file after these lines.
+	err error
+
+	done    chan struct{}
+	rows    [][]any // rows mode
+	out     []byte  // NDJSON mode: the lines to load
+	rejects []loaders.Reject
+	counts  loaders.Counts
+}
+
+// pipeline reads, validates and converts the files of one batch.
+type pipeline struct {
+	l        *FileLoader
+	batch    []exportTable
+	rows     bool      // rows for the appender, else NDJSON lines
+	loadedAt time.Time // the loaded_at of every row
+	chunks   chan *chunk
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	readErr  error // set by the reader before it closes chunks
+}
+
+// startPipeline starts the reader and the workers; stop releases them.
+func (l *FileLoader) startPipeline(ctx context.Context, batch []exportTable, rows bool, loadedAt time.Time) *pipeline {
+	ctx, cancel := context.WithCancel(ctx)
+	workers := runtime.GOMAXPROCS(0)
+	p := &pipeline{l: l, batch: batch, rows: rows, loadedAt: loadedAt, cancel: cancel,
+		chunks: make(chan *chunk, 2*workers+2)}
+	work := make(chan *chunk, 2*workers+2)
+	for range workers {
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			for c := range work {
+				p.process(c)
+				close(c.done)
+			}
+		}()
+	}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		defer close(work)
+		defer close(p.chunks)
+		p.readErr = p.read(ctx, work)
+	}()
+	return p
+}
+
+// next returns the next chunk in file order, processed, or nil after the
+// last; a read error comes with the chunk of the lines before it.
+func (p *pipeline) next(ctx context.Context) (*chunk, error) {
+	select {
+	case c, ok := <-p.chunks:
+		if !ok {
+			return nil, p.readErr
+		}
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		return c, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// stop ends the reader and the workers and waits for them.
+func (p *pipeline) stop() {
+	p.cancel()
+	for range p.chunks { // unblock the reader
+	}
+	p.wg.Wait()
+}
+
+// read cuts every file of the batch into chunks and hands each to both the
+// workers and the consumer.
+func (p *pipeline) read(ctx context.Context, work chan<- *chunk) error {
+	send := func(c *chunk) error {
+		select {
+		case p.chunks <- c:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		select {
+		case work <- c:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	for i, t := range p.batch {
+		for _, f := range t.files {
+			c := &chunk{table: i, t: t, file: f, firstLine: 1}
+			if len(t.files) > 1 {
+				c.prefix = f.path[strings.LastIndexByte(f.path, '/')+1:] + " " // which shard a line number is in
+			}
+			if !p.rows {
+				c.suffix = fmt.Appendf(nil, `,"export_date":"%s","export_table":"%s","loaded_at":"%s"`,
+					t.day.Format(time.DateOnly), t.name, p.loadedAt.Format(time.RFC3339Nano))
+				if f.property != "" {
+					c.suffix = fmt.Appendf(c.suffix, `,"property_id":%q`, f.property)
+				}
+				c.suffix = append(c.suffix, '}')
+			}
+			if err := p.readFile(*c, send); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// readFile reads one file into chunks, copies of base.
+func (p *pipeline) readFile(base chunk, send func(*chunk) error) error {
+	var readErr error
+	fresh := func() *chunk {
+		c := base
+		c.done = make(chan struct{})
+		return &c
+	}
+	cur := fresh()
+	err := p.l.openExport(base.t, base.file, func(r io.Reader) error {
+		br := bufio.NewReaderSize(r, 1<<20)
+		var long []byte
+		lineNo := 0
+		for {
+			line, err := br.ReadSlice('\n')
+			if errors.Is(err, bufio.ErrBufferFull) {
+				// A line longer than the buffer: gather it, up to maxLine.
+				long = append(long[:0], line...)
+				for errors.Is(err, bufio.ErrBufferFull) {
+					line, err = br.ReadSlice('\n')
+					if len(long) <= p.l.maxLine {
+						long = append(long, line...)
+					}
+				}
+				line = long
+			}
+			if err != nil && !errors.Is(err, io.EOF) {
+				readErr = err
+				return nil // the lines so far go out first, the error with them
+			}
+			cur.counts.Bytes += int64(len(line))
+			if trimmed := trimEOL(line); len(trimmed) > 0 || !errors.Is(err, io.EOF) {
+				lineNo++
+				if len(cur.lines) == 0 {
+					cur.firstLine = lineNo
+				}
+				start := len(cur.buf)
+				cur.buf = append(cur.buf, trimmed...)
+				cur.lines = append(cur.lines, cur.buf[start:len(cur.buf):len(cur.buf)])
+				if len(cur.buf) >= chunkBytes || len(cur.lines) >= chunkLines {
+					if err := send(cur); err != nil {
+						return err
+					}
+					cur = fresh()
+				}
+			}
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if readErr != nil {
+		cur.err = p.l.readError(base.file, readErr)
+	}
+	return send(cur)
+}
+
+// process validates a chunk's lines and converts the valid ones.
+func (p *pipeline) process(c *chunk) {
+	if p.rows {
+		c.rows = make([][]any, 0, len(c.lines))
+	}
+	ncols := len(p.l.v.root.fields)
+	for k, line := range c.lines {
+		if len(line) == 0 {
+			continue
+		}
+		lineNo := c.firstLine + k
+		c.counts.Read++
+		reason, row, out := p.one(c, line, ncols)
+		if reason != "" {
+			c.counts.Rejected++
+			c.rejects = append(c.rejects, p.l.reject(c, line, lineNo, reason))
+			continue
+		}
+		c.counts.Loaded++
+		if p.rows {
+			c.rows = append(c.rows, row)
+			continue
+		}
+		c.out = append(c.out, out...)
+		c.out = append(c.out, c.suffix...)
+		c.out = append(c.out, '\n')
+	}
+	c.buf, c.lines = nil, nil
+}
+
+// one checks a line; it returns why it is rejected, or its row (rows mode)
+// or the JSON object to load without its closing brace.
+func (p *pipeline) one(c *chunk, line []byte, ncols int) (reason string, row []any, out []byte) {
+	l := p.l
+	if len(line) > l.maxLine {
+		return fmt.Sprintf("line longer than %d bytes", l.maxLine), nil, nil
+	}
+	var info Line
+	var err error
+	if p.rows {
+		row = make([]any, ncols+4)
+		info, err = l.v.Decode(line, row)
+	} else {
+		info, err = l.v.Check(line)
+	}
+	if err != nil {
+		return err.Error(), nil, nil
+	}
+	if !info.EventDate.Equal(c.t.day) {
+		// GA4 writes each event to the table of its event_date, late
+		// events included (export schema docs, "Tables"), and the models
+		// rebuild a day from the table of that day: an event filed under
+		// another day would be kept by a full build and lost by an
+		// incremental one.
+		return fmt.Sprintf("event_date %s is not the table's day %s; GA4 files every event under its own date, so this line is not that table's",
+			info.EventDate.Format("20060102"), c.t.day.Format("20060102")), nil, nil
+	}
+	if len(info.Unknown) > 0 {
+		l.log.Debug("ga4: dropped columns the export schema does not know", "table", c.t.name, "columns", info.Unknown)
+	}
+	if p.rows {
+		row[ncols] = c.t.day
+		row[ncols+1] = c.t.name
+		row[ncols+2] = p.loadedAt
+		if c.file.property != "" {
+			row[ncols+3] = c.file.property
+		}
+		return "", row, nil
+	}
+	out = line[:info.End]
+	if len(info.Unknown) > 0 {
+		clean, err := l.v.dropUnknown(line)
+		if err != nil {
+			return "malformed JSON: " + err.Error(), nil, nil
+		}
+		out = clean[:len(clean)-1]
+	}
+	return "", nil, out
+}
+
+// reject makes the load_rejects row of a bad line.
+func (l *FileLoader) reject(c *chunk, line []byte, lineNo int, reason string) loaders.Reject {
+	raw := line
+	if len(raw) > l.maxLine {
+		raw = raw[:l.maxLine] // what was read of it; the rest was never held
+	}
+	rawText := string(raw)
+	if !utf8.ValidString(rawText) {
+		// The rejects table holds text; keep every valid byte and mark
+		// the invalid ones rather than lose the line.
+		rawText = strings.ToValidUTF8(rawText, "\uFFFD")
+	}
+	return loaders.Reject{Source: Source, Object: c.t.name, Reason: fmt.Sprintf("%sline %d: %s", c.prefix, lineNo, reason), Raw: rawText}
+}
