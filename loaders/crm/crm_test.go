@@ -87,7 +87,7 @@ func TestFileToStagingOnDuckDB(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sel, err := transform.ParseSelection("stg_crm__leads,stg_crm__deals,stg_crm__lead_stage_history,int_lead_identity")
+	sel, err := transform.ParseSelection("stg_crm__leads,stg_crm__deals,stg_crm__lead_stage_history,int_client_ids_daily,int_lead_identity")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +234,7 @@ func TestStagingResolvesLeadsAndAssociations(t *testing.T) {
 	}
 	// int_lead_identity is built too: its relationship test reads stg_crm__leads.
 	standInGA4(t, db)
-	sel, _ := transform.ParseSelection("stg_crm__leads,stg_crm__deals,stg_crm__lead_stage_history,int_lead_identity")
+	sel, _ := transform.ParseSelection("stg_crm__leads,stg_crm__deals,stg_crm__lead_stage_history,int_client_ids_daily,int_lead_identity")
 	r := &transform.Runner{WH: db, Project: p, Parallelism: 1, Vars: transform.Vars{
 		"attribution_window_days": 90, "time_decay_half_life_days": 7.0, "reporting_currency": "USD",
 		"prediction_maturity_days": 180, "prediction_prior_strength": 20.0,
@@ -257,17 +257,18 @@ func TestStagingResolvesLeadsAndAssociations(t *testing.T) {
 }
 
 // standInGA4 creates the two GA4 staging tables int_lead_identity reads
-// (another helper's models) with a few rows.
+// (events through int_client_ids_daily) with a few rows.
 func standInGA4(t *testing.T, db warehouse.Warehouse) {
 	t.Helper()
 	ctx := t.Context()
+	day := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
 	ga := []struct {
 		name string
 		cols []warehouse.Column
 		rows [][]any
 	}{
-		{"stg_ga4__events", []warehouse.Column{{Name: "client_key", Type: warehouse.String}, {Name: "gclid", Type: warehouse.String}, {Name: "user_id", Type: warehouse.String}},
-			[][]any{{"777.888", "Cj0KCQ-gclid-2", nil}, {"999.000", nil, "u-1"}}},
+		{"stg_ga4__events", []warehouse.Column{{Name: "event_date", Type: warehouse.Date}, {Name: "client_key", Type: warehouse.String}, {Name: "gclid", Type: warehouse.String}, {Name: "user_id", Type: warehouse.String}},
+			[][]any{{day, "777.888", "Cj0KCQ-gclid-2", nil}, {day, "999.000", nil, "u-1"}}},
 		{"stg_ga4__sessions", []warehouse.Column{{Name: "client_key", Type: warehouse.String}, {Name: "gclid", Type: warehouse.String}},
 			[][]any{{"777.888", "Cj0KCQ-gclid-2"}}},
 	}
