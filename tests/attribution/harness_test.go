@@ -40,7 +40,8 @@ func ownModels(file string) bool {
 	case strings.HasPrefix(file, "staging/stg_spend__"), strings.HasPrefix(file, "staging/stg_fx__"):
 		return true
 	case strings.HasPrefix(file, "intermediate/int_"):
-		return base != "int_lead_identity.sql"
+		// int_lead_identity is a stand-in; int_client_ids_daily feeds only it.
+		return base != "int_lead_identity.sql" && base != "int_client_ids_daily.sql"
 	case strings.HasPrefix(file, "marts/"):
 		return strings.HasSuffix(base, ".sql") && base != "writeback_queue.sql" && base != "activation_events.sql" && base != "activation_coverage.sql"
 	case strings.HasPrefix(file, "tests/attribution_"), strings.HasPrefix(file, "tests/invariant_"):
