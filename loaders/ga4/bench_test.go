@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
+
 	"github.com/sam-attribution/sam/sampledata"
 	"github.com/sam-attribution/sam/warehouse"
 	"github.com/sam-attribution/sam/warehouse/duckdb"
@@ -52,24 +54,29 @@ func report(b *testing.B, start time.Time, events, bytes int64) {
 }
 
 // BenchmarkFileLoad measures the file loader end to end: Go validation of
-// every line, the pipe into the warehouse, and DuckDB's typed load.
+// every line, the hand-over to the warehouse (Arrow record batches when
+// built with the duckdb_arrow tag, else NDJSON through a pipe), and
+// DuckDB's typed load.
 func BenchmarkFileLoad(b *testing.B) {
 	benchFileLoad(b, false)
 }
 
-// BenchmarkFileLoadAppender is BenchmarkFileLoad with the lines decoded in
-// Go and appended through the driver's appender (FileLoader.appendRows).
-func BenchmarkFileLoadAppender(b *testing.B) {
+// BenchmarkFileLoadNDJSON is BenchmarkFileLoad with the lines handed over
+// as NDJSON whatever the build.
+func BenchmarkFileLoadNDJSON(b *testing.B) {
 	benchFileLoad(b, true)
 }
 
-func benchFileLoad(b *testing.B, appendRows bool) {
+func benchFileLoad(b *testing.B, ndjson bool) {
 	dir, events, bytes := benchExport(b)
 	start := time.Now()
 	for b.Loop() {
 		db := openDuck(b)
-		l := NewFileLoader(Options{ExportDir: dir}, db, nil)
-		l.appendRows = appendRows
+		var wh warehouse.Warehouse = db
+		if ndjson {
+			wh = ndjsonOnly{db}
+		}
+		l := NewFileLoader(Options{ExportDir: dir}, wh, nil)
 		res, err := l.Load(context.Background(), "bench")
 		if err != nil {
 			b.Fatal(err)
@@ -112,13 +119,13 @@ func BenchmarkValidateFiles(b *testing.B) {
 	benchPipeline(b, false)
 }
 
-// BenchmarkDecodeFiles is BenchmarkValidateFiles decoding every line into
-// the appender's row values as well.
-func BenchmarkDecodeFiles(b *testing.B) {
+// BenchmarkArrowFiles is BenchmarkValidateFiles building the Arrow record
+// batches of every line as well.
+func BenchmarkArrowFiles(b *testing.B) {
 	benchPipeline(b, true)
 }
 
-func benchPipeline(b *testing.B, rows bool) {
+func benchPipeline(b *testing.B, build bool) {
 	dir, events, bytes := benchExport(b)
 	l := NewFileLoader(Options{ExportDir: dir}, nil, nil)
 	avail, _, err := l.scanDir()
@@ -129,9 +136,13 @@ func benchPipeline(b *testing.B, rows bool) {
 	for _, t := range avail {
 		tables = append(tables, t)
 	}
+	var schema *arrow.Schema
+	if build {
+		schema = arrowSchema(RawSchema().Columns)
+	}
 	start := time.Now()
 	for b.Loop() {
-		p := l.startPipeline(context.Background(), tables, rows, time.Now())
+		p := l.startPipeline(context.Background(), tables, schema, time.Now())
 		var n int64
 		for {
 			c, err := p.next(context.Background())
@@ -142,6 +153,9 @@ func benchPipeline(b *testing.B, rows bool) {
 				break
 			}
 			n += c.counts.Loaded
+			if c.rec != nil {
+				c.rec.Release()
+			}
 		}
 		p.stop()
 		if n != events {

@@ -12,12 +12,16 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
 	"github.com/sam-attribution/sam/loaders"
 )
 
 // The NDJSON load runs as a pipeline: one reader cuts the batch's files
 // into chunks of lines, workers (one per core) validate the chunks and turn
-// them into rows or cleaned lines, and the consumer takes the chunks back
+// them into Arrow record batches or cleaned lines, and the consumer takes the chunks back
 // in file order. At most chunksInFlight chunks exist at once, which bounds
 // memory whatever the files' size.
 
@@ -41,8 +45,8 @@ type chunk struct {
 	err error
 
 	done    chan struct{}
-	rows    [][]any // rows mode
-	out     []byte  // NDJSON mode: the lines to load
+	rec     arrow.RecordBatch // Arrow mode
+	out     []byte            // NDJSON mode: the lines to load
 	rejects []loaders.Reject
 	counts  loaders.Counts
 }
@@ -51,8 +55,8 @@ type chunk struct {
 type pipeline struct {
 	l        *FileLoader
 	batch    []exportTable
-	rows     bool      // rows for the appender, else NDJSON lines
-	loadedAt time.Time // the loaded_at of every row
+	schema   *arrow.Schema // Arrow mode: record batches of this schema, else NDJSON lines
+	loadedAt time.Time     // the loaded_at of every row
 	chunks   chan *chunk
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -60,18 +64,23 @@ type pipeline struct {
 }
 
 // startPipeline starts the reader and the workers; stop releases them.
-func (l *FileLoader) startPipeline(ctx context.Context, batch []exportTable, rows bool, loadedAt time.Time) *pipeline {
+func (l *FileLoader) startPipeline(ctx context.Context, batch []exportTable, schema *arrow.Schema, loadedAt time.Time) *pipeline {
 	ctx, cancel := context.WithCancel(ctx)
 	workers := runtime.GOMAXPROCS(0)
-	p := &pipeline{l: l, batch: batch, rows: rows, loadedAt: loadedAt, cancel: cancel,
+	p := &pipeline{l: l, batch: batch, schema: schema, loadedAt: loadedAt, cancel: cancel,
 		chunks: make(chan *chunk, 2*workers+2)}
 	work := make(chan *chunk, 2*workers+2)
 	for range workers {
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
+			var rb *array.RecordBuilder
+			if schema != nil {
+				rb = array.NewRecordBuilder(memory.DefaultAllocator, schema)
+				defer func() { rb.Release() }()
+			}
 			for c := range work {
-				p.process(c)
+				rb = p.process(c, rb)
 				close(c.done)
 			}
 		}()
@@ -108,9 +117,20 @@ func (p *pipeline) next(ctx context.Context) (*chunk, error) {
 // stop ends the reader and the workers and waits for them.
 func (p *pipeline) stop() {
 	p.cancel()
-	for range p.chunks { // unblock the reader
+	var left []*chunk
+	for c := range p.chunks { // unblock the reader
+		left = append(left, c)
 	}
 	p.wg.Wait()
+	for _, c := range left {
+		select {
+		case <-c.done:
+			if c.rec != nil {
+				c.rec.Release()
+			}
+		default: // never handed to a worker
+		}
+	}
 }
 
 // read cuts every file of the batch into chunks and hands each to both the
@@ -135,7 +155,7 @@ func (p *pipeline) read(ctx context.Context, work chan<- *chunk) error {
 			if len(t.files) > 1 {
 				c.prefix = f.path[strings.LastIndexByte(f.path, '/')+1:] + " " // which shard a line number is in
 			}
-			if !p.rows {
+			if p.schema == nil {
 				c.suffix = fmt.Appendf(nil, `,"export_date":"%s","export_table":"%s","loaded_at":"%s"`,
 					t.day.Format(time.DateOnly), t.name, p.loadedAt.Format(time.RFC3339Nano))
 				if f.property != "" {
@@ -211,53 +231,102 @@ func (p *pipeline) readFile(base chunk, send func(*chunk) error) error {
 	return send(cur)
 }
 
-// process validates a chunk's lines and converts the valid ones.
-func (p *pipeline) process(c *chunk) {
-	if p.rows {
-		c.rows = make([][]any, 0, len(c.lines))
+// process validates a chunk's lines and converts the valid ones: into a
+// record batch built with rb, or NDJSON when rb is nil. It returns the
+// builder to use for the next chunk.
+func (p *pipeline) process(c *chunk, rb *array.RecordBuilder) *array.RecordBuilder {
+	defer func() { c.buf, c.lines = nil, nil }()
+	if rb == nil {
+		p.convert(c, nil, false)
+		return nil
 	}
-	ncols := len(p.l.v.root.fields)
+	// Lines are appended as they are validated; a bad line leaves part of
+	// itself in the builders, which cannot take it back, so a chunk with
+	// one is built again in a fresh builder, each line checked before it
+	// is appended.
+	if !p.convert(c, rb, true) {
+		rb.Release()
+		rb = array.NewRecordBuilder(memory.DefaultAllocator, p.schema)
+		c.rejects = nil
+		c.counts = loaders.Counts{Bytes: c.counts.Bytes}
+		p.convert(c, rb, false)
+	}
+	c.rec = rb.NewRecordBatch()
+	return rb
+}
+
+// convert validates and converts the lines of c. With optimistic, it
+// appends each line while validating it and gives up (false) at the first
+// bad one.
+func (p *pipeline) convert(c *chunk, rb *array.RecordBuilder, optimistic bool) bool {
 	for k, line := range c.lines {
 		if len(line) == 0 {
 			continue
 		}
 		lineNo := c.firstLine + k
 		c.counts.Read++
-		reason, row, out := p.one(c, line, ncols)
+		var reason string
+		var out []byte
+		switch {
+		case rb == nil:
+			reason, out = p.one(c, line, nil)
+		case optimistic:
+			if reason, _ = p.one(c, line, rb); reason != "" {
+				return false
+			}
+		default:
+			if reason, _ = p.one(c, line, nil); reason == "" {
+				p.one(c, line, rb) // valid, so it appends all of itself
+			}
+		}
 		if reason != "" {
 			c.counts.Rejected++
 			c.rejects = append(c.rejects, p.l.reject(c, line, lineNo, reason))
 			continue
 		}
 		c.counts.Loaded++
-		if p.rows {
-			c.rows = append(c.rows, row)
+		if rb != nil {
+			p.appendLoaderColumns(c, rb)
 			continue
 		}
 		c.out = append(c.out, out...)
 		c.out = append(c.out, c.suffix...)
 		c.out = append(c.out, '\n')
 	}
-	c.buf, c.lines = nil, nil
+	return true
 }
 
-// one checks a line; it returns why it is rejected, or its row (rows mode)
-// or the JSON object to load without its closing brace.
-func (p *pipeline) one(c *chunk, line []byte, ncols int) (reason string, row []any, out []byte) {
+// appendLoaderColumns appends export_date, export_table, loaded_at and
+// property_id, the last columns of RawSchema, to rb.
+func (p *pipeline) appendLoaderColumns(c *chunk, rb *array.RecordBuilder) {
+	n := len(p.l.v.root.fields)
+	rb.Field(n).(*array.Date32Builder).Append(arrow.Date32FromTime(c.t.day))
+	rb.Field(n + 1).(*array.StringBuilder).Append(c.t.name)
+	rb.Field(n + 2).(*array.TimestampBuilder).Append(arrow.Timestamp(p.loadedAt.UnixMicro()))
+	if c.file.property != "" {
+		rb.Field(n + 3).(*array.StringBuilder).Append(c.file.property)
+	} else {
+		rb.Field(n + 3).AppendNull()
+	}
+}
+
+// one checks a line, appending its export columns to rb if set; it returns
+// why the line is rejected, or, without rb, the JSON object to load
+// without its closing brace.
+func (p *pipeline) one(c *chunk, line []byte, rb *array.RecordBuilder) (reason string, out []byte) {
 	l := p.l
 	if len(line) > l.maxLine {
-		return fmt.Sprintf("line longer than %d bytes", l.maxLine), nil, nil
+		return fmt.Sprintf("line longer than %d bytes", l.maxLine), nil
 	}
 	var info Line
 	var err error
-	if p.rows {
-		row = make([]any, ncols+4)
-		info, err = l.v.Decode(line, row)
+	if rb != nil {
+		info, err = l.v.appendLine(line, rb)
 	} else {
 		info, err = l.v.Check(line)
 	}
 	if err != nil {
-		return err.Error(), nil, nil
+		return err.Error(), nil
 	}
 	if !info.EventDate.Equal(c.t.day) {
 		// GA4 writes each event to the table of its event_date, late
@@ -266,29 +335,23 @@ func (p *pipeline) one(c *chunk, line []byte, ncols int) (reason string, row []a
 		// another day would be kept by a full build and lost by an
 		// incremental one.
 		return fmt.Sprintf("event_date %s is not the table's day %s; GA4 files every event under its own date, so this line is not that table's",
-			info.EventDate.Format("20060102"), c.t.day.Format("20060102")), nil, nil
+			info.EventDate.Format("20060102"), c.t.day.Format("20060102")), nil
 	}
 	if len(info.Unknown) > 0 {
 		l.log.Debug("ga4: dropped columns the export schema does not know", "table", c.t.name, "columns", info.Unknown)
 	}
-	if p.rows {
-		row[ncols] = c.t.day
-		row[ncols+1] = c.t.name
-		row[ncols+2] = p.loadedAt
-		if c.file.property != "" {
-			row[ncols+3] = c.file.property
-		}
-		return "", row, nil
+	if p.schema != nil {
+		return "", nil
 	}
 	out = line[:info.End]
 	if len(info.Unknown) > 0 {
 		clean, err := l.v.dropUnknown(line)
 		if err != nil {
-			return "malformed JSON: " + err.Error(), nil, nil
+			return "malformed JSON: " + err.Error(), nil
 		}
 		out = clean[:len(clean)-1]
 	}
-	return "", nil, out
+	return "", out
 }
 
 // reject makes the load_rejects row of a bad line.

@@ -11,6 +11,8 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 
+	"github.com/apache/arrow-go/v18/arrow/array"
+
 	"github.com/sam-attribution/sam/warehouse"
 )
 
@@ -19,6 +21,7 @@ import (
 // into its column (INT64 as a JSON number or string, FLOAT, BOOL, records,
 // arrays), and it picks out event_date and event_timestamp. It allocates
 // nothing on a valid line, so validation costs about as much as reading.
+// Given Arrow builders, the same walk appends the line's values to them.
 
 type kind uint8
 
@@ -95,22 +98,19 @@ func (v *Validator) Check(line []byte) (Line, error) {
 	return v.check(line, nil)
 }
 
-// Decode validates one line like Check and, when it is valid, stores the
-// values of the export columns in row, positionally (ExportColumns order),
-// as the appender takes them: string, int64, float64, bool, nil for NULL or
-// absent, map[string]any holding every field for a RECORD and []any for a
-// REPEATED column. Unknown members are dropped. row must have at least
-// len(ExportColumns()) elements; its first ones are overwritten.
-func (v *Validator) Decode(line []byte, row []any) (Line, error) {
-	if len(row) < len(v.root.fields) {
-		return Line{}, fmt.Errorf("decode: row has %d values, the export has %d columns", len(row), len(v.root.fields))
-	}
-	clear(row[:len(v.root.fields)])
-	return v.check(line, row)
+// appendLine validates one line like Check and appends its export columns
+// to the first fields of rb, in ExportColumns order; unknown members are
+// dropped. On an error rb holds part of the line and must be discarded.
+func (v *Validator) appendLine(line []byte, rb *array.RecordBuilder) (Line, error) {
+	return v.check(line, rb)
 }
 
-func (v *Validator) check(line []byte, row []any) (Line, error) {
-	s := scanner{b: line, build: row != nil}
+func (v *Validator) check(line []byte, rb *array.RecordBuilder) (Line, error) {
+	s := scanner{b: line}
+	rows := 0
+	if rb != nil {
+		rows = rb.Field(0).Len() // every field has a value per row so far
+	}
 	var out Line
 	s.ws()
 	if s.i >= len(s.b) || s.b[s.i] != '{' {
@@ -120,6 +120,10 @@ func (v *Validator) check(line []byte, row []any) (Line, error) {
 	var dateSeen, tsSeen bool
 	s.unknown = &out.Unknown
 	err := s.object(v.root, func(name string, f *field) error {
+		var b array.Builder
+		if rb != nil {
+			b = rb.Field(f.index)
+		}
 		switch name {
 		case "event_date":
 			s.ws()
@@ -129,33 +133,32 @@ func (v *Validator) check(line []byte, row []any) (Line, error) {
 			}
 			if !null {
 				date, dateSeen = raw, true
-				if row != nil {
-					row[f.index] = s.text(raw)
-				}
+			}
+			if b != nil {
+				s.appendString(b, raw, null)
 			}
 			return nil
 		case "event_timestamp":
 			start := s.i
-			val, err := s.value(f, 0)
-			if err != nil {
+			if err := s.value(f, 0, b); err != nil {
 				return err
 			}
 			if tok := bytes.Trim(s.b[start:s.i], "\" \t"); !bytes.Equal(tok, []byte("null")) {
 				ts, tsSeen = tok, true
 			}
-			if row != nil {
-				row[f.index] = val
-			}
 			return nil
 		}
-		val, err := s.value(f, 0)
-		if row != nil {
-			row[f.index] = val
-		}
-		return err
+		return s.value(f, 0, b)
 	})
 	if err != nil {
 		return out, err
+	}
+	if rb != nil {
+		for i := range len(v.root.fields) { // absent members are NULL
+			if b := rb.Field(i); b.Len() == rows {
+				b.AppendNull()
+			}
+		}
 	}
 	out.End = s.i - 1
 	s.ws()
@@ -203,7 +206,7 @@ type scanner struct {
 	b       []byte
 	i       int
 	unknown *[]string // where to record members the schema does not know
-	build   bool      // whether value returns the values it scans
+	scratch []byte    // decoded strings on their way to a builder
 }
 
 func (s *scanner) ws() {
@@ -332,164 +335,174 @@ func prefix(name string, err error) error {
 	return err
 }
 
-// value scans one value of field f. In build mode it returns the value as
-// Decode documents it; otherwise nil.
-func (s *scanner) value(f *field, depth int) (any, error) {
+// value scans one value of field f and appends it to b, the builder of
+// f's column (or list, or struct field); with a nil b it only checks.
+func (s *scanner) value(f *field, depth int, b array.Builder) error {
 	if depth > maxDepth {
-		return nil, s.errf("nesting deeper than %d", maxDepth)
+		return s.errf("nesting deeper than %d", maxDepth)
 	}
 	if s.peekNull() {
-		return nil, nil
+		if b != nil {
+			b.AppendNull()
+		}
+		return nil
 	}
 	if f.repeated {
 		if s.i >= len(s.b) || s.b[s.i] != '[' {
-			return nil, &typeError{msg: "expected an array"}
+			return &typeError{msg: "expected an array"}
 		}
 		s.i++
 		s.ws()
-		var list []any
-		if s.build {
-			list = []any{}
+		var eb array.Builder
+		if b != nil {
+			lb := b.(*array.ListBuilder)
+			lb.Append(true)
+			eb = lb.ValueBuilder()
 		}
 		if s.i < len(s.b) && s.b[s.i] == ']' {
 			s.i++
-			return list, nil
+			return nil
 		}
 		elem := *f
 		elem.repeated = false
 		for {
-			v, err := s.value(&elem, depth+1)
-			if err != nil {
-				return nil, prefix("[]", err)
-			}
-			if s.build {
-				list = append(list, v)
+			if err := s.value(&elem, depth+1, eb); err != nil {
+				return prefix("[]", err)
 			}
 			s.ws()
 			if s.i >= len(s.b) {
-				return nil, s.errf("unterminated array")
+				return s.errf("unterminated array")
 			}
 			switch s.b[s.i] {
 			case ',':
 				s.i++
 			case ']':
 				s.i++
-				return list, nil
+				return nil
 			default:
-				return nil, s.errf("expected ',' or ']' in an array")
+				return s.errf("expected ',' or ']' in an array")
 			}
 		}
 	}
 	if s.i >= len(s.b) {
-		return nil, s.errf("unexpected end of line")
+		return s.errf("unexpected end of line")
 	}
 	c := s.b[s.i]
 	switch f.kind {
 	case kRecord:
 		if c != '{' {
-			return nil, &typeError{msg: "expected an object"}
+			return &typeError{msg: "expected an object"}
 		}
-		if !s.build {
-			return nil, s.object(f, func(_ string, sub *field) error { _, err := s.value(sub, depth+1); return err })
+		if b == nil {
+			return s.object(f, func(_ string, sub *field) error { return s.value(sub, depth+1, nil) })
 		}
-		m := make(map[string]any, len(f.names))
+		sb := b.(*array.StructBuilder)
+		sb.Append(true)
 		err := s.object(f, func(_ string, sub *field) error {
-			v, err := s.value(sub, depth+1)
-			m[sub.name] = v
-			return err
+			return s.value(sub, depth+1, sb.FieldBuilder(sub.index))
 		})
 		if err != nil {
-			return nil, err
+			return err
 		}
-		// The appender wants every field of a STRUCT, NULL or not. (A
-		// member cannot appear twice, so a full map has every field.)
-		if len(m) < len(f.names) {
-			for _, name := range f.names {
-				if _, ok := m[name]; !ok {
-					m[name] = nil
-				}
+		// A struct has a value for every field: absent ones are NULL.
+		for i := range sb.NumField() {
+			if fb := sb.FieldBuilder(i); fb.Len() < sb.Len() {
+				fb.AppendNull()
 			}
 		}
-		return m, nil
+		return nil
 	case kString:
 		if c != '"' {
-			return nil, &typeError{msg: "expected a string"}
+			return &typeError{msg: "expected a string"}
 		}
 		raw, _, err := s.stringRaw()
-		if err != nil || !s.build {
-			return nil, err
+		if err != nil || b == nil {
+			return err
 		}
-		return s.text(raw), nil
+		s.appendString(b, raw, false)
+		return nil
 	case kInt:
+		var tok []byte
 		if c == '"' {
 			raw, _, err := s.stringRaw()
 			if err != nil {
-				return nil, err
+				return err
 			}
 			if !isInt(raw) {
-				return nil, &typeError{msg: fmt.Sprintf("%q is not an INT64", raw)}
+				return &typeError{msg: fmt.Sprintf("%q is not an INT64", raw)}
 			}
-			return s.int(raw), nil
+			tok = raw
+		} else {
+			start := s.i
+			isInteger, err := s.number()
+			if err != nil {
+				return err
+			}
+			tok = s.b[start:s.i]
+			if !isInteger || !isInt(tok) {
+				return &typeError{msg: fmt.Sprintf("%s is not an INT64", tok)}
+			}
 		}
-		start := s.i
-		isInteger, err := s.number()
-		if err != nil {
-			return nil, err
+		if b != nil {
+			b.(*array.Int64Builder).Append(parseInt(tok))
 		}
-		if !isInteger || !isInt(s.b[start:s.i]) {
-			return nil, &typeError{msg: fmt.Sprintf("%s is not an INT64", s.b[start:s.i])}
-		}
-		return s.int(s.b[start:s.i]), nil
+		return nil
 	case kFloat:
+		var x float64
 		if c == '"' {
 			raw, _, err := s.stringRaw()
 			if err != nil {
-				return nil, err
+				return err
 			}
 			switch string(raw) {
 			case "NaN":
-				return s.float(math.NaN()), nil
+				x = math.NaN()
 			case "Infinity":
-				return s.float(math.Inf(1)), nil
+				x = math.Inf(1)
 			case "-Infinity":
-				return s.float(math.Inf(-1)), nil
+				x = math.Inf(-1)
+			default:
+				if x, err = strconv.ParseFloat(string(raw), 64); err != nil {
+					return &typeError{msg: fmt.Sprintf("%q is not a FLOAT64", raw)}
+				}
 			}
-			x, err := strconv.ParseFloat(string(raw), 64)
-			if err != nil {
-				return nil, &typeError{msg: fmt.Sprintf("%q is not a FLOAT64", raw)}
+		} else {
+			start := s.i
+			if _, err := s.number(); err != nil {
+				return &typeError{msg: "expected a number"}
 			}
-			return s.float(x), nil
+			if b == nil {
+				return nil
+			}
+			var err error
+			x, err = strconv.ParseFloat(string(s.b[start:s.i]), 64)
+			if err != nil && !errors.Is(err, strconv.ErrRange) {
+				return &typeError{msg: fmt.Sprintf("%s is not a FLOAT64", s.b[start:s.i])}
+			}
 		}
-		start := s.i
-		if _, err := s.number(); err != nil {
-			return nil, &typeError{msg: "expected a number"}
+		if b != nil {
+			b.(*array.Float64Builder).Append(x)
 		}
-		if !s.build {
-			return nil, nil
-		}
-		x, err := strconv.ParseFloat(string(s.b[start:s.i]), 64)
-		if err != nil && !errors.Is(err, strconv.ErrRange) {
-			return nil, &typeError{msg: fmt.Sprintf("%s is not a FLOAT64", s.b[start:s.i])}
-		}
-		return x, nil
+		return nil
 	case kBool:
+		var v bool
 		switch {
 		case s.literal("true") || s.literal(`"true"`):
-			return s.bool(true), nil
+			v = true
 		case s.literal("false") || s.literal(`"false"`):
-			return s.bool(false), nil
+		default:
+			return &typeError{msg: "expected true or false"}
 		}
-		return nil, &typeError{msg: "expected true or false"}
-	}
-	return nil, s.skip(depth)
-}
-
-// int, float and bool box a scanned value in build mode only, so that
-// validation alone allocates nothing.
-func (s *scanner) int(b []byte) any {
-	if !s.build {
+		if b != nil {
+			b.(*array.BooleanBuilder).Append(v)
+		}
 		return nil
 	}
+	return s.skip(depth)
+}
+
+// parseInt parses a token isInt accepted.
+func parseInt(b []byte) int64 {
 	neg := len(b) > 0 && b[0] == '-'
 	if neg {
 		b = b[1:]
@@ -504,26 +517,23 @@ func (s *scanner) int(b []byte) any {
 	return int64(n)
 }
 
-func (s *scanner) float(x float64) any {
-	if !s.build {
-		return nil
+// appendString appends the decoded content of a valid JSON string (or
+// NULL) to a string builder.
+func (s *scanner) appendString(b array.Builder, raw []byte, null bool) {
+	sb := b.(*array.StringBuilder)
+	switch {
+	case null:
+		sb.AppendNull()
+	case bytes.IndexByte(raw, '\\') < 0:
+		sb.BinaryBuilder.Append(raw)
+	default:
+		s.scratch = appendText(s.scratch[:0], raw)
+		sb.BinaryBuilder.Append(s.scratch)
 	}
-	return x
 }
 
-func (s *scanner) bool(b bool) any {
-	if !s.build {
-		return nil
-	}
-	return b
-}
-
-// text decodes the raw content of a valid JSON string.
-func (s *scanner) text(raw []byte) string {
-	if bytes.IndexByte(raw, '\\') < 0 {
-		return string(raw)
-	}
-	var out []byte
+// appendText appends the decoded content of a valid JSON string to out.
+func appendText(out, raw []byte) []byte {
 	for i := 0; i < len(raw); i++ {
 		c := raw[i]
 		if c != '\\' {
@@ -561,7 +571,7 @@ func (s *scanner) text(raw []byte) string {
 			out = append(out, raw[i])
 		}
 	}
-	return string(out)
+	return out
 }
 
 func hex4(b []byte) rune {
