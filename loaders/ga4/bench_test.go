@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow"
-
 	"github.com/sam-attribution/sam/sampledata"
 	"github.com/sam-attribution/sam/warehouse"
 	"github.com/sam-attribution/sam/warehouse/duckdb"
@@ -54,29 +52,13 @@ func report(b *testing.B, start time.Time, events, bytes int64) {
 }
 
 // BenchmarkFileLoad measures the file loader end to end: Go validation of
-// every line, the hand-over to the warehouse (Arrow record batches when
-// built with the duckdb_arrow tag, else NDJSON through a pipe), and
-// DuckDB's typed load.
+// every line, the pipe into the warehouse, and DuckDB's typed load.
 func BenchmarkFileLoad(b *testing.B) {
-	benchFileLoad(b, false)
-}
-
-// BenchmarkFileLoadNDJSON is BenchmarkFileLoad with the lines handed over
-// as NDJSON whatever the build.
-func BenchmarkFileLoadNDJSON(b *testing.B) {
-	benchFileLoad(b, true)
-}
-
-func benchFileLoad(b *testing.B, ndjson bool) {
 	dir, events, bytes := benchExport(b)
 	start := time.Now()
 	for b.Loop() {
 		db := openDuck(b)
-		var wh warehouse.Warehouse = db
-		if ndjson {
-			wh = ndjsonOnly{db}
-		}
-		l := NewFileLoader(Options{ExportDir: dir}, wh, nil)
+		l := NewFileLoader(Options{ExportDir: dir}, db, nil)
 		res, err := l.Load(context.Background(), "bench")
 		if err != nil {
 			b.Fatal(err)
@@ -116,16 +98,6 @@ func BenchmarkDuckDBReadJSON(b *testing.B) {
 // BenchmarkValidateFiles isolates the Go side: reading and validating every
 // line of the same files in the loader's pipeline, writing nothing.
 func BenchmarkValidateFiles(b *testing.B) {
-	benchPipeline(b, false)
-}
-
-// BenchmarkArrowFiles is BenchmarkValidateFiles building the Arrow record
-// batches of every line as well.
-func BenchmarkArrowFiles(b *testing.B) {
-	benchPipeline(b, true)
-}
-
-func benchPipeline(b *testing.B, build bool) {
 	dir, events, bytes := benchExport(b)
 	l := NewFileLoader(Options{ExportDir: dir}, nil, nil)
 	avail, _, err := l.scanDir()
@@ -136,13 +108,9 @@ func benchPipeline(b *testing.B, build bool) {
 	for _, t := range avail {
 		tables = append(tables, t)
 	}
-	var schema *arrow.Schema
-	if build {
-		schema = arrowSchema(RawSchema().Columns)
-	}
 	start := time.Now()
 	for b.Loop() {
-		p := l.startPipeline(context.Background(), tables, schema, time.Now())
+		p := l.startPipeline(context.Background(), tables, time.Now())
 		var n int64
 		for {
 			c, err := p.next(context.Background())
@@ -153,9 +121,6 @@ func benchPipeline(b *testing.B, build bool) {
 				break
 			}
 			n += c.counts.Loaded
-			if c.rec != nil {
-				c.rec.Release()
-			}
 		}
 		p.stop()
 		if n != events {

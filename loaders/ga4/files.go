@@ -16,8 +16,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow"
-
 	"github.com/sam-attribution/sam/loaders"
 	"github.com/sam-attribution/sam/warehouse"
 )
@@ -208,8 +206,7 @@ func (l *FileLoader) batches(tables []exportTable) [][]exportTable {
 
 // loadNDJSON loads a batch of files in one load that replaces the batch's
 // days, validating their lines in parallel (see pipeline); bad lines become
-// rejects. A warehouse that takes Arrow (arrowLoader) gets the valid lines
-// as record batches; any other gets them as NDJSON through a pipe, with
+// rejects. Valid lines go to Load as NDJSON through a pipe, with
 // export_date, export_table and loaded_at appended.
 // It returns the counts per table.
 func (l *FileLoader) loadNDJSON(ctx context.Context, runID string, batch []exportTable) ([]loaders.Counts, error) {
@@ -219,12 +216,7 @@ func (l *FileLoader) loadNDJSON(ctx context.Context, runID string, batch []expor
 	for i, t := range batch {
 		days[i], names[i] = t.day, t.name
 	}
-	al, useArrow := l.wh.(arrowLoader)
-	var schema *arrow.Schema
-	if useArrow {
-		schema = arrowSchema(RawSchema().Columns)
-	}
-	p := l.startPipeline(ctx, batch, schema, l.now().UTC())
+	p := l.startPipeline(ctx, batch, l.now().UTC())
 	defer p.stop()
 	rj := &rejectBuffer{ctx: ctx, wh: l.wh, runID: runID}
 	// take accounts for a processed chunk; it returns the chunk's read
@@ -246,26 +238,18 @@ func (l *FileLoader) loadNDJSON(ctx context.Context, runID string, batch []expor
 		JobID:      jobID(runID, names[0]+"_"+strconv.Itoa(len(batch))),
 		Labels:     map[string]string{"sam_source": Source},
 	}
-	var srcErr error // why the batches or lines ended early
-	var lr warehouse.LoadResult
-	var loadErr error
-	if useArrow {
-		rr := newChunkRecords(ctx, p, schema, take)
-		lr, loadErr = al.LoadArrow(ctx, req, rr)
-		srcErr = rr.finish()
-	} else {
-		pr, pw := io.Pipe()
-		req.NDJSON = pr
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			srcErr = writeLines(ctx, p, pw, take)
-			pw.CloseWithError(srcErr)
-		}()
-		lr, loadErr = l.wh.Load(ctx, req)
-		pr.CloseWithError(errors.New("load finished")) // unblock the writer if Load stopped reading early
-		<-done
-	}
+	var srcErr error // why the lines ended early
+	done := make(chan struct{})
+	pr, pw := io.Pipe()
+	req.NDJSON = pr
+	go func() {
+		defer close(done)
+		srcErr = writeLines(ctx, p, pw, take)
+		pw.CloseWithError(srcErr)
+	}()
+	lr, loadErr := l.wh.Load(ctx, req)
+	pr.CloseWithError(errors.New("load finished")) // unblock the writer if Load stopped reading early
+	<-done
 	if srcErr != nil {
 		return counts, srcErr
 	}

@@ -12,16 +12,12 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
-
 	"github.com/sam-attribution/sam/loaders"
 )
 
 // The NDJSON load runs as a pipeline: one reader cuts the batch's files
 // into chunks of lines, workers (one per core) validate the chunks and turn
-// them into Arrow record batches or cleaned lines, and the consumer takes the chunks back
+// them into cleaned lines, and the consumer takes the chunks back
 // in file order. At most chunksInFlight chunks exist at once, which bounds
 // memory whatever the files' size.
 
@@ -37,7 +33,7 @@ type chunk struct {
 	t         exportTable
 	file      exportFile
 	prefix    string // names the shard in reject reasons
-	suffix    []byte // the loader's columns as JSON members, NDJSON mode
+	suffix    []byte // the loader's columns as JSON members
 	firstLine int
 	buf       []byte
 	lines     [][]byte // into buf; an empty line holds a line number
@@ -45,8 +41,7 @@ type chunk struct {
 	err error
 
 	done    chan struct{}
-	rec     arrow.RecordBatch // Arrow mode
-	out     []byte            // NDJSON mode: the lines to load
+	out     []byte // the lines to load
 	rejects []loaders.Reject
 	counts  loaders.Counts
 }
@@ -55,8 +50,7 @@ type chunk struct {
 type pipeline struct {
 	l        *FileLoader
 	batch    []exportTable
-	schema   *arrow.Schema // Arrow mode: record batches of this schema, else NDJSON lines
-	loadedAt time.Time     // the loaded_at of every row
+	loadedAt time.Time // the loaded_at of every row
 	chunks   chan *chunk
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -64,23 +58,18 @@ type pipeline struct {
 }
 
 // startPipeline starts the reader and the workers; stop releases them.
-func (l *FileLoader) startPipeline(ctx context.Context, batch []exportTable, schema *arrow.Schema, loadedAt time.Time) *pipeline {
+func (l *FileLoader) startPipeline(ctx context.Context, batch []exportTable, loadedAt time.Time) *pipeline {
 	ctx, cancel := context.WithCancel(ctx)
 	workers := runtime.GOMAXPROCS(0)
-	p := &pipeline{l: l, batch: batch, schema: schema, loadedAt: loadedAt, cancel: cancel,
+	p := &pipeline{l: l, batch: batch, loadedAt: loadedAt, cancel: cancel,
 		chunks: make(chan *chunk, 2*workers+2)}
 	work := make(chan *chunk, 2*workers+2)
 	for range workers {
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
-			var rb *array.RecordBuilder
-			if schema != nil {
-				rb = array.NewRecordBuilder(memory.DefaultAllocator, schema)
-				defer func() { rb.Release() }()
-			}
 			for c := range work {
-				rb = p.process(c, rb)
+				p.process(c)
 				close(c.done)
 			}
 		}()
@@ -117,20 +106,9 @@ func (p *pipeline) next(ctx context.Context) (*chunk, error) {
 // stop ends the reader and the workers and waits for them.
 func (p *pipeline) stop() {
 	p.cancel()
-	var left []*chunk
-	for c := range p.chunks { // unblock the reader
-		left = append(left, c)
+	for range p.chunks { // unblock the reader
 	}
 	p.wg.Wait()
-	for _, c := range left {
-		select {
-		case <-c.done:
-			if c.rec != nil {
-				c.rec.Release()
-			}
-		default: // never handed to a worker
-		}
-	}
 }
 
 // read cuts every file of the batch into chunks and hands each to both the
@@ -155,14 +133,12 @@ func (p *pipeline) read(ctx context.Context, work chan<- *chunk) error {
 			if len(t.files) > 1 {
 				c.prefix = f.path[strings.LastIndexByte(f.path, '/')+1:] + " " // which shard a line number is in
 			}
-			if p.schema == nil {
-				c.suffix = fmt.Appendf(nil, `,"export_date":"%s","export_table":"%s","loaded_at":"%s"`,
-					t.day.Format(time.DateOnly), t.name, p.loadedAt.Format(time.RFC3339Nano))
-				if f.property != "" {
-					c.suffix = fmt.Appendf(c.suffix, `,"property_id":%q`, f.property)
-				}
-				c.suffix = append(c.suffix, '}')
+			c.suffix = fmt.Appendf(nil, `,"export_date":"%s","export_table":"%s","loaded_at":"%s"`,
+				t.day.Format(time.DateOnly), t.name, p.loadedAt.Format(time.RFC3339Nano))
+			if f.property != "" {
+				c.suffix = fmt.Appendf(c.suffix, `,"property_id":%q`, f.property)
 			}
+			c.suffix = append(c.suffix, '}')
 			if err := p.readFile(*c, send); err != nil {
 				return err
 			}
@@ -231,100 +207,36 @@ func (p *pipeline) readFile(base chunk, send func(*chunk) error) error {
 	return send(cur)
 }
 
-// process validates a chunk's lines and converts the valid ones: into a
-// record batch built with rb, or NDJSON when rb is nil. It returns the
-// builder to use for the next chunk.
-func (p *pipeline) process(c *chunk, rb *array.RecordBuilder) *array.RecordBuilder {
-	defer func() { c.buf, c.lines = nil, nil }()
-	if rb == nil {
-		p.convert(c, nil, false)
-		return nil
-	}
-	// Lines are appended as they are validated; a bad line leaves part of
-	// itself in the builders, which cannot take it back, so a chunk with
-	// one is built again in a fresh builder, each line checked before it
-	// is appended.
-	if !p.convert(c, rb, true) {
-		rb.Release()
-		rb = array.NewRecordBuilder(memory.DefaultAllocator, p.schema)
-		c.rejects = nil
-		c.counts = loaders.Counts{Bytes: c.counts.Bytes}
-		p.convert(c, rb, false)
-	}
-	c.rec = rb.NewRecordBatch()
-	return rb
-}
-
-// convert validates and converts the lines of c. With optimistic, it
-// appends each line while validating it and gives up (false) at the first
-// bad one.
-func (p *pipeline) convert(c *chunk, rb *array.RecordBuilder, optimistic bool) bool {
+// process validates a chunk's lines and converts the valid ones.
+func (p *pipeline) process(c *chunk) {
 	for k, line := range c.lines {
 		if len(line) == 0 {
 			continue
 		}
 		lineNo := c.firstLine + k
 		c.counts.Read++
-		var reason string
-		var out []byte
-		switch {
-		case rb == nil:
-			reason, out = p.one(c, line, nil)
-		case optimistic:
-			if reason, _ = p.one(c, line, rb); reason != "" {
-				return false
-			}
-		default:
-			if reason, _ = p.one(c, line, nil); reason == "" {
-				p.one(c, line, rb) // valid, so it appends all of itself
-			}
-		}
+		reason, out := p.one(c, line)
 		if reason != "" {
 			c.counts.Rejected++
 			c.rejects = append(c.rejects, p.l.reject(c, line, lineNo, reason))
 			continue
 		}
 		c.counts.Loaded++
-		if rb != nil {
-			p.appendLoaderColumns(c, rb)
-			continue
-		}
 		c.out = append(c.out, out...)
 		c.out = append(c.out, c.suffix...)
 		c.out = append(c.out, '\n')
 	}
-	return true
+	c.buf, c.lines = nil, nil
 }
 
-// appendLoaderColumns appends export_date, export_table, loaded_at and
-// property_id, the last columns of RawSchema, to rb.
-func (p *pipeline) appendLoaderColumns(c *chunk, rb *array.RecordBuilder) {
-	n := len(p.l.v.root.fields)
-	rb.Field(n).(*array.Date32Builder).Append(arrow.Date32FromTime(c.t.day))
-	rb.Field(n + 1).(*array.StringBuilder).Append(c.t.name)
-	rb.Field(n + 2).(*array.TimestampBuilder).Append(arrow.Timestamp(p.loadedAt.UnixMicro()))
-	if c.file.property != "" {
-		rb.Field(n + 3).(*array.StringBuilder).Append(c.file.property)
-	} else {
-		rb.Field(n + 3).AppendNull()
-	}
-}
-
-// one checks a line, appending its export columns to rb if set; it returns
-// why the line is rejected, or, without rb, the JSON object to load
-// without its closing brace.
-func (p *pipeline) one(c *chunk, line []byte, rb *array.RecordBuilder) (reason string, out []byte) {
+// one checks a line; it returns why it is rejected, or the JSON object to
+// load without its closing brace.
+func (p *pipeline) one(c *chunk, line []byte) (reason string, out []byte) {
 	l := p.l
 	if len(line) > l.maxLine {
 		return fmt.Sprintf("line longer than %d bytes", l.maxLine), nil
 	}
-	var info Line
-	var err error
-	if rb != nil {
-		info, err = l.v.appendLine(line, rb)
-	} else {
-		info, err = l.v.Check(line)
-	}
+	info, err := l.v.Check(line)
 	if err != nil {
 		return err.Error(), nil
 	}
@@ -339,9 +251,6 @@ func (p *pipeline) one(c *chunk, line []byte, rb *array.RecordBuilder) (reason s
 	}
 	if len(info.Unknown) > 0 {
 		l.log.Debug("ga4: dropped columns the export schema does not know", "table", c.t.name, "columns", info.Unknown)
-	}
-	if p.schema != nil {
-		return "", nil
 	}
 	out = line[:info.End]
 	if len(info.Unknown) > 0 {

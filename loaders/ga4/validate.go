@@ -5,13 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"time"
-	"unicode/utf16"
 	"unicode/utf8"
-
-	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/sam-attribution/sam/warehouse"
 )
@@ -21,7 +17,6 @@ import (
 // into its column (INT64 as a JSON number or string, FLOAT, BOOL, records,
 // arrays), and it picks out event_date and event_timestamp. It allocates
 // nothing on a valid line, so validation costs about as much as reading.
-// Given Arrow builders, the same walk appends the line's values to them.
 
 type kind uint8
 
@@ -38,9 +33,7 @@ type field struct {
 	path     string // dotted path from the row, for reporting unknown members
 	kind     kind
 	repeated bool
-	index    int // position among its record's fields
 	fields   map[string]*field
-	names    []string // the record's fields in schema order
 }
 
 // Validator checks export lines against the export schema. It is safe for
@@ -56,8 +49,8 @@ func NewValidator() *Validator {
 
 func buildFields(parent string, cols []warehouse.Column) map[string]*field {
 	m := make(map[string]*field, len(cols))
-	for i, c := range cols {
-		f := &field{name: c.Name, path: joinPath(parent, c.Name), repeated: c.Repeated, index: i}
+	for _, c := range cols {
+		f := &field{name: c.Name, path: joinPath(parent, c.Name), repeated: c.Repeated}
 		switch c.Type {
 		case warehouse.Int64:
 			f.kind = kInt
@@ -68,9 +61,6 @@ func buildFields(parent string, cols []warehouse.Column) map[string]*field {
 		case warehouse.Record:
 			f.kind = kRecord
 			f.fields = buildFields(f.path, c.Fields)
-			for _, sub := range c.Fields {
-				f.names = append(f.names, sub.Name)
-			}
 		default:
 			f.kind = kString
 		}
@@ -95,22 +85,11 @@ type Line struct {
 // Check validates one line. A non-nil error says why the line cannot be
 // loaded, in words fit for load_rejects.
 func (v *Validator) Check(line []byte) (Line, error) {
-	return v.check(line, nil)
+	return v.check(line)
 }
 
-// appendLine validates one line like Check and appends its export columns
-// to the first fields of rb, in ExportColumns order; unknown members are
-// dropped. On an error rb holds part of the line and must be discarded.
-func (v *Validator) appendLine(line []byte, rb *array.RecordBuilder) (Line, error) {
-	return v.check(line, rb)
-}
-
-func (v *Validator) check(line []byte, rb *array.RecordBuilder) (Line, error) {
+func (v *Validator) check(line []byte) (Line, error) {
 	s := scanner{b: line}
-	rows := 0
-	if rb != nil {
-		rows = rb.Field(0).Len() // every field has a value per row so far
-	}
 	var out Line
 	s.ws()
 	if s.i >= len(s.b) || s.b[s.i] != '{' {
@@ -120,10 +99,6 @@ func (v *Validator) check(line []byte, rb *array.RecordBuilder) (Line, error) {
 	var dateSeen, tsSeen bool
 	s.unknown = &out.Unknown
 	err := s.object(v.root, func(name string, f *field) error {
-		var b array.Builder
-		if rb != nil {
-			b = rb.Field(f.index)
-		}
 		switch name {
 		case "event_date":
 			s.ws()
@@ -134,13 +109,10 @@ func (v *Validator) check(line []byte, rb *array.RecordBuilder) (Line, error) {
 			if !null {
 				date, dateSeen = raw, true
 			}
-			if b != nil {
-				s.appendString(b, raw, null)
-			}
 			return nil
 		case "event_timestamp":
 			start := s.i
-			if err := s.value(f, 0, b); err != nil {
+			if err := s.value(f, 0); err != nil {
 				return err
 			}
 			if tok := bytes.Trim(s.b[start:s.i], "\" \t"); !bytes.Equal(tok, []byte("null")) {
@@ -148,17 +120,10 @@ func (v *Validator) check(line []byte, rb *array.RecordBuilder) (Line, error) {
 			}
 			return nil
 		}
-		return s.value(f, 0, b)
+		return s.value(f, 0)
 	})
 	if err != nil {
 		return out, err
-	}
-	if rb != nil {
-		for i := range len(v.root.fields) { // absent members are NULL
-			if b := rb.Field(i); b.Len() == rows {
-				b.AppendNull()
-			}
-		}
 	}
 	out.End = s.i - 1
 	s.ws()
@@ -206,7 +171,6 @@ type scanner struct {
 	b       []byte
 	i       int
 	unknown *[]string // where to record members the schema does not know
-	scratch []byte    // decoded strings on their way to a builder
 }
 
 func (s *scanner) ws() {
@@ -335,16 +299,12 @@ func prefix(name string, err error) error {
 	return err
 }
 
-// value scans one value of field f and appends it to b, the builder of
-// f's column (or list, or struct field); with a nil b it only checks.
-func (s *scanner) value(f *field, depth int, b array.Builder) error {
+// value scans one value of field f.
+func (s *scanner) value(f *field, depth int) error {
 	if depth > maxDepth {
 		return s.errf("nesting deeper than %d", maxDepth)
 	}
 	if s.peekNull() {
-		if b != nil {
-			b.AppendNull()
-		}
 		return nil
 	}
 	if f.repeated {
@@ -353,12 +313,6 @@ func (s *scanner) value(f *field, depth int, b array.Builder) error {
 		}
 		s.i++
 		s.ws()
-		var eb array.Builder
-		if b != nil {
-			lb := b.(*array.ListBuilder)
-			lb.Append(true)
-			eb = lb.ValueBuilder()
-		}
 		if s.i < len(s.b) && s.b[s.i] == ']' {
 			s.i++
 			return nil
@@ -366,7 +320,7 @@ func (s *scanner) value(f *field, depth int, b array.Builder) error {
 		elem := *f
 		elem.repeated = false
 		for {
-			if err := s.value(&elem, depth+1, eb); err != nil {
+			if err := s.value(&elem, depth+1); err != nil {
 				return prefix("[]", err)
 			}
 			s.ws()
@@ -393,36 +347,14 @@ func (s *scanner) value(f *field, depth int, b array.Builder) error {
 		if c != '{' {
 			return &typeError{msg: "expected an object"}
 		}
-		if b == nil {
-			return s.object(f, func(_ string, sub *field) error { return s.value(sub, depth+1, nil) })
-		}
-		sb := b.(*array.StructBuilder)
-		sb.Append(true)
-		err := s.object(f, func(_ string, sub *field) error {
-			return s.value(sub, depth+1, sb.FieldBuilder(sub.index))
-		})
-		if err != nil {
-			return err
-		}
-		// A struct has a value for every field: absent ones are NULL.
-		for i := range sb.NumField() {
-			if fb := sb.FieldBuilder(i); fb.Len() < sb.Len() {
-				fb.AppendNull()
-			}
-		}
-		return nil
+		return s.object(f, func(_ string, sub *field) error { return s.value(sub, depth+1) })
 	case kString:
 		if c != '"' {
 			return &typeError{msg: "expected a string"}
 		}
-		raw, _, err := s.stringRaw()
-		if err != nil || b == nil {
-			return err
-		}
-		s.appendString(b, raw, false)
-		return nil
+		_, _, err := s.stringRaw()
+		return err
 	case kInt:
-		var tok []byte
 		if c == '"' {
 			raw, _, err := s.stringRaw()
 			if err != nil {
@@ -431,163 +363,43 @@ func (s *scanner) value(f *field, depth int, b array.Builder) error {
 			if !isInt(raw) {
 				return &typeError{msg: fmt.Sprintf("%q is not an INT64", raw)}
 			}
-			tok = raw
-		} else {
-			start := s.i
-			isInteger, err := s.number()
-			if err != nil {
-				return err
-			}
-			tok = s.b[start:s.i]
-			if !isInteger || !isInt(tok) {
-				return &typeError{msg: fmt.Sprintf("%s is not an INT64", tok)}
-			}
+			return nil
 		}
-		if b != nil {
-			b.(*array.Int64Builder).Append(parseInt(tok))
+		start := s.i
+		isInteger, err := s.number()
+		if err != nil {
+			return err
+		}
+		if !isInteger || !isInt(s.b[start:s.i]) {
+			return &typeError{msg: fmt.Sprintf("%s is not an INT64", s.b[start:s.i])}
 		}
 		return nil
 	case kFloat:
-		var x float64
 		if c == '"' {
 			raw, _, err := s.stringRaw()
 			if err != nil {
 				return err
 			}
 			switch string(raw) {
-			case "NaN":
-				x = math.NaN()
-			case "Infinity":
-				x = math.Inf(1)
-			case "-Infinity":
-				x = math.Inf(-1)
-			default:
-				if x, err = strconv.ParseFloat(string(raw), 64); err != nil {
-					return &typeError{msg: fmt.Sprintf("%q is not a FLOAT64", raw)}
-				}
-			}
-		} else {
-			start := s.i
-			if _, err := s.number(); err != nil {
-				return &typeError{msg: "expected a number"}
-			}
-			if b == nil {
+			case "NaN", "Infinity", "-Infinity":
 				return nil
 			}
-			var err error
-			x, err = strconv.ParseFloat(string(s.b[start:s.i]), 64)
-			if err != nil && !errors.Is(err, strconv.ErrRange) {
-				return &typeError{msg: fmt.Sprintf("%s is not a FLOAT64", s.b[start:s.i])}
+			if _, err := strconv.ParseFloat(string(raw), 64); err != nil {
+				return &typeError{msg: fmt.Sprintf("%q is not a FLOAT64", raw)}
 			}
+			return nil
 		}
-		if b != nil {
-			b.(*array.Float64Builder).Append(x)
+		if _, err := s.number(); err != nil {
+			return &typeError{msg: "expected a number"}
 		}
 		return nil
 	case kBool:
-		var v bool
-		switch {
-		case s.literal("true") || s.literal(`"true"`):
-			v = true
-		case s.literal("false") || s.literal(`"false"`):
-		default:
-			return &typeError{msg: "expected true or false"}
+		if s.literal("true") || s.literal(`"true"`) || s.literal("false") || s.literal(`"false"`) {
+			return nil
 		}
-		if b != nil {
-			b.(*array.BooleanBuilder).Append(v)
-		}
-		return nil
+		return &typeError{msg: "expected true or false"}
 	}
 	return s.skip(depth)
-}
-
-// parseInt parses a token isInt accepted.
-func parseInt(b []byte) int64 {
-	neg := len(b) > 0 && b[0] == '-'
-	if neg {
-		b = b[1:]
-	}
-	var n uint64
-	for _, c := range b {
-		n = n*10 + uint64(c-'0')
-	}
-	if neg {
-		return -int64(n) // isInt bounds it: -(2^63) wraps to itself
-	}
-	return int64(n)
-}
-
-// appendString appends the decoded content of a valid JSON string (or
-// NULL) to a string builder.
-func (s *scanner) appendString(b array.Builder, raw []byte, null bool) {
-	sb := b.(*array.StringBuilder)
-	switch {
-	case null:
-		sb.AppendNull()
-	case bytes.IndexByte(raw, '\\') < 0:
-		sb.BinaryBuilder.Append(raw)
-	default:
-		s.scratch = appendText(s.scratch[:0], raw)
-		sb.BinaryBuilder.Append(s.scratch)
-	}
-}
-
-// appendText appends the decoded content of a valid JSON string to out.
-func appendText(out, raw []byte) []byte {
-	for i := 0; i < len(raw); i++ {
-		c := raw[i]
-		if c != '\\' {
-			out = append(out, c)
-			continue
-		}
-		i++
-		switch raw[i] {
-		case 'b':
-			out = append(out, '\b')
-		case 'f':
-			out = append(out, '\f')
-		case 'n':
-			out = append(out, '\n')
-		case 'r':
-			out = append(out, '\r')
-		case 't':
-			out = append(out, '\t')
-		case 'u':
-			r := hex4(raw[i+1 : i+5])
-			i += 4
-			if utf16.IsSurrogate(r) {
-				// A pair is one character; a lone half is not one.
-				r2 := utf8.RuneError
-				if i+6 < len(raw) && raw[i+1] == '\\' && raw[i+2] == 'u' {
-					r2 = utf16.DecodeRune(r, hex4(raw[i+3:i+7]))
-				}
-				if r2 != utf8.RuneError {
-					i += 6
-				}
-				r = r2
-			}
-			out = utf8.AppendRune(out, r)
-		default: // '"', '\\', '/'
-			out = append(out, raw[i])
-		}
-	}
-	return out
-}
-
-func hex4(b []byte) rune {
-	var r rune
-	for _, c := range b {
-		switch {
-		case c >= '0' && c <= '9':
-			c -= '0'
-		case c >= 'a' && c <= 'f':
-			c -= 'a' - 10
-		default:
-			c -= 'A' - 10
-		}
-		r = r<<4 | rune(c)
-	}
-	return r
 }
 
 // isInt reports whether b is a decimal integer that fits in an int64.

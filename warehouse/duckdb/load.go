@@ -37,20 +37,19 @@ func (db *DB) Load(ctx context.Context, req warehouse.LoadRequest) (warehouse.Lo
 		return warehouse.LoadResult{}, fmt.Errorf("duckdb: load %s: %w", req.Table, err)
 	}
 	var src *ndjsonFile
-	var ins inserter
 	if req.NDJSON != nil {
 		f, err := spoolNDJSON(req.NDJSON)
 		if err != nil {
 			return warehouse.LoadResult{}, fmt.Errorf("duckdb: load %s: %w", req.Table, err)
 		}
 		defer f.remove()
-		src, ins = f, f
+		src = f
 	}
 	defer db.lockTable(req.Table)()
 	res := warehouse.LoadResult{JobID: req.JobID}
 	for attempt := 1; ; attempt++ {
 		err := db.withConn(ctx, func(conn *sql.Conn) error {
-			n, err := db.load(ctx, conn, req, ins)
+			n, err := db.load(ctx, conn, req, src)
 			res.RowsLoaded = n
 			return err
 		})
@@ -88,16 +87,11 @@ func isConflict(err error) bool {
 }
 
 func validateLoad(req warehouse.LoadRequest) error {
-	if (req.NDJSON == nil) == (req.Rows == nil) {
-		return errors.New("exactly one of NDJSON and Rows must be set")
-	}
-	return validateTarget(req)
-}
-
-// validateTarget checks a load's table, schema and mode.
-func validateTarget(req warehouse.LoadRequest) error {
 	if err := warehouse.CheckIdentifier("table", req.Table); err != nil {
 		return err
+	}
+	if (req.NDJSON == nil) == (req.Rows == nil) {
+		return errors.New("exactly one of NDJSON and Rows must be set")
 	}
 	if len(req.Schema.Columns) == 0 {
 		return errors.New("schema has no columns")
@@ -140,17 +134,9 @@ func validateTarget(req warehouse.LoadRequest) error {
 	return nil
 }
 
-// inserter inserts a load's rows into dest with one statement, from a
-// source other than req.Rows. With checkParts, a row whose partition value
-// is not one of parts fails the statement.
-type inserter interface {
-	insert(ctx context.Context, conn *sql.Conn, dest string, s warehouse.Schema, checkParts bool, parts []time.Time) (int64, error)
-}
-
-// load runs one load inside a transaction on conn, its rows from src or,
-// when src is nil, from req.Rows; the caller's withConn rolls back whatever
-// is left open on error.
-func (db *DB) load(ctx context.Context, conn *sql.Conn, req warehouse.LoadRequest, src inserter) (int64, error) {
+// load runs one load inside a transaction on conn; the caller's withConn
+// rolls back whatever is left open on error.
+func (db *DB) load(ctx context.Context, conn *sql.Conn, req warehouse.LoadRequest, src *ndjsonFile) (int64, error) {
 	exec := func(q string) error {
 		if _, err := conn.ExecContext(ctx, q); err != nil {
 			return err
@@ -208,7 +194,7 @@ func (db *DB) load(ctx context.Context, conn *sql.Conn, req warehouse.LoadReques
 
 	var n int64
 	if src != nil {
-		n, err = src.insert(ctx, conn, dest, req.Schema, direct && req.Mode == warehouse.ReplacePartitions, req.Partitions)
+		n, err = insertNDJSON(ctx, conn, dest, req.Schema, src, direct && req.Mode == warehouse.ReplacePartitions, req.Partitions)
 	} else {
 		var check partitionCheck
 		if req.Mode == warehouse.ReplacePartitions {
@@ -489,14 +475,14 @@ func spoolNDJSON(r io.Reader) (*ndjsonFile, error) {
 	return &ndjsonFile{path: f.Name(), size: n}, nil
 }
 
-// insert implements inserter: it inserts the spooled file into dest. read_json gets explicit
+// insertNDJSON inserts the spooled file into dest. read_json gets explicit
 // column types; TIMESTAMPs are read as TIMESTAMPTZ so that offsets in the
 // text are honoured, then stored as UTC. BYTES arrive base64-encoded, as
 // BigQuery exports them.
 //
 // With checkParts, a row whose partition value is not one of parts fails
 // the statement (DuckDB's error()), as the appender's check does.
-func (src *ndjsonFile) insert(ctx context.Context, conn *sql.Conn, dest string, s warehouse.Schema, checkParts bool, parts []time.Time) (int64, error) {
+func insertNDJSON(ctx context.Context, conn *sql.Conn, dest string, s warehouse.Schema, src *ndjsonFile, checkParts bool, parts []time.Time) (int64, error) {
 	if src.size == 0 {
 		return 0, nil
 	}
@@ -518,7 +504,13 @@ func (src *ndjsonFile) insert(ctx context.Context, conn *sql.Conn, dest string, 
 			expr = "CAST(" + expr + " AS " + want + ")"
 		}
 		if checkParts && c.Name == s.PartitionColumn {
-			expr = partitionGuard(expr, c.Name, parts)
+			cond := "FALSE"
+			if len(parts) > 0 {
+				cond = expr + " IN (" + dateList(parts) + ")"
+			}
+			msg := "the row lies outside the partitions being replaced (" + dateList(parts) + "): " + c.Name + " = "
+			expr = "CASE WHEN " + cond + " THEN " + expr + " ELSE error(" + quoteString(msg) +
+				" || coalesce(CAST(" + expr + " AS VARCHAR), 'NULL')) END"
 		}
 		sel = append(sel, expr)
 	}
@@ -535,19 +527,6 @@ func (src *ndjsonFile) insert(ctx context.Context, conn *sql.Conn, dest string, 
 		return 0, fmt.Errorf("read NDJSON: %w", err)
 	}
 	return n, nil
-}
-
-// partitionGuard wraps expr, the value of partition column col, so that a
-// value not in parts fails the statement (DuckDB's error()), as the
-// appender's check does.
-func partitionGuard(expr, col string, parts []time.Time) string {
-	cond := "FALSE"
-	if len(parts) > 0 {
-		cond = expr + " IN (" + dateList(parts) + ")"
-	}
-	msg := "the row lies outside the partitions being replaced (" + dateList(parts) + "): " + col + " = "
-	return "CASE WHEN " + cond + " THEN " + expr + " ELSE error(" + quoteString(msg) +
-		" || coalesce(CAST(" + expr + " AS VARCHAR), 'NULL')) END"
 }
 
 // jsonReadType is the type read_json parses a column as.
