@@ -54,22 +54,11 @@ func report(b *testing.B, start time.Time, events, bytes int64) {
 // BenchmarkFileLoad measures the file loader end to end: Go validation of
 // every line, the pipe into the warehouse, and DuckDB's typed load.
 func BenchmarkFileLoad(b *testing.B) {
-	benchFileLoad(b, false)
-}
-
-// BenchmarkFileLoadAppender is BenchmarkFileLoad with the lines decoded in
-// Go and appended through the driver's appender (FileLoader.appendRows).
-func BenchmarkFileLoadAppender(b *testing.B) {
-	benchFileLoad(b, true)
-}
-
-func benchFileLoad(b *testing.B, appendRows bool) {
 	dir, events, bytes := benchExport(b)
 	start := time.Now()
 	for b.Loop() {
 		db := openDuck(b)
 		l := NewFileLoader(Options{ExportDir: dir}, db, nil)
-		l.appendRows = appendRows
 		res, err := l.Load(context.Background(), "bench")
 		if err != nil {
 			b.Fatal(err)
@@ -109,16 +98,6 @@ func BenchmarkDuckDBReadJSON(b *testing.B) {
 // BenchmarkValidateFiles isolates the Go side: reading and validating every
 // line of the same files in the loader's pipeline, writing nothing.
 func BenchmarkValidateFiles(b *testing.B) {
-	benchPipeline(b, false)
-}
-
-// BenchmarkDecodeFiles is BenchmarkValidateFiles decoding every line into
-// the appender's row values as well.
-func BenchmarkDecodeFiles(b *testing.B) {
-	benchPipeline(b, true)
-}
-
-func benchPipeline(b *testing.B, rows bool) {
 	dir, events, bytes := benchExport(b)
 	l := NewFileLoader(Options{ExportDir: dir}, nil, nil)
 	avail, _, err := l.scanDir()
@@ -131,7 +110,7 @@ func benchPipeline(b *testing.B, rows bool) {
 	}
 	start := time.Now()
 	for b.Loop() {
-		p := l.startPipeline(context.Background(), tables, rows, time.Now())
+		p := l.startPipeline(context.Background(), tables, time.Now())
 		var n int64
 		for {
 			c, err := p.next(context.Background())

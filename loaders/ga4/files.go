@@ -39,14 +39,6 @@ type FileLoader struct {
 	maxLine int
 	// batchBytes bounds the file bytes of one load (see batches).
 	batchBytes int64
-	// appendRows decodes lines into rows for the engine's appender where
-	// appends are cheap, instead of handing it NDJSON. Off: with duckdb-go
-	// v2.5.4 the appender makes several cgo calls per value (each string is
-	// copied to C memory, each NULL and each list is a call), and a GA4 row
-	// holds about a hundred values, so appending cost about twice the CPU of
-	// DuckDB's own read_json of the same lines (BenchmarkFileLoadAppender
-	// against BenchmarkFileLoad).
-	appendRows bool
 }
 
 // NewFileLoader returns a loader for cfg.ExportDir; cfg is expected to have
@@ -215,8 +207,7 @@ func (l *FileLoader) batches(tables []exportTable) [][]exportTable {
 // loadNDJSON loads a batch of files in one load that replaces the batch's
 // days, validating their lines in parallel (see pipeline); bad lines become
 // rejects. Valid lines go to Load as NDJSON through a pipe, with
-// export_date, export_table and loaded_at appended, or, with appendRows,
-// decoded into rows for the appender.
+// export_date, export_table and loaded_at appended.
 // It returns the counts per table.
 func (l *FileLoader) loadNDJSON(ctx context.Context, runID string, batch []exportTable) ([]loaders.Counts, error) {
 	counts := make([]loaders.Counts, len(batch))
@@ -225,8 +216,7 @@ func (l *FileLoader) loadNDJSON(ctx context.Context, runID string, batch []expor
 	for i, t := range batch {
 		days[i], names[i] = t.day, t.name
 	}
-	rows := l.appendRows && l.wh.Dialect().Features().CheapAppends
-	p := l.startPipeline(ctx, batch, rows, l.now().UTC())
+	p := l.startPipeline(ctx, batch, l.now().UTC())
 	defer p.stop()
 	rj := &rejectBuffer{ctx: ctx, wh: l.wh, runID: runID}
 	// take accounts for a processed chunk; it returns the chunk's read
@@ -248,25 +238,17 @@ func (l *FileLoader) loadNDJSON(ctx context.Context, runID string, batch []expor
 		JobID:      jobID(runID, names[0]+"_"+strconv.Itoa(len(batch))),
 		Labels:     map[string]string{"sam_source": Source},
 	}
-	var srcErr error // why the rows or lines ended early
+	var srcErr error // why the lines ended early
 	done := make(chan struct{})
-	if rows {
-		close(done)
-		req.Rows = &chunkRows{ctx: ctx, p: p, take: take, err: &srcErr}
-	} else {
-		pr, pw := io.Pipe()
-		req.NDJSON = pr
-		go func() {
-			defer close(done)
-			srcErr = writeLines(ctx, p, pw, take)
-			pw.CloseWithError(srcErr)
-		}()
-		defer pr.CloseWithError(errors.New("load finished")) // unblock the writer if Load stopped reading early
-	}
+	pr, pw := io.Pipe()
+	req.NDJSON = pr
+	go func() {
+		defer close(done)
+		srcErr = writeLines(ctx, p, pw, take)
+		pw.CloseWithError(srcErr)
+	}()
 	lr, loadErr := l.wh.Load(ctx, req)
-	if req.NDJSON != nil {
-		req.NDJSON.(*io.PipeReader).CloseWithError(errors.New("load finished"))
-	}
+	pr.CloseWithError(errors.New("load finished")) // unblock the writer if Load stopped reading early
 	<-done
 	if srcErr != nil {
 		return counts, srcErr
@@ -301,39 +283,6 @@ func writeLines(ctx context.Context, p *pipeline, w io.Writer, take func(*chunk)
 			return err
 		}
 	}
-}
-
-// chunkRows is a warehouse.RowSource over the pipeline's rows. The error
-// that ends it early (a damaged file, a failed reject write) is also kept
-// in err, so the loader can tell it from the warehouse's.
-type chunkRows struct {
-	ctx  context.Context
-	p    *pipeline
-	take func(*chunk) error
-	cur  [][]any
-	err  *error
-}
-
-// Next implements warehouse.RowSource.
-func (r *chunkRows) Next(context.Context) ([]any, error) {
-	for len(r.cur) == 0 {
-		c, err := r.p.next(r.ctx)
-		if err == nil && c == nil {
-			return nil, io.EOF
-		}
-		if err == nil {
-			err = r.take(c)
-			r.cur = c.rows
-		}
-		if err != nil {
-			*r.err = err
-			return nil, err
-		}
-	}
-	row := r.cur[0]
-	r.cur[0] = nil // let the row go once appended
-	r.cur = r.cur[1:]
-	return row, nil
 }
 
 // openExport opens one export file, decompressing it if gzipped, and

@@ -17,7 +17,7 @@ import (
 
 // The NDJSON load runs as a pipeline: one reader cuts the batch's files
 // into chunks of lines, workers (one per core) validate the chunks and turn
-// them into rows or cleaned lines, and the consumer takes the chunks back
+// them into cleaned lines, and the consumer takes the chunks back
 // in file order. At most chunksInFlight chunks exist at once, which bounds
 // memory whatever the files' size.
 
@@ -33,7 +33,7 @@ type chunk struct {
 	t         exportTable
 	file      exportFile
 	prefix    string // names the shard in reject reasons
-	suffix    []byte // the loader's columns as JSON members, NDJSON mode
+	suffix    []byte // the loader's columns as JSON members
 	firstLine int
 	buf       []byte
 	lines     [][]byte // into buf; an empty line holds a line number
@@ -41,8 +41,7 @@ type chunk struct {
 	err error
 
 	done    chan struct{}
-	rows    [][]any // rows mode
-	out     []byte  // NDJSON mode: the lines to load
+	out     []byte // the lines to load
 	rejects []loaders.Reject
 	counts  loaders.Counts
 }
@@ -51,7 +50,6 @@ type chunk struct {
 type pipeline struct {
 	l        *FileLoader
 	batch    []exportTable
-	rows     bool      // rows for the appender, else NDJSON lines
 	loadedAt time.Time // the loaded_at of every row
 	chunks   chan *chunk
 	cancel   context.CancelFunc
@@ -60,10 +58,10 @@ type pipeline struct {
 }
 
 // startPipeline starts the reader and the workers; stop releases them.
-func (l *FileLoader) startPipeline(ctx context.Context, batch []exportTable, rows bool, loadedAt time.Time) *pipeline {
+func (l *FileLoader) startPipeline(ctx context.Context, batch []exportTable, loadedAt time.Time) *pipeline {
 	ctx, cancel := context.WithCancel(ctx)
 	workers := runtime.GOMAXPROCS(0)
-	p := &pipeline{l: l, batch: batch, rows: rows, loadedAt: loadedAt, cancel: cancel,
+	p := &pipeline{l: l, batch: batch, loadedAt: loadedAt, cancel: cancel,
 		chunks: make(chan *chunk, 2*workers+2)}
 	work := make(chan *chunk, 2*workers+2)
 	for range workers {
@@ -135,14 +133,12 @@ func (p *pipeline) read(ctx context.Context, work chan<- *chunk) error {
 			if len(t.files) > 1 {
 				c.prefix = f.path[strings.LastIndexByte(f.path, '/')+1:] + " " // which shard a line number is in
 			}
-			if !p.rows {
-				c.suffix = fmt.Appendf(nil, `,"export_date":"%s","export_table":"%s","loaded_at":"%s"`,
-					t.day.Format(time.DateOnly), t.name, p.loadedAt.Format(time.RFC3339Nano))
-				if f.property != "" {
-					c.suffix = fmt.Appendf(c.suffix, `,"property_id":%q`, f.property)
-				}
-				c.suffix = append(c.suffix, '}')
+			c.suffix = fmt.Appendf(nil, `,"export_date":"%s","export_table":"%s","loaded_at":"%s"`,
+				t.day.Format(time.DateOnly), t.name, p.loadedAt.Format(time.RFC3339Nano))
+			if f.property != "" {
+				c.suffix = fmt.Appendf(c.suffix, `,"property_id":%q`, f.property)
 			}
+			c.suffix = append(c.suffix, '}')
 			if err := p.readFile(*c, send); err != nil {
 				return err
 			}
@@ -213,27 +209,19 @@ func (p *pipeline) readFile(base chunk, send func(*chunk) error) error {
 
 // process validates a chunk's lines and converts the valid ones.
 func (p *pipeline) process(c *chunk) {
-	if p.rows {
-		c.rows = make([][]any, 0, len(c.lines))
-	}
-	ncols := len(p.l.v.root.fields)
 	for k, line := range c.lines {
 		if len(line) == 0 {
 			continue
 		}
 		lineNo := c.firstLine + k
 		c.counts.Read++
-		reason, row, out := p.one(c, line, ncols)
+		reason, out := p.one(c, line)
 		if reason != "" {
 			c.counts.Rejected++
 			c.rejects = append(c.rejects, p.l.reject(c, line, lineNo, reason))
 			continue
 		}
 		c.counts.Loaded++
-		if p.rows {
-			c.rows = append(c.rows, row)
-			continue
-		}
 		c.out = append(c.out, out...)
 		c.out = append(c.out, c.suffix...)
 		c.out = append(c.out, '\n')
@@ -241,23 +229,16 @@ func (p *pipeline) process(c *chunk) {
 	c.buf, c.lines = nil, nil
 }
 
-// one checks a line; it returns why it is rejected, or its row (rows mode)
-// or the JSON object to load without its closing brace.
-func (p *pipeline) one(c *chunk, line []byte, ncols int) (reason string, row []any, out []byte) {
+// one checks a line; it returns why it is rejected, or the JSON object to
+// load without its closing brace.
+func (p *pipeline) one(c *chunk, line []byte) (reason string, out []byte) {
 	l := p.l
 	if len(line) > l.maxLine {
-		return fmt.Sprintf("line longer than %d bytes", l.maxLine), nil, nil
+		return fmt.Sprintf("line longer than %d bytes", l.maxLine), nil
 	}
-	var info Line
-	var err error
-	if p.rows {
-		row = make([]any, ncols+4)
-		info, err = l.v.Decode(line, row)
-	} else {
-		info, err = l.v.Check(line)
-	}
+	info, err := l.v.Check(line)
 	if err != nil {
-		return err.Error(), nil, nil
+		return err.Error(), nil
 	}
 	if !info.EventDate.Equal(c.t.day) {
 		// GA4 writes each event to the table of its event_date, late
@@ -266,29 +247,20 @@ func (p *pipeline) one(c *chunk, line []byte, ncols int) (reason string, row []a
 		// another day would be kept by a full build and lost by an
 		// incremental one.
 		return fmt.Sprintf("event_date %s is not the table's day %s; GA4 files every event under its own date, so this line is not that table's",
-			info.EventDate.Format("20060102"), c.t.day.Format("20060102")), nil, nil
+			info.EventDate.Format("20060102"), c.t.day.Format("20060102")), nil
 	}
 	if len(info.Unknown) > 0 {
 		l.log.Debug("ga4: dropped columns the export schema does not know", "table", c.t.name, "columns", info.Unknown)
-	}
-	if p.rows {
-		row[ncols] = c.t.day
-		row[ncols+1] = c.t.name
-		row[ncols+2] = p.loadedAt
-		if c.file.property != "" {
-			row[ncols+3] = c.file.property
-		}
-		return "", row, nil
 	}
 	out = line[:info.End]
 	if len(info.Unknown) > 0 {
 		clean, err := l.v.dropUnknown(line)
 		if err != nil {
-			return "malformed JSON: " + err.Error(), nil, nil
+			return "malformed JSON: " + err.Error(), nil
 		}
 		out = clean[:len(clean)-1]
 	}
-	return "", nil, out
+	return "", out
 }
 
 // reject makes the load_rejects row of a bad line.

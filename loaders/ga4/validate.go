@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"time"
-	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/sam-attribution/sam/warehouse"
@@ -35,9 +33,7 @@ type field struct {
 	path     string // dotted path from the row, for reporting unknown members
 	kind     kind
 	repeated bool
-	index    int // position among its record's fields
 	fields   map[string]*field
-	names    []string // the record's fields in schema order
 }
 
 // Validator checks export lines against the export schema. It is safe for
@@ -53,8 +49,8 @@ func NewValidator() *Validator {
 
 func buildFields(parent string, cols []warehouse.Column) map[string]*field {
 	m := make(map[string]*field, len(cols))
-	for i, c := range cols {
-		f := &field{name: c.Name, path: joinPath(parent, c.Name), repeated: c.Repeated, index: i}
+	for _, c := range cols {
+		f := &field{name: c.Name, path: joinPath(parent, c.Name), repeated: c.Repeated}
 		switch c.Type {
 		case warehouse.Int64:
 			f.kind = kInt
@@ -65,9 +61,6 @@ func buildFields(parent string, cols []warehouse.Column) map[string]*field {
 		case warehouse.Record:
 			f.kind = kRecord
 			f.fields = buildFields(f.path, c.Fields)
-			for _, sub := range c.Fields {
-				f.names = append(f.names, sub.Name)
-			}
 		default:
 			f.kind = kString
 		}
@@ -92,25 +85,11 @@ type Line struct {
 // Check validates one line. A non-nil error says why the line cannot be
 // loaded, in words fit for load_rejects.
 func (v *Validator) Check(line []byte) (Line, error) {
-	return v.check(line, nil)
+	return v.check(line)
 }
 
-// Decode validates one line like Check and, when it is valid, stores the
-// values of the export columns in row, positionally (ExportColumns order),
-// as the appender takes them: string, int64, float64, bool, nil for NULL or
-// absent, map[string]any holding every field for a RECORD and []any for a
-// REPEATED column. Unknown members are dropped. row must have at least
-// len(ExportColumns()) elements; its first ones are overwritten.
-func (v *Validator) Decode(line []byte, row []any) (Line, error) {
-	if len(row) < len(v.root.fields) {
-		return Line{}, fmt.Errorf("decode: row has %d values, the export has %d columns", len(row), len(v.root.fields))
-	}
-	clear(row[:len(v.root.fields)])
-	return v.check(line, row)
-}
-
-func (v *Validator) check(line []byte, row []any) (Line, error) {
-	s := scanner{b: line, build: row != nil}
+func (v *Validator) check(line []byte) (Line, error) {
+	s := scanner{b: line}
 	var out Line
 	s.ws()
 	if s.i >= len(s.b) || s.b[s.i] != '{' {
@@ -129,30 +108,19 @@ func (v *Validator) check(line []byte, row []any) (Line, error) {
 			}
 			if !null {
 				date, dateSeen = raw, true
-				if row != nil {
-					row[f.index] = s.text(raw)
-				}
 			}
 			return nil
 		case "event_timestamp":
 			start := s.i
-			val, err := s.value(f, 0)
-			if err != nil {
+			if err := s.value(f, 0); err != nil {
 				return err
 			}
 			if tok := bytes.Trim(s.b[start:s.i], "\" \t"); !bytes.Equal(tok, []byte("null")) {
 				ts, tsSeen = tok, true
 			}
-			if row != nil {
-				row[f.index] = val
-			}
 			return nil
 		}
-		val, err := s.value(f, 0)
-		if row != nil {
-			row[f.index] = val
-		}
-		return err
+		return s.value(f, 0)
 	})
 	if err != nil {
 		return out, err
@@ -203,7 +171,6 @@ type scanner struct {
 	b       []byte
 	i       int
 	unknown *[]string // where to record members the schema does not know
-	build   bool      // whether value returns the values it scans
 }
 
 func (s *scanner) ws() {
@@ -332,252 +299,107 @@ func prefix(name string, err error) error {
 	return err
 }
 
-// value scans one value of field f. In build mode it returns the value as
-// Decode documents it; otherwise nil.
-func (s *scanner) value(f *field, depth int) (any, error) {
+// value scans one value of field f.
+func (s *scanner) value(f *field, depth int) error {
 	if depth > maxDepth {
-		return nil, s.errf("nesting deeper than %d", maxDepth)
+		return s.errf("nesting deeper than %d", maxDepth)
 	}
 	if s.peekNull() {
-		return nil, nil
+		return nil
 	}
 	if f.repeated {
 		if s.i >= len(s.b) || s.b[s.i] != '[' {
-			return nil, &typeError{msg: "expected an array"}
+			return &typeError{msg: "expected an array"}
 		}
 		s.i++
 		s.ws()
-		var list []any
-		if s.build {
-			list = []any{}
-		}
 		if s.i < len(s.b) && s.b[s.i] == ']' {
 			s.i++
-			return list, nil
+			return nil
 		}
 		elem := *f
 		elem.repeated = false
 		for {
-			v, err := s.value(&elem, depth+1)
-			if err != nil {
-				return nil, prefix("[]", err)
-			}
-			if s.build {
-				list = append(list, v)
+			if err := s.value(&elem, depth+1); err != nil {
+				return prefix("[]", err)
 			}
 			s.ws()
 			if s.i >= len(s.b) {
-				return nil, s.errf("unterminated array")
+				return s.errf("unterminated array")
 			}
 			switch s.b[s.i] {
 			case ',':
 				s.i++
 			case ']':
 				s.i++
-				return list, nil
+				return nil
 			default:
-				return nil, s.errf("expected ',' or ']' in an array")
+				return s.errf("expected ',' or ']' in an array")
 			}
 		}
 	}
 	if s.i >= len(s.b) {
-		return nil, s.errf("unexpected end of line")
+		return s.errf("unexpected end of line")
 	}
 	c := s.b[s.i]
 	switch f.kind {
 	case kRecord:
 		if c != '{' {
-			return nil, &typeError{msg: "expected an object"}
+			return &typeError{msg: "expected an object"}
 		}
-		if !s.build {
-			return nil, s.object(f, func(_ string, sub *field) error { _, err := s.value(sub, depth+1); return err })
-		}
-		m := make(map[string]any, len(f.names))
-		err := s.object(f, func(_ string, sub *field) error {
-			v, err := s.value(sub, depth+1)
-			m[sub.name] = v
-			return err
-		})
-		if err != nil {
-			return nil, err
-		}
-		// The appender wants every field of a STRUCT, NULL or not. (A
-		// member cannot appear twice, so a full map has every field.)
-		if len(m) < len(f.names) {
-			for _, name := range f.names {
-				if _, ok := m[name]; !ok {
-					m[name] = nil
-				}
-			}
-		}
-		return m, nil
+		return s.object(f, func(_ string, sub *field) error { return s.value(sub, depth+1) })
 	case kString:
 		if c != '"' {
-			return nil, &typeError{msg: "expected a string"}
+			return &typeError{msg: "expected a string"}
 		}
-		raw, _, err := s.stringRaw()
-		if err != nil || !s.build {
-			return nil, err
-		}
-		return s.text(raw), nil
+		_, _, err := s.stringRaw()
+		return err
 	case kInt:
 		if c == '"' {
 			raw, _, err := s.stringRaw()
 			if err != nil {
-				return nil, err
+				return err
 			}
 			if !isInt(raw) {
-				return nil, &typeError{msg: fmt.Sprintf("%q is not an INT64", raw)}
+				return &typeError{msg: fmt.Sprintf("%q is not an INT64", raw)}
 			}
-			return s.int(raw), nil
+			return nil
 		}
 		start := s.i
 		isInteger, err := s.number()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if !isInteger || !isInt(s.b[start:s.i]) {
-			return nil, &typeError{msg: fmt.Sprintf("%s is not an INT64", s.b[start:s.i])}
+			return &typeError{msg: fmt.Sprintf("%s is not an INT64", s.b[start:s.i])}
 		}
-		return s.int(s.b[start:s.i]), nil
+		return nil
 	case kFloat:
 		if c == '"' {
 			raw, _, err := s.stringRaw()
 			if err != nil {
-				return nil, err
+				return err
 			}
 			switch string(raw) {
-			case "NaN":
-				return s.float(math.NaN()), nil
-			case "Infinity":
-				return s.float(math.Inf(1)), nil
-			case "-Infinity":
-				return s.float(math.Inf(-1)), nil
+			case "NaN", "Infinity", "-Infinity":
+				return nil
 			}
-			x, err := strconv.ParseFloat(string(raw), 64)
-			if err != nil {
-				return nil, &typeError{msg: fmt.Sprintf("%q is not a FLOAT64", raw)}
+			if _, err := strconv.ParseFloat(string(raw), 64); err != nil {
+				return &typeError{msg: fmt.Sprintf("%q is not a FLOAT64", raw)}
 			}
-			return s.float(x), nil
+			return nil
 		}
-		start := s.i
 		if _, err := s.number(); err != nil {
-			return nil, &typeError{msg: "expected a number"}
+			return &typeError{msg: "expected a number"}
 		}
-		if !s.build {
-			return nil, nil
-		}
-		x, err := strconv.ParseFloat(string(s.b[start:s.i]), 64)
-		if err != nil && !errors.Is(err, strconv.ErrRange) {
-			return nil, &typeError{msg: fmt.Sprintf("%s is not a FLOAT64", s.b[start:s.i])}
-		}
-		return x, nil
+		return nil
 	case kBool:
-		switch {
-		case s.literal("true") || s.literal(`"true"`):
-			return s.bool(true), nil
-		case s.literal("false") || s.literal(`"false"`):
-			return s.bool(false), nil
+		if s.literal("true") || s.literal(`"true"`) || s.literal("false") || s.literal(`"false"`) {
+			return nil
 		}
-		return nil, &typeError{msg: "expected true or false"}
+		return &typeError{msg: "expected true or false"}
 	}
-	return nil, s.skip(depth)
-}
-
-// int, float and bool box a scanned value in build mode only, so that
-// validation alone allocates nothing.
-func (s *scanner) int(b []byte) any {
-	if !s.build {
-		return nil
-	}
-	neg := len(b) > 0 && b[0] == '-'
-	if neg {
-		b = b[1:]
-	}
-	var n uint64
-	for _, c := range b {
-		n = n*10 + uint64(c-'0')
-	}
-	if neg {
-		return -int64(n) // isInt bounds it: -(2^63) wraps to itself
-	}
-	return int64(n)
-}
-
-func (s *scanner) float(x float64) any {
-	if !s.build {
-		return nil
-	}
-	return x
-}
-
-func (s *scanner) bool(b bool) any {
-	if !s.build {
-		return nil
-	}
-	return b
-}
-
-// text decodes the raw content of a valid JSON string.
-func (s *scanner) text(raw []byte) string {
-	if bytes.IndexByte(raw, '\\') < 0 {
-		return string(raw)
-	}
-	var out []byte
-	for i := 0; i < len(raw); i++ {
-		c := raw[i]
-		if c != '\\' {
-			out = append(out, c)
-			continue
-		}
-		i++
-		switch raw[i] {
-		case 'b':
-			out = append(out, '\b')
-		case 'f':
-			out = append(out, '\f')
-		case 'n':
-			out = append(out, '\n')
-		case 'r':
-			out = append(out, '\r')
-		case 't':
-			out = append(out, '\t')
-		case 'u':
-			r := hex4(raw[i+1 : i+5])
-			i += 4
-			if utf16.IsSurrogate(r) {
-				// A pair is one character; a lone half is not one.
-				r2 := utf8.RuneError
-				if i+6 < len(raw) && raw[i+1] == '\\' && raw[i+2] == 'u' {
-					r2 = utf16.DecodeRune(r, hex4(raw[i+3:i+7]))
-				}
-				if r2 != utf8.RuneError {
-					i += 6
-				}
-				r = r2
-			}
-			out = utf8.AppendRune(out, r)
-		default: // '"', '\\', '/'
-			out = append(out, raw[i])
-		}
-	}
-	return string(out)
-}
-
-func hex4(b []byte) rune {
-	var r rune
-	for _, c := range b {
-		switch {
-		case c >= '0' && c <= '9':
-			c -= '0'
-		case c >= 'a' && c <= 'f':
-			c -= 'a' - 10
-		default:
-			c -= 'A' - 10
-		}
-		r = r<<4 | rune(c)
-	}
-	return r
+	return s.skip(depth)
 }
 
 // isInt reports whether b is a decimal integer that fits in an int64.
