@@ -282,6 +282,8 @@ func writeLines(ctx context.Context, p *pipeline, w io.Writer, take func(*chunk)
 		if err := take(c); err != nil {
 			return err
 		}
+		p.recycle(c.out)
+		c.out = nil
 	}
 }
 

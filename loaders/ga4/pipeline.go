@@ -53,8 +53,12 @@ type pipeline struct {
 	loadedAt time.Time // the loaded_at of every row
 	chunks   chan *chunk
 	cancel   context.CancelFunc
-	wg       sync.WaitGroup
-	readErr  error // set by the reader before it closes chunks
+	// free holds spare chunk buffers: reusing them keeps the garbage
+	// collector from scanning and clearing a megabyte per chunk, which cost
+	// about a fifth of the load's CPU.
+	free    chan []byte
+	wg      sync.WaitGroup
+	readErr error // set by the reader before it closes chunks
 }
 
 // startPipeline starts the reader and the workers; stop releases them.
@@ -62,7 +66,7 @@ func (l *FileLoader) startPipeline(ctx context.Context, batch []exportTable, loa
 	ctx, cancel := context.WithCancel(ctx)
 	workers := runtime.GOMAXPROCS(0)
 	p := &pipeline{l: l, batch: batch, loadedAt: loadedAt, cancel: cancel,
-		chunks: make(chan *chunk, 2*workers+2)}
+		chunks: make(chan *chunk, 2*workers+2), free: make(chan []byte, 4*workers+8)}
 	work := make(chan *chunk, 2*workers+2)
 	for range workers {
 		p.wg.Add(1)
@@ -153,6 +157,7 @@ func (p *pipeline) readFile(base chunk, send func(*chunk) error) error {
 	fresh := func() *chunk {
 		c := base
 		c.done = make(chan struct{})
+		c.buf = p.buffer()
 		return &c
 	}
 	cur := fresh()
@@ -222,11 +227,37 @@ func (p *pipeline) process(c *chunk) {
 			continue
 		}
 		c.counts.Loaded++
+		if c.out == nil {
+			c.out = p.buffer()
+		}
 		c.out = append(c.out, out...)
 		c.out = append(c.out, c.suffix...)
 		c.out = append(c.out, '\n')
 	}
+	p.recycle(c.buf)
 	c.buf, c.lines = nil, nil
+}
+
+// buffer returns an empty buffer for a chunk, a spare one when there is.
+func (p *pipeline) buffer() []byte {
+	select {
+	case b := <-p.free:
+		return b[:0]
+	default:
+		return make([]byte, 0, chunkBytes+chunkBytes/4)
+	}
+}
+
+// recycle keeps b for a later chunk, unless enough are kept or it grew
+// around an unusually long line.
+func (p *pipeline) recycle(b []byte) {
+	if b == nil || cap(b) > 4*chunkBytes {
+		return
+	}
+	select {
+	case p.free <- b:
+	default:
+	}
 }
 
 // one checks a line; it returns why it is rejected, or the JSON object to
