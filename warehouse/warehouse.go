@@ -178,9 +178,27 @@ type LoadRequest struct {
 	NDJSON io.Reader
 	// Rows streams rows positionally matching Schema.Columns.
 	Rows RowSource
+	// Files are local NDJSON files (gzipped when named .gz) the engine
+	// reads itself, on engines with Features().LocalFiles: no copy passes
+	// through the caller. Each file's Values give, as text, the columns of
+	// Schema its lines do not hold; a column another file gives a value for
+	// and this one does not is NULL.
+	Files []LoadFile
+	// BeforeCommit, when set, is called once the rows are in place and
+	// before they are committed; an error rolls the load back and is
+	// returned. A caller checking the rows while the engine loads them
+	// decides here.
+	BeforeCommit func() error
 	// JobID makes a retried load recognisable (see ExecOptions.JobID).
 	JobID  string
 	Labels map[string]string
+}
+
+// LoadFile is one local file of a load and the values of the columns its
+// lines lack.
+type LoadFile struct {
+	Path   string
+	Values map[string]string
 }
 
 // RowSource yields rows one at a time; Next returns io.EOF after the last.

@@ -110,7 +110,7 @@ func BenchmarkValidateFiles(b *testing.B) {
 	}
 	start := time.Now()
 	for b.Loop() {
-		p := l.startPipeline(context.Background(), tables, time.Now())
+		p := l.startPipeline(context.Background(), tables, time.Now(), false)
 		var n int64
 		for {
 			c, err := p.next(context.Background())

@@ -27,6 +27,12 @@ import (
 // so reruns are idempotent. Files it cannot use (misnamed, named for a
 // future day, damaged) are warned about and listed in Result.Skipped; a
 // damaged file is also a row in load_rejects, and the other days load.
+//
+// Lines are validated in parallel workers (pipeline.go). Where the
+// warehouse reads local files (DuckDB), it reads the export files as they
+// are while the workers check the same lines, and the load commits only if
+// none is to be rejected (loadInPlace); otherwise, and on BigQuery, the
+// validated lines are what is loaded (loadNDJSON).
 type FileLoader struct {
 	shard Shard
 	cfg   Options
@@ -95,7 +101,105 @@ func (l *FileLoader) loadBatch(ctx context.Context, runID string, batch []export
 		c, err := l.loadParquet(ctx, runID, batch[0])
 		return []loaders.Counts{c}, err
 	}
+	if l.wh.Dialect().Features().LocalFiles {
+		counts, ok, err := l.loadInPlace(ctx, runID, batch)
+		if ok || err != nil {
+			return counts, err
+		}
+		// A line to reject, or a file the warehouse could not read: the
+		// validator's output, line by line, is loaded instead.
+	}
 	return l.loadNDJSON(ctx, runID, batch)
+}
+
+// errNotClean stops an in-place load whose files hold a line to reject.
+var errNotClean = errors.New("ga4: a line of the batch is to be rejected")
+
+// loadInPlace has the warehouse read the batch's files where they lie,
+// while the pipeline checks the same lines in parallel: a clean batch (the
+// usual case) is committed without its lines being copied, so the load
+// costs little more than the warehouse's own read. A line to reject, or a
+// file the warehouse fails on, rolls the load back and ok is false: the
+// caller then loads the validated lines (loadNDJSON), which rejects them
+// one by one. Members the export schema does not know are skipped by the
+// warehouse as the validator drops them.
+func (l *FileLoader) loadInPlace(ctx context.Context, runID string, batch []exportTable) (counts []loaders.Counts, ok bool, err error) {
+	counts = make([]loaders.Counts, len(batch))
+	days := make([]time.Time, len(batch))
+	names := make([]string, len(batch))
+	loadedAt := l.now().UTC()
+	var files []warehouse.LoadFile
+	for i, t := range batch {
+		days[i], names[i] = t.day, t.name
+		for _, f := range t.files {
+			v := map[string]string{
+				"export_date":  t.day.Format(time.DateOnly),
+				"export_table": t.name,
+				"loaded_at":    loadedAt.Format(time.RFC3339Nano),
+			}
+			if f.property != "" {
+				v[propertyColumn.Name] = f.property
+			}
+			files = append(files, warehouse.LoadFile{Path: f.path, Values: v})
+		}
+	}
+	loadCtx, cancelLoad := context.WithCancel(ctx)
+	defer cancelLoad()
+	p := l.startPipeline(ctx, batch, loadedAt, true)
+	defer p.stop()
+	var verdict error
+	checked := make(chan struct{})
+	go func() {
+		defer close(checked)
+		for {
+			c, err := p.next(ctx)
+			switch {
+			case err != nil:
+				verdict = err
+			case c == nil:
+				return
+			case len(c.rejects) > 0 || c.err != nil:
+				verdict = errNotClean
+			default:
+				counts[c.table].Add(c.counts)
+				continue
+			}
+			cancelLoad() // no need to finish reading
+			return
+		}
+	}()
+	lr, loadErr := l.wh.Load(loadCtx, warehouse.LoadRequest{
+		Table:        RawTable,
+		Schema:       RawSchema(),
+		Mode:         warehouse.ReplacePartitions,
+		Partitions:   days,
+		Files:        files,
+		BeforeCommit: func() error { <-checked; return verdict },
+		JobID:        jobID(runID, names[0]+"_"+strconv.Itoa(len(batch))),
+		Labels:       map[string]string{"sam_source": Source},
+	})
+	p.stop()
+	<-checked
+	switch {
+	case ctx.Err() != nil:
+		return counts, false, ctx.Err()
+	case verdict != nil && !errors.Is(verdict, errNotClean):
+		return counts, false, verdict
+	case verdict != nil:
+		return nil, false, nil
+	case loadErr != nil:
+		l.log.Warn("ga4: the warehouse could not read the export files as they are; loading their validated lines instead",
+			"tables", strings.Join(names, ", "), "err", loadErr)
+		return nil, false, nil
+	}
+	var sent int64
+	for _, c := range counts {
+		sent += c.Loaded
+	}
+	if lr.RowsLoaded != sent {
+		return counts, false, fmt.Errorf("ga4: load %s: warehouse loaded %d rows, the files hold %d", strings.Join(names, ", "), lr.RowsLoaded, sent)
+	}
+	return counts, true, nil
 }
 
 // badFileError is a file whose content cannot be read at all (a damaged
@@ -216,7 +320,7 @@ func (l *FileLoader) loadNDJSON(ctx context.Context, runID string, batch []expor
 	for i, t := range batch {
 		days[i], names[i] = t.day, t.name
 	}
-	p := l.startPipeline(ctx, batch, l.now().UTC())
+	p := l.startPipeline(ctx, batch, l.now().UTC(), false)
 	defer p.stop()
 	rj := &rejectBuffer{ctx: ctx, wh: l.wh, runID: runID}
 	// take accounts for a processed chunk; it returns the chunk's read

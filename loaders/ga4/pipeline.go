@@ -51,8 +51,11 @@ type pipeline struct {
 	l        *FileLoader
 	batch    []exportTable
 	loadedAt time.Time // the loaded_at of every row
-	chunks   chan *chunk
-	cancel   context.CancelFunc
+	// checkOnly validates without writing the lines to load: the warehouse
+	// reads the files themselves (FileLoader.loadInPlace).
+	checkOnly bool
+	chunks    chan *chunk
+	cancel    context.CancelFunc
 	// free holds spare chunk buffers: reusing them keeps the garbage
 	// collector from scanning and clearing a megabyte per chunk, which cost
 	// about a fifth of the load's CPU.
@@ -62,10 +65,10 @@ type pipeline struct {
 }
 
 // startPipeline starts the reader and the workers; stop releases them.
-func (l *FileLoader) startPipeline(ctx context.Context, batch []exportTable, loadedAt time.Time) *pipeline {
+func (l *FileLoader) startPipeline(ctx context.Context, batch []exportTable, loadedAt time.Time, checkOnly bool) *pipeline {
 	ctx, cancel := context.WithCancel(ctx)
 	workers := runtime.GOMAXPROCS(0)
-	p := &pipeline{l: l, batch: batch, loadedAt: loadedAt, cancel: cancel,
+	p := &pipeline{l: l, batch: batch, loadedAt: loadedAt, checkOnly: checkOnly, cancel: cancel,
 		chunks: make(chan *chunk, 2*workers+2), free: make(chan []byte, 4*workers+8)}
 	work := make(chan *chunk, 2*workers+2)
 	for range workers {
@@ -227,6 +230,9 @@ func (p *pipeline) process(c *chunk) {
 			continue
 		}
 		c.counts.Loaded++
+		if p.checkOnly {
+			continue
+		}
 		if c.out == nil {
 			c.out = p.buffer()
 		}
@@ -284,7 +290,7 @@ func (p *pipeline) one(c *chunk, line []byte) (reason string, out []byte) {
 		l.log.Debug("ga4: dropped columns the export schema does not know", "table", c.t.name, "columns", info.Unknown)
 	}
 	out = line[:info.End]
-	if len(info.Unknown) > 0 {
+	if len(info.Unknown) > 0 && !p.checkOnly { // read_json skips them by itself
 		clean, err := l.v.dropUnknown(line)
 		if err != nil {
 			return "malformed JSON: " + err.Error(), nil

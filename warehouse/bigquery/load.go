@@ -44,6 +44,11 @@ func (db *DB) Load(ctx context.Context, req warehouse.LoadRequest) (warehouse.Lo
 	if err := warehouse.CheckIdentifier("table", req.Table); err != nil {
 		return warehouse.LoadResult{}, err
 	}
+	if req.Files != nil || req.BeforeCommit != nil {
+		// Features().LocalFiles is false: a load job cannot read this
+		// machine's files, nor be held open for the caller's verdict.
+		return warehouse.LoadResult{}, fmt.Errorf("load %s: BigQuery takes NDJSON or Rows, not local Files or BeforeCommit", req.Table)
+	}
 	if (req.NDJSON == nil) == (req.Rows == nil) {
 		return warehouse.LoadResult{}, fmt.Errorf("load %s: exactly one of NDJSON and Rows must be set", req.Table)
 	}

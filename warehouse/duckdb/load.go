@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -31,19 +32,33 @@ import (
 //
 // req.Rows go through DuckDB's appender. req.NDJSON is spooled to a private
 // temporary file (gzip input is recognised) and read with read_json using
-// the schema's types, so INT64 values quoted as JSON strings load.
+// the schema's types, so INT64 values quoted as JSON strings load; req.Files
+// are read the same way where they lie, with no copy. req.BeforeCommit runs
+// inside the transaction, after the rows are in.
 func (db *DB) Load(ctx context.Context, req warehouse.LoadRequest) (warehouse.LoadResult, error) {
 	if err := validateLoad(req); err != nil {
 		return warehouse.LoadResult{}, fmt.Errorf("duckdb: load %s: %w", req.Table, err)
 	}
-	var src *ndjsonFile
-	if req.NDJSON != nil {
+	var src []warehouse.LoadFile // what read_json reads
+	var size int64
+	switch {
+	case req.NDJSON != nil:
 		f, err := spoolNDJSON(req.NDJSON)
 		if err != nil {
 			return warehouse.LoadResult{}, fmt.Errorf("duckdb: load %s: %w", req.Table, err)
 		}
 		defer f.remove()
-		src = f
+		if f.size > 0 {
+			src = []warehouse.LoadFile{{Path: f.path}}
+		}
+		size = f.size
+	case req.Files != nil:
+		src = req.Files
+		for _, f := range req.Files {
+			if st, err := os.Stat(f.Path); err == nil {
+				size += st.Size()
+			}
+		}
 	}
 	defer db.lockTable(req.Table)()
 	res := warehouse.LoadResult{JobID: req.JobID}
@@ -56,7 +71,7 @@ func (db *DB) Load(ctx context.Context, req warehouse.LoadRequest) (warehouse.Lo
 		// A transaction conflict with another writer (e.g. a model being
 		// rebuilt) rolled everything back; spooled NDJSON can be read again,
 		// a consumed RowSource cannot.
-		if err != nil && src != nil && attempt < maxLoadAttempts && isConflict(err) {
+		if err != nil && req.Rows == nil && attempt < maxLoadAttempts && isConflict(err) {
 			db.log.WarnContext(ctx, "duckdb load conflicted; retrying", "table", req.Table, "attempt", attempt, "err", err)
 			continue
 		}
@@ -65,8 +80,8 @@ func (db *DB) Load(ctx context.Context, req warehouse.LoadRequest) (warehouse.Lo
 		}
 		break
 	}
-	if src != nil {
-		res.Bytes = src.size
+	if req.Rows == nil {
+		res.Bytes = size
 	}
 	if err := db.protectFiles(); err != nil {
 		return res, err
@@ -90,8 +105,17 @@ func validateLoad(req warehouse.LoadRequest) error {
 	if err := warehouse.CheckIdentifier("table", req.Table); err != nil {
 		return err
 	}
-	if (req.NDJSON == nil) == (req.Rows == nil) {
-		return errors.New("exactly one of NDJSON and Rows must be set")
+	sources := 0
+	for _, set := range []bool{req.NDJSON != nil, req.Rows != nil, req.Files != nil} {
+		if set {
+			sources++
+		}
+	}
+	if sources != 1 {
+		return errors.New("exactly one of NDJSON, Rows and Files must be set")
+	}
+	if err := validateFiles(req); err != nil {
+		return err
 	}
 	if len(req.Schema.Columns) == 0 {
 		return errors.New("schema has no columns")
@@ -136,7 +160,7 @@ func validateLoad(req warehouse.LoadRequest) error {
 
 // load runs one load inside a transaction on conn; the caller's withConn
 // rolls back whatever is left open on error.
-func (db *DB) load(ctx context.Context, conn *sql.Conn, req warehouse.LoadRequest, src *ndjsonFile) (int64, error) {
+func (db *DB) load(ctx context.Context, conn *sql.Conn, req warehouse.LoadRequest, src []warehouse.LoadFile) (int64, error) {
 	exec := func(q string) error {
 		if _, err := conn.ExecContext(ctx, q); err != nil {
 			return err
@@ -193,7 +217,7 @@ func (db *DB) load(ctx context.Context, conn *sql.Conn, req warehouse.LoadReques
 	}
 
 	var n int64
-	if src != nil {
+	if req.Rows == nil {
 		n, err = insertNDJSON(ctx, conn, dest, req.Schema, src, direct && req.Mode == warehouse.ReplacePartitions, req.Partitions)
 	} else {
 		var check partitionCheck
@@ -220,6 +244,11 @@ func (db *DB) load(ctx context.Context, conn *sql.Conn, req warehouse.LoadReques
 			return 0, err
 		}
 		if err := exec("DROP TABLE " + dest); err != nil {
+			return 0, err
+		}
+	}
+	if req.BeforeCommit != nil {
+		if err := req.BeforeCommit(); err != nil {
 			return 0, err
 		}
 	}
@@ -482,19 +511,34 @@ func spoolNDJSON(r io.Reader) (*ndjsonFile, error) {
 //
 // With checkParts, a row whose partition value is not one of parts fails
 // the statement (DuckDB's error()), as the appender's check does.
-func insertNDJSON(ctx context.Context, conn *sql.Conn, dest string, s warehouse.Schema, src *ndjsonFile, checkParts bool, parts []time.Time) (int64, error) {
-	if src.size == 0 {
+func insertNDJSON(ctx context.Context, conn *sql.Conn, dest string, s warehouse.Schema, src []warehouse.LoadFile, checkParts bool, parts []time.Time) (int64, error) {
+	if len(src) == 0 {
 		return 0, nil
 	}
+	// The columns the files lack come from a VALUES list joined on the
+	// file name read_json reports.
+	var fixed []string
+	for _, f := range src {
+		for name := range f.Values {
+			if !slices.Contains(fixed, name) {
+				fixed = append(fixed, name)
+			}
+		}
+	}
+	slices.Sort(fixed)
 	var spec, sel []string
 	for _, c := range s.Columns {
 		readType, err := jsonReadType(c)
 		if err != nil {
 			return 0, err
 		}
-		spec = append(spec, quoteIdent(c.Name)+": "+quoteString(readType))
 		want, _ := columnDDL(c)
-		expr := quoteIdent(c.Name)
+		expr := "r." + quoteIdent(c.Name)
+		if slices.Contains(fixed, c.Name) {
+			expr = "f." + quoteIdent(c.Name)
+		} else {
+			spec = append(spec, quoteIdent(c.Name)+": "+quoteString(readType))
+		}
 		if c.Type == warehouse.Bytes && !c.Repeated {
 			expr = "from_base64(" + expr + ")"
 		}
@@ -514,10 +558,18 @@ func insertNDJSON(ctx context.Context, conn *sql.Conn, dest string, s warehouse.
 		}
 		sel = append(sel, expr)
 	}
-	q := "INSERT INTO " + dest + " (" + columnList(s) + ") SELECT " + strings.Join(sel, ", ") +
-		" FROM read_json(" + quoteString(src.path) +
-		", format = 'newline_delimited', columns = {" +
-		strings.Join(spec, ", ") + "})"
+	paths := make([]string, len(src))
+	for i, f := range src {
+		paths[i] = quoteString(f.Path)
+	}
+	from := "read_json([" + strings.Join(paths, ", ") + "], format = 'newline_delimited', columns = {" +
+		strings.Join(spec, ", ") + "}"
+	if len(fixed) == 0 {
+		from += ") AS r"
+	} else {
+		from += ", filename = true) AS r JOIN " + fileValues(s, src, fixed) + " ON r.filename = f.sam_file"
+	}
+	q := "INSERT INTO " + dest + " (" + columnList(s) + ") SELECT " + strings.Join(sel, ", ") + " FROM " + from
 	r, err := conn.ExecContext(ctx, q)
 	if err != nil {
 		return 0, fmt.Errorf("read NDJSON: %w", err)
@@ -527,6 +579,58 @@ func insertNDJSON(ctx context.Context, conn *sql.Conn, dest string, s warehouse.
 		return 0, fmt.Errorf("read NDJSON: %w", err)
 	}
 	return n, nil
+}
+
+// fileValues renders the VALUES list of each file's fixed columns, as
+// read_json would read them from text (see jsonReadType).
+func fileValues(s warehouse.Schema, src []warehouse.LoadFile, fixed []string) string {
+	rows := make([]string, len(src))
+	for i, f := range src {
+		vals := []string{quoteString(f.Path)}
+		for _, name := range fixed {
+			c, _ := s.Column(name)
+			readType, _ := jsonReadType(c)
+			v, ok := f.Values[name]
+			lit := "NULL"
+			if ok {
+				lit = quoteString(v)
+			}
+			vals = append(vals, "CAST("+lit+" AS "+readType+")")
+		}
+		rows[i] = "(" + strings.Join(vals, ", ") + ")"
+	}
+	cols := []string{"sam_file"}
+	for _, name := range fixed {
+		cols = append(cols, quoteIdent(name))
+	}
+	return "(VALUES " + strings.Join(rows, ", ") + ") AS f(" + strings.Join(cols, ", ") + ")"
+}
+
+// validateFiles checks that the values of a Files load are for scalar
+// columns of the schema. A column one file gives a value for is NULL in
+// the files that do not.
+func validateFiles(req warehouse.LoadRequest) error {
+	if req.Files == nil {
+		return nil
+	}
+	if len(req.Files) == 0 {
+		return errors.New("Files is empty")
+	}
+	if _, ok := req.Schema.Column("filename"); ok {
+		return errors.New(`a Files load cannot fill a column named "filename": read_json reports the file there`)
+	}
+	for _, f := range req.Files {
+		for name := range f.Values {
+			c, ok := req.Schema.Column(name)
+			switch {
+			case !ok:
+				return fmt.Errorf("file %s gives a value for %q, which is not in the schema", f.Path, name)
+			case c.Repeated || c.Type == warehouse.Record || c.Type == warehouse.Bytes:
+				return fmt.Errorf("file %s gives a value for %q, which is not a scalar", f.Path, name)
+			}
+		}
+	}
+	return nil
 }
 
 // jsonReadType is the type read_json parses a column as.

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -508,5 +510,64 @@ func TestLoadReplacePartitionsChecksNDJSONRows(t *testing.T) {
 	want := [][]any{{day("2024-01-01"), "c", 7.0}, {day("2024-01-02"), "a", 2.0}}
 	if got := queryRows(t, db, "SELECT * FROM spend ORDER BY day"); !reflect.DeepEqual(got, want) {
 		t.Errorf("rows =\n%v\nwant\n%v", got, want)
+	}
+}
+
+// Files are read where they lie; each file's Values fill the columns its
+// lines lack (NULL where another file names a column this one does not),
+// the partition check holds, and BeforeCommit's error rolls it all back.
+func TestLoadFilesWithValues(t *testing.T) {
+	ctx := context.Background()
+	db := openMem(t)
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	a := write("a.json", `{"id": 1}`+"\n"+`{"id": "2"}`+"\n")
+	b := write("b.json", `{"id": 3}`+"\n")
+	s := warehouse.Schema{PartitionColumn: "d", Columns: []warehouse.Column{
+		{Name: "id", Type: warehouse.Int64},
+		{Name: "d", Type: warehouse.Date},
+		{Name: "at", Type: warehouse.Timestamp},
+		{Name: "prop", Type: warehouse.String},
+	}}
+	req := func(parts []time.Time, before func() error) warehouse.LoadRequest {
+		return warehouse.LoadRequest{Table: "f", Schema: s, Mode: warehouse.ReplacePartitions, Partitions: parts, BeforeCommit: before,
+			Files: []warehouse.LoadFile{
+				{Path: a, Values: map[string]string{"d": "2024-01-01", "at": "2024-01-03T04:05:06.123456789Z", "prop": "p1"}},
+				{Path: b, Values: map[string]string{"d": "2024-01-02", "at": "2024-01-03T04:05:06.123456789Z"}},
+			}}
+	}
+	both := []time.Time{day("2024-01-01"), day("2024-01-02")}
+	res, err := db.Load(ctx, req(both, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.RowsLoaded != 3 {
+		t.Errorf("rows loaded %d, want 3", res.RowsLoaded)
+	}
+	at := time.Date(2024, 1, 3, 4, 5, 6, 123456000, time.UTC)
+	want := [][]any{{int64(1), day("2024-01-01"), at, "p1"}, {int64(2), day("2024-01-01"), at, "p1"}, {int64(3), day("2024-01-02"), at, nil}}
+	if got := queryRows(t, db, "SELECT * FROM f ORDER BY id"); !reflect.DeepEqual(got, want) {
+		t.Errorf("rows =\n%#v\nwant\n%#v", got, want)
+	}
+	if _, err := db.Load(ctx, req(both[:1], nil)); err == nil || !strings.Contains(err.Error(), "outside the partitions") {
+		t.Errorf("a file's day outside the partitions: err = %v", err)
+	}
+	veto := errors.New("a line to reject")
+	if _, err := db.Load(ctx, req(both, func() error { return veto })); !errors.Is(err, veto) {
+		t.Errorf("BeforeCommit's error: err = %v, want it returned", err)
+	}
+	if got := queryRows(t, db, "SELECT count(*) FROM f"); !reflect.DeepEqual(got, [][]any{{int64(3)}}) {
+		t.Errorf("after two failed loads the table holds %v rows, want the 3 of the first", got)
+	}
+	bad := req(both, nil)
+	bad.Files[0].Values["nope"] = "x"
+	if _, err := db.Load(ctx, bad); err == nil || !strings.Contains(err.Error(), `"nope"`) {
+		t.Errorf("a value for a column not in the schema: err = %v", err)
 	}
 }
