@@ -12,7 +12,10 @@ package transform
 //	{{ event_param "key" "kind" }}    a GA4 event_params value; kind: string, int, float, double,
 //	                                  number (int, then float, then double, as FLOAT64), text (any, as STRING)
 //	{{ user_property "key" "kind" }}  the same over user_properties
-//	{{ first_by "v" "cond" "a, b" }}  aggregate: v on the group's first row (ordered by a, b) where cond holds
+//	{{ first_row_by "cond" "a, b" "c1" "c2" }}
+//	                                  aggregate: a record of columns c1, c2 on the group's first row
+//	                                  (ordered by a, b) where cond holds; read as alias.c1
+//	{{ hex_sort_key "event_key" }}    ORDER-list expressions sorting like a 32-digit hex fingerprint
 //	{{ latest_per_key "rel" "k" "o" }} a query: rel's rows, the first by window order o of each key k
 //	{{ days_between "a" "b" }}        fractional days from TIMESTAMP b to TIMESTAMP a (FLOAT64)
 //	{{ date_diff_days "a" "b" }}      whole days from DATE b to DATE a (INT64)
@@ -72,7 +75,18 @@ func (env renderEnv) funcs() map[string]any {
 			return unnestParam(d, "user_properties", key, kind)
 		},
 		// Closures rather than method values: parseFuncs has no dialect.
-		"first_by":       func(value, condition, order string) string { return d.FirstBy(value, condition, order) },
+		"first_row_by": func(condition, order string, fields ...string) (string, error) {
+			if len(fields) == 0 {
+				return "", fmt.Errorf("first_row_by %q: name at least one column", condition)
+			}
+			for _, f := range fields {
+				if !warehouse.ValidIdentifier(f) {
+					return "", fmt.Errorf("first_row_by: %q is not a column name", f)
+				}
+			}
+			return d.FirstRowBy(condition, order, fields...), nil
+		},
+		"hex_sort_key":   func(expr string) string { return d.HexSortKey(expr) },
 		"latest_per_key": func(relation, key, order string) string { return d.LatestPerKey(relation, key, order) },
 		"days_between":   func(later, earlier string) string { return d.DaysBetween(later, earlier) },
 		"date_diff_days": func(later, earlier string) string { return d.DateDiffDays(later, earlier) },

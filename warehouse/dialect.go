@@ -35,11 +35,18 @@ type Dialect interface {
 	// equals key: read turns the SQL reference of that value struct into
 	// the expression wanted, and the result is one parenthesised scalar.
 	ArrayLookup(array, key string, read func(value string) string) string
-	// FirstBy is an aggregate: value on the row with the least order (a
-	// comma-separated list of expressions, together unique within a group)
-	// among the group's rows where condition is TRUE, even when value is
-	// NULL there; NULL when no row qualifies.
-	FirstBy(value, condition, order string) string
+	// FirstRowBy is an aggregate: a record of the columns named by fields,
+	// read on the row with the least order (a comma-separated list of
+	// expressions, together unique within a group) among the group's rows
+	// where condition is TRUE, even where those values are NULL; NULL when
+	// no row qualifies. One record per condition, rather than one aggregate
+	// per column, keeps one aggregate state per group instead of many.
+	FirstRowBy(condition, order string, fields ...string) string
+	// HexSortKey renders expressions that sort like expr, a 32-digit
+	// lowercase hex string (an MD5 fingerprint), for an ORDER list; an
+	// engine may use fixed-size numbers, which are cheaper to hold in
+	// aggregate states than strings.
+	HexSortKey(expr string) string
 	// LatestPerKey is a query keeping, of each group of relation's rows
 	// (a CTE or table name) sharing the non-NULL column key, the first row
 	// by order (a window ORDER BY list): every column of relation, one row

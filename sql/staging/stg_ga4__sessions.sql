@@ -25,19 +25,12 @@ tests:
   not_null: [session_key, client_key, session_start_ts, session_end_ts, session_date, source, medium, channel, is_engaged]
   unique: [session_key]
 */
-with events as (
-  select *
-  from {{ ref "stg_ga4__events" }}
-  where session_key is not null
-    and {{ incremental_filter "event_date" }}
-),
-
-sessions as (
+{{/* event order: event_ts, then event_key, so ties pick the same event
+on every build; the key as the engine sorts it most cheaply */}}
+{{ $order := printf "event_ts, %s" (hex_sort_key "event_key") }}
+with session_rows as (
   select
     session_key,
-    max(property_id) as property_id,
-    max(client_key) as client_key,
-    max(property_client_key) as property_client_key,
     max(ga_session_id) as ga_session_id,
     max(ga_session_number) as ga_session_number,
     max(user_id) as user_id,
@@ -45,26 +38,17 @@ sessions as (
     max(event_ts) as session_end_ts,
     min(event_date) as first_event_date,
     -- the first event's, the first page view's and the first event's that
-    -- carries each kind of source (event order: event_ts, then event_key,
-    -- so ties pick the same event on every build)
-    {{ first_by "page_location" "true" "event_ts, event_key" }} as first_page_location,
-    {{ first_by "page_referrer" "true" "event_ts, event_key" }} as first_page_referrer,
-    {{ first_by "page_location" "event_name = 'page_view'" "event_ts, event_key" }} as landing_page_location,
-    {{ first_by "page_referrer" "event_name = 'page_view'" "event_ts, event_key" }} as landing_page_referrer,
-    {{ first_by "last_click_source" "last_click_source is not null" "event_ts, event_key" }} as export_source,
-    {{ first_by "last_click_medium" "last_click_source is not null" "event_ts, event_key" }} as export_medium,
-    {{ first_by "last_click_campaign" "last_click_source is not null" "event_ts, event_key" }} as export_campaign,
-    {{ first_by "last_click_source_platform" "last_click_source is not null" "event_ts, event_key" }} as export_source_platform,
-    {{ first_by "last_click_channel_group" "last_click_source is not null" "event_ts, event_key" }} as last_click_channel_group,
-    {{ first_by "source" "source is not null or medium is not null or campaign is not null" "event_ts, event_key" }} as tagged_source,
-    {{ first_by "medium" "source is not null or medium is not null or campaign is not null" "event_ts, event_key" }} as tagged_medium,
-    {{ first_by "campaign" "source is not null or medium is not null or campaign is not null" "event_ts, event_key" }} as tagged_campaign,
-    {{ first_by "source_platform" "source is not null or medium is not null or campaign is not null" "event_ts, event_key" }} as source_platform,
-    {{ first_by "gclid" "gclid is not null" "event_ts, event_key" }} as gclid,
-    {{ first_by "srsltid" "srsltid is not null or dclid is not null or gbraid is not null or wbraid is not null" "event_ts, event_key" }} as srsltid,
-    {{ first_by "dclid" "srsltid is not null or dclid is not null or gbraid is not null or wbraid is not null" "event_ts, event_key" }} as dclid,
-    {{ first_by "gbraid" "srsltid is not null or dclid is not null or gbraid is not null or wbraid is not null" "event_ts, event_key" }} as gbraid,
-    {{ first_by "wbraid" "srsltid is not null or dclid is not null or gbraid is not null or wbraid is not null" "event_ts, event_key" }} as wbraid,
+    -- carries each kind of source: one record per kind. DuckDB cannot spill
+    -- these states, so they are kept small: the property and client come
+    -- from the first event (they are part of session_key, the same on every
+    -- event) and the order key is fixed-size (hex_sort_key). At 10M events
+    -- one aggregate per column ran out of 1.5 GiB; this fits in 1.5 GiB.
+    {{ first_row_by "true" $order "page_location" "page_referrer" "property_id" "client_key" "property_client_key" }} as first_event,
+    {{ first_row_by "event_name = 'page_view'" $order "page_location" "page_referrer" }} as first_page_view,
+    {{ first_row_by "last_click_source is not null" $order "last_click_source" "last_click_medium" "last_click_campaign" "last_click_source_platform" "last_click_channel_group" }} as first_last_click,
+    {{ first_row_by "source is not null or medium is not null or campaign is not null" $order "source" "medium" "campaign" "source_platform" }} as first_tagged,
+    {{ first_row_by "gclid is not null" $order "gclid" }} as first_gclid,
+    {{ first_row_by "srsltid is not null or dclid is not null or gbraid is not null or wbraid is not null" $order "srsltid" "dclid" "gbraid" "wbraid" }} as first_click_id,
     max(hostname) as hostname,
     max(case when is_session_engaged then 1 else 0 end) as engaged_flag,
     -- consent for ads: one denial in the session denies it
@@ -78,8 +62,52 @@ sessions as (
     sum(case when event_name = 'generate_lead' then 1 else 0 end) as lead_events,
     max(device_category) as device_category,
     max(country) as country
-  from events
+  from {{ ref "stg_ga4__events" }}
+  where session_key is not null
+    and {{ incremental_filter "event_date" }}
   group by session_key
+),
+
+sessions as (
+  select
+    s.session_key,
+    s.first_event.property_id as property_id,
+    s.first_event.client_key as client_key,
+    s.first_event.property_client_key as property_client_key,
+    s.ga_session_id,
+    s.ga_session_number,
+    s.user_id,
+    s.session_start_ts,
+    s.session_end_ts,
+    s.first_event_date,
+    s.first_event.page_location as first_page_location,
+    s.first_event.page_referrer as first_page_referrer,
+    s.first_page_view.page_location as landing_page_location,
+    s.first_page_view.page_referrer as landing_page_referrer,
+    s.first_last_click.last_click_source as export_source,
+    s.first_last_click.last_click_medium as export_medium,
+    s.first_last_click.last_click_campaign as export_campaign,
+    s.first_last_click.last_click_source_platform as export_source_platform,
+    s.first_last_click.last_click_channel_group as last_click_channel_group,
+    s.first_tagged.source as tagged_source,
+    s.first_tagged.medium as tagged_medium,
+    s.first_tagged.campaign as tagged_campaign,
+    s.first_tagged.source_platform as source_platform,
+    s.first_gclid.gclid as gclid,
+    s.first_click_id.srsltid as srsltid,
+    s.first_click_id.dclid as dclid,
+    s.first_click_id.gbraid as gbraid,
+    s.first_click_id.wbraid as wbraid,
+    s.hostname,
+    s.engaged_flag,
+    s.ads_consent,
+    s.engagement_time_msec,
+    s.event_count,
+    s.page_views,
+    s.lead_events,
+    s.device_category,
+    s.country
+  from session_rows as s
 ),
 
 referrers as (

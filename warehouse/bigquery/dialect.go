@@ -68,12 +68,20 @@ func (d Dialect) ArrayLookup(array, key string, read func(value string) string) 
 	return fmt.Sprintf("(SELECT %s FROM UNNEST(%s) WHERE key = %s)", read("value"), array, d.StringLiteral(key))
 }
 
-// FirstBy implements warehouse.Dialect: wrapping value in a STRUCT keeps a
-// NULL value from being dropped by IGNORE NULLS, which drops only the rows
-// where condition does not hold.
-func (Dialect) FirstBy(value, condition, order string) string {
-	return fmt.Sprintf("ARRAY_AGG(IF(%s, STRUCT(%s AS v), NULL) IGNORE NULLS ORDER BY %s LIMIT 1)[SAFE_OFFSET(0)].v", condition, value, order)
+// FirstRowBy implements warehouse.Dialect: the STRUCT keeps NULL values
+// from being dropped by IGNORE NULLS, which drops only the rows where
+// condition does not hold.
+func (d Dialect) FirstRowBy(condition, order string, fields ...string) string {
+	parts := make([]string, len(fields))
+	for i, f := range fields {
+		parts[i] = f + " AS " + d.QuoteIdent(f)
+	}
+	return fmt.Sprintf("ARRAY_AGG(IF(%s, STRUCT(%s), NULL) IGNORE NULLS ORDER BY %s LIMIT 1)[SAFE_OFFSET(0)]", condition, strings.Join(parts, ", "), order)
 }
+
+// HexSortKey implements warehouse.Dialect: the string itself (BigQuery
+// bills bytes read, not the memory of aggregate states).
+func (Dialect) HexSortKey(expr string) string { return expr }
 
 // LatestPerKey implements warehouse.Dialect with one window: BigQuery bills
 // the bytes a query reads, which more passes over relation would multiply.

@@ -54,10 +54,24 @@ func (d Dialect) ArrayLookup(array, key string, read func(value string) string) 
 	return "(" + read(value) + ")"
 }
 
-// FirstBy implements warehouse.Dialect with arg_min_null, which (unlike
+// FirstRowBy implements warehouse.Dialect with arg_min_null, which (unlike
 // arg_min) keeps a NULL value of the first row instead of skipping the row.
-func (Dialect) FirstBy(value, condition, order string) string {
-	return fmt.Sprintf("arg_min_null(%s, row(%s)) FILTER (WHERE %s)", value, order, condition)
+// At 10M GA4 events a state per column ran out of a 1.5 GiB memory limit
+// (these states do not spill); one per condition fits in 1 GiB.
+func (d Dialect) FirstRowBy(condition, order string, fields ...string) string {
+	parts := make([]string, len(fields))
+	for i, f := range fields {
+		parts[i] = d.QuoteIdent(f) + " := " + f
+	}
+	return fmt.Sprintf("arg_min_null(struct_pack(%s), row(%s)) FILTER (WHERE %s)", strings.Join(parts, ", "), order, condition)
+}
+
+// HexSortKey implements warehouse.Dialect with the two halves of the hex
+// string as UBIGINTs: they sort as the string does, and a FirstRowBy state
+// holding them instead of a heap-allocated string let stg_ga4__sessions
+// build within a 1 GiB memory limit at 10M events.
+func (Dialect) HexSortKey(expr string) string {
+	return fmt.Sprintf("CAST('0x' || substr(%[1]s, 1, 16) AS UBIGINT), CAST('0x' || substr(%[1]s, 17, 16) AS UBIGINT)", expr)
 }
 
 // LatestPerKey implements warehouse.Dialect. Copies are rare, and a window

@@ -29,9 +29,9 @@ func TestArrayLookupReadsFirstMatch(t *testing.T) {
 	}
 }
 
-// TestFirstByKeepsNullValues checks that FirstBy reads the first qualifying
-// row's value even when it is NULL, and NULL when no row qualifies.
-func TestFirstByKeepsNullValues(t *testing.T) {
+// TestFirstRowByKeepsNullValues checks that FirstRowBy reads the first
+// qualifying row's values even when NULL, and NULL when no row qualifies.
+func TestFirstRowByKeepsNullValues(t *testing.T) {
 	db := openMem(t)
 	mustExec(t, db, `CREATE TABLE ev AS SELECT * FROM (VALUES
 		('s1', 2, 'k2', 'late', true),
@@ -40,9 +40,9 @@ func TestFirstByKeepsNullValues(t *testing.T) {
 		('s2', 1, 'k1', 'x', false),
 		('s3', 1, 'k1', 'y', NULL)
 	) AS t(s, ts, k, v, c)`)
-	q := fmt.Sprintf("SELECT s, %s, %s FROM ev GROUP BY s ORDER BY s",
-		Dialect{}.FirstBy("v", "c", "ts, k"), Dialect{}.FirstBy("v", "true", "ts, k"))
-	want := [][]any{{"s1", nil, "tie-first"}, {"s2", nil, "x"}, {"s3", nil, "y"}}
+	q := fmt.Sprintf("SELECT s, a.v, a.k, b.v FROM (SELECT s, %s AS a, %s AS b FROM ev GROUP BY s) ORDER BY s",
+		Dialect{}.FirstRowBy("c", "ts, k", "v", "k"), Dialect{}.FirstRowBy("true", "ts, k", "v"))
+	want := [][]any{{"s1", nil, "k2", "tie-first"}, {"s2", nil, nil, "x"}, {"s3", nil, nil, "y"}}
 	if got := queryRows(t, db, q); !reflect.DeepEqual(got, want) {
 		t.Errorf("%s\n= %v\nwant %v", q, got, want)
 	}
