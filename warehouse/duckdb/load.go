@@ -504,7 +504,8 @@ func spoolNDJSON(r io.Reader) (*ndjsonFile, error) {
 	return &ndjsonFile{path: f.Name(), size: n}, nil
 }
 
-// insertNDJSON inserts the spooled file into dest. read_json gets explicit
+// insertNDJSON inserts the NDJSON files of src (a spooled copy, or the
+// caller's files with the values they lack) into dest. read_json gets explicit
 // column types; TIMESTAMPs are read as TIMESTAMPTZ so that offsets in the
 // text are honoured, then stored as UTC. BYTES arrive base64-encoded, as
 // BigQuery exports them.
