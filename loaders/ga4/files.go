@@ -125,22 +125,15 @@ var errNotClean = errors.New("ga4: a line of the batch is to be rejected")
 // warehouse as the validator drops them.
 func (l *FileLoader) loadInPlace(ctx context.Context, runID string, batch []exportTable) (counts []loaders.Counts, ok bool, err error) {
 	counts = make([]loaders.Counts, len(batch))
-	days := make([]time.Time, len(batch))
-	names := make([]string, len(batch))
+	req, names := batchRequest(runID, batch)
 	loadedAt := l.now().UTC()
-	var files []warehouse.LoadFile
-	for i, t := range batch {
-		days[i], names[i] = t.day, t.name
+	for _, t := range batch {
 		for _, f := range t.files {
-			v := map[string]string{
-				"export_date":  t.day.Format(time.DateOnly),
-				"export_table": t.name,
-				"loaded_at":    loadedAt.Format(time.RFC3339Nano),
+			v := map[string]string{}
+			for _, kv := range loaderValues(t, f, loadedAt) {
+				v[kv[0]] = kv[1]
 			}
-			if f.property != "" {
-				v[propertyColumn.Name] = f.property
-			}
-			files = append(files, warehouse.LoadFile{Path: f.path, Values: v})
+			req.Files = append(req.Files, warehouse.LoadFile{Path: f.path, Values: v})
 		}
 	}
 	loadCtx, cancelLoad := context.WithCancel(ctx)
@@ -168,16 +161,8 @@ func (l *FileLoader) loadInPlace(ctx context.Context, runID string, batch []expo
 			return
 		}
 	}()
-	lr, loadErr := l.wh.Load(loadCtx, warehouse.LoadRequest{
-		Table:        RawTable,
-		Schema:       RawSchema(),
-		Mode:         warehouse.ReplacePartitions,
-		Partitions:   days,
-		Files:        files,
-		BeforeCommit: func() error { <-checked; return verdict },
-		JobID:        jobID(runID, names[0]+"_"+strconv.Itoa(len(batch))),
-		Labels:       map[string]string{"sam_source": Source},
-	})
+	req.BeforeCommit = func() error { <-checked; return verdict }
+	lr, loadErr := l.wh.Load(loadCtx, req)
 	p.stop()
 	<-checked
 	switch {
@@ -315,11 +300,7 @@ func (l *FileLoader) batches(tables []exportTable) [][]exportTable {
 // It returns the counts per table.
 func (l *FileLoader) loadNDJSON(ctx context.Context, runID string, batch []exportTable) ([]loaders.Counts, error) {
 	counts := make([]loaders.Counts, len(batch))
-	days := make([]time.Time, len(batch))
-	names := make([]string, len(batch))
-	for i, t := range batch {
-		days[i], names[i] = t.day, t.name
-	}
+	req, names := batchRequest(runID, batch)
 	p := l.startPipeline(ctx, batch, l.now().UTC(), false)
 	defer p.stop()
 	rj := &rejectBuffer{ctx: ctx, wh: l.wh, runID: runID}
@@ -333,14 +314,6 @@ func (l *FileLoader) loadNDJSON(ctx context.Context, runID string, batch []expor
 			}
 		}
 		return c.err
-	}
-	req := warehouse.LoadRequest{
-		Table:      RawTable,
-		Schema:     RawSchema(),
-		Mode:       warehouse.ReplacePartitions,
-		Partitions: days,
-		JobID:      jobID(runID, names[0]+"_"+strconv.Itoa(len(batch))),
-		Labels:     map[string]string{"sam_source": Source},
 	}
 	var srcErr error // why the lines ended early
 	done := make(chan struct{})
@@ -452,6 +425,39 @@ func trimEOL(b []byte) []byte {
 		b = b[:len(b)-1]
 	}
 	return b
+}
+
+// batchRequest is the load of a batch's days into raw_ga4__events, without
+// its rows, and the batch's table names.
+func batchRequest(runID string, batch []exportTable) (warehouse.LoadRequest, []string) {
+	days := make([]time.Time, len(batch))
+	names := make([]string, len(batch))
+	for i, t := range batch {
+		days[i], names[i] = t.day, t.name
+	}
+	return warehouse.LoadRequest{
+		Table:      RawTable,
+		Schema:     RawSchema(),
+		Mode:       warehouse.ReplacePartitions,
+		Partitions: days,
+		JobID:      jobID(runID, names[0]+"_"+strconv.Itoa(len(batch))),
+		Labels:     map[string]string{"sam_source": Source},
+	}, names
+}
+
+// loaderValues are the columns the loader adds to every line of f, as
+// name and text: the day and table it was exported to, when it was loaded
+// and, for a property's folder, the property.
+func loaderValues(t exportTable, f exportFile, loadedAt time.Time) [][2]string {
+	out := [][2]string{
+		{"export_date", t.day.Format(time.DateOnly)},
+		{"export_table", t.name},
+		{"loaded_at", loadedAt.Format(time.RFC3339Nano)},
+	}
+	if f.property != "" {
+		out = append(out, [2]string{propertyColumn.Name, f.property})
+	}
+	return out
 }
 
 // jobID is deterministic per run and table, so a retried load is

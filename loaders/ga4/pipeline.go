@@ -140,10 +140,8 @@ func (p *pipeline) read(ctx context.Context, work chan<- *chunk) error {
 			if len(t.files) > 1 {
 				c.prefix = f.path[strings.LastIndexByte(f.path, '/')+1:] + " " // which shard a line number is in
 			}
-			c.suffix = fmt.Appendf(nil, `,"export_date":"%s","export_table":"%s","loaded_at":"%s"`,
-				t.day.Format(time.DateOnly), t.name, p.loadedAt.Format(time.RFC3339Nano))
-			if f.property != "" {
-				c.suffix = fmt.Appendf(c.suffix, `,"property_id":%q`, f.property)
+			for _, kv := range loaderValues(t, f, p.loadedAt) {
+				c.suffix = fmt.Appendf(c.suffix, `,%q:%q`, kv[0], kv[1]) // names and values are plain ASCII
 			}
 			c.suffix = append(c.suffix, '}')
 			if err := p.readFile(*c, send); err != nil {
