@@ -68,6 +68,11 @@ func (l *FileLoader) Load(ctx context.Context, runID string) (Result, error) {
 	if err != nil {
 		return res, err
 	}
+	if l.wh.Dialect().Features().LocalFiles {
+		if chosen, err = l.loadAllInPlace(ctx, runID, chosen, &res); err != nil {
+			return res, err
+		}
+	}
 	for _, batch := range l.batches(chosen) {
 		for len(batch) > 0 {
 			counts, err := l.loadBatch(ctx, runID, batch)
@@ -83,17 +88,59 @@ func (l *FileLoader) Load(ctx context.Context, runID string) (Result, error) {
 			if err != nil {
 				return res, err
 			}
-			for i, t := range batch {
-				c := counts[i]
-				res.Counts.Add(c)
-				res.Days = append(res.Days, t.day)
-				res.Tables = append(res.Tables, t.name)
-				l.log.Info("ga4: loaded export day", "table", t.name, "read", c.Read, "loaded", c.Loaded, "rejected", c.Rejected)
-			}
+			l.record(&res, batch, counts)
 			break
 		}
 	}
 	return res, nil
+}
+
+// loadAllInPlace loads every NDJSON table in one in-place load when they
+// would otherwise take several batches, and returns the tables left to
+// load: the Parquet ones, or all of them when a line is to be rejected or
+// a file is damaged (the batches then sort that out, one by one).
+//
+// One load instead of one per batch, because DuckDB's checkpoint after
+// each committed append merges the append's partly filled row groups with
+// their neighbours, rewriting about three row groups of the wide export
+// rows every time: 2 loads of 780k events spent 3 s of 14 s in those
+// merges (DuckDB 1.4.3, row_group_collection.cpp, ScheduleVacuumTasks).
+func (l *FileLoader) loadAllInPlace(ctx context.Context, runID string, tables []exportTable, res *Result) ([]exportTable, error) {
+	var lines, rest []exportTable
+	for _, t := range tables {
+		if t.files[0].parquet {
+			rest = append(rest, t)
+		} else {
+			lines = append(lines, t)
+		}
+	}
+	if len(l.batches(lines)) < 2 {
+		return tables, nil
+	}
+	counts, ok, err := l.loadInPlace(ctx, runID, lines)
+	var bad *badFileError
+	switch {
+	case errors.As(err, &bad):
+		return tables, nil
+	case err != nil:
+		return nil, err
+	case !ok:
+		return tables, nil
+	}
+	l.record(res, lines, counts)
+	return rest, nil
+}
+
+// record adds a loaded batch's counts, days and tables to res and logs
+// each table.
+func (l *FileLoader) record(res *Result, batch []exportTable, counts []loaders.Counts) {
+	for i, t := range batch {
+		c := counts[i]
+		res.Counts.Add(c)
+		res.Days = append(res.Days, t.day)
+		res.Tables = append(res.Tables, t.name)
+		l.log.Info("ga4: loaded export day", "table", t.name, "read", c.Read, "loaded", c.Loaded, "rejected", c.Rejected)
+	}
 }
 
 func (l *FileLoader) loadBatch(ctx context.Context, runID string, batch []exportTable) ([]loaders.Counts, error) {
@@ -144,6 +191,7 @@ func (l *FileLoader) loadInPlace(ctx context.Context, runID string, batch []expo
 	checked := make(chan struct{})
 	go func() {
 		defer close(checked)
+		progress := newProgress(l.log, len(batch))
 		for {
 			c, err := p.next(ctx)
 			switch {
@@ -155,6 +203,7 @@ func (l *FileLoader) loadInPlace(ctx context.Context, runID string, batch []expo
 				verdict = errNotClean
 			default:
 				counts[c.table].Add(c.counts)
+				progress.at(c.table)
 				continue
 			}
 			cancelLoad() // no need to finish reading
@@ -185,6 +234,29 @@ func (l *FileLoader) loadInPlace(ctx context.Context, runID string, batch []expo
 		return counts, false, fmt.Errorf("ga4: load %s: warehouse loaded %d rows, the files hold %d", strings.Join(names, ", "), lr.RowsLoaded, sent)
 	}
 	return counts, true, nil
+}
+
+// progress logs, at most every progressEvery, how many of a long load's
+// days the validator has checked (chunks arrive in the batch's order), so
+// a person watching a year of export load sees it move.
+type progress struct {
+	log         *slog.Logger
+	days, table int
+	last        time.Time
+}
+
+const progressEvery = 10 * time.Second
+
+func newProgress(log *slog.Logger, days int) *progress {
+	return &progress{log: log, days: days, last: time.Now()}
+}
+
+func (p *progress) at(table int) {
+	if table == p.table || time.Since(p.last) < progressEvery {
+		return
+	}
+	p.table, p.last = table, time.Now()
+	p.log.Info("ga4: loading the export", "days_checked", table, "days", p.days)
 }
 
 // badFileError is a file whose content cannot be read at all (a damaged

@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sam-attribution/sam/loaders"
 	"github.com/sam-attribution/sam/sampledata"
+	"github.com/sam-attribution/sam/warehouse"
 )
 
 // The warehouse reading the files in place must load exactly what it loads
@@ -120,5 +122,76 @@ func TestInPlaceLoadStepsAsideForBadLines(t *testing.T) {
 	}
 	if n := queryInt(t, db, "SELECT count(*) FROM raw_ga4__events"); n != 2 {
 		t.Errorf("raw rows %d, want 2", n)
+	}
+}
+
+// countingWarehouse counts the loads that reach the warehouse.
+type countingWarehouse struct {
+	warehouse.Warehouse
+	loads int
+}
+
+func (w *countingWarehouse) Load(ctx context.Context, req warehouse.LoadRequest) (warehouse.LoadResult, error) {
+	w.loads++
+	return w.Warehouse.Load(ctx, req)
+}
+
+// An export that takes several batches is read in place in one load when
+// every line is clean: each committed load costs DuckDB a checkpoint that
+// rewrites the row groups around the appended ones.
+func TestCleanExportLoadsInOneLoad(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	for i := range 4 {
+		d := d1.AddDate(0, 0, i)
+		writeFile(t, dir, "events_"+d.Format("20060102")+".json", row(d, 1, "page_view"), row(d, 2, "scroll"))
+	}
+	wh := &countingWarehouse{Warehouse: openDuck(t)}
+	l := NewFileLoader(Options{ExportDir: dir}, wh, nil)
+	l.batchBytes = 1 // a batch per day
+	res, err := l.Load(ctx, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wh.loads != 1 {
+		t.Errorf("%d warehouse loads, want 1", wh.loads)
+	}
+	if res.Counts.Read != 8 || res.Counts.Loaded != 8 || len(res.Days) != 4 || len(res.Tables) != 4 {
+		t.Errorf("counts %+v, days %d, tables %d; want 8 read and loaded over 4 days", res.Counts, len(res.Days), len(res.Tables))
+	}
+	if n := queryInt(t, wh, "SELECT count(*) FROM raw_ga4__events"); n != 8 {
+		t.Errorf("raw rows %d, want 8", n)
+	}
+}
+
+// When one day of such an export holds a line to reject, the days load
+// batch by batch as before: the clean ones in place, the bad line
+// rejected, nothing lost and nothing loaded twice.
+func TestExportWithABadLineLoadsBatchByBatch(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	for i := range 4 {
+		d := d1.AddDate(0, 0, i)
+		lines := []string{row(d, 1, "page_view"), row(d, 2, "scroll")}
+		if i == 2 {
+			lines = append(lines, `{"event_date":"`+d.Format("20060102")+`",`)
+		}
+		writeFile(t, dir, "events_"+d.Format("20060102")+".json", lines...)
+	}
+	wh := &countingWarehouse{Warehouse: openDuck(t)}
+	l := NewFileLoader(Options{ExportDir: dir}, wh, nil)
+	l.batchBytes = 1
+	res, err := l.Load(ctx, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Counts.Read != 9 || res.Counts.Loaded != 8 || res.Counts.Rejected != 1 || len(res.Days) != 4 {
+		t.Errorf("counts %+v over %d days, want 9 read = 8 loaded + 1 rejected over 4 days", res.Counts, len(res.Days))
+	}
+	if n := queryInt(t, wh, "SELECT count(*) FROM raw_ga4__events"); n != 8 {
+		t.Errorf("raw rows %d, want 8", n)
+	}
+	if n := queryInt(t, wh, "SELECT count(*) FROM "+loaders.RejectsTable); n != 1 {
+		t.Errorf("rejects %d, want 1", n)
 	}
 }
