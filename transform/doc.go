@@ -89,7 +89,8 @@
 // line, when the engine gives one); models downstream of it are not built
 // and everything else completes. Header tests (not_null, unique,
 // unique_combination, accepted_values, relationships, and unique_key as a
-// unique_combination) and the custom tests under tests/ run as soon as every
+// unique_combination unless a one-column key is already declared unique
+// and not_null) and the custom tests under tests/ run as soon as every
 // model they read has been built; a model whose tests fail stays published
 // but its downstream models are not built, as with a failed model. A
 // cancelled context stops the run between levels.

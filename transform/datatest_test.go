@@ -1,0 +1,38 @@
+package transform
+
+import (
+	"slices"
+	"testing"
+	"testing/fstest"
+)
+
+// A one-column unique_key whose column is declared unique and not null is
+// already checked by those two tests; checking it a third time cost a
+// second GROUP BY over 10M event keys at once with the first.
+func TestUniqueKeyImpliedByUniqueAndNotNullIsNotCheckedTwice(t *testing.T) {
+	p, err := LoadProject(fstest.MapFS{
+		"staging/both.sql":        {Data: []byte("/*\nmaterialized: table\nunique_key: [k]\ntests:\n  not_null: [k]\n  unique: [k]\n*/\nselect 1 as k")},
+		"staging/unique_only.sql": {Data: []byte("/*\nmaterialized: table\nunique_key: [k]\ntests:\n  unique: [k]\n*/\nselect 1 as k")},
+		"staging/pair.sql":        {Data: []byte("/*\nmaterialized: table\nunique_key: [k, j]\ntests:\n  not_null: [k, j]\n  unique: [k]\n*/\nselect 1 as k, 2 as j")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := func(model string) []string {
+		var out []string
+		for _, dt := range headerTests(p.Models[model]) {
+			out = append(out, dt.name)
+		}
+		return out
+	}
+	if got, want := names("both"), []string{"not_null(both.k)", "unique(both.k)"}; !slices.Equal(got, want) {
+		t.Errorf("both: tests %q, want %q", got, want)
+	}
+	// unique ignores NULLs, the key's check does not: it stays.
+	if got := names("unique_only"); !slices.Contains(got, "unique_combination(unique_only: k)") {
+		t.Errorf("unique_only: tests %q lack the key's check", got)
+	}
+	if got := names("pair"); !slices.Contains(got, "unique_combination(pair: k, j)") {
+		t.Errorf("pair: tests %q lack the key's check", got)
+	}
+}
