@@ -2,6 +2,7 @@ package ga4
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -433,8 +434,12 @@ func (s *scanner) stringRaw() (raw []byte, null bool, err error) {
 	s.i++
 	start := s.i
 	for s.i < len(s.b) {
-		// Skip plain characters in a tight loop; only quotes, escapes and
-		// control characters need a closer look.
+		// Skip plain characters, eight at a time while a word holds none
+		// to look at, then one by one; only quotes, escapes, control
+		// characters and UTF-8 need a closer look.
+		for s.i+8 <= len(s.b) && !needsLook(binary.LittleEndian.Uint64(s.b[s.i:])) {
+			s.i += 8
+		}
 		for s.i < len(s.b) && plain[s.b[s.i]] {
 			s.i++
 		}
@@ -477,6 +482,23 @@ func (s *scanner) stringRaw() (raw []byte, null bool, err error) {
 		}
 	}
 	return nil, false, s.errf("unterminated string")
+}
+
+// needsLook reports whether any of the eight bytes of w is a quote, a
+// backslash, a control character or not ASCII: a word without one is plain
+// string content. Zero-byte tests on w with the byte xored away, as in the
+// "determine if a word has a zero byte" bit hack: they never miss a byte
+// (false positives only follow a true one, and the byte loop sorts those
+// out).
+func needsLook(w uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	quote := w ^ (ones * '"')
+	backslash := w ^ (ones * '\\')
+	hits := (quote - ones) &^ quote
+	hits |= (backslash - ones) &^ backslash
+	hits |= (w - ones*0x20) &^ w // bytes below 0x20
+	hits |= w                    // bytes from 0x80
+	return hits&highs != 0
 }
 
 // plain marks the bytes a JSON string may hold unescaped.

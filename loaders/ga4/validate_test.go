@@ -1,6 +1,7 @@
 package ga4
 
 import (
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -116,6 +117,41 @@ func BenchmarkCheck(b *testing.B) {
 	for b.Loop() {
 		if _, err := v.Check(line); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// needsLook answers, for a whole word at once, whether any of its bytes is
+// one a string may not hold plain: each byte value in each position, and
+// random words, against the byte table.
+func TestNeedsLookMatchesTheByteTable(t *testing.T) {
+	want := func(w uint64) bool {
+		for i := range 8 {
+			if !plain[byte(w>>(8*i))] {
+				return true
+			}
+		}
+		return false
+	}
+	const filler = 0x6161616161616161 // "aaaaaaaa"
+	for pos := range 8 {
+		for b := range 256 {
+			w := filler&^(0xff<<(8*pos)) | uint64(b)<<(8*pos)
+			if got := needsLook(w); got != want(w) {
+				t.Fatalf("byte %#x at %d: needsLook %v, want %v", b, pos, got, want(w))
+			}
+		}
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 1_000_000 {
+		w := r.Uint64()
+		// Mostly printable ASCII, as export strings are.
+		if r.IntN(2) == 0 {
+			w &= 0x7f7f7f7f7f7f7f7f
+			w |= 0x2020202020202020
+		}
+		if got := needsLook(w); got != want(w) {
+			t.Fatalf("word %#016x: needsLook %v, want %v", w, got, want(w))
 		}
 	}
 }
