@@ -2,6 +2,7 @@ package duckdb
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -300,6 +301,110 @@ func TestDescribe(t *testing.T) {
 	if _, err := db.Describe(ctx, "missing"); !errors.Is(err, warehouse.ErrNotFound) {
 		t.Errorf("Describe(missing) = %v, want ErrNotFound", err)
 	}
+}
+
+// TestDescribeMatchesInformationSchema checks Describe (DESCRIBE of the one
+// table) against the information_schema.columns lookup it replaced, on
+// nested, list, partitioned and view columns, names in mixed case, a
+// temporary table shadowing a main one, and a database file named main.
+func TestDescribeMatchesInformationSchema(t *testing.T) {
+	ctx := context.Background()
+	for _, path := range []string{"", filepath.Join(t.TempDir(), "main.duckdb")} {
+		db, err := Open(ctx, path, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		mustExec(t, db, `CREATE TABLE t (id VARCHAR NOT NULL, n BIGINT, amount DECIMAL(38,9), ok BOOLEAN, "at" TIMESTAMP, tz TIMESTAMPTZ,
+			day DATE, doc JSON, raw BLOB, tags VARCHAR[], m MAP(VARCHAR, BIGINT),
+			params STRUCT("key" VARCHAR, value STRUCT(int_value BIGINT, "double value" DOUBLE))[]);
+			CREATE TABLE "MiXed ""Name""" (A INTEGER NOT NULL, "b c" DOUBLE[]);
+			CREATE VIEW v AS SELECT id, n * 2 AS n2, params FROM t`)
+		if _, err := db.Load(ctx, warehouse.LoadRequest{Table: "ga4", Schema: ga4Schema, Rows: warehouse.NewSliceRows(nil)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Load(ctx, warehouse.LoadRequest{Table: "spend", Schema: spendSchema, Rows: warehouse.NewSliceRows(nil)}); err != nil {
+			t.Fatal(err)
+		}
+		for _, table := range []string{"t", "T", `MiXed "Name"`, `mixed "name"`, "v", "ga4", "spend"} {
+			got, err := db.Describe(ctx, table)
+			if err != nil {
+				t.Fatalf("%s: Describe(%s): %v", displayPath(path), table, err)
+			}
+			want := describeOracle(t, db, table)
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("%s: Describe(%s) =\n%+v\nwant (information_schema)\n%+v", displayPath(path), table, got, want)
+			}
+		}
+		if s, _ := db.Describe(ctx, "spend"); s.PartitionColumn != spendSchema.PartitionColumn {
+			t.Errorf("Describe(spend).PartitionColumn = %q, want %q", s.PartitionColumn, spendSchema.PartitionColumn)
+		}
+		// A temporary table of the same name on the connection must not
+		// hide the main one, nor make a missing one appear.
+		err = db.withConn(ctx, func(conn *sql.Conn) error {
+			if _, err := conn.ExecContext(ctx, "CREATE TEMP TABLE t (other INTEGER); CREATE TEMP TABLE only_temp (x INTEGER)"); err != nil {
+				return err
+			}
+			cols, err := db.tableColumns(ctx, conn, "t")
+			if err != nil {
+				return err
+			}
+			if len(cols) != 12 || cols[0].Name != "id" {
+				t.Errorf("%s: with a temporary t, tableColumns(t) = %+v", displayPath(path), cols)
+			}
+			if cols, err := db.tableColumns(ctx, conn, "only_temp"); err != nil || cols != nil {
+				t.Errorf("%s: tableColumns(only_temp) = %+v, %v; want nothing", displayPath(path), cols, err)
+			}
+			_, err = conn.ExecContext(ctx, "DROP TABLE temp.t; DROP TABLE temp.only_temp")
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Describe(ctx, "missing"); !errors.Is(err, warehouse.ErrNotFound) {
+			t.Errorf("%s: Describe(missing) = %v, want ErrNotFound", displayPath(path), err)
+		}
+	}
+}
+
+// describeOracle is Describe as it was written before DESCRIBE: the
+// columns from information_schema.columns, the partition from the comment.
+func describeOracle(t *testing.T, db *DB, table string) warehouse.Schema {
+	t.Helper()
+	rows, err := db.SQLDB().QueryContext(context.Background(), `SELECT column_name, data_type, is_nullable FROM information_schema.columns
+		WHERE table_catalog = current_database() AND table_schema = 'main' AND lower(table_name) = lower(?)
+		ORDER BY ordinal_position`, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var s warehouse.Schema
+	for rows.Next() {
+		var name, typ, nullable string
+		if err := rows.Scan(&name, &typ, &nullable); err != nil {
+			t.Fatal(err)
+		}
+		dt, err := parseType(typ)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := dt.column(name)
+		c.Required = nullable == "NO"
+		s.Columns = append(s.Columns, c)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	var comment sql.NullString
+	err = db.SQLDB().QueryRowContext(context.Background(), `SELECT comment FROM duckdb_tables()
+		WHERE database_name = current_database() AND schema_name = 'main' AND lower(table_name) = lower(?)`, table).Scan(&comment)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		t.Fatal(err)
+	}
+	if pc, ok := strings.CutPrefix(comment.String, partitionComment); ok {
+		s.PartitionColumn = pc
+	}
+	return s
 }
 
 func TestConcurrentQueriesAndLoads(t *testing.T) {
