@@ -192,7 +192,11 @@ func (r *Runner) Plan(ctx context.Context, sel Selection, opts BuildOptions) (*P
 	if err != nil {
 		return nil, err
 	}
-	plan, err := r.plan(ctx, selected, opts, r.runID())
+	states, err := LoadState(ctx, r.WH)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := r.plan(ctx, selected, opts, r.runID(), states)
 	if err != nil {
 		return nil, err
 	}
@@ -213,13 +217,11 @@ func (r *Runner) Plan(ctx context.Context, sel Selection, opts BuildOptions) (*P
 	return plan, nil
 }
 
-func (r *Runner) plan(ctx context.Context, selected map[string]bool, opts BuildOptions, runID string) (*Plan, error) {
+// plan decides every selected model's action from states, the newest
+// recorded builds.
+func (r *Runner) plan(ctx context.Context, selected map[string]bool, opts BuildOptions, runID string, states map[string]State) (*Plan, error) {
 	p := r.Project
 	d := r.WH.Dialect()
-	states, err := LoadState(ctx, r.WH)
-	if err != nil {
-		return nil, err
-	}
 	own, err := p.ownHashes(d, r.Vars, r.goModels())
 	if err != nil {
 		return nil, err
@@ -635,7 +637,11 @@ func (r *Runner) Build(ctx context.Context, sel Selection, opts BuildOptions) (*
 	if err := systables.New(r.WH).Create(ctx, systables.ModelState(), r.execOptions(runID, "state", "ddl", "create")...); err != nil {
 		return nil, fmt.Errorf("creating %s: %w", StateTable, err)
 	}
-	plan, err := r.plan(ctx, selected, opts, runID)
+	states, err := readState(ctx, r.WH, warehouse.WithLabels(r.labels(runID, "state")))
+	if err != nil {
+		return nil, err
+	}
+	plan, err := r.plan(ctx, selected, opts, runID, states)
 	if err != nil {
 		return nil, err
 	}
