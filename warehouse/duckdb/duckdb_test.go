@@ -469,6 +469,57 @@ func TestConcurrentQueriesAndLoads(t *testing.T) {
 	}
 }
 
+// Exec skips the closing ROLLBACK only for scripts that cannot open a
+// transaction; whatever the spelling of BEGIN, a missing COMMIT is caught.
+func TestExecTransactionSpellings(t *testing.T) {
+	db := openMem(t)
+	ctx := context.Background()
+	mustExec(t, db, "CREATE TABLE t (x BIGINT)")
+	for _, script := range []string{
+		"begin transaction; INSERT INTO t VALUES (1);",
+		"Begin; INSERT INTO t VALUES (1);",
+		"START TRANSACTION; INSERT INTO t VALUES (1);",
+	} {
+		if _, err := db.Exec(ctx, script); err == nil || !strings.Contains(err.Error(), "transaction open") {
+			t.Errorf("Exec(%q) error = %v, want a missing-COMMIT error", script, err)
+		}
+		if _, err := db.Exec(ctx, script, warehouse.WithLabels(nil)); err == nil || !strings.Contains(err.Error(), "transaction open") {
+			t.Errorf("Exec(%q) with options error = %v, want a missing-COMMIT error", script, err)
+		}
+	}
+	// A failing statement outside a transaction leaves its connection
+	// usable for the next script.
+	for range 4 {
+		if _, err := db.Exec(ctx, "INSERT INTO t VALUES ('not a number')"); err == nil {
+			t.Fatal("Exec of a bad INSERT succeeded")
+		}
+	}
+	for range 4 {
+		mustExec(t, db, "INSERT INTO t VALUES (2)")
+		mustExec(t, db, "BEGIN TRANSACTION; INSERT INTO t VALUES (3); COMMIT;")
+	}
+	if got := queryOne(t, db, "SELECT count(*) FROM t WHERE x = 1"); got != int64(0) {
+		t.Errorf("uncommitted scripts applied %v rows", got)
+	}
+	if got := queryOne(t, db, "SELECT count(*) FROM t"); got != int64(8) {
+		t.Errorf("rows = %v, want 8", got)
+	}
+	for _, c := range []struct {
+		script string
+		want   bool
+	}{
+		{"CREATE OR REPLACE TABLE m AS SELECT 1", false},
+		{"SELECT begin_date FROM t", true},
+		{"BEGIN TRANSACTION; DROP TABLE m; COMMIT", true},
+		{"start transaction", true},
+		{"", false},
+	} {
+		if got := mayOpenTransaction(c.script); got != c.want {
+			t.Errorf("mayOpenTransaction(%q) = %v, want %v", c.script, got, c.want)
+		}
+	}
+}
+
 func TestExecCancelledLeavesPoolClean(t *testing.T) {
 	db := openMem(t)
 	mustExec(t, db, "CREATE TABLE t (x BIGINT)")

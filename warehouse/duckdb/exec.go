@@ -25,7 +25,7 @@ func (db *DB) Exec(ctx context.Context, query string, args ...any) (warehouse.Re
 	params := bindable(args)
 	start := time.Now()
 	var res warehouse.Result
-	err := db.withConn(ctx, func(conn *sql.Conn) error {
+	err := db.onConn(ctx, mayOpenTransaction(query), func(conn *sql.Conn) error {
 		stmts := []statement{{sql: query, params: len(params)}}
 		if len(params) > 0 {
 			stmts = splitScript(query)
@@ -57,6 +57,25 @@ func (db *DB) Exec(ctx context.Context, query string, args ...any) (warehouse.Re
 	return res, err
 }
 
+// mayOpenTransaction reports whether a script could open a transaction
+// (BEGIN, START TRANSACTION). It errs on the side of yes: the words in a
+// literal or a name count too. A statement without them runs in autocommit
+// mode, which DuckDB ends itself, failed or not.
+func mayOpenTransaction(script string) bool {
+	return containsFold(script, "BEGIN") || containsFold(script, "TRANSACTION")
+}
+
+// containsFold reports whether s contains the upper-case ASCII word sub in
+// any case, without copying s.
+func containsFold(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i]&^0x20 == sub[0] && strings.EqualFold(s[i:i+len(sub)], sub) {
+			return true
+		}
+	}
+	return false
+}
+
 // bindable returns the placeholder values among args, typed NULLs as nil
 // (DuckDB types a NULL from its context).
 func bindable(args []any) []any {
@@ -73,11 +92,22 @@ func bindable(args []any) []any {
 // returns to the pool outside any transaction: whatever f leaves open is
 // rolled back. If f succeeded but left a transaction open, that is an error.
 func (db *DB) withConn(ctx context.Context, f func(*sql.Conn) error) error {
+	return db.onConn(ctx, true, f)
+}
+
+// onConn is withConn; when txPossible is false the caller knows f opens no
+// transaction (connections come from the pool outside one), and the
+// ROLLBACK that would only fail with "no transaction is active" is skipped.
+func (db *DB) onConn(ctx context.Context, txPossible bool, f func(*sql.Conn) error) error {
 	conn, err := db.db.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("duckdb: get connection: %w", err)
 	}
 	ferr := f(conn)
+	if !txPossible {
+		conn.Close()
+		return ferr
+	}
 	rolledBack, rerr := rollback(conn)
 	if rerr != nil {
 		// The connection's state is unknown: drop it from the pool.
