@@ -119,6 +119,41 @@ func TestExecRowsAffected(t *testing.T) {
 	}
 }
 
+// A CREATE TABLE … AS reports the rows it wrote, alone, in a script and
+// with arguments.
+func TestExecRowsAffectedByCreateTableAs(t *testing.T) {
+	db := openMem(t)
+	ctx := context.Background()
+	for _, c := range []struct {
+		sql  string
+		args []any
+		want int64
+	}{
+		{"CREATE TABLE a AS SELECT * FROM range(5)", nil, 5},
+		{"  create or replace table a as select * from range(7)\n", nil, 7},
+		{"CREATE OR REPLACE TABLE a AS SELECT * FROM range(0)", nil, 0},
+		{"CREATE OR REPLACE TABLE b AS SELECT ? AS x FROM range(3)", []any{int64(1)}, 3},
+		{"CREATE TABLE c (x BIGINT)", nil, 0},
+		// A script's last statement counts.
+		{"CREATE OR REPLACE TABLE a AS SELECT * FROM range(4); INSERT INTO a SELECT * FROM range(2)", nil, 2},
+		{"CREATE OR REPLACE TABLE d AS SELECT ? AS x; CREATE OR REPLACE TABLE e AS SELECT * FROM range(6)", []any{"v"}, 6},
+		{"BEGIN TRANSACTION; CREATE OR REPLACE TABLE f AS SELECT * FROM range(9); COMMIT", []any{warehouse.WithLabels(nil)}, 0},
+	} {
+		res, err := db.Exec(ctx, c.sql, c.args...)
+		if err != nil {
+			t.Fatalf("Exec(%q): %v", c.sql, err)
+		}
+		if res.RowsAffected != c.want {
+			t.Errorf("Exec(%q).RowsAffected = %d, want %d", c.sql, res.RowsAffected, c.want)
+		}
+	}
+	for table, want := range map[string]int64{"a": 6, "b": 3, "c": 0, "d": 1, "e": 6, "f": 9} {
+		if got := queryOne(t, db, "SELECT count(*) FROM "+table); got != want {
+			t.Errorf("%s has %v rows, want %d", table, got, want)
+		}
+	}
+}
+
 func TestExecScriptRollsBackOnFailure(t *testing.T) {
 	db := openMem(t)
 	ctx := context.Background()

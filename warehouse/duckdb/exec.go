@@ -18,7 +18,8 @@ import (
 // before the connection goes back to the pool, so a failed
 // "BEGIN; ...; COMMIT;" leaves nothing applied. A script that leaves its own
 // transaction open is rolled back and reported as an error.
-// Result.RowsAffected is that of the last statement. args bind to the ?
+// Result.RowsAffected is that of the last statement; for CREATE TABLE … AS,
+// the rows it wrote. args bind to the ?
 // placeholders in order, across the statements of a script; options among
 // them are ignored (DuckDB has no job ids or labels).
 func (db *DB) Exec(ctx context.Context, query string, args ...any) (warehouse.Result, error) {
@@ -34,12 +35,12 @@ func (db *DB) Exec(ctx context.Context, query string, args ...any) (warehouse.Re
 			if st.params > len(params) {
 				return fmt.Errorf("duckdb: exec: the statement has more ? placeholders than the %d arguments given", len(args))
 			}
-			r, err := conn.ExecContext(ctx, st.sql, params[:st.params]...)
+			n, counted, err := execStatement(ctx, conn, st.sql, params[:st.params])
 			if err != nil {
 				return fmt.Errorf("duckdb: exec: %w", err)
 			}
 			params = params[st.params:]
-			if n, err := r.RowsAffected(); err == nil {
+			if counted {
 				res.RowsAffected = n
 			}
 		}
@@ -55,6 +56,45 @@ func (db *DB) Exec(ctx context.Context, query string, args ...any) (warehouse.Re
 	db.log.DebugContext(ctx, "duckdb exec", "sql_bytes", len(query), "rows", res.RowsAffected,
 		"elapsed", time.Since(start), "ok", err == nil)
 	return res, err
+}
+
+// execStatement runs one statement (or a script whose last statement
+// counts) and returns the rows it wrote. DuckDB answers CREATE TABLE … AS
+// with a one-row result holding the count, which the driver's RowsAffected
+// does not read; so statements that start with CREATE run as a query, the
+// rest as plain statements. counted is false when the driver cannot say.
+func execStatement(ctx context.Context, conn *sql.Conn, stmt string, params []any) (n int64, counted bool, err error) {
+	if !startsWithFold(stmt, "CREATE") {
+		r, err := conn.ExecContext(ctx, stmt, params...)
+		if err != nil {
+			return 0, false, err
+		}
+		n, err := r.RowsAffected()
+		return n, err == nil, nil
+	}
+	rows, err := conn.QueryContext(ctx, stmt, params...)
+	if err != nil {
+		return 0, false, err
+	}
+	defer rows.Close()
+	if cols, err := rows.Columns(); err == nil && len(cols) == 1 && cols[0] == "Count" && rows.Next() {
+		if err := rows.Scan(&n); err != nil {
+			return 0, false, err
+		}
+	}
+	for rows.Next() {
+	}
+	if err := rows.Err(); err != nil {
+		return 0, false, err
+	}
+	return n, true, rows.Close()
+}
+
+// startsWithFold reports whether stmt, past leading space, starts with the
+// upper-case ASCII word prefix in any case.
+func startsWithFold(stmt, prefix string) bool {
+	stmt = strings.TrimLeft(stmt, " \t\r\n")
+	return len(stmt) >= len(prefix) && strings.EqualFold(stmt[:len(prefix)], prefix)
 }
 
 // mayOpenTransaction reports whether a script could open a transaction
