@@ -514,6 +514,9 @@ func TestExecTransactionSpellings(t *testing.T) {
 		"begin transaction; INSERT INTO t VALUES (1);",
 		"Begin; INSERT INTO t VALUES (1);",
 		"START TRANSACTION; INSERT INTO t VALUES (1);",
+		"BEGIN TRANSACTION; INSERT INTO t VALUES (1); SELECT 1 AS commit",
+		"BEGIN TRANSACTION; INSERT INTO t VALUES (1); -- COMMIT",
+		"BEGIN TRANSACTION; INSERT INTO t VALUES (1); SELECT 'COMMIT'",
 	} {
 		if _, err := db.Exec(ctx, script); err == nil || !strings.Contains(err.Error(), "transaction open") {
 			t.Errorf("Exec(%q) error = %v, want a missing-COMMIT error", script, err)
@@ -538,6 +541,17 @@ func TestExecTransactionSpellings(t *testing.T) {
 	}
 	if got := queryOne(t, db, "SELECT count(*) FROM t"); got != int64(8) {
 		t.Errorf("rows = %v, want 8", got)
+	}
+	for _, c := range []struct {
+		stmt string
+		want bool
+	}{
+		{"COMMIT", true}, {" commit\n", true}, {"COMMIT  TRANSACTION", true}, {"end", true},
+		{"SELECT 1 AS commit", false}, {"'COMMIT'", false}, {"COMMIT; BEGIN", false}, {"", false},
+	} {
+		if got := isCommit(c.stmt); got != c.want {
+			t.Errorf("isCommit(%q) = %v, want %v", c.stmt, got, c.want)
+		}
 	}
 	for _, c := range []struct {
 		script string

@@ -26,11 +26,16 @@ func (db *DB) Exec(ctx context.Context, query string, args ...any) (warehouse.Re
 	params := bindable(args)
 	start := time.Now()
 	var res warehouse.Result
-	err := db.onConn(ctx, mayOpenTransaction(query), func(conn *sql.Conn) error {
-		stmts := []statement{{sql: query, params: len(params)}}
-		if len(params) > 0 {
-			stmts = splitScript(query)
-		}
+	mayOpen := mayOpenTransaction(query)
+	var stmts []statement
+	if len(params) > 0 || mayOpen {
+		stmts = splitScript(query)
+	}
+	closes := mayOpen && len(stmts) > 0 && isCommit(stmts[len(stmts)-1].sql)
+	if len(params) == 0 {
+		stmts = []statement{{sql: query}}
+	}
+	err := db.onConn(ctx, mayOpen, closes, func(conn *sql.Conn) error {
 		for _, st := range stmts {
 			if st.params > len(params) {
 				return fmt.Errorf("duckdb: exec: the statement has more ? placeholders than the %d arguments given", len(args))
@@ -105,6 +110,18 @@ func mayOpenTransaction(script string) bool {
 	return containsFold(script, "BEGIN") || containsFold(script, "TRANSACTION")
 }
 
+// isCommit reports whether stmt is a COMMIT, which ends the transaction or
+// fails.
+func isCommit(stmt string) bool {
+	stmt = strings.Join(strings.Fields(stmt), " ")
+	for _, c := range []string{"COMMIT", "COMMIT TRANSACTION", "END", "END TRANSACTION"} {
+		if strings.EqualFold(stmt, c) {
+			return true
+		}
+	}
+	return false
+}
+
 // containsFold reports whether s contains the upper-case ASCII word sub in
 // any case, without copying s.
 func containsFold(s, sub string) bool {
@@ -132,19 +149,21 @@ func bindable(args []any) []any {
 // returns to the pool outside any transaction: whatever f leaves open is
 // rolled back. If f succeeded but left a transaction open, that is an error.
 func (db *DB) withConn(ctx context.Context, f func(*sql.Conn) error) error {
-	return db.onConn(ctx, true, f)
+	return db.onConn(ctx, true, false, f)
 }
 
-// onConn is withConn; when txPossible is false the caller knows f opens no
-// transaction (connections come from the pool outside one), and the
-// ROLLBACK that would only fail with "no transaction is active" is skipped.
-func (db *DB) onConn(ctx context.Context, txPossible bool, f func(*sql.Conn) error) error {
+// onConn is withConn for a caller that knows more, sparing the ROLLBACK
+// that would only fail with "no transaction is active": when txPossible is
+// false, f opens no transaction (connections come from the pool outside
+// one); when closes is true, f's last statement is a COMMIT, so if f
+// succeeded none is left open.
+func (db *DB) onConn(ctx context.Context, txPossible, closes bool, f func(*sql.Conn) error) error {
 	conn, err := db.db.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("duckdb: get connection: %w", err)
 	}
 	ferr := f(conn)
-	if !txPossible {
+	if !txPossible || closes && ferr == nil {
 		conn.Close()
 		return ferr
 	}
