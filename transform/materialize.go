@@ -168,12 +168,13 @@ func (b *builder) view(ctx context.Context) (buildOutput, error) {
 
 func (b *builder) tmpName() string { return b.m.Name + tmpSuffix }
 
-// fillTmp runs the model's query into its temporary table.
-func (b *builder) fillTmp(ctx context.Context) (string, error) {
+// fillTmp runs the model's query into its temporary table and returns the
+// table's name and the rows written, as far as the engine reports them.
+func (b *builder) fillTmp(ctx context.Context) (string, int64, error) {
 	qt := b.r.WH.QualifiedName(b.tmpName())
 	create := "CREATE OR REPLACE TABLE " + qt + b.d.ScratchTableOptions()
-	_, err := b.exec(ctx, "fill", create+" AS "+b.it.sql+"\n")
-	return qt, err
+	res, err := b.exec(ctx, "fill", create+" AS "+b.it.sql+"\n")
+	return qt, res.RowsAffected, err
 }
 
 func (b *builder) count(ctx context.Context, q string) (int64, error) {
@@ -210,14 +211,17 @@ func (b *builder) table(ctx context.Context) (_ buildOutput, err error) {
 	if !b.d.Features().TransactionalDDL {
 		return b.tableReplace(ctx)
 	}
-	qt, err := b.fillTmp(ctx)
+	qt, rows, err := b.fillTmp(ctx)
 	if err != nil {
 		return buildOutput{}, err
 	}
 	defer b.dropTmpOnError(ctx, qt, &err)
-	rows, err := b.count(ctx, qt)
-	if err != nil {
-		return buildOutput{}, err
+	if rows == 0 {
+		// Engines that report the rows a CREATE TABLE AS wrote (DuckDB)
+		// spare the count; zero may mean "not reported".
+		if rows, err = b.count(ctx, qt); err != nil {
+			return buildOutput{}, err
+		}
 	}
 	st, args, err := b.state(rows, b.partitionLabel())
 	if err != nil {
@@ -273,7 +277,7 @@ func (b *builder) tableReplace(ctx context.Context) (buildOutput, error) {
 func (b *builder) incremental(ctx context.Context) (_ buildOutput, err error) {
 	col := b.m.Config.PartitionBy
 	since := b.it.Since
-	qt, err := b.fillTmp(ctx)
+	qt, _, err := b.fillTmp(ctx)
 	if err != nil {
 		return buildOutput{}, err
 	}

@@ -192,7 +192,9 @@ func (r *Runner) Plan(ctx context.Context, sel Selection, opts BuildOptions) (*P
 	if err != nil {
 		return nil, err
 	}
-	plan, err := r.plan(ctx, selected, opts, r.runID())
+	plan, err := r.plan(ctx, selected, opts, r.runID(), func(ctx context.Context) (map[string]State, error) {
+		return LoadState(ctx, r.WH)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -213,18 +215,30 @@ func (r *Runner) Plan(ctx context.Context, sel Selection, opts BuildOptions) (*P
 	return plan, nil
 }
 
-func (r *Runner) plan(ctx context.Context, selected map[string]bool, opts BuildOptions, runID string) (*Plan, error) {
+// plan decides every selected model's action from the newest recorded
+// builds, which loadStates reads while the sources are fingerprinted: the
+// two reads are independent, and a build waits for both.
+func (r *Runner) plan(ctx context.Context, selected map[string]bool, opts BuildOptions, runID string, loadStates func(context.Context) (map[string]State, error)) (*Plan, error) {
 	p := r.Project
 	d := r.WH.Dialect()
-	states, err := LoadState(ctx, r.WH)
-	if err != nil {
-		return nil, err
-	}
 	own, err := p.ownHashes(d, r.Vars, r.goModels())
 	if err != nil {
 		return nil, err
 	}
+	var (
+		states   map[string]State
+		stateErr error
+		read     = make(chan struct{})
+	)
+	go func() {
+		defer close(read)
+		states, stateErr = loadStates(ctx)
+	}()
 	fingerprints, err := r.sourceFingerprints(ctx)
+	<-read
+	if stateErr != nil {
+		return nil, stateErr
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -635,7 +649,9 @@ func (r *Runner) Build(ctx context.Context, sel Selection, opts BuildOptions) (*
 	if err := systables.New(r.WH).Create(ctx, systables.ModelState(), r.execOptions(runID, "state", "ddl", "create")...); err != nil {
 		return nil, fmt.Errorf("creating %s: %w", StateTable, err)
 	}
-	plan, err := r.plan(ctx, selected, opts, runID)
+	plan, err := r.plan(ctx, selected, opts, runID, func(ctx context.Context) (map[string]State, error) {
+		return readState(ctx, r.WH, warehouse.WithLabels(r.labels(runID, "state")))
+	})
 	if err != nil {
 		return nil, err
 	}

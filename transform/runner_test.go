@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -800,5 +801,64 @@ func TestSeverityMustBeErrorOrWarn(t *testing.T) {
 	_, err := parseHeader("tests/x.sql", "/*\nseverity: fatal\n*/\nselect 1")
 	if err == nil || !strings.Contains(err.Error(), `tests/x.sql:2: bad header: severity "fatal": want error or warn`) {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// countingWH records the queries a build sends.
+type countingWH struct {
+	warehouse.Warehouse
+	mu      *sync.Mutex
+	queries *[]string
+}
+
+func (w countingWH) Query(ctx context.Context, sql string, args ...any) (warehouse.Rows, error) {
+	w.mu.Lock()
+	*w.queries = append(*w.queries, sql)
+	w.mu.Unlock()
+	return w.Warehouse.Query(ctx, sql, args...)
+}
+
+// A table's row count comes from its fill where the engine reports it
+// (DuckDB's CREATE TABLE AS); an empty result is counted, since zero may
+// mean "not reported". Either way the report and the state agree with the
+// table.
+func TestTableRowsFromFill(t *testing.T) {
+	f := newFixture(t)
+	f.fs = fstest.MapFS{
+		"staging/full.sql":  {Data: []byte("/*\nmaterialized: table\n*/\nselect event_id from {{ source \"app\" \"events\" }}")},
+		"staging/empty.sql": {Data: []byte("/*\nmaterialized: table\n*/\nselect event_id from {{ source \"app\" \"events\" }} where false")},
+	}
+	var queries []string
+	r := f.runner()
+	r.WH = countingWH{Warehouse: f.wh, mu: &sync.Mutex{}, queries: &queries}
+	rep, err := r.Build(f.ctx, Selection{}, BuildOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]int64{}
+	for _, m := range rep.Models {
+		rows[m.Model] = m.Rows
+	}
+	want := map[string]int64{"full": 5, "empty": 0}
+	if !reflect.DeepEqual(rows, want) {
+		t.Errorf("reported rows = %v, want %v", rows, want)
+	}
+	st := f.state()
+	for m, n := range want {
+		if st[m].Rows != n {
+			t.Errorf("state of %s records %d rows, want %d", m, st[m].Rows, n)
+		}
+		if got := f.rows("SELECT COUNT(*) FROM " + f.wh.QualifiedName(m))[0][0]; got != strconv.FormatInt(n, 10) {
+			t.Errorf("%s holds %s rows, want %d", m, got, n)
+		}
+	}
+	var counts []string
+	for _, q := range queries {
+		if strings.HasPrefix(q, "SELECT COUNT(*) FROM") {
+			counts = append(counts, q)
+		}
+	}
+	if want := []string{`SELECT COUNT(*) FROM "empty__sam_tmp"`}; !reflect.DeepEqual(counts, want) {
+		t.Errorf("count queries = %q, want %q", counts, want)
 	}
 }

@@ -74,17 +74,23 @@ func stateInsert(d warehouse.Dialect, q string, s State) (string, []any, error) 
 // status`, plans and tests). A missing state table means nothing was built
 // yet.
 func LoadState(ctx context.Context, wh warehouse.Warehouse) (map[string]State, error) {
-	out := map[string]State{}
 	if _, err := wh.Describe(ctx, StateTable); errors.Is(err, warehouse.ErrNotFound) {
-		return out, nil
+		return map[string]State{}, nil
 	} else if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", StateTable, err)
 	}
+	return readState(ctx, wh)
+}
+
+// readState is LoadState for a caller that knows the state table exists
+// (Build has just created it), sparing the look-up; opts are Query options.
+func readState(ctx context.Context, wh warehouse.Warehouse, opts ...any) (map[string]State, error) {
+	out := map[string]State{}
 	q := `SELECT model, version, materialized, built_at, row_count, bytes_processed, run_id, inputs, partitions_built, definition
 FROM ` + wh.QualifiedName(StateTable) + `
 WHERE TRUE
 QUALIFY ROW_NUMBER() OVER (PARTITION BY model ORDER BY built_at DESC, run_id DESC) = 1`
-	rows, err := wh.Query(ctx, q)
+	rows, err := wh.Query(ctx, q, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", StateTable, err)
 	}

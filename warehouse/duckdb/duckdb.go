@@ -45,8 +45,11 @@ type Options struct {
 type DB struct {
 	db   *sql.DB
 	path string // "" when in memory
-	log  *slog.Logger
-	mem  MemoryLimit
+	// catalog is the database's catalog name, which qualifies main-schema
+	// names past temporary tables of the same name.
+	catalog string
+	log     *slog.Logger
+	mem     MemoryLimit
 	// spill is DuckDB's temp_directory; removed on Close when spillOwned,
 	// else removed only if empty.
 	spill      string
@@ -146,6 +149,11 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		db.db.Close()
 		removeSpill(spill, spillOwned)
 		return nil, err
+	}
+	if err := db.db.QueryRowContext(ctx, "SELECT current_database()").Scan(&db.catalog); err != nil {
+		db.db.Close()
+		removeSpill(spill, spillOwned)
+		return nil, fmt.Errorf("duckdb: open %s: %w", displayPath(path), err)
 	}
 	logger.DebugContext(ctx, "duckdb opened", "path", displayPath(path), "threads", opts.Threads,
 		"memory_limit", mem.String(), "memory_limit_from", mem.Source, "spill_dir", spill)

@@ -2,6 +2,7 @@ package duckdb
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -115,6 +116,41 @@ func TestExecRowsAffected(t *testing.T) {
 	}
 	if res.RowsAffected != 5 {
 		t.Errorf("RowsAffected = %d, want 5", res.RowsAffected)
+	}
+}
+
+// A CREATE TABLE … AS reports the rows it wrote, alone, in a script and
+// with arguments.
+func TestExecRowsAffectedByCreateTableAs(t *testing.T) {
+	db := openMem(t)
+	ctx := context.Background()
+	for _, c := range []struct {
+		sql  string
+		args []any
+		want int64
+	}{
+		{"CREATE TABLE a AS SELECT * FROM range(5)", nil, 5},
+		{"  create or replace table a as select * from range(7)\n", nil, 7},
+		{"CREATE OR REPLACE TABLE a AS SELECT * FROM range(0)", nil, 0},
+		{"CREATE OR REPLACE TABLE b AS SELECT ? AS x FROM range(3)", []any{int64(1)}, 3},
+		{"CREATE TABLE c (x BIGINT)", nil, 0},
+		// A script's last statement counts.
+		{"CREATE OR REPLACE TABLE a AS SELECT * FROM range(4); INSERT INTO a SELECT * FROM range(2)", nil, 2},
+		{"CREATE OR REPLACE TABLE d AS SELECT ? AS x; CREATE OR REPLACE TABLE e AS SELECT * FROM range(6)", []any{"v"}, 6},
+		{"BEGIN TRANSACTION; CREATE OR REPLACE TABLE f AS SELECT * FROM range(9); COMMIT", []any{warehouse.WithLabels(nil)}, 0},
+	} {
+		res, err := db.Exec(ctx, c.sql, c.args...)
+		if err != nil {
+			t.Fatalf("Exec(%q): %v", c.sql, err)
+		}
+		if res.RowsAffected != c.want {
+			t.Errorf("Exec(%q).RowsAffected = %d, want %d", c.sql, res.RowsAffected, c.want)
+		}
+	}
+	for table, want := range map[string]int64{"a": 6, "b": 3, "c": 0, "d": 1, "e": 6, "f": 9} {
+		if got := queryOne(t, db, "SELECT count(*) FROM "+table); got != want {
+			t.Errorf("%s has %v rows, want %d", table, got, want)
+		}
 	}
 }
 
@@ -302,6 +338,110 @@ func TestDescribe(t *testing.T) {
 	}
 }
 
+// TestDescribeMatchesInformationSchema checks Describe (DESCRIBE of the one
+// table) against the information_schema.columns lookup it replaced, on
+// nested, list, partitioned and view columns, names in mixed case, a
+// temporary table shadowing a main one, and a database file named main.
+func TestDescribeMatchesInformationSchema(t *testing.T) {
+	ctx := context.Background()
+	for _, path := range []string{"", filepath.Join(t.TempDir(), "main.duckdb")} {
+		db, err := Open(ctx, path, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		mustExec(t, db, `CREATE TABLE t (id VARCHAR NOT NULL, n BIGINT, amount DECIMAL(38,9), ok BOOLEAN, "at" TIMESTAMP, tz TIMESTAMPTZ,
+			day DATE, doc JSON, raw BLOB, tags VARCHAR[], m MAP(VARCHAR, BIGINT),
+			params STRUCT("key" VARCHAR, value STRUCT(int_value BIGINT, "double value" DOUBLE))[]);
+			CREATE TABLE "MiXed ""Name""" (A INTEGER NOT NULL, "b c" DOUBLE[]);
+			CREATE VIEW v AS SELECT id, n * 2 AS n2, params FROM t`)
+		if _, err := db.Load(ctx, warehouse.LoadRequest{Table: "ga4", Schema: ga4Schema, Rows: warehouse.NewSliceRows(nil)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Load(ctx, warehouse.LoadRequest{Table: "spend", Schema: spendSchema, Rows: warehouse.NewSliceRows(nil)}); err != nil {
+			t.Fatal(err)
+		}
+		for _, table := range []string{"t", "T", `MiXed "Name"`, `mixed "name"`, "v", "ga4", "spend"} {
+			got, err := db.Describe(ctx, table)
+			if err != nil {
+				t.Fatalf("%s: Describe(%s): %v", displayPath(path), table, err)
+			}
+			want := describeOracle(t, db, table)
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("%s: Describe(%s) =\n%+v\nwant (information_schema)\n%+v", displayPath(path), table, got, want)
+			}
+		}
+		if s, _ := db.Describe(ctx, "spend"); s.PartitionColumn != spendSchema.PartitionColumn {
+			t.Errorf("Describe(spend).PartitionColumn = %q, want %q", s.PartitionColumn, spendSchema.PartitionColumn)
+		}
+		// A temporary table of the same name on the connection must not
+		// hide the main one, nor make a missing one appear.
+		err = db.withConn(ctx, func(conn *sql.Conn) error {
+			if _, err := conn.ExecContext(ctx, "CREATE TEMP TABLE t (other INTEGER); CREATE TEMP TABLE only_temp (x INTEGER)"); err != nil {
+				return err
+			}
+			cols, err := db.tableColumns(ctx, conn, "t")
+			if err != nil {
+				return err
+			}
+			if len(cols) != 12 || cols[0].Name != "id" {
+				t.Errorf("%s: with a temporary t, tableColumns(t) = %+v", displayPath(path), cols)
+			}
+			if cols, err := db.tableColumns(ctx, conn, "only_temp"); err != nil || cols != nil {
+				t.Errorf("%s: tableColumns(only_temp) = %+v, %v; want nothing", displayPath(path), cols, err)
+			}
+			_, err = conn.ExecContext(ctx, "DROP TABLE temp.t; DROP TABLE temp.only_temp")
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Describe(ctx, "missing"); !errors.Is(err, warehouse.ErrNotFound) {
+			t.Errorf("%s: Describe(missing) = %v, want ErrNotFound", displayPath(path), err)
+		}
+	}
+}
+
+// describeOracle is Describe as it was written before DESCRIBE: the
+// columns from information_schema.columns, the partition from the comment.
+func describeOracle(t *testing.T, db *DB, table string) warehouse.Schema {
+	t.Helper()
+	rows, err := db.SQLDB().QueryContext(context.Background(), `SELECT column_name, data_type, is_nullable FROM information_schema.columns
+		WHERE table_catalog = current_database() AND table_schema = 'main' AND lower(table_name) = lower(?)
+		ORDER BY ordinal_position`, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var s warehouse.Schema
+	for rows.Next() {
+		var name, typ, nullable string
+		if err := rows.Scan(&name, &typ, &nullable); err != nil {
+			t.Fatal(err)
+		}
+		dt, err := parseType(typ)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := dt.column(name)
+		c.Required = nullable == "NO"
+		s.Columns = append(s.Columns, c)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	var comment sql.NullString
+	err = db.SQLDB().QueryRowContext(context.Background(), `SELECT comment FROM duckdb_tables()
+		WHERE database_name = current_database() AND schema_name = 'main' AND lower(table_name) = lower(?)`, table).Scan(&comment)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		t.Fatal(err)
+	}
+	if pc, ok := strings.CutPrefix(comment.String, partitionComment); ok {
+		s.PartitionColumn = pc
+	}
+	return s
+}
+
 func TestConcurrentQueriesAndLoads(t *testing.T) {
 	db := openMem(t)
 	ctx := context.Background()
@@ -361,6 +501,71 @@ func TestConcurrentQueriesAndLoads(t *testing.T) {
 	wg.Wait()
 	if got := queryOne(t, db, "SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE 'new_%'"); got != int64(8) {
 		t.Errorf("tables created = %v, want 8", got)
+	}
+}
+
+// Exec skips the closing ROLLBACK only for scripts that cannot open a
+// transaction; whatever the spelling of BEGIN, a missing COMMIT is caught.
+func TestExecTransactionSpellings(t *testing.T) {
+	db := openMem(t)
+	ctx := context.Background()
+	mustExec(t, db, "CREATE TABLE t (x BIGINT)")
+	for _, script := range []string{
+		"begin transaction; INSERT INTO t VALUES (1);",
+		"Begin; INSERT INTO t VALUES (1);",
+		"START TRANSACTION; INSERT INTO t VALUES (1);",
+		"BEGIN TRANSACTION; INSERT INTO t VALUES (1); SELECT 1 AS commit",
+		"BEGIN TRANSACTION; INSERT INTO t VALUES (1); -- COMMIT",
+		"BEGIN TRANSACTION; INSERT INTO t VALUES (1); SELECT 'COMMIT'",
+	} {
+		if _, err := db.Exec(ctx, script); err == nil || !strings.Contains(err.Error(), "transaction open") {
+			t.Errorf("Exec(%q) error = %v, want a missing-COMMIT error", script, err)
+		}
+		if _, err := db.Exec(ctx, script, warehouse.WithLabels(nil)); err == nil || !strings.Contains(err.Error(), "transaction open") {
+			t.Errorf("Exec(%q) with options error = %v, want a missing-COMMIT error", script, err)
+		}
+	}
+	// A failing statement outside a transaction leaves its connection
+	// usable for the next script.
+	for range 4 {
+		if _, err := db.Exec(ctx, "INSERT INTO t VALUES ('not a number')"); err == nil {
+			t.Fatal("Exec of a bad INSERT succeeded")
+		}
+	}
+	for range 4 {
+		mustExec(t, db, "INSERT INTO t VALUES (2)")
+		mustExec(t, db, "BEGIN TRANSACTION; INSERT INTO t VALUES (3); COMMIT;")
+	}
+	if got := queryOne(t, db, "SELECT count(*) FROM t WHERE x = 1"); got != int64(0) {
+		t.Errorf("uncommitted scripts applied %v rows", got)
+	}
+	if got := queryOne(t, db, "SELECT count(*) FROM t"); got != int64(8) {
+		t.Errorf("rows = %v, want 8", got)
+	}
+	for _, c := range []struct {
+		stmt string
+		want bool
+	}{
+		{"COMMIT", true}, {" commit\n", true}, {"COMMIT  TRANSACTION", true}, {"end", true},
+		{"SELECT 1 AS commit", false}, {"'COMMIT'", false}, {"COMMIT; BEGIN", false}, {"", false},
+	} {
+		if got := isCommit(c.stmt); got != c.want {
+			t.Errorf("isCommit(%q) = %v, want %v", c.stmt, got, c.want)
+		}
+	}
+	for _, c := range []struct {
+		script string
+		want   bool
+	}{
+		{"CREATE OR REPLACE TABLE m AS SELECT 1", false},
+		{"SELECT begin_date FROM t", true},
+		{"BEGIN TRANSACTION; DROP TABLE m; COMMIT", true},
+		{"start transaction", true},
+		{"", false},
+	} {
+		if got := mayOpenTransaction(c.script); got != c.want {
+			t.Errorf("mayOpenTransaction(%q) = %v, want %v", c.script, got, c.want)
+		}
 	}
 }
 

@@ -18,28 +18,34 @@ import (
 // before the connection goes back to the pool, so a failed
 // "BEGIN; ...; COMMIT;" leaves nothing applied. A script that leaves its own
 // transaction open is rolled back and reported as an error.
-// Result.RowsAffected is that of the last statement. args bind to the ?
+// Result.RowsAffected is that of the last statement; for CREATE TABLE … AS,
+// the rows it wrote. args bind to the ?
 // placeholders in order, across the statements of a script; options among
 // them are ignored (DuckDB has no job ids or labels).
 func (db *DB) Exec(ctx context.Context, query string, args ...any) (warehouse.Result, error) {
 	params := bindable(args)
 	start := time.Now()
 	var res warehouse.Result
-	err := db.withConn(ctx, func(conn *sql.Conn) error {
-		stmts := []statement{{sql: query, params: len(params)}}
-		if len(params) > 0 {
-			stmts = splitScript(query)
-		}
+	mayOpen := mayOpenTransaction(query)
+	var stmts []statement
+	if len(params) > 0 || mayOpen {
+		stmts = splitScript(query)
+	}
+	closes := mayOpen && len(stmts) > 0 && isCommit(stmts[len(stmts)-1].sql)
+	if len(params) == 0 {
+		stmts = []statement{{sql: query}}
+	}
+	err := db.onConn(ctx, mayOpen, closes, func(conn *sql.Conn) error {
 		for _, st := range stmts {
 			if st.params > len(params) {
 				return fmt.Errorf("duckdb: exec: the statement has more ? placeholders than the %d arguments given", len(args))
 			}
-			r, err := conn.ExecContext(ctx, st.sql, params[:st.params]...)
+			n, counted, err := execStatement(ctx, conn, st.sql, params[:st.params])
 			if err != nil {
 				return fmt.Errorf("duckdb: exec: %w", err)
 			}
 			params = params[st.params:]
-			if n, err := r.RowsAffected(); err == nil {
+			if counted {
 				res.RowsAffected = n
 			}
 		}
@@ -55,6 +61,76 @@ func (db *DB) Exec(ctx context.Context, query string, args ...any) (warehouse.Re
 	db.log.DebugContext(ctx, "duckdb exec", "sql_bytes", len(query), "rows", res.RowsAffected,
 		"elapsed", time.Since(start), "ok", err == nil)
 	return res, err
+}
+
+// execStatement runs one statement (or a script whose last statement
+// counts) and returns the rows it wrote. DuckDB answers CREATE TABLE … AS
+// with a one-row result holding the count, which the driver's RowsAffected
+// does not read; so statements that start with CREATE run as a query, the
+// rest as plain statements. counted is false when the driver cannot say.
+func execStatement(ctx context.Context, conn *sql.Conn, stmt string, params []any) (n int64, counted bool, err error) {
+	if !startsWithFold(stmt, "CREATE") {
+		r, err := conn.ExecContext(ctx, stmt, params...)
+		if err != nil {
+			return 0, false, err
+		}
+		n, err := r.RowsAffected()
+		return n, err == nil, nil
+	}
+	rows, err := conn.QueryContext(ctx, stmt, params...)
+	if err != nil {
+		return 0, false, err
+	}
+	defer rows.Close()
+	if cols, err := rows.Columns(); err == nil && len(cols) == 1 && cols[0] == "Count" && rows.Next() {
+		if err := rows.Scan(&n); err != nil {
+			return 0, false, err
+		}
+	}
+	for rows.Next() {
+	}
+	if err := rows.Err(); err != nil {
+		return 0, false, err
+	}
+	return n, true, rows.Close()
+}
+
+// startsWithFold reports whether stmt, past leading space, starts with the
+// upper-case ASCII word prefix in any case.
+func startsWithFold(stmt, prefix string) bool {
+	stmt = strings.TrimLeft(stmt, " \t\r\n")
+	return len(stmt) >= len(prefix) && strings.EqualFold(stmt[:len(prefix)], prefix)
+}
+
+// mayOpenTransaction reports whether a script could open a transaction
+// (BEGIN, START TRANSACTION). It errs on the side of yes: the words in a
+// literal or a name count too. A statement without them runs in autocommit
+// mode, which DuckDB ends itself, failed or not.
+func mayOpenTransaction(script string) bool {
+	return containsFold(script, "BEGIN") || containsFold(script, "TRANSACTION")
+}
+
+// isCommit reports whether stmt is a COMMIT, which ends the transaction or
+// fails.
+func isCommit(stmt string) bool {
+	stmt = strings.Join(strings.Fields(stmt), " ")
+	for _, c := range []string{"COMMIT", "COMMIT TRANSACTION", "END", "END TRANSACTION"} {
+		if strings.EqualFold(stmt, c) {
+			return true
+		}
+	}
+	return false
+}
+
+// containsFold reports whether s contains the upper-case ASCII word sub in
+// any case, without copying s.
+func containsFold(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i]&^0x20 == sub[0] && strings.EqualFold(s[i:i+len(sub)], sub) {
+			return true
+		}
+	}
+	return false
 }
 
 // bindable returns the placeholder values among args, typed NULLs as nil
@@ -73,11 +149,24 @@ func bindable(args []any) []any {
 // returns to the pool outside any transaction: whatever f leaves open is
 // rolled back. If f succeeded but left a transaction open, that is an error.
 func (db *DB) withConn(ctx context.Context, f func(*sql.Conn) error) error {
+	return db.onConn(ctx, true, false, f)
+}
+
+// onConn is withConn for a caller that knows more, sparing the ROLLBACK
+// that would only fail with "no transaction is active": when txPossible is
+// false, f opens no transaction (connections come from the pool outside
+// one); when closes is true, f's last statement is a COMMIT, so if f
+// succeeded none is left open.
+func (db *DB) onConn(ctx context.Context, txPossible, closes bool, f func(*sql.Conn) error) error {
 	conn, err := db.db.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("duckdb: get connection: %w", err)
 	}
 	ferr := f(conn)
+	if !txPossible || closes && ferr == nil {
+		conn.Close()
+		return ferr
+	}
 	rolledBack, rerr := rollback(conn)
 	if rerr != nil {
 		// The connection's state is unknown: drop it from the pool.

@@ -175,7 +175,7 @@ func (db *DB) load(ctx context.Context, conn *sql.Conn, req warehouse.LoadReques
 	if req.Mode == warehouse.Replace {
 		createPrefix = "CREATE OR REPLACE TABLE"
 	}
-	existing, existingTypes, err := tableLayout(ctx, conn, req.Table)
+	existing, existingTypes, err := db.tableLayout(ctx, conn, req.Table)
 	if err != nil {
 		return 0, err
 	}
@@ -345,16 +345,20 @@ func checkPartitions(ctx context.Context, conn *sql.Conn, stage, col string, day
 
 // tableColumns returns the columns of a main-schema table or view, or nil
 // when it does not exist.
-func tableColumns(ctx context.Context, conn *sql.Conn, table string) ([]warehouse.Column, error) {
-	cols, _, err := tableLayout(ctx, conn, table)
+func (db *DB) tableColumns(ctx context.Context, conn *sql.Conn, table string) ([]warehouse.Column, error) {
+	cols, _, err := db.tableLayout(ctx, conn, table)
 	return cols, err
 }
 
-// tableLayout returns a table's columns and their DuckDB types.
-func tableLayout(ctx context.Context, conn *sql.Conn, table string) ([]warehouse.Column, []*dtype, error) {
-	r, err := conn.QueryContext(ctx, `SELECT column_name, data_type, is_nullable FROM information_schema.columns
-		WHERE table_catalog = current_database() AND table_schema = 'main' AND lower(table_name) = lower(?)
-		ORDER BY ordinal_position`, table)
+// tableLayout returns a table's columns and their DuckDB types, or nil when
+// it does not exist. DESCRIBE looks the one table up; the
+// information_schema.columns view it replaces lists every column of the
+// database first, which cost milliseconds per call.
+func (db *DB) tableLayout(ctx context.Context, conn *sql.Conn, table string) ([]warehouse.Column, []*dtype, error) {
+	r, err := conn.QueryContext(ctx, "DESCRIBE "+quoteIdent(db.catalog)+".main."+quoteIdent(table))
+	if isNotFound(err) {
+		return nil, nil, nil
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("describe %s: %w", table, err)
 	}
@@ -362,8 +366,10 @@ func tableLayout(ctx context.Context, conn *sql.Conn, table string) ([]warehouse
 	var cols []warehouse.Column
 	var types []*dtype
 	for r.Next() {
+		// column_name, column_type, null, key, default, extra
 		var name, typ, nullable string
-		if err := r.Scan(&name, &typ, &nullable); err != nil {
+		var key, def, extra any
+		if err := r.Scan(&name, &typ, &nullable, &key, &def, &extra); err != nil {
 			return nil, nil, fmt.Errorf("describe %s: %w", table, err)
 		}
 		t, err := parseType(typ)
@@ -379,6 +385,14 @@ func tableLayout(ctx context.Context, conn *sql.Conn, table string) ([]warehouse
 		return nil, nil, fmt.Errorf("describe %s: %w", table, err)
 	}
 	return cols, types, nil
+}
+
+// isNotFound reports whether err is DuckDB's answer for a table that does
+// not exist. A catalog error leaves an open transaction usable, so Load
+// can ask inside its own.
+func isNotFound(err error) bool {
+	var de *duckdbdrv.Error
+	return errors.As(err, &de) && de.Type == duckdbdrv.ErrorTypeCatalog && strings.Contains(de.Msg, "does not exist")
 }
 
 // sameLayout reports whether an existing table has exactly the schema's
@@ -671,7 +685,7 @@ func (db *DB) Describe(ctx context.Context, table string) (warehouse.Schema, err
 		return warehouse.Schema{}, fmt.Errorf("duckdb: get connection: %w", err)
 	}
 	defer conn.Close()
-	cols, err := tableColumns(ctx, conn, table)
+	cols, err := db.tableColumns(ctx, conn, table)
 	if err != nil {
 		return warehouse.Schema{}, fmt.Errorf("duckdb: %w", err)
 	}
@@ -682,7 +696,14 @@ func (db *DB) Describe(ctx context.Context, table string) (warehouse.Schema, err
 	var comment sql.NullString
 	err = conn.QueryRowContext(ctx, `SELECT comment FROM duckdb_tables()
 		WHERE database_name = current_database() AND schema_name = 'main' AND lower(table_name) = lower(?)`, table).Scan(&comment)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		// A view: DESCRIBE carries NOT NULL through from the tables it
+		// reads, which the view itself does not promise.
+		for i := range s.Columns {
+			s.Columns[i].Required = false
+		}
+	case err != nil:
 		return warehouse.Schema{}, fmt.Errorf("duckdb: describe %s: %w", table, err)
 	}
 	if pc, ok := strings.CutPrefix(comment.String, partitionComment); ok {

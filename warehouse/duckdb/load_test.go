@@ -436,7 +436,7 @@ func TestSameLayoutOfLoadedTable(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cols, types, err := tableLayout(ctx, conn, name)
+		cols, types, err := db.tableLayout(ctx, conn, name)
 		conn.Close()
 		if err != nil {
 			t.Fatal(err)
