@@ -73,7 +73,6 @@ func TestHelpers(t *testing.T) {
 		{bigquery.Dialect{}, `{{ event_param "ga_session_id" "int" }}`, "(SELECT value.int_value FROM UNNEST(event_params) WHERE key = 'ga_session_id')"},
 		{duckdb.Dialect{}, `{{ event_param "ga_session_id" "int" }}`, "(event_params[list_position(list_transform(event_params, p -> p.key), 'ga_session_id')].value.int_value)"},
 		{duckdb.Dialect{}, `{{ first_row_by "c > 0" "ts, k" "v" "w" }}`, `arg_min_null(struct_pack("v" := v, "w" := w), row(ts, k)) FILTER (WHERE c > 0)`},
-		{bigquery.Dialect{}, `{{ latest_per_key "r" "k" "t desc" }}`, "select * from r\n  where true\n  qualify row_number() over (partition by k order by t desc) = 1"},
 		{bigquery.Dialect{}, `{{ first_row_by "c > 0" "ts, k" "v" "w" }}`, "ARRAY_AGG(IF(c > 0, STRUCT(v AS `v`, w AS `w`), NULL) IGNORE NULLS ORDER BY ts, k LIMIT 1)[SAFE_OFFSET(0)]"},
 		{bigquery.Dialect{}, `{{ date_trunc "d" "month" }}`, "DATE_TRUNC(d, MONTH)"},
 		{bigquery.Dialect{}, `{{ date_trunc "d" "WEEK" }}`, "DATE_TRUNC(d, WEEK(MONDAY))"},

@@ -40,8 +40,12 @@ type Config struct {
 	ClusterBy   stringList `yaml:"cluster_by,omitempty" json:"cluster_by,omitempty"`
 	// UniqueKey is the model's grain; the runner checks it as a
 	// unique_combination test.
-	UniqueKey    stringList `yaml:"unique_key,omitempty" json:"unique_key,omitempty"`
-	LookbackDays *int       `yaml:"lookback_days,omitempty" json:"lookback_days,omitempty"`
+	UniqueKey stringList `yaml:"unique_key,omitempty" json:"unique_key,omitempty"`
+	// DeduplicateBy lets the query return several rows per unique_key:
+	// the runner keeps the first by this ORDER BY list of the model's
+	// columns (warehouse.Dialect.Deduplicate says how, per engine).
+	DeduplicateBy string `yaml:"deduplicate_by,omitempty" json:"deduplicate_by,omitempty"`
+	LookbackDays  *int   `yaml:"lookback_days,omitempty" json:"lookback_days,omitempty"`
 	// IncrementalStrategy says what an incremental run replaces: the
 	// partitions from the window's start (partitions, the default), or the
 	// rows whose unique_key the run produced (merge), for a model whose rows
@@ -223,6 +227,14 @@ func (c Config) validate() error {
 		}
 	default:
 		return keyErr("incremental_strategy", "incremental_strategy %q: want partitions or merge", c.IncrementalStrategy)
+	}
+	if c.DeduplicateBy != "" {
+		if c.Materialized != Table && c.Materialized != Incremental || len(c.UniqueKey) == 0 {
+			return keyErr("deduplicate_by", "deduplicate_by needs materialized: table or incremental and a unique_key")
+		}
+		if strings.Contains(c.DeduplicateBy, ";") {
+			return keyErr("deduplicate_by", "deduplicate_by %q: want an ORDER BY list, without ;", c.DeduplicateBy)
+		}
 	}
 	switch c.Severity {
 	case "", SeverityError, SeverityWarn:

@@ -16,7 +16,6 @@ package transform
 //	                                  aggregate: a record of columns c1, c2 on the group's first row
 //	                                  (ordered by a, b) where cond holds; read as alias.c1
 //	{{ hex_sort_key "event_key" }}    ORDER-list expressions sorting like a 32-digit hex fingerprint
-//	{{ latest_per_key "rel" "k" "o" }} a query: rel's rows, the first by window order o of each key k
 //	{{ days_between "a" "b" }}        fractional days from TIMESTAMP b to TIMESTAMP a (FLOAT64)
 //	{{ date_diff_days "a" "b" }}      whole days from DATE b to DATE a (INT64)
 //	{{ date_trunc "expr" "MONTH" }}   a DATE truncated to DAY, WEEK (Monday), ISOWEEK, MONTH, QUARTER or YEAR
@@ -87,7 +86,6 @@ func (env renderEnv) funcs() map[string]any {
 			return d.FirstRowBy(condition, order, fields...), nil
 		},
 		"hex_sort_key":   func(expr string) string { return d.HexSortKey(expr) },
-		"latest_per_key": func(relation, key, order string) string { return d.LatestPerKey(relation, key, order) },
 		"days_between":   func(later, earlier string) string { return d.DaysBetween(later, earlier) },
 		"date_diff_days": func(later, earlier string) string { return d.DateDiffDays(later, earlier) },
 		"date_trunc": func(expr, part string) (string, error) {

@@ -26,6 +26,10 @@ import (
 //     incremental_filter, fills <name>__sam_tmp; every row must fall in the
 //     window being replaced; then one transaction deletes the window's
 //     partitions, inserts the new rows and records the state row.
+//   - deduplicate_by (table and incremental models): DuckDB deletes the
+//     copies from the filled temporary table before publishing it; BigQuery
+//     fills with the query wrapped in a window that keeps the first row of
+//     each key.
 //   - seed: a Replace load of the CSV, then the state row.
 //   - go (both engines): the model's query is read, the Go model computes
 //     the rows, a Replace load publishes them (atomic on both engines),
@@ -169,12 +173,41 @@ func (b *builder) view(ctx context.Context) (buildOutput, error) {
 func (b *builder) tmpName() string { return b.m.Name + tmpSuffix }
 
 // fillTmp runs the model's query into its temporary table and returns the
-// table's name and the rows written, as far as the engine reports them.
-func (b *builder) fillTmp(ctx context.Context) (string, int64, error) {
-	qt := b.r.WH.QualifiedName(b.tmpName())
+// table's name and the rows it holds, as far as the engine reports them.
+func (b *builder) fillTmp(ctx context.Context) (qt string, rows int64, err error) {
+	qt = b.r.WH.QualifiedName(b.tmpName())
+	query, after := b.deduplicate(qt)
 	create := "CREATE OR REPLACE TABLE " + qt + b.d.ScratchTableOptions()
-	res, err := b.exec(ctx, "fill", create+" AS "+b.it.sql+"\n")
-	return qt, res.RowsAffected, err
+	res, err := b.exec(ctx, "fill", create+" AS "+query+"\n")
+	if err != nil || after == "" {
+		return qt, res.RowsAffected, err
+	}
+	defer b.dropTmpOnError(ctx, qt, &err)
+	if err := b.removeCopies(ctx, after); err != nil {
+		return qt, 0, err
+	}
+	// Zero makes the caller count what the deletion left.
+	return qt, 0, nil
+}
+
+// deduplicate returns the query that fills table and the statement that
+// then removes copies from it, per the model's deduplicate_by.
+func (b *builder) deduplicate(table string) (query, after string) {
+	c := b.m.Config
+	if c.DeduplicateBy == "" {
+		return b.it.sql, ""
+	}
+	if del := b.d.DeleteCopies(table, c.UniqueKey, c.DeduplicateBy); del != "" {
+		return b.it.sql, del
+	}
+	return published(b.d, b.m, b.it.sql), ""
+}
+
+func (b *builder) removeCopies(ctx context.Context, after string) error {
+	if _, err := b.exec(ctx, "deduplicate", after); err != nil {
+		return fmt.Errorf("removing copies by deduplicate_by: %w", err)
+	}
+	return nil
 }
 
 func (b *builder) count(ctx context.Context, q string) (int64, error) {
@@ -246,8 +279,9 @@ func (b *builder) tableReplace(ctx context.Context) (buildOutput, error) {
 			return buildOutput{}, err
 		}
 	}
+	query, after := b.deduplicate(b.q)
 	create := "CREATE OR REPLACE TABLE " + b.q + b.d.PartitionClause(b.m.Config.PartitionBy, b.m.Config.ClusterBy)
-	if _, err := b.exec(ctx, "create", create+" AS "+b.it.sql+"\n"); err != nil {
+	if _, err := b.exec(ctx, "create", create+" AS "+query+"\n"); err != nil {
 		if !strings.Contains(err.Error(), "different partitioning spec") && !strings.Contains(err.Error(), "different clustering spec") {
 			return buildOutput{}, err
 		}
@@ -256,7 +290,12 @@ func (b *builder) tableReplace(ctx context.Context) (buildOutput, error) {
 		if _, err := b.exec(ctx, "drop_for_respec", "DROP TABLE IF EXISTS "+b.q); err != nil {
 			return buildOutput{}, err
 		}
-		if _, err := b.exec(ctx, "recreate", create+" AS "+b.it.sql+"\n"); err != nil {
+		if _, err := b.exec(ctx, "recreate", create+" AS "+query+"\n"); err != nil {
+			return buildOutput{}, err
+		}
+	}
+	if after != "" {
+		if err := b.removeCopies(ctx, after); err != nil {
 			return buildOutput{}, err
 		}
 	}

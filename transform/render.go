@@ -64,7 +64,9 @@ func hashParts(parts ...string) string {
 // model rebuilds once after such an upgrade.
 const versionFormat = "sam-transform-1"
 
-// Compile renders every SQL model for dialect d as a full build would run it.
+// Compile renders every SQL model for dialect d as a full build would run it:
+// the query whose rows the model publishes (with deduplicate_by, the runner
+// may remove the copies in a second statement instead, see DeleteCopies).
 // qualify turns a table name into SQL (nil: the dialect's quoted bare name);
 // `sam compile` passes the engine's QualifiedName or a placeholder project.
 func (p *Project) Compile(d warehouse.Dialect, qualify func(string) string, vars Vars) (map[string]string, error) {
@@ -81,9 +83,18 @@ func (p *Project) Compile(d warehouse.Dialect, qualify func(string) string, vars
 		if err != nil {
 			return nil, err
 		}
-		out[name] = sql
+		out[name] = published(d, m, sql)
 	}
 	return out, nil
+}
+
+// published is the query whose rows model m publishes, from its rendered
+// SQL.
+func published(d warehouse.Dialect, m *Model, sql string) string {
+	if c := m.Config; c.DeduplicateBy != "" {
+		return d.Deduplicate(sql, c.UniqueKey, c.DeduplicateBy)
+	}
+	return sql
 }
 
 // CompileIncremental renders every incremental model for dialect d as an
@@ -109,7 +120,7 @@ func (p *Project) CompileIncremental(d warehouse.Dialect, qualify func(string) s
 		if err != nil {
 			return nil, err
 		}
-		out[name] = sql
+		out[name] = published(d, m, sql)
 	}
 	return out, nil
 }

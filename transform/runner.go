@@ -876,5 +876,8 @@ func configKey(c Config) string {
 	if c.IncrementalStrategy == StrategyMerge {
 		k += "s=merge;"
 	}
+	if c.DeduplicateBy != "" {
+		k += "d=" + c.DeduplicateBy + ";"
+	}
 	return k
 }

@@ -47,11 +47,16 @@ type Dialect interface {
 	// engine may use fixed-size numbers, which are cheaper to hold in
 	// aggregate states than strings.
 	HexSortKey(expr string) string
-	// LatestPerKey is a query keeping, of each group of relation's rows
-	// (a CTE or table name) sharing the non-NULL column key, the first row
-	// by order (a window ORDER BY list): every column of relation, one row
-	// per key.
-	LatestPerKey(relation, key, order string) string
+	// Deduplicate is a query of query's rows keeping, of those sharing the
+	// values of the key columns (NULLs equal), the first by order (a window
+	// ORDER BY list of query's columns). query keeps its first line, so a
+	// model's line numbers hold in engine errors.
+	Deduplicate(query string, key []string, order string) string
+	// DeleteCopies is a statement leaving in table (a qualified name) what
+	// Deduplicate would: it lets the runner fill the table from the query
+	// as it is and remove the copies after. Empty means the engine wants
+	// Deduplicate's query instead.
+	DeleteCopies(table string, key []string, order string) string
 	// DaysBetween is fractional days from TIMESTAMP earlier to later.
 	DaysBetween(later, earlier string) string
 	// DateDiffDays is whole days from DATE earlier to later.

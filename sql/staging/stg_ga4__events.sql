@@ -18,6 +18,9 @@ materialized: incremental
 partition_by: event_date
 cluster_by: [client_key, event_name]
 unique_key: [event_key]
+# the most recently loaded copy of each event; the copies of an event share
+# its event_date, so dropping rows outside the window first changes nothing
+deduplicate_by: loaded_at desc, export_table
 lookback_days: 3
 tests:
   not_null: [event_key, event_date, event_ts, event_name, is_cookieless]
@@ -93,11 +96,6 @@ keyed as (
     -- the fields that identify an event; a retried hit repeats all of them
     {{ fingerprint "coalesce(user_pseudo_id, '') || '|' || coalesce(cast(ga_session_id as string), '') || '|' || event_name || '|' || cast(event_timestamp as string) || '|' || coalesce(cast(event_bundle_sequence_id as string), '') || '|' || coalesce(cast(batch_ordering_id as string), '') || '|' || coalesce(cast(batch_event_index as string), '') || '|' || coalesce(page_location, '') || '|' || coalesce(stream_id, '') || coalesce('|' || property_id, '')" }} as event_key
   from exported
-),
-
--- the most recently loaded copy of each event
-deduplicated as (
-  {{ latest_per_key "keyed" "event_key" "loaded_at desc, export_table" }}
 )
 
 select
@@ -161,5 +159,5 @@ select
   export_date,
   export_table,
   loaded_at
-from deduplicated
+from keyed
 where {{ incremental_filter "event_date" }}

@@ -83,11 +83,19 @@ func (d Dialect) FirstRowBy(condition, order string, fields ...string) string {
 // bills bytes read, not the memory of aggregate states).
 func (Dialect) HexSortKey(expr string) string { return expr }
 
-// LatestPerKey implements warehouse.Dialect with one window: BigQuery bills
-// the bytes a query reads, which more passes over relation would multiply.
-func (Dialect) LatestPerKey(relation, key, order string) string {
-	return fmt.Sprintf("select * from %s\n  where true\n  qualify row_number() over (partition by %s order by %s) = 1", relation, key, order)
+// Deduplicate implements warehouse.Dialect.
+func (d Dialect) Deduplicate(query string, key []string, order string) string {
+	keys := make([]string, len(key))
+	for i, k := range key {
+		keys[i] = d.QuoteIdent(k)
+	}
+	return fmt.Sprintf("SELECT * FROM (%s\n) WHERE TRUE\nQUALIFY ROW_NUMBER() OVER (PARTITION BY %s ORDER BY %s) = 1", query, strings.Join(keys, ", "), order)
 }
+
+// DeleteCopies implements warehouse.Dialect: none. BigQuery bills the
+// bytes a statement reads, which a second statement over the filled table
+// would add; the window in the fill costs nothing more.
+func (Dialect) DeleteCopies(string, []string, string) string { return "" }
 
 // DaysBetween implements warehouse.Dialect.
 func (Dialect) DaysBetween(later, earlier string) string {

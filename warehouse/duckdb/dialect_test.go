@@ -48,16 +48,27 @@ func TestFirstRowByKeepsNullValues(t *testing.T) {
 	}
 }
 
-// TestLatestPerKeyKeepsOneRowPerKey checks that single rows pass as they
-// are and that of repeated keys only the first row by the order is kept.
-func TestLatestPerKeyKeepsOneRowPerKey(t *testing.T) {
+// TestDeduplicateKeepsFirstRowPerKey checks, for the query and for the
+// deletion from a filled table, that single rows stay as they are, that of
+// a repeated key only the first row by the order stays, and that NULL key
+// values count as equal, as in GROUP BY.
+func TestDeduplicateKeepsFirstRowPerKey(t *testing.T) {
 	db := openMem(t)
-	mustExec(t, db, `CREATE TABLE ev AS SELECT * FROM (VALUES
-		('a', 1, 'x'), ('b', 1, 'x'), ('b', 3, 'y'), ('b', 3, 'x'), ('c', 2, 'z'), ('c', 1, 'z')
-	) AS t(k, loaded, tbl)`)
-	q := "SELECT * FROM (" + Dialect{}.LatestPerKey("ev", "k", "loaded desc, tbl") + ") ORDER BY k"
-	want := "[[a 1 x] [b 3 x] [c 2 z]]"
+	query := `SELECT * FROM (VALUES
+		('a', 1, 1, 'x'), ('b', 1, 1, 'x'), ('b', 1, 3, 'y'), ('b', 1, 3, 'x'), ('b', 2, 1, 'x'),
+		('c', NULL, 2, 'z'), ('c', NULL, 1, 'z'), (NULL, NULL, 1, 'x'), (NULL, NULL, 5, 'x')
+	) AS t(k, n, loaded, tbl)`
+	key, order := []string{"k", "n"}, "loaded desc, tbl"
+	want := "[[<nil> <nil> 5 x] [a 1 1 x] [b 1 3 x] [b 2 1 x] [c <nil> 2 z]]"
+	const sorted = " ORDER BY k NULLS FIRST, n"
+	q := "SELECT * FROM (" + Dialect{}.Deduplicate(query, key, order) + ")" + sorted
 	if got := fmt.Sprint(queryRows(t, db, q)); got != want {
 		t.Errorf("%s\n= %s\nwant %s", q, got, want)
+	}
+	del := Dialect{}.DeleteCopies(`"ev"`, key, order)
+	mustExec(t, db, `CREATE TABLE "ev" AS `+query)
+	mustExec(t, db, del)
+	if got := fmt.Sprint(queryRows(t, db, "SELECT * FROM ev"+sorted)); got != want {
+		t.Errorf("%s\nleft %s\nwant %s", del, got, want)
 	}
 }
