@@ -183,11 +183,8 @@ func (b *builder) fillTmp(ctx context.Context) (qt string, rows int64, err error
 		return qt, res.RowsAffected, err
 	}
 	defer b.dropTmpOnError(ctx, qt, &err)
-	if err := b.removeCopies(ctx, after); err != nil {
-		return qt, 0, err
-	}
 	// Zero makes the caller count what the deletion left.
-	return qt, 0, nil
+	return qt, 0, b.removeCopies(ctx, after)
 }
 
 // deduplicate returns the query that fills table and the statement that
