@@ -158,7 +158,7 @@ func (a *App) Transform(ctx context.Context, sel string, fullRefresh bool) (Repo
 	if err != nil {
 		return Report{}, &ConfigError{Err: err}
 	}
-	return a.run(ctx, "transform", []Stage{{Name: StageTransform, Func: a.transformStage(selection, fullRefresh)}})
+	return a.run(ctx, "transform", []Stage{{Name: StageTransform, Func: a.transformStage(selection, fullRefresh, nil)}})
 }
 
 // Test runs the data tests as a ledger run of one stage.
@@ -167,7 +167,7 @@ func (a *App) Test(ctx context.Context, sel string) (Report, error) {
 	if err != nil {
 		return Report{}, &ConfigError{Err: err}
 	}
-	return a.run(ctx, "test", []Stage{{Name: StageTest, Func: a.testStage(selection)}})
+	return a.run(ctx, "test", []Stage{{Name: StageTest, Func: a.testStage(selection, nil)}})
 }
 
 // Plan returns what a transform would rebuild.

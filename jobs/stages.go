@@ -16,12 +16,13 @@ import (
 // stages returns the named stages (all when only is empty), in pipeline
 // order. Each stage's work lives in its own file.
 func (a *App) stages(only []string) ([]Stage, error) {
+	built := &builtInRun{}
 	all := []Stage{
 		{Name: StageLoadGA4, Func: a.loadGA4},
 		{Name: StageLoadCRM, Func: a.loadCRM},
 		{Name: StageLoadSpend, Func: a.loadSpend},
-		{Name: StageTransform, Func: a.transformStage(transform.Selection{}, false)},
-		{Name: StageTest, Func: a.testStage(transform.Selection{})},
+		{Name: StageTransform, Func: a.transformStage(transform.Selection{}, false, built)},
+		{Name: StageTest, Func: a.testStage(transform.Selection{}, built)},
 		{Name: StageWriteback, Func: a.writebackStage},
 	}
 	if len(only) == 0 {

@@ -8,18 +8,31 @@ import (
 	"github.com/sam-attribution/sam/transform"
 )
 
-// transformStage builds the selected models.
-func (a *App) transformStage(sel transform.Selection, fullRefresh bool) StageFunc {
+// builtInRun passes the transform stage's report to the test stage of the
+// same run.
+type builtInRun struct{ report *transform.BuildReport }
+
+// transformStage builds the selected models; built, when not nil, keeps the
+// report for the run's test stage.
+func (a *App) transformStage(sel transform.Selection, fullRefresh bool, built *builtInRun) StageFunc {
 	return func(ctx context.Context, run *Run) (StageResult, error) {
 		rep, err := a.runner(run.ID).Build(ctx, sel, transform.BuildOptions{FullRefresh: fullRefresh})
+		if built != nil {
+			built.report = rep
+		}
 		return transformResult(rep), err
 	}
 }
 
-// testStage runs the data tests of the selected models.
-func (a *App) testStage(sel transform.Selection) StageFunc {
+// testStage runs the data tests of the selected models, except those the
+// run's transform stage (built, when not nil) already ran.
+func (a *App) testStage(sel transform.Selection, built *builtInRun) StageFunc {
 	return func(ctx context.Context, run *Run) (StageResult, error) {
-		rep, err := a.runner(run.ID).Test(ctx, sel)
+		var after *transform.BuildReport
+		if built != nil {
+			after = built.report
+		}
+		rep, err := a.runner(run.ID).TestAfter(ctx, sel, after)
 		return testResult(rep), err
 	}
 }
@@ -58,7 +71,11 @@ func testResult(rep *transform.TestReport) StageResult {
 		return StageResult{}
 	}
 	failed := len(rep.Failed())
-	return StageResult{Rows: int64(len(rep.Tests)), Detail: fmt.Sprintf("tests passed %d of %d", len(rep.Tests)-failed-len(rep.Warned()), len(rep.Tests)) + warnedDetail(rep.Warned())}
+	detail := fmt.Sprintf("tests passed %d of %d", len(rep.Tests)-failed-len(rep.Warned()), len(rep.Tests)) + warnedDetail(rep.Warned())
+	if rep.AlreadyRun > 0 {
+		detail += fmt.Sprintf("; %d more ran in the transform stage", rep.AlreadyRun)
+	}
+	return StageResult{Rows: int64(len(rep.Tests)), Detail: detail}
 }
 
 // warnedDetail names the warn-severity tests that found rows: the run went

@@ -36,3 +36,31 @@ func TestUniqueKeyImpliedByUniqueAndNotNullIsNotCheckedTwice(t *testing.T) {
 		t.Errorf("pair: tests %q lack the key's check", got)
 	}
 }
+
+// TestTestAfterBuildSkipsWhatTheBuildRan: after a Build, the tests it ran
+// have checked the data as it is, so TestAfter runs only the others: none
+// after a build that built everything, all of them after one that built
+// nothing.
+func TestTestAfterBuildSkipsWhatTheBuildRan(t *testing.T) {
+	f := newFixture(t)
+	rep := f.mustBuild("")
+	all, err := f.runner().Test(f.ctx, Selection{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Tests) != len(all.Tests) {
+		t.Fatalf("the first build ran %d tests, Test runs %d", len(rep.Tests), len(all.Tests))
+	}
+	trep, err := f.runner().TestAfter(f.ctx, Selection{}, rep)
+	if err != nil || len(trep.Tests) != 0 || trep.AlreadyRun != len(all.Tests) {
+		t.Errorf("after a full build: ran %d, already run %d (err %v), want 0 and %d", len(trep.Tests), trep.AlreadyRun, err, len(all.Tests))
+	}
+	rep = f.mustBuild("")
+	if len(rep.Built()) != 0 {
+		t.Fatalf("second build built %v", rep.Built())
+	}
+	trep, err = f.runner().TestAfter(f.ctx, Selection{}, rep)
+	if err != nil || len(trep.Tests) != len(all.Tests) || trep.AlreadyRun != 0 {
+		t.Errorf("after a build of nothing: ran %d, already run %d (err %v), want %d and 0", len(trep.Tests), trep.AlreadyRun, err, len(all.Tests))
+	}
+}

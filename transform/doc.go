@@ -20,6 +20,7 @@
 //	plan, err := r.Plan(ctx, sel, transform.BuildOptions{})    // what would rebuild and why, dry-run bytes
 //	report, err := r.Build(ctx, sel, transform.BuildOptions{FullRefresh: false})
 //	tests, err := r.Test(ctx, sel)                            // data tests only
+//	tests, err = r.TestAfter(ctx, sel, report)                // those report's build did not run
 //	sqlByModel, err := p.Compile(bigquery.Dialect{}, qualify, vars) // `sam compile`
 //	incremental, err := p.CompileIncremental(bigquery.Dialect{}, qualify, vars, since) // the is_incremental branch
 //

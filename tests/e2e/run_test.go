@@ -36,6 +36,12 @@ func TestRunFromScratch(t *testing.T) {
 	if stages != 6 {
 		t.Errorf("ledger: %d stages succeeded, want 6", stages)
 	}
+	// The transform stage ran every data test on the models it built; the
+	// test stage does not run them a second time.
+	testDetail := `SELECT detail FROM sam_run_ledger WHERE stage = 'test' AND status = 'succeeded' ORDER BY ended_at`
+	if got := samtest.QueryStrings(t, db, testDetail); len(got) != 1 || !strings.HasPrefix(got[0], "tests passed 0 of 0; ") || !strings.HasSuffix(got[0], " more ran in the transform stage") {
+		t.Errorf("test stage: %q, want no test run twice", got)
+	}
 	sent := samtest.QueryInt(t, db, `SELECT count(DISTINCT idempotency_key) FROM raw_writeback__send_log WHERE status = 'sent'`)
 	queued := samtest.QueryInt(t, db, `SELECT count(*) FROM writeback_queue`)
 	db.Close()
