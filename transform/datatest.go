@@ -47,8 +47,8 @@ func headerTests(m *Model) []dataTest {
 		})
 	}
 	for _, col := range t.Unique {
-		add(fmt.Sprintf("unique(%s.%s)", m.Name, col), self, func(_ renderEnv, q string) string {
-			return fmt.Sprintf("SELECT %[2]s, COUNT(*) AS n_rows FROM %[1]s WHERE %[2]s IS NOT NULL GROUP BY %[2]s HAVING COUNT(*) > 1", q, col)
+		add(fmt.Sprintf("unique(%s.%s)", m.Name, col), self, func(env renderEnv, q string) string {
+			return env.dialect.RepeatedKeys(q, []string{col}, env.dialect.QuoteIdent(col)+" IS NOT NULL")
 		})
 	}
 	combos := append([]stringList(nil), t.UniqueCombination...)
@@ -70,8 +70,8 @@ func headerTests(m *Model) []dataTest {
 			continue
 		}
 		seen[cols] = true
-		add(fmt.Sprintf("unique_combination(%s: %s)", m.Name, cols), self, func(_ renderEnv, q string) string {
-			return fmt.Sprintf("SELECT %[2]s, COUNT(*) AS n_rows FROM %[1]s GROUP BY %[2]s HAVING COUNT(*) > 1", q, cols)
+		add(fmt.Sprintf("unique_combination(%s: %s)", m.Name, cols), self, func(env renderEnv, q string) string {
+			return env.dialect.RepeatedKeys(q, combo, "")
 		})
 	}
 	for _, col := range sortedKeys(t.AcceptedValues) {

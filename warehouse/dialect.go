@@ -52,6 +52,11 @@ type Dialect interface {
 	// ORDER BY list of query's columns). query keeps its first line, so a
 	// model's line numbers hold in engine errors.
 	Deduplicate(query string, key []string, order string) string
+	// RepeatedKeys is a query of the values of cols that more than one row
+	// of table (a qualified name) holds, among the rows where the condition
+	// where holds (empty: all rows), with their count as n_rows: the
+	// uniqueness data tests.
+	RepeatedKeys(table string, cols []string, where string) string
 	// DeleteCopies is a statement leaving in table (a qualified name) what
 	// Deduplicate would: it lets the runner fill the table from the query
 	// as it is and remove the copies after. Empty means the engine wants

@@ -85,11 +85,26 @@ func (Dialect) HexSortKey(expr string) string { return expr }
 
 // Deduplicate implements warehouse.Dialect.
 func (d Dialect) Deduplicate(query string, key []string, order string) string {
-	keys := make([]string, len(key))
-	for i, k := range key {
-		keys[i] = d.QuoteIdent(k)
+	return fmt.Sprintf("SELECT * FROM (%s\n) WHERE TRUE\nQUALIFY ROW_NUMBER() OVER (PARTITION BY %s ORDER BY %s) = 1", query, quoteList(d, key), order)
+}
+
+// quoteList quotes column names into a comma-separated list.
+func quoteList(d Dialect, cols []string) string {
+	q := make([]string, len(cols))
+	for i, c := range cols {
+		q[i] = d.QuoteIdent(c)
 	}
-	return fmt.Sprintf("SELECT * FROM (%s\n) WHERE TRUE\nQUALIFY ROW_NUMBER() OVER (PARTITION BY %s ORDER BY %s) = 1", query, strings.Join(keys, ", "), order)
+	return strings.Join(q, ", ")
+}
+
+// RepeatedKeys implements warehouse.Dialect with one GROUP BY: a second
+// pass would add to the bytes billed.
+func (d Dialect) RepeatedKeys(table string, cols []string, where string) string {
+	list := quoteList(d, cols)
+	if where != "" {
+		where = " WHERE " + where
+	}
+	return fmt.Sprintf("SELECT %[2]s, COUNT(*) AS n_rows FROM %[1]s%[3]s GROUP BY %[2]s HAVING COUNT(*) > 1", table, list, where)
 }
 
 // DeleteCopies implements warehouse.Dialect: none. BigQuery bills the

@@ -72,3 +72,27 @@ func TestDeduplicateKeepsFirstRowPerKey(t *testing.T) {
 		t.Errorf("%s\nleft %s\nwant %s", del, got, want)
 	}
 }
+
+// TestRepeatedKeysFindsWhatGroupByFinds checks RepeatedKeys against the
+// plain GROUP BY it stands for: one column with NULLs left out, and a
+// combination in which NULLs group together.
+func TestRepeatedKeysFindsWhatGroupByFinds(t *testing.T) {
+	db := openMem(t)
+	mustExec(t, db, `CREATE TABLE ev AS SELECT * FROM (VALUES
+		('a', 1), ('b', 1), ('b', 2), ('c', NULL), ('c', NULL), (NULL, 3), (NULL, 3), ('d', 4)
+	) AS t(k, n)`)
+	for _, c := range []struct {
+		cols  []string
+		where string
+		want  string
+	}{
+		{[]string{"k"}, `"k" IS NOT NULL`, "[[b 2] [c 2]]"},
+		{[]string{"k", "n"}, "", "[[c <nil> 2] [<nil> 3 2]]"},
+		{[]string{"n"}, "", "[[1 2] [3 2] [<nil> 2]]"},
+	} {
+		q := "SELECT * FROM (" + Dialect{}.RepeatedKeys(`"ev"`, c.cols, c.where) + ") ORDER BY ALL"
+		if got := fmt.Sprint(queryRows(t, db, q)); got != c.want {
+			t.Errorf("%s\n= %s\nwant %s", q, got, c.want)
+		}
+	}
+}
