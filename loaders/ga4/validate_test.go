@@ -33,6 +33,25 @@ func TestCheckAcceptsExportRow(t *testing.T) {
 	}
 }
 
+// TestCheckReadsMembersInAnyOrder: members are looked for in the export
+// schema's order first; any other order reads the same.
+func TestCheckReadsMembersInAnyOrder(t *testing.T) {
+	line := `{"device":{"web_info":{"browser":"Chrome"},"category":"desktop"},"event_name":"page_view",` +
+		`"event_params":[{"value":{"double_value":12.5,"int_value":null},"key":"value"}],` +
+		`"event_timestamp":"1740787200123456","event_date":"20250301"}`
+	info, err := NewValidator().Check([]byte(line))
+	if err != nil {
+		t.Fatalf("Check: %v", err)
+	}
+	if want := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC); !info.EventDate.Equal(want) || info.EventTimestamp != 1740787200123456 || len(info.Unknown) != 0 {
+		t.Errorf("Check = %+v", info)
+	}
+	bad := strings.Replace(line, `"double_value":12.5`, `"double_value":"x"`, 1)
+	if _, err := NewValidator().Check([]byte(bad)); err == nil || !strings.Contains(err.Error(), `event_params[].value.double_value: "x" is not a FLOAT64`) {
+		t.Errorf("a bad value out of order: %v", err)
+	}
+}
+
 func TestCheckRejectsWithReason(t *testing.T) {
 	cases := []struct {
 		name, line, reason string
@@ -53,6 +72,8 @@ func TestCheckRejectsWithReason(t *testing.T) {
 		{"bool as number", `{"event_date":"20250301","event_timestamp":"1","is_active_user":1}`, "is_active_user: expected true or false"},
 		{"array as object", `{"event_date":"20250301","event_timestamp":"1","items":{}}`, "items: expected an array"},
 		{"control char", "{\"event_date\":\"20250301\",\"event_timestamp\":\"1\",\"event_name\":\"a\tb\"}", "control character"},
+		{"repeated member", `{"event_date":"20250301","event_timestamp":"1","event_name":"a","event_name":"b"}`, "member appears twice"},
+		{"repeated member out of order", `{"event_name":"a","event_date":"20250301","event_timestamp":"1","event_name":"b"}`, "member appears twice"},
 		{"invalid utf-8", "{\"event_date\":\"20250301\",\"event_timestamp\":\"1\",\"event_name\":\"caf\xe9\"}", "invalid UTF-8"},
 	}
 	v := NewValidator()
