@@ -216,7 +216,9 @@ func (s *scanner) errf(format string, args ...any) error {
 }
 
 func (s *scanner) literal(lit string) bool {
-	if bytes.HasPrefix(s.b[s.i:], []byte(lit)) {
+	// Inlined with a constant lit, the comparison compiles to a few loads
+	// (null checks are most of the literals read).
+	if len(s.b)-s.i >= len(lit) && string(s.b[s.i:s.i+len(lit)]) == lit {
 		s.i += len(lit)
 		return true
 	}
