@@ -43,7 +43,7 @@ type Config struct {
 	UniqueKey stringList `yaml:"unique_key,omitempty" json:"unique_key,omitempty"`
 	// DeduplicateBy lets the query return several rows per unique_key:
 	// the runner keeps the first by this ORDER BY list of the model's
-	// columns (warehouse.Dialect.Deduplicate says how, per engine).
+	// columns (warehouse.Deduplicate, or the dialect's DeleteCopies).
 	DeduplicateBy string `yaml:"deduplicate_by,omitempty" json:"deduplicate_by,omitempty"`
 	LookbackDays  *int   `yaml:"lookback_days,omitempty" json:"lookback_days,omitempty"`
 	// IncrementalStrategy says what an incremental run replaces: the

@@ -80,8 +80,8 @@
 // BigQuery uses CREATE OR REPLACE TABLE, which is atomic. A model with
 // deduplicate_by publishes the first row of each unique_key by that order:
 // BigQuery removes the copies with a window in the query, DuckDB with a
-// DELETE from the filled temporary table, before publishing (the
-// warehouse.Dialect's Deduplicate and DeleteCopies). Writes carry
+// DELETE from the filled temporary table, before publishing
+// (warehouse.Deduplicate and the dialect's DeleteCopies). Writes carry
 // deterministic job ids (sam_<run>_<model>_<version prefix>_<step>), so a
 // retried run with the same RunID does not run a step twice; every statement
 // carries the labels sam_model and sam_run. One runner at a time should build

@@ -343,11 +343,7 @@ func (b *builder) incremental(ctx context.Context) (_ buildOutput, err error) {
 	if err != nil {
 		return buildOutput{}, err
 	}
-	cols := make([]string, len(names))
-	for i, c := range names {
-		cols[i] = b.d.QuoteIdent(c)
-	}
-	colList := strings.Join(cols, ", ")
+	colList := warehouse.QuoteList(b.d, names)
 	partitions := strings.Join(parts, ",")
 	st, args, err := b.state(rows, partitions)
 	if err != nil {

@@ -92,7 +92,7 @@ func (p *Project) Compile(d warehouse.Dialect, qualify func(string) string, vars
 // SQL.
 func published(d warehouse.Dialect, m *Model, sql string) string {
 	if c := m.Config; c.DeduplicateBy != "" {
-		return d.Deduplicate(sql, c.UniqueKey, c.DeduplicateBy)
+		return warehouse.Deduplicate(d, sql, c.UniqueKey, c.DeduplicateBy)
 	}
 	return sql
 }

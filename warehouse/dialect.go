@@ -1,6 +1,10 @@
 package warehouse
 
-import "time"
+import (
+	"fmt"
+	"strings"
+	"time"
+)
 
 // Dialect is the SQL text an engine speaks wherever SAM writes SQL itself:
 // quoting and literals, the fragments behind the model template helpers,
@@ -47,18 +51,13 @@ type Dialect interface {
 	// engine may use fixed-size numbers, which are cheaper to hold in
 	// aggregate states than strings.
 	HexSortKey(expr string) string
-	// Deduplicate is a query of query's rows keeping, of those sharing the
-	// values of the key columns (NULLs equal), the first by order (a window
-	// ORDER BY list of query's columns). query keeps its first line, so a
-	// model's line numbers hold in engine errors.
-	Deduplicate(query string, key []string, order string) string
 	// RepeatedKeys is a query of the values of cols that more than one row
 	// of table (a qualified name) holds, among the rows where the condition
 	// where holds (empty: all rows), with their count as n_rows: the
 	// uniqueness data tests.
 	RepeatedKeys(table string, cols []string, where string) string
 	// DeleteCopies is a statement leaving in table (a qualified name) what
-	// Deduplicate would: it lets the runner fill the table from the query
+	// the package's Deduplicate would: it lets the runner fill the table from the query
 	// as it is and remove the copies after. Empty means the engine wants
 	// Deduplicate's query instead.
 	DeleteCopies(table string, key []string, order string) string
@@ -123,4 +122,22 @@ type Features struct {
 	// INSERT. Where it is not (BigQuery: a load job, with a daily quota per
 	// table), small writes go through DML.
 	CheapAppends bool
+}
+
+// QuoteList quotes column names in d's way into a comma-separated list.
+func QuoteList(d Dialect, cols []string) string {
+	q := make([]string, len(cols))
+	for i, c := range cols {
+		q[i] = d.QuoteIdent(c)
+	}
+	return strings.Join(q, ", ")
+}
+
+// Deduplicate is a query of query's rows keeping, of those sharing the
+// values of the key columns (NULLs equal), the first by order (a window
+// ORDER BY list of query's columns). It reads the same on both engines
+// (BigQuery needs the WHERE before QUALIFY). query keeps its first line, so
+// a model's line numbers hold in engine errors.
+func Deduplicate(d Dialect, query string, key []string, order string) string {
+	return fmt.Sprintf("SELECT * FROM (%s\n) WHERE TRUE\nQUALIFY ROW_NUMBER() OVER (PARTITION BY %s ORDER BY %s) = 1", query, QuoteList(d, key), order)
 }

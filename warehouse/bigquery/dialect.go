@@ -83,24 +83,10 @@ func (d Dialect) FirstRowBy(condition, order string, fields ...string) string {
 // bills bytes read, not the memory of aggregate states).
 func (Dialect) HexSortKey(expr string) string { return expr }
 
-// Deduplicate implements warehouse.Dialect.
-func (d Dialect) Deduplicate(query string, key []string, order string) string {
-	return fmt.Sprintf("SELECT * FROM (%s\n) WHERE TRUE\nQUALIFY ROW_NUMBER() OVER (PARTITION BY %s ORDER BY %s) = 1", query, quoteList(d, key), order)
-}
-
-// quoteList quotes column names into a comma-separated list.
-func quoteList(d Dialect, cols []string) string {
-	q := make([]string, len(cols))
-	for i, c := range cols {
-		q[i] = d.QuoteIdent(c)
-	}
-	return strings.Join(q, ", ")
-}
-
 // RepeatedKeys implements warehouse.Dialect with one GROUP BY: a second
 // pass would add to the bytes billed.
 func (d Dialect) RepeatedKeys(table string, cols []string, where string) string {
-	list := quoteList(d, cols)
+	list := warehouse.QuoteList(d, cols)
 	if where != "" {
 		where = " WHERE " + where
 	}

@@ -75,17 +75,12 @@ func (Dialect) HexSortKey(expr string) string {
 	return fmt.Sprintf("CAST('0x' || substr(%[1]s, 1, 16) AS UBIGINT), CAST('0x' || substr(%[1]s, 17, 16) AS UBIGINT)", expr)
 }
 
-// Deduplicate implements warehouse.Dialect.
-func (d Dialect) Deduplicate(query string, key []string, order string) string {
-	return fmt.Sprintf("SELECT * FROM (%s\n) WHERE TRUE\nQUALIFY row_number() OVER (PARTITION BY %s ORDER BY %s) = 1", query, d.quoteList(key), order)
-}
-
 // RepeatedKeys implements warehouse.Dialect. Only the rows whose values
 // hash to a repeated hash reach the GROUP BY of the values themselves:
 // over 10M GA4 event keys the process peaked at 950-960 MiB RSS in 1.2 s,
 // where grouping every key took 1,334-1,341 MiB and 1.4 s.
 func (d Dialect) RepeatedKeys(table string, cols []string, where string) string {
-	list := d.quoteList(cols)
+	list := warehouse.QuoteList(d, cols)
 	cond := ""
 	if where != "" {
 		cond = where + " AND "
@@ -103,21 +98,12 @@ func (d Dialect) RepeatedKeys(table string, cols []string, where string) string 
 // the wide result, and at 10M events that copy spilled to disk, which
 // doubled stg_ga4__events' time.
 func (d Dialect) DeleteCopies(table string, key []string, order string) string {
-	list := d.quoteList(key)
+	list := warehouse.QuoteList(d, key)
 	return fmt.Sprintf(`DELETE FROM %[1]s WHERE rowid IN (
   SELECT rowid FROM %[1]s
   WHERE hash(%[2]s) IN (SELECT hash(%[2]s) FROM %[1]s GROUP BY 1 HAVING count(*) > 1)
   QUALIFY row_number() OVER (PARTITION BY %[2]s ORDER BY %[3]s) > 1
 )`, table, list, order)
-}
-
-// quoteList quotes column names into a comma-separated list.
-func (d Dialect) quoteList(cols []string) string {
-	q := make([]string, len(cols))
-	for i, c := range cols {
-		q[i] = d.QuoteIdent(c)
-	}
-	return strings.Join(q, ", ")
 }
 
 // DaysBetween implements warehouse.Dialect.

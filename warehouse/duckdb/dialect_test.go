@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"reflect"
 	"testing"
+
+	"github.com/sam-attribution/sam/warehouse"
 )
 
 // TestArrayLookupReadsFirstMatch checks the lookup's NULL and duplicate-key
@@ -61,7 +63,7 @@ func TestDeduplicateKeepsFirstRowPerKey(t *testing.T) {
 	key, order := []string{"k", "n"}, "loaded desc, tbl"
 	want := "[[<nil> <nil> 5 x] [a 1 1 x] [b 1 3 x] [b 2 1 x] [c <nil> 2 z]]"
 	const sorted = " ORDER BY k NULLS FIRST, n"
-	q := "SELECT * FROM (" + Dialect{}.Deduplicate(query, key, order) + ")" + sorted
+	q := "SELECT * FROM (" + warehouse.Deduplicate(Dialect{}, query, key, order) + ")" + sorted
 	if got := fmt.Sprint(queryRows(t, db, q)); got != want {
 		t.Errorf("%s\n= %s\nwant %s", q, got, want)
 	}
