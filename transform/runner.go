@@ -23,7 +23,7 @@ type Runner struct {
 	Project *Project
 	Vars    Vars
 	// Parallelism bounds the models (and tests) run at once within one
-	// level of the graph; 0 means 4.
+	// level of the graph; 0 lets the engine decide (see parallelism).
 	Parallelism int
 	// Logger receives one line per model and test; nil discards.
 	Logger *slog.Logger
@@ -59,10 +59,19 @@ func (r *Runner) logger() *slog.Logger {
 }
 
 func (r *Runner) parallelism() int {
-	if r.Parallelism > 0 {
+	switch {
+	case r.Parallelism > 0:
 		return r.Parallelism
+	case r.WH.Dialect().Features().InProcess:
+		// One at a time: every DuckDB query already runs on all threads,
+		// and models side by side add their memory beyond the limit (DuckDB
+		// 1.4.5, 10M GA4 events, 1.2 GiB limit: peak RSS 1.82-2.34 GiB over
+		// five builds at 4 or 2 at once, 1.76-1.81 GiB over five at 1, in
+		// the same 69-82 s).
+		return 1
+	default:
+		return 4 // remote jobs: their latency overlaps
 	}
-	return 4
 }
 
 var runIDClean = regexp.MustCompile(`[^a-z0-9_-]+`)

@@ -862,3 +862,34 @@ func TestTableRowsFromFill(t *testing.T) {
 		t.Errorf("count queries = %q, want %q", counts, want)
 	}
 }
+
+// remoteDialect is DuckDB's dialect with the features of an engine whose
+// queries run elsewhere.
+type remoteDialect struct{ duckdb.Dialect }
+
+func (remoteDialect) Features() warehouse.Features { return warehouse.Features{TransactionalDDL: true} }
+
+type remoteWH struct{ warehouse.Warehouse }
+
+func (remoteWH) Dialect() warehouse.Dialect { return remoteDialect{} }
+
+func TestDefaultParallelismFollowsTheEngine(t *testing.T) {
+	f := newFixture(t)
+	for _, tt := range []struct {
+		name     string
+		wh       warehouse.Warehouse
+		set      int
+		inFlight int
+	}{
+		{"in-process engine: one at a time", f.wh, 0, 1},
+		{"remote engine: four", remoteWH{f.wh}, 0, 4},
+		{"set", f.wh, 3, 3},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &Runner{WH: tt.wh, Parallelism: tt.set}
+			if got := r.parallelism(); got != tt.inFlight {
+				t.Errorf("parallelism %d, want %d", got, tt.inFlight)
+			}
+		})
+	}
+}

@@ -122,6 +122,10 @@ type Features struct {
 	// INSERT. Where it is not (BigQuery: a load job, with a daily quota per
 	// table), small writes go through DML.
 	CheapAppends bool
+	// InProcess: queries run on this process's threads within one memory
+	// limit, each already using every thread, so statements run side by
+	// side split the same cores and memory rather than add to them.
+	InProcess bool
 }
 
 // QuoteList quotes column names in d's way into a comma-separated list.

@@ -77,7 +77,7 @@ func (w Warehouse) validate() error {
 // Transform configures the SQL model runner.
 type Transform struct {
 	ModelsDir   string `envconfig:"MODELS_DIR" desc:"directory of SQL models overriding the embedded ones (edit SQL without recompiling)"`
-	Parallelism int    `envconfig:"TRANSFORM_PARALLELISM" default:"4" desc:"models built at once within one level of the graph"`
+	Parallelism int    `envconfig:"TRANSFORM_PARALLELISM" default:"0" desc:"models built at once within one level of the graph; 0: the engine's choice (1 on DuckDB, whose every query already uses all its threads; 4 on BigQuery)"`
 	// ChannelGroup names a group of the channel_groups seed; switching it
 	// rebuilds the models whose channel rules change.
 	ChannelGroup string `envconfig:"CHANNEL_GROUP" default:"default" desc:"channel group of sessions and spend: a channel_group of seeds/channel_groups.csv, e.g. default (GA4's default channel group) or ai_assistants"`
@@ -87,7 +87,10 @@ func (t Transform) validate() error {
 	if t.ChannelGroup != "" && !warehouse.ValidIdentifier(t.ChannelGroup) {
 		return bad("CHANNEL_GROUP", t.ChannelGroup, "is not a channel group name (letters, digits, _)")
 	}
-	return positive("TRANSFORM_PARALLELISM", t.Parallelism)
+	if t.Parallelism < 0 {
+		return bad("TRANSFORM_PARALLELISM", fmt.Sprint(t.Parallelism), "must not be negative (0: the engine's choice)")
+	}
+	return nil
 }
 
 // Log configures structured logging.
