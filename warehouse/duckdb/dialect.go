@@ -58,7 +58,9 @@ func (d Dialect) ArrayLookup(array, key string, read func(value string) string) 
 // FirstRowBy implements warehouse.Dialect with arg_min_null, which (unlike
 // arg_min) keeps a NULL value of the first row instead of skipping the row.
 // At 10M GA4 events a state per column ran out of a 1.5 GiB memory limit
-// (these states do not spill); one per condition fits in 1 GiB.
+// (these states do not spill); with one per condition stg_ga4__sessions
+// builds within the default 1.2 GiB, and runs out of memory at 1 GiB
+// (DuckDB 1.4.3 and 1.4.5 alike).
 func (d Dialect) FirstRowBy(condition, order string, fields ...string) string {
 	parts := make([]string, len(fields))
 	for i, f := range fields {
