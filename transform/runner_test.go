@@ -867,7 +867,7 @@ func TestTableRowsFromFill(t *testing.T) {
 // queries run elsewhere.
 type remoteDialect struct{ duckdb.Dialect }
 
-func (remoteDialect) Features() warehouse.Features { return warehouse.Features{TransactionalDDL: true} }
+func (remoteDialect) Features() warehouse.Features { return warehouse.Features{} }
 
 type remoteWH struct{ warehouse.Warehouse }
 

@@ -21,10 +21,11 @@ import (
 // dereference unique_ptr that is NULL", which invalidates the whole
 // database, or silently returned wrong groups. It failed a 10M-event
 // transform in unique(stg_ga4__events.event_key) while other models ran.
-// Here, on 1.4.3, 3 of 4 runs failed within 15 rounds: two with the
-// internal error, one by finding 4 repeated keys of 1,000. DuckDB 1.4.4
-// fixed it (duckdb/duckdb pull request 20357: the last repartition in
-// Combine is forced whatever the thread count).
+// On 1.4.3, with the version check taken out, this test crashed the process
+// (SIGSEGV in duckdb_execute_pending) in 5 of 5 runs; an earlier form of it
+// hit the internal error twice and once counted 4 repeated keys of 1,000.
+// DuckDB 1.4.4 fixed it (duckdb/duckdb pull request 20357: the last
+// repartition in Combine is forced whatever the thread count).
 func TestGroupByOnTwoThreadsUnderMemoryPressure(t *testing.T) {
 	ctx := context.Background()
 	db, err := Open(ctx, filepath.Join(t.TempDir(), "agg.duckdb"), Options{MemoryLimit: "400MB", Threads: 2})
