@@ -195,6 +195,8 @@ func (l *FileLoader) loadInPlace(ctx context.Context, runID string, batch []expo
 		for {
 			c, err := p.next(ctx)
 			switch {
+			case errors.Is(err, errStopped):
+				return // the load ended first, and its outcome decides
 			case err != nil:
 				verdict = err
 			case c == nil:

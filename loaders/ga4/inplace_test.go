@@ -195,3 +195,36 @@ func TestExportWithABadLineLoadsBatchByBatch(t *testing.T) {
 		t.Errorf("rejects %d, want 1", n)
 	}
 }
+
+// TestInPlaceLoadThatFailsEndsWithTheFileError repeats the in-place load of
+// a batch whose second file cannot be opened: the warehouse fails on it at
+// once, and the load stops the validating pipeline while its checker may
+// hold a chunk. Chunks used to reach the checker before the workers, so a
+// stop between the two hand-offs left the checker waiting for ever (400
+// runs of TestFileLoadBatchIsAtomic hung after 53), and the pipeline's own
+// cancellation could come back as the load's error instead of the file's
+// (a clean clone's .ci/run failed TestFileLoadBatchIsAtomic so; this test
+// did by the 15th load in 3 of 3 runs).
+func TestInPlaceLoadThatFailsEndsWithTheFileError(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "events_20250301.json", row(d1, 1, "page_view"))
+	if err := os.Symlink(filepath.Join(t.TempDir(), "gone"), filepath.Join(dir, "events_20250302.json.gz")); err != nil {
+		t.Fatal(err)
+	}
+	l := NewFileLoader(Options{ExportDir: dir}, openDuck(t), nil)
+	for i := range 50 {
+		done := make(chan error, 1)
+		go func() {
+			_, err := l.Load(context.Background(), "broken")
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), "events_20250302.json.gz") {
+				t.Fatalf("load %d: err = %v, want one naming the file", i, err)
+			}
+		case <-time.After(time.Minute): // a deadlock guard, not a speed check
+			t.Fatalf("load %d has not ended after a minute", i)
+		}
+	}
+}

@@ -64,9 +64,12 @@ type pipeline struct {
 	readErr error // set by the reader before it closes chunks
 }
 
+// errStopped is what next returns once stop has ended the reading early.
+var errStopped = errors.New("ga4: the pipeline was stopped")
+
 // startPipeline starts the reader and the workers; stop releases them.
-func (l *FileLoader) startPipeline(ctx context.Context, batch []exportTable, loadedAt time.Time, checkOnly bool) *pipeline {
-	ctx, cancel := context.WithCancel(ctx)
+func (l *FileLoader) startPipeline(parent context.Context, batch []exportTable, loadedAt time.Time, checkOnly bool) *pipeline {
+	ctx, cancel := context.WithCancel(parent)
 	workers := runtime.GOMAXPROCS(0)
 	p := &pipeline{l: l, batch: batch, loadedAt: loadedAt, checkOnly: checkOnly, cancel: cancel,
 		chunks: make(chan *chunk, 2*workers+2), free: make(chan []byte, 4*workers+8)}
@@ -87,12 +90,16 @@ func (l *FileLoader) startPipeline(ctx context.Context, batch []exportTable, loa
 		defer close(work)
 		defer close(p.chunks)
 		p.readErr = p.read(ctx, work)
+		if errors.Is(p.readErr, context.Canceled) && ctx.Err() != nil && parent.Err() == nil {
+			p.readErr = errStopped // stop, not a failure to read
+		}
 	}()
 	return p
 }
 
 // next returns the next chunk in file order, processed, or nil after the
-// last; a read error comes with the chunk of the lines before it.
+// last; a read error comes with the chunk of the lines before it, and
+// errStopped once stop has ended the reading early.
 func (p *pipeline) next(ctx context.Context) (*chunk, error) {
 	select {
 	case c, ok := <-p.chunks:
@@ -118,17 +125,19 @@ func (p *pipeline) stop() {
 	p.wg.Wait()
 }
 
-// read cuts every file of the batch into chunks and hands each to both the
-// workers and the consumer.
+// read cuts every file of the batch into chunks and hands each to the
+// workers, then to the consumer. In that order: a chunk the consumer holds
+// is one a worker will finish, even when stop cancels the reading between
+// the two hand-offs (the other order left the consumer waiting for ever).
 func (p *pipeline) read(ctx context.Context, work chan<- *chunk) error {
 	send := func(c *chunk) error {
 		select {
-		case p.chunks <- c:
+		case work <- c:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 		select {
-		case work <- c:
+		case p.chunks <- c:
 			return nil
 		case <-ctx.Done():
 			return ctx.Err()
