@@ -73,7 +73,16 @@ func TestDailyIncrementalRunsEqualFullRefresh(t *testing.T) {
 			defer a.Close()
 			defer b.Close()
 		}
-		t.Errorf("%s: incremental %s, full refresh %s\n%s", name, incremental[name], sum, samtest.RowDiff(t, a, b, name, 5))
+		// A double on a rounding boundary of the checksum's 10 significant
+		// digits can round either way between two equally correct builds
+		// (a value of campaign_performance once came out as 20.76878093 in
+		// one and 20.76878094 in the other); any other difference fails.
+		same, first := samtest.SameRowsWithin(t, a, b, name, 1e-9)
+		if same {
+			t.Logf("%s: checksums differ, rows equal with doubles within 1e-9", name)
+			continue
+		}
+		t.Errorf("%s: incremental %s, full refresh %s; %s\n%s", name, incremental[name], sum, first, samtest.RowDiff(t, a, b, name, 5))
 	}
 }
 

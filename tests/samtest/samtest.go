@@ -10,10 +10,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -240,6 +242,95 @@ func RowDiff(t testing.TB, a, b *duckdb.DB, name string, limit int) string {
 	sort.Strings(onlyB)
 	return fmt.Sprintf("  first only (%d): %s\n  second only (%d): %s", len(onlyA), strings.Join(onlyA[:min(limit, len(onlyA))], "\n    "),
 		len(onlyB), strings.Join(onlyB[:min(limit, len(onlyB))], "\n    "))
+}
+
+// SameRowsWithin reports whether table name holds the same rows in a and b
+// when FLOAT64 values may differ by the relative tolerance rel, and describes
+// the first difference otherwise. Two equally correct builds can sum doubles
+// in different orders; `sam checksum` rounds them to 10 significant digits,
+// so it differs when such a value lies on a rounding boundary.
+func SameRowsWithin(t testing.TB, a, b *duckdb.DB, name string, rel float64) (bool, string) {
+	t.Helper()
+	ra, rb := rowsByKey(t, a, name), rowsByKey(t, b, name)
+	keys := make([]string, 0, len(ra)+len(rb))
+	for k := range ra {
+		keys = append(keys, k)
+	}
+	for k := range rb {
+		if _, ok := ra[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		va, vb := ra[k], rb[k]
+		if len(va) != len(vb) {
+			return false, fmt.Sprintf("%d rows %s in the first, %d in the second", len(va), k, len(vb))
+		}
+		for i := range va {
+			for j := range va[i] {
+				if !within(va[i][j], vb[i][j], rel) {
+					return false, fmt.Sprintf("row %s: doubles %v in the first, %v in the second", k, va[i], vb[i])
+				}
+			}
+		}
+	}
+	return true, ""
+}
+
+// rowsByKey reads every row of table name: the text of its other columns
+// (in name order) to the doubles of its FLOAT64 columns, NULL as NaN, in a
+// stable order.
+func rowsByKey(t testing.TB, db *duckdb.DB, name string) map[string][][]float64 {
+	t.Helper()
+	rows, err := db.Query(context.Background(), `SELECT * FROM "`+name+`"`)
+	if err != nil {
+		t.Fatalf("read %s: %v", name, err)
+	}
+	defer rows.Close()
+	cols := rows.Columns()
+	order := make([]int, len(cols))
+	for i := range order {
+		order[i] = i
+	}
+	sort.Slice(order, func(x, y int) bool { return cols[order[x]].Name < cols[order[y]].Name })
+	out := map[string][][]float64{}
+	for rows.Next() {
+		vals, err := rows.Values()
+		if err != nil {
+			t.Fatalf("read %s: %v", name, err)
+		}
+		var key strings.Builder
+		var doubles []float64
+		for _, i := range order {
+			if cols[i].Type == warehouse.Float64 && !cols[i].Repeated {
+				f, ok := vals[i].(float64)
+				if !ok {
+					f = math.NaN()
+				}
+				doubles = append(doubles, f)
+				continue
+			}
+			fmt.Fprintf(&key, "%s=%v~", cols[i].Name, vals[i])
+		}
+		out[key.String()] = append(out[key.String()], doubles)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("read %s: %v", name, err)
+	}
+	for _, v := range out {
+		sort.Slice(v, func(x, y int) bool { return slices.Compare(v[x], v[y]) < 0 })
+	}
+	return out
+}
+
+// within reports whether x and y differ by at most rel of the larger (NaN,
+// a NULL, only equals NaN).
+func within(x, y, rel float64) bool {
+	if math.IsNaN(x) || math.IsNaN(y) {
+		return math.IsNaN(x) && math.IsNaN(y)
+	}
+	return math.Abs(x-y) <= rel*math.Max(math.Abs(x), math.Abs(y))
 }
 
 // Checksums returns a content hash, independent of row order, for every
