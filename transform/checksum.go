@@ -43,12 +43,8 @@ func Checksum(ctx context.Context, wh tableReader, table string) (TableChecksum,
 	}
 	defer rows.Close()
 	cols := rows.Columns()
-	order := make([]int, len(cols))
-	for i := range order {
-		order[i] = i
-	}
 	// Columns in name order: a column moved in the SELECT is the same table.
-	sort.Slice(order, func(a, b int) bool { return cols[order[a]].Name < cols[order[b]].Name })
+	order := warehouse.NameOrder(cols)
 	var hi, lo uint64
 	var n int64
 	var sb strings.Builder

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"sort"
 	"time"
 )
 
@@ -135,6 +136,17 @@ type Rows interface {
 	Values() ([]any, error)
 	Err() error
 	Close() error
+}
+
+// NameOrder returns the indexes of cols in the order of the columns' names,
+// to read a row the same way whatever order its SELECT listed them in.
+func NameOrder(cols []Column) []int {
+	order := make([]int, len(cols))
+	for i := range order {
+		order[i] = i
+	}
+	sort.Slice(order, func(a, b int) bool { return cols[order[a]].Name < cols[order[b]].Name })
+	return order
 }
 
 // LoadMode says what a load does to existing data.

@@ -289,11 +289,7 @@ func rowsByKey(t testing.TB, db *duckdb.DB, name string) map[string][][]float64 
 	}
 	defer rows.Close()
 	cols := rows.Columns()
-	order := make([]int, len(cols))
-	for i := range order {
-		order[i] = i
-	}
-	sort.Slice(order, func(x, y int) bool { return cols[order[x]].Name < cols[order[y]].Name })
+	order := warehouse.NameOrder(cols)
 	out := map[string][][]float64{}
 	for rows.Next() {
 		vals, err := rows.Values()
