@@ -57,9 +57,9 @@ type Dialect interface {
 	// uniqueness data tests.
 	RepeatedKeys(table string, cols []string, where string) string
 	// DeleteCopies is a statement leaving in table (a qualified name) what
-	// the package's Deduplicate would: it lets the runner fill the table from the query
-	// as it is and remove the copies after. Empty means the engine wants
-	// Deduplicate's query instead.
+	// the package's Deduplicate would: it lets the runner fill the table
+	// from the query as it is and remove the copies after. Empty means the
+	// engine wants Deduplicate's query instead.
 	DeleteCopies(table string, key []string, order string) string
 	// DaysBetween is fractional days from TIMESTAMP earlier to later.
 	DaysBetween(later, earlier string) string

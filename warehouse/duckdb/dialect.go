@@ -77,35 +77,38 @@ func (Dialect) HexSortKey(expr string) string {
 	return fmt.Sprintf("CAST('0x' || substr(%[1]s, 1, 16) AS UBIGINT), CAST('0x' || substr(%[1]s, 17, 16) AS UBIGINT)", expr)
 }
 
-// RepeatedKeys implements warehouse.Dialect. Only the rows whose values
-// hash to a repeated hash reach the GROUP BY of the values themselves:
-// over 10M GA4 event keys the process peaked at 950-960 MiB RSS in 1.2 s,
-// where grouping every key took 1,334-1,341 MiB and 1.4 s.
-func (d Dialect) RepeatedKeys(table string, cols []string, where string) string {
-	list := warehouse.QuoteList(d, cols)
-	cond := ""
-	if where != "" {
-		cond = where + " AND "
-	}
-	return fmt.Sprintf("SELECT %[2]s, COUNT(*) AS n_rows FROM %[1]s WHERE %[3]shash(%[2]s) IN (SELECT hash(%[2]s) FROM %[1]s WHERE %[4]s GROUP BY 1 HAVING count(*) > 1) GROUP BY %[2]s HAVING COUNT(*) > 1",
-		table, list, cond, cmp.Or(where, "TRUE"))
+// repeatedHash is the condition that the hash of a row's values of list
+// repeats among table's rows where cond holds. Keys repeat rarely, so
+// RepeatedKeys and DeleteCopies compare the values themselves only for the
+// rows it lets through: grouping 10M GA4 event keys by their hash peaked at
+// 919-960 MiB RSS, grouping the 32-character keys at 1,322-1,380 MiB.
+func repeatedHash(table, list, cond string) string {
+	return fmt.Sprintf("hash(%[2]s) IN (SELECT hash(%[2]s) FROM %[1]s WHERE %[3]s GROUP BY 1 HAVING count(*) > 1)", table, list, cond)
 }
 
-// DeleteCopies implements warehouse.Dialect. Copies are rare, so only the
-// rows whose key's hash repeats go through the window, which compares the
-// keys themselves. Grouping 10M GA4 event keys by their hash peaked at
-// 919-941 MiB RSS, grouping the 32-character keys at 1,322-1,380 MiB.
-// Removing the copies inside the query instead read its result three
-// times (one window over all rows sorts every column): DuckDB materialized
-// the wide result, and at 10M events that copy spilled to disk, which
-// doubled stg_ga4__events' time.
+// RepeatedKeys implements warehouse.Dialect, grouping by the values only
+// the rows whose hash repeats (repeatedHash): 1.2 s over 10M GA4 event
+// keys, where grouping every key took 1.4 s.
+func (d Dialect) RepeatedKeys(table string, cols []string, where string) string {
+	list := warehouse.QuoteList(d, cols)
+	cond := cmp.Or(where, "TRUE")
+	return fmt.Sprintf("SELECT %[2]s, COUNT(*) AS n_rows FROM %[1]s WHERE %[3]s AND %[4]s GROUP BY %[2]s HAVING COUNT(*) > 1",
+		table, list, cond, repeatedHash(table, list, cond))
+}
+
+// DeleteCopies implements warehouse.Dialect: only the rows whose key's hash
+// repeats (repeatedHash) go through the window, which compares the keys
+// themselves. Removing the copies inside the query instead read its result
+// three times (one window over all rows sorts every column): DuckDB
+// materialized the wide result, and at 10M events that copy spilled to
+// disk, which doubled stg_ga4__events' time.
 func (d Dialect) DeleteCopies(table string, key []string, order string) string {
 	list := warehouse.QuoteList(d, key)
 	return fmt.Sprintf(`DELETE FROM %[1]s WHERE rowid IN (
   SELECT rowid FROM %[1]s
-  WHERE hash(%[2]s) IN (SELECT hash(%[2]s) FROM %[1]s GROUP BY 1 HAVING count(*) > 1)
+  WHERE %[4]s
   QUALIFY row_number() OVER (PARTITION BY %[2]s ORDER BY %[3]s) > 1
-)`, table, list, order)
+)`, table, list, order, repeatedHash(table, list, "TRUE"))
 }
 
 // DaysBetween implements warehouse.Dialect.
