@@ -58,7 +58,9 @@ type Outcome struct {
 	Detail string // the destination's reason, redacted of secrets
 }
 
-// Destination delivers events to one platform.
+// Destination delivers events to one platform. One that keeps connections
+// open between requests may also have a CloseIdleConnections method, which
+// the runner calls when it is done with the destination.
 type Destination interface {
 	// Name is the ledger's destination key: ga4, google_ads, meta, linkedin.
 	Name() string

@@ -155,6 +155,9 @@ func (r *Runner) Run(ctx context.Context, runID string) (Report, error) {
 	}
 	for _, d := range r.Destinations {
 		dr, err := r.deliver(ctx, runID, d)
+		if c, ok := d.(idleCloser); ok {
+			c.CloseIdleConnections()
+		}
 		rep.Destinations = append(rep.Destinations, dr)
 		if err != nil {
 			return rep, err
@@ -162,6 +165,14 @@ func (r *Runner) Run(ctx context.Context, runID string) (Report, error) {
 	}
 	return rep, nil
 }
+
+// idleCloser is a destination that keeps connections open between
+// requests. The runner closes them when it is done with the destination:
+// Go's HTTP client may dial a spare connection while the others are busy
+// and never use it, and net/http's graceful Shutdown counts a connection
+// that has sent no request as busy for 5 s, which held the writeback
+// stage's in-process GA4 sink (and so the stage) for up to that long.
+type idleCloser interface{ CloseIdleConnections() }
 
 func entryFor(d string, e Event, s Status, detail, runID string) Entry {
 	return Entry{Destination: d, Key: e.Key, LeadID: e.LeadID, Stage: e.Stage, ClientKey: e.ClientKey, Status: s, Detail: detail,

@@ -2,6 +2,7 @@ package activation
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -394,5 +395,57 @@ func TestDecide(t *testing.T) {
 				t.Errorf("decide = %+v, want %+v", got, c.want)
 			}
 		})
+	}
+}
+
+// pooledDest is a destination with an HTTP connection pool: it records
+// when the runner closes its idle connections and whether it sent after.
+type pooledDest struct {
+	fakeDest
+	closes, sendsAfterClose int
+}
+
+func (p *pooledDest) CloseIdleConnections() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.closes++
+}
+
+func (p *pooledDest) Send(ctx context.Context, batch []Event) []Outcome {
+	p.mu.Lock()
+	if p.closes > 0 {
+		p.sendsAfterClose++
+	}
+	p.mu.Unlock()
+	return p.fakeDest.Send(ctx, batch)
+}
+
+// failingEvents fails the read of the events after none.
+type failingEvents struct{}
+
+func (failingEvents) ForEach(context.Context, func(Event) error) error {
+	return errors.New("events table unreadable")
+}
+
+// The runner closes each destination's idle connections once it is done
+// with it, failed or not: a connection left in the pool keeps a local
+// server's graceful shutdown waiting (ga4 TestRunLeavesNoConnectionOpen).
+func TestRunClosesEachDestinationsIdleConnections(t *testing.T) {
+	a := &pooledDest{fakeDest: fakeDest{name: "a", maxBatch: 4}}
+	b := &pooledDest{fakeDest: fakeDest{name: "b", maxBatch: 4}}
+	run(t, &MemoryLedger{}, events(20, 5), a, b)
+	for _, d := range []*pooledDest{a, b} {
+		if d.closes != 1 || d.sendsAfterClose != 0 || len(d.requests) == 0 {
+			t.Errorf("%s: %d requests, idle connections closed %d times, %d sends after, want some requests, 1 and 0",
+				d.name, len(d.requests), d.closes, d.sendsAfterClose)
+		}
+	}
+	c := &pooledDest{fakeDest: fakeDest{name: "c", maxBatch: 4}}
+	r := &Runner{Ledger: &MemoryLedger{}, Events: failingEvents{}, Destinations: []Destination{c}, Now: func() time.Time { return testNow }}
+	if _, err := r.Run(context.Background(), "run2"); err == nil {
+		t.Fatal("a run whose events cannot be read succeeded")
+	}
+	if c.closes != 1 {
+		t.Errorf("after a failed delivery the idle connections were closed %d times, want 1", c.closes)
 	}
 }

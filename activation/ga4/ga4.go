@@ -101,6 +101,10 @@ type Destination struct {
 	c *client
 }
 
+// CloseIdleConnections closes the connections kept for later requests
+// (activation.Runner calls it when the destination is done).
+func (d *Destination) CloseIdleConnections() { d.c.http.CloseIdleConnections() }
+
 // New returns the destination.
 func New(o Options) (*Destination, error) {
 	if err := o.Validate(); err != nil {

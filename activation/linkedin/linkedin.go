@@ -23,6 +23,10 @@ type Destination struct {
 
 var _ activation.Destination = (*Destination)(nil)
 
+// CloseIdleConnections closes the connections kept for later requests
+// (activation.Runner calls it when the destination is done).
+func (d *Destination) CloseIdleConnections() { d.opts.HTTPClient.CloseIdleConnections() }
+
 // New validates opts and returns the destination.
 func New(opts Options) (*Destination, error) {
 	if err := opts.Validate(); err != nil {
