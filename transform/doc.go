@@ -98,5 +98,9 @@
 // and not_null) and the custom tests under tests/ run as soon as every
 // model they read has been built; a model whose tests fail stays published
 // but its downstream models are not built, as with a failed model. A
-// cancelled context stops the run between levels.
+// cancelled context stops the run between levels. An error that leaves the
+// warehouse unusable (warehouse.ErrUnusable: DuckDB after an internal or
+// fatal error) stops the build at once: the model or test that hit it is
+// the one failure reported, and every model not yet built is listed, once,
+// as not attempted.
 package transform

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sourcegraph/conc/pool"
@@ -571,6 +572,7 @@ const (
 	StatusSkipped        ModelStatus = "skipped"         // up to date
 	StatusFailed         ModelStatus = "failed"          // its SQL failed
 	StatusUpstreamFailed ModelStatus = "upstream_failed" // not built: an upstream failed
+	StatusNotAttempted   ModelStatus = "not_attempted"   // not built: the warehouse could not be used again
 )
 
 // ModelResult is one model's outcome.
@@ -618,18 +620,26 @@ type RunError struct {
 
 // Error lists every failure, one per line.
 func (e *RunError) Error() string {
-	var lines []string
+	var lines, skipped []string
+	var why error
 	for _, m := range e.Models {
-		if m.Status == StatusUpstreamFailed {
+		switch m.Status {
+		case StatusNotAttempted:
+			skipped, why = append(skipped, m.Model), m.Err
+		case StatusUpstreamFailed:
 			lines = append(lines, fmt.Sprintf("model %s: not built: %v", m.Model, m.Err))
-			continue
+		default:
+			lines = append(lines, fmt.Sprintf("model %s: %v", m.Model, m.Err))
 		}
-		lines = append(lines, fmt.Sprintf("model %s: %v", m.Model, m.Err))
 	}
 	for _, t := range e.Tests {
 		lines = append(lines, t.String())
 	}
-	return fmt.Sprintf("transform: %d model(s) and %d test(s) failed:\n%s", len(e.Models), len(e.Tests), strings.Join(lines, "\n"))
+	if len(skipped) > 0 {
+		// One line: every such model has the same reason.
+		lines = append(lines, fmt.Sprintf("not attempted (%v): %s", why, strings.Join(skipped, ", ")))
+	}
+	return fmt.Sprintf("transform: %d model(s) and %d test(s) failed:\n%s", len(e.Models)-len(skipped), len(e.Tests), strings.Join(lines, "\n"))
 }
 
 // Unwrap exposes the models' errors to errors.Is and errors.As.
@@ -686,13 +696,17 @@ func (r *Runner) Build(ctx context.Context, sel Selection, opts BuildOptions) (*
 			run.report.Duration = time.Since(start)
 			return run.report, fmt.Errorf("transform: run %s stopped before level %d: %w", runID, level, context.Cause(ctx))
 		}
+		if err := run.stop.err(); err != nil {
+			run.notAttempted(byLevel[level], err)
+			continue
+		}
 		run.level(ctx, level, byLevel[level])
 	}
 	run.report.Duration = time.Since(start)
 
 	var failed RunError
 	for _, m := range run.report.Models {
-		if m.Status == StatusFailed || m.Status == StatusUpstreamFailed {
+		if m.Status == StatusFailed || m.Status == StatusUpstreamFailed || m.Status == StatusNotAttempted {
 			failed.Models = append(failed.Models, m)
 		}
 	}
@@ -724,6 +738,61 @@ type buildRun struct {
 	attempted map[string]bool // built in this run
 	tests     []dataTest
 	testDone  []bool
+	stop      stop
+}
+
+// stop holds the first failure after which the warehouse refuses every
+// statement (warehouse.ErrUnusable). From then on the build attempts
+// nothing: each statement would only fail the same way, burying the cause
+// under one error per model and test.
+type stop struct {
+	mu    sync.Mutex
+	cause string // "model X" or "test Y"
+}
+
+// note records err's source when err is the first to make the warehouse
+// unusable, and reports whether err is such an error.
+func (s *stop) note(source string, err error) bool {
+	if !errors.Is(err, warehouse.ErrUnusable) {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cause == "" {
+		s.cause = source
+	}
+	return true
+}
+
+// err is the reason not to attempt anything more, or nil.
+func (s *stop) err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cause == "" {
+		return nil
+	}
+	return fmt.Errorf("%w after %s failed; what was published before stays", warehouse.ErrUnusable, s.cause)
+}
+
+// cause reports whether source is the failure that stopped the build.
+func (s *stop) causedBy(source string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cause == source
+}
+
+// notAttempted reports the models of items that would have been built as
+// not attempted, for err.
+func (run *buildRun) notAttempted(items []PlanItem, err error) {
+	for _, it := range items {
+		res := ModelResult{Model: it.Model, File: it.File, Action: it.Action, Reasons: it.Reasons, Status: StatusNotAttempted, Err: err}
+		if it.Action == ActionSkip {
+			res.Status, res.Err = StatusSkipped, nil
+		} else {
+			run.blocked[it.Model] = "was not built"
+		}
+		run.report.Models = append(run.report.Models, res)
+	}
 }
 
 // level builds one level's models in parallel, then runs the tests that
@@ -753,10 +822,21 @@ func (run *buildRun) level(ctx context.Context, level int, items []PlanItem) {
 			continue
 		}
 		pl.Go(func() {
-			t0 := time.Now()
 			res := &results[i]
+			if err := run.stop.err(); err != nil {
+				res.Status, res.Err = StatusNotAttempted, err
+				return
+			}
+			t0 := time.Now()
 			out, err := r.buildModel(ctx, m, it, run.runID)
 			res.Duration = time.Since(t0)
+			source := "model " + m.Name
+			if run.stop.note(source, err) && !run.stop.causedBy(source) {
+				// Another model or test made the warehouse unusable first;
+				// this failure is only its echo.
+				res.Status, res.Err = StatusNotAttempted, run.stop.err()
+				return
+			}
 			if err != nil {
 				res.Status, res.Err = StatusFailed, err
 				run.log.Error("model failed", "model", m.Name, "file", m.File, "err", err)
@@ -766,7 +846,14 @@ func (run *buildRun) level(ctx context.Context, level int, items []PlanItem) {
 			run.log.Info("model built", "model", m.Name, "action", it.Action, "rows", out.Rows, "bytes", out.Bytes,
 				"partitions", out.Partitions, "duration", res.Duration.Round(time.Millisecond))
 			for _, t := range ownTests[m.Name] {
-				testResults[i] = append(testResults[i], r.runTest(ctx, run.env, t, run.runID))
+				if run.stop.err() != nil {
+					break
+				}
+				tr := r.runTest(ctx, run.env, t, run.runID)
+				if run.stop.note("test "+t.name, tr.Err) && !run.stop.causedBy("test "+t.name) {
+					continue
+				}
+				testResults[i] = append(testResults[i], tr)
 			}
 		})
 	}
@@ -775,7 +862,7 @@ func (run *buildRun) level(ctx context.Context, level int, items []PlanItem) {
 		switch res.Status {
 		case StatusFailed:
 			run.blocked[res.Model] = "failed"
-		case StatusUpstreamFailed:
+		case StatusUpstreamFailed, StatusNotAttempted:
 			run.blocked[res.Model] = "was not built"
 		case StatusBuilt:
 			run.attempted[res.Model] = true
@@ -787,7 +874,14 @@ func (run *buildRun) level(ctx context.Context, level int, items []PlanItem) {
 	for _, trs := range testResults {
 		tests = append(tests, trs...)
 	}
-	tests = append(tests, r.runTestsEnv(ctx, run.env, run.dueTests(level), run.runID)...)
+	if run.stop.err() == nil {
+		for _, tr := range r.runTestsEnv(ctx, run.env, run.dueTests(level), run.runID) {
+			if run.stop.note("test "+tr.Name, tr.Err) && !run.stop.causedBy("test "+tr.Name) {
+				continue
+			}
+			tests = append(tests, tr)
+		}
+	}
 	for _, tr := range tests {
 		run.report.Tests = append(run.report.Tests, tr)
 		if tr.Status.blocks() && tr.Model != "" {

@@ -893,3 +893,111 @@ func TestDefaultParallelismFollowsTheEngine(t *testing.T) {
 		})
 	}
 }
+
+// brokenWH is a warehouse that becomes unusable at the first statement
+// containing at, as DuckDB does after an internal error: that statement
+// and every later one fail. It counts the statements sent after.
+type brokenWH struct {
+	warehouse.Warehouse
+	at string
+
+	mu     sync.Mutex
+	broken bool
+	after  []string
+}
+
+var errInvalidated = fmt.Errorf("FATAL Error: database has been invalidated: %w", warehouse.ErrUnusable)
+
+func (w *brokenWH) fail(sql string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.broken {
+		w.after = append(w.after, sql)
+		return errInvalidated
+	}
+	if strings.Contains(sql, w.at) {
+		w.broken = true
+		return fmt.Errorf("INTERNAL Error: Attempted to dereference unique_ptr that is NULL: %w", warehouse.ErrUnusable)
+	}
+	return nil
+}
+
+func (w *brokenWH) Exec(ctx context.Context, sql string, args ...any) (warehouse.Result, error) {
+	if err := w.fail(sql); err != nil {
+		return warehouse.Result{}, err
+	}
+	return w.Warehouse.Exec(ctx, sql, args...)
+}
+
+func (w *brokenWH) Query(ctx context.Context, sql string, args ...any) (warehouse.Rows, error) {
+	if err := w.fail(sql); err != nil {
+		return nil, err
+	}
+	return w.Warehouse.Query(ctx, sql, args...)
+}
+
+// Once the warehouse says it cannot be used again, the build stops: no
+// statement follows, the failed model carries the cause, and every model
+// not yet built says it was not attempted and why, once.
+func TestBuildStopsWhenTheWarehouseBecomesUnusable(t *testing.T) {
+	f := newFixture(t)
+	// Two models beside int_daily's chain, which nothing failed would hold
+	// back; one model at a time keeps the order fixed (int_daily first).
+	f.fs["intermediate/int_users.sql"] = &fstest.MapFile{Data: []byte("/*\nmaterialized: table\ntests:\n  unique: [user_id]\n*/\nselect distinct user_id from {{ ref \"stg_events\" }}")}
+	f.fs["marts/fct_users.sql"] = &fstest.MapFile{Data: []byte("/*\nmaterialized: table\n*/\nselect user_id from {{ ref \"int_users\" }}")}
+	r := f.runner()
+	r.Parallelism = 1
+	wh := &brokenWH{Warehouse: f.wh, at: `"int_daily__sam_tmp"`}
+	r.WH = wh
+	rep, err := r.Build(f.ctx, Selection{}, BuildOptions{})
+	if !errors.Is(err, warehouse.ErrUnusable) {
+		t.Fatalf("Build error = %v, want one wrapping warehouse.ErrUnusable", err)
+	}
+	if len(wh.after) != 0 {
+		t.Errorf("%d statements sent after the warehouse became unusable, first: %.80q", len(wh.after), wh.after[0])
+	}
+	status := map[string]ModelStatus{}
+	for _, m := range rep.Models {
+		status[m.Model] = m.Status
+		if m.Status == StatusNotAttempted && !strings.Contains(m.Err.Error(), "int_daily") {
+			t.Errorf("%s: %v, want the reason to name int_daily", m.Model, m.Err)
+		}
+	}
+	want := map[string]ModelStatus{"seed_channels": StatusBuilt, "stg_events": StatusBuilt, "int_daily": StatusFailed,
+		"int_users": StatusNotAttempted, "fct_users": StatusNotAttempted, "fct_channel": StatusNotAttempted, "rpt_channel": StatusNotAttempted}
+	if !reflect.DeepEqual(status, want) {
+		t.Errorf("statuses = %v, want %v", status, want)
+	}
+	if msg := err.Error(); strings.Count(msg, "unique_ptr") != 1 || strings.Contains(msg, "invalidated") {
+		t.Errorf("Build error names the cause %d times, or a later failure:\n%s", strings.Count(msg, "unique_ptr"), msg)
+	}
+}
+
+// A data test can be what breaks the warehouse (the 10M-event case was
+// unique(stg_ga4__events.event_key)); the build stops the same way.
+func TestBuildStopsWhenATestMakesTheWarehouseUnusable(t *testing.T) {
+	f := newFixture(t)
+	r := f.runner()
+	r.Parallelism = 1
+	wh := &brokenWH{Warehouse: f.wh, at: "COUNT(*) OVER ()"} // the first data test's query
+	r.WH = wh
+	rep, err := r.Build(f.ctx, Selection{}, BuildOptions{})
+	if !errors.Is(err, warehouse.ErrUnusable) {
+		t.Fatalf("Build error = %v, want one wrapping warehouse.ErrUnusable", err)
+	}
+	if len(wh.after) != 0 {
+		t.Errorf("%d statements sent after the warehouse became unusable, first: %.80q", len(wh.after), wh.after[0])
+	}
+	if len(rep.Tests) != 1 || rep.Tests[0].Status != TestError || !errors.Is(rep.Tests[0].Err, warehouse.ErrUnusable) {
+		t.Fatalf("tests = %+v, want the one that broke the warehouse, as an error", rep.Tests)
+	}
+	cause := "test " + rep.Tests[0].Name
+	for _, m := range rep.Models {
+		if m.Status == StatusNotAttempted && !strings.Contains(m.Err.Error(), cause) {
+			t.Errorf("%s: %v, want the reason to name %s", m.Model, m.Err, cause)
+		}
+		if m.Model == "int_daily" && m.Status != StatusNotAttempted {
+			t.Errorf("int_daily: %s, want %s", m.Status, StatusNotAttempted)
+		}
+	}
+}

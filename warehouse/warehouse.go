@@ -27,6 +27,12 @@ import (
 // ErrNotFound reports that a table does not exist.
 var ErrNotFound = errors.New("table not found")
 
+// ErrUnusable marks an error after which the engine refuses every further
+// statement of this process (DuckDB invalidates a database after a fatal
+// or internal error; what was committed before stays in the file). Work
+// that is left should stop rather than fail statement by statement.
+var ErrUnusable = errors.New("the warehouse cannot be used again in this process")
+
 // Warehouse is the interface SAM's loaders, transform runner and jobs use.
 // Implementations are safe for concurrent use.
 type Warehouse interface {

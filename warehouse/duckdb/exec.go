@@ -22,7 +22,8 @@ import (
 // the rows it wrote. args bind to the ?
 // placeholders in order, across the statements of a script; options among
 // them are ignored (DuckDB has no job ids or labels).
-func (db *DB) Exec(ctx context.Context, query string, args ...any) (warehouse.Result, error) {
+func (db *DB) Exec(ctx context.Context, query string, args ...any) (_ warehouse.Result, err error) {
+	defer func() { err = markUnusable(err) }()
 	params := bindable(args)
 	start := time.Now()
 	var res warehouse.Result
@@ -35,7 +36,7 @@ func (db *DB) Exec(ctx context.Context, query string, args ...any) (warehouse.Re
 	if len(params) == 0 {
 		stmts = []statement{{sql: query}}
 	}
-	err := db.onConn(ctx, mayOpen, closes, func(conn *sql.Conn) error {
+	err = db.onConn(ctx, mayOpen, closes, func(conn *sql.Conn) error {
 		for _, st := range stmts {
 			if st.params > len(params) {
 				return fmt.Errorf("duckdb: exec: the statement has more ? placeholders than the %d arguments given", len(args))
@@ -206,15 +207,17 @@ func (db *DB) Query(ctx context.Context, query string, args ...any) (warehouse.R
 	params := bindable(args)
 	r, err := db.db.QueryContext(ctx, query, params...)
 	if err != nil {
-		return nil, fmt.Errorf("duckdb: query: %w", err)
+		return nil, markUnusable(fmt.Errorf("duckdb: query: %w", err))
 	}
-	return newRows(r)
+	rs, err := newRows(r)
+	return rs, markUnusable(err)
 }
 
 // DryRun implements warehouse.Warehouse. DuckDB cannot estimate bytes, so
 // the estimate is unsupported, but the query is still planned (EXPLAIN) so
 // invalid SQL fails here as it would on BigQuery.
-func (db *DB) DryRun(ctx context.Context, query string) (warehouse.Estimate, error) {
+func (db *DB) DryRun(ctx context.Context, query string) (_ warehouse.Estimate, err error) {
+	defer func() { err = markUnusable(err) }()
 	conn, err := db.db.Conn(ctx)
 	if err != nil {
 		return warehouse.Estimate{}, fmt.Errorf("duckdb: get connection: %w", err)
