@@ -642,12 +642,18 @@ func (e *RunError) Error() string {
 	return fmt.Sprintf("transform: %d model(s) and %d test(s) failed:\n%s", len(e.Models)-len(skipped), len(e.Tests), strings.Join(lines, "\n"))
 }
 
-// Unwrap exposes the models' errors to errors.Is and errors.As.
+// Unwrap exposes the models' and the tests' errors to errors.Is and
+// errors.As.
 func (e *RunError) Unwrap() []error {
 	var out []error
 	for _, m := range e.Models {
 		if m.Err != nil {
 			out = append(out, m.Err)
+		}
+	}
+	for _, t := range e.Tests {
+		if t.Err != nil {
+			out = append(out, t.Err)
 		}
 	}
 	return out
@@ -774,7 +780,7 @@ func (s *stop) err() error {
 	return fmt.Errorf("%w after %s failed; what was published before stays", warehouse.ErrUnusable, s.cause)
 }
 
-// cause reports whether source is the failure that stopped the build.
+// causedBy reports whether source is the failure that stopped the build.
 func (s *stop) causedBy(source string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
