@@ -431,7 +431,7 @@ issue19() {
 			fi
 			local ist
 			ist=$(verdict "$(ratio "$incr" "$full" 3)" "<=" 0.10)
-			[[ $same != equal ]] && ist="**not met**: checksums not equal"
+			[[ $same != equal* ]] && ist="**not met**: checksums not equal"
 			[[ $(cat "$SC/run_$nl/incr.rc" 2>/dev/null) == 0 ]] || ist="**not met**: the incremental run failed (exit $(cat "$SC/run_$nl/incr.rc" 2>/dev/null || echo -))"
 			echo "| daily incremental run (day $(cat "$SC/run_$nl/heldback_day" 2>/dev/null || echo -) held back, then \`sam run\`) / full build (all stages), $at | $(ratio "$incr" "$full" 3) ($incr s / $full s); \`sam transform --full-refresh\` afterwards $fr s; checksums of the $(wc -l <"$SC/run_$nl/checksums_full" 2>/dev/null || echo 0) marts vs the full refresh: $same | ≤ 0.10, equal to a full rebuild | $ist |"
 		fi
