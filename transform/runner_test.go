@@ -945,17 +945,7 @@ func TestBuildStopsWhenTheWarehouseBecomesUnusable(t *testing.T) {
 	// back; one model at a time keeps the order fixed (int_daily first).
 	f.fs["intermediate/int_users.sql"] = &fstest.MapFile{Data: []byte("/*\nmaterialized: table\ntests:\n  unique: [user_id]\n*/\nselect distinct user_id from {{ ref \"stg_events\" }}")}
 	f.fs["marts/fct_users.sql"] = &fstest.MapFile{Data: []byte("/*\nmaterialized: table\n*/\nselect user_id from {{ ref \"int_users\" }}")}
-	r := f.runner()
-	r.Parallelism = 1
-	wh := &brokenWH{Warehouse: f.wh, at: `"int_daily__sam_tmp"`}
-	r.WH = wh
-	rep, err := r.Build(f.ctx, Selection{}, BuildOptions{})
-	if !errors.Is(err, warehouse.ErrUnusable) {
-		t.Fatalf("Build error = %v, want one wrapping warehouse.ErrUnusable", err)
-	}
-	if len(wh.after) != 0 {
-		t.Errorf("%d statements sent after the warehouse became unusable, first: %.80q", len(wh.after), wh.after[0])
-	}
+	rep, err := f.buildBreakingAt(`"int_daily__sam_tmp"`)
 	status := map[string]ModelStatus{}
 	for _, m := range rep.Models {
 		status[m.Model] = m.Status
@@ -977,17 +967,7 @@ func TestBuildStopsWhenTheWarehouseBecomesUnusable(t *testing.T) {
 // unique(stg_ga4__events.event_key)); the build stops the same way.
 func TestBuildStopsWhenATestMakesTheWarehouseUnusable(t *testing.T) {
 	f := newFixture(t)
-	r := f.runner()
-	r.Parallelism = 1
-	wh := &brokenWH{Warehouse: f.wh, at: "COUNT(*) OVER ()"} // the first data test's query
-	r.WH = wh
-	rep, err := r.Build(f.ctx, Selection{}, BuildOptions{})
-	if !errors.Is(err, warehouse.ErrUnusable) {
-		t.Fatalf("Build error = %v, want one wrapping warehouse.ErrUnusable", err)
-	}
-	if len(wh.after) != 0 {
-		t.Errorf("%d statements sent after the warehouse became unusable, first: %.80q", len(wh.after), wh.after[0])
-	}
+	rep, _ := f.buildBreakingAt("COUNT(*) OVER ()") // the first data test's query
 	if len(rep.Tests) != 1 || rep.Tests[0].Status != TestError || !errors.Is(rep.Tests[0].Err, warehouse.ErrUnusable) {
 		t.Fatalf("tests = %+v, want the one that broke the warehouse, as an error", rep.Tests)
 	}
@@ -1000,4 +980,23 @@ func TestBuildStopsWhenATestMakesTheWarehouseUnusable(t *testing.T) {
 			t.Errorf("int_daily: %s, want %s", m.Status, StatusNotAttempted)
 		}
 	}
+}
+
+// buildBreakingAt builds everything, one model at a time, on a warehouse
+// that becomes unusable at the first statement containing at, and checks
+// that the build says so and sends nothing after.
+func (f *fixture) buildBreakingAt(at string) (*BuildReport, error) {
+	f.t.Helper()
+	r := f.runner()
+	r.Parallelism = 1
+	wh := &brokenWH{Warehouse: f.wh, at: at}
+	r.WH = wh
+	rep, err := r.Build(f.ctx, Selection{}, BuildOptions{})
+	if !errors.Is(err, warehouse.ErrUnusable) {
+		f.t.Fatalf("Build error = %v, want one wrapping warehouse.ErrUnusable", err)
+	}
+	if len(wh.after) != 0 {
+		f.t.Errorf("%d statements sent after the warehouse became unusable, first: %.80q", len(wh.after), wh.after[0])
+	}
+	return rep, err
 }
