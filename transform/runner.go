@@ -756,9 +756,10 @@ type stop struct {
 	cause string // "model X" or "test Y"
 }
 
-// note records err's source when err is the first to make the warehouse
-// unusable, and reports whether err is such an error.
-func (s *stop) note(source string, err error) bool {
+// echo records source as the cause when err is the first error to leave
+// the warehouse unusable, and reports whether err only echoes an earlier
+// one (the failure is then the warehouse's, not source's).
+func (s *stop) echo(source string, err error) bool {
 	if !errors.Is(err, warehouse.ErrUnusable) {
 		return false
 	}
@@ -767,7 +768,7 @@ func (s *stop) note(source string, err error) bool {
 	if s.cause == "" {
 		s.cause = source
 	}
-	return true
+	return s.cause != source
 }
 
 // err is the reason not to attempt anything more, or nil.
@@ -778,13 +779,6 @@ func (s *stop) err() error {
 		return nil
 	}
 	return fmt.Errorf("%w after %s failed; what was published before stays", warehouse.ErrUnusable, s.cause)
-}
-
-// causedBy reports whether source is the failure that stopped the build.
-func (s *stop) causedBy(source string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.cause == source
 }
 
 // notAttempted reports the models of items that would have been built as
@@ -836,8 +830,7 @@ func (run *buildRun) level(ctx context.Context, level int, items []PlanItem) {
 			t0 := time.Now()
 			out, err := r.buildModel(ctx, m, it, run.runID)
 			res.Duration = time.Since(t0)
-			source := "model " + m.Name
-			if run.stop.note(source, err) && !run.stop.causedBy(source) {
+			if run.stop.echo("model "+m.Name, err) {
 				// Another model or test made the warehouse unusable first;
 				// this failure is only its echo.
 				res.Status, res.Err = StatusNotAttempted, run.stop.err()
@@ -856,7 +849,7 @@ func (run *buildRun) level(ctx context.Context, level int, items []PlanItem) {
 					break
 				}
 				tr := r.runTest(ctx, run.env, t, run.runID)
-				if run.stop.note("test "+t.name, tr.Err) && !run.stop.causedBy("test "+t.name) {
+				if run.stop.echo("test "+t.name, tr.Err) {
 					continue
 				}
 				testResults[i] = append(testResults[i], tr)
@@ -882,7 +875,7 @@ func (run *buildRun) level(ctx context.Context, level int, items []PlanItem) {
 	}
 	if run.stop.err() == nil {
 		for _, tr := range r.runTestsEnv(ctx, run.env, run.dueTests(level), run.runID) {
-			if run.stop.note("test "+tr.Name, tr.Err) && !run.stop.causedBy("test "+tr.Name) {
+			if run.stop.echo("test "+tr.Name, tr.Err) {
 				continue
 			}
 			tests = append(tests, tr)
