@@ -27,7 +27,9 @@
 // (/proc/meminfo), at most 1 GiB, leaving the rest to the Go heap and the
 // OS: every stage then stays under 2 GiB of RSS on any machine. Sessions run
 // with preserve_insertion_order off, so large INSERT … SELECTs stream and
-// spill rather than being materialised in order. DB.MemoryLimit
+// spill rather than being materialised in order, and with jemalloc
+// returning freed memory sooner (allocator_flush_threshold 32 MiB and
+// allocator_background_threads on). DB.MemoryLimit
 // reports the limit and its source. Beyond it DuckDB spills to
 // temp_directory: "<file>.tmp" next to the database (created 0700, removed
 // on Close when empty) or, in memory, a private directory under os.TempDir
