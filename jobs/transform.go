@@ -75,6 +75,9 @@ func testResult(rep *transform.TestReport) StageResult {
 	if rep.AlreadyRun > 0 {
 		detail += fmt.Sprintf("; %d more ran in the transform stage", rep.AlreadyRun)
 	}
+	if n := len(rep.NotAttempted); n > 0 {
+		detail += fmt.Sprintf("; %d not attempted (the warehouse became unusable)", n)
+	}
 	return StageResult{Rows: int64(len(rep.Tests)), Detail: detail}
 }
 

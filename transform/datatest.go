@@ -183,6 +183,9 @@ type TestReport struct {
 	// AlreadyRun counts the selected tests TestAfter left out because the
 	// build it followed had run them.
 	AlreadyRun int
+	// NotAttempted names the selected tests not run because an earlier one
+	// left the warehouse unusable (warehouse.ErrUnusable).
+	NotAttempted []string
 }
 
 // Failed returns the tests that fail the run: failing and broken ones.
@@ -332,9 +335,13 @@ func (r *Runner) TestAfter(ctx context.Context, sel Selection, build *BuildRepor
 			tests = append(tests, t)
 		}
 	}
-	report := &TestReport{RunID: runID, Tests: r.runTests(ctx, tests, runID), AlreadyRun: already}
-	if failed := report.Failed(); len(failed) > 0 {
-		return report, &RunError{Tests: failed}
+	env := renderEnv{dialect: r.WH.Dialect(), qualify: r.WH.QualifiedName, vars: r.Vars}
+	var s stop
+	report := &TestReport{RunID: runID, AlreadyRun: already}
+	report.Tests, report.NotAttempted = r.runTests(ctx, env, tests, runID, &s)
+	failed := report.Failed()
+	if len(failed) > 0 || len(report.NotAttempted) > 0 {
+		return report, &RunError{Tests: failed, TestsNotAttempted: report.NotAttempted, Stopped: s.err()}
 	}
 	return report, nil
 }

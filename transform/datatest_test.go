@@ -1,9 +1,13 @@
 package transform
 
 import (
+	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/sam-attribution/sam/warehouse"
 )
 
 // A one-column unique_key whose column is declared unique and not null is
@@ -62,5 +66,35 @@ func TestTestAfterBuildSkipsWhatTheBuildRan(t *testing.T) {
 	trep, err = f.runner().TestAfter(f.ctx, Selection{}, rep)
 	if err != nil || len(trep.Tests) != len(all.Tests) || trep.AlreadyRun != 0 {
 		t.Errorf("after a build of nothing: ran %d, already run %d (err %v), want %d and 0", len(trep.Tests), trep.AlreadyRun, err, len(all.Tests))
+	}
+}
+
+// Test stops like Build once a test leaves the warehouse unusable: nothing
+// is sent after, the test that broke it carries the cause, and the tests
+// left are named once, as not attempted, instead of one error each.
+func TestTestStopsWhenTheWarehouseBecomesUnusable(t *testing.T) {
+	f := newFixture(t)
+	f.mustBuild("")
+	r := f.runner()
+	r.Parallelism = 1
+	wh := &brokenWH{Warehouse: f.wh, at: "COUNT(*) OVER ()"} // the first data test's query
+	r.WH = wh
+	rep, err := r.Test(f.ctx, Selection{})
+	if !errors.Is(err, warehouse.ErrUnusable) {
+		t.Fatalf("Test error = %v, want one wrapping warehouse.ErrUnusable", err)
+	}
+	if len(wh.after) != 0 {
+		t.Errorf("%d statements sent after the warehouse became unusable, first: %.80q", len(wh.after), wh.after[0])
+	}
+	if len(rep.Tests) != 1 || rep.Tests[0].Status != TestError {
+		t.Fatalf("tests = %+v, want only the one that broke the warehouse, as an error", rep.Tests)
+	}
+	all, _ := f.runner().Test(f.ctx, Selection{})
+	if got, want := len(rep.NotAttempted), len(all.Tests)-1; got != want || want == 0 {
+		t.Errorf("%d tests not attempted, want %d", got, want)
+	}
+	msg := err.Error()
+	if strings.Count(msg, "unique_ptr") != 1 || strings.Contains(msg, "invalidated") || !strings.Contains(msg, "not attempted") {
+		t.Errorf("Test error names the cause %d times, a later failure, or not what was left:\n%s", strings.Count(msg, "unique_ptr"), msg)
 	}
 }

@@ -102,5 +102,6 @@
 // warehouse unusable (warehouse.ErrUnusable: DuckDB after an internal or
 // fatal error) stops the build at once: the model or test that hit it is
 // the one failure reported, and every model not yet built is listed, once,
-// as not attempted.
+// as not attempted. Test (the test stage) stops the same way and names the
+// tests it did not run.
 package transform

@@ -616,6 +616,10 @@ func (b *BuildReport) Built() []string {
 type RunError struct {
 	Models []ModelResult
 	Tests  []TestResult
+	// TestsNotAttempted names the tests Test did not run once the warehouse
+	// became unusable; Stopped says why.
+	TestsNotAttempted []string
+	Stopped           error
 }
 
 // Error lists every failure, one per line.
@@ -639,6 +643,9 @@ func (e *RunError) Error() string {
 		// One line: every such model has the same reason.
 		lines = append(lines, fmt.Sprintf("not attempted (%v): %s", why, strings.Join(skipped, ", ")))
 	}
+	if len(e.TestsNotAttempted) > 0 {
+		lines = append(lines, fmt.Sprintf("tests not attempted (%v): %s", e.Stopped, strings.Join(e.TestsNotAttempted, ", ")))
+	}
 	return fmt.Sprintf("transform: %d model(s) and %d test(s) failed:\n%s", len(e.Models)-len(skipped), len(e.Tests), strings.Join(lines, "\n"))
 }
 
@@ -655,6 +662,9 @@ func (e *RunError) Unwrap() []error {
 		if t.Err != nil {
 			out = append(out, t.Err)
 		}
+	}
+	if e.Stopped != nil {
+		out = append(out, e.Stopped)
 	}
 	return out
 }
@@ -873,14 +883,8 @@ func (run *buildRun) level(ctx context.Context, level int, items []PlanItem) {
 	for _, trs := range testResults {
 		tests = append(tests, trs...)
 	}
-	if run.stop.err() == nil {
-		for _, tr := range r.runTestsEnv(ctx, run.env, run.dueTests(level), run.runID) {
-			if run.stop.echo("test "+tr.Name, tr.Err) {
-				continue
-			}
-			tests = append(tests, tr)
-		}
-	}
+	due, _ := r.runTests(ctx, run.env, run.dueTests(level), run.runID, &run.stop)
+	tests = append(tests, due...)
 	for _, tr := range tests {
 		run.report.Tests = append(run.report.Tests, tr)
 		if tr.Status.blocks() && tr.Model != "" {
@@ -953,19 +957,32 @@ func (run *buildRun) settledAfter(t dataTest, level int) bool {
 	return true
 }
 
-func (r *Runner) runTests(ctx context.Context, tests []dataTest, runID string) []TestResult {
-	env := renderEnv{dialect: r.WH.Dialect(), qualify: r.WH.QualifiedName, vars: r.Vars}
-	return r.runTestsEnv(ctx, env, tests, runID)
-}
-
-func (r *Runner) runTestsEnv(ctx context.Context, env renderEnv, tests []dataTest, runID string) []TestResult {
+// runTests runs tests in parallel until one leaves the warehouse unusable
+// (s records it): the tests not started by then are returned by name, not
+// run, and a result that only echoes that failure is dropped, so the cause
+// is reported once.
+func (r *Runner) runTests(ctx context.Context, env renderEnv, tests []dataTest, runID string, s *stop) (ran []TestResult, notAttempted []string) {
 	results := make([]TestResult, len(tests))
+	attempted := make([]bool, len(tests))
 	pl := pool.New().WithMaxGoroutines(r.parallelism())
 	for i, t := range tests {
-		pl.Go(func() { results[i] = r.runTest(ctx, env, t, runID) })
+		pl.Go(func() {
+			if s.err() != nil {
+				return
+			}
+			results[i] = r.runTest(ctx, env, t, runID)
+			attempted[i] = !s.echo("test "+t.name, results[i].Err)
+		})
 	}
 	pl.Wait()
-	return results
+	for i, t := range tests {
+		if attempted[i] {
+			ran = append(ran, results[i])
+		} else {
+			notAttempted = append(notAttempted, t.name)
+		}
+	}
+	return ran, notAttempted
 }
 
 // configKey is the part of the config that shapes the built table. Tests,
