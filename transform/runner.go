@@ -758,9 +758,9 @@ type buildRun struct {
 }
 
 // stop holds the first failure after which the warehouse refuses every
-// statement (warehouse.ErrUnusable). From then on the build attempts
-// nothing: each statement would only fail the same way, burying the cause
-// under one error per model and test.
+// statement (warehouse.ErrUnusable). From then on the build or the test
+// stage attempts nothing: each statement would only fail the same way,
+// burying the cause under one error per model and test.
 type stop struct {
 	mu    sync.Mutex
 	cause string // "model X" or "test Y"
