@@ -855,14 +855,9 @@ func (run *buildRun) level(ctx context.Context, level int, items []PlanItem) {
 			run.log.Info("model built", "model", m.Name, "action", it.Action, "rows", out.Rows, "bytes", out.Bytes,
 				"partitions", out.Partitions, "duration", res.Duration.Round(time.Millisecond))
 			for _, t := range ownTests[m.Name] {
-				if run.stop.err() != nil {
-					break
+				if tr, ok := r.attemptTest(ctx, run.env, t, run.runID, &run.stop); ok {
+					testResults[i] = append(testResults[i], tr)
 				}
-				tr := r.runTest(ctx, run.env, t, run.runID)
-				if run.stop.echo("test "+t.name, tr.Err) {
-					continue
-				}
-				testResults[i] = append(testResults[i], tr)
 			}
 		})
 	}
@@ -966,13 +961,7 @@ func (r *Runner) runTests(ctx context.Context, env renderEnv, tests []dataTest, 
 	attempted := make([]bool, len(tests))
 	pl := pool.New().WithMaxGoroutines(r.parallelism())
 	for i, t := range tests {
-		pl.Go(func() {
-			if s.err() != nil {
-				return
-			}
-			results[i] = r.runTest(ctx, env, t, runID)
-			attempted[i] = !s.echo("test "+t.name, results[i].Err)
-		})
+		pl.Go(func() { results[i], attempted[i] = r.attemptTest(ctx, env, t, runID, s) })
 	}
 	pl.Wait()
 	for i, t := range tests {
@@ -983,6 +972,20 @@ func (r *Runner) runTests(ctx context.Context, env renderEnv, tests []dataTest, 
 		}
 	}
 	return ran, notAttempted
+}
+
+// attemptTest runs t unless s says the warehouse is unusable. It reports
+// false, and no result, when t was not run or its failure only echoes the
+// one that made the warehouse unusable.
+func (r *Runner) attemptTest(ctx context.Context, env renderEnv, t dataTest, runID string, s *stop) (TestResult, bool) {
+	if s.err() != nil {
+		return TestResult{}, false
+	}
+	tr := r.runTest(ctx, env, t, runID)
+	if s.echo("test "+t.name, tr.Err) {
+		return TestResult{}, false
+	}
+	return tr, true
 }
 
 // configKey is the part of the config that shapes the built table. Tests,
