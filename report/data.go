@@ -192,9 +192,13 @@ GROUP BY month, model, channel
 ORDER BY month, model, channel`, wh.QualifiedName("channel_performance"))
 }
 
-// Load reads the report's data from the warehouse.
+// Load reads the report's data from the warehouse. Before the transform
+// has built channel_performance, the error wraps warehouse.ErrNotFound.
 func Load(ctx context.Context, wh warehouse.Warehouse, currency string) (*Data, error) {
 	d := &Data{GeneratedAt: time.Now().UTC(), ReportingCurrency: currency, Engine: wh.Dialect().Name()}
+	if _, err := wh.Describe(ctx, "channel_performance"); err != nil {
+		return nil, fmt.Errorf("read channel_performance: %w", err)
+	}
 	rows, err := wh.Query(ctx, Query(wh))
 	if err != nil {
 		return nil, fmt.Errorf("read channel_performance: %w", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -165,10 +166,16 @@ func cmdRun(ctx context.Context, e *env) error {
 	if runErr == nil {
 		// `sam run` ends with what SAM is for: return per channel, and
 		// how much of it reached the algorithms.
-		if err := printChannelTables(ctx, e.stdout, app.WH, app.Settings.ReportingCurrency); err != nil {
+		err := printChannelTables(ctx, e.stdout, app.WH, app.Settings.ReportingCurrency)
+		switch {
+		case errors.Is(err, warehouse.ErrNotFound):
+			// A run of the load stages on a new warehouse has no marts to show.
+		case err != nil:
 			app.Log.Warn("could not print the channel table", "error", err)
-		} else if err := printHeadline(ctx, e.stdout, app.WH, app.Settings.ReportingCurrency); err != nil {
-			app.Log.Warn("could not print the headline", "error", err)
+		default:
+			if err := printHeadline(ctx, e.stdout, app.WH, app.Settings.ReportingCurrency); err != nil {
+				app.Log.Warn("could not print the headline", "error", err)
+			}
 		}
 	}
 	e.printActivation(ctx, app)

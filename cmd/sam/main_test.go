@@ -190,3 +190,42 @@ func TestMissingInputFoldersFailBeforeWork(t *testing.T) {
 		})
 	}
 }
+
+// A run of the load stages alone on a new warehouse has no marts yet: it
+// ends without the channel tables, and without warning that it could not
+// read them.
+func TestLoadOnlyRunOnANewWarehouseEndsQuietly(t *testing.T) {
+	data := t.TempDir()
+	for _, d := range []string{"ga4", "crm", "spend"} {
+		if err := os.Mkdir(filepath.Join(data, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("SAM_DUCKDB_PATH", filepath.Join(t.TempDir(), "sam.duckdb"))
+	t.Setenv("SAM_GA4_EXPORT_DIR", filepath.Join(data, "ga4"))
+	t.Setenv("SAM_CRM_DIR", filepath.Join(data, "crm"))
+	t.Setenv("SAM_SPEND_DIR", filepath.Join(data, "spend"))
+	code, out, errOut := sam(t, "run", "--stages", "load_spend")
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	if !strings.Contains(out, "load_spend") || strings.Contains(out, "channels by ROI") {
+		t.Errorf("stdout %q: want the stage summary and no channel table", out)
+	}
+	if strings.Contains(errOut, "could not print") {
+		t.Errorf("stderr %q: a load-only run warns about marts it never built", errOut)
+	}
+}
+
+// `sam report` before any transform says which command builds the marts.
+func TestReportOnANewWarehouseNamesTheCommandThatBuildsTheMarts(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("SAM_DUCKDB_PATH", filepath.Join(dir, "sam.duckdb"))
+	code, _, errOut := sam(t, "report", "--out", filepath.Join(dir, "report.html"))
+	if code != exitFailed || !strings.Contains(errOut, "channel_performance") || !strings.Contains(errOut, "sam transform") {
+		t.Fatalf("exit %d, stderr %q; want %d naming channel_performance and `sam transform`", code, errOut, exitFailed)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "report.html")); !os.IsNotExist(err) {
+		t.Errorf("a report was written: %v", err)
+	}
+}

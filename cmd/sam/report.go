@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -82,6 +83,9 @@ func parseMonth(flag, s string) (time.Time, error) {
 // writes to stdout and returns "".
 func writeReport(ctx context.Context, app *jobs.App, req reportRequest, stdout io.Writer) (string, error) {
 	data, err := report.Load(ctx, app.WH, app.Settings.ReportingCurrency)
+	if errors.Is(err, warehouse.ErrNotFound) {
+		return "", fmt.Errorf("%w (the marts are built by `sam transform` or `sam run`)", err)
+	}
 	if err != nil {
 		return "", err
 	}
