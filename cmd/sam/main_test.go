@@ -229,3 +229,19 @@ func TestReportOnANewWarehouseNamesTheCommandThatBuildsTheMarts(t *testing.T) {
 		t.Errorf("a report was written: %v", err)
 	}
 }
+
+// Writeback before any transform fails on the missing activation_events,
+// and says only that: there are no activation tables to print.
+func TestWritebackOnANewWarehouseFailsWithoutTableWarnings(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("SAM_DUCKDB_PATH", filepath.Join(dir, "sam.duckdb"))
+	t.Setenv("SAM_WRITEBACK_MODE", "local")
+	t.Setenv("SAM_GA4_SINK_FILE", filepath.Join(dir, "sink.ndjson"))
+	code, _, errOut := sam(t, "run", "--stages", "writeback")
+	if code != exitFailed || !strings.Contains(errOut, "activation_events") {
+		t.Fatalf("exit %d, stderr %q; want %d naming activation_events", code, errOut, exitFailed)
+	}
+	if strings.Contains(errOut, "could not print") {
+		t.Errorf("stderr %q: warns about tables no transform has built", errOut)
+	}
+}

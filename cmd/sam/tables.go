@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -108,6 +109,11 @@ func printChannelTables(ctx context.Context, w io.Writer, wh warehouse.Warehouse
 // printActivationTables prints, per destination, what reached it by stage
 // and why the rest did not, from the activation_coverage model.
 func printActivationTables(ctx context.Context, w io.Writer, wh warehouse.Warehouse, currency string) error {
+	// Before the transform has built activation_coverage there is nothing
+	// to show; the writeback stage's own failure says why.
+	if _, err := wh.Describe(ctx, "activation_coverage"); errors.Is(err, warehouse.ErrNotFound) {
+		return nil
+	}
 	rows, err := wh.Query(ctx, `SELECT destination, stage, status, SUM(events), CAST(SUM(value) AS FLOAT64)
 FROM `+wh.QualifiedName("activation_coverage")+`
 GROUP BY destination, stage, status`)
