@@ -19,6 +19,7 @@ import (
 	"github.com/sam-attribution/sam/internal/logging"
 	"github.com/sam-attribution/sam/internal/progress"
 	"github.com/sam-attribution/sam/jobs"
+	"github.com/sam-attribution/sam/report"
 	"github.com/sam-attribution/sam/warehouse"
 )
 
@@ -166,14 +167,18 @@ func cmdRun(ctx context.Context, e *env) error {
 	if runErr == nil {
 		// `sam run` ends with what SAM is for: return per channel, and
 		// how much of it reached the algorithms.
-		err := printChannelTables(ctx, e.stdout, app.WH, app.Settings.ReportingCurrency)
+		// The headline is the report's: the same sentences, from the same
+		// rules, as the top of the page.
+		data, err := report.Load(ctx, app.WH, app.Settings.ReportingCurrency)
 		switch {
 		case errors.Is(err, warehouse.ErrNotFound):
 			// A run of the load stages on a new warehouse has no marts to show.
 		case err != nil:
-			app.Log.Warn("could not print the channel table", "error", err)
+			app.Log.Warn("could not read the channel table", "error", err)
 		default:
-			if err := printHeadline(ctx, e.stdout, app.WH, app.Settings.ReportingCurrency); err != nil {
+			if err := printChannelTables(e.stdout, data); err != nil {
+				app.Log.Warn("could not print the channel table", "error", err)
+			} else if err := report.WriteHeadline(e.stdout, data, "last_non_direct"); err != nil {
 				app.Log.Warn("could not print the headline", "error", err)
 			}
 		}

@@ -123,13 +123,3 @@ func writeReport(ctx context.Context, app *jobs.App, req reportRequest, stdout i
 	abs, _ := filepath.Abs(req.out)
 	return abs, nil
 }
-
-// printHeadline ends `sam run` with the report's headline: the same
-// sentences, from the same rules, as the top of the page.
-func printHeadline(ctx context.Context, w io.Writer, wh warehouse.Warehouse, currency string) error {
-	data, err := report.Load(ctx, wh, currency)
-	if err != nil {
-		return err
-	}
-	return report.WriteHeadline(w, data, "last_non_direct")
-}

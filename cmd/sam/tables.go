@@ -69,11 +69,7 @@ func writePlan(w io.Writer, p *transform.Plan) error {
 // printChannelTables prints, per channel, the spend, leads, cost per lead,
 // won revenue, ROI and spam rate, under two attribution models, so cost
 // per lead and return sit side by side.
-func printChannelTables(ctx context.Context, w io.Writer, wh warehouse.Warehouse, currency string) error {
-	data, err := report.Load(ctx, wh, currency)
-	if err != nil {
-		return err
-	}
+func printChannelTables(w io.Writer, data *report.Data) error {
 	for _, model := range []string{"last_non_direct", "markov"} {
 		rows := data.ForModel(model)
 		if len(rows) == 0 {
