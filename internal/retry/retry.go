@@ -1,7 +1,9 @@
 // Package retry owns how SAM retries a failed call: a bounded number of
 // attempts, waits drawn by decorrelated jitter, a server's Retry-After
 // honoured up to a cap, waits that end with the context, and a predicate,
-// chosen by the caller, that decides which failures are safe to try again.
+// chosen by the caller, that decides which failures are safe to try again;
+// and how long an attempt already under way may finish once its run is
+// stopped (InFlight).
 // Whether a failure is safe is the caller's knowledge (a GET may be
 // repeated, a POST that may have reached a server without deduplication may
 // not), so this package never guesses it.
@@ -226,4 +228,46 @@ func RetryAfter(h http.Header, now time.Time) time.Duration {
 // harm should be retried on it.
 func TransientStatus(code int) bool {
 	return code == http.StatusTooManyRequests || code == http.StatusRequestTimeout || code >= 500
+}
+
+// DefaultStopGrace is how long a request already under way may finish
+// after the run is told to stop. Cloud Run stops a container with SIGTERM
+// and sends SIGKILL 10 s later (its container runtime contract, "instance
+// shutdown"; a job's task is stopped so at its timeout or a cancel); the
+// other half is left for writing the outcome down.
+const DefaultStopGrace = 5 * time.Second
+
+// InFlight returns the context for one attempt that is about to be made:
+// it ends timeout after it starts, or grace after ctx ends, whichever
+// comes first, and when the returned cancel is called. Cutting a POST the
+// server may already have read leaves its outcome unknown; letting it
+// finish within the grace makes it known. Whether to start an attempt at
+// all is still ctx's to say: an ended ctx gives an ended context.
+func InFlight(ctx context.Context, timeout, grace time.Duration) (context.Context, context.CancelFunc) {
+	detached, cancelCause := context.WithCancelCause(context.WithoutCancel(ctx))
+	attempt, cancelTimeout := context.WithTimeout(detached, timeout)
+	if ctx.Err() != nil {
+		cancelCause(context.Cause(ctx))
+		return attempt, func() { cancelTimeout() }
+	}
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-done:
+			return
+		case <-ctx.Done():
+		}
+		t := time.NewTimer(grace)
+		defer t.Stop()
+		select {
+		case <-done:
+		case <-t.C:
+			cancelCause(fmt.Errorf("%w, and the request under way did not finish within %v", context.Cause(ctx), grace))
+		}
+	}()
+	return attempt, sync.OnceFunc(func() {
+		close(done)
+		cancelTimeout()
+		cancelCause(context.Canceled)
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -176,5 +177,47 @@ func TestRetryAfter(t *testing.T) {
 		if got := RetryAfter(h, now); got != tc.want {
 			t.Errorf("Retry-After %q = %v, want %v", tc.v, got, tc.want)
 		}
+	}
+}
+
+func TestInFlightOutlivesTheStopByTheGrace(t *testing.T) {
+	run, stop := context.WithCancel(context.Background())
+	attempt, cancel := InFlight(run, time.Hour, 20*time.Millisecond)
+	defer cancel()
+	stop()
+	if err := attempt.Err(); err != nil {
+		t.Fatalf("the attempt ended with the run: %v", err)
+	}
+	<-attempt.Done()
+	if !errors.Is(attempt.Err(), context.Canceled) || !strings.Contains(context.Cause(attempt).Error(), "did not finish within 20ms") {
+		t.Errorf("err %v, cause %v", attempt.Err(), context.Cause(attempt))
+	}
+}
+
+func TestInFlightEndsAtItsTimeout(t *testing.T) {
+	attempt, cancel := InFlight(context.Background(), 10*time.Millisecond, time.Hour)
+	defer cancel()
+	<-attempt.Done()
+	if !errors.Is(attempt.Err(), context.DeadlineExceeded) {
+		t.Errorf("err %v, want the deadline", attempt.Err())
+	}
+}
+
+func TestInFlightOfAStoppedRunHasEnded(t *testing.T) {
+	run, stop := context.WithCancelCause(context.Background())
+	stop(errors.New("SIGTERM"))
+	attempt, cancel := InFlight(run, time.Hour, time.Hour)
+	defer cancel()
+	if attempt.Err() == nil || context.Cause(attempt).Error() != "SIGTERM" {
+		t.Errorf("err %v, cause %v: an attempt must not start once the run is stopped", attempt.Err(), context.Cause(attempt))
+	}
+}
+
+func TestInFlightCancelEndsIt(t *testing.T) {
+	attempt, cancel := InFlight(context.Background(), time.Hour, time.Hour)
+	cancel()
+	cancel() // a second call does nothing
+	if attempt.Err() == nil {
+		t.Error("the attempt did not end with its cancel")
 	}
 }
