@@ -235,6 +235,11 @@ func (r *Runner) deliver(ctx context.Context, runID string, d Destination) (Dest
 		return dr, fmt.Errorf("activation: %s: read the ledger: %w", name, err)
 	}
 	w := r.committer()
+	// Says once, if the run is stopped here, why it does not end at once.
+	stopSaid := context.AfterFunc(ctx, func() {
+		log.Warn("run stopping: no new request starts; the ones under way may finish within the destination's stop grace, and their outcomes are recorded")
+	})
+	defer stopSaid()
 
 	batches := make(chan []Event)
 	results := make(chan senderResult, r.Concurrency)

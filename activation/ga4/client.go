@@ -47,6 +47,7 @@ type client struct {
 	limiter   *rate.Limiter
 	retry     retry.Policy // the attempts after one that did not reach GA4
 	timeout   time.Duration
+	grace     time.Duration // how long a request under way may finish once the run stops
 }
 
 // target is the full URL with the secret; it must never be logged.
@@ -164,7 +165,7 @@ func (e *notReceived) Unwrap() error { return e.err }
 
 // once makes one attempt.
 func (c *client) once(ctx context.Context, body []byte) (status int, retryAfter time.Duration, msgs []ValidationMessage, err error) {
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	ctx, cancel := retry.InFlight(ctx, c.timeout, c.grace)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.target(), bytes.NewReader(body))
 	if err != nil {

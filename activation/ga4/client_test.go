@@ -199,3 +199,81 @@ func TestPostNeverResendsARequestTheServerMayHaveRead(t *testing.T) {
 		})
 	}
 }
+
+// heldServer reads each request, says it arrived, and answers 204 once
+// release is closed.
+func heldServer(t *testing.T) (srv *httptest.Server, arrived <-chan struct{}, release chan<- struct{}) {
+	in, out := make(chan struct{}, 1), make(chan struct{})
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := io.ReadAll(r.Body); err != nil {
+			return
+		}
+		in <- struct{}{}
+		select {
+		case <-out:
+			w.WriteHeader(http.StatusNoContent)
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv, in, out
+}
+
+// A run stopped (SIGTERM; Cloud Run kills the task 10 s later) while a
+// request is at GA4 lets that request finish within the stop grace, so its
+// events are known to be sent instead of waiting in the crash window.
+func TestPostStoppedInFlightFinishesWithinTheGrace(t *testing.T) {
+	srv, arrived, release := heldServer(t)
+	c, waits := testClient(srv.URL, "s3cr3t")
+	c.grace = time.Minute
+	ctx, stop := context.WithCancel(context.Background())
+	go func() {
+		<-arrived
+		stop()
+		close(release)
+	}()
+	res := c.post(ctx, []byte(`{}`))
+	if res.outcome != outcomeSent || res.attempts != 1 || len(*waits) != 0 {
+		t.Fatalf("outcome %v after %d attempts (err %v), want sent after 1", res.outcome, res.attempts, res.err)
+	}
+}
+
+// A request still unanswered when the grace ends is cut: its outcome is
+// unknown, and the stopped run makes no other attempt.
+func TestPostStoppedInFlightBeyondTheGraceIsUnknown(t *testing.T) {
+	srv, arrived, release := heldServer(t)
+	defer close(release)
+	c, waits := testClient(srv.URL, "s3cr3t")
+	c.grace = 20 * time.Millisecond
+	ctx, stop := context.WithCancel(context.Background())
+	go func() {
+		<-arrived
+		stop()
+	}()
+	res := c.post(ctx, []byte(`{}`))
+	if res.outcome != outcomeUnknown || res.attempts != 1 || len(*waits) != 0 {
+		t.Fatalf("outcome %v after %d attempts (err %v), want unknown after 1", res.outcome, res.attempts, res.err)
+	}
+	if !errors.Is(res.err, context.Canceled) {
+		t.Errorf("err = %v, want it to say the run stopped", res.err)
+	}
+}
+
+// A stop during an attempt GA4 refused (429) ends the retries: the refused
+// request is failed, to be sent by the next run.
+func TestPostStoppedDuringARefusedAttemptIsNotRetried(t *testing.T) {
+	ctx, stop := context.WithCancel(context.Background())
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		stop()
+		w.WriteHeader(http.StatusTooManyRequests)
+	}))
+	defer srv.Close()
+	c, _ := testClient(srv.URL, "s3cr3t")
+	c.grace = time.Minute
+	res := c.post(ctx, []byte(`{}`))
+	if res.outcome != outcomeFailed || calls.Load() != 1 {
+		t.Fatalf("outcome %v after %d calls (err %v), want failed after 1", res.outcome, calls.Load(), res.err)
+	}
+}

@@ -69,6 +69,10 @@ type Options struct {
 	// attempts made again after one that provably did not reach GA4.
 	RequestTimeout time.Duration
 	Retry          retry.Policy
+	// StopGrace is how long a request under way may finish once the run is
+	// stopped (default retry.DefaultStopGrace): GA4 does not deduplicate,
+	// so a request cut short leaves its events in the crash window.
+	StopGrace time.Duration
 	// Now is the clock (tests); nil is time.Now.
 	Now func() time.Time
 }
@@ -91,6 +95,9 @@ func (o Options) Validate() error {
 	if o.RatePerSecond <= 0 {
 		return option.Invalid("RatePerSecond", fmt.Sprint(o.RatePerSecond), "is not positive")
 	}
+	if o.StopGrace < 0 {
+		return option.Invalid("StopGrace", o.StopGrace.String(), "is negative")
+	}
 	return nil
 }
 
@@ -112,6 +119,9 @@ func New(o Options) (*Destination, error) {
 	}
 	if o.RequestTimeout <= 0 {
 		o.RequestTimeout = 10 * time.Second
+	}
+	if o.StopGrace == 0 {
+		o.StopGrace = retry.DefaultStopGrace
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -136,7 +146,7 @@ func New(o Options) (*Destination, error) {
 		http: hc, endpoint: strings.TrimRight(o.Endpoint, "/"), path: path,
 		measureID: o.MeasurementID, secret: o.APISecret.Reveal(),
 		limiter: rate.NewLimiter(rate.Limit(o.RatePerSecond), o.Burst),
-		retry:   o.Retry, timeout: o.RequestTimeout,
+		retry:   o.Retry, timeout: o.RequestTimeout, grace: o.StopGrace,
 	}
 	return &Destination{o: o, c: c}, nil
 }

@@ -182,3 +182,53 @@ func TestRunLeavesNoConnectionOpen(t *testing.T) {
 		}
 	}
 }
+
+// A run stopped while its requests are at GA4 (the SIGTERM of a Cloud Run
+// task that reached its timeout) lets them finish: the events GA4 received
+// are recorded as sent, the others stay queued, and nothing waits in the
+// crash window for an operator.
+func TestRunStoppedMidRequestLeavesNoCrashWindow(t *testing.T) {
+	sink, err := ga4sink.New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	var mu sync.Mutex
+	received := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		received++
+		if received == 3 {
+			stop()
+		}
+		mu.Unlock()
+		<-ctx.Done()
+		sink.Handler().ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	d, err := New(Options{MeasurementID: "G-TEST000001", APISecret: "s", Endpoint: srv.URL, RatePerSecond: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	var events activation.SliceEvents
+	for i := range 16 {
+		events = append(events, activation.Event{Key: fmt.Sprintf("%032x", i), LeadID: fmt.Sprintf("L%d", i),
+			Stage: activation.StageSQL, EventAt: now.Add(-time.Hour), ClientKey: fmt.Sprintf("%d.1700000000", 500000+i)})
+	}
+	ledger := &activation.MemoryLedger{}
+	r := &activation.Runner{Ledger: ledger, Events: events, Destinations: []activation.Destination{d}, Concurrency: 4}
+	rep, _ := r.Run(ctx, "run1")
+	if len(rep.Destinations) != 1 {
+		t.Fatalf("report %+v", rep)
+	}
+	dr := rep.Destinations[0]
+	mu.Lock()
+	defer mu.Unlock()
+	if got := dr.Counts[activation.StatusSent]; got != received || received < 3 {
+		t.Errorf("%d events recorded as sent, %d received by GA4", got, received)
+	}
+	if len(dr.Unknown) != 0 || len(dr.CrashWindow) != 0 {
+		t.Errorf("unknown %v, crash window %v: want none", dr.Unknown, dr.CrashWindow)
+	}
+}

@@ -67,6 +67,10 @@ type Options struct {
 	RequestsPerMinute float64
 	// RequestTimeout bounds one HTTP attempt (default 60s).
 	RequestTimeout time.Duration
+	// StopGrace is how long an ingest request under way may finish once the
+	// run is stopped (zero means retry.DefaultStopGrace): one cut short has
+	// an unknown outcome.
+	StopGrace time.Duration
 	// StatusWait is how long Send polls requestStatus for a final answer
 	// (default 30s); StatusPoll the first wait between polls (default
 	// 250ms, doubling).
@@ -141,7 +145,7 @@ func (o Options) Validate() error {
 	if o.RequestsPerMinute < 0 || o.RequestsPerMinute > RequestsPerMinute {
 		bad("RequestsPerMinute", fmt.Sprintf("must be between 0 (the quota) and %d", RequestsPerMinute))
 	}
-	for name, d := range map[string]time.Duration{"RequestTimeout": o.RequestTimeout, "StatusWait": o.StatusWait, "StatusPoll": o.StatusPoll} {
+	for name, d := range map[string]time.Duration{"RequestTimeout": o.RequestTimeout, "StopGrace": o.StopGrace, "StatusWait": o.StatusWait, "StatusPoll": o.StatusPoll} {
 		if d < 0 {
 			bad(name, "must not be negative")
 		}
@@ -161,6 +165,9 @@ func (o *Options) defaults() {
 	}
 	if o.RequestTimeout == 0 {
 		o.RequestTimeout = time.Minute
+	}
+	if o.StopGrace == 0 {
+		o.StopGrace = retry.DefaultStopGrace
 	}
 	if o.StatusWait == 0 {
 		o.StatusWait = 30 * time.Second

@@ -294,7 +294,7 @@ func (d *Destination) post(ctx context.Context, req *dm.IngestEventsRequest) (st
 		if err := d.ingest.Wait(ctx); err != nil {
 			return err // not sent
 		}
-		actx, cancel := context.WithTimeout(ctx, d.opts.RequestTimeout)
+		actx, cancel := retry.InFlight(ctx, d.opts.RequestTimeout, d.opts.StopGrace)
 		defer cancel()
 		resp, err := d.svc.Events.Ingest(req).Context(actx).Do()
 		if err == nil {

@@ -66,6 +66,10 @@ type Options struct {
 	MaxBatch int
 	// Timeout bounds one attempt; zero means DefaultTimeout.
 	Timeout time.Duration
+	// StopGrace is how long a request under way may finish once the run is
+	// stopped (zero means retry.DefaultStopGrace): one cut short has an
+	// unknown outcome.
+	StopGrace time.Duration
 	// Retry is the policy for ambiguous and throttled requests. Its
 	// Retryable is replaced by the destination's own; zero fields mean 5
 	// attempts with waits from 1s (Base) up to 60s (Cap).
@@ -146,8 +150,8 @@ func (o Options) Validate() error {
 	if o.MaxBatch < 0 || o.MaxBatch > MaxBatchLimit {
 		errs = append(errs, fmt.Errorf("MaxBatch must be between 1 and %d", MaxBatchLimit))
 	}
-	if o.Timeout < 0 || o.DedupWindow < 0 {
-		errs = append(errs, errors.New("Timeout and DedupWindow must not be negative"))
+	if o.Timeout < 0 || o.DedupWindow < 0 || o.StopGrace < 0 {
+		errs = append(errs, errors.New("Timeout, DedupWindow and StopGrace must not be negative"))
 	}
 	if o.WindowMargin >= MaxEventAge {
 		errs = append(errs, errors.New("WindowMargin must be shorter than LinkedIn's 90-day window"))
@@ -188,6 +192,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Timeout == 0 {
 		o.Timeout = DefaultTimeout
+	}
+	if o.StopGrace == 0 {
+		o.StopGrace = retry.DefaultStopGrace
 	}
 	if o.Retry.Attempts == 0 {
 		o.Retry.Attempts = 5

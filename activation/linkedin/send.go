@@ -134,7 +134,7 @@ func (d *Destination) attempt(ctx context.Context, els []element) answer {
 	if err := d.limiter.Wait(ctx); err != nil {
 		return answer{err: fmt.Errorf("wait for the rate limiter: %w", err)}
 	}
-	ctx, cancel := context.WithTimeout(ctx, d.opts.Timeout)
+	ctx, cancel := retry.InFlight(ctx, d.opts.Timeout, d.opts.StopGrace)
 	defer cancel()
 	var wrote atomic.Bool
 	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteHeaders: func() { wrote.Store(true) }})

@@ -89,6 +89,10 @@ type Options struct {
 	Burst             int
 	// Timeout bounds one attempt; zero means DefaultTimeout.
 	Timeout time.Duration
+	// StopGrace is how long a request under way may finish once the run is
+	// stopped (zero means retry.DefaultStopGrace): one cut short has an
+	// unknown outcome.
+	StopGrace time.Duration
 	// HTTPClient sends the requests; nil means a client of SAM's own.
 	HTTPClient *http.Client
 	// Now is the clock (windows); nil means time.Now.
@@ -188,6 +192,9 @@ func (o Options) Validate() error {
 	if o.Timeout < 0 {
 		add("Timeout %v is negative", o.Timeout)
 	}
+	if o.StopGrace < 0 {
+		add("StopGrace %v is negative", o.StopGrace)
+	}
 	if o.Retry.Attempts < 0 {
 		add("Retry.Attempts %d is negative", o.Retry.Attempts)
 	}
@@ -228,6 +235,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Timeout == 0 {
 		o.Timeout = DefaultTimeout
+	}
+	if o.StopGrace == 0 {
+		o.StopGrace = retry.DefaultStopGrace
 	}
 	if o.HTTPClient == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()

@@ -221,7 +221,7 @@ func (d *Destination) once(ctx context.Context, body []byte) *attempt {
 	if err := d.limiter.Wait(ctx); err != nil {
 		return &attempt{class: classNotSent, detail: "meta: request not sent: rate limiter: " + err.Error()}
 	}
-	actx, cancel := context.WithTimeout(ctx, d.opts.Timeout)
+	actx, cancel := retry.InFlight(ctx, d.opts.Timeout, d.opts.StopGrace)
 	defer cancel()
 	var wrote atomic.Bool
 	trace := &httptrace.ClientTrace{WroteRequest: func(i httptrace.WroteRequestInfo) {

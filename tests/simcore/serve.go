@@ -1,6 +1,7 @@
 package simcore
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -172,4 +173,26 @@ func (c *Core) Close() error {
 		c.file, c.buf = nil, nil
 	}
 	return errors.Join(errs...)
+}
+
+// StopMidRequest wraps a simulator's handler for tests of a stopped run:
+// each request, once read, calls stop (the run's SIGTERM), and next
+// answers it only if the client is still waiting a moment later. A client
+// that lets the request under way finish gets its answer; one that cuts
+// the request leaves nothing to answer.
+func StopMidRequest(stop func(), next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
+		if err != nil {
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		stop()
+		select {
+		case <-r.Context().Done():
+			return
+		case <-time.After(200 * time.Millisecond):
+		}
+		next.ServeHTTP(w, r)
+	})
 }
