@@ -1,6 +1,7 @@
-// Package activation_test holds the activation layer's crash test: the
+// Package activation_test holds the activation layer's crash tests: the
 // runner, delivering to all four destinations' simulators with its ledger
-// in a DuckDB file, is killed with SIGKILL at random requests and rerun.
+// in a DuckDB file, is killed with SIGKILL, or stopped with SIGTERM, at
+// random requests and rerun.
 package activation_test
 
 import (
@@ -12,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -47,13 +49,15 @@ const (
 	smallBatch     = 10 // ad platforms' requests, so kills land in them too
 )
 
-// TestCrashChild is the process the crash test kills; it does nothing
-// unless started by TestKillNineDuringActivation.
+// TestCrashChild is the process the crash tests kill or stop; it does
+// nothing unless started by one of them. Like cmd/sam, it takes SIGTERM as
+// a request to stop.
 func TestCrashChild(t *testing.T) {
 	if os.Getenv(envChild) != "1" {
 		t.Skip("child process of TestKillNineDuringActivation")
 	}
-	ctx := context.Background()
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
 	db, err := duckdb.Open(ctx, os.Getenv(envDB), duckdb.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -82,7 +86,7 @@ func TestCrashChild(t *testing.T) {
 	r := &activation.Runner{Ledger: activation.NewWarehouseLedger(db), Events: activation.WarehouseEvents{WH: db},
 		Destinations: []activation.Destination{ga4, ads, mt, li}, Concurrency: concurrency}
 	rep, err := r.Run(ctx, "child")
-	if err != nil {
+	if err != nil && !(errors.Is(err, context.Canceled) && ctx.Err() != nil) {
 		t.Fatal(err)
 	}
 	// A rerun may end with keys in GA4's crash window: that is reported,
@@ -112,7 +116,7 @@ func TestKillNineDuringActivation(t *testing.T) {
 	killed := 0
 	for k := range kills {
 		killAt := int64(1 + rng.IntN(60))
-		if crashOnce(t, k, killAt) {
+		if crashOnce(t, k, killAt, syscall.SIGKILL) {
 			killed++
 		}
 		if t.Failed() {
@@ -122,6 +126,32 @@ func TestKillNineDuringActivation(t *testing.T) {
 	t.Logf("%d of %d runs were killed mid-activation; no destination took an effect twice", killed, kills)
 }
 
+// TestSIGTERMDuringActivation stops the runner with SIGTERM (Cloud Run at
+// a task's timeout) at 10 random requests (SAM_ACTIVATION_STOPS to change),
+// answered a moment after the signal, then reruns it. The requests under
+// way finish within the stop grace, so beyond what the kill test checks,
+// GA4's crash window stays empty: every GA4 event arrived exactly once.
+func TestSIGTERMDuringActivation(t *testing.T) {
+	if os.Getenv(envChild) == "1" {
+		t.Skip("in the child")
+	}
+	if testing.Short() {
+		t.Skip("spawns 20 processes")
+	}
+	stops := 10
+	if s := os.Getenv("SAM_ACTIVATION_STOPS"); s != "" {
+		fmt.Sscan(s, &stops)
+	}
+	rng := rand.New(rand.NewPCG(samtest.Seed(t), 11))
+	for k := range stops {
+		stopAt := int64(1 + rng.IntN(60))
+		crashOnce(t, k, stopAt, syscall.SIGTERM)
+		if t.Failed() {
+			t.Fatalf("stop %d at request %d failed (replay with the seed above)", k+1, stopAt)
+		}
+	}
+}
+
 type sims struct {
 	ga4  *ga4sink.Sink
 	ads  *googleadssim.Server
@@ -129,8 +159,9 @@ type sims struct {
 	li   *linkedinsim.Server
 }
 
-// crashOnce runs one kill and rerun; it reports whether the kill happened.
-func crashOnce(t *testing.T, k int, killAt int64) bool {
+// crashOnce runs one kill (SIGKILL) or stop (SIGTERM) and a rerun; it
+// reports whether the signal ended the first run.
+func crashOnce(t *testing.T, k int, killAt int64, sig syscall.Signal) bool {
 	ctx := context.Background()
 	dbPath := filepath.Join(t.TempDir(), "activation.duckdb")
 	db, err := duckdb.Open(ctx, dbPath, duckdb.Options{})
@@ -168,13 +199,22 @@ func crashOnce(t *testing.T, k int, killAt int64) bool {
 	defer s.meta.Close()
 	defer s.li.Close()
 
-	// Every request to any destination counts; request killAt is
-	// processed, then the child is killed before it hears the answer.
+	// Every request to any destination counts. Request killAt is
+	// processed, then the child is killed before it hears the answer; or
+	// the child is stopped and the request answered a moment later.
 	var requests, childPID atomic.Int64
 	killAtN := killAt
 	wrap := func(h http.Handler) *httptest.Server {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if requests.Add(1) == killAtN {
+				if sig == syscall.SIGTERM {
+					if pid := childPID.Load(); pid > 0 {
+						_ = syscall.Kill(int(pid), syscall.SIGTERM)
+					}
+					time.Sleep(100 * time.Millisecond)
+					h.ServeHTTP(w, r)
+					return
+				}
 				h.ServeHTTP(httptest.NewRecorder(), r)
 				if pid := childPID.Load(); pid > 0 {
 					_ = syscall.Kill(int(pid), syscall.SIGKILL)
@@ -211,6 +251,13 @@ func crashOnce(t *testing.T, k int, killAt int64) bool {
 	err = runChild()
 	var exit *exec.ExitError
 	wasKilled := errors.As(err, &exit) && exit.Sys().(syscall.WaitStatus).Signaled()
+	if sig == syscall.SIGTERM {
+		// The child stops cleanly: Run returns and the test passes.
+		wasKilled = requests.Load() >= killAt
+		if err != nil {
+			t.Fatalf("run %d: the stopped child failed: %v\n%s", k+1, err, childOut)
+		}
+	}
 	if err != nil && !wasKilled {
 		t.Fatalf("run %d: child failed without the kill: %v\n%s", k+1, err, childOut)
 	}
@@ -269,10 +316,13 @@ func crashOnce(t *testing.T, k int, killAt int64) bool {
 	if len(states) != events {
 		t.Errorf("run %d: the GA4 ledger knows %d of %d events", k+1, len(states), events)
 	}
+	if sig == syscall.SIGTERM && open > 0 {
+		t.Errorf("run %d: %d GA4 keys in the crash window after a SIGTERM, want none", k+1, open)
+	}
 	if open > concurrency*activationga4.MaxEventsPerRequest {
 		t.Errorf("run %d: %d GA4 keys in the crash window, more than %d requests of 25 in flight", k+1, open, concurrency)
 	}
-	t.Logf("run %d: kill at request %d (killed: %v); GA4 crash window %d; requests %d", k+1, killAt, wasKilled, open, requests.Load())
+	t.Logf("run %d: %v at request %d (ended the run: %v); GA4 crash window %d; requests %d", k+1, sig, killAt, wasKilled, open, requests.Load())
 	return wasKilled
 }
 
