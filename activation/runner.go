@@ -431,50 +431,106 @@ type senderResult struct {
 }
 
 // sender takes batches until there are none: intent, request, outcome.
+// When the next batch is already waiting as a request ends, the request's
+// outcomes and the next one's intents go into the ledger in one write: on
+// BigQuery each write is a DML job of a second or two, and a request then
+// waits for one instead of two. Nothing is sent before its intent is
+// durable, and a sender holds at most one request's keys open, so the crash
+// window is what it was.
 func (r *Runner) sender(ctx context.Context, runID string, d Destination, w *committer, batches <-chan []Event, results chan<- senderResult) error {
-	name := d.Name()
-	for batch := range batches {
-		if ctx.Err() != nil {
-			continue // drain: no intent was written, the events stay queued
+	var done *settled // the last request's outcomes, not yet written
+	// record writes done's outcomes, with extra entries if any, and then
+	// reports them. The outcome is written even when the run is stopping:
+	// it is what keeps the crash window to the requests in flight.
+	record := func(extra []Entry) error {
+		if done == nil {
+			return w.commit(ctx, extra)
 		}
-		intents := make([]Entry, len(batch))
-		for i, e := range batch {
-			intents[i] = entryFor(name, e, StatusIntent, "", runID)
-		}
-		if r.Mode == ModeDryRun {
-			p, ok := d.(Previewer)
-			if !ok || r.Out == nil {
-				results <- senderResult{batch: batch}
-				continue
+		if err := w.commit(context.WithoutCancel(ctx), append(done.entries, extra...)); err != nil {
+			if len(extra) > 0 {
+				return fmt.Errorf("commit outcomes and intents: %w", err)
 			}
-			if err := p.Preview(r.Out, batch, r.Now()); err != nil {
-				return fmt.Errorf("preview: %w", err)
-			}
-			results <- senderResult{batch: batch}
-			continue
-		}
-		if err := w.commit(ctx, intents); err != nil {
-			return fmt.Errorf("commit intents: %w", err)
-		}
-		outcomes := d.Send(ctx, batch)
-		if len(outcomes) != len(batch) {
-			// A destination bug: say nothing definite about these events.
-			outcomes = make([]Outcome, len(batch))
-			for i := range outcomes {
-				outcomes[i] = Outcome{Status: StatusUnknown, Detail: "destination returned no outcome for the event"}
-			}
-		}
-		settled := make([]Entry, len(batch))
-		for i, e := range batch {
-			settled[i] = entryFor(name, e, outcomes[i].Status, outcomes[i].Detail, runID)
-		}
-		// The outcome is written even when the run is stopping: it is what
-		// keeps the crash window to the requests in flight.
-		if err := w.commit(context.WithoutCancel(ctx), settled); err != nil {
 			return fmt.Errorf("commit outcomes: %w", err)
 		}
-		results <- senderResult{batch: batch, outcomes: outcomes}
+		results <- done.result
+		done = nil
+		return nil
 	}
+	for batch := range batches {
+		for batch != nil {
+			if ctx.Err() != nil {
+				break // drain: no intent was written, the events stay queued
+			}
+			if r.Mode == ModeDryRun {
+				if err := r.preview(d, batch, results); err != nil {
+					return err
+				}
+				break
+			}
+			var err error
+			if done, err = r.send(ctx, runID, d, record, batch); err != nil {
+				return err
+			}
+			// The next batch, if one is waiting: its intents ride along
+			// with these outcomes.
+			select {
+			case next, ok := <-batches:
+				batch = next
+				if !ok {
+					batch = nil
+				}
+			default:
+				batch = nil
+			}
+		}
+		if err := record(nil); err != nil {
+			return err
+		}
+	}
+	return record(nil)
+}
+
+// settled is a request's outcomes as ledger entries and as its result.
+type settled struct {
+	entries []Entry
+	result  senderResult
+}
+
+// send makes one request: its intents are made durable first, by record
+// (with the outcomes of the sender's previous request, if any).
+func (r *Runner) send(ctx context.Context, runID string, d Destination, record func([]Entry) error, batch []Event) (*settled, error) {
+	name := d.Name()
+	intents := make([]Entry, len(batch))
+	for i, e := range batch {
+		intents[i] = entryFor(name, e, StatusIntent, "", runID)
+	}
+	if err := record(intents); err != nil {
+		return nil, err
+	}
+	outcomes := d.Send(ctx, batch)
+	if len(outcomes) != len(batch) {
+		// A destination bug: say nothing definite about these events.
+		outcomes = make([]Outcome, len(batch))
+		for i := range outcomes {
+			outcomes[i] = Outcome{Status: StatusUnknown, Detail: "destination returned no outcome for the event"}
+		}
+	}
+	s := &settled{entries: make([]Entry, len(batch)), result: senderResult{batch: batch, outcomes: outcomes}}
+	for i, e := range batch {
+		s.entries[i] = entryFor(name, e, outcomes[i].Status, outcomes[i].Detail, runID)
+	}
+	return s, nil
+}
+
+// preview reports a dry run's batch, printing its payload when the
+// destination can.
+func (r *Runner) preview(d Destination, batch []Event, results chan<- senderResult) error {
+	if p, ok := d.(Previewer); ok && r.Out != nil {
+		if err := p.Preview(r.Out, batch, r.Now()); err != nil {
+			return fmt.Errorf("preview: %w", err)
+		}
+	}
+	results <- senderResult{batch: batch}
 	return nil
 }
 

@@ -449,3 +449,41 @@ func TestRunClosesEachDestinationsIdleConnections(t *testing.T) {
 		t.Errorf("after a failed delivery the idle connections were closed %d times, want 1", c.closes)
 	}
 }
+
+// countingLedger counts Appends and the entries of each.
+type countingLedger struct {
+	MemoryLedger
+	mu     sync.Mutex
+	writes [][]Status
+}
+
+func (c *countingLedger) Append(ctx context.Context, entries []Entry) error {
+	var st []Status
+	for _, e := range entries {
+		st = append(st, e.Status)
+	}
+	c.mu.Lock()
+	c.writes = append(c.writes, st)
+	c.mu.Unlock()
+	return c.MemoryLedger.Append(ctx, entries)
+}
+
+// A request's outcomes and the next request's intents share one ledger
+// write when the next batch is waiting: on BigQuery each write is a DML job
+// of a second or two, and one sender's requests used to wait for two.
+func TestOutcomesAndTheNextIntentsShareOneWrite(t *testing.T) {
+	l := &countingLedger{}
+	d := &probeDest{fakeDest: fakeDest{name: "x", maxBatch: 1}, before: func([]Event) { time.Sleep(time.Millisecond) }}
+	r := &Runner{Ledger: l, Events: events(10, 10), Destinations: []Destination{d}, Concurrency: 1, Now: func() time.Time { return testNow }}
+	if _, err := r.Run(context.Background(), "run1"); err != nil {
+		t.Fatal(err)
+	}
+	want := [][]Status{{StatusIntent}}
+	for range 9 {
+		want = append(want, []Status{StatusAccepted, StatusIntent})
+	}
+	want = append(want, []Status{StatusAccepted})
+	if fmt.Sprint(l.writes) != fmt.Sprint(want) {
+		t.Errorf("ledger writes %v, want %v", l.writes, want)
+	}
+}
