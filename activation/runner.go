@@ -444,7 +444,10 @@ func (r *Runner) sender(ctx context.Context, runID string, d Destination, w *com
 	// it is what keeps the crash window to the requests in flight.
 	record := func(extra []Entry) error {
 		if done == nil {
-			return w.commit(ctx, extra)
+			if err := w.commit(ctx, extra); err != nil {
+				return fmt.Errorf("commit intents: %w", err)
+			}
+			return nil
 		}
 		if err := w.commit(context.WithoutCancel(ctx), append(done.entries, extra...)); err != nil {
 			if len(extra) > 0 {
