@@ -150,16 +150,8 @@ func TestRunLeavesNoConnectionOpen(t *testing.T) {
 	}
 	srv.Start()
 	t.Cleanup(srv.Close)
-	d, err := New(Options{MeasurementID: "G-TEST000001", APISecret: "s", Endpoint: srv.URL, RatePerSecond: 1000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	var events activation.SliceEvents
-	for i := range 64 {
-		events = append(events, activation.Event{Key: fmt.Sprintf("%032x", i), LeadID: fmt.Sprintf("L%d", i),
-			Stage: activation.StageSQL, EventAt: now.Add(-time.Hour), ClientKey: fmt.Sprintf("%d.1700000000", 500000+i)})
-	}
+	d := destAt(t, srv.URL)
+	events := oneEventPerClient(64)
 	r := &activation.Runner{Ledger: &activation.MemoryLedger{}, Events: events, Destinations: []activation.Destination{d}, Concurrency: 8}
 	rep, err := r.Run(context.Background(), "run1")
 	if err != nil {
@@ -206,18 +198,8 @@ func TestRunStoppedMidRequestLeavesNoCrashWindow(t *testing.T) {
 		sink.Handler().ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
-	d, err := New(Options{MeasurementID: "G-TEST000001", APISecret: "s", Endpoint: srv.URL, RatePerSecond: 1000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	var events activation.SliceEvents
-	for i := range 16 {
-		events = append(events, activation.Event{Key: fmt.Sprintf("%032x", i), LeadID: fmt.Sprintf("L%d", i),
-			Stage: activation.StageSQL, EventAt: now.Add(-time.Hour), ClientKey: fmt.Sprintf("%d.1700000000", 500000+i)})
-	}
-	ledger := &activation.MemoryLedger{}
-	r := &activation.Runner{Ledger: ledger, Events: events, Destinations: []activation.Destination{d}, Concurrency: 4}
+	d := destAt(t, srv.URL)
+	r := &activation.Runner{Ledger: &activation.MemoryLedger{}, Events: oneEventPerClient(16), Destinations: []activation.Destination{d}, Concurrency: 4}
 	rep, _ := r.Run(ctx, "run1")
 	if len(rep.Destinations) != 1 {
 		t.Fatalf("report %+v", rep)
@@ -231,4 +213,26 @@ func TestRunStoppedMidRequestLeavesNoCrashWindow(t *testing.T) {
 	if len(dr.Unknown) != 0 || len(dr.CrashWindow) != 0 {
 		t.Errorf("unknown %v, crash window %v: want none", dr.Unknown, dr.CrashWindow)
 	}
+}
+
+// destAt is a destination sending to url on the real clock.
+func destAt(t *testing.T, url string) *Destination {
+	t.Helper()
+	d, err := New(Options{MeasurementID: "G-TEST000001", APISecret: "s", Endpoint: url, RatePerSecond: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// oneEventPerClient is n sql events of an hour ago, each of its own client,
+// so each is a request of its own.
+func oneEventPerClient(n int) activation.SliceEvents {
+	now := time.Now()
+	var events activation.SliceEvents
+	for i := range n {
+		events = append(events, activation.Event{Key: fmt.Sprintf("%032x", i), LeadID: fmt.Sprintf("L%d", i),
+			Stage: activation.StageSQL, EventAt: now.Add(-time.Hour), ClientKey: fmt.Sprintf("%d.1700000000", 500000+i)})
+	}
+	return events
 }
