@@ -37,8 +37,10 @@ type Runner struct {
 	// neither writes the ledger, so nothing they touch counts as delivered.
 	Mode string
 	// Out receives dry-run payloads, one per line.
-	Out    io.Writer
-	Now    func() time.Time
+	Out io.Writer
+	Now func() time.Time
+	// Logger receives what the runner logs, by destination; the caller's
+	// logger carries the run's id (jobs' does), so the runner does not add it.
 	Logger *slog.Logger
 }
 
@@ -229,7 +231,7 @@ func (r *Runner) deliver(ctx context.Context, runID string, d Destination) (Dest
 	start := r.Now()
 	name := d.Name()
 	dr := DestinationReport{Destination: name, Counts: map[Status]int{}, Dedups: d.DedupWindow() > 0, Validated: r.Mode == ModeValidate}
-	log := r.Logger.With("destination", name, "run_id", runID)
+	log := r.Logger.With("destination", name)
 	states, err := r.Ledger.States(ctx, name)
 	if err != nil {
 		return dr, fmt.Errorf("activation: %s: read the ledger: %w", name, err)

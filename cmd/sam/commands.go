@@ -188,9 +188,12 @@ func cmdRun(ctx context.Context, e *env) error {
 }
 
 // printActivation prints the activation tables when the writeback stage ran
-// (also when it failed: they say what is in doubt).
+// (also when it failed: they say what is in doubt), unless the run was
+// interrupted.
 func (e *env) printActivation(ctx context.Context, app *jobs.App) {
-	if app.Activation == nil {
+	if app.Activation == nil || ctx.Err() != nil {
+		// An interrupted run has seconds left before SIGKILL; the stage
+		// summary already says what the run sent and what is in doubt.
 		return
 	}
 	if err := printActivationTables(ctx, e.stdout, app.WH, app.Settings.ReportingCurrency); err != nil {

@@ -3,7 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -244,4 +247,71 @@ func TestWritebackOnANewWarehouseFailsWithoutTableWarnings(t *testing.T) {
 	if strings.Contains(errOut, "could not print") {
 		t.Errorf("stderr %q: warns about tables no transform has built", errOut)
 	}
+}
+
+// A writeback stopped by SIGTERM exits 3 once the requests under way have
+// their outcomes, and does not spend the seconds left before SIGKILL on
+// the activation tables (nor warn that it could not print them). No JSON
+// log line of the run names a key twice (writeback's named its run_id twice).
+func TestInterruptedWritebackExitsThreeWithoutTableWarnings(t *testing.T) {
+	data := t.TempDir()
+	if code, _, errOut := sam(t, "generate", "--out", data, "--days", "5", "--seed", "3"); code != exitOK {
+		t.Fatalf("generate: exit %d, stderr %q", code, errOut)
+	}
+	t.Setenv("SAM_DUCKDB_PATH", filepath.Join(t.TempDir(), "sam.duckdb"))
+	t.Setenv("SAM_GA4_EXPORT_DIR", filepath.Join(data, "ga4"))
+	t.Setenv("SAM_CRM_DIR", filepath.Join(data, "crm"))
+	t.Setenv("SAM_SPEND_DIR", filepath.Join(data, "spend"))
+	t.Setenv("SAM_FX_RATES_FILE", filepath.Join(data, "fx_rates.csv"))
+	code, _, prepErr := sam(t, "run", "--stages", "load_ga4,load_crm,load_spend,transform")
+	if code != exitOK {
+		t.Fatalf("load and transform: exit %d, stderr %q", code, prepErr)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	ga4 := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		stop() // the SIGTERM, while this request is at GA4
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer ga4.Close()
+	t.Setenv("SAM_WRITEBACK_MODE", "send")
+	t.Setenv("SAM_GA4_MP_ENDPOINT", ga4.URL)
+	t.Setenv("SAM_GA4_API_SECRET", "test-secret")
+	var out, errOut bytes.Buffer
+	if code := run(ctx, []string{"writeback"}, &out, &errOut); code != exitInterrupted {
+		t.Fatalf("exit %d, want %d; stderr %q", code, exitInterrupted, errOut.String())
+	}
+	if strings.Contains(errOut.String(), "could not print") || !strings.Contains(errOut.String(), "unknown 0") {
+		t.Errorf("stderr %q: want no table warning and no unknown outcome", errOut.String())
+	}
+	for _, line := range strings.Split(strings.TrimSpace(prepErr+errOut.String()), "\n") {
+		if k := repeatedKey(line); k != "" {
+			t.Errorf("log line repeats %q: %s", k, line)
+		}
+	}
+}
+
+// repeatedKey is a key that a JSON log line's object holds twice, or "".
+func repeatedKey(line string) string {
+	dec := json.NewDecoder(strings.NewReader(line))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return ""
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		k, _ := tok.(string)
+		if seen[k] {
+			return k
+		}
+		seen[k] = true
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return ""
+		}
+	}
+	return ""
 }
