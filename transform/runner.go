@@ -368,6 +368,18 @@ func (r *Runner) planItem(ctx context.Context, m *Model, st State, built bool, v
 	return it, nil
 }
 
+// missingSources lists the raw tables m reads that do not exist.
+func (it PlanItem) missingSources(m *Model) []string {
+	var out []string
+	for _, src := range m.SourceRefs {
+		s, n, _ := strings.Cut(src, ".")
+		if t := rawTable(s, n); it.inputs[t] == absentSource {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
 // rebuildInput is what the rebuild decision depends on, all of it known
 // before the warehouse is asked anything beyond the state table.
 type rebuildInput struct {
@@ -524,10 +536,13 @@ func (r *Runner) sourceFingerprints(ctx context.Context) (map[string]string, err
 	return out, nil
 }
 
+// absentSource is the fingerprint of a source table that does not exist.
+const absentSource = "absent"
+
 func (r *Runner) fingerprint(ctx context.Context, table string) (string, error) {
 	schema, err := r.WH.Describe(ctx, table)
 	if errors.Is(err, warehouse.ErrNotFound) {
-		return "absent", nil
+		return absentSource, nil
 	}
 	if err != nil {
 		return "", fmt.Errorf("source %s: %w", table, err)
@@ -829,6 +844,17 @@ func (run *buildRun) level(ctx context.Context, level int, items []PlanItem) {
 		if len(bad) > 0 {
 			results[i].Status = StatusUpstreamFailed
 			results[i].Err = fmt.Errorf("upstream %s", strings.Join(bad, ", "))
+			continue
+		}
+		if missing := it.missingSources(m); len(missing) > 0 {
+			// The engine's own error would name the table with a guess at
+			// another one; this says what is wrong.
+			what := "source table " + missing[0] + " does not exist: nothing has loaded it yet"
+			if len(missing) > 1 {
+				what = "source tables " + strings.Join(missing, ", ") + " do not exist: nothing has loaded them yet"
+			}
+			results[i].Status, results[i].Err = StatusFailed, fmt.Errorf("%s: %s", m.File, what)
+			run.log.Error("model failed", "model", m.Name, "file", m.File, "err", results[i].Err)
 			continue
 		}
 		pl.Go(func() {

@@ -1000,3 +1000,24 @@ func (f *fixture) buildBreakingAt(at string) (*BuildReport, error) {
 	}
 	return rep, err
 }
+
+// A model whose raw table no load has written fails with that reason, not
+// with the engine's binder error (DuckDB's named another table: "Did you
+// mean raw_writeback__send_log?"), and its SQL is not run.
+func TestModelOverAMissingSourceSaysNothingHasLoadedIt(t *testing.T) {
+	f := newFixture(t)
+	f.exec("DROP TABLE raw_app__events")
+	_, err := f.build("", BuildOptions{})
+	if err == nil {
+		t.Fatal("the build succeeded without its source")
+	}
+	msg := err.Error()
+	for _, w := range []string{"model stg_events: staging/stg_events.sql: source table raw_app__events does not exist: nothing has loaded it yet", "model int_daily: not built: upstream stg_events failed"} {
+		if !strings.Contains(msg, w) {
+			t.Errorf("error does not contain %q:\n%s", w, msg)
+		}
+	}
+	if strings.Contains(msg, "Catalog Error") {
+		t.Errorf("the error still carries the engine's binder error:\n%s", msg)
+	}
+}
