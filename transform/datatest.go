@@ -2,6 +2,7 @@ package transform
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -25,6 +26,9 @@ type dataTest struct {
 	severity Severity
 	// query renders the test for an engine.
 	query func(env renderEnv) (string, error)
+	// unbuilt lists the deps that have never been built (Test sets it):
+	// the test is then an error without its SQL being run.
+	unbuilt []string
 }
 
 // headerTests expands a model's header into its tests.
@@ -223,8 +227,11 @@ func (r *Runner) runTest(ctx context.Context, env renderEnv, t dataTest, runID s
 		"duration", res.Duration.Round(time.Millisecond)}
 	lvl := slog.LevelInfo
 	switch res.Status {
-	case TestFail, TestError:
+	case TestFail:
 		lvl = slog.LevelError
+	case TestError:
+		lvl = slog.LevelError
+		args = append(args, "err", res.Err)
 	case TestWarn:
 		// The run goes on, so the log line is where the rows are seen.
 		lvl = slog.LevelWarn
@@ -238,6 +245,10 @@ func (r *Runner) evalTest(ctx context.Context, env renderEnv, t dataTest, runID 
 	start := time.Now()
 	res := TestResult{Name: t.name, File: t.file, Model: t.model, Severity: t.severity}
 	done := func() TestResult { res.Duration = time.Since(start); return res }
+	if len(t.unbuilt) > 0 {
+		res.Status, res.Err = TestError, fmt.Errorf("model %s is not built", strings.Join(t.unbuilt, ", "))
+		return done()
+	}
 	q, err := t.query(env)
 	if err != nil {
 		res.Status, res.Err = TestError, err
@@ -297,6 +308,10 @@ func toInt(v any) (int64, error) {
 	return n, err
 }
 
+// ErrNothingBuilt is Test's error on a warehouse where no model is built
+// yet.
+var ErrNothingBuilt = errors.New("no model is built yet, so there is nothing to test")
+
 // Test runs the data tests of the selected models, and the custom tests that
 // reference any of them, against what is built now.
 func (r *Runner) Test(ctx context.Context, sel Selection) (*TestReport, error) {
@@ -333,6 +348,22 @@ func (r *Runner) TestAfter(ctx context.Context, sel Selection, build *BuildRepor
 			already++
 		default:
 			tests = append(tests, t)
+		}
+	}
+	if len(tests) > 0 {
+		states, err := LoadState(ctx, r.WH)
+		if err != nil {
+			return nil, err
+		}
+		if len(states) == 0 {
+			return nil, ErrNothingBuilt
+		}
+		for i, t := range tests {
+			for _, d := range t.deps {
+				if _, ok := states[d]; !ok {
+					tests[i].unbuilt = append(tests[i].unbuilt, d)
+				}
+			}
 		}
 	}
 	env := renderEnv{dialect: r.WH.Dialect(), qualify: r.WH.QualifiedName, vars: r.Vars}

@@ -98,3 +98,45 @@ func TestTestStopsWhenTheWarehouseBecomesUnusable(t *testing.T) {
 		t.Errorf("Test error names the cause %d times, a later failure, or not what was left:\n%s", strings.Count(msg, "unique_ptr"), msg)
 	}
 }
+
+// Testing a warehouse where nothing is built yet is one error that says
+// so, not one engine error per test.
+func TestTestBeforeAnyBuildSaysNothingIsBuilt(t *testing.T) {
+	f := newFixture(t)
+	rep, err := f.runner().Test(f.ctx, Selection{})
+	if !errors.Is(err, ErrNothingBuilt) {
+		t.Fatalf("error = %v, want ErrNothingBuilt", err)
+	}
+	if rep != nil && len(rep.Tests) > 0 {
+		t.Errorf("ran %d tests on a warehouse with no model built", len(rep.Tests))
+	}
+}
+
+// The tests of a model that was never built error with that reason, and
+// their SQL is not run; the tests of built models run as usual.
+func TestTestsOfAModelNeverBuiltSayItIsNotBuilt(t *testing.T) {
+	f := newFixture(t)
+	f.edit("intermediate/int_daily.sql", "  count(*) as events,", "  count(*) as events,\n  no_such_column as x,")
+	if _, err := f.build("", BuildOptions{}); err == nil {
+		t.Fatal("the broken model built")
+	}
+	rep, err := f.runner().Test(f.ctx, Selection{})
+	if err == nil {
+		t.Fatal("tests of a model never built passed")
+	}
+	got := map[string]string{}
+	for _, tr := range rep.Tests {
+		got[tr.Name] = string(tr.Status)
+		if tr.Model == "int_daily" && (tr.Err == nil || tr.Err.Error() != "model int_daily is not built") {
+			t.Errorf("%s: err %v, want \"model int_daily is not built\"", tr.Name, tr.Err)
+		}
+	}
+	if got["unique_combination(int_daily: event_date, channel)"] != string(TestError) {
+		t.Errorf("tests %v: want int_daily's test in error", got)
+	}
+	for name, st := range got {
+		if strings.HasPrefix(name, "not_null(stg_events.") && st != string(TestPass) {
+			t.Errorf("%s: %s, want pass (stg_events is built)", name, st)
+		}
+	}
+}
