@@ -20,6 +20,7 @@ import (
 	"github.com/sam-attribution/sam/internal/progress"
 	"github.com/sam-attribution/sam/jobs"
 	"github.com/sam-attribution/sam/report"
+	"github.com/sam-attribution/sam/transform"
 	"github.com/sam-attribution/sam/warehouse"
 )
 
@@ -291,7 +292,13 @@ func cmdTest(ctx context.Context, e *env) error {
 	if err := e.parse(fs); err != nil {
 		return err
 	}
-	return e.withApp(ctx, nil, func(app *jobs.App) error { return e.runReport(app.Test(ctx, *sel)) })
+	return e.withApp(ctx, nil, func(app *jobs.App) error {
+		err := e.runReport(app.Test(ctx, *sel))
+		if errors.Is(err, transform.ErrNothingBuilt) {
+			return fmt.Errorf("%w (`sam transform` or `sam run` builds them)", err)
+		}
+		return err
+	})
 }
 
 func cmdWriteback(ctx context.Context, e *env) error {

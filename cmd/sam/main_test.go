@@ -315,3 +315,16 @@ func repeatedKey(line string) string {
 	}
 	return ""
 }
+
+// `sam test` before any transform fails with one line that names the
+// command that builds the models, not one engine error per test.
+func TestTestOnANewWarehouseNamesTheCommandThatBuildsTheModels(t *testing.T) {
+	t.Setenv("SAM_DUCKDB_PATH", filepath.Join(t.TempDir(), "sam.duckdb"))
+	code, _, errOut := sam(t, "test")
+	if code != exitFailed || !strings.Contains(errOut, "no model is built yet") || !strings.Contains(errOut, "`sam transform` or `sam run`") {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	if n := strings.Count(errOut, "\n"); n > 5 {
+		t.Errorf("stderr has %d lines: %q", n, errOut)
+	}
+}
