@@ -213,6 +213,10 @@ func (r *Runner) Plan(ctx context.Context, sel Selection, opts BuildOptions) (*P
 		if it.Action == ActionSkip || it.Materialized == "seed" {
 			continue
 		}
+		if missing := it.missingSources(r.Project.Models[it.Model]); len(missing) > 0 {
+			it.EstimateErr = notLoaded(missing)
+			continue
+		}
 		est, err := r.WH.DryRun(ctx, it.sql)
 		if err != nil {
 			// An upstream that does not exist yet makes a dry run fail;
@@ -378,6 +382,14 @@ func (it PlanItem) missingSources(m *Model) []string {
 		}
 	}
 	return out
+}
+
+// notLoaded says that the missing source tables do not exist.
+func notLoaded(missing []string) string {
+	if len(missing) == 1 {
+		return "source table " + missing[0] + " does not exist: nothing has loaded it yet"
+	}
+	return "source tables " + strings.Join(missing, ", ") + " do not exist: nothing has loaded them yet"
 }
 
 // rebuildInput is what the rebuild decision depends on, all of it known
@@ -849,11 +861,7 @@ func (run *buildRun) level(ctx context.Context, level int, items []PlanItem) {
 		if missing := it.missingSources(m); len(missing) > 0 {
 			// The engine's own error would name the table with a guess at
 			// another one; this says what is wrong.
-			what := "source table " + missing[0] + " does not exist: nothing has loaded it yet"
-			if len(missing) > 1 {
-				what = "source tables " + strings.Join(missing, ", ") + " do not exist: nothing has loaded them yet"
-			}
-			results[i].Status, results[i].Err = StatusFailed, fmt.Errorf("%s: %s", m.File, what)
+			results[i].Status, results[i].Err = StatusFailed, fmt.Errorf("%s: %s", m.File, notLoaded(missing))
 			run.log.Error("model failed", "model", m.Name, "file", m.File, "err", results[i].Err)
 			continue
 		}

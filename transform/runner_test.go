@@ -1021,3 +1021,18 @@ func TestModelOverAMissingSourceSaysNothingHasLoadedIt(t *testing.T) {
 		t.Errorf("the error still carries the engine's binder error:\n%s", msg)
 	}
 }
+
+// Plan says which raw table a model is missing instead of dry-running it
+// into the engine's binder error.
+func TestPlanNamesAMissingSource(t *testing.T) {
+	f := newFixture(t)
+	f.exec("DROP TABLE raw_app__events")
+	plan, err := f.runner().Plan(f.ctx, Selection{}, BuildOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	it, _ := plan.Item("stg_events")
+	if want := "source table raw_app__events does not exist: nothing has loaded it yet"; it.EstimateErr != want {
+		t.Errorf("stg_events: estimate error %q, want %q", it.EstimateErr, want)
+	}
+}
