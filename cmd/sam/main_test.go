@@ -15,6 +15,7 @@ import (
 
 	"github.com/sam-attribution/sam/activation"
 	"github.com/sam-attribution/sam/scheduler"
+	"github.com/sam-attribution/sam/transform"
 	"github.com/sam-attribution/sam/warehouse/duckdb"
 	"github.com/sam-attribution/sam/warehouse/systables"
 )
@@ -326,5 +327,22 @@ func TestTestOnANewWarehouseNamesTheCommandThatBuildsTheModels(t *testing.T) {
 	}
 	if n := strings.Count(errOut, "\n"); n > 5 {
 		t.Errorf("stderr has %d lines: %q", n, errOut)
+	}
+}
+
+// The plan table keeps one line per model when a dry run's error runs to
+// several (DuckDB's points at the query with a caret).
+func TestPlanTableKeepsOneLinePerModel(t *testing.T) {
+	p := &transform.Plan{Items: []transform.PlanItem{
+		{Model: "stg_a", Materialized: "table", Action: transform.ActionBuild, Reasons: []string{"new"},
+			EstimateErr: "duckdb: dry run: Catalog Error: Table with name raw_a does not exist!\n\nLINE 3: from \"raw_a\"\n             ^"},
+		{Model: "stg_b", Materialized: "table", Action: transform.ActionBuild, Reasons: []string{"new"}},
+	}}
+	var out bytes.Buffer
+	if err := writePlan(&out, p); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "LINE 3") || !strings.Contains(out.String(), "error: duckdb: dry run: Catalog Error: Table with name raw_a does not exist!") {
+		t.Errorf("plan table:\n%s", out.String())
 	}
 }

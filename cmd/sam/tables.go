@@ -49,7 +49,10 @@ func writePlan(w io.Writer, p *transform.Plan) error {
 		est := ""
 		switch {
 		case it.EstimateErr != "":
-			est = "error: " + it.EstimateErr
+			// An engine's error can run to several lines (DuckDB's points
+			// at the query); the table keeps the first.
+			first, _, _ := strings.Cut(it.EstimateErr, "\n")
+			est = "error: " + first
 		case it.Estimate.Supported:
 			est = fmt.Sprint(it.Estimate.BytesProcessed)
 		}
