@@ -188,6 +188,9 @@ func (a *App) Checksums(ctx context.Context, tables []string) ([]transform.Table
 	}
 	out := make([]transform.TableChecksum, 0, len(tables))
 	for _, t := range tables {
+		if _, err := a.WH.Describe(ctx, t); errors.Is(err, warehouse.ErrNotFound) {
+			return nil, fmt.Errorf("checksum %s: %s is not built: %w", t, t, err)
+		}
 		c, err := transform.Checksum(ctx, a.WH, t)
 		if err != nil {
 			return nil, err

@@ -256,6 +256,9 @@ func cmdChecksum(ctx context.Context, e *env) error {
 	}
 	return e.withApp(ctx, nil, func(app *jobs.App) error {
 		sums, err := app.Checksums(ctx, fs.Args())
+		if errors.Is(err, warehouse.ErrNotFound) {
+			return fmt.Errorf("%w (the marts are built by `sam transform` or `sam run`)", err)
+		}
 		if err != nil {
 			return err
 		}

@@ -346,3 +346,13 @@ func TestPlanTableKeepsOneLinePerModel(t *testing.T) {
 		t.Errorf("plan table:\n%s", out.String())
 	}
 }
+
+// `sam checksum` before any transform says the mart is not built and which
+// command builds it, not the engine's binder error.
+func TestChecksumOnANewWarehouseNamesTheCommandThatBuildsTheMarts(t *testing.T) {
+	t.Setenv("SAM_DUCKDB_PATH", filepath.Join(t.TempDir(), "sam.duckdb"))
+	code, _, errOut := sam(t, "checksum")
+	if code != exitFailed || !strings.Contains(errOut, "is not built") || !strings.Contains(errOut, "`sam transform` or `sam run`") || strings.Contains(errOut, "Catalog Error") {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+}
