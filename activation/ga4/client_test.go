@@ -277,3 +277,21 @@ func TestPostStoppedDuringARefusedAttemptIsNotRetried(t *testing.T) {
 		t.Fatalf("outcome %v after %d calls (err %v), want failed after 1", res.outcome, calls.Load(), res.err)
 	}
 }
+
+// An attempt the stopped run has not started yet is never sent: the error
+// must say so (failed, sent next run), not leave it unknown. Go's transport
+// returns on an ended context before asking for a connection, so the
+// connection trace alone cannot tell.
+func TestAttemptOfAStoppedRunIsNotSent(t *testing.T) {
+	srv, calls := statusServer(t)
+	c, _ := testClient(srv.URL, "s3cr3t")
+	ctx, stop := context.WithCancel(context.Background())
+	stop()
+	_, _, _, err := c.once(ctx, []byte(`{}`))
+	if err == nil || !notSent(err) {
+		t.Errorf("err %v: want one that proves nothing was sent", err)
+	}
+	if calls.Load() != 0 {
+		t.Errorf("the server received %d requests", calls.Load())
+	}
+}
