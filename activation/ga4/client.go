@@ -165,14 +165,14 @@ func (e *notReceived) Unwrap() error { return e.err }
 
 // once makes one attempt.
 func (c *client) once(ctx context.Context, body []byte) (status int, retryAfter time.Duration, msgs []ValidationMessage, err error) {
-	if err := ctx.Err(); err != nil {
-		// Stopped before the attempt began. Go's transport would return
-		// before asking for a connection, which the trace cannot tell from
-		// a request it wrote.
-		return 0, 0, nil, &noConnError{fmt.Errorf("the run stopped before the request was sent: %w", err)}
-	}
 	ctx, cancel := retry.InFlight(ctx, c.timeout, c.grace)
 	defer cancel()
+	if err := ctx.Err(); err != nil {
+		// The run stopped before the attempt began (InFlight's context has
+		// ended only then). Go's transport would return before asking for
+		// a connection, which the trace cannot tell from a request written.
+		return 0, 0, nil, &noConnError{fmt.Errorf("the run stopped before the request was sent: %w", context.Cause(ctx))}
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.target(), bytes.NewReader(body))
 	if err != nil {
 		return 0, 0, nil, c.redact(err)
