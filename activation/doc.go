@@ -41,11 +41,16 @@
 // # The crash window is the requests in flight
 //
 // Each sender commits the intent of its own request, sends it, and commits
-// the outcome before it takes the next request. Commits of all senders are
-// grouped into one warehouse write (group commit), so throughput does not
-// pay one write per request. A kill -9 therefore leaves at most
-// Concurrency requests (Concurrency × MaxBatch events) in the crash window:
-// with the defaults, 8 GA4 requests of at most 25 events, 200 events.
+// the outcome before it sends the next request; when the next request is
+// already waiting, its intent rides in the same write as the outcome.
+// Commits of all senders are grouped into one warehouse write (group
+// commit), so throughput does not pay one write per request. A kill -9
+// therefore leaves at most Concurrency requests (Concurrency × MaxBatch
+// events) in the crash window: with the defaults, 8 GA4 requests of at most
+// 25 events, 200 events. A stop (SIGTERM) starts no new request and gives
+// the ones under way each destination's stop grace to answer (5 s by
+// default, of the 10 s Cloud Run leaves before SIGKILL), so their outcomes
+// are known and written.
 //
 // Which destination deduplicates:
 //
