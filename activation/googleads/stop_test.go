@@ -25,3 +25,20 @@ func TestStoppedRunLetsTheRequestUnderWayFinish(t *testing.T) {
 		}
 	}
 }
+
+// A run stopped before its request is sent sends nothing, and says so:
+// the conversions are failed (sent next run), not unknown.
+func TestStoppedRunSendsNothingAndSaysSo(t *testing.T) {
+	s, srv := newSim(t)
+	d := newDest(t, srv, nil)
+	ctx, stop := context.WithCancel(context.Background())
+	stop()
+	for _, o := range d.Send(ctx, []activation.Event{ev(1, activation.StageSQL)}) {
+		if o.Status != activation.StatusFailed {
+			t.Errorf("outcome %+v, want failed", o)
+		}
+	}
+	if st := s.Stats(); st.Requests != 0 {
+		t.Errorf("stats %+v, want no request", st)
+	}
+}
