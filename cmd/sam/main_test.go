@@ -27,6 +27,15 @@ func sam(t *testing.T, args ...string) (int, string, string) {
 	return code, out.String(), errOut.String()
 }
 
+// useData points sam at a new warehouse and at the input folders under data.
+func useData(t *testing.T, data string) {
+	t.Helper()
+	t.Setenv("SAM_DUCKDB_PATH", filepath.Join(t.TempDir(), "sam.duckdb"))
+	t.Setenv("SAM_GA4_EXPORT_DIR", filepath.Join(data, "ga4"))
+	t.Setenv("SAM_CRM_DIR", filepath.Join(data, "crm"))
+	t.Setenv("SAM_SPEND_DIR", filepath.Join(data, "spend"))
+}
+
 func TestUsageErrorsExitTwo(t *testing.T) {
 	cases := [][]string{
 		{},
@@ -205,10 +214,7 @@ func TestLoadOnlyRunOnANewWarehouseEndsQuietly(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	t.Setenv("SAM_DUCKDB_PATH", filepath.Join(t.TempDir(), "sam.duckdb"))
-	t.Setenv("SAM_GA4_EXPORT_DIR", filepath.Join(data, "ga4"))
-	t.Setenv("SAM_CRM_DIR", filepath.Join(data, "crm"))
-	t.Setenv("SAM_SPEND_DIR", filepath.Join(data, "spend"))
+	useData(t, data)
 	code, out, errOut := sam(t, "run", "--stages", "load_spend")
 	if code != exitOK {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
@@ -259,10 +265,7 @@ func TestInterruptedWritebackExitsThreeWithoutTableWarnings(t *testing.T) {
 	if code, _, errOut := sam(t, "generate", "--out", data, "--days", "5", "--seed", "3"); code != exitOK {
 		t.Fatalf("generate: exit %d, stderr %q", code, errOut)
 	}
-	t.Setenv("SAM_DUCKDB_PATH", filepath.Join(t.TempDir(), "sam.duckdb"))
-	t.Setenv("SAM_GA4_EXPORT_DIR", filepath.Join(data, "ga4"))
-	t.Setenv("SAM_CRM_DIR", filepath.Join(data, "crm"))
-	t.Setenv("SAM_SPEND_DIR", filepath.Join(data, "spend"))
+	useData(t, data)
 	t.Setenv("SAM_FX_RATES_FILE", filepath.Join(data, "fx_rates.csv"))
 	code, _, prepErr := sam(t, "run", "--stages", "load_ga4,load_crm,load_spend,transform")
 	if code != exitOK {
