@@ -158,6 +158,9 @@ type PlanItem struct {
 	// Estimate is the dry-run cost on engines that estimate (BigQuery).
 	Estimate    warehouse.Estimate
 	EstimateErr string
+	// EstimateAfter lists the upstream models that do not exist yet: no
+	// dry run can read them, so there is no estimate until they are built.
+	EstimateAfter []string
 
 	inputs           map[string]string
 	definition       string
@@ -208,19 +211,33 @@ func (r *Runner) Plan(ctx context.Context, sel Selection, opts BuildOptions) (*P
 	if err != nil {
 		return nil, err
 	}
+	exists := map[string]bool{} // upstream models looked up so far
 	for i := range plan.Items {
 		it := &plan.Items[i]
 		if it.Action == ActionSkip || it.Materialized == "seed" {
 			continue
 		}
-		if missing := it.missingSources(r.Project.Models[it.Model]); len(missing) > 0 {
+		m := r.Project.Models[it.Model]
+		if missing := it.missingSources(m); len(missing) > 0 {
 			it.EstimateErr = notLoaded(missing)
+			continue
+		}
+		for _, ref := range m.Refs {
+			if _, seen := exists[ref]; !seen {
+				_, err := r.WH.Describe(ctx, ref)
+				// Any other error is the dry run's to report.
+				exists[ref] = !errors.Is(err, warehouse.ErrNotFound)
+			}
+			if !exists[ref] {
+				it.EstimateAfter = append(it.EstimateAfter, ref)
+			}
+		}
+		if len(it.EstimateAfter) > 0 {
 			continue
 		}
 		est, err := r.WH.DryRun(ctx, it.sql)
 		if err != nil {
-			// An upstream that does not exist yet makes a dry run fail;
-			// that is information for the plan, not a reason to stop.
+			// Information for the plan, not a reason to stop.
 			it.EstimateErr = err.Error()
 			continue
 		}

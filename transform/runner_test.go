@@ -1036,3 +1036,22 @@ func TestPlanNamesAMissingSource(t *testing.T) {
 		t.Errorf("stg_events: estimate error %q, want %q", it.EstimateErr, want)
 	}
 }
+
+// On a warehouse where an upstream model is not built yet, Plan does not
+// dry-run its dependents into "table not found": it says which upstream
+// they wait for.
+func TestPlanSaysWhichUpstreamAnEstimateWaitsFor(t *testing.T) {
+	f := newFixture(t)
+	plan, err := f.runner().Plan(f.ctx, Selection{}, BuildOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stg, _ := plan.Item("stg_events")
+	if stg.EstimateErr != "" || len(stg.EstimateAfter) != 0 {
+		t.Errorf("stg_events: estimate error %q, after %v: its source is loaded", stg.EstimateErr, stg.EstimateAfter)
+	}
+	daily, _ := plan.Item("int_daily")
+	if daily.EstimateErr != "" || !reflect.DeepEqual(daily.EstimateAfter, []string{"stg_events"}) {
+		t.Errorf("int_daily: estimate error %q, after %v; want after [stg_events]", daily.EstimateErr, daily.EstimateAfter)
+	}
+}
