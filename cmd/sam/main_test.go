@@ -359,3 +359,21 @@ func TestChecksumOnANewWarehouseNamesTheCommandThatBuildsTheMarts(t *testing.T) 
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
 }
+
+// A model whose upstream is not built yet shows what its estimate waits
+// for, not an error.
+func TestPlanTableSaysWhatAnEstimateWaitsFor(t *testing.T) {
+	p := &transform.Plan{Items: []transform.PlanItem{
+		{Model: "int_a", Materialized: "table", Action: transform.ActionBuild, Reasons: []string{"new"}, EstimateAfter: []string{"stg_a"}},
+		{Model: "fct_b", Materialized: "table", Action: transform.ActionBuild, Reasons: []string{"new"}, EstimateAfter: []string{"int_a", "stg_b"}},
+	}}
+	var out bytes.Buffer
+	if err := writePlan(&out, p); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"after stg_a is built", "after int_a, stg_b are built"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("plan table does not say %q:\n%s", want, out.String())
+		}
+	}
+}

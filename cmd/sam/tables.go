@@ -53,6 +53,10 @@ func writePlan(w io.Writer, p *transform.Plan) error {
 			// at the query); the table keeps the first.
 			first, _, _ := strings.Cut(it.EstimateErr, "\n")
 			est = "error: " + first
+		case len(it.EstimateAfter) == 1:
+			est = "after " + it.EstimateAfter[0] + " is built"
+		case len(it.EstimateAfter) > 1:
+			est = "after " + strings.Join(it.EstimateAfter, ", ") + " are built"
 		case it.Estimate.Supported:
 			est = fmt.Sprint(it.Estimate.BytesProcessed)
 		}
