@@ -205,13 +205,21 @@ func (r *Runner) Plan(ctx context.Context, sel Selection, opts BuildOptions) (*P
 	if err != nil {
 		return nil, err
 	}
+	var states map[string]State
 	plan, err := r.plan(ctx, selected, opts, r.runID(), func(ctx context.Context) (map[string]State, error) {
-		return LoadState(ctx, r.WH)
+		var err error
+		states, err = LoadState(ctx, r.WH)
+		return states, err
 	})
 	if err != nil {
 		return nil, err
 	}
-	exists := map[string]bool{} // upstream models looked up so far
+	// Upstream models known to exist: those with a state, and those looked
+	// up since (a table can exist without SAM's state).
+	exists := map[string]bool{}
+	for name := range states {
+		exists[name] = true
+	}
 	for i := range plan.Items {
 		it := &plan.Items[i]
 		if it.Action == ActionSkip || it.Materialized == "seed" {
