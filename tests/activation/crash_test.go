@@ -102,27 +102,7 @@ func TestCrashChild(t *testing.T) {
 // events either arrived once or wait in its crash window, which holds no
 // more than the requests in flight (concurrency × 25).
 func TestKillNineDuringActivation(t *testing.T) {
-	if os.Getenv(envChild) == "1" {
-		t.Skip("in the child")
-	}
-	if testing.Short() {
-		t.Skip("spawns 40 processes")
-	}
-	kills := 20
-	if s := os.Getenv("SAM_ACTIVATION_KILLS"); s != "" {
-		fmt.Sscan(s, &kills)
-	}
-	rng := rand.New(rand.NewPCG(samtest.Seed(t), 7))
-	killed := 0
-	for k := range kills {
-		killAt := int64(1 + rng.IntN(60))
-		if crashOnce(t, k, killAt, syscall.SIGKILL) {
-			killed++
-		}
-		if t.Failed() {
-			t.Fatalf("kill %d at request %d failed (replay with the seed above)", k+1, killAt)
-		}
-	}
+	kills, killed := signalRuns(t, syscall.SIGKILL, "SAM_ACTIVATION_KILLS", 20, 7)
 	t.Logf("%d of %d runs were killed mid-activation; no destination took an effect twice", killed, kills)
 }
 
@@ -132,24 +112,34 @@ func TestKillNineDuringActivation(t *testing.T) {
 // way finish within the stop grace, so beyond what the kill test checks,
 // GA4's crash window stays empty: every GA4 event arrived exactly once.
 func TestSIGTERMDuringActivation(t *testing.T) {
+	signalRuns(t, syscall.SIGTERM, "SAM_ACTIVATION_STOPS", 10, 11)
+}
+
+// signalRuns runs crashOnce with sig at a random request, runs times (the
+// variable env changes it), drawing from the test seed's stream; it
+// returns the runs and how many the signal ended.
+func signalRuns(t *testing.T, sig syscall.Signal, env string, runs int, stream uint64) (int, int) {
 	if os.Getenv(envChild) == "1" {
 		t.Skip("in the child")
 	}
 	if testing.Short() {
-		t.Skip("spawns 20 processes")
+		t.Skipf("spawns %d processes", 2*runs)
 	}
-	stops := 10
-	if s := os.Getenv("SAM_ACTIVATION_STOPS"); s != "" {
-		fmt.Sscan(s, &stops)
+	if s := os.Getenv(env); s != "" {
+		fmt.Sscan(s, &runs)
 	}
-	rng := rand.New(rand.NewPCG(samtest.Seed(t), 11))
-	for k := range stops {
-		stopAt := int64(1 + rng.IntN(60))
-		crashOnce(t, k, stopAt, syscall.SIGTERM)
+	rng := rand.New(rand.NewPCG(samtest.Seed(t), stream))
+	ended := 0
+	for k := range runs {
+		at := int64(1 + rng.IntN(60))
+		if crashOnce(t, k, at, sig) {
+			ended++
+		}
 		if t.Failed() {
-			t.Fatalf("stop %d at request %d failed (replay with the seed above)", k+1, stopAt)
+			t.Fatalf("run %d, %v at request %d, failed (replay with the seed above)", k+1, sig, at)
 		}
 	}
+	return runs, ended
 }
 
 type sims struct {
