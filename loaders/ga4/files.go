@@ -26,7 +26,9 @@ import (
 // Parquet. Each day's partition of raw_ga4__events is replaced in one step,
 // so reruns are idempotent. Files it cannot use (misnamed, named for a
 // future day, damaged) are warned about and listed in Result.Skipped; a
-// damaged file is also a row in load_rejects, and the other days load.
+// damaged file (a gzip or Parquet file that cannot be read whole, an export
+// table without a line, a last line cut off) is also a row in load_rejects,
+// its day keeps what it held, and the other days load.
 //
 // Lines are validated in parallel workers (pipeline.go). Where the
 // warehouse reads local files (DuckDB), it reads the export files as they
@@ -449,6 +451,9 @@ func (l *FileLoader) openExport(t exportTable, f exportFile, read func(io.Reader
 	var r io.Reader = fh
 	if f.gz {
 		gz, err := gzip.NewReader(bufio.NewReaderSize(fh, 1<<20))
+		if errors.Is(err, io.EOF) {
+			return read(strings.NewReader("")) // no byte at all: a file without lines
+		}
 		if err != nil {
 			return fmt.Errorf("ga4: %s: %w", f.path, asBadFile(f.path, err))
 		}

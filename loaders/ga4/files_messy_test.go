@@ -323,3 +323,95 @@ func TestFileLoadParquetShardsAndEventsOfAnotherDate(t *testing.T) {
 		t.Errorf("rejects %v", got)
 	}
 }
+
+// A copy interrupted before it wrote anything leaves a file of no bytes.
+// GA4 creates no daily table for a day without events, so such a file is
+// damaged, not a day to empty: before, reloading it replaced a day of 1,205
+// events with none, logged as an ordinary loaded day.
+func TestFileLoadRejectsAnEmptyExportFileKeepsItsDay(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	writeFile(t, dir, "events_20250301.json", row(d1, 1, "page_view"), row(d1, 2, "scroll"))
+	db := openDuck(t)
+	var logs bytes.Buffer
+	l := NewFileLoader(Options{ExportDir: dir}, db, logTo(&logs))
+	if _, err := l.Load(ctx, "first"); err != nil {
+		t.Fatal(err)
+	}
+	writeBytes(t, dir, "events_20250301.json", nil)
+	writeBytes(t, dir, "events_20250302.json.gz", gzipLines(t)[:0]) // an empty .gz file as well
+	res, err := l.Load(ctx, "second")
+	if err != nil {
+		t.Fatalf("an empty file stopped the load: %v", err)
+	}
+	if n := queryInt(t, db, "SELECT count(*) FROM raw_ga4__events WHERE export_date = DATE '2025-03-01'"); n != 2 {
+		t.Errorf("the day holds %d rows, want the 2 loaded before", n)
+	}
+	rj := queryStrings(t, db, "SELECT object, reason FROM load_rejects WHERE run_id = 'second' ORDER BY object")
+	if len(rj) != 2 || !strings.HasPrefix(rj[0], "events_20250301.json|empty") || !strings.HasPrefix(rj[1], "events_20250302.json.gz|") {
+		t.Errorf("rejects %v, want both empty files with the reason", rj)
+	}
+	if len(res.Tables) != 0 || res.Counts.Read != res.Counts.Loaded+res.Counts.Rejected || res.Counts.Rejected != 2 {
+		t.Errorf("result %+v, want no table loaded and two files rejected", res)
+	}
+	if warnLine(logs.String(), "events_20250301.json") == "" {
+		t.Errorf("no WARN line names the empty file:\n%s", logs.String())
+	}
+}
+
+// An empty shard beside shards with events is what a wildcard extract may
+// write; the day loads from the others.
+func TestFileLoadAcceptsAnEmptyShardBesideOthers(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	writeFile(t, dir, "events_20250301_000000000000.json", row(d1, 1, "page_view"))
+	writeBytes(t, dir, "events_20250301_000000000001.json", nil)
+	db := openDuck(t)
+	res, err := NewFileLoader(Options{ExportDir: dir}, db, nil).Load(ctx, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Counts.Loaded != 1 || res.Counts.Rejected != 0 || len(res.Tables) != 1 {
+		t.Errorf("result %+v, want the day's one event loaded", res)
+	}
+}
+
+// A copy cut off mid-line leaves a last line that is not whole JSON and
+// has no newline after it. Before, the lines before it replaced the day
+// (36 of 1,204 events in the case that showed it) and the cut line was one
+// reject among them.
+func TestFileLoadRejectsAFileCutMidLineKeepsItsDay(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	d2 := d1.AddDate(0, 0, 1)
+	full := []string{row(d1, 1, "page_view"), row(d1, 2, "scroll"), row(d1, 3, "click")}
+	writeFile(t, dir, "events_20250301.json", full...)
+	db := openDuck(t)
+	var logs bytes.Buffer
+	l := NewFileLoader(Options{ExportDir: dir}, db, logTo(&logs))
+	if _, err := l.Load(ctx, "first"); err != nil {
+		t.Fatal(err)
+	}
+	cut := strings.Join(full, "\n")
+	writeBytes(t, dir, "events_20250301.json", []byte(cut[:len(cut)-40]))
+	// A whole last line without its newline is not a cut: it loads.
+	writeBytes(t, dir, "events_20250302.json", []byte(row(d2, 1, "page_view")+"\n"+row(d2, 2, "scroll")))
+	res, err := l.Load(ctx, "second")
+	if err != nil {
+		t.Fatalf("a cut file stopped the load: %v", err)
+	}
+	got := queryStrings(t, db, "SELECT export_date, count(*) FROM raw_ga4__events GROUP BY 1 ORDER BY 1")
+	if strings.Join(got, ",") != "2025-03-01|3,2025-03-02|2" {
+		t.Errorf("loaded %v, want the cut day as it was and the other day whole", got)
+	}
+	rj := queryStrings(t, db, "SELECT object, reason FROM load_rejects WHERE run_id = 'second'")
+	if len(rj) != 1 || !strings.HasPrefix(rj[0], "events_20250301.json|truncated") || !strings.Contains(rj[0], "line 3") {
+		t.Errorf("rejects %v, want the cut file, naming its last line", rj)
+	}
+	if res.Counts.Read != res.Counts.Loaded+res.Counts.Rejected || res.Counts.Loaded != 2 || res.Counts.Rejected != 1 {
+		t.Errorf("counts %+v, want 2 loaded and the file rejected", res.Counts)
+	}
+	if warnLine(logs.String(), "events_20250301.json") == "" {
+		t.Errorf("no WARN line names the cut file:\n%s", logs.String())
+	}
+}

@@ -3,6 +3,7 @@ package ga4
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -144,7 +145,8 @@ func (p *pipeline) read(ctx context.Context, work chan<- *chunk) error {
 		}
 	}
 	for i, t := range p.batch {
-		for _, f := range t.files {
+		lines := 0 // of the table's files so far
+		for j, f := range t.files {
 			c := &chunk{table: i, t: t, file: f, firstLine: 1}
 			if len(t.files) > 1 {
 				c.prefix = f.path[strings.LastIndexByte(f.path, '/')+1:] + " " // which shard a line number is in
@@ -153,7 +155,15 @@ func (p *pipeline) read(ctx context.Context, work chan<- *chunk) error {
 				c.suffix = fmt.Appendf(c.suffix, `,%q:%q`, kv[0], kv[1]) // names and values are plain ASCII
 			}
 			c.suffix = append(c.suffix, '}')
-			if err := p.readFile(*c, send); err != nil {
+			last := j == len(t.files)-1
+			end := func(n int) error {
+				lines += n
+				if last && lines == 0 {
+					return emptyTable(t)
+				}
+				return nil
+			}
+			if err := p.readFile(*c, send, end); err != nil {
 				return err
 			}
 		}
@@ -161,9 +171,23 @@ func (p *pipeline) read(ctx context.Context, work chan<- *chunk) error {
 	return nil
 }
 
-// readFile reads one file into chunks, copies of base.
-func (p *pipeline) readFile(base chunk, send func(*chunk) error) error {
+// emptyTable is the error of an export table whose files hold no line.
+// GA4 creates no daily table for a day without events, so an empty file is
+// a copy that did not finish, and loading it would empty its day.
+func emptyTable(t exportTable) error {
+	reason := "empty file: GA4 exports no table for a day without events, so this is a copy that did not finish"
+	if len(t.files) > 1 {
+		reason = fmt.Sprintf("empty export table: none of its %d shards holds a line; GA4 exports no table for a day without events, so this is a copy that did not finish", len(t.files))
+	}
+	return &badFileError{t.files[0].path, reason}
+}
+
+// readFile reads one file into chunks, copies of base. end is given the
+// number of lines that held something, and returns the error, if any, that
+// the file's last chunk carries.
+func (p *pipeline) readFile(base chunk, send func(*chunk) error, end func(lines int) error) error {
 	var readErr error
+	content := 0 // lines that are not blank
 	fresh := func() *chunk {
 		c := base
 		c.done = make(chan struct{})
@@ -193,7 +217,16 @@ func (p *pipeline) readFile(base chunk, send func(*chunk) error) error {
 				return nil // the lines so far go out first, the error with them
 			}
 			cur.counts.Bytes += int64(len(line))
-			if trimmed := trimEOL(line); len(trimmed) > 0 || !errors.Is(err, io.EOF) {
+			trimmed := trimEOL(line)
+			if len(trimmed) > 0 {
+				content++
+			}
+			if errors.Is(err, io.EOF) && len(trimmed) > 0 && !json.Valid(trimmed) {
+				// The last line has no newline and is not whole JSON: the
+				// copy was cut off, and what came before it is not the day.
+				readErr = &badFileError{base.file.path, fmt.Sprintf("truncated file: its last line (line %d) ends without a newline and is not whole JSON", lineNo+1)}
+			}
+			if len(trimmed) > 0 || !errors.Is(err, io.EOF) {
 				lineNo++
 				if len(cur.lines) == 0 {
 					cur.firstLine = lineNo
@@ -218,6 +251,8 @@ func (p *pipeline) readFile(base chunk, send func(*chunk) error) error {
 	}
 	if readErr != nil {
 		cur.err = p.l.readError(base.file, readErr)
+	} else {
+		cur.err = end(content)
 	}
 	return send(cur)
 }
