@@ -415,3 +415,63 @@ func TestFileLoadRejectsAFileCutMidLineKeepsItsDay(t *testing.T) {
 		t.Errorf("no WARN line names the cut file:\n%s", logs.String())
 	}
 }
+
+// A damaged Parquet file is the file's fault, as a damaged gzip file is:
+// it is rejected and the other days load. Before, an empty events_*.parquet
+// stopped the stage on DuckDB's "too small to be a Parquet file", and the
+// days after it were not loaded.
+func TestFileLoadRejectsDamagedParquetAndLoadsTheRest(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := openDuck(t)
+	writeFile(t, dir, "events_20250301.json", row(d1, 1, "page_view"), row(d1, 2, "scroll"))
+	if _, err := NewFileLoader(Options{ExportDir: dir}, db, nil).Load(ctx, "seed"); err != nil {
+		t.Fatal(err)
+	}
+	good := filepath.Join(t.TempDir(), "good.parquet")
+	if _, err := db.Exec(ctx, "COPY (SELECT * EXCLUDE (export_date, export_table, loaded_at, property_id) FROM raw_ga4__events) TO '"+good+"' (FORMAT parquet)"); err != nil {
+		t.Fatal(err)
+	}
+	whole, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The day loaded before, now arriving as a cut Parquet copy.
+	if err := os.Remove(filepath.Join(dir, "events_20250301.json")); err != nil {
+		t.Fatal(err)
+	}
+	writeBytes(t, dir, "events_20250301.parquet", whole[:len(whole)-100])
+	writeBytes(t, dir, "events_20250302.parquet", nil)
+	notGA4 := filepath.Join(dir, "events_20250303.parquet")
+	if _, err := db.Exec(ctx, "COPY (SELECT 1 AS id, 'x' AS name) TO '"+notGA4+"' (FORMAT parquet)"); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, dir, "events_20250304.json", row(d1.AddDate(0, 0, 3), 1, "page_view"))
+	var logs bytes.Buffer
+	res, err := NewFileLoader(Options{ExportDir: dir}, db, logTo(&logs)).Load(ctx, "pq")
+	if err != nil {
+		t.Fatalf("a damaged Parquet file stopped the load: %v", err)
+	}
+	got := queryStrings(t, db, "SELECT export_date, count(*) FROM raw_ga4__events GROUP BY 1 ORDER BY 1")
+	if strings.Join(got, ",") != "2025-03-01|2,2025-03-04|1" {
+		t.Errorf("loaded %v, want the first day as it was and the sound day", got)
+	}
+	rj := queryStrings(t, db, "SELECT object, reason FROM load_rejects WHERE run_id = 'pq' ORDER BY object")
+	want := []string{"events_20250301.parquet|truncated Parquet file", "events_20250302.parquet|not a Parquet file", "events_20250303.parquet|not a GA4 export"}
+	if len(rj) != len(want) {
+		t.Fatalf("rejects %v, want %v", rj, want)
+	}
+	for i := range want {
+		if !strings.HasPrefix(rj[i], want[i]) {
+			t.Errorf("reject %q, want it to start %q", rj[i], want[i])
+		}
+	}
+	if res.Counts.Read != res.Counts.Loaded+res.Counts.Rejected || res.Counts.Loaded != 1 || res.Counts.Rejected != 3 {
+		t.Errorf("counts %+v, want 1 loaded and the 3 files rejected", res.Counts)
+	}
+	for _, f := range []string{"events_20250301.parquet", "events_20250302.parquet", "events_20250303.parquet"} {
+		if warnLine(logs.String(), f) == "" {
+			t.Errorf("no WARN line names %s:\n%s", f, logs.String())
+		}
+	}
+}

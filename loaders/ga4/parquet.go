@@ -2,7 +2,9 @@ package ga4
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -27,6 +29,9 @@ func (l *FileLoader) loadParquet(ctx context.Context, runID string, t exportTabl
 	lit := l.wh.Dialect().StringLiteral
 	paths := make([]string, len(t.files))
 	for i, f := range t.files {
+		if err := checkParquetFrame(f.path); err != nil {
+			return c, err
+		}
 		abs, err := filepath.Abs(f.path)
 		if err != nil {
 			return c, fmt.Errorf("ga4: %w", err)
@@ -54,7 +59,7 @@ func (l *FileLoader) loadParquet(ctx context.Context, runID string, t exportTabl
 		}
 	}
 	if !cols["event_timestamp"] || !cols["event_date"] {
-		return c, fmt.Errorf("ga4: %s: the file has no event_timestamp or event_date column", what)
+		return c, &badFileError{t.files[0].path, "not a GA4 export: it has no event_timestamp or event_date column"}
 	}
 	// As for NDJSON (see one), an event must be filed under its own date.
 	ymd := t.day.Format("20060102")
@@ -115,4 +120,43 @@ func (l *FileLoader) parquetColumns(ctx context.Context, src string) (map[string
 		out[n] = true
 	}
 	return out, rows.Err()
+}
+
+// checkParquetFrame rejects a file that cannot be a whole Parquet file: one
+// that does not start and end with the magic "PAR1", or whose footer length
+// (the 4 little-endian bytes before the closing magic) is more than the
+// file holds (Apache Parquet format specification, "File Format"). An
+// interrupted copy fails here, as the file's fault, before the warehouse
+// is asked to read it.
+func checkParquetFrame(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("ga4: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("ga4: %w", err)
+	}
+	const magic = "PAR1"
+	size := st.Size()
+	if size < 12 {
+		return &badFileError{path, fmt.Sprintf("not a Parquet file: %d bytes, fewer than the 12 of a Parquet file's frame", size)}
+	}
+	head, tail := make([]byte, 4), make([]byte, 8)
+	if _, err := f.ReadAt(head, 0); err != nil {
+		return fmt.Errorf("ga4: read %s: %w", path, err)
+	}
+	if _, err := f.ReadAt(tail, size-8); err != nil {
+		return fmt.Errorf("ga4: read %s: %w", path, err)
+	}
+	switch {
+	case string(head) != magic:
+		return &badFileError{path, "not a Parquet file: it does not start with PAR1"}
+	case string(tail[4:]) != magic:
+		return &badFileError{path, "truncated Parquet file: it does not end with PAR1, so its footer is missing"}
+	case int64(binary.LittleEndian.Uint32(tail[:4])) > size-12:
+		return &badFileError{path, fmt.Sprintf("damaged Parquet file: its footer is %d bytes, more than the file holds", binary.LittleEndian.Uint32(tail[:4]))}
+	}
+	return nil
 }
