@@ -167,6 +167,10 @@ func (s *Source) ReadSkipping(ctx context.Context, stream, cur string, loaded fu
 	} else {
 		rows = newNDJSONReader(f)
 	}
+	var bad *headerError
+	if errors.As(err, &bad) {
+		return s.rejectFile(ctx, path, bad, emit)
+	}
 	if err != nil {
 		return fmt.Errorf("file source: %s: %w", path, err)
 	}
@@ -179,6 +183,19 @@ func (s *Source) ReadSkipping(ctx context.Context, stream, cur string, loaded fu
 			"file", path, "leads", rd.badClientIDs)
 	}
 	return nil
+}
+
+// rejectFile makes a file whose header SAM cannot use one reject, and
+// moves no cursor: the file is read again once it changes. The other files
+// load, as they do around a bad row.
+func (s *Source) rejectFile(ctx context.Context, path string, bad *headerError, emit func(context.Context, *record.Batch) error) error {
+	object := filepath.Base(path)
+	raw := bad.raw
+	if raw == "" {
+		raw = object
+	}
+	s.log.Warn("crm file: rejected a file whose header SAM cannot use; nothing of it was loaded", "file", path, "why", bad.reason)
+	return emit(ctx, &record.Batch{Rejects: []loaders.Reject{{Source: "file", Object: object, Reason: bad.reason + "; nothing of the file was loaded", Raw: raw}}})
 }
 
 // idColumn is the column a CSV header must name (it picks the delimiter).

@@ -227,11 +227,15 @@ func TestBothFormatsPresentIsAnError(t *testing.T) {
 	}
 }
 
-func TestMissingIDColumnIsAnError(t *testing.T) {
+func TestMissingIDColumnRejectsTheFile(t *testing.T) {
 	d := t.TempDir()
 	os.WriteFile(filepath.Join(d, "deals.csv"), []byte("id,amount\n1,2\n"), 0o644)
 	r := newRun(t, d, 1000)
-	if _, err := r.sync(t); err == nil || !strings.Contains(err.Error(), "no deal_id column") {
-		t.Errorf("err = %v, want the missing deal_id column named", err)
+	c, err := r.sync(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reason := rejects(r.wh)["id,amount"]; !strings.Contains(reason, "no deal_id column") || c.Rejected != 1 || c.Loaded != 0 {
+		t.Errorf("counts %+v, reject reason %q; want the file rejected, naming the missing deal_id column", c, reason)
 	}
 }

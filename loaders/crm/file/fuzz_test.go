@@ -19,8 +19,10 @@ import (
 )
 
 // read loads one stream from a directory holding only name with content
-// data, and returns every batch's records and rejects.
-func read(t *testing.T, stream, name string, data []byte) (record.Batch, error) {
+// data, and returns every batch's records and rejects. fileRejected is
+// whether the source rejected the file as a whole (its header), the one
+// batch that moves no cursor.
+func read(t *testing.T, stream, name string, data []byte) (all record.Batch, fileRejected bool, err error) {
 	t.Helper()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
@@ -30,17 +32,19 @@ func read(t *testing.T, stream, name string, data []byte) (record.Batch, error) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	var all record.Batch
 	err = src.Read(context.Background(), stream, "", func(_ context.Context, b *record.Batch) error {
 		all.Leads = append(all.Leads, b.Leads...)
 		all.Deals = append(all.Deals, b.Deals...)
 		all.Rejects = append(all.Rejects, b.Rejects...)
 		if b.Cursor == "" {
-			t.Fatal("a batch without a cursor")
+			if b.Len() != 1 || len(b.Rejects) != 1 {
+				t.Fatalf("a batch without a cursor that is not one file's reject: %+v", b)
+			}
+			fileRejected = true
 		}
 		return nil
 	})
-	return all, err
+	return all, fileRejected, err
 }
 
 // rows bounds the data rows a reader must account for: non-blank lines of
@@ -89,8 +93,8 @@ func rows(ndjson bool, data []byte) (lo, hi int, readable bool) {
 }
 
 // FuzzRead feeds arbitrary leads and deals files, CSV and NDJSON, to the
-// file source. The load either stops with a clear error (a file-level
-// problem such as a header without the id column) or accounts for every
+// file source. The source either rejects the file as a whole (a header it
+// cannot use, such as one without the id column) or accounts for every
 // row: loaded, or rejected with a reason and its raw text.
 //
 //	go test ./loaders/crm/file -run '^$' -fuzz '^FuzzRead$' -fuzztime 20s
@@ -114,14 +118,14 @@ func FuzzRead(f *testing.F) {
 		if ndjson {
 			ext = ".ndjson"
 		}
-		b, err := read(t, stream, stream+ext, data)
+		b, fileRejected, err := read(t, stream, stream+ext, data)
 		lo, hi, readable := rows(ndjson, data)
 		if err != nil {
-			if err.Error() == "" {
-				t.Fatal("load stopped with an empty error")
-			}
-			if readable && !strings.Contains(err.Error(), "header") {
-				t.Fatalf("load of a readable file stopped: %v\n%q", err, data)
+			t.Fatalf("the load stopped: %v\n%q", err, data)
+		}
+		if fileRejected {
+			if len(b.Leads)+len(b.Deals) != 0 || !strings.Contains(b.Rejects[0].Reason, "header") || b.Rejects[0].Object != stream+ext || b.Rejects[0].Raw == "" {
+				t.Fatalf("a file reject with rows or without its reason: %+v\n%q", b, data)
 			}
 			return
 		}
@@ -190,10 +194,10 @@ func FuzzLeadRoundTrip(f *testing.F) {
 		}
 		line, _ := json.Marshal(obj)
 
-		fromCSV, errCSV := read(t, "leads", "leads.csv", buf.Bytes())
-		fromJSON, errJSON := read(t, "leads", "leads.ndjson", append(line, '\n'))
-		if errCSV != nil || errJSON != nil {
-			t.Fatalf("load stopped: csv %v, ndjson %v", errCSV, errJSON)
+		fromCSV, csvRejected, errCSV := read(t, "leads", "leads.csv", buf.Bytes())
+		fromJSON, _, errJSON := read(t, "leads", "leads.ndjson", append(line, '\n'))
+		if errCSV != nil || errJSON != nil || csvRejected {
+			t.Fatalf("load stopped or rejected the file: csv %v (file rejected %v), ndjson %v", errCSV, csvRejected, errJSON)
 		}
 		if len(fromCSV.Leads)+len(fromCSV.Rejects) != 1 || len(fromJSON.Leads)+len(fromJSON.Rejects) != 1 {
 			t.Fatalf("one row in; csv gave %d leads %d rejects, ndjson %d leads %d rejects",

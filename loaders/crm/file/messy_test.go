@@ -195,7 +195,48 @@ func TestDelimiterSniffed(t *testing.T) {
 	d := t.TempDir()
 	write(t, d, "leads.csv", "id;created_at\nL1;2024-03-01\n")
 	r := newRun(t, d, 100)
-	if _, err := r.sync(t); err == nil || !strings.Contains(err.Error(), `no lead_id column (read with delimiter ';'; columns: id,created_at)`) {
-		t.Errorf("err = %v, want the delimiter and columns named", err)
+	if _, err := r.sync(t); err != nil {
+		t.Fatal(err)
+	}
+	if reason := rejects(r.wh)["id;created_at"]; !strings.Contains(reason, `no lead_id column (read with delimiter ';'; columns: id,created_at)`) {
+		t.Errorf("reject reason %q, want the delimiter and columns named", reason)
+	}
+}
+
+// A file whose header SAM cannot read is bad input like a bad row: one
+// reject naming the file and why, and the other files load. Before, an
+// empty leads.csv failed the load_crm stage ("read header: file is empty"),
+// which skipped every stage after it.
+func TestUnreadableHeaderRejectsTheFileAndLoadsTheRest(t *testing.T) {
+	d := t.TempDir()
+	write(t, d, "leads.csv", "")
+	write(t, d, "deals.csv", "id;amount;currency\nD1;100;EUR\n")
+	write(t, d, "accounts.csv", "account_id,name\nA1,Acme\n")
+	r := newRun(t, d, 100)
+	c, err := r.sync(t)
+	if err != nil {
+		t.Fatalf("a file without a usable header stopped the sync: %v", err)
+	}
+	if c.Read != c.Loaded+c.Rejected || c.Loaded != 1 || c.Rejected != 2 {
+		t.Errorf("counts %+v, want the account loaded and the two files rejected", c)
+	}
+	rj := rejects(r.wh)
+	if reason := rj["leads.csv"]; !strings.Contains(reason, "file is empty") {
+		t.Errorf("leads.csv reject reason %q (rejects %v)", reason, rj)
+	}
+	if reason := rj["id;amount;currency"]; !strings.Contains(reason, "header has no deal_id column") {
+		t.Errorf("deals.csv reject reason %q (rejects %v)", reason, rj)
+	}
+	if len(r.wh.Latest(record.AccountsTable, "account_id")) != 1 {
+		t.Error("the account was not loaded")
+	}
+	// Fixed, the files load on the next run: their cursors did not move.
+	write(t, d, "leads.csv", "lead_id,created_at\nL1,2024-03-01T10:00:00Z\n")
+	write(t, d, "deals.csv", "deal_id;amount;currency\nD1;100;EUR\n")
+	if c, err = r.sync(t); err != nil {
+		t.Fatal(err)
+	}
+	if c.Loaded != 2 || c.Rejected != 0 {
+		t.Errorf("after the fix %+v, want the lead and the deal loaded", c)
 	}
 }

@@ -143,6 +143,15 @@ type csvReader struct {
 	header []string
 }
 
+// headerError is a CSV file whose header SAM cannot use: the file's fault,
+// as opposed to a failing disk. raw is the header line as read, if any.
+type headerError struct {
+	reason string
+	raw    string
+}
+
+func (e *headerError) Error() string { return e.reason }
+
 // newCSVReader reads the header and picks the delimiter that makes it
 // name the id column.
 func newCSVReader(r io.Reader, id string) (*csvReader, error) {
@@ -151,12 +160,12 @@ func newCSVReader(r io.Reader, id string) (*csvReader, error) {
 	for {
 		s, n, err := ls.next()
 		if err == io.EOF {
-			return nil, errors.New("read header: file is empty")
+			return nil, &headerError{reason: "read header: file is empty"}
 		}
-		if err == nil {
-			err = lineProblem(s, n, nil)
-		} else if errors.Is(err, errLineTooLong) {
-			err = lineProblem(s, n, err)
+		if err == nil || errors.Is(err, errLineTooLong) {
+			if problem := lineProblem(s, n, err); problem != nil {
+				return nil, &headerError{reason: "read header: " + problem.Error(), raw: rawText(s)}
+			}
 		}
 		if err != nil {
 			return nil, fmt.Errorf("read header: %w", err)
@@ -183,7 +192,10 @@ func newCSVReader(r io.Reader, id string) (*csvReader, error) {
 			best, bestComma = fields, d
 		}
 	}
-	return nil, fmt.Errorf("header has no %s column (read with delimiter %q; columns: %s)", id, bestComma, strings.Join(best, ","))
+	return nil, &headerError{
+		reason: fmt.Sprintf("header has no %s column (read with delimiter %q; columns: %s)", id, bestComma, strings.Join(best, ",")),
+		raw:    rawText(line),
+	}
 }
 
 func containsCol(cols []string, c string) bool {
