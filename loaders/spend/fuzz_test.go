@@ -31,13 +31,14 @@ func dataLines(data []byte) int64 {
 }
 
 // checkAccounting asserts read = loaded + rejected, that every data line is
-// read, and that every reject says why and keeps its line.
+// read (a file without data lines may be one reject: the file's, when it is
+// damaged), and that every reject says why and keeps its line.
 func checkAccounting(t *testing.T, data []byte, rows [][]any, rejects []loaders.Reject, c loaders.Counts, width int) {
 	t.Helper()
 	if c.Read != c.Loaded+c.Rejected || c.Loaded != int64(len(rows)) || c.Rejected != int64(len(rejects)) {
 		t.Fatalf("counts %+v for %d rows and %d rejects", c, len(rows), len(rejects))
 	}
-	if want := dataLines(data); c.Read != want {
+	if want := dataLines(data); c.Read != want && !(want == 0 && c.Read == 1 && len(rejects) == 1) { // or the file's own reject
 		t.Fatalf("read %d lines, the file has %d data lines:\n%q", c.Read, want, data)
 	}
 	for _, r := range rejects {

@@ -7,7 +7,9 @@
 //
 // Both tables are replaced on every load: spend files are small and are
 // re-exported whole by the ad platforms, so a whole reload is idempotent and
-// picks up restated figures. A row that repeats a row of another spend file
+// picks up restated figures. A file that is not readable as an export (no
+// header line, or a header without the columns) is rejected, and the rows
+// it loaded before stay. A row that repeats a row of another spend file
 // (a second download of the same export) is rejected as a duplicate, so a
 // copy never doubles spend. Channel grouping and currency conversion happen
 // in the SQL models (stg_spend__daily, stg_fx__rates), not here.
@@ -116,19 +118,19 @@ func Load(ctx context.Context, wh warehouse.Warehouse, cfg Options, runID string
 		return total, err
 	}
 
-	spendRows, spendRejects, spendCounts, err := readSpendDir(ctx, cfg.Dir, now, logger)
+	spendRows, spendRejects, spendCounts, spendDamaged, err := readSpendDir(ctx, cfg.Dir, cfg.FXRatesFile, now, logger)
 	if err != nil {
 		return total, err
 	}
-	fxRows, fxRejects, fxCounts, err := readFXFile(cfg.FXRatesFile, now, logger)
+	fxRows, fxRejects, fxCounts, fxDamaged, err := readFXFile(cfg.FXRatesFile, now, logger)
 	if err != nil {
 		return total, err
 	}
 
-	if err := replace(ctx, wh, SpendTable, SpendSchema, spendRows, runID); err != nil {
+	if err := replace(ctx, wh, SpendTable, SpendSchema, spendRows, spendDamaged, runID, logger); err != nil {
 		return total, err
 	}
-	if err := replace(ctx, wh, FXTable, FXSchema, fxRows, runID); err != nil {
+	if err := replace(ctx, wh, FXTable, FXSchema, fxRows, fxDamaged, runID, logger); err != nil {
 		return total, err
 	}
 	if err := loaders.WriteRejects(ctx, wh, runID, append(spendRejects, fxRejects...)); err != nil {
@@ -142,11 +144,38 @@ func Load(ctx context.Context, wh warehouse.Warehouse, cfg Options, runID string
 	return total, nil
 }
 
-func replace(ctx context.Context, wh warehouse.Warehouse, table string, schema warehouse.Schema, rows [][]any, runID string) error {
+// replace makes rows the content of table, except for the rows that the
+// damaged files (read this time, but not as an export: see parseFile)
+// loaded before, which stay. Those are kept by deleting the other rows and
+// appending the new ones; a stop between the two leaves only rows that the
+// next load deletes or keeps again.
+func replace(ctx context.Context, wh warehouse.Warehouse, table string, schema warehouse.Schema, rows [][]any, damaged []string, runID string, logger *slog.Logger) error {
+	mode := warehouse.Replace
+	if len(damaged) > 0 {
+		_, err := wh.Describe(ctx, table)
+		switch {
+		case errors.Is(err, warehouse.ErrNotFound):
+			// Nothing was loaded before, so nothing is kept.
+		case err != nil:
+			return fmt.Errorf("spend: %s: %w", table, err)
+		default:
+			args := make([]any, len(damaged))
+			for i, f := range damaged {
+				args[i] = f
+			}
+			q := fmt.Sprintf("DELETE FROM %s WHERE file NOT IN (%s)", wh.QualifiedName(table), strings.TrimSuffix(strings.Repeat("?, ", len(damaged)), ", "))
+			if _, err := wh.Exec(ctx, q, args...); err != nil {
+				return fmt.Errorf("spend: keep the rows of %s in %s: %w", strings.Join(damaged, ", "), table, err)
+			}
+			mode = warehouse.Append
+			logger.WarnContext(ctx, "spend: files that are not readable as an export keep the rows they loaded before (see load_rejects)",
+				slog.String("table", table), slog.String("files", strings.Join(damaged, ", ")))
+		}
+	}
 	_, err := wh.Load(ctx, warehouse.LoadRequest{
 		Table:  table,
 		Schema: schema,
-		Mode:   warehouse.Replace,
+		Mode:   mode,
 		Rows:   warehouse.NewSliceRows(rows),
 		JobID:  jobID(runID, table),
 		Labels: map[string]string{"sam_loader": "spend"},
@@ -167,46 +196,53 @@ func jobID(runID, table string) string {
 	return jobIDUnsafe.ReplaceAllString("sam_"+runID+"_"+table, "_")
 }
 
-// readSpendDir parses every *.csv file of dir in name order.
-func readSpendDir(ctx context.Context, dir string, now time.Time, logger *slog.Logger) ([][]any, []loaders.Reject, loaders.Counts, error) {
-	var counts loaders.Counts
+// readSpendDir parses every *.csv file of dir in name order, except the
+// rates file fxFile when it lies there. damaged names the files that are
+// not readable as a spend export.
+func readSpendDir(ctx context.Context, dir, fxFile string, now time.Time, logger *slog.Logger) (rows [][]any, rejects []loaders.Reject, counts loaders.Counts, damaged []string, err error) {
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		logger.WarnContext(ctx, "spend directory does not exist; loading no spend", slog.String("dir", dir))
-		return nil, nil, counts, nil
+		return nil, nil, counts, nil, nil
 	}
 	if err != nil {
-		return nil, nil, counts, fmt.Errorf("spend: read directory: %w", err)
+		return nil, nil, counts, nil, fmt.Errorf("spend: read directory: %w", err)
 	}
+	fx, _ := os.Stat(fxFile)
 	var names []string
 	for _, e := range entries {
-		if !e.IsDir() && strings.EqualFold(filepath.Ext(e.Name()), ".csv") {
-			names = append(names, e.Name())
+		if e.IsDir() || !strings.EqualFold(filepath.Ext(e.Name()), ".csv") {
+			continue
 		}
+		if info, err := e.Info(); err == nil && fx != nil && os.SameFile(info, fx) {
+			continue // the rates file, kept beside the spend files
+		}
+		names = append(names, e.Name())
 	}
 	sort.Slice(names, func(i, j int) bool { return fileOrder(names[i], names[j]) })
-	var rows [][]any
-	var rejects []loaders.Reject
 	seen := newDupIndex()
 	for _, name := range names {
 		if err := ctx.Err(); err != nil {
-			return nil, nil, counts, err
+			return nil, nil, counts, nil, err
 		}
 		data, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {
-			return nil, nil, counts, fmt.Errorf("spend: %w", err)
+			return nil, nil, counts, nil, fmt.Errorf("spend: %w", err)
 		}
 		counts.Bytes += int64(len(data))
-		r, rej, c := parseSpendFile(name, data, now, seen)
+		r, rej, c, bad := parseSpendFile(name, data, now, seen)
 		rows = append(rows, r...)
 		rejects = append(rejects, rej...)
 		counts.Add(c)
+		if bad {
+			damaged = append(damaged, name)
+		}
 		if d := seen.commit(); d > 0 {
 			logger.WarnContext(ctx, "spend file repeats rows of another spend file; the repeats are rejected as duplicates",
 				slog.String("file", name), slog.Int("duplicates", d))
 		}
 	}
-	return rows, rejects, counts, nil
+	return rows, rejects, counts, damaged, nil
 }
 
 // dupIndex finds spend rows that repeat a row of an earlier file. Identical
@@ -289,23 +325,28 @@ func copyBase(name string) (string, bool) {
 	return base + filepath.Ext(name), base != stem
 }
 
-func readFXFile(path string, now time.Time, logger *slog.Logger) ([][]any, []loaders.Reject, loaders.Counts, error) {
-	var counts loaders.Counts
+// readFXFile parses the rates file; damaged names it when it is not
+// readable as a rates file.
+func readFXFile(path string, now time.Time, logger *slog.Logger) (rows [][]any, rejects []loaders.Reject, counts loaders.Counts, damaged []string, err error) {
 	if path == "" {
-		return nil, nil, counts, nil
+		return nil, nil, counts, nil, nil
 	}
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		logger.Warn("currency rates file does not exist; amounts in other currencies stay unconverted", slog.String("file", path))
-		return nil, nil, counts, nil
+		return nil, nil, counts, nil, nil
 	}
 	if err != nil {
-		return nil, nil, counts, fmt.Errorf("spend: %w", err)
+		return nil, nil, counts, nil, fmt.Errorf("spend: %w", err)
 	}
 	counts.Bytes = int64(len(data))
-	rows, rejects, c := parseFX(filepath.Base(path), data, now)
+	name := filepath.Base(path)
+	rows, rejects, c, bad := parseFXFile(name, data, now)
 	counts.Add(c)
-	return rows, rejects, counts, nil
+	if bad {
+		damaged = []string{name}
+	}
+	return rows, rejects, counts, damaged, nil
 }
 
 // record is one physical CSV line split into fields.
@@ -370,12 +411,14 @@ func header(rec record, want []string) (map[string]int, error) {
 
 // parseSpend turns one spend file into rows and rejects.
 func parseSpend(name string, data []byte, now time.Time) ([][]any, []loaders.Reject, loaders.Counts) {
-	return parseSpendFile(name, data, now, nil)
+	rows, rejects, counts, _ := parseSpendFile(name, data, now, nil)
+	return rows, rejects, counts
 }
 
 // parseSpendFile is parseSpend that also rejects the rows seen holds from
-// earlier files (seen may be nil).
-func parseSpendFile(name string, data []byte, now time.Time, seen *dupIndex) ([][]any, []loaders.Reject, loaders.Counts) {
+// earlier files (seen may be nil), and says whether the file is damaged
+// (see parseFile).
+func parseSpendFile(name string, data []byte, now time.Time, seen *dupIndex) ([][]any, []loaders.Reject, loaders.Counts, bool) {
 	return parseFile(name, data, sourceSpend, spendColumns, func(get func(string) string, line int) ([]any, error) {
 		day, err := parseDate(get("date"))
 		if err != nil {
@@ -419,6 +462,13 @@ func parseSpendFile(name string, data []byte, now time.Time, seen *dupIndex) ([]
 // parseFX turns the rates file into rows and rejects. A second rate for the
 // same (date, from, to) is rejected so the loaded rate is never ambiguous.
 func parseFX(name string, data []byte, now time.Time) ([][]any, []loaders.Reject, loaders.Counts) {
+	rows, rejects, counts, _ := parseFXFile(name, data, now)
+	return rows, rejects, counts
+}
+
+// parseFXFile is parseFX that also says whether the file is damaged (see
+// parseFile).
+func parseFXFile(name string, data []byte, now time.Time) ([][]any, []loaders.Reject, loaders.Counts, bool) {
 	seen := map[string]int{}
 	return parseFile(name, data, sourceFX, fxColumns, func(get func(string) string, line int) ([]any, error) {
 		day, err := parseDate(get("date"))
@@ -454,12 +504,12 @@ func parseFX(name string, data []byte, now time.Time) ([][]any, []loaders.Reject
 
 // parseFile applies parse to every data line of a CSV file. Read counts data
 // lines (the header and blank lines excluded); each is either loaded or
-// rejected.
-func parseFile(name string, data []byte, source string, cols []string, parse func(get func(string) string, line int) ([]any, error)) ([][]any, []loaders.Reject, loaders.Counts) {
-	var counts loaders.Counts
+// rejected. A file is damaged when it is not readable as an export: it has
+// no header line (an export always has one, even without rows: such a file
+// is a copy that did not finish), or its header lacks a column. The file
+// is then a reject of its own unless its rows are.
+func parseFile(name string, data []byte, source string, cols []string, parse func(get func(string) string, line int) ([]any, error)) (rows [][]any, rejects []loaders.Reject, counts loaders.Counts, damaged bool) {
 	recs, scanErr := splitLines(data)
-	var rows [][]any
-	var rejects []loaders.Reject
 	reject := func(reason, raw string) {
 		rejects = append(rejects, loaders.Reject{Source: source, Object: name, Reason: reason, Raw: raw})
 		counts.Read++
@@ -470,9 +520,15 @@ func parseFile(name string, data []byte, source string, cols []string, parse fun
 		reject("unreadable file: "+scanErr.Error(), "")
 	}
 	if len(recs) == 0 {
-		return nil, rejects, counts
+		if scanErr == nil {
+			reject("empty file: no header line; an export always has one, so this is a copy that did not finish, and the rows this file loaded before are kept", name)
+		}
+		return nil, rejects, counts, true
 	}
 	pos, herr := header(recs[0], cols)
+	if herr != nil && len(recs) == 1 {
+		reject(herr.Error()+"; the rows this file loaded before are kept", recs[0].raw)
+	}
 	for _, rec := range recs[1:] {
 		if herr != nil {
 			reject(herr.Error(), rec.raw)
@@ -496,7 +552,7 @@ func parseFile(name string, data []byte, source string, cols []string, parse fun
 		counts.Read++
 		counts.Loaded++
 	}
-	return rows, rejects, counts
+	return rows, rejects, counts, herr != nil
 }
 
 func parseDate(s string) (time.Time, error) {

@@ -288,3 +288,69 @@ func TestFileOrderPutsCopiesLast(t *testing.T) {
 		t.Errorf("order = %q, want %q", names, want)
 	}
 }
+
+// A spend or rates file that cannot be read as an export (no header line,
+// or a header without the columns) keeps the rows its last good version
+// loaded: both tables are replaced on every load, and before, an empty
+// spend_202612.csv took December's spend out without a reject or a word.
+func TestDamagedFileKeepsWhatItLoadedBefore(t *testing.T) {
+	ctx := context.Background()
+	db, err := duckdb.Open(ctx, "", duckdb.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	dir := t.TempDir()
+	nov, dec, fx := filepath.Join(dir, "spend_202611.csv"), filepath.Join(dir, "spend_202612.csv"), filepath.Join(t.TempDir(), "fx.csv")
+	write(t, nov, "date,source,medium,campaign,cost,currency\n2026-11-01,google,cpc,x,10,USD\n2026-11-02,google,cpc,x,20,USD\n")
+	write(t, dec, "date,source,medium,campaign,cost,currency\n2026-12-01,google,cpc,x,5,EUR\n")
+	write(t, fx, "date,from_currency,to_currency,rate\n2026-12-01,EUR,USD,1.08\n")
+	cfg := Options{Dir: dir, FXRatesFile: fx}
+	if _, err := Load(ctx, db, cfg, "first", nil); err != nil {
+		t.Fatal(err)
+	}
+	write(t, dec, "")
+	write(t, fx, "\n")
+	write(t, filepath.Join(dir, "spend_202610.csv"), "day,src,medium,campaign,cost,currency\n") // a header alone, and not the export's
+	counts, err := Load(ctx, db, cfg, "second", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := queryStrings(t, db, "SELECT file || ':' || CAST(sum(cost) AS VARCHAR) FROM raw_spend__daily GROUP BY file ORDER BY file")
+	if strings.Join(got, ",") != "spend_202611.csv:30.000000000,spend_202612.csv:5.000000000" {
+		t.Errorf("spend %v, want November reloaded and December as loaded before", got)
+	}
+	if got := queryStrings(t, db, "SELECT count(*) FROM raw_fx__rates"); strings.Join(got, ",") != "1" {
+		t.Errorf("rates %v, want the one loaded before", got)
+	}
+	rj := queryStrings(t, db, "SELECT object || ': ' || reason FROM load_rejects WHERE run_id = 'second' ORDER BY object")
+	want := []string{"fx.csv: empty file", "spend_202610.csv: header lacks column(s) date, source", "spend_202612.csv: empty file"}
+	if len(rj) != len(want) {
+		t.Fatalf("rejects %v, want %v", rj, want)
+	}
+	for i := range want {
+		if !strings.HasPrefix(rj[i], want[i]) {
+			t.Errorf("reject %q, want it to start %q", rj[i], want[i])
+		}
+	}
+	if counts.Read != counts.Loaded+counts.Rejected || counts.Loaded != 2 || counts.Rejected != 3 {
+		t.Errorf("counts %+v, want November's 2 rows loaded and the 3 files rejected", counts)
+	}
+}
+
+func queryStrings(t *testing.T, wh warehouse.Warehouse, q string) []string {
+	t.Helper()
+	rows, err := wh.Query(context.Background(), q)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	data, err := warehouse.CollectRows(rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, r := range data {
+		out = append(out, warehouse.Format(r[0]))
+	}
+	return out
+}
