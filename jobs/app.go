@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -71,6 +72,9 @@ func NewApp(ctx context.Context, s *Settings, log *slog.Logger, opts AppOptions)
 	if err != nil {
 		return nil, err
 	}
+	if err := checkChannelGroup(project, s.Vars); err != nil {
+		return nil, &ConfigError{Err: err}
+	}
 	wh, err := OpenWarehouse(ctx, s.Warehouse, log)
 	if err != nil {
 		return nil, err
@@ -99,6 +103,28 @@ func loadProject(modelsDir string) (*transform.Project, error) {
 		return nil, fmt.Errorf("load models: %w", err)
 	}
 	return p, nil
+}
+
+// checkChannelGroup makes sure the channel group the models will classify
+// sessions and spend by has rules in the project's channel_groups seed,
+// which SAM_MODELS_DIR may replace: the models cannot build without them.
+func checkChannelGroup(p *transform.Project, vars transform.Vars) error {
+	group, _ := vars["channel_group"].(string)
+	rows, ok := p.SeedRows("channel_groups")
+	if !ok {
+		return nil // a project of its own, without SAM's channel grouping
+	}
+	var groups []string
+	for _, r := range rows {
+		if r["channel_group"] == group {
+			return nil
+		}
+		if !slices.Contains(groups, r["channel_group"]) {
+			groups = append(groups, r["channel_group"])
+		}
+	}
+	slices.Sort(groups)
+	return fmt.Errorf("config: SAM_CHANNEL_GROUP=%q: seeds/channel_groups.csv has no rules for it; its groups are %s", group, strings.Join(groups, ", "))
 }
 
 // Close releases the warehouse.
@@ -217,12 +243,16 @@ func Compile(cfg config.Config, d warehouse.Dialect, outDir string, w io.Writer)
 	if err != nil {
 		return err
 	}
+	vars := Vars(cfg)
+	if err := checkChannelGroup(p, vars); err != nil {
+		return &ConfigError{Err: err}
+	}
 	project := cfg.Warehouse.Project
 	if project == "" {
 		project = "your-project"
 	}
 	qualify := func(t string) string { return d.QualifiedName(project, cfg.Warehouse.Dataset, t) }
-	rendered, err := p.Compile(d, qualify, Vars(cfg))
+	rendered, err := p.Compile(d, qualify, vars)
 	if err != nil {
 		return err
 	}

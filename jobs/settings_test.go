@@ -2,10 +2,15 @@ package jobs
 
 import (
 	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/sam-attribution/sam/internal/config"
+	"github.com/sam-attribution/sam/warehouse/duckdb"
 )
 
 func defaults(t *testing.T) config.Config {
@@ -69,5 +74,39 @@ func TestConfigureMapsOnce(t *testing.T) {
 	}
 	if s.Task != (Task{Index: 1, Count: 2}) {
 		t.Errorf("task %+v", s.Task)
+	}
+}
+
+// A channel group the seed does not define is configuration that would
+// only fail later: before, the transform stopped on 26 models' "syntax error
+// at or near else" and named nothing.
+func TestUnknownChannelGroupFailsBeforeAnyWork(t *testing.T) {
+	cfg := defaults(t)
+	cfg.Transform.ChannelGroup = "nope"
+	cfg.Warehouse.DuckDBPath = filepath.Join(t.TempDir(), "sam.duckdb")
+	s, err := Configure(cfg, Task{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := NewApp(t.Context(), s, slog.New(slog.DiscardHandler), AppOptions{})
+	if err == nil {
+		app.Close()
+	}
+	var ce *ConfigError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), `SAM_CHANNEL_GROUP="nope"`) || !strings.Contains(err.Error(), "ai_assistants, default") {
+		t.Fatalf("want a ConfigError naming SAM_CHANNEL_GROUP and the groups there are, got %v", err)
+	}
+	if _, statErr := os.Stat(cfg.Warehouse.DuckDBPath); statErr == nil {
+		t.Error("the warehouse was opened before the configuration was checked")
+	}
+}
+
+func TestCompileNamesAnUnknownChannelGroup(t *testing.T) {
+	cfg := defaults(t)
+	cfg.Transform.ChannelGroup = "nope"
+	err := Compile(cfg, duckdb.Dialect{}, "", io.Discard)
+	var ce *ConfigError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "SAM_CHANNEL_GROUP") {
+		t.Fatalf("want a ConfigError naming SAM_CHANNEL_GROUP, got %v", err)
 	}
 }

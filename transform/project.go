@@ -498,6 +498,18 @@ func (p *Project) sortedModels() []*Model {
 	return out
 }
 
+// SeedRows returns the rows of seeds/NAME.csv in file order, each a map
+// from column to cell ("" for an empty cell), as macros read them with
+// seed_rows; ok is false when the project has no such seed. The rows are
+// the project's own: the caller must not change them.
+func (p *Project) SeedRows(name string) (rows []map[string]string, ok bool) {
+	if p.macros == nil {
+		return nil, false
+	}
+	rows, ok = p.macros.seeds["seed_"+name]
+	return rows, ok
+}
+
 // Levels returns the model names grouped by graph level: every model's refs
 // are in earlier levels, so the models of one level can build in parallel.
 func (p *Project) Levels() [][]string {

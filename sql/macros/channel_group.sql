@@ -41,7 +41,7 @@ case
       {{- if $found }}
       else 'Unassigned'
       {{- else }}
-      else error({{ string_literal (printf "channel group %q has no rules in seeds/channel_groups.csv" $.group) }})
+      when true then error({{ string_literal (printf "channel group %q has no rules in seeds/channel_groups.csv" $.group) }})
       {{- end }}
     end
 {{- end }}

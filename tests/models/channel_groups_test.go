@@ -178,3 +178,17 @@ func TestSwitchingToAIAssistantsReclassifiesExactlyItsSessions(t *testing.T) {
 		t.Errorf("reclassified sessions: %v\nwant %v\nall after: %v", changed, want, after)
 	}
 }
+
+// A group without rules renders SQL that fails the build with the group's
+// name. Before, it rendered "case else error(...) end", a syntax error
+// that named nothing.
+func TestGroupWithoutRulesFailsNamingIt(t *testing.T) {
+	db := openDuck(t)
+	q := renderWithMacros(t, `SELECT {{ macro "channel_group_rules" "nope" "src" "med" "camp" "cat" }} FROM (VALUES ('google', 'cpc', '', NULL)) AS t(src, med, camp, cat)`)
+	_, err := db.Query(context.Background(), q)
+	// DuckDB quotes the failing line in a parser error, so the message
+	// must be the error's own, not the quoted SQL.
+	if err == nil || !strings.Contains(err.Error(), `Invalid Input Error: channel group "nope" has no rules`) {
+		t.Fatalf("err = %v, want the build to fail naming the group", err)
+	}
+}
