@@ -47,6 +47,7 @@ func TestInvalidValuesNameTheVariable(t *testing.T) {
 		{map[string]string{"SAM_CRM_OVERLAP_MINUTES": "200000000"}, "SAM_CRM_OVERLAP_MINUTES"},
 		{map[string]string{"SAM_MARKOV_GRAIN": "keyword"}, "SAM_MARKOV_GRAIN"},
 		{map[string]string{"SAM_TRANSFORM_PARALLELISM": "-1"}, "SAM_TRANSFORM_PARALLELISM"},
+		{map[string]string{"SAM_WRITEBACK_CONCURRENCY": "100000"}, "SAM_WRITEBACK_CONCURRENCY"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.want, func(t *testing.T) {
