@@ -178,29 +178,42 @@ func (a *App) run(ctx context.Context, job string, stages []Stage) (Report, erro
 	return a.pipeline.Run(ctx, job, runID, stages)
 }
 
+// selection parses sel and checks it against the project: a selection that
+// names an unknown model is a usage error, refused before a run starts.
+func (a *App) selection(sel string) (transform.Selection, error) {
+	selection, err := transform.ParseSelection(sel)
+	if err == nil {
+		err = selection.Check(a.Project)
+	}
+	if err != nil {
+		return transform.Selection{}, &ConfigError{Err: err}
+	}
+	return selection, nil
+}
+
 // Transform builds the selected models as a ledger run of one stage.
 func (a *App) Transform(ctx context.Context, sel string, fullRefresh bool) (Report, error) {
-	selection, err := transform.ParseSelection(sel)
+	selection, err := a.selection(sel)
 	if err != nil {
-		return Report{}, &ConfigError{Err: err}
+		return Report{}, err
 	}
 	return a.run(ctx, "transform", []Stage{{Name: StageTransform, Func: a.transformStage(selection, fullRefresh, nil)}})
 }
 
 // Test runs the data tests as a ledger run of one stage.
 func (a *App) Test(ctx context.Context, sel string) (Report, error) {
-	selection, err := transform.ParseSelection(sel)
+	selection, err := a.selection(sel)
 	if err != nil {
-		return Report{}, &ConfigError{Err: err}
+		return Report{}, err
 	}
 	return a.run(ctx, "test", []Stage{{Name: StageTest, Func: a.testStage(selection, nil)}})
 }
 
 // Plan returns what a transform would rebuild.
 func (a *App) Plan(ctx context.Context, sel string, fullRefresh bool) (*transform.Plan, error) {
-	selection, err := transform.ParseSelection(sel)
+	selection, err := a.selection(sel)
 	if err != nil {
-		return nil, &ConfigError{Err: err}
+		return nil, err
 	}
 	return a.runner("plan").Plan(ctx, selection, transform.BuildOptions{FullRefresh: fullRefresh})
 }

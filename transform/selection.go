@@ -64,6 +64,13 @@ func (s Selection) String() string {
 // All reports whether the selection selects every model.
 func (s Selection) All() bool { return len(s.terms) == 0 }
 
+// Check reports the models the selection names that p does not have, with
+// what each may have meant, so a caller can refuse it before any work.
+func (s Selection) Check(p *Project) error {
+	_, err := s.resolve(p)
+	return err
+}
+
 // resolve returns the selected model names, or an error naming unknown ones.
 func (s Selection) resolve(p *Project) (map[string]bool, error) {
 	out := map[string]bool{}

@@ -377,3 +377,18 @@ func TestPlanTableSaysWhatAnEstimateWaitsFor(t *testing.T) {
 		}
 	}
 }
+
+// An unknown model in --select is a usage error: before, `sam transform`
+// started a run, recorded a failed transform stage in the ledger and exited 1.
+func TestSelectingAnUnknownModelIsAUsageError(t *testing.T) {
+	t.Setenv("SAM_DUCKDB_PATH", filepath.Join(t.TempDir(), "sam.duckdb"))
+	for _, cmd := range []string{"transform", "test", "plan"} {
+		code, _, errOut := sam(t, cmd, "--select", "stg_ga4__event+")
+		if code != exitUsage || !strings.Contains(errOut, "unknown model stg_ga4__event") || !strings.Contains(errOut, "stg_ga4__events") {
+			t.Errorf("sam %s --select stg_ga4__event+: exit %d, stderr %q; want exit %d naming the model and what it may mean", cmd, code, errOut, exitUsage)
+		}
+	}
+	if code, out, _ := sam(t, "runs"); code != 0 || strings.Contains(out, "transform") || strings.Contains(out, "test") {
+		t.Errorf("sam runs: exit %d\n%s\nwant no run recorded", code, out)
+	}
+}
