@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -72,12 +73,23 @@ func StageNames() []string {
 }
 
 // CheckInputs reports, before any work, a folder the named stages would
-// read that is not there: the file CRM source's and the spend files'. The
-// loaders themselves take a missing folder for an empty one, which would
-// end a run in success with nothing loaded.
+// read that is not there: the GA4 export's on the embedded engine, the
+// file CRM source's and the spend files'. The loaders themselves take a
+// missing folder for an empty one, which would end a run in success with
+// nothing loaded, or fail it after it started.
 func (s *Settings) CheckInputs(stages []string) error {
 	for _, st := range stages {
 		switch {
+		case st == StageLoadGA4 && s.Warehouse.Engine != "bigquery":
+			dirs := slices.DeleteFunc(append([]string{s.GA4.ExportDir}, s.GA4.ExportDirs...), func(d string) bool { return d == "" })
+			if len(dirs) == 0 {
+				return &ConfigError{Err: &config.VarError{Var: "GA4_EXPORT_DIR", Reason: "is empty: the GA4 export folder is not set"}}
+			}
+			for _, d := range dirs {
+				if err := isDir("GA4_EXPORT_DIR", d); err != nil {
+					return err
+				}
+			}
 		case st == StageLoadCRM && s.CRM.Source == crm.SourceFile:
 			if err := isDir("CRM_DIR", s.CRM.File.Dir); err != nil {
 				return err

@@ -147,6 +147,7 @@ func TestScheduleExitsFourWhileAnotherRunHoldsTheLock(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "sam.duckdb")
 	t.Setenv("SAM_DUCKDB_PATH", path)
+	t.Setenv("SAM_GA4_EXPORT_DIR", dir)
 	t.Setenv("SAM_CRM_DIR", dir)
 	t.Setenv("SAM_SPEND_DIR", dir)
 	db, err := duckdb.Open(ctx, path, duckdb.Options{})
@@ -173,14 +174,20 @@ func TestScheduleExitsFourWhileAnotherRunHoldsTheLock(t *testing.T) {
 // and exit 0; the commands that load them stop first instead.
 func TestMissingInputFoldersFailBeforeWork(t *testing.T) {
 	for _, tc := range []struct {
-		args []string
-		env  string
+		args  []string
+		env   string
+		empty bool // set to "" instead of a folder that is not there
 	}{
-		{[]string{"run"}, "SAM_CRM_DIR"},
-		{[]string{"load"}, "SAM_SPEND_DIR"},
-		{[]string{"run", "--stages", "load_spend"}, "SAM_SPEND_DIR"},
+		{[]string{"run"}, "SAM_CRM_DIR", false},
+		{[]string{"load"}, "SAM_SPEND_DIR", false},
+		{[]string{"run", "--stages", "load_spend"}, "SAM_SPEND_DIR", false},
+		// Before, a missing export folder failed the load_ga4 stage of a
+		// started run, and an empty SAM_GA4_EXPORT_DIR loaded nothing, in
+		// success.
+		{[]string{"run", "--stages", "load_ga4"}, "SAM_GA4_EXPORT_DIR", false},
+		{[]string{"run"}, "SAM_GA4_EXPORT_DIR", true},
 	} {
-		t.Run(tc.env, func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s empty=%v", tc.env, tc.empty), func(t *testing.T) {
 			dir := t.TempDir()
 			data := t.TempDir()
 			for _, d := range []string{"ga4", "crm", "spend"} {
@@ -192,7 +199,11 @@ func TestMissingInputFoldersFailBeforeWork(t *testing.T) {
 			t.Setenv("SAM_GA4_EXPORT_DIR", filepath.Join(data, "ga4"))
 			t.Setenv("SAM_CRM_DIR", filepath.Join(data, "crm"))
 			t.Setenv("SAM_SPEND_DIR", filepath.Join(data, "spend"))
-			t.Setenv(tc.env, filepath.Join(data, "missing"))
+			if tc.empty {
+				t.Setenv(tc.env, "")
+			} else {
+				t.Setenv(tc.env, filepath.Join(data, "missing"))
+			}
 			code, _, errOut := sam(t, tc.args...)
 			if code != exitUsage || !strings.Contains(errOut, tc.env) {
 				t.Fatalf("sam %v: exit %d, stderr %q; want exit %d naming %s", tc.args, code, errOut, exitUsage, tc.env)
