@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -304,6 +305,17 @@ func cmdTest(ctx context.Context, e *env) error {
 	})
 }
 
+// releasable are the destinations with a crash window (sam writeback
+// --release --destination).
+var releasable = []string{"ga4", "google_ads", "meta", "linkedin"}
+
+// flagSet reports whether the command line set the flag name.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
 func cmdWriteback(ctx context.Context, e *env) error {
 	fs := e.flags("writeback")
 	validate := fs.Bool("validate", false, "send to the debug endpoint and fail on any validation message")
@@ -312,6 +324,12 @@ func cmdWriteback(ctx context.Context, e *env) error {
 	destination := fs.String("destination", "ga4", "the destination whose keys --release clears: ga4, google_ads, meta or linkedin")
 	if err := e.parse(fs); err != nil {
 		return err
+	}
+	if !slices.Contains(releasable, *destination) {
+		return usagef("--destination %q: want one of %s", *destination, strings.Join(releasable, ", "))
+	}
+	if *release == "" && flagSet(fs, "destination") {
+		return usagef("--destination names whose keys --release clears; it goes with --release")
 	}
 	if *release != "" {
 		return e.withApp(ctx, nil, func(app *jobs.App) error {

@@ -403,3 +403,19 @@ func TestSelectingAnUnknownModelIsAUsageError(t *testing.T) {
 		t.Errorf("sam runs: exit %d\n%s\nwant no run recorded", code, out)
 	}
 }
+
+// --destination names whose crash window --release clears. Before, an
+// unknown one was searched for the keys (exit 1, "nope: key k1 is not in
+// the crash window"), and --destination without --release was ignored.
+func TestWritebackDestinationIsCheckedAndNeedsRelease(t *testing.T) {
+	t.Setenv("SAM_DUCKDB_PATH", filepath.Join(t.TempDir(), "sam.duckdb"))
+	for _, args := range [][]string{
+		{"writeback", "--release", "k1", "--destination", "nope"},
+		{"writeback", "--destination", "meta"},
+	} {
+		code, _, errOut := sam(t, args...)
+		if code != exitUsage || !strings.Contains(errOut, "--destination") {
+			t.Errorf("sam %v: exit %d, stderr %q; want exit %d about --destination", args, code, errOut, exitUsage)
+		}
+	}
+}
