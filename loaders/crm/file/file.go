@@ -123,6 +123,10 @@ func (s *Source) ReadSkipping(ctx context.Context, stream, cur string, loaded fu
 		return fmt.Errorf("file source: unknown stream %q", stream)
 	}
 	path, err := s.find(stream)
+	var bad *badFileError
+	if errors.As(err, &bad) {
+		return s.rejectFile(ctx, path, bad, emit)
+	}
 	if err != nil || path == "" {
 		return err
 	}
@@ -167,7 +171,6 @@ func (s *Source) ReadSkipping(ctx context.Context, stream, cur string, loaded fu
 	} else {
 		rows = newNDJSONReader(f)
 	}
-	var bad *headerError
 	if errors.As(err, &bad) {
 		return s.rejectFile(ctx, path, bad, emit)
 	}
@@ -185,17 +188,17 @@ func (s *Source) ReadSkipping(ctx context.Context, stream, cur string, loaded fu
 	return nil
 }
 
-// rejectFile makes a file whose header SAM cannot use one reject, and
-// moves no cursor: the file is read again once it changes. The other files
-// load, as they do around a bad row.
-func (s *Source) rejectFile(ctx context.Context, path string, bad *headerError, emit func(context.Context, *record.Batch) error) error {
+// rejectFile makes a file SAM cannot use one reject, and moves no cursor:
+// the file is read again once it changes. The other files load, as they
+// do around a bad row.
+func (s *Source) rejectFile(ctx context.Context, path string, bad *badFileError, emit func(context.Context, *record.Batch) error) error {
 	object := filepath.Base(path)
 	raw := bad.raw
 	if raw == "" {
 		raw = object
 	}
-	s.log.Warn("crm file: rejected a file whose header SAM cannot use; nothing of it was loaded", "file", path, "why", bad.reason)
-	return emit(ctx, &record.Batch{Rejects: []loaders.Reject{{Source: "file", Object: object, Reason: bad.reason + "; nothing of the file was loaded", Raw: raw}}})
+	s.log.Warn("crm file: rejected a file SAM cannot use; nothing of it was loaded", "file", path, "why", bad.reason)
+	return emit(ctx, &record.Batch{Rejects: []loaders.Reject{{Source: "file", Object: object, Reason: bad.reason, Raw: raw}}})
 }
 
 // idColumn is the column a CSV header must name (it picks the delimiter).
@@ -439,7 +442,15 @@ func (s *Source) find(stream string) (string, error) {
 	case 1:
 		return found[0], nil
 	}
-	return "", fmt.Errorf("file source: both %s exist; keep one", strings.Join(found, " and "))
+	names := make([]string, len(found))
+	for i, p := range found {
+		names[i] = filepath.Base(p)
+	}
+	// SAM does not guess which file is current: the first stands for both.
+	return found[0], &badFileError{
+		reason: fmt.Sprintf("both %s exist, and SAM does not guess which is current: keep one; neither was loaded", strings.Join(names, " and ")),
+		raw:    strings.Join(names, " and "),
+	}
 }
 
 func hashFile(path string) (string, error) {

@@ -219,11 +219,30 @@ func TestNDJSON(t *testing.T) {
 	}
 }
 
-func TestBothFormatsPresentIsAnError(t *testing.T) {
-	d := dir(t, "leads.csv", "leads.ndjson")
+// Two files for one entity: SAM does not guess which is current. Neither
+// loads, one reject says why, and the other entities load. Before, the
+// refusal failed the load_crm stage and so every stage after it.
+func TestBothFormatsPresentRejectsBothAndLoadsTheRest(t *testing.T) {
+	d := dir(t, "leads.csv", "leads.ndjson", "deals.csv")
 	r := newRun(t, d, 1000)
-	if _, err := r.sync(t); err == nil || !strings.Contains(err.Error(), "keep one") {
-		t.Errorf("err = %v, want a refusal to guess between leads.csv and leads.ndjson", err)
+	c, err := r.sync(t)
+	if err != nil {
+		t.Fatalf("two leads files stopped the sync: %v", err)
+	}
+	if n := len(r.wh.Latest(record.LeadsTable, "lead_id")); n != 0 {
+		t.Errorf("%d leads loaded, want none: SAM cannot tell which file is current", n)
+	}
+	if len(r.wh.Latest(record.DealsTable, "deal_id")) == 0 {
+		t.Error("the deals did not load")
+	}
+	found := false
+	for raw, reason := range rejects(r.wh) {
+		if strings.Contains(raw, "leads.csv") && strings.Contains(raw, "leads.ndjson") && strings.Contains(reason, "keep one") {
+			found = true
+		}
+	}
+	if !found || c.Read != c.Loaded+c.Rejected {
+		t.Errorf("rejects %v, counts %+v; want one reject naming both files", rejects(r.wh), c)
 	}
 }
 

@@ -143,14 +143,18 @@ type csvReader struct {
 	header []string
 }
 
-// headerError is a CSV file whose header SAM cannot use: the file's fault,
-// as opposed to a failing disk. raw is the header line as read, if any.
-type headerError struct {
+// badFileError is a file SAM cannot use as a whole, by its own fault (a
+// CSV header it cannot read, a second file for the same entity), as
+// opposed to a failing disk. raw is what the reject keeps: the header line
+// as read, or the names of the files.
+type badFileError struct {
 	reason string
 	raw    string
 }
 
-func (e *headerError) Error() string { return e.reason }
+func (e *badFileError) Error() string { return e.reason }
+
+const notLoaded = "; nothing of the file was loaded"
 
 // newCSVReader reads the header and picks the delimiter that makes it
 // name the id column.
@@ -160,11 +164,11 @@ func newCSVReader(r io.Reader, id string) (*csvReader, error) {
 	for {
 		s, n, err := ls.next()
 		if err == io.EOF {
-			return nil, &headerError{reason: "read header: file is empty"}
+			return nil, &badFileError{reason: "read header: file is empty" + notLoaded}
 		}
 		if err == nil || errors.Is(err, errLineTooLong) {
 			if problem := lineProblem(s, n, err); problem != nil {
-				return nil, &headerError{reason: "read header: " + problem.Error(), raw: rawText(s)}
+				return nil, &badFileError{reason: "read header: " + problem.Error() + notLoaded, raw: rawText(s)}
 			}
 		}
 		if err != nil {
@@ -192,8 +196,8 @@ func newCSVReader(r io.Reader, id string) (*csvReader, error) {
 			best, bestComma = fields, d
 		}
 	}
-	return nil, &headerError{
-		reason: fmt.Sprintf("header has no %s column (read with delimiter %q; columns: %s)", id, bestComma, strings.Join(best, ",")),
+	return nil, &badFileError{
+		reason: fmt.Sprintf("header has no %s column (read with delimiter %q; columns: %s)", id, bestComma, strings.Join(best, ",")) + notLoaded,
 		raw:    rawText(line),
 	}
 }
