@@ -20,10 +20,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -85,14 +87,14 @@ func (o *Options) defaults() error {
 	if o.Days == 0 {
 		o.Days = 30
 	}
-	if o.Days < 0 || o.Days > 3660 {
-		return fmt.Errorf("sampledata: Days %d out of range 1..3660", o.Days)
+	if o.Days < 0 || o.Days > MaxDays {
+		return fmt.Errorf("sampledata: Days %d out of range 1..%d", o.Days, MaxDays)
 	}
 	if o.EventsPerDay == 0 {
 		o.EventsPerDay = 2000
 	}
-	if o.EventsPerDay < 50 {
-		return fmt.Errorf("sampledata: EventsPerDay %d is below 50", o.EventsPerDay)
+	if o.EventsPerDay < MinEventsPerDay {
+		return fmt.Errorf("sampledata: EventsPerDay %d is below %d", o.EventsPerDay, MinEventsPerDay)
 	}
 	if o.End.IsZero() {
 		o.End = time.Now().UTC().AddDate(0, 0, -1)
@@ -109,20 +111,116 @@ func day(t time.Time) time.Time {
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
-// Generate writes the sample data set and reports what it wrote.
+// Bounds of Options.Days and Options.EventsPerDay (when set).
+const (
+	MaxDays         = 3660
+	MinEventsPerDay = 50
+)
+
+// ErrNotItsOwn is the refusal to generate into a folder whose input
+// folders (ga4/, crm/, spend/, fx_rates.csv) hold a file an earlier
+// Generate did not write.
+var ErrNotItsOwn = errors.New("sampledata: the output folder holds input files sam generate did not write")
+
+// manifestName is the file in the output folder that lists, one relative
+// path a line, the files the last Generate wrote there.
+const manifestName = ".sam-sample-files"
+
+// Generate writes the sample data set and reports what it wrote. The output
+// folder is where SAM's loaders read by default, so a file there that an
+// earlier Generate did not write (a real CRM export) is never overwritten:
+// Generate refuses and writes nothing. The files an earlier Generate wrote
+// are removed first, so no day of an earlier set stays beside the new one.
 func Generate(ctx context.Context, opts Options) (Summary, error) {
 	if err := opts.defaults(); err != nil {
 		return Summary{}, err
 	}
+	if err := removePrevious(opts.OutDir); err != nil {
+		return Summary{}, err
+	}
 	g := newGenerator(opts)
-	defer g.closeAll()
-	if err := g.run(ctx); err != nil {
-		return g.sum, err
+	err := g.run(ctx)
+	// Closed and listed even when generation stopped part-way, so that the
+	// next Generate knows the files as its own.
+	err = errors.Join(err, g.closeAll())
+	return g.sum, errors.Join(err, writeManifest(opts.OutDir, g.sum.Files))
+}
+
+// writeManifest lists the files written, with their stamps, in out.
+func writeManifest(out string, files []string) error {
+	var manifest strings.Builder
+	for _, rel := range files {
+		st, err := os.Stat(filepath.Join(out, rel))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("sampledata: %w", err)
+		}
+		fmt.Fprintf(&manifest, "%s\t%s\n", rel, fileStamp(st))
 	}
-	if err := g.closeAll(); err != nil {
-		return g.sum, err
+	if err := os.WriteFile(filepath.Join(out, manifestName), []byte(manifest.String()), 0o644); err != nil {
+		return fmt.Errorf("sampledata: %w", err)
 	}
-	return g.sum, nil
+	return nil
+}
+
+// fileStamp identifies a file's version by size and modification time: a
+// file replaced after Generate wrote it has another.
+func fileStamp(st fs.FileInfo) string {
+	return fmt.Sprintf("%d %d", st.Size(), st.ModTime().UnixNano())
+}
+
+// removePrevious removes the files the last Generate wrote into out, after
+// making sure its input folders hold no other file, nor one of its own
+// since replaced.
+func removePrevious(out string) error {
+	own := map[string]string{} // relative path: stamp
+	b, err := os.ReadFile(filepath.Join(out, manifestName))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("sampledata: %w", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rel, stamp, ok := strings.Cut(line, "\t"); ok {
+			own[filepath.Clean(rel)] = stamp
+		}
+	}
+	var foreign []string
+	for _, input := range []string{"ga4", "crm", "spend", "fx_rates.csv"} {
+		err := filepath.WalkDir(filepath.Join(out, input), func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			rel, err := filepath.Rel(out, path)
+			if err != nil {
+				return err
+			}
+			st, err := d.Info()
+			if err != nil {
+				return err
+			}
+			if own[rel] != fileStamp(st) {
+				foreign = append(foreign, rel)
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("sampledata: %w", err)
+		}
+	}
+	if len(foreign) > 0 {
+		more := ""
+		if len(foreign) > 3 {
+			foreign, more = foreign[:3], fmt.Sprintf(" and %d more", len(foreign)-3)
+		}
+		return fmt.Errorf("%w: %s%s in %s; generate into another folder, or move them", ErrNotItsOwn, strings.Join(foreign, ", "), more, out)
+	}
+	for rel := range own {
+		if err := os.Remove(filepath.Join(out, rel)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("sampledata: %w", err)
+		}
+	}
+	return nil
 }
 
 // outFile is one output file: buffered, optionally gzipped, counted.

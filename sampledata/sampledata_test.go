@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"io"
 	"math"
 	"os"
@@ -62,6 +63,9 @@ func TestGenerateIsDeterministic(t *testing.T) {
 	a, sumA := generate(t, opts)
 	b, sumB := generate(t, opts)
 	ta, tb := readTree(t, a), readTree(t, b)
+	// The list of the files written says when each was written.
+	delete(ta, ".sam-sample-files")
+	delete(tb, ".sam-sample-files")
 	if len(ta) != len(tb) || len(ta) == 0 {
 		t.Fatalf("runs wrote %d and %d files", len(ta), len(tb))
 	}
@@ -499,4 +503,53 @@ func BenchmarkGenerate(b *testing.B) {
 		events += sum.Events
 	}
 	b.ReportMetric(float64(events)/time.Since(start).Seconds(), "events/s")
+}
+
+// The output folder is where SAM's loaders look by default (./data), so a
+// CRM export put there by hand must not be overwritten by sample data, and
+// a second generation must not leave days of the first beside its own.
+// Before, `sam generate --out data --days 1` overwrote crm/leads.csv and
+// left nine days of the earlier ten in ga4/.
+func TestGenerateKeepsOtherFilesAndReplacesItsOwn(t *testing.T) {
+	ctx := context.Background()
+	out := t.TempDir()
+	opts := sampledata.Options{OutDir: out, Days: 3, EventsPerDay: 60, Seed: 1, End: end}
+	if _, err := sampledata.Generate(ctx, opts); err != nil {
+		t.Fatal(err)
+	}
+	opts.Days = 1
+	sum, err := sampledata.Generate(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	days, _ := filepath.Glob(filepath.Join(out, "ga4", "events_*"))
+	if len(days) != 1 || len(sum.Files) == 0 {
+		t.Errorf("ga4 holds %v after a one-day generation, want that day alone", days)
+	}
+	// A file of the user's own in an input folder: refused, and nothing written.
+	mine := filepath.Join(out, "crm", "leads.csv")
+	if err := os.WriteFile(mine, []byte("lead_id\nREAL-1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = sampledata.Generate(ctx, opts)
+	if !errors.Is(err, sampledata.ErrNotItsOwn) || !strings.Contains(err.Error(), filepath.Join("crm", "leads.csv")) {
+		t.Fatalf("err = %v, want a refusal naming crm/leads.csv", err)
+	}
+	if b, _ := os.ReadFile(mine); string(b) != "lead_id\nREAL-1\n" {
+		t.Errorf("the user's leads.csv was overwritten: %q", b)
+	}
+	if after, _ := filepath.Glob(filepath.Join(out, "ga4", "events_*")); len(after) != 1 {
+		t.Errorf("ga4 holds %v after a refused generation, want it untouched", after)
+	}
+	// A folder the generator never wrote, holding input files: refused.
+	other := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(other, "ga4"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(other, "ga4", "events_20240101.json"), []byte("{}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sampledata.Generate(ctx, sampledata.Options{OutDir: other, Days: 1, EventsPerDay: 60, End: end}); !errors.Is(err, sampledata.ErrNotItsOwn) {
+		t.Errorf("err = %v, want a refusal: ga4/events_20240101.json is not the generator's", err)
+	}
 }

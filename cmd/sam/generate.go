@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 
@@ -22,11 +23,11 @@ func cmdGenerate(ctx context.Context, e *env) error {
 	if err := e.parse(fs); err != nil {
 		return err
 	}
-	if *days <= 0 {
-		return usagef("--days must be positive")
+	if *days <= 0 || *days > sampledata.MaxDays {
+		return usagef("--days must be 1 to %d", sampledata.MaxDays)
 	}
-	if *perDay < 0 {
-		return usagef("--events-per-day must not be negative")
+	if *perDay < 0 || *perDay > 0 && *perDay < sampledata.MinEventsPerDay {
+		return usagef("--events-per-day must be 0 (the generator's default) or at least %d", sampledata.MinEventsPerDay)
 	}
 	log, err := logging.New(e.stderr, logging.Options{Format: os.Getenv("SAM_LOG_FORMAT"), Level: "info"})
 	if err != nil {
@@ -36,6 +37,9 @@ func cmdGenerate(ctx context.Context, e *env) error {
 		OutDir: *out, Days: *days, Seed: *seed, EventsPerDay: *perDay, Gzip: *gz, Logger: log,
 		Intraday: *intraday, FirstExport: *firstExport,
 	})
+	if errors.Is(err, sampledata.ErrNotItsOwn) {
+		return usageError{err}
+	}
 	if err != nil {
 		return err
 	}

@@ -45,6 +45,8 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 		{"writeback", "--validate", "--dry-run"},
 		{"schedule", "not a cron"},
 		{"generate", "--days", "0"},
+		{"generate", "--days", "100000"},
+		{"generate", "--events-per-day", "10"},
 	}
 	for _, args := range cases {
 		if code, _, _ := sam(t, args...); code != exitUsage {
