@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -166,7 +165,7 @@ func (s *Source) ReadSkipping(ctx context.Context, stream, cur string, loaded fu
 	}
 	defer f.Close()
 	var rows rowReader
-	if strings.HasSuffix(path, ".csv") {
+	if strings.EqualFold(filepath.Ext(path), ".csv") {
 		rows, err = newCSVReader(f, idColumn[stream])
 	} else {
 		rows = newNDJSONReader(f)
@@ -426,17 +425,31 @@ func firstSet(ts ...time.Time) time.Time {
 
 // find returns the stream's file, or "" when there is none.
 func (s *Source) find(stream string) (string, error) {
-	var found []string
-	for _, ext := range []string{".csv", ".ndjson", ".jsonl"} {
-		p := filepath.Join(s.dir, stream+ext)
-		if _, err := os.Stat(p); err == nil {
-			found = append(found, p)
-		} else if !errors.Is(err, fs.ErrNotExist) {
-			return "", fmt.Errorf("file source: %w", err)
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		return "", fmt.Errorf("file source: %w", err)
+	}
+	var found, near []string
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() {
+			continue
+		}
+		ext, ok := strings.CutPrefix(strings.ToLower(name), stream)
+		switch {
+		case ok && slices.Contains(extensions, ext):
+			found = append(found, filepath.Join(s.dir, name)) // in any letter case, as exports are named
+		case ok && strings.HasPrefix(ext, "."):
+			near = append(near, name)
 		}
 	}
 	switch len(found) {
 	case 0:
+		if len(near) > 0 {
+			s.log.Warn("crm file missing; nothing to load, and files named like it have another extension", "dir", s.dir, "stream", stream,
+				"files", strings.Join(near, ", "), "want", stream+strings.Join(extensions, ", "+stream))
+			return "", nil
+		}
 		s.log.Warn("crm file missing; nothing to load", "dir", s.dir, "stream", stream)
 		return "", nil
 	case 1:
@@ -452,6 +465,9 @@ func (s *Source) find(stream string) (string, error) {
 		raw:    strings.Join(names, " and "),
 	}
 }
+
+// extensions are the formats of an export file, after the entity's name.
+var extensions = []string{".csv", ".ndjson", ".jsonl"}
 
 func hashFile(path string) (string, error) {
 	f, err := os.Open(path)

@@ -1,12 +1,16 @@
 package file_test
 
 import (
+	"bytes"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/sam-attribution/sam/loaders/crm/file"
+	"github.com/sam-attribution/sam/loaders/crm/internal/memwh"
 	"github.com/sam-attribution/sam/loaders/crm/record"
 )
 
@@ -238,5 +242,30 @@ func TestUnreadableHeaderRejectsTheFileAndLoadsTheRest(t *testing.T) {
 	}
 	if c.Loaded != 2 || c.Rejected != 0 {
 		t.Errorf("after the fix %+v, want the lead and the deal loaded", c)
+	}
+}
+
+// Exports named in another letter case load, as GA4 export files do; a
+// file that looks meant for an entity but has another extension is named
+// in the warning. Before, Leads.CSV and deals.txt each gave only "crm file
+// missing; nothing to load".
+func TestFileNamesInAnyCaseLoadAndNearMissesAreNamed(t *testing.T) {
+	d := t.TempDir()
+	write(t, d, "Leads.CSV", "lead_id,created_at\nL1,2024-03-01T10:00:00Z\n")
+	write(t, d, "deals.txt", "deal_id,amount\nD1,100\n")
+	var logs bytes.Buffer
+	src, err := file.New(file.Options{Dir: d, Overlap: 10 * time.Minute, BatchSize: 100, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &run{src: src, wh: memwh.New(), cursors: memwh.NewCursors(), rowLog: memwh.NewRowLog()}
+	if _, err := r.sync(t); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.wh.Latest(record.LeadsTable, "lead_id")) != 1 {
+		t.Error("Leads.CSV did not load")
+	}
+	if !strings.Contains(logs.String(), "deals.txt") {
+		t.Errorf("no warning names deals.txt:\n%s", logs.String())
 	}
 }
