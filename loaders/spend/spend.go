@@ -361,7 +361,7 @@ type record struct {
 // with its exact text while the rest of the file still loads. Spend and
 // rate exports have no quoted newlines; a field that contains one is
 // rejected rather than silently joined.
-func splitLines(data []byte) ([]record, error) {
+func splitLines(data []byte, comma rune) ([]record, error) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // spreadsheet exports start with a BOM
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 64*1024), 16*1024*1024)
@@ -373,18 +373,50 @@ func splitLines(data []byte) ([]record, error) {
 		if strings.TrimSpace(raw) == "" {
 			continue
 		}
-		r := csv.NewReader(strings.NewReader(raw))
-		r.FieldsPerRecord = -1
-		r.TrimLeadingSpace = true
-		fields, err := r.Read()
-		if err == nil {
-			if _, extra := r.Read(); extra != io.EOF {
-				err = errors.New("quoted field spans lines")
-			}
-		}
+		fields, err := parseRecord(raw, comma)
 		out = append(out, record{line: n, raw: raw, fields: fields, err: err})
 	}
 	return out, sc.Err()
+}
+
+// parseRecord splits one line into fields.
+func parseRecord(raw string, comma rune) ([]string, error) {
+	r := csv.NewReader(strings.NewReader(raw))
+	r.Comma = comma
+	r.FieldsPerRecord = -1
+	r.TrimLeadingSpace = true
+	fields, err := r.Read()
+	if err == nil {
+		if _, extra := r.Read(); extra != io.EOF {
+			err = errors.New("quoted field spans lines")
+		}
+	}
+	return fields, err
+}
+
+// delimiter is the separator that makes the file's first line a header
+// with every column of want: comma, semicolon (exports from locales whose
+// decimal mark is the comma) or tab; a comma when none does, so that the
+// header's error names what is missing.
+func delimiter(data []byte, want []string) rune {
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	first := ""
+	for line := range strings.Lines(string(data[:min(len(data), 64*1024)])) {
+		if line = strings.TrimRight(line, "\r\n"); strings.TrimSpace(line) != "" {
+			first = line
+			break
+		}
+	}
+	for _, comma := range []rune{',', ';', '\t'} {
+		fields, err := parseRecord(first, comma)
+		if err != nil {
+			continue
+		}
+		if _, err := header(record{fields: fields}, want); err == nil {
+			return comma
+		}
+	}
+	return ','
 }
 
 // header maps the expected column names to their positions. Columns may come
@@ -509,7 +541,7 @@ func parseFXFile(name string, data []byte, now time.Time) ([][]any, []loaders.Re
 // is a copy that did not finish), or its header lacks a column. The file
 // is then a reject of its own unless its rows are.
 func parseFile(name string, data []byte, source string, cols []string, parse func(get func(string) string, line int) ([]any, error)) (rows [][]any, rejects []loaders.Reject, counts loaders.Counts, damaged bool) {
-	recs, scanErr := splitLines(data)
+	recs, scanErr := splitLines(data, delimiter(data, cols))
 	reject := func(reason, raw string) {
 		rejects = append(rejects, loaders.Reject{Source: source, Object: name, Reason: reason, Raw: raw})
 		counts.Read++

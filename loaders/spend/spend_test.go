@@ -354,3 +354,29 @@ func queryStrings(t *testing.T, wh warehouse.Warehouse, q string) []string {
 	}
 	return out
 }
+
+// Exports from European locales separate fields with semicolons (the comma
+// is their decimal mark); the CRM file loader already reads them. Before,
+// every row of such a spend file was rejected for a header without the
+// columns.
+func TestSemicolonAndTabSeparatedFilesLoad(t *testing.T) {
+	for name, text := range map[string]string{
+		"semicolon": "date;source;medium;campaign;cost;currency\n2026-11-01;google;cpc;brand;12.50;EUR\n",
+		"tab":       "date\tsource\tmedium\tcampaign\tcost\tcurrency\n2026-11-01\tgoogle\tcpc\tbrand\t12.50\tEUR\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			rows, rejects, counts := parseSpend("spend.csv", []byte(text), time.Now())
+			if len(rows) != 1 || len(rejects) != 0 || counts.Loaded != 1 {
+				t.Fatalf("rows %v, rejects %v", rows, rejects)
+			}
+			if rows[0][4] != "12.50" || rows[0][5] != "EUR" {
+				t.Errorf("row %v", rows[0])
+			}
+		})
+	}
+	// A decimal comma is not guessed at: the row is rejected.
+	_, rejects, _ := parseSpend("spend.csv", []byte("date;source;medium;campaign;cost;currency\n2026-11-01;google;cpc;brand;12,50;EUR\n"), time.Now())
+	if len(rejects) != 1 || !strings.Contains(rejects[0].Reason, "cost") {
+		t.Errorf("rejects %v, want the row with cost 12,50", rejects)
+	}
+}
