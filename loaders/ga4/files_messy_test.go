@@ -475,3 +475,28 @@ func TestFileLoadRejectsDamagedParquetAndLoadsTheRest(t *testing.T) {
 		}
 	}
 }
+
+// A gzipped export saved under a .json name: the day keeps what it held and
+// the reason says what the file is. Before, it was called a truncated file,
+// for a last "line" of compressed bytes.
+func TestFileLoadNamesAGzipFileWithoutItsExtension(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	writeFile(t, dir, "events_20250301.json", row(d1, 1, "page_view"))
+	db := openDuck(t)
+	l := NewFileLoader(Options{ExportDir: dir}, db, nil)
+	if _, err := l.Load(ctx, "first"); err != nil {
+		t.Fatal(err)
+	}
+	writeBytes(t, dir, "events_20250301.json", gzipLines(t, row(d1, 1, "page_view"), row(d1, 2, "scroll")))
+	if _, err := l.Load(ctx, "second"); err != nil {
+		t.Fatal(err)
+	}
+	rj := queryStrings(t, db, "SELECT reason FROM load_rejects WHERE run_id = 'second'")
+	if len(rj) != 1 || !strings.Contains(rj[0], "gzip file named .json") {
+		t.Errorf("rejects %v, want the file named for what it is", rj)
+	}
+	if n := queryInt(t, db, "SELECT count(*) FROM raw_ga4__events"); n != 1 {
+		t.Errorf("%d rows, want the 1 loaded before", n)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -197,6 +198,13 @@ func (p *pipeline) readFile(base chunk, send func(*chunk) error, end func(lines 
 	cur := fresh()
 	err := p.l.openExport(base.t, base.file, func(r io.Reader) error {
 		br := bufio.NewReaderSize(r, 1<<20)
+		if head, _ := br.Peek(4); !base.file.gz && len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b {
+			readErr = &badFileError{base.file.path, "a gzip file named " + filepath.Ext(base.file.path) + ": name it " + filepath.Ext(base.file.path) + ".gz"}
+			return nil
+		} else if string(head) == "PAR1" {
+			readErr = &badFileError{base.file.path, "a Parquet file named " + filepath.Ext(base.file.path) + ": name it .parquet"}
+			return nil
+		}
 		var long []byte
 		lineNo := 0
 		for {
