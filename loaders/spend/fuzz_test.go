@@ -192,7 +192,8 @@ var documentedCost = regexp.MustCompile(`^\+?[0-9]{1,29}(\.[0-9]{0,9})?$|^-0{1,2
 // plain decimal cost (NUMERIC's 29.9 digits) and a known ISO 4217 code;
 // surrounding spaces do not matter.
 func validSpendRow(date, source, medium, cost, currency string) bool {
-	if _, err := time.Parse(time.DateOnly, strings.TrimSpace(date)); err != nil {
+	d, err := time.Parse(time.DateOnly, strings.TrimSpace(date))
+	if err != nil || d.After(fuzzNow.Add(24*time.Hour)) { // spend is not dated in the future
 		return false
 	}
 	if strings.TrimSpace(source) == "" || strings.TrimSpace(medium) == "" {

@@ -441,6 +441,10 @@ func header(rec record, want []string) (map[string]int, error) {
 	return pos, nil
 }
 
+// futureSlack is how far past the clock a spend date may be: an ad
+// platform reports in its account's time zone, up to a day ahead of UTC.
+const futureSlack = 24 * time.Hour
+
 // parseSpend turns one spend file into rows and rejects.
 func parseSpend(name string, data []byte, now time.Time) ([][]any, []loaders.Reject, loaders.Counts) {
 	rows, rejects, counts, _ := parseSpendFile(name, data, now, nil)
@@ -455,6 +459,11 @@ func parseSpendFile(name string, data []byte, now time.Time, seen *dupIndex) ([]
 		day, err := parseDate(get("date"))
 		if err != nil {
 			return nil, err
+		}
+		if day.After(now.Add(futureSlack)) {
+			// Spend is what was spent: a later date is a typo that would
+			// show as spend in a month to come.
+			return nil, fmt.Errorf("date %s is in the future", day.Format(time.DateOnly))
 		}
 		source := strings.TrimSpace(get("source"))
 		if source == "" {

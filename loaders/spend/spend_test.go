@@ -380,3 +380,17 @@ func TestSemicolonAndTabSeparatedFilesLoad(t *testing.T) {
 		t.Errorf("rejects %v, want the row with cost 12,50", rejects)
 	}
 }
+
+// Spend is what was spent: a row dated after today is a typo (2062 for
+// 2026), and would show as spend in a month to come. It is rejected, as a
+// CRM row dated in the future is. Before, it loaded.
+func TestSpendDatedInTheFutureIsRejected(t *testing.T) {
+	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	text := "date,source,medium,campaign,cost,currency\n" +
+		"2026-11-21,google,cpc,brand,10,USD\n" + // tomorrow: time zones, allowed
+		"2062-11-20,google,cpc,brand,10,USD\n"
+	rows, rejects, _ := parseSpend("spend.csv", []byte(text), now)
+	if len(rows) != 1 || len(rejects) != 1 || !strings.Contains(rejects[0].Reason, "in the future") {
+		t.Errorf("rows %v, rejects %v; want 2062-11-20 rejected as in the future", rows, rejects)
+	}
+}
