@@ -410,7 +410,9 @@ func TestSelectingAnUnknownModelIsAUsageError(t *testing.T) {
 // unknown one was searched for the keys (exit 1, "nope: key k1 is not in
 // the crash window"), and --destination without --release was ignored.
 func TestWritebackDestinationIsCheckedAndNeedsRelease(t *testing.T) {
-	t.Setenv("SAM_DUCKDB_PATH", filepath.Join(t.TempDir(), "sam.duckdb"))
+	dir := t.TempDir()
+	t.Setenv("SAM_DUCKDB_PATH", filepath.Join(dir, "sam.duckdb"))
+	t.Setenv("SAM_GA4_SINK_FILE", filepath.Join(dir, "ga4sink.ndjson"))
 	for _, args := range [][]string{
 		{"writeback", "--release", "k1", "--destination", "nope"},
 		{"writeback", "--destination", "meta"},
