@@ -30,6 +30,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -242,6 +243,18 @@ func readSpendDir(ctx context.Context, dir, fxFile string, now time.Time, logger
 				slog.String("file", name), slog.Int("duplicates", d))
 		}
 	}
+	// A damaged file whose copy loads is superseded by it: its old rows
+	// stay only when nothing else holds that export.
+	sound := map[string]bool{}
+	for _, name := range names {
+		if base, _ := copyBase(name); !slices.Contains(damaged, name) {
+			sound[base] = true
+		}
+	}
+	damaged = slices.DeleteFunc(damaged, func(name string) bool {
+		base, _ := copyBase(name)
+		return sound[base]
+	})
 	return rows, rejects, counts, damaged, nil
 }
 

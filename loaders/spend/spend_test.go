@@ -394,3 +394,30 @@ func TestSpendDatedInTheFutureIsRejected(t *testing.T) {
 		t.Errorf("rows %v, rejects %v; want 2062-11-20 rejected as in the future", rows, rejects)
 	}
 }
+
+// A damaged file whose copy loads is replaced by the copy: keeping the
+// damaged file's old rows beside the copy's would count that spend twice.
+func TestDamagedFileWithASoundCopyIsNotKept(t *testing.T) {
+	ctx := context.Background()
+	db, err := duckdb.Open(ctx, "", duckdb.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	dir := t.TempDir()
+	month := "date,source,medium,campaign,cost,currency\n2026-11-01,google,cpc,x,10,USD\n"
+	write(t, filepath.Join(dir, "spend_202611.csv"), month)
+	cfg := Options{Dir: dir, FXRatesFile: filepath.Join(t.TempDir(), "fx.csv")}
+	if _, err := Load(ctx, db, cfg, "first", nil); err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(dir, "spend_202611.csv"), "")
+	write(t, filepath.Join(dir, "spend_202611 (1).csv"), month)
+	if _, err := Load(ctx, db, cfg, "second", nil); err != nil {
+		t.Fatal(err)
+	}
+	got := queryStrings(t, db, "SELECT file || ':' || CAST(sum(cost) AS VARCHAR) FROM raw_spend__daily GROUP BY file ORDER BY file")
+	if strings.Join(got, ",") != "spend_202611 (1).csv:10.000000000" {
+		t.Errorf("spend %v, want the copy's 10 alone", got)
+	}
+}
