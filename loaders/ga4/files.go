@@ -27,8 +27,9 @@ import (
 // so reruns are idempotent. Files it cannot use (misnamed, named for a
 // future day, damaged) are warned about and listed in Result.Skipped; a
 // damaged file (a gzip or Parquet file that cannot be read whole, an export
-// table without a line, a last line cut off) is also a row in load_rejects,
-// its day keeps what it held, and the other days load.
+// table without a line or without a line to load, a last line cut off) is
+// also a row in load_rejects, its day keeps what it held, and the other
+// days load.
 //
 // Lines are validated in parallel workers (pipeline.go). Where the
 // warehouse reads local files (DuckDB), it reads the export files as they
@@ -158,7 +159,45 @@ func (l *FileLoader) loadBatch(ctx context.Context, runID string, batch []export
 		// A line to reject, or a file the warehouse could not read: the
 		// validator's output, line by line, is loaded instead.
 	}
+	if err := l.checkEveryTableLoads(ctx, batch); err != nil {
+		return nil, err
+	}
 	return l.loadNDJSON(ctx, runID, batch)
+}
+
+// checkEveryTableLoads validates the batch's lines without loading them and
+// returns a badFileError for a table none of whose lines would load: such a
+// file is not its day's export (another day's file under its name, or no
+// export at all), and loading it would empty the day. It also returns a
+// damaged file's error, which loadNDJSON would meet. The pass costs one more
+// validation of a batch that holds a line to reject, which is rare.
+func (l *FileLoader) checkEveryTableLoads(ctx context.Context, batch []exportTable) error {
+	p := l.startPipeline(ctx, batch, l.now().UTC(), true)
+	defer p.stop()
+	counts := make([]loaders.Counts, len(batch))
+	first := make([]string, len(batch)) // the first reject's reason, per table
+	for {
+		c, err := p.next(ctx)
+		if err != nil {
+			return err
+		}
+		if c == nil {
+			break
+		}
+		counts[c.table].Add(c.counts)
+		if first[c.table] == "" && len(c.rejects) > 0 {
+			first[c.table] = c.rejects[0].Reason
+		}
+		if c.err != nil {
+			return c.err
+		}
+	}
+	for i, t := range batch {
+		if c := counts[i]; c.Read > 0 && c.Loaded == 0 {
+			return &badFileError{t.files[0].path, fmt.Sprintf("every one of its %d lines was rejected (%s), so it is not this day's export", c.Read, first[i])}
+		}
+	}
+	return nil
 }
 
 // errNotClean stops an in-place load whose files hold a line to reject.

@@ -500,3 +500,40 @@ func TestFileLoadNamesAGzipFileWithoutItsExtension(t *testing.T) {
 		t.Errorf("%d rows, want the 1 loaded before", n)
 	}
 }
+
+// A file whose every line is rejected is not that day's export (here, the
+// day before's file copied under the wrong name): its day keeps what it
+// held, and the file is one reject saying why. Before, its 2,006 lines
+// were rejected one by one and its day, 1,205 events, was emptied.
+func TestFileLoadKeepsADayWhoseFileHasNoLineToLoad(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	d2 := d1.AddDate(0, 0, 1)
+	writeFile(t, dir, "events_20250302.json", row(d2, 1, "page_view"), row(d2, 2, "scroll"))
+	db := openDuck(t)
+	var logs bytes.Buffer
+	l := NewFileLoader(Options{ExportDir: dir}, db, logTo(&logs))
+	if _, err := l.Load(ctx, "first"); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, dir, "events_20250301.json", row(d1, 1, "page_view"))
+	writeFile(t, dir, "events_20250302.json", row(d1, 5, "page_view"), row(d1, 6, "scroll"), row(d1, 7, "click"))
+	res, err := l.Load(ctx, "second")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := queryStrings(t, db, "SELECT export_date, count(*) FROM raw_ga4__events GROUP BY 1 ORDER BY 1")
+	if strings.Join(got, ",") != "2025-03-01|1,2025-03-02|2" {
+		t.Errorf("loaded %v, want the new day and the misnamed file's day as it was", got)
+	}
+	rj := queryStrings(t, db, "SELECT object, reason FROM load_rejects WHERE run_id = 'second'")
+	if len(rj) != 1 || !strings.HasPrefix(rj[0], "events_20250302.json|every one of its 3 lines") || !strings.Contains(rj[0], "event_date 20250301 is not the table's day 20250302") {
+		t.Errorf("rejects %v, want the file, with its first line's reason", rj)
+	}
+	if res.Counts.Read != res.Counts.Loaded+res.Counts.Rejected || res.Counts.Loaded != 1 || res.Counts.Rejected != 1 {
+		t.Errorf("counts %+v, want 1 loaded and the file rejected", res.Counts)
+	}
+	if warnLine(logs.String(), "events_20250302.json") == "" {
+		t.Errorf("no WARN line names the file:\n%s", logs.String())
+	}
+}
