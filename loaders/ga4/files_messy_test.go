@@ -537,3 +537,34 @@ func TestFileLoadKeepsADayWhoseFileHasNoLineToLoad(t *testing.T) {
 		t.Errorf("no WARN line names the file:\n%s", logs.String())
 	}
 }
+
+// As for NDJSON: a Parquet file none of whose rows loads keeps its day.
+func TestFileLoadKeepsADayWhoseParquetFileHasNoRowToLoad(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := openDuck(t)
+	d2 := d1.AddDate(0, 0, 1)
+	writeFile(t, dir, "events_20250301.json", row(d1, 1, "page_view"))
+	writeFile(t, dir, "events_20250302.json", row(d2, 1, "page_view"), row(d2, 2, "scroll"))
+	if _, err := NewFileLoader(Options{ExportDir: dir}, db, nil).Load(ctx, "first"); err != nil {
+		t.Fatal(err)
+	}
+	// The first day's rows, as a Parquet file named for the second day.
+	if err := os.Remove(filepath.Join(dir, "events_20250302.json")); err != nil {
+		t.Fatal(err)
+	}
+	pq := filepath.Join(dir, "events_20250302.parquet")
+	if _, err := db.Exec(ctx, "COPY (SELECT * EXCLUDE (export_date, export_table, loaded_at, property_id) FROM raw_ga4__events WHERE export_date = DATE '2025-03-01') TO '"+pq+"' (FORMAT parquet)"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewFileLoader(Options{ExportDir: dir}, db, nil).Load(ctx, "pq"); err != nil {
+		t.Fatal(err)
+	}
+	if n := queryInt(t, db, "SELECT count(*) FROM raw_ga4__events WHERE export_date = DATE '2025-03-02'"); n != 2 {
+		t.Errorf("the day holds %d rows, want the 2 loaded before", n)
+	}
+	rj := queryStrings(t, db, "SELECT object, reason FROM load_rejects WHERE run_id = 'pq'")
+	if len(rj) != 1 || !strings.HasPrefix(rj[0], "events_20250302.parquet|every one of its 1 rows") {
+		t.Errorf("rejects %v, want the file", rj)
+	}
+}

@@ -79,6 +79,10 @@ func (l *FileLoader) loadParquet(ctx context.Context, runID string, t exportTabl
 		return c, err
 	}
 	c.Rejected = c.Read - c.Loaded
+	if c.Read > 0 && c.Loaded == 0 {
+		// Not this day's export: loading it would empty the day.
+		return loaders.Counts{}, &badFileError{t.files[0].path, fmt.Sprintf("every one of its %d rows was rejected, so it is not this day's export", c.Read)}
+	}
 	now, day := l.now().UTC(), t.day.Format(time.DateOnly)
 	raw, rejects := l.wh.QualifiedName(RawTable), l.wh.QualifiedName(loaders.RejectsTable)
 	script := l.wh.Dialect().Transaction(
