@@ -8,8 +8,8 @@
 // Both tables are replaced on every load: spend files are small and are
 // re-exported whole by the ad platforms, so a whole reload is idempotent and
 // picks up restated figures. A file that is not readable as an export (no
-// header line, or a header without the columns) is rejected, and the rows
-// it loaded before stay. A row that repeats a row of another spend file
+// header line, a header without the columns, no row that loads) is
+// rejected, and the rows it loaded before stay. A row that repeats a row of another spend file
 // (a second download of the same export) is rejected as a duplicate, so a
 // copy never doubles spend. Channel grouping and currency conversion happen
 // in the SQL models (stg_spend__daily, stg_fx__rates), not here.
@@ -468,7 +468,8 @@ func parseSpend(name string, data []byte, now time.Time) ([][]any, []loaders.Rej
 // earlier files (seen may be nil), and says whether the file is damaged
 // (see parseFile).
 func parseSpendFile(name string, data []byte, now time.Time, seen *dupIndex) ([][]any, []loaders.Reject, loaders.Counts, bool) {
-	return parseFile(name, data, sourceSpend, spendColumns, func(get func(string) string, line int) ([]any, error) {
+	duplicates := 0
+	rows, rejects, counts, damaged := parseFile(name, data, sourceSpend, spendColumns, func(get func(string) string, line int) ([]any, error) {
 		day, err := parseDate(get("date"))
 		if err != nil {
 			return nil, err
@@ -506,11 +507,14 @@ func parseSpendFile(name string, data []byte, now time.Time, seen *dupIndex) ([]
 		row := []any{day, strings.ToLower(source), strings.ToLower(medium), campaign, cost, cur, name, int64(line), now}
 		if seen != nil {
 			if first := seen.check(spendKey(row), name, line); first != "" {
+				duplicates++
 				return nil, fmt.Errorf("duplicate of %s", first)
 			}
 		}
 		return row, nil
 	})
+	// A file of duplicates is a sound copy, whose rows another file holds.
+	return rows, rejects, counts, damaged && (counts.Loaded > 0 || duplicates == 0)
 }
 
 // parseFX turns the rates file into rows and rejects. A second rate for the
@@ -560,8 +564,8 @@ func parseFXFile(name string, data []byte, now time.Time) ([][]any, []loaders.Re
 // lines (the header and blank lines excluded); each is either loaded or
 // rejected. A file is damaged when it is not readable as an export: it has
 // no header line (an export always has one, even without rows: such a file
-// is a copy that did not finish), or its header lacks a column. The file
-// is then a reject of its own unless its rows are.
+// is a copy that did not finish), its header lacks a column, or none of its
+// rows loads. The file is then a reject of its own unless its rows are.
 func parseFile(name string, data []byte, source string, cols []string, parse func(get func(string) string, line int) ([]any, error)) (rows [][]any, rejects []loaders.Reject, counts loaders.Counts, damaged bool) {
 	recs, scanErr := splitLines(data, delimiter(data, cols))
 	reject := func(reason, raw string) {
@@ -606,7 +610,8 @@ func parseFile(name string, data []byte, source string, cols []string, parse fun
 		counts.Read++
 		counts.Loaded++
 	}
-	return rows, rejects, counts, herr != nil
+	// A file none of whose rows loads is not an export SAM can read either.
+	return rows, rejects, counts, herr != nil || counts.Read > 0 && counts.Loaded == 0
 }
 
 func parseDate(s string) (time.Time, error) {

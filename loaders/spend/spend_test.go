@@ -421,3 +421,32 @@ func TestDamagedFileWithASoundCopyIsNotKept(t *testing.T) {
 		t.Errorf("spend %v, want the copy's 10 alone", got)
 	}
 }
+
+// A spend file none of whose rows loads is damaged too: a re-export with
+// dates written 11/01/2026 would otherwise take the month's spend out.
+func TestFileWithNoRowToLoadKeepsWhatItLoadedBefore(t *testing.T) {
+	ctx := context.Background()
+	db, err := duckdb.Open(ctx, "", duckdb.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	dir := t.TempDir()
+	nov := filepath.Join(dir, "spend_202611.csv")
+	write(t, nov, "date,source,medium,campaign,cost,currency\n2026-11-01,google,cpc,x,10,USD\n2026-11-02,google,cpc,x,20,USD\n")
+	cfg := Options{Dir: dir, FXRatesFile: filepath.Join(t.TempDir(), "fx.csv")}
+	if _, err := Load(ctx, db, cfg, "first", nil); err != nil {
+		t.Fatal(err)
+	}
+	write(t, nov, "date,source,medium,campaign,cost,currency\n11/01/2026,google,cpc,x,10,USD\n11/02/2026,google,cpc,x,25,USD\n")
+	counts, err := Load(ctx, db, cfg, "second", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := queryStrings(t, db, "SELECT CAST(sum(cost) AS VARCHAR) FROM raw_spend__daily"); strings.Join(got, ",") != "30.000000000" {
+		t.Errorf("spend %v, want the 30 loaded before", got)
+	}
+	if counts.Rejected != 2 || counts.Loaded != 0 {
+		t.Errorf("counts %+v, want both rows rejected with their reasons", counts)
+	}
+}
