@@ -51,8 +51,17 @@ func ParseTime(s string) (time.Time, error) {
 		}
 		return time.Time{}, fmt.Errorf("integer timestamp %q is neither YYYYMMDD (8 digits), epoch seconds (10) nor epoch milliseconds (13)", s)
 	}
+	for _, l := range zonelessLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return time.Time{}, fmt.Errorf("timestamp %q has no time zone, and SAM does not guess one: write %s for UTC, or add its offset", s, t.Format("2006-01-02T15:04:05Z"))
+		}
+	}
 	return time.Time{}, fmt.Errorf("unparseable timestamp %q", s)
 }
+
+// zonelessLayouts are date-times written without a zone, as spreadsheets
+// write them: recognised only to say what is missing.
+var zonelessLayouts = []string{"2006-01-02 15:04:05", "2006-01-02T15:04:05", "2006-01-02 15:04", "2006-01-02T15:04"}
 
 func digits(s string) bool {
 	for i := 0; i < len(s); i++ {

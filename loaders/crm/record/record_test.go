@@ -1,6 +1,7 @@
 package record
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -116,6 +117,18 @@ func TestClientIDProblem(t *testing.T) {
 	for _, bad := range []string{"abc", "123456", "GA1.1.123", "amp-xyz.123"} {
 		if ClientIDProblem(bad) == "" {
 			t.Errorf("ClientIDProblem(%q) found no problem", bad)
+		}
+	}
+}
+
+// A timestamp without a time zone is rejected, as before, but the reason
+// says so and how to write it: "unparseable" sent people looking for a typo
+// in "2026-11-27 08:02:09", the way spreadsheets write a time.
+func TestParseTimeSaysAZonelessTimeNeedsItsZone(t *testing.T) {
+	for _, s := range []string{"2026-11-27 08:02:09", "2026-11-27T08:02:09", "2026-11-27 08:02"} {
+		_, err := ParseTime(s)
+		if err == nil || !strings.Contains(err.Error(), "no time zone") || !strings.Contains(err.Error(), "Z") {
+			t.Errorf("ParseTime(%q) = %v, want a reason naming the missing time zone", s, err)
 		}
 	}
 }
