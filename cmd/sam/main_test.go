@@ -423,3 +423,22 @@ func TestWritebackDestinationIsCheckedAndNeedsRelease(t *testing.T) {
 		}
 	}
 }
+
+// --out naming a folder is a usage error found before any work. Before,
+// the report was written to FOLDER.tmp, the rename failed with "file
+// exists", and FOLDER.tmp stayed behind.
+func TestReportOutIntoAFolderIsAUsageError(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("SAM_DUCKDB_PATH", filepath.Join(dir, "sam.duckdb"))
+	out := filepath.Join(dir, "reports")
+	if err := os.Mkdir(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := sam(t, "report", "--out", out)
+	if code != exitUsage || !strings.Contains(errOut, "is a directory") {
+		t.Errorf("exit %d, stderr %q; want exit %d saying --out is a directory", code, errOut, exitUsage)
+	}
+	if _, err := os.Stat(out + ".tmp"); err == nil {
+		t.Error("a .tmp file was left beside the folder")
+	}
+}

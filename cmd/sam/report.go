@@ -49,6 +49,9 @@ func cmdReport(ctx context.Context, e *env) error {
 	if req.out == "" {
 		req.out = "report." + req.format
 	}
+	if st, err := os.Stat(req.out); err == nil && st.IsDir() {
+		return usageError{fmt.Errorf("--out %s is a directory: name the file to write, e.g. %s", req.out, filepath.Join(req.out, "report."+req.format))}
+	}
 	app, err := e.open(ctx, nil)
 	if err != nil {
 		return err
@@ -115,9 +118,11 @@ func writeReport(ctx context.Context, app *jobs.App, req reportRequest, stdout i
 		return "", fmt.Errorf("write report: %w", err)
 	}
 	if err := f.Close(); err != nil {
+		os.Remove(tmp)
 		return "", fmt.Errorf("write report: %w", err)
 	}
 	if err := os.Rename(tmp, req.out); err != nil {
+		os.Remove(tmp)
 		return "", fmt.Errorf("write report: %w", err)
 	}
 	abs, _ := filepath.Abs(req.out)
