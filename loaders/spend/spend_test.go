@@ -295,11 +295,7 @@ func TestFileOrderPutsCopiesLast(t *testing.T) {
 // spend_202612.csv took December's spend out without a reject or a word.
 func TestDamagedFileKeepsWhatItLoadedBefore(t *testing.T) {
 	ctx := context.Background()
-	db, err := duckdb.Open(ctx, "", duckdb.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openDuck(t)
 	dir := t.TempDir()
 	nov, dec, fx := filepath.Join(dir, "spend_202611.csv"), filepath.Join(dir, "spend_202612.csv"), filepath.Join(t.TempDir(), "fx.csv")
 	write(t, nov, "date,source,medium,campaign,cost,currency\n2026-11-01,google,cpc,x,10,USD\n2026-11-02,google,cpc,x,20,USD\n")
@@ -336,6 +332,17 @@ func TestDamagedFileKeepsWhatItLoadedBefore(t *testing.T) {
 	if counts.Read != counts.Loaded+counts.Rejected || counts.Loaded != 2 || counts.Rejected != 3 {
 		t.Errorf("counts %+v, want November's 2 rows loaded and the 3 files rejected", counts)
 	}
+}
+
+// openDuck opens an in-memory DuckDB warehouse for one test.
+func openDuck(t *testing.T) *duckdb.DB {
+	t.Helper()
+	db, err := duckdb.Open(context.Background(), "", duckdb.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }
 
 func queryStrings(t *testing.T, wh warehouse.Warehouse, q string) []string {
@@ -399,11 +406,7 @@ func TestSpendDatedInTheFutureIsRejected(t *testing.T) {
 // damaged file's old rows beside the copy's would count that spend twice.
 func TestDamagedFileWithASoundCopyIsNotKept(t *testing.T) {
 	ctx := context.Background()
-	db, err := duckdb.Open(ctx, "", duckdb.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openDuck(t)
 	dir := t.TempDir()
 	month := "date,source,medium,campaign,cost,currency\n2026-11-01,google,cpc,x,10,USD\n"
 	write(t, filepath.Join(dir, "spend_202611.csv"), month)
@@ -426,11 +429,7 @@ func TestDamagedFileWithASoundCopyIsNotKept(t *testing.T) {
 // dates written 11/01/2026 would otherwise take the month's spend out.
 func TestFileWithNoRowToLoadKeepsWhatItLoadedBefore(t *testing.T) {
 	ctx := context.Background()
-	db, err := duckdb.Open(ctx, "", duckdb.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openDuck(t)
 	dir := t.TempDir()
 	nov := filepath.Join(dir, "spend_202611.csv")
 	write(t, nov, "date,source,medium,campaign,cost,currency\n2026-11-01,google,cpc,x,10,USD\n2026-11-02,google,cpc,x,20,USD\n")
