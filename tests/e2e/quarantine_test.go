@@ -96,3 +96,31 @@ func editCSV(t *testing.T, path string, edit func(col map[string]int, row []stri
 		t.Fatal(err)
 	}
 }
+
+// A won deal in a currency the rates file has no rate for keeps its lead's
+// revenue out of every reporting-currency figure (SAM does not guess a
+// rate). Before, nothing said so: the run ended without a warning and the
+// lead's revenue was simply missing from channel revenue.
+func TestWonRevenueWithoutARateIsReported(t *testing.T) {
+	w := newWorkspace(t, 22)
+	var lead string
+	editCSV(t, w.Path("data/crm/deals.csv"), func(col map[string]int, row []string) {
+		if lead == "" && row[col["is_won"]] == "true" && row[col["amount"]] != "" {
+			lead = row[col["lead_id"]]
+			row[col["currency"]] = "JPY" // the sample's rates file has none
+		}
+	})
+	if lead == "" {
+		t.Fatal("the sample has no won deal")
+	}
+	stdout, stderr, err := w.Run("run")
+	if err != nil {
+		t.Fatalf("sam run: %v\n%s\n%s", err, samtest.Tail(stdout, 40), samtest.Tail(stderr, 40))
+	}
+	if !strings.Contains(stdout, "tests/won_revenue_has_a_rate") {
+		t.Errorf("the run summary does not name the revenue without a rate:\n%s", samtest.Tail(stdout, 30))
+	}
+	if !strings.Contains(stderr, lead) {
+		t.Errorf("no log line names lead %s", lead)
+	}
+}
