@@ -3,6 +3,7 @@ package e2e_test
 import (
 	"encoding/csv"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -123,4 +124,38 @@ func TestWonRevenueWithoutARateIsReported(t *testing.T) {
 	if !strings.Contains(stderr, lead) {
 		t.Errorf("no log line names lead %s", lead)
 	}
+}
+
+// The same for spend: a spend row in a currency without a rate is kept with
+// its cost in its own currency, and cost per lead leaves it out. Before,
+// only a column of channel_performance counted such rows.
+func TestSpendWithoutARateIsReported(t *testing.T) {
+	w := newWorkspace(t, 23)
+	var campaign string
+	editCSV(t, w.Path("data/spend/spend_"+firstSpendMonth(t, w)+".csv"), func(col map[string]int, row []string) {
+		if campaign == "" {
+			campaign = row[col["campaign"]]
+			row[col["currency"]] = "JPY"
+		}
+	})
+	stdout, stderr, err := w.Run("run")
+	if err != nil {
+		t.Fatalf("sam run: %v\n%s\n%s", err, samtest.Tail(stdout, 40), samtest.Tail(stderr, 40))
+	}
+	if !strings.Contains(stdout, "tests/spend_has_a_rate") {
+		t.Errorf("the run summary does not name the spend without a rate:\n%s", samtest.Tail(stdout, 30))
+	}
+	if !strings.Contains(stderr, "JPY") {
+		t.Error("no log line names the currency without a rate")
+	}
+}
+
+// firstSpendMonth is the YYYYMM of the workspace's first spend file.
+func firstSpendMonth(t *testing.T, w *samtest.Workspace) string {
+	t.Helper()
+	files, err := filepath.Glob(w.Path("data/spend/spend_*.csv"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no spend file: %v", err)
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(filepath.Base(files[0]), "spend_"), ".csv")
 }
