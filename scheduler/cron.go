@@ -40,6 +40,11 @@ func ParseCron(expr string) (*Schedule, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cron %q: %w", expr, err)
 	}
+	// From the start of a leap year, any date that exists comes within the
+	// five years Next looks ahead.
+	if spec.Next(time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)).IsZero() {
+		return nil, fmt.Errorf("cron %q never fires: no month has that day", expr)
+	}
 	return &Schedule{spec: spec, expr: expr}, nil
 }
 

@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -41,13 +42,21 @@ func TestCronRejectsBadExpressions(t *testing.T) {
 	}
 }
 
-func TestCronImpossibleDateEnds(t *testing.T) {
-	s, err := ParseCron("0 0 30 2 *")
+// A date that never comes is refused when the expression is read, so that
+// `sam schedule` says so before it opens anything. Before, the schedule
+// started and then stopped with "never fires" (exit 1). 29 February comes.
+func TestCronImpossibleDateIsRefused(t *testing.T) {
+	for _, expr := range []string{"0 0 30 2 *", "0 0 31 4,6,9,11 *"} {
+		if _, err := ParseCron(expr); err == nil || !strings.Contains(err.Error(), "never fires") {
+			t.Errorf("%q: err = %v, want it refused as never firing", expr, err)
+		}
+	}
+	s, err := ParseCron("0 0 29 2 *")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := s.Next(time.Now()); ok {
-		t.Fatal("30 February never comes")
+	if _, ok := s.Next(time.Now()); !ok {
+		t.Fatal("29 February comes every four years")
 	}
 }
 

@@ -44,6 +44,7 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 		{"compile", "--dialect", "postgres"},
 		{"writeback", "--validate", "--dry-run"},
 		{"schedule", "not a cron"},
+		{"schedule", "0 0 30 2 *"},
 		{"generate", "--days", "0"},
 		{"generate", "--days", "100000"},
 		{"generate", "--events-per-day", "10"},
