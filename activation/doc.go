@@ -34,6 +34,12 @@
 //   - A "failed" outcome means the destination provably did not process the
 //     request (it refused it before reading, or answered 429): the key is
 //     sent again by the next run.
+//   - A destination that fails, or leaves unanswered, 16 requests in a row
+//     (each after all its attempts) is down or unreachable: the runner
+//     sends it nothing more this run, and its remaining events, with no
+//     ledger entry, wait for the next run. Otherwise an outage would cost
+//     every request all its attempts, and a server that hangs would fill
+//     the crash window.
 //   - Events a destination may not receive are recorded once per change
 //     with the reason: expired_window, no_identifier, no_consent, disabled,
 //     or rejected by SAM's own payload guard.

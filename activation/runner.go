@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sourcegraph/conc/pool"
@@ -80,7 +81,11 @@ type DestinationReport struct {
 	// every key still open and not safe to re-send, from any run.
 	Unknown     []string
 	CrashWindow []string
-	Duration    time.Duration
+	// NotAttempted counts events this run did not send because the
+	// destination failed failedInARowToStop requests in a row; they keep
+	// no ledger entry and the next run sends them.
+	NotAttempted int
+	Duration     time.Duration
 	// Dedups says whether the destination deduplicates on the event key;
 	// Validated that the run only validated (nothing was recorded).
 	Dedups    bool
@@ -110,6 +115,9 @@ func (r Report) Err() error {
 		}
 		if n := d.Counts[StatusFailed]; n > 0 && !d.Validated {
 			problems = append(problems, fmt.Sprintf("%s: %d event(s) failed and are sent again by the next run", d.Destination, n))
+		}
+		if n := d.NotAttempted; n > 0 {
+			problems = append(problems, fmt.Sprintf("%s: given up for this run after %d requests in a row failed or got no answer; %d event(s) wait for the next run", d.Destination, failedInARowToStop, n))
 		}
 	}
 	if len(problems) == 0 {
@@ -245,10 +253,13 @@ func (r *Runner) deliver(ctx context.Context, runID string, d Destination) (Dest
 
 	batches := make(chan []Event)
 	results := make(chan senderResult, r.Concurrency)
+	brk := &breaker{onTrip: func() {
+		log.Warn(fmt.Sprintf("destination failing: %d requests in a row failed or got no answer; no more are sent this run, and the rest of its events wait for the next run", failedInARowToStop))
+	}}
 	senders := pool.New().WithContext(ctx).WithMaxGoroutines(r.Concurrency)
 	for range r.Concurrency {
 		senders.Go(func(ctx context.Context) error {
-			return r.sender(ctx, runID, d, w, batches, results)
+			return r.sender(ctx, runID, d, w, brk, batches, results)
 		})
 	}
 	// Outcomes are counted by the collector, decisions by the reader: two
@@ -297,6 +308,7 @@ func (r *Runner) deliver(ctx context.Context, runID string, d Destination) (Dest
 	close(results)
 	sent := <-collected
 	dr.Requests, dr.Previewed, dr.Unknown = sent.Requests, sent.Previewed, sent.Unknown
+	dr.NotAttempted = brk.skipped()
 	for _, m := range []map[Status]int{sent.Counts, skips} {
 		for st, n := range m {
 			dr.Counts[st] += n
@@ -439,7 +451,7 @@ type senderResult struct {
 // waits for one instead of two. Nothing is sent before its intent is
 // durable, and a sender holds at most one request's keys open, so the crash
 // window is what it was.
-func (r *Runner) sender(ctx context.Context, runID string, d Destination, w *committer, batches <-chan []Event, results chan<- senderResult) error {
+func (r *Runner) sender(ctx context.Context, runID string, d Destination, w *committer, brk *breaker, batches <-chan []Event, results chan<- senderResult) error {
 	var done *settled // the last request's outcomes, not yet written
 	// record writes done's outcomes, with extra entries if any, and then
 	// reports them. The outcome is written even when the run is stopping:
@@ -466,6 +478,10 @@ func (r *Runner) sender(ctx context.Context, runID string, d Destination, w *com
 			if ctx.Err() != nil {
 				break // drain: no intent was written, the events stay queued
 			}
+			if brk.isOpen() {
+				brk.skip(len(batch)) // drain, as above: the next run sends them
+				break
+			}
 			if r.Mode == ModeDryRun {
 				if err := r.preview(d, batch, results); err != nil {
 					return err
@@ -476,6 +492,7 @@ func (r *Runner) sender(ctx context.Context, runID string, d Destination, w *com
 			if done, err = r.send(ctx, runID, d, record, batch); err != nil {
 				return err
 			}
+			brk.observe(done.result.outcomes)
 			// The next batch, if one is waiting: its intents ride along
 			// with these outcomes.
 			select {
@@ -493,6 +510,68 @@ func (r *Runner) sender(ctx context.Context, runID string, d Destination, w *com
 		}
 	}
 	return record(nil)
+}
+
+// failedInARowToStop is how many requests in a row, each with all its
+// attempts failed or its outcome unknown, make the runner give a
+// destination up for the rest of a run. A destination that is down or unreachable would otherwise cost every
+// remaining request all its attempts and waits (GA4: five attempts, up to
+// 30 s apart): hours of a first run's job timeout. Events not attempted
+// keep no ledger entry, so the next run sends them.
+const failedInARowToStop = 16
+
+// breaker counts a destination's failed requests in a row, in the order
+// they end, across its senders.
+type breaker struct {
+	onTrip func()
+
+	mu      sync.Mutex
+	inARow  int
+	open    bool
+	dropped int // events not attempted once open
+}
+
+// observe takes a request's outcomes: all failed or unknown (a server that
+// hangs: each such request joins the crash window) extends the run of
+// failures; any answer (accepted, rejected) ends it.
+func (b *breaker) observe(outcomes []Outcome) {
+	failed := len(outcomes) > 0
+	for _, o := range outcomes {
+		failed = failed && (o.Status == StatusFailed || o.Status == StatusUnknown)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.open {
+		return
+	}
+	if !failed {
+		b.inARow = 0
+		return
+	}
+	if b.inARow++; b.inARow >= failedInARowToStop {
+		b.open = true
+		if b.onTrip != nil {
+			b.onTrip()
+		}
+	}
+}
+
+func (b *breaker) isOpen() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.open
+}
+
+func (b *breaker) skip(n int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.dropped += n
+}
+
+func (b *breaker) skipped() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.dropped
 }
 
 // settled is a request's outcomes as ledger entries and as its result.

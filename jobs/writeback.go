@@ -139,6 +139,9 @@ func activationDetail(mode string, rep activation.Report) string {
 		if n := len(d.CrashWindow); n > 0 {
 			p += fmt.Sprintf(", crash window %d", n)
 		}
+		if n := d.NotAttempted; n > 0 {
+			p += fmt.Sprintf(", not attempted %d (the destination kept failing)", n)
+		}
 		parts = append(parts, p)
 	}
 	return "mode " + mode + ": " + strings.Join(parts, "; ")
