@@ -358,6 +358,17 @@ func (r *Runner) TestAfter(ctx context.Context, sel Selection, build *BuildRepor
 		if len(states) == 0 {
 			return nil, ErrNothingBuilt
 		}
+		// A model never built is an error when selected; a test that also
+		// reads one outside the selection waits for it, as in Build.
+		waiting := func(t dataTest) bool {
+			for _, d := range t.deps {
+				if _, ok := states[d]; !ok && !selected[d] {
+					return true
+				}
+			}
+			return false
+		}
+		tests = slices.DeleteFunc(tests, waiting)
 		for i, t := range tests {
 			for _, d := range t.deps {
 				if _, ok := states[d]; !ok {

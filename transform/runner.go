@@ -736,14 +736,17 @@ func (r *Runner) Build(ctx context.Context, sel Selection, opts BuildOptions) (*
 	if err := systables.New(r.WH).Create(ctx, systables.ModelState(), r.execOptions(runID, "state", "ddl", "create")...); err != nil {
 		return nil, fmt.Errorf("creating %s: %w", StateTable, err)
 	}
+	var states map[string]State
 	plan, err := r.plan(ctx, selected, opts, runID, func(ctx context.Context) (map[string]State, error) {
-		return readState(ctx, r.WH, warehouse.WithLabels(r.labels(runID, "state")))
+		var err error
+		states, err = readState(ctx, r.WH, warehouse.WithLabels(r.labels(runID, "state")))
+		return states, err
 	})
 	if err != nil {
 		return nil, err
 	}
 	run := &buildRun{
-		r: r, runID: runID, selected: selected,
+		r: r, runID: runID, selected: selected, states: states,
 		env:       renderEnv{dialect: r.WH.Dialect(), qualify: r.WH.QualifiedName, vars: r.Vars},
 		log:       r.logger().With("run_id", runID),
 		report:    &BuildReport{RunID: runID},
@@ -795,6 +798,7 @@ type buildRun struct {
 	r        *Runner
 	runID    string
 	selected map[string]bool
+	states   map[string]State // as the build found them: the models built before
 	env      renderEnv
 	log      *slog.Logger
 	report   *BuildReport
@@ -998,13 +1002,17 @@ func (run *buildRun) dueTests(level int) []dataTest {
 }
 
 // settledAfter reports whether every model t reads is usable once level is
-// done: not blocked and not due in a later level.
+// done: not blocked, not due in a later level, and built, by this build or
+// an earlier one (a test of a model never built waits for it).
 func (run *buildRun) settledAfter(t dataTest, level int) bool {
 	for _, dep := range t.deps {
 		if _, blocked := run.blocked[dep]; blocked {
 			return false
 		}
 		if run.selected[dep] && run.r.Project.Models[dep].Level > level {
+			return false
+		}
+		if _, built := run.states[dep]; !built && !run.selected[dep] {
 			return false
 		}
 	}

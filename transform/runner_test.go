@@ -1055,3 +1055,44 @@ func TestPlanSaysWhichUpstreamAnEstimateWaitsFor(t *testing.T) {
 		t.Errorf("int_daily: estimate error %q, after %v; want after [stg_events]", daily.EstimateErr, daily.EstimateAfter)
 	}
 }
+
+// A data test that reads a model the build left out, and that was never
+// built, waits for it: it is neither run (DuckDB's "table does not exist")
+// nor a failure of the build. Before, it ran once any model it reads was
+// settled, and a build of the staging models alone failed on a custom test
+// that also read a mart.
+func TestTestOfAModelNeverBuiltWaitsForIt(t *testing.T) {
+	f := newFixture(t)
+	f.fs["tests/events_have_a_channel.sql"] = &fstest.MapFile{Data: []byte(
+		`select e.event_id from {{ ref "stg_events" }} as e where not exists (select 1 from {{ ref "fct_channel" }} as c where c.channel = lower(e.channel))`)}
+	rep := f.mustBuild("stg_events")
+	for _, tr := range rep.Tests {
+		if tr.Name == "tests/events_have_a_channel" {
+			t.Fatalf("the test ran before fct_channel was ever built: %+v", tr)
+		}
+	}
+	// Testing the selection that was built leaves it out as well; a test
+	// of a selected model that was never built is still an error.
+	sel, _ := ParseSelection("stg_events")
+	if tr, err := f.runner().Test(f.ctx, sel); err != nil {
+		t.Fatalf("sam test --select stg_events: %v", err)
+	} else {
+		for _, res := range tr.Tests {
+			if res.Name == "tests/events_have_a_channel" {
+				t.Fatalf("the test ran before fct_channel was ever built: %+v", res)
+			}
+		}
+	}
+	sel, _ = ParseSelection("fct_channel")
+	if _, err := f.runner().Test(f.ctx, sel); err == nil || !strings.Contains(err.Error(), "fct_channel is not built") {
+		t.Fatalf("sam test --select fct_channel: err = %v, want the model named as not built", err)
+	}
+	rep = f.mustBuild("")
+	ran := false
+	for _, tr := range rep.Tests {
+		ran = ran || tr.Name == "tests/events_have_a_channel"
+	}
+	if !ran {
+		t.Error("the test did not run once fct_channel was built")
+	}
+}
