@@ -159,3 +159,30 @@ func firstSpendMonth(t *testing.T, w *samtest.Workspace) string {
 	}
 	return strings.TrimSuffix(strings.TrimPrefix(filepath.Base(files[0]), "spend_"), ".csv")
 }
+
+// A won deal reaches the marts through its lead or its account. One whose
+// lead the CRM data does not hold, and that names no account, reached
+// neither, and its revenue left every figure without a word.
+func TestWonDealReachingNoLeadNorAccountIsReported(t *testing.T) {
+	w := newWorkspace(t, 24)
+	var deal string
+	editCSV(t, w.Path("data/crm/deals.csv"), func(col map[string]int, row []string) {
+		if deal == "" && row[col["is_won"]] == "true" && row[col["account_id"]] == "" {
+			deal = row[col["deal_id"]]
+			row[col["lead_id"]] = "L-NOT-EXPORTED"
+		}
+	})
+	if deal == "" {
+		t.Fatal("the sample has no won deal without an account")
+	}
+	stdout, stderr, err := w.Run("run")
+	if err != nil {
+		t.Fatalf("sam run: %v\n%s\n%s", err, samtest.Tail(stdout, 40), samtest.Tail(stderr, 40))
+	}
+	if !strings.Contains(stdout, "tests/won_deal_reaches_a_lead_or_account") {
+		t.Errorf("the run summary does not name the deal's revenue left out:\n%s", samtest.Tail(stdout, 30))
+	}
+	if !strings.Contains(stderr, deal) {
+		t.Errorf("no log line names deal %s", deal)
+	}
+}
