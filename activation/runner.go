@@ -514,10 +514,11 @@ func (r *Runner) sender(ctx context.Context, runID string, d Destination, w *com
 
 // failedInARowToStop is how many requests in a row, each with all its
 // attempts failed or its outcome unknown, make the runner give a
-// destination up for the rest of a run. A destination that is down or unreachable would otherwise cost every
-// remaining request all its attempts and waits (GA4: five attempts, up to
-// 30 s apart): hours of a first run's job timeout. Events not attempted
-// keep no ledger entry, so the next run sends them.
+// destination up for the rest of a run. A destination that is down or
+// unreachable would otherwise cost every remaining request all its attempts
+// and waits (GA4: five attempts, up to 30 s apart): hours of a first run's
+// job timeout. Events not attempted keep no ledger entry, so the next run
+// sends them.
 const failedInARowToStop = 16
 
 // breaker counts a destination's failed requests in a row, in the order

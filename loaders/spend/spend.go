@@ -9,10 +9,11 @@
 // re-exported whole by the ad platforms, so a whole reload is idempotent and
 // picks up restated figures. A file that is not readable as an export (no
 // header line, a header without the columns, no row that loads) is
-// rejected, and the rows it loaded before stay. A row that repeats a row of another spend file
-// (a second download of the same export) is rejected as a duplicate, so a
-// copy never doubles spend. Channel grouping and currency conversion happen
-// in the SQL models (stg_spend__daily, stg_fx__rates), not here.
+// rejected, and the rows it loaded before stay. A row that repeats a row of
+// another spend file (a second download of the same export) is rejected as
+// a duplicate, so a copy never doubles spend. Channel grouping and currency
+// conversion happen in the SQL models (stg_spend__daily, stg_fx__rates),
+// not here.
 //
 // The package imports loaders, internal/option and warehouse only.
 package spend
@@ -579,13 +580,13 @@ func parseFile(name string, data []byte, source string, cols []string, parse fun
 	}
 	if len(recs) == 0 {
 		if scanErr == nil {
-			reject("empty file: no header line; an export always has one, so this is a copy that did not finish, and the rows this file loaded before are kept", name)
+			reject("empty file: no header line; an export always has one, so this is a copy that did not finish", name)
 		}
 		return nil, rejects, counts, true
 	}
 	pos, herr := header(recs[0], cols)
 	if herr != nil && len(recs) == 1 {
-		reject(herr.Error()+"; the rows this file loaded before are kept", recs[0].raw)
+		reject(herr.Error(), recs[0].raw)
 	}
 	for _, rec := range recs[1:] {
 		if herr != nil {
