@@ -114,16 +114,7 @@ func TestWonRevenueWithoutARateIsReported(t *testing.T) {
 	if lead == "" {
 		t.Fatal("the sample has no won deal")
 	}
-	stdout, stderr, err := w.Run("run")
-	if err != nil {
-		t.Fatalf("sam run: %v\n%s\n%s", err, samtest.Tail(stdout, 40), samtest.Tail(stderr, 40))
-	}
-	if !strings.Contains(stdout, "tests/won_revenue_has_a_rate") {
-		t.Errorf("the run summary does not name the revenue without a rate:\n%s", samtest.Tail(stdout, 30))
-	}
-	if !strings.Contains(stderr, lead) {
-		t.Errorf("no log line names lead %s", lead)
-	}
+	runWarns(t, w, "won_revenue_has_a_rate", lead)
 }
 
 // The same for spend: a spend row in a currency without a rate is kept with
@@ -131,23 +122,14 @@ func TestWonRevenueWithoutARateIsReported(t *testing.T) {
 // only a column of channel_performance counted such rows.
 func TestSpendWithoutARateIsReported(t *testing.T) {
 	w := newWorkspace(t, 23)
-	var campaign string
+	edited := false
 	editCSV(t, w.Path("data/spend/spend_"+firstSpendMonth(t, w)+".csv"), func(col map[string]int, row []string) {
-		if campaign == "" {
-			campaign = row[col["campaign"]]
+		if !edited {
+			edited = true
 			row[col["currency"]] = "JPY"
 		}
 	})
-	stdout, stderr, err := w.Run("run")
-	if err != nil {
-		t.Fatalf("sam run: %v\n%s\n%s", err, samtest.Tail(stdout, 40), samtest.Tail(stderr, 40))
-	}
-	if !strings.Contains(stdout, "tests/spend_has_a_rate") {
-		t.Errorf("the run summary does not name the spend without a rate:\n%s", samtest.Tail(stdout, 30))
-	}
-	if !strings.Contains(stderr, "JPY") {
-		t.Error("no log line names the currency without a rate")
-	}
+	runWarns(t, w, "spend_has_a_rate", "JPY")
 }
 
 // firstSpendMonth is the YYYYMM of the workspace's first spend file.
@@ -175,14 +157,21 @@ func TestWonDealReachingNoLeadNorAccountIsReported(t *testing.T) {
 	if deal == "" {
 		t.Fatal("the sample has no won deal without an account")
 	}
+	runWarns(t, w, "won_deal_reaches_a_lead_or_account", deal)
+}
+
+// runWarns runs the pipeline, which must succeed, and checks that the run
+// summary names the warn test and that a log line names what it found.
+func runWarns(t *testing.T, w *samtest.Workspace, test, found string) {
+	t.Helper()
 	stdout, stderr, err := w.Run("run")
 	if err != nil {
 		t.Fatalf("sam run: %v\n%s\n%s", err, samtest.Tail(stdout, 40), samtest.Tail(stderr, 40))
 	}
-	if !strings.Contains(stdout, "tests/won_deal_reaches_a_lead_or_account") {
-		t.Errorf("the run summary does not name the deal's revenue left out:\n%s", samtest.Tail(stdout, 30))
+	if !strings.Contains(stdout, "tests/"+test) {
+		t.Errorf("the run summary does not name tests/%s:\n%s", test, samtest.Tail(stdout, 30))
 	}
-	if !strings.Contains(stderr, deal) {
-		t.Errorf("no log line names deal %s", deal)
+	if !strings.Contains(stderr, found) {
+		t.Errorf("no log line names %s", found)
 	}
 }
