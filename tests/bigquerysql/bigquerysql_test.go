@@ -256,7 +256,7 @@ func TestCheckBlocksDownstream(t *testing.T) {
 			t.Errorf("%s: %+v, want blocked by stg_fx__rates without an error of its own", down, r)
 		}
 	}
-	want := "staging/stg_fx__rates.sql:15:5 (model stg_fx__rates): BigQuery would reject it: Function not found: list_filter"
+	want := "staging/stg_fx__rates.sql:20:5 (model stg_fx__rates): BigQuery would reject it: Function not found: list_filter"
 	if got, _, _ := strings.Cut(results["stg_fx__rates"].Err.Error(), "\n"); got != want {
 		t.Errorf("first line of the failure:\n got %q\nwant %q", got, want)
 	}
