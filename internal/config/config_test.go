@@ -36,6 +36,8 @@ func TestInvalidValuesNameTheVariable(t *testing.T) {
 		{map[string]string{"SAM_CRM_SOURCE": "pipedrive"}, "SAM_CRM_SOURCE"},
 		{map[string]string{"SAM_HUBSPOT_BASE_URL": "ftp://x"}, "SAM_HUBSPOT_BASE_URL"},
 		{map[string]string{"SAM_GA4_START_DATE": "2024-13-01"}, "SAM_GA4_START_DATE"},
+		// A start in the future (2062 for 2026) loaded nothing, in success.
+		{map[string]string{"SAM_GA4_START_DATE": "2999-01-01"}, "SAM_GA4_START_DATE"},
 		{map[string]string{"SAM_LOG_FORMAT": "xml"}, "SAM_LOG_FORMAT"},
 		// Values that parse but do damage (issue 15, item 14).
 		{map[string]string{"SAM_REPORTING_CURRENCY": "ABC"}, "SAM_REPORTING_CURRENCY"},

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"time"
 
 	"github.com/sam-attribution/sam/internal/iso4217"
 	"github.com/sam-attribution/sam/warehouse"
@@ -33,6 +34,11 @@ func (g GA4) validate() error {
 	if g.StartDate != "" {
 		if err := checkDate("GA4_START_DATE", g.StartDate); err != nil {
 			return err
+		}
+		// A day no property has reached anywhere yet (the clock in UTC+14)
+		// would load nothing, in success, until it comes: a typo.
+		if d, _ := time.Parse(time.DateOnly, g.StartDate); d.After(time.Now().UTC().Add(14 * time.Hour)) {
+			return bad("GA4_START_DATE", g.StartDate, "is in the future: nothing would load until then")
 		}
 	}
 	return nil
