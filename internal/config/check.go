@@ -1,7 +1,9 @@
 package config
 
 import (
+	"errors"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 )
@@ -22,3 +24,20 @@ func checkDate(v, value string) error {
 }
 
 func upper(s string) string { return strings.ToUpper(s) }
+
+// checkFile reports a file that cannot be read (a key file): missing, a
+// folder, or without read permission.
+func checkFile(v, path string) error {
+	f, err := os.Open(path)
+	if err == nil {
+		var st os.FileInfo
+		if st, err = f.Stat(); err == nil && st.IsDir() {
+			err = errors.New("a directory")
+		}
+		f.Close()
+	}
+	if err != nil {
+		return bad(v, path, "is not a readable file (%v)", err)
+	}
+	return nil
+}

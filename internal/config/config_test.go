@@ -50,6 +50,10 @@ func TestInvalidValuesNameTheVariable(t *testing.T) {
 		{map[string]string{"SAM_MARKOV_GRAIN": "keyword"}, "SAM_MARKOV_GRAIN"},
 		{map[string]string{"SAM_TRANSFORM_PARALLELISM": "-1"}, "SAM_TRANSFORM_PARALLELISM"},
 		{map[string]string{"SAM_WRITEBACK_CONCURRENCY": "100000"}, "SAM_WRITEBACK_CONCURRENCY"},
+		// A key file that is not there failed when BigQuery's client opened
+		// (exit 1, "open /x/key.json", no variable named).
+		{map[string]string{"SAM_ENGINE": "bigquery", "SAM_BQ_PROJECT": "my-project", "SAM_GA4_EXPORT_DATASET": "analytics_1", "SAM_BQ_CREDENTIALS_FILE": "/nonexistent/key.json"}, "SAM_BQ_CREDENTIALS_FILE"},
+		{map[string]string{"SAM_GOOGLE_ADS_CREDENTIALS_FILE": "/nonexistent/key.json"}, "SAM_GOOGLE_ADS_CREDENTIALS_FILE"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.want, func(t *testing.T) {

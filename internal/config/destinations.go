@@ -36,6 +36,16 @@ type LinkedIn struct {
 	Version     string            `envconfig:"VERSION" desc:"LinkedIn-Version header (YYYYMM); empty uses SAM's tested version"`
 }
 
-func (GoogleAds) validate() error { return nil } // checked by jobs against the destination's options
-func (Meta) validate() error      { return nil }
-func (LinkedIn) validate() error  { return nil }
+// validate checks what a key file must be before any work; the rest is
+// checked by jobs against the destination's options.
+func (g GoogleAds) validate() error {
+	if g.CredentialsFile != "" {
+		return checkFile("GOOGLE_ADS_CREDENTIALS_FILE", g.CredentialsFile)
+	}
+	return nil
+}
+
+// Meta's and LinkedIn's settings are checked by jobs against the
+// destinations' options.
+func (Meta) validate() error     { return nil }
+func (LinkedIn) validate() error { return nil }

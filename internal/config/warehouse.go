@@ -67,6 +67,11 @@ func (w Warehouse) validate() error {
 		if w.MaxBytesBilled <= 0 {
 			return bad("BQ_MAX_BYTES_BILLED", "", "must be greater than zero")
 		}
+		if w.CredentialsFile != "" {
+			if err := checkFile("BQ_CREDENTIALS_FILE", w.CredentialsFile); err != nil {
+				return err
+			}
+		}
 	}
 	if !warehouse.ValidIdentifier(w.Dataset) {
 		return bad("BQ_DATASET", w.Dataset, "is not a valid dataset name")
