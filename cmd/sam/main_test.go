@@ -443,3 +443,27 @@ func TestReportOutIntoAFolderIsAUsageError(t *testing.T) {
 		t.Error("a .tmp file was left beside the folder")
 	}
 }
+
+// A --from/--to window holding no month of the data is a usage error that
+// says which months there are. Before, the report was written, every chart
+// saying "No data.", and sam exited 0.
+func TestReportOfMonthsWithoutDataSaysWhichMonthsThereAre(t *testing.T) {
+	data := t.TempDir()
+	if code, _, errOut := sam(t, "generate", "--out", data, "--days", "3", "--events-per-day", "60"); code != exitOK {
+		t.Fatalf("generate: exit %d, %s", code, errOut)
+	}
+	useData(t, data)
+	t.Setenv("SAM_FX_RATES_FILE", filepath.Join(data, "fx_rates.csv"))
+	t.Setenv("SAM_WRITEBACK_MODE", "off")
+	if code, _, errOut := sam(t, "run"); code != exitOK {
+		t.Fatalf("run: exit %d, %s", code, errOut)
+	}
+	out := filepath.Join(t.TempDir(), "report.html")
+	code, _, errOut := sam(t, "report", "--from", "2030-01", "--out", out)
+	if code != exitUsage || !strings.Contains(errOut, "no month of the data") {
+		t.Errorf("exit %d, stderr %q; want exit %d saying which months the data has", code, errOut, exitUsage)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("a report was written: %v", err)
+	}
+}

@@ -95,7 +95,11 @@ func writeReport(ctx context.Context, app *jobs.App, req reportRequest, stdout i
 	if models := data.Models(); len(models) > 0 && !slices.Contains(models, req.model) {
 		return "", usageError{fmt.Errorf("--model %q: the warehouse has %s", req.model, strings.Join(models, ", "))}
 	}
+	months := data.MonthList()
 	data = data.Between(req.from, req.to)
+	if len(months) > 0 && len(data.MonthList()) == 0 {
+		return "", usageError{fmt.Errorf("--from/--to hold no month of the data, which runs from %s to %s", months[0].Format("2006-01"), months[len(months)-1].Format("2006-01"))}
+	}
 	opts := report.Options{FocusModel: req.model}
 	write := report.Render
 	switch req.format {
