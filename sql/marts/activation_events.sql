@@ -12,7 +12,9 @@ description: >
   opportunity stage the SQL-stage prediction); won carries the revenue won.
   Reasons are the fixed vocabulary (reason_vocabulary macro), never the
   CRM's text. Personal data appears only as SHA-256 hashes. Quarantined
-  leads (int_quarantined_leads) are left out until their CRM rows are fixed.
+  leads (int_quarantined_leads) are left out until their CRM rows are fixed,
+  and a won event whose revenue no rate converts
+  (fct_lead_revenue.revenue_has_no_rate) until the rate is there.
   gbraid and wbraid are Google Ads' iOS click ids from the lead-form
   session's landing URL; ad_consent is the CRM's, else the lead-form
   session's GA4 ads consent (privacy_info.ads_storage).
@@ -138,3 +140,6 @@ left join clicks as k on k.lead_id = s.lead_id
 left join form_sessions as fs on fs.lead_id = s.lead_id
 where s.event_at is not null
   and s.lead_id not in (select lead_id from quarantined)
+  -- won revenue no rate converts yet waits for the rate: sent without its
+  -- value, the conversion would stay at the platforms worth nothing
+  and not (s.stage = 'won' and l.revenue_has_no_rate)

@@ -122,6 +122,7 @@ joined as (
     case when r.currencies = 1 then r.amount end as revenue,
     case when r.currencies = 1 then r.currency end as currency,
     case when r.any_fx_missing = 0 then r.amount_reporting end as revenue_reporting,
+    coalesce(r.any_fx_missing = 1, false) as revenue_has_no_rate,
     -- CRM reasons that mean "not a real prospect"
     regexp_contains(
       lower(coalesce(l.disqualification_reason, '')),
@@ -189,5 +190,6 @@ select
   case when won_at is not null then {{ days_between "won_at" "created_at" }} end as days_to_won,
   spam_reason is not null as is_spam,
   spam_reason,
-  touchpoint_count
+  touchpoint_count,
+  revenue_has_no_rate
 from flagged

@@ -70,6 +70,7 @@ var biContract = map[string][]contractColumn{
 		{"is_spam", "BOOL", "spam/bot flag"},
 		{"spam_reason", "STRING", "spam/bot reason"},
 		{"touchpoint_count", "INT64", "web touchpoints"},
+		{"revenue_has_no_rate", "BOOL", "won revenue that no rate converts (revenue_reporting NULL)"},
 	},
 	"attribution_touchpoints": {
 		{"lead_id", "STRING", "lead"},

@@ -115,6 +115,33 @@ func TestWonRevenueWithoutARateIsReported(t *testing.T) {
 		t.Fatal("the sample has no won deal")
 	}
 	runWarns(t, w, "won_revenue_has_a_rate", lead)
+	// Its won event waits for the rate: sent without its value, it would
+	// stay at the platforms as a conversion worth nothing. The lead's
+	// other stages go out as before.
+	db := w.Open()
+	won := samtest.QueryInt(t, db, `SELECT count(*) FROM activation_events WHERE stage = 'won' AND lead_id = '`+lead+`'`)
+	others := samtest.QueryInt(t, db, `SELECT count(*) FROM activation_events WHERE stage != 'won' AND lead_id = '`+lead+`'`)
+	db.Close()
+	if won != 0 || others == 0 {
+		t.Errorf("lead %s: %d won and %d other events, want the won event held back and the others kept", lead, won, others)
+	}
+	// With a JPY rate, the next run sends it, with its value.
+	f, err := os.OpenFile(w.Path("data/fx_rates.csv"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString("2000-01-01,JPY,USD,0.0067\n"); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if stdout, stderr, err := w.Run("run"); err != nil {
+		t.Fatalf("sam run: %v\n%s\n%s", err, samtest.Tail(stdout, 40), samtest.Tail(stderr, 40))
+	}
+	db = w.Open()
+	defer db.Close()
+	if n := samtest.QueryInt(t, db, `SELECT count(*) FROM activation_events WHERE stage = 'won' AND value > 0 AND lead_id = '`+lead+`'`); n != 1 {
+		t.Errorf("after the rate: %d won events with a value for lead %s, want 1", n, lead)
+	}
 }
 
 // The same for spend: a spend row in a currency without a rate is kept with
