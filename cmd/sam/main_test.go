@@ -27,6 +27,18 @@ func sam(t *testing.T, args ...string) (int, string, string) {
 	return code, out.String(), errOut.String()
 }
 
+// useSample generates sample data with the generate flags given, and
+// points sam at it and at a new warehouse.
+func useSample(t *testing.T, flags ...string) {
+	t.Helper()
+	data := t.TempDir()
+	if code, _, errOut := sam(t, append([]string{"generate", "--out", data}, flags...)...); code != exitOK {
+		t.Fatalf("generate: exit %d, stderr %q", code, errOut)
+	}
+	useData(t, data)
+	t.Setenv("SAM_FX_RATES_FILE", filepath.Join(data, "fx_rates.csv"))
+}
+
 // useData points sam at a new warehouse and at the input folders under data.
 func useData(t *testing.T, data string) {
 	t.Helper()
@@ -275,12 +287,7 @@ func TestWritebackOnANewWarehouseFailsWithoutTableWarnings(t *testing.T) {
 // the activation tables (nor warn that it could not print them). No JSON
 // log line of the run names a key twice (writeback's named its run_id twice).
 func TestInterruptedWritebackExitsThreeWithoutTableWarnings(t *testing.T) {
-	data := t.TempDir()
-	if code, _, errOut := sam(t, "generate", "--out", data, "--days", "5", "--seed", "3"); code != exitOK {
-		t.Fatalf("generate: exit %d, stderr %q", code, errOut)
-	}
-	useData(t, data)
-	t.Setenv("SAM_FX_RATES_FILE", filepath.Join(data, "fx_rates.csv"))
+	useSample(t, "--days", "5", "--seed", "3")
 	code, _, prepErr := sam(t, "run", "--stages", "load_ga4,load_crm,load_spend,transform")
 	if code != exitOK {
 		t.Fatalf("load and transform: exit %d, stderr %q", code, prepErr)
@@ -448,12 +455,7 @@ func TestReportOutIntoAFolderIsAUsageError(t *testing.T) {
 // says which months there are. Before, the report was written, every chart
 // saying "No data.", and sam exited 0.
 func TestReportOfMonthsWithoutDataSaysWhichMonthsThereAre(t *testing.T) {
-	data := t.TempDir()
-	if code, _, errOut := sam(t, "generate", "--out", data, "--days", "3", "--events-per-day", "60"); code != exitOK {
-		t.Fatalf("generate: exit %d, %s", code, errOut)
-	}
-	useData(t, data)
-	t.Setenv("SAM_FX_RATES_FILE", filepath.Join(data, "fx_rates.csv"))
+	useSample(t, "--days", "3", "--events-per-day", "60")
 	t.Setenv("SAM_WRITEBACK_MODE", "off")
 	if code, _, errOut := sam(t, "run"); code != exitOK {
 		t.Fatalf("run: exit %d, %s", code, errOut)
