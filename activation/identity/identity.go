@@ -72,14 +72,20 @@ func splitEmail(raw string) (local, domain string, err error) {
 
 // GoogleEmail normalises an email address by the Data Manager API rules
 // (developers.google.com/data-manager/api/devguides/concepts/formatting,
-// "email_address"; the same in googleads/data-manager-python
-// google/ads/datamanager_util/format.py format_email_address):
+// "email_address"):
 //   - trim leading and trailing whitespace; inner whitespace is an error
-//     (the official formatter raises on it rather than guessing);
+//     (the official Python client's format_email_address raises on it
+//     rather than guessing);
 //   - lower-case;
 //   - for gmail.com and googlemail.com only: drop '+' and everything after it
 //     in the local part, then remove every '.' from the local part;
 //   - other domains keep their dots and '+suffix'.
+//
+// The page's example is cloudy.sanfrancisco+shopping@gmail.com →
+// cloudysanfrancisco@gmail.com. googleads/data-manager-python's
+// format_email_address (google/ads/datamanager_util/format.py, December
+// 2025) removes the dots but keeps the '+suffix'; SAM follows the page,
+// which is the contract Google matches against.
 func GoogleEmail(raw string) (string, error) {
 	local, domain, err := splitEmail(raw)
 	if err != nil {
