@@ -76,7 +76,8 @@ func StageNames() []string {
 // read that is not there: the GA4 export's on the embedded engine, the
 // file CRM source's and the spend files'. The loaders themselves take a
 // missing folder for an empty one, which would end a run in success with
-// nothing loaded, or fail it after it started.
+// nothing loaded, or fail it after it started. It also reports export
+// folders the GA4 loader would refuse (two holding one property).
 func (s *Settings) CheckInputs(stages []string) error {
 	for _, st := range stages {
 		switch {
@@ -89,6 +90,9 @@ func (s *Settings) CheckInputs(stages []string) error {
 				if err := isDir("GA4_EXPORT_DIR", d); err != nil {
 					return err
 				}
+			}
+			if err := s.GA4.CheckExportFolders(); err != nil {
+				return &ConfigError{Err: &config.VarError{Var: "GA4_EXPORT_DIR", Value: strings.Join(dirs, ","), Reason: err.Error()}}
 			}
 		case st == StageLoadCRM && s.CRM.Source == crm.SourceFile:
 			if err := isDir("CRM_DIR", s.CRM.File.Dir); err != nil {

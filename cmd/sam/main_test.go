@@ -230,6 +230,30 @@ func TestMissingInputFoldersFailBeforeWork(t *testing.T) {
 	}
 }
 
+// Two export folders that both hold one property's files are a layout
+// the loader refuses. Before, that was found only when the load_ga4 stage
+// of a started run listed them: exit 1, a failed run in the ledger.
+func TestTwoFoldersOfOnePropertyFailBeforeWork(t *testing.T) {
+	dir := t.TempDir()
+	data := t.TempDir()
+	for _, d := range []string{"a/123", "b/123", "crm", "spend"} {
+		if err := os.MkdirAll(filepath.Join(data, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("SAM_DUCKDB_PATH", filepath.Join(dir, "sam.duckdb"))
+	t.Setenv("SAM_GA4_EXPORT_DIR", filepath.Join(data, "a")+","+filepath.Join(data, "b"))
+	t.Setenv("SAM_CRM_DIR", filepath.Join(data, "crm"))
+	t.Setenv("SAM_SPEND_DIR", filepath.Join(data, "spend"))
+	code, _, errOut := sam(t, "run", "--stages", "load_ga4")
+	if code != exitUsage || !strings.Contains(errOut, "SAM_GA4_EXPORT_DIR") || !strings.Contains(errOut, `property "123"`) {
+		t.Fatalf("exit %d, stderr %q; want exit %d naming SAM_GA4_EXPORT_DIR and the property", code, errOut, exitUsage)
+	}
+	if matches, _ := filepath.Glob(filepath.Join(dir, "*")); len(matches) != 0 {
+		t.Fatalf("no work may start; found %v", matches)
+	}
+}
+
 // A run of the load stages alone on a new warehouse has no marts yet: it
 // ends without the channel tables, and without warning that it could not
 // read them.

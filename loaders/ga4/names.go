@@ -66,33 +66,13 @@ type candidate struct {
 // of files keeps none. A day's table is every property's table of that
 // day, loaded and replaced together.
 func (l *FileLoader) scanDir() (map[time.Time]exportTable, []SkippedFile, error) {
-	type folder struct{ dir, property string }
-	var folders []folder
-	dirs := l.cfg.exportDirs()
-	for _, dir := range dirs {
-		entries, err := os.ReadDir(dir)
-		if err != nil {
-			return nil, nil, fmt.Errorf("ga4: read export dir: %w", err)
-		}
-		own := ""
-		if len(dirs) > 1 {
-			own = filepath.Base(filepath.Clean(dir))
-		}
-		folders = append(folders, folder{dir, own})
-		for _, e := range entries {
-			if e.IsDir() && propertyDirRE.MatchString(e.Name()) {
-				folders = append(folders, folder{filepath.Join(dir, e.Name()), e.Name()})
-			}
-		}
+	folders, err := l.cfg.exportFolders()
+	if err != nil {
+		return nil, nil, err
 	}
 	out := map[time.Time]exportTable{}
 	var skipped []SkippedFile
-	seen := map[string]string{}
 	for _, f := range folders {
-		if prev, dup := seen[f.property]; dup {
-			return nil, nil, fmt.Errorf("ga4: %s and %s both hold property %q; give each property one folder", prev, f.dir, f.property)
-		}
-		seen[f.property] = f.dir
 		tables, sk, err := l.scanFolder(f.dir, f.property)
 		if err != nil {
 			return nil, nil, err
@@ -117,6 +97,48 @@ func (l *FileLoader) scanDir() (map[time.Time]exportTable, []SkippedFile, error)
 		}
 	}
 	return out, skipped, nil
+}
+
+// CheckExportFolders lists the export folders and reports a layout the
+// file loader refuses, two folders holding one property's files, so that
+// it stops a run before any work. It reads folder listings only.
+func (o Options) CheckExportFolders() error {
+	_, err := o.exportFolders()
+	return err
+}
+
+// exportFolder is one folder of one property's export files.
+type exportFolder struct{ dir, property string }
+
+// exportFolders lists the folders scanDir reads: each export folder, and
+// the property sub-folders in it.
+func (o Options) exportFolders() ([]exportFolder, error) {
+	var folders []exportFolder
+	dirs := o.exportDirs()
+	for _, dir := range dirs {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return nil, fmt.Errorf("ga4: read export dir: %w", err)
+		}
+		own := ""
+		if len(dirs) > 1 {
+			own = filepath.Base(filepath.Clean(dir))
+		}
+		folders = append(folders, exportFolder{dir, own})
+		for _, e := range entries {
+			if e.IsDir() && propertyDirRE.MatchString(e.Name()) {
+				folders = append(folders, exportFolder{filepath.Join(dir, e.Name()), e.Name()})
+			}
+		}
+	}
+	seen := map[string]string{}
+	for _, f := range folders {
+		if prev, dup := seen[f.property]; dup {
+			return nil, fmt.Errorf("ga4: %s and %s both hold property %q; give each property one folder", prev, f.dir, f.property)
+		}
+		seen[f.property] = f.dir
+	}
+	return folders, nil
 }
 
 // propertyDirRE matches a property sub-folder: a GA4 property id.
