@@ -56,8 +56,13 @@ func New(w io.Writer, opts Options) (*slog.Logger, error) {
 }
 
 // cloudLoggingAttr renames slog's built-in keys to the ones Cloud Logging
-// reads from a container's JSON output, so levels show as severities.
+// reads from a container's JSON output, so levels show as severities. It
+// writes durations as text ("522ms", as the text format does), where slog's
+// JSON would write integer nanoseconds.
 func cloudLoggingAttr(groups []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		return slog.String(a.Key, a.Value.Duration().String())
+	}
 	if len(groups) > 0 {
 		return a
 	}
