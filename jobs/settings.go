@@ -69,7 +69,7 @@ func Configure(cfg config.Config, task Task) (*Settings, error) {
 		Activation: activationSettings(cfg),
 		SinkFile:   wb.SinkFile,
 		Task:       task,
-		Redact: Redactor(cfg.HubSpot.Token.Reveal(), cfg.Salesforce.AccessToken.Reveal(), wb.APISecret.Reveal(),
+		Redact: Redactor(cfg.HubSpot.Token.Reveal(), cfg.Salesforce.AccessToken.Reveal(), cfg.Salesforce.ConsumerSecret.Reveal(), wb.APISecret.Reveal(),
 			cfg.GoogleAds.AccessToken.Reveal(), cfg.Meta.AccessToken.Reveal(), cfg.LinkedIn.AccessToken.Reveal()),
 	}
 	if wh.Engine == "bigquery" && s.GA4.ExportProject == "" {
@@ -109,6 +109,7 @@ func crmOptions(cfg config.Config) crm.SourceOptions {
 		},
 		Salesforce: salesforce.Options{
 			InstanceURL: sf.InstanceURL, AccessToken: sf.AccessToken, APIVersion: sf.APIVersion,
+			ConsumerKey: sf.ConsumerKey, ConsumerSecret: sf.ConsumerSecret,
 			ClientIDField: sf.GAClientIDField, GclidField: sf.GclidField, UserIDField: sf.UserIDField,
 			MetaLeadIDField: sf.MetaLeadIDField, LiFatIDField: sf.LiFatIDField, AdConsentField: sf.AdConsentField,
 			// Single-currency orgs have no CurrencyIsoCode field: their
@@ -138,6 +139,7 @@ var (
 		},
 		crm.SourceSalesforce: {
 			"InstanceURL": "SALESFORCE_INSTANCE_URL", "AccessToken": "SALESFORCE_ACCESS_TOKEN", "APIVersion": "SALESFORCE_API_VERSION",
+			"ConsumerKey": "SALESFORCE_CONSUMER_KEY", "ConsumerSecret": "SALESFORCE_CONSUMER_SECRET",
 			"ClientIDField": "SALESFORCE_CLIENT_ID_FIELD", "GclidField": "SALESFORCE_GCLID_FIELD", "UserIDField": "SALESFORCE_USER_ID_FIELD",
 			"MetaLeadIDField": "SALESFORCE_META_LEAD_ID_FIELD", "LiFatIDField": "SALESFORCE_LI_FAT_ID_FIELD",
 			"AdConsentField": "SALESFORCE_AD_CONSENT_FIELD",

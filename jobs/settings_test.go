@@ -35,6 +35,14 @@ func TestConfigureNamesTheVariableBehindAnOption(t *testing.T) {
 			c.CRM.Source = "salesforce"
 			c.Salesforce.InstanceURL = "https://example.my.salesforce.com"
 		}, "SAM_SALESFORCE_ACCESS_TOKEN"},
+		{"salesforce consumer secret", func(c *config.Config) {
+			c.CRM.Source = "salesforce"
+			c.Salesforce.InstanceURL, c.Salesforce.ConsumerKey = "https://example.my.salesforce.com", "3MVG9key"
+		}, "SAM_SALESFORCE_CONSUMER_SECRET"},
+		{"salesforce token beside a consumer key", func(c *config.Config) {
+			c.CRM.Source = "salesforce"
+			c.Salesforce.InstanceURL, c.Salesforce.AccessToken, c.Salesforce.ConsumerKey = "https://example.my.salesforce.com", "s3cret", "3MVG9key"
+		}, "SAM_SALESFORCE_ACCESS_TOKEN"},
 		{"crm dir", func(c *config.Config) { c.CRM.Dir = "" }, "SAM_CRM_DIR"},
 		{"spend dir", func(c *config.Config) { c.Spend.SpendDir = "" }, "SAM_SPEND_DIR"},
 		{"measurement id", func(c *config.Config) {

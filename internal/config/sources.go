@@ -123,7 +123,9 @@ func (h HubSpot) validate() error {
 // Salesforce configures the Salesforce CRM source.
 type Salesforce struct {
 	InstanceURL       string `envconfig:"INSTANCE_URL" desc:"Salesforce instance URL, e.g. https://example.my.salesforce.com"`
-	AccessToken       Secret `envconfig:"ACCESS_TOKEN" desc:"OAuth access token (secret)"`
+	AccessToken       Secret `envconfig:"ACCESS_TOKEN" desc:"OAuth access token (secret); it lasts the session timeout, so a scheduled job sets SAM_SALESFORCE_CONSUMER_KEY and SAM_SALESFORCE_CONSUMER_SECRET instead"`
+	ConsumerKey       string `envconfig:"CONSUMER_KEY" desc:"consumer key of the external client app that logs SAM in with the OAuth client credentials flow (at SAM_SALESFORCE_INSTANCE_URL, the org's My Domain)"`
+	ConsumerSecret    Secret `envconfig:"CONSUMER_SECRET" desc:"consumer secret of that app (secret)"`
 	APIVersion        string `envconfig:"API_VERSION" default:"v59.0" desc:"Salesforce REST API version"`
 	GAClientIDField   string `envconfig:"CLIENT_ID_FIELD" default:"GA_Client_ID__c" desc:"Lead/Contact field holding the hidden-field GA client id"`
 	GclidField        string `envconfig:"GCLID_FIELD" default:"GCLID__c" desc:"Lead/Contact field holding the hidden-field gclid"`

@@ -173,3 +173,51 @@ func TestAccountShapes(t *testing.T) {
 		t.Errorf("unknown Account field: HTTP %d %s, want INVALID_FIELD", resp.StatusCode, body)
 	}
 }
+
+// The client credentials flow: a token for the right consumer key and
+// secret, OAuth's error body for a wrong one, and a session that ends.
+func TestClientCredentialsSessionsExpire(t *testing.T) {
+	s := salesforcesim.New(salesforcesim.Config{ConsumerKey: "key", ConsumerSecret: "secret", SessionRequests: 2})
+	defer s.Close()
+	post := func(form url.Values) (int, map[string]string) {
+		resp, err := http.PostForm(s.URL+"/services/oauth2/token", form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body map[string]string
+		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, body
+	}
+	code, body := post(url.Values{"grant_type": {"client_credentials"}, "client_id": {"key"}, "client_secret": {"wrong"}})
+	if code != http.StatusBadRequest || body["error"] != "invalid_client" || body["error_description"] != "invalid client credentials" {
+		t.Fatalf("wrong secret: %d %v", code, body)
+	}
+	code, body = post(url.Values{"grant_type": {"client_credentials"}, "client_id": {"key"}, "client_secret": {"secret"}})
+	if code != http.StatusOK || body["token_type"] != "Bearer" || body["instance_url"] != s.URL || body["access_token"] == "" {
+		t.Fatalf("token: %d %v", code, body)
+	}
+	if _, ok := body["refresh_token"]; ok {
+		t.Fatalf("the client credentials flow issues no refresh token: %v", body)
+	}
+	query := func() int {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, s.URL+"/services/data/v59.0/queryAll?q="+url.QueryEscape(soql), nil)
+		req.Header.Set("Authorization", "Bearer "+body["access_token"])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for i, want := range []int{http.StatusOK, http.StatusOK, http.StatusUnauthorized} {
+		if got := query(); got != want {
+			t.Fatalf("request %d: status %d, want %d", i+1, got, want)
+		}
+	}
+	if s.TokensIssued() != 1 {
+		t.Fatalf("tokens issued %d, want 1", s.TokensIssued())
+	}
+}

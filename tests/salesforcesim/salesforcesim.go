@@ -10,8 +10,10 @@
 // limit, that counts every request exceeding it. Fault modes inject
 // concurrent-limit REQUEST_LIMIT_EXCEEDED storms, 5xx, slow and hung responses,
 // truncated JSON, duplicates across pages, QUERY_TIMEOUT on wide queries,
-// records modified mid-sync and deletions. It runs on loopback via
-// httptest and imports only the standard library.
+// records modified mid-sync and deletions. The OAuth 2.0 client
+// credentials flow issues sessions that expire, as a connected app's do
+// after the session timeout. It runs on loopback via httptest and imports
+// only the standard library.
 package salesforcesim
 
 import (
@@ -47,6 +49,18 @@ type Config struct {
 	RetryAfter   time.Duration // sent with REQUEST_LIMIT_EXCEEDED; default none
 	Faults       Faults
 	Seed         uint64
+	// ConsumerKey and ConsumerSecret enable the client credentials flow
+	// at /services/oauth2/token. SessionRequests is how many API requests
+	// a session it issues answers before it expires (0: never); it stands
+	// in for the session timeout, which is a matter of hours.
+	ConsumerKey     string
+	ConsumerSecret  string
+	SessionRequests int
+	// RESTRefused makes the REST API refuse every issued session, as it
+	// does when the app's scopes leave out "api" (401 INVALID_SESSION_ID
+	// "This session is not valid for use with the REST API", as reported
+	// in tsmztech/mcp-server-salesforce issue 8).
+	RESTRefused bool
 }
 
 // Faults inject failures by request number (1, 2, ...). Zero disables.
@@ -89,6 +103,9 @@ type Server struct {
 	window   []time.Time
 	rng      *rand.Rand
 
+	sessions map[string]int // issued access token -> API requests it has left (-1: no end)
+	issued   atomic.Int64
+
 	requests atomic.Int64
 	used     atomic.Int64 // requests counted against today's allowance
 	exceeded atomic.Int64
@@ -126,7 +143,7 @@ func New(cfg Config) *Server {
 		cfg.Faults.HangDelay = 5 * time.Second
 	}
 	s := &Server{cfg: cfg, objects: map[string][]*Record{"Lead": nil, "Contact": nil, "Opportunity": nil,
-		"OpportunityContactRole": nil, "OpportunityHistory": nil, "CampaignMember": nil, "Account": nil}, byID: map[string]*Record{}, locators: map[string]*locator{},
+		"OpportunityContactRole": nil, "OpportunityHistory": nil, "CampaignMember": nil, "Account": nil}, byID: map[string]*Record{}, locators: map[string]*locator{}, sessions: map[string]int{},
 		rng: rand.New(rand.NewPCG(cfg.Seed, 11))}
 	s.used.Store(cfg.UsageOffset)
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
@@ -156,6 +173,9 @@ func (s *Server) SetTimeoutAbove(n int) {
 	defer s.mu.Unlock()
 	s.cfg.TimeoutAbove = n
 }
+
+// TokensIssued counts the access tokens the token endpoint issued.
+func (s *Server) TokensIssued() int64 { return s.issued.Load() }
 
 // Requests, Exceeded, Timeouts and Queries count what the server saw.
 func (s *Server) Requests() int64 { return s.requests.Load() }
@@ -432,7 +452,88 @@ func (s *Server) fail(w http.ResponseWriter, code int, errorCode, msg string) {
 
 var soqlRE = regexp.MustCompile(`(?i)^SELECT\s+(.+?)\s+FROM\s+(\w+)\s+WHERE\s+SystemModstamp\s*>=\s*(\S+)\s+AND\s+SystemModstamp\s*<\s*(\S+)\s+ORDER\s+BY\s+SystemModstamp\s+ASC\s*,\s*Id\s+ASC$`)
 
+// oauthError is the OAuth endpoints' error body, {"error",
+// "error_description"}, as restforce and forrest users quote it:
+// invalid_client "invalid client credentials" for a wrong consumer key or
+// secret, invalid_grant when the app cannot use the grant.
+type oauthError struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description"`
+}
+
+// token answers the OAuth 2.0 client credentials flow (Salesforce Help,
+// "OAuth 2.0 Client Credentials Flow for Server-to-Server Integration":
+// POST to the org's My Domain /services/oauth2/token, form-encoded
+// grant_type=client_credentials, client_id and client_secret; the answer
+// carries access_token, signature, scope, instance_url, id, token_type
+// Bearer and issued_at in epoch milliseconds, and no refresh token or
+// expiry: the session lasts the session timeout of the app's policy).
+// Token requests are not REST API calls and count against no allowance.
+func (s *Server) token(w http.ResponseWriter, r *http.Request) {
+	refuse := func(code, desc string) {
+		w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+		w.WriteHeader(http.StatusBadRequest)
+		_ = json.NewEncoder(w).Encode(oauthError{code, desc})
+	}
+	if r.Method != http.MethodPost || r.ParseForm() != nil {
+		refuse("invalid_request", "must use HTTP POST")
+		return
+	}
+	switch {
+	case r.PostForm.Get("grant_type") != "client_credentials":
+		refuse("unsupported_grant_type", "grant type not supported")
+		return
+	case s.cfg.ConsumerKey == "":
+		refuse("invalid_grant", "no client credentials user enabled")
+		return
+	case r.PostForm.Get("client_id") != s.cfg.ConsumerKey || r.PostForm.Get("client_secret") != s.cfg.ConsumerSecret:
+		refuse("invalid_client", "invalid client credentials")
+		return
+	}
+	n := s.issued.Add(1)
+	tok := fmt.Sprintf("00Dsim000000001!session-%d", n)
+	left := s.cfg.SessionRequests
+	if left <= 0 {
+		left = -1
+	}
+	s.mu.Lock()
+	s.sessions[tok] = left
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+	_ = json.NewEncoder(w).Encode(map[string]string{
+		"access_token": tok, "signature": "c2lt", "scope": "api", "instance_url": s.URL,
+		"id": s.URL + "/id/00Dsim000000001/005sim000000001", "token_type": "Bearer",
+		"issued_at": strconv.FormatInt(time.Now().UnixMilli(), 10),
+	})
+}
+
+// session reports whether an Authorization header carries a live session,
+// counting the request against an issued session's remaining requests.
+func (s *Server) session(auth string) bool {
+	tok, ok := strings.CutPrefix(auth, "Bearer ")
+	if !ok {
+		return false
+	}
+	if tok == s.cfg.Token {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	left, ok := s.sessions[tok]
+	switch {
+	case !ok || left == 0:
+		return false
+	case left > 0:
+		s.sessions[tok] = left - 1
+	}
+	return true
+}
+
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/services/oauth2/token" {
+		s.token(w, r)
+		return
+	}
 	n := s.requests.Add(1)
 	s.mu.Lock()
 	now := time.Now()
@@ -461,8 +562,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.limitExceeded(w)
 		return
 	}
-	if r.Header.Get("Authorization") != "Bearer "+s.cfg.Token {
+	if !s.session(r.Header.Get("Authorization")) {
 		s.fail(w, http.StatusUnauthorized, "INVALID_SESSION_ID", "Session expired or invalid")
+		return
+	}
+	if s.cfg.RESTRefused && r.Header.Get("Authorization") != "Bearer "+s.cfg.Token {
+		s.fail(w, http.StatusUnauthorized, "INVALID_SESSION_ID", "This session is not valid for use with the REST API")
 		return
 	}
 	every := func(k int) bool { return k > 0 && n%int64(k) == 0 }

@@ -31,6 +31,7 @@ var secrets = []secret{
 	{"SAM_HUBSPOT_TOKEN", "pat-na1-hsQ7f3a9cK+tok/en=&x", "hsQ7f3a9cK"},
 	{"SAM_SALESFORCE_ACCESS_TOKEN", "00Dsf9B2e1dZ!AQ+tok/en=", "sf9B2e1dZ"},
 	{"SAM_GA4_API_SECRET", "ga4C8d7eX sec+ret/&=?#", "ga4C8d7eX"},
+	{"SAM_SALESFORCE_CONSUMER_SECRET", "csK7q2Wm9+con/sumer=&", "csK7q2Wm9"},
 }
 
 func secretEnv() []string {
@@ -103,7 +104,7 @@ func newValidationServer(t *testing.T) *validationServer {
 }
 
 // TestSecretsNeverShown runs every command that touches configuration with
-// the three secrets set to distinctive values, including runs that fail
+// the secrets set to distinctive values, including runs that fail
 // against unreachable CRM and GA4 endpoints, and searches everything the
 // commands printed, and the warehouse file, for the secrets.
 func TestSecretsNeverShown(t *testing.T) {
@@ -165,7 +166,10 @@ func TestSecretsNeverShown(t *testing.T) {
 	debug := "SAM_LOG_LEVEL=debug"
 	for _, extra := range [][]string{
 		{"SAM_CRM_SOURCE=hubspot", "SAM_HUBSPOT_BASE_URL=" + closedPort(t), debug},
-		{"SAM_CRM_SOURCE=salesforce", "SAM_SALESFORCE_INSTANCE_URL=" + closedPort(t), debug},
+		{"SAM_CRM_SOURCE=salesforce", "SAM_SALESFORCE_INSTANCE_URL=" + closedPort(t), "SAM_SALESFORCE_CONSUMER_SECRET=", debug},
+		// The client credentials flow posts the consumer secret.
+		{"SAM_CRM_SOURCE=salesforce", "SAM_SALESFORCE_INSTANCE_URL=" + closedPort(t), "SAM_SALESFORCE_ACCESS_TOKEN=",
+			"SAM_SALESFORCE_CONSUMER_KEY=3MVG9sam", debug},
 	} {
 		r := w.samStop(extra, 5*time.Second, "load")
 		results = append(results, r)
@@ -366,6 +370,9 @@ func echoServer(t *testing.T, status int, body func(credential string) string) (
 		if cred == "" {
 			cred = r.URL.Query().Get("api_secret")
 		}
+		if cred == "" && r.ParseForm() == nil {
+			cred = r.PostForm.Get("client_secret") // an OAuth token request
+		}
 		mu.Lock()
 		seen = seen || cred != ""
 		mu.Unlock()
@@ -398,6 +405,10 @@ func TestSecretsEchoedByServersNeverShown(t *testing.T) {
 		b, _ := json.Marshal([]map[string]string{{"errorCode": "SERVER_UNAVAILABLE", "message": "try again, " + c}})
 		return string(b)
 	})
+	sfLogin, sfLoginGot := echoServer(t, http.StatusBadRequest, func(c string) string {
+		b, _ := json.Marshal(map[string]string{"error": "invalid_client", "error_description": "invalid client credentials " + c})
+		return string(b)
+	})
 	ga, gaGot := echoServer(t, http.StatusOK, func(c string) string {
 		b, _ := json.Marshal(map[string]any{"validationMessages": []map[string]string{
 			{"fieldPath": "api_secret", "description": "unknown api_secret " + c, "validationCode": "VALUE_INVALID"}}})
@@ -406,11 +417,13 @@ func TestSecretsEchoedByServersNeverShown(t *testing.T) {
 	debug := "SAM_LOG_LEVEL=debug"
 	results := []result{
 		w.samStop([]string{"SAM_CRM_SOURCE=hubspot", "SAM_HUBSPOT_BASE_URL=" + hs.URL, debug}, 4*time.Second, "load"),
-		w.samStop([]string{"SAM_CRM_SOURCE=salesforce", "SAM_SALESFORCE_INSTANCE_URL=" + sf.URL, debug}, 4*time.Second, "load"),
+		w.samStop([]string{"SAM_CRM_SOURCE=salesforce", "SAM_SALESFORCE_INSTANCE_URL=" + sf.URL, "SAM_SALESFORCE_CONSUMER_SECRET=", debug}, 4*time.Second, "load"),
+		w.samStop([]string{"SAM_CRM_SOURCE=salesforce", "SAM_SALESFORCE_INSTANCE_URL=" + sfLogin.URL, "SAM_SALESFORCE_ACCESS_TOKEN=",
+			"SAM_SALESFORCE_CONSUMER_KEY=3MVG9sam", debug}, 4*time.Second, "load"),
 		w.mustSam(nil, "run", "--stages", "load_ga4,load_crm,load_spend,transform"),
 		w.sam([]string{"SAM_GA4_MP_ENDPOINT=" + ga.URL, debug}, "writeback", "--validate"),
 	}
-	for name, got := range map[string]func() bool{"HubSpot": hsGot, "Salesforce": sfGot, "GA4 validation": gaGot} {
+	for name, got := range map[string]func() bool{"HubSpot": hsGot, "Salesforce": sfGot, "Salesforce login": sfLoginGot, "GA4 validation": gaGot} {
 		if !got() {
 			t.Errorf("the %s server never received a credential; the test proves nothing", name)
 		}

@@ -6,8 +6,8 @@
 // stops, resumably, once it is used up, and a Source that sweeps Lead, Contact, Opportunity,
 // OpportunityContactRole, OpportunityHistory, CampaignMember and Account by
 // SystemModstamp, halving the time window when a query times out. It imports config, loaders,
-// crm/record, crm/internal/httpx and internal/retry. The bearer token is
-// never logged.
+// crm/record, crm/internal/httpx and internal/retry. The bearer token and
+// the consumer secret are never logged.
 package salesforce
 
 import (
@@ -53,7 +53,7 @@ func (e *APIError) Error() string {
 type Client struct {
 	base    string // instance URL
 	version string
-	token   string
+	login   *ClientCredentials
 	http    *http.Client
 	log     *slog.Logger
 	limit   *httpx.Window
@@ -67,6 +67,21 @@ type Client struct {
 	used   int64
 	max    int64
 	slowed bool
+
+	// The session: token, and whether any request has succeeded with it
+	// (a session the API refuses at once is not renewed). sessionMu is
+	// held across a login, so that requests that all find the session
+	// ended log in once.
+	sessionMu sync.Mutex
+	token     string
+	served    bool
+}
+
+// ClientCredentials are an external client app's consumer key and secret,
+// for the OAuth 2.0 client credentials flow.
+type ClientCredentials struct {
+	ConsumerKey    string
+	ConsumerSecret string
 }
 
 // ClientOptions tune a Client; zero values take production defaults.
@@ -78,6 +93,10 @@ type ClientOptions struct {
 	Backoff           retry.Policy
 	SlowDelay         time.Duration // default 1 s
 	SlowAbove         float64       // default 0.9
+	// Login, when set, makes the client log in with the client
+	// credentials flow: before its first request, and again when the
+	// session ends.
+	Login *ClientCredentials
 }
 
 // NewClient returns a client for the org at instanceURL.
@@ -106,7 +125,7 @@ func NewClient(instanceURL, apiVersion, token string, o ClientOptions) *Client {
 	if o.SlowAbove <= 0 {
 		o.SlowAbove = 0.9
 	}
-	return &Client{base: strings.TrimRight(instanceURL, "/"), version: apiVersion, token: token, http: o.HTTPClient,
+	return &Client{base: strings.TrimRight(instanceURL, "/"), version: apiVersion, token: token, login: o.Login, http: o.HTTPClient,
 		log: o.Logger, limit: httpx.NewWindow(o.RequestsPerWindow, o.Window), retry: o.Backoff,
 		slowDelay: o.SlowDelay, slowAbove: o.SlowAbove}
 }
@@ -158,18 +177,22 @@ func (c *Client) get(ctx context.Context, path string) (*QueryResult, error) {
 			return err
 		}
 		defer release()
+		token, err := c.session(ctx)
+		if err != nil {
+			return err
+		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
 		if err != nil {
 			return fmt.Errorf("salesforce: %w", err)
 		}
-		req.Header.Set("Authorization", "Bearer "+c.token)
+		req.Header.Set("Authorization", "Bearer "+token)
 		req.Header.Set("Accept", "application/json")
 		resp, err := c.http.Do(req)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			return retry.Mark(fmt.Errorf("salesforce: GET %s: %w", shortPath(path), redact(err, c.token)), 0)
+			return retry.Mark(fmt.Errorf("salesforce: GET %s: %w", shortPath(path), redact(err, token)), 0)
 		}
 		data, err := io.ReadAll(resp.Body)
 		resp.Body.Close()
@@ -178,6 +201,7 @@ func (c *Client) get(ctx context.Context, path string) (*QueryResult, error) {
 		}
 		c.readUsage(resp.Header.Get("Sforce-Limit-Info"))
 		if resp.StatusCode == http.StatusOK {
+			c.sessionServed(token)
 			out = QueryResult{}
 			dec := json.NewDecoder(bytes.NewReader(data))
 			dec.UseNumber()
@@ -194,6 +218,10 @@ func (c *Client) get(ctx context.Context, path string) (*QueryResult, error) {
 		}
 		after := retry.RetryAfter(resp.Header, time.Now())
 		switch {
+		case e.ErrorCode == "INVALID_SESSION_ID" && c.sessionEnded(token):
+			// A GET changes nothing: it is sent again in the new session.
+			c.log.Info("salesforce session ended; logging in again")
+			return retry.Mark(&APIError{Status: resp.StatusCode, Code: e.ErrorCode, Message: e.Message}, 0)
 		case e.ErrorCode == "QUERY_TIMEOUT":
 			return fmt.Errorf("%w: %s", ErrQueryTimeout, e.Message)
 		case e.ErrorCode == "REQUEST_LIMIT_EXCEEDED" && concurrencyLimit(e.Message):
@@ -213,6 +241,111 @@ func (c *Client) get(ctx context.Context, path string) (*QueryResult, error) {
 		return nil, err
 	}
 	return &out, nil
+}
+
+// session returns the access token, logging in first when the client has
+// credentials and no live session.
+func (c *Client) session(ctx context.Context) (string, error) {
+	c.sessionMu.Lock()
+	defer c.sessionMu.Unlock()
+	if c.token != "" || c.login == nil {
+		return c.token, nil
+	}
+	tok, err := c.logIn(ctx)
+	if err != nil {
+		return "", err
+	}
+	c.token, c.served = tok, false
+	return tok, nil
+}
+
+// sessionServed notes that token's session answered a request.
+func (c *Client) sessionServed(token string) {
+	c.sessionMu.Lock()
+	defer c.sessionMu.Unlock()
+	if c.token == token {
+		c.served = true
+	}
+}
+
+// sessionEnded reports whether a request refused with INVALID_SESSION_ID
+// should be sent again in a new session: the client can log in, and the
+// refused session had answered before (or was already replaced). A new
+// session refused at once means the app may not use the REST API.
+func (c *Client) sessionEnded(token string) bool {
+	c.sessionMu.Lock()
+	defer c.sessionMu.Unlock()
+	if c.login == nil {
+		return false
+	}
+	if c.token != token {
+		return true // another request already logged in again
+	}
+	if !c.served {
+		return false
+	}
+	c.token = ""
+	return true
+}
+
+// tokenAnswer is the token endpoint's answer: access_token on success,
+// error and error_description on failure.
+type tokenAnswer struct {
+	AccessToken string `json:"access_token"`
+	Error       string `json:"error"`
+	Description string `json:"error_description"`
+}
+
+// logIn runs the OAuth 2.0 client credentials flow (Salesforce Help, "OAuth
+// 2.0 Client Credentials Flow for Server-to-Server Integration"): a
+// form-encoded POST of grant_type, client_id and client_secret to the My
+// Domain's /services/oauth2/token. Issuing a session changes no data, so a
+// transport error or 5xx is retried; an OAuth error (400, such as
+// invalid_client) is not. The session has no stated expiry and no refresh
+// token: it lasts the app's session timeout, and the client logs in again
+// when the API says the session ended.
+func (c *Client) logIn(ctx context.Context) (string, error) {
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {c.login.ConsumerKey},
+		"client_secret": {c.login.ConsumerSecret}}.Encode()
+	var tok string
+	op := func(ctx context.Context) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/services/oauth2/token", strings.NewReader(form))
+		if err != nil {
+			return fmt.Errorf("salesforce: log in: %w", err)
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Accept", "application/json")
+		resp, err := c.http.Do(req)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return retry.Mark(fmt.Errorf("salesforce: log in: %w", redact(err, c.login.ConsumerSecret)), 0)
+		}
+		data, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return retry.Mark(fmt.Errorf("salesforce: log in: read the answer: %w", err), 0)
+		}
+		var a tokenAnswer
+		_ = json.Unmarshal(data, &a)
+		switch {
+		case resp.StatusCode == http.StatusOK && a.AccessToken != "":
+			tok = a.AccessToken
+			return nil
+		case retry.TransientStatus(resp.StatusCode):
+			return retry.Mark(fmt.Errorf("salesforce: log in: HTTP %d", resp.StatusCode), retry.RetryAfter(resp.Header, time.Now()))
+		case a.Error != "":
+			return fmt.Errorf("salesforce: log in with the client credentials flow: HTTP %d %s: %s (check the consumer key and secret, that the app enables the client credentials flow with a run-as user, and that the instance URL is the org's My Domain)",
+				resp.StatusCode, a.Error, a.Description)
+		}
+		return fmt.Errorf("salesforce: log in: HTTP %d without an access token (%d bytes)", resp.StatusCode, len(data))
+	}
+	if err := retry.Do(ctx, c.retryPolicy(), op); err != nil {
+		return "", err
+	}
+	c.log.Info("salesforce: logged in with the client credentials flow")
+	return tok, nil
 }
 
 // concurrencyLimit reports whether a REQUEST_LIMIT_EXCEEDED message names

@@ -42,6 +42,12 @@ type harness struct {
 
 func newHarness(t testing.TB, leads, opps, badEvery int, cfg salesforcesim.Config, timeout time.Duration) *harness {
 	t.Helper()
+	return newHarnessWith(t, leads, opps, badEvery, cfg, timeout, nil)
+}
+
+// newHarnessWith is newHarness with the source's options changed by set.
+func newHarnessWith(t testing.TB, leads, opps, badEvery int, cfg salesforcesim.Config, timeout time.Duration, set func(*salesforce.Options)) *harness {
+	t.Helper()
 	cfg.RequestsPerWindow, cfg.Window, cfg.Seed = testPerWindow, testWindow, 1
 	sim := salesforcesim.New(cfg)
 	t.Cleanup(sim.Close)
@@ -56,6 +62,9 @@ func newHarness(t testing.TB, leads, opps, badEvery int, cfg salesforcesim.Confi
 		// do; the overlap window covers it, and it lets a sync started in
 		// the same second as the last change see that change.
 		Now: func() time.Time { return time.Now().Add(time.Second) },
+	}
+	if set != nil {
+		set(&sc)
 	}
 	src, err := salesforce.NewSource(sc)
 	if err != nil {
@@ -308,6 +317,62 @@ func TestBadTokenNotLogged(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "s3cr3t") {
 		t.Errorf("error %q shows the token", err)
+	}
+}
+
+// clientCredentials makes a harness log in with the client credentials
+// flow instead of a ready access token.
+func clientCredentials(key, secret string) func(*salesforce.Options) {
+	return func(o *salesforce.Options) {
+		o.AccessToken, o.ConsumerKey, o.ConsumerSecret = "", key, option.Secret(secret)
+	}
+}
+
+// An access token lasts the session timeout (2 hours by default), so a
+// daily job with a fixed token stopped on its second day. With a consumer
+// key and secret the source logs in itself, and logs in again when the
+// session ends mid-sync.
+func TestClientCredentialsLogInAgainWhenTheSessionEnds(t *testing.T) {
+	h := newHarnessWith(t, 3000, 1000, 0,
+		salesforcesim.Config{ConsumerKey: "sam-key", ConsumerSecret: "sam-secret", SessionRequests: 7, PageSize: 500},
+		5*time.Second, clientCredentials("sam-key", "sam-secret"))
+	if _, err := h.sync(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	h.verify(t)
+	if n := h.sim.TokensIssued(); n < 2 {
+		t.Fatalf("tokens issued %d: want a new session after the first one ended", n)
+	}
+}
+
+// A wrong consumer secret stops the sync before any API request, with the
+// OAuth error and without the secret.
+func TestClientCredentialsRefusedSaysWhy(t *testing.T) {
+	h := newHarnessWith(t, 10, 0, 0, salesforcesim.Config{ConsumerKey: "sam-key", ConsumerSecret: "sam-secret"},
+		5*time.Second, clientCredentials("sam-key", "wr0ng-s3cret"))
+	_, err := h.sync(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "invalid_client") {
+		t.Fatalf("err = %v, want invalid_client", err)
+	}
+	if strings.Contains(err.Error(), "wr0ng-s3cret") {
+		t.Errorf("error %q shows the secret", err)
+	}
+	if n := h.sim.Requests(); n != 0 {
+		t.Errorf("%d API requests after the login failed", n)
+	}
+}
+
+// A session refused on its first request is not renewed in a loop: the
+// app cannot use the REST API, and a new session will not change that.
+func TestClientCredentialsSessionTheAPIRefusesStops(t *testing.T) {
+	h := newHarnessWith(t, 10, 0, 0, salesforcesim.Config{ConsumerKey: "k", ConsumerSecret: "s", RESTRefused: true},
+		5*time.Second, clientCredentials("k", "s"))
+	_, err := h.sync(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "not valid for use with the REST API") {
+		t.Fatalf("err = %v, want the REST API's refusal", err)
+	}
+	if n := h.sim.TokensIssued(); n != 1 {
+		t.Errorf("tokens issued %d, want 1", n)
 	}
 }
 

@@ -20,7 +20,14 @@ import (
 type Options struct {
 	// InstanceURL is the org's URL, such as https://example.my.salesforce.com.
 	InstanceURL string
-	AccessToken option.Secret
+	// AccessToken is a ready session. It lasts the session timeout (two
+	// hours by default), so a scheduled job logs in itself instead, with
+	// ConsumerKey and ConsumerSecret: the external client app's OAuth
+	// client credentials flow, run against InstanceURL (the org's My
+	// Domain, the only host that serves that flow). Set one or the other.
+	AccessToken    option.Secret
+	ConsumerKey    string
+	ConsumerSecret option.Secret
 	// APIVersion is the REST API version, such as v59.0.
 	APIVersion string
 	// ClientIDField and GclidField are the Lead/Contact fields holding the
@@ -65,8 +72,14 @@ func (o Options) Validate() error {
 		switch {
 		case o.InstanceURL == "":
 			return option.Invalid("InstanceURL", "", "is not set")
-		case o.AccessToken == "":
-			return option.Invalid("AccessToken", "", "is not set")
+		case o.AccessToken == "" && o.ConsumerKey == "" && o.ConsumerSecret == "":
+			return option.Invalid("AccessToken", "", "is not set, nor are ConsumerKey and ConsumerSecret")
+		case o.AccessToken != "" && (o.ConsumerKey != "" || o.ConsumerSecret != ""):
+			return option.Invalid("AccessToken", "", "is set with ConsumerKey or ConsumerSecret; set the token or the consumer key and secret")
+		case o.AccessToken == "" && o.ConsumerKey == "":
+			return option.Invalid("ConsumerKey", "", "is not set, while ConsumerSecret is")
+		case o.AccessToken == "" && o.ConsumerSecret == "":
+			return option.Invalid("ConsumerSecret", "", "is not set, while ConsumerKey is")
 		case o.APIVersion == "":
 			return option.Invalid("APIVersion", "", "is not set")
 		case o.RequestsPerWindow <= 0:
@@ -122,10 +135,14 @@ func NewSource(o Options) (*Source, error) {
 	if o.BatchSize == 0 {
 		o.BatchSize = 1000
 	}
-	c := NewClient(o.InstanceURL, o.APIVersion, o.AccessToken.Reveal(), ClientOptions{
+	co := ClientOptions{
 		HTTPClient: o.HTTPClient, Logger: o.Logger, RequestsPerWindow: o.RequestsPerWindow, Window: o.Window,
 		Backoff: o.Backoff, SlowDelay: o.SlowDelay,
-	})
+	}
+	if o.ConsumerKey != "" {
+		co.Login = &ClientCredentials{ConsumerKey: o.ConsumerKey, ConsumerSecret: o.ConsumerSecret.Reveal()}
+	}
+	c := NewClient(o.InstanceURL, o.APIVersion, o.AccessToken.Reveal(), co)
 	return &Source{c: c, o: o, overlap: o.Overlap, batchSize: o.BatchSize, log: o.Logger}, nil
 }
 
