@@ -11,7 +11,9 @@
 #   SAM_SCHEDULER_ACCOUNT service account Cloud Scheduler calls Cloud Run as
 #   SAM_BQ_PROJECT SAM_BQ_DATASET SAM_BQ_LOCATION SAM_BQ_MAX_BYTES_BILLED
 #   SAM_GA4_EXPORT_PROJECT SAM_GA4_EXPORT_DATASET SAM_CRM_SOURCE SAM_GA4_MEASUREMENT_ID
-# Secrets (sam-hubspot-token, sam-salesforce-access-token, sam-ga4-api-secret)
+# Optional (empty unless SAM_CRM_SOURCE=salesforce):
+#   SAM_SALESFORCE_INSTANCE_URL (the org's My Domain) SAM_SALESFORCE_CONSUMER_KEY
+# Secrets (sam-hubspot-token, sam-salesforce-consumer-secret, sam-ga4-api-secret)
 # must exist in Secret Manager; they never pass through this script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +21,11 @@ cd "$(dirname "$0")/.."
 required=(GCP_PROJECT GCP_REGION SAM_IMAGE SAM_SERVICE_ACCOUNT SAM_SCHEDULER_ACCOUNT
   SAM_BQ_PROJECT SAM_BQ_DATASET SAM_BQ_LOCATION SAM_BQ_MAX_BYTES_BILLED
   SAM_GA4_EXPORT_PROJECT SAM_GA4_EXPORT_DATASET SAM_CRM_SOURCE SAM_GA4_MEASUREMENT_ID)
+: "${SAM_SALESFORCE_INSTANCE_URL:=}" "${SAM_SALESFORCE_CONSUMER_KEY:=}"
+if [[ $SAM_CRM_SOURCE == salesforce && ( -z $SAM_SALESFORCE_INSTANCE_URL || -z $SAM_SALESFORCE_CONSUMER_KEY ) ]]; then
+  echo "deploy: SAM_CRM_SOURCE=salesforce needs SAM_SALESFORCE_INSTANCE_URL and SAM_SALESFORCE_CONSUMER_KEY" >&2
+  exit 2
+fi
 for v in "${required[@]}"; do
   if [[ -z "${!v:-}" ]]; then
     echo "deploy: $v must be set" >&2

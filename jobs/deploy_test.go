@@ -71,7 +71,7 @@ func TestCloudRunJobsParseAndUseKnownVariables(t *testing.T) {
 		known[k] = true
 	}
 	commands := map[string]bool{"run": true, "load": true, "transform": true, "test": true, "writeback": true}
-	secrets := map[string]bool{"SAM_HUBSPOT_TOKEN": true, "SAM_SALESFORCE_ACCESS_TOKEN": true, "SAM_GA4_API_SECRET": true}
+	secrets := map[string]bool{"SAM_HUBSPOT_TOKEN": true, "SAM_SALESFORCE_CONSUMER_SECRET": true, "SAM_GA4_API_SECRET": true}
 	files, _ := filepath.Glob(filepath.Join(deployDir, "cloudrun", "*.yaml"))
 	if len(files) < 4 {
 		t.Fatalf("want a job for sam run and each stage, found %v", files)
@@ -105,6 +105,11 @@ func TestCloudRunJobsParseAndUseKnownVariables(t *testing.T) {
 		for _, e := range c.Env {
 			if !known[e.Name] {
 				t.Errorf("%s: sets %s, which the configuration does not read", f, e.Name)
+			}
+			if e.Name == "SAM_SALESFORCE_ACCESS_TOKEN" {
+				// It ends with its session: a daily job stopped on its
+				// second day.
+				t.Errorf("%s: a scheduled job logs in to Salesforce with the consumer key and secret, not an access token", f)
 			}
 			if secrets[e.Name] && (e.ValueFrom == nil || e.Value != "") {
 				t.Errorf("%s: %s must come from Secret Manager, not a literal", f, e.Name)
