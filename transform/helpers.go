@@ -29,6 +29,8 @@ package transform
 //	{{ string_literal "text" }}       text as the engine's string literal (quotes and backslashes escaped)
 //	{{ is_incremental }}              true when an incremental model appends to its existing table
 //	{{ incremental_filter "col" }}    col >= DATE 'newest built partition − lookback_days', or TRUE on a full build
+//	{{ incremental_filter "col" -1 }} the same bound moved by whole days (here one day earlier), to read
+//	                                  input before the window that rows in it depend on
 
 import (
 	"fmt"
@@ -125,14 +127,21 @@ func (env renderEnv) funcs() map[string]any {
 		},
 		"string_literal": func(s string) string { return d.StringLiteral(s) },
 		"is_incremental": func() bool { return !env.since.IsZero() },
-		"incremental_filter": func(col string) (string, error) {
+		"incremental_filter": func(col string, days ...int) (string, error) {
 			if !warehouse.ValidIdentifier(strings.ReplaceAll(col, ".", "_")) {
 				return "", fmt.Errorf("incremental_filter: %q is not a column name", col)
+			}
+			if len(days) > 1 {
+				return "", fmt.Errorf("incremental_filter: one day offset at most, got %v", days)
 			}
 			if env.since.IsZero() {
 				return "TRUE", nil
 			}
-			return fmt.Sprintf("%s >= %s", col, d.DateLiteral(env.since)), nil
+			since := env.since
+			if len(days) == 1 {
+				since = since.AddDate(0, 0, days[0])
+			}
+			return fmt.Sprintf("%s >= %s", col, d.DateLiteral(since)), nil
 		},
 	}
 }

@@ -16,6 +16,10 @@ description: >
   channel group is the channel (GA4 knows Google Ads campaign types such
   as Performance Max, which it groups as Cross-network), else the rules'
   (rules_channel) are. Cookieless pings have no session and are not here.
+  session_date is the property's date of the session's first event (the
+  export's event_date, in the property's time zone), not the UTC date of
+  session_start_ts: partitions and the incremental window then agree for a
+  property in any zone.
 materialized: incremental
 partition_by: session_date
 cluster_by: [client_key]
@@ -64,7 +68,9 @@ with session_rows as (
     max(country) as country
   from {{ ref "stg_ga4__events" }}
   where session_key is not null
-    and {{ incremental_filter "event_date" }}
+    -- a day before the window: a session that ran past midnight into it is
+    -- seen whole, and left out below
+    and {{ incremental_filter "event_date" -1 }}
   group by session_key
 ),
 
@@ -217,7 +223,9 @@ select
   ga_session_number,
   session_start_ts,
   session_end_ts,
-  cast(session_start_ts as date) as session_date,
+  -- the property's date, as the export's event_date: the partition and the
+  -- incremental window then agree in every time zone
+  first_event_date as session_date,
   coalesce(landing_page_location, first_page_location) as landing_page,
   engaged_flag = 1 as is_engaged,
   engagement_time_msec,
@@ -253,11 +261,7 @@ select
   country
 from grouped
 {{- if is_incremental }}
--- A session that began before the rebuilt days and ran past midnight keeps
--- the row built with its start; rebuilding it from a partial set of its
--- events would duplicate it in a newer partition.
-where not (
-  ga_session_id >= unix_seconds(cast(first_event_date as timestamp)) - 86400
-  and ga_session_id < unix_seconds(cast(first_event_date as timestamp))
-)
+-- A session that began the day before the rebuilt days and ran past
+-- midnight keeps the row built with its first day, in that day's partition.
+where {{ incremental_filter "first_event_date" }}
 {{- end }}

@@ -1,0 +1,93 @@
+package models_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sam-attribution/sam/loaders/ga4"
+)
+
+// zonedEvent is a page_view as a property in zone exports it: event_date
+// is the property's local date, event_timestamp and ga_session_id are UTC.
+func zonedEvent(zone *time.Location, client string, session, at time.Time) string {
+	return fmt.Sprintf(`{"event_date":"%s","event_timestamp":"%d","event_name":"page_view","event_params":[{"key":"ga_session_id","value":{"int_value":"%d"}},{"key":"page_location","value":{"string_value":"https://www.acme-analytics.example/"}}],"user_pseudo_id":%q,"stream_id":"1","platform":"WEB","device":{"category":"desktop","web_info":{"hostname":"www.acme-analytics.example"}}}`,
+		at.In(zone).Format("20060102"), at.UnixMicro(), session.Unix(), client)
+}
+
+// A property outside UTC dates its export tables in its own zone. Before,
+// stg_ga4__sessions partitioned sessions by their UTC start date but read
+// events by their local date, and its guard against sessions begun before
+// the window compared with UTC midnight: a daily run dropped New York's
+// late-evening sessions and Tokyo's early-morning ones, and the
+// ga4_sessions_cover_session_events test then failed every run.
+func TestSessionsOfAPropertyOutsideUTCSurviveDailyRuns(t *testing.T) {
+	for _, tz := range []string{"America/New_York", "Asia/Tokyo"} {
+		t.Run(tz, func(t *testing.T) {
+			ctx := context.Background()
+			zone, err := time.LoadLocation(tz)
+			if err != nil {
+				t.Skip(err) // no zone database
+			}
+			local := func(day, hour, minute int) time.Time { return time.Date(2026, 11, day, hour, minute, 0, 0, zone) }
+			// Per local day: a session late in the evening, one early in
+			// the morning, and one that runs past midnight into the next.
+			days := map[string][]string{}
+			add := func(client string, session time.Time, at ...time.Time) {
+				for _, a := range at {
+					name := "events_" + a.In(zone).Format("20060102") + ".json"
+					days[name] = append(days[name], zonedEvent(zone, client, session, a))
+				}
+			}
+			for d := 24; d <= 30; d++ {
+				c := fmt.Sprint(d)
+				add("1."+c, local(d, 22, 30), local(d, 22, 30), local(d, 22, 40))
+				add("2."+c, local(d, 5, 0), local(d, 5, 0))
+				add("3."+c, local(d, 23, 50), local(d, 23, 50), local(d+1, 0, 10))
+			}
+			load := func(t *testing.T, dir string, names []string) {
+				t.Helper()
+				for _, n := range names {
+					writeFile(t, dir, n, days[n]...)
+				}
+			}
+			var names []string
+			for n := range days {
+				names = append(names, n)
+			}
+			slices.Sort(names)
+
+			daily, full := t.TempDir(), t.TempDir()
+			dailyDB, fullDB := openDuck(t), openDuck(t)
+			p := ga4Project(t)
+			// Daily: the first days, then each next day, as a scheduled job.
+			load(t, daily, names[:4])
+			for i := 4; i <= len(names); i++ {
+				if i > 4 {
+					load(t, daily, names[i-1:i])
+				}
+				if _, err := ga4.NewFileLoader(ga4.Options{ExportDir: daily, LookbackDays: 3}, dailyDB, nil).Load(ctx, fmt.Sprint("daily-", i)); err != nil {
+					t.Fatal(err)
+				}
+				build(t, dailyDB, p)
+			}
+			load(t, full, names)
+			if _, err := ga4.NewFileLoader(ga4.Options{ExportDir: full, LookbackDays: 3}, fullDB, nil).Load(ctx, "full"); err != nil {
+				t.Fatal(err)
+			}
+			build(t, fullDB, p)
+
+			q := `SELECT session_key, session_start_ts, session_end_ts, event_count FROM stg_ga4__sessions ORDER BY session_key`
+			got, want := queryStrings(t, dailyDB, q), queryStrings(t, fullDB, q)
+			if len(want) != 21 {
+				t.Fatalf("the full build has %d sessions, want 21", len(want))
+			}
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Errorf("daily runs built %d sessions:\n%s\nthe full build %d:\n%s", len(got), strings.Join(got, "\n"), len(want), strings.Join(want, "\n"))
+			}
+		})
+	}
+}
