@@ -40,8 +40,9 @@ type ChannelRow struct {
 	SpamLeads     float64
 }
 
-// CostPerLead is spend over leads (0 when there are no leads).
-func (r ChannelRow) CostPerLead() float64 { return ratio(r.Spend, r.Leads) }
+// CostPerLead is spend over leads; ok is false when there are no leads (a
+// channel that spent and brought none is not the cheapest).
+func (r ChannelRow) CostPerLead() (float64, bool) { return r.Spend / r.Leads, r.Leads > 0 }
 
 // ROI is (revenue − spend) / spend; channels without spend have none.
 func (r ChannelRow) ROI() (float64, bool) {
@@ -51,8 +52,9 @@ func (r ChannelRow) ROI() (float64, bool) {
 	return (r.Revenue - r.Spend) / r.Spend, true
 }
 
-// SpamRate is the share of leads flagged spam or bot.
-func (r ChannelRow) SpamRate() float64 { return ratio(r.SpamLeads, r.Leads) }
+// SpamRate is the share of leads flagged spam or bot; ok is false when
+// there are no leads.
+func (r ChannelRow) SpamRate() (float64, bool) { return r.SpamLeads / r.Leads, r.Leads > 0 }
 
 func ratio(a, b float64) float64 {
 	if b == 0 {

@@ -40,15 +40,31 @@ func Headline(d *Data, model string) []string {
 	if len(paid) >= 2 {
 		out = append(out, rankingSentences(paid, unit, func(v float64) string { return formatMoney(v, d.ReportingCurrency) })...)
 	}
+	out = append(out, noLeadSentences(rows, func(v float64) string { return formatMoney(v, d.ReportingCurrency) })...)
 	out = append(out, spamSentences(rows, unit)...)
 	return out
 }
 
 func roi(r ChannelRow) float64 { v, _ := r.ROI(); return v }
 
+// cpl and spamRate are the ranked channels' figures: they have leads.
+func cpl(r ChannelRow) float64      { v, _ := r.CostPerLead(); return v }
+func spamRate(r ChannelRow) float64 { v, _ := r.SpamRate(); return v }
+
+// noLeadSentences name the paid channels that spent and brought no lead.
+func noLeadSentences(rows []ChannelRow, money func(float64) string) []string {
+	var out []string
+	for _, r := range rows {
+		if r.Spend > 0 && r.Leads == 0 {
+			out = append(out, fmt.Sprintf("%s spent %s and brought no lead.", r.Channel, money(r.Spend)))
+		}
+	}
+	return out
+}
+
 func rankingSentences(paid []ChannelRow, unit, money func(float64) string) []string {
 	byCPL := append([]ChannelRow(nil), paid...)
-	sort.SliceStable(byCPL, func(i, j int) bool { return byCPL[i].CostPerLead() < byCPL[j].CostPerLead() })
+	sort.SliceStable(byCPL, func(i, j int) bool { return cpl(byCPL[i]) < cpl(byCPL[j]) })
 	byROI := append([]ChannelRow(nil), paid...)
 	sort.SliceStable(byROI, func(i, j int) bool { return roi(byROI[i]) > roi(byROI[j]) })
 	cheap, dear := byCPL[0], byCPL[len(byCPL)-1]
@@ -58,7 +74,7 @@ func rankingSentences(paid []ChannelRow, unit, money func(float64) string) []str
 	var out []string
 	if inverted {
 		s := fmt.Sprintf("By cost per lead, %s looks best (%s against %s for %s).",
-			cheap.Channel, unit(cheap.CostPerLead()), unit(best.CostPerLead()), best.Channel)
+			cheap.Channel, unit(cpl(cheap)), unit(cpl(best)), best.Channel)
 		rank := 0
 		for i, r := range byROI {
 			if r.Channel == cheap.Channel {
@@ -109,16 +125,16 @@ func costPerWonSentence(cheap ChannelRow, paid []ChannelRow, unit, money func(fl
 func spamSentences(rows []ChannelRow, unit func(float64) string) []string {
 	var spammy []ChannelRow
 	for _, r := range rows {
-		if r.SpamRate() >= minSpamRate && r.SpamLeads >= minSpamLeads {
+		if spamRate(r) >= minSpamRate && r.SpamLeads >= minSpamLeads {
 			spammy = append(spammy, r)
 		}
 	}
-	sort.SliceStable(spammy, func(i, j int) bool { return spammy[i].SpamRate() > spammy[j].SpamRate() })
+	sort.SliceStable(spammy, func(i, j int) bool { return spamRate(spammy[i]) > spamRate(spammy[j]) })
 	var out []string
 	for _, r := range spammy {
-		s := fmt.Sprintf("%s of %s %s leads (%s) are spam or bots", formatCount(r.SpamLeads), formatCount(r.Leads), r.Channel, formatPct(r.SpamRate()))
+		s := fmt.Sprintf("%s of %s %s leads (%s) are spam or bots", formatCount(r.SpamLeads), formatCount(r.Leads), r.Channel, formatPct(spamRate(r)))
 		if genuine := r.Leads - r.SpamLeads; r.Spend > 0 && genuine > 0 {
-			s += fmt.Sprintf("; per genuine lead it costs %s, not %s", unit(r.Spend/genuine), unit(r.CostPerLead()))
+			s += fmt.Sprintf("; per genuine lead it costs %s, not %s", unit(r.Spend/genuine), unit(cpl(r)))
 		}
 		out = append(out, s+".")
 	}

@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -99,5 +100,36 @@ func TestPageClaimsNoInversionWhenTheCheapestLeadsPayBest(t *testing.T) {
 	}
 	if e := Build(d, Options{}); len(e.Headline) != 1 || !strings.Contains(e.Headline[0], "Display leads") {
 		t.Fatalf("headline %q, want only the spam sentence", e.Headline)
+	}
+}
+
+// A paid channel that spent and brought no lead has no cost per lead. Before,
+// it showed 0.00, came first as the cheapest, and sat on the quadrant's
+// cheap edge.
+func TestPaidChannelWithoutLeadsHasNoCostPerLead(t *testing.T) {
+	d := channels(
+		ChannelRow{Channel: "Paid Social", Spend: 1000, Leads: 100, Revenue: 500},
+		ChannelRow{Channel: "Paid Search", Spend: 3000, Leads: 60, Won: 12, Revenue: 30000},
+		ChannelRow{Channel: "Display", Spend: 31},
+	)
+	v := &view{Data: d, Model: "last_non_direct"}
+	s := v.myopia()
+	if got := s.Data.Rows[0][0]; got != "Paid Social" {
+		t.Errorf("first row %v, want the cheapest leads (Paid Social)", got)
+	}
+	for _, row := range s.Data.Rows {
+		if row[0] == "Display" && row[3] != nil {
+			t.Errorf("Display's cost per lead %v, want none", row[3])
+		}
+	}
+	if last := s.Data.Rows[len(s.Data.Rows)-1][0]; last != "Display" {
+		t.Errorf("last row %v: a channel without leads ranks after every channel with some", last)
+	}
+	if !strings.Contains(s.Alt, "Display: no leads") {
+		t.Errorf("alt text %q does not say Display brought no leads", s.Alt)
+	}
+	got := Headline(d, "last_non_direct")
+	if want := "Display spent 31.00 USD and brought no lead."; !slices.Contains(got, want) {
+		t.Errorf("headline %q lacks %q", got, want)
 	}
 }

@@ -173,7 +173,15 @@ func (v *view) paid() []ChannelRow {
 			paid = append(paid, r)
 		}
 	}
-	sort.SliceStable(paid, func(i, j int) bool { return paid[i].CostPerLead() < paid[j].CostPerLead() })
+	// cheapest leads first; channels that brought none last
+	sort.SliceStable(paid, func(i, j int) bool {
+		ci, iok := paid[i].CostPerLead()
+		cj, jok := paid[j].CostPerLead()
+		if iok != jok {
+			return iok
+		}
+		return ci < cj
+	})
 	return paid
 }
 
@@ -215,20 +223,27 @@ func (v *view) myopia() section {
 		Columns: []Column{{"channel", KindText}, {"spend", KindMoney}, {"leads", KindCount}, {"cost per lead", KindUnit},
 			{"won deals", KindCount}, {"cost per won deal", KindUnit}, {"won revenue", KindMoney}, {"ROI", KindPercent}}}
 	var pts []Point
-	var cats, alt []string
-	var cpl, rois []float64
+	var cats, cplCats, alt []string
+	var cpls, rois []float64
 	var spend, leads float64
 	for _, r := range paid {
 		roiV, _ := r.ROI()
 		cw, ok := r.CostPerWon()
-		ds.Rows = append(ds.Rows, []any{r.Channel, r.Spend, r.Leads, r.CostPerLead(), r.Won, optional(cw, ok), r.Revenue, roiV})
-		pts = append(pts, Point{Label: r.Channel, X: r.CostPerLead(), Y: roiV, R: r.Spend, Colour: col[r.Channel]})
+		c, hasLeads := r.CostPerLead()
+		ds.Rows = append(ds.Rows, []any{r.Channel, r.Spend, r.Leads, optional(c, hasLeads), r.Won, optional(cw, ok), r.Revenue, roiV})
 		cats = append(cats, r.Channel)
-		cpl = append(cpl, r.CostPerLead())
 		rois = append(rois, roiV)
 		spend += r.Spend
 		leads += r.Leads
-		alt = append(alt, fmt.Sprintf("%s: %s per lead, ROI %s, spend %s", r.Channel, v.unit(r.CostPerLead()), formatPct(roiV), v.money(r.Spend)))
+		if !hasLeads {
+			// no cost per lead to place it by
+			alt = append(alt, fmt.Sprintf("%s: no leads, spend %s", r.Channel, v.money(r.Spend)))
+			continue
+		}
+		pts = append(pts, Point{Label: r.Channel, X: c, Y: roiV, R: r.Spend, Colour: col[r.Channel]})
+		cplCats = append(cplCats, r.Channel)
+		cpls = append(cpls, c)
+		alt = append(alt, fmt.Sprintf("%s: %s per lead, ROI %s, spend %s", r.Channel, v.unit(c), formatPct(roiV), v.money(r.Spend)))
 	}
 	avg := ratio(spend, leads)
 	return section{
@@ -240,7 +255,7 @@ func (v *view) myopia() section {
 			Scatter{ID: "chart-quadrant", Title: "Cost per lead against ROI (" + v.Model + ")", XLabel: "cost per lead", YLabel: "ROI",
 				Points: pts, XRef: avg, FormatX: v.unit, FormatY: formatPct,
 				Quadrants: [4]string{"cheap and pays", "dear and pays", "cheap, loses money", "dear, loses money"}}.SVG(),
-			BarChart{ID: "chart-cpl", Title: "Cost per lead, cheapest first", Categories: cats, Series: []Series{{Name: "cost per lead", Values: cpl}}, Format: v.unit}.SVG(),
+			BarChart{ID: "chart-cpl", Title: "Cost per lead, cheapest first", Categories: cplCats, Series: []Series{{Name: "cost per lead", Values: cpls}}, Format: v.unit}.SVG(),
 			BarChart{ID: "chart-roi", Title: "ROI, same order", Categories: cats, Series: []Series{{Name: "ROI", Values: rois}}, Format: formatPct}.SVG(),
 		},
 		Data: ds,
@@ -259,7 +274,7 @@ var trendMetrics = []trendMetric{
 	{"leads", "leads", KindCount, false, func(r ChannelRow) (float64, bool) { return r.Leads, true }},
 	{"sqls", "SQLs", KindCount, false, func(r ChannelRow) (float64, bool) { return r.SQLs, true }},
 	{"revenue", "won revenue", KindMoney, false, func(r ChannelRow) (float64, bool) { return r.Revenue, true }},
-	{"cpl", "cost per lead", KindUnit, true, func(r ChannelRow) (float64, bool) { return r.CostPerLead(), r.Leads > 0 }},
+	{"cpl", "cost per lead", KindUnit, true, ChannelRow.CostPerLead},
 	{"cpw", "cost per won deal", KindUnit, true, ChannelRow.CostPerWon},
 }
 
@@ -478,10 +493,12 @@ func (v *view) spam() section {
 			{"cost per lead", KindUnit}, {"cost per genuine lead", KindUnit}}}
 	for _, c := range channels {
 		r := byCh[c]
-		s.Values = append(s.Values, r.SpamRate())
+		rate, hasLeads := r.SpamRate()
+		s.Values = append(s.Values, rate)
 		genuine := r.Leads - r.SpamLeads
-		ds.Rows = append(ds.Rows, []any{c, r.Leads, r.SpamLeads, r.SpamRate(),
-			optional(r.CostPerLead(), r.Spend > 0 && r.Leads > 0), optional(r.Spend/genuine, r.Spend > 0 && genuine > 0)})
+		perLead, _ := r.CostPerLead()
+		ds.Rows = append(ds.Rows, []any{c, r.Leads, r.SpamLeads, optional(rate, hasLeads),
+			optional(perLead, r.Spend > 0 && hasLeads), optional(r.Spend/genuine, r.Spend > 0 && genuine > 0)})
 	}
 	return section{ID: "spam", Title: "Spam and bot leads",
 		Lead:   "Leads flagged from CRM disqualification reasons and GA signals (no engaged session, form sent seconds after landing).",

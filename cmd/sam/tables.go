@@ -94,13 +94,17 @@ func printChannelTables(w io.Writer, data *report.Data) error {
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, "channel\tspend\tleads\tcost per lead\twon revenue\tROI\tspam rate\t")
 		for _, r := range rows {
-			cpl, roi := "-", "-"
-			if r.Spend > 0 {
-				cpl = fmt.Sprintf("%.2f", r.CostPerLead())
-				v, _ := r.ROI()
+			cpl, roi, spam := "-", "-", "-"
+			if c, ok := r.CostPerLead(); ok && r.Spend > 0 {
+				cpl = fmt.Sprintf("%.2f", c)
+			}
+			if v, ok := r.ROI(); ok {
 				roi = fmt.Sprintf("%.0f%%", v*100)
 			}
-			fmt.Fprintf(tw, "%s\t%.0f\t%.1f\t%s\t%.0f\t%s\t%.0f%%\t\n", r.Channel, r.Spend, r.Leads, cpl, math.Round(r.Revenue), roi, r.SpamRate()*100)
+			if v, ok := r.SpamRate(); ok {
+				spam = fmt.Sprintf("%.0f%%", v*100)
+			}
+			fmt.Fprintf(tw, "%s\t%.0f\t%.1f\t%s\t%.0f\t%s\t%s\t\n", r.Channel, r.Spend, r.Leads, cpl, math.Round(r.Revenue), roi, spam)
 		}
 		if err := tw.Flush(); err != nil {
 			return err

@@ -1,0 +1,29 @@
+package main
+
+import (
+	"bytes"
+	"regexp"
+	"testing"
+
+	"github.com/sam-attribution/sam/report"
+)
+
+// A paid channel that spent and brought no lead has no cost per lead and
+// no spam rate. Before, the run summary printed 0.00 and 0%, as if it were
+// the cheapest and cleanest channel.
+func TestChannelTableShowsNoCostPerLeadWithoutLeads(t *testing.T) {
+	d := &report.Data{ReportingCurrency: "USD", Channels: []report.ChannelRow{
+		{Model: "markov", Channel: "Paid Search", Spend: 31},
+		{Model: "markov", Channel: "Display", Spend: 100, Leads: 4, SpamLeads: 1, Revenue: 50},
+	}}
+	var buf bytes.Buffer
+	if err := printChannelTables(&buf, d); err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`Paid Search\s+31\s+0\.0\s+-\s+0\s+-100%\s+-`).MatchString(buf.String()) {
+		t.Errorf("want Paid Search with no cost per lead and no spam rate:\n%s", buf.String())
+	}
+	if !regexp.MustCompile(`Display\s+100\s+4\.0\s+25\.00\s+50\s+-50%\s+25%`).MatchString(buf.String()) {
+		t.Errorf("want Display's figures:\n%s", buf.String())
+	}
+}
