@@ -86,12 +86,15 @@
 // requestStatus:retrieve, as counts per error reason for each destination
 // (conversion action). Send polls it for up to Options.StatusWait and
 // then, per stage group:
-//   - SUCCESS, or errors that are all DUPLICATE_TRANSACTION_ID: accepted
-//     (a duplicate is the effect of an earlier request of SAM's own);
+//   - SUCCESS, or errors that are all DUPLICATE_TRANSACTION_ID or
+//     DUPLICATE_GCLID: accepted (a duplicate is an effect already in
+//     Google Ads, most often of an earlier request of SAM's own);
 //   - every event failed for reasons of its own: rejected, with the
 //     reasons;
 //   - some failed, or failed with INTERNAL_ERROR (Google's fault, not the
-//     event's): Google does not say which events. Send re-sends each half
+//     event's) or TOO_RECENT_CLICK (the click is under six hours old; the
+//     next run sends the conversion again): Google does not say which
+//     events. Send re-sends each half
 //     of the group (a lone event: the event) with the same keys, which is
 //     safe (effective ones come back as duplicates, refused ones are
 //     refused again or now taken), until each part is settled, within

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -221,4 +222,46 @@ func TestRunnerWithFaults(t *testing.T) {
 		}
 	}
 	noDoubleEffect(t, sim, evs, 1)
+}
+
+// A click younger than six hours is refused as too recent: the conversion
+// did not take effect and is sent again by a later run. Before, it was
+// rejected, and a lead created within six hours of its click lost its
+// conversion for good.
+func TestTooRecentClickIsSentAgainLater(t *testing.T) {
+	sim, srv := newSim(t)
+	d := newDest(t, srv, nil)
+	batch := batchOf(2)
+	sim.SetClick(batch[0].Gclid, now.Add(-time.Hour))
+	out := d.Send(context.Background(), batch)
+	if out[0].Status != activation.StatusFailed || !strings.Contains(out[0].Detail, "TOO_RECENT_CLICK") {
+		t.Errorf("event 0: %+v, want failed naming TOO_RECENT_CLICK", out[0])
+	}
+	if out[1].Status != activation.StatusAccepted {
+		t.Errorf("event 1: %+v, want accepted", out[1])
+	}
+	later := now.Add(6 * time.Hour)
+	sim.SetClock(func() time.Time { return later })
+	if out := d.Send(context.Background(), batch[:1]); out[0].Status != activation.StatusAccepted {
+		t.Errorf("six hours later: %+v, want accepted", out[0])
+	}
+	noDoubleEffect(t, sim, batch, 1)
+}
+
+// A conversion of the same gclid and time already recorded under another
+// transactionId is there: Google took it before. Before, SAM recorded it
+// as rejected, and coverage reported a delivered conversion as refused.
+func TestDuplicateGclidIsAlreadyRecorded(t *testing.T) {
+	_, srv := newSim(t)
+	d := newDest(t, srv, nil)
+	first := batchOf(1)
+	if out := d.Send(context.Background(), first); out[0].Status != activation.StatusAccepted {
+		t.Fatalf("first: %+v", out[0])
+	}
+	again := first[0]
+	again.Key = fmt.Sprintf("%032x", 0xdef000)
+	out := d.Send(context.Background(), []activation.Event{again})
+	if out[0].Status != activation.StatusAccepted || !strings.Contains(out[0].Detail, "already recorded") {
+		t.Errorf("same gclid and time again: %+v, want accepted as already recorded", out[0])
+	}
 }

@@ -29,6 +29,14 @@ const (
 	statusPartial   = "PARTIAL_SUCCESS"
 	reasonDuplicate = "PROCESSING_ERROR_REASON_DUPLICATE_TRANSACTION_ID"
 	reasonInternal  = "PROCESSING_ERROR_REASON_INTERNAL_ERROR"
+	// A conversion of the same gclid and time is already in Google Ads
+	// (SAM's own earlier request under another key, or another upload):
+	// its effect exists.
+	reasonDuplicateGclid = "PROCESSING_ERROR_REASON_DUPLICATE_GCLID"
+	// "The click occurred too recently": the Google Ads API's
+	// TOO_RECENT_EVENT asks to retry once six hours have passed, so the
+	// conversion is sent again by a later run.
+	reasonTooRecentClick = "PROCESSING_ERROR_REASON_TOO_RECENT_CLICK"
 )
 
 // Send implements activation.Destination; see the package doc for how
@@ -188,10 +196,12 @@ func (s *sending) resolve(ctx context.Context, g group, pd *dm.RequestStatusPerD
 		s.set(g.idx, activation.StatusSent, "ingested; no status for the conversion action")
 		return
 	}
-	// Duplicates are effects of SAM's own earlier requests; an internal
-	// error is Google's and passes; any other reason is the event's.
+	// Duplicates are effects already in Google Ads; an internal error is
+	// Google's and passes, a too recent click passes with time; any other
+	// reason is the event's.
 	var dup, perm, trans int64
 	var reasons []string
+	dupWhy := "duplicate transactionId of an earlier request"
 	if pd.ErrorInfo != nil {
 		for _, c := range pd.ErrorInfo.ErrorCounts {
 			if c == nil {
@@ -201,7 +211,11 @@ func (s *sending) resolve(ctx context.Context, g group, pd *dm.RequestStatusPerD
 			case reasonDuplicate:
 				dup += c.RecordCount
 				continue
-			case reasonInternal:
+			case reasonDuplicateGclid:
+				dup += c.RecordCount
+				dupWhy = "a conversion of the same gclid and time is in Google Ads"
+				continue
+			case reasonInternal, reasonTooRecentClick:
 				trans += c.RecordCount
 			default:
 				perm += c.RecordCount
@@ -224,7 +238,7 @@ func (s *sending) resolve(ctx context.Context, g group, pd *dm.RequestStatusPerD
 	case perm == 0 && trans == 0 && (dup > 0 || pd.RequestStatus == statusPartial):
 		detail := ""
 		if dup >= n {
-			detail = "already recorded: duplicate transactionId of an earlier request"
+			detail = "already recorded: " + dupWhy
 		}
 		if dup == 0 {
 			// PARTIAL_SUCCESS without counts ("may not be populated").

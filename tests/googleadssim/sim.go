@@ -91,12 +91,28 @@ var DefaultLimit = Limit{Rate: 300.0 / 60, Burst: 5}
 // PROCESSING_ERROR_REASON_EVENT_TOO_OLD.
 const DefaultMaxEventAge = 90 * 24 * time.Hour
 
+// MinClickAge is how old a click must be before a conversion for it is
+// taken: the Google Ads API's ConversionUploadError.TOO_RECENT_EVENT says
+// the click "occurred less than 6 hours ago, please retry after 6 hours
+// have passed"; the Data Manager API reports it as
+// PROCESSING_ERROR_REASON_TOO_RECENT_CLICK ("The click occurred too
+// recently", discovery document).
+const MinClickAge = 6 * time.Hour
+
 // Server is the simulator. It is safe for concurrent use.
 type Server struct {
 	*simcore.Core
 	statusMu    sync.Mutex
 	statuses    map[string]statusResponse
 	MaxEventAge time.Duration
+	// clicks are the click times the simulator knows (SetClick), by gclid;
+	// converted are the (destination, gclid, conversion time) that took
+	// effect, which PROCESSING_ERROR_REASON_DUPLICATE_GCLID refuses again
+	// under another transactionId ("A conversion with the same GCLID and
+	// conversion time already exists in the system").
+	clickMu   sync.Mutex
+	clicks    map[string]time.Time
+	converted map[string]bool
 	// reads is the ceiling of requestStatus reads: the limits page counts
 	// IngestionService reads apart from mutations, also 300 a minute.
 	readMu sync.Mutex
@@ -112,7 +128,16 @@ func New(path string) (*Server, error) {
 		return nil, fmt.Errorf("googleadssim: %w", err)
 	}
 	return &Server{Core: c, statuses: map[string]statusResponse{}, MaxEventAge: DefaultMaxEventAge,
-		reads: simcore.NewBucket(DefaultLimit)}, nil
+		reads: simcore.NewBucket(DefaultLimit), clicks: map[string]time.Time{}, converted: map[string]bool{}}, nil
+}
+
+// SetClick tells the simulator when the click of gclid happened, so that a
+// conversion for it within MinClickAge is refused as too recent. A click
+// it does not know passes (it cannot tell a click's time from its id).
+func (s *Server) SetClick(gclid string, at time.Time) {
+	s.clickMu.Lock()
+	defer s.clickMu.Unlock()
+	s.clicks[gclid] = at
 }
 
 // Start listens on addr (for example "127.0.0.1:0") and serves until ctx
@@ -297,6 +322,9 @@ func (s *Server) process(r *http.Request, body []byte, rejectEvery int) (int, ht
 					rec.Key = d.OperatingAccount.AccountID + "/" + d.ProductDestinationID + "/" + e.TransactionID
 				}
 				rec.Reason = s.judge(l, e, req.Consent, rec.Key, now, rejectEvery > 0 && ei%rejectEvery == 0)
+				if rec.Reason == "" {
+					rec.Reason = s.clickReason(d, e, now)
+				}
 				rec.Effect = rec.Reason == ""
 				if !rec.Effect {
 					ds.counts[rec.Reason]++
@@ -332,6 +360,27 @@ func (s *Server) judge(l *simcore.Ledger, e event, reqConsent *consent, key stri
 	case key != "" && l.Key(key).Effective > 0:
 		return "PROCESSING_ERROR_REASON_DUPLICATE_TRANSACTION_ID"
 	}
+	return ""
+}
+
+// clickReason refuses a conversion whose click is too recent, or one of a
+// gclid and conversion time that already took effect at d; otherwise it
+// records the conversion and returns "".
+func (s *Server) clickReason(d destination, e event, now time.Time) string {
+	if e.AdIdentifiers == nil || e.AdIdentifiers.Gclid == "" {
+		return ""
+	}
+	g := e.AdIdentifiers.Gclid
+	s.clickMu.Lock()
+	defer s.clickMu.Unlock()
+	if at, ok := s.clicks[g]; ok && now.Sub(at) < MinClickAge {
+		return "PROCESSING_ERROR_REASON_TOO_RECENT_CLICK"
+	}
+	conv := d.OperatingAccount.AccountID + "/" + d.ProductDestinationID + "/" + g + "/" + e.EventTimestamp
+	if s.converted[conv] {
+		return "PROCESSING_ERROR_REASON_DUPLICATE_GCLID"
+	}
+	s.converted[conv] = true
 	return ""
 }
 
