@@ -99,8 +99,10 @@
 //     not processed; retried after Retry-After or the
 //     X-Business-Use-Case-Usage estimated_time_to_regain_access when given,
 //     else after backoff; failed when the attempts run out.
-//   - Access token or permission refused (codes 10, 102, 104, 190, 200-299)
-//     or another non-transient 4xx: failed at once, not retried.
+//   - Access token or permission refused (codes 10, 102, 104, 190, 200-299;
+//     and code 100 subcode 33, a dataset that does not exist or that the
+//     token may not reach, which no event of the batch causes) or another
+//     non-transient 4xx: failed at once, not retried.
 //   - The request never written (connection refused, stopped before it
 //     left): retried, failed when the attempts run out.
 //   - 5xx, a transient Graph error, a reset or timeout after the request was

@@ -289,6 +289,11 @@ func classify(resp *http.Response, raw []byte, readErr error, now time.Time) *at
 		return &attempt{class: classAmbiguous, detail: detail + ": server error"}
 	case readErr != nil:
 		return &attempt{class: classAmbiguous, detail: detail + ": answer unreadable"}
+	case g.Code == 100 && g.Subcode == 33:
+		// "Object with ID ... does not exist, cannot be loaded due to
+		// missing permissions, or does not support this operation": the
+		// dataset id or the token's access to it, not any event.
+		return &attempt{class: classRefused, detail: detail + ": the dataset does not exist or the token may not write to it; check the dataset id and the token's access"}
 	case g.Code == 100:
 		return &attempt{class: classInvalid, detail: detail + ": invalid parameter, batch refused"}
 	case authCode(g.Code):

@@ -374,3 +374,24 @@ func TestDoubtfulSuccess(t *testing.T) {
 		})
 	}
 }
+
+// A dataset id that does not exist, or that the token may no longer reach,
+// is refused for the whole request (Graph code 100, subcode 33). Before,
+// SAM took it for an invalid event, split the batch down to single events
+// (15 requests for 8 events) and rejected every one of them for good; a
+// fixed dataset id could not bring them back. They are failed now: the
+// next run sends them again.
+func TestUnknownDatasetFailsTheBatchWithoutSplittingIt(t *testing.T) {
+	sim, srv := newSim(t)
+	sim.SetDatasets("another-dataset")
+	d, _ := newDest(t, srv.URL, nil)
+	out := d.Send(t.Context(), evs(8, "mql"))
+	for i, o := range out {
+		if o.Status != activation.StatusFailed || !strings.Contains(o.Detail, "subcode 33") {
+			t.Errorf("event %d: %s %q, want failed naming subcode 33", i, o.Status, o.Detail)
+		}
+	}
+	if n := sim.Stats().Requests; n != 1 {
+		t.Errorf("%d requests, want 1: a refused dataset is not split", n)
+	}
+}

@@ -35,6 +35,9 @@ import (
 // localToken is the bearer token the simulators accept; it is no secret.
 const localToken = "local-simulator-token"
 
+// localMetaDataset is the one dataset the Meta simulator knows.
+const localMetaDataset = "123456789012345"
+
 func main() {
 	code, err := run()
 	if err != nil {
@@ -69,6 +72,7 @@ func run() (int, error) {
 		return 1, fmt.Errorf("start the Meta simulator: %w", err)
 	}
 	defer meta.Close()
+	meta.SetDatasets(localMetaDataset)
 	li, err := linkedinsim.Start(simCtx, "127.0.0.1:0", filepath.Join(*dir, "linkedin.ndjson"))
 	if err != nil {
 		return 1, fmt.Errorf("start the LinkedIn simulator: %w", err)
@@ -92,7 +96,7 @@ func run() (int, error) {
 	}, "SAM_GOOGLE_ADS_CUSTOMER_ID")
 	set(map[string]string{
 		"SAM_META_BASE_URL":     meta.URL(),
-		"SAM_META_DATASET_ID":   "123456789012345",
+		"SAM_META_DATASET_ID":   localMetaDataset,
 		"SAM_META_ACCESS_TOKEN": localToken,
 	}, "SAM_META_DATASET_ID")
 	set(map[string]string{

@@ -58,6 +58,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sam-attribution/sam/tests/simcore"
@@ -99,6 +100,26 @@ var DefaultLimit = Limit{Rate: 20, Burst: 20}
 // Server is the simulator. It is safe for concurrent use.
 type Server struct {
 	*simcore.Core
+	datasetMu sync.Mutex
+	datasets  map[string]bool
+}
+
+// SetDatasets names the datasets the token may write to; a POST to any
+// other is refused as the Graph API refuses an object that does not exist
+// or that the token may not reach. None named: every dataset is known.
+func (s *Server) SetDatasets(ids ...string) {
+	s.datasetMu.Lock()
+	defer s.datasetMu.Unlock()
+	s.datasets = map[string]bool{}
+	for _, id := range ids {
+		s.datasets[id] = true
+	}
+}
+
+func (s *Server) knows(dataset string) bool {
+	s.datasetMu.Lock()
+	defer s.datasetMu.Unlock()
+	return len(s.datasets) == 0 || s.datasets[dataset]
 }
 
 // New returns a simulator with DefaultLimit. When path is not empty, records
@@ -207,6 +228,16 @@ func (s *Server) process(r *http.Request, body []byte, rejectEvery int) (int, ht
 	if strings.TrimSpace(p.AccessToken) == "" {
 		s.CountRejected()
 		return http.StatusBadRequest, nil, graphError(104, "An access token is required to request this resource.", "", false)
+	}
+	if dataset := r.PathValue("dataset"); !s.knows(dataset) {
+		// The Graph API's answer for an id that does not exist or that
+		// the token may not use, code 100 subcode 33 (as Meta pixel and
+		// Graph users quote it: segment-docs pull request 4575,
+		// jstolpe/blog_code issue 4), for the whole request.
+		s.CountRejected()
+		e := graphError(100, "Unsupported post request. Object with ID '"+dataset+"' does not exist, cannot be loaded due to missing permissions, or does not support this operation. Please read the Graph API documentation at https://developers.facebook.com/docs/graph-api", "", false)
+		e.Error.Type, e.Error.Subcode = "GraphMethodException", 33
+		return http.StatusBadRequest, nil, e
 	}
 	now := s.Now()
 	events, bad := validate(p.Data, now)
@@ -356,6 +387,7 @@ type graphErrorBody struct {
 		Message        string `json:"message"`
 		Type           string `json:"type"`
 		Code           int    `json:"code"`
+		Subcode        int    `json:"error_subcode,omitempty"`
 		IsTransient    bool   `json:"is_transient"`
 		ErrorUserTitle string `json:"error_user_title,omitempty"`
 		ErrorUserMsg   string `json:"error_user_msg,omitempty"`
