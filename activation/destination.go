@@ -21,12 +21,16 @@ const (
 	StatusNoIdentifier  Status = "no_identifier"  // nothing the destination can match on
 	StatusNoConsent     Status = "no_consent"     // the person did not consent to ads use
 	StatusDisabled      Status = "disabled"       // the destination is not configured
+	// StatusAlreadyDelivered: the lead's stage reached the destination
+	// under another key (the CRM moved the stage's time, which makes a new
+	// key); one business effect per lead and stage.
+	StatusAlreadyDelivered Status = "already_delivered"
 )
 
 // skip reports whether s is a decision not to send.
 func (s Status) skip() bool {
 	switch s {
-	case StatusExpiredWindow, StatusNoIdentifier, StatusNoConsent, StatusDisabled:
+	case StatusExpiredWindow, StatusNoIdentifier, StatusNoConsent, StatusDisabled, StatusAlreadyDelivered:
 		return true
 	}
 	return false

@@ -43,6 +43,10 @@
 //   - Events a destination may not receive are recorded once per change
 //     with the reason: expired_window, no_identifier, no_consent, disabled,
 //     or rejected by SAM's own payload guard.
+//   - One business effect per lead and stage event: an event whose lead and
+//     stage reached the destination under another key (the CRM moved the
+//     stage's time, and the key holds the time) is recorded as
+//     already_delivered with that key, and not sent.
 //
 // # The crash window is the requests in flight
 //

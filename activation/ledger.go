@@ -43,6 +43,14 @@ type KeyState struct {
 	Open bool
 	// LastIntent is when the newest intent was recorded.
 	LastIntent time.Time
+	// LeadID and Stage are the key's lead and stage event.
+	LeadID, Stage string
+}
+
+// mayHaveReached reports whether the key's event took, or may have taken,
+// effect at the destination.
+func (s KeyState) mayHaveReached() bool {
+	return s.Open || s.Last == StatusSent || s.Last == StatusAccepted
 }
 
 // Done reports whether the key needs nothing more.
@@ -50,6 +58,9 @@ func (s KeyState) Done() bool { return s.Last.done() }
 
 // Fold applies one entry (entries arrive in recording order).
 func (s KeyState) Fold(e Entry) KeyState {
+	if s.LeadID == "" {
+		s.LeadID, s.Stage = e.LeadID, e.Stage
+	}
 	switch e.Status {
 	case StatusIntent:
 		s.Open, s.LastIntent = true, e.RecordedAt

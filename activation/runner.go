@@ -268,6 +268,7 @@ func (r *Runner) deliver(ctx context.Context, runID string, d Destination) (Dest
 	go func() { collected <- collect(results, d, log) }()
 
 	now := r.Now()
+	reached := reachedStages(states)
 	b := &batcher{out: batches, max: d.MaxBatch()}
 	skips := map[Status]int{}
 	var pending []Entry // skip entries: not crash-critical, written in groups
@@ -277,6 +278,10 @@ func (r *Runner) deliver(ctx context.Context, runID string, d Destination) (Dest
 		}
 		dr.Events++
 		st := decide(e, states[e.Key], d, now)
+		if other := reached.otherKey(e); st.step == stepSend && other != "" {
+			dec := Decision{Status: StatusAlreadyDelivered, Reason: "the lead's stage reached it under key " + other + " (its stage time changed since)"}
+			st = verdict{step: stepSkip, decision: dec, record: dec.Status != states[e.Key].Last || dec.Reason != states[e.Key].LastDetail}
+		}
 		switch st.step {
 		case stepDone:
 			dr.Done++
@@ -375,6 +380,35 @@ func decide(e Event, st KeyState, d Destination, now time.Time) verdict {
 		return verdict{step: stepSkip, decision: dec, record: dec.Status != st.Last || dec.Reason != st.LastDetail}
 	}
 	return verdict{step: stepSend, resend: resend}
+}
+
+// stageKeys lists, per lead and stage event, the keys that took or may
+// have taken effect at a destination.
+type stageKeys map[[2]string][]string
+
+func reachedStages(states map[string]KeyState) stageKeys {
+	out := stageKeys{}
+	for key, st := range states {
+		if st.LeadID != "" && st.mayHaveReached() {
+			ls := [2]string{st.LeadID, st.Stage}
+			out[ls] = append(out[ls], key)
+		}
+	}
+	for _, keys := range out {
+		sort.Strings(keys)
+	}
+	return out
+}
+
+// otherKey returns a key other than e's under which e's lead and stage
+// reached the destination, or "".
+func (s stageKeys) otherKey(e Event) string {
+	for _, k := range s[[2]string{e.LeadID, e.Stage}] {
+		if k != e.Key {
+			return k
+		}
+	}
+	return ""
 }
 
 // batcher cuts events into requests: events arrive ordered by client key,

@@ -556,3 +556,38 @@ func TestDestinationAnsweringNothingIsGivenUpForTheRun(t *testing.T) {
 		t.Errorf("crash window %d keys, %d not attempted; want at most %d in the window and the rest not attempted", len(dr.CrashWindow), dr.NotAttempted, failedInARowToStop+3)
 	}
 }
+
+// A CRM that moves a stage's time gives the stage event a new key. Before,
+// the new key was sent as a new event: a second MQL conversion for the same
+// lead at Google Ads and LinkedIn, a second qualify_lead in GA4. A stage of
+// a lead that reached the destination under another key now stays
+// delivered; a stage whose earlier key did not reach it is still sent.
+func TestAStageAlreadyDeliveredUnderAnotherKeyIsNotSentAgain(t *testing.T) {
+	l := &MemoryLedger{}
+	d := &fakeDest{name: "x", maxBatch: 10, script: map[string]Status{"k001": StatusRejected}}
+	ev := events(3, 3)
+	run(t, l, ev, d)
+	moved := SliceEvents{ev[0], ev[1], ev[2]}
+	moved[0].Key, moved[0].EventAt = "k000-moved", ev[0].EventAt.Add(-time.Hour) // was accepted
+	moved[1].Key = "k001-moved"                                                  // was rejected
+	rep := run(t, l, moved, d)
+	got := d.received()
+	if got["k000-moved"] != 0 {
+		t.Errorf("L0's sql stage was sent again under its new key")
+	}
+	if got["k001-moved"] != 1 {
+		t.Errorf("L1's sql stage, rejected before, was not sent under its new key")
+	}
+	if n := rep.Destinations[0].Counts[StatusAlreadyDelivered]; n != 1 {
+		t.Errorf("already delivered %d, want 1 (counts %v)", n, rep.Destinations[0].Counts)
+	}
+	var recorded bool
+	for _, e := range l.Entries() {
+		if e.Key == "k000-moved" && e.Status == StatusAlreadyDelivered && strings.Contains(e.Detail, "k000") {
+			recorded = true
+		}
+	}
+	if !recorded {
+		t.Error("the ledger does not say which key delivered the stage")
+	}
+}

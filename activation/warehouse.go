@@ -32,7 +32,7 @@ func NewWarehouseLedger(wh warehouse.Warehouse) *WarehouseLedger {
 // States implements Ledger: every entry of the destination in recording
 // order (an intent sorts before an outcome recorded in the same instant).
 func (l *WarehouseLedger) States(ctx context.Context, destination string) (map[string]KeyState, error) {
-	q := `SELECT idempotency_key, status, detail, sent_at FROM ` + l.wh.QualifiedName(l.table.Name) + `
+	q := `SELECT idempotency_key, status, detail, sent_at, lead_id, stage FROM ` + l.wh.QualifiedName(l.table.Name) + `
 WHERE COALESCE(destination, 'ga4') = ?
 ORDER BY sent_at, CASE WHEN status = 'intent' THEN 0 ELSE 1 END`
 	rows, err := l.wh.Query(ctx, q, destination)
@@ -43,14 +43,14 @@ ORDER BY sent_at, CASE WHEN status = 'intent' THEN 0 ELSE 1 END`
 	out := map[string]KeyState{}
 	for rows.Next() {
 		var (
-			key, status string
-			detail      sql.NullString
-			at          time.Time
+			key, status         string
+			detail, lead, stage sql.NullString
+			at                  time.Time
 		)
-		if err := rows.Scan(&key, &status, &detail, &at); err != nil {
+		if err := rows.Scan(&key, &status, &detail, &at, &lead, &stage); err != nil {
 			return nil, fmt.Errorf("read %s: %w", l.table.Name, err)
 		}
-		out[key] = out[key].Fold(Entry{Status: Status(status), Detail: detail.String, RecordedAt: at})
+		out[key] = out[key].Fold(Entry{Status: Status(status), Detail: detail.String, RecordedAt: at, LeadID: lead.String, Stage: stage.String})
 	}
 	return out, rows.Err()
 }

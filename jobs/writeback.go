@@ -135,7 +135,8 @@ func activationDetail(mode string, rep activation.Report) string {
 		p := fmt.Sprintf("%s: sent %d, accepted %d, rejected %d, failed %d, unknown %d, skipped %d, already done %d",
 			d.Destination, c[activation.StatusSent], c[activation.StatusAccepted], c[activation.StatusRejected],
 			c[activation.StatusFailed], len(d.Unknown),
-			c[activation.StatusExpiredWindow]+c[activation.StatusNoIdentifier]+c[activation.StatusNoConsent]+c[activation.StatusDisabled], d.Done)
+			c[activation.StatusExpiredWindow]+c[activation.StatusNoIdentifier]+c[activation.StatusNoConsent]+c[activation.StatusDisabled],
+			d.Done+c[activation.StatusAlreadyDelivered])
 		if n := len(d.CrashWindow); n > 0 {
 			p += fmt.Sprintf(", crash window %d", n)
 		}

@@ -120,8 +120,11 @@ type CoverageRow struct {
 	Events, Value              float64
 }
 
-// Reached reports whether the status means the destination has the event.
-func (r CoverageRow) Reached() bool { return r.Status == "sent" || r.Status == "accepted" }
+// Reached reports whether the status means the destination has the event
+// (already_delivered: under an earlier stage time).
+func (r CoverageRow) Reached() bool {
+	return r.Status == "sent" || r.Status == "accepted" || r.Status == "already_delivered"
+}
 
 // CalibrationRow compares predicted and realised won revenue of one stage
 // and channel on held-out months.

@@ -153,7 +153,7 @@ GROUP BY destination, stage, status`)
 			byDest[dest][stage] = c
 		}
 		c.events += events
-		if status == "sent" || status == "accepted" {
+		if status == "sent" || status == "accepted" || status == "already_delivered" {
 			c.reached += events
 			c.value += value
 		} else {

@@ -8,7 +8,8 @@ description: >
   event), accepted, rejected (by the destination or SAM's payload guard),
   failed (not delivered; sent again next run), unknown (may have arrived;
   see the crash window), expired_window, no_identifier, no_consent,
-  disabled (destination not configured). ga4_ads_export is what GA4 passes
+  disabled (destination not configured), already_delivered (the lead's
+  stage reached it under an earlier stage time, and is not sent twice). ga4_ads_export is what GA4 passes
   on to Google Ads: GA4 events sent more than 63 days after the user's last
   session reach GA4's reports but not Ads. A view, so it shows the ledger as
   it is now.
@@ -16,7 +17,7 @@ materialized: view
 tests:
   not_null: [destination, stage, month, status, events, leads]
   accepted_values:
-    status: [sent, accepted, rejected, failed, unknown, expired_window, no_identifier, no_consent, disabled]
+    status: [sent, accepted, rejected, failed, unknown, expired_window, no_identifier, no_consent, disabled, already_delivered]
 */
 with ledger as (
   select

@@ -96,7 +96,9 @@ stages as (
 
 select
   -- The GA4 writer's key: stable across runs and engines, the stage time
-  -- entering as epoch microseconds; a changed stage time is a new event.
+  -- entering as epoch microseconds. A changed stage time makes a new key;
+  -- the activation runner still sends a lead's stage once per destination
+  -- (already_delivered).
   {{ fingerprint "coalesce(l.source_system, '') || '|' || s.lead_id || '|' || s.event_name || '|' || s.stage || '|' || cast(unix_micros(s.event_at) as string)" }} as event_key,
   s.lead_id,
   s.stage,
