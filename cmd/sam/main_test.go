@@ -277,6 +277,31 @@ func TestLoadOnlyRunOnANewWarehouseEndsQuietly(t *testing.T) {
 	}
 }
 
+// The spend stage counts spend rows and rates apart. Before, an empty
+// spend folder beside a rates file of 2 rows read "spend: read 2, loaded
+// 2", and the missing spend export looked like a healthy load.
+func TestSpendStageCountsSpendAndRatesApart(t *testing.T) {
+	data := t.TempDir()
+	for _, d := range []string{"ga4", "crm", "spend"} {
+		if err := os.Mkdir(filepath.Join(data, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rates := filepath.Join(data, "fx_rates.csv")
+	if err := os.WriteFile(rates, []byte("date,from_currency,to_currency,rate\n2026-11-01,EUR,USD,1.08\n2026-11-01,GBP,USD,1.27\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	useData(t, data)
+	t.Setenv("SAM_FX_RATES_FILE", rates)
+	code, out, errOut := sam(t, "run", "--stages", "load_spend")
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	if !strings.Contains(out, "spend: read 0, loaded 0, rejected 0 (no spend rows: paid channels show no cost); rates: read 2, loaded 2, rejected 0") {
+		t.Errorf("stdout %q: want spend and rates counted apart, and the missing spend said", out)
+	}
+}
+
 // `sam report` before any transform says which command builds the marts.
 func TestReportOnANewWarehouseNamesTheCommandThatBuildsTheMarts(t *testing.T) {
 	dir := t.TempDir()

@@ -104,18 +104,30 @@ func (o Options) Validate() error {
 	return nil
 }
 
+// Result counts the spend rows and the rates apart: a load of rates alone
+// is a load without spend.
+type Result struct {
+	Spend, FX loaders.Counts
+}
+
+// Total is both counts together.
+func (r Result) Total() loaders.Counts {
+	t := r.Spend
+	t.Add(r.FX)
+	return t
+}
+
 // Load reads every *.csv file in cfg.Dir and the rates file
 // cfg.FXRatesFile, replaces raw_spend__daily and raw_fx__rates with the rows
 // that parse, and appends the others to the rejects table. A missing spend
 // directory or rates file loads an empty table (logged), so a deployment
 // without spend data still builds its models; an unreadable one is an error.
-// The counts cover both tables.
-func Load(ctx context.Context, wh warehouse.Warehouse, cfg Options, runID string, logger *slog.Logger) (loaders.Counts, error) {
+func Load(ctx context.Context, wh warehouse.Warehouse, cfg Options, runID string, logger *slog.Logger) (Result, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	now := time.Now().UTC()
-	var total loaders.Counts
+	var total Result
 	if err := cfg.Validate(); err != nil {
 		return total, err
 	}
@@ -138,8 +150,7 @@ func Load(ctx context.Context, wh warehouse.Warehouse, cfg Options, runID string
 	if err := loaders.WriteRejects(ctx, wh, runID, append(spendRejects, fxRejects...)); err != nil {
 		return total, fmt.Errorf("spend: %w", err)
 	}
-	total.Add(spendCounts)
-	total.Add(fxCounts)
+	total.Spend, total.FX = spendCounts, fxCounts
 	logger.InfoContext(ctx, "spend loaded",
 		slog.Int64("spend_read", spendCounts.Read), slog.Int64("spend_loaded", spendCounts.Loaded), slog.Int64("spend_rejected", spendCounts.Rejected),
 		slog.Int64("fx_read", fxCounts.Read), slog.Int64("fx_loaded", fxCounts.Loaded), slog.Int64("fx_rejected", fxCounts.Rejected))

@@ -111,7 +111,8 @@ func TestLoad(t *testing.T) {
 
 	wh := newFake()
 	cfg := Options{Dir: spendDir, FXRatesFile: fxFile}
-	counts, err := Load(context.Background(), wh, cfg, "run-1", nil)
+	result, err := Load(context.Background(), wh, cfg, "run-1", nil)
+	counts := result.Total()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +174,8 @@ func TestLoadMissingInputsLoadsEmptyTables(t *testing.T) {
 	dir := t.TempDir()
 	wh := newFake()
 	cfg := Options{Dir: filepath.Join(dir, "none"), FXRatesFile: filepath.Join(dir, "none.csv")}
-	counts, err := Load(context.Background(), wh, cfg, "r", nil)
+	result, err := Load(context.Background(), wh, cfg, "r", nil)
+	counts := result.Total()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +228,8 @@ func TestSecondCopyOfASpendFileIsRejected(t *testing.T) {
 	write(t, fx, "date,from_currency,to_currency,rate\n")
 
 	wh := newFake()
-	counts, err := Load(context.Background(), wh, Options{Dir: dir, FXRatesFile: fx}, "run-1", nil)
+	result, err := Load(context.Background(), wh, Options{Dir: dir, FXRatesFile: fx}, "run-1", nil)
+	counts := result.Total()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,7 +270,8 @@ func TestOverlappingSpendFiles(t *testing.T) {
 	fx := filepath.Join(dir, "fx.csv")
 	write(t, fx, "date,from_currency,to_currency,rate\n")
 	wh := newFake()
-	counts, err := Load(context.Background(), wh, Options{Dir: dir, FXRatesFile: fx}, "r", nil)
+	result, err := Load(context.Background(), wh, Options{Dir: dir, FXRatesFile: fx}, "r", nil)
+	counts := result.Total()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,7 +312,8 @@ func TestDamagedFileKeepsWhatItLoadedBefore(t *testing.T) {
 	write(t, dec, "")
 	write(t, fx, "\n")
 	write(t, filepath.Join(dir, "spend_202610.csv"), "day,src,medium,campaign,cost,currency\n") // a header alone, and not the export's
-	counts, err := Load(ctx, db, cfg, "second", nil)
+	result, err := Load(ctx, db, cfg, "second", nil)
+	counts := result.Total()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -438,7 +443,8 @@ func TestFileWithNoRowToLoadKeepsWhatItLoadedBefore(t *testing.T) {
 		t.Fatal(err)
 	}
 	write(t, nov, "date,source,medium,campaign,cost,currency\n11/01/2026,google,cpc,x,10,USD\n11/02/2026,google,cpc,x,25,USD\n")
-	counts, err := Load(ctx, db, cfg, "second", nil)
+	result, err := Load(ctx, db, cfg, "second", nil)
+	counts := result.Total()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -150,7 +150,8 @@ func loadSampleData(t *testing.T, days int) *duckdb.DB {
 		t.Fatalf("crm sync: %v", err)
 	}
 	spendCfg := spend.Options{Dir: filepath.Join(dir, "spend"), FXRatesFile: filepath.Join(dir, "fx_rates.csv")}
-	counts, err := spend.Load(ctx, wh, spendCfg, "e2e", nil)
+	result, err := spend.Load(ctx, wh, spendCfg, "e2e", nil)
+	counts := result.Total()
 	if err != nil {
 		t.Fatalf("spend load: %v", err)
 	}
