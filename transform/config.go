@@ -52,10 +52,24 @@ type Config struct {
 	// gather a key's whole history (a visitor's path) and so can change in
 	// any partition.
 	IncrementalStrategy IncrementalStrategy `yaml:"incremental_strategy,omitempty" json:"incremental_strategy,omitempty"`
-	Tests               TestsConfig         `yaml:"tests,omitempty" json:"tests"`
+	// LoadedDays names a raw source whose rows carry the day they belong to
+	// and when they were loaded: an incremental run also rebuilds every day
+	// loaded since the model's last build, however far before the lookback
+	// (an export table that arrived late, or was replaced).
+	LoadedDays *LoadedDays `yaml:"loaded_days,omitempty" json:"loaded_days,omitempty"`
+	Tests      TestsConfig `yaml:"tests,omitempty" json:"tests"`
 	// Severity applies to the data tests this file declares: its header
 	// tests, or the custom test it is.
 	Severity Severity `yaml:"severity,omitempty" json:"severity,omitempty"`
+}
+
+// LoadedDays is the loaded_days key: Source is a source table the model
+// reads, Day its DATE column of the day a row belongs to, LoadedAt its
+// TIMESTAMP column of when the row was loaded.
+type LoadedDays struct {
+	Source   string `yaml:"source" json:"source"`
+	Day      string `yaml:"day" json:"day"`
+	LoadedAt string `yaml:"loaded_at" json:"loaded_at"`
 }
 
 // IncrementalStrategy is how an incremental run publishes its rows.
@@ -243,6 +257,16 @@ func (c Config) validate() error {
 	}
 	if c.LookbackDays != nil && *c.LookbackDays < 0 {
 		return keyErr("lookback_days", "lookback_days must not be negative")
+	}
+	if ld := c.LoadedDays; ld != nil {
+		if c.Materialized != Incremental {
+			return keyErr("loaded_days", "loaded_days needs materialized: incremental")
+		}
+		for what, id := range map[string]string{"loaded_days source": ld.Source, "loaded_days day": ld.Day, "loaded_days loaded_at": ld.LoadedAt} {
+			if err := warehouse.CheckIdentifier(what, id); err != nil {
+				return keyErr("loaded_days", "%v", err)
+			}
+		}
 	}
 	if c.Materialized == View && (c.PartitionBy != "" || len(c.ClusterBy) > 0) {
 		return keyErr("materialized", "views cannot have partition_by or cluster_by")

@@ -61,3 +61,16 @@ func TestMergeNeedsIncrementalAndUniqueKey(t *testing.T) {
 		t.Fatalf("LoadProject error = %v", err)
 	}
 }
+
+func TestLoadedDaysNamesATableTheModelReads(t *testing.T) {
+	for _, tc := range []struct{ header, want string }{
+		{"loaded_days: {source: raw_other__table, day: d, loaded_at: t}\n", "loaded_days source raw_other__table is not a table the model reads"},
+		{"loaded_days: {source: raw_x, day: 'd;', loaded_at: t}\n", "loaded_days"},
+	} {
+		f := newFixture(t)
+		f.fs["intermediate/int_user_totals.sql"] = &fstest.MapFile{Data: []byte(strings.Replace(userTotals, "unique_key: [user_id]\n", "unique_key: [user_id]\n"+tc.header, 1))}
+		if _, err := LoadProject(f.fs); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: LoadProject error = %v, want %q", tc.header, err, tc.want)
+		}
+	}
+}

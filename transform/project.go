@@ -11,6 +11,7 @@ import (
 	"math/big"
 	"os"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -228,6 +229,16 @@ func (p *Project) addModel(file, src string) error {
 	for _, r := range refs {
 		if _, ok := m.refPos[r.name]; !ok {
 			m.refPos[r.name] = r.pos
+		}
+	}
+	if ld := cfg.LoadedDays; ld != nil {
+		var tables []string
+		for _, src := range m.SourceRefs {
+			s, n, _ := strings.Cut(src, ".")
+			tables = append(tables, rawTable(s, n))
+		}
+		if !slices.Contains(tables, ld.Source) {
+			return fmt.Errorf("%s: loaded_days source %s is not a table the model reads (%s)", file, ld.Source, strings.Join(tables, ", "))
 		}
 	}
 	p.Models[name] = m

@@ -282,8 +282,9 @@ func (r *Runner) plan(ctx context.Context, selected map[string]bool, opts BuildO
 		return nil, err
 	}
 	plan := &Plan{RunID: runID, Dialect: d.Name()}
-	version := map[string]string{} // what a downstream build depends on
-	stamp := map[string]string{}   // the data a downstream build reads
+	version := map[string]string{}  // what a downstream build depends on
+	stamp := map[string]string{}    // the data a downstream build reads
+	since := map[string]time.Time{} // where incremental models rebuild from
 	for _, name := range p.order {
 		m := p.Models[name]
 		st, built := states[name]
@@ -292,9 +293,18 @@ func (r *Runner) plan(ctx context.Context, selected map[string]bool, opts BuildO
 			version[name], stamp[name] = unselectedStamp(m, st, built, v, inputs)
 			continue
 		}
-		it, err := r.planItem(ctx, m, st, built, v, own[name], inputs, opts)
+		var upstream time.Time
+		for _, ref := range m.Refs {
+			if s := since[ref]; !s.IsZero() && (upstream.IsZero() || s.Before(upstream)) {
+				upstream = s
+			}
+		}
+		it, err := r.planItem(ctx, m, st, built, v, own[name], inputs, opts, upstream)
 		if err != nil {
 			return nil, err
+		}
+		if it.Action == ActionIncremental {
+			since[name] = it.Since
 		}
 		version[name] = v
 		stamp[name] = publishedStamp(m, it, st, v, inputs)
@@ -355,7 +365,9 @@ func publishedStamp(m *Model, it PlanItem, st State, v string, inputs map[string
 // planItem decides what to do with one selected model, then asks the
 // warehouse what the decision needs (the incremental start, whether a
 // skipped table still exists) and renders the SQL to run.
-func (r *Runner) planItem(ctx context.Context, m *Model, st State, built bool, v, own string, inputs map[string]string, opts BuildOptions) (PlanItem, error) {
+// upstream is the earliest partition an incremental model m refs rebuilds
+// in this build (zero: none), which m rebuilds too.
+func (r *Runner) planItem(ctx context.Context, m *Model, st State, built bool, v, own string, inputs map[string]string, opts BuildOptions, upstream time.Time) (PlanItem, error) {
 	it := PlanItem{Model: m.Name, File: m.File, Materialized: string(m.Config.Materialized), Level: m.Level, Version: v, inputs: inputs, definition: own}
 	if m.Kind == Seed {
 		it.Materialized = "seed"
@@ -379,6 +391,18 @@ func (r *Runner) planItem(ctx context.Context, m *Model, st State, built bool, v
 		} else {
 			it.Since = since
 			it.Reasons = append(dec.reasons, fmt.Sprintf("lookback %d day(s): partitions from %s", m.Config.Lookback(), since.Format(time.DateOnly)))
+			loaded, err := r.earliestLoadedDay(ctx, m, st, built)
+			if err != nil {
+				return it, err
+			}
+			if !loaded.IsZero() && loaded.Before(it.Since) {
+				it.Since = loaded
+				it.Reasons = append(it.Reasons, fmt.Sprintf("days loaded since the last build: from %s", loaded.Format(time.DateOnly)))
+			}
+			if !upstream.IsZero() && upstream.Before(it.Since) {
+				it.Since = upstream
+				it.Reasons = append(it.Reasons, fmt.Sprintf("upstream rebuilt from %s", upstream.Format(time.DateOnly)))
+			}
 		}
 	}
 	if it.Action == ActionSkip {
@@ -533,6 +557,33 @@ func (p *Project) ownHashes(d warehouse.Dialect, vars Vars, goModels map[string]
 // incrementalSince returns the first partition an incremental run replaces:
 // the newest built partition minus lookback_days. ok is false when the table
 // has no partitions yet.
+// earliestLoadedDay is the earliest day of m's loaded_days source loaded
+// since m's last build, or zero. An hour's margin covers a load that ran
+// beside that build.
+func (r *Runner) earliestLoadedDay(ctx context.Context, m *Model, st State, built bool) (time.Time, error) {
+	ld := m.Config.LoadedDays
+	if ld == nil || !built || st.BuiltAt.IsZero() {
+		return time.Time{}, nil
+	}
+	q := fmt.Sprintf("SELECT MIN(%s) FROM %s WHERE %s >= ?", ld.Day, r.WH.QualifiedName(ld.Source), ld.LoadedAt)
+	rows, err := r.WH.Query(ctx, q, st.BuiltAt.Add(-time.Hour).UTC(), warehouse.WithLabels(r.labels(r.runID(), m.Name)))
+	if err != nil {
+		return time.Time{}, fmt.Errorf("model %s: days loaded since its last build: %w", m.Name, err)
+	}
+	data, err := warehouse.CollectRows(rows)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("model %s: days loaded since its last build: %w", m.Name, err)
+	}
+	if len(data) == 0 || len(data[0]) == 0 || data[0][0] == nil {
+		return time.Time{}, nil
+	}
+	day, ok := data[0][0].(time.Time)
+	if !ok {
+		return time.Time{}, fmt.Errorf("model %s: loaded_days day %s is %T, want a DATE", m.Name, ld.Day, data[0][0])
+	}
+	return time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, time.UTC), nil
+}
+
 func (r *Runner) incrementalSince(ctx context.Context, m *Model) (time.Time, bool, error) {
 	if _, err := r.WH.Describe(ctx, m.Name); errors.Is(err, warehouse.ErrNotFound) {
 		return time.Time{}, false, nil

@@ -22,6 +22,9 @@ unique_key: [event_key]
 # its event_date, so dropping rows outside the window first changes nothing
 deduplicate_by: loaded_at desc, export_table
 lookback_days: 3
+# an export table loaded since the last build (late, or replaced) is rebuilt
+# however old; the GA4 models built on this one rebuild from the same day
+loaded_days: {source: raw_ga4__events, day: export_date, loaded_at: loaded_at}
 tests:
   not_null: [event_key, event_date, event_ts, event_name, is_cookieless]
   unique: [event_key]

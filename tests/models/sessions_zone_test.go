@@ -91,3 +91,53 @@ func TestSessionsOfAPropertyOutsideUTCSurviveDailyRuns(t *testing.T) {
 		})
 	}
 }
+
+// An export day that arrives late, after later days were built (an export
+// that failed and was re-run, a backfill), is loaded into raw by the next
+// run. Before, GA4 staging rebuilt only its own lookback, so that day's
+// events never reached stg_ga4__events or the sessions, and the run
+// reported success.
+func TestALateExportDayReachesStaging(t *testing.T) {
+	ctx := context.Background()
+	zone := time.UTC
+	days := map[string][]string{}
+	for d := 20; d <= 30; d++ {
+		for i, h := range []int{9, 14} {
+			at := time.Date(2026, 11, d, h, 0, 0, 0, zone)
+			c := fmt.Sprintf("%d.%d", d, i)
+			name := "events_" + at.Format("20060102") + ".json"
+			days[name] = append(days[name], zonedEvent(zone, c, at, at), zonedEvent(zone, c, at, at.Add(time.Minute)))
+		}
+	}
+	late := "events_20261122.json"
+	daily, full := t.TempDir(), t.TempDir()
+	for n, lines := range days {
+		writeFile(t, full, n, lines...)
+		if n != late {
+			writeFile(t, daily, n, lines...)
+		}
+	}
+	dailyDB, fullDB := openDuck(t), openDuck(t)
+	p := ga4Project(t)
+	for i, step := range []string{"before", "late day"} {
+		if i == 1 {
+			writeFile(t, daily, late, days[late]...)
+		}
+		if _, err := ga4.NewFileLoader(ga4.Options{ExportDir: daily, LookbackDays: 3}, dailyDB, nil).Load(ctx, step); err != nil {
+			t.Fatal(err)
+		}
+		build(t, dailyDB, p)
+	}
+	if _, err := ga4.NewFileLoader(ga4.Options{ExportDir: full, LookbackDays: 3}, fullDB, nil).Load(ctx, "full"); err != nil {
+		t.Fatal(err)
+	}
+	build(t, fullDB, p)
+	for _, q := range []string{
+		`SELECT event_date, count(*) FROM stg_ga4__events GROUP BY 1 ORDER BY 1`,
+		`SELECT session_date, count(*) FROM stg_ga4__sessions GROUP BY 1 ORDER BY 1`,
+	} {
+		if got, want := queryStrings(t, dailyDB, q), queryStrings(t, fullDB, q); strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("%s\nafter the late day: %v\nfull build:         %v", q, got, want)
+		}
+	}
+}
