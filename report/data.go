@@ -96,8 +96,8 @@ type Data struct {
 	// Months is channel_performance at its grain; empty when the data
 	// came as totals only.
 	Months []MonthRow
-	// DataThrough is the newest lead date in the warehouse; the month
-	// holding it is incomplete unless it is its last day. Zero when
+	// DataThrough is the newest lead or GA4 session date in the
+	// warehouse; a month that ends after it is incomplete. Zero when
 	// unknown.
 	DataThrough time.Time
 	// From and To are the first and last month shown (zero: unbounded).
@@ -227,18 +227,22 @@ func Load(ctx context.Context, wh warehouse.Warehouse, currency string) (*Data, 
 		d.Months = append(d.Months, r)
 	}
 	d.Channels = totals(d.Months)
-	through, err := loadOptional(ctx, wh, "fct_lead_revenue", `SELECT MAX(lead_date) FROM %s`,
-		func(v []any) (time.Time, error) {
-			if v[0] == nil {
-				return time.Time{}, nil
-			}
-			return asDate(v[0])
-		})
-	if err != nil {
-		return nil, err
-	}
-	if len(through) == 1 {
-		d.DataThrough = through[0]
+	// The newest day of leads or of GA4 sessions: a quiet CRM day does not
+	// hold the report's date back while the site's data runs on.
+	for _, src := range []struct{ table, col string }{{"fct_lead_revenue", "lead_date"}, {"stg_ga4__sessions", "session_date"}} {
+		through, err := loadOptional(ctx, wh, src.table, `SELECT MAX(`+src.col+`) FROM %s`,
+			func(v []any) (time.Time, error) {
+				if v[0] == nil {
+					return time.Time{}, nil
+				}
+				return asDate(v[0])
+			})
+		if err != nil {
+			return nil, err
+		}
+		if len(through) == 1 && through[0].After(d.DataThrough) {
+			d.DataThrough = through[0]
+		}
 	}
 	cohorts, err := loadCohorts(ctx, wh)
 	if err != nil {
@@ -436,9 +440,9 @@ func (d *Data) MonthList() []time.Time {
 	return out
 }
 
-// Incomplete reports whether month is not over in the data: it holds
-// DataThrough and DataThrough is not its last day. Without DataThrough the
-// month of GeneratedAt counts as incomplete.
+// Incomplete reports whether month is not over in the data: DataThrough
+// is before its last day (a month after DataThrough included). Without
+// DataThrough the data counts as running to the day before GeneratedAt.
 func (d *Data) Incomplete(month time.Time) bool {
 	month = MonthStart(month)
 	through := d.DataThrough
@@ -446,5 +450,5 @@ func (d *Data) Incomplete(month time.Time) bool {
 		through = d.GeneratedAt.AddDate(0, 0, -1)
 	}
 	last := month.AddDate(0, 1, -1)
-	return !through.Before(month) && through.Before(last)
+	return through.Before(last)
 }

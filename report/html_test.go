@@ -133,3 +133,19 @@ func TestPaidChannelWithoutLeadsHasNoCostPerLead(t *testing.T) {
 		t.Errorf("headline %q lacks %q", got, want)
 	}
 }
+
+// A month after the newest data is not complete. Before, data through 30
+// November (the CRM's newest lead, while GA4 and spend ran into December)
+// marked December "complete: yes".
+func TestMonthAfterTheDataIsIncomplete(t *testing.T) {
+	d := &Data{DataThrough: time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)}
+	for month, want := range map[time.Month]bool{time.October: false, time.November: false, time.December: true} {
+		if got := d.Incomplete(time.Date(2026, month, 1, 0, 0, 0, 0, time.UTC)); got != want {
+			t.Errorf("%s: incomplete %v, want %v", month, got, want)
+		}
+	}
+	d.DataThrough = time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)
+	if !d.Incomplete(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Error("November through the 29th is not complete")
+	}
+}
