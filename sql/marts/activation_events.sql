@@ -14,7 +14,9 @@ description: >
   CRM's text. Personal data appears only as SHA-256 hashes. Quarantined
   leads (int_quarantined_leads) are left out until their CRM rows are fixed,
   and a won event whose revenue no rate converts
-  (fct_lead_revenue.revenue_has_no_rate) until the rate is there.
+  (fct_lead_revenue.revenue_has_no_rate) until the rate is there. A lead
+  created after the newest GA4 session loaded waits for GA4's export to
+  reach it: its spam judgement and its form session come from GA4.
   gbraid and wbraid are Google Ads' iOS click ids from the lead-form
   session's landing URL; ad_consent is the CRM's, else the lead-form
   session's GA4 ads consent (privacy_info.ads_storage).
@@ -56,6 +58,16 @@ predictions as (
   select lead_id, stage, predicted_value
   from {{ ref "lead_value_predictions" }}
   where predicted_value is not null
+),
+
+-- How far the GA4 export reaches. The CRM is fresher than GA4's daily
+-- export: a lead created after it has no form session yet, and judged
+-- without it a bot would pass as genuine (a conversion at the ad
+-- platforms, which cannot be taken back) and a genuine lead would be
+-- disqualified. Its events wait until the export reaches its creation.
+-- No GA4 data at all (a CRM-only project): nothing waits.
+ga4_through as (
+  select max(session_end_ts) as through from {{ ref "stg_ga4__sessions" }}
 ),
 
 -- The user's newest session on any linked client id: GA4 passes
@@ -140,7 +152,9 @@ left join predictions as p
 left join last_sessions as ls on ls.lead_id = s.lead_id
 left join clicks as k on k.lead_id = s.lead_id
 left join form_sessions as fs on fs.lead_id = s.lead_id
+cross join ga4_through as g
 where s.event_at is not null
+  and (g.through is null or l.created_at <= g.through)
   and s.lead_id not in (select lead_id from quarantined)
   -- won revenue no rate converts yet waits for the rate: sent without its
   -- value, the conversion would stay at the platforms worth nothing
