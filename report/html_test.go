@@ -149,3 +149,17 @@ func TestMonthAfterTheDataIsIncomplete(t *testing.T) {
 		t.Error("November through the 29th is not complete")
 	}
 }
+
+// Amounts in euros are not dollars. Before, the tile said "won revenue per
+// ad dollar" whatever the reporting currency.
+func TestTilesNameTheReportingCurrency(t *testing.T) {
+	d := sampleData()
+	d.ReportingCurrency = "EUR"
+	var buf bytes.Buffer
+	if err := Render(&buf, d, Options{FocusModel: "markov"}); err != nil {
+		t.Fatal(err)
+	}
+	if html := buf.String(); strings.Contains(html, "dollar") || !strings.Contains(html, "won revenue per EUR of ad spend") {
+		t.Error("the report speaks of dollars, or not of EUR, when amounts are in EUR")
+	}
+}

@@ -161,7 +161,7 @@ func (v *view) tiles() {
 		{"won deals", formatCount(won), v.money(revenue) + " revenue"},
 	}
 	if spend > 0 {
-		v.Tiles = append(v.Tiles, tile{"won revenue per ad dollar", fmt.Sprintf("%.2f", revenue/spend), "all channels, paid and unpaid"})
+		v.Tiles = append(v.Tiles, tile{"won revenue per " + v.Data.ReportingCurrency + " of ad spend", fmt.Sprintf("%.2f", revenue/spend), "all channels, paid and unpaid"})
 	}
 }
 
@@ -248,7 +248,7 @@ func (v *view) myopia() section {
 	avg := ratio(spend, leads)
 	return section{
 		ID: "myopia", Title: "Cheap leads or profitable leads?", Wide: true,
-		Lead: "Each bubble is a paid channel: left is cheaper per lead, up is more return per dollar, size is spend. " +
+		Lead: "Each bubble is a paid channel: left is cheaper per lead, up is more return per unit of spend, size is spend. " +
 			"The vertical line is the average cost per lead (" + v.unit(avg) + "), the horizontal one break-even.",
 		Alt: strings.Join(alt, ". ") + ".",
 		Charts: []template.HTML{
