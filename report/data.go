@@ -100,6 +100,8 @@ type Data struct {
 	// warehouse; a month that ends after it is incomplete. Zero when
 	// unknown.
 	DataThrough time.Time
+	// Outside is won revenue the channel figures leave out (all time).
+	Outside Outside
 	// From and To are the first and last month shown (zero: unbounded).
 	From, To time.Time
 	Cohorts  []CohortCell
@@ -118,6 +120,74 @@ type CoverageRow struct {
 	Month                      time.Time
 	Destination, Stage, Status string
 	Events, Value              float64
+}
+
+// Outside is won revenue no channel figure holds: deals won at account
+// level without a lead (fct_account_revenue and the account attribution
+// hold them), and won revenue in a currency with no rate into the reporting
+// currency (no figure holds it).
+type Outside struct {
+	AccountWon, AccountRevenue float64
+	NoRateWon                  float64
+	NoRateCurrencies           string
+}
+
+// Caveats says, in sentences, what the channel figures leave out.
+func (d *Data) Caveats() []string {
+	var out []string
+	o := d.Outside
+	if o.AccountWon > 0 {
+		out = append(out, fmt.Sprintf("%s of %s %s won at account level without a lead: it is in the Accounts section and account attribution, not in the channel figures.",
+			plural(o.AccountWon, "won deal", "won deals"), formatMoney(o.AccountRevenue, d.ReportingCurrency), map[bool]string{true: "was", false: "were"}[o.AccountWon == 1]))
+	}
+	if o.NoRateWon > 0 {
+		out = append(out, fmt.Sprintf("%s in %s %s no rate into %s: their revenue is in no figure until SAM_FX_RATES_FILE has one.",
+			plural(o.NoRateWon, "won deal", "won deals"), o.NoRateCurrencies, map[bool]string{true: "has", false: "have"}[o.NoRateWon == 1], d.ReportingCurrency))
+	}
+	return out
+}
+
+func plural(n float64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return formatCount(n) + " " + many
+}
+
+// loadOutside reads what Outside holds; a warehouse without the marts
+// leaves it zero.
+func loadOutside(ctx context.Context, wh warehouse.Warehouse) (Outside, error) {
+	var o Outside
+	acc, err := loadOptional(ctx, wh, "int_account_deals",
+		`SELECT COUNT(*), CAST(COALESCE(SUM(amount_reporting), 0) AS FLOAT64) FROM %s
+WHERE is_won AND amount_reporting IS NOT NULL
+  AND (lead_id IS NULL OR lead_id NOT IN (SELECT lead_id FROM `+wh.QualifiedName("fct_lead_revenue")+`))`,
+		func(v []any) ([2]float64, error) {
+			var r [2]float64
+			return r, errors.Join(warehouse.ConvertAssign(&r[0], orZero(v[0])), warehouse.ConvertAssign(&r[1], orZero(v[1])))
+		})
+	if err != nil {
+		return o, err
+	}
+	if len(acc) == 1 {
+		o.AccountWon, o.AccountRevenue = acc[0][0], acc[0][1]
+	}
+	nr, err := loadOptional(ctx, wh, "fct_lead_revenue",
+		`SELECT COUNT(*), STRING_AGG(DISTINCT currency, ', ' ORDER BY currency) FROM %s WHERE revenue_has_no_rate`,
+		func(v []any) (Outside, error) {
+			var r Outside
+			if v[1] != nil {
+				r.NoRateCurrencies = warehouse.Format(v[1])
+			}
+			return r, warehouse.ConvertAssign(&r.NoRateWon, orZero(v[0]))
+		})
+	if err != nil {
+		return o, err
+	}
+	if len(nr) == 1 {
+		o.NoRateWon, o.NoRateCurrencies = nr[0].NoRateWon, nr[0].NoRateCurrencies
+	}
+	return o, nil
 }
 
 // Reached reports whether the status means the destination has the event
@@ -243,6 +313,9 @@ func Load(ctx context.Context, wh warehouse.Warehouse, currency string) (*Data, 
 		if len(through) == 1 && through[0].After(d.DataThrough) {
 			d.DataThrough = through[0]
 		}
+	}
+	if d.Outside, err = loadOutside(ctx, wh); err != nil {
+		return nil, err
 	}
 	cohorts, err := loadCohorts(ctx, wh)
 	if err != nil {

@@ -32,7 +32,9 @@ type Export struct {
 	Period      string    `json:"period"`
 	DataThrough string    `json:"data_through,omitempty"`
 	Headline    []string  `json:"headline"`
-	Charts      []Dataset `json:"charts"`
+	// Caveats say what won revenue the channel figures leave out.
+	Caveats []string  `json:"caveats"`
+	Charts  []Dataset `json:"charts"`
 }
 
 // Build returns the headline and every section's data, as --format json
@@ -43,6 +45,7 @@ func Build(d *Data, opts Options) Export {
 	if e.Headline == nil {
 		e.Headline = []string{}
 	}
+	e.Caveats = append([]string{}, d.Caveats()...)
 	if !d.DataThrough.IsZero() {
 		e.DataThrough = d.DataThrough.Format(time.DateOnly)
 	}
@@ -209,6 +212,7 @@ section.wide{break-inside:auto}
 {{if .Headline}}<ul id="headline">{{range .Headline}}<li data-headline>{{.}}</li>{{end}}</ul>
 {{else}}<p class="lead" id="headline">No channel stands out: cost per lead and return rank the paid channels alike, and no channel's leads are mostly spam.</p>{{end}}
 </div>
+{{with .Data.Caveats}}<ul id="caveats">{{range .}}<li>{{.}}</li>{{end}}</ul>{{end}}
 <div class="tiles">{{range .Tiles}}<div class="tile"><span>{{.Label}}</span><b>{{.Value}}</b>{{if .Note}}<small>{{.Note}}</small>{{end}}</div>{{end}}</div>
 </section>
 {{range .Sections}}<section id="{{.ID}}"{{if .Wide}} class="wide"{{end}}>

@@ -163,3 +163,29 @@ func TestTilesNameTheReportingCurrency(t *testing.T) {
 		t.Error("the report speaks of dollars, or not of EUR, when amounts are in EUR")
 	}
 }
+
+// Won revenue the channel figures leave out is said beside them. Before, a
+// 240,000 USD deal won at account level without a lead, and won revenue in
+// a currency without a rate, were missing from every channel figure with no
+// word, while the Accounts section showed more revenue than the total.
+func TestRevenueOutsideTheChannelFiguresIsSaid(t *testing.T) {
+	d := sampleData()
+	d.Outside = Outside{AccountWon: 1, AccountRevenue: 240000, NoRateWon: 2, NoRateCurrencies: "CHF, JPY"}
+	want := []string{
+		"1 won deal of 240,000 USD was won at account level without a lead: it is in the Accounts section and account attribution, not in the channel figures.",
+		"2 won deals in CHF, JPY have no rate into USD: their revenue is in no figure until SAM_FX_RATES_FILE has one.",
+	}
+	if got := d.Caveats(); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("caveats:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	var buf bytes.Buffer
+	if err := Render(&buf, d, Options{FocusModel: "markov"}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "240,000 USD was won at account level") {
+		t.Error("the page does not say what the channel figures leave out")
+	}
+	if e := Build(d, Options{FocusModel: "markov"}); len(e.Caveats) != 2 {
+		t.Errorf("JSON caveats %v, want 2", e.Caveats)
+	}
+}

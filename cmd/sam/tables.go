@@ -110,6 +110,9 @@ func printChannelTables(w io.Writer, data *report.Data) error {
 			return err
 		}
 	}
+	for _, c := range data.Caveats() {
+		fmt.Fprintf(w, "  not in these tables: %s\n", c)
+	}
 	return nil
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/sam-attribution/sam/report"
@@ -25,5 +26,18 @@ func TestChannelTableShowsNoCostPerLeadWithoutLeads(t *testing.T) {
 	}
 	if !regexp.MustCompile(`Display\s+100\s+4\.0\s+25\.00\s+50\s+-50%\s+25%`).MatchString(buf.String()) {
 		t.Errorf("want Display's figures:\n%s", buf.String())
+	}
+}
+
+// What the channel tables leave out follows them.
+func TestChannelTablesSayWhatTheyLeaveOut(t *testing.T) {
+	d := &report.Data{ReportingCurrency: "USD", Channels: []report.ChannelRow{{Model: "markov", Channel: "Direct", Leads: 2}},
+		Outside: report.Outside{AccountWon: 1, AccountRevenue: 240000}}
+	var buf bytes.Buffer
+	if err := printChannelTables(&buf, d); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "not in these tables: 1 won deal of 240,000 USD was won at account level") {
+		t.Errorf("want the account-level deal said:\n%s", buf.String())
 	}
 }
