@@ -190,11 +190,8 @@ WHERE is_won AND amount_reporting IS NOT NULL
 	return o, nil
 }
 
-// Reached reports whether the status means the destination has the event
-// (already_delivered: under an earlier stage time).
-func (r CoverageRow) Reached() bool {
-	return r.Status == "sent" || r.Status == "accepted" || r.Status == "already_delivered"
-}
+// Reached reports whether the status means the destination has the event.
+func (r CoverageRow) Reached() bool { return r.Status == "sent" || r.Status == "accepted" }
 
 // CalibrationRow compares predicted and realised won revenue of one stage
 // and channel on held-out months.

@@ -156,7 +156,7 @@ GROUP BY destination, stage, status`)
 			byDest[dest][stage] = c
 		}
 		c.events += events
-		if status == "sent" || status == "accepted" || status == "already_delivered" {
+		if status == "sent" || status == "accepted" {
 			c.reached += events
 			c.value += value
 		} else {
