@@ -189,3 +189,28 @@ func TestRevenueOutsideTheChannelFiguresIsSaid(t *testing.T) {
 		t.Errorf("JSON caveats %v, want 2", e.Caveats)
 	}
 }
+
+// With no won revenue there are no shares to compare, and models that agree
+// to a rounding error do not disagree. Before, every share read 0.0% and
+// the page named a channel the models "disagree most" on by 0.0 points.
+func TestModelAgreementWithoutRevenueOrSpread(t *testing.T) {
+	d := channels(ChannelRow{Channel: "Paid Search", Spend: 10, Leads: 5}, ChannelRow{Channel: "Direct", Leads: 3})
+	v := &view{Data: d, Model: "last_non_direct"}
+	s := v.agreement()
+	for _, row := range s.Data.Rows {
+		if row[1] != nil {
+			t.Errorf("%v: share %v without won revenue, want none", row[0], row[1])
+		}
+	}
+	if strings.Contains(s.Lead, "disagree most") || !strings.Contains(s.Lead, "No revenue was won") {
+		t.Errorf("lead %q", s.Lead)
+	}
+	even := channels(ChannelRow{Channel: "Paid Search", Revenue: 100}, ChannelRow{Channel: "Direct", Revenue: 300})
+	for _, r := range []ChannelRow{{Channel: "Paid Search", Revenue: 100.0000001}, {Channel: "Direct", Revenue: 300}} {
+		r.Model = "markov"
+		even.Channels = append(even.Channels, r)
+	}
+	if s := (&view{Data: even, Model: "markov"}).agreement(); strings.Contains(s.Lead, "disagree most") {
+		t.Errorf("models within a rounding error: lead %q", s.Lead)
+	}
+}

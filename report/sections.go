@@ -413,6 +413,10 @@ func legend(names []string, col map[string]string) template.HTML {
 	return template.HTML(b.String())
 }
 
+// minModelSpread is the smallest difference in a channel's share between
+// models worth naming: half a percentage point.
+const minModelSpread = 0.005
+
 func (v *view) agreement() section {
 	channels := channelOrder(v.Data, v.Model)
 	models := v.Data.Models()
@@ -434,23 +438,35 @@ func (v *view) agreement() section {
 	for i, c := range channels {
 		row := []any{c}
 		lo, hi := math.Inf(1), math.Inf(-1)
+		shared := false
 		for _, m := range models {
 			share := ratio(byKey[m+"\x00"+c].Revenue, totals[m])
 			values[i] = append(values[i], share)
-			row = append(row, share)
-			lo, hi = math.Min(lo, share), math.Max(hi, share)
+			row = append(row, optional(share, totals[m] > 0))
+			if totals[m] > 0 {
+				lo, hi, shared = math.Min(lo, share), math.Max(hi, share), true
+			}
 		}
-		if len(models) == 0 {
+		if !shared {
 			lo, hi = 0, 0
 		}
-		row = append(row, hi-lo)
+		row = append(row, optional(hi-lo, shared))
 		if hi-lo > widestSpread {
 			widest, widestSpread = c, hi-lo
 		}
 		ds.Rows = append(ds.Rows, row)
 	}
 	lead := "Every model splits the same won revenue; each cell is a channel's share under one model. Where a row is even, the answer does not depend on the model."
-	if widest != "" {
+	anyRevenue := false
+	for _, t := range totals {
+		anyRevenue = anyRevenue || t > 0
+	}
+	switch {
+	case !anyRevenue:
+		lead += " No revenue was won in this period, so there is nothing to split."
+	case widestSpread < minModelSpread:
+		lead += " The models agree on every channel, within half a point."
+	case widest != "":
 		lead += fmt.Sprintf(" The models disagree most on %s (%s points between the highest and lowest share).", widest, groupDigits(widestSpread*100, 1))
 	}
 	return section{ID: "models", Title: "Do the attribution models agree?", Lead: lead,
