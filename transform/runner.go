@@ -558,15 +558,26 @@ func (p *Project) ownHashes(d warehouse.Dialect, vars Vars, goModels map[string]
 // the newest built partition minus lookback_days. ok is false when the table
 // has no partitions yet.
 // earliestLoadedDay is the earliest day of m's loaded_days source loaded
-// since m's last build, or zero. An hour's margin covers a load that ran
-// beside that build.
+// since m's last build, or zero. The last build's stamp of the source
+// (fingerprint: row count and newest loaded_at, as the engine writes it)
+// says what it read; rows stamped later are new.
 func (r *Runner) earliestLoadedDay(ctx context.Context, m *Model, st State, built bool) (time.Time, error) {
 	ld := m.Config.LoadedDays
-	if ld == nil || !built || st.BuiltAt.IsZero() {
+	if ld == nil || !built {
 		return time.Time{}, nil
 	}
-	q := fmt.Sprintf("SELECT MIN(%s) FROM %s WHERE %s >= ?", ld.Day, r.WH.QualifiedName(ld.Source), ld.LoadedAt)
-	rows, err := r.WH.Query(ctx, q, st.BuiltAt.Add(-time.Hour).UTC(), warehouse.WithLabels(r.labels(r.runID(), m.Name)))
+	_, seen, ok := strings.Cut(st.Inputs[ld.Source], ":")
+	if !ok || seen == "" {
+		// No stamp to go by (the source was absent or empty then): the
+		// lookback alone, as before loaded_days.
+		return time.Time{}, nil
+	}
+	ts, err := r.WH.Dialect().CastType("TIMESTAMP")
+	if err != nil {
+		return time.Time{}, err
+	}
+	q := fmt.Sprintf("SELECT MIN(%s) FROM %s WHERE %s > CAST(? AS %s)", ld.Day, r.WH.QualifiedName(ld.Source), ld.LoadedAt, ts)
+	rows, err := r.WH.Query(ctx, q, seen, warehouse.WithLabels(r.labels(r.runID(), m.Name)))
 	if err != nil {
 		return time.Time{}, fmt.Errorf("model %s: days loaded since its last build: %w", m.Name, err)
 	}

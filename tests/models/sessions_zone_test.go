@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sam-attribution/sam/loaders/ga4"
+	"github.com/sam-attribution/sam/transform"
 )
 
 // zonedEvent is a page_view as a property in zone exports it: event_date
@@ -125,6 +126,19 @@ func TestALateExportDayReachesStaging(t *testing.T) {
 		}
 		if _, err := ga4.NewFileLoader(ga4.Options{ExportDir: daily, LookbackDays: 3}, dailyDB, nil).Load(ctx, step); err != nil {
 			t.Fatal(err)
+		}
+		if i == 1 {
+			// From the late day, not from every day the first load wrote
+			// (minutes before the last build).
+			plan, err := (&transform.Runner{WH: dailyDB, Project: p, Vars: transform.Vars{}}).Plan(ctx, transform.Selection{}, transform.BuildOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, it := range plan.Items {
+				if it.Model == "stg_ga4__events" && it.Since.Format(time.DateOnly) != "2026-11-22" {
+					t.Errorf("stg_ga4__events rebuilds from %s (%s), want 2026-11-22", it.Since.Format(time.DateOnly), strings.Join(it.Reasons, "; "))
+				}
+			}
 		}
 		build(t, dailyDB, p)
 	}
