@@ -296,56 +296,49 @@ type tokenAnswer struct {
 	Description string `json:"error_description"`
 }
 
-// logIn runs the OAuth 2.0 client credentials flow (Salesforce Help, "OAuth
-// 2.0 Client Credentials Flow for Server-to-Server Integration"): a
-// form-encoded POST of grant_type, client_id and client_secret to the My
-// Domain's /services/oauth2/token. Issuing a session changes no data, so a
-// transport error or 5xx is retried; an OAuth error (400, such as
-// invalid_client) is not. The session has no stated expiry and no refresh
-// token: it lasts the app's session timeout, and the client logs in again
-// when the API says the session ended.
+// logIn makes one attempt at the OAuth 2.0 client credentials flow
+// (Salesforce Help, "OAuth 2.0 Client Credentials Flow for
+// Server-to-Server Integration"): a form-encoded POST of grant_type,
+// client_id and client_secret to the My Domain's /services/oauth2/token.
+// It runs inside a request's retries: issuing a session changes no data,
+// so a transport error or 5xx is marked to retry; an OAuth error (400,
+// such as invalid_client) is not. The session has no stated expiry and no
+// refresh token: it lasts the app's session timeout, and the client logs
+// in again when the API says the session ended.
 func (c *Client) logIn(ctx context.Context) (string, error) {
 	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {c.login.ConsumerKey},
 		"client_secret": {c.login.ConsumerSecret}}.Encode()
-	var tok string
-	op := func(ctx context.Context) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/services/oauth2/token", strings.NewReader(form))
-		if err != nil {
-			return fmt.Errorf("salesforce: log in: %w", err)
-		}
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Accept", "application/json")
-		resp, err := c.http.Do(req)
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return retry.Mark(fmt.Errorf("salesforce: log in: %w", redact(err, c.login.ConsumerSecret)), 0)
-		}
-		data, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			return retry.Mark(fmt.Errorf("salesforce: log in: read the answer: %w", err), 0)
-		}
-		var a tokenAnswer
-		_ = json.Unmarshal(data, &a)
-		switch {
-		case resp.StatusCode == http.StatusOK && a.AccessToken != "":
-			tok = a.AccessToken
-			return nil
-		case retry.TransientStatus(resp.StatusCode):
-			return retry.Mark(fmt.Errorf("salesforce: log in: HTTP %d", resp.StatusCode), retry.RetryAfter(resp.Header, time.Now()))
-		case a.Error != "":
-			return fmt.Errorf("salesforce: log in with the client credentials flow: HTTP %d %s: %s (check the consumer key and secret, that the app enables the client credentials flow with a run-as user, and that the instance URL is the org's My Domain)",
-				resp.StatusCode, a.Error, a.Description)
-		}
-		return fmt.Errorf("salesforce: log in: HTTP %d without an access token (%d bytes)", resp.StatusCode, len(data))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/services/oauth2/token", strings.NewReader(form))
+	if err != nil {
+		return "", fmt.Errorf("salesforce: log in: %w", err)
 	}
-	if err := retry.Do(ctx, c.retryPolicy(), op); err != nil {
-		return "", err
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return "", ctx.Err()
+		}
+		return "", retry.Mark(fmt.Errorf("salesforce: log in: %w", redact(err, c.login.ConsumerSecret)), 0)
 	}
-	c.log.Info("salesforce: logged in with the client credentials flow")
-	return tok, nil
+	data, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return "", retry.Mark(fmt.Errorf("salesforce: log in: read the answer: %w", err), 0)
+	}
+	var a tokenAnswer
+	_ = json.Unmarshal(data, &a)
+	switch {
+	case resp.StatusCode == http.StatusOK && a.AccessToken != "":
+		c.log.Info("salesforce: logged in with the client credentials flow")
+		return a.AccessToken, nil
+	case retry.TransientStatus(resp.StatusCode):
+		return "", retry.Mark(fmt.Errorf("salesforce: log in: HTTP %d", resp.StatusCode), retry.RetryAfter(resp.Header, time.Now()))
+	case a.Error != "":
+		return "", fmt.Errorf("salesforce: log in with the client credentials flow: HTTP %d %s: %s (check the consumer key and secret, that the app enables the client credentials flow with a run-as user, and that the instance URL is the org's My Domain)",
+			resp.StatusCode, a.Error, a.Description)
+	}
+	return "", fmt.Errorf("salesforce: log in: HTTP %d without an access token (%d bytes)", resp.StatusCode, len(data))
 }
 
 // concurrencyLimit reports whether a REQUEST_LIMIT_EXCEEDED message names

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"os"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -416,3 +418,36 @@ func TestMapping(t *testing.T) {
 		t.Error("converted lead has no opportunity_at")
 	}
 }
+
+// A login that meets a 5xx is tried again within the request's own
+// retries, once each: a session is issued on the next attempt.
+func TestClientCredentialsLoginRetriesAServerError(t *testing.T) {
+	var posts atomic.Int32
+	h := newHarnessWith(t, 50, 0, 0, salesforcesim.Config{ConsumerKey: "k", ConsumerSecret: "s"}, 5*time.Second,
+		func(o *salesforce.Options) {
+			clientCredentials("k", "s")(o)
+			next := o.HTTPClient.Transport
+			if next == nil {
+				next = http.DefaultTransport
+			}
+			o.HTTPClient.Transport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+				if r.Method == http.MethodPost && posts.Add(1) == 1 {
+					return &http.Response{StatusCode: http.StatusServiceUnavailable, Body: io.NopCloser(strings.NewReader("")), Header: http.Header{}, Request: r}, nil
+				}
+				return next.RoundTrip(r)
+			})
+		})
+	if _, err := h.sync(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if n := posts.Load(); n != 2 {
+		t.Errorf("%d token requests, want 2 (one refused by a 503, one answered)", n)
+	}
+	if n := h.sim.TokensIssued(); n != 1 {
+		t.Errorf("%d sessions issued, want 1", n)
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
