@@ -1,7 +1,7 @@
 /*
 description: >
   One row per account (a live CRM account, or a company domain that made
-  one: int_lead_accounts): its leads and the contacts among them with a
+  one: int_lead_accounts; a spam or bot lead makes none): its leads and the contacts among them with a
   touchpoint, its first touch (the earliest first touch of its leads),
   its opportunities (live deals) and won deals, its won revenue in the
   reporting currency (the sum of its won deals, int_account_deals) and the
@@ -21,8 +21,13 @@ with crm_accounts as (
   where not is_deleted
 ),
 
+-- A spam or bot lead never makes an account of its email domain: it
+-- would put spam companies among the accounts.
 lead_accounts as (
-  select * from {{ ref "int_lead_accounts" }}
+  select la.*
+  from {{ ref "int_lead_accounts" }} as la
+  join {{ ref "fct_lead_revenue" }} as l on l.lead_id = la.lead_id
+  where la.account_source != 'email_domain' or not l.is_spam
 ),
 
 deals as (
