@@ -84,9 +84,13 @@ func (v *view) accounts() (section, bool) {
 		ds.Rows = append(ds.Rows, []any{r.Account, r.FirstTouchChannel, r.Leads, r.Engaged, r.Opportunities, r.WonDeals, r.WonRevenue,
 			optional(r.DaysToWon, r.HasDaysToWon)})
 	}
+	lead := "Companies, from the CRM's accounts or the leads' email domains (free-mail domains excluded). " +
+		"An account with many leads and no won deal costs lead spend and returns nothing."
+	if !v.Data.From.IsZero() || !v.Data.To.IsZero() {
+		lead += " These figures cover all time, not only the report's period."
+	}
 	return section{ID: "accounts", Title: "Accounts: who buys, and who only sends leads",
-		Lead: "Companies, from the CRM's accounts or the leads' email domains (free-mail domains excluded). " +
-			"An account with many leads and no won deal costs lead spend and returns nothing.",
+		Lead:   lead,
 		Alt:    "Bars of won revenue per account; leads, contacts and deals per account are in the table below.",
 		Charts: []template.HTML{BarChart{ID: "chart-accounts", Title: "Won revenue by account", Categories: names, Series: []Series{rev}, Format: v.money}.SVG()},
 		Wide:   true,

@@ -214,3 +214,17 @@ func TestModelAgreementWithoutRevenueOrSpread(t *testing.T) {
 		t.Errorf("models within a rounding error: lead %q", s.Lead)
 	}
 }
+
+// The accounts section covers all time; a report of one period says so.
+func TestAccountsSayTheyCoverAllTimeInAPeriodReport(t *testing.T) {
+	d := sampleData()
+	d.Accounts = []AccountRow{{Account: "Meridian Health", WonDeals: 1, WonRevenue: 240000}}
+	s, ok := (&view{Data: d, Model: "markov"}).accounts()
+	if !ok || strings.Contains(s.Lead, "all time") {
+		t.Errorf("without a period the lead needs no caveat: %q", s.Lead)
+	}
+	d.From = time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	if s, _ := (&view{Data: d, Model: "markov"}).accounts(); !strings.Contains(s.Lead, "all time, not only the report's period") {
+		t.Errorf("lead %q does not say the accounts cover all time", s.Lead)
+	}
+}
