@@ -228,3 +228,20 @@ func TestAccountsSayTheyCoverAllTimeInAPeriodReport(t *testing.T) {
 		t.Errorf("lead %q does not say the accounts cover all time", s.Lead)
 	}
 }
+
+// In a one-period report the funnel counts each stage in the month it was
+// reached: won in December over leads created in December is no conversion
+// rate. The column says so, and a channel without leads has no rate.
+func TestFunnelOfAPeriodIsNotACohortRate(t *testing.T) {
+	d := channels(ChannelRow{Channel: "Paid Search", Leads: 0, SQLs: 1, Opportunities: 2, Won: 1}, ChannelRow{Channel: "Direct", Leads: 4, Won: 1})
+	d.From = time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	s := (&view{Data: d, Model: "last_non_direct"}).funnel()
+	if !strings.Contains(s.Lead, "reached in the period") {
+		t.Errorf("lead %q does not say stages count in the period they were reached", s.Lead)
+	}
+	for _, row := range s.Data.Rows {
+		if row[0] == "Paid Search" && row[6] != nil {
+			t.Errorf("Paid Search won/leads %v without leads, want none", row[6])
+		}
+	}
+}

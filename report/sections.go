@@ -489,9 +489,13 @@ func (v *view) funnel() section {
 		for i, x := range []float64{r.Leads, r.MQLs, r.SQLs, r.Won} {
 			series[i].Values = append(series[i].Values, x)
 		}
-		ds.Rows = append(ds.Rows, []any{c, r.Leads, r.MQLs, r.SQLs, r.Opportunities, r.Won, ratio(r.Won, r.Leads)})
+		ds.Rows = append(ds.Rows, []any{c, r.Leads, r.MQLs, r.SQLs, r.Opportunities, r.Won, optional(ratio(r.Won, r.Leads), r.Leads > 0)})
 	}
-	return section{ID: "funnel", Title: "Funnel per channel", Lead: "Leads that become marketing- and sales-qualified, and deals won (" + v.Model + ").",
+	lead := "Leads that become marketing- and sales-qualified, and deals won (" + v.Model + ")."
+	if !v.Data.From.IsZero() || !v.Data.To.IsZero() {
+		lead += " Each stage counts in the month it was reached in the period, so lead → won compares this period's wins with this period's leads, not the conversion of those leads (the cohorts section follows leads to revenue)."
+	}
+	return section{ID: "funnel", Title: "Funnel per channel", Lead: lead,
 		Alt:    "Bars of leads, MQLs, SQLs and won deals per channel; the numbers are in the table below.",
 		Charts: []template.HTML{BarChart{ID: "chart-funnel", Title: "Funnel", Categories: channels, Series: series, Format: formatCount}.SVG()},
 		Data:   ds}
