@@ -245,3 +245,17 @@ func TestFunnelOfAPeriodIsNotACohortRate(t *testing.T) {
 		}
 	}
 }
+
+// A destination with no SQL or won revenue to reach has no share of it.
+// Before, the table said 0.0%, as if everything had been lost on the way.
+func TestActivationSharesNeedSomethingToReach(t *testing.T) {
+	d := sampleData()
+	d.Coverage = []CoverageRow{{Month: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), Destination: "ga4", Stage: "mql", Status: "sent", Events: 3, Value: 300}}
+	s, ok := (&view{Data: d, Model: "markov"}).coverage()
+	if !ok {
+		t.Fatal("no activation section")
+	}
+	if row := s.Data.Rows[0]; row[3] != nil || row[6] != nil {
+		t.Errorf("shares %v and %v without SQLs or won revenue, want none", row[3], row[6])
+	}
+}

@@ -619,7 +619,8 @@ func (v *view) coverage() (section, bool) {
 			why = append(why, fmt.Sprintf("%s %s", strings.ReplaceAll(st, "_", " "), formatCount(n)))
 		}
 		sort.Strings(why)
-		ds.Rows = append(ds.Rows, []any{dest, a.sqls, a.sqlsReached, ratio(a.sqlsReached, a.sqls), a.won, a.wonReached, ratio(a.wonReached, a.won), strings.Join(why, ", ")})
+		ds.Rows = append(ds.Rows, []any{dest, a.sqls, a.sqlsReached, optional(ratio(a.sqlsReached, a.sqls), a.sqls > 0), a.won, a.wonReached,
+			optional(ratio(a.wonReached, a.won), a.won > 0), strings.Join(why, ", ")})
 	}
 	return section{ID: "activation", Title: "What reached the bidding algorithms",
 		Lead: "Per destination, the share of sales-qualified leads and of won revenue delivered to it, and why the rest did not: " +
