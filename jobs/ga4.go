@@ -14,11 +14,18 @@ func (a *App) loadGA4(ctx context.Context, run *Run) (StageResult, error) {
 	var loader ga4.Loader
 	switch s.Warehouse.Engine {
 	case "bigquery":
+		// Each day's copy replaces its partition of raw_ga4__events in a
+		// transaction, and BigQuery cancels transactions that change one
+		// table at the same time (per table, not per partition): task 0
+		// copies every day, one script after another.
+		if !s.Task.first() {
+			return StageResult{Detail: "ga4 is copied by task 0 (BigQuery cancels concurrent transactions on one table)"}, nil
+		}
 		l, err := ga4.NewBigQueryLoader(s.GA4, a.WH, run.Logger)
 		if err != nil {
 			return StageResult{}, err
 		}
-		loader = l.WithShard(shard)
+		loader = l
 	default:
 		loader = ga4.NewFileLoader(s.GA4, a.WH, run.Logger).WithShard(shard)
 	}

@@ -65,3 +65,19 @@ func TestTaskShare(t *testing.T) {
 		t.Errorf("the zero task shares %v, want all", got)
 	}
 }
+
+// BigQuery cancels transactions that change one table at the same time
+// ("Conflicting transactions are cancelled", BigQuery transactions page),
+// and every GA4 day's copy deletes and inserts raw_ga4__events in one.
+// Before, the four tasks of the sam-load job each copied their share of
+// the days at once and aborted each other. On BigQuery task 0 copies every
+// day; the other tasks leave the stage to it without touching the
+// warehouse.
+func TestOnBigQueryOnlyTaskZeroLoadsGA4(t *testing.T) {
+	a := &App{Settings: &Settings{Task: Task{Index: 1, Count: 4}}}
+	a.Settings.Warehouse.Engine = "bigquery"
+	res, err := a.loadGA4(t.Context(), &Run{ID: "r"})
+	if err != nil || !strings.Contains(res.Detail, "task 0") {
+		t.Fatalf("task 1 of 4: %+v, %v; want the stage left to task 0", res, err)
+	}
+}
