@@ -79,6 +79,10 @@ func NewApp(ctx context.Context, s *Settings, log *slog.Logger, opts AppOptions)
 	if err != nil {
 		return nil, err
 	}
+	if err := checkExportDatasets(ctx, wh, s); err != nil {
+		wh.Close()
+		return nil, err
+	}
 	// SAM's own tables are created and migrated once, here; writes never
 	// create them.
 	if err := systables.New(wh).Ensure(ctx); err != nil {
@@ -89,6 +93,31 @@ func NewApp(ctx context.Context, s *Settings, log *slog.Logger, opts AppOptions)
 		Settings: s, Log: log, WH: wh, Project: project, opts: opts,
 		pipeline: &Pipeline{Ledger: NewLedger(wh), Logger: log, Redact: s.Redact},
 	}, nil
+}
+
+// readableDatasets is what an engine that reads other datasets checks of
+// them (BigQuery: existence and location).
+type readableDatasets interface {
+	CheckReadableDataset(ctx context.Context, project, dataset string) error
+}
+
+// checkExportDatasets checks, before any work, the GA4 export datasets
+// the BigQuery loader will read: one in another location than SAM's jobs
+// would fail the load with BigQuery's "Not found".
+func checkExportDatasets(ctx context.Context, wh warehouse.Warehouse, s *Settings) error {
+	rd, ok := wh.(readableDatasets)
+	if !ok || s.Warehouse.Engine != "bigquery" {
+		return nil
+	}
+	for _, ds := range append([]string{s.GA4.ExportDataset}, s.GA4.ExportDatasets...) {
+		if ds == "" {
+			continue
+		}
+		if err := rd.CheckReadableDataset(ctx, s.GA4.ExportProject, ds); err != nil {
+			return &ConfigError{Err: &config.VarError{Var: "GA4_EXPORT_DATASET", Value: ds, Reason: err.Error()}}
+		}
+	}
+	return nil
 }
 
 func loadProject(modelsDir string) (*transform.Project, error) {

@@ -571,3 +571,16 @@ func tail(s string, n int) string {
 	}
 	return "…" + s[len(s)-n:]
 }
+
+// A GA4 export dataset in another location than SAM's dataset cannot be
+// read by SAM's jobs. Before, the load stage of a started run failed on
+// BigQuery's "Not found"; sam now stops before any work, naming the
+// variable.
+func TestExportDatasetInAnotherLocationStopsBeforeWork(t *testing.T) {
+	w := newWorld(t)
+	w.fake.AddDataset(project, exportDataset, "EU")
+	code, out := w.run(t, "run", "--stages", "load_ga4")
+	if code != 2 || !strings.Contains(out, "SAM_GA4_EXPORT_DATASET") || !strings.Contains(out, "is in location EU") {
+		t.Fatalf("exit %d, output:\n%s\nwant exit 2 naming SAM_GA4_EXPORT_DATASET and the location", code, out)
+	}
+}

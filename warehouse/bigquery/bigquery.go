@@ -102,6 +102,8 @@ type DB struct {
 	retry  RetryPolicy
 	rand   retry.Source // the retries' jitter
 	log    *slog.Logger
+	// location is SAM's dataset's, as Open found it.
+	location string
 }
 
 var _ warehouse.Warehouse = (*DB)(nil)
@@ -152,6 +154,31 @@ func (db *DB) checkDataset(ctx context.Context) error {
 	}
 	if db.opts.Location != "" && md.Location != "" && !strings.EqualFold(md.Location, db.opts.Location) {
 		return fmt.Errorf("bigquery: dataset %s.%s is in location %s, but jobs are configured to run in %s", db.opts.Project, db.opts.Dataset, md.Location, db.opts.Location)
+	}
+	db.location = md.Location
+	return nil
+}
+
+// CheckReadableDataset reports a dataset SAM reads from (the GA4 export)
+// that does not exist or cannot be seen, or that lies in another location
+// than SAM's jobs run in: a query cannot read across locations, and
+// BigQuery would say only "Not found" at the first query.
+func (db *DB) CheckReadableDataset(ctx context.Context, project, dataset string) error {
+	cctx, cancel := db.callContext(ctx)
+	defer cancel()
+	md, err := db.client.DatasetInProject(project, dataset).Metadata(cctx)
+	if err != nil {
+		if code := httpCode(err); code == http.StatusNotFound || code == http.StatusForbidden {
+			return fmt.Errorf("bigquery: dataset %s.%s does not exist, or SAM's account may not read it", project, dataset)
+		}
+		return fmt.Errorf("bigquery: look up dataset %s.%s: %w", project, dataset, db.callErr(ctx, err))
+	}
+	jobs := db.opts.Location
+	if jobs == "" {
+		jobs = db.location
+	}
+	if jobs != "" && md.Location != "" && !strings.EqualFold(md.Location, jobs) {
+		return fmt.Errorf("bigquery: dataset %s.%s is in location %s, but SAM's dataset and jobs are in %s: a query cannot read across locations", project, dataset, md.Location, jobs)
 	}
 	return nil
 }

@@ -869,3 +869,29 @@ func TestFakeStoresLoadedJSON(t *testing.T) {
 		t.Errorf("params stored as %s", b)
 	}
 }
+
+// A dataset SAM reads from (the GA4 export) in another location than its
+// own jobs cannot be queried: BigQuery answers "Not found" at the first
+// query. Before, that came at the load stage of a started run, naming no
+// setting; CheckReadableDataset says it when SAM opens.
+func TestCheckReadableDatasetComparesLocations(t *testing.T) {
+	fake := bqfake.Start(t)
+	fake.AddDataset(project, dataset, "EU")
+	fake.AddDataset(project, "analytics_123", "US")
+	db, err := bigquery.Open(context.Background(), bigquery.Options{Project: project, Dataset: dataset, ClientOptions: fake.ClientOptions()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.CheckReadableDataset(context.Background(), project, "analytics_123")
+	if err == nil || !strings.Contains(err.Error(), "is in location US") || !strings.Contains(err.Error(), "EU") {
+		t.Errorf("export in US, SAM in EU: err = %v", err)
+	}
+	if err := db.CheckReadableDataset(context.Background(), project, "analytics_999"); err == nil || !strings.Contains(err.Error(), "does not exist") {
+		t.Errorf("missing export dataset: err = %v", err)
+	}
+	fake.AddDataset(project, "analytics_456", "eu")
+	if err := db.CheckReadableDataset(context.Background(), project, "analytics_456"); err != nil {
+		t.Errorf("export in the same location: %v", err)
+	}
+}
