@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"runtime/debug"
 	"strings"
@@ -414,8 +416,13 @@ func TestMapping(t *testing.T) {
 			}
 		}
 	}
-	if got := h.wh.Latest(record.LeadsTable, "lead_id")["00Q000000000001"].Get("opportunity_at"); got == nil {
-		t.Error("converted lead has no opportunity_at")
+	// A converted lead's SQL stage is its conversion; its opportunity
+	// stage is the converted opportunity's creation, which the deal row
+	// carries (stg_crm__deals links it by converted_deal_id).
+	converted := h.wh.Latest(record.LeadsTable, "lead_id")["00Q000000000001"]
+	if converted.Get("sql_at") == nil || converted.Get("opportunity_at") != nil || converted.Get("converted_deal_id") == nil {
+		t.Errorf("converted lead: sql_at %v, opportunity_at %v, converted_deal_id %v; want the conversion, none, and the deal",
+			converted.Get("sql_at"), converted.Get("opportunity_at"), converted.Get("converted_deal_id"))
 	}
 }
 
@@ -451,3 +458,56 @@ func TestClientCredentialsLoginRetriesAServerError(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// convertedLead syncs one converted Lead answered by a stub and returns its
+// loaded row.
+func convertedLead(t *testing.T, created, modified, convertedDate string) map[string]any {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if !strings.Contains(r.URL.RawQuery, "FROM+Lead") {
+			io.WriteString(w, `{"totalSize":0,"done":true,"records":[]}`)
+			return
+		}
+		fmt.Fprintf(w, `{"totalSize":1,"done":true,"records":[{"attributes":{"type":"Lead"},
+ "Id":"00Q000000000001AAA","CreatedDate":%q,"SystemModstamp":%q,"LastModifiedDate":%q,"IsDeleted":false,
+ "Status":"Closed - Converted","IsConverted":true,"ConvertedDate":%q,"ConvertedContactId":"003000000000001AAA",
+ "ConvertedOpportunityId":"006000000000001AAA"}]}`, created, modified, modified, convertedDate)
+	}))
+	defer srv.Close()
+	src, err := salesforce.NewSource(salesforce.Options{InstanceURL: srv.URL, AccessToken: option.Secret("t"),
+		APIVersion: "v59.0", RequestsPerWindow: 100, DefaultCurrency: "USD",
+		Now: func() time.Time { return time.Date(2024, 5, 9, 0, 0, 0, 0, time.UTC) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wh := memwh.New()
+	if _, err := crm.Sync(t.Context(), wh, src, crm.Options{Cursors: memwh.NewCursors(), Streams: []string{"Lead"}}); err != nil {
+		t.Fatal(err)
+	}
+	row := wh.Latest(record.LeadsTable, "lead_id")["00Q000000000001AAA"]
+	return map[string]any{"created_at": row.Get("created_at"), "sql_at": row.Get("sql_at"), "opportunity_at": row.Get("opportunity_at")}
+}
+
+// ConvertedDate is a date without a time ("ConvertedDate doesn't include
+// the time", Change Data Capture developer guide, lead conversion). Before,
+// a Lead created at 22:30 UTC and converted that day was SQL and
+// opportunity at midnight, 22.5 hours before it existed. A converted Lead
+// is locked, so its last modification on the conversion day is the
+// conversion; the opportunity's own creation time is the opportunity stage
+// (the deals and their history give it).
+func TestConvertedLeadStagesNeverPrecedeItsCreation(t *testing.T) {
+	got := convertedLead(t, "2024-05-01T22:30:00.000+0000", "2024-05-01T23:05:00.000+0000", "2024-05-01")
+	if want := time.Date(2024, 5, 1, 23, 5, 0, 0, time.UTC); !want.Equal(got["sql_at"].(time.Time)) {
+		t.Errorf("sql_at %v, want the conversion's modification %v", got["sql_at"], want)
+	}
+	if got["opportunity_at"] != nil {
+		t.Errorf("opportunity_at %v from a date, want it left to the opportunity", got["opportunity_at"])
+	}
+	// Modified long after the conversion (a system update): the day, but
+	// never before the Lead was created.
+	got = convertedLead(t, "2024-05-01T22:30:00.000+0000", "2024-05-08T10:00:00.000+0000", "2024-05-01")
+	if want := time.Date(2024, 5, 1, 22, 30, 0, 0, time.UTC); !want.Equal(got["sql_at"].(time.Time)) {
+		t.Errorf("sql_at %v, want the creation %v: the conversion day began before it", got["sql_at"], want)
+	}
+}

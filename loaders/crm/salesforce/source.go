@@ -352,6 +352,25 @@ func (s *Source) reject(b *record.Batch, object string, r map[string]any, err er
 	b.Rejects = append(b.Rejects, loaders.Reject{Source: "salesforce", Object: object, Reason: err.Error(), Raw: string(raw)})
 }
 
+// conversionTime places a Lead's conversion, whose ConvertedDate is a date
+// without a time ("ConvertedDate doesn't include the time", Change Data
+// Capture developer guide, lead conversion) in the converting user's time
+// zone. A converted Lead is locked against edits, so a last modification
+// within a day of that date is the conversion itself; otherwise the date's
+// start, but never before the Lead was created.
+func conversionTime(created, modified, day time.Time) time.Time {
+	if day.IsZero() {
+		return day
+	}
+	if !modified.Before(day.Add(-24*time.Hour)) && modified.Before(day.Add(48*time.Hour)) && !modified.Before(created) {
+		return modified
+	}
+	if day.Before(created) {
+		return created
+	}
+	return day
+}
+
 func (s *Source) mapRecord(object string, r map[string]any, b *record.Batch) {
 	var v record.Fields
 	id := v.Require("Id", str(r, "Id"))
@@ -393,9 +412,11 @@ func (s *Source) mapRecord(object string, r map[string]any, b *record.Batch) {
 			status := str(r, "Status")
 			switch {
 			case converted && l.ConvertedDealID != "":
-				l.LifecycleStage, l.SQLAt, l.OpportunityAt = "opportunity", convertedAt, convertedAt
+				// The opportunity stage is the opportunity's own creation,
+				// which its deal rows carry; the date alone would guess it.
+				l.LifecycleStage, l.SQLAt = "opportunity", conversionTime(created, l.UpdatedAt, convertedAt)
 			case converted:
-				l.LifecycleStage, l.SQLAt = "sql", convertedAt
+				l.LifecycleStage, l.SQLAt = "sql", conversionTime(created, l.UpdatedAt, convertedAt)
 			case isDisqualified(status):
 				// Salesforce keeps no disqualification date; the last
 				// modification is the closest fact.
