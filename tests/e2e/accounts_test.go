@@ -12,9 +12,7 @@ import (
 // counted spam companies.
 func TestSpamLeadsMakeNoAccounts(t *testing.T) {
 	w := newWorkspace(t, 22)
-	if stdout, stderr, err := w.Run("run"); err != nil {
-		t.Fatalf("sam run: %v\n%s\n%s", err, samtest.Tail(stdout, 40), samtest.Tail(stderr, 40))
-	}
+	mustRun(t, w)
 	db := w.Open()
 	defer db.Close()
 	if n := samtest.QueryInt(t, db, `SELECT count(*) FROM fct_lead_revenue WHERE is_spam`); n == 0 {

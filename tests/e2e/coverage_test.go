@@ -13,9 +13,7 @@ import (
 // showed was today's, not the one sent.
 func TestCoverageKeepsWhatWasSentWithItsValue(t *testing.T) {
 	w := newWorkspace(t, 22)
-	if stdout, stderr, err := w.Run("run"); err != nil {
-		t.Fatalf("sam run: %v\n%s\n%s", err, samtest.Tail(stdout, 40), samtest.Tail(stderr, 40))
-	}
+	mustRun(t, w)
 	db := w.Open()
 	leads := samtest.QueryStrings(t, db, `SELECT min(lead_id) FROM raw_writeback__send_log WHERE stage = 'won' AND status = 'sent'`)
 	if len(leads) != 1 || leads[0] == "<nil>" {
@@ -40,9 +38,7 @@ func TestCoverageKeepsWhatWasSentWithItsValue(t *testing.T) {
 			row[col["lifecycle_stage"]], row[col["updated_at"]] = "opportunity", now
 		}
 	})
-	if stdout, stderr, err := w.Run("run"); err != nil {
-		t.Fatalf("sam run: %v\n%s\n%s", err, samtest.Tail(stdout, 40), samtest.Tail(stderr, 40))
-	}
+	mustRun(t, w)
 	db = w.Open()
 	defer db.Close()
 	if n := samtest.QueryInt(t, db, `SELECT count(*) FROM activation_events WHERE stage = 'won' AND lead_id = '`+lead+`'`); n != 0 {

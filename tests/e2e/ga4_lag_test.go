@@ -30,9 +30,7 @@ func TestLeadsWaitForGA4ToReachTheirCreation(t *testing.T) {
 	}
 	day := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(last), "events_"), filepath.Ext(last))
 	day = day[:4] + "-" + day[4:6] + "-" + day[6:8]
-	if stdout, stderr, err := w.Run("run"); err != nil {
-		t.Fatalf("sam run: %v\n%s\n%s", err, samtest.Tail(stdout, 40), samtest.Tail(stderr, 40))
-	}
+	mustRun(t, w)
 	db := w.Open()
 	leads := samtest.QueryInt(t, db, `SELECT count(*) FROM fct_lead_revenue WHERE cast(created_at AS date) = DATE '`+day+`'`)
 	early := samtest.QueryInt(t, db, `SELECT count(*) FROM activation_events e JOIN fct_lead_revenue l USING (lead_id) WHERE cast(l.created_at AS date) = DATE '`+day+`'`)
@@ -46,9 +44,7 @@ func TestLeadsWaitForGA4ToReachTheirCreation(t *testing.T) {
 	if err := os.Rename(held, last); err != nil {
 		t.Fatal(err)
 	}
-	if stdout, stderr, err := w.Run("run"); err != nil {
-		t.Fatalf("sam run: %v\n%s\n%s", err, samtest.Tail(stdout, 40), samtest.Tail(stderr, 40))
-	}
+	mustRun(t, w)
 	db = w.Open()
 	defer db.Close()
 	if n := samtest.QueryInt(t, db, `SELECT count(*) FROM activation_events e JOIN fct_lead_revenue l USING (lead_id) WHERE cast(l.created_at AS date) = DATE '`+day+`'`); n == 0 {

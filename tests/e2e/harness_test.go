@@ -22,3 +22,12 @@ func newWorkspace(t *testing.T, days int) *samtest.Workspace {
 	}
 	return w
 }
+
+// mustRun runs `sam run` in w and stops the test, with the output's tail,
+// when it fails.
+func mustRun(t *testing.T, w *samtest.Workspace) {
+	t.Helper()
+	if stdout, stderr, err := w.Run("run"); err != nil {
+		t.Fatalf("sam run: %v\n%s\n%s", err, samtest.Tail(stdout, 40), samtest.Tail(stderr, 40))
+	}
+}

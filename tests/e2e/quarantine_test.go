@@ -134,9 +134,7 @@ func TestWonRevenueWithoutARateIsReported(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	if stdout, stderr, err := w.Run("run"); err != nil {
-		t.Fatalf("sam run: %v\n%s\n%s", err, samtest.Tail(stdout, 40), samtest.Tail(stderr, 40))
-	}
+	mustRun(t, w)
 	db = w.Open()
 	defer db.Close()
 	if n := samtest.QueryInt(t, db, `SELECT count(*) FROM activation_events WHERE stage = 'won' AND value > 0 AND lead_id = '`+lead+`'`); n != 1 {
