@@ -370,6 +370,11 @@ func renderSelect(d warehouse.Dialect, src copySource, dayTable map[time.Time]ex
 			sel = append(sel, "CAST(NULL AS "+ddl+") AS "+c.Name)
 		case c.Name == propertyColumn.Name:
 			sel = append(sel, "'"+src.Property+"' AS "+c.Name)
+		case (src.Have == nil || src.Have[c.Name]) && c.Type == warehouse.Record:
+			// by field name: BigQuery would coerce a whole STRUCT into the
+			// raw column by position, and export tables order a record's
+			// fields differently, or add fields to it
+			sel = append(sel, recordExpr(d, c, d.QuoteIdent(c.Name), 0)+" AS "+c.Name)
 		case src.Have == nil || src.Have[c.Name]:
 			sel = append(sel, c.Name)
 		default:
@@ -390,6 +395,28 @@ func renderSelect(d warehouse.Dialect, src copySource, dayTable map[time.Time]ex
 	fmt.Fprintf(&b, "WHERE (_TABLE_SUFFIX BETWEEN '%s' AND '%s' OR _TABLE_SUFFIX BETWEEN 'intraday_%s' AND 'intraday_%s')\n", f, l, f, l)
 	fmt.Fprintf(&b, "  AND _TABLE_SUFFIX IN (%s)", strings.Join(suffixes, ", "))
 	return b.String(), nil
+}
+
+// recordExpr rebuilds the record column c, read at ref, field by field by
+// name in the raw table's order: a STRUCT, or for a repeated record an
+// ARRAY of them in the export's order. depth names the UNNEST aliases.
+func recordExpr(d warehouse.Dialect, c warehouse.Column, ref string, depth int) string {
+	fields := func(base string) string {
+		parts := make([]string, len(c.Fields))
+		for i, f := range c.Fields {
+			at := base + "." + d.QuoteIdent(f.Name)
+			if f.Type == warehouse.Record {
+				at = recordExpr(d, f, at, depth+1)
+			}
+			parts[i] = at + " AS " + d.QuoteIdent(f.Name)
+		}
+		return strings.Join(parts, ", ")
+	}
+	if c.Repeated {
+		e := fmt.Sprintf("e%d", depth)
+		return fmt.Sprintf("ARRAY(SELECT AS STRUCT %s FROM UNNEST(%s) AS %s WITH OFFSET AS %s_at ORDER BY %s_at)", fields(e), ref, e, e, e)
+	}
+	return fmt.Sprintf("IF(%s IS NULL, NULL, STRUCT(%s))", ref, fields(ref))
 }
 
 // WithShard makes the loader load only the days of shard s (Cloud Run task

@@ -627,6 +627,7 @@ func (e *Executor) insert(ctx context.Context, sc *scope, stmt string, toks []to
 		return res, errors.New("INSERT: missing values")
 	}
 	var vals [][]any
+	var srcCols []warehouse.Column
 	if toks[i].upper() == "VALUES" {
 		for j := i + 1; j < len(toks); j++ {
 			if toks[j].kind != tokPunct || toks[j].text != "(" {
@@ -634,19 +635,34 @@ func (e *Executor) insert(ctx context.Context, sc *scope, stmt string, toks []to
 			}
 			cl := matchClose(toks, j)
 			exprs := splitTop(stmt, toks, j+1, cl, false)
-			_, rows, err := e.query(ctx, sc, "SELECT "+strings.Join(exprs, ", "))
+			qcols, rows, err := e.query(ctx, sc, "SELECT "+strings.Join(exprs, ", "))
 			if err != nil {
 				return res, err
 			}
+			srcCols = qcols
 			vals = append(vals, rows...)
 			j = cl
 		}
 	} else {
-		_, rows, err := e.query(ctx, sc, stmt[toks[i].start:])
+		qcols, rows, err := e.query(ctx, sc, stmt[toks[i].start:])
 		if err != nil {
 			return res, err
 		}
-		vals = rows
+		srcCols, vals = qcols, rows
+	}
+	// BigQuery coerces a STRUCT into a column by position, not by field
+	// name: a record whose fields come in another order lands shuffled, one
+	// with another number of fields is refused.
+	if len(srcCols) == len(targets) {
+		for _, v := range vals {
+			for ci := range targets {
+				x, err := byPosition(srcCols[ci], targets[ci], v[ci])
+				if err != nil {
+					return res, fmt.Errorf("Query column %d %w which cannot be inserted into column %s", ci+1, err, targets[ci].Name)
+				}
+				v[ci] = x
+			}
+		}
 	}
 	rows := slices.Clone(t.Rows)
 	for _, v := range vals {
@@ -666,6 +682,46 @@ func (e *Executor) insert(ctx context.Context, sc *scope, stmt string, toks []to
 	e.write(sc, k, t.Meta, rows)
 	res.affected = int64(len(vals))
 	return res, nil
+}
+
+// byPosition renames a record value's fields from the source column's
+// order to the target's, as BigQuery's STRUCT coercion does; other values
+// pass unchanged.
+func byPosition(src, dst warehouse.Column, v any) (any, error) {
+	if src.Type != warehouse.Record || dst.Type != warehouse.Record || v == nil {
+		return v, nil
+	}
+	if len(src.Fields) != len(dst.Fields) {
+		return nil, fmt.Errorf("has a STRUCT of %d fields (the column has %d)", len(src.Fields), len(dst.Fields))
+	}
+	one := func(x any) (any, error) {
+		m, ok := x.(map[string]any)
+		if !ok {
+			return x, nil
+		}
+		out := make(map[string]any, len(dst.Fields))
+		for i, df := range dst.Fields {
+			sf := src.Fields[i]
+			y, err := byPosition(sf, df, m[sf.Name])
+			if err != nil {
+				return nil, err
+			}
+			out[df.Name] = y
+		}
+		return out, nil
+	}
+	if list, ok := v.([]any); ok && src.Repeated {
+		out := make([]any, len(list))
+		for i, x := range list {
+			y, err := one(x)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = y
+		}
+		return out, nil
+	}
+	return one(v)
 }
 
 func columnByName(cols []warehouse.Column, name string) (warehouse.Column, bool) {

@@ -114,6 +114,13 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
+	return newWorldWith(t, nil)
+}
+
+// newWorldWith is newWorld with the export tables' schema changed by
+// schema, when it is not nil.
+func newWorldWith(t *testing.T, schema func(*bq.TableSchema)) *world {
+	t.Helper()
 	client := env.Client(t)
 	setupOnce.Do(func() { setupErr = setup(workDir) })
 	if setupErr != nil {
@@ -128,19 +135,22 @@ func newWorld(t *testing.T) *world {
 	}
 	fake.SetQueryHandler(x.Handle)
 	w := &world{fake: fake, exec: x, dir: t.TempDir()}
-	w.seedExport(t)
+	w.seedExport(t, schema)
 	return w
 }
 
 // seedExport creates events_YYYYMMDD in the export dataset from the
 // generated NDJSON files.
-func (w *world) seedExport(t *testing.T) {
+func (w *world) seedExport(t *testing.T, change func(*bq.TableSchema)) {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join(dataDir, "ga4", "events_*.json"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no generated GA4 export files in %s (%v)", dataDir, err)
 	}
 	schema := &bq.TableSchema{Fields: fields(ga4.ExportColumns())}
+	if change != nil {
+		change(schema)
+	}
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
@@ -582,5 +592,47 @@ func TestExportDatasetInAnotherLocationStopsBeforeWork(t *testing.T) {
 	code, out := w.run(t, "run", "--stages", "load_ga4")
 	if code != 2 || !strings.Contains(out, "SAM_GA4_EXPORT_DATASET") || !strings.Contains(out, "is in location EU") {
 		t.Fatalf("exit %d, output:\n%s\nwant exit 2 naming SAM_GA4_EXPORT_DATASET and the location", code, out)
+	}
+}
+
+// GA4 export tables do not all order a record's fields alike: a real
+// table-creation audit log has geo as continent, country, region, city,
+// sub_continent, metro. Before, the copy inserted each record whole, which
+// BigQuery matches by position: geo.city of the raw table held the
+// continent, and a nested field GA4 adds would fail every copy.
+func TestExportRecordsAreCopiedByFieldName(t *testing.T) {
+	skipIfShort(t)
+	w := newWorldWith(t, func(s *bq.TableSchema) {
+		for _, f := range s.Fields {
+			if f.Name != "geo" {
+				continue
+			}
+			by := map[string]*bq.TableFieldSchema{}
+			for _, g := range f.Fields {
+				by[g.Name] = g
+			}
+			var order []*bq.TableFieldSchema
+			for _, n := range []string{"continent", "country", "region", "city", "sub_continent", "metro"} {
+				order = append(order, by[n])
+				delete(by, n)
+			}
+			for _, g := range f.Fields {
+				if by[g.Name] != nil {
+					order = append(order, g)
+				}
+			}
+			f.Fields = order
+		}
+	})
+	if code, out := w.run(t, "run", "--stages", "load_ga4"); code != 0 {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	_, rows, err := w.exec.Query(context.Background(), project,
+		"SELECT COUNTIF(geo.city = geo.continent), COUNTIF(geo.continent IN ('Europe', 'Americas', 'Asia', 'Oceania', 'Africa')), COUNT(*) FROM `"+project+"."+dataset+".raw_ga4__events`")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(rows[0][0]) != "0" || fmt.Sprint(rows[0][1]) == "0" {
+		t.Errorf("raw geo: %v rows whose city is their continent, %v with a continent, of %v", rows[0][0], rows[0][1], rows[0][2])
 	}
 }
