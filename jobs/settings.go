@@ -94,8 +94,22 @@ func Configure(cfg config.Config, task Task) (*Settings, error) {
 	return s, nil
 }
 
+// crmBatchSize is SAM_CRM_BATCH_SIZE, or the engine's choice: on BigQuery
+// each batch is a load job on each raw table it writes, and BigQuery
+// allows a table 1,500 table operations a day.
+func crmBatchSize(cfg config.Config) int {
+	switch {
+	case cfg.CRM.BatchSize > 0:
+		return cfg.CRM.BatchSize
+	case cfg.Warehouse.Engine == "bigquery":
+		return 20000
+	}
+	return 1000
+}
+
 func crmOptions(cfg config.Config) crm.SourceOptions {
 	c, hs, sf := cfg.CRM, cfg.HubSpot, cfg.Salesforce
+	c.BatchSize = crmBatchSize(cfg)
 	overlap := time.Duration(c.OverlapMinutes) * time.Minute
 	return crm.SourceOptions{
 		Source: c.Source,

@@ -118,3 +118,30 @@ func TestCompileNamesAnUnknownChannelGroup(t *testing.T) {
 		t.Fatalf("want a ConfigError naming SAM_CHANNEL_GROUP, got %v", err)
 	}
 }
+
+// On BigQuery every CRM batch is a load job on each raw table it writes,
+// and BigQuery allows 1,500 table operations a table a day (quotas page,
+// "Load jobs per table per day"). Before, batches of 1,000 records stopped
+// a first sync of a 1.5M-contact portal on quotaExceeded. The default is
+// now the engine's choice; a set value still wins.
+func TestCRMBatchSizeIsTheEnginesChoice(t *testing.T) {
+	for _, tc := range []struct {
+		engine string
+		set    int
+		want   int
+	}{{"duckdb", 0, 1000}, {"bigquery", 0, 20000}, {"bigquery", 500, 500}} {
+		cfg := defaults(t)
+		cfg.CRM.BatchSize = tc.set
+		cfg.Warehouse.Engine = tc.engine
+		if tc.engine == "bigquery" {
+			cfg.Warehouse.Project, cfg.Warehouse.Dataset, cfg.GA4.ExportDataset = "p-123", "sam", "analytics_123"
+		}
+		s, err := Configure(cfg, Task{})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.engine, err)
+		}
+		if got := s.CRM.File.BatchSize; got != tc.want {
+			t.Errorf("%s, set %d: batch size %d, want %d", tc.engine, tc.set, got, tc.want)
+		}
+	}
+}

@@ -64,7 +64,7 @@ type CRM struct {
 	// OverlapMinutes re-reads records modified shortly before the cursor,
 	// covering records changed while the previous sync ran.
 	OverlapMinutes int `envconfig:"OVERLAP_MINUTES" default:"10" desc:"minutes before the saved cursor that an incremental sync re-reads"`
-	BatchSize      int `envconfig:"BATCH_SIZE" default:"1000" desc:"records written to staging per batch; a cursor is committed after each batch"`
+	BatchSize      int `envconfig:"BATCH_SIZE" default:"0" desc:"records written to staging per batch; a cursor is committed after each batch; 0: the engine's choice (1000 on DuckDB; 20000 on BigQuery, where each batch is a load job on each raw table and a table takes 1,500 a day)"`
 }
 
 func (c CRM) validate() error {
@@ -79,7 +79,10 @@ func (c CRM) validate() error {
 	if c.OverlapMinutes > maxOverlapMinutes {
 		return bad("CRM_OVERLAP_MINUTES", fmt.Sprint(c.OverlapMinutes), "must be at most %d (30 days)", maxOverlapMinutes)
 	}
-	return positive("CRM_BATCH_SIZE", c.BatchSize)
+	if c.BatchSize < 0 {
+		return bad("CRM_BATCH_SIZE", fmt.Sprint(c.BatchSize), "must not be negative (0: the engine's choice)")
+	}
+	return nil
 }
 
 // HubSpot configures the HubSpot CRM source.
