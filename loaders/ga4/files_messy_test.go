@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sam-attribution/sam/loaders"
 )
 
 // Messy export folders, as people make them (issue 15, item 6).
@@ -165,9 +167,7 @@ func TestFileLoadRejectsTruncatedGzipAndLoadsTheRest(t *testing.T) {
 	if len(rj) != 1 || !strings.HasPrefix(rj[0], "ga4|events_20250302.json.gz|events_20250302.json.gz|") || !strings.Contains(rj[0], "truncated") {
 		t.Errorf("rejects %v, want the truncated file with its reason", rj)
 	}
-	if res.Counts.Read != res.Counts.Loaded+res.Counts.Rejected || res.Counts.Loaded != 3 || res.Counts.Rejected != 1 {
-		t.Errorf("counts %+v, want 3 loaded and the file rejected", res.Counts)
-	}
+	wantCounts(t, res.Counts, 3, 1)
 	if warnLine(logs.String(), "events_20250302.json.gz") == "" {
 		t.Errorf("no WARN line names the truncated file:\n%s", logs.String())
 	}
@@ -408,9 +408,7 @@ func TestFileLoadRejectsAFileCutMidLineKeepsItsDay(t *testing.T) {
 	if len(rj) != 1 || !strings.HasPrefix(rj[0], "events_20250301.json|truncated") || !strings.Contains(rj[0], "line 3") {
 		t.Errorf("rejects %v, want the cut file, naming its last line", rj)
 	}
-	if res.Counts.Read != res.Counts.Loaded+res.Counts.Rejected || res.Counts.Loaded != 2 || res.Counts.Rejected != 1 {
-		t.Errorf("counts %+v, want 2 loaded and the file rejected", res.Counts)
-	}
+	wantCounts(t, res.Counts, 2, 1)
 	if warnLine(logs.String(), "events_20250301.json") == "" {
 		t.Errorf("no WARN line names the cut file:\n%s", logs.String())
 	}
@@ -466,9 +464,7 @@ func TestFileLoadRejectsDamagedParquetAndLoadsTheRest(t *testing.T) {
 			t.Errorf("reject %q, want it to start %q", rj[i], want[i])
 		}
 	}
-	if res.Counts.Read != res.Counts.Loaded+res.Counts.Rejected || res.Counts.Loaded != 1 || res.Counts.Rejected != 3 {
-		t.Errorf("counts %+v, want 1 loaded and the 3 files rejected", res.Counts)
-	}
+	wantCounts(t, res.Counts, 1, 3)
 	for _, f := range []string{"events_20250301.parquet", "events_20250302.parquet", "events_20250303.parquet"} {
 		if warnLine(logs.String(), f) == "" {
 			t.Errorf("no WARN line names %s:\n%s", f, logs.String())
@@ -530,9 +526,7 @@ func TestFileLoadKeepsADayWhoseFileHasNoLineToLoad(t *testing.T) {
 	if len(rj) != 1 || !strings.HasPrefix(rj[0], "events_20250302.json|every one of its 3 lines") || !strings.Contains(rj[0], "event_date 20250301 is not the table's day 20250302") {
 		t.Errorf("rejects %v, want the file, with its first line's reason", rj)
 	}
-	if res.Counts.Read != res.Counts.Loaded+res.Counts.Rejected || res.Counts.Loaded != 1 || res.Counts.Rejected != 1 {
-		t.Errorf("counts %+v, want 1 loaded and the file rejected", res.Counts)
-	}
+	wantCounts(t, res.Counts, 1, 1)
 	if warnLine(logs.String(), "events_20250302.json") == "" {
 		t.Errorf("no WARN line names the file:\n%s", logs.String())
 	}
@@ -566,5 +560,14 @@ func TestFileLoadKeepsADayWhoseParquetFileHasNoRowToLoad(t *testing.T) {
 	rj := queryStrings(t, db, "SELECT object, reason FROM load_rejects WHERE run_id = 'pq'")
 	if len(rj) != 1 || !strings.HasPrefix(rj[0], "events_20250302.parquet|every one of its 1 rows") {
 		t.Errorf("rejects %v, want the file", rj)
+	}
+}
+
+// wantCounts checks a load's counts: the given files' or lines' loaded and
+// rejected, and read = loaded + rejected.
+func wantCounts(t *testing.T, c loaders.Counts, loaded, rejected int64) {
+	t.Helper()
+	if c.Read != c.Loaded+c.Rejected || c.Loaded != loaded || c.Rejected != rejected {
+		t.Errorf("counts %+v, want %d loaded and %d rejected, read = loaded + rejected", c, loaded, rejected)
 	}
 }
