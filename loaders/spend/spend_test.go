@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sam-attribution/sam/loaders"
+	"github.com/sam-attribution/sam/tests/samtest"
 	"github.com/sam-attribution/sam/warehouse"
 	"github.com/sam-attribution/sam/warehouse/duckdb"
 	"github.com/sam-attribution/sam/warehouse/warehousetest"
@@ -317,14 +318,14 @@ func TestDamagedFileKeepsWhatItLoadedBefore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := queryStrings(t, db, "SELECT file || ':' || CAST(sum(cost) AS VARCHAR) FROM raw_spend__daily GROUP BY file ORDER BY file")
+	got := samtest.QueryStrings(t, db, "SELECT file || ':' || CAST(sum(cost) AS VARCHAR) FROM raw_spend__daily GROUP BY file ORDER BY file")
 	if strings.Join(got, ",") != "spend_202611.csv:30.000000000,spend_202612.csv:5.000000000" {
 		t.Errorf("spend %v, want November reloaded and December as loaded before", got)
 	}
-	if got := queryStrings(t, db, "SELECT count(*) FROM raw_fx__rates"); strings.Join(got, ",") != "1" {
+	if got := samtest.QueryStrings(t, db, "SELECT count(*) FROM raw_fx__rates"); strings.Join(got, ",") != "1" {
 		t.Errorf("rates %v, want the one loaded before", got)
 	}
-	rj := queryStrings(t, db, "SELECT object || ': ' || reason FROM load_rejects WHERE run_id = 'second' ORDER BY object")
+	rj := samtest.QueryStrings(t, db, "SELECT object || ': ' || reason FROM load_rejects WHERE run_id = 'second' ORDER BY object")
 	want := []string{"fx.csv: empty file", "spend_202610.csv: header lacks column(s) date, source", "spend_202612.csv: empty file"}
 	if len(rj) != len(want) {
 		t.Fatalf("rejects %v, want %v", rj, want)
@@ -348,23 +349,6 @@ func openDuck(t *testing.T) *duckdb.DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
-}
-
-func queryStrings(t *testing.T, wh warehouse.Warehouse, q string) []string {
-	t.Helper()
-	rows, err := wh.Query(context.Background(), q)
-	if err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	data, err := warehouse.CollectRows(rows)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, r := range data {
-		out = append(out, warehouse.Format(r[0]))
-	}
-	return out
 }
 
 // Exports from European locales separate fields with semicolons (the comma
@@ -424,7 +408,7 @@ func TestDamagedFileWithASoundCopyIsNotKept(t *testing.T) {
 	if _, err := Load(ctx, db, cfg, "second", nil); err != nil {
 		t.Fatal(err)
 	}
-	got := queryStrings(t, db, "SELECT file || ':' || CAST(sum(cost) AS VARCHAR) FROM raw_spend__daily GROUP BY file ORDER BY file")
+	got := samtest.QueryStrings(t, db, "SELECT file || ':' || CAST(sum(cost) AS VARCHAR) FROM raw_spend__daily GROUP BY file ORDER BY file")
 	if strings.Join(got, ",") != "spend_202611 (1).csv:10.000000000" {
 		t.Errorf("spend %v, want the copy's 10 alone", got)
 	}
@@ -448,7 +432,7 @@ func TestFileWithNoRowToLoadKeepsWhatItLoadedBefore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := queryStrings(t, db, "SELECT CAST(sum(cost) AS VARCHAR) FROM raw_spend__daily"); strings.Join(got, ",") != "30.000000000" {
+	if got := samtest.QueryStrings(t, db, "SELECT CAST(sum(cost) AS VARCHAR) FROM raw_spend__daily"); strings.Join(got, ",") != "30.000000000" {
 		t.Errorf("spend %v, want the 30 loaded before", got)
 	}
 	if counts.Rejected != 2 || counts.Loaded != 0 {
