@@ -29,7 +29,6 @@ import (
 // A single dataset keeps property_id NULL, the unnamed property, as a
 // single export folder does.
 type BigQueryLoader struct {
-	shard   Shard
 	cfg     Options
 	wh      warehouse.Warehouse
 	log     *slog.Logger
@@ -186,7 +185,10 @@ func (l *BigQueryLoader) Load(ctx context.Context, runID string) (Result, error)
 			available[d] = t
 		}
 	}
-	tables, err := tablesToLoad(ctx, l.wh, l.cfg, l.shard, available, time.Time{})
+	// Every day: BigQuery cancels transactions that change one table at
+	// once, so parallel tasks cannot share the copy (jobs leaves it to
+	// task 0).
+	tables, err := tablesToLoad(ctx, l.wh, l.cfg, Shard{}, available, time.Time{})
 	if err != nil {
 		return res, err
 	}
@@ -417,11 +419,4 @@ func recordExpr(d warehouse.Dialect, c warehouse.Column, ref string, depth int) 
 		return fmt.Sprintf("ARRAY(SELECT AS STRUCT %s FROM UNNEST(%s) AS %s WITH OFFSET AS %s_at ORDER BY %s_at)", fields(e), ref, e, e, e)
 	}
 	return fmt.Sprintf("IF(%s IS NULL, NULL, STRUCT(%s))", ref, fields(ref))
-}
-
-// WithShard makes the loader load only the days of shard s (Cloud Run task
-// parallelism); the zero Shard means every day.
-func (l *BigQueryLoader) WithShard(s Shard) *BigQueryLoader {
-	l.shard = s
-	return l
 }
