@@ -119,7 +119,8 @@ func crmOptions(cfg config.Config) crm.SourceOptions {
 			ClientIDProperty: hs.ClientIDProperty, GclidProperty: hs.GclidProperty, UserIDProperty: hs.UserIDProperty,
 			MetaLeadIDProperty: hs.MetaLeadIDProp, LiFatIDProperty: hs.LiFatIDProperty, AdConsentProperty: hs.AdConsentProp,
 			RequestsPerWindow: hs.RequestsPer10s, SearchPerWindow: hs.SearchPerSecond,
-			Overlap: overlap, BatchSize: c.BatchSize,
+			LinkWindow: time.Duration(hs.LinkWindowDays) * 24 * time.Hour,
+			Overlap:    overlap, BatchSize: c.BatchSize,
 		},
 		Salesforce: salesforce.Options{
 			InstanceURL: sf.InstanceURL, AccessToken: sf.AccessToken, APIVersion: sf.APIVersion,
@@ -149,7 +150,7 @@ var (
 			"MetaLeadIDProperty": "HUBSPOT_META_LEAD_ID_PROPERTY", "LiFatIDProperty": "HUBSPOT_LI_FAT_ID_PROPERTY",
 			"AdConsentProperty": "HUBSPOT_AD_CONSENT_PROPERTY",
 			"RequestsPerWindow": "HUBSPOT_REQUESTS_PER_10S", "SearchPerWindow": "HUBSPOT_SEARCH_PER_SECOND",
-			"Overlap": "CRM_OVERLAP_MINUTES", "BatchSize": "CRM_BATCH_SIZE",
+			"LinkWindow": "HUBSPOT_LINK_WINDOW_DAYS", "Overlap": "CRM_OVERLAP_MINUTES", "BatchSize": "CRM_BATCH_SIZE",
 		},
 		crm.SourceSalesforce: {
 			"InstanceURL": "SALESFORCE_INSTANCE_URL", "AccessToken": "SALESFORCE_ACCESS_TOKEN", "APIVersion": "SALESFORCE_API_VERSION",

@@ -35,6 +35,7 @@ func TestInvalidValuesNameTheVariable(t *testing.T) {
 		{map[string]string{"SAM_WRITEBACK_MODE": "send"}, "SAM_GA4_API_SECRET"},
 		{map[string]string{"SAM_CRM_SOURCE": "pipedrive"}, "SAM_CRM_SOURCE"},
 		{map[string]string{"SAM_HUBSPOT_BASE_URL": "ftp://x"}, "SAM_HUBSPOT_BASE_URL"},
+		{map[string]string{"SAM_HUBSPOT_LINK_WINDOW_DAYS": "-1"}, "SAM_HUBSPOT_LINK_WINDOW_DAYS"},
 		{map[string]string{"SAM_GA4_START_DATE": "2024-13-01"}, "SAM_GA4_START_DATE"},
 		// A start in the future (2062 for 2026) loaded nothing, in success.
 		{map[string]string{"SAM_GA4_START_DATE": "2999-01-01"}, "SAM_GA4_START_DATE"},

@@ -57,6 +57,9 @@ func List(s string) []string {
 
 const maxOverlapMinutes = 30 * 24 * 60
 
+// maxLinkWindowDays is a century: HubSpot is younger.
+const maxLinkWindowDays = 36500
+
 // CRM selects the CRM source.
 type CRM struct {
 	Source string `envconfig:"SOURCE" default:"file" desc:"CRM source: file (CSV/NDJSON export), hubspot or salesforce"`
@@ -97,6 +100,9 @@ type HubSpot struct {
 	AdConsentProp    string `envconfig:"AD_CONSENT_PROPERTY" desc:"contact property holding consent to use the data for ads (granted/denied, yes/no, true/false, 1/0); empty: not read"`
 	RequestsPer10s   int    `envconfig:"REQUESTS_PER_10S" default:"100" desc:"client-side limit on HubSpot requests per rolling 10 seconds"`
 	SearchPerSecond  int    `envconfig:"SEARCH_PER_SECOND" default:"4" desc:"client-side limit on HubSpot search requests per second"`
+	// LinkWindowDays bounds the re-read of associations, which HubSpot
+	// changes without changing either record's modification date.
+	LinkWindowDays int `envconfig:"LINK_WINDOW_DAYS" default:"365" desc:"every sync re-reads the contacts of the deals, meetings and calls created in this many days before it (HubSpot changes associations without changing the record's hs_lastmodifieddate); 0: of every live record"`
 }
 
 func (h HubSpot) validate() error {
@@ -105,6 +111,10 @@ func (h HubSpot) validate() error {
 	}
 	if err := positive("HUBSPOT_SEARCH_PER_SECOND", h.SearchPerSecond); err != nil {
 		return err
+	}
+	// Days beyond about 290 years overflow a time.Duration.
+	if h.LinkWindowDays < 0 || h.LinkWindowDays > maxLinkWindowDays {
+		return bad("HUBSPOT_LINK_WINDOW_DAYS", fmt.Sprint(h.LinkWindowDays), "must be between 0 (every record) and %d", maxLinkWindowDays)
 	}
 	if !warehouse.ValidIdentifier(h.ClientIDProperty) {
 		return bad("HUBSPOT_CLIENT_ID_PROPERTY", h.ClientIDProperty, "is not a valid property name")

@@ -29,7 +29,9 @@
 // at-least-once: a crash between a batch's load and its cursor commit
 // re-reads that batch on the next run, and an overlap window re-reads
 // records modified just before the cursor; staging keeps the latest version
-// per id, so repeats are harmless.
+// per id, so repeats are harmless. A source whose CRM changes links without
+// a new version (HubSpot associations) implements LinkRefresher: Sync hands
+// it the links loaded (LinkLog) and it writes again only what changed.
 package crm
 
 import (
@@ -99,6 +101,8 @@ type Options struct {
 	Cursors CursorStore
 	// RowLog defaults to NewRowLog(wh); only a RowSkipper uses it.
 	RowLog RowLog
+	// Links defaults to NewLinkLog(wh); only a LinkRefresher uses it.
+	Links LinkLog
 	// Streams restricts the sync to these streams; empty syncs all.
 	Streams []string
 	// Select, when set, picks the streams to sync from Streams (or the
@@ -179,6 +183,10 @@ func Sync(ctx context.Context, wh warehouse.Warehouse, src Source, opts Options)
 	if rowLog == nil {
 		rowLog = NewRowLog(wh)
 	}
+	links := opts.Links
+	if links == nil {
+		links = NewLinkLog(wh)
+	}
 	streams := opts.Streams
 	if len(streams) == 0 {
 		streams = src.Streams()
@@ -191,7 +199,7 @@ func Sync(ctx context.Context, wh warehouse.Warehouse, src Source, opts Options)
 		return total, err
 	}
 	for _, stream := range streams {
-		c, err := syncStream(ctx, wh, src, stream, cursors, rowLog, opts.RunID, log)
+		c, err := syncStream(ctx, wh, src, stream, cursors, rowLog, links, opts.RunID, log)
 		total.Add(c)
 		if err != nil {
 			return total, err
@@ -205,7 +213,7 @@ func Sync(ctx context.Context, wh warehouse.Warehouse, src Source, opts Options)
 // (a BigQuery load takes seconds, an API page a fraction of that), with at
 // most one finished batch waiting, so memory stays bounded. Batches are
 // written, and their cursors saved, strictly in order.
-func syncStream(ctx context.Context, wh warehouse.Warehouse, src Source, stream string, cursors CursorStore, rowLog RowLog, runID string, log *slog.Logger) (loaders.Counts, error) {
+func syncStream(ctx context.Context, wh warehouse.Warehouse, src Source, stream string, cursors CursorStore, rowLog RowLog, links LinkLog, runID string, log *slog.Logger) (loaders.Counts, error) {
 	sys := src.System()
 	var counts loaders.Counts
 	cur, err := cursors.Get(ctx, sys, stream)
@@ -258,10 +266,16 @@ func syncStream(ctx context.Context, wh warehouse.Warehouse, src Source, stream 
 		}
 	}
 	var readErr error
-	if sk, ok := src.(RowSkipper); ok {
+	switch src := src.(type) {
+	case RowSkipper:
 		loaded := func(ctx context.Context) (record.RowSet, error) { return rowLog.Loaded(ctx, sys, stream) }
-		readErr = sk.ReadSkipping(ctx, stream, cur, loaded, emit)
-	} else {
+		readErr = src.ReadSkipping(ctx, stream, cur, loaded, emit)
+	case LinkRefresher:
+		loaded := func(ctx context.Context, object string) (map[string][]string, error) {
+			return links.Loaded(ctx, sys, object)
+		}
+		readErr = src.ReadRefreshing(ctx, stream, cur, loaded, emit)
+	default:
 		readErr = src.Read(ctx, stream, cur, emit)
 	}
 	close(queue)

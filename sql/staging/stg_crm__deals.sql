@@ -6,8 +6,10 @@ description: >
   into this opportunity, else the primary associated contact (through the
   Lead converted into it, for Salesforce). Associations come from
   raw_crm__deal_contacts: for snapshot sources (HubSpot, files) the set
-  stored with the deal's latest version; for Salesforce the latest version
-  of each OpportunityContactRole that is not deleted.
+  stored with the deal's latest version, in the batch that loaded it (HubSpot
+  changes associations without a new version, so SAM loads the same version
+  again with its new set); for Salesforce the latest version of each
+  OpportunityContactRole that is not deleted.
 materialized: table
 cluster_by: [deal_id]
 tests:
@@ -31,7 +33,7 @@ associations as (
   select a.deal_id, a.lead_id, coalesce(a.is_primary, false) as is_primary
   from {{ source "crm" "deal_contacts" }} as a
   join deals as d
-    on d.deal_id = a.deal_id and a.modified_at = d.modified_at
+    on d.deal_id = a.deal_id and a.modified_at = d.modified_at and a.loaded_at = d.loaded_at
   where coalesce(a.is_snapshot, false) and not coalesce(a.is_deleted, false)
 ),
 

@@ -8,6 +8,8 @@ import (
 
 	"github.com/sam-attribution/sam/activation"
 	activationga4 "github.com/sam-attribution/sam/activation/ga4"
+	"github.com/sam-attribution/sam/loaders/crm"
+	"github.com/sam-attribution/sam/loaders/crm/record"
 	"github.com/sam-attribution/sam/loaders/ga4"
 	"github.com/sam-attribution/sam/scheduler"
 	sqlmodels "github.com/sam-attribution/sam/sql"
@@ -294,5 +296,26 @@ func TestGA4LoaderStatementsSeveralDatasets(t *testing.T) {
 	}
 	if !copied {
 		t.Fatalf("the loader sent no copy script; statements:\n%v", rec.Statements())
+	}
+}
+
+// TestCRMLinkLogStatements analyzes the reads of the links a HubSpot sync
+// compares with the CRM's associations: each deal's contacts as of its
+// latest version, and each touch's lead.
+func TestCRMLinkLogStatements(t *testing.T) {
+	c := env.Client(t)
+	cat, err := bigquerysql.BaseCatalog(sqlmodels.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &bigquerysql.Recorder{}
+	links := crm.NewLinkLog(rec)
+	for _, object := range []string{record.LinkedDeals, record.LinkedTouches} {
+		if _, err := links.Loaded(t.Context(), "hubspot", object); err != nil {
+			t.Fatalf("%s on the recorder: %v", object, err)
+		}
+	}
+	if n := len(analyzeIssued(t, c, cat, rec, "crm.LinkLog")); n != 2 {
+		t.Errorf("%d statements analyzed, want 2", n)
 	}
 }

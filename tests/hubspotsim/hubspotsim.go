@@ -379,6 +379,31 @@ func (s *Server) Modify(contactIDs, dealIDs []int64) {
 	}
 }
 
+// SetAssociations replaces the contacts associated with record id of
+// fromType ("deals", "meetings" or "calls") and leaves the record's
+// modification time as it was: HubSpot moves neither record's
+// hs_lastmodifieddate for an association (users of Airbyte's HubSpot
+// connector found incremental syncs missing association changes, airbyte
+// issues 14390 and 27199, and its association streams are full refresh).
+func (s *Server) SetAssociations(fromType string, id int64, contacts []int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch fromType {
+	case "deals":
+		if d := s.deal(id); d != nil {
+			d.Contacts = append([]int64(nil), contacts...)
+		}
+	case "meetings", "calls":
+		list := s.meetings
+		if fromType == "calls" {
+			list = s.calls
+		}
+		if id >= 1 && id <= int64(len(list)) {
+			list[id-1].Contacts = append([]int64(nil), contacts...)
+		}
+	}
+}
+
 // Archive deletes (archives) the listed contacts and deals.
 func (s *Server) Archive(contactIDs, dealIDs []int64) {
 	s.mu.Lock()
@@ -1146,7 +1171,7 @@ func (s *Server) handleSearch(r *http.Request, duplicate bool) (any, int, *apiEr
 				get = func(rec *record) int64 { return rec.id }
 			case "lastmodifieddate", "hs_lastmodifieddate":
 				get = func(rec *record) int64 { return rec.modified.UnixMilli() }
-			case "createdate":
+			case "createdate", "hs_createdate":
 				get = func(rec *record) int64 { return rec.created.UnixMilli() }
 			default:
 				return nil, 400, &apiError{Message: "simulator cannot filter on " + f.PropertyName, Category: "VALIDATION_ERROR"}

@@ -148,7 +148,7 @@ func TestSearchPagesOf200(t *testing.T) {
 }
 
 func (h *harness) syncStreams(t *testing.T, streams ...string) error {
-	_, err := crm.Sync(t.Context(), h.wh, h.src, crm.Options{RunID: "test", Cursors: h.cursors, Streams: streams})
+	_, err := crm.Sync(t.Context(), h.wh, h.src, crm.Options{RunID: "test", Cursors: h.cursors, Links: memwh.Links{W: h.wh}, Streams: streams})
 	return err
 }
 

@@ -79,7 +79,7 @@ func newHarness(t testing.TB, contacts, deals, badEvery int, f hubspotsim.Faults
 }
 
 func (h *harness) sync(ctx context.Context) (loaders.Counts, error) {
-	return crm.Sync(ctx, h.wh, h.src, crm.Options{RunID: "test", Cursors: h.cursors})
+	return crm.Sync(ctx, h.wh, h.src, crm.Options{RunID: "test", Cursors: h.cursors, Links: memwh.Links{W: h.wh}})
 }
 
 // verify checks that the latest version of every loaded record is the
@@ -389,7 +389,7 @@ func TestMapping(t *testing.T) {
 		t.Fatal(err)
 	}
 	wh := memwh.New()
-	if _, err := crm.Sync(t.Context(), wh, src, crm.Options{Cursors: memwh.NewCursors()}); err != nil {
+	if _, err := crm.Sync(t.Context(), wh, src, crm.Options{Cursors: memwh.NewCursors(), Links: memwh.Links{W: wh}}); err != nil {
 		t.Fatal(err)
 	}
 	c := wh.Latest(record.LeadsTable, "lead_id")["8"] // lifecycle stage marketingqualifiedlead (8 % 6)
@@ -417,5 +417,45 @@ func TestMapping(t *testing.T) {
 	}
 	if open := wh.Latest(record.DealsTable, "deal_id")["3"]; open.Get("closed_at") != nil || open.Get("is_won") != false || open.Get("is_lost") != false {
 		t.Errorf("open deal 3: closed_at %v won %v lost %v", open.Get("closed_at"), open.Get("is_won"), open.Get("is_lost"))
+	}
+}
+
+// TestLinksWindow: a links stream re-reads the associations of the records
+// created within LinkWindow only; older records keep the links loaded.
+// (Seed creates every deal about 30 days ago.)
+func TestLinksWindow(t *testing.T) {
+	sim := newSim(t, hubspotsim.Faults{})
+	sim.Seed(20, 6, 0)
+	wh, cursors := memwh.New(), memwh.NewCursors()
+	links := memwh.Links{W: wh}
+	sync := func(window time.Duration) {
+		t.Helper()
+		src, err := hubspot.NewSource(hubspot.Options{Token: option.Secret(sim.Token()), BaseURL: sim.URL,
+			ClientIDProperty: "ga_client_id", GclidProperty: "gclid", RequestsPerWindow: testPerWindow, SearchPerWindow: testSearchPer,
+			Objects: []string{"contacts", "deals"}, LinkWindow: window, Window: testWindow, SearchWindow: testSearchWindow})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := crm.Sync(t.Context(), wh, src, crm.Options{Cursors: cursors, Links: links}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dealLeads := func() []string {
+		t.Helper()
+		loaded, err := links.Loaded(t.Context(), "hubspot", record.LinkedDeals)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return loaded["5"]
+	}
+	sync(0)
+	sim.SetAssociations("deals", 5, []int64{3})
+	sync(10 * 24 * time.Hour)
+	if got := dealLeads(); slices.Equal(got, []string{"3"}) {
+		t.Errorf("deal 5, created 30 days ago, had its links re-read in a 10-day window: %v", got)
+	}
+	sync(40 * 24 * time.Hour)
+	if got := dealLeads(); !slices.Equal(got, []string{"3"}) {
+		t.Errorf("deal 5's leads after a 40-day window = %v, want [3]", got)
 	}
 }

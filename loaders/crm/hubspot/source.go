@@ -46,8 +46,14 @@ type Options struct {
 	// BatchSize is records per batch (default 1000).
 	BatchSize int
 	// Objects are the object types to sync, a subset of AllObjects (empty:
-	// all). Each has a live and an archived stream.
+	// all). Each has a live and an archived stream; deals, meetings and
+	// calls also a links stream.
 	Objects []string
+	// LinkWindow bounds the links streams to records created this long
+	// before the sync (0: every live record). HubSpot changes no record's
+	// hs_lastmodifieddate for an association, so those streams re-read the
+	// associations of every record in the window each sync.
+	LinkWindow time.Duration
 
 	HTTPClient *http.Client
 	Logger     *slog.Logger
@@ -93,6 +99,8 @@ func (o Options) Validate() error {
 		err = option.Invalid("Overlap", o.Overlap.String(), "is negative")
 	case o.BatchSize < 0:
 		err = option.Invalid("BatchSize", fmt.Sprint(o.BatchSize), "is negative")
+	case o.LinkWindow < 0:
+		err = option.Invalid("LinkWindow", o.LinkWindow.String(), "is negative")
 	case slices.ContainsFunc(o.Objects, func(ob string) bool { return !slices.Contains(AllObjects, ob) }):
 		err = option.Invalid("Objects", strings.Join(o.Objects, ","), "is not a subset of %s", strings.Join(AllObjects, ","))
 	case o.SearchPageSize < 0 || o.SearchPageSize > maxSearchPage:
@@ -157,7 +165,7 @@ func NewSource(o Options) (*Source, error) {
 func (s *Source) System() string { return "hubspot" }
 
 // Streams implements crm.Source: live records by modification date, then
-// archived (deleted) ones.
+// archived (deleted) ones, then the links of deals, meetings and calls.
 func (s *Source) Streams() []string {
 	objects := s.o.Objects
 	if len(objects) == 0 {
@@ -167,7 +175,22 @@ func (s *Source) Streams() []string {
 	for _, o := range objects {
 		streams = append(streams, o+"_archived")
 	}
+	for _, o := range objects {
+		if linked(o) {
+			streams = append(streams, o+linksSuffix)
+		}
+	}
 	return streams
+}
+
+// linksSuffix names an object's links stream.
+const linksSuffix = "_links"
+
+// linked reports whether objectType's records carry the lead they link to:
+// a deal its contacts, a meeting or call its attendee. (A company's links
+// are rows of their own, account links, not re-read.)
+func linked(objectType string) bool {
+	return objectType == "deals" || objectType == "meetings" || objectType == "calls"
 }
 
 // cursor is a stream's resume point. Since is where the last complete sweep
@@ -186,8 +209,13 @@ func (c cursor) String() string {
 	return string(b)
 }
 
-// Read implements crm.Source.
+// Read implements crm.Source. The links streams need ReadRefreshing.
 func (s *Source) Read(ctx context.Context, stream, cur string, emit func(context.Context, *record.Batch) error) error {
+	return s.ReadRefreshing(ctx, stream, cur, nil, emit)
+}
+
+// ReadRefreshing implements crm.LinkRefresher.
+func (s *Source) ReadRefreshing(ctx context.Context, stream, cur string, loaded func(context.Context, string) (map[string][]string, error), emit func(context.Context, *record.Batch) error) error {
 	var c cursor
 	if cur != "" {
 		if err := json.Unmarshal([]byte(cur), &c); err != nil {
@@ -199,9 +227,23 @@ func (s *Source) Read(ctx context.Context, stream, cur string, emit func(context
 	}
 	switch stream {
 	case "contacts", "deals", "companies", "meetings", "calls":
-		return s.sweep(ctx, stream, c, emit)
+		return s.sweep(ctx, stream, c, nil, emit)
 	case "contacts_archived", "deals_archived", "companies_archived", "meetings_archived", "calls_archived":
 		return s.archived(ctx, strings.TrimSuffix(stream, "_archived"), c, emit)
+	case "deals_links", "meetings_links", "calls_links":
+		if loaded == nil {
+			return fmt.Errorf("hubspot: stream %s compares links with those loaded: read it with ReadRefreshing", stream)
+		}
+		objectType := strings.TrimSuffix(stream, linksSuffix)
+		object := record.LinkedTouches
+		if objectType == "deals" {
+			object = record.LinkedDeals
+		}
+		links, err := loaded(ctx, object)
+		if err != nil {
+			return fmt.Errorf("hubspot: %s: %w", stream, err)
+		}
+		return s.sweep(ctx, objectType, c, &linkCheck{loaded: links}, emit)
 	}
 	return fmt.Errorf("hubspot: unknown stream %q", stream)
 }
@@ -211,6 +253,15 @@ func (s *Source) modifiedProperty(objectType string) string {
 		return "lastmodifieddate"
 	}
 	return "hs_lastmodifieddate"
+}
+
+// createdProperty names the property holding a record's creation time:
+// createdate on CRM objects, hs_createdate on engagements.
+func createdProperty(objectType string) string {
+	if _, ok := engagements[objectType]; ok {
+		return "hs_createdate"
+	}
+	return "createdate"
 }
 
 func (s *Source) properties(objectType string) []string {
@@ -244,18 +295,27 @@ func (s *Source) properties(objectType string) []string {
 // hs_object_id > the last id seen instead of paging with an offset. That
 // sidesteps the search endpoint's 10,000-results-per-query cap, and a record
 // archived mid-sweep cannot shift later records past an offset.
-func (s *Source) sweep(ctx context.Context, objectType string, c cursor, emit func(context.Context, *record.Batch) error) error {
-	var b record.Batch
-	from := time.Time{}
-	if !c.Since.IsZero() {
+//
+// With links set, it is a links stream instead: it reads every live record
+// created within Options.LinkWindow, whatever its modification date, and
+// keeps only those whose links differ from the loaded ones.
+func (s *Source) sweep(ctx context.Context, objectType string, c cursor, links *linkCheck, emit func(context.Context, *record.Batch) error) error {
+	var b, page record.Batch
+	filterProp, from := s.modifiedProperty(objectType), time.Time{}
+	switch {
+	case links != nil:
+		filterProp = createdProperty(objectType)
+		if s.o.LinkWindow > 0 {
+			from = c.Start.Add(-s.o.LinkWindow)
+		}
+	case !c.Since.IsZero():
 		from = c.Since.Add(-s.overlap)
 	}
 	props := s.properties(objectType)
-	modProp := s.modifiedProperty(objectType)
 	for {
 		var filters []Filter
 		if !from.IsZero() {
-			filters = append(filters, Filter{PropertyName: modProp, Operator: "GTE", Value: strconv.FormatInt(from.UnixMilli(), 10)})
+			filters = append(filters, Filter{PropertyName: filterProp, Operator: "GTE", Value: strconv.FormatInt(from.UnixMilli(), 10)})
 		}
 		if c.AfterID > 0 {
 			filters = append(filters, Filter{PropertyName: "hs_object_id", Operator: "GT", Value: strconv.FormatInt(c.AfterID, 10)})
@@ -264,23 +324,33 @@ func (s *Source) sweep(ctx context.Context, objectType string, c cursor, emit fu
 		if len(filters) > 0 {
 			req.FilterGroups = []FilterGroup{{Filters: filters}}
 		}
-		page, err := s.c.Search(ctx, objectType, req)
+		found, err := s.c.Search(ctx, objectType, req)
 		if err != nil {
 			return s.stop(ctx, c, &b, err, emit)
 		}
 		last := c.AfterID
-		for i := range page.Results {
-			o := &page.Results[i]
+		for i := range found.Results {
+			o := &found.Results[i]
 			if id, err := strconv.ParseInt(o.ID, 10, 64); err == nil && id > last {
 				last = id
 			}
 		}
-		if err := s.mapPage(ctx, objectType, page.Results, false, &b); err != nil {
+		if links == nil {
+			err = s.mapPage(ctx, objectType, found.Results, false, &b)
+		} else {
+			page.Reset()
+			err = s.mapPage(ctx, objectType, found.Results, false, &page)
+			links.keepChanged(&page, &b)
+		}
+		if err != nil {
 			return err
 		}
-		done := page.NextAfter() == "" || last == c.AfterID
+		done := found.NextAfter() == "" || last == c.AfterID
 		c.AfterID = last
 		if done {
+			if links != nil {
+				s.log.Info("hubspot links re-read", "object", objectType, "records", links.read, "changed", links.changed)
+			}
 			b.Cursor = cursor{Since: c.Start}.String()
 			return emit(ctx, &b)
 		}

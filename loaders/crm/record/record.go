@@ -24,6 +24,13 @@ const (
 	StageHistoryTable = "raw_crm__stage_history"
 )
 
+// The records whose links a source may compare with the loaded ones (see
+// crm.LinkLog).
+const (
+	LinkedDeals   = "deals"   // a deal's contacts: the snapshot stored with its latest version
+	LinkedTouches = "touches" // a touch's lead, as its latest version names it
+)
+
 // Lead is a person record: a HubSpot contact, a Salesforce Lead or Contact,
 // or a row of the leads export file. Empty strings and zero times are NULL.
 type Lead struct {

@@ -213,3 +213,54 @@ func (c *Cursors) Save(_ context.Context, source, object, cursor string) error {
 	c.m[source+"/"+object] = cursor
 	return nil
 }
+
+// Links is a crm.LinkLog over a WH's rows, choosing versions as
+// crm.NewLinkLog's query does.
+type Links struct{ W *WH }
+
+// Loaded implements crm.LinkLog.
+func (l Links) Loaded(_ context.Context, source, object string) (map[string][]string, error) {
+	out := map[string][]string{}
+	switch object {
+	case "deals":
+		latest := l.W.Latest("raw_crm__deals", "deal_id")
+		for id, d := range latest {
+			if d.Get("source_system") == source {
+				out[id] = []string{}
+			}
+		}
+		t := l.W.Table("raw_crm__deal_contacts")
+		if t == nil {
+			return out, nil
+		}
+		idx := map[string]int{}
+		for i, c := range t.Schema.Columns {
+			idx[c.Name] = i
+		}
+		for _, r := range t.Rows {
+			a := Row{vals: r, idx: idx}
+			id, _ := a.Get("deal_id").(string)
+			d, ok := latest[id]
+			if !ok || d.Get("source_system") != source || a.Get("source_system") != source || a.Get("is_snapshot") != true || a.Get("is_deleted") == true ||
+				!tsOf(a.Get("modified_at")).Equal(tsOf(d.Get("modified_at"))) || !tsOf(a.Get("loaded_at")).Equal(tsOf(d.Get("loaded_at"))) {
+				continue
+			}
+			if lead, _ := a.Get("lead_id").(string); lead != "" {
+				out[id] = append(out[id], lead)
+			}
+		}
+	case "touches":
+		for id, t := range l.W.Latest("raw_crm__touches", "touch_id") {
+			if t.Get("source_system") != source {
+				continue
+			}
+			out[id] = []string{}
+			if lead, _ := t.Get("lead_id").(string); lead != "" {
+				out[id] = []string{lead}
+			}
+		}
+	default:
+		return nil, fmt.Errorf("memwh: no links are kept for %q", object)
+	}
+	return out, nil
+}

@@ -1,0 +1,71 @@
+package hubspot
+
+import (
+	"slices"
+
+	"github.com/sam-attribution/sam/loaders/crm/record"
+)
+
+// linkCheck is a links stream's comparison. HubSpot moves neither record's
+// hs_lastmodifieddate when an association is added or removed (users of
+// Airbyte's HubSpot connector found incremental syncs missing such changes,
+// airbyte issues 14390 and 27199; its association streams are full refresh
+// since), so a deal created before its contact was attached, or a meeting
+// logged before its attendee was linked, would keep no lead for good.
+type linkCheck struct {
+	loaded        map[string][]string // record id → the lead ids loaded
+	read, changed int
+}
+
+// keepChanged moves into b the records of page (deals with their snapshot
+// associations, or touches) whose leads differ from the loaded ones. A
+// record never loaded is left to its own stream, and so are rejects: that
+// stream has read and rejected the same record already.
+func (lc *linkCheck) keepChanged(page, b *record.Batch) {
+	lc.read += len(page.Deals) + len(page.Touches) + len(page.Rejects)
+	if len(page.Deals) > 0 {
+		contacts := map[string][]record.DealContact{}
+		for _, dc := range page.DealContacts {
+			contacts[dc.DealID] = append(contacts[dc.DealID], dc)
+		}
+		for _, d := range page.Deals {
+			leads := make([]string, 0, len(contacts[d.ID]))
+			for _, dc := range contacts[d.ID] {
+				leads = append(leads, dc.LeadID)
+			}
+			if lc.same(d.ID, leads) {
+				continue
+			}
+			b.Deals = append(b.Deals, d)
+			b.DealContacts = append(b.DealContacts, contacts[d.ID]...)
+			lc.changed++
+		}
+	}
+	for _, t := range page.Touches {
+		var leads []string
+		if t.LeadID != "" {
+			leads = []string{t.LeadID}
+		}
+		if lc.same(t.ID, leads) {
+			continue
+		}
+		b.Touches = append(b.Touches, t)
+		lc.changed++
+	}
+}
+
+// same reports whether record id is loaded with exactly leads, or not
+// loaded at all (nothing to correct).
+func (lc *linkCheck) same(id string, leads []string) bool {
+	loaded, ok := lc.loaded[id]
+	if !ok {
+		return true
+	}
+	if len(loaded) != len(leads) {
+		return false
+	}
+	a, b := slices.Clone(loaded), slices.Clone(leads)
+	slices.SortFunc(a, compareIDs)
+	slices.SortFunc(b, compareIDs)
+	return slices.Equal(a, b)
+}

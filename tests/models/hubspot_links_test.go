@@ -1,0 +1,105 @@
+package models_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sam-attribution/sam/internal/option"
+	"github.com/sam-attribution/sam/internal/retry"
+	"github.com/sam-attribution/sam/loaders/crm"
+	"github.com/sam-attribution/sam/loaders/crm/hubspot"
+	"github.com/sam-attribution/sam/tests/hubspotsim"
+	"github.com/sam-attribution/sam/transform"
+	"github.com/sam-attribution/sam/warehouse"
+)
+
+// crmProject is the CRM part of the embedded SQL project: the stg_crm__
+// models and the macros and seeds they render from.
+func crmProject(t testing.TB) *transform.Project {
+	t.Helper()
+	m := subset(t, func(p string) bool {
+		return strings.HasPrefix(p, "staging/stg_crm__") || strings.HasPrefix(p, "macros/") ||
+			strings.HasPrefix(p, "seeds/channel_groups.") || strings.HasPrefix(p, "seeds/ga4_source_categories.")
+	})
+	p, err := transform.LoadProject(m)
+	if err != nil {
+		t.Fatalf("LoadProject: %v", err)
+	}
+	return p
+}
+
+func hubspotSource(t testing.TB, sim *hubspotsim.Server) *hubspot.Source {
+	t.Helper()
+	src, err := hubspot.NewSource(hubspot.Options{Token: option.Secret(sim.Token()), BaseURL: sim.URL,
+		ClientIDProperty: "ga_client_id", GclidProperty: "gclid", RequestsPerWindow: 1000, SearchPerWindow: 1000,
+		Overlap: 10 * time.Minute, Objects: []string{"contacts", "deals", "meetings"},
+		HTTPClient: &http.Client{Timeout: 5 * time.Second}, Window: 100 * time.Millisecond, SearchWindow: 100 * time.Millisecond,
+		Backoff: retry.Policy{Base: time.Millisecond, Cap: 10 * time.Millisecond, Attempts: 5},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src
+}
+
+func rawCounts(t testing.TB, wh warehouse.Warehouse) []string {
+	t.Helper()
+	return queryStrings(t, wh, `select (select count(*) from raw_crm__deals), (select count(*) from raw_crm__deal_contacts),
+		(select count(*) from raw_crm__touches), (select count(*) from raw_crm__leads)`)
+}
+
+// HubSpot records a new association without moving either record's
+// hs_lastmodifieddate (reported of deals and engagements by users of
+// Airbyte's HubSpot connector, whose association streams are full refresh
+// for that reason). A deal created before its contact was attached kept no
+// lead, and its revenue counted as Unattributed; a meeting logged before its
+// attendee was linked kept no lead either.
+func TestHubSpotLinksChangedWithoutAnEditReachStaging(t *testing.T) {
+	ctx := context.Background()
+	sim := hubspotsim.New(hubspotsim.Config{RequestsPerWindow: 1000, Window: 100 * time.Millisecond,
+		SearchPerWindow: 1000, SearchWindow: 100 * time.Millisecond, RetryAfter: time.Millisecond})
+	t.Cleanup(sim.Close)
+	sim.Seed(20, 6, 0)
+	sim.SeedAccounts(0, 9, 0, 0) // meeting 9 has no contact
+	sim.SetAssociations("deals", 5, nil)
+
+	wh := openDuck(t)
+	src := hubspotSource(t, sim)
+	sync := func() {
+		t.Helper()
+		if _, err := crm.Sync(ctx, wh, src, crm.Options{RunID: "test"}); err != nil {
+			t.Fatalf("sync: %v", err)
+		}
+	}
+	sync()
+	before := sim.Deals()
+
+	sim.SetAssociations("deals", 5, []int64{17})    // a contact attached to a deal created without one
+	sim.SetAssociations("deals", 2, []int64{11, 3}) // contacts replaced
+	sim.SetAssociations("deals", 4, nil)            // every contact removed
+	sim.SetAssociations("meetings", 9, []int64{12}) // the attendee linked after the meeting was logged
+	if after := sim.Deals(); after["5"].Modified != before["5"].Modified {
+		t.Fatal("the simulator moved a deal's modification time for an association")
+	}
+	sync()
+
+	build(t, wh, crmProject(t))
+	got := queryStrings(t, wh, `select deal_id, coalesce(lead_id, '-') from stg_crm__deals where deal_id in ('2', '4', '5') order by deal_id`)
+	if want := []string{"2|3", "4|-", "5|17"}; strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("deals' leads = %v, want %v", got, want)
+	}
+	got = queryStrings(t, wh, `select touch_id, coalesce(lead_id, '-') from stg_crm__touches where touch_id = 'meeting:9'`)
+	if want := "meeting:9|12"; strings.Join(got, " ") != want {
+		t.Errorf("meeting 9 = %v, want %s", got, want)
+	}
+
+	// A sync that finds every link as loaded writes nothing.
+	loaded := rawCounts(t, wh)
+	sync()
+	if again := rawCounts(t, wh); strings.Join(again, " ") != strings.Join(loaded, " ") {
+		t.Errorf("a sync with no change wrote rows: raw counts %v, then %v", loaded, again)
+	}
+}
