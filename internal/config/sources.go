@@ -102,7 +102,7 @@ type HubSpot struct {
 	SearchPerSecond  int    `envconfig:"SEARCH_PER_SECOND" default:"4" desc:"client-side limit on HubSpot search requests per second"`
 	// LinkWindowDays bounds the re-read of associations, which HubSpot
 	// changes without changing either record's modification date.
-	LinkWindowDays int `envconfig:"LINK_WINDOW_DAYS" default:"365" desc:"every sync re-reads the contacts of the deals, meetings and calls created in this many days before it (HubSpot changes associations without changing the record's hs_lastmodifieddate); 0: of every live record"`
+	LinkWindowDays int `envconfig:"LINK_WINDOW_DAYS" default:"365" desc:"every sync re-reads the associations of the deals, companies, meetings and calls created in this many days before it (HubSpot changes associations without changing the record's hs_lastmodifieddate); 0: of every live record"`
 }
 
 func (h HubSpot) validate() error {

@@ -3,7 +3,9 @@ description: >
   One row per lead or deal the CRM puts in an account: object_type (lead or
   deal), record_id and account_id. Links come from raw_crm__account_links:
   for snapshot sources (HubSpot company associations) the set stored with
-  the account's latest version, for field links (Salesforce AccountId, the
+  the account's latest version, in the batch that loaded it (HubSpot changes
+  associations without a new version, so SAM loads the same version again
+  with its new set), for field links (Salesforce AccountId, the
   export files' account_id column) the latest version of each record's
   link, which may say "no account". A record linked to several accounts
   keeps its field link, else the smallest account id. Links to deleted
@@ -31,7 +33,7 @@ links as (
   select l.object_type, l.record_id, l.account_id, 1 as preference
   from {{ source "crm" "account_links" }} as l
   join accounts as a
-    on a.account_id = l.account_id and l.modified_at = a.modified_at
+    on a.account_id = l.account_id and l.modified_at = a.modified_at and l.loaded_at = a.loaded_at
   where coalesce(l.is_snapshot, false) and not coalesce(l.is_deleted, false)
 ),
 

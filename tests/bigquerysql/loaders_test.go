@@ -301,7 +301,7 @@ func TestGA4LoaderStatementsSeveralDatasets(t *testing.T) {
 
 // TestCRMLinkLogStatements analyzes the reads of the links a HubSpot sync
 // compares with the CRM's associations: each deal's contacts as of its
-// latest version, and each touch's lead.
+// latest version, each account's leads and deals, and each touch's lead.
 func TestCRMLinkLogStatements(t *testing.T) {
 	c := env.Client(t)
 	cat, err := bigquerysql.BaseCatalog(sqlmodels.FS)
@@ -310,12 +310,12 @@ func TestCRMLinkLogStatements(t *testing.T) {
 	}
 	rec := &bigquerysql.Recorder{}
 	links := crm.NewLinkLog(rec)
-	for _, object := range []string{record.LinkedDeals, record.LinkedTouches} {
+	for _, object := range []string{record.LinkedDeals, record.LinkedAccounts, record.LinkedTouches} {
 		if _, err := links.Loaded(t.Context(), "hubspot", object); err != nil {
 			t.Fatalf("%s on the recorder: %v", object, err)
 		}
 	}
-	if n := len(analyzeIssued(t, c, cat, rec, "crm.LinkLog")); n != 2 {
-		t.Errorf("%d statements analyzed, want 2", n)
+	if n := len(analyzeIssued(t, c, cat, rec, "crm.LinkLog")); n != 3 {
+		t.Errorf("%d statements analyzed, want 3", n)
 	}
 }

@@ -379,28 +379,31 @@ func (s *Server) Modify(contactIDs, dealIDs []int64) {
 	}
 }
 
-// SetAssociations replaces the contacts associated with record id of
-// fromType ("deals", "meetings" or "calls") and leaves the record's
-// modification time as it was: HubSpot moves neither record's
-// hs_lastmodifieddate for an association (users of Airbyte's HubSpot
-// connector found incremental syncs missing association changes, airbyte
-// issues 14390 and 27199, and its association streams are full refresh).
-func (s *Server) SetAssociations(fromType string, id int64, contacts []int64) {
+// SetAssociations replaces the toType records ("contacts", or "deals"
+// from companies) associated with record id of fromType ("deals",
+// "companies", "meetings" or "calls") and leaves both records' modification
+// times as they were: HubSpot moves neither record's hs_lastmodifieddate for
+// an association (users of Airbyte's HubSpot connector found incremental
+// syncs missing association changes, airbyte issues 14390 and 27199, and its
+// association streams are full refresh).
+func (s *Server) SetAssociations(fromType string, id int64, toType string, ids []int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	switch fromType {
-	case "deals":
-		if d := s.deal(id); d != nil {
-			d.Contacts = append([]int64(nil), contacts...)
-		}
-	case "meetings", "calls":
-		list := s.meetings
-		if fromType == "calls" {
-			list = s.calls
-		}
-		if id >= 1 && id <= int64(len(list)) {
-			list[id-1].Contacts = append([]int64(nil), contacts...)
-		}
+	if _, ok := s.associated(fromType, toType, id); !ok {
+		return
+	}
+	ids = append([]int64(nil), ids...)
+	switch fromType + "/" + toType {
+	case "deals/contacts":
+		s.deals[id-1].Contacts = ids
+	case "companies/contacts":
+		s.companies[id-1].Contacts = ids
+	case "companies/deals":
+		s.companies[id-1].Deals = ids
+	case "meetings/contacts":
+		s.meetings[id-1].Contacts = ids
+	case "calls/contacts":
+		s.calls[id-1].Contacts = ids
 	}
 }
 

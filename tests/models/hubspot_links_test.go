@@ -35,7 +35,7 @@ func hubspotSource(t testing.TB, sim *hubspotsim.Server) *hubspot.Source {
 	t.Helper()
 	src, err := hubspot.NewSource(hubspot.Options{Token: option.Secret(sim.Token()), BaseURL: sim.URL,
 		ClientIDProperty: "ga_client_id", GclidProperty: "gclid", RequestsPerWindow: 1000, SearchPerWindow: 1000,
-		Overlap: 10 * time.Minute, Objects: []string{"contacts", "deals", "meetings"},
+		Overlap: 10 * time.Minute, Objects: []string{"contacts", "deals", "companies", "meetings"},
 		HTTPClient: &http.Client{Timeout: 5 * time.Second}, Window: 100 * time.Millisecond, SearchWindow: 100 * time.Millisecond,
 		Backoff: retry.Policy{Base: time.Millisecond, Cap: 10 * time.Millisecond, Attempts: 5},
 	})
@@ -63,8 +63,8 @@ func TestHubSpotLinksChangedWithoutAnEditReachStaging(t *testing.T) {
 		SearchPerWindow: 1000, SearchWindow: 100 * time.Millisecond, RetryAfter: time.Millisecond})
 	t.Cleanup(sim.Close)
 	sim.Seed(20, 6, 0)
-	sim.SeedAccounts(0, 9, 0, 0) // meeting 9 has no contact
-	sim.SetAssociations("deals", 5, nil)
+	sim.SeedAccounts(3, 9, 0, 0) // meeting 9 has no contact
+	sim.SetAssociations("deals", 5, "contacts", nil)
 
 	wh := openDuck(t)
 	src := hubspotSource(t, sim)
@@ -77,10 +77,15 @@ func TestHubSpotLinksChangedWithoutAnEditReachStaging(t *testing.T) {
 	sync()
 	before := sim.Deals()
 
-	sim.SetAssociations("deals", 5, []int64{17})    // a contact attached to a deal created without one
-	sim.SetAssociations("deals", 2, []int64{11, 3}) // contacts replaced
-	sim.SetAssociations("deals", 4, nil)            // every contact removed
-	sim.SetAssociations("meetings", 9, []int64{12}) // the attendee linked after the meeting was logged
+	sim.SetAssociations("deals", 5, "contacts", []int64{17})    // a contact attached to a deal created without one
+	sim.SetAssociations("deals", 2, "contacts", []int64{11, 3}) // contacts replaced
+	sim.SetAssociations("deals", 4, "contacts", nil)            // every contact removed
+	sim.SetAssociations("meetings", 9, "contacts", []int64{12}) // the attendee linked after the meeting was logged
+	// SeedAccounts puts contact c in company (c-1)%3+1 and each deal in its
+	// first contact's company.
+	sim.SetAssociations("companies", 2, "contacts", []int64{2, 3, 5, 8, 11, 14, 17, 20}) // contact 3 moves from company 3
+	sim.SetAssociations("companies", 3, "contacts", []int64{6, 9, 12, 15, 18})
+	sim.SetAssociations("companies", 1, "deals", nil) // company 1 loses its deals
 	if after := sim.Deals(); after["5"].Modified != before["5"].Modified {
 		t.Fatal("the simulator moved a deal's modification time for an association")
 	}
@@ -94,6 +99,11 @@ func TestHubSpotLinksChangedWithoutAnEditReachStaging(t *testing.T) {
 	got = queryStrings(t, wh, `select touch_id, coalesce(lead_id, '-') from stg_crm__touches where touch_id = 'meeting:9'`)
 	if want := "meeting:9|12"; strings.Join(got, " ") != want {
 		t.Errorf("meeting 9 = %v, want %s", got, want)
+	}
+	got = queryStrings(t, wh, `select object_type || ':' || record_id || '>' || account_id from stg_crm__account_links
+		where (object_type = 'lead' and record_id = '3') or (object_type = 'deal' and account_id = '1') order by 1`)
+	if want := "lead:3>2"; strings.Join(got, " ") != want {
+		t.Errorf("account links = %v, want %s", got, want)
 	}
 
 	// A sync that finds every link as loaded writes nothing.

@@ -38,9 +38,9 @@ func (s *Source) mapCompany(o *Object, archived bool, b *record.Batch) {
 // companies mapped since index first, and stores each company's full set as
 // snapshot links versioned with the company (the associations v4 batch
 // read, companies→contacts and companies→deals). HubSpot does not move a
-// company's hs_lastmodifieddate when only an association changes, so a
-// re-associated contact shows up once the company changes or is re-read in
-// the overlap; a contact's own company association is not read here.
+// company's hs_lastmodifieddate when only an association changes: the
+// companies_links stream re-reads them. A contact's own company association
+// is not read here.
 func (s *Source) companyLinks(ctx context.Context, first int, b *record.Batch) error {
 	ids := make([]string, 0, len(b.Accounts)-first)
 	for _, a := range b.Accounts[first:] {

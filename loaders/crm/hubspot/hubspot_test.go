@@ -449,7 +449,7 @@ func TestLinksWindow(t *testing.T) {
 		return loaded["5"]
 	}
 	sync(0)
-	sim.SetAssociations("deals", 5, []int64{3})
+	sim.SetAssociations("deals", 5, "contacts", []int64{3})
 	sync(10 * 24 * time.Hour)
 	if got := dealLeads(); slices.Equal(got, []string{"3"}) {
 		t.Errorf("deal 5, created 30 days ago, had its links re-read in a 10-day window: %v", got)

@@ -13,16 +13,17 @@ import (
 // since), so a deal created before its contact was attached, or a meeting
 // logged before its attendee was linked, would keep no lead for good.
 type linkCheck struct {
-	loaded        map[string][]string // record id → the lead ids loaded
+	loaded        map[string][]string // record id → its links loaded (crm.LinkLog)
 	read, changed int
 }
 
-// keepChanged moves into b the records of page (deals with their snapshot
-// associations, or touches) whose leads differ from the loaded ones. A
+// keepChanged moves into b the records of page (deals or companies with
+// their snapshot associations, or touches) whose links differ from the
+// loaded ones. A
 // record never loaded is left to its own stream, and so are rejects: that
 // stream has read and rejected the same record already.
 func (lc *linkCheck) keepChanged(page, b *record.Batch) {
-	lc.read += len(page.Deals) + len(page.Touches) + len(page.Rejects)
+	lc.read += len(page.Deals) + len(page.Touches) + len(page.Accounts) + len(page.Rejects)
 	if len(page.Deals) > 0 {
 		contacts := map[string][]record.DealContact{}
 		for _, dc := range page.DealContacts {
@@ -41,6 +42,24 @@ func (lc *linkCheck) keepChanged(page, b *record.Batch) {
 			lc.changed++
 		}
 	}
+	if len(page.Accounts) > 0 {
+		links := map[string][]record.AccountLink{}
+		for _, l := range page.AccountLinks {
+			links[l.AccountID] = append(links[l.AccountID], l)
+		}
+		for _, a := range page.Accounts {
+			linked := make([]string, 0, len(links[a.ID]))
+			for _, l := range links[a.ID] {
+				linked = append(linked, l.ObjectType+":"+l.RecordID)
+			}
+			if lc.same(a.ID, linked) {
+				continue
+			}
+			b.Accounts = append(b.Accounts, a)
+			b.AccountLinks = append(b.AccountLinks, links[a.ID]...)
+			lc.changed++
+		}
+	}
 	for _, t := range page.Touches {
 		var leads []string
 		if t.LeadID != "" {
@@ -54,17 +73,17 @@ func (lc *linkCheck) keepChanged(page, b *record.Batch) {
 	}
 }
 
-// same reports whether record id is loaded with exactly leads, or not
+// same reports whether record id is loaded with exactly links, or not
 // loaded at all (nothing to correct).
-func (lc *linkCheck) same(id string, leads []string) bool {
+func (lc *linkCheck) same(id string, links []string) bool {
 	loaded, ok := lc.loaded[id]
 	if !ok {
 		return true
 	}
-	if len(loaded) != len(leads) {
+	if len(loaded) != len(links) {
 		return false
 	}
-	a, b := slices.Clone(loaded), slices.Clone(leads)
+	a, b := slices.Clone(loaded), slices.Clone(links)
 	slices.SortFunc(a, compareIDs)
 	slices.SortFunc(b, compareIDs)
 	return slices.Equal(a, b)

@@ -46,8 +46,8 @@ type Options struct {
 	// BatchSize is records per batch (default 1000).
 	BatchSize int
 	// Objects are the object types to sync, a subset of AllObjects (empty:
-	// all). Each has a live and an archived stream; deals, meetings and
-	// calls also a links stream.
+	// all). Each has a live and an archived stream; all but contacts also a
+	// links stream.
 	Objects []string
 	// LinkWindow bounds the links streams to records created this long
 	// before the sync (0: every live record). HubSpot changes no record's
@@ -165,7 +165,8 @@ func NewSource(o Options) (*Source, error) {
 func (s *Source) System() string { return "hubspot" }
 
 // Streams implements crm.Source: live records by modification date, then
-// archived (deleted) ones, then the links of deals, meetings and calls.
+// archived (deleted) ones, then the links of deals, companies, meetings and
+// calls.
 func (s *Source) Streams() []string {
 	objects := s.o.Objects
 	if len(objects) == 0 {
@@ -186,11 +187,23 @@ func (s *Source) Streams() []string {
 // linksSuffix names an object's links stream.
 const linksSuffix = "_links"
 
-// linked reports whether objectType's records carry the lead they link to:
-// a deal its contacts, a meeting or call its attendee. (A company's links
-// are rows of their own, account links, not re-read.)
+// linked reports whether objectType's records carry links a links stream
+// re-reads: a deal its contacts, a meeting or call its attendee, a company
+// its contacts and deals.
 func linked(objectType string) bool {
-	return objectType == "deals" || objectType == "meetings" || objectType == "calls"
+	return objectType != "contacts"
+}
+
+// linkedObject names what a links stream of objectType compares in the
+// LinkLog.
+func linkedObject(objectType string) string {
+	switch objectType {
+	case "deals":
+		return record.LinkedDeals
+	case "companies":
+		return record.LinkedAccounts
+	}
+	return record.LinkedTouches
 }
 
 // cursor is a stream's resume point. Since is where the last complete sweep
@@ -230,16 +243,12 @@ func (s *Source) ReadRefreshing(ctx context.Context, stream, cur string, loaded 
 		return s.sweep(ctx, stream, c, nil, emit)
 	case "contacts_archived", "deals_archived", "companies_archived", "meetings_archived", "calls_archived":
 		return s.archived(ctx, strings.TrimSuffix(stream, "_archived"), c, emit)
-	case "deals_links", "meetings_links", "calls_links":
+	case "deals_links", "companies_links", "meetings_links", "calls_links":
 		if loaded == nil {
 			return fmt.Errorf("hubspot: stream %s compares links with those loaded: read it with ReadRefreshing", stream)
 		}
 		objectType := strings.TrimSuffix(stream, linksSuffix)
-		object := record.LinkedTouches
-		if objectType == "deals" {
-			object = record.LinkedDeals
-		}
-		links, err := loaded(ctx, object)
+		links, err := loaded(ctx, linkedObject(objectType))
 		if err != nil {
 			return fmt.Errorf("hubspot: %s: %w", stream, err)
 		}

@@ -27,8 +27,9 @@ const (
 // The records whose links a source may compare with the loaded ones (see
 // crm.LinkLog).
 const (
-	LinkedDeals   = "deals"   // a deal's contacts: the snapshot stored with its latest version
-	LinkedTouches = "touches" // a touch's lead, as its latest version names it
+	LinkedDeals    = "deals"    // a deal's contacts: the snapshot stored with its latest version
+	LinkedTouches  = "touches"  // a touch's lead, as its latest version names it
+	LinkedAccounts = "accounts" // an account's leads and deals: the snapshot stored with its latest version
 )
 
 // Lead is a person record: a HubSpot contact, a Salesforce Lead or Contact,

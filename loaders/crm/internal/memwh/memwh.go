@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -220,36 +221,13 @@ type Links struct{ W *WH }
 
 // Loaded implements crm.LinkLog.
 func (l Links) Loaded(_ context.Context, source, object string) (map[string][]string, error) {
-	out := map[string][]string{}
 	switch object {
 	case "deals":
-		latest := l.W.Latest("raw_crm__deals", "deal_id")
-		for id, d := range latest {
-			if d.Get("source_system") == source {
-				out[id] = []string{}
-			}
-		}
-		t := l.W.Table("raw_crm__deal_contacts")
-		if t == nil {
-			return out, nil
-		}
-		idx := map[string]int{}
-		for i, c := range t.Schema.Columns {
-			idx[c.Name] = i
-		}
-		for _, r := range t.Rows {
-			a := Row{vals: r, idx: idx}
-			id, _ := a.Get("deal_id").(string)
-			d, ok := latest[id]
-			if !ok || d.Get("source_system") != source || a.Get("source_system") != source || a.Get("is_snapshot") != true || a.Get("is_deleted") == true ||
-				!tsOf(a.Get("modified_at")).Equal(tsOf(d.Get("modified_at"))) || !tsOf(a.Get("loaded_at")).Equal(tsOf(d.Get("loaded_at"))) {
-				continue
-			}
-			if lead, _ := a.Get("lead_id").(string); lead != "" {
-				out[id] = append(out[id], lead)
-			}
-		}
+		return l.snapshots(source, "raw_crm__deals", "deal_id", "raw_crm__deal_contacts", "lead_id"), nil
+	case "accounts":
+		return l.snapshots(source, "raw_crm__accounts", "account_id", "raw_crm__account_links", "object_type", "record_id"), nil
 	case "touches":
+		out := map[string][]string{}
 		for id, t := range l.W.Latest("raw_crm__touches", "touch_id") {
 			if t.Get("source_system") != source {
 				continue
@@ -259,8 +237,44 @@ func (l Links) Loaded(_ context.Context, source, object string) (map[string][]st
 				out[id] = []string{lead}
 			}
 		}
-	default:
-		return nil, fmt.Errorf("memwh: no links are kept for %q", object)
+		return out, nil
 	}
-	return out, nil
+	return nil, fmt.Errorf("memwh: no links are kept for %q", object)
+}
+
+// snapshots maps each record of table (keyed by key) to the snapshot rows
+// of linkTable written with its latest version, each given as its cols
+// joined by ":".
+func (l Links) snapshots(source, table, key, linkTable string, cols ...string) map[string][]string {
+	out := map[string][]string{}
+	latest := l.W.Latest(table, key)
+	for id, r := range latest {
+		if r.Get("source_system") == source {
+			out[id] = []string{}
+		}
+	}
+	t := l.W.Table(linkTable)
+	if t == nil {
+		return out
+	}
+	idx := map[string]int{}
+	for i, c := range t.Schema.Columns {
+		idx[c.Name] = i
+	}
+	for _, vals := range t.Rows {
+		link := Row{vals: vals, idx: idx}
+		id, _ := link.Get(key).(string)
+		r, ok := latest[id]
+		if !ok || r.Get("source_system") != source || link.Get("source_system") != source ||
+			link.Get("is_snapshot") != true || link.Get("is_deleted") == true ||
+			!tsOf(link.Get("modified_at")).Equal(tsOf(r.Get("modified_at"))) || !tsOf(link.Get("loaded_at")).Equal(tsOf(r.Get("loaded_at"))) {
+			continue
+		}
+		parts := make([]string, len(cols))
+		for i, c := range cols {
+			parts[i], _ = link.Get(c).(string)
+		}
+		out[id] = append(out[id], strings.Join(parts, ":"))
+	}
+	return out
 }
