@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"regexp"
 	"testing"
+	"time"
 
 	"github.com/sam-attribution/sam/tests/salesforcesim"
 )
@@ -219,5 +220,53 @@ func TestClientCredentialsSessionsExpire(t *testing.T) {
 	}
 	if s.TokensIssued() != 1 {
 		t.Fatalf("tokens issued %d, want 1", s.TokensIssued())
+	}
+}
+
+// TestGetDeleted follows sObject Get Deleted's contract (REST API Developer
+// Guide; getDeleted() in the SOAP API Developer Guide): a record deleted
+// for good leaves queryAll and stays in the delete log, listed with its
+// deletedDate; a window of a minute or less, or starting more than 15 days
+// before today, is refused with INVALID_REPLICATION_DATE in the REST error
+// shape.
+func TestGetDeleted(t *testing.T) {
+	s := salesforcesim.New(salesforcesim.Config{})
+	defer s.Close()
+	s.Seed(7, 0, 0)
+	s.Purge("00Q000000000005")
+	_, body := get(t, s, "/services/data/v59.0/queryAll?q="+url.QueryEscape(soql))
+	if regexp.MustCompile(`00Q000000000005`).Match(body) {
+		t.Error("queryAll returned a record purged from the Recycle Bin")
+	}
+	now := time.Now().UTC()
+	window := func(from, to time.Time) string {
+		return "/services/data/v59.0/sobjects/Lead/deleted/?start=" + url.QueryEscape(from.Format(time.RFC3339)) + "&end=" + url.QueryEscape(to.Format(time.RFC3339))
+	}
+	resp, body := get(t, s, window(now.Add(-time.Hour), now.Add(time.Hour)))
+	var res struct {
+		DeletedRecords []struct {
+			ID          string `json:"id"`
+			DeletedDate string `json:"deletedDate"`
+		} `json:"deletedRecords"`
+		EarliestDateAvailable string `json:"earliestDateAvailable"`
+		LatestDateCovered     string `json:"latestDateCovered"`
+	}
+	if err := json.Unmarshal(body, &res); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("Get Deleted: HTTP %d %s (%v)", resp.StatusCode, body, err)
+	}
+	if len(res.DeletedRecords) != 1 || res.DeletedRecords[0].ID != "00Q000000000005" || res.DeletedRecords[0].DeletedDate == "" ||
+		res.EarliestDateAvailable == "" || res.LatestDateCovered == "" {
+		t.Errorf("Get Deleted answered %s", body)
+	}
+	for name, path := range map[string]string{
+		"a one-minute window":   window(now.Add(-time.Minute), now),
+		"a start 16 days ago":   window(now.Add(-16*24*time.Hour), now),
+		"a start after its end": window(now, now.Add(-time.Hour)),
+	} {
+		resp, body := get(t, s, path)
+		var errs []struct{ ErrorCode, Message string }
+		if err := json.Unmarshal(body, &errs); err != nil || resp.StatusCode != 400 || len(errs) != 1 || errs[0].ErrorCode != "INVALID_REPLICATION_DATE" {
+			t.Errorf("%s: HTTP %d %s, want 400 INVALID_REPLICATION_DATE", name, resp.StatusCode, body)
+		}
 	}
 }

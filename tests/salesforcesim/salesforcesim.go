@@ -10,7 +10,9 @@
 // limit, that counts every request exceeding it. Fault modes inject
 // concurrent-limit REQUEST_LIMIT_EXCEEDED storms, 5xx, slow and hung responses,
 // truncated JSON, duplicates across pages, QUERY_TIMEOUT on wide queries,
-// records modified mid-sync and deletions. The OAuth 2.0 client
+// records modified mid-sync and deletions. Records deleted for good (Purge)
+// leave queryAll and stay in the delete log that sObject Get Deleted reads,
+// with its 15-day reach, purges and id limit. The OAuth 2.0 client
 // credentials flow issues sessions that expire, as a connected app's do
 // after the session timeout. It runs on loopback via httptest and imports
 // only the standard library.
@@ -47,8 +49,12 @@ type Config struct {
 	// QUERY_TIMEOUT (0: never).
 	TimeoutAbove int
 	RetryAfter   time.Duration // sent with REQUEST_LIMIT_EXCEEDED; default none
-	Faults       Faults
-	Seed         uint64
+	// MaxDeletedIDs is the most ids one sObject Get Deleted call returns
+	// before failing with EXCEEDED_ID_LIMIT (default 600,000, the
+	// documented limit).
+	MaxDeletedIDs int
+	Faults        Faults
+	Seed          uint64
 	// ConsumerKey and ConsumerSecret enable the client credentials flow
 	// at /services/oauth2/token. SessionRequests is how many API requests
 	// a session it issues answers before it expires (0: never); it stands
@@ -86,8 +92,12 @@ type Record struct {
 	Fields   map[string]any // without Id, SystemModstamp, IsDeleted
 	Modstamp time.Time
 	Deleted  bool
-	Version  int
-	Bad      bool // the loader must reject it
+	// Purged: deleted and gone from the Recycle Bin (emptied, or deleted
+	// for good), so no query or queryAll returns it; only the delete log
+	// still lists it.
+	Purged  bool
+	Version int
+	Bad     bool // the loader must reject it
 }
 
 // Server is a running simulator.
@@ -102,6 +112,10 @@ type Server struct {
 	nextLoc  int
 	window   []time.Time
 	rng      *rand.Rand
+
+	// deleteLogFrom is the oldest deletion the delete log still holds
+	// (zero: all of them).
+	deleteLogFrom time.Time
 
 	sessions map[string]int // issued access token -> API requests it has left (-1: no end)
 	issued   atomic.Int64
@@ -138,6 +152,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.DailyLimit <= 0 {
 		cfg.DailyLimit = 15000
+	}
+	if cfg.MaxDeletedIDs <= 0 {
+		cfg.MaxDeletedIDs = 600000
 	}
 	if cfg.Faults.HangDelay <= 0 {
 		cfg.Faults.HangDelay = 5 * time.Second
@@ -415,6 +432,45 @@ func (s *Server) Delete(ids ...string) {
 	}
 }
 
+// Purge deletes the records with these ids for good: deleted, then gone
+// from the Recycle Bin, as when a user empties it or an admin hard-deletes.
+// queryAll no longer returns them (it returns deleted records only while
+// they are in the bin: REST API Developer Guide, QueryAll); the delete log
+// that sObject Get Deleted reads still lists them.
+func (s *Server) Purge(ids ...string) {
+	s.PurgeAt(time.Time{}, ids...)
+}
+
+// PurgeAt is Purge with the deletion stamped at (zero: now) for records
+// still live.
+func (s *Server) PurgeAt(at time.Time, ids ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range ids {
+		r := s.byID[id]
+		if r == nil || r.Purged {
+			continue
+		}
+		if !r.Deleted {
+			r.Deleted, r.Modstamp = true, stamp(r.Modstamp)
+			if !at.IsZero() {
+				r.Modstamp = at.UTC()
+			}
+		}
+		r.Purged = true
+	}
+}
+
+// TrimDeleteLog drops the delete log's entries before t, as Salesforce's
+// background process does when the log grows past its limit (getDeleted()
+// in the SOAP API Developer Guide): sObject Get Deleted then refuses a
+// window that starts before t with INVALID_REPLICATION_DATE.
+func (s *Server) TrimDeleteLog(t time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.deleteLogFrom = t.UTC()
+}
+
 // Final is a record's final state.
 type Final struct {
 	Modified time.Time
@@ -618,6 +674,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		body = res
+	case strings.HasPrefix(rest, "sobjects/") && strings.HasSuffix(strings.TrimSuffix(rest, "/"), "/deleted"):
+		object := strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(rest, "sobjects/"), "/"), "/deleted")
+		res, code, errCode, msg := s.deleted(object, r.URL.Query().Get("start"), r.URL.Query().Get("end"))
+		if code != 200 {
+			s.fail(w, code, errCode, msg)
+			return
+		}
+		body = res
 	case strings.HasPrefix(rest, "query/") || strings.HasPrefix(rest, "queryAll/"):
 		_, id, _ := strings.Cut(rest, "/")
 		res, ok := s.page(id, prefix+"query", every(f.EveryDuplicate))
@@ -668,6 +732,67 @@ func (s *Server) mutate(k int, del bool) {
 	}
 }
 
+// deletedAnswer is sObject Get Deleted's response body (REST API Developer
+// Guide, "sObject Get Deleted" and "Get a List of Deleted Records Within a
+// Given Timeframe").
+type deletedAnswer struct {
+	DeletedRecords        []deletedRecord `json:"deletedRecords"`
+	EarliestDateAvailable string          `json:"earliestDateAvailable"`
+	LatestDateCovered     string          `json:"latestDateCovered"`
+}
+
+type deletedRecord struct {
+	ID          string `json:"id"`
+	DeletedDate string `json:"deletedDate"`
+}
+
+// deleted answers sObject Get Deleted for [start, end] as getDeleted()'s
+// rules in the SOAP API Developer Guide state them: start must precede end
+// by more than a minute, results reach back no more than 15 days before the
+// day of the call, a window reaching before what the delete log still holds
+// is refused, all with INVALID_REPLICATION_DATE; more than 600,000 ids is
+// EXCEEDED_ID_LIMIT. The seconds of start and end are ignored (salesforcer's
+// sf_get_deleted notes it). deletedDate is the record's SystemModstamp.
+func (s *Server) deleted(object, startParam, endParam string) (any, int, string, string) {
+	start, err1 := time.Parse(time.RFC3339, startParam)
+	end, err2 := time.Parse(time.RFC3339, endParam)
+	if err1 != nil || err2 != nil {
+		return nil, 400, "INVALID_REPLICATION_DATE", "start and end must be ISO 8601 date-times"
+	}
+	start, end = start.UTC().Truncate(time.Minute), end.UTC().Truncate(time.Minute)
+	if end.Sub(start) <= time.Minute {
+		return nil, 400, "INVALID_REPLICATION_DATE", "startDate must be more than one minute before endDate"
+	}
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	if start.Before(today.AddDate(0, 0, -15)) {
+		return nil, 400, "INVALID_REPLICATION_DATE", "startDate is more than 15 days before today"
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	recs, ok := s.objects[object]
+	if !ok {
+		return nil, 404, "NOT_FOUND", "The requested resource does not exist"
+	}
+	if start.Before(s.deleteLogFrom) {
+		return nil, 400, "INVALID_REPLICATION_DATE", "the delete log was purged after startDate"
+	}
+	out := deletedAnswer{DeletedRecords: []deletedRecord{}, LatestDateCovered: sfTime(end)}
+	earliest := s.deleteLogFrom
+	if earliest.IsZero() {
+		earliest = today.AddDate(0, 0, -15)
+	}
+	out.EarliestDateAvailable = sfTime(earliest)
+	for _, r := range recs {
+		if r.Deleted && !r.Modstamp.Before(start) && !r.Modstamp.After(end) {
+			out.DeletedRecords = append(out.DeletedRecords, deletedRecord{ID: r.ID, DeletedDate: sfTime(r.Modstamp)})
+		}
+	}
+	if len(out.DeletedRecords) > s.cfg.MaxDeletedIDs {
+		return nil, 400, "EXCEEDED_ID_LIMIT", "too many ids; choose start and end dates closer together"
+	}
+	return out, 200, "", ""
+}
+
 func parseLiteral(v string) (time.Time, error) {
 	return time.Parse(time.RFC3339, v)
 }
@@ -702,7 +827,7 @@ func (s *Server) query(q string, all bool, timeoutAbove int, base string) (any, 
 	}
 	var match []*Record
 	for _, r := range recs {
-		if (all || !r.Deleted) && !r.Modstamp.Before(lo) && r.Modstamp.Before(hi) {
+		if (all || !r.Deleted) && !r.Purged && !r.Modstamp.Before(lo) && r.Modstamp.Before(hi) {
 			match = append(match, r)
 		}
 	}

@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,6 +38,15 @@ var ErrQueryTimeout = errors.New("salesforce: QUERY_TIMEOUT")
 // the allowance is counted over a rolling 24 hours, so no backoff inside a
 // run can wait it out. The sync stops; its cursor resumes it on a later run.
 var ErrDailyLimit = errors.New("salesforce: the org's rolling 24-hour API request allowance is used up (REQUEST_LIMIT_EXCEEDED)")
+
+// ErrReplicationDate is INVALID_REPLICATION_DATE from sObject Get Deleted:
+// the window reaches back before what the org's delete log still holds
+// (15 days at most, less once the log is purged), or is a minute or less.
+var ErrReplicationDate = errors.New("salesforce: INVALID_REPLICATION_DATE")
+
+// ErrTooManyDeleted is EXCEEDED_ID_LIMIT from sObject Get Deleted: more
+// than 600,000 ids in the window, which must be narrowed.
+var ErrTooManyDeleted = errors.New("salesforce: EXCEEDED_ID_LIMIT")
 
 // APIError is a non-retryable error response.
 type APIError struct {
@@ -140,7 +150,44 @@ type QueryResult struct {
 
 // QueryAll starts a SOQL query that includes deleted and archived rows.
 func (c *Client) QueryAll(ctx context.Context, soql string) (*QueryResult, error) {
-	return c.get(ctx, "/services/data/"+c.version+"/queryAll?q="+url.QueryEscape(soql))
+	var out QueryResult
+	if err := c.get(ctx, "/services/data/"+c.version+"/queryAll?q="+url.QueryEscape(soql), &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// DeletedResult is sObject Get Deleted's answer (REST API Developer Guide,
+// "sObject Get Deleted"; the fields are getDeleted()'s GetDeletedResult).
+type DeletedResult struct {
+	DeletedRecords []DeletedRecord `json:"deletedRecords"`
+	// EarliestDateAvailable is when the delete log was last purged of the
+	// object's entries.
+	EarliestDateAvailable string `json:"earliestDateAvailable"`
+	// LatestDateCovered is where the next window must start: deletions
+	// still under way at the window's end come after it.
+	LatestDateCovered string `json:"latestDateCovered"`
+}
+
+// DeletedRecord is one deletion: the record's id and SystemModstamp at
+// deletion.
+type DeletedRecord struct {
+	ID          string `json:"id"`
+	DeletedDate string `json:"deletedDate"`
+}
+
+// Deleted lists the records of object deleted in [start, end], whether
+// still in the Recycle Bin or purged from it.
+func (c *Client) Deleted(ctx context.Context, object string, start, end time.Time) (*DeletedResult, error) {
+	// ISO 8601 with an offset, as the guide's example writes it.
+	const layout = "2006-01-02T15:04:05-07:00"
+	path := "/services/data/" + c.version + "/sobjects/" + url.PathEscape(object) + "/deleted/?start=" +
+		url.QueryEscape(start.UTC().Format(layout)) + "&end=" + url.QueryEscape(end.UTC().Format(layout))
+	var out DeletedResult
+	if err := c.get(ctx, path, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }
 
 // More fetches the page a nextRecordsUrl names, as given: a queryAll's
@@ -150,7 +197,11 @@ func (c *Client) More(ctx context.Context, nextRecordsURL string) (*QueryResult,
 	if !strings.HasPrefix(nextRecordsURL, "/services/data/") {
 		return nil, fmt.Errorf("salesforce: unexpected nextRecordsUrl %q", nextRecordsURL)
 	}
-	return c.get(ctx, nextRecordsURL)
+	var out QueryResult
+	if err := c.get(ctx, nextRecordsURL, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }
 
 // APIUsage is the last Sforce-Limit-Info reading: requests used today and
@@ -166,8 +217,8 @@ type sfError struct {
 	ErrorCode string `json:"errorCode"`
 }
 
-func (c *Client) get(ctx context.Context, path string) (*QueryResult, error) {
-	var out QueryResult
+// get sends a GET and decodes a 200's body into out.
+func (c *Client) get(ctx context.Context, path string, out any) error {
 	op := func(ctx context.Context) error {
 		if err := c.pace(ctx); err != nil {
 			return err
@@ -202,10 +253,12 @@ func (c *Client) get(ctx context.Context, path string) (*QueryResult, error) {
 		c.readUsage(resp.Header.Get("Sforce-Limit-Info"))
 		if resp.StatusCode == http.StatusOK {
 			c.sessionServed(token)
-			out = QueryResult{}
+			// A body cut short on an earlier attempt may have half-filled
+			// out, and decoding reuses what it finds there.
+			reflect.ValueOf(out).Elem().SetZero()
 			dec := json.NewDecoder(bytes.NewReader(data))
 			dec.UseNumber()
-			if err := dec.Decode(&out); err != nil {
+			if err := dec.Decode(out); err != nil {
 				return retry.Mark(fmt.Errorf("salesforce: GET %s: bad JSON (%d bytes): %w", shortPath(path), len(data), err), 0)
 			}
 			return nil
@@ -224,6 +277,10 @@ func (c *Client) get(ctx context.Context, path string) (*QueryResult, error) {
 			return retry.Mark(&APIError{Status: resp.StatusCode, Code: e.ErrorCode, Message: e.Message}, 0)
 		case e.ErrorCode == "QUERY_TIMEOUT":
 			return fmt.Errorf("%w: %s", ErrQueryTimeout, e.Message)
+		case e.ErrorCode == "INVALID_REPLICATION_DATE":
+			return fmt.Errorf("%w: %s", ErrReplicationDate, e.Message)
+		case e.ErrorCode == "EXCEEDED_ID_LIMIT":
+			return fmt.Errorf("%w: %s", ErrTooManyDeleted, e.Message)
 		case e.ErrorCode == "REQUEST_LIMIT_EXCEEDED" && concurrencyLimit(e.Message):
 			// Too many long-running requests at once: that passes as they end.
 			c.log.Warn("salesforce concurrent request limit exceeded; backing off", "message", e.Message, "retry_after", after)
@@ -236,11 +293,7 @@ func (c *Client) get(ctx context.Context, path string) (*QueryResult, error) {
 		}
 		return &APIError{Status: resp.StatusCode, Code: e.ErrorCode, Message: e.Message}
 	}
-	err := retry.Do(ctx, c.retryPolicy(), op)
-	if err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return retry.Do(ctx, c.retryPolicy(), op)
 }
 
 // session returns the access token, logging in first when the client has

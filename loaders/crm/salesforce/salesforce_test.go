@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -81,6 +82,11 @@ func (h *harness) sync(ctx context.Context) (loaders.Counts, error) {
 	return crm.Sync(ctx, h.wh, h.src, crm.Options{RunID: "test", Cursors: h.cursors})
 }
 
+func (h *harness) syncStreams(t *testing.T, streams ...string) error {
+	_, err := crm.Sync(t.Context(), h.wh, h.src, crm.Options{RunID: "test", Cursors: h.cursors, Streams: streams})
+	return err
+}
+
 // verify checks the latest loaded version of every record of every object
 // against the server's final state.
 func (h *harness) verify(t *testing.T) {
@@ -127,7 +133,10 @@ func (h *harness) verify(t *testing.T) {
 				}
 				continue
 			}
-			if !g.Get("modified_at").(time.Time).Equal(f.Modified) || g.Get("is_deleted") != f.Deleted || g.Get(o.marker) != f.Marker {
+			// A deletion read from the delete log is a version with no
+			// fields: its marker is whatever the last version said, or none.
+			marker := g.Get(o.marker) == f.Marker || (f.Deleted && g.Get(o.marker) == nil)
+			if !g.Get("modified_at").(time.Time).Equal(f.Modified) || g.Get("is_deleted") != f.Deleted || !marker {
 				if stale++; stale <= 3 {
 					t.Errorf("%s %s: got (%v, deleted=%v, %v), want (%v, deleted=%v, %v)", o.object, id,
 						g.Get("modified_at"), g.Get("is_deleted"), g.Get(o.marker), f.Modified, f.Deleted, f.Marker)
@@ -167,7 +176,9 @@ func (h *harness) verifyAccountLinks(t *testing.T) {
 			if f.AccountID != "" {
 				acc = f.AccountID
 			}
-			if !ok || g.Get("account_id") != acc || g.Get("is_deleted") != f.Deleted || !g.Get("modified_at").(time.Time).Equal(f.Modified) ||
+			// A deletion from the delete log names no account.
+			account := g.Get("account_id") == acc || (f.Deleted && g.Get("account_id") == nil)
+			if !ok || !account || g.Get("is_deleted") != f.Deleted || !g.Get("modified_at").(time.Time).Equal(f.Modified) ||
 				g.Get("object_type") != o.kind || g.Get("record_id") != id || g.Get("is_snapshot") != false {
 				if wrong++; wrong <= 3 {
 					t.Errorf("%s %s: link %v (loaded %v), want account %v, deleted=%v, modified %v", o.object, id, g, ok, acc, f.Deleted, f.Modified)
@@ -509,5 +520,111 @@ func TestConvertedLeadStagesNeverPrecedeItsCreation(t *testing.T) {
 	got = convertedLead(t, "2024-05-01T22:30:00.000+0000", "2024-05-08T10:00:00.000+0000", "2024-05-01")
 	if want := time.Date(2024, 5, 1, 22, 30, 0, 0, time.UTC); !want.Equal(got["sql_at"].(time.Time)) {
 		t.Errorf("sql_at %v, want the creation %v: the conversion day began before it", got["sql_at"], want)
+	}
+}
+
+// TestPurgedDeletionsAreLoaded: a Lead and an Opportunity deleted and
+// emptied from the Recycle Bin between two syncs never come back from
+// queryAll, so they stayed live in SAM, the Opportunity's revenue counted.
+// The delete log, read through sObject Get Deleted, still lists them.
+func TestPurgedDeletionsAreLoaded(t *testing.T) {
+	// Get Deleted ignores seconds, so a deletion is read once its minute
+	// has passed: the loader's clock runs two minutes ahead.
+	h := newHarnessWith(t, 30, 10, 0, salesforcesim.Config{}, 5*time.Second, func(o *salesforce.Options) {
+		o.Now = func() time.Time { return time.Now().Add(2 * time.Minute) }
+	})
+	if _, err := h.sync(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	lead, opp := "00Q000000000020", "006000000000003"
+	h.sim.Purge(lead, opp)
+	if _, err := h.sync(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.wh.Latest(record.LeadsTable, "lead_id")[lead].Get("is_deleted"); got != true {
+		t.Errorf("purged Lead %s: is_deleted %v, want true", lead, got)
+	}
+	if got := h.wh.Latest(record.DealsTable, "deal_id")[opp].Get("is_deleted"); got != true {
+		t.Errorf("purged Opportunity %s: is_deleted %v, want true", opp, got)
+	}
+	h.verify(t)
+}
+
+// TestDeletionsNarrowTheWindowPastTheIDLimit: Get Deleted fails a window
+// holding more ids than it returns (EXCEEDED_ID_LIMIT); the stream halves
+// the window until each part fits, and reads every deletion.
+func TestDeletionsNarrowTheWindowPastTheIDLimit(t *testing.T) {
+	h := newHarness(t, 30, 10, 0, salesforcesim.Config{MaxDeletedIDs: 2}, 5*time.Second)
+	if err := h.syncStreams(t, "Lead"); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	var purged []string
+	for i, ago := range []time.Duration{13 * 24 * time.Hour, 9 * 24 * time.Hour, 5 * 24 * time.Hour, 2 * time.Hour, 30 * time.Minute} {
+		id := fmt.Sprintf("00Q%012d", i+1)
+		h.sim.PurgeAt(now.Add(-ago), id)
+		purged = append(purged, id)
+	}
+	if err := h.syncStreams(t, "Lead_deleted"); err != nil {
+		t.Fatal(err)
+	}
+	leads := h.wh.Latest(record.LeadsTable, "lead_id")
+	for _, id := range purged {
+		if got := leads[id].Get("is_deleted"); got != true {
+			t.Errorf("Lead %s deleted and purged: is_deleted %v, want true", id, got)
+		}
+	}
+}
+
+// TestDeletionsTheLogNoLongerHoldsAreReported: when Salesforce has purged
+// its delete log past the window (INVALID_REPLICATION_DATE), the lost
+// deletions cannot be read; the sync says so at ERROR and goes on, and
+// later deletions are still read.
+func TestDeletionsTheLogNoLongerHoldsAreReported(t *testing.T) {
+	var logs strings.Builder
+	h := newHarnessWith(t, 30, 10, 0, salesforcesim.Config{}, 5*time.Second, func(o *salesforce.Options) {
+		o.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelError}))
+		o.Now = func() time.Time { return time.Now().Add(2 * time.Minute) }
+	})
+	if err := h.syncStreams(t, "Lead", "Lead_deleted"); err != nil {
+		t.Fatal(err)
+	}
+	h.sim.TrimDeleteLog(time.Now().Add(-time.Minute))
+	if err := h.syncStreams(t, "Lead", "Lead_deleted"); err != nil {
+		t.Fatalf("a delete log purged past the window stopped the sync: %v", err)
+	}
+	if !strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "delete log no longer covers") {
+		t.Errorf("the lost window was not reported at ERROR; log:\n%s", logs.String())
+	}
+	h.sim.Purge("00Q000000000004")
+	if err := h.syncStreams(t, "Lead", "Lead_deleted"); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.wh.Latest(record.LeadsTable, "lead_id")["00Q000000000004"].Get("is_deleted"); got != true {
+		t.Errorf("a Lead purged after the log's purge: is_deleted %v, want true", got)
+	}
+}
+
+// TestDeletionsPastTheLogsReachAreReported: a sync 20 days after the last
+// cannot read the first days' deletions (the log reaches back 15); it says
+// so at ERROR and reads the rest.
+func TestDeletionsPastTheLogsReachAreReported(t *testing.T) {
+	var logs strings.Builder
+	h := newHarnessWith(t, 30, 10, 0, salesforcesim.Config{}, 5*time.Second, func(o *salesforce.Options) {
+		o.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelError}))
+	})
+	last := time.Now().UTC().Add(-20 * 24 * time.Hour).Format(time.RFC3339)
+	if err := h.cursors.Save(t.Context(), "salesforce", "Lead_deleted", `{"since":"`+last+`"}`); err != nil {
+		t.Fatal(err)
+	}
+	h.sim.PurgeAt(time.Now().Add(-3*24*time.Hour), "00Q000000000007")
+	if err := h.syncStreams(t, "Lead", "Lead_deleted"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "older than the delete log's 15 days") {
+		t.Errorf("the unreadable days were not reported at ERROR; log:\n%s", logs.String())
+	}
+	if got := h.wh.Latest(record.LeadsTable, "lead_id")["00Q000000000007"].Get("is_deleted"); got != true {
+		t.Errorf("a Lead purged 3 days ago: is_deleted %v, want true", got)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -166,10 +167,28 @@ func (s *Source) Client() *Client { return s.c }
 // System implements crm.Source.
 func (s *Source) System() string { return "salesforce" }
 
-// Streams implements crm.Source.
+// Streams implements crm.Source: each object's records by SystemModstamp,
+// then the deletions of those that can be deleted on their own.
 func (s *Source) Streams() []string {
-	return []string{"Lead", "Contact", "Opportunity", "OpportunityContactRole", "OpportunityHistory", "CampaignMember", "Account"}
+	streams := []string{"Lead", "Contact", "Opportunity", "OpportunityContactRole", "OpportunityHistory", "CampaignMember", "Account"}
+	for _, o := range deletable {
+		streams = append(streams, o+deletedSuffix)
+	}
+	return streams
 }
+
+// deletable are the objects a deletions stream reads from the delete log.
+// An OpportunityHistory row goes with its Opportunity.
+var deletable = []string{"Lead", "Contact", "Opportunity", "OpportunityContactRole", "CampaignMember", "Account"}
+
+// deletedSuffix names an object's deletions stream.
+const deletedSuffix = "_deleted"
+
+// deleteLogReach is how far back a deletions stream reads: sObject Get
+// Deleted answers for no more than 15 days before the day of the call
+// (getDeleted() in the SOAP API Developer Guide); 14 keeps clear of that
+// day's boundary.
+const deleteLogReach = 14 * 24 * time.Hour
 
 func (s *Source) fields(object string) []string {
 	base := []string{"Id", "CreatedDate", "SystemModstamp", "IsDeleted"}
@@ -232,6 +251,9 @@ var epoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 // SystemModstamp order; a query that times out is retried on the first half
 // of its window, and the window grows again after successes.
 func (s *Source) Read(ctx context.Context, stream, cur string, emit func(context.Context, *record.Batch) error) error {
+	if object, ok := strings.CutSuffix(stream, deletedSuffix); ok && slices.Contains(deletable, object) {
+		return s.readDeleted(ctx, object, cur, emit)
+	}
 	fields := s.fields(stream)
 	if fields == nil {
 		return fmt.Errorf("salesforce: unknown stream %q", stream)
@@ -303,6 +325,153 @@ func (s *Source) Read(ctx context.Context, stream, cur string, emit func(context
 	}
 	b.Cursor = cursor{Since: c.Start}.String()
 	return emit(ctx, &b)
+}
+
+// readDeleted reads the deletions of object from the org's delete log
+// (sObject Get Deleted), from where the last read ended, less the overlap,
+// to now. queryAll returns a deleted record only while it is in the
+// Recycle Bin: one deleted and emptied from the bin between two syncs, or
+// deleted for good, is seen only here. Each deletion loads as a version of
+// the record with nothing but its id, is_deleted and the deletion's time.
+func (s *Source) readDeleted(ctx context.Context, object, cur string, emit func(context.Context, *record.Batch) error) error {
+	var c cursor
+	if cur != "" {
+		if err := json.Unmarshal([]byte(cur), &c); err != nil {
+			return fmt.Errorf("salesforce: bad %s%s cursor %q: %w", object, deletedSuffix, cur, err)
+		}
+	}
+	end := s.o.Now().UTC().Truncate(time.Minute)
+	reach := end.Add(-deleteLogReach)
+	from := reach // a first read takes all the log still holds
+	if !c.Since.IsZero() {
+		from = c.Since.Add(-s.overlap)
+		if from.Before(reach) {
+			s.log.Error("salesforce deletions older than the delete log's 15 days cannot be read: records of this object deleted and emptied from the Recycle Bin in this time stay live in SAM",
+				"object", object, "from", from, "to", reach)
+			from = reach
+		}
+	}
+	from = from.Truncate(time.Minute)
+	var b record.Batch
+	span := end.Sub(from)
+	// Get Deleted refuses a window of a minute or less.
+	for end.Sub(from) > time.Minute {
+		to := from.Add(span)
+		if to.After(end) || to.Sub(from) <= time.Minute {
+			to = end
+		}
+		res, err := s.c.Deleted(ctx, object, from, to)
+		switch {
+		case errors.Is(err, ErrTooManyDeleted):
+			span = (to.Sub(from) / 2).Truncate(time.Minute)
+			if span <= time.Minute {
+				return fmt.Errorf("salesforce: %s deletions: %w even over %s", object, err, to.Sub(from))
+			}
+			continue
+		case errors.Is(err, ErrReplicationDate):
+			// The log was purged after from: what it lost, nothing can
+			// recover; the rest of the window is read from the earliest
+			// start it still answers.
+			start, ok, cerr := s.earliestCovered(ctx, object, from, to)
+			if cerr != nil {
+				return s.stop(ctx, cursor{Since: from}, &b, cerr, emit)
+			}
+			if !ok {
+				start = to
+			}
+			s.log.Error("salesforce's delete log no longer covers this window: records of this object deleted and emptied from the Recycle Bin in it stay live in SAM until they are reloaded",
+				"object", object, "from", from, "to", start, "error", err)
+			from = start
+			continue
+		case err != nil:
+			return s.stop(ctx, cursor{Since: from}, &b, err, emit)
+		}
+		for _, d := range res.DeletedRecords {
+			s.mapDeletion(object, d, &b)
+		}
+		next := to
+		// Deletions under way at the window's end come after
+		// latestDateCovered: the next window starts there.
+		if t, err := record.ParseTime(res.LatestDateCovered); err == nil && t.After(from) && t.Before(to) {
+			next = t.Truncate(time.Minute)
+		}
+		if !next.After(from) {
+			next = to
+		}
+		from = next
+		span *= 2
+	}
+	b.Cursor = cursor{Since: from}.String()
+	return emit(ctx, &b)
+}
+
+// earliestCovered finds, to the minute, the earliest start after from for
+// which Get Deleted answers the window ending at to (the delete log was
+// purged after from); ok is false when no window of over a minute is
+// answered. It bisects: about 15 requests over the log's 15 days.
+func (s *Source) earliestCovered(ctx context.Context, object string, from, to time.Time) (time.Time, bool, error) {
+	covered := func(start time.Time) (bool, error) {
+		_, err := s.c.Deleted(ctx, object, start, to)
+		switch {
+		case errors.Is(err, ErrReplicationDate):
+			return false, nil
+		case err == nil || errors.Is(err, ErrTooManyDeleted):
+			return true, nil
+		}
+		return false, err
+	}
+	lo, hi := from, to.Add(-2*time.Minute)
+	if !hi.After(lo) {
+		return time.Time{}, false, nil
+	}
+	if ok, err := covered(hi); !ok || err != nil {
+		return time.Time{}, false, err
+	}
+	for {
+		mid := lo.Add(hi.Sub(lo) / 2).Truncate(time.Minute)
+		if !mid.After(lo) {
+			return hi, true, nil
+		}
+		ok, err := covered(mid)
+		if err != nil {
+			return time.Time{}, false, err
+		}
+		if ok {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+}
+
+// mapDeletion maps one deletion onto the record's raw table: a version
+// with only the id, is_deleted and the deletion's time, which staging
+// takes over every earlier version. A Contact's or Opportunity's account
+// link goes with it.
+func (s *Source) mapDeletion(object string, d DeletedRecord, b *record.Batch) {
+	var v record.Fields
+	id := v.Require("id", d.ID)
+	at := v.Time("deletedDate", v.Require("deletedDate", d.DeletedDate))
+	if v.Err != nil {
+		s.reject(b, object+deletedSuffix, map[string]any{"id": d.ID, "deletedDate": d.DeletedDate}, v.Err)
+		return
+	}
+	switch object {
+	case "Lead", "Contact":
+		b.Leads = append(b.Leads, record.Lead{ID: id, RecordType: strings.ToLower(object), IsDeleted: true, ModifiedAt: at})
+		if object == "Contact" {
+			b.AccountLinks = append(b.AccountLinks, record.FieldLink(record.LinkLead, id, "", true, at))
+		}
+	case "Opportunity":
+		b.Deals = append(b.Deals, record.Deal{ID: id, IsDeleted: true, ModifiedAt: at})
+		b.AccountLinks = append(b.AccountLinks, record.FieldLink(record.LinkDeal, id, "", true, at))
+	case "OpportunityContactRole":
+		b.DealContacts = append(b.DealContacts, record.DealContact{ID: id, IsDeleted: true, ModifiedAt: at})
+	case "CampaignMember":
+		b.Touches = append(b.Touches, record.Touch{ID: id, Type: record.CampaignTouchType(""), IsDeleted: true, ModifiedAt: at})
+	case "Account":
+		b.Accounts = append(b.Accounts, record.Account{ID: id, IsDeleted: true, ModifiedAt: at})
+	}
 }
 
 // stop ends a sweep on err. When the org's daily allowance is used up, the

@@ -3,6 +3,7 @@ package models_test
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,7 +12,9 @@ import (
 	"github.com/sam-attribution/sam/internal/retry"
 	"github.com/sam-attribution/sam/loaders/crm"
 	"github.com/sam-attribution/sam/loaders/crm/hubspot"
+	"github.com/sam-attribution/sam/loaders/crm/salesforce"
 	"github.com/sam-attribution/sam/tests/hubspotsim"
+	"github.com/sam-attribution/sam/tests/salesforcesim"
 	"github.com/sam-attribution/sam/transform"
 	"github.com/sam-attribution/sam/warehouse"
 )
@@ -111,5 +114,71 @@ func TestHubSpotLinksChangedWithoutAnEditReachStaging(t *testing.T) {
 	sync()
 	if again := rawCounts(t, wh); strings.Join(again, " ") != strings.Join(loaded, " ") {
 		t.Errorf("a sync with no change wrote rows: raw counts %v, then %v", loaded, again)
+	}
+}
+
+// A record deleted for good in Salesforce is read from the delete log as a
+// version with nothing but its id, is_deleted and the time: the staging
+// models take it over the record's earlier versions, and their data tests
+// still pass.
+func TestSalesforceDeletionsFromTheDeleteLogReachStaging(t *testing.T) {
+	ctx := context.Background()
+	sim := salesforcesim.New(salesforcesim.Config{RequestsPerWindow: 1000})
+	t.Cleanup(sim.Close)
+	sim.Seed(12, 6, 0)
+	sim.SeedCampaignMembers(6, 12, 0)
+	sim.SeedAccounts(3, 0)
+	src, err := salesforce.NewSource(salesforce.Options{InstanceURL: sim.URL, AccessToken: option.Secret(sim.Token()), APIVersion: "v59.0",
+		ClientIDField: "GA_Client_ID__c", GclidField: "GCLID__c", CurrencyField: "CurrencyIsoCode", RequestsPerWindow: 1000,
+		Overlap: 10 * time.Minute, HTTPClient: &http.Client{Timeout: 5 * time.Second},
+		Backoff: retry.Policy{Base: time.Millisecond, Cap: 10 * time.Millisecond, Attempts: 5},
+		// Get Deleted ignores seconds: the second sync runs minutes later.
+		Now: func() time.Time { return time.Now().Add(2 * time.Minute) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wh := openDuck(t)
+	sync := func() {
+		t.Helper()
+		if _, err := crm.Sync(ctx, wh, src, crm.Options{RunID: "test"}); err != nil {
+			t.Fatalf("sync: %v", err)
+		}
+	}
+	sync()
+	// Lead 9 is unconverted; Opportunity 2 is won or open with a contact
+	// role and an account; Contact 3 stands for converted Lead 3.
+	gone := []string{"00Q000000000009", "006000000000002", "00K000000000002", "003000000000003", "001000000000001"}
+	members := queryStrings(t, wh, `select touch_id from raw_crm__touches order by touch_id limit 1`)
+	gone = append(gone, members...)
+	sim.Purge(gone...)
+	sync()
+
+	p := crmProject(t)
+	build(t, wh, p)
+	r := &transform.Runner{WH: wh, Project: p, Vars: transform.Vars{}}
+	report, err := r.Test(ctx, transform.Selection{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(report.Tests) < 10 {
+		t.Errorf("%d data tests ran, want the staging models' (more than 10)", len(report.Tests))
+	}
+	for _, f := range report.Failed() {
+		t.Errorf("data test %s failed: %d rows %v %v", f.Name, f.Failures, f.Rows, f.Err)
+	}
+	got := queryStrings(t, wh, `select id from (
+		select lead_id as id from stg_crm__leads where is_deleted
+		union all select deal_id from stg_crm__deals where is_deleted
+		union all select touch_id from stg_crm__touches where is_deleted
+		union all select account_id from stg_crm__accounts where is_deleted) order by id`)
+	want := []string{"001000000000001", "006000000000002", "00Q000000000009"}
+	want = append(want, members...)
+	slices.Sort(want)
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("deleted in staging: %v, want %v", got, want)
+	}
+	if n := queryStrings(t, wh, `select count(*) from stg_crm__account_links where record_id in ('006000000000002', '003000000000003') or account_id = '001000000000001'`); n[0] != "0" {
+		t.Errorf("%s account links of deleted records remain", n[0])
 	}
 }
