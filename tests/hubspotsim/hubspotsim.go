@@ -11,8 +11,9 @@
 // an httptest server on loopback, seeded with N contacts and deals, and
 // reusable from any package's tests. SeedAccounts adds companies (with
 // their contacts and deals), meetings and calls (with their contacts),
-// served by the same endpoints and faults. It imports only the standard
-// library.
+// served by the same endpoints and faults. SetAssociations changes links
+// without a new version of either record, and Merge merges two contacts or
+// deals as HubSpot does. It imports only the standard library.
 package hubspotsim
 
 import (
@@ -23,6 +24,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -85,6 +87,10 @@ type Contact struct {
 	BadDate    bool // createdate is unparseable: the loader must reject it
 	Archived   bool
 	ArchivedAt time.Time
+	// MergedInto is the contact this one was merged into (0: none);
+	// Merged the ids merged into this one.
+	MergedInto int64
+	Merged     []int64
 }
 
 // Company is the contact's company property, which names its version.
@@ -102,6 +108,8 @@ type Deal struct {
 	BadAmount  bool
 	Archived   bool
 	ArchivedAt time.Time
+	MergedInto int64 // as on Contact
+	Merged     []int64
 }
 
 // Amount is the deal's amount property, which names its version.
@@ -407,6 +415,64 @@ func (s *Server) SetAssociations(fromType string, id int64, toType string, ids [
 	}
 }
 
+// Merge merges loser into winner, two contacts or two deals (objectType
+// "contacts" or "deals"). The winner gets a new version whose
+// hs_merged_object_ids lists the loser (and whatever was merged into it);
+// the loser is neither returned by search nor listed, live or archived
+// (merged contacts are not flagged deleted: fivetran/dbt_hubspot issue 46;
+// dbt_hubspot reads hs_merged_object_ids to drop them, issue 168); the
+// loser's associations move to the winner without changing any record's
+// modification time.
+func (s *Server) Merge(objectType string, winner, loser int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	move := func(ids []int64) []int64 {
+		out := ids[:0:0]
+		for _, id := range ids {
+			if id == loser {
+				id = winner
+			}
+			if !slices.Contains(out, id) {
+				out = append(out, id)
+			}
+		}
+		return out
+	}
+	switch objectType {
+	case "contacts":
+		w, l := s.contact(winner), s.contact(loser)
+		if w == nil || l == nil || w == l || l.MergedInto != 0 {
+			return
+		}
+		l.MergedInto = winner
+		w.Merged = append(append(w.Merged, loser), l.Merged...)
+		w.Version++
+		w.Modified = stamp(w.Modified)
+		for _, d := range s.deals {
+			d.Contacts = move(d.Contacts)
+		}
+		for _, c := range s.companies {
+			c.Contacts = move(c.Contacts)
+		}
+		for _, e := range append(slices.Clone(s.meetings), s.calls...) {
+			e.Contacts = move(e.Contacts)
+		}
+	case "deals":
+		w, l := s.deal(winner), s.deal(loser)
+		if w == nil || l == nil || w == l || l.MergedInto != 0 {
+			return
+		}
+		l.MergedInto = winner
+		w.Merged = append(append(w.Merged, loser), l.Merged...)
+		w.Version++
+		w.Modified = stamp(w.Modified)
+		w.Contacts = move(append(w.Contacts, l.Contacts...))
+		for _, c := range s.companies {
+			c.Deals = move(c.Deals)
+		}
+	}
+}
+
 // Archive deletes (archives) the listed contacts and deals.
 func (s *Server) Archive(contactIDs, dealIDs []int64) {
 	s.mu.Lock()
@@ -445,6 +511,31 @@ type Final struct {
 	Bad      bool   // the loader must reject it
 }
 
+// contactFinalStamp is the modification time of the last version of the
+// contact id lives on in, following merges. Callers hold s.mu.
+func (s *Server) contactFinalStamp(id int64) time.Time {
+	c := s.contact(id)
+	for c.MergedInto != 0 {
+		c = s.contact(c.MergedInto)
+	}
+	if c.Archived {
+		return c.ArchivedAt
+	}
+	return c.Modified
+}
+
+// dealFinalStamp is contactFinalStamp for deals.
+func (s *Server) dealFinalStamp(id int64) time.Time {
+	d := s.deal(id)
+	for d.MergedInto != 0 {
+		d = s.deal(d.MergedInto)
+	}
+	if d.Archived {
+		return d.ArchivedAt
+	}
+	return d.Modified
+}
+
 // Contacts returns every contact's final state by id.
 func (s *Server) Contacts() map[string]Final {
 	s.mu.Lock()
@@ -454,6 +545,10 @@ func (s *Server) Contacts() map[string]Final {
 		f := Final{Modified: c.Modified, Deleted: c.Archived, Marker: c.Company(), Bad: c.BadDate}
 		if c.Archived {
 			f.Modified = c.ArchivedAt
+		}
+		if c.MergedInto != 0 {
+			// Deleted as of the version of the contact it lives on in.
+			f.Deleted, f.Modified, f.Marker = true, s.contactFinalStamp(c.MergedInto), ""
 		}
 		out[strconv.FormatInt(c.ID, 10)] = f
 	}
@@ -469,6 +564,9 @@ func (s *Server) Deals() map[string]Final {
 		f := Final{Modified: d.Modified, Deleted: d.Archived, Marker: d.Amount(), Bad: d.BadAmount}
 		if d.Archived {
 			f.Modified = d.ArchivedAt
+		}
+		if d.MergedInto != 0 {
+			f.Deleted, f.Modified, f.Marker = true, s.dealFinalStamp(d.MergedInto), ""
 		}
 		out[strconv.FormatInt(d.ID, 10)] = f
 	}
@@ -901,6 +999,7 @@ type record struct {
 	created  time.Time
 	modified time.Time
 	archived bool
+	merged   bool // merged into another record: neither live nor archived
 }
 
 // view gives search and list uniform access to one object type. Callers
@@ -916,17 +1015,17 @@ func (s *Server) view(objectType string) (view, bool) {
 	case "contacts":
 		return view{len(s.contacts), func(i int) record {
 			c := s.contacts[i]
-			return record{c.ID, c.Created, c.Modified, c.Archived}
+			return record{c.ID, c.Created, c.Modified, c.Archived, c.MergedInto != 0}
 		}, func(i int, props []string) object { return s.renderContact(s.contacts[i], props) }}, true
 	case "deals":
 		return view{len(s.deals), func(i int) record {
 			d := s.deals[i]
-			return record{d.ID, d.Created, d.Modified, d.Archived}
+			return record{d.ID, d.Created, d.Modified, d.Archived, d.MergedInto != 0}
 		}, func(i int, props []string) object { return s.renderDeal(s.deals[i], props) }}, true
 	case "companies":
 		return view{len(s.companies), func(i int) record {
 			c := s.companies[i]
-			return record{c.ID, c.Created, c.Modified, c.Archived}
+			return record{c.ID, c.Created, c.Modified, c.Archived, false}
 		}, func(i int, props []string) object { return s.renderCompany(s.companies[i], props) }}, true
 	case "meetings", "calls":
 		list := s.meetings
@@ -935,7 +1034,7 @@ func (s *Server) view(objectType string) (view, bool) {
 		}
 		return view{len(list), func(i int) record {
 			e := list[i]
-			return record{e.ID, e.Created, e.Modified, e.Archived}
+			return record{e.ID, e.Created, e.Modified, e.Archived, false}
 		}, func(i int, props []string) object { return renderEngagement(list[i], props) }}, true
 	}
 	return view{}, false
@@ -1019,6 +1118,8 @@ func (s *Server) renderContact(c *Contact, props []string) object {
 			if c.ID%4 == 0 {
 				v = sp("u-" + o.ID)
 			}
+		case "hs_merged_object_ids":
+			v = mergedIDs(c.Merged)
 		}
 		return v
 	})
@@ -1050,9 +1151,25 @@ func (s *Server) renderDeal(d *Deal, props []string) object {
 			v = sp(ts(d.Created))
 		case "hs_lastmodifieddate":
 			v = sp(o.UpdatedAt)
+		case "hs_merged_object_ids":
+			v = mergedIDs(d.Merged)
 		}
 		return v
 	})
+}
+
+// mergedIDs renders hs_merged_object_ids: the ids merged into a record,
+// separated by semicolons as HubSpot writes multi-value properties (nil:
+// none).
+func mergedIDs(ids []int64) *string {
+	if len(ids) == 0 {
+		return nil
+	}
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = strconv.FormatInt(id, 10)
+	}
+	return sp(strings.Join(parts, ";"))
 }
 
 func (s *Server) renderCompany(c *Company, props []string) object {
@@ -1205,8 +1322,8 @@ func (s *Server) handleSearch(r *http.Request, duplicate bool) (any, int, *apiEr
 		return nil, 404, &apiError{Message: "unknown object type " + objectType, Category: "OBJECT_NOT_FOUND"}
 	}
 	match := func(rec *record) bool {
-		if rec.archived {
-			return false // search never returns archived records
+		if rec.archived || rec.merged {
+			return false // search never returns archived or merged-away records
 		}
 		if len(groups) == 0 {
 			return true
@@ -1324,7 +1441,7 @@ func (s *Server) handleList(r *http.Request, duplicate bool) (any, int, *apiErro
 	start := sort.Search(v.n, func(i int) bool { return v.at(i).id > after })
 	var out page
 	for i := start; i < v.n; i++ {
-		if v.at(i).archived != archived {
+		if v.at(i).archived != archived || v.at(i).merged {
 			continue
 		}
 		if len(out.Results) == limit {

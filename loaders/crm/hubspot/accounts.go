@@ -12,9 +12,11 @@ import (
 // createdate and hs_lastmodifieddate are HubSpot's default company
 // properties ("Companies" CRM guide; the default properties list of the
 // companies object).
-var companyProperties = []string{"name", "domain", "industry", "createdate", "hs_lastmodifieddate", "hs_object_id"}
+var companyProperties = []string{"name", "domain", "industry", "createdate", "hs_lastmodifieddate", "hs_object_id", mergedProperty}
 
-func (s *Source) mapCompany(o *Object, archived bool, b *record.Batch) {
+// mapCompany maps a company, and returns the ids of the companies merged
+// into it.
+func (s *Source) mapCompany(o *Object, archived bool, b *record.Batch) (merged []string) {
 	var v record.Fields
 	a := record.Account{
 		ID:        v.Require("id", o.ID),
@@ -26,12 +28,14 @@ func (s *Source) mapCompany(o *Object, archived bool, b *record.Batch) {
 		IsDeleted: archived || o.Archived,
 	}
 	archivedAt := v.Time("archivedAt", o.ArchivedAt)
+	merged = mergedAway(o, &v)
 	if v.Err != nil {
 		s.reject(b, "companies", o, v.Err)
-		return
+		return nil
 	}
 	a.ModifiedAt = latest(a.UpdatedAt, archivedAt)
 	b.Accounts = append(b.Accounts, a)
+	return merged
 }
 
 // companyLinks reads the contacts and deals associated with the live

@@ -30,6 +30,9 @@ func (lc *linkCheck) keepChanged(page, b *record.Batch) {
 			contacts[dc.DealID] = append(contacts[dc.DealID], dc)
 		}
 		for _, d := range page.Deals {
+			if d.IsDeleted {
+				continue // merged away: its own stream wrote that
+			}
 			leads := make([]string, 0, len(contacts[d.ID]))
 			for _, dc := range contacts[d.ID] {
 				leads = append(leads, dc.LeadID)
@@ -48,6 +51,9 @@ func (lc *linkCheck) keepChanged(page, b *record.Batch) {
 			links[l.AccountID] = append(links[l.AccountID], l)
 		}
 		for _, a := range page.Accounts {
+			if a.IsDeleted {
+				continue
+			}
 			linked := make([]string, 0, len(links[a.ID]))
 			for _, l := range links[a.ID] {
 				linked = append(linked, l.ObjectType+":"+l.RecordID)

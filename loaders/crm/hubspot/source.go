@@ -287,7 +287,7 @@ func (s *Source) properties(objectType string) []string {
 			"hs_lifecyclestage_salesqualifiedlead_date", "hs_lifecyclestage_opportunity_date",
 			"hs_lifecyclestage_customer_date",
 			"hs_analytics_source", "hs_analytics_source_data_1", "hs_analytics_source_data_2",
-			s.o.ClientIDProperty, s.o.GclidProperty, "hs_object_id"}
+			s.o.ClientIDProperty, s.o.GclidProperty, "hs_object_id", mergedProperty}
 		for _, p := range []string{s.userIDProp, s.o.MetaLeadIDProperty, s.o.LiFatIDProperty, s.o.AdConsentProperty} {
 			if p != "" {
 				props = append(props, p)
@@ -296,7 +296,7 @@ func (s *Source) properties(objectType string) []string {
 		return props
 	}
 	return []string{"dealname", "amount", "dealstage", "pipeline", "closedate", "hs_is_closed_won", "hs_is_closed",
-		"deal_currency_code", "createdate", "hs_lastmodifieddate", "hs_object_id"}
+		"deal_currency_code", "createdate", "hs_lastmodifieddate", "hs_object_id", mergedProperty}
 }
 
 // sweep reads every live record modified since the cursor, in
@@ -437,9 +437,15 @@ func (s *Source) mapPage(ctx context.Context, objectType string, objs []Object, 
 		return nil
 	case "companies":
 		first := len(b.Accounts)
+		var merged []record.Account
 		for i := range objs {
-			s.mapCompany(&objs[i], archived, b)
+			for _, id := range s.mapCompany(&objs[i], archived, b) {
+				merged = append(merged, record.Account{ID: id, IsDeleted: true, ModifiedAt: b.Accounts[len(b.Accounts)-1].ModifiedAt})
+			}
 		}
+		// The merged-away go in after the links read, which is of live
+		// companies.
+		defer func() { b.Accounts = append(b.Accounts, merged...) }()
 		if archived || len(b.Accounts) == first {
 			return nil
 		}
@@ -455,9 +461,15 @@ func (s *Source) mapPage(ctx context.Context, objectType string, objs []Object, 
 		return s.touchLeads(ctx, objectType, first, b)
 	}
 	first := len(b.Deals)
+	var merged []record.Deal
 	for i := range objs {
-		s.mapDeal(&objs[i], archived, b)
+		for _, id := range s.mapDeal(&objs[i], archived, b) {
+			merged = append(merged, record.Deal{ID: id, IsDeleted: true, ModifiedAt: b.Deals[len(b.Deals)-1].ModifiedAt})
+		}
 	}
+	// The merged-away go in after the associations read, which is of live
+	// deals.
+	defer func() { b.Deals = append(b.Deals, merged...) }()
 	if archived || len(b.Deals) == first {
 		return nil
 	}
@@ -556,15 +568,48 @@ func (s *Source) mapContact(o *Object, archived bool, b *record.Batch) {
 		l.AdConsent = v.Consent(p, o.Prop(p))
 	}
 	archivedAt := v.Time("archivedAt", o.ArchivedAt)
+	merged := mergedAway(o, &v)
 	if v.Err != nil {
 		s.reject(b, "contacts", o, v.Err)
 		return
 	}
 	l.ModifiedAt = latest(l.UpdatedAt, archivedAt)
 	b.Leads = append(b.Leads, l)
+	for _, id := range merged {
+		b.Leads = append(b.Leads, record.Lead{ID: id, RecordType: "contact", IsDeleted: true, ModifiedAt: l.ModifiedAt})
+	}
 }
 
-func (s *Source) mapDeal(o *Object, archived bool, b *record.Batch) {
+// mergedProperty lists the records merged into a contact, deal or company,
+// separated by semicolons. HubSpot neither lists a merged-away record nor
+// flags it archived: it only disappears (fivetran/dbt_hubspot issue 46),
+// and dbt_hubspot drops the ids this property names (issue 168: it is more
+// complete than calculated_merged_vids).
+const mergedProperty = "hs_merged_object_ids"
+
+// mergedAway returns the ids o's hs_merged_object_ids names. An entry that
+// is not a record id makes the record a reject: SAM would not know what to
+// delete.
+func mergedAway(o *Object, v *record.Fields) []string {
+	var ids []string
+	for _, p := range strings.Split(o.Prop(mergedProperty), ";") {
+		p = strings.TrimSpace(p)
+		if p == "" || p == o.ID {
+			continue
+		}
+		if _, err := strconv.ParseUint(p, 10, 64); err != nil {
+			if v.Err == nil {
+				v.Err = fmt.Errorf("%s: %q is not a record id", mergedProperty, p)
+			}
+			return nil
+		}
+		ids = append(ids, p)
+	}
+	return ids
+}
+
+// mapDeal maps a deal, and returns the ids of the deals merged into it.
+func (s *Source) mapDeal(o *Object, archived bool, b *record.Batch) (merged []string) {
 	var v record.Fields
 	closed := v.Bool("hs_is_closed", o.Prop("hs_is_closed"))
 	won := v.Bool("hs_is_closed_won", o.Prop("hs_is_closed_won"))
@@ -582,9 +627,10 @@ func (s *Source) mapDeal(o *Object, archived bool, b *record.Batch) {
 	}
 	closeDate := v.Time("closedate", o.Prop("closedate"))
 	archivedAt := v.Time("archivedAt", o.ArchivedAt)
+	merged = mergedAway(o, &v)
 	if v.Err != nil {
 		s.reject(b, "deals", o, v.Err)
-		return
+		return nil
 	}
 	if closed || won {
 		// Open deals carry an expected close date; only a closed deal's is a fact.
@@ -592,6 +638,7 @@ func (s *Source) mapDeal(o *Object, archived bool, b *record.Batch) {
 	}
 	d.ModifiedAt = latest(d.UpdatedAt, archivedAt)
 	b.Deals = append(b.Deals, d)
+	return merged
 }
 
 // validProperty accepts HubSpot internal property names (they go into a
