@@ -32,6 +32,10 @@ type StageFunc func(ctx context.Context, run *Run) (StageResult, error)
 type Stage struct {
 	Name string
 	Func StageFunc
+	// Despite, when set, lets the stage run after earlier stages failed:
+	// when it returns true for their errors, the failures leave this
+	// stage's inputs sound.
+	Despite func(failures []error) bool
 }
 
 // Run is the state one pipeline run shares between its stages.
@@ -76,28 +80,36 @@ func NewRunID(now time.Time) string {
 	return now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
 }
 
-// Run executes stages in order and stops at the first failure; the
-// remaining stages are recorded as skipped. A cancelled context records the
-// running stage as interrupted and returns an error wrapping ErrInterrupted.
+// Run executes stages in order. After a failure the remaining stages are
+// recorded as skipped, except a stage whose Despite accepts the failures so
+// far; the run still returns the first failure. A cancelled context records
+// the running stage as interrupted and returns an error wrapping
+// ErrInterrupted.
 func (p *Pipeline) Run(ctx context.Context, job, runID string, stages []Stage) (Report, error) {
 	log := p.Logger.With("run_id", runID, "job", job)
 	rep := Report{RunID: runID}
 	run := &Run{ID: runID, Job: job, Logger: log}
-	var failed error
+	var failures []error
 	for _, st := range stages {
-		if failed != nil {
-			rep.Stages = append(rep.Stages, StageReport{Stage: st.Name, Status: StatusSkipped})
-			p.record(context.WithoutCancel(ctx), log, Entry{RunID: runID, Job: job, Stage: st.Name,
-				Status: StatusSkipped, StartedAt: time.Now(), EndedAt: time.Now()})
-			continue
+		if len(failures) > 0 {
+			if st.Despite == nil || ctx.Err() != nil || !st.Despite(failures) {
+				rep.Stages = append(rep.Stages, StageReport{Stage: st.Name, Status: StatusSkipped})
+				p.record(context.WithoutCancel(ctx), log, Entry{RunID: runID, Job: job, Stage: st.Name,
+					Status: StatusSkipped, StartedAt: time.Now(), EndedAt: time.Now()})
+				continue
+			}
+			log.Warn("stage runs although an earlier stage failed: the failures lie outside its inputs", "stage", st.Name)
 		}
 		sr := p.runStage(ctx, log, run, st)
 		rep.Stages = append(rep.Stages, sr)
 		if sr.Err != nil {
-			failed = sr.Err
+			failures = append(failures, sr.Err)
 		}
 	}
-	return rep, failed
+	if len(failures) > 0 {
+		return rep, failures[0]
+	}
+	return rep, nil
 }
 
 func (p *Pipeline) runStage(ctx context.Context, log *slog.Logger, run *Run, st Stage) StageReport {

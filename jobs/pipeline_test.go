@@ -89,6 +89,36 @@ func TestPipelineStopsAtFailureAndSkipsTheRest(t *testing.T) {
 	}
 }
 
+// TestStageRunsDespiteFailuresItAccepts: a stage whose Despite accepts the
+// failures so far runs; one that does not, or has none, is skipped; the run
+// returns the first failure.
+func TestStageRunsDespiteFailuresItAccepts(t *testing.T) {
+	l := testLedger(t)
+	p := &Pipeline{Ledger: l, Logger: quiet()}
+	mart := errors.New("model dashboard failed")
+	var seen []error
+	accept := func(failures []error) bool { seen = failures; return errors.Is(failures[0], mart) }
+	refuse := func([]error) bool { return false }
+	tests, writeback, report := stage("test", 3, errors.New("test failed")), stage("writeback", 2, nil), stage("report", 1, nil)
+	tests.Despite, writeback.Despite, report.Despite = accept, accept, refuse
+	_, err := p.Run(context.Background(), "run", "run-despite", []Stage{
+		stage("transform", 0, mart), tests, writeback, report, stage("after", 0, nil),
+	})
+	if !errors.Is(err, mart) {
+		t.Fatalf("run error %v, want the first failure", err)
+	}
+	got := statuses(t, l, "run-despite")
+	for st, want := range map[string]string{"transform": StatusFailed, "test": StatusFailed, "writeback": StatusSucceeded,
+		"report": StatusSkipped, "after": StatusSkipped} {
+		if got[st].Status != want {
+			t.Errorf("stage %s: %s, want %s", st, got[st].Status, want)
+		}
+	}
+	if len(seen) != 2 {
+		t.Errorf("writeback's Despite saw %d failures, want both before it", len(seen))
+	}
+}
+
 func TestCancelledRunIsRecordedAsInterrupted(t *testing.T) {
 	l := testLedger(t)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/sam-attribution/sam/activation"
 	"github.com/sam-attribution/sam/internal/config"
 	"github.com/sam-attribution/sam/loaders"
 	"github.com/sam-attribution/sam/loaders/crm"
@@ -23,8 +24,8 @@ func (a *App) stages(only []string) ([]Stage, error) {
 		{Name: StageLoadCRM, Func: a.loadCRM},
 		{Name: StageLoadSpend, Func: a.loadSpend},
 		{Name: StageTransform, Func: a.transformStage(transform.Selection{}, false, built)},
-		{Name: StageTest, Func: a.testStage(transform.Selection{}, built)},
-		{Name: StageWriteback, Func: a.writebackStage},
+		{Name: StageTest, Func: a.testStage(transform.Selection{}, built), Despite: a.sparesActivation},
+		{Name: StageWriteback, Func: a.writebackStage, Despite: a.sparesActivation},
 	}
 	if len(only) == 0 {
 		return all, nil
@@ -49,6 +50,21 @@ func (a *App) stages(only []string) ([]Stage, error) {
 		return nil, fmt.Errorf("unknown stage(s) %s (stages: %s)", strings.Join(unknown, ", "), strings.Join(stageNames(all), ", "))
 	}
 	return out, nil
+}
+
+// sparesActivation reports whether failures are all transform or test
+// failures outside activation_events and the models it is built from (a
+// dashboard mart), so the conversions can still go out: on the embedded
+// engine no hourly writeback job would send them, and GA4 takes events no
+// older than 72 hours.
+func (a *App) sparesActivation(failures []error) bool {
+	for _, err := range failures {
+		var re *transform.RunError
+		if !errors.As(err, &re) || errors.Is(err, ErrInterrupted) || !re.Spares(a.Project, activation.EventsTable) {
+			return false
+		}
+	}
+	return true
 }
 
 func stageNames(st []Stage) []string {

@@ -146,9 +146,11 @@ func (s TestStatus) blocks() bool { return s == TestFail || s == TestError }
 // TestResult is one test's outcome. A failing or warning test carries up to
 // 10 offending rows.
 type TestResult struct {
-	Name     string
-	File     string
-	Model    string // "" for custom tests
+	Name  string
+	File  string
+	Model string // "" for custom tests
+	// Reads are the models the test reads (a header test: its model).
+	Reads    []string
 	Severity Severity
 	Status   TestStatus
 	Failures int64 // rows the test returned
@@ -243,7 +245,7 @@ func (r *Runner) runTest(ctx context.Context, env renderEnv, t dataTest, runID s
 
 func (r *Runner) evalTest(ctx context.Context, env renderEnv, t dataTest, runID string) TestResult {
 	start := time.Now()
-	res := TestResult{Name: t.name, File: t.file, Model: t.model, Severity: t.severity}
+	res := TestResult{Name: t.name, File: t.file, Model: t.model, Reads: t.deps, Severity: t.severity}
 	done := func() TestResult { res.Duration = time.Since(start); return res }
 	if len(t.unbuilt) > 0 {
 		res.Status, res.Err = TestError, fmt.Errorf("model %s is not built", strings.Join(t.unbuilt, ", "))

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -761,6 +762,30 @@ func (e *RunError) Error() string {
 		lines = append(lines, fmt.Sprintf("tests not attempted (%v): %s", e.Stopped, strings.Join(e.TestsNotAttempted, ", ")))
 	}
 	return fmt.Sprintf("transform: %d model(s) and %d test(s) failed:\n%s", len(e.Models)-len(skipped), len(e.Tests), strings.Join(lines, "\n"))
+}
+
+// Spares reports whether every failure in e lies outside model and the
+// models it is built from: failed models that are neither, failed tests
+// that read none of them. A failure it cannot place spares nothing: a model
+// not attempted or a test not run (the warehouse stopped answering), a
+// custom test that reads no model.
+func (e *RunError) Spares(p *Project, model string) bool {
+	if _, ok := p.Models[model]; !ok || e.Stopped != nil || len(e.TestsNotAttempted) > 0 {
+		return false
+	}
+	inputs := map[string]bool{model: true}
+	p.walk(model, func(m *Model) []string { return m.Refs }, inputs)
+	for _, m := range e.Models {
+		if m.Status == StatusNotAttempted || inputs[m.Model] {
+			return false
+		}
+	}
+	for _, t := range e.Tests {
+		if inputs[t.Model] || (t.Model == "" && len(t.Reads) == 0) || slices.ContainsFunc(t.Reads, func(r string) bool { return inputs[r] }) {
+			return false
+		}
+	}
+	return true
 }
 
 // Unwrap exposes the models' and the tests' errors to errors.Is and

@@ -1096,3 +1096,42 @@ func TestTestOfAModelNeverBuiltWaitsForIt(t *testing.T) {
 		t.Error("the test did not run once fct_channel was built")
 	}
 }
+
+// TestRunErrorSparesWhatItDoesNotReach: a failure spares a model only when
+// it lies outside the model and everything the model is built from.
+func TestRunErrorSparesWhatItDoesNotReach(t *testing.T) {
+	p, err := LoadProject(fstest.MapFS{
+		"staging/base.sql":     {Data: []byte("/*\nmaterialized: table\n*/\nselect 1 as k")},
+		"marts/activation.sql": {Data: []byte("/*\nmaterialized: table\n*/\nselect k from {{ ref \"base\" }}")},
+		"marts/dashboard.sql":  {Data: []byte("/*\nmaterialized: table\n*/\nselect k from {{ ref \"base\" }}")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := func(model string, st ModelStatus) ModelResult {
+		return ModelResult{Model: model, Status: st, Err: errors.New("x")}
+	}
+	for _, c := range []struct {
+		name string
+		err  RunError
+		want bool
+	}{
+		{"a dashboard model failed", RunError{Models: []ModelResult{failed("dashboard", StatusFailed)}}, true},
+		{"a dashboard test failed", RunError{Tests: []TestResult{{Name: "t", Model: "dashboard", Reads: []string{"dashboard"}, Status: TestFail}}}, true},
+		{"a custom test of the dashboard failed", RunError{Tests: []TestResult{{Name: "t", Reads: []string{"dashboard"}, Status: TestFail}}}, true},
+		{"the model failed", RunError{Models: []ModelResult{failed("activation", StatusFailed)}}, false},
+		{"an upstream model failed", RunError{Models: []ModelResult{failed("base", StatusFailed)}}, false},
+		{"an upstream test failed", RunError{Tests: []TestResult{{Name: "t", Model: "base", Reads: []string{"base"}, Status: TestFail}}}, false},
+		{"a custom test across both failed", RunError{Tests: []TestResult{{Name: "t", Reads: []string{"dashboard", "base"}, Status: TestFail}}}, false},
+		{"a custom test of sources only failed", RunError{Tests: []TestResult{{Name: "t", Status: TestFail}}}, false},
+		{"a dashboard model was not attempted", RunError{Models: []ModelResult{failed("dashboard", StatusNotAttempted)}}, false},
+		{"the warehouse stopped", RunError{Models: []ModelResult{failed("dashboard", StatusFailed)}, Stopped: errors.New("gone")}, false},
+	} {
+		if got := c.err.Spares(p, "activation"); got != c.want {
+			t.Errorf("%s: Spares = %v, want %v", c.name, got, c.want)
+		}
+	}
+	if (&RunError{}).Spares(p, "no_such_model") {
+		t.Error("a model the project lacks is spared")
+	}
+}

@@ -9,8 +9,34 @@ import (
 	"testing"
 
 	sqlmodels "github.com/sam-attribution/sam/sql"
+	"github.com/sam-attribution/sam/tests/samtest"
 	"github.com/sam-attribution/sam/transform"
 )
+
+// useProjectCopy writes the embedded SQL project to a models directory in
+// w, points SAM_MODELS_DIR at it, and returns its path, so a test can edit
+// the project.
+func useProjectCopy(t *testing.T, w *samtest.Workspace) string {
+	t.Helper()
+	models := w.Path("models")
+	if err := fs.WalkDir(sqlmodels.FS, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.HasSuffix(p, ".go") {
+			return err
+		}
+		b, err := fs.ReadFile(sqlmodels.FS, p)
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(filepath.Join(models, filepath.Dir(p)), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(models, p), b, 0o644)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	w.Env = append(w.Env, "SAM_MODELS_DIR="+models)
+	return models
+}
 
 // planned returns the models `sam plan` would rebuild.
 func planned(out string) []string {
@@ -62,23 +88,7 @@ func withDownstream(t *testing.T, names ...string) []string {
 func TestChannelGroupChangesPlanExactlyTheirModels(t *testing.T) {
 	w := newWorkspace(t, 7)
 	// The project as a models directory, so a test can edit the seed.
-	models := w.Path("models")
-	if err := fs.WalkDir(sqlmodels.FS, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || strings.HasSuffix(p, ".go") {
-			return err
-		}
-		b, err := fs.ReadFile(sqlmodels.FS, p)
-		if err != nil {
-			return err
-		}
-		if err := os.MkdirAll(filepath.Join(models, filepath.Dir(p)), 0o755); err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(models, p), b, 0o644)
-	}); err != nil {
-		t.Fatal(err)
-	}
-	w.Env = append(w.Env, "SAM_MODELS_DIR="+models)
+	models := useProjectCopy(t, w)
 	w.MustRun("run", "--stages", "load_ga4,load_crm,load_spend,transform")
 
 	if got := planned(w.MustRun("plan")); len(got) != 0 {
