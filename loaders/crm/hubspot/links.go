@@ -19,9 +19,9 @@ type linkCheck struct {
 
 // keepChanged moves into b the records of page (deals or companies with
 // their snapshot associations, or touches) whose links differ from the
-// loaded ones. A
-// record never loaded is left to its own stream, and so are rejects: that
-// stream has read and rejected the same record already.
+// loaded ones. A record never loaded is left to its own stream, and so are
+// rejects and merged-away records: that stream has read the same record
+// already.
 func (lc *linkCheck) keepChanged(page, b *record.Batch) {
 	lc.read += len(page.Deals) + len(page.Touches) + len(page.Accounts) + len(page.Rejects)
 	if len(page.Deals) > 0 {
@@ -31,7 +31,7 @@ func (lc *linkCheck) keepChanged(page, b *record.Batch) {
 		}
 		for _, d := range page.Deals {
 			if d.IsDeleted {
-				continue // merged away: its own stream wrote that
+				continue
 			}
 			leads := make([]string, 0, len(contacts[d.ID]))
 			for _, dc := range contacts[d.ID] {
