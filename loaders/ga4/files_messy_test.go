@@ -571,3 +571,38 @@ func wantCounts(t *testing.T, c loaders.Counts, loaded, rejected int64) {
 		t.Errorf("counts %+v, want %d loaded and %d rejected, read = loaded + rejected", c, loaded, rejected)
 	}
 }
+
+// A file saved by a Windows editor starts with a UTF-8 byte order mark.
+// RFC 8259 lets a parser ignore it, and it says nothing about the data;
+// the first event of such a file went to load_rejects as malformed JSON.
+// A mark anywhere else stays an error.
+func TestFileLoadIgnoresAByteOrderMarkAtTheStartOfAFile(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	d2 := d1.AddDate(0, 0, 1)
+	const bom = "\xef\xbb\xbf"
+	writeBytes(t, dir, "events_20250301.json", []byte(bom+row(d1, 1, "page_view")+"\n"+row(d1, 2, "scroll")+"\n"))
+	writeBytes(t, dir, "events_20250302.json.gz", gzipLines(t, bom+row(d2, 1, "page_view"), bom+row(d2, 2, "scroll")))
+	db := openDuck(t)
+	res, err := NewFileLoader(Options{ExportDir: dir}, db, nil).Load(ctx, "bom")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := queryStrings(t, db, "SELECT export_date, event_name FROM raw_ga4__events ORDER BY 1, 2")
+	if want := "2025-03-01|page_view,2025-03-01|scroll,2025-03-02|page_view"; strings.Join(got, ",") != want {
+		t.Errorf("loaded %v, want %s", got, want)
+	}
+	wantCounts(t, res.Counts, 3, 1)
+
+	// With nothing to reject, DuckDB reads the files where they lie.
+	dir = t.TempDir()
+	writeBytes(t, dir, "events_20250301.json", []byte(bom+row(d1, 1, "page_view")+"\n"+row(d1, 2, "scroll")+"\n"))
+	db = openDuck(t)
+	if res, err = NewFileLoader(Options{ExportDir: dir}, db, nil).Load(ctx, "bom in place"); err != nil {
+		t.Fatal(err)
+	}
+	if got := queryStrings(t, db, "SELECT event_name FROM raw_ga4__events ORDER BY 1"); strings.Join(got, ",") != "page_view,scroll" {
+		t.Errorf("loaded in place %v, want page_view,scroll", got)
+	}
+	wantCounts(t, res.Counts, 2, 0)
+}

@@ -2,6 +2,7 @@ package ga4
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -183,6 +184,9 @@ func emptyTable(t exportTable) error {
 	return &badFileError{t.files[0].path, reason}
 }
 
+// utf8BOM is the UTF-8 byte order mark.
+var utf8BOM = []byte("\xef\xbb\xbf")
+
 // readFile reads one file into chunks, copies of base. end is given the
 // number of lines that held something, and returns the error, if any, that
 // the file's last chunk carries.
@@ -204,6 +208,10 @@ func (p *pipeline) readFile(base chunk, send func(*chunk) error, end func(lines 
 		} else if string(head) == "PAR1" {
 			readErr = &badFileError{base.file.path, "a Parquet file named " + filepath.Ext(base.file.path) + ": name it .parquet"}
 			return nil
+		} else if bytes.HasPrefix(head, utf8BOM) {
+			// An editor's byte order mark, which RFC 8259 lets a parser
+			// ignore; it says nothing about the data.
+			_, _ = br.Discard(len(utf8BOM))
 		}
 		var long []byte
 		lineNo := 0
