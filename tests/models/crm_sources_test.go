@@ -152,6 +152,10 @@ func TestSalesforceDeletionsFromTheDeleteLogReachStaging(t *testing.T) {
 	members := queryStrings(t, wh, `select touch_id from raw_crm__touches order by touch_id limit 1`)
 	gone = append(gone, members...)
 	sim.Purge(gone...)
+	// Lead 1, converted into Contact 1, deleted but still in the Recycle
+	// Bin: queryAll loads it with its fields, the delete log lists it at
+	// the same SystemModstamp.
+	sim.Delete("00Q000000000001")
 	sync()
 
 	p := crmProject(t)
@@ -172,11 +176,15 @@ func TestSalesforceDeletionsFromTheDeleteLogReachStaging(t *testing.T) {
 		union all select deal_id from stg_crm__deals where is_deleted
 		union all select touch_id from stg_crm__touches where is_deleted
 		union all select account_id from stg_crm__accounts where is_deleted) order by id`)
-	want := []string{"001000000000001", "006000000000002", "00Q000000000009"}
+	want := []string{"001000000000001", "006000000000002", "00Q000000000001", "00Q000000000009"}
 	want = append(want, members...)
 	slices.Sort(want)
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("deleted in staging: %v, want %v", got, want)
+	}
+	// Contact 1 is still the converted Lead 1's, not a lead of its own.
+	if n := queryStrings(t, wh, `select count(*) from stg_crm__leads where lead_id = '003000000000001'`); n[0] != "0" {
+		t.Error("deleting converted Lead 1 made Contact 1 a lead of its own")
 	}
 	if n := queryStrings(t, wh, `select count(*) from stg_crm__account_links where record_id in ('006000000000002', '003000000000003') or account_id = '001000000000001'`); n[0] != "0" {
 		t.Errorf("%s account links of deleted records remain", n[0])

@@ -116,6 +116,7 @@ type Server struct {
 	// deleteLogFrom is the oldest deletion the delete log still holds
 	// (zero: all of them).
 	deleteLogFrom time.Time
+	deleteLog     DeleteLog
 
 	sessions map[string]int // issued access token -> API requests it has left (-1: no end)
 	issued   atomic.Int64
@@ -471,6 +472,26 @@ func (s *Server) TrimDeleteLog(t time.Time) {
 	s.deleteLogFrom = t.UTC()
 }
 
+// DeleteLog sets how sObject Get Deleted departs from the plain answer,
+// as the guides say it may.
+type DeleteLog struct {
+	// CoverLag holds latestDateCovered this long before the window's end,
+	// and leaves out the deletions after it: deletions still under way at
+	// the end, which Salesforce knowledge article 000199029 says can hold
+	// it back for hours during long transactions.
+	CoverLag time.Duration
+	// Refuse answers every call INVALID_REPLICATION_DATE, as for a start
+	// before the org's replication was enabled (jsforce issue 406).
+	Refuse bool
+}
+
+// SetDeleteLog changes how Get Deleted answers from now on.
+func (s *Server) SetDeleteLog(d DeleteLog) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.deleteLog = d
+}
+
 // Final is a record's final state.
 type Final struct {
 	Modified time.Time
@@ -773,17 +794,21 @@ func (s *Server) deleted(object, startParam, endParam string) (any, int, string,
 	if !ok {
 		return nil, 404, "NOT_FOUND", "The requested resource does not exist"
 	}
+	if s.deleteLog.Refuse {
+		return nil, 400, "INVALID_REPLICATION_DATE", "startDate before org replication enabled date"
+	}
 	if start.Before(s.deleteLogFrom) {
 		return nil, 400, "INVALID_REPLICATION_DATE", "the delete log was purged after startDate"
 	}
-	out := deletedAnswer{DeletedRecords: []deletedRecord{}, LatestDateCovered: sfTime(end)}
+	covered := end.Add(-s.deleteLog.CoverLag)
+	out := deletedAnswer{DeletedRecords: []deletedRecord{}, LatestDateCovered: sfTime(covered)}
 	earliest := s.deleteLogFrom
 	if earliest.IsZero() {
 		earliest = today.AddDate(0, 0, -15)
 	}
 	out.EarliestDateAvailable = sfTime(earliest)
 	for _, r := range recs {
-		if r.Deleted && !r.Modstamp.Before(start) && !r.Modstamp.After(end) {
+		if r.Deleted && !r.Modstamp.Before(start) && !r.Modstamp.After(covered) {
 			out.DeletedRecords = append(out.DeletedRecords, deletedRecord{ID: r.ID, DeletedDate: sfTime(r.Modstamp)})
 		}
 	}

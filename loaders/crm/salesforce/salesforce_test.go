@@ -136,7 +136,7 @@ func (h *harness) verify(t *testing.T) {
 			// A deletion read from the delete log is a version with no
 			// fields: its marker is whatever the last version said, or none.
 			marker := g.Get(o.marker) == f.Marker || (f.Deleted && g.Get(o.marker) == nil)
-			if !g.Get("modified_at").(time.Time).Equal(f.Modified) || g.Get("is_deleted") != f.Deleted || !marker {
+			if !sameStamp(g.Get("modified_at").(time.Time), f) || g.Get("is_deleted") != f.Deleted || !marker {
 				if stale++; stale <= 3 {
 					t.Errorf("%s %s: got (%v, deleted=%v, %v), want (%v, deleted=%v, %v)", o.object, id,
 						g.Get("modified_at"), g.Get("is_deleted"), g.Get(o.marker), f.Modified, f.Deleted, f.Marker)
@@ -153,6 +153,13 @@ func (h *harness) verify(t *testing.T) {
 		}
 	}
 	h.verifyAccountLinks(t)
+}
+
+// sameStamp reports whether a loaded version's modified_at is the record's
+// final one: a deletion read from the delete log is stamped a microsecond
+// before it.
+func sameStamp(got time.Time, f salesforcesim.Final) bool {
+	return got.Equal(f.Modified) || (f.Deleted && got.Equal(f.Modified.Add(-time.Microsecond)))
 }
 
 // verifyAccountLinks checks that every loaded Contact and Opportunity has
@@ -178,7 +185,7 @@ func (h *harness) verifyAccountLinks(t *testing.T) {
 			}
 			// A deletion from the delete log names no account.
 			account := g.Get("account_id") == acc || (f.Deleted && g.Get("account_id") == nil)
-			if !ok || !account || g.Get("is_deleted") != f.Deleted || !g.Get("modified_at").(time.Time).Equal(f.Modified) ||
+			if !ok || !account || g.Get("is_deleted") != f.Deleted || !sameStamp(g.Get("modified_at").(time.Time), f) ||
 				g.Get("object_type") != o.kind || g.Get("record_id") != id || g.Get("is_snapshot") != false {
 				if wrong++; wrong <= 3 {
 					t.Errorf("%s %s: link %v (loaded %v), want account %v, deleted=%v, modified %v", o.object, id, g, ok, acc, f.Deleted, f.Modified)
@@ -626,5 +633,109 @@ func TestDeletionsPastTheLogsReachAreReported(t *testing.T) {
 	}
 	if got := h.wh.Latest(record.LeadsTable, "lead_id")["00Q000000000007"].Get("is_deleted"); got != true {
 		t.Errorf("a Lead purged 3 days ago: is_deleted %v, want true", got)
+	}
+}
+
+// deletedHarness is a harness whose clock runs two minutes ahead (Get
+// Deleted ignores seconds), logging at ERROR into logs.
+func deletedHarness(t *testing.T, logs *strings.Builder, set func(*salesforce.Options)) *harness {
+	t.Helper()
+	return newHarnessWith(t, 30, 10, 0, salesforcesim.Config{}, 5*time.Second, func(o *salesforce.Options) {
+		o.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelError}))
+		o.Now = func() time.Time { return time.Now().Add(2 * time.Minute) }
+		if set != nil {
+			set(o)
+		}
+	})
+}
+
+func (h *harness) leadDeleted(id string) any {
+	return h.wh.Latest(record.LeadsTable, "lead_id")[id].Get("is_deleted")
+}
+
+// TestDeletionsResumeAtLatestDateCovered: Get Deleted leaves out the
+// deletions still under way at the window's end and says so with
+// latestDateCovered, where the next window must start (GetDeletedResult,
+// SOAP API Developer Guide); it can lag for hours. The cursor moved to the
+// window's end, and such a deletion was never read.
+func TestDeletionsResumeAtLatestDateCovered(t *testing.T) {
+	var logs strings.Builder
+	h := deletedHarness(t, &logs, nil)
+	h.sim.SetDeleteLog(salesforcesim.DeleteLog{CoverLag: 3 * time.Hour})
+	h.sim.PurgeAt(time.Now().Add(-time.Hour), "00Q000000000006")
+	if err := h.syncStreams(t, "Lead", "Lead_deleted"); err != nil {
+		t.Fatal(err)
+	}
+	h.sim.SetDeleteLog(salesforcesim.DeleteLog{})
+	if err := h.syncStreams(t, "Lead", "Lead_deleted"); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.leadDeleted("00Q000000000006"); got != true {
+		t.Errorf("a Lead deleted after latestDateCovered: is_deleted %v, want true", got)
+	}
+}
+
+// TestDeletionsRefusedWholeAreReadLater: a refusal of even the window's
+// last minutes is no purge of the log (the purge takes entries over two
+// hours old); the window is read again on the next run, not skipped.
+func TestDeletionsRefusedWholeAreReadLater(t *testing.T) {
+	var logs strings.Builder
+	h := deletedHarness(t, &logs, nil)
+	if err := h.syncStreams(t, "Lead", "Lead_deleted"); err != nil {
+		t.Fatal(err)
+	}
+	h.sim.SetDeleteLog(salesforcesim.DeleteLog{Refuse: true})
+	h.sim.Purge("00Q000000000006")
+	if err := h.syncStreams(t, "Lead", "Lead_deleted"); err != nil {
+		t.Fatalf("a refused window stopped the sync: %v", err)
+	}
+	if !strings.Contains(logs.String(), "level=ERROR") {
+		t.Errorf("the refusal was not reported at ERROR; log:\n%s", logs.String())
+	}
+	h.sim.SetDeleteLog(salesforcesim.DeleteLog{})
+	if err := h.syncStreams(t, "Lead", "Lead_deleted"); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.leadDeleted("00Q000000000006"); got != true {
+		t.Errorf("a Lead deleted in the refused window: is_deleted %v, want true", got)
+	}
+}
+
+// TestDeletionsWithALongOverlapReportNothingLost: an overlap longer than
+// the log's reach loses nothing when the last read was recent; it logged
+// an ERROR on every run.
+func TestDeletionsWithALongOverlapReportNothingLost(t *testing.T) {
+	var logs strings.Builder
+	h := deletedHarness(t, &logs, func(o *salesforce.Options) { o.Overlap = 20 * 24 * time.Hour })
+	for range 2 {
+		if err := h.syncStreams(t, "Lead_deleted"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if logs.Len() > 0 {
+		t.Errorf("a recent read with a 20-day overlap logged:\n%s", logs.String())
+	}
+}
+
+// TestDeletionsPastTheIDLimitInOneMinuteAreReported: more deletions in one
+// minute than Get Deleted returns cannot be narrowed further; the sync
+// reports the minute it cannot read at ERROR and goes on, instead of
+// failing the stream on every run.
+func TestDeletionsPastTheIDLimitInOneMinuteAreReported(t *testing.T) {
+	var logs strings.Builder
+	h := newHarnessWith(t, 30, 10, 0, salesforcesim.Config{MaxDeletedIDs: 1}, 5*time.Second, func(o *salesforce.Options) {
+		o.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelError}))
+	})
+	at := time.Now().Add(-2 * time.Hour).Truncate(time.Minute).Add(10 * time.Second)
+	h.sim.PurgeAt(at, "00Q000000000006", "00Q000000000007")
+	h.sim.PurgeAt(time.Now().Add(-time.Hour), "00Q000000000008")
+	if err := h.syncStreams(t, "Lead_deleted"); err != nil {
+		t.Fatalf("an id limit it cannot narrow stopped the sync: %v", err)
+	}
+	if !strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "EXCEEDED_ID_LIMIT") {
+		t.Errorf("the unreadable minute was not reported at ERROR; log:\n%s", logs.String())
+	}
+	if got := h.leadDeleted("00Q000000000008"); got != true {
+		t.Errorf("a Lead deleted outside the crowded minute: is_deleted %v, want true", got)
 	}
 }

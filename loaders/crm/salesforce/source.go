@@ -343,66 +343,101 @@ func (s *Source) readDeleted(ctx context.Context, object, cur string, emit func(
 	end := s.o.Now().UTC().Truncate(time.Minute)
 	reach := end.Add(-deleteLogReach)
 	from := reach // a first read takes all the log still holds
-	if !c.Since.IsZero() {
-		from = c.Since.Add(-s.overlap)
-		if from.Before(reach) {
-			s.log.Error("salesforce deletions older than the delete log's 15 days cannot be read: records of this object deleted and emptied from the Recycle Bin in this time stay live in SAM",
-				"object", object, "from", from, "to", reach)
-			from = reach
-		}
+	switch {
+	case c.Since.IsZero():
+	case c.Since.Before(reach):
+		s.log.Error("salesforce deletions older than the delete log's 15 days cannot be read: records of this object deleted and emptied from the Recycle Bin in this time stay live in SAM",
+			"object", object, "from", c.Since, "to", reach)
+	default:
+		// The overlap reaches back no further than the log.
+		from = maxTime(c.Since.Add(-s.overlap), reach)
 	}
 	from = from.Truncate(time.Minute)
+	// resume is where the next read must start when it is before where
+	// this one stops: the earliest latestDateCovered (deletions under way
+	// at a window's end come after it, and it can lag for hours), or a
+	// window Salesforce refused.
+	var resume time.Time
+	lower := func(t time.Time) {
+		if resume.IsZero() || t.Before(resume) {
+			resume = t
+		}
+	}
+	since := func(stop time.Time) cursor {
+		if !resume.IsZero() && resume.Before(stop) {
+			return cursor{Since: resume}
+		}
+		return cursor{Since: stop}
+	}
 	var b record.Batch
 	span := end.Sub(from)
 	// Get Deleted refuses a window of a minute or less.
+windows:
 	for end.Sub(from) > time.Minute {
 		to := from.Add(span)
-		if to.After(end) || to.Sub(from) <= time.Minute {
+		if to.After(end) || end.Sub(to) <= time.Minute || to.Sub(from) <= time.Minute {
 			to = end
 		}
 		res, err := s.c.Deleted(ctx, object, from, to)
 		switch {
 		case errors.Is(err, ErrTooManyDeleted):
-			span = (to.Sub(from) / 2).Truncate(time.Minute)
-			if span <= time.Minute {
-				return fmt.Errorf("salesforce: %s deletions: %w even over %s", object, err, to.Sub(from))
+			if half := (to.Sub(from) / 2).Truncate(time.Minute); half > time.Minute {
+				span = half
+				continue
 			}
+			// More deletions in two minutes than one call returns: no
+			// window is narrower.
+			s.log.Error("salesforce lists too many deletions even for this window: records of this object deleted and emptied from the Recycle Bin in it stay live in SAM until they are reloaded",
+				"object", object, "from", from, "to", to, "error", err)
+			from, span = to, end.Sub(to)
 			continue
 		case errors.Is(err, ErrReplicationDate):
-			// The log was purged after from: what it lost, nothing can
-			// recover; the rest of the window is read from the earliest
-			// start it still answers.
 			start, ok, cerr := s.earliestCovered(ctx, object, from, to)
 			if cerr != nil {
-				return s.stop(ctx, cursor{Since: from}, &b, cerr, emit)
+				return s.stop(ctx, since(from), &b, cerr, emit)
 			}
 			if !ok {
-				start = to
+				// Not even the window's last minutes are answered, which
+				// no purge of the log explains (it drops entries over two
+				// hours old): the next run asks again.
+				s.log.Error("salesforce refuses to list this window's deletions; the next run asks again",
+					"object", object, "from", from, "to", to, "error", err)
+				lower(from)
+				break windows
 			}
+			// The log was purged after from: what it lost, nothing can
+			// recover; the rest is read from the earliest start it answers.
 			s.log.Error("salesforce's delete log no longer covers this window: records of this object deleted and emptied from the Recycle Bin in it stay live in SAM until they are reloaded",
 				"object", object, "from", from, "to", start, "error", err)
 			from = start
 			continue
 		case err != nil:
-			return s.stop(ctx, cursor{Since: from}, &b, err, emit)
+			return s.stop(ctx, since(from), &b, err, emit)
 		}
 		for _, d := range res.DeletedRecords {
 			s.mapDeletion(object, d, &b)
 		}
-		next := to
-		// Deletions under way at the window's end come after
-		// latestDateCovered: the next window starts there.
-		if t, err := record.ParseTime(res.LatestDateCovered); err == nil && t.After(from) && t.Before(to) {
-			next = t.Truncate(time.Minute)
+		if t, err := record.ParseTime(res.LatestDateCovered); err == nil && !t.IsZero() && t.Before(to) {
+			lower(t.Truncate(time.Minute))
 		}
-		if !next.After(from) {
-			next = to
+		from, span = to, span*2
+		if b.Len() >= s.batchSize {
+			b.Cursor = since(from).String()
+			if err := emit(ctx, &b); err != nil {
+				return err
+			}
+			b.Reset()
 		}
-		from = next
-		span *= 2
 	}
-	b.Cursor = cursor{Since: from}.String()
+	b.Cursor = since(from).String()
 	return emit(ctx, &b)
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // earliestCovered finds, to the minute, the earliest start after from for
@@ -456,6 +491,12 @@ func (s *Source) mapDeletion(object string, d DeletedRecord, b *record.Batch) {
 		s.reject(b, object+deletedSuffix, map[string]any{"id": d.ID, "deletedDate": d.DeletedDate}, v.Err)
 		return
 	}
+	// A microsecond before the deletion: when queryAll has loaded the
+	// deleted record, with all its fields, at the same SystemModstamp,
+	// that version stays the latest (a deleted converted Lead keeps its
+	// converted Contact), and every version before the deletion, stamped
+	// to the millisecond, is still older.
+	at = at.Add(-time.Microsecond)
 	switch object {
 	case "Lead", "Contact":
 		b.Leads = append(b.Leads, record.Lead{ID: id, RecordType: strings.ToLower(object), IsDeleted: true, ModifiedAt: at})
