@@ -392,7 +392,7 @@ func (s *Server) Modify(contactIDs, dealIDs []int64) {
 // "companies", "meetings" or "calls") and leaves both records' modification
 // times as they were: HubSpot moves neither record's hs_lastmodifieddate for
 // an association (users of Airbyte's HubSpot connector found incremental
-// syncs missing association changes, airbyte issues 14390 and 27199, and its
+// syncs missing association changes, airbyte issues 27199 and 44554, and its
 // association streams are full refresh).
 func (s *Server) SetAssociations(fromType string, id int64, toType string, ids []int64) {
 	s.mu.Lock()

@@ -9,7 +9,7 @@ import (
 // linkCheck is a links stream's comparison. HubSpot moves neither record's
 // hs_lastmodifieddate when an association is added or removed (users of
 // Airbyte's HubSpot connector found incremental syncs missing such changes,
-// airbyte issues 14390 and 27199; its association streams are full refresh
+// airbyte issues 27199 and 44554; its association streams are full refresh
 // since), so a deal created before its contact was attached, or a meeting
 // logged before its attendee was linked, would keep no lead for good.
 type linkCheck struct {
