@@ -195,6 +195,7 @@ type Server struct {
 
 	requests       atomic.Int64
 	dailyUsed      atomic.Int64
+	dailyLimit     atomic.Int64 // Config.DailyLimit, which SetDailyLimit changes
 	assocReads     atomic.Int64
 	searches       atomic.Int64
 	exceeded       atomic.Int64
@@ -235,9 +236,13 @@ func New(cfg Config) *Server {
 		cfg.Faults.HangDelay = 5 * time.Second
 	}
 	s := &Server{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, 7))}
+	s.dailyLimit.Store(cfg.DailyLimit)
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
+
+// SetDailyLimit changes the account's requests a day (0: unlimited).
+func (s *Server) SetDailyLimit(n int64) { s.dailyLimit.Store(n) }
 
 // SetDailyUsed sets the requests counted against today's limit (0: a new
 // day).
@@ -773,11 +778,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 
 	used := s.dailyUsed.Add(1)
-	if s.cfg.DailyLimit > 0 && !isSearch { // search responses carry no rate-limit headers
-		w.Header().Set("X-HubSpot-RateLimit-Daily", strconv.FormatInt(s.cfg.DailyLimit, 10))
-		w.Header().Set("X-HubSpot-RateLimit-Daily-Remaining", strconv.FormatInt(max(s.cfg.DailyLimit-used, 0), 10))
+	daily := s.dailyLimit.Load()
+	if daily > 0 && !isSearch { // search responses carry no rate-limit headers
+		w.Header().Set("X-HubSpot-RateLimit-Daily", strconv.FormatInt(daily, 10))
+		w.Header().Set("X-HubSpot-RateLimit-Daily-Remaining", strconv.FormatInt(max(daily-used, 0), 10))
 	}
-	if s.cfg.DailyLimit > 0 && used > s.cfg.DailyLimit {
+	if daily > 0 && used > daily {
 		s.rateLimited(w, "DAILY")
 		return
 	}

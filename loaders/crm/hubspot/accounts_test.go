@@ -273,3 +273,35 @@ func TestCompanyAndTouchMapping(t *testing.T) {
 		}
 	}
 }
+
+// TestLinksStreamResumesAfterTheDailyLimit: a day's allowance that runs
+// out during an association read (two thirds of a links stream's
+// requests) lost the sweep's progress, so the stream started over every
+// day and never finished. Each allowance here stops the stream at another
+// request.
+func TestLinksStreamResumesAfterTheDailyLimit(t *testing.T) {
+	for _, allowance := range []int64{30, 31, 32, 33, 34, 35} {
+		h := newAccountsHarness(t, hubspotsim.Config{}, 5*time.Second)
+		if err := h.syncStreams(t, "contacts", "meetings"); err != nil {
+			t.Fatal(err)
+		}
+		h.sim.SetAssociations("meetings", 2400, "contacts", []int64{7})
+		h.sim.SetDailyLimit(allowance)
+		done := false
+		for day := 1; day <= 15 && !done; day++ {
+			h.sim.SetDailyUsed(0)
+			err := h.syncStreams(t, "meetings_links")
+			if err != nil && !errors.Is(err, hubspot.ErrDailyLimit) {
+				t.Fatalf("allowance %d, day %d: %v", allowance, day, err)
+			}
+			done = err == nil
+		}
+		if !done {
+			t.Errorf("allowance %d: meetings_links did not finish in 15 days", allowance)
+			continue
+		}
+		if got := h.wh.Latest(record.TouchesTable, "touch_id")["meeting:2400"].Get("lead_id"); got != "7" {
+			t.Errorf("allowance %d: meeting 2400's lead %v, want 7", allowance, got)
+		}
+	}
+}

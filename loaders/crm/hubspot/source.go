@@ -310,6 +310,7 @@ func (s *Source) properties(objectType string) []string {
 // keeps only those whose links differ from the loaded ones.
 func (s *Source) sweep(ctx context.Context, objectType string, c cursor, links *linkCheck, emit func(context.Context, *record.Batch) error) error {
 	var b, page record.Batch
+	pages := 0
 	filterProp, from := s.modifiedProperty(objectType), time.Time{}
 	switch {
 	case links != nil:
@@ -344,16 +345,18 @@ func (s *Source) sweep(ctx context.Context, objectType string, c cursor, links *
 				last = id
 			}
 		}
+		// A page joins the batch whole: one whose associations read fails
+		// (the daily limit) is read again from c, which is still before it.
+		page.Reset()
+		if err := s.mapPage(ctx, objectType, found.Results, false, &page); err != nil {
+			return s.stop(ctx, c, &b, err, emit)
+		}
 		if links == nil {
-			err = s.mapPage(ctx, objectType, found.Results, false, &b)
+			b.Append(&page)
 		} else {
-			page.Reset()
-			err = s.mapPage(ctx, objectType, found.Results, false, &page)
 			links.keepChanged(&page, &b)
 		}
-		if err != nil {
-			return err
-		}
+		pages++
 		done := found.NextAfter() == "" || last == c.AfterID
 		c.AfterID = last
 		if done {
@@ -363,7 +366,8 @@ func (s *Source) sweep(ctx context.Context, objectType string, c cursor, links *
 			b.Cursor = cursor{Since: c.Start}.String()
 			return emit(ctx, &b)
 		}
-		if b.Len() >= s.batchSize {
+		// A links sweep keeps few records: its progress is saved by pages.
+		if b.Len() >= s.batchSize || (links != nil && pages%linksPagesPerCursor == 0) {
 			b.Cursor = c.String()
 			if err := emit(ctx, &b); err != nil {
 				return err
@@ -372,6 +376,10 @@ func (s *Source) sweep(ctx context.Context, objectType string, c cursor, links *
 		}
 	}
 }
+
+// linksPagesPerCursor is how many pages a links sweep reads between saved
+// cursors.
+const linksPagesPerCursor = 20
 
 // archived lists archived records. The listing cannot filter by date, so it
 // walks all of them and keeps those archived since the last sweep (less the

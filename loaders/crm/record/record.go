@@ -139,6 +139,19 @@ func (b *Batch) Len() int {
 	return len(b.Leads) + len(b.Deals) + len(b.DealContacts) + len(b.Stages) + len(b.Touches) + len(b.Accounts) + len(b.AccountLinks) + len(b.Rejects)
 }
 
+// Append adds o's records, rejects and row hashes to b.
+func (b *Batch) Append(o *Batch) {
+	b.Leads = append(b.Leads, o.Leads...)
+	b.Deals = append(b.Deals, o.Deals...)
+	b.DealContacts = append(b.DealContacts, o.DealContacts...)
+	b.Stages = append(b.Stages, o.Stages...)
+	b.Touches = append(b.Touches, o.Touches...)
+	b.Accounts = append(b.Accounts, o.Accounts...)
+	b.AccountLinks = append(b.AccountLinks, o.AccountLinks...)
+	b.Rejects = append(b.Rejects, o.Rejects...)
+	b.RowHashes = append(b.RowHashes, o.RowHashes...)
+}
+
 // Reset empties the batch, keeping its storage for reuse.
 func (b *Batch) Reset() {
 	b.Leads = b.Leads[:0]
