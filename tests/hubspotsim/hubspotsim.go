@@ -420,22 +420,27 @@ func (s *Server) SetAssociations(fromType string, id int64, toType string, ids [
 	}
 }
 
-// Merge merges loser into winner, two contacts or two deals (objectType
-// "contacts" or "deals"). The winner gets a new version whose
-// hs_merged_object_ids lists the loser (and whatever was merged into it);
-// the loser is neither returned by search nor listed, live or archived
-// (merged contacts are not flagged deleted: fivetran/dbt_hubspot issue 46;
-// dbt_hubspot reads hs_merged_object_ids to drop them, issue 168); the
-// loser's associations move to the winner without changing any record's
-// modification time.
-func (s *Server) Merge(objectType string, winner, loser int64) {
+// Merge merges two contacts or two deals (objectType "contacts" or
+// "deals") the way HubSpot does now: a new record with a new id takes the
+// primary's property values, and both ids point to it (developer
+// changelog, "Updated merge functionality for contacts and companies",
+// which brings them in line with the other objects). The new record's
+// hs_merged_object_ids lists both, and whatever was merged into them. The
+// two originals are neither returned by search nor listed, live or
+// archived (merged contacts are not flagged deleted: fivetran/dbt_hubspot
+// issue 46; dbt_hubspot reads hs_merged_object_ids to drop them, issue
+// 168); their associations move to the new record without changing any
+// record's modification time. Merge returns the new record's id (0 when
+// nothing merged).
+func (s *Server) Merge(objectType string, primary, secondary int64) int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	var merged int64
 	move := func(ids []int64) []int64 {
 		out := ids[:0:0]
 		for _, id := range ids {
-			if id == loser {
-				id = winner
+			if id == primary || id == secondary {
+				id = merged
 			}
 			if !slices.Contains(out, id) {
 				out = append(out, id)
@@ -443,39 +448,46 @@ func (s *Server) Merge(objectType string, winner, loser int64) {
 		}
 		return out
 	}
+	now := time.Now().UTC().Truncate(time.Millisecond)
 	switch objectType {
 	case "contacts":
-		w, l := s.contact(winner), s.contact(loser)
-		if w == nil || l == nil || w == l || l.MergedInto != 0 {
-			return
+		p, o := s.contact(primary), s.contact(secondary)
+		if p == nil || o == nil || p == o || p.MergedInto != 0 || o.MergedInto != 0 || p.Archived || o.Archived {
+			return 0
 		}
-		l.MergedInto = winner
-		w.Merged = append(append(w.Merged, loser), l.Merged...)
-		w.Version++
-		w.Modified = stamp(w.Modified)
+		merged = int64(len(s.contacts)) + 1
+		c := *p
+		c.ID, c.Version, c.Modified = merged, 1, stamp(now)
+		c.Merged = append(append([]int64{primary, secondary}, p.Merged...), o.Merged...)
+		s.contacts = append(s.contacts, &c)
+		p.MergedInto, o.MergedInto = merged, merged
 		for _, d := range s.deals {
 			d.Contacts = move(d.Contacts)
 		}
-		for _, c := range s.companies {
-			c.Contacts = move(c.Contacts)
+		for _, co := range s.companies {
+			co.Contacts = move(co.Contacts)
 		}
 		for _, e := range append(slices.Clone(s.meetings), s.calls...) {
 			e.Contacts = move(e.Contacts)
 		}
 	case "deals":
-		w, l := s.deal(winner), s.deal(loser)
-		if w == nil || l == nil || w == l || l.MergedInto != 0 {
-			return
+		p, o := s.deal(primary), s.deal(secondary)
+		if p == nil || o == nil || p == o || p.MergedInto != 0 || o.MergedInto != 0 || p.Archived || o.Archived {
+			return 0
 		}
-		l.MergedInto = winner
-		w.Merged = append(append(w.Merged, loser), l.Merged...)
-		w.Version++
-		w.Modified = stamp(w.Modified)
-		w.Contacts = move(append(w.Contacts, l.Contacts...))
-		for _, c := range s.companies {
-			c.Deals = move(c.Deals)
+		merged = int64(len(s.deals)) + 1
+		d := *p
+		d.ID, d.Version, d.Modified = merged, 1, stamp(now)
+		d.Merged = append(append([]int64{primary, secondary}, p.Merged...), o.Merged...)
+		d.Contacts = append(slices.Clone(p.Contacts), o.Contacts...)
+		s.deals = append(s.deals, &d)
+		p.MergedInto, o.MergedInto = merged, merged
+		d.Contacts = slices.Compact(d.Contacts)
+		for _, co := range s.companies {
+			co.Deals = move(co.Deals)
 		}
 	}
+	return merged
 }
 
 // Archive deletes (archives) the listed contacts and deals.

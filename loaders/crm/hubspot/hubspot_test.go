@@ -465,32 +465,39 @@ func TestLinksWindow(t *testing.T) {
 	}
 }
 
-// TestMergedRecordsAreDeleted: HubSpot flags no merged-away contact or deal
-// as archived; it only disappears, and the winner lists it in
-// hs_merged_object_ids. SAM kept the loser as a live lead (a person
-// counted twice) and a live deal (its revenue twice).
+// TestMergedRecordsAreDeleted: a merge makes a new record with a new id,
+// and HubSpot flags neither original as archived; they only disappear, and
+// the new record lists them in hs_merged_object_ids. SAM kept the
+// originals as live leads (a person counted twice, with the new record
+// three times) and live deals (their revenue twice).
 func TestMergedRecordsAreDeleted(t *testing.T) {
 	h := newHarness(t, 40, 12, 0, hubspotsim.Faults{}, 5*time.Second)
 	if _, err := h.sync(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	h.sim.Merge("contacts", 2, 3)
-	h.sim.Merge("contacts", 2, 9)
-	h.sim.Merge("deals", 4, 5)
+	first := h.sim.Merge("contacts", 2, 3)
+	person := h.sim.Merge("contacts", first, 9) // merged twice: it lists all three
+	deal := h.sim.Merge("deals", 4, 5)
+	if person == 0 || deal == 0 {
+		t.Fatal("the simulator merged nothing")
+	}
 	if _, err := h.sync(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	leads := h.wh.Latest(record.LeadsTable, "lead_id")
-	for _, id := range []string{"3", "9"} {
-		if got := leads[id].Get("is_deleted"); got != true {
-			t.Errorf("contact %s merged into 2: is_deleted %v, want true", id, got)
+	for _, id := range []int64{2, 3, 9, first} {
+		if got := leads[strconv.FormatInt(id, 10)].Get("is_deleted"); got != true {
+			t.Errorf("contact %d, merged away: is_deleted %v, want true", id, got)
 		}
 	}
-	if got := leads["2"].Get("is_deleted"); got != false {
-		t.Errorf("contact 2, the merge's winner: is_deleted %v", got)
+	if got := leads[strconv.FormatInt(person, 10)].Get("is_deleted"); got != false {
+		t.Errorf("contact %d, the merged record: is_deleted %v, want false", person, got)
 	}
-	if got := h.wh.Latest(record.DealsTable, "deal_id")["5"].Get("is_deleted"); got != true {
-		t.Errorf("deal 5 merged into 4: is_deleted %v, want true", got)
+	deals := h.wh.Latest(record.DealsTable, "deal_id")
+	for _, id := range []string{"4", "5"} {
+		if got := deals[id].Get("is_deleted"); got != true {
+			t.Errorf("deal %s, merged away: is_deleted %v, want true", id, got)
+		}
 	}
 	h.verify(t)
 }
