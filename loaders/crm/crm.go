@@ -2,9 +2,9 @@
 // interface every CRM client implements, and Sync, the engine that streams a
 // source's records into raw_crm__leads, raw_crm__deals,
 // raw_crm__deal_contacts, raw_crm__stage_history, raw_crm__touches,
-// raw_crm__accounts and raw_crm__account_links in bounded batches,
-// sends bad records to load_rejects, and commits a per-stream cursor only
-// after the batch it covers is durable.
+// raw_crm__accounts, raw_crm__account_links and raw_crm__merges in bounded
+// batches, sends bad records to load_rejects, and commits a per-stream
+// cursor only after the batch it covers is durable.
 //
 // The sources live in subpackages: hubspot (CRM v3 objects and v4
 // associations), salesforce (REST queryAll) and file (CSV/NDJSON export).
@@ -302,6 +302,7 @@ func clone(b *record.Batch) *record.Batch {
 		Touches:      append([]record.Touch(nil), b.Touches...),
 		Accounts:     append([]record.Account(nil), b.Accounts...),
 		AccountLinks: append([]record.AccountLink(nil), b.AccountLinks...),
+		Merges:       append([]record.Merge(nil), b.Merges...),
 		Rejects:      append([]loaders.Reject(nil), b.Rejects...),
 		RowHashes:    append([]record.RowHash(nil), b.RowHashes...),
 		Cursor:       b.Cursor,
@@ -322,6 +323,7 @@ var rawTables = []struct {
 	{record.TouchesTable, record.TouchesSchema},
 	{record.AccountsTable, record.AccountsSchema},
 	{record.AccountLinksTable, record.AccountLinksSchema},
+	{record.MergesTable, record.MergesSchema},
 	{loaders.RejectsTable, loaders.RejectsSchema},
 	{systables.RowHashesTable, systables.RowHashes().Schema},
 }
@@ -407,12 +409,20 @@ func writeBatch(ctx context.Context, wh warehouse.Warehouse, sys, stream, runID 
 	if err := load(record.AccountLinksTable, record.AccountLinksSchema, rows); err != nil {
 		return c, err
 	}
+	rows = rows[:0]
+	for i := range b.Merges {
+		rows = append(rows, b.Merges[i].Row(meta))
+	}
+	if err := load(record.MergesTable, record.MergesSchema, rows); err != nil {
+		return c, err
+	}
 	if err := loaders.WriteRejects(ctx, wh, runID, b.Rejects); err != nil {
 		return c, err
 	}
 	// A snapshot association is part of its deal's record, not a record
-	// read on its own, and an account link is part of its account's, lead's
-	// or deal's record; everything else is one source record per row.
+	// read on its own, an account link is part of its account's, lead's or
+	// deal's record, and a merge of the record it was merged into;
+	// everything else is one source record per row.
 	c.Loaded = int64(len(b.Leads) + len(b.Deals) + len(b.Stages) + len(b.Touches) + len(b.Accounts))
 	for i := range b.DealContacts {
 		if !b.DealContacts[i].Snapshot {

@@ -4,7 +4,9 @@ description: >
   deal): the latest loaded version of each id. lead_id is the deal's lead:
   the one the CRM names on the deal (export files), else the lead converted
   into this opportunity, else the primary associated contact (through the
-  Lead converted into it, for Salesforce). Associations come from
+  Lead converted into it, for Salesforce), or the lead that one was merged
+  into since (HubSpot moves a merged contact's deals without editing them).
+  Associations come from
   raw_crm__deal_contacts: for snapshot sources (HubSpot, files) the set
   stored with the deal's latest version, in the batch that loaded it (HubSpot
   changes associations without a new version, so SAM loads the same version
@@ -67,11 +69,16 @@ lead_of_contact as (
   from leads
   where converted_contact_id is not null
   group by converted_contact_id
+),
+
+-- a lead merged into another (HubSpot) is that other lead now
+lead_merges as (
+  {{ macro "crm_merges" (source "crm" "merges") "lead" }}
 )
 
 select
   d.deal_id,
-  coalesce(d.lead_id, ld.lead_id, lc.lead_id, pc.contact_id) as lead_id,
+  coalesce(lm.into_id, d.lead_id, ld.lead_id, lc.lead_id, pc.contact_id) as lead_id,
   d.source_system,
   d.created_at,
   d.updated_at,
@@ -87,3 +94,5 @@ from deals as d
 left join lead_of_deal as ld on ld.deal_id = d.deal_id
 left join primary_contact as pc on pc.deal_id = d.deal_id
 left join lead_of_contact as lc on lc.contact_id = pc.contact_id
+left join lead_merges as lm
+  on lm.source_system = d.source_system and lm.merged_id = coalesce(d.lead_id, ld.lead_id, lc.lead_id, pc.contact_id)

@@ -4,7 +4,8 @@ description: >
   (Salesforce CampaignMember, HubSpot meetings and calls, offline_touches
   rows): the latest loaded version of each (source_system, touch_id).
   lead_id is the lead the touch names (a Salesforce Contact converted from a
-  Lead stands for that Lead, as in stg_crm__leads), email_sha256 the hashed
+  Lead stands for that Lead, as in stg_crm__leads; a HubSpot contact merged
+  into another stands for that one), email_sha256 the hashed
   email a file row may name instead. touched_at is NULL for a campaign member
   that never responded (no touch). The channel comes from the touch_channel
   macro, the one place the mapping lives.
@@ -31,11 +32,16 @@ converted_contacts as (
   group by converted_contact_id
 ),
 
+-- a lead merged into another (HubSpot) is that other lead now
+lead_merges as (
+  {{ macro "crm_merges" (source "crm" "merges") "lead" }}
+),
+
 cleaned as (
   select
     t.touch_id,
     t.source_system,
-    coalesce(c.lead_id, nullif(trim(t.lead_id), '')) as lead_id,
+    coalesce(lm.into_id, c.lead_id, nullif(trim(t.lead_id), '')) as lead_id,
     lower(nullif(trim(t.email_sha256), '')) as email_sha256,
     t.touch_type,
     t.touched_at,
@@ -47,6 +53,7 @@ cleaned as (
     {{ macro "crm_version_columns" "t" }}
   from latest as t
   left join converted_contacts as c on c.contact_id = trim(t.lead_id)
+  left join lead_merges as lm on lm.source_system = t.source_system and lm.merged_id = trim(t.lead_id)
 )
 
 select

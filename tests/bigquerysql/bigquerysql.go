@@ -115,6 +115,7 @@ func BaseCatalog(models fs.FS) (*zetasql.Catalog, error) {
 		{record.TouchesTable, record.TouchesSchema},
 		{record.AccountsTable, record.AccountsSchema},
 		{record.AccountLinksTable, record.AccountLinksSchema},
+		{record.MergesTable, record.MergesSchema},
 		{spend.SpendTable, spend.SpendSchema},
 		{spend.FXTable, spend.FXSchema},
 		{loaders.RejectsTable, loaders.RejectsSchema},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -36,9 +37,16 @@ func crmProject(t testing.TB) *transform.Project {
 
 func hubspotSource(t testing.TB, sim *hubspotsim.Server) *hubspot.Source {
 	t.Helper()
+	return hubspotSourceWindow(t, sim, 0)
+}
+
+// hubspotSourceWindow is hubspotSource re-reading the links of the records
+// created within window only.
+func hubspotSourceWindow(t testing.TB, sim *hubspotsim.Server, window time.Duration) *hubspot.Source {
+	t.Helper()
 	src, err := hubspot.NewSource(hubspot.Options{Token: option.Secret(sim.Token()), BaseURL: sim.URL,
 		ClientIDProperty: "ga_client_id", GclidProperty: "gclid", RequestsPerWindow: 1000, SearchPerWindow: 1000,
-		Overlap: 10 * time.Minute, Objects: []string{"contacts", "deals", "companies", "meetings"},
+		LinkWindow: window, Overlap: 10 * time.Minute, Objects: []string{"contacts", "deals", "companies", "meetings"},
 		HTTPClient: &http.Client{Timeout: 5 * time.Second}, Window: 100 * time.Millisecond, SearchWindow: 100 * time.Millisecond,
 		Backoff: retry.Policy{Base: time.Millisecond, Cap: 10 * time.Millisecond, Attempts: 5},
 	})
@@ -188,5 +196,47 @@ func TestSalesforceDeletionsFromTheDeleteLogReachStaging(t *testing.T) {
 	}
 	if n := queryStrings(t, wh, `select count(*) from stg_crm__account_links where record_id in ('006000000000002', '003000000000003') or account_id = '001000000000001'`); n[0] != "0" {
 		t.Errorf("%s account links of deleted records remain", n[0])
+	}
+}
+
+// A HubSpot merge makes a new contact and moves the originals' deals,
+// meetings and companies to it without editing them; the links streams
+// re-read only records created within their window. A deal won a year ago
+// kept naming a merged-away (deleted) contact, and its revenue lost its
+// lead. Staging now points what names a merged record at the one it was
+// merged into.
+func TestHubSpotMergesReachRecordsOutsideTheLinkWindow(t *testing.T) {
+	ctx := context.Background()
+	sim := hubspotsim.New(hubspotsim.Config{RequestsPerWindow: 1000, Window: 100 * time.Millisecond,
+		SearchPerWindow: 1000, SearchWindow: 100 * time.Millisecond, RetryAfter: time.Millisecond})
+	t.Cleanup(sim.Close)
+	// Every record is created about 30 days ago. Deal 1's contact is 8,
+	// meeting 1's is 12; contact 8 is in company 2, contact 12 in company 3.
+	sim.Seed(20, 6, 0)
+	sim.SeedAccounts(3, 9, 0, 0)
+	wh := openDuck(t)
+	src := hubspotSourceWindow(t, sim, 10*24*time.Hour)
+	sync := func() {
+		t.Helper()
+		if _, err := crm.Sync(ctx, wh, src, crm.Options{RunID: "test"}); err != nil {
+			t.Fatalf("sync: %v", err)
+		}
+	}
+	sync()
+	person := sim.Merge("contacts", 8, 12)
+	sync()
+	build(t, wh, crmProject(t))
+
+	id := strconv.FormatInt(person, 10)
+	if got := queryStrings(t, wh, `select coalesce(lead_id, '-') from stg_crm__deals where deal_id = '1'`); strings.Join(got, "") != id {
+		t.Errorf("deal 1's lead %v, want the merged contact %s", got, id)
+	}
+	if got := queryStrings(t, wh, `select coalesce(lead_id, '-') from stg_crm__touches where touch_id = 'meeting:1'`); strings.Join(got, "") != id {
+		t.Errorf("meeting 1's lead %v, want the merged contact %s", got, id)
+	}
+	got := queryStrings(t, wh, `select record_id || '>' || account_id from stg_crm__account_links
+		where object_type = 'lead' and record_id in ('8', '12', '`+id+`') order by 1`)
+	if want := id + ">2"; strings.Join(got, " ") != want {
+		t.Errorf("account links of the merged contacts %v, want %s", got, want)
 	}
 }

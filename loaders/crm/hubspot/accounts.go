@@ -35,6 +35,9 @@ func (s *Source) mapCompany(o *Object, archived bool, b *record.Batch) (merged [
 	}
 	a.ModifiedAt = latest(a.UpdatedAt, archivedAt)
 	b.Accounts = append(b.Accounts, a)
+	for _, id := range merged {
+		b.Merges = append(b.Merges, record.Merge{ObjectType: record.MergeAccount, MergedID: id, IntoID: a.ID, ModifiedAt: a.ModifiedAt})
+	}
 	return merged
 }
 

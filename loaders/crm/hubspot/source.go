@@ -585,6 +585,7 @@ func (s *Source) mapContact(o *Object, archived bool, b *record.Batch) {
 	b.Leads = append(b.Leads, l)
 	for _, id := range merged {
 		b.Leads = append(b.Leads, record.Lead{ID: id, RecordType: "contact", IsDeleted: true, ModifiedAt: l.ModifiedAt})
+		b.Merges = append(b.Merges, record.Merge{ObjectType: record.LinkLead, MergedID: id, IntoID: l.ID, ModifiedAt: l.ModifiedAt})
 	}
 }
 
@@ -595,9 +596,10 @@ func (s *Source) mapContact(o *Object, archived bool, b *record.Batch) {
 // complete than calculated_merged_vids).
 const mergedProperty = "hs_merged_object_ids"
 
-// mergedAway returns the ids o's hs_merged_object_ids names. An entry that
-// is not a record id makes the record a reject: SAM would not know what to
-// delete.
+// mergedAway returns the ids o's hs_merged_object_ids names: each loads as
+// deleted, with a merge into o, so that staging points what names it at o.
+// An entry that is not a record id makes the record a reject: SAM would not
+// know what to delete.
 func mergedAway(o *Object, v *record.Fields) []string {
 	var ids []string
 	for _, p := range strings.Split(o.Prop(mergedProperty), ";") {
@@ -646,6 +648,9 @@ func (s *Source) mapDeal(o *Object, archived bool, b *record.Batch) (merged []st
 	}
 	d.ModifiedAt = latest(d.UpdatedAt, archivedAt)
 	b.Deals = append(b.Deals, d)
+	for _, id := range merged {
+		b.Merges = append(b.Merges, record.Merge{ObjectType: record.LinkDeal, MergedID: id, IntoID: d.ID, ModifiedAt: d.ModifiedAt})
+	}
 	return merged
 }
 

@@ -125,6 +125,7 @@ type Batch struct {
 	Touches      []Touch
 	Accounts     []Account
 	AccountLinks []AccountLink
+	Merges       []Merge
 	Rejects      []loaders.Reject
 	// RowHashes are the content hashes of the source rows this batch
 	// loads, from sources that recognise rows by content (export files);
@@ -136,7 +137,8 @@ type Batch struct {
 
 // Len is the number of records read into the batch, rejects included.
 func (b *Batch) Len() int {
-	return len(b.Leads) + len(b.Deals) + len(b.DealContacts) + len(b.Stages) + len(b.Touches) + len(b.Accounts) + len(b.AccountLinks) + len(b.Rejects)
+	return len(b.Leads) + len(b.Deals) + len(b.DealContacts) + len(b.Stages) + len(b.Touches) + len(b.Accounts) + len(b.AccountLinks) +
+		len(b.Merges) + len(b.Rejects)
 }
 
 // Append adds o's records, rejects and row hashes to b.
@@ -148,6 +150,7 @@ func (b *Batch) Append(o *Batch) {
 	b.Touches = append(b.Touches, o.Touches...)
 	b.Accounts = append(b.Accounts, o.Accounts...)
 	b.AccountLinks = append(b.AccountLinks, o.AccountLinks...)
+	b.Merges = append(b.Merges, o.Merges...)
 	b.Rejects = append(b.Rejects, o.Rejects...)
 	b.RowHashes = append(b.RowHashes, o.RowHashes...)
 }
@@ -161,6 +164,7 @@ func (b *Batch) Reset() {
 	b.Touches = b.Touches[:0]
 	b.Accounts = b.Accounts[:0]
 	b.AccountLinks = b.AccountLinks[:0]
+	b.Merges = b.Merges[:0]
 	b.Rejects = b.Rejects[:0]
 	b.RowHashes = b.RowHashes[:0]
 	b.Cursor = ""
