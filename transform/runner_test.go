@@ -1104,6 +1104,7 @@ func TestRunErrorSparesWhatItDoesNotReach(t *testing.T) {
 		"staging/base.sql":     {Data: []byte("/*\nmaterialized: table\n*/\nselect 1 as k")},
 		"marts/activation.sql": {Data: []byte("/*\nmaterialized: table\n*/\nselect k from {{ ref \"base\" }}")},
 		"marts/dashboard.sql":  {Data: []byte("/*\nmaterialized: table\n*/\nselect k from {{ ref \"base\" }}")},
+		"marts/queue.sql":      {Data: []byte("/*\nmaterialized: table\n*/\nselect k from {{ ref \"activation\" }}")},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -1124,6 +1125,10 @@ func TestRunErrorSparesWhatItDoesNotReach(t *testing.T) {
 		{"an upstream test failed", RunError{Tests: []TestResult{{Name: "t", Model: "base", Reads: []string{"base"}, Status: TestFail}}}, false},
 		{"a custom test across both failed", RunError{Tests: []TestResult{{Name: "t", Reads: []string{"dashboard", "base"}, Status: TestFail}}}, false},
 		{"a custom test of sources only failed", RunError{Tests: []TestResult{{Name: "t", Status: TestFail}}}, false},
+		// A check of what is built from the model guards its use: nothing
+		// bound for a destination may look like an email.
+		{"a test of a model built from it failed", RunError{Tests: []TestResult{{Name: "t", Reads: []string{"queue"}, Status: TestFail}}}, false},
+		{"a model built from it failed", RunError{Models: []ModelResult{failed("queue", StatusFailed)}}, false},
 		{"a dashboard model was not attempted", RunError{Models: []ModelResult{failed("dashboard", StatusNotAttempted)}}, false},
 		{"the warehouse stopped", RunError{Models: []ModelResult{failed("dashboard", StatusFailed)}, Stopped: errors.New("gone")}, false},
 	} {
