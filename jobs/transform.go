@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/sam-attribution/sam/loaders/crm"
 	"github.com/sam-attribution/sam/transform"
 )
 
@@ -16,6 +17,9 @@ type builtInRun struct{ report *transform.BuildReport }
 // report for the run's test stage.
 func (a *App) transformStage(sel transform.Selection, fullRefresh bool, built *builtInRun) StageFunc {
 	return func(ctx context.Context, run *Run) (StageResult, error) {
+		if err := crm.AddNewTables(ctx, a.WH); err != nil {
+			return StageResult{}, err
+		}
 		rep, err := a.runner(run.ID).Build(ctx, sel, transform.BuildOptions{FullRefresh: fullRefresh})
 		if built != nil {
 			built.report = rep

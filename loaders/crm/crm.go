@@ -328,6 +328,19 @@ var rawTables = []struct {
 	{systables.RowHashesTable, systables.RowHashes().Schema},
 }
 
+// AddNewTables creates, empty, the raw CRM tables a warehouse lacks when it
+// has loaded a CRM before: a table a later SAM adds (raw_crm__merges), which
+// the staging models read before the next CRM load would create it. A
+// warehouse that never loaded a CRM is left as it is: its models say so.
+func AddNewTables(ctx context.Context, wh warehouse.Warehouse) error {
+	if _, err := wh.Describe(ctx, record.LeadsTable); errors.Is(err, warehouse.ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("crm: describe %s: %w", record.LeadsTable, err)
+	}
+	return ensureTables(ctx, wh)
+}
+
 func ensureTables(ctx context.Context, wh warehouse.Warehouse) error {
 	for _, t := range rawTables {
 		_, err := wh.Describe(ctx, t.name)
