@@ -54,15 +54,18 @@ const (
 // need. Identifiers are empty when unknown. Personal data appears only
 // hashed (SHA-256 hex of the vendor-normalised value).
 type Event struct {
-	Key       string // event key: stable per (lead, stage, stage time)
-	LeadID    string
-	Stage     string
-	EventAt   time.Time // when the lead reached the stage
-	LeadAt    time.Time // when the lead was created
-	Value     float64   // in Currency; 0 with Currency "" when none
-	Currency  string
-	ValueKind string // ValueActual or ValuePredicted
-	Reason    string // one of Reasons, for disqualified and lost
+	Key    string // event key: stable per (lead, stage, stage time)
+	LeadID string
+	// FormerLeadIDs are the leads the CRM merged into this one: what
+	// reached a destination under them reached it for this lead.
+	FormerLeadIDs []string
+	Stage         string
+	EventAt       time.Time // when the lead reached the stage
+	LeadAt        time.Time // when the lead was created
+	Value         float64   // in Currency; 0 with Currency "" when none
+	Currency      string
+	ValueKind     string // ValueActual or ValuePredicted
+	Reason        string // one of Reasons, for disqualified and lost
 
 	// Web identifiers.
 	ClientKey     string    // GA4 client id, x.y

@@ -400,12 +400,14 @@ func reachedStages(states map[string]KeyState) stageKeys {
 	return out
 }
 
-// otherKey returns a key other than e's under which e's lead and stage
-// reached the destination, or "".
+// otherKey returns a key other than e's under which e's lead, or a lead
+// merged into it, reached the destination at e's stage, or "".
 func (s stageKeys) otherKey(e Event) string {
-	for _, k := range s[[2]string{e.LeadID, e.Stage}] {
-		if k != e.Key {
-			return k
+	for _, lead := range append([]string{e.LeadID}, e.FormerLeadIDs...) {
+		for _, k := range s[[2]string{lead, e.Stage}] {
+			if k != e.Key {
+				return k
+			}
 		}
 	}
 	return ""

@@ -591,3 +591,24 @@ func TestAStageAlreadyDeliveredUnderAnotherKeyIsNotSentAgain(t *testing.T) {
 		t.Error("the ledger does not say which key delivered the stage")
 	}
 }
+
+// A CRM merge (HubSpot makes a new record with a new id) gives the merged
+// person's stage events a new lead id, so new keys: a won deal, an MQL
+// already sent under a merged-away id went out again, a second conversion
+// at every platform. A stage delivered under any id merged into the lead
+// stays delivered.
+func TestAStageDeliveredUnderAMergedAwayLeadIsNotSentAgain(t *testing.T) {
+	l := &MemoryLedger{}
+	d := &fakeDest{name: "x", maxBatch: 10}
+	ev := events(2, 2) // L0 and L1, each at the sql stage
+	run(t, l, ev, d)
+	merged := ev[0]
+	merged.Key, merged.LeadID, merged.FormerLeadIDs = "k-merged", "L9", []string{ev[0].LeadID, ev[1].LeadID}
+	rep := run(t, l, SliceEvents{merged}, d)
+	if d.received()["k-merged"] != 0 {
+		t.Error("the merged lead's sql stage, delivered under L0, was sent again")
+	}
+	if n := rep.Destinations[0].Counts[StatusAlreadyDelivered]; n != 1 {
+		t.Errorf("already delivered %d, want 1 (counts %v)", n, rep.Destinations[0].Counts)
+	}
+}

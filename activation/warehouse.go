@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/sam-attribution/sam/warehouse"
@@ -95,7 +96,7 @@ type WarehouseEvents struct {
 func (w WarehouseEvents) ForEach(ctx context.Context, fn func(Event) error) error {
 	q := `SELECT event_key, lead_id, stage, event_at, lead_created_at, CAST(value AS FLOAT64), currency, value_kind,
        reason, client_key, ga_session_id, last_session_at, gclid, click_at, meta_lead_id, li_fat_id,
-       email_sha256, email_sha256_google, ad_consent, gbraid, wbraid
+       email_sha256, email_sha256_google, ad_consent, gbraid, wbraid, former_lead_ids
 FROM ` + w.WH.QualifiedName(EventsTable) + `
 ORDER BY client_key, event_at, event_key`
 	rows, err := w.WH.Query(ctx, q)
@@ -112,9 +113,9 @@ ORDER BY client_key, event_at, event_key`
 			value                                        sql.NullFloat64
 			sessionID                                    sql.NullInt64
 		)
-		var gbraid, wbraid sql.NullString
+		var gbraid, wbraid, former sql.NullString
 		if err := rows.Scan(&e.Key, &lead, &stage, &at, &created, &value, &currency, &kind, &reason, &client, &sessionID,
-			&lastSession, &gclid, &click, &metaID, &liFat, &email, &emailG, &consent, &gbraid, &wbraid); err != nil {
+			&lastSession, &gclid, &click, &metaID, &liFat, &email, &emailG, &consent, &gbraid, &wbraid, &former); err != nil {
 			return fmt.Errorf("read %s: %w", EventsTable, err)
 		}
 		e.LeadID, e.Stage, e.EventAt, e.LeadAt = lead.String, stage.String, at.Time, created.Time
@@ -124,6 +125,9 @@ ORDER BY client_key, event_at, event_key`
 		e.Reason, e.ClientKey, e.GASessionID, e.LastSessionAt = reason.String, client.String, sessionID.Int64, lastSession.Time
 		e.Gclid, e.ClickAt, e.MetaLeadID, e.LiFatID = gclid.String, click.Time, metaID.String, liFat.String
 		e.Gbraid, e.Wbraid = gbraid.String, wbraid.String
+		if former.String != "" {
+			e.FormerLeadIDs = strings.Split(former.String, ",")
+		}
 		e.EmailSHA256, e.EmailSHA256Google = email.String, emailG.String
 		c := Consent(consent.String)
 		e.AdUserData, e.AdPersonalization = c, c

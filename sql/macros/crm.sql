@@ -34,27 +34,3 @@ coalesce({{ .r }}.is_deleted, false) as is_deleted,
   {{ .r }}.loaded_at
 {{- end }}
 
-{{- /*
-crm_merges: where each merged record of object_type (lead, deal or account)
-lives now, from raw_crm__merges (relation): one row per source_system and
-merged_id, with into_id. The latest merge naming an id wins: the record it
-was merged into may have been merged again since, and the newest record
-names every id merged into it.
-*/ -}}
-{{ define "crm_merges" -}}
-{{ params "relation" "object_type" -}}
-select source_system, merged_id, into_id
-  from (
-    select
-      source_system,
-      merged_id,
-      into_id,
-      row_number() over (
-        partition by source_system, merged_id
-        order by modified_at desc nulls last, loaded_at desc
-      ) as merge_rank
-    from {{ .relation }}
-    where object_type = '{{ .object_type }}'
-  ) as merges
-  where merge_rank = 1
-{{- end }}

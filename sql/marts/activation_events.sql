@@ -17,7 +17,9 @@ description: >
   (fct_lead_revenue.revenue_has_no_rate) until the rate is there. A lead
   created after the newest GA4 session loaded waits for GA4's export to
   reach it: its spam judgement and its form session come from GA4.
-  gbraid and wbraid are Google Ads' iOS click ids from the lead-form
+  former_lead_ids lists, comma-separated, the leads a CRM merged into this
+  one (stg_crm__merges): the runner sends no stage already delivered under
+  them. gbraid and wbraid are Google Ads' iOS click ids from the lead-form
   session's landing URL; ad_consent is the CRM's, else the lead-form
   session's GA4 ads consent (privacy_info.ads_storage).
   Rebuilt in full: lead-grain, restated by any CRM change; sessions are
@@ -45,6 +47,15 @@ crm as (
 
 quarantined as (
   select distinct lead_id from {{ ref "int_quarantined_leads" }}
+),
+
+-- The leads a CRM merged into each lead: what reached a platform under
+-- them reached it for this lead (the runner's already_delivered).
+former_leads as (
+  select into_id as lead_id, string_agg(merged_id, ',' order by merged_id) as former_lead_ids
+  from {{ ref "stg_crm__merges" }}
+  where object_type = 'lead'
+  group by into_id
 ),
 
 -- The session whose form created the lead: its click ids and ads consent.
@@ -142,7 +153,8 @@ select
   c.email_sha256_google,
   coalesce(c.ad_consent, fs.ads_consent) as ad_consent,
   fs.gbraid,
-  fs.wbraid
+  fs.wbraid,
+  fl.former_lead_ids
 from stages as s
 join leads as l on l.lead_id = s.lead_id
 left join crm as c on c.lead_id = s.lead_id
@@ -152,6 +164,7 @@ left join predictions as p
 left join last_sessions as ls on ls.lead_id = s.lead_id
 left join clicks as k on k.lead_id = s.lead_id
 left join form_sessions as fs on fs.lead_id = s.lead_id
+left join former_leads as fl on fl.lead_id = s.lead_id
 cross join ga4_through as g
 where s.event_at is not null
   and (g.through is null or l.created_at <= g.through)

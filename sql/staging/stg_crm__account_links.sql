@@ -40,15 +40,15 @@ links as (
 
 -- a lead, deal or account merged into another (HubSpot) is that other one now
 lead_merges as (
-  {{ macro "crm_merges" (source "crm" "merges") "lead" }}
+  select source_system, merged_id, into_id from {{ ref "stg_crm__merges" }} where object_type = 'lead'
 ),
 
 deal_merges as (
-  {{ macro "crm_merges" (source "crm" "merges") "deal" }}
+  select source_system, merged_id, into_id from {{ ref "stg_crm__merges" }} where object_type = 'deal'
 ),
 
 account_merges as (
-  {{ macro "crm_merges" (source "crm" "merges") "account" }}
+  select source_system, merged_id, into_id from {{ ref "stg_crm__merges" }} where object_type = 'account'
 ),
 
 merged as (

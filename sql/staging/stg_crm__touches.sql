@@ -34,7 +34,7 @@ converted_contacts as (
 
 -- a lead merged into another (HubSpot) is that other lead now
 lead_merges as (
-  {{ macro "crm_merges" (source "crm" "merges") "lead" }}
+  select source_system, merged_id, into_id from {{ ref "stg_crm__merges" }} where object_type = 'lead'
 ),
 
 cleaned as (

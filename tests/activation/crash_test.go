@@ -341,5 +341,6 @@ SELECT
   sha256('lead' || (i // 2) || '@example.com') AS email_sha256_google,
   'granted' AS ad_consent,
   CAST(NULL AS VARCHAR) AS gbraid,
-  CAST(NULL AS VARCHAR) AS wbraid
+  CAST(NULL AS VARCHAR) AS wbraid,
+  CAST(NULL AS VARCHAR) AS former_lead_ids
 FROM range(` + "200" + `) AS t(i)`

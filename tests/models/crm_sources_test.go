@@ -13,6 +13,7 @@ import (
 	"github.com/sam-attribution/sam/internal/retry"
 	"github.com/sam-attribution/sam/loaders/crm"
 	"github.com/sam-attribution/sam/loaders/crm/hubspot"
+	"github.com/sam-attribution/sam/loaders/crm/record"
 	"github.com/sam-attribution/sam/loaders/crm/salesforce"
 	"github.com/sam-attribution/sam/tests/hubspotsim"
 	"github.com/sam-attribution/sam/tests/salesforcesim"
@@ -238,5 +239,38 @@ func TestHubSpotMergesReachRecordsOutsideTheLinkWindow(t *testing.T) {
 		where object_type = 'lead' and record_id in ('8', '12', '`+id+`') order by 1`)
 	if want := id + ">2"; strings.Join(got, " ") != want {
 		t.Errorf("account links of the merged contacts %v, want %s", got, want)
+	}
+}
+
+// stg_crm__merges follows a merge chain when the newest record does not
+// list the ids merged before it: A into B, then B into C, is A into C.
+func TestMergeChainsLeadToTheNewestRecord(t *testing.T) {
+	ctx := context.Background()
+	wh := openDuck(t)
+	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	meta := record.Meta{System: "hubspot", LoadedAt: at, RunID: "r"}
+	merges := []record.Merge{
+		{ObjectType: record.LinkLead, MergedID: "A", IntoID: "B", ModifiedAt: at},
+		{ObjectType: record.LinkLead, MergedID: "B", IntoID: "C", ModifiedAt: at.Add(time.Hour)},
+		{ObjectType: record.LinkLead, MergedID: "C", IntoID: "D", ModifiedAt: at.Add(2 * time.Hour)},
+		{ObjectType: record.LinkDeal, MergedID: "A", IntoID: "X", ModifiedAt: at},
+	}
+	var rows [][]any
+	for i := range merges {
+		rows = append(rows, merges[i].Row(meta))
+	}
+	if _, err := wh.Load(ctx, warehouse.LoadRequest{Table: record.MergesTable, Schema: record.MergesSchema,
+		Mode: warehouse.Append, Rows: warehouse.NewSliceRows(rows)}); err != nil {
+		t.Fatal(err)
+	}
+	m := subset(t, func(p string) bool { return p == "staging/stg_crm__merges.sql" || strings.HasPrefix(p, "macros/") })
+	p, err := transform.LoadProject(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	build(t, wh, p)
+	got := queryStrings(t, wh, `select object_type || ' ' || merged_id || '>' || into_id from stg_crm__merges order by 1`)
+	if want := "deal A>X,lead A>D,lead B>D,lead C>D"; strings.Join(got, ",") != want {
+		t.Errorf("merges %v, want %s", got, want)
 	}
 }
