@@ -82,6 +82,9 @@ func testResult(rep *transform.TestReport) StageResult {
 	if n := len(rep.NotAttempted); n > 0 {
 		detail += fmt.Sprintf("; %d not attempted (the warehouse became unusable)", n)
 	}
+	if n := len(rep.UpstreamFailed); n > 0 {
+		detail += fmt.Sprintf("; %d not run: the transform stage failed a model they read (%s)", n, strings.Join(rep.UpstreamFailed, ", "))
+	}
 	return StageResult{Rows: int64(len(rep.Tests)), Detail: detail}
 }
 

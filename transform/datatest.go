@@ -192,6 +192,9 @@ type TestReport struct {
 	// NotAttempted names the selected tests not run because an earlier one
 	// left the warehouse unusable (warehouse.ErrUnusable).
 	NotAttempted []string
+	// UpstreamFailed names the selected tests TestAfter left out because
+	// the build failed a model they read.
+	UpstreamFailed []string
 }
 
 // Failed returns the tests that fail the run: failing and broken ones.
@@ -330,14 +333,20 @@ func (r *Runner) TestAfter(ctx context.Context, sel Selection, build *BuildRepor
 	if err != nil {
 		return nil, err
 	}
-	ran := map[string]bool{}
+	ran, broken := map[string]bool{}, map[string]bool{}
 	if build != nil {
 		for _, t := range build.Tests {
 			ran[t.Name] = true
 		}
+		for _, m := range build.Models {
+			if m.Status == StatusFailed || m.Status == StatusUpstreamFailed || m.Status == StatusNotAttempted {
+				broken[m.Model] = true
+			}
+		}
 	}
 	runID := r.runID()
 	var tests []dataTest
+	var unrun []string
 	already := 0
 	for _, t := range r.Project.allTests() {
 		want := len(t.deps) == 0 && sel.All()
@@ -348,6 +357,10 @@ func (r *Runner) TestAfter(ctx context.Context, sel Selection, build *BuildRepor
 		case !want:
 		case ran[t.name]:
 			already++
+		case slices.ContainsFunc(t.deps, func(d string) bool { return broken[d] }):
+			// The build failed a model it reads: the table is missing or
+			// stale, and the build's failure already fails the run.
+			unrun = append(unrun, t.name)
 		default:
 			tests = append(tests, t)
 		}
@@ -381,7 +394,7 @@ func (r *Runner) TestAfter(ctx context.Context, sel Selection, build *BuildRepor
 	}
 	env := renderEnv{dialect: r.WH.Dialect(), qualify: r.WH.QualifiedName, vars: r.Vars}
 	var s stop
-	report := &TestReport{RunID: runID, AlreadyRun: already}
+	report := &TestReport{RunID: runID, AlreadyRun: already, UpstreamFailed: unrun}
 	report.Tests, report.NotAttempted = r.runTests(ctx, env, tests, runID, &s)
 	failed := report.Failed()
 	if len(failed) > 0 || len(report.NotAttempted) > 0 {
