@@ -2,6 +2,7 @@ package ga4
 
 import (
 	"bufio"
+	"bytes"
 	"compress/flate"
 	"compress/gzip"
 	"context"
@@ -117,7 +118,7 @@ func (l *FileLoader) loadAllInPlace(ctx context.Context, runID string, tables []
 			lines = append(lines, t)
 		}
 	}
-	if len(l.batches(lines)) < 2 {
+	if len(l.batches(lines)) < 2 || l.anyMarked(lines) {
 		return tables, nil
 	}
 	counts, ok, err := l.loadInPlace(ctx, runID, lines)
@@ -151,7 +152,7 @@ func (l *FileLoader) loadBatch(ctx context.Context, runID string, batch []export
 		c, err := l.loadParquet(ctx, runID, batch[0])
 		return []loaders.Counts{c}, err
 	}
-	if l.wh.Dialect().Features().LocalFiles {
+	if l.wh.Dialect().Features().LocalFiles && !l.anyMarked(batch) {
 		counts, ok, err := l.loadInPlace(ctx, runID, batch)
 		if ok || err != nil {
 			return counts, err
@@ -500,6 +501,31 @@ func (l *FileLoader) openExport(t exportTable, f exportFile, read func(io.Reader
 		r = gz
 	}
 	return read(r)
+}
+
+// anyMarked reports whether a file of the batch starts with a UTF-8 byte
+// order mark. DuckDB refuses such a file ("byte order mark (BOM) is not
+// supported"), so its lines load validated, without a failed in-place
+// load first. A file that cannot be read says no: loading it says why.
+func (l *FileLoader) anyMarked(batch []exportTable) bool {
+	for _, t := range batch {
+		for _, f := range t.files {
+			if f.parquet {
+				continue
+			}
+			marked := false
+			_ = l.openExport(t, f, func(r io.Reader) error {
+				head := make([]byte, len(utf8BOM))
+				n, _ := io.ReadFull(r, head)
+				marked = bytes.Equal(head[:n], utf8BOM)
+				return nil
+			})
+			if marked {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // readError describes an error that ended reading f.
