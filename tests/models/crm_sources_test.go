@@ -57,6 +57,26 @@ func hubspotSourceWindow(t testing.TB, sim *hubspotsim.Server, window time.Durat
 	return src
 }
 
+// fastHubSpot is a HubSpot simulator whose limits a test never meets.
+func fastHubSpot(t testing.TB) *hubspotsim.Server {
+	t.Helper()
+	sim := hubspotsim.New(hubspotsim.Config{RequestsPerWindow: 1000, Window: 100 * time.Millisecond,
+		SearchPerWindow: 1000, SearchWindow: 100 * time.Millisecond, RetryAfter: time.Millisecond})
+	t.Cleanup(sim.Close)
+	return sim
+}
+
+// syncer returns a function that syncs src into wh and stops the test on
+// an error.
+func syncer(t *testing.T, wh warehouse.Warehouse, src crm.Source) func() {
+	return func() {
+		t.Helper()
+		if _, err := crm.Sync(context.Background(), wh, src, crm.Options{RunID: "test"}); err != nil {
+			t.Fatalf("sync: %v", err)
+		}
+	}
+}
+
 func rawCounts(t testing.TB, wh warehouse.Warehouse) []string {
 	t.Helper()
 	return queryStrings(t, wh, `select (select count(*) from raw_crm__deals), (select count(*) from raw_crm__deal_contacts),
@@ -70,22 +90,14 @@ func rawCounts(t testing.TB, wh warehouse.Warehouse) []string {
 // lead, and its revenue counted as Unattributed; a meeting logged before its
 // attendee was linked kept no lead either.
 func TestHubSpotLinksChangedWithoutAnEditReachStaging(t *testing.T) {
-	ctx := context.Background()
-	sim := hubspotsim.New(hubspotsim.Config{RequestsPerWindow: 1000, Window: 100 * time.Millisecond,
-		SearchPerWindow: 1000, SearchWindow: 100 * time.Millisecond, RetryAfter: time.Millisecond})
-	t.Cleanup(sim.Close)
+	sim := fastHubSpot(t)
 	sim.Seed(20, 6, 0)
 	sim.SeedAccounts(3, 9, 0, 0) // meeting 9 has no contact
 	sim.SetAssociations("deals", 5, "contacts", nil)
 
 	wh := openDuck(t)
 	src := hubspotSource(t, sim)
-	sync := func() {
-		t.Helper()
-		if _, err := crm.Sync(ctx, wh, src, crm.Options{RunID: "test"}); err != nil {
-			t.Fatalf("sync: %v", err)
-		}
-	}
+	sync := syncer(t, wh, src)
 	sync()
 	before := sim.Deals()
 
@@ -148,12 +160,7 @@ func TestSalesforceDeletionsFromTheDeleteLogReachStaging(t *testing.T) {
 		t.Fatal(err)
 	}
 	wh := openDuck(t)
-	sync := func() {
-		t.Helper()
-		if _, err := crm.Sync(ctx, wh, src, crm.Options{RunID: "test"}); err != nil {
-			t.Fatalf("sync: %v", err)
-		}
-	}
+	sync := syncer(t, wh, src)
 	sync()
 	// Lead 9 is unconverted; Opportunity 2 is won or open with a contact
 	// role and an account; Contact 3 stands for converted Lead 3.
@@ -207,22 +214,14 @@ func TestSalesforceDeletionsFromTheDeleteLogReachStaging(t *testing.T) {
 // lead. Staging now points what names a merged record at the one it was
 // merged into.
 func TestHubSpotMergesReachRecordsOutsideTheLinkWindow(t *testing.T) {
-	ctx := context.Background()
-	sim := hubspotsim.New(hubspotsim.Config{RequestsPerWindow: 1000, Window: 100 * time.Millisecond,
-		SearchPerWindow: 1000, SearchWindow: 100 * time.Millisecond, RetryAfter: time.Millisecond})
-	t.Cleanup(sim.Close)
+	sim := fastHubSpot(t)
 	// Every record is created about 30 days ago. Deal 1's contact is 8,
 	// meeting 1's is 12; contact 8 is in company 2, contact 12 in company 3.
 	sim.Seed(20, 6, 0)
 	sim.SeedAccounts(3, 9, 0, 0)
 	wh := openDuck(t)
 	src := hubspotSourceWindow(t, sim, 10*24*time.Hour)
-	sync := func() {
-		t.Helper()
-		if _, err := crm.Sync(ctx, wh, src, crm.Options{RunID: "test"}); err != nil {
-			t.Fatalf("sync: %v", err)
-		}
-	}
+	sync := syncer(t, wh, src)
 	sync()
 	person := sim.Merge("contacts", 8, 12)
 	sync()
