@@ -87,7 +87,7 @@ func TestFileToStagingOnDuckDB(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sel, err := transform.ParseSelection("stg_crm__leads,stg_crm__deals,stg_crm__lead_stage_history,int_client_ids_daily,int_lead_identity")
+	sel, err := transform.ParseSelection("stg_crm__merges,stg_crm__leads,stg_crm__deals,stg_crm__lead_stage_history,int_client_ids_daily,int_lead_identity")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +234,7 @@ func TestStagingResolvesLeadsAndAssociations(t *testing.T) {
 	}
 	// int_lead_identity is built too: its relationship test reads stg_crm__leads.
 	standInGA4(t, db)
-	sel, _ := transform.ParseSelection("stg_crm__leads,stg_crm__deals,stg_crm__lead_stage_history,int_client_ids_daily,int_lead_identity")
+	sel, _ := transform.ParseSelection("stg_crm__merges,stg_crm__leads,stg_crm__deals,stg_crm__lead_stage_history,int_client_ids_daily,int_lead_identity")
 	r := &transform.Runner{WH: db, Project: p, Parallelism: 1, Vars: transform.Vars{
 		"attribution_window_days": 90, "time_decay_half_life_days": 7.0, "reporting_currency": "USD",
 		"prediction_maturity_days": 180, "prediction_prior_strength": 20.0,
