@@ -13,7 +13,8 @@ import (
 // staging chooses them.
 type LinkLog interface {
 	// Loaded maps each record id of object (record.LinkedDeals,
-	// record.LinkedTouches or record.LinkedAccounts) loaded from source to
+	// record.LinkedAccounts or record.LinkedTouchesOf(touch type)) loaded
+	// from source to
 	// what its latest version links, in no particular order: lead ids, or
 	// an account's "lead:ID" and "deal:ID". A record that links nothing
 	// maps to an empty list.
@@ -58,10 +59,15 @@ left join ` + l.wh.QualifiedName(record.AccountLinksTable) + ` as l
   on l.account_id = c.account_id and l.modified_at = c.modified_at and l.loaded_at = c.loaded_at
   and l.source_system = ? and coalesce(l.is_snapshot, false) and not coalesce(l.is_deleted, false)`
 		args = append(args, source)
-	case record.LinkedTouches:
-		q = l.latest(record.TouchesTable, "touch_id", "lead_id")
 	default:
-		return nil, fmt.Errorf("crm: no links are kept for %q", object)
+		touchType, ok := strings.CutPrefix(object, record.LinkedTouches+":")
+		if !ok {
+			return nil, fmt.Errorf("crm: no links are kept for %q", object)
+		}
+		q = `select touch_id, lead_id
+from (` + l.latest(record.TouchesTable, "touch_id", "lead_id, touch_type") + `) as t
+where touch_type = ?`
+		args = append(args, touchType)
 	}
 	rows, err := l.wh.Query(ctx, q, args...)
 	if err != nil {

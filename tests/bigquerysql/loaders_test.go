@@ -301,7 +301,8 @@ func TestGA4LoaderStatementsSeveralDatasets(t *testing.T) {
 
 // TestCRMLinkLogStatements analyzes the reads of the links a HubSpot sync
 // compares with the CRM's associations: each deal's contacts as of its
-// latest version, each account's leads and deals, and each touch's lead.
+// latest version, each account's leads and deals, and each touch's lead (of
+// one touch type).
 func TestCRMLinkLogStatements(t *testing.T) {
 	c := env.Client(t)
 	cat, err := bigquerysql.BaseCatalog(sqlmodels.FS)
@@ -310,7 +311,7 @@ func TestCRMLinkLogStatements(t *testing.T) {
 	}
 	rec := &bigquerysql.Recorder{}
 	links := crm.NewLinkLog(rec)
-	for _, object := range []string{record.LinkedDeals, record.LinkedAccounts, record.LinkedTouches} {
+	for _, object := range []string{record.LinkedDeals, record.LinkedAccounts, record.LinkedTouchesOf(record.TouchMeeting)} {
 		if _, err := links.Loaded(t.Context(), "hubspot", object); err != nil {
 			t.Fatalf("%s on the recorder: %v", object, err)
 		}

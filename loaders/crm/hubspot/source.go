@@ -203,7 +203,8 @@ func linkedObject(objectType string) string {
 	case "companies":
 		return record.LinkedAccounts
 	}
-	return record.LinkedTouches
+	// Meetings and calls each read only their own touches.
+	return record.LinkedTouchesOf(engagements[objectType].touchType)
 }
 
 // cursor is a stream's resume point. Since is where the last complete sweep

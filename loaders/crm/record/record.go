@@ -28,9 +28,15 @@ const (
 // crm.LinkLog).
 const (
 	LinkedDeals    = "deals"    // a deal's contacts: the snapshot stored with its latest version
-	LinkedTouches  = "touches"  // a touch's lead, as its latest version names it
 	LinkedAccounts = "accounts" // an account's leads and deals: the snapshot stored with its latest version
 )
+
+// LinkedTouches prefixes LinkedTouchesOf.
+const LinkedTouches = "touches"
+
+// LinkedTouchesOf names, for a LinkLog, the touches of one touch type
+// (TouchMeeting, …): each one's lead, as its latest version names it.
+func LinkedTouchesOf(touchType string) string { return LinkedTouches + ":" + touchType }
 
 // Lead is a person record: a HubSpot contact, a Salesforce Lead or Contact,
 // or a row of the leads export file. Empty strings and zero times are NULL.

@@ -226,10 +226,11 @@ func (l Links) Loaded(_ context.Context, source, object string) (map[string][]st
 		return l.snapshots(source, "raw_crm__deals", "deal_id", "raw_crm__deal_contacts", "lead_id"), nil
 	case "accounts":
 		return l.snapshots(source, "raw_crm__accounts", "account_id", "raw_crm__account_links", "object_type", "record_id"), nil
-	case "touches":
+	case "touches:meeting", "touches:call":
+		touchType := strings.TrimPrefix(object, "touches:")
 		out := map[string][]string{}
 		for id, t := range l.W.Latest("raw_crm__touches", "touch_id") {
-			if t.Get("source_system") != source {
+			if t.Get("source_system") != source || t.Get("touch_type") != touchType {
 				continue
 			}
 			out[id] = []string{}
