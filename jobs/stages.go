@@ -53,10 +53,10 @@ func (a *App) stages(only []string) ([]Stage, error) {
 }
 
 // sparesActivation reports whether failures are all transform or test
-// failures outside activation_events, the models it is built from and those
-// built from it (a dashboard mart), so the conversions can still go out: on
-// the embedded engine no hourly writeback job would send them, and GA4
-// takes events no older than 72 hours.
+// failures that leave activation_events and what it is built from sound
+// (transform.RunError.Spares: a dashboard mart), so the conversions can
+// still go out: on the embedded engine no hourly writeback job would send
+// them, and GA4 takes events no older than 72 hours.
 func (a *App) sparesActivation(failures []error) bool {
 	for _, err := range failures {
 		var re *transform.RunError

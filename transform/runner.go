@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"regexp"
 	"slices"
 	"sort"
@@ -764,27 +765,29 @@ func (e *RunError) Error() string {
 	return fmt.Sprintf("transform: %d model(s) and %d test(s) failed:\n%s", len(e.Models)-len(skipped), len(e.Tests), strings.Join(lines, "\n"))
 }
 
-// Spares reports whether every failure in e lies outside model, the models
-// it is built from and the models built from it: failed models that are
-// none of them, failed tests that read none of them (a check of what is
-// built from model, such as one that no email is bound for a destination,
-// guards model's use as much as one of its inputs). A failure it cannot
-// place spares nothing: a model not attempted or a test not run (the
-// warehouse stopped answering), a custom test that reads no model.
+// Spares reports whether every failure in e leaves model and what it is
+// built from sound: failed models that are neither; failed tests that read
+// none of them nor any model built from model (a check of what is built
+// from it, such as one that no email is bound for a destination, checks its
+// rows too). A model built from it that fails to build (a report of what
+// was sent) changes nothing in it. A failure it cannot place spares
+// nothing: a model not attempted or a test not run (the warehouse stopped
+// answering), a custom test that reads no model.
 func (e *RunError) Spares(p *Project, model string) bool {
 	if _, ok := p.Models[model]; !ok || e.Stopped != nil || len(e.TestsNotAttempted) > 0 {
 		return false
 	}
 	inputs := map[string]bool{model: true}
 	p.walk(model, func(m *Model) []string { return m.Refs }, inputs)
-	p.walk(model, func(m *Model) []string { return p.downstream[m.Name] }, inputs)
+	checked := maps.Clone(inputs)
+	p.walk(model, func(m *Model) []string { return p.downstream[m.Name] }, checked)
 	for _, m := range e.Models {
 		if m.Status == StatusNotAttempted || inputs[m.Model] {
 			return false
 		}
 	}
 	for _, t := range e.Tests {
-		if inputs[t.Model] || (t.Model == "" && len(t.Reads) == 0) || slices.ContainsFunc(t.Reads, func(r string) bool { return inputs[r] }) {
+		if checked[t.Model] || (t.Model == "" && len(t.Reads) == 0) || slices.ContainsFunc(t.Reads, func(r string) bool { return checked[r] }) {
 			return false
 		}
 	}

@@ -1128,7 +1128,9 @@ func TestRunErrorSparesWhatItDoesNotReach(t *testing.T) {
 		// A check of what is built from the model guards its use: nothing
 		// bound for a destination may look like an email.
 		{"a test of a model built from it failed", RunError{Tests: []TestResult{{Name: "t", Reads: []string{"queue"}, Status: TestFail}}}, false},
-		{"a model built from it failed", RunError{Models: []ModelResult{failed("queue", StatusFailed)}}, false},
+		// A report of what was sent that fails to build changes nothing
+		// that is sent.
+		{"a model built from it failed", RunError{Models: []ModelResult{failed("queue", StatusFailed)}}, true},
 		{"a dashboard model was not attempted", RunError{Models: []ModelResult{failed("dashboard", StatusNotAttempted)}}, false},
 		{"the warehouse stopped", RunError{Models: []ModelResult{failed("dashboard", StatusFailed)}, Stopped: errors.New("gone")}, false},
 	} {
