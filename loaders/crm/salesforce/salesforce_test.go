@@ -680,20 +680,27 @@ func TestDeletionsResumeAtLatestDateCovered(t *testing.T) {
 // hours old); the window is read again on the next run, not skipped.
 func TestDeletionsRefusedWholeAreReadLater(t *testing.T) {
 	var logs strings.Builder
-	h := deletedHarness(t, &logs, nil)
-	if err := h.syncStreams(t, "Lead", "Lead_deleted"); err != nil {
+	start, ahead := time.Now(), 2*time.Minute // the loader's clock, moved by the test
+	h := deletedHarness(t, &logs, func(o *salesforce.Options) {
+		o.Now = func() time.Time { return time.Now().Add(ahead) }
+	})
+	if err := h.syncStreams(t, "Lead_deleted"); err != nil {
 		t.Fatal(err)
 	}
+	// An hour on, a Lead deleted 20 minutes after the last read, further
+	// back than the 10-minute overlap reaches from the next one.
+	ahead = time.Hour + 2*time.Minute
+	h.sim.PurgeAt(start.Add(20*time.Minute), "00Q000000000006")
 	h.sim.SetDeleteLog(salesforcesim.DeleteLog{Refuse: true})
-	h.sim.Purge("00Q000000000006")
-	if err := h.syncStreams(t, "Lead", "Lead_deleted"); err != nil {
+	if err := h.syncStreams(t, "Lead_deleted"); err != nil {
 		t.Fatalf("a refused window stopped the sync: %v", err)
 	}
 	if !strings.Contains(logs.String(), "level=ERROR") {
 		t.Errorf("the refusal was not reported at ERROR; log:\n%s", logs.String())
 	}
+	ahead = time.Hour + 5*time.Minute
 	h.sim.SetDeleteLog(salesforcesim.DeleteLog{})
-	if err := h.syncStreams(t, "Lead", "Lead_deleted"); err != nil {
+	if err := h.syncStreams(t, "Lead_deleted"); err != nil {
 		t.Fatal(err)
 	}
 	if got := h.leadDeleted("00Q000000000006"); got != true {
