@@ -73,6 +73,7 @@ func (l *FileLoader) Load(ctx context.Context, runID string) (Result, error) {
 		return res, err
 	}
 	if l.wh.Dialect().Features().LocalFiles {
+		markFiles(chosen)
 		if chosen, err = l.loadAllInPlace(ctx, runID, chosen, &res); err != nil {
 			return res, err
 		}
@@ -118,7 +119,7 @@ func (l *FileLoader) loadAllInPlace(ctx context.Context, runID string, tables []
 			lines = append(lines, t)
 		}
 	}
-	if len(l.batches(lines)) < 2 || l.anyMarked(lines) {
+	if len(l.batches(lines)) < 2 || anyMarked(lines) {
 		return tables, nil
 	}
 	counts, ok, err := l.loadInPlace(ctx, runID, lines)
@@ -152,7 +153,7 @@ func (l *FileLoader) loadBatch(ctx context.Context, runID string, batch []export
 		c, err := l.loadParquet(ctx, runID, batch[0])
 		return []loaders.Counts{c}, err
 	}
-	if l.wh.Dialect().Features().LocalFiles && !l.anyMarked(batch) {
+	if l.wh.Dialect().Features().LocalFiles && !anyMarked(batch) {
 		counts, ok, err := l.loadInPlace(ctx, runID, batch)
 		if ok || err != nil {
 			return counts, err
@@ -504,28 +505,51 @@ func (l *FileLoader) openExport(t exportTable, f exportFile, read func(io.Reader
 }
 
 // anyMarked reports whether a file of the batch starts with a UTF-8 byte
-// order mark. DuckDB refuses such a file ("byte order mark (BOM) is not
-// supported"), so its lines load validated, without a failed in-place
-// load first. A file that cannot be read says no: loading it says why.
-func (l *FileLoader) anyMarked(batch []exportTable) bool {
+// order mark (markFiles). DuckDB refuses such a file ("byte order mark
+// (BOM) is not supported"), so its lines load validated, without a failed
+// in-place load first.
+func anyMarked(batch []exportTable) bool {
 	for _, t := range batch {
 		for _, f := range t.files {
-			if f.parquet {
-				continue
-			}
-			marked := false
-			_ = l.openExport(t, f, func(r io.Reader) error {
-				head := make([]byte, len(utf8BOM))
-				n, _ := io.ReadFull(r, head)
-				marked = bytes.Equal(head[:n], utf8BOM)
-				return nil
-			})
-			if marked {
+			if f.marked {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// markFiles notes which NDJSON files of tables start with a byte order
+// mark, reading each file's first bytes once. A file that cannot be read
+// is not marked: loading it says why.
+func markFiles(tables []exportTable) {
+	for _, t := range tables {
+		for i := range t.files {
+			if f := &t.files[i]; !f.parquet {
+				f.marked = startsWithBOM(f.path, f.gz)
+			}
+		}
+	}
+}
+
+func startsWithBOM(path string, gz bool) bool {
+	fh, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer fh.Close()
+	var r io.Reader = fh
+	if gz {
+		zr, err := gzip.NewReader(fh)
+		if err != nil {
+			return false
+		}
+		defer zr.Close()
+		r = zr
+	}
+	head := make([]byte, len(utf8BOM))
+	n, _ := io.ReadFull(r, head)
+	return bytes.Equal(head[:n], utf8BOM)
 }
 
 // readError describes an error that ended reading f.

@@ -24,6 +24,8 @@ type exportFile struct {
 	// property is the GA4 property the file belongs to ("" when the
 	// export folder does not say).
 	property string
+	// marked: the file starts with a UTF-8 byte order mark (markFiles).
+	marked bool
 }
 
 // fileRE matches an export file name, in any letter case: the table name,
