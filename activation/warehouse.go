@@ -3,7 +3,9 @@ package activation
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -92,11 +94,38 @@ type WarehouseEvents struct {
 	WH warehouse.Warehouse
 }
 
+// formerLeads is the column of the leads merged into each event's lead, or
+// a NULL in its place in a table built before the column was added: the
+// hourly writeback job may run before the first transform after an
+// upgrade. A missing table is left to the query to report.
+func (w WarehouseEvents) formerLeads(ctx context.Context) (string, error) {
+	const col = "former_lead_ids"
+	schema, err := w.WH.Describe(ctx, EventsTable)
+	switch {
+	case errors.Is(err, warehouse.ErrNotFound):
+		return col, nil
+	case err != nil:
+		return "", fmt.Errorf("read %s: %w", EventsTable, err)
+	}
+	if slices.ContainsFunc(schema.Columns, func(c warehouse.Column) bool { return c.Name == col }) {
+		return col, nil
+	}
+	typ, err := w.WH.Dialect().CastType("STRING")
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", EventsTable, err)
+	}
+	return "CAST(NULL AS " + typ + ") AS " + col, nil
+}
+
 // ForEach implements EventSource.
 func (w WarehouseEvents) ForEach(ctx context.Context, fn func(Event) error) error {
+	former, err := w.formerLeads(ctx)
+	if err != nil {
+		return err
+	}
 	q := `SELECT event_key, lead_id, stage, event_at, lead_created_at, CAST(value AS FLOAT64), currency, value_kind,
        reason, client_key, ga_session_id, last_session_at, gclid, click_at, meta_lead_id, li_fat_id,
-       email_sha256, email_sha256_google, ad_consent, gbraid, wbraid, former_lead_ids
+       email_sha256, email_sha256_google, ad_consent, gbraid, wbraid, ` + former + `
 FROM ` + w.WH.QualifiedName(EventsTable) + `
 ORDER BY client_key, event_at, event_key`
 	rows, err := w.WH.Query(ctx, q)
