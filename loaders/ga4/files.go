@@ -2,7 +2,6 @@ package ga4
 
 import (
 	"bufio"
-	"bytes"
 	"compress/flate"
 	"compress/gzip"
 	"context"
@@ -549,7 +548,7 @@ func startsWithBOM(path string, gz bool) bool {
 	}
 	head := make([]byte, len(utf8BOM))
 	n, _ := io.ReadFull(r, head)
-	return bytes.Equal(head[:n], utf8BOM)
+	return string(head[:n]) == utf8BOM
 }
 
 // readError describes an error that ended reading f.

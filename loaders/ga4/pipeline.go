@@ -185,7 +185,7 @@ func emptyTable(t exportTable) error {
 }
 
 // utf8BOM is the UTF-8 byte order mark.
-var utf8BOM = []byte("\xef\xbb\xbf")
+const utf8BOM = "\xef\xbb\xbf"
 
 // readFile reads one file into chunks, copies of base. end is given the
 // number of lines that held something, and returns the error, if any, that
@@ -208,7 +208,7 @@ func (p *pipeline) readFile(base chunk, send func(*chunk) error, end func(lines 
 		} else if string(head) == "PAR1" {
 			readErr = &badFileError{base.file.path, "a Parquet file named " + filepath.Ext(base.file.path) + ": name it .parquet"}
 			return nil
-		} else if bytes.HasPrefix(head, utf8BOM) {
+		} else if bytes.HasPrefix(head, []byte(utf8BOM)) {
 			// An editor's byte order mark, which RFC 8259 lets a parser
 			// ignore; it says nothing about the data.
 			_, _ = br.Discard(len(utf8BOM))
