@@ -72,7 +72,7 @@ SCALE=${SCALE% }
 LARGEST=$(tr ' ' '\n' <<<"$SCALE" | sort -n | tail -1)
 days_for() { echo "${SIZE_DAYS[$1]:-$DAYS}"; }
 TIME=/usr/bin/time
-if [[ ! -x $TIME ]]; then
+if [[ ! -x $TIME && ${SAM_BENCH_REPORT_ONLY:-0} != 1 ]]; then
 	echo "bench: /usr/bin/time missing, installing GNU time" >&2
 	apt-get install -y -qq time >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
 fi
@@ -496,8 +496,19 @@ issue19() {
 			echo "| activation: $name throughput vs the rate ceiling | $(metric "$GB/activation_$pkg.txt" BenchmarkThroughput ceiling_ratio) of the ceiling | ≥ 0.9 |"
 		done
 		echo "| activation: 400 one-event requests, 8 in flight, through a ledger whose writes take 20 ms and a destination that answers in 2 ms (writeback on BigQuery, DML writes of 1–2 s, scaled down 100×) | $(fmtnum "$(metric "$GB/activation.txt" BenchmarkSlowLedger requests/s)") requests/s, $(metric "$GB/activation.txt" BenchmarkSlowLedger writes/request) ledger writes a request | |"
-		# A failed benchmark leaves "-" in its row above; name it here.
-		failed=$(cat "$GB"/*.txt 2>/dev/null | awk '$1 == "---" && $2 == "FAIL:" { print $3 }' | sort -u | paste -sd, - | sed 's/,/, /g')
+		# A failed benchmark leaves "-" in its row above; name it here. Its
+		# "--- FAIL:" follows the benchmark's name on the same line; a package
+		# that does not build or crashes names no benchmark, only its exit.
+		failed=$(for f in "$GB"/*.txt; do
+			[[ -f $f ]] || continue
+			awk -v pkg="$(basename "$f" .txt | tr _ /)" '
+				{ for (i = 1; i < NF; i++) if ($i == "---" && $(i + 1) == "FAIL:") { b = $(i + 2); sub(/-[0-9]+$/, "", b); names[b] = 1; n++ } }
+				/^\(exit [0-9]+\)$/ { code = $2 + 0; if (code != 0) bad = code }
+				END {
+					for (b in names) print pkg " " b
+					if (bad && !n) print pkg " (exit " bad ", no benchmark ran)"
+				}' "$f"
+		done | sort -u | paste -sd'|' - | sed 's/|/, /g')
 		echo "| Go benchmarks that failed | ${failed:-none} | none |"
 	fi
 	if has zetasql; then
