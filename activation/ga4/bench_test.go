@@ -47,7 +47,7 @@ func BenchmarkThroughput(b *testing.B) {
 		var events activation.SliceEvents
 		for i := range requests * MaxEventsPerRequest {
 			c := i / MaxEventsPerRequest
-			events = append(events, activation.Event{Key: fmt.Sprintf("%016x%016x", n, i), LeadID: fmt.Sprintf("L%d", i),
+			events = append(events, activation.Event{Key: fmt.Sprintf("%016x%016x", n, i), LeadID: fmt.Sprintf("L%d-%d", n, i),
 				Stage: activation.StageSQL, EventAt: now.Add(-time.Hour), ClientKey: fmt.Sprintf("%d.%d", 500000+c, 1700000000+n)})
 		}
 		r := &activation.Runner{Ledger: activation.NewWarehouseLedger(db), Events: events, Destinations: []activation.Destination{d}}
