@@ -2,6 +2,7 @@ package record
 
 import (
 	"fmt"
+	"math/big"
 	"regexp"
 	"strconv"
 	"strings"
@@ -100,10 +101,30 @@ func ParseAmount(s string) (string, error) {
 		out = strconv.FormatFloat(f, 'f', -1, 64)
 	}
 	whole, _, _ := strings.Cut(strings.TrimLeft(out, "+-"), ".")
-	if len(strings.TrimLeft(whole, "0")) > maxAmountDigits {
+	if len(strings.TrimLeft(whole, "0")) > maxAmountDigits || roundsOutOfRange(out) {
 		return "", fmt.Errorf("amount %q is out of range (at most %d digits before the decimal point)", s, maxAmountDigits)
 	}
 	return out, nil
+}
+
+// roundsOutOfRange reports whether a plain decimal of at most
+// maxAmountDigits whole digits rounds, at NUMERIC's 9 fractional digits,
+// to 10^maxAmountDigits: 29 nines and a fraction that rounds up pass the
+// digit count and fail the load's cast.
+func roundsOutOfRange(plain string) bool {
+	r, ok := new(big.Rat).SetString(plain)
+	if !ok {
+		return false
+	}
+	scaled := new(big.Rat).Mul(new(big.Rat).Abs(r), new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(9), nil)))
+	// Half away from zero, as the cast rounds.
+	q := new(big.Int).Quo(scaled.Num(), scaled.Denom())
+	rem := new(big.Rat).Sub(scaled, new(big.Rat).SetInt(q))
+	if rem.Cmp(big.NewRat(1, 2)) >= 0 {
+		q.Add(q, big.NewInt(1))
+	}
+	limit := new(big.Int).Exp(big.NewInt(10), big.NewInt(maxAmountDigits+9), nil)
+	return q.Cmp(limit) >= 0
 }
 
 // ParseCurrency validates an ISO 4217 code (case-insensitive; returned in
