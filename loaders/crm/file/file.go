@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -107,6 +108,45 @@ type cursor struct {
 	Since     time.Time `json:"since,omitzero"`     // rows modified since are read even when loaded before
 	Watermark time.Time `json:"watermark,omitzero"` // newest updated_at of complete loads
 	Newest    time.Time `json:"newest,omitzero"`    // newest updated_at so far in this load
+	// Columns are the columns SAM reads that the last CSV file read named.
+	Columns []string `json:"columns,omitempty"`
+}
+
+// readColumns are the columns SAM reads of each stream's file.
+var readColumns = map[string][]string{
+	"leads":    append(slices.Clone(LeadColumns), "account_id"),
+	"deals":    append(slices.Clone(DealColumns), "account_id"),
+	"accounts": {"account_id", "name", "domain", "industry", "created_at", "updated_at", "is_deleted"},
+	"offline_touches": {"touch_id", "lead_id", "email_sha256", "touched_at", "type", "channel", "source", "medium",
+		"campaign", "updated_at", "is_deleted"},
+}
+
+// sameColumns checks a CSV header against the last one read, and records
+// it. An export that lacks a column the last one had says nothing of that
+// column's values; loaded as empty they would wipe every record's (a lead's
+// email and click ids). An export that keeps the column with empty cells
+// empties it.
+func (c *cursor) sameColumns(stream string, header []string) error {
+	var now []string
+	for _, col := range readColumns[stream] {
+		if slices.Contains(header, col) {
+			now = append(now, col)
+		}
+	}
+	var lacks []string
+	for _, col := range c.Columns {
+		if !slices.Contains(now, col) {
+			lacks = append(lacks, col)
+		}
+	}
+	if len(lacks) > 0 {
+		return &badFileError{
+			reason: fmt.Sprintf("the file lacks column(s) %s that the last export had, and SAM does not read a missing column as empty values: export them again, or keep them with empty cells to empty them", strings.Join(lacks, ", ")) + notLoaded,
+			raw:    strings.Join(header, ","),
+		}
+	}
+	c.Columns = now
+	return nil
 }
 
 // Read implements crm.Source. It skips no row for having been loaded
@@ -150,7 +190,7 @@ func (s *Source) ReadSkipping(ctx context.Context, stream, cur string, loaded fu
 		if !c.Watermark.IsZero() {
 			since = c.Watermark.Add(-s.overlap)
 		}
-		c = cursor{File: filepath.Base(path), Hash: hash, Since: since, Watermark: c.Watermark}
+		c = cursor{File: filepath.Base(path), Hash: hash, Since: since, Watermark: c.Watermark, Columns: c.Columns}
 	}
 	var known record.RowSet
 	if loaded != nil {
@@ -165,10 +205,15 @@ func (s *Source) ReadSkipping(ctx context.Context, stream, cur string, loaded fu
 	}
 	defer f.Close()
 	var rows rowReader
+	decimalComma := false
 	if strings.EqualFold(filepath.Ext(path), ".csv") {
-		rows, err = newCSVReader(f, idColumn[stream])
+		var cr *csvReader
+		if cr, err = newCSVReader(f, idColumn[stream]); err == nil {
+			rows, decimalComma = cr, cr.comma == ';'
+			err = c.sameColumns(stream, cr.header)
+		}
 	} else {
-		rows = newNDJSONReader(f)
+		rows, err = newNDJSONReader(f)
 	}
 	if errors.As(err, &bad) {
 		return s.rejectFile(ctx, path, bad, emit)
@@ -176,7 +221,7 @@ func (s *Source) ReadSkipping(ctx context.Context, stream, cur string, loaded fu
 	if err != nil {
 		return fmt.Errorf("file source: %s: %w", path, err)
 	}
-	rd := &reading{Source: s, object: filepath.Base(path), c: c, known: known, now: s.now()}
+	rd := &reading{Source: s, object: filepath.Base(path), c: c, known: known, now: s.now(), decimalComma: decimalComma}
 	if err := rd.stream(ctx, stream, rows, emit); err != nil {
 		return err
 	}
@@ -216,6 +261,9 @@ type reading struct {
 	known        record.RowSet
 	now          time.Time
 	badClientIDs int
+	// decimalComma: the file is semicolon-separated, as exports are where
+	// the comma is the decimal mark.
+	decimalComma bool
 }
 
 func (rd *reading) stream(ctx context.Context, stream string, rows rowReader, emit func(context.Context, *record.Batch) error) error {
@@ -363,6 +411,12 @@ func (rd *reading) lead(b *record.Batch, f map[string]string, raw string) bool {
 	if v.Err == nil && l.LifecycleStage != "" && !record.ValidStage(l.LifecycleStage) {
 		v.Err = fmt.Errorf("unknown lifecycle_stage %q", l.LifecycleStage)
 	}
+	if v.Err == nil && l.CreatedAt.IsZero() && !l.IsDeleted {
+		// Attribution starts from it; a lead without one failed the models
+		// of every lead.
+		v.Err = errors.New("created_at is empty: a live lead needs the time it was created")
+	}
+	excelIDs(&v, f, "lead_id", "account_id")
 	rd.future(&v, "created_at", l.CreatedAt)
 	rd.future(&v, "updated_at", l.UpdatedAt)
 	if v.Err != nil {
@@ -396,6 +450,8 @@ func (rd *reading) deal(b *record.Batch, f map[string]string, raw string) bool {
 	}
 	rd.future(&v, "created_at", d.CreatedAt)
 	rd.future(&v, "updated_at", d.UpdatedAt)
+	excelIDs(&v, f, "deal_id", "lead_id", "account_id", "amount")
+	rd.groupedAmount(&v, "amount", f["amount"])
 	if v.Err != nil {
 		b.Rejects = append(b.Rejects, loaders.Reject{Source: "file", Object: rd.object, Reason: v.Err.Error(), Raw: raw})
 		return false
@@ -412,6 +468,33 @@ func (rd *reading) deal(b *record.Batch, f map[string]string, raw string) bool {
 		})
 	}
 	return true
+}
+
+// excelNumber is the shape Excel gives a number of 12 or more digits when
+// it saves a CSV: six significant digits (123456789012 is 1.23457E+11).
+var excelNumber = regexp.MustCompile(`^[+-]?[0-9](\.[0-9]+)?[eE][+-]?[0-9]+$`)
+
+// excelIDs rejects a row whose named columns hold a number in scientific
+// notation: the digits Excel dropped cannot be known, so two ids become
+// one and an amount is rounded.
+func excelIDs(v *record.Fields, f map[string]string, columns ...string) {
+	for _, c := range columns {
+		if s := strings.TrimSpace(f[c]); v.Err == nil && excelNumber.MatchString(s) {
+			v.Err = fmt.Errorf("%s %q is in scientific notation (a spreadsheet's rounding of a long number): its digits are lost; export the file without opening it in a spreadsheet", c, s)
+		}
+	}
+}
+
+// thousandsGroups is an amount whose dots may group thousands.
+var thousandsGroups = regexp.MustCompile(`^[+-]?[0-9]{1,3}(\.[0-9]{3})+$`)
+
+// groupedAmount rejects, in a semicolon-separated file, an amount shaped
+// like thousands groups: where the comma is the decimal mark, 1.234 is one
+// thousand two hundred and thirty-four.
+func (rd *reading) groupedAmount(v *record.Fields, name, s string) {
+	if s = strings.TrimSpace(s); v.Err == nil && rd.decimalComma && thousandsGroups.MatchString(s) {
+		v.Err = fmt.Errorf("%s %q in a semicolon-separated file may be %s (the dot grouping thousands): write amounts as plain decimals", name, s, strings.ReplaceAll(s, ".", ""))
+	}
 }
 
 func firstSet(ts ...time.Time) time.Time {
@@ -439,20 +522,26 @@ func (s *Source) find(stream string) (string, error) {
 		switch {
 		case ok && slices.Contains(extensions, ext):
 			found = append(found, filepath.Join(s.dir, name)) // in any letter case, as exports are named
-		case ok && strings.HasPrefix(ext, "."):
+		case ok && ext != "":
+			// leads.xlsx, a browser's second download "leads (1).csv", a
+			// dated export leads_2026-12-07.csv
 			near = append(near, name)
 		}
 	}
 	switch len(found) {
 	case 0:
 		if len(near) > 0 {
-			s.log.Warn("crm file missing; nothing to load, and files named like it have another extension", "dir", s.dir, "stream", stream,
+			s.log.Warn("crm file missing; nothing to load, and files named like it are not read", "dir", s.dir, "stream", stream,
 				"files", strings.Join(near, ", "), "want", stream+strings.Join(extensions, ", "+stream))
 			return "", nil
 		}
 		s.log.Warn("crm file missing; nothing to load", "dir", s.dir, "stream", stream)
 		return "", nil
 	case 1:
+		if len(near) > 0 {
+			s.log.Warn("crm files named like the export are not read; SAM reads only "+filepath.Base(found[0]), "dir", s.dir, "stream", stream,
+				"files", strings.Join(near, ", "))
+		}
 		return found[0], nil
 	}
 	names := make([]string, len(found))

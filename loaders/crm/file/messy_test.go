@@ -120,7 +120,7 @@ func TestBadRowsAreRejectsNotStops(t *testing.T) {
 		"D6,400,EUR,Beta\n")
 	big := `{"lead_id":"L2","email":"` + strings.Repeat("x", 17<<20) + `"}`
 	write(t, d, "leads.ndjson", `{"lead_id":"L1","created_at":"2024-03-01T10:00:00Z"}`+"\n"+big+"\n"+
-		"{\"lead_id\":\"L3\",\"company\":\"M\xfcller\"}\n"+`{"lead_id":"L4"}`+"\n")
+		"{\"lead_id\":\"L3\",\"company\":\"M\xfcller\"}\n"+`{"lead_id":"L4","created_at":"2024-03-01T10:00:00Z"}`+"\n")
 	r := newRun(t, d, 100)
 	c, err := r.sync(t)
 	if err != nil {

@@ -27,8 +27,9 @@ const (
 	// maxRawText is how much of a rejected row load_rejects keeps.
 	maxRawText = 64 << 10
 	// maxRecordLines bounds how far a quote that opens a multi-line CSV
-	// field is followed before it is taken for a stray quote.
-	maxRecordLines = 100
+	// field is followed before it is taken for a stray quote (maxLine bounds
+	// its bytes): a notes field holding an email thread runs to hundreds.
+	maxRecordLines = 10000
 )
 
 // errLineTooLong marks a line longer than maxLine.
@@ -40,7 +41,14 @@ type lines struct {
 	r       *bufio.Reader
 	first   bool
 	pending []line // pushed back, last first
+	// bareCR: the first line holds a carriage return that ends no line,
+	// so the file's lines end with CR alone.
+	bareCR bool
 }
+
+// errBareCR rejects a file whose lines end with a carriage return alone:
+// read by newlines it is one line, and its rows would vanish.
+var errBareCR = &badFileError{reason: "lines end with a bare carriage return (Excel for Mac's \"CSV (Macintosh)\"): save the export as CSV UTF-8" + notLoaded}
 
 type line struct {
 	s   string
@@ -82,10 +90,12 @@ func (l *lines) next() (string, int, error) {
 		break
 	}
 	buf = bytes.TrimSuffix(buf, []byte("\n"))
-	buf = bytes.TrimSuffix(buf, []byte("\r"))
+	// \r\r\n too: CRLF text written again in a Windows text mode.
+	buf = bytes.TrimRight(buf, "\r")
 	if l.first {
 		l.first = false
 		buf = bytes.TrimPrefix(buf, []byte("\ufeff"))
+		l.bareCR = bytes.IndexByte(buf, '\r') >= 0
 	}
 	if total > maxLine+1 {
 		return string(buf[:min(len(buf), maxRawText)]) + "…", total, errLineTooLong
@@ -187,20 +197,44 @@ func newCSVReader(r io.Reader, id string) (*csvReader, error) {
 			continue
 		}
 		for i, c := range fields {
-			fields[i] = strings.ToLower(strings.TrimSpace(c))
+			fields[i] = column(c)
 		}
 		if containsCol(fields, id) {
+			if ls.bareCR {
+				return nil, &badFileError{reason: errBareCR.reason, raw: rawText(line)}
+			}
+			if twice := repeated(fields); twice != "" {
+				return nil, &badFileError{reason: fmt.Sprintf("header names column %s twice, and SAM does not guess which is meant", twice) + notLoaded, raw: rawText(line)}
+			}
 			return &csvReader{lines: ls, comma: d, header: fields}, nil
 		}
 		if len(fields) > len(best) {
 			best, bestComma = fields, d
 		}
 	}
+	if ls.bareCR {
+		return nil, &badFileError{reason: errBareCR.reason, raw: rawText(line)}
+	}
 	return nil, &badFileError{
 		reason: fmt.Sprintf("header has no %s column (read with delimiter %q; columns: %s)", id, bestComma, strings.Join(best, ",")) + notLoaded,
 		raw:    rawText(line),
 	}
 }
+
+// repeated returns the first non-empty column name cols holds twice.
+func repeated(cols []string) string {
+	seen := make(map[string]bool, len(cols))
+	for _, c := range cols {
+		if c != "" && seen[c] {
+			return c
+		}
+		seen[c] = true
+	}
+	return ""
+}
+
+// column is a header's or an NDJSON key's name as SAM matches it.
+func column(name string) string { return strings.ToLower(strings.TrimSpace(name)) }
 
 func containsCol(cols []string, c string) bool {
 	for _, h := range cols {
@@ -263,6 +297,9 @@ func (c *csvReader) next() (map[string]string, string, error) {
 	if err != nil {
 		return nil, line, fmt.Errorf("malformed CSV: %w", err)
 	}
+	if c.isHeader(rec) {
+		return nil, line, errors.New("the header repeats here (exports joined one after another?)")
+	}
 	if len(rec) != len(c.header) {
 		if strings.Count(line, `"`)%2 == 1 {
 			return nil, line, fmt.Errorf("unbalanced quote: row has %d fields, header has %d", len(rec), len(c.header))
@@ -278,9 +315,10 @@ func (c *csvReader) next() (map[string]string, string, error) {
 // the lines read ahead are put back.
 func (c *csvReader) multiline(first string) (map[string]string, string, bool) {
 	var ahead []line
-	text := first
+	var text strings.Builder
+	text.WriteString(first)
 	quotes := strings.Count(first, `"`)
-	for len(ahead) < maxRecordLines && len(text) < maxLine {
+	for len(ahead) < maxRecordLines && text.Len() < maxLine {
 		s, n, err := c.lines.next()
 		if err == io.EOF {
 			break
@@ -289,13 +327,15 @@ func (c *csvReader) multiline(first string) (map[string]string, string, bool) {
 		if err != nil {
 			break
 		}
-		text += "\n" + s
+		text.WriteString("\n")
+		text.WriteString(s)
 		quotes += strings.Count(s, `"`)
 		if quotes%2 == 1 {
 			continue
 		}
-		if rec, err := parseRecord(text, c.comma); err == nil && len(rec) == len(c.header) && utf8.ValidString(text) && strictQuotes(text, c.comma) == nil {
-			return c.fields(rec), text, true
+		t := text.String()
+		if rec, err := parseRecord(t, c.comma); err == nil && len(rec) == len(c.header) && utf8.ValidString(t) && strictQuotes(t, c.comma) == nil {
+			return c.fields(rec), t, true
 		}
 		break
 	}
@@ -320,6 +360,19 @@ func strictQuotes(text string, comma rune) error {
 	return nil
 }
 
+// isHeader reports whether rec names the header's columns again.
+func (c *csvReader) isHeader(rec []string) bool {
+	if len(rec) != len(c.header) {
+		return false
+	}
+	for i, v := range rec {
+		if column(v) != c.header[i] {
+			return false
+		}
+	}
+	return true
+}
+
 func (c *csvReader) fields(rec []string) map[string]string {
 	m := make(map[string]string, len(rec))
 	for i, v := range rec {
@@ -332,8 +385,26 @@ type ndjsonReader struct {
 	lines *lines
 }
 
-func newNDJSONReader(r io.Reader) *ndjsonReader {
-	return &ndjsonReader{lines: newLines(r)}
+// newNDJSONReader looks at the first line: a file whose lines end with a
+// bare carriage return is one line of many objects.
+func newNDJSONReader(r io.Reader) (*ndjsonReader, error) {
+	ls := newLines(r)
+	for {
+		s, n, err := ls.next()
+		if err == io.EOF {
+			return &ndjsonReader{lines: ls}, nil
+		}
+		if err != nil && !errors.Is(err, errLineTooLong) {
+			return nil, err
+		}
+		if ls.bareCR {
+			return nil, &badFileError{reason: errBareCR.reason, raw: rawText(s)}
+		}
+		if strings.TrimSpace(s) != "" || err != nil {
+			ls.push(s, n, err)
+			return &ndjsonReader{lines: ls}, nil
+		}
+	}
 }
 
 func (n *ndjsonReader) next() (map[string]string, string, error) {
@@ -352,26 +423,57 @@ func (n *ndjsonReader) next() (map[string]string, string, error) {
 		if line == "" {
 			continue
 		}
-		var obj map[string]any
-		dec := json.NewDecoder(strings.NewReader(line))
-		dec.UseNumber()
-		if err := dec.Decode(&obj); err != nil {
-			return nil, line, fmt.Errorf("invalid JSON: %w", err)
-		}
-		m := make(map[string]string, len(obj))
-		for k, v := range obj {
-			switch x := v.(type) {
-			case nil:
-			case string:
-				m[k] = x
-			case json.Number:
-				m[k] = x.String()
-			case bool:
-				m[k] = fmt.Sprint(x)
-			default:
-				return nil, line, fmt.Errorf("field %s: expected a scalar, got %T", k, v)
-			}
+		m, err := decodeObject(line)
+		if err != nil {
+			return nil, line, err
 		}
 		return m, line, nil
 	}
+}
+
+// decodeObject reads line as exactly one JSON object of scalars, its keys
+// matched as CSV headers are. A key given twice, in any case, and anything
+// after the object (files joined without a final newline) are errors:
+// SAM would have to guess which value, or lose the rest.
+func decodeObject(line string) (map[string]string, error) {
+	dec := json.NewDecoder(strings.NewReader(line))
+	dec.UseNumber()
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, fmt.Errorf("invalid JSON: not an object")
+	}
+	m := map[string]string{}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, fmt.Errorf("invalid JSON: %w", err)
+		}
+		key := column(tok.(string))
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			return nil, fmt.Errorf("invalid JSON: %w", err)
+		}
+		if seen[key] {
+			return nil, fmt.Errorf("key %s is given twice, and SAM does not guess which is meant", key)
+		}
+		seen[key] = true
+		switch x := v.(type) {
+		case nil: // NULL, as an absent key is
+		case string:
+			m[key] = x
+		case json.Number:
+			m[key] = x.String()
+		case bool:
+			m[key] = fmt.Sprint(x)
+		default:
+			return nil, fmt.Errorf("field %s: expected a scalar, got %T", key, v)
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, fmt.Errorf("invalid JSON: %w", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("more than one JSON value on the line (files joined without a final newline?)")
+	}
+	return m, nil
 }

@@ -1,0 +1,261 @@
+package file_test
+
+import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sam-attribution/sam/loaders/crm/file"
+	"github.com/sam-attribution/sam/loaders/crm/internal/memwh"
+	"github.com/sam-attribution/sam/loaders/crm/record"
+)
+
+// Exports as people join, re-save and re-export them. Each test is the
+// input that lost or guessed rows before.
+
+// rejectReasons lists the rejects' reasons.
+func rejectReasons(wh *memwh.WH) []string {
+	var out []string
+	for _, reason := range rejects(wh) {
+		out = append(out, reason)
+	}
+	return out
+}
+
+func mustSync(t *testing.T, r *run) (read, loaded, rejected int64) {
+	t.Helper()
+	c, err := r.sync(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.Read, c.Loaded, c.Rejected
+}
+
+// A live lead without created_at loaded, and then failed
+// not_null(int_lead_stages.created_at): every model from there to
+// activation_events went unbuilt, for every lead.
+func TestLeadWithoutCreatedAtIsAReject(t *testing.T) {
+	d := t.TempDir()
+	write(t, d, "leads.csv", "lead_id,created_at,updated_at,is_deleted\n"+
+		"L1,,2026-12-01T10:00:00Z,\n"+
+		"L2,2026-11-01T10:00:00Z,2026-12-01T10:00:00Z,\n"+
+		"L3,,2026-12-01T10:00:00Z,true\n")
+	r := newRun(t, d, 100)
+	read, loaded, rejected := mustSync(t, r)
+	if read != 3 || loaded != 2 || rejected != 1 {
+		t.Errorf("read %d, loaded %d, rejected %d; want 3, 2 (L2, and L3's deletion) and 1 (L1)", read, loaded, rejected)
+	}
+	if got := rejectReasons(r.wh); len(got) != 1 || !strings.Contains(got[0], "created_at") {
+		t.Errorf("rejects %v, want one naming created_at", got)
+	}
+}
+
+// An export of fewer columns than the last one (the user picked only a few
+// properties) loaded every column it lacked as NULL, a new version that
+// wiped the lead's email, client id and gclid. A missing column is not an
+// empty one: the file is rejected, naming what it lacks, and the loaded
+// versions stay. A column kept with empty cells still empties it.
+func TestAnExportLackingColumnsOfTheLastOneIsRejected(t *testing.T) {
+	d := t.TempDir()
+	write(t, d, "leads.csv", "lead_id,created_at,updated_at,email,ga_client_id,gclid,lifecycle_stage\n"+
+		"L1,2024-03-01T10:00:00Z,2024-03-01T10:00:00Z,a@example.com,123.456,gclid-abc,lead\n")
+	r := newRun(t, d, 100)
+	mustSync(t, r)
+
+	write(t, d, "leads.csv", "lead_id,created_at,updated_at,lifecycle_stage\n"+
+		"L1,2024-03-01T10:00:00Z,2024-03-03T10:00:00Z,mql\n")
+	if read, loaded, rejected := mustSync(t, r); loaded != 0 || rejected != 1 || read != 1 {
+		t.Errorf("read %d, loaded %d, rejected %d; want the file as one reject", read, loaded, rejected)
+	}
+	got := rejectReasons(r.wh)
+	if len(got) != 1 || !strings.Contains(got[0], "email, ga_client_id, gclid") {
+		t.Errorf("rejects %v, want one naming email, ga_client_id, gclid", got)
+	}
+	if l := r.wh.Latest(record.LeadsTable, "lead_id")["L1"]; l.Get("gclid") != "gclid-abc" {
+		t.Errorf("L1's gclid %v after the narrower export, want gclid-abc kept", l.Get("gclid"))
+	}
+
+	// The same columns, emptied on purpose.
+	write(t, d, "leads.csv", "lead_id,created_at,updated_at,email,ga_client_id,gclid,lifecycle_stage\n"+
+		"L1,2024-03-01T10:00:00Z,2024-03-03T10:00:00Z,,,,mql\n")
+	if _, loaded, _ := mustSync(t, r); loaded != 1 {
+		t.Errorf("loaded %d of the export that empties the columns, want 1", loaded)
+	}
+	if l := r.wh.Latest(record.LeadsTable, "lead_id")["L1"]; l.Get("gclid") != nil || l.Get("lifecycle_stage") != "mql" {
+		t.Errorf("L1 %v, want gclid emptied and stage mql", l)
+	}
+}
+
+// Excel for Mac's "CSV (Macintosh)" ends lines with a bare CR: the file
+// was one line, its header, and both rows vanished (read 0, rejected 0).
+func TestBareCarriageReturnLinesRejectTheFile(t *testing.T) {
+	for name, text := range map[string]string{
+		"leads.csv":    "lead_id,email\rL1,a@example.com\rL2,b@example.com\r",
+		"leads.ndjson": `{"lead_id":"L1"}` + "\r" + `{"lead_id":"L2"}` + "\r",
+	} {
+		t.Run(name, func(t *testing.T) {
+			d := t.TempDir()
+			write(t, d, name, text)
+			r := newRun(t, d, 100)
+			if _, loaded, rejected := mustSync(t, r); loaded != 0 || rejected != 1 {
+				t.Errorf("loaded %d, rejected %d; want the file as one reject", loaded, rejected)
+			}
+			if got := rejectReasons(r.wh); len(got) != 1 || !strings.Contains(got[0], "carriage return") {
+				t.Errorf("rejects %v, want one about bare carriage returns", got)
+			}
+		})
+	}
+}
+
+// NDJSON files joined with cat, the first without a final newline, put
+// two objects on a line: the reader kept the first and dropped the rest.
+func TestNDJSONLineOfMoreThanOneValueIsAReject(t *testing.T) {
+	for name, text := range map[string]string{
+		"joined":   `{"lead_id":"L1","created_at":"2024-03-01T10:00:00Z"}{"lead_id":"L2","created_at":"2024-03-01T10:00:00Z"}` + "\n",
+		"trailing": `{"lead_id":"L1","created_at":"2024-03-01T10:00:00Z"} {"lead_id":"L2"` + "\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			d := t.TempDir()
+			write(t, d, "leads.ndjson", text+`{"lead_id":"L3","created_at":"2024-03-01T10:00:00Z"}`+"\n")
+			r := newRun(t, d, 100)
+			if read, loaded, rejected := mustSync(t, r); read != 2 || loaded != 1 || rejected != 1 {
+				t.Errorf("read %d, loaded %d, rejected %d; want the joined line rejected and L3 loaded", read, loaded, rejected)
+			}
+		})
+	}
+}
+
+// A column named twice (two report columns both called Email) loaded the
+// last one's value without a word.
+func TestAColumnNamedTwiceIsNotGuessed(t *testing.T) {
+	for name, c := range map[string][2]string{
+		"csv":         {"leads.csv", "lead_id,email,created_at,Email\nL1,a@example.com,2024-03-01T10:00:00Z,b@example.com\n"},
+		"csv id":      {"leads.csv", "lead_id,lead_id,created_at\nL1,L2,2024-03-01T10:00:00Z\n"},
+		"ndjson":      {"leads.ndjson", `{"lead_id":"L1","email":"a@example.com","email":"b@example.com","created_at":"2024-03-01T10:00:00Z"}` + "\n"},
+		"ndjson case": {"leads.ndjson", `{"lead_id":"L1","email":"a@example.com","Email":"b@example.com","created_at":"2024-03-01T10:00:00Z"}` + "\n"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			d := t.TempDir()
+			write(t, d, c[0], c[1])
+			r := newRun(t, d, 100)
+			if _, loaded, rejected := mustSync(t, r); loaded != 0 || rejected != 1 {
+				t.Errorf("loaded %d, rejected %d; want one reject", loaded, rejected)
+			}
+			if got := rejectReasons(r.wh); len(got) != 1 || !strings.Contains(got[0], "twice") {
+				t.Errorf("rejects %v, want one naming the column given twice", got)
+			}
+		})
+	}
+}
+
+// A CSV header matches in any case and spacing; NDJSON keys matched only
+// exactly, and {"Email": …} loaded a lead without its email.
+func TestNDJSONKeysMatchAsCSVHeadersDo(t *testing.T) {
+	d := t.TempDir()
+	write(t, d, "leads.ndjson", `{"lead_id":"L1","Email":"a@example.com"," Created_At ":"2024-03-01T10:00:00Z"}`+"\n")
+	r := newRun(t, d, 100)
+	mustSync(t, r)
+	l, ok := r.wh.Latest(record.LeadsTable, "lead_id")["L1"]
+	if !ok || l.Get("email") != "a@example.com" || l.Get("created_at") == nil {
+		t.Errorf("L1 %v (loaded %v), want its email and created_at", l, ok)
+	}
+}
+
+// Excel writes a number of 12 or more digits in scientific notation with
+// six significant digits: ids 123456789012 and 123457123456 both become
+// 1.23457E+11, and an amount loses its digits.
+func TestExcelScientificNotationIsAReject(t *testing.T) {
+	d := t.TempDir()
+	write(t, d, "leads.csv", "lead_id,created_at\n"+
+		"1.23457E+11,2024-03-01T10:00:00Z\n"+
+		"1.23457E+11,2024-03-02T10:00:00Z\n"+
+		"123456789012,2024-03-02T10:00:00Z\n")
+	write(t, d, "deals.csv", "deal_id,lead_id,amount,currency\nD1,L1,1.23457E+11,USD\nD2,1.2E+11,10,USD\nD3,L1,10,USD\n")
+	r := newRun(t, d, 100)
+	if read, loaded, rejected := mustSync(t, r); read != 6 || loaded != 2 || rejected != 4 {
+		t.Errorf("read %d, loaded %d, rejected %d; want 6, 2 (123456789012, D3), 4", read, loaded, rejected)
+	}
+	for _, reason := range rejectReasons(r.wh) {
+		if !strings.Contains(reason, "scientific notation") {
+			t.Errorf("reject %q does not say why", reason)
+		}
+	}
+}
+
+// A semicolon-separated export comes from a locale whose decimal mark is
+// the comma: there 1.234 is one thousand two hundred and thirty-four, and
+// SAM loaded 1.234. Only the shape of thousands groups is ambiguous.
+func TestThousandsShapedAmountInASemicolonFileIsAReject(t *testing.T) {
+	d := t.TempDir()
+	write(t, d, "deals.csv", "deal_id;amount;currency\nD1;1.234;EUR\nD2;12.5;EUR\nD3;1.234.567;EUR\nD4;1234;EUR\n")
+	r := newRun(t, d, 100)
+	mustSync(t, r)
+	got := r.wh.Latest(record.DealsTable, "deal_id")
+	if _, ok := got["D1"]; ok {
+		t.Error("D1's 1.234 loaded; in a semicolon file it may be 1234")
+	}
+	if _, ok := got["D3"]; ok {
+		t.Error("D3's 1.234.567 loaded")
+	}
+	if _, ok := got["D2"]; !ok {
+		t.Error("D2's 12.5 was rejected; it is no thousands group")
+	}
+	if _, ok := got["D4"]; !ok {
+		t.Error("D4's 1234 was rejected")
+	}
+	// In a comma-separated file the dot is the decimal mark.
+	write(t, d, "deals.csv", "deal_id,amount,currency\nD5,1.234,EUR\n")
+	mustSync(t, r)
+	if d5 := r.wh.Latest(record.DealsTable, "deal_id")["D5"]; d5.Get("amount") == nil {
+		t.Error("D5's 1.234 in a comma file was rejected")
+	}
+}
+
+// A quoted field of any number of lines is one record (RFC 4180): an
+// email thread of 120 lines in a notes column became 121 rejects.
+func TestAQuotedFieldOfManyLinesIsOneRecord(t *testing.T) {
+	notes := strings.Repeat("> a line of the email thread\n", 120)
+	d := t.TempDir()
+	write(t, d, "leads.csv", "lead_id,notes,created_at\nL1,\""+notes+"end\",2024-03-01T10:00:00Z\nL2,n,2024-03-01T10:00:00Z\n")
+	r := newRun(t, d, 100)
+	if read, loaded, rejected := mustSync(t, r); read != 2 || loaded != 2 || rejected != 0 {
+		t.Errorf("read %d, loaded %d, rejected %d; want 2, 2, 0", read, loaded, rejected)
+	}
+}
+
+// Exports joined with cat repeat the header: it loaded as a lead whose id
+// is "lead_id".
+func TestARepeatedHeaderIsAReject(t *testing.T) {
+	d := t.TempDir()
+	write(t, d, "leads.csv", "lead_id,created_at\nL1,2024-03-01T10:00:00Z\nLead_ID,Created_At\nL2,2024-03-01T10:00:00Z\n")
+	r := newRun(t, d, 100)
+	if read, loaded, rejected := mustSync(t, r); read != 3 || loaded != 2 || rejected != 1 {
+		t.Errorf("read %d, loaded %d, rejected %d; want the header line rejected", read, loaded, rejected)
+	}
+	if got := rejectReasons(r.wh); len(got) != 1 || !strings.Contains(got[0], "header") {
+		t.Errorf("rejects %v, want one saying the header repeats", got)
+	}
+}
+
+// A browser saves a second download as "leads (1).csv"; it was ignored
+// without a word beside leads.csv.
+func TestFilesNamedLikeAnExportAreNamed(t *testing.T) {
+	d := t.TempDir()
+	write(t, d, "leads.csv", "lead_id,created_at\nL1,2024-03-01T10:00:00Z\n")
+	write(t, d, "leads (1).csv", "lead_id,created_at\nL2,2024-03-02T10:00:00Z\n")
+	write(t, d, "leads_2026-12-07.ndjson", "")
+	var logs bytes.Buffer
+	src, err := file.New(file.Options{Dir: d, Overlap: 10 * time.Minute, BatchSize: 100, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &run{src: src, wh: memwh.New(), cursors: memwh.NewCursors(), rowLog: memwh.NewRowLog()}
+	mustSync(t, r)
+	for _, name := range []string{"leads (1).csv", "leads_2026-12-07.ndjson"} {
+		if !strings.Contains(logs.String(), name) {
+			t.Errorf("no warning names %q:\n%s", name, logs.String())
+		}
+	}
+}
