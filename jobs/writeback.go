@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"github.com/sam-attribution/sam/activation/linkedin"
 	"github.com/sam-attribution/sam/activation/meta"
 	"github.com/sam-attribution/sam/internal/ga4sink"
+	"github.com/sam-attribution/sam/scheduler"
 )
 
 // writebackStage delivers the activation_events model to every destination
@@ -56,6 +58,17 @@ func (a *App) writebackStage(ctx context.Context, run *Run) (StageResult, error)
 		mode = activation.ModeValidate
 	case "dry-run":
 		mode = activation.ModeDryRun
+	}
+	if mode == activation.ModeSend {
+		release, held, err := a.writebackLease(ctx, run)
+		if err != nil {
+			return StageResult{}, err
+		}
+		if held != "" {
+			run.Logger.Warn("writeback skipped: another run is delivering now; what it does not send goes with the next writeback", "holder", held)
+			return StageResult{Detail: "writeback skipped: run " + held + " is delivering"}, nil
+		}
+		defer release()
 	}
 	r := &activation.Runner{
 		Ledger: activation.NewWarehouseLedger(a.WH), Events: activation.WarehouseEvents{WH: a.WH},
@@ -154,4 +167,52 @@ func activationDetail(mode string, rep activation.Report) string {
 func (a *App) ReleaseCrashWindow(ctx context.Context, destination string, keys []string) error {
 	r := &activation.Runner{Ledger: activation.NewWarehouseLedger(a.WH), Logger: a.Log}
 	return r.Release(ctx, NewRunID(time.Now()), destination, keys)
+}
+
+// writebackLeaseTTL is how long a writeback that stopped renewing its
+// lease (killed) keeps the next one waiting.
+const writebackLeaseTTL = 10 * time.Minute
+
+// writebackLease takes the warehouse lease that lets one writeback deliver
+// at a time. The runner reads the ledger once, before it sends: two runs
+// that overlap (the daily run's last stage and the hourly writeback job)
+// would both send every pending event, and GA4 and LinkedIn count a
+// conversion sent twice twice. When another run holds it, held names that
+// run; release gives the lease up.
+func (a *App) writebackLease(ctx context.Context, run *Run) (release func(), held string, err error) {
+	lock := &scheduler.Lock{WH: a.WH, Name: "writeback", Holder: run.ID, TTL: writebackLeaseTTL}
+	if err := lock.Acquire(ctx); err != nil {
+		if !errors.Is(err, scheduler.ErrHeld) {
+			return nil, "", err
+		}
+		holder, herr := lock.HeldBy(ctx)
+		if herr != nil || holder == "" {
+			holder = "another run"
+		}
+		return nil, holder, nil
+	}
+	renewCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(writebackLeaseTTL / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-renewCtx.Done():
+				return
+			case <-t.C:
+				if err := lock.Renew(renewCtx); err != nil && renewCtx.Err() == nil {
+					run.Logger.Warn("could not renew the writeback lease", "error", err)
+				}
+			}
+		}
+	}()
+	return func() {
+		stop()
+		<-done
+		if err := lock.Release(context.WithoutCancel(ctx)); err != nil {
+			run.Logger.Warn("could not release the writeback lease; it expires on its own", "error", err, "ttl", writebackLeaseTTL)
+		}
+	}, "", nil
 }

@@ -61,6 +61,9 @@ WHERE NOT EXISTS (SELECT 1 FROM `+t+` WHERE name = ?)`,
 	return nil
 }
 
+// HeldBy returns who holds the lock now, or "" when no one does.
+func (l *Lock) HeldBy(ctx context.Context) (string, error) { return l.holder(ctx) }
+
 func (l *Lock) holder(ctx context.Context) (string, error) {
 	rows, err := l.WH.Query(ctx, "SELECT holder FROM "+l.WH.QualifiedName(LocksTable)+" WHERE name = ?", l.Name)
 	if err != nil {
