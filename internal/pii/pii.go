@@ -21,7 +21,13 @@ const (
 )
 
 var (
-	emailRE = regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}`)
+	// emailRE: letters of any script on both sides of the @ (RFC 6531
+	// local parts, internationalised domains), else the address is masked
+	// from its last non-ASCII letter on and the start of it kept. The
+	// local part may hold an apostrophe (o'brien@), but not begin with
+	// one, so a quote around the address stays. The last label is letters
+	// or an A-label (xn--, tried first: its "xn" alone is letters too).
+	emailRE = regexp.MustCompile(`[\p{L}\p{M}\p{N}_%+\-][\p{L}\p{M}\p{N}._%+\-']*@[\p{L}\p{M}\p{N}\-]+(\.[\p{L}\p{M}\p{N}\-]+)*\.(xn--[A-Za-z0-9\-]+|\p{L}[\p{L}\p{M}]+)`)
 	// phoneRE: an optional +, then digits with the separators people type.
 	phoneRE = regexp.MustCompile(`\+?\(?\d[\d\s().\-/]{6,}\d`)
 	// Dates and times are digit runs that are not phone numbers.

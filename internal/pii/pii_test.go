@@ -64,3 +64,23 @@ func TestMaskKeepsJSONIdentifiers(t *testing.T) {
 		t.Errorf("Mask =\n%s\nwant\n%s", got, want)
 	}
 }
+
+// Addresses with letters outside ASCII, in the domain (internationalised
+// domain names) or the local part (RFC 6531), are masked whole: masking
+// from the first ASCII letter after the last non-ASCII one kept the start
+// of the local part.
+func TestMaskNonASCIIEmail(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"info@bücher.de", "[email]"},
+		{"jürgen.müller@example.de", "[email]"},
+		{"L1,yesterday,jürgen.müller@example.de", "L1,yesterday,[email]"},
+		{"kontakt@пример.рф", "[email]"},
+		{"info@xn--bcher-kva.xn--p1ai", "[email]"},
+		{"o'brien@example.ie", "[email]"},
+		{"write to 'o'brien@example.ie'", "write to '[email]'"},
+	} {
+		if got := Mask(c.in); got != c.want {
+			t.Errorf("Mask(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
