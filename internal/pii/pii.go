@@ -8,6 +8,7 @@
 package pii
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"regexp"
@@ -85,21 +86,17 @@ func countDigits(s string) int {
 //     American area codes start with 2-9, and other plans dial a trunk 0 or
 //     a country code other than 1 before them.
 //
-// In a JSON object, string values under identifier keys (id, Id, lead_id,
-// hs_object_id, ...) are kept whole: CRM record ids can be long digit runs.
+// Text that begins with a JSON object is masked value by value, each
+// string as decoded (escapes hide nothing); a value Mask changes is
+// written again as a JSON string. Under identifier keys (id, Id, lead_id,
+// hs_object_id, ...) bare digit runs are kept, since CRM record ids can be
+// long ones; an email address or a phone number with a + or separators is
+// masked there too: some sites use one as the user id.
 func Mask(s string) string {
-	if spans := idSpans(s); len(spans) > 0 {
-		var b strings.Builder
-		last := 0
-		for _, sp := range spans {
-			b.WriteString(mask(s[last:sp[0]]))
-			b.WriteString(s[sp[0]:sp[1]])
-			last = sp[1]
-		}
-		b.WriteString(mask(s[last:]))
-		return b.String()
+	if strings.HasPrefix(strings.TrimSpace(s), "{") {
+		return maskJSON(s)
 	}
-	return mask(s)
+	return mask(s, false)
 }
 
 // idKey reports whether a JSON key names a record identifier.
@@ -108,35 +105,47 @@ func idKey(k string) bool {
 	return l == "id" || strings.HasSuffix(l, "_id") || strings.HasSuffix(k, "Id") || strings.HasSuffix(k, "ID")
 }
 
-// idSpans returns the byte ranges of the string values under identifier keys
-// when s is a JSON object, in order; nil otherwise.
-func idSpans(s string) [][2]int {
-	t := strings.TrimSpace(s)
-	if !strings.HasPrefix(t, "{") || !json.Valid([]byte(t)) {
-		return nil
-	}
+// maskJSON masks the keys and values of a stream of JSON values. Where the
+// text stops being JSON (a line cut short, a syntax error: often why the
+// row was rejected), the rest is masked as text.
+func maskJSON(s string) string {
 	type frame struct {
 		object, wantKey bool
 		key             string
 	}
 	var stack []frame
+	// valueDone: the innermost object's value is read, a key comes next.
 	valueDone := func() {
 		if n := len(stack); n > 0 && stack[n-1].object {
 			stack[n-1].wantKey = true
 		}
 	}
 	dec := json.NewDecoder(strings.NewReader(s))
-	var spans [][2]int
+	dec.UseNumber()
+	var b strings.Builder
+	last := 0 // s[:last] is written to b
+	replace := func(start, end int, with string) {
+		b.WriteString(s[last:start])
+		b.WriteString(with)
+		last = end
+	}
 	for {
 		before := int(dec.InputOffset())
 		tok, err := dec.Token()
 		if err == io.EOF {
-			return spans
+			break
 		}
 		if err != nil {
-			return nil
+			b.WriteString(s[last:before])
+			b.WriteString(mask(s[before:], false))
+			return b.String()
 		}
-		top := len(stack) - 1
+		end := int(dec.InputOffset())
+		var in *frame
+		if n := len(stack); n > 0 {
+			in = &stack[n-1]
+		}
+		underID := in != nil && in.object && idKey(in.key)
 		switch v := tok.(type) {
 		case json.Delim:
 			switch v {
@@ -145,26 +154,50 @@ func idSpans(s string) [][2]int {
 			case '[':
 				stack = append(stack, frame{})
 			default:
-				stack = stack[:top]
+				stack = stack[:len(stack)-1]
 				valueDone()
 			}
 		case string:
-			if top >= 0 && stack[top].wantKey {
-				stack[top].key, stack[top].wantKey = v, false
+			start := before + strings.IndexByte(s[before:end], '"')
+			if in != nil && in.object && in.wantKey {
+				in.key, in.wantKey = v, false
+				if m := mask(v, false); m != v {
+					replace(start, end, quote(m))
+				}
 				continue
 			}
-			if top >= 0 && stack[top].object && idKey(stack[top].key) {
-				end := int(dec.InputOffset())
-				spans = append(spans, [2]int{before + strings.IndexByte(s[before:end], '"'), end})
+			if m := mask(v, underID); m != v {
+				replace(start, end, quote(m))
+			}
+			valueDone()
+		case json.Number:
+			// A number under an identifier key is a record id.
+			start := before + strings.IndexAny(s[before:end], "-0123456789")
+			if m := mask(v.String(), underID); m != v.String() {
+				replace(start, end, quote(m))
 			}
 			valueDone()
 		default:
 			valueDone()
 		}
 	}
+	// Only delimiters and white space are left.
+	b.WriteString(s[last:])
+	return b.String()
 }
 
-func mask(s string) string {
+// quote writes s as a JSON string, <, > and & as they are.
+func quote(s string) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.Encode(s) // a string always encodes
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// mask masks email addresses and phone numbers in text. ids keeps bare
+// digit runs, which in an identifier are record ids.
+func mask(s string, ids bool) string {
 	if strings.Contains(s, "@") {
 		s = emailRE.ReplaceAllString(s, EmailToken)
 	}
@@ -179,7 +212,7 @@ func mask(s string) string {
 	for _, loc := range phoneRE.FindAllStringIndex(blanked, -1) {
 		start, end := loc[0], loc[1]
 		m := blanked[start:end]
-		if !phoneShaped(m) || partOfToken(s, start, end) || decimalRE.MatchString(m) || epochLike(m) {
+		if !phoneShaped(m) || partOfToken(s, start, end) || decimalRE.MatchString(m) || epochLike(m) || ids && countDigits(m) == len(m) {
 			continue
 		}
 		b.WriteString(s[last:start])

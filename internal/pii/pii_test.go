@@ -84,3 +84,22 @@ func TestMaskNonASCIIEmail(t *testing.T) {
 		}
 	}
 }
+
+// Identifier keys keep their record ids, not personal data: an email
+// address used as a user id is masked, and so is a phone number written as
+// one (a bare digit run stays, as CRM ids are). A string is masked as
+// decoded, so escapes (Python writes ü as \u00fc) hide nothing.
+func TestMaskJSONPersonalDataUnderIdentifierKeys(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{`{"lead_id":"L1","created_at":"yesterday","user_id":"anna@example.com"}`, `{"lead_id":"L1","created_at":"yesterday","user_id":"[email]"}`},
+		{`{"Id":"003xx","ContactId":"Anna.Berg@Example.com"}`, `{"Id":"003xx","ContactId":"[email]"}`},
+		{`{"user_id":"+44 7700 900123","hs_object_id":"12345678901"}`, `{"user_id":"[phone]","hs_object_id":"12345678901"}`},
+		{`{"email":"j\u00fcrgen.m\u00fcller@example.de"}`, `{"email":"[email]"}`},
+		{`{"email":"anna\u0040example.com"}`, `{"email":"[email]"}`},
+		{`{"hs_object_id":12345678901,"phone":4155550172}`, `{"hs_object_id":12345678901,"phone":"[phone]"}`},
+	} {
+		if got := Mask(c.in); got != c.want {
+			t.Errorf("Mask(%s) =\n%s\nwant\n%s", c.in, got, c.want)
+		}
+	}
+}

@@ -18,6 +18,9 @@ func TestRejectedRowsKeepNoPersonalData(t *testing.T) {
 		"idn domain": {"leads.csv", "lead_id,created_at,email\nL1,yesterday,info@bücher.de\n", []string{"bücher.de"}},
 		// The local part before its last non-ASCII letter was kept.
 		"non-ascii local part": {"leads.csv", "lead_id,created_at,email\nL1,yesterday,jürgen.müller@example.de\n", []string{"jürgen", "müller"}},
+		// Sites that use the email as their user id: values of keys
+		// ending in _id were kept whole, as record ids.
+		"ndjson user_id": {"leads.ndjson", `{"lead_id":"L1","created_at":"yesterday","user_id":"anna@example.com"}` + "\n", []string{"anna@example.com"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			d := t.TempDir()
