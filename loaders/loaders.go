@@ -25,8 +25,10 @@ var RejectsSchema = systables.Rejects().Schema
 
 // Reject is one row that could not be loaded. Raw holds the input as read (a
 // JSON line, a CSV record re-encoded as CSV); WriteRejects masks the email
-// addresses and phone numbers in it and in Reason, since raw personal data
-// lives only in the CRM tables.
+// addresses and phone numbers in it and in Reason, and in a JSON line the
+// values of name keys, since raw personal data lives only in the CRM
+// tables. A loader that keeps CSV records masks their name columns first
+// (pii.MaskRecord): only it knows the header.
 type Reject struct {
 	Source string // ga4, hubspot, salesforce, file, spend
 	Object string // events_20240101, contacts, leads.csv, ...
@@ -51,10 +53,11 @@ func (c *Counts) Add(o Counts) {
 }
 
 // WriteRejects appends rejects to the rejects table with multi-row INSERTs
-// (not a load job per batch), with email addresses and phone numbers in the
-// reason and raw text masked (pii.Mask): the rest of the row stays, so a
-// reject can still be found in its source and fixed. The table comes from
-// the systables store, which jobs sets up when the process starts.
+// (not a load job per batch), with email addresses, phone numbers and JSON
+// name values in the reason and raw text masked (pii.Mask): the rest of the
+// row stays, so a reject can still be found in its source and fixed. The
+// table comes from the systables store, which jobs sets up when the process
+// starts.
 func WriteRejects(ctx context.Context, wh warehouse.Warehouse, runID string, rejects []Reject) error {
 	if len(rejects) == 0 {
 		return nil

@@ -1,24 +1,29 @@
 // Package pii recognises personal data in free text: email addresses and
 // phone numbers. It owns the detectors that the GA4 payload guard refuses on
 // (Kind) and the masking of text SAM keeps outside the CRM tables, such as
-// the raw rows of load_rejects (Mask). Names cannot be told from other words
-// and are not detected.
+// the raw rows of load_rejects (Mask, MaskRecord). Names cannot be told from
+// other words: they are masked only where a JSON key or a CSV column says
+// the value is one.
 //
 // It imports the standard library only.
 package pii
 
 import (
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"io"
 	"regexp"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Tokens that replace what Mask removes.
 const (
 	EmailToken = "[email]"
 	PhoneToken = "[phone]"
+	NameToken  = "[name]"
 )
 
 var (
@@ -112,6 +117,8 @@ func maskJSON(s string) string {
 	type frame struct {
 		object, wantKey bool
 		key             string
+		keyStart        int  // where key begins in s
+		names           bool // a name that is an object or a list
 	}
 	var stack []frame
 	// valueDone: the innermost object's value is read, a key comes next.
@@ -136,8 +143,13 @@ func maskJSON(s string) string {
 			break
 		}
 		if err != nil {
-			b.WriteString(s[last:before])
-			b.WriteString(mask(s[before:], false))
+			// A value that does not parse is read again with its key.
+			from := before
+			if n := len(stack); n > 0 && stack[n-1].object && !stack[n-1].wantKey && stack[n-1].keyStart >= last {
+				from = stack[n-1].keyStart
+			}
+			b.WriteString(s[last:from])
+			b.WriteString(maskBrokenJSON(s[from:]))
 			return b.String()
 		}
 		end := int(dec.InputOffset())
@@ -146,13 +158,14 @@ func maskJSON(s string) string {
 			in = &stack[n-1]
 		}
 		underID := in != nil && in.object && idKey(in.key)
+		isName := in != nil && (in.names || in.object && nameKey(in.key))
 		switch v := tok.(type) {
 		case json.Delim:
 			switch v {
 			case '{':
-				stack = append(stack, frame{object: true, wantKey: true})
+				stack = append(stack, frame{object: true, wantKey: true, names: isName})
 			case '[':
-				stack = append(stack, frame{})
+				stack = append(stack, frame{names: isName})
 			default:
 				stack = stack[:len(stack)-1]
 				valueDone()
@@ -160,20 +173,24 @@ func maskJSON(s string) string {
 		case string:
 			start := before + strings.IndexByte(s[before:end], '"')
 			if in != nil && in.object && in.wantKey {
-				in.key, in.wantKey = v, false
+				in.key, in.keyStart, in.wantKey = v, start, false
 				if m := mask(v, false); m != v {
 					replace(start, end, quote(m))
 				}
 				continue
 			}
-			if m := mask(v, underID); m != v {
+			if isName && v != "" {
+				replace(start, end, quote(NameToken))
+			} else if m := mask(v, underID); m != v {
 				replace(start, end, quote(m))
 			}
 			valueDone()
 		case json.Number:
 			// A number under an identifier key is a record id.
 			start := before + strings.IndexAny(s[before:end], "-0123456789")
-			if m := mask(v.String(), underID); m != v.String() {
+			if isName {
+				replace(start, end, quote(NameToken))
+			} else if m := mask(v.String(), underID); m != v.String() {
 				replace(start, end, quote(m))
 			}
 			valueDone()
@@ -183,6 +200,134 @@ func maskJSON(s string) string {
 	}
 	// Only delimiters and white space are left.
 	b.WriteString(s[last:])
+	return b.String()
+}
+
+// keyValueRE finds a key and its value in text that is JSON only in part:
+// a quoted key, and a string (perhaps cut short) or a bare word.
+var keyValueRE = regexp.MustCompile(`"((?:[^"\\]|\\.)*)"\s*:\s*("(?:[^"\\]|\\.)*"?|[^\s",}\]][^,}\]]*)`)
+
+// maskBrokenJSON masks text that looks like JSON but does not parse: the
+// values of name keys, then emails and phone numbers as in any text.
+func maskBrokenJSON(s string) string {
+	s = keyValueRE.ReplaceAllStringFunc(s, func(m string) string {
+		sub := keyValueRE.FindStringSubmatchIndex(m)
+		key, value := m[sub[2]:sub[3]], m[sub[4]:sub[5]]
+		if k, err := strconv.Unquote(`"` + key + `"`); err == nil {
+			key = k
+		}
+		if !nameKey(key) || value == `""` {
+			return m
+		}
+		name := NameToken
+		if strings.HasPrefix(value, `"`) {
+			name = `"` + name
+			if len(value) > 1 && strings.HasSuffix(value, `"`) {
+				name += `"`
+			}
+		}
+		return m[:sub[4]] + name
+	})
+	return mask(s, false)
+}
+
+// nameKey reports whether a JSON key or a CSV column names a person's
+// name: name itself, or a key ending in first name, last name, full name
+// and their like, in any case and spelling (first_name, FirstName, "First
+// Name", owner_full_name). A name of something else (company_name,
+// dealname, utm_campaign) is not one.
+func nameKey(k string) bool {
+	var b strings.Builder
+	for _, r := range strings.ToLower(k) {
+		if r >= 'a' && r <= 'z' {
+			b.WriteRune(r)
+		}
+	}
+	l := b.String()
+	if l == "name" {
+		return true
+	}
+	for _, suffix := range nameSuffixes {
+		if strings.HasSuffix(l, suffix) {
+			return true
+		}
+	}
+	return false
+}
+
+var nameSuffixes = []string{
+	"firstname", "lastname", "middlename", "fullname", "givenname", "familyname",
+	"surname", "maidenname", "nickname", "displayname", "contactname", "personname",
+}
+
+// MaskRecord masks a CSV record (one line, or more when a quoted field
+// holds line breaks) read under header, fields separated by comma: the
+// fields of name columns (see nameKey) become NameToken whole, and the
+// rest is masked as Mask masks text, delimiters and quotes kept, so a
+// record rejected for its quoting still shows it. A record whose field
+// count differs from the header's has fields that moved: a field inserted
+// (a delimiter in an unquoted name) moves the fields after it right, one
+// missing moves them left, so each name column masks as many fields
+// further in that direction as the counts differ.
+func MaskRecord(rec string, header []string, comma rune) string {
+	var names []int
+	for i, h := range header {
+		if nameKey(h) {
+			names = append(names, i)
+		}
+	}
+	if len(names) == 0 {
+		return mask(rec, false)
+	}
+	r := csv.NewReader(strings.NewReader(rec))
+	r.Comma = comma
+	r.FieldsPerRecord = -1
+	r.LazyQuotes = true
+	fields, err := r.Read()
+	if err != nil {
+		return NameToken // not a record: any of it may be a name
+	}
+	if _, err := r.Read(); err != io.EOF {
+		return NameToken
+	}
+	// Where each line of rec begins, to turn FieldPos into byte offsets.
+	lineStart := []int{0}
+	for i := 0; i < len(rec); i++ {
+		if rec[i] == '\n' {
+			lineStart = append(lineStart, i+1)
+		}
+	}
+	starts := make([]int, len(fields)+1)
+	for i := range fields {
+		line, col := r.FieldPos(i)
+		starts[i] = lineStart[line-1] + col - 1
+	}
+	starts[len(fields)] = len(rec) + utf8.RuneLen(comma)
+	masked := make([]bool, len(fields))
+	moved := len(fields) - len(header)
+	for _, i := range names {
+		lo, hi := i, i
+		if moved > 0 {
+			hi += moved
+		} else {
+			lo += moved
+		}
+		for j := max(lo, 0); j <= hi && j < len(fields); j++ {
+			masked[j] = true
+		}
+	}
+	var b strings.Builder
+	last := 0
+	for i, m := range masked {
+		start, end := starts[i], starts[i+1]-utf8.RuneLen(comma)
+		if !m || start == end {
+			continue
+		}
+		b.WriteString(mask(rec[last:start], false))
+		b.WriteString(NameToken)
+		last = end
+	}
+	b.WriteString(mask(rec[last:], false))
 	return b.String()
 }
 

@@ -103,3 +103,69 @@ func TestMaskJSONPersonalDataUnderIdentifierKeys(t *testing.T) {
 		}
 	}
 }
+
+// Names cannot be told from other words, but a JSON key or a CSV column
+// says which values are names: those are masked whole, whatever else the
+// object holds stays readable.
+func TestMaskJSONNames(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		// The file loader's NDJSON.
+		{`{"lead_id":"L1","created_at":"yesterday","first_name":"Lena","last_name":"O'Brien","company":"Acme"}`,
+			`{"lead_id":"L1","created_at":"yesterday","first_name":"[name]","last_name":"[name]","company":"Acme"}`},
+		// HubSpot contacts, Salesforce leads and contacts.
+		{`{"id":"51","properties":{"firstname":"Lena","lastname":"O'Brien","lifecyclestage":"lead"}}`,
+			`{"id":"51","properties":{"firstname":"[name]","lastname":"[name]","lifecyclestage":"lead"}}`},
+		{`{"attributes":{"type":"Contact"},"Id":"003xx","FirstName":"Lena","LastName":"O'Brien","Name":"Lena O'Brien","Status":"Open"}`,
+			`{"attributes":{"type":"Contact"},"Id":"003xx","FirstName":"[name]","LastName":"[name]","Name":"[name]","Status":"Open"}`},
+		// Any key that ends in a name, in any case and spelling; a name
+		// that is an object or a list is masked whole.
+		{`{"Contact First Name":"Lena","owner_full_name":"Max Mustermann","NAME":{"given":"Lena","family":["O'Brien"]},"surname":""}`,
+			`{"Contact First Name":"[name]","owner_full_name":"[name]","NAME":{"given":"[name]","family":["[name]"]},"surname":""}`},
+		// Not names.
+		{`{"company_name":"Acme","utm_campaign":"spring","dealname":"Renewal 2025"}`,
+			`{"company_name":"Acme","utm_campaign":"spring","dealname":"Renewal 2025"}`},
+		// Broken or cut JSON, often why the row was rejected: after the
+		// break, a name key still names its value.
+		{`{"lead_id":"L1","first_name":"Lena" "last_name":"O'Brien","email":"lena@example.com"}`,
+			`{"lead_id":"L1","first_name":"[name]" "last_name":"[name]","email":"[email]"}`},
+		{`{"lead_id":"L1","first_name":Lena,"created_at":"2024-03-01T10:00:00Z"}`,
+			`{"lead_id":"L1","first_name":[name],"created_at":"2024-03-01T10:00:00Z"}`},
+		{`{"lead_id":"L1","last_name":"O'Bri…`, `{"lead_id":"L1","last_name":"[name]`},
+	} {
+		if got := Mask(c.in); got != c.want {
+			t.Errorf("Mask(%s) =\n%s\nwant\n%s", c.in, got, c.want)
+		}
+	}
+}
+
+func TestMaskRecord(t *testing.T) {
+	leads := []string{"lead_id", "created_at", "email", "first_name", "last_name"}
+	for _, c := range []struct {
+		header []string
+		comma  rune
+		in     string
+		want   string
+	}{
+		{leads, ',', "L1,yesterday,lena@example.com,Lena,O'Brien", "L1,yesterday,[email],[name],[name]"},
+		{leads, ',', `L1,yesterday,,"O'Brien, Lena",`, "L1,yesterday,,[name],"},
+		{leads, ';', "L1;yesterday;lena@example.com;Lena;O'Brien", "L1;yesterday;[email];[name];[name]"},
+		// A HubSpot export's header, as the file loader reads it.
+		{[]string{"record id", "first name", "last name", "create date"}, ',', "51,Lena,O'Brien,yesterday", "51,[name],[name],yesterday"},
+		// A quoted field over lines.
+		{[]string{"lead_id", "notes", "name"}, ',', "L1,\"line one\nline two\",Lena O'Brien", "L1,\"line one\nline two\",[name]"},
+		// A row with more fields than the header (a comma in an unquoted
+		// name): the name may have moved right by as many fields.
+		{leads, ',', "L1,yesterday,lena@example.com,Lena,O'Brien,Jr", "L1,yesterday,[email],[name],[name],[name]"},
+		// Fewer fields: it may have moved left.
+		{leads, ',', "L1,yesterday,Lena,O'Brien", "L1,yesterday,[name],[name]"},
+		// An unbalanced quote reads to the end of the line: three fields
+		// for five columns, so the names may be two fields further left.
+		{leads, ',', `L1,yesterday,"lena@example.com,Lena,O'Brien`, "L1,[name],[name]"},
+		// No name column: only emails and phone numbers.
+		{[]string{"deal_id", "amount", "contact"}, ',', "D1,100,+44 7700 900123", "D1,100,[phone]"},
+	} {
+		if got := MaskRecord(c.in, c.header, c.comma); got != c.want {
+			t.Errorf("MaskRecord(%q, %q) = %q, want %q", c.in, c.header, got, c.want)
+		}
+	}
+}

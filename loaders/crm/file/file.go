@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/sam-attribution/sam/internal/option"
+	"github.com/sam-attribution/sam/internal/pii"
 	"github.com/sam-attribution/sam/loaders"
 	"github.com/sam-attribution/sam/loaders/crm/record"
 )
@@ -280,6 +281,13 @@ func (rd *reading) stream(ctx context.Context, stream string, rows rowReader, em
 		}
 		js, _ := json.Marshal(c)
 		b.Cursor = string(js)
+		if cr, ok := rows.(*csvReader); ok {
+			// Only the header tells which field of a row is a name, and
+			// load_rejects keeps no header.
+			for i := range b.Rejects {
+				b.Rejects[i].Raw = pii.MaskRecord(b.Rejects[i].Raw, cr.header, cr.comma)
+			}
+		}
 		if err := emit(ctx, &b); err != nil {
 			return err
 		}

@@ -18,6 +18,12 @@ func TestRejectedRowsKeepNoPersonalData(t *testing.T) {
 		"idn domain": {"leads.csv", "lead_id,created_at,email\nL1,yesterday,info@bücher.de\n", []string{"bücher.de"}},
 		// The local part before its last non-ASCII letter was kept.
 		"non-ascii local part": {"leads.csv", "lead_id,created_at,email\nL1,yesterday,jürgen.müller@example.de\n", []string{"jürgen", "müller"}},
+		// Names (README: they exist only in the CRM and the raw CRM
+		// tables); only the header tells which field of a CSV row is one.
+		"csv names":                  {"leads.csv", "lead_id,created_at,email,first_name,last_name\nL1,yesterday,lena@example.com,Lena,O'Brien\n", []string{"Lena", "O'Brien"}},
+		"csv names, hubspot header":  {"leads.csv", "lead_id,Created_At,First Name,Last Name\nL1,yesterday,Lena,O'Brien\n", []string{"Lena", "O'Brien"}},
+		"csv names, comma in a name": {"leads.csv", "lead_id,first_name,last_name,created_at\nL1,Lena,O'Brien, Jr,yesterday\n", []string{"Lena", "O'Brien"}},
+		"ndjson names":               {"leads.ndjson", `{"lead_id":"L1","created_at":"yesterday","first_name":"Lena","last_name":"O'Brien"}` + "\n", []string{"Lena", "O'Brien"}},
 		// Sites that use the email as their user id: values of keys
 		// ending in _id were kept whole, as record ids.
 		"ndjson user_id": {"leads.ndjson", `{"lead_id":"L1","created_at":"yesterday","user_id":"anna@example.com"}` + "\n", []string{"anna@example.com"}},
