@@ -88,9 +88,9 @@ func StageNames() []string {
 	return []string{StageLoadGA4, StageLoadCRM, StageLoadSpend, StageTransform, StageTest, StageWriteback}
 }
 
-// CheckInputs reports, before any work, a folder the named stages would
-// read that is not there: the GA4 export's on the embedded engine, the
-// file CRM source's and the spend files'. The loaders themselves take a
+// CheckInputs reports, before any work, a folder or file the named stages
+// would read that is not there: the GA4 export's on the embedded engine,
+// the file CRM source's, the spend files' and the currency rates. The loaders themselves take a
 // missing folder for an empty one, which would end a run in success with
 // nothing loaded, or fail it after it started. It also reports export
 // folders the GA4 loader would refuse (two holding one property).
@@ -118,7 +118,27 @@ func (s *Settings) CheckInputs(stages []string) error {
 			if err := isDir("SPEND_DIR", s.Spend.Dir); err != nil {
 				return err
 			}
+			// The load replaces the rates: a misspelt path would replace
+			// them with none.
+			if err := isFile("FX_RATES_FILE", s.Spend.FXRatesFile); err != nil {
+				return err
+			}
 		}
+	}
+	return nil
+}
+
+func isFile(v, path string) error {
+	f, err := os.Open(path)
+	if err == nil {
+		var st os.FileInfo
+		if st, err = f.Stat(); err == nil && st.IsDir() {
+			err = errors.New("a directory")
+		}
+		f.Close()
+	}
+	if err != nil {
+		return &ConfigError{Err: &config.VarError{Var: v, Value: path, Reason: fmt.Sprintf("is not a readable file (%v)", err)}}
 	}
 	return nil
 }
