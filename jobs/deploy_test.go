@@ -32,9 +32,13 @@ type cloudRunJob struct {
 						TimeoutSeconds     int    `yaml:"timeoutSeconds"`
 						MaxRetries         *int   `yaml:"maxRetries"`
 						Containers         []struct {
-							Image string   `yaml:"image"`
-							Args  []string `yaml:"args"`
-							Env   []struct {
+							Image        string   `yaml:"image"`
+							Args         []string `yaml:"args"`
+							VolumeMounts []struct {
+								Name      string `yaml:"name"`
+								MountPath string `yaml:"mountPath"`
+							} `yaml:"volumeMounts"`
+							Env []struct {
 								Name      string `yaml:"name"`
 								Value     string `yaml:"value"`
 								ValueFrom *struct {
@@ -45,6 +49,14 @@ type cloudRunJob struct {
 								} `yaml:"valueFrom"`
 							} `yaml:"env"`
 						} `yaml:"containers"`
+						Volumes []struct {
+							Name string `yaml:"name"`
+							CSI  *struct {
+								Driver           string            `yaml:"driver"`
+								ReadOnly         bool              `yaml:"readOnly"`
+								VolumeAttributes map[string]string `yaml:"volumeAttributes"`
+							} `yaml:"csi"`
+						} `yaml:"volumes"`
 					} `yaml:"spec"`
 				} `yaml:"template"`
 			} `yaml:"spec"`
@@ -151,5 +163,92 @@ func TestSchedulerTriggersAreValid(t *testing.T) {
 		if s.TimeZone == "" || s.Retry.MaxRetryAttempts < 1 || !strings.HasSuffix(s.Retry.MinBackoffDuration, "s") {
 			t.Errorf("%s: needs a time zone and retries with backoff", f)
 		}
+	}
+}
+
+// deployValues are what deploy/deploy.sh requires of the deploy
+// environment, for a HubSpot portal.
+var deployValues = map[string]string{
+	"SAM_BQ_PROJECT": "sam-prod", "SAM_BQ_DATASET": "sam", "SAM_BQ_LOCATION": "US",
+	"SAM_BQ_MAX_BYTES_BILLED": "1099511627776", "SAM_GA4_EXPORT_PROJECT": "sam-prod",
+	"SAM_GA4_EXPORT_DATASET": "analytics_123456789", "SAM_CRM_SOURCE": "hubspot",
+	"SAM_GA4_MEASUREMENT_ID": "G-ABC123DEF4", "SAM_SALESFORCE_INSTANCE_URL": "", "SAM_SALESFORCE_CONSUMER_KEY": "",
+	"SAM_DATA_BUCKET": "sam-prod-data",
+}
+
+// Each Cloud Run job, with the environment its definition sets, run in the
+// image's empty working directory, passes the checks SAM makes before any
+// work. sam-run and sam-load did not: the image holds no ./data/spend, the
+// definitions set no SAM_SPEND_DIR and mounted nothing, and every
+// execution ended with exit 2 on SAM_SPEND_DIR. The spend files, the rates
+// and CRM export files now come from a Cloud Storage bucket mounted
+// read-only; here a folder laid out as deploy/README.md asks stands for it.
+func TestCloudRunJobsPassTheirOwnChecks(t *testing.T) {
+	stagesOf := map[string][]string{"run": StageNames(), "load": {StageLoadGA4, StageLoadCRM, StageLoadSpend}}
+	bucket := t.TempDir()
+	for _, d := range []string{"spend", "crm"} {
+		if err := os.MkdirAll(filepath.Join(bucket, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(bucket, "fx_rates.csv"), []byte("date,from_currency,to_currency,rate\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(deployDir, "cloudrun", "*.yaml"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b = placeholder.ReplaceAllFunc(b, func(m []byte) []byte {
+			if v, ok := deployValues[string(placeholder.FindSubmatch(m)[1])]; ok {
+				return []byte(v)
+			}
+			return []byte("sample-value")
+		})
+		var job cloudRunJob
+		if err := yaml.Unmarshal(b, &job); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		spec := job.Spec.Template.Spec.Template.Spec
+		c := spec.Containers[0]
+		stages, ok := stagesOf[c.Args[0]]
+		if !ok {
+			continue
+		}
+		t.Run(job.Metadata.Name, func(t *testing.T) {
+			mounts := map[string]string{} // mount path -> bucket
+			for _, m := range c.VolumeMounts {
+				for _, v := range spec.Volumes {
+					if v.Name == m.Name && v.CSI != nil && v.CSI.Driver == "gcsfuse.run.googleapis.com" && v.CSI.ReadOnly {
+						mounts[m.MountPath] = v.CSI.VolumeAttributes["bucketName"]
+					}
+				}
+			}
+			for _, e := range c.Env {
+				v := e.Value
+				if e.ValueFrom != nil {
+					v = "secret-from-secret-manager"
+				}
+				for path, name := range mounts {
+					if name == deployValues["SAM_DATA_BUCKET"] && (v == path || strings.HasPrefix(v, path+"/")) {
+						v = bucket + strings.TrimPrefix(v, path)
+					}
+				}
+				t.Setenv(e.Name, v)
+			}
+			t.Chdir(t.TempDir()) // the image's WORKDIR: empty
+			cfg, err := config.Load()
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := Configure(cfg, Task{Index: 0, Count: job.Spec.Template.Spec.TaskCount})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.CheckInputs(stages); err != nil {
+				t.Fatalf("sam %s as deployed stops before any work: %v", c.Args[0], err)
+			}
+		})
 	}
 }
