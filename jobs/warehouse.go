@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sam-attribution/sam/internal/config"
+	"github.com/sam-attribution/sam/internal/option"
 	"github.com/sam-attribution/sam/warehouse"
 	"github.com/sam-attribution/sam/warehouse/bigquery"
 	"github.com/sam-attribution/sam/warehouse/duckdb"
@@ -34,6 +35,10 @@ func OpenWarehouse(ctx context.Context, cfg config.Warehouse, log *slog.Logger) 
 			ClientOptions:  bigquery.ClientOptionsFor(cfg.Endpoint, cfg.CredentialsFile),
 			Logger:         log,
 		})
+		if _, ok := option.Field(err); ok {
+			// The dataset or the location does not fit: configuration.
+			return nil, &ConfigError{Err: nameVariable(err, bigQueryVars)}
+		}
 		if err != nil {
 			return nil, fmt.Errorf("open BigQuery warehouse %s.%s: %w", cfg.Project, cfg.Dataset, err)
 		}
@@ -41,6 +46,9 @@ func OpenWarehouse(ctx context.Context, cfg config.Warehouse, log *slog.Logger) 
 	}
 	return nil, fmt.Errorf("unknown engine %q", cfg.Engine)
 }
+
+// bigQueryVars name the variables behind bigquery.Options fields.
+var bigQueryVars = map[string]string{"Dataset": "BQ_DATASET", "Location": "BQ_LOCATION"}
 
 // memoryNote says how much memory DuckDB may use and where the figure came
 // from, naming the variable when it was set. A capped default says so, with

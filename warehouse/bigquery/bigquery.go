@@ -8,7 +8,9 @@
 // submission, waiting and error reporting, retries, value and schema
 // conversion, NDJSON encoding for loads, partition replacement and the
 // GoogleSQL dialect (Dialect, usable without a client). It imports the
-// warehouse package, internal/retry and the BigQuery client library only;
+// warehouse package, internal/retry, internal/option (a dataset or location
+// that does not fit names its Options field) and the BigQuery client
+// library only;
 // no other SAM package imports it except the one that picks the engine.
 //
 // # Retries
@@ -66,6 +68,7 @@ import (
 	"google.golang.org/api/googleapi"
 	"google.golang.org/api/option"
 
+	samoption "github.com/sam-attribution/sam/internal/option"
 	"github.com/sam-attribution/sam/internal/retry"
 	"github.com/sam-attribution/sam/warehouse"
 )
@@ -148,12 +151,12 @@ func (db *DB) checkDataset(ctx context.Context) error {
 	md, err := db.client.Dataset(db.opts.Dataset).Metadata(cctx)
 	if err != nil {
 		if httpCode(err) == http.StatusNotFound {
-			return fmt.Errorf("bigquery: dataset %s.%s does not exist (create it or change the dataset setting)", db.opts.Project, db.opts.Dataset)
+			return fmt.Errorf("bigquery: %w", samoption.Invalid("Dataset", db.opts.Dataset, "does not exist in project %s (create it, or set the dataset SAM writes to)", db.opts.Project))
 		}
 		return fmt.Errorf("bigquery: look up dataset %s.%s: %w", db.opts.Project, db.opts.Dataset, db.callErr(ctx, err))
 	}
 	if db.opts.Location != "" && md.Location != "" && !strings.EqualFold(md.Location, db.opts.Location) {
-		return fmt.Errorf("bigquery: dataset %s.%s is in location %s, but jobs are configured to run in %s", db.opts.Project, db.opts.Dataset, md.Location, db.opts.Location)
+		return fmt.Errorf("bigquery: %w", samoption.Invalid("Location", db.opts.Location, "is not where dataset %s.%s is (%s): jobs run in the dataset's location", db.opts.Project, db.opts.Dataset, md.Location))
 	}
 	db.location = md.Location
 	return nil

@@ -19,6 +19,8 @@ import (
 	"github.com/sam-attribution/sam/tests/bqfake"
 	"github.com/sam-attribution/sam/warehouse"
 	"github.com/sam-attribution/sam/warehouse/bigquery"
+
+	samoption "github.com/sam-attribution/sam/internal/option"
 )
 
 const (
@@ -78,13 +80,13 @@ func TestOpenChecksDataset(t *testing.T) {
 	fake := bqfake.Start(t)
 	opts := bigquery.Options{Project: project, Dataset: dataset, Location: "US", ClientOptions: fake.ClientOptions()}
 	_, err := bigquery.Open(context.Background(), opts)
-	if err == nil || !strings.Contains(err.Error(), "dataset sam-test-project.sam does not exist") {
-		t.Fatalf("Open without dataset: err = %v, want a missing-dataset error", err)
+	if f, _ := samoption.Field(err); f != "Dataset" || !strings.Contains(err.Error(), `Dataset "sam" does not exist in project sam-test-project`) {
+		t.Fatalf("Open without dataset: err = %v, want a missing-dataset error naming the field", err)
 	}
 	fake.AddDataset(project, dataset, "EU")
 	_, err = bigquery.Open(context.Background(), opts)
-	if err == nil || !strings.Contains(err.Error(), "is in location EU") {
-		t.Fatalf("Open with dataset in EU: err = %v, want a location mismatch", err)
+	if f, _ := samoption.Field(err); f != "Location" || !strings.Contains(err.Error(), "is not where dataset sam-test-project.sam is (EU)") {
+		t.Fatalf("Open with dataset in EU: err = %v, want a location mismatch naming the field", err)
 	}
 	if _, err := bigquery.Open(context.Background(), bigquery.Options{Project: project, Dataset: "bad-name"}); err == nil {
 		t.Fatal("Open accepted an invalid dataset name")
