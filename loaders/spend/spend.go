@@ -437,31 +437,52 @@ func delimiter(data []byte, want []string) rune {
 		if err != nil {
 			continue
 		}
-		if _, err := header(record{fields: fields}, want); err == nil {
+		if len(missing(columns(fields), want)) == 0 {
 			return comma
 		}
 	}
 	return ','
 }
 
+// columns maps each column name of a header to the positions that name it.
+func columns(fields []string) map[string][]int {
+	pos := map[string][]int{}
+	for i, f := range fields {
+		c := strings.ToLower(strings.TrimSpace(f))
+		pos[c] = append(pos[c], i)
+	}
+	return pos
+}
+
+// missing lists the columns of want that pos lacks.
+func missing(pos map[string][]int, want []string) []string {
+	var out []string
+	for _, c := range want {
+		if len(pos[c]) == 0 {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // header maps the expected column names to their positions. Columns may come
-// in any order; extra columns are ignored.
+// in any order; extra columns are ignored, even repeated ones. An expected
+// column named twice (a report's "Cost" and its converted "Cost") is an
+// error: which one holds the figure cannot be known.
 func header(rec record, want []string) (map[string]int, error) {
 	if rec.err != nil {
 		return nil, fmt.Errorf("unreadable header: %v", rec.err)
 	}
+	all := columns(rec.fields)
+	if m := missing(all, want); len(m) > 0 {
+		return nil, fmt.Errorf("header lacks column(s) %s (want %s)", strings.Join(m, ", "), strings.Join(want, ","))
+	}
 	pos := map[string]int{}
-	for i, f := range rec.fields {
-		pos[strings.ToLower(strings.TrimSpace(f))] = i
-	}
-	var missing []string
 	for _, c := range want {
-		if _, ok := pos[c]; !ok {
-			missing = append(missing, c)
+		if p := all[c]; len(p) > 1 {
+			return nil, fmt.Errorf("header names column %s twice (columns %d and %d): which one to load cannot be known", c, p[0]+1, p[1]+1)
 		}
-	}
-	if len(missing) > 0 {
-		return nil, fmt.Errorf("header lacks column(s) %s (want %s)", strings.Join(missing, ", "), strings.Join(want, ","))
+		pos[c] = all[c][0]
 	}
 	return pos, nil
 }

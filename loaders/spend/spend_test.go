@@ -439,3 +439,20 @@ func TestFileWithNoRowToLoadKeepsWhatItLoadedBefore(t *testing.T) {
 		t.Errorf("counts %+v, want both rows rejected with their reasons", counts)
 	}
 }
+
+// A report with "Cost" in the account's currency and "Cost" converted names
+// the column twice. Before, the last one loaded, silently; the file is now
+// rejected, naming the column.
+func TestDuplicateHeaderColumnIsNotGuessed(t *testing.T) {
+	for name, text := range map[string]string{
+		"comma":     "date,source,medium,campaign,cost,currency,cost\n2026-11-01,google,cpc,x,10,USD,999\n",
+		"semicolon": "date;source;medium;campaign;Cost;currency;cost\n2026-11-01;google;cpc;x;10;USD;999\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			rows, rejects, _ := parseSpend("spend.csv", []byte(text), time.Now())
+			if len(rows) != 0 || len(rejects) != 1 || !strings.Contains(rejects[0].Reason, "cost") || !strings.Contains(rejects[0].Reason, "twice") {
+				t.Errorf("rows %v, rejects %v; want the row rejected for the column cost named twice", rows, rejects)
+			}
+		})
+	}
+}
