@@ -502,7 +502,7 @@ func parseSpend(name string, data []byte, now time.Time) ([][]any, []loaders.Rej
 // (see parseFile).
 func parseSpendFile(name string, data []byte, now time.Time, seen *dupIndex) ([][]any, []loaders.Reject, loaders.Counts, bool) {
 	duplicates := 0
-	rows, rejects, counts, damaged := parseFile(name, data, sourceSpend, spendColumns, func(get func(string) string, line int) ([]any, error) {
+	rows, rejects, counts, damaged := parseFile(name, data, sourceSpend, spendColumns, func(get func(string) string, line int, comma rune) ([]any, error) {
 		day, err := parseDate(get("date"))
 		if err != nil {
 			return nil, err
@@ -520,7 +520,7 @@ func parseSpendFile(name string, data []byte, now time.Time, seen *dupIndex) ([]
 		if medium == "" {
 			return nil, errors.New("empty medium")
 		}
-		cost, err := parseDecimal("cost", get("cost"))
+		cost, err := parseDecimal("cost", get("cost"), comma)
 		if err != nil {
 			return nil, err
 		}
@@ -561,7 +561,7 @@ func parseFX(name string, data []byte, now time.Time) ([][]any, []loaders.Reject
 // parseFile).
 func parseFXFile(name string, data []byte, now time.Time) ([][]any, []loaders.Reject, loaders.Counts, bool) {
 	seen := map[string]int{}
-	return parseFile(name, data, sourceFX, fxColumns, func(get func(string) string, line int) ([]any, error) {
+	return parseFile(name, data, sourceFX, fxColumns, func(get func(string) string, line int, comma rune) ([]any, error) {
 		day, err := parseDate(get("date"))
 		if err != nil {
 			return nil, err
@@ -577,7 +577,7 @@ func parseFXFile(name string, data []byte, now time.Time) ([][]any, []loaders.Re
 		if from == to {
 			return nil, fmt.Errorf("from_currency and to_currency are both %s", from)
 		}
-		rate, err := parseDecimal("rate", get("rate"))
+		rate, err := parseDecimal("rate", get("rate"), comma)
 		if err != nil {
 			return nil, err
 		}
@@ -599,8 +599,9 @@ func parseFXFile(name string, data []byte, now time.Time) ([][]any, []loaders.Re
 // no header line (an export always has one, even without rows: such a file
 // is a copy that did not finish), its header lacks a column, or none of its
 // rows loads. The file is then a reject of its own unless its rows are.
-func parseFile(name string, data []byte, source string, cols []string, parse func(get func(string) string, line int) ([]any, error)) (rows [][]any, rejects []loaders.Reject, counts loaders.Counts, damaged bool) {
-	recs, scanErr := splitLines(data, delimiter(data, cols))
+func parseFile(name string, data []byte, source string, cols []string, parse func(get func(string) string, line int, comma rune) ([]any, error)) (rows [][]any, rejects []loaders.Reject, counts loaders.Counts, damaged bool) {
+	comma := delimiter(data, cols)
+	recs, scanErr := splitLines(data, comma)
 	reject := func(reason, raw string) {
 		rejects = append(rejects, loaders.Reject{Source: source, Object: name, Reason: reason, Raw: raw})
 		counts.Read++
@@ -634,7 +635,7 @@ func parseFile(name string, data []byte, source string, cols []string, parse fun
 			continue
 		}
 		get := func(c string) string { return rec.fields[pos[c]] }
-		row, err := parse(get, rec.line)
+		row, err := parse(get, rec.line, comma)
 		if err != nil {
 			reject(fmt.Sprintf("line %d: %v", rec.line, err), rec.raw)
 			continue
@@ -660,12 +661,21 @@ func parseDate(s string) (time.Time, error) {
 // fractional digits, no exponent, no thousands separators.
 var decimalRE = regexp.MustCompile(`^[+-]?[0-9]{1,29}(\.[0-9]{0,9})?$`)
 
+// thousandsRE matches a number that a decimal-comma locale writes with a
+// dot grouping thousands: "1.234" is 1234 there.
+var thousandsRE = regexp.MustCompile(`^[+-]?[1-9][0-9]{0,2}\.[0-9]{3}$`)
+
 // parseDecimal validates a money or rate value and returns it as canonical
-// decimal text, which every engine loads into NUMERIC exactly.
-func parseDecimal(what, s string) (string, error) {
+// decimal text, which every engine loads into NUMERIC exactly. comma is the
+// file's field separator: a semicolon-separated file comes from a locale
+// whose decimal mark is the comma, where a dot groups thousands.
+func parseDecimal(what, s string, comma rune) (string, error) {
 	s = strings.TrimSpace(s)
 	if !decimalRE.MatchString(s) {
 		return "", fmt.Errorf("%s %q is not a decimal number", what, s)
+	}
+	if comma == ';' && thousandsRE.MatchString(s) {
+		return "", fmt.Errorf("%s %q is ambiguous: in a semicolon-separated export (decimal-comma locale) the dot may group thousands", what, s)
 	}
 	s = strings.TrimPrefix(s, "+")
 	s = strings.TrimSuffix(s, ".")

@@ -200,12 +200,12 @@ func TestBadHeaderRejectsEveryRow(t *testing.T) {
 
 func TestParseDecimal(t *testing.T) {
 	for in, want := range map[string]string{"12": "12", "+1.50": "1.50", "0.123456789": "0.123456789", "7.": "7"} {
-		if got, err := parseDecimal("cost", in); err != nil || got != want {
+		if got, err := parseDecimal("cost", in, ','); err != nil || got != want {
 			t.Errorf("parseDecimal(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
 	for _, in := range []string{"", "1e5", "1,000.00", "NaN", "0.1234567891", "$5"} {
-		if _, err := parseDecimal("cost", in); err == nil {
+		if _, err := parseDecimal("cost", in, ','); err == nil {
 			t.Errorf("parseDecimal(%q) succeeded, want error", in)
 		}
 	}
@@ -454,5 +454,30 @@ func TestDuplicateHeaderColumnIsNotGuessed(t *testing.T) {
 				t.Errorf("rows %v, rejects %v; want the row rejected for the column cost named twice", rows, rejects)
 			}
 		})
+	}
+}
+
+// A semicolon-separated export comes from a locale whose decimal mark is
+// the comma, where "1.234" is 1234. Before, it loaded as 1.234. A dot
+// followed by other than three digits cannot group thousands, and loads.
+func TestSemicolonFileCostWithThousandsDotIsNotGuessed(t *testing.T) {
+	text := "date;source;medium;campaign;cost;currency\n" +
+		"2026-11-01;google;cpc;x;1.234;EUR\n" +
+		"2026-11-02;google;cpc;x;1234.567;EUR\n" +
+		"2026-11-03;google;cpc;x;1.23;EUR\n"
+	rows, rejects, _ := parseSpend("spend.csv", []byte(text), time.Now())
+	if len(rejects) != 1 || !strings.HasPrefix(rejects[0].Reason, `line 2: cost "1.234" is ambiguous`) {
+		t.Errorf("rejects %v; want line 2's cost 1.234 rejected as ambiguous", rejects)
+	}
+	if len(rows) != 2 || rows[0][4] != "1234.567" || rows[1][4] != "1.23" {
+		t.Errorf("rows %v; want 1234.567 and 1.23 loaded", rows)
+	}
+	// A comma-separated file's decimal mark is the dot.
+	if rows, _, _ := parseSpend("spend.csv", []byte("date,source,medium,campaign,cost,currency\n2026-11-01,google,cpc,x,1.234,EUR\n"), time.Now()); len(rows) != 1 || rows[0][4] != "1.234" {
+		t.Errorf("rows %v; want 1.234 loaded from a comma-separated file", rows)
+	}
+	// A rate is a number like a cost: USD to KRW 1.350 may be 1350.
+	if _, rejects, _ := parseFX("fx.csv", []byte("date;from_currency;to_currency;rate\n2026-11-01;USD;KRW;1.350\n"), time.Now()); len(rejects) != 1 || !strings.Contains(rejects[0].Reason, "ambiguous") {
+		t.Errorf("rejects %v; want the rate 1.350 rejected as ambiguous", rejects)
 	}
 }
