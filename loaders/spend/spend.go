@@ -210,7 +210,8 @@ func jobID(runID, table string) string {
 }
 
 // readSpendDir parses every *.csv file of dir in name order, except the
-// rates file fxFile when it lies there. damaged names the files that are
+// rates file fxFile when it lies there, and names the other entries (but
+// hidden files) in a warning. damaged names the files that are
 // not readable as a spend export.
 func readSpendDir(ctx context.Context, dir, fxFile string, now time.Time, logger *slog.Logger) (rows [][]any, rejects []loaders.Reject, counts loaders.Counts, damaged []string, err error) {
 	entries, err := os.ReadDir(dir)
@@ -222,15 +223,28 @@ func readSpendDir(ctx context.Context, dir, fxFile string, now time.Time, logger
 		return nil, nil, counts, nil, fmt.Errorf("spend: read directory: %w", err)
 	}
 	fx, _ := os.Stat(fxFile)
-	var names []string
+	var names, unread []string
 	for _, e := range entries {
-		if e.IsDir() || !strings.EqualFold(filepath.Ext(e.Name()), ".csv") {
+		switch {
+		case strings.HasPrefix(e.Name(), "."):
+			continue // .DS_Store and the like hold no spend
+		case e.IsDir():
+			unread = append(unread, e.Name()+"/")
+			continue
+		case !strings.EqualFold(filepath.Ext(e.Name()), ".csv"):
+			unread = append(unread, e.Name())
 			continue
 		}
 		if info, err := e.Info(); err == nil && fx != nil && os.SameFile(info, fx) {
 			continue // the rates file, kept beside the spend files
 		}
 		names = append(names, e.Name())
+	}
+	if len(unread) > 0 {
+		// A TSV download or a folder per platform may hold spend: say so
+		// rather than leave it missing without a word.
+		logger.WarnContext(ctx, "spend: SAM reads only the *.csv files at the top of the spend directory; these are not read",
+			slog.String("dir", dir), slog.String("not_read", strings.Join(unread, ", ")))
 	}
 	sort.Slice(names, func(i, j int) bool { return fileOrder(names[i], names[j]) })
 	seen := newDupIndex()

@@ -1,9 +1,11 @@
 package spend
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -479,5 +481,32 @@ func TestSemicolonFileCostWithThousandsDotIsNotGuessed(t *testing.T) {
 	// A rate is a number like a cost: USD to KRW 1.350 may be 1350.
 	if _, rejects, _ := parseFX("fx.csv", []byte("date;from_currency;to_currency;rate\n2026-11-01;USD;KRW;1.350\n"), time.Now()); len(rejects) != 1 || !strings.Contains(rejects[0].Reason, "ambiguous") {
 		t.Errorf("rejects %v; want the rate 1.350 rejected as ambiguous", rejects)
+	}
+}
+
+// Ad platforms offer TSV downloads, and teams keep one folder per
+// platform. SAM reads only *.csv at the top of the spend directory; before,
+// anything else was skipped without a word, and the spend was missing.
+func TestSpendFileSAMDoesNotReadIsNamed(t *testing.T) {
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "google_ads.tsv"), "date\tsource\tmedium\tcampaign\tcost\tcurrency\n2026-11-01\tgoogle\tcpc\tx\t10\tUSD\n")
+	if err := os.Mkdir(filepath.Join(dir, "meta"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(dir, "meta", "2026-11.csv"), "date,source,medium,campaign,cost,currency\n2026-11-01,facebook,paid_social,y,20,USD\n")
+	write(t, filepath.Join(dir, ".DS_Store"), "")
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if _, err := Load(context.Background(), newFake(), Options{Dir: dir, FXRatesFile: filepath.Join(dir, "fx.csv")}, "r1", logger); err != nil {
+		t.Fatal(err)
+	}
+	var warning string
+	for line := range strings.Lines(logs.String()) {
+		if strings.Contains(line, "not read") {
+			warning = line
+		}
+	}
+	if !strings.Contains(warning, "google_ads.tsv") || !strings.Contains(warning, "meta/") || strings.Contains(warning, ".DS_Store") {
+		t.Errorf("warning %q; want one naming google_ads.tsv and meta/, and no hidden file:\n%s", warning, logs.String())
 	}
 }
