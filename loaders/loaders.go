@@ -1,5 +1,5 @@
 // Package loaders owns what every source loader shares: the rejects table
-// that keeps bad rows with their reason, and the cursor store that lets an
+// that keeps bad rows with their reason and raw text, and the cursor store that lets an
 // incremental sync resume. The loaders themselves live in subpackages
 // (loaders/ga4, loaders/crm/..., loaders/spend) and write to staging through
 // the warehouse interface; this package imports only warehouse,

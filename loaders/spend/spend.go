@@ -257,12 +257,14 @@ func readSpendDir(ctx context.Context, dir, fxFile string, now time.Time, logger
 			return nil, nil, counts, nil, fmt.Errorf("spend: %w", err)
 		}
 		counts.Bytes += int64(len(data))
-		r, rej, c, bad := parseSpendFile(name, data, now, seen)
+		// A name that is not UTF-8 (a zip made on Windows) is kept as
+		// load_rejects keeps text, since the warehouse refuses it.
+		r, rej, c, bad := parseSpendFile(loaders.RawText(name), data, now, seen)
 		rows = append(rows, r...)
 		rejects = append(rejects, rej...)
 		counts.Add(c)
 		if bad {
-			damaged = append(damaged, name)
+			damaged = append(damaged, loaders.RawText(name))
 		}
 		if d := seen.commit(); d > 0 {
 			logger.WarnContext(ctx, "spend file repeats rows of another spend file; the repeats are rejected as duplicates",
@@ -273,7 +275,7 @@ func readSpendDir(ctx context.Context, dir, fxFile string, now time.Time, logger
 	// stay only when nothing else holds that export.
 	sound := map[string]bool{}
 	for _, name := range names {
-		if base, _ := copyBase(name); !slices.Contains(damaged, name) {
+		if base, _ := copyBase(name); !slices.Contains(damaged, loaders.RawText(name)) {
 			sound[base] = true
 		}
 	}
@@ -379,7 +381,7 @@ func readFXFile(path string, now time.Time, logger *slog.Logger) (rows [][]any, 
 		return nil, nil, counts, nil, fmt.Errorf("spend: %w", err)
 	}
 	counts.Bytes = int64(len(data))
-	name := filepath.Base(path)
+	name := loaders.RawText(filepath.Base(path))
 	rows, rejects, c, bad := parseFXFile(name, data, now)
 	counts.Add(c)
 	if bad {
@@ -393,7 +395,8 @@ type record struct {
 	line   int
 	raw    string
 	fields []string
-	err    error
+	err    error // the line does not split into fields
+	text   error // the line holds text no field may (not UTF-8)
 }
 
 // splitLines reads data line by line so that a malformed line is rejected
@@ -413,7 +416,7 @@ func splitLines(data []byte, comma rune) ([]record, error) {
 			continue
 		}
 		fields, err := parseRecord(raw, comma)
-		out = append(out, record{line: n, raw: raw, fields: fields, err: err})
+		out = append(out, record{line: n, raw: raw, fields: fields, err: err, text: loaders.CheckUTF8(raw)})
 	}
 	return out, sc.Err()
 }
@@ -617,7 +620,7 @@ func parseFile(name string, data []byte, source string, cols []string, parse fun
 	comma := delimiter(data, cols)
 	recs, scanErr := splitLines(data, comma)
 	reject := func(reason, raw string) {
-		rejects = append(rejects, loaders.Reject{Source: source, Object: name, Reason: reason, Raw: raw})
+		rejects = append(rejects, loaders.Reject{Source: source, Object: name, Reason: reason, Raw: loaders.RawText(raw)})
 		counts.Read++
 		counts.Rejected++
 	}
@@ -638,6 +641,11 @@ func parseFile(name string, data []byte, source string, cols []string, parse fun
 	for _, rec := range recs[1:] {
 		if herr != nil {
 			reject(herr.Error(), rec.raw)
+			continue
+		}
+		if rec.text != nil {
+			// The warehouse refuses such text, and would fail the load.
+			reject(fmt.Sprintf("line %d: %v", rec.line, rec.text), rec.raw)
 			continue
 		}
 		if rec.err != nil {

@@ -510,3 +510,53 @@ func TestSpendFileSAMDoesNotReadIsNamed(t *testing.T) {
 		t.Errorf("warning %q; want one naming google_ads.tsv and meta/, and no hidden file:\n%s", warning, logs.String())
 	}
 }
+
+// Excel's "CSV" on Windows writes Windows-1252: a campaign named "Café"
+// holds the byte 0xE9. Before, DuckDB refused the whole load (a loaded
+// row), or the write of load_rejects (a rejected row, a rates row), and
+// load_spend failed. The row is now a reject, its raw text kept with the
+// byte written as \xNN.
+func TestNonUTF8ByteIsARejectNotAFailedLoad(t *testing.T) {
+	h := "date,source,medium,campaign,cost,currency\n"
+	ok := "2026-11-02,google,cpc,ok,20,EUR\n"
+	for name, c := range map[string]struct{ spend, fx, raw string }{
+		"in a loaded spend row":   {h + "2026-11-01,google,cpc,Caf\xe9,10,EUR\n" + ok, "", `2026-11-01,google,cpc,Caf\xE9,10,EUR`},
+		"in a rejected spend row": {h + "2026-11-01,google,cpc,Caf\xe9,ten,EUR\n" + ok, "", `2026-11-01,google,cpc,Caf\xE9,ten,EUR`},
+		"in the rates file":       {h + ok, "date,from_currency,to_currency,rate\n2026-11-01,EUR,USD,1.08\n2026-11-01,\x80UR,USD,1.08\n", `2026-11-01,\x80UR,USD,1.08`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			db := openDuck(t)
+			dir := t.TempDir()
+			write(t, filepath.Join(dir, "spend.csv"), c.spend)
+			fx := filepath.Join(t.TempDir(), "fx.csv")
+			if c.fx != "" {
+				write(t, fx, c.fx)
+			}
+			if _, err := Load(context.Background(), db, Options{Dir: dir, FXRatesFile: fx}, "r1", nil); err != nil {
+				t.Fatalf("one byte that is not UTF-8 failed the whole load: %v", err)
+			}
+			if got := samtest.QueryStrings(t, db, "SELECT CAST(sum(cost) AS VARCHAR) FROM raw_spend__daily"); strings.Join(got, ",") != "20.000000000" {
+				t.Errorf("spend %v, want the row ok's 20 alone", got)
+			}
+			got := samtest.QueryStrings(t, db, "SELECT reason || ' | ' || raw FROM load_rejects")
+			if len(got) != 1 || !strings.Contains(got[0], ": not UTF-8: byte 0x") || !strings.HasSuffix(got[0], " | "+c.raw) {
+				t.Errorf("rejects %q, want one for not UTF-8 keeping %s", got, c.raw)
+			}
+		})
+	}
+}
+
+// A file name that is not UTF-8 (a zip made on Windows) is refused by the
+// warehouse like such a row; its rows load under the name written with
+// \xNN, as load_rejects keeps text.
+func TestSpendFileNameNotUTF8Loads(t *testing.T) {
+	db := openDuck(t)
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "Caf\xe9.csv"), "date,source,medium,campaign,cost,currency\n2026-11-01,google,cpc,x,10,EUR\n")
+	if _, err := Load(context.Background(), db, Options{Dir: dir, FXRatesFile: filepath.Join(dir, "fx.csv")}, "r1", nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := samtest.QueryStrings(t, db, "SELECT file FROM raw_spend__daily"); strings.Join(got, ",") != `Caf\xE9.csv` {
+		t.Errorf("files %q, want the row loaded from Caf\\xE9.csv", got)
+	}
+}

@@ -10,6 +10,8 @@ import (
 	"io"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/sam-attribution/sam/loaders"
 )
 
 // rowReader yields one data row as column → text. A row-level problem
@@ -24,8 +26,6 @@ const (
 	// maxLine is the longest line read; a longer one is rejected and
 	// skipped, not a reason to stop.
 	maxLine = 16 << 20
-	// maxRawText is how much of a rejected row load_rejects keeps.
-	maxRawText = 64 << 10
 	// maxRecordLines bounds how far a quote that opens a multi-line CSV
 	// field is followed before it is taken for a stray quote (maxLine bounds
 	// its bytes): a notes field holding an email thread runs to hundreds.
@@ -98,7 +98,7 @@ func (l *lines) next() (string, int, error) {
 		l.bareCR = bytes.IndexByte(buf, '\r') >= 0
 	}
 	if total > maxLine+1 {
-		return string(buf[:min(len(buf), maxRawText)]) + "…", total, errLineTooLong
+		return string(buf[:min(len(buf), loaders.MaxRawText)]) + "…", total, errLineTooLong
 	}
 	return string(buf), total, nil
 }
@@ -108,39 +108,7 @@ func lineProblem(s string, n int, err error) error {
 	if errors.Is(err, errLineTooLong) {
 		return fmt.Errorf("line of %d bytes is longer than the %d MiB limit", n, maxLine>>20)
 	}
-	if !utf8.ValidString(s) {
-		for i := 0; i < len(s); {
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && size <= 1 {
-				return fmt.Errorf("not UTF-8: byte 0x%02X at byte %d (save the export as UTF-8)", s[i], i+1)
-			}
-			i += size
-		}
-	}
-	return nil
-}
-
-// rawText is a rejected line as load_rejects can keep it: bytes that are
-// not UTF-8 written as \xNN, and cut at maxRawText.
-func rawText(s string) string {
-	var b strings.Builder
-	i := 0
-	for i < len(s) && b.Len() < maxRawText {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size <= 1 {
-			fmt.Fprintf(&b, `\x%02X`, s[i])
-		} else {
-			b.WriteString(s[i : i+size])
-		}
-		i += size
-	}
-	if i < len(s) {
-		b.WriteString("…")
-	}
-	if b.Len() == 0 {
-		return " "
-	}
-	return b.String()
+	return loaders.CheckUTF8(s)
 }
 
 // delimiters are the separators CRM exports use: comma, semicolon
@@ -178,7 +146,7 @@ func newCSVReader(r io.Reader, id string) (*csvReader, error) {
 		}
 		if err == nil || errors.Is(err, errLineTooLong) {
 			if problem := lineProblem(s, n, err); problem != nil {
-				return nil, &badFileError{reason: "read header: " + problem.Error() + notLoaded, raw: rawText(s)}
+				return nil, &badFileError{reason: "read header: " + problem.Error() + notLoaded, raw: loaders.RawText(s)}
 			}
 		}
 		if err != nil {
@@ -217,7 +185,7 @@ func newCSVReader(r io.Reader, id string) (*csvReader, error) {
 	}
 	return nil, &badFileError{
 		reason: fmt.Sprintf("header has no %s column (read with delimiter %q; columns: %s)", id, bestComma, strings.Join(best, ",")) + notLoaded,
-		raw:    rawText(line),
+		raw:    loaders.RawText(line),
 	}
 }
 
@@ -278,7 +246,7 @@ func (c *csvReader) next() (map[string]string, string, error) {
 			return nil, "", err
 		}
 		if p := lineProblem(s, n, err); p != nil {
-			return nil, rawText(s), p
+			return nil, loaders.RawText(s), p
 		}
 		if s != "" {
 			line = s
@@ -417,7 +385,7 @@ func (n *ndjsonReader) next() (map[string]string, string, error) {
 			return nil, "", err
 		}
 		if p := lineProblem(raw, size, err); p != nil {
-			return nil, rawText(raw), p
+			return nil, loaders.RawText(raw), p
 		}
 		line := strings.TrimSpace(raw)
 		if line == "" {
