@@ -26,13 +26,14 @@ func CheckUTF8(s string) error {
 }
 
 // RawText is a rejected line as the rejects table can keep it: bytes that
-// are not UTF-8 written as \xNN, and cut at MaxRawText.
+// are not UTF-8, and NUL, which DuckDB cuts text at, written as \xNN, and
+// cut at MaxRawText.
 func RawText(s string) string {
 	var b strings.Builder
 	i := 0
 	for i < len(s) && b.Len() < MaxRawText {
 		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size <= 1 {
+		if r == utf8.RuneError && size <= 1 || r == 0 {
 			fmt.Fprintf(&b, `\x%02X`, s[i])
 		} else {
 			b.WriteString(s[i : i+size])

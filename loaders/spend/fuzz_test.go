@@ -16,8 +16,12 @@ import (
 var fuzzNow = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 
 // dataLines counts the lines of a CSV file a parser must account for: every
-// non-blank line after the header.
+// non-blank line after the header; a UTF-16 file's lines are its decoded
+// ones.
 func dataLines(data []byte) int64 {
+	if text, _, ok := decodeUTF16(data); ok {
+		data = text
+	}
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 64*1024), 16*1024*1024)

@@ -22,6 +22,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -36,6 +37,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/sam-attribution/sam/internal/option"
 	"github.com/sam-attribution/sam/loaders"
@@ -396,7 +399,7 @@ type record struct {
 	raw    string
 	fields []string
 	err    error // the line does not split into fields
-	text   error // the line holds text no field may (not UTF-8)
+	text   error // the line holds text no field may (not UTF-8, NUL)
 }
 
 // splitLines reads data line by line so that a malformed line is rejected
@@ -416,9 +419,47 @@ func splitLines(data []byte, comma rune) ([]record, error) {
 			continue
 		}
 		fields, err := parseRecord(raw, comma)
-		out = append(out, record{line: n, raw: raw, fields: fields, err: err, text: loaders.CheckUTF8(raw)})
+		out = append(out, record{line: n, raw: raw, fields: fields, err: err, text: textProblem(raw)})
 	}
 	return out, sc.Err()
+}
+
+// textProblem says why the warehouse cannot store the text of line as it
+// is: a byte that is not UTF-8 fails the load, and a NUL cuts the text
+// short without a word.
+func textProblem(line string) error {
+	if err := loaders.CheckUTF8(line); err != nil {
+		return err
+	}
+	if i := strings.IndexByte(line, 0); i >= 0 {
+		return fmt.Errorf("NUL byte at byte %d (the warehouse would cut the text there)", i+1)
+	}
+	return nil
+}
+
+// decodeUTF16 returns the text of a file that starts with a UTF-16 byte
+// order mark (Excel's "Unicode text", Google Ads' "Excel .csv"), so that
+// its rejects keep readable lines; ok is false for any other file.
+func decodeUTF16(data []byte) (text []byte, bom string, ok bool) {
+	var order binary.ByteOrder
+	switch {
+	case bytes.HasPrefix(data, []byte{0xFF, 0xFE}):
+		order, bom = binary.LittleEndian, "FF FE"
+	case bytes.HasPrefix(data, []byte{0xFE, 0xFF}):
+		order, bom = binary.BigEndian, "FE FF"
+	default:
+		return nil, "", false
+	}
+	data = data[2:]
+	units := make([]uint16, 0, len(data)/2)
+	for i := 0; i+1 < len(data); i += 2 {
+		units = append(units, order.Uint16(data[i:]))
+	}
+	text = []byte(string(utf16.Decode(units)))
+	if len(data)%2 == 1 {
+		text = utf8.AppendRune(text, utf8.RuneError)
+	}
+	return text, bom, true
 }
 
 // parseRecord splits one line into fields.
@@ -617,6 +658,12 @@ func parseFXFile(name string, data []byte, now time.Time) ([][]any, []loaders.Re
 // is a copy that did not finish), its header lacks a column, or none of its
 // rows loads. The file is then a reject of its own unless its rows are.
 func parseFile(name string, data []byte, source string, cols []string, parse func(get func(string) string, line int, comma rune) ([]any, error)) (rows [][]any, rejects []loaders.Reject, counts loaders.Counts, damaged bool) {
+	var fileErr error
+	if text, bom, ok := decodeUTF16(data); ok {
+		// Read as text only to keep its lines: SAM reads UTF-8 exports.
+		data = text
+		fileErr = fmt.Errorf("file is UTF-16 (byte order mark %s): save the export as CSV UTF-8", bom)
+	}
 	comma := delimiter(data, cols)
 	recs, scanErr := splitLines(data, comma)
 	reject := func(reason, raw string) {
@@ -635,6 +682,9 @@ func parseFile(name string, data []byte, source string, cols []string, parse fun
 		return nil, rejects, counts, true
 	}
 	pos, herr := header(recs[0], cols)
+	if fileErr != nil {
+		herr = fileErr
+	}
 	if herr != nil && len(recs) == 1 {
 		reject(herr.Error(), recs[0].raw)
 	}

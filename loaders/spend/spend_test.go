@@ -560,3 +560,42 @@ func TestSpendFileNameNotUTF8Loads(t *testing.T) {
 		t.Errorf("files %q, want the row loaded from Caf\\xE9.csv", got)
 	}
 }
+
+// DuckDB cuts text at a NUL byte: before, campaign "brand\x00_2" loaded as
+// "brand", and every reject of a UTF-16 file (Google Ads' "Excel .csv":
+// UTF-16LE, tab-separated), whose lines start with a NUL, kept empty raw
+// text. A NUL is now a reject, and a UTF-16 file is rejected line by line
+// with the lines decoded.
+func TestNULByteIsNotSilentlyTruncated(t *testing.T) {
+	for name, c := range map[string]struct{ text, reason, raw string }{
+		"campaign": {"date,source,medium,campaign,cost,currency\n2026-11-01,google,cpc,brand\x00_2,10,EUR\n",
+			"line 2: NUL byte", `2026-11-01,google,cpc,brand\x00_2,10,EUR`},
+		"utf-16": {utf16le("date\tsource\tmedium\tcampaign\tcost\tcurrency\r\n2026-11-03\tgoogle\tcpc\tbrand\t5.00\tEUR\r\n"),
+			"file is UTF-16", "2026-11-03\tgoogle\tcpc\tbrand\t5.00\tEUR"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			db := openDuck(t)
+			dir := t.TempDir()
+			write(t, filepath.Join(dir, "spend.csv"), c.text)
+			if _, err := Load(context.Background(), db, Options{Dir: dir, FXRatesFile: filepath.Join(dir, "fx.csv")}, "r1", nil); err != nil {
+				t.Fatal(err)
+			}
+			if got := samtest.QueryStrings(t, db, "SELECT campaign FROM raw_spend__daily"); len(got) != 0 {
+				t.Errorf("campaigns %q loaded, want the row rejected", got)
+			}
+			got := samtest.QueryStrings(t, db, "SELECT reason || ' | ' || raw FROM load_rejects")
+			if len(got) != 1 || !strings.HasPrefix(got[0], c.reason) || !strings.HasSuffix(got[0], " | "+c.raw) {
+				t.Errorf("rejects %q, want one for %q keeping %q", got, c.reason, c.raw)
+			}
+		})
+	}
+}
+
+// utf16le encodes ASCII text as UTF-16LE with a byte order mark.
+func utf16le(s string) string {
+	b := []byte{0xFF, 0xFE}
+	for i := 0; i < len(s); i++ {
+		b = append(b, s[i], 0)
+	}
+	return string(b)
+}
