@@ -19,7 +19,6 @@
 package spend
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
@@ -402,26 +401,34 @@ type record struct {
 	text   error // the line holds text no field may (not UTF-8, NUL)
 }
 
+// maxLine is the longest line read: a longer one (a cell holding a pasted
+// blob) is rejected alone, not a reason to lose the lines after it.
+const maxLine = 16 << 20
+
 // splitLines reads data line by line so that a malformed line is rejected
 // with its exact text while the rest of the file still loads. Spend and
 // rate exports have no quoted newlines; a field that contains one is
 // rejected rather than silently joined.
-func splitLines(data []byte, comma rune) ([]record, error) {
+func splitLines(data []byte, comma rune) []record {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // spreadsheet exports start with a BOM
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 64*1024), 16*1024*1024)
 	var out []record
-	n := 0
-	for sc.Scan() {
-		n++
-		raw := strings.TrimRight(sc.Text(), "\r")
+	for n := 1; len(data) > 0; n++ {
+		var line []byte
+		line, data, _ = bytes.Cut(data, []byte("\n"))
+		if len(line) > maxLine {
+			err := fmt.Errorf("line of %d bytes is longer than the %d MiB limit", len(line), maxLine>>20)
+			// Enough of it for the reject, which keeps loaders.MaxRawText.
+			out = append(out, record{line: n, raw: string(line[:loaders.MaxRawText+utf8.UTFMax]), err: err, text: err})
+			continue
+		}
+		raw := strings.TrimRight(string(line), "\r")
 		if strings.TrimSpace(raw) == "" {
 			continue
 		}
 		fields, err := parseRecord(raw, comma)
 		out = append(out, record{line: n, raw: raw, fields: fields, err: err, text: textProblem(raw)})
 	}
-	return out, sc.Err()
+	return out
 }
 
 // textProblem says why the warehouse cannot store the text of line as it
@@ -665,20 +672,14 @@ func parseFile(name string, data []byte, source string, cols []string, parse fun
 		fileErr = fmt.Errorf("file is UTF-16 (byte order mark %s): save the export as CSV UTF-8", bom)
 	}
 	comma := delimiter(data, cols)
-	recs, scanErr := splitLines(data, comma)
+	recs := splitLines(data, comma)
 	reject := func(reason, raw string) {
 		rejects = append(rejects, loaders.Reject{Source: source, Object: name, Reason: reason, Raw: loaders.RawText(raw)})
 		counts.Read++
 		counts.Rejected++
 	}
-	if scanErr != nil {
-		// A line too long to scan: keep what was read, reject the rest whole.
-		reject("unreadable file: "+scanErr.Error(), "")
-	}
 	if len(recs) == 0 {
-		if scanErr == nil {
-			reject("empty file: no header line; an export always has one, so this is a copy that did not finish", name)
-		}
+		reject("empty file: no header line; an export always has one, so this is a copy that did not finish", name)
 		return nil, rejects, counts, true
 	}
 	pos, herr := header(recs[0], cols)

@@ -599,3 +599,21 @@ func utf16le(s string) string {
 	}
 	return string(b)
 }
+
+// A line longer than the 16 MiB limit (a cell holding a pasted blob) is
+// rejected alone, its raw text cut short, and the rows after it load.
+// Before, one reject with empty raw text stood for the rest of the file.
+func TestLongLineRejectsThatLineAlone(t *testing.T) {
+	text := "date,source,medium,campaign,cost,currency\n" +
+		"2026-11-01,google,cpc,a,10,USD\n" +
+		"2026-11-02,google,cpc," + strings.Repeat("x", 17<<20) + ",10,USD\n" +
+		"2026-11-03,google,cpc,c,30,USD\n"
+	rows, rejects, counts := parseSpend("spend.csv", []byte(text), time.Now())
+	if counts.Read != 3 || len(rows) != 2 || rows[1][3] != "c" || len(rejects) != 1 {
+		t.Fatalf("counts %+v, %d rows, %d rejects; want 3 rows read: the long one rejected, the other two loaded", counts, len(rows), len(rejects))
+	}
+	r := rejects[0]
+	if !strings.HasPrefix(r.Reason, "line 3: line of 17825821 bytes is longer than the 16 MiB limit") || !strings.HasPrefix(r.Raw, "2026-11-02,google,cpc,xxx") || !strings.HasSuffix(r.Raw, "…") || len(r.Raw) > loaders.MaxRawText+len("…") {
+		t.Errorf("reject %q, raw of %d bytes; want line 3 rejected as too long with its raw text cut short", r.Reason, len(r.Raw))
+	}
+}
