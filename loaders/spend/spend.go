@@ -9,9 +9,10 @@
 // re-exported whole by the ad platforms, so a whole reload is idempotent and
 // picks up restated figures. A file that is not readable as an export (no
 // header line, a header without the columns, no row that loads) is
-// rejected, and the rows it loaded before stay. A row that repeats a row of
-// another spend file (a second download of the same export) is rejected as
-// a duplicate, so a copy never doubles spend. Channel grouping and currency
+// rejected, and the rows it loaded before stay, but for those a file read
+// now repeats (told by their values, not by file names). A row that
+// repeats a row of another spend file (a second download of the same
+// export) is rejected as a duplicate, so a copy never doubles spend. Channel grouping and currency
 // conversion happen in the SQL models (stg_spend__daily, stg_fx__rates),
 // not here.
 //
@@ -31,7 +32,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -163,7 +163,8 @@ func Load(ctx context.Context, wh warehouse.Warehouse, cfg Options, runID string
 // damaged files (read this time, but not as an export: see parseFile)
 // loaded before, which stay. Those are kept by deleting the other rows and
 // appending the new ones; a stop between the two leaves only rows that the
-// next load deletes or keeps again.
+// next load deletes or keeps again. A kept spend row that a row loaded now
+// repeats is deleted too (see heldElsewhere).
 func replace(ctx context.Context, wh warehouse.Warehouse, table string, schema warehouse.Schema, rows [][]any, damaged []string, runID string, logger *slog.Logger) error {
 	mode := warehouse.Replace
 	if len(damaged) > 0 {
@@ -174,17 +175,42 @@ func replace(ctx context.Context, wh warehouse.Warehouse, table string, schema w
 		case err != nil:
 			return fmt.Errorf("spend: %s: %w", table, err)
 		default:
+			var held map[string][]int64
+			if table == SpendTable {
+				if held, err = heldElsewhere(ctx, wh, damaged, rows); err != nil {
+					return err
+				}
+			}
 			args := make([]any, len(damaged))
 			for i, f := range damaged {
 				args[i] = f
 			}
-			q := fmt.Sprintf("DELETE FROM %s WHERE file NOT IN (%s)", wh.QualifiedName(table), strings.TrimSuffix(strings.Repeat("?, ", len(damaged)), ", "))
+			where := fmt.Sprintf("file NOT IN (%s)", strings.TrimSuffix(strings.Repeat("?, ", len(damaged)), ", "))
+			var superseded []string
+			for _, f := range damaged {
+				lines := held[f]
+				if len(lines) == 0 {
+					continue
+				}
+				nums := make([]string, len(lines))
+				for i, l := range lines {
+					nums[i] = strconv.FormatInt(l, 10)
+				}
+				where += fmt.Sprintf(" OR (file = ? AND line IN (%s))", strings.Join(nums, ", "))
+				args = append(args, f)
+				superseded = append(superseded, fmt.Sprintf("%s (%d rows)", f, len(lines)))
+			}
+			q := fmt.Sprintf("DELETE FROM %s WHERE %s", wh.QualifiedName(table), where)
 			if _, err := wh.Exec(ctx, q, args...); err != nil {
 				return fmt.Errorf("spend: keep the rows of %s in %s: %w", strings.Join(damaged, ", "), table, err)
 			}
 			mode = warehouse.Append
 			logger.WarnContext(ctx, "spend: files that are not readable as an export keep the rows they loaded before (see load_rejects)",
 				slog.String("table", table), slog.String("files", strings.Join(damaged, ", ")))
+			if len(superseded) > 0 {
+				logger.WarnContext(ctx, "spend: rows that files not readable as an export loaded before are held by another file now, and are taken from it",
+					slog.String("table", table), slog.String("files", strings.Join(superseded, ", ")))
+			}
 		}
 	}
 	_, err := wh.Load(ctx, warehouse.LoadRequest{
@@ -199,6 +225,50 @@ func replace(ctx context.Context, wh warehouse.Warehouse, table string, schema w
 		return fmt.Errorf("spend: replace %s with %d rows: %w", table, len(rows), err)
 	}
 	return nil
+}
+
+// heldElsewhere returns, per damaged spend file, the lines of the rows it
+// loaded before that a row loaded now repeats, matched one to one as
+// dupIndex matches: another file holds them now (the file's second
+// download, or a later export that covers its days), and keeping both
+// would count that spend twice. Whether another file is a copy is told by
+// its rows, not its name: "report (1).csv" may be another month.
+func heldElsewhere(ctx context.Context, wh warehouse.Warehouse, damaged []string, rows [][]any) (map[string][]int64, error) {
+	now := map[string]int{}
+	for _, r := range rows {
+		now[spendKey(r)]++
+	}
+	str, err := wh.Dialect().CastType("STRING")
+	if err != nil {
+		return nil, fmt.Errorf("spend: %w", err)
+	}
+	args := make([]any, len(damaged))
+	for i, f := range damaged {
+		args[i] = f
+	}
+	q := fmt.Sprintf("SELECT file, line, CAST(spend_date AS %[1]s), source, medium, COALESCE(campaign, ''), CAST(cost AS %[1]s), currency FROM %[2]s WHERE file IN (%[3]s) ORDER BY file, line",
+		str, wh.QualifiedName(SpendTable), strings.TrimSuffix(strings.Repeat("?, ", len(damaged)), ", "))
+	res, err := wh.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("spend: read the rows %s loaded before: %w", strings.Join(damaged, ", "), err)
+	}
+	defer res.Close()
+	held := map[string][]int64{}
+	for res.Next() {
+		var file, day, source, medium, campaign, cost, currency string
+		var line int64
+		if err := res.Scan(&file, &line, &day, &source, &medium, &campaign, &cost, &currency); err != nil {
+			return nil, fmt.Errorf("spend: read the rows %s loaded before: %w", strings.Join(damaged, ", "), err)
+		}
+		if k := rowKey(day, source, medium, campaign, cost, currency); now[k] > 0 {
+			now[k]--
+			held[file] = append(held[file], line)
+		}
+	}
+	if err := res.Err(); err != nil {
+		return nil, fmt.Errorf("spend: read the rows %s loaded before: %w", strings.Join(damaged, ", "), err)
+	}
+	return held, nil
 }
 
 var jobIDUnsafe = regexp.MustCompile(`[^A-Za-z0-9_-]`)
@@ -273,18 +343,6 @@ func readSpendDir(ctx context.Context, dir, fxFile string, now time.Time, logger
 				slog.String("file", name), slog.Int("duplicates", d))
 		}
 	}
-	// A damaged file whose copy loads is superseded by it: its old rows
-	// stay only when nothing else holds that export.
-	sound := map[string]bool{}
-	for _, name := range names {
-		if base, _ := copyBase(name); !slices.Contains(damaged, loaders.RawText(name)) {
-			sound[base] = true
-		}
-	}
-	damaged = slices.DeleteFunc(damaged, func(name string) bool {
-		base, _ := copyBase(name)
-		return sound[base]
-	})
 	return rows, rejects, counts, damaged, nil
 }
 
@@ -335,12 +393,20 @@ func (d *dupIndex) commit() int {
 // spendKey identifies a parsed spend row by its values: the number, not the
 // way it was written (120.50 and 120.5 are the same cost).
 func spendKey(row []any) string {
-	cost := row[4].(string)
+	campaign, _ := row[3].(string)
+	return rowKey(row[0].(time.Time).Format(time.DateOnly), row[1].(string), row[2].(string), campaign, row[4].(string), row[5].(string))
+}
+
+// rowKey is spendKey of a row's values as text, the cost as any engine
+// writes a NUMERIC (120.500000000 on DuckDB).
+func rowKey(day, source, medium, campaign, cost, currency string) string {
 	if strings.Contains(cost, ".") {
 		cost = strings.TrimSuffix(strings.TrimRight(cost, "0"), ".")
 	}
-	campaign, _ := row[3].(string)
-	return strings.Join([]string{row[0].(time.Time).Format(time.DateOnly), row[1].(string), row[2].(string), campaign, cost, row[5].(string)}, "\x00")
+	if strings.Trim(cost, "-0") == "" {
+		cost = "0" // -0.00 is stored as 0
+	}
+	return strings.Join([]string{day, source, medium, campaign, cost, currency}, "\x00")
 }
 
 // copySuffix matches the names browsers and file managers give a second copy

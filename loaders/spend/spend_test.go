@@ -617,3 +617,54 @@ func TestLongLineRejectsThatLineAlone(t *testing.T) {
 		t.Errorf("reject %q, raw of %d bytes; want line 3 rejected as too long with its raw text cut short", r.Reason, len(r.Raw))
 	}
 }
+
+// Browsers name a second download of a report with the same default name
+// "Campaign report (1).csv": another export, not a copy. When "Campaign
+// report.csv" (November) is damaged, it keeps the rows it loaded before;
+// before, December's file was taken for its copy and November's spend
+// disappeared.
+func TestDamagedFileKeepsItsRowsBesideAnotherDownloadOfTheSameReport(t *testing.T) {
+	ctx := context.Background()
+	db := openDuck(t)
+	dir := t.TempDir()
+	h := "date,source,medium,campaign,cost,currency\n"
+	nov, dec := filepath.Join(dir, "Campaign report.csv"), filepath.Join(dir, "Campaign report (1).csv")
+	write(t, nov, h+"2026-11-01,google,cpc,x,10,USD\n")
+	write(t, dec, h+"2026-12-01,google,cpc,x,20,USD\n")
+	cfg := Options{Dir: dir, FXRatesFile: filepath.Join(dir, "fx.csv")}
+	if _, err := Load(ctx, db, cfg, "first", nil); err != nil {
+		t.Fatal(err)
+	}
+	write(t, nov, "")
+	if _, err := Load(ctx, db, cfg, "second", nil); err != nil {
+		t.Fatal(err)
+	}
+	got := samtest.QueryStrings(t, db, "SELECT file || ':' || CAST(sum(cost) AS VARCHAR) FROM raw_spend__daily GROUP BY file ORDER BY file")
+	if strings.Join(got, ",") != "Campaign report (1).csv:20.000000000,Campaign report.csv:10.000000000" {
+		t.Errorf("spend %v; want December's 20 and November's 10 kept from the first load", got)
+	}
+}
+
+// A damaged file keeps the rows it loaded before except those another file
+// holds now, one for one: those would count twice.
+func TestDamagedFileKeepsOnlyTheRowsNoOtherFileHolds(t *testing.T) {
+	ctx := context.Background()
+	db := openDuck(t)
+	dir := t.TempDir()
+	h := "date,source,medium,campaign,cost,currency\n"
+	nov := filepath.Join(dir, "spend_202611.csv")
+	write(t, nov, h+"2026-11-01,google,cpc,x,10,USD\n2026-11-01,google,cpc,x,10,USD\n2026-11-02,google,cpc,x,20,USD\n")
+	cfg := Options{Dir: dir, FXRatesFile: filepath.Join(dir, "fx.csv")}
+	if _, err := Load(ctx, db, cfg, "first", nil); err != nil {
+		t.Fatal(err)
+	}
+	write(t, nov, "")
+	write(t, filepath.Join(dir, "spend_202611_12.csv"), h+"2026-11-01,google,cpc,x,10.00,USD\n2026-12-01,google,cpc,x,5,USD\n")
+	if _, err := Load(ctx, db, cfg, "second", nil); err != nil {
+		t.Fatal(err)
+	}
+	got := samtest.QueryStrings(t, db, "SELECT file || ':' || CAST(line AS VARCHAR) FROM raw_spend__daily ORDER BY file, line")
+	if want := "spend_202611.csv:3,spend_202611.csv:4,spend_202611_12.csv:2,spend_202611_12.csv:3"; strings.Join(got, ",") != want {
+		t.Errorf("rows %v, want %s: the first of November 1st's two rows held by the new file", got, want)
+	}
+}
