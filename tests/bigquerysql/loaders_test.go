@@ -2,6 +2,8 @@ package bigquerysql_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +13,7 @@ import (
 	"github.com/sam-attribution/sam/loaders/crm"
 	"github.com/sam-attribution/sam/loaders/crm/record"
 	"github.com/sam-attribution/sam/loaders/ga4"
+	"github.com/sam-attribution/sam/loaders/spend"
 	"github.com/sam-attribution/sam/scheduler"
 	sqlmodels "github.com/sam-attribution/sam/sql"
 	"github.com/sam-attribution/sam/tests/bigquerysql"
@@ -318,5 +321,53 @@ func TestCRMLinkLogStatements(t *testing.T) {
 	}
 	if n := len(analyzeIssued(t, c, cat, rec, "crm.LinkLog")); n != 3 {
 		t.Errorf("%d statements analyzed, want 3", n)
+	}
+}
+
+// TestSpendLoaderStatements analyzes what the spend loader sends when a
+// damaged spend file keeps the rows it loaded before: the read of those
+// rows, and the DELETE of every other row and of those another file now
+// repeats.
+func TestSpendLoaderStatements(t *testing.T) {
+	c := env.Client(t)
+	cat, err := bigquerysql.BaseCatalog(sqlmodels.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for name, text := range map[string]string{
+		"spend_202611.csv":     "",
+		"spend_202611 (1).csv": "date,source,medium,campaign,cost,currency\n2026-11-01,google,cpc,x,10,USD\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec := &bigquerysql.Recorder{
+		Tables: map[string][]warehouse.Column{spend.SpendTable: spend.SpendSchema.Columns},
+		Answer: func(sql string) ([]string, [][]any, bool) {
+			if strings.Contains(sql, spend.SpendTable) {
+				return []string{"file", "line", "spend_date", "source", "medium", "campaign", "cost", "currency"},
+					[][]any{{"spend_202611.csv", int64(2), "2026-11-01", "google", "cpc", "x", "10", "USD"}, {"spend_202611.csv", int64(3), "2026-11-02", "google", "cpc", "x", "20", "USD"}}, true
+			}
+			return nil, nil, false
+		},
+	}
+	if _, err := spend.Load(context.Background(), rec, spend.Options{Dir: dir, FXRatesFile: filepath.Join(dir, "fx.csv")}, "check", nil); err != nil {
+		t.Fatalf("spend loader on the recorder: %v", err)
+	}
+	kinds := analyzeIssued(t, c, cat, rec, "loaders/spend")
+	t.Logf("loaders/spend statements analyzed: %v", kinds)
+	deleted := false
+	for _, s := range rec.Statements() {
+		if strings.HasPrefix(s.SQL, "DELETE") {
+			deleted = true
+			if !strings.Contains(s.SQL, "line IN (2)") {
+				t.Errorf("DELETE keeps line 2, which spend_202611 (1).csv repeats:\n%s", s.SQL)
+			}
+		}
+	}
+	if !deleted {
+		t.Fatalf("the loader sent no DELETE; statements:\n%v", rec.Statements())
 	}
 }
