@@ -12,9 +12,9 @@
 // rejected, and the rows it loaded before stay, but for those a file read
 // now repeats (told by their values, not by file names). A row that
 // repeats a row of another spend file (a second download of the same
-// export) is rejected as a duplicate, so a copy never doubles spend. Channel grouping and currency
-// conversion happen in the SQL models (stg_spend__daily, stg_fx__rates),
-// not here.
+// export) is rejected as a duplicate, so a copy never doubles spend.
+// Channel grouping and currency conversion happen in the SQL models
+// (stg_spend__daily, stg_fx__rates), not here.
 //
 // The package imports loaders, internal/option and warehouse only.
 package spend
@@ -283,8 +283,8 @@ func jobID(runID, table string) string {
 
 // readSpendDir parses every *.csv file of dir in name order, except the
 // rates file fxFile when it lies there, and names the other entries (but
-// hidden files) in a warning. damaged names the files that are
-// not readable as a spend export.
+// hidden files) in a warning. damaged names the files that are not
+// readable as a spend export.
 func readSpendDir(ctx context.Context, dir, fxFile string, now time.Time, logger *slog.Logger) (rows [][]any, rejects []loaders.Reject, counts loaders.Counts, damaged []string, err error) {
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -464,7 +464,7 @@ type record struct {
 	raw    string
 	fields []string
 	err    error // the line does not split into fields
-	text   error // the line holds text no field may (not UTF-8, NUL)
+	text   error // the line cannot be stored as text (too long, not UTF-8, NUL)
 }
 
 // maxLine is the longest line read: a longer one (a cell holding a pasted
