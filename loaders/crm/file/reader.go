@@ -169,10 +169,10 @@ func newCSVReader(r io.Reader, id string) (*csvReader, error) {
 		}
 		if containsCol(fields, id) {
 			if ls.bareCR {
-				return nil, &badFileError{reason: errBareCR.reason, raw: rawText(line)}
+				return nil, &badFileError{reason: errBareCR.reason, raw: loaders.RawText(line)}
 			}
 			if twice := repeated(fields); twice != "" {
-				return nil, &badFileError{reason: fmt.Sprintf("header names column %s twice, and SAM does not guess which is meant", twice) + notLoaded, raw: rawText(line)}
+				return nil, &badFileError{reason: fmt.Sprintf("header names column %s twice, and SAM does not guess which is meant", twice) + notLoaded, raw: loaders.RawText(line)}
 			}
 			return &csvReader{lines: ls, comma: d, header: fields}, nil
 		}
@@ -181,7 +181,7 @@ func newCSVReader(r io.Reader, id string) (*csvReader, error) {
 		}
 	}
 	if ls.bareCR {
-		return nil, &badFileError{reason: errBareCR.reason, raw: rawText(line)}
+		return nil, &badFileError{reason: errBareCR.reason, raw: loaders.RawText(line)}
 	}
 	return nil, &badFileError{
 		reason: fmt.Sprintf("header has no %s column (read with delimiter %q; columns: %s)", id, bestComma, strings.Join(best, ",")) + notLoaded,
@@ -366,7 +366,7 @@ func newNDJSONReader(r io.Reader) (*ndjsonReader, error) {
 			return nil, err
 		}
 		if ls.bareCR {
-			return nil, &badFileError{reason: errBareCR.reason, raw: rawText(s)}
+			return nil, &badFileError{reason: errBareCR.reason, raw: loaders.RawText(s)}
 		}
 		if strings.TrimSpace(s) != "" || err != nil {
 			ls.push(s, n, err)
