@@ -21,6 +21,7 @@ func (rd *reading) account(b *record.Batch, f map[string]string, raw string) boo
 	}
 	rd.future(&v, "created_at", a.CreatedAt)
 	rd.future(&v, "updated_at", a.UpdatedAt)
+	spreadsheetNumbers(&v, f, "account_id")
 	if v.Err != nil {
 		b.Rejects = append(b.Rejects, loaders.Reject{Source: "file", Object: rd.object, Reason: v.Err.Error(), Raw: raw})
 		return false

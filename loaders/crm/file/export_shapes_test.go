@@ -173,9 +173,11 @@ func TestExcelScientificNotationIsAReject(t *testing.T) {
 		"1.23457E+11,2024-03-02T10:00:00Z\n"+
 		"123456789012,2024-03-02T10:00:00Z\n")
 	write(t, d, "deals.csv", "deal_id,lead_id,amount,currency\nD1,L1,1.23457E+11,USD\nD2,1.2E+11,10,USD\nD3,L1,10,USD\n")
+	write(t, d, "accounts.csv", "account_id,name\n1.2E+11,Acme\n")
+	write(t, d, "offline_touches.csv", "lead_id,touched_at,type\n1.2E+11,2024-03-01T10:00:00Z,event\n")
 	r := newRun(t, d, 100)
-	if read, loaded, rejected := mustSync(t, r); read != 6 || loaded != 2 || rejected != 4 {
-		t.Errorf("read %d, loaded %d, rejected %d; want 6, 2 (123456789012, D3), 4", read, loaded, rejected)
+	if read, loaded, rejected := mustSync(t, r); read != 8 || loaded != 2 || rejected != 6 {
+		t.Errorf("read %d, loaded %d, rejected %d; want 8, 2 (123456789012, D3), 6", read, loaded, rejected)
 	}
 	for _, reason := range rejectReasons(r.wh) {
 		if !strings.Contains(reason, "scientific notation") {

@@ -424,7 +424,7 @@ func (rd *reading) lead(b *record.Batch, f map[string]string, raw string) bool {
 		// of every lead.
 		v.Err = errors.New("created_at is empty: a live lead needs the time it was created")
 	}
-	excelIDs(&v, f, "lead_id", "account_id")
+	spreadsheetNumbers(&v, f, "lead_id", "account_id")
 	rd.future(&v, "created_at", l.CreatedAt)
 	rd.future(&v, "updated_at", l.UpdatedAt)
 	if v.Err != nil {
@@ -458,7 +458,7 @@ func (rd *reading) deal(b *record.Batch, f map[string]string, raw string) bool {
 	}
 	rd.future(&v, "created_at", d.CreatedAt)
 	rd.future(&v, "updated_at", d.UpdatedAt)
-	excelIDs(&v, f, "deal_id", "lead_id", "account_id", "amount")
+	spreadsheetNumbers(&v, f, "deal_id", "lead_id", "account_id", "amount")
 	rd.groupedAmount(&v, "amount", f["amount"])
 	if v.Err != nil {
 		b.Rejects = append(b.Rejects, loaders.Reject{Source: "file", Object: rd.object, Reason: v.Err.Error(), Raw: raw})
@@ -482,10 +482,10 @@ func (rd *reading) deal(b *record.Batch, f map[string]string, raw string) bool {
 // it saves a CSV: six significant digits (123456789012 is 1.23457E+11).
 var excelNumber = regexp.MustCompile(`^[+-]?[0-9](\.[0-9]+)?[eE][+-]?[0-9]+$`)
 
-// excelIDs rejects a row whose named columns hold a number in scientific
+// spreadsheetNumbers rejects a row whose named columns hold a number in scientific
 // notation: the digits Excel dropped cannot be known, so two ids become
 // one and an amount is rounded.
-func excelIDs(v *record.Fields, f map[string]string, columns ...string) {
+func spreadsheetNumbers(v *record.Fields, f map[string]string, columns ...string) {
 	for _, c := range columns {
 		if s := strings.TrimSpace(f[c]); v.Err == nil && excelNumber.MatchString(s) {
 			v.Err = fmt.Errorf("%s %q is in scientific notation (a spreadsheet's rounding of a long number): its digits are lost; export the file without opening it in a spreadsheet", c, s)

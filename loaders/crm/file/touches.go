@@ -47,6 +47,7 @@ func (rd *reading) touch(b *record.Batch, f map[string]string, raw string) bool 
 	}
 	rd.future(&v, "touched_at", t.TouchedAt)
 	rd.future(&v, "updated_at", updated)
+	spreadsheetNumbers(&v, f, "touch_id", "lead_id")
 	if v.Err != nil {
 		b.Rejects = append(b.Rejects, loaders.Reject{Source: "file", Object: rd.object, Reason: v.Err.Error(), Raw: raw})
 		return false
