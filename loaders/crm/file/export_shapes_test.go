@@ -261,3 +261,21 @@ func TestFilesNamedLikeAnExportAreNamed(t *testing.T) {
 		}
 	}
 }
+
+// DuckDB cuts text at a NUL byte: a company "Acme\x00 GmbH" loaded as
+// "Acme", a value changed without a word. The line is a reject, its raw
+// text showing the byte.
+func TestALineHoldingANULIsAReject(t *testing.T) {
+	d := t.TempDir()
+	write(t, d, "leads.csv", "lead_id,created_at,company\nL1,2024-03-01T10:00:00Z,Acme\x00 GmbH\nL2,2024-03-01T10:00:00Z,Beta\n")
+	write(t, d, "deals.ndjson", `{"deal_id":"D1","stage":"won\u0000x"}`+"\n")
+	r := newRun(t, d, 100)
+	if read, loaded, rejected := mustSync(t, r); read != 3 || loaded != 1 || rejected != 2 {
+		t.Errorf("read %d, loaded %d, rejected %d; want L1 and D1 rejected, L2 loaded", read, loaded, rejected)
+	}
+	for raw, reason := range rejects(r.wh) {
+		if !strings.Contains(reason, "NUL") {
+			t.Errorf("reject %q (raw %q) does not name the NUL byte", reason, raw)
+		}
+	}
+}

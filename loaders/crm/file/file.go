@@ -309,8 +309,11 @@ func (rd *reading) stream(ctx context.Context, stream string, rows rowReader, em
 		if row <= c.Row {
 			continue // durable before a crash
 		}
+		if err == nil {
+			err = nulIn(fields)
+		}
 		if err != nil {
-			b.Rejects = append(b.Rejects, loaders.Reject{Source: "file", Object: rd.object, Reason: err.Error(), Raw: raw})
+			b.Rejects = append(b.Rejects, loaders.Reject{Source: "file", Object: rd.object, Reason: err.Error(), Raw: loaders.RawText(raw)})
 		} else if h := hashRow(fields); !rd.skip(h, fields) {
 			var ok bool
 			switch stream {
@@ -333,6 +336,17 @@ func (rd *reading) stream(ctx context.Context, stream string, rows rowReader, em
 			}
 		}
 	}
+}
+
+// nulIn rejects a row with a NUL byte in a value (written as such, or
+// \u0000 in JSON): the warehouse cuts text there, changing the value.
+func nulIn(fields map[string]string) error {
+	for k, v := range fields {
+		if strings.IndexByte(v, 0) >= 0 {
+			return fmt.Errorf("field %s holds a NUL byte, where the warehouse would cut the text", k)
+		}
+	}
+	return nil
 }
 
 // hashRow identifies a row by its columns and values, whatever their order
