@@ -13,7 +13,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/sam-attribution/sam/loaders"
 )
@@ -364,11 +363,6 @@ func (l *FileLoader) reject(c *chunk, line []byte, lineNo int, reason string) lo
 	if len(raw) > l.maxLine {
 		raw = raw[:l.maxLine] // what was read of it; the rest was never held
 	}
-	rawText := string(raw)
-	if !utf8.ValidString(rawText) {
-		// The rejects table holds text; keep every valid byte and mark
-		// the invalid ones rather than lose the line.
-		rawText = strings.ToValidUTF8(rawText, "\uFFFD")
-	}
-	return loaders.Reject{Source: Source, Object: c.t.name, Reason: fmt.Sprintf("%sline %d: %s", c.prefix, lineNo, reason), Raw: rawText}
+	// The rejects table holds text: bytes that are not UTF-8 show as \xNN.
+	return loaders.Reject{Source: Source, Object: c.t.name, Reason: fmt.Sprintf("%sline %d: %s", c.prefix, lineNo, reason), Raw: loaders.RawText(string(raw))}
 }
