@@ -185,32 +185,19 @@ func (a *App) writebackLease(ctx context.Context, run *Run) (release func(), hel
 		if !errors.Is(err, scheduler.ErrHeld) {
 			return nil, "", err
 		}
+		// Acquire takes any failure of its transaction for a concurrent
+		// acquirer; with no holder there was none.
 		holder, herr := lock.HeldBy(ctx)
 		if herr != nil || holder == "" {
-			holder = "another run"
+			return nil, "", fmt.Errorf("writeback lease: %w", err)
 		}
 		return nil, holder, nil
 	}
-	renewCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(writebackLeaseTTL / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-renewCtx.Done():
-				return
-			case <-t.C:
-				if err := lock.Renew(renewCtx); err != nil && renewCtx.Err() == nil {
-					run.Logger.Warn("could not renew the writeback lease", "error", err)
-				}
-			}
-		}
-	}()
+	stopRenewing := lock.KeepRenewed(context.WithoutCancel(ctx), func(err error) {
+		run.Logger.Warn("could not renew the writeback lease", "error", err)
+	})
 	return func() {
-		stop()
-		<-done
+		stopRenewing()
 		if err := lock.Release(context.WithoutCancel(ctx)); err != nil {
 			run.Logger.Warn("could not release the writeback lease; it expires on its own", "error", err, "ttl", writebackLeaseTTL)
 		}

@@ -89,6 +89,33 @@ func (l *Lock) Renew(ctx context.Context) error {
 	return nil
 }
 
+// KeepRenewed renews the lease at a third of its TTL until the returned
+// stop is called, which waits for the renewing to end. A renewal that fails
+// goes to failed, and the next is tried.
+func (l *Lock) KeepRenewed(ctx context.Context, failed func(error)) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(l.TTL / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := l.Renew(ctx); err != nil && ctx.Err() == nil {
+					failed(err)
+				}
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
 // Release gives the lock up.
 func (l *Lock) Release(ctx context.Context) error {
 	_, err := l.WH.Exec(ctx, "DELETE FROM "+l.WH.QualifiedName(LocksTable)+" WHERE name = ? AND holder = ?", l.Name, l.Holder)

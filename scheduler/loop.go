@@ -72,27 +72,9 @@ func (l *Loop) tick(ctx context.Context) error {
 		l.Logger.Warn("skipping this run: the lock is held", "lock", l.Lock.Name, "error", err)
 		return nil
 	}
-	// Renew the lease at a third of its TTL while the work runs.
-	renewCtx, stopRenew := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(l.Lock.TTL / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-renewCtx.Done():
-				return
-			case <-t.C:
-				if err := l.Lock.Renew(renewCtx); err != nil && renewCtx.Err() == nil {
-					l.Logger.Warn("could not renew the lock", "error", err)
-				}
-			}
-		}
-	}()
+	stopRenewing := l.Lock.KeepRenewed(ctx, func(err error) { l.Logger.Warn("could not renew the lock", "error", err) })
 	err := l.Work(ctx)
-	stopRenew()
-	<-done
+	stopRenewing()
 	if rerr := l.Lock.Release(context.WithoutCancel(ctx)); rerr != nil {
 		l.Logger.Warn("could not release the lock; it expires on its own", "error", rerr)
 	}
