@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"strings"
 	"text/template"
+	"unicode"
 
 	"github.com/kelseyhightower/envconfig"
 
@@ -131,6 +132,25 @@ func bad(v, value, reason string, args ...any) error {
 // Secret is a value that never formats (see option.Secret); the library
 // Options take it as it is.
 type Secret = option.Secret
+
+// checkSecret refuses a secret with a blank, a line break or another
+// control character in it, or of blanks only, never quoting it. No vendor
+// issues such a token; a secret stored with `echo` ends in a newline. SAM
+// would send it as it is (the Measurement Protocol answers 2xx to any
+// api_secret, so the events would be recorded sent and never arrive), and
+// the redactor would hide every blank of the logs for a secret of blanks.
+func checkSecret(v string, s Secret) error {
+	value := s.Reveal()
+	switch {
+	case value == "":
+		return nil
+	case strings.TrimSpace(value) == "":
+		return bad(v, "", "is blank")
+	case strings.ContainsFunc(value, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }):
+		return bad(v, "", "contains a blank, a line break or a control character (a secret stored with echo ends in a newline)")
+	}
+	return nil
+}
 
 func oneOf(v, value string, allowed ...string) error {
 	for _, a := range allowed {

@@ -102,3 +102,45 @@ func TestKeysListEveryVariable(t *testing.T) {
 		}
 	}
 }
+
+// secretSettings lists the variables of type Secret, from the reference
+// table the README is generated from.
+func secretSettings(t *testing.T) []string {
+	t.Helper()
+	var usage strings.Builder
+	if err := Usage(&usage); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, line := range strings.Split(usage.String(), "\n") {
+		f := strings.Split(line, "|")
+		if len(f) > 3 && strings.TrimSpace(f[2]) == "Secret" {
+			out = append(out, strings.Trim(strings.TrimSpace(f[1]), "`"))
+		}
+	}
+	if len(out) == 0 {
+		t.Fatal("the reference lists no secret")
+	}
+	return out
+}
+
+// A secret stored with `echo` ends in a newline, and a placeholder may be
+// blanks. SAM sent such a value as it was (GA4 answers 2xx to any
+// api_secret, so the events were recorded sent and never arrived), and
+// the redactor hid every blank of the logs for a secret of one blank.
+func TestSecretsWithBlanksAreRefusedUnquoted(t *testing.T) {
+	for _, v := range secretSettings(t) {
+		for _, value := range []string{"s3cret\n", " s3cret", "s3cret\t", "s3 cret", " ", "\n"} {
+			t.Run(v+"="+value, func(t *testing.T) {
+				t.Setenv(v, value)
+				_, err := Load()
+				if err == nil || !strings.Contains(err.Error(), v) {
+					t.Fatalf("want an error naming %s, got %v", v, err)
+				}
+				if strings.Contains(err.Error(), "s3") {
+					t.Fatalf("the error shows the secret: %v", err)
+				}
+			})
+		}
+	}
+}

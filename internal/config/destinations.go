@@ -36,16 +36,19 @@ type LinkedIn struct {
 	Version     string            `envconfig:"VERSION" desc:"LinkedIn-Version header (YYYYMM); empty uses SAM's tested version"`
 }
 
-// validate checks what a key file must be before any work; the rest is
-// checked by jobs against the destination's options.
+// validate checks the token and what a key file must be before any work;
+// the rest is checked by jobs against the destination's options.
 func (g GoogleAds) validate() error {
+	if err := checkSecret("GOOGLE_ADS_ACCESS_TOKEN", g.AccessToken); err != nil {
+		return err
+	}
 	if g.CredentialsFile != "" {
 		return checkFile("GOOGLE_ADS_CREDENTIALS_FILE", g.CredentialsFile)
 	}
 	return nil
 }
 
-// Meta's and LinkedIn's settings are checked by jobs against the
-// destinations' options.
-func (Meta) validate() error     { return nil }
-func (LinkedIn) validate() error { return nil }
+// Meta's and LinkedIn's tokens are checked here, as every secret is; the
+// rest by jobs against the destinations' options.
+func (m Meta) validate() error     { return checkSecret("META_ACCESS_TOKEN", m.AccessToken) }
+func (l LinkedIn) validate() error { return checkSecret("LINKEDIN_ACCESS_TOKEN", l.AccessToken) }

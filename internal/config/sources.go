@@ -106,6 +106,9 @@ type HubSpot struct {
 }
 
 func (h HubSpot) validate() error {
+	if err := checkSecret("HUBSPOT_TOKEN", h.Token); err != nil {
+		return err
+	}
 	if err := positive("HUBSPOT_REQUESTS_PER_10S", h.RequestsPer10s); err != nil {
 		return err
 	}
@@ -151,6 +154,12 @@ type Salesforce struct {
 }
 
 func (s Salesforce) validate() error {
+	if err := checkSecret("SALESFORCE_ACCESS_TOKEN", s.AccessToken); err != nil {
+		return err
+	}
+	if err := checkSecret("SALESFORCE_CONSUMER_SECRET", s.ConsumerSecret); err != nil {
+		return err
+	}
 	if s.InstanceURL != "" {
 		if err := checkURL("SALESFORCE_INSTANCE_URL", s.InstanceURL); err != nil {
 			return err

@@ -23,6 +23,9 @@ func (w Writeback) validate() error {
 	if err := oneOf("WRITEBACK_MODE", w.Mode, "off", "local", "send", "validate", "dry-run"); err != nil {
 		return err
 	}
+	if err := checkSecret("GA4_API_SECRET", w.APISecret); err != nil {
+		return err
+	}
 	if (w.Mode == "send" || w.Mode == "validate") && w.APISecret == "" {
 		return bad("GA4_API_SECRET", "", "must be set when SAM_WRITEBACK_MODE=%s", w.Mode)
 	}

@@ -27,10 +27,12 @@ type secret struct {
 	env, value, fragment string
 }
 
+// The values hold characters every escaping treats differently, but no
+// blank: SAM refuses a secret with one before it starts.
 var secrets = []secret{
 	{"SAM_HUBSPOT_TOKEN", "pat-na1-hsQ7f3a9cK+tok/en=&x", "hsQ7f3a9cK"},
 	{"SAM_SALESFORCE_ACCESS_TOKEN", "00Dsf9B2e1dZ!AQ+tok/en=", "sf9B2e1dZ"},
-	{"SAM_GA4_API_SECRET", "ga4C8d7eX sec+ret/&=?#", "ga4C8d7eX"},
+	{"SAM_GA4_API_SECRET", "ga4C8d7eX-sec+ret/&=?#", "ga4C8d7eX"},
 	{"SAM_SALESFORCE_CONSUMER_SECRET", "csK7q2Wm9+con/sumer=&", "csK7q2Wm9"},
 }
 
