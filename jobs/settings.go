@@ -251,6 +251,11 @@ func (a Activation) validate() error {
 	if a.Mode == "validate" && a.MetaOn && a.Meta.TestEventCode == "" {
 		return fmt.Errorf("config: %s_META_TEST_EVENT_CODE: must be set when SAM_WRITEBACK_MODE=validate, or Meta would record the events", config.Prefix)
 	}
+	// Meta takes test events as tests, with no business effect, while the
+	// ledger would record them delivered and never send them again.
+	if a.Mode == "send" && a.Meta.TestEventCode != "" {
+		return fmt.Errorf("config: %s_META_TEST_EVENT_CODE: must be empty when SAM_WRITEBACK_MODE=send: Meta would treat the events as tests, and SAM would record them delivered; it is for SAM_WRITEBACK_MODE=validate", config.Prefix)
+	}
 	for _, d := range []struct {
 		on   bool
 		err  func() error

@@ -145,3 +145,31 @@ func TestCRMBatchSizeIsTheEnginesChoice(t *testing.T) {
 		}
 	}
 }
+
+// Meta counts events sent with a test event code as tests, with no
+// business effect, while the runner records each one accepted: once the
+// operator removed the code, no lead or deal ever reached Meta again. The
+// code belongs to validate mode, which requires it.
+func TestMetaTestEventCodeIsRefusedInSendMode(t *testing.T) {
+	for _, tc := range []struct {
+		mode    string
+		refused bool
+	}{{"send", true}, {"validate", false}} {
+		t.Run(tc.mode, func(t *testing.T) {
+			cfg := defaults(t)
+			cfg.Writeback.Mode, cfg.Writeback.APISecret = tc.mode, "s3cret"
+			cfg.Meta.AccessToken, cfg.Meta.DatasetID, cfg.Meta.TestEventCode = "EAAB", "123456789", "TEST1234"
+			_, err := Configure(cfg, Task{})
+			if !tc.refused {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			var ce *ConfigError
+			if !errors.As(err, &ce) || !strings.Contains(err.Error(), "SAM_META_TEST_EVENT_CODE") {
+				t.Fatalf("want a ConfigError naming SAM_META_TEST_EVENT_CODE, got %v", err)
+			}
+		})
+	}
+}
