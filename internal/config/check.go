@@ -16,6 +16,19 @@ func checkURL(v, value string) error {
 	return nil
 }
 
+// checkBaseURL checks a URL to which SAM appends a path of its own: scheme
+// and host only, so the path SAM appends is the one that reaches the server.
+func checkBaseURL(v, value string) error {
+	if err := checkURL(v, value); err != nil {
+		return err
+	}
+	u, _ := url.Parse(value)
+	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+		return bad(v, value, "must be a base URL, scheme and host only (such as %s://%s): SAM appends the path itself", u.Scheme, u.Host)
+	}
+	return nil
+}
+
 func checkDate(v, value string) error {
 	if _, err := time.Parse("2006-01-02", value); err != nil {
 		return bad(v, value, "must be a date YYYY-MM-DD")

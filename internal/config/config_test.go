@@ -144,3 +144,36 @@ func TestSecretsWithBlanksAreRefusedUnquoted(t *testing.T) {
 		}
 	}
 }
+
+// SAM appends /mp/collect to SAM_GA4_MP_ENDPOINT. The validation server's
+// prefix (/debug) answers 200 and records nothing, so every event was
+// recorded sent and never sent again; a full collect URL doubled the path.
+func TestMeasurementProtocolEndpointIsABaseURL(t *testing.T) {
+	for _, tc := range []struct {
+		endpoint string
+		ok       bool
+	}{
+		{"https://www.google-analytics.com/debug", false},
+		{"https://region1.google-analytics.com/mp/collect", false},
+		{"https://www.google-analytics.com?x=1", false},
+		{"https://region1.google-analytics.com", true},
+		{"https://region1.google-analytics.com/", true},
+		{"http://127.0.0.1:8080", true},
+	} {
+		t.Run(tc.endpoint, func(t *testing.T) {
+			t.Setenv("SAM_WRITEBACK_MODE", "send")
+			t.Setenv("SAM_GA4_API_SECRET", "s3cret")
+			t.Setenv("SAM_GA4_MP_ENDPOINT", tc.endpoint)
+			_, err := Load()
+			if tc.ok {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), "SAM_GA4_MP_ENDPOINT") {
+				t.Fatalf("want an error naming SAM_GA4_MP_ENDPOINT, got %v", err)
+			}
+		})
+	}
+}

@@ -7,7 +7,7 @@ type Writeback struct {
 	Mode          string `envconfig:"WRITEBACK_MODE" default:"local" desc:"off, local (send to a local GA4 sink started by sam), send, validate (debug endpoint, fail on any validation message) or dry-run (print payloads)"`
 	MeasurementID string `envconfig:"GA4_MEASUREMENT_ID" default:"G-SAMLOCAL01" desc:"GA4 web stream measurement id"`
 	APISecret     Secret `envconfig:"GA4_API_SECRET" desc:"Measurement Protocol api_secret (secret)"`
-	Endpoint      string `envconfig:"GA4_MP_ENDPOINT" default:"https://www.google-analytics.com" desc:"Measurement Protocol base URL; https://region1.google-analytics.com for the EU endpoint"`
+	Endpoint      string `envconfig:"GA4_MP_ENDPOINT" default:"https://www.google-analytics.com" desc:"Measurement Protocol base URL, scheme and host only (SAM appends /mp/collect); https://region1.google-analytics.com for the EU endpoint"`
 	Concurrency   int    `envconfig:"WRITEBACK_CONCURRENCY" default:"8" desc:"requests in flight at once, per destination; at most 100"`
 	RatePerSecond int    `envconfig:"WRITEBACK_RATE" default:"200" desc:"requests per second at most"`
 	SinkFile      string `envconfig:"GA4_SINK_FILE" default:"./data/ga4sink.ndjson" desc:"local mode: file where the local GA4 sink keeps what it received"`
@@ -38,5 +38,5 @@ func (w Writeback) validate() error {
 	if err := positive("WRITEBACK_RATE", w.RatePerSecond); err != nil {
 		return err
 	}
-	return checkURL("GA4_MP_ENDPOINT", w.Endpoint)
+	return checkBaseURL("GA4_MP_ENDPOINT", w.Endpoint)
 }
