@@ -247,6 +247,17 @@ func (a Activation) validate() error {
 		if err := a.GA4.Validate(); err != nil {
 			return nameVariable(err, ga4WritebackVars)
 		}
+	case "local", "dry-run":
+		// The stage gives these modes a stand-in api_secret when none is
+		// set, but the measurement id goes out as set: check it now, not
+		// after the loads and the transform.
+		o := a.GA4
+		if o.APISecret == "" {
+			o.APISecret = "stand-in"
+		}
+		if err := o.Validate(); err != nil {
+			return nameVariable(err, ga4WritebackVars)
+		}
 	}
 	if a.Mode == "validate" && a.MetaOn && a.Meta.TestEventCode == "" {
 		return fmt.Errorf("config: %s_META_TEST_EVENT_CODE: must be set when SAM_WRITEBACK_MODE=validate, or Meta would record the events", config.Prefix)

@@ -173,3 +173,26 @@ func TestMetaTestEventCodeIsRefusedInSendMode(t *testing.T) {
 		})
 	}
 }
+
+// Local and dry-run modes send (to the local sink) or print the GA4
+// payloads with the measurement id as set; a malformed one failed only at
+// the writeback stage, after the loads and the transform, naming no
+// variable.
+func TestMeasurementIDIsCheckedBeforeWorkInEveryModeThatSendsIt(t *testing.T) {
+	for _, mode := range []string{"local", "dry-run"} {
+		t.Run(mode, func(t *testing.T) {
+			cfg := defaults(t)
+			cfg.Writeback.Mode, cfg.Writeback.MeasurementID = mode, "UA-1234-1"
+			_, err := Configure(cfg, Task{})
+			var ce *ConfigError
+			if !errors.As(err, &ce) || !strings.Contains(err.Error(), "SAM_GA4_MEASUREMENT_ID") {
+				t.Fatalf("want a ConfigError naming SAM_GA4_MEASUREMENT_ID, got %v", err)
+			}
+		})
+	}
+	cfg := defaults(t)
+	cfg.Writeback.Mode, cfg.Writeback.MeasurementID = "off", "UA-1234-1"
+	if _, err := Configure(cfg, Task{}); err != nil {
+		t.Errorf("writeback off sends nothing, yet: %v", err)
+	}
+}
