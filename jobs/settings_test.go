@@ -134,7 +134,7 @@ func TestCRMBatchSizeIsTheEnginesChoice(t *testing.T) {
 		cfg.CRM.BatchSize = tc.set
 		cfg.Warehouse.Engine = tc.engine
 		if tc.engine == "bigquery" {
-			cfg.Warehouse.Project, cfg.Warehouse.Dataset, cfg.GA4.ExportDataset = "p-123", "sam", "analytics_123"
+			cfg.Warehouse.Project, cfg.Warehouse.Dataset, cfg.GA4.ExportDataset = "sam-p-123", "sam", "analytics_123"
 		}
 		s, err := Configure(cfg, Task{})
 		if err != nil {

@@ -4,9 +4,25 @@ import (
 	"errors"
 	"net/url"
 	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 )
+
+// projectIDRE is a Google Cloud project id: 6 to 30 lowercase letters,
+// digits and hyphens, starting with a letter and not ending with a hyphen,
+// after a domain and a colon for a domain-scoped project
+// (example.com:my-project). warehouse.ValidProjectID only keeps ids out of
+// SQL, and took "-" or "my..project", which fail at the first job.
+var projectIDRE = regexp.MustCompile(`^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$`)
+
+func checkProjectID(v, value string) error {
+	if !projectIDRE.MatchString(value) {
+		return bad(v, value, "is not a Google Cloud project id (6 to 30 lowercase letters, digits and hyphens, starting with a letter, not ending with a hyphen; example.com:my-project for a domain-scoped one)")
+	}
+	return nil
+}
 
 func checkURL(v, value string) error {
 	u, err := url.Parse(value)
@@ -53,4 +69,30 @@ func checkFile(v, path string) error {
 		return bad(v, path, "is not a readable file (%v)", err)
 	}
 	return nil
+}
+
+// checkNewFile checks a path where SAM creates or rewrites a file, creating
+// the folders missing above it: a blank path, a directory, or a path under
+// a file would fail only when the stage that writes it runs.
+func checkNewFile(v, path string) error {
+	if strings.TrimSpace(path) == "" {
+		return bad(v, path, "is blank")
+	}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return bad(v, path, "is a directory, not a file")
+	}
+	dir := filepath.Dir(path)
+	for {
+		if st, err := os.Stat(dir); err == nil {
+			if !st.IsDir() {
+				return bad(v, path, "cannot be created: %s is a file, not a directory", dir)
+			}
+			return nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return nil
+		}
+		dir = parent
+	}
 }

@@ -28,8 +28,10 @@ func (g GA4) validate() error {
 			return bad("GA4_EXPORT_DATASET", ds, "is not a valid dataset name")
 		}
 	}
-	if g.ExportProject != "" && !warehouse.ValidProjectID(g.ExportProject) {
-		return bad("GA4_EXPORT_PROJECT", g.ExportProject, "is not a valid project id")
+	if g.ExportProject != "" {
+		if err := checkProjectID("GA4_EXPORT_PROJECT", g.ExportProject); err != nil {
+			return err
+		}
 	}
 	if g.StartDate != "" {
 		if err := checkDate("GA4_START_DATE", g.StartDate); err != nil {
@@ -197,10 +199,13 @@ func (s Spend) validate() error {
 	return nil
 }
 
+// minHalfLifeDays is the shortest SAM_TIME_DECAY_HALF_LIFE_DAYS.
+const minHalfLifeDays = 1
+
 // Attribution configures the attribution models.
 type Attribution struct {
 	WindowDays        int     `envconfig:"ATTRIBUTION_WINDOW_DAYS" default:"90" desc:"sessions this many days before a lead's creation count as its touchpoints"`
-	TimeDecayHalfLife float64 `envconfig:"TIME_DECAY_HALF_LIFE_DAYS" default:"7" desc:"half-life in days of the time_decay model"`
+	TimeDecayHalfLife float64 `envconfig:"TIME_DECAY_HALF_LIFE_DAYS" default:"7" desc:"half-life in days of the time_decay model; at least 1"`
 	// B2B deals close months after the lead; an open lead younger than this
 	// is left out of the won-rate estimates rather than read as a loss.
 	PredictionMaturityDays  int     `envconfig:"PREDICTION_MATURITY_DAYS" default:"180" desc:"an open lead counts as not won, for predicted values, once it reached a stage this many days before the newest CRM data"`
@@ -219,6 +224,14 @@ func (a Attribution) validate() error {
 	}
 	if !(a.TimeDecayHalfLife > 0) || math.IsInf(a.TimeDecayHalfLife, 0) {
 		return bad("TIME_DECAY_HALF_LIFE_DAYS", fmt.Sprint(a.TimeDecayHalfLife), "must be a finite number greater than zero")
+	}
+	// A touch's time_decay weight, pow(2, -days/half-life), is 0 in floating
+	// point beyond 1074 half-lives, and a stage whose touches all lie that
+	// far back divides 0 by 0: the attribution marts fail. A day keeps
+	// 1074 days, about 3 years, between a touch and the stage it credits,
+	// longer than B2B deals take to close.
+	if a.TimeDecayHalfLife < minHalfLifeDays {
+		return bad("TIME_DECAY_HALF_LIFE_DAYS", fmt.Sprint(a.TimeDecayHalfLife), "must be at least %d day: time_decay weights fall to zero after 1074 half-lives, and a stage whose touches all lie further back fails the attribution models", minHalfLifeDays)
 	}
 	if err := positive("PREDICTION_MATURITY_DAYS", a.PredictionMaturityDays); err != nil {
 		return err

@@ -10,6 +10,33 @@ import (
 
 var memoryLimitRE = regexp.MustCompile(`^([0-9]+(?:\.[0-9]+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$`)
 
+// memoryUnits are DuckDB's: KB is 1000 bytes, KiB 1024.
+var memoryUnits = map[string]float64{
+	"B": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12,
+	"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40,
+}
+
+// minMemoryLimit and maxMemoryLimit bound SAM_DUCKDB_MEMORY_LIMIT. DuckDB
+// opens the file with any limit, then fails to allocate its first blocks
+// with a few KiB (1KB), or once the limit overflows its byte count
+// (99999999TB). 128 MiB is a floor, not a size that fits every load (a
+// first load of the 60-day sample export needs 512 MiB); it stays below
+// the default on the smallest Cloud Run container (60% of 512 MiB). A
+// pebibyte is more memory than any machine has.
+const (
+	minMemoryLimit = 128 << 20
+	maxMemoryLimit = 1 << 50
+)
+
+// maxJobTimeoutSeconds caps SAM_BQ_JOB_TIMEOUT_SECONDS at BigQuery's own
+// limit on a query job; seconds far beyond it overflow the time.Duration
+// SAM waits with (18446744074 s wrapped to 290 ms).
+const maxJobTimeoutSeconds = 6 * 60 * 60
+
+// minBytesBilled is BigQuery's minimum charge per table a query reads:
+// BigQuery refuses a query whose maximum_bytes_billed is below it.
+const minBytesBilled = 10 << 20
+
 // maxThreads caps SAM_THREADS. Each DuckDB worker is an OS thread, and the
 // Go runtime aborts the process beyond 10,000 threads
 // (runtime/debug.SetMaxThreads); a thousand is more cores than any machine
@@ -19,17 +46,17 @@ const maxThreads = 1024
 // Warehouse selects and configures the warehouse engine.
 type Warehouse struct {
 	Engine      string `envconfig:"ENGINE" default:"duckdb" desc:"warehouse engine: duckdb (embedded) or bigquery"`
-	DuckDBPath  string `envconfig:"DUCKDB_PATH" default:"./sam.duckdb" desc:"DuckDB database file (embedded engine)"`
+	DuckDBPath  string `envconfig:"DUCKDB_PATH" default:"./sam.duckdb" desc:"DuckDB database file (embedded engine); folders missing above it are created"`
 	Threads     int    `envconfig:"THREADS" default:"0" desc:"DuckDB worker threads; 0 lets DuckDB choose"`
-	MemoryLimit string `envconfig:"DUCKDB_MEMORY_LIMIT" desc:"DuckDB memory cap such as 4GB (it spills to disk beyond it); empty: 60% of the smaller of the container's cgroup memory limit and the machine's memory, at most 1.25GiB"`
+	MemoryLimit string `envconfig:"DUCKDB_MEMORY_LIMIT" desc:"DuckDB memory cap such as 4GB, from 128MiB to 1PiB (it spills to disk beyond it); empty: 60% of the smaller of the container's cgroup memory limit and the machine's memory, at most 1.25GiB"`
 
 	Project          string `envconfig:"BQ_PROJECT" desc:"Google Cloud project that runs BigQuery jobs and holds SAM's dataset"`
 	Dataset          string `envconfig:"BQ_DATASET" default:"sam" desc:"BigQuery dataset for SAM's staging tables and models"`
 	Location         string `envconfig:"BQ_LOCATION" default:"US" desc:"BigQuery location of SAM's dataset and jobs"`
-	MaxBytesBilled   int64  `envconfig:"BQ_MAX_BYTES_BILLED" default:"1099511627776" desc:"cap on bytes billed per BigQuery query job (default 1 TiB)"`
+	MaxBytesBilled   int64  `envconfig:"BQ_MAX_BYTES_BILLED" default:"1099511627776" desc:"cap on bytes billed per BigQuery query job (default 1 TiB); at least 10485760, BigQuery's minimum charge"`
 	Endpoint         string `envconfig:"BQ_ENDPOINT" desc:"BigQuery REST endpoint override (tests, emulators); empty uses Google's"`
 	CredentialsFile  string `envconfig:"BQ_CREDENTIALS_FILE" desc:"service-account key file; empty uses Application Default Credentials"`
-	JobTimeoutSecond int    `envconfig:"BQ_JOB_TIMEOUT_SECONDS" default:"3600" desc:"longest a BigQuery job may run before SAM gives up on it"`
+	JobTimeoutSecond int    `envconfig:"BQ_JOB_TIMEOUT_SECONDS" default:"3600" desc:"longest a BigQuery job may run before SAM gives up on it; at most 21600 (6 hours, BigQuery's own limit)"`
 }
 
 func (w Warehouse) validate() error {
@@ -47,25 +74,40 @@ func (w Warehouse) validate() error {
 		if m == nil {
 			return bad("DUCKDB_MEMORY_LIMIT", w.MemoryLimit, "must be a size such as 4GB or 512MB")
 		}
-		if n, err := strconv.ParseFloat(m[1], 64); err != nil || n == 0 {
-			return bad("DUCKDB_MEMORY_LIMIT", w.MemoryLimit, "must be greater than zero; DuckDB cannot open with no memory")
+		n, err := strconv.ParseFloat(m[1], 64)
+		if err != nil {
+			return bad("DUCKDB_MEMORY_LIMIT", w.MemoryLimit, "must be a size such as 4GB or 512MB")
+		}
+		switch bytes := n * memoryUnits[m[2]]; {
+		case bytes < minMemoryLimit:
+			return bad("DUCKDB_MEMORY_LIMIT", w.MemoryLimit, "must be at least 128MiB: DuckDB cannot work in less")
+		case bytes > maxMemoryLimit:
+			return bad("DUCKDB_MEMORY_LIMIT", w.MemoryLimit, "must be at most 1PiB, more than any machine has; DuckDB's byte count overflows far beyond it")
 		}
 	}
-	if w.Engine == "duckdb" && w.DuckDBPath == "" {
-		return bad("DUCKDB_PATH", "", "must be set for the duckdb engine")
+	if w.Engine == "duckdb" {
+		if w.DuckDBPath == "" {
+			return bad("DUCKDB_PATH", "", "must be set for the duckdb engine")
+		}
+		if err := checkNewFile("DUCKDB_PATH", w.DuckDBPath); err != nil {
+			return err
+		}
 	}
 	if w.Engine == "bigquery" {
 		if w.Project == "" {
 			return bad("BQ_PROJECT", "", "must be set when SAM_ENGINE=bigquery")
 		}
-		if !warehouse.ValidProjectID(w.Project) {
-			return bad("BQ_PROJECT", w.Project, "is not a valid project id")
+		if err := checkProjectID("BQ_PROJECT", w.Project); err != nil {
+			return err
 		}
 		if err := positive("BQ_JOB_TIMEOUT_SECONDS", w.JobTimeoutSecond); err != nil {
 			return err
 		}
-		if w.MaxBytesBilled <= 0 {
-			return bad("BQ_MAX_BYTES_BILLED", "", "must be greater than zero")
+		if w.JobTimeoutSecond > maxJobTimeoutSeconds {
+			return bad("BQ_JOB_TIMEOUT_SECONDS", fmt.Sprint(w.JobTimeoutSecond), "must be at most %d (6 hours, BigQuery's own limit on a query job)", maxJobTimeoutSeconds)
+		}
+		if w.MaxBytesBilled < minBytesBilled {
+			return bad("BQ_MAX_BYTES_BILLED", fmt.Sprint(w.MaxBytesBilled), "must be at least %d (10 MB): BigQuery bills at least that much per table a query reads, and refuses every query under a lower cap", minBytesBilled)
 		}
 		if w.CredentialsFile != "" {
 			if err := checkFile("BQ_CREDENTIALS_FILE", w.CredentialsFile); err != nil {

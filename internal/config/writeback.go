@@ -29,6 +29,12 @@ func (w Writeback) validate() error {
 	if (w.Mode == "send" || w.Mode == "validate") && w.APISecret == "" {
 		return bad("GA4_API_SECRET", "", "must be set when SAM_WRITEBACK_MODE=%s", w.Mode)
 	}
+	// Empty keeps the local sink's events in memory.
+	if w.Mode == "local" && w.SinkFile != "" {
+		if err := checkNewFile("GA4_SINK_FILE", w.SinkFile); err != nil {
+			return err
+		}
+	}
 	if err := positive("WRITEBACK_CONCURRENCY", w.Concurrency); err != nil {
 		return err
 	}
