@@ -196,3 +196,35 @@ func TestMeasurementIDIsCheckedBeforeWorkInEveryModeThatSendsIt(t *testing.T) {
 		t.Errorf("writeback off sends nothing, yet: %v", err)
 	}
 }
+
+// The GA4 BigQuery loader tags each of several export datasets with the
+// property id in its name, and refused a property listed twice or a name
+// not analytics_<id> only inside load_ga4: a ledger row and exit 1, which
+// Cloud Run retries.
+func TestExportDatasetListIsCheckedBeforeWork(t *testing.T) {
+	for _, tc := range []struct {
+		list    string
+		refused bool
+	}{
+		{"analytics_123,analytics_123", true},
+		{"analytics_123,ga4_export", true},
+		{"analytics_123,analytics_456", false},
+		{"ga4_export", false}, // one dataset needs no property id
+	} {
+		t.Run(tc.list, func(t *testing.T) {
+			cfg := defaults(t)
+			cfg.Warehouse.Engine, cfg.Warehouse.Project, cfg.GA4.ExportDataset = "bigquery", "sam-prod", tc.list
+			_, err := Configure(cfg, Task{})
+			if !tc.refused {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			var ce *ConfigError
+			if !errors.As(err, &ce) || !strings.Contains(err.Error(), "SAM_GA4_EXPORT_DATASET") {
+				t.Fatalf("want a ConfigError naming SAM_GA4_EXPORT_DATASET, got %v", err)
+			}
+		})
+	}
+}

@@ -50,6 +50,11 @@ func (o Options) Validate() error {
 			err = option.Invalid("ExportDatasets", ds, "is not a dataset name")
 		}
 	}
+	if err == nil && len(o.ExportDatasets) > 0 {
+		// Several datasets are tagged with the property their name carries;
+		// checked here so that a caller refuses them before any work.
+		_, err = exportSources(o.exportDatasets())
+	}
 	if err == nil && o.StartDate != "" {
 		if _, perr := time.Parse(time.DateOnly, o.StartDate); perr != nil {
 			err = option.Invalid("StartDate", o.StartDate, "is not a date YYYY-MM-DD")
