@@ -177,3 +177,37 @@ func TestMeasurementProtocolEndpointIsABaseURL(t *testing.T) {
 		})
 	}
 }
+
+// The REST paths are /services/data/v59.0/…: "59.0" made every request of
+// load_crm a 404. Over plain HTTP the consumer secret and the tokens
+// travel in clear; only a simulator on this machine may use it.
+func TestSalesforceVersionAndInstanceURL(t *testing.T) {
+	for _, tc := range []struct {
+		v, value string
+		ok       bool
+	}{
+		{"SAM_SALESFORCE_API_VERSION", "59.0", false},
+		{"SAM_SALESFORCE_API_VERSION", "v59", false},
+		{"SAM_SALESFORCE_API_VERSION", "v60.0", true},
+		{"SAM_SALESFORCE_INSTANCE_URL", "http://example.my.salesforce.com", false},
+		{"SAM_SALESFORCE_INSTANCE_URL", "http://127.0.0.1.example.com", false},
+		{"SAM_SALESFORCE_INSTANCE_URL", "https://example.my.salesforce.com", true},
+		{"SAM_SALESFORCE_INSTANCE_URL", "http://127.0.0.1:8080", true},
+		{"SAM_SALESFORCE_INSTANCE_URL", "http://localhost:8080", true},
+		{"SAM_SALESFORCE_INSTANCE_URL", "http://[::1]:8080", true},
+	} {
+		t.Run(tc.v+"="+tc.value, func(t *testing.T) {
+			t.Setenv(tc.v, tc.value)
+			_, err := Load()
+			if tc.ok {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.v) {
+				t.Fatalf("want an error naming %s, got %v", tc.v, err)
+			}
+		})
+	}
+}

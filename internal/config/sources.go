@@ -3,6 +3,9 @@ package config
 import (
 	"fmt"
 	"math"
+	"net"
+	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -138,13 +141,24 @@ func (h HubSpot) validate() error {
 	return checkURL("HUBSPOT_BASE_URL", h.BaseURL)
 }
 
+var salesforceVersionRE = regexp.MustCompile(`^v[0-9]+\.[0-9]+$`)
+
+// loopback reports whether host is this machine.
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 // Salesforce configures the Salesforce CRM source.
 type Salesforce struct {
-	InstanceURL       string `envconfig:"INSTANCE_URL" desc:"Salesforce instance URL, e.g. https://example.my.salesforce.com"`
+	InstanceURL       string `envconfig:"INSTANCE_URL" desc:"Salesforce instance URL, e.g. https://example.my.salesforce.com; http only for a simulator on this machine"`
 	AccessToken       Secret `envconfig:"ACCESS_TOKEN" desc:"OAuth access token (secret); it lasts the session timeout, so a scheduled job sets SAM_SALESFORCE_CONSUMER_KEY and SAM_SALESFORCE_CONSUMER_SECRET instead"`
 	ConsumerKey       string `envconfig:"CONSUMER_KEY" desc:"consumer key of the external client app that logs SAM in with the OAuth client credentials flow (at SAM_SALESFORCE_INSTANCE_URL, the org's My Domain)"`
 	ConsumerSecret    Secret `envconfig:"CONSUMER_SECRET" desc:"consumer secret of that app (secret)"`
-	APIVersion        string `envconfig:"API_VERSION" default:"v59.0" desc:"Salesforce REST API version"`
+	APIVersion        string `envconfig:"API_VERSION" default:"v59.0" desc:"Salesforce REST API version, of the form vNN.N"`
 	GAClientIDField   string `envconfig:"CLIENT_ID_FIELD" default:"GA_Client_ID__c" desc:"Lead/Contact field holding the hidden-field GA client id"`
 	GclidField        string `envconfig:"GCLID_FIELD" default:"GCLID__c" desc:"Lead/Contact field holding the hidden-field gclid"`
 	UserIDField       string `envconfig:"USER_ID_FIELD" desc:"Lead/Contact field holding the site's user id (GA4 user_id stitching); empty: none"`
@@ -166,6 +180,13 @@ func (s Salesforce) validate() error {
 		if err := checkURL("SALESFORCE_INSTANCE_URL", s.InstanceURL); err != nil {
 			return err
 		}
+		// The login posts the consumer secret, and every request the token.
+		if u, _ := url.Parse(s.InstanceURL); u.Scheme != "https" && !loopback(u.Hostname()) {
+			return bad("SALESFORCE_INSTANCE_URL", s.InstanceURL, "must be an https URL: over http the consumer secret and the access token travel in clear (http is for a simulator on this machine only)")
+		}
+	}
+	if !salesforceVersionRE.MatchString(s.APIVersion) {
+		return bad("SALESFORCE_API_VERSION", s.APIVersion, "must be of the form vNN.N, such as v59.0: it is a path segment of every REST request")
 	}
 	for _, f := range []struct{ v, value string }{
 		{"SALESFORCE_CLIENT_ID_FIELD", s.GAClientIDField}, {"SALESFORCE_GCLID_FIELD", s.GclidField},
