@@ -211,3 +211,30 @@ func TestSalesforceVersionAndInstanceURL(t *testing.T) {
 		})
 	}
 }
+
+// envconfig reads a map item by item, so a stage given twice kept its last
+// id without a word: "won:123,won:456" sent won deals to 456 only.
+func TestAStageGivenTwiceIsRefused(t *testing.T) {
+	for _, v := range []string{"SAM_GOOGLE_ADS_CONVERSION_ACTIONS", "SAM_META_EVENT_NAMES", "SAM_LINKEDIN_CONVERSIONS"} {
+		t.Run(v, func(t *testing.T) {
+			t.Setenv(v, "lead:1,won:123,won:456")
+			_, err := Load()
+			if err == nil || !strings.Contains(err.Error(), v) || !strings.Contains(err.Error(), `"won"`) {
+				t.Fatalf("want an error naming %s and the stage won, got %v", v, err)
+			}
+			t.Setenv(v, "lead:1,won:123")
+			c, err := Load()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]map[string]string{
+				"SAM_GOOGLE_ADS_CONVERSION_ACTIONS": c.GoogleAds.ConversionActions,
+				"SAM_META_EVENT_NAMES":              c.Meta.EventNames,
+				"SAM_LINKEDIN_CONVERSIONS":          c.LinkedIn.Conversions,
+			}[v]
+			if len(got) != 2 || got["lead"] != "1" || got["won"] != "123" {
+				t.Fatalf("read %v", got)
+			}
+		})
+	}
+}

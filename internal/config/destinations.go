@@ -1,5 +1,10 @@
 package config
 
+import (
+	"fmt"
+	"strings"
+)
+
 // The ad-platform destinations of activation. Each is off until its
 // identifying settings are set; a destination set only in part fails before
 // any work (jobs checks it against the destination's own options).
@@ -8,32 +13,57 @@ package config
 // at local simulators), send, validate (each platform's validation or test
 // mode; nothing is recorded) or dry-run.
 
+// StageMap is a setting of stage:value pairs separated by commas. It reads
+// them itself, as envconfig would, to refuse a stage given twice: envconfig
+// kept the last value without a word ("won:123,won:456" sent won deals to
+// 456 only, and the operator meant one of the two).
+type StageMap map[string]string
+
+// Decode lets envconfig read a StageMap.
+func (m *StageMap) Decode(value string) error {
+	pairs := StageMap{}
+	if strings.TrimSpace(value) != "" {
+		for _, item := range strings.Split(value, ",") {
+			stage, v, ok := strings.Cut(item, ":")
+			if !ok || strings.Contains(v, ":") {
+				return fmt.Errorf("%q is not a stage:value pair", item)
+			}
+			if prev, dup := pairs[stage]; dup {
+				return fmt.Errorf("stage %q is given twice (%s and %s); give each stage once", stage, prev, v)
+			}
+			pairs[stage] = v
+		}
+	}
+	*m = pairs
+	return nil
+}
+
 // GoogleAds configures the Google Ads destination (Data Manager API).
 type GoogleAds struct {
-	CustomerID        string            `envconfig:"CUSTOMER_ID" desc:"Google Ads account (operating account) that receives the conversions, digits only"`
-	LoginCustomerID   string            `envconfig:"LOGIN_CUSTOMER_ID" desc:"manager account used to reach SAM_GOOGLE_ADS_CUSTOMER_ID, if any"`
-	ConversionActions map[string]string `envconfig:"CONVERSION_ACTIONS" desc:"conversion action id per stage, as stage:id pairs separated by commas (stages lead, mql, sql, opportunity, won); a stage left out is not sent"`
-	AccessToken       Secret            `envconfig:"ACCESS_TOKEN" desc:"OAuth access token with the datamanager scope (secret); or use SAM_GOOGLE_ADS_CREDENTIALS_FILE"`
-	CredentialsFile   string            `envconfig:"CREDENTIALS_FILE" desc:"service-account key file for the Data Manager API"`
-	Endpoint          string            `envconfig:"ENDPOINT" desc:"Data Manager API base URL override (local simulator); empty uses Google's"`
+	CustomerID        string   `envconfig:"CUSTOMER_ID" desc:"Google Ads account (operating account) that receives the conversions, digits only"`
+	LoginCustomerID   string   `envconfig:"LOGIN_CUSTOMER_ID" desc:"manager account used to reach SAM_GOOGLE_ADS_CUSTOMER_ID, if any"`
+	ConversionActions StageMap `envconfig:"CONVERSION_ACTIONS" desc:"conversion action id per stage, as stage:id pairs separated by commas (stages lead, mql, sql, opportunity, won); a stage left out is not sent"`
+	AccessToken       Secret   `envconfig:"ACCESS_TOKEN" desc:"OAuth access token with the datamanager scope (secret); or use SAM_GOOGLE_ADS_CREDENTIALS_FILE"`
+	CredentialsFile   string   `envconfig:"CREDENTIALS_FILE" desc:"service-account key file for the Data Manager API"`
+	Endpoint          string   `envconfig:"ENDPOINT" desc:"Data Manager API base URL override (local simulator); empty uses Google's"`
 }
 
 // Meta configures the Meta destination (Conversions API for CRM).
 type Meta struct {
-	AccessToken     Secret            `envconfig:"ACCESS_TOKEN" desc:"Conversions API access token (secret)"`
-	DatasetID       string            `envconfig:"DATASET_ID" desc:"Meta dataset (pixel) id of the CRM integration"`
-	EventNames      map[string]string `envconfig:"EVENT_NAMES" desc:"Meta event_name per stage as stage:name pairs; empty uses lead, mql, sql, opportunity and won with Meta's example names"`
-	LeadEventSource string            `envconfig:"LEAD_EVENT_SOURCE" default:"SAM" desc:"the CRM's name Meta shows as lead_event_source"`
-	BaseURL         string            `envconfig:"BASE_URL" desc:"Graph API base URL override (local simulator); empty uses Meta's"`
-	TestEventCode   string            `envconfig:"TEST_EVENT_CODE" desc:"send to Meta's Test Events with this code (no business effect)"`
+	AccessToken     Secret   `envconfig:"ACCESS_TOKEN" desc:"Conversions API access token (secret)"`
+	DatasetID       string   `envconfig:"DATASET_ID" desc:"Meta dataset (pixel) id of the CRM integration"`
+	EventNames      StageMap `envconfig:"EVENT_NAMES" desc:"Meta event_name per stage as stage:name pairs; empty uses lead, mql, sql, opportunity and won with Meta's example names"`
+	LeadEventSource string   `envconfig:"LEAD_EVENT_SOURCE" default:"SAM" desc:"the CRM's name Meta shows as lead_event_source"`
+	BaseURL         string   `envconfig:"BASE_URL" desc:"Graph API base URL override (local simulator); empty uses Meta's"`
+	TestEventCode   string   `envconfig:"TEST_EVENT_CODE" desc:"send to Meta's Test Events with this code (no business effect)"`
 }
 
 // LinkedIn configures the LinkedIn destination (Conversions API).
 type LinkedIn struct {
-	AccessToken Secret            `envconfig:"ACCESS_TOKEN" desc:"LinkedIn access token with rw_conversions (secret)"`
-	Conversions map[string]string `envconfig:"CONVERSIONS" desc:"conversion rule id per stage as stage:id pairs (the digits of urn:lla:llaPartnerConversion:ID)"`
-	BaseURL     string            `envconfig:"BASE_URL" desc:"LinkedIn API base URL override (local simulator); empty uses LinkedIn's"`
-	Version     string            `envconfig:"VERSION" desc:"LinkedIn-Version header (YYYYMM); empty uses SAM's tested version"`
+	AccessToken Secret   `envconfig:"ACCESS_TOKEN" desc:"LinkedIn access token with rw_conversions (secret)"`
+	Conversions StageMap `envconfig:"CONVERSIONS" desc:"conversion rule id per stage as stage:id pairs (the digits of urn:lla:llaPartnerConversion:ID)"`
+	BaseURL     string   `envconfig:"BASE_URL" desc:"LinkedIn API base URL override (local simulator); empty uses LinkedIn's"`
+	Version     string   `envconfig:"VERSION" desc:"LinkedIn-Version header (YYYYMM); empty uses SAM's tested version"`
 }
 
 // validate checks the token and what a key file must be before any work;
