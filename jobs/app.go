@@ -128,6 +128,9 @@ func loadProject(modelsDir string) (*transform.Project, error) {
 	}
 	fsys := transform.ProjectFS(sqlmodels.FS, modelsDir)
 	p, err := transform.LoadProject(fsys)
+	if errors.Is(err, transform.ErrNoModels) && modelsDir != "" {
+		return nil, &ConfigError{Err: fmt.Errorf("config: SAM_MODELS_DIR=%q: %w", modelsDir, err)}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("load models: %w", err)
 	}

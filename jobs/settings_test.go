@@ -228,3 +228,26 @@ func TestExportDatasetListIsCheckedBeforeWork(t *testing.T) {
 		})
 	}
 }
+
+// A SAM_MODELS_DIR that holds no models ended with exit 1 and "load models:
+// no models found", naming no variable; Cloud Run retries that.
+func TestEmptyModelsDirIsAConfigError(t *testing.T) {
+	cfg := defaults(t)
+	cfg.Transform.ModelsDir = t.TempDir()
+	cfg.Warehouse.DuckDBPath = filepath.Join(t.TempDir(), "sam.duckdb")
+	s, err := Configure(cfg, Task{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := NewApp(t.Context(), s, slog.New(slog.DiscardHandler), AppOptions{})
+	if err == nil {
+		app.Close()
+	}
+	var ce *ConfigError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "SAM_MODELS_DIR") {
+		t.Fatalf("want a ConfigError naming SAM_MODELS_DIR, got %v", err)
+	}
+	if _, statErr := os.Stat(cfg.Warehouse.DuckDBPath); statErr == nil {
+		t.Error("the warehouse was opened before the models were checked")
+	}
+}

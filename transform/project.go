@@ -142,13 +142,17 @@ func LoadProject(fsys fs.FS) (*Project, error) {
 	if len(p.Models) == 0 {
 		// Most likely a mistyped SAM_MODELS_DIR: say so rather than build
 		// nothing.
-		return nil, errors.New("no models found under staging/, intermediate/, marts/ or seeds/")
+		return nil, ErrNoModels
 	}
 	if err := p.link(); err != nil {
 		return nil, err
 	}
 	return p, nil
 }
+
+// ErrNoModels is LoadProject's error for a project without models: most
+// likely a mistyped models folder, which the caller can name.
+var ErrNoModels = errors.New("no models found under staging/, intermediate/, marts/ or seeds/")
 
 // ProjectFS returns the models to load: the directory overrideDir when set
 // (SAM_MODELS_DIR, laid out like sql/), otherwise the embedded models. The
