@@ -40,3 +40,23 @@ func TestREADMEConfigurationIsCurrent(t *testing.T) {
 	}
 	t.Fatalf("README.md's configuration table is stale; run SAM_UPDATE_README=1 go test ./internal/config -run README")
 }
+
+// The README says which settings are secrets, never in logs, errors or the
+// ledger; it named four of the seven.
+func TestREADMEListsEverySecret(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(readme)
+	i := strings.Index(s, "Secrets (")
+	if i < 0 {
+		t.Fatal(`README.md has no list of secrets, "Secrets (…)"`)
+	}
+	list := s[i : i+strings.Index(s[i:], ")")]
+	for _, v := range secretSettings(t) {
+		if !strings.Contains(list, "`"+v+"`") {
+			t.Errorf("README.md's list of secrets lacks %s", v)
+		}
+	}
+}
