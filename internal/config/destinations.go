@@ -55,7 +55,7 @@ type Meta struct {
 	EventNames      StageMap `envconfig:"EVENT_NAMES" desc:"Meta event_name per stage as stage:name pairs; empty uses lead, mql, sql, opportunity and won with Meta's example names"`
 	LeadEventSource string   `envconfig:"LEAD_EVENT_SOURCE" default:"SAM" desc:"the CRM's name Meta shows as lead_event_source"`
 	BaseURL         string   `envconfig:"BASE_URL" desc:"Graph API base URL override (local simulator); empty uses Meta's"`
-	TestEventCode   string   `envconfig:"TEST_EVENT_CODE" desc:"send to Meta's Test Events with this code (no business effect)"`
+	TestEventCode   string   `envconfig:"TEST_EVENT_CODE" desc:"send to Meta's Test Events with this code (no business effect); set with SAM_WRITEBACK_MODE=validate, refused with send"`
 }
 
 // LinkedIn configures the LinkedIn destination (Conversions API).
