@@ -19,10 +19,10 @@ var memoryUnits = map[string]float64{
 // minMemoryLimit and maxMemoryLimit bound SAM_DUCKDB_MEMORY_LIMIT. DuckDB
 // opens the file with any limit, then fails to allocate its first blocks
 // with a few KiB (1KB), or once the limit overflows its byte count
-// (99999999TB). 128 MiB is a floor, not a size that fits every load (a
-// first load of the 60-day sample export needs 512 MiB); it stays below
-// the default on the smallest Cloud Run container (60% of 512 MiB). A
-// pebibyte is more memory than any machine has.
+// (99999999TB). 128 MiB is a floor, not a size that fits every load (the
+// first load of the 60-day sample export fails at 256 MiB and runs at 512
+// MiB); it stays below the default on a Cloud Run job's smallest memory
+// (60% of 512 MiB). A pebibyte is more memory than any machine has.
 const (
 	minMemoryLimit = 128 << 20
 	maxMemoryLimit = 1 << 50
