@@ -120,25 +120,10 @@ func (s *Settings) CheckInputs(stages []string) error {
 			}
 			// The load replaces the rates: a misspelt path would replace
 			// them with none.
-			if err := isFile("FX_RATES_FILE", s.Spend.FXRatesFile); err != nil {
-				return err
+			if err := config.CheckFile("FX_RATES_FILE", s.Spend.FXRatesFile); err != nil {
+				return &ConfigError{Err: err}
 			}
 		}
-	}
-	return nil
-}
-
-func isFile(v, path string) error {
-	f, err := os.Open(path)
-	if err == nil {
-		var st os.FileInfo
-		if st, err = f.Stat(); err == nil && st.IsDir() {
-			err = errors.New("a directory")
-		}
-		f.Close()
-	}
-	if err != nil {
-		return &ConfigError{Err: &config.VarError{Var: v, Value: path, Reason: fmt.Sprintf("is not a readable file (%v)", err)}}
 	}
 	return nil
 }

@@ -54,9 +54,9 @@ func checkDate(v, value string) error {
 
 func upper(s string) string { return strings.ToUpper(s) }
 
-// checkFile reports a file that cannot be read (a key file): missing, a
-// folder, or without read permission.
-func checkFile(v, path string) error {
+// CheckFile reports a file that cannot be read (a key file, the rates the
+// spend load replaces): missing, a folder, or without read permission.
+func CheckFile(v, path string) error {
 	f, err := os.Open(path)
 	if err == nil {
 		var st os.FileInfo

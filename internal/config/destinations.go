@@ -73,7 +73,7 @@ func (g GoogleAds) validate() error {
 		return err
 	}
 	if g.CredentialsFile != "" {
-		return checkFile("GOOGLE_ADS_CREDENTIALS_FILE", g.CredentialsFile)
+		return CheckFile("GOOGLE_ADS_CREDENTIALS_FILE", g.CredentialsFile)
 	}
 	return nil
 }

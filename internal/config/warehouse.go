@@ -110,7 +110,7 @@ func (w Warehouse) validate() error {
 			return bad("BQ_MAX_BYTES_BILLED", fmt.Sprint(w.MaxBytesBilled), "must be at least %d (10 MB): BigQuery bills at least that much per table a query reads, and refuses every query under a lower cap", minBytesBilled)
 		}
 		if w.CredentialsFile != "" {
-			if err := checkFile("BQ_CREDENTIALS_FILE", w.CredentialsFile); err != nil {
+			if err := CheckFile("BQ_CREDENTIALS_FILE", w.CredentialsFile); err != nil {
 				return err
 			}
 		}
