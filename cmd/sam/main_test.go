@@ -36,7 +36,6 @@ func useSample(t *testing.T, flags ...string) {
 		t.Fatalf("generate: exit %d, stderr %q", code, errOut)
 	}
 	useData(t, data)
-	t.Setenv("SAM_FX_RATES_FILE", filepath.Join(data, "fx_rates.csv"))
 }
 
 // useData points sam at a new warehouse and at the input folders under data.
@@ -46,6 +45,7 @@ func useData(t *testing.T, data string) {
 	t.Setenv("SAM_GA4_EXPORT_DIR", filepath.Join(data, "ga4"))
 	t.Setenv("SAM_CRM_DIR", filepath.Join(data, "crm"))
 	t.Setenv("SAM_SPEND_DIR", filepath.Join(data, "spend"))
+	t.Setenv("SAM_FX_RATES_FILE", filepath.Join(data, "fx_rates.csv"))
 }
 
 func TestUsageErrorsExitTwo(t *testing.T) {
@@ -165,6 +165,8 @@ func TestScheduleExitsFourWhileAnotherRunHoldsTheLock(t *testing.T) {
 	t.Setenv("SAM_GA4_EXPORT_DIR", dir)
 	t.Setenv("SAM_CRM_DIR", dir)
 	t.Setenv("SAM_SPEND_DIR", dir)
+	t.Setenv("SAM_FX_RATES_FILE", filepath.Join(dir, "fx_rates.csv"))
+	writeRates(t, filepath.Join(dir, "fx_rates.csv"))
 	db, err := duckdb.Open(ctx, path, duckdb.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -265,6 +267,7 @@ func TestLoadOnlyRunOnANewWarehouseEndsQuietly(t *testing.T) {
 		}
 	}
 	useData(t, data)
+	writeRates(t, filepath.Join(data, "fx_rates.csv"))
 	code, out, errOut := sam(t, "run", "--stages", "load_spend")
 	if code != exitOK {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
@@ -516,5 +519,14 @@ func TestReportOfMonthsWithoutDataSaysWhichMonthsThereAre(t *testing.T) {
 	}
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Errorf("a report was written: %v", err)
+	}
+}
+
+// writeRates writes a rates file of its header alone: the spend stage
+// needs one to exist.
+func writeRates(t *testing.T, path string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte("date,from_currency,to_currency,rate\n"), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
