@@ -59,7 +59,10 @@ func (a *App) writebackStage(ctx context.Context, run *Run) (StageResult, error)
 	case "dry-run":
 		mode = activation.ModeDryRun
 	}
-	if mode == activation.ModeSend {
+	// Where one process has the warehouse at a time, no other writeback
+	// can overlap; a lease there would only keep a killed run's rerun
+	// waiting for it to expire.
+	if mode == activation.ModeSend && !a.WH.Dialect().Features().OneProcess {
 		release, held, err := a.writebackLease(ctx, run)
 		if err != nil {
 			return StageResult{}, err

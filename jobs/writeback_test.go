@@ -8,15 +8,26 @@ import (
 	"time"
 
 	"github.com/sam-attribution/sam/scheduler"
+	"github.com/sam-attribution/sam/warehouse"
 )
 
-// The daily run's last stage and the hourly writeback job overlapped on one
-// ledger: each runner read the ledger before either sent, and both sent
-// every pending event, a second conversion at GA4 and LinkedIn. One
-// writeback delivers at a time: a second one finds the lease held and
-// sends nothing, and a writeback gives its lease up when it ends, even
-// when it fails.
-func TestOneWritebackDeliversAtATime(t *testing.T) {
+// sharedWarehouse is a warehouse that several processes may work on at
+// once, as BigQuery is: the embedded file under a dialect that does not
+// say it admits one process.
+type sharedWarehouse struct{ warehouse.Warehouse }
+
+func (w sharedWarehouse) Dialect() warehouse.Dialect { return sharedDialect{w.Warehouse.Dialect()} }
+
+type sharedDialect struct{ warehouse.Dialect }
+
+func (d sharedDialect) Features() warehouse.Features {
+	f := d.Dialect.Features()
+	f.OneProcess = false
+	return f
+}
+
+func writebackApp(t *testing.T) *App {
+	t.Helper()
 	cfg := defaults(t)
 	dir := t.TempDir()
 	cfg.Warehouse.DuckDBPath = filepath.Join(dir, "sam.duckdb")
@@ -29,7 +40,19 @@ func TestOneWritebackDeliversAtATime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer app.Close()
+	t.Cleanup(func() { app.Close() })
+	return app
+}
+
+// The daily run's last stage and the hourly writeback job overlapped on one
+// BigQuery ledger: each runner read the ledger before either sent, and both
+// sent every pending event, a second conversion at GA4 and LinkedIn. One
+// writeback delivers at a time: a second one finds the lease held and
+// sends nothing, and a writeback gives its lease up when it ends, even
+// when it fails.
+func TestOneWritebackDeliversAtATime(t *testing.T) {
+	app := writebackApp(t)
+	app.WH = sharedWarehouse{app.WH}
 
 	other := &scheduler.Lock{WH: app.WH, Name: "writeback", Holder: "run-elsewhere", TTL: time.Hour}
 	if err := other.Acquire(t.Context()); err != nil {
@@ -56,5 +79,21 @@ func TestOneWritebackDeliversAtATime(t *testing.T) {
 	}
 	if err := other.Acquire(t.Context()); err != nil {
 		t.Errorf("the failed writeback kept its lease: %v", err)
+	}
+}
+
+// DuckDB admits one process to its file, so no writeback overlaps there.
+// A lease there only kept a killed run's rerun from sending until it
+// expired (the kill -9 chaos runs found the rerun's queue left full).
+func TestAWritebackOnTheEmbeddedEngineIsNotHeldBackByAKilledRun(t *testing.T) {
+	app := writebackApp(t)
+	killed := &scheduler.Lock{WH: app.WH, Name: "writeback", Holder: "killed-run", TTL: time.Hour}
+	if err := killed.Acquire(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	// No activation_events: the runner runs, and fails on that.
+	rep, err := app.Run(t.Context(), "writeback", []string{StageWriteback})
+	if err == nil || strings.Contains(rep.Stages[0].Result.Detail, "skipped") {
+		t.Fatalf("stage %+v, err %v: want the runner to have run", rep.Stages[0], err)
 	}
 }

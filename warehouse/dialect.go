@@ -126,6 +126,9 @@ type Features struct {
 	// limit, each already using every thread, so statements run side by
 	// side split the same cores and memory rather than add to them.
 	InProcess bool
+	// OneProcess: only one process opens the warehouse at a time (DuckDB
+	// locks its file), so two runs never work on it side by side.
+	OneProcess bool
 }
 
 // QuoteList quotes column names in d's way into a comma-separated list.

@@ -20,7 +20,7 @@ func (Dialect) Name() string { return "duckdb" }
 
 // Features implements warehouse.Dialect.
 func (Dialect) Features() warehouse.Features {
-	return warehouse.Features{TransactionalDDL: true, LocalFiles: true, CheapAppends: true, InProcess: true}
+	return warehouse.Features{TransactionalDDL: true, LocalFiles: true, CheapAppends: true, InProcess: true, OneProcess: true}
 }
 
 // QuoteIdent implements warehouse.Dialect.
