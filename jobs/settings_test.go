@@ -160,16 +160,7 @@ func TestMetaTestEventCodeIsRefusedInSendMode(t *testing.T) {
 			cfg.Writeback.Mode, cfg.Writeback.APISecret = tc.mode, "s3cret"
 			cfg.Meta.AccessToken, cfg.Meta.DatasetID, cfg.Meta.TestEventCode = "EAAB", "123456789", "TEST1234"
 			_, err := Configure(cfg, Task{})
-			if !tc.refused {
-				if err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			var ce *ConfigError
-			if !errors.As(err, &ce) || !strings.Contains(err.Error(), "SAM_META_TEST_EVENT_CODE") {
-				t.Fatalf("want a ConfigError naming SAM_META_TEST_EVENT_CODE, got %v", err)
-			}
+			refusedNaming(t, err, tc.refused, "SAM_META_TEST_EVENT_CODE")
 		})
 	}
 }
@@ -184,10 +175,7 @@ func TestMeasurementIDIsCheckedBeforeWorkInEveryModeThatSendsIt(t *testing.T) {
 			cfg := defaults(t)
 			cfg.Writeback.Mode, cfg.Writeback.MeasurementID = mode, "UA-1234-1"
 			_, err := Configure(cfg, Task{})
-			var ce *ConfigError
-			if !errors.As(err, &ce) || !strings.Contains(err.Error(), "SAM_GA4_MEASUREMENT_ID") {
-				t.Fatalf("want a ConfigError naming SAM_GA4_MEASUREMENT_ID, got %v", err)
-			}
+			refusedNaming(t, err, true, "SAM_GA4_MEASUREMENT_ID")
 		})
 	}
 	cfg := defaults(t)
@@ -215,16 +203,7 @@ func TestExportDatasetListIsCheckedBeforeWork(t *testing.T) {
 			cfg := defaults(t)
 			cfg.Warehouse.Engine, cfg.Warehouse.Project, cfg.GA4.ExportDataset = "bigquery", "sam-prod", tc.list
 			_, err := Configure(cfg, Task{})
-			if !tc.refused {
-				if err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			var ce *ConfigError
-			if !errors.As(err, &ce) || !strings.Contains(err.Error(), "SAM_GA4_EXPORT_DATASET") {
-				t.Fatalf("want a ConfigError naming SAM_GA4_EXPORT_DATASET, got %v", err)
-			}
+			refusedNaming(t, err, tc.refused, "SAM_GA4_EXPORT_DATASET")
 		})
 	}
 }
@@ -249,5 +228,21 @@ func TestEmptyModelsDirIsAConfigError(t *testing.T) {
 	}
 	if _, statErr := os.Stat(cfg.Warehouse.DuckDBPath); statErr == nil {
 		t.Error("the warehouse was opened before the models were checked")
+	}
+}
+
+// refusedNaming checks err: a ConfigError naming variable when refused,
+// else none.
+func refusedNaming(t *testing.T, err error, refused bool, variable string) {
+	t.Helper()
+	if !refused {
+		if err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	var ce *ConfigError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), variable) {
+		t.Fatalf("want a ConfigError naming %s, got %v", variable, err)
 	}
 }

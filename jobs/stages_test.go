@@ -1,10 +1,8 @@
 package jobs
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 )
 
@@ -25,11 +23,7 @@ func TestAMissingRatesFileStopsSAMBeforeAnyWork(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = s.CheckInputs([]string{StageLoadSpend})
-			var ce *ConfigError
-			if !errors.As(err, &ce) || !strings.Contains(err.Error(), "SAM_FX_RATES_FILE") {
-				t.Fatalf("want a ConfigError naming SAM_FX_RATES_FILE, got %v", err)
-			}
+			refusedNaming(t, s.CheckInputs([]string{StageLoadSpend}), true, "SAM_FX_RATES_FILE")
 		})
 	}
 	cfg := defaults(t)
