@@ -46,9 +46,9 @@ type lines struct {
 	bareCR bool
 }
 
-// errBareCR rejects a file whose lines end with a carriage return alone:
-// read by newlines it is one line, and its rows would vanish.
-var errBareCR = &badFileError{reason: "lines end with a bare carriage return (Excel for Mac's \"CSV (Macintosh)\"): save the export as CSV UTF-8" + notLoaded}
+// bareCRReason rejects a file whose lines end with a carriage return
+// alone: read by newlines it is one line, and its rows would vanish.
+const bareCRReason = "lines end with a bare carriage return (Excel for Mac's \"CSV (Macintosh)\"): save the export as CSV UTF-8" + notLoaded
 
 type line struct {
 	s   string
@@ -169,7 +169,7 @@ func newCSVReader(r io.Reader, id string) (*csvReader, error) {
 		}
 		if containsCol(fields, id) {
 			if ls.bareCR {
-				return nil, &badFileError{reason: errBareCR.reason, raw: loaders.RawText(line)}
+				return nil, &badFileError{reason: bareCRReason, raw: loaders.RawText(line)}
 			}
 			if twice := repeated(fields); twice != "" {
 				return nil, &badFileError{reason: fmt.Sprintf("header names column %s twice, and SAM does not guess which is meant", twice) + notLoaded, raw: loaders.RawText(line)}
@@ -181,7 +181,7 @@ func newCSVReader(r io.Reader, id string) (*csvReader, error) {
 		}
 	}
 	if ls.bareCR {
-		return nil, &badFileError{reason: errBareCR.reason, raw: loaders.RawText(line)}
+		return nil, &badFileError{reason: bareCRReason, raw: loaders.RawText(line)}
 	}
 	return nil, &badFileError{
 		reason: fmt.Sprintf("header has no %s column (read with delimiter %q; columns: %s)", id, bestComma, strings.Join(best, ",")) + notLoaded,
@@ -366,7 +366,7 @@ func newNDJSONReader(r io.Reader) (*ndjsonReader, error) {
 			return nil, err
 		}
 		if ls.bareCR {
-			return nil, &badFileError{reason: errBareCR.reason, raw: loaders.RawText(s)}
+			return nil, &badFileError{reason: bareCRReason, raw: loaders.RawText(s)}
 		}
 		if strings.TrimSpace(s) != "" || err != nil {
 			ls.push(s, n, err)
