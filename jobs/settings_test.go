@@ -96,10 +96,7 @@ func TestUnknownChannelGroupFailsBeforeAnyWork(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := NewApp(t.Context(), s, slog.New(slog.DiscardHandler), AppOptions{})
-	if err == nil {
-		app.Close()
-	}
+	err = openApp(t, s)
 	var ce *ConfigError
 	if !errors.As(err, &ce) || !strings.Contains(err.Error(), `SAM_CHANNEL_GROUP="nope"`) || !strings.Contains(err.Error(), "ai_assistants, default") {
 		t.Fatalf("want a ConfigError naming SAM_CHANNEL_GROUP and the groups there are, got %v", err)
@@ -218,14 +215,7 @@ func TestEmptyModelsDirIsAConfigError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := NewApp(t.Context(), s, slog.New(slog.DiscardHandler), AppOptions{})
-	if err == nil {
-		app.Close()
-	}
-	var ce *ConfigError
-	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "SAM_MODELS_DIR") {
-		t.Fatalf("want a ConfigError naming SAM_MODELS_DIR, got %v", err)
-	}
+	refusedNaming(t, openApp(t, s), true, "SAM_MODELS_DIR")
 	if _, statErr := os.Stat(cfg.Warehouse.DuckDBPath); statErr == nil {
 		t.Error("the warehouse was opened before the models were checked")
 	}
@@ -245,4 +235,14 @@ func refusedNaming(t *testing.T, err error, refused bool, variable string) {
 	if !errors.As(err, &ce) || !strings.Contains(err.Error(), variable) {
 		t.Fatalf("want a ConfigError naming %s, got %v", variable, err)
 	}
+}
+
+// openApp opens an App on s and closes it, returning NewApp's error.
+func openApp(t *testing.T, s *Settings) error {
+	t.Helper()
+	app, err := NewApp(t.Context(), s, slog.New(slog.DiscardHandler), AppOptions{})
+	if err == nil {
+		app.Close()
+	}
+	return err
 }

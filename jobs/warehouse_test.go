@@ -1,9 +1,6 @@
 package jobs
 
 import (
-	"errors"
-	"log/slog"
-	"strings"
 	"testing"
 
 	"github.com/sam-attribution/sam/tests/bqfake"
@@ -31,15 +28,7 @@ func TestAMissingDatasetOrAWrongLocationNamesTheVariable(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			app, err := NewApp(t.Context(), s, slog.New(slog.DiscardHandler), AppOptions{})
-			if err == nil {
-				app.Close()
-				t.Fatal("want an error")
-			}
-			var ce *ConfigError
-			if !errors.As(err, &ce) || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("want a ConfigError naming %s, got %v", tc.want, err)
-			}
+			refusedNaming(t, openApp(t, s), true, tc.want)
 		})
 	}
 }
