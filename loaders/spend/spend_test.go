@@ -320,7 +320,7 @@ func TestDamagedFileKeepsWhatItLoadedBefore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := samtest.QueryStrings(t, db, "SELECT file || ':' || CAST(sum(cost) AS VARCHAR) FROM raw_spend__daily GROUP BY file ORDER BY file")
+	got := spendByFile(t, db)
 	if strings.Join(got, ",") != "spend_202611.csv:30.000000000,spend_202612.csv:5.000000000" {
 		t.Errorf("spend %v, want November reloaded and December as loaded before", got)
 	}
@@ -410,7 +410,7 @@ func TestDamagedFileWithASoundCopyIsNotKept(t *testing.T) {
 	if _, err := Load(ctx, db, cfg, "second", nil); err != nil {
 		t.Fatal(err)
 	}
-	got := samtest.QueryStrings(t, db, "SELECT file || ':' || CAST(sum(cost) AS VARCHAR) FROM raw_spend__daily GROUP BY file ORDER BY file")
+	got := spendByFile(t, db)
 	if strings.Join(got, ",") != "spend_202611 (1).csv:10.000000000" {
 		t.Errorf("spend %v, want the copy's 10 alone", got)
 	}
@@ -639,7 +639,7 @@ func TestDamagedFileKeepsItsRowsBesideAnotherDownloadOfTheSameReport(t *testing.
 	if _, err := Load(ctx, db, cfg, "second", nil); err != nil {
 		t.Fatal(err)
 	}
-	got := samtest.QueryStrings(t, db, "SELECT file || ':' || CAST(sum(cost) AS VARCHAR) FROM raw_spend__daily GROUP BY file ORDER BY file")
+	got := spendByFile(t, db)
 	if strings.Join(got, ",") != "Campaign report (1).csv:20.000000000,Campaign report.csv:10.000000000" {
 		t.Errorf("spend %v; want December's 20 and November's 10 kept from the first load", got)
 	}
@@ -667,4 +667,10 @@ func TestDamagedFileKeepsOnlyTheRowsNoOtherFileHolds(t *testing.T) {
 	if want := "spend_202611.csv:3,spend_202611.csv:4,spend_202611_12.csv:2,spend_202611_12.csv:3"; strings.Join(got, ",") != want {
 		t.Errorf("rows %v, want %s: the first of November 1st's two rows held by the new file", got, want)
 	}
+}
+
+// spendByFile lists file:cost of the loaded spend, by file.
+func spendByFile(t *testing.T, db warehouse.Warehouse) []string {
+	t.Helper()
+	return samtest.QueryStrings(t, db, "SELECT file || ':' || CAST(sum(cost) AS VARCHAR) FROM raw_spend__daily GROUP BY file ORDER BY file")
 }
