@@ -94,10 +94,11 @@ type Options struct {
 }
 
 // Configured reports whether any setting that turns the destination on is
-// present. A configured destination must pass Validate.
+// present. A configured destination must pass Validate. The endpoint counts:
+// nobody sets it for a destination they mean to leave off.
 func (o Options) Configured() bool {
 	return o.CustomerID != "" || o.LoginCustomerID != "" || len(o.ConversionActions) > 0 ||
-		o.CredentialsFile != "" || o.AccessToken != ""
+		o.CredentialsFile != "" || o.AccessToken != "" || o.Endpoint != ""
 }
 
 var (

@@ -104,9 +104,11 @@ const urnPrefix = "urn:lla:llaPartnerConversion:"
 
 // Configured reports whether any setting that only a deliberate
 // configuration would give is present: the CLI records an unconfigured
-// destination as disabled and calls Validate on a configured one.
+// destination as disabled and calls Validate on a configured one. The base
+// URL and the version count too: set alone, they left the destination off
+// without a word.
 func (o Options) Configured() bool {
-	return o.AccessToken != "" || len(o.Conversions) > 0
+	return o.AccessToken != "" || len(o.Conversions) > 0 || o.BaseURL != "" || o.Version != ""
 }
 
 // Validate reports every missing or malformed setting, named as in

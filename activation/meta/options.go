@@ -115,9 +115,10 @@ var (
 )
 
 // Configured reports whether any field that identifies a Meta destination
-// is set.
+// is set, the base URL included (set alone, it left Meta off without a word).
 func (o Options) Configured() bool {
-	return o.AccessToken != "" || o.DatasetID != "" || len(o.EventNames) > 0 || o.LeadEventSource != "" || o.TestEventCode != ""
+	return o.AccessToken != "" || o.DatasetID != "" || len(o.EventNames) > 0 || o.LeadEventSource != "" ||
+		o.TestEventCode != "" || o.BaseURL != ""
 }
 
 // Validate reports every problem with the options, naming the fields. Zero

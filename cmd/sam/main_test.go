@@ -135,6 +135,12 @@ func TestIncompleteSourcesAndDestinationsFailBeforeWork(t *testing.T) {
 		{map[string]string{"SAM_META_DATASET_ID": "123456789012345"}, "SAM_META_ACCESS_TOKEN"},
 		{map[string]string{"SAM_GOOGLE_ADS_CUSTOMER_ID": "1234567890"}, "SAM_GOOGLE_ADS_CONVERSION_ACTIONS"},
 		{map[string]string{"SAM_LINKEDIN_ACCESS_TOKEN": "tok"}, "SAM_LINKEDIN_CONVERSIONS"},
+		// An endpoint or version alone turned nothing on: the operator
+		// meant the destination on and it stayed off without a word.
+		{map[string]string{"SAM_GOOGLE_ADS_ENDPOINT": "http://127.0.0.1:9/"}, "SAM_GOOGLE_ADS_CUSTOMER_ID"},
+		{map[string]string{"SAM_META_BASE_URL": "http://127.0.0.1:9/"}, "SAM_META_ACCESS_TOKEN"},
+		{map[string]string{"SAM_LINKEDIN_BASE_URL": "http://127.0.0.1:9/"}, "SAM_LINKEDIN_ACCESS_TOKEN"},
+		{map[string]string{"SAM_LINKEDIN_VERSION": "202601"}, "SAM_LINKEDIN_CONVERSIONS"},
 		{map[string]string{"SAM_WRITEBACK_MODE": "validate", "SAM_GA4_API_SECRET": "s3cret", "SAM_GA4_MEASUREMENT_ID": "G-ABC123",
 			"SAM_META_DATASET_ID": "123456789012345", "SAM_META_ACCESS_TOKEN": "tok"}, "SAM_META_TEST_EVENT_CODE"},
 	}
