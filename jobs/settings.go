@@ -170,7 +170,8 @@ var (
 	googleAdsVars = map[string]string{
 		"CustomerID": "GOOGLE_ADS_CUSTOMER_ID", "LoginCustomerID": "GOOGLE_ADS_LOGIN_CUSTOMER_ID",
 		"ConversionActions": "GOOGLE_ADS_CONVERSION_ACTIONS", "AccessToken": "GOOGLE_ADS_ACCESS_TOKEN",
-		"CredentialsFile": "GOOGLE_ADS_CREDENTIALS_FILE", "Endpoint": "GOOGLE_ADS_ENDPOINT",
+		"CredentialsFile": "GOOGLE_ADS_CREDENTIALS_FILE", "DefaultCredentials": "GOOGLE_ADS_DEFAULT_CREDENTIALS",
+		"Endpoint": "GOOGLE_ADS_ENDPOINT",
 	}
 	metaVars = map[string]string{
 		"AccessToken": "META_ACCESS_TOKEN", "DatasetID": "META_DATASET_ID", "EventNames": "META_EVENT_NAMES",
@@ -218,7 +219,7 @@ func activationSettings(cfg config.Config) Activation {
 			RatePerSecond: wb.RatePerSecond, Burst: wb.Concurrency, ValidateOnly: validate},
 		GoogleAds: googleads.Options{CustomerID: ga.CustomerID, LoginCustomerID: ga.LoginCustomerID,
 			ConversionActions: ga.ConversionActions, AccessToken: ga.AccessToken.Reveal(),
-			CredentialsFile: ga.CredentialsFile, Endpoint: ga.Endpoint, ValidateOnly: validate},
+			CredentialsFile: ga.CredentialsFile, DefaultCredentials: ga.DefaultCredentials, Endpoint: ga.Endpoint, ValidateOnly: validate},
 		// No consent, no ad-platform send: an unrecorded consent is no
 		// consent for every ad platform (Google Ads requires it anyway).
 		Meta: meta.Options{AccessToken: m.AccessToken.Reveal(), DatasetID: m.DatasetID, EventNames: m.EventNames,

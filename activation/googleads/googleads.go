@@ -48,9 +48,13 @@ func New(opts Options) (*Destination, error) {
 	if opts.Endpoint != "" {
 		co = append(co, option.WithEndpoint(opts.Endpoint))
 	}
-	if opts.CredentialsFile != "" {
+	switch {
+	case opts.CredentialsFile != "":
 		co = append(co, option.WithAuthCredentialsFile(option.ServiceAccount, opts.CredentialsFile))
-	} else {
+	case opts.DefaultCredentials:
+		// No credential option: the client library finds the Application
+		// Default Credentials and asks them for the datamanager scope.
+	default:
 		base := opts.HTTPClient
 		if base == nil {
 			base = &http.Client{}

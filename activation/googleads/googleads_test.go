@@ -361,3 +361,57 @@ func TestSendsBearerToken(t *testing.T) {
 		t.Errorf("stats %+v", sim.Stats())
 	}
 }
+
+// On Cloud Run the job's service account gets its tokens from the metadata
+// server: no key file to mount or rotate, and an access token set by hand
+// would end within the hour. The fake metadata server answers as the real
+// one does (cloud.google.com/go/compute/metadata: the Metadata-Flavor
+// header both ways, GCE_METADATA_HOST to find it).
+func TestDefaultCredentialsTakeTokensFromTheMetadataServer(t *testing.T) {
+	var scopes []string
+	meta := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Metadata-Flavor") != "Google" {
+			http.Error(w, "missing Metadata-Flavor", http.StatusForbidden)
+			return
+		}
+		w.Header().Set("Metadata-Flavor", "Google")
+		switch r.URL.Path {
+		case "/computeMetadata/v1/instance/service-accounts/default/token":
+			scopes = append(scopes, r.URL.Query().Get("scopes"))
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprint(w, `{"access_token":"ya29.metadata","expires_in":3599,"token_type":"Bearer"}`)
+		case "/computeMetadata/v1/universe/universe-domain":
+			fmt.Fprint(w, "googleapis.com")
+		case "/computeMetadata/v1/project/project-id":
+			fmt.Fprint(w, "sam-test")
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer meta.Close()
+	t.Setenv("GCE_METADATA_HOST", strings.TrimPrefix(meta.URL, "http://"))
+	t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", "")
+	t.Setenv("CLOUDSDK_CONFIG", t.TempDir()) // no gcloud user credentials
+	t.Setenv("HOME", t.TempDir())
+
+	sim, srv := newSim(t)
+	var auth []string
+	seen := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth = append(auth, r.Header.Get("Authorization"))
+		sim.Handler().ServeHTTP(w, r)
+	}))
+	defer seen.Close()
+	d := newDest(t, srv, func(o *Options) {
+		o.AccessToken, o.DefaultCredentials, o.Endpoint, o.HTTPClient = "", true, seen.URL+"/", nil
+	})
+	wantAll(t, d.Send(context.Background(), []activation.Event{ev(1, activation.StageLead)}), activation.StatusAccepted)
+	if len(auth) == 0 || auth[0] != "Bearer ya29.metadata" {
+		t.Errorf("authorization headers %q, want the metadata server's token", auth)
+	}
+	if len(scopes) == 0 || !strings.Contains(scopes[0], "https://www.googleapis.com/auth/datamanager") {
+		t.Errorf("token requests asked for scopes %q, want the datamanager scope", scopes)
+	}
+	if sim.Stats().Effects != 1 {
+		t.Errorf("stats %+v", sim.Stats())
+	}
+}

@@ -48,14 +48,19 @@ type Options struct {
 
 	// CredentialsFile is a service account key file (JSON) whose account
 	// has the datamanager scope. AccessToken is a ready OAuth access token
-	// instead (the local simulator takes any). Exactly one is set.
-	CredentialsFile string
-	AccessToken     string
+	// instead (the local simulator takes any); it ends within the hour, so
+	// it suits a run by hand, not a schedule. DefaultCredentials uses
+	// Google's Application Default Credentials: on Cloud Run, the job's
+	// service account through the metadata server, with no key to mount or
+	// rotate. Exactly one is set.
+	CredentialsFile    string
+	AccessToken        string
+	DefaultCredentials bool
 	// Endpoint is the API's base URL; empty is Google's.
 	Endpoint string
 	// HTTPClient sends the requests; nil is a client of its own. With
-	// CredentialsFile it is ignored (the client library builds the
-	// authenticated client).
+	// CredentialsFile or DefaultCredentials it is ignored (the client
+	// library builds the authenticated client).
 	HTTPClient *http.Client
 
 	// ValidateOnly sends every request with validateOnly: checked by
@@ -98,7 +103,7 @@ type Options struct {
 // nobody sets it for a destination they mean to leave off.
 func (o Options) Configured() bool {
 	return o.CustomerID != "" || o.LoginCustomerID != "" || len(o.ConversionActions) > 0 ||
-		o.CredentialsFile != "" || o.AccessToken != "" || o.Endpoint != ""
+		o.CredentialsFile != "" || o.AccessToken != "" || o.DefaultCredentials || o.Endpoint != ""
 }
 
 var (
@@ -132,11 +137,11 @@ func (o Options) Validate() error {
 			bad("ConversionActions["+stage+"]", "must be a numeric conversion action id")
 		}
 	}
-	switch {
-	case o.CredentialsFile == "" && o.AccessToken == "":
-		bad("CredentialsFile", "or AccessToken is required")
-	case o.CredentialsFile != "" && o.AccessToken != "":
-		bad("CredentialsFile", "and AccessToken are both set; set one")
+	switch n := countTrue(o.CredentialsFile != "", o.AccessToken != "", o.DefaultCredentials); {
+	case n == 0:
+		bad("CredentialsFile", "or AccessToken or DefaultCredentials is required")
+	case n > 1:
+		bad("CredentialsFile", "AccessToken and DefaultCredentials: more than one is set; set one")
 	}
 	if o.Endpoint != "" {
 		if u, err := url.Parse(o.Endpoint); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
@@ -200,4 +205,14 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+func countTrue(conds ...bool) int {
+	n := 0
+	for _, c := range conds {
+		if c {
+			n++
+		}
+	}
+	return n
 }

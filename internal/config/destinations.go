@@ -40,12 +40,13 @@ func (m *StageMap) Decode(value string) error {
 
 // GoogleAds configures the Google Ads destination (Data Manager API).
 type GoogleAds struct {
-	CustomerID        string   `envconfig:"CUSTOMER_ID" desc:"Google Ads account (operating account) that receives the conversions, digits only"`
-	LoginCustomerID   string   `envconfig:"LOGIN_CUSTOMER_ID" desc:"manager account used to reach SAM_GOOGLE_ADS_CUSTOMER_ID, if any"`
-	ConversionActions StageMap `envconfig:"CONVERSION_ACTIONS" desc:"conversion action id per stage, as stage:id pairs separated by commas (stages lead, mql, sql, opportunity, won); a stage left out is not sent"`
-	AccessToken       Secret   `envconfig:"ACCESS_TOKEN" desc:"OAuth access token with the datamanager scope (secret); or use SAM_GOOGLE_ADS_CREDENTIALS_FILE"`
-	CredentialsFile   string   `envconfig:"CREDENTIALS_FILE" desc:"service-account key file for the Data Manager API"`
-	Endpoint          string   `envconfig:"ENDPOINT" desc:"Data Manager API base URL override (local simulator); empty uses Google's"`
+	CustomerID         string   `envconfig:"CUSTOMER_ID" desc:"Google Ads account (operating account) that receives the conversions, digits only"`
+	LoginCustomerID    string   `envconfig:"LOGIN_CUSTOMER_ID" desc:"manager account used to reach SAM_GOOGLE_ADS_CUSTOMER_ID, if any"`
+	ConversionActions  StageMap `envconfig:"CONVERSION_ACTIONS" desc:"conversion action id per stage, as stage:id pairs separated by commas (stages lead, mql, sql, opportunity, won); a stage left out is not sent"`
+	AccessToken        Secret   `envconfig:"ACCESS_TOKEN" desc:"OAuth access token with the datamanager scope (secret; it ends within the hour); or use SAM_GOOGLE_ADS_CREDENTIALS_FILE or SAM_GOOGLE_ADS_DEFAULT_CREDENTIALS"`
+	CredentialsFile    string   `envconfig:"CREDENTIALS_FILE" desc:"service-account key file for the Data Manager API"`
+	DefaultCredentials bool     `envconfig:"DEFAULT_CREDENTIALS" desc:"true: use Google's Application Default Credentials (on Cloud Run, the job's service account; no key file)"`
+	Endpoint           string   `envconfig:"ENDPOINT" desc:"Data Manager API base URL override (local simulator); empty uses Google's"`
 }
 
 // Meta configures the Meta destination (Conversions API for CRM).
