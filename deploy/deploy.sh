@@ -15,8 +15,14 @@
 #                         fx_rates.csv, and crm/ when SAM_CRM_SOURCE=file
 # Optional (empty unless SAM_CRM_SOURCE=salesforce):
 #   SAM_SALESFORCE_INSTANCE_URL (the org's My Domain) SAM_SALESFORCE_CONSUMER_KEY
-# Secrets (sam-hubspot-token, sam-salesforce-consumer-secret, sam-ga4-api-secret)
-# must exist in Secret Manager; they never pass through this script.
+# Optional ad platforms, each off unless its first variable is set:
+#   SAM_GOOGLE_ADS_CUSTOMER_ID with SAM_GOOGLE_ADS_CONVERSION_ACTIONS
+#     (and SAM_GOOGLE_ADS_LOGIN_CUSTOMER_ID through a manager account)
+#   SAM_META_DATASET_ID (and SAM_META_EVENT_NAMES) with the secret sam-meta-access-token
+#   SAM_LINKEDIN_CONVERSIONS with the secret sam-linkedin-access-token
+# Secrets (sam-hubspot-token, sam-salesforce-consumer-secret, sam-ga4-api-secret,
+# and the ad platforms' above) must exist in Secret Manager; they never pass
+# through this script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,8 +30,13 @@ required=(GCP_PROJECT GCP_REGION SAM_IMAGE SAM_SERVICE_ACCOUNT SAM_SCHEDULER_ACC
   SAM_BQ_PROJECT SAM_BQ_DATASET SAM_BQ_LOCATION SAM_BQ_MAX_BYTES_BILLED
   SAM_GA4_EXPORT_PROJECT SAM_GA4_EXPORT_DATASET SAM_CRM_SOURCE SAM_GA4_MEASUREMENT_ID SAM_DATA_BUCKET)
 : "${SAM_SALESFORCE_INSTANCE_URL:=}" "${SAM_SALESFORCE_CONSUMER_KEY:=}"
+export SAM_SALESFORCE_INSTANCE_URL SAM_SALESFORCE_CONSUMER_KEY # render.sh fills them in
 if [[ $SAM_CRM_SOURCE == salesforce && ( -z $SAM_SALESFORCE_INSTANCE_URL || -z $SAM_SALESFORCE_CONSUMER_KEY ) ]]; then
   echo "deploy: SAM_CRM_SOURCE=salesforce needs SAM_SALESFORCE_INSTANCE_URL and SAM_SALESFORCE_CONSUMER_KEY" >&2
+  exit 2
+fi
+if [[ -n ${SAM_GOOGLE_ADS_CUSTOMER_ID:-} && -z ${SAM_GOOGLE_ADS_CONVERSION_ACTIONS:-} ]]; then
+  echo "deploy: SAM_GOOGLE_ADS_CUSTOMER_ID needs SAM_GOOGLE_ADS_CONVERSION_ACTIONS" >&2
   exit 2
 fi
 for v in "${required[@]}"; do
@@ -35,28 +46,12 @@ for v in "${required[@]}"; do
   fi
 done
 
-# Fill ${VAR} placeholders from the environment; an unknown placeholder is an
-# error rather than an empty string.
-render() {
-  local text
-  text=$(<"$1")
-  while [[ $text =~ \$\{([A-Z0-9_]+)\} ]]; do
-    local name=${BASH_REMATCH[1]}
-    if [[ -z "${!name+x}" ]]; then
-      echo "deploy: $1 uses \${$name}, which is not set" >&2
-      exit 2
-    fi
-    text=${text//\$\{$name\}/${!name}}
-  done
-  printf '%s\n' "$text"
-}
-
 echo "building $SAM_IMAGE"
 gcloud builds submit --project "$GCP_PROJECT" --tag "$SAM_IMAGE" .
 
 for f in deploy/cloudrun/*.yaml; do
   echo "replacing Cloud Run job from $f"
-  render "$f" | gcloud run jobs replace - --project "$GCP_PROJECT" --region "$GCP_REGION"
+  deploy/render.sh "$f" | gcloud run jobs replace - --project "$GCP_PROJECT" --region "$GCP_REGION"
 done
 
 for f in deploy/cloudscheduler/*.yaml; do

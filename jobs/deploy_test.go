@@ -1,9 +1,13 @@
 package jobs
 
 import (
+	"bytes"
+	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -83,7 +87,8 @@ func TestCloudRunJobsParseAndUseKnownVariables(t *testing.T) {
 		known[k] = true
 	}
 	commands := map[string]bool{"run": true, "load": true, "transform": true, "test": true, "writeback": true}
-	secrets := map[string]bool{"SAM_HUBSPOT_TOKEN": true, "SAM_SALESFORCE_CONSUMER_SECRET": true, "SAM_GA4_API_SECRET": true}
+	secrets := map[string]bool{"SAM_HUBSPOT_TOKEN": true, "SAM_SALESFORCE_CONSUMER_SECRET": true, "SAM_GA4_API_SECRET": true,
+		"SAM_GOOGLE_ADS_ACCESS_TOKEN": true, "SAM_META_ACCESS_TOKEN": true, "SAM_LINKEDIN_ACCESS_TOKEN": true}
 	files, _ := filepath.Glob(filepath.Join(deployDir, "cloudrun", "*.yaml"))
 	if len(files) < 4 {
 		t.Fatalf("want a job for sam run and each stage, found %v", files)
@@ -176,6 +181,30 @@ var deployValues = map[string]string{
 	"SAM_DATA_BUCKET": "sam-prod-data",
 }
 
+// adPlatformValues turn on every ad platform in the deploy environment.
+var adPlatformValues = map[string]string{
+	"SAM_GOOGLE_ADS_CUSTOMER_ID": "1234567890", "SAM_GOOGLE_ADS_CONVERSION_ACTIONS": "mql:101,won:105",
+	"SAM_META_DATASET_ID": "123456789012345", "SAM_LINKEDIN_CONVERSIONS": "sql:1234567,won:7654321",
+}
+
+// renderDefinition renders a definition with deploy/render.sh, as
+// deploy.sh does, in an environment of values alone.
+func renderDefinition(t *testing.T, path string, values map[string]string) []byte {
+	t.Helper()
+	cmd := exec.Command("bash", filepath.Join(deployDir, "render.sh"), path)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+	for k, v := range values {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("render.sh %s: %v: %s", path, err, stderr.String())
+	}
+	return out
+}
+
 // Each Cloud Run job, with the environment its definition sets, run in the
 // image's empty working directory, passes the checks SAM makes before any
 // work. sam-run and sam-load did not: the image holds no ./data/spend, the
@@ -183,8 +212,26 @@ var deployValues = map[string]string{
 // execution ended with exit 2 on SAM_SPEND_DIR. The spend files, the rates
 // and CRM export files now come from a Cloud Storage bucket mounted
 // read-only; here a folder laid out as deploy/README.md asks stands for it.
+//
+// The same holds with every ad platform on. The definitions carried none of
+// their settings before, and `gcloud run jobs replace` drops what is added
+// by hand, so a deployment wrote back to GA4 alone.
 func TestCloudRunJobsPassTheirOwnChecks(t *testing.T) {
-	stagesOf := map[string][]string{"run": StageNames(), "load": {StageLoadGA4, StageLoadCRM, StageLoadSpend}}
+	for _, platforms := range []bool{false, true} {
+		values := maps.Clone(deployValues)
+		values["SAM_SERVICE_ACCOUNT"], values["SAM_IMAGE"] = "sam@sam-prod.iam.gserviceaccount.com", "europe-docker.pkg.dev/sam-prod/sam/sam:1"
+		if platforms {
+			maps.Copy(values, adPlatformValues)
+		}
+		t.Run(map[bool]string{false: "ga4 alone", true: "every ad platform"}[platforms], func(t *testing.T) {
+			checkDeployedJobs(t, values, platforms)
+		})
+	}
+}
+
+func checkDeployedJobs(t *testing.T, values map[string]string, platforms bool) {
+	stagesOf := map[string][]string{"run": StageNames(), "load": {StageLoadGA4, StageLoadCRM, StageLoadSpend},
+		"transform": {StageTransform, StageTest}, "writeback": {StageWriteback}}
 	bucket := t.TempDir()
 	for _, d := range []string{"spend", "crm"} {
 		if err := os.MkdirAll(filepath.Join(bucket, d), 0o755); err != nil {
@@ -196,16 +243,7 @@ func TestCloudRunJobsPassTheirOwnChecks(t *testing.T) {
 	}
 	files, _ := filepath.Glob(filepath.Join(deployDir, "cloudrun", "*.yaml"))
 	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b = placeholder.ReplaceAllFunc(b, func(m []byte) []byte {
-			if v, ok := deployValues[string(placeholder.FindSubmatch(m)[1])]; ok {
-				return []byte(v)
-			}
-			return []byte("sample-value")
-		})
+		b := renderDefinition(t, f, values)
 		var job cloudRunJob
 		if err := yaml.Unmarshal(b, &job); err != nil {
 			t.Fatalf("%s: %v", f, err)
@@ -249,6 +287,69 @@ func TestCloudRunJobsPassTheirOwnChecks(t *testing.T) {
 			if err := s.CheckInputs(stages); err != nil {
 				t.Fatalf("sam %s as deployed stops before any work: %v", c.Args[0], err)
 			}
+			if slices.Contains(stages, StageWriteback) {
+				a := s.Activation
+				if on := []bool{a.GoogleAdsOn, a.MetaOn, a.LinkedInOn}; !slices.Equal(on, []bool{platforms, platforms, platforms}) {
+					t.Errorf("sam %s as deployed: Google Ads, Meta, LinkedIn on = %v; want each %v", c.Args[0], on, platforms)
+				}
+			}
 		})
+	}
+}
+
+// deploy.sh, run with a stand-in gcloud that keeps what it is given,
+// replaces each Cloud Run job with its rendered definition. Optional
+// settings left out of the deploy environment must not stop it.
+func TestDeployScriptReplacesEveryJob(t *testing.T) {
+	bin, out := t.TempDir(), t.TempDir()
+	gcloud := `#!/usr/bin/env bash
+echo "$*" >>"$GCLOUD_OUT/calls"
+case "$1 $2 $3" in
+  "run jobs replace") cat >"$GCLOUD_OUT/job-$(ls "$GCLOUD_OUT" | wc -l).yaml" ;;
+  "scheduler jobs describe") exit 1 ;;
+esac
+`
+	if err := os.WriteFile(filepath.Join(bin, "gcloud"), []byte(gcloud), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"PATH=" + bin + string(os.PathListSeparator) + os.Getenv("PATH"), "GCLOUD_OUT=" + out,
+		"GCP_PROJECT=sam-prod", "GCP_REGION=europe-west1", "SAM_IMAGE=europe-docker.pkg.dev/sam-prod/sam/sam:1",
+		"SAM_SERVICE_ACCOUNT=sam@sam-prod.iam.gserviceaccount.com", "SAM_SCHEDULER_ACCOUNT=cron@sam-prod.iam.gserviceaccount.com"}
+	for k, v := range deployValues {
+		if v != "" { // the optional Salesforce settings stay unset
+			env = append(env, k+"="+v)
+		}
+	}
+	for k, v := range adPlatformValues {
+		env = append(env, k+"="+v)
+	}
+	cmd := exec.Command("bash", filepath.Join(deployDir, "deploy.sh"))
+	cmd.Env = env
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("deploy.sh: %v\n%s", err, b)
+	}
+	files, _ := filepath.Glob(filepath.Join(out, "job-*.yaml"))
+	defs, _ := filepath.Glob(filepath.Join(deployDir, "cloudrun", "*.yaml"))
+	if len(files) != len(defs) {
+		t.Fatalf("deploy.sh replaced %d jobs, want %d", len(files), len(defs))
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var job cloudRunJob
+		if err := yaml.Unmarshal(b, &job); err != nil {
+			t.Fatalf("%s: %v\n%s", f, err, b)
+		}
+		c := job.Spec.Template.Spec.Template.Spec.Containers[0]
+		env := map[string]string{}
+		for _, e := range c.Env {
+			env[e.Name] = e.Value
+		}
+		_, sendsToAds := env["SAM_GOOGLE_ADS_CUSTOMER_ID"]
+		if writes := slices.Contains([]string{"run", "writeback"}, c.Args[0]); writes != sendsToAds {
+			t.Errorf("sam-%s: sets the Google Ads settings %v, want %v", c.Args[0], sendsToAds, writes)
+		}
 	}
 }
