@@ -202,12 +202,12 @@ func TestBadHeaderRejectsEveryRow(t *testing.T) {
 
 func TestParseDecimal(t *testing.T) {
 	for in, want := range map[string]string{"12": "12", "+1.50": "1.50", "0.123456789": "0.123456789", "7.": "7"} {
-		if got, err := parseDecimal("cost", in, ','); err != nil || got != want {
+		if got, err := parseDecimal("cost", in, decimalMarks{sep: ','}); err != nil || got != want {
 			t.Errorf("parseDecimal(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
 	for _, in := range []string{"", "1e5", "1,000.00", "NaN", "0.1234567891", "$5"} {
-		if _, err := parseDecimal("cost", in, ','); err == nil {
+		if _, err := parseDecimal("cost", in, decimalMarks{sep: ','}); err == nil {
 			t.Errorf("parseDecimal(%q) succeeded, want error", in)
 		}
 	}
@@ -481,6 +481,109 @@ func TestSemicolonFileCostWithThousandsDotIsNotGuessed(t *testing.T) {
 	// A rate is a number like a cost: USD to KRW 1.350 may be 1350.
 	if _, rejects, _ := parseFX("fx.csv", []byte("date;from_currency;to_currency;rate\n2026-11-01;USD;KRW;1.350\n"), time.Now()); len(rejects) != 1 || !strings.Contains(rejects[0].Reason, "ambiguous") {
 		t.Errorf("rejects %v; want the rate 1.350 rejected as ambiguous", rejects)
+	}
+}
+
+// Tab-separated exports come from the same decimal-comma locales as
+// semicolon-separated ones (Excel's "Unicode text", ad reports saved as
+// TSV), so "1.234" may be 1234 there too. Before, it loaded as 1.234. The
+// file's other amounts decide where a locale's formatting shows which mark
+// it writes decimals with; where none does, the row is rejected.
+func TestTabFileCostWithThousandsDotIsNotGuessed(t *testing.T) {
+	h := "date\tsource\tmedium\tcampaign\tcost\tcurrency\n"
+	row := func(day int, cost string) string {
+		return fmt.Sprintf("2026-11-%02d\tgoogle\tcpc\tx\t%s\tEUR\n", day, cost)
+	}
+	for name, c := range map[string]struct {
+		text   string
+		loaded []string // costs loaded, in order
+		reason string   // the reject of line 2, which holds 1.234
+		read   int64
+	}{
+		"nothing tells": {
+			text:   h + row(1, "1.234") + row(2, "10") + row(3, "1234.5") + row(4, "12.50"),
+			loaded: []string{"10", "1234.5", "12.50"},
+			reason: `line 2: cost "1.234" is ambiguous: in a tab-separated export the dot may group thousands (1234)`,
+			read:   4,
+		},
+		"a decimal comma elsewhere": {
+			text:   h + row(1, "1.234") + row(2, "10") + row(3, "12,50"),
+			loaded: []string{"10"},
+			reason: `line 2: cost "1.234" is 1234: the file writes decimals with a comma (line 4: "12,50")`,
+			read:   3,
+		},
+		"dots grouping thousands elsewhere": {
+			text:   h + row(1, "1.234") + row(2, "10") + row(3, "1.234,56"),
+			loaded: []string{"10"},
+			reason: `line 2: cost "1.234" is 1234: the file writes decimals with a comma (line 4: "1.234,56")`,
+			read:   3,
+		},
+		"commas grouping thousands elsewhere": {
+			text:   h + row(1, "1.234") + row(2, "10") + row(3, "1,234.56"),
+			loaded: []string{"1.234", "10"},
+			read:   3,
+		},
+		"both elsewhere": {
+			text:   h + row(1, "1.234") + row(2, "10") + row(3, "1,234.56") + row(4, "12,50"),
+			loaded: []string{"10"},
+			reason: `line 2: cost "1.234" is ambiguous: the file writes decimals with a dot (line 4: "1,234.56") and with a comma (line 5: "12,50")`,
+			read:   4,
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			write(t, filepath.Join(dir, "google_ads.csv"), c.text)
+			wh := newFake()
+			result, err := Load(context.Background(), wh, Options{Dir: dir, FXRatesFile: filepath.Join(dir, "fx.csv")}, "r1", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			counts := result.Spend
+			if counts.Read != c.read || counts.Read != counts.Loaded+counts.Rejected || counts.Loaded != int64(len(c.loaded)) {
+				t.Errorf("counts %+v; want %d read, %d loaded and the rest rejected", counts, c.read, len(c.loaded))
+			}
+			var costs []string
+			for _, r := range wh.tables[SpendTable] {
+				costs = append(costs, r[4].(string))
+			}
+			if !slices.Equal(costs, c.loaded) {
+				t.Errorf("costs loaded %q, want %q", costs, c.loaded)
+			}
+			var reason string
+			for _, r := range wh.tables[loaders.RejectsTable] {
+				if r[4] == "2026-11-01\tgoogle\tcpc\tx\t1.234\tEUR" {
+					reason = r[3].(string)
+				}
+			}
+			if c.reason != "" && !strings.HasPrefix(reason, c.reason) {
+				t.Errorf("1.234's reject %q, want it to start %q", reason, c.reason)
+			}
+			if c.reason == "" && reason != "" {
+				t.Errorf("1.234 rejected (%q), want it loaded", reason)
+			}
+		})
+	}
+	// A semicolon-separated file's decimal comma makes 1.234 certain too.
+	if _, rejects, _ := parseSpend("spend.csv", []byte("date;source;medium;campaign;cost;currency\n2026-11-01;google;cpc;x;1.234;EUR\n2026-11-02;google;cpc;x;12,50;EUR\n"), time.Now()); len(rejects) != 2 || !strings.HasPrefix(rejects[0].Reason, `line 2: cost "1.234" is 1234: `) {
+		t.Errorf("rejects %v; want 1.234 rejected as 1234", rejects)
+	}
+	// A rate is a number like a cost: USD to KRW 1.350 may be 1350.
+	if _, rejects, _ := parseFX("fx.csv", []byte("date\tfrom_currency\tto_currency\trate\n2026-11-01\tUSD\tKRW\t1.350\n"), time.Now()); len(rejects) != 1 || !strings.Contains(rejects[0].Reason, `rate "1.350" is ambiguous`) {
+		t.Errorf("rejects %v; want the rate 1.350 rejected as ambiguous", rejects)
+	}
+}
+
+func TestLocaleMark(t *testing.T) {
+	for in, want := range map[string]rune{
+		"1,234.56": '.', "1,234,567": '.', "-1,234.5": '.',
+		"12,50": ',', "0,123": ',', "1234,567": ',', "1.234,56": ',', "1.234.567": ',',
+		// Plain decimals, and the shapes either locale writes, tell nothing.
+		"12.50": 0, "1234.5": 0, "10": 0, "1.234": 0, "1,234": 0, "0.123": 0,
+		"1,23.4": 0, "1.234,567.8": 0, "7.": 0, "": 0, "$5": 0,
+	} {
+		if got := localeMark(in); got != want {
+			t.Errorf("localeMark(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
 
