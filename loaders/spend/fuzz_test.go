@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sam-attribution/sam/internal/iso4217"
 	"github.com/sam-attribution/sam/loaders"
 )
 
@@ -90,7 +91,7 @@ func FuzzParseSpend(f *testing.F) {
 			if v, _ := new(big.Rat).SetString(cost); v.Sign() < 0 {
 				t.Fatalf("negative cost %q loaded", cost)
 			}
-			if !KnownCurrency(r[5].(string)) {
+			if !iso4217.Active(r[5].(string)) {
 				t.Fatalf("currency %q loaded", r[5])
 			}
 		}
@@ -114,7 +115,7 @@ func FuzzParseFX(f *testing.F) {
 		seen := map[string]bool{}
 		for _, r := range rows {
 			from, to, rate := r[1].(string), r[2].(string), r[3].(string)
-			if from == to || !KnownCurrency(from) || !KnownCurrency(to) {
+			if from == to || !iso4217.Active(from) || !iso4217.Active(to) {
 				t.Fatalf("loaded rate %s->%s", from, to)
 			}
 			if v, ok := new(big.Rat).SetString(rate); !ok || v.Sign() <= 0 || !canonicalDecimal.MatchString(rate) {
@@ -206,5 +207,5 @@ func validSpendRow(date, source, medium, cost, currency string) bool {
 	if !documentedCost.MatchString(strings.TrimSpace(cost)) {
 		return false
 	}
-	return KnownCurrency(strings.ToUpper(strings.TrimSpace(currency)))
+	return iso4217.Active(strings.ToUpper(strings.TrimSpace(currency)))
 }

@@ -16,7 +16,8 @@
 // Channel grouping and currency conversion happen in the SQL models
 // (stg_spend__daily, stg_fx__rates), not here.
 //
-// The package imports loaders, internal/option and warehouse only.
+// The package imports loaders, internal/iso4217, internal/option and
+// warehouse only.
 package spend
 
 import (
@@ -39,6 +40,7 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 
+	"github.com/sam-attribution/sam/internal/iso4217"
 	"github.com/sam-attribution/sam/internal/option"
 	"github.com/sam-attribution/sam/loaders"
 	"github.com/sam-attribution/sam/warehouse"
@@ -934,9 +936,11 @@ func parseDecimal(what, s string, marks decimalMarks) (string, error) {
 	return s, nil
 }
 
+// parseCurrency accepts an active ISO 4217 code in any case: a row in any
+// other currency is a typo or a platform export bug.
 func parseCurrency(what, s string) (string, error) {
 	c := strings.ToUpper(strings.TrimSpace(s))
-	if !KnownCurrency(c) {
+	if !iso4217.Active(c) {
 		return "", fmt.Errorf("unknown currency %s %q (want an ISO 4217 code)", what, s)
 	}
 	return c, nil
