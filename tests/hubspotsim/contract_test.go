@@ -133,3 +133,23 @@ func TestSecondly429(t *testing.T) {
 		t.Errorf("HTTP %d %v", resp.StatusCode, m)
 	}
 }
+
+// SetProperty's value is what the API returns for the property, escaped as
+// JSON escapes it; properties not asked for stay out.
+func TestSetPropertyIsReturned(t *testing.T) {
+	s := hubspotsim.New(hubspotsim.Config{})
+	defer s.Close()
+	s.Seed(3, 0, 0)
+	s.SetProperty("contacts", 2, "company", "Acme\x00 GmbH")
+	_, m := call(t, s, "POST", "/crm/v3/objects/contacts/search", `{"properties":["company"]}`)
+	results, _ := m["results"].([]any)
+	got := map[string]any{}
+	for _, r := range results {
+		o, _ := r.(map[string]any)
+		props, _ := o["properties"].(map[string]any)
+		got[fmt.Sprint(o["id"])] = props["company"]
+	}
+	if got["2"] != "Acme\x00 GmbH" || got["1"] != "Co 1 v1" {
+		t.Errorf("company by id = %q, want contact 2's set value and contact 1's own", got)
+	}
+}

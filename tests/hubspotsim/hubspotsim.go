@@ -192,6 +192,8 @@ type Server struct {
 	rng       *rand.Rand
 	general   []time.Time // receipt times inside the rolling window
 	search    []time.Time
+	// set holds the values SetProperty gave: object type → id → property.
+	set map[string]map[int64]map[string]string
 
 	requests       atomic.Int64
 	dailyUsed      atomic.Int64
@@ -418,6 +420,26 @@ func (s *Server) SetAssociations(fromType string, id int64, toType string, ids [
 	case "calls/contacts":
 		s.calls[id-1].Contacts = ids
 	}
+}
+
+// SetProperty makes record id of objectType ("contacts", "deals",
+// "companies", "meetings" or "calls") return value for property whenever
+// the property is asked for, in place of what the simulator renders; the
+// record keeps its version. It gives a record values the seeded ones never
+// hold, such as a NUL byte.
+func (s *Server) SetProperty(objectType string, id int64, property, value string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.set == nil {
+		s.set = map[string]map[int64]map[string]string{}
+	}
+	if s.set[objectType] == nil {
+		s.set[objectType] = map[int64]map[string]string{}
+	}
+	if s.set[objectType][id] == nil {
+		s.set[objectType][id] = map[string]string{}
+	}
+	s.set[objectType][id][property] = value
 }
 
 // Merge merges two contacts or two deals (objectType "contacts" or
@@ -1029,6 +1051,24 @@ type view struct {
 }
 
 func (s *Server) view(objectType string) (view, bool) {
+	v, ok := s.baseView(objectType)
+	if set := s.set[objectType]; ok && len(set) > 0 {
+		render := v.render
+		v.render = func(i int, props []string) object {
+			o := render(i, props)
+			id, _ := strconv.ParseInt(o.ID, 10, 64)
+			for j, p := range o.Properties {
+				if val, ok := set[id][p.name]; ok {
+					o.Properties[j].value = sp(val)
+				}
+			}
+			return o
+		}
+	}
+	return v, ok
+}
+
+func (s *Server) baseView(objectType string) (view, bool) {
 	switch objectType {
 	case "contacts":
 		return view{len(s.contacts), func(i int) record {

@@ -270,3 +270,26 @@ func TestGetDeleted(t *testing.T) {
 		}
 	}
 }
+
+// SetField's value is what a query returns for the field, escaped as JSON
+// escapes it.
+func TestSetFieldIsReturned(t *testing.T) {
+	s := salesforcesim.New(salesforcesim.Config{})
+	defer s.Close()
+	s.Seed(3, 0, 0)
+	s.SetField("00Q000000000002", "Company", "Acme\x00 GmbH")
+	_, body := get(t, s, "/services/data/v59.0/queryAll?q="+url.QueryEscape(soql))
+	var res struct {
+		Records []struct{ Id, Company string }
+	}
+	if err := json.Unmarshal(body, &res); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, r := range res.Records {
+		got[r.Id] = r.Company
+	}
+	if got["00Q000000000002"] != "Acme\x00 GmbH" || got["00Q000000000001"] != "Co 1 v1" {
+		t.Errorf("Company by Id = %q, want Lead 2's set value and Lead 1's own", got)
+	}
+}

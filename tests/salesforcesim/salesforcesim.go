@@ -421,6 +421,18 @@ func (s *Server) Modify(ids ...string) {
 	}
 }
 
+// SetField sets a field of the record with this id (a relationship field
+// by its path, such as Campaign.Name) to value: a string, bool,
+// json.Number or nil. The record keeps its version. It gives a record
+// values the seeded ones never hold, such as a NUL byte.
+func (s *Server) SetField(id, field string, value any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r := s.byID[id]; r != nil {
+		r.Fields[field] = value
+	}
+}
+
 // Delete soft-deletes the records with these ids (IsDeleted, still visible
 // to queryAll).
 func (s *Server) Delete(ids ...string) {
