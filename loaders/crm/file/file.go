@@ -339,11 +339,12 @@ func (rd *reading) stream(ctx context.Context, stream string, rows rowReader, em
 }
 
 // nulIn rejects a row with a NUL byte in a value (written as such, or
-// \u0000 in JSON): the warehouse cuts text there, changing the value.
+// \u0000 in JSON), as the API sources reject such a record: the warehouse
+// cuts text there, changing the value.
 func nulIn(fields map[string]string) error {
 	for k, v := range fields {
-		if strings.IndexByte(v, 0) >= 0 {
-			return fmt.Errorf("field %s holds a NUL byte, where the warehouse would cut the text", k)
+		if err := record.CheckText(k, v); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -151,6 +151,16 @@ func ParseBool(s string) (bool, error) {
 	return false, fmt.Errorf("not a boolean: %q", s)
 }
 
+// CheckText reports a text value the warehouse cannot keep as it is: one
+// holding a NUL byte, where DuckDB cuts text, so the value would load
+// shortened without a word. name is the field, as the source names it.
+func CheckText(name, s string) error {
+	if strings.IndexByte(s, 0) < 0 {
+		return nil
+	}
+	return fmt.Errorf("field %s holds a NUL byte, where the warehouse would cut the text", name)
+}
+
 // Fields collects the first problem while a source maps a record field by
 // field, so mapping code reads straight through and checks once.
 type Fields struct{ Err error }
@@ -209,13 +219,22 @@ func (f *Fields) Consent(name, s string) string {
 	return ""
 }
 
-// Require records a missing required field.
+// Text checks a text field the record keeps or reads (CheckText) and
+// returns it as it is.
+func (f *Fields) Text(name, s string) string {
+	if f.Err == nil {
+		f.Err = CheckText(name, s)
+	}
+	return s
+}
+
+// Require records a missing required field, and checks it as Text.
 func (f *Fields) Require(name, s string) string {
 	s = strings.TrimSpace(s)
 	if s == "" && f.Err == nil {
 		f.Err = fmt.Errorf("missing %s", name)
 	}
-	return s
+	return f.Text(name, s)
 }
 
 // clientIDRE is the hidden-field GA client id SAM can join to GA4: GA's

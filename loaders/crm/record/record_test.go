@@ -132,3 +132,27 @@ func TestParseTimeSaysAZonelessTimeNeedsItsZone(t *testing.T) {
 		}
 	}
 }
+
+// A NUL byte, where DuckDB cuts text, makes a field a problem that names
+// it; Require checks an id the same way.
+func TestTextWithANULByte(t *testing.T) {
+	if err := CheckText("company", "Acme GmbH"); err != nil {
+		t.Errorf("CheckText without a NUL: %v", err)
+	}
+	var v Fields
+	if got := v.Text("company", "Acme\x00 GmbH"); got != "Acme\x00 GmbH" || v.Err == nil || !strings.Contains(v.Err.Error(), "company") {
+		t.Errorf("Text = %q, err %v; want the value as it is and an error naming company", got, v.Err)
+	}
+	v = Fields{}
+	v.Text("phone", "+1 555")
+	v.Require("id", " 42\x00 ")
+	if v.Err == nil || !strings.Contains(v.Err.Error(), "field id holds a NUL byte") {
+		t.Errorf("Require on an id with a NUL: err %v, want one naming id", v.Err)
+	}
+	v = Fields{}
+	v.Amount("amount", "x")
+	v.Text("company", "\x00")
+	if v.Err == nil || !strings.Contains(v.Err.Error(), "amount") {
+		t.Errorf("err %v, want the first problem (amount)", v.Err)
+	}
+}
