@@ -20,9 +20,9 @@ func (s *Source) mapCompany(o *Object, archived bool, b *record.Batch) (merged [
 	var v record.Fields
 	a := record.Account{
 		ID:        v.Require("id", o.ID),
-		Name:      o.Prop("name"),
-		Domain:    o.Prop("domain"),
-		Industry:  o.Prop("industry"),
+		Name:      v.Text("name", o.Prop("name")),
+		Domain:    v.Text("domain", o.Prop("domain")),
+		Industry:  v.Text("industry", o.Prop("industry")),
 		CreatedAt: v.Time("createdate", firstNonEmpty(o.Prop("createdate"), o.CreatedAt)),
 		UpdatedAt: v.Time("hs_lastmodifieddate", firstNonEmpty(o.Prop("hs_lastmodifieddate"), o.UpdatedAt)),
 		IsDeleted: archived || o.Archived,

@@ -549,29 +549,29 @@ func (s *Source) mapContact(o *Object, archived bool, b *record.Batch) {
 		RecordType:           "contact",
 		CreatedAt:            v.Time("createdate", firstNonEmpty(o.Prop("createdate"), o.CreatedAt)),
 		UpdatedAt:            v.Time("lastmodifieddate", firstNonEmpty(o.Prop("lastmodifieddate"), o.UpdatedAt)),
-		Email:                o.Prop("email"),
-		Phone:                o.Prop("phone"),
-		FirstName:            o.Prop("firstname"),
-		LastName:             o.Prop("lastname"),
-		Company:              o.Prop("company"),
-		GAClientID:           strings.TrimSpace(o.Prop(s.o.ClientIDProperty)),
-		Gclid:                strings.TrimSpace(o.Prop(s.o.GclidProperty)),
-		UserID:               strings.TrimSpace(o.Prop(s.userIDProp)),
-		LifecycleStage:       lifecycle(o.Prop("lifecyclestage"), o.Prop("hs_lead_status")),
+		Email:                v.Text("email", o.Prop("email")),
+		Phone:                v.Text("phone", o.Prop("phone")),
+		FirstName:            v.Text("firstname", o.Prop("firstname")),
+		LastName:             v.Text("lastname", o.Prop("lastname")),
+		Company:              v.Text("company", o.Prop("company")),
+		GAClientID:           strings.TrimSpace(v.Text(s.o.ClientIDProperty, o.Prop(s.o.ClientIDProperty))),
+		Gclid:                strings.TrimSpace(v.Text(s.o.GclidProperty, o.Prop(s.o.GclidProperty))),
+		UserID:               strings.TrimSpace(v.Text(s.userIDProp, o.Prop(s.userIDProp))),
+		LifecycleStage:       lifecycle(v.Text("lifecyclestage", o.Prop("lifecyclestage")), v.Text("hs_lead_status", o.Prop("hs_lead_status"))),
 		MQLAt:                v.Time("hs_lifecyclestage_marketingqualifiedlead_date", o.Prop("hs_lifecyclestage_marketingqualifiedlead_date")),
 		SQLAt:                v.Time("hs_lifecyclestage_salesqualifiedlead_date", o.Prop("hs_lifecyclestage_salesqualifiedlead_date")),
 		OpportunityAt:        v.Time("hs_lifecyclestage_opportunity_date", o.Prop("hs_lifecyclestage_opportunity_date")),
 		WonAt:                v.Time("hs_lifecyclestage_customer_date", o.Prop("hs_lifecyclestage_customer_date")),
-		AnalyticsSource:      o.Prop("hs_analytics_source"),
-		AnalyticsSourceData1: o.Prop("hs_analytics_source_data_1"),
-		AnalyticsSourceData2: o.Prop("hs_analytics_source_data_2"),
+		AnalyticsSource:      v.Text("hs_analytics_source", o.Prop("hs_analytics_source")),
+		AnalyticsSourceData1: v.Text("hs_analytics_source_data_1", o.Prop("hs_analytics_source_data_1")),
+		AnalyticsSourceData2: v.Text("hs_analytics_source_data_2", o.Prop("hs_analytics_source_data_2")),
 		IsDeleted:            archived || o.Archived,
 	}
 	if p := s.o.MetaLeadIDProperty; p != "" {
-		l.MetaLeadID = strings.TrimSpace(o.Prop(p))
+		l.MetaLeadID = strings.TrimSpace(v.Text(p, o.Prop(p)))
 	}
 	if p := s.o.LiFatIDProperty; p != "" {
-		l.LiFatID = strings.TrimSpace(o.Prop(p))
+		l.LiFatID = strings.TrimSpace(v.Text(p, o.Prop(p)))
 	}
 	if p := s.o.AdConsentProperty; p != "" {
 		l.AdConsent = v.Consent(p, o.Prop(p))
@@ -628,8 +628,8 @@ func (s *Source) mapDeal(o *Object, archived bool, b *record.Batch) (merged []st
 		ID:        v.Require("id", o.ID),
 		CreatedAt: v.Time("createdate", firstNonEmpty(o.Prop("createdate"), o.CreatedAt)),
 		UpdatedAt: v.Time("hs_lastmodifieddate", firstNonEmpty(o.Prop("hs_lastmodifieddate"), o.UpdatedAt)),
-		Stage:     o.Prop("dealstage"),
-		Pipeline:  o.Prop("pipeline"),
+		Stage:     v.Text("dealstage", o.Prop("dealstage")),
+		Pipeline:  v.Text("pipeline", o.Prop("pipeline")),
 		Amount:    v.Amount("amount", o.Prop("amount")),
 		Currency:  v.Currency("deal_currency_code", o.Prop("deal_currency_code")),
 		IsWon:     won,

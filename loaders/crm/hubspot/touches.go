@@ -48,7 +48,7 @@ func (s *Source) mapEngagement(objectType string, o *Object, archived bool, b *r
 		ID:        e.touchType + ":" + id,
 		Type:      e.touchType,
 		TouchedAt: v.Time("hs_timestamp", firstNonEmpty(o.Prop("hs_timestamp"), o.Prop(e.start))),
-		Status:    o.Prop(e.status),
+		Status:    v.Text(e.status, o.Prop(e.status)),
 		IsDeleted: archived || o.Archived,
 	}
 	updated := v.Time("hs_lastmodifieddate", firstNonEmpty(o.Prop("hs_lastmodifieddate"), o.UpdatedAt))
