@@ -22,9 +22,9 @@ const accountIDField = "AccountId"
 func (s *Source) mapAccount(r map[string]any, id string, base record.Account, v *record.Fields, b *record.Batch) {
 	a := base
 	a.ID = id
-	a.Name = strings.TrimSpace(str(r, "Name"))
-	a.Domain = strings.TrimSpace(str(r, "Website"))
-	a.Industry = strings.TrimSpace(str(r, "Industry"))
+	a.Name = strings.TrimSpace(v.Text("Name", str(r, "Name")))
+	a.Domain = strings.TrimSpace(v.Text("Website", str(r, "Website")))
+	a.Industry = strings.TrimSpace(v.Text("Industry", str(r, "Industry")))
 	a.UpdatedAt = v.Time("LastModifiedDate", str(r, "LastModifiedDate"))
 	if v.Err != nil {
 		s.reject(b, "Account", r, v.Err)
@@ -35,7 +35,8 @@ func (s *Source) mapAccount(r map[string]any, id string, base record.Account, v 
 
 // accountLink records the account a Contact (objectType record.LinkLead) or
 // Opportunity (record.LinkDeal) names; callers add it only beside a record
-// that loaded, so a rejected record links nothing.
+// that loaded, so a rejected record links nothing, and check the field with
+// the record's others.
 func accountLink(b *record.Batch, r map[string]any, objectType, id string, deleted bool, modified time.Time) {
 	b.AccountLinks = append(b.AccountLinks, record.FieldLink(objectType, id, strings.TrimSpace(str(r, accountIDField)), deleted, modified))
 }

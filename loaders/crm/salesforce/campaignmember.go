@@ -33,7 +33,7 @@ func related(r map[string]any, path string) string {
 func (s *Source) mapCampaignMember(r map[string]any, id string, base record.Touch, v *record.Fields, b *record.Batch) {
 	t := base
 	t.ID = id
-	t.LeadID = str(r, "LeadId")
+	t.LeadID = v.Text("LeadId", str(r, "LeadId"))
 	if t.LeadID == "" {
 		t.LeadID = v.Require("LeadId or ContactId", str(r, "ContactId"))
 	}
@@ -41,9 +41,9 @@ func (s *Source) mapCampaignMember(r map[string]any, id string, base record.Touc
 	if v.Bool("HasResponded", str(r, "HasResponded")) {
 		t.TouchedAt = v.Time("FirstRespondedDate", str(r, "FirstRespondedDate"))
 	}
-	t.Type = record.CampaignTouchType(related(r, "Campaign.Type"))
-	t.Campaign = related(r, "Campaign.Name")
-	t.Status = str(r, "Status")
+	t.Type = record.CampaignTouchType(v.Text("Campaign.Type", related(r, "Campaign.Type")))
+	t.Campaign = v.Text("Campaign.Name", related(r, "Campaign.Name"))
+	t.Status = v.Text("Status", str(r, "Status"))
 	if v.Err != nil {
 		s.reject(b, "CampaignMember", r, v.Err)
 		return

@@ -591,25 +591,33 @@ func (s *Source) mapRecord(object string, r map[string]any, b *record.Batch) {
 	case "Lead", "Contact":
 		l := record.Lead{
 			ID: id, RecordType: strings.ToLower(object), CreatedAt: created,
-			UpdatedAt: v.Time("LastModifiedDate", str(r, "LastModifiedDate")),
-			Email:     str(r, "Email"), Phone: str(r, "Phone"), FirstName: str(r, "FirstName"), LastName: str(r, "LastName"),
-			Company: str(r, "Company"), AnalyticsSource: str(r, "LeadSource"), LifecycleStage: "lead",
-			IsDeleted: deleted, ModifiedAt: modified,
+			UpdatedAt:       v.Time("LastModifiedDate", str(r, "LastModifiedDate")),
+			Email:           v.Text("Email", str(r, "Email")),
+			Phone:           v.Text("Phone", str(r, "Phone")),
+			FirstName:       v.Text("FirstName", str(r, "FirstName")),
+			LastName:        v.Text("LastName", str(r, "LastName")),
+			Company:         v.Text("Company", str(r, "Company")),
+			AnalyticsSource: v.Text("LeadSource", str(r, "LeadSource")),
+			LifecycleStage:  "lead",
+			IsDeleted:       deleted, ModifiedAt: modified,
 		}
-		if s.o.ClientIDField != "" {
-			l.GAClientID = strings.TrimSpace(str(r, s.o.ClientIDField))
+		if f := s.o.ClientIDField; f != "" {
+			l.GAClientID = strings.TrimSpace(v.Text(f, str(r, f)))
 		}
-		if s.o.GclidField != "" {
-			l.Gclid = strings.TrimSpace(str(r, s.o.GclidField))
+		if f := s.o.GclidField; f != "" {
+			l.Gclid = strings.TrimSpace(v.Text(f, str(r, f)))
 		}
-		if s.o.UserIDField != "" {
-			l.UserID = strings.TrimSpace(str(r, s.o.UserIDField))
+		if f := s.o.UserIDField; f != "" {
+			l.UserID = strings.TrimSpace(v.Text(f, str(r, f)))
 		}
 		if f := s.o.MetaLeadIDField; f != "" {
-			l.MetaLeadID = strings.TrimSpace(str(r, f))
+			l.MetaLeadID = strings.TrimSpace(v.Text(f, str(r, f)))
 		}
 		if f := s.o.LiFatIDField; f != "" {
-			l.LiFatID = strings.TrimSpace(str(r, f))
+			l.LiFatID = strings.TrimSpace(v.Text(f, str(r, f)))
+		}
+		if object == "Contact" {
+			v.Text(accountIDField, str(r, accountIDField)) // accountLink writes it
 		}
 		if f := s.o.AdConsentField; f != "" {
 			l.AdConsent = v.Consent(f, str(r, f))
@@ -617,9 +625,9 @@ func (s *Source) mapRecord(object string, r map[string]any, b *record.Batch) {
 		if object == "Lead" {
 			converted := v.Bool("IsConverted", str(r, "IsConverted"))
 			convertedAt := v.Time("ConvertedDate", str(r, "ConvertedDate"))
-			l.ConvertedContactID = str(r, "ConvertedContactId")
-			l.ConvertedDealID = str(r, "ConvertedOpportunityId")
-			status := str(r, "Status")
+			l.ConvertedContactID = v.Text("ConvertedContactId", str(r, "ConvertedContactId"))
+			l.ConvertedDealID = v.Text("ConvertedOpportunityId", str(r, "ConvertedOpportunityId"))
+			status := v.Text("Status", str(r, "Status"))
 			switch {
 			case converted && l.ConvertedDealID != "":
 				// The opportunity stage is the opportunity's own creation,
@@ -652,11 +660,12 @@ func (s *Source) mapRecord(object string, r map[string]any, b *record.Batch) {
 		}
 		d := record.Deal{
 			ID: id, CreatedAt: created, UpdatedAt: v.Time("LastModifiedDate", str(r, "LastModifiedDate")),
-			Stage: str(r, "StageName"), Amount: v.Amount("Amount", str(r, "Amount")),
+			Stage: v.Text("StageName", str(r, "StageName")), Amount: v.Amount("Amount", str(r, "Amount")),
 			Currency: v.Currency(s.o.CurrencyField, currency), IsWon: won, IsLost: closed && !won,
 			IsDeleted: deleted, ModifiedAt: modified,
 		}
 		closeDate := v.Time("CloseDate", str(r, "CloseDate"))
+		v.Text(accountIDField, str(r, accountIDField)) // accountLink writes it
 		if closed {
 			d.ClosedAt = closeDate
 		}
@@ -669,7 +678,7 @@ func (s *Source) mapRecord(object string, r map[string]any, b *record.Batch) {
 	case "OpportunityContactRole":
 		dc := record.DealContact{
 			ID: id, DealID: v.Require("OpportunityId", str(r, "OpportunityId")), LeadID: v.Require("ContactId", str(r, "ContactId")),
-			Role: str(r, "Role"), IsPrimary: v.Bool("IsPrimary", str(r, "IsPrimary")), IsDeleted: deleted, ModifiedAt: modified,
+			Role: v.Text("Role", str(r, "Role")), IsPrimary: v.Bool("IsPrimary", str(r, "IsPrimary")), IsDeleted: deleted, ModifiedAt: modified,
 		}
 		if v.Err != nil {
 			s.reject(b, object, r, v.Err)
@@ -677,7 +686,7 @@ func (s *Source) mapRecord(object string, r map[string]any, b *record.Batch) {
 		}
 		b.DealContacts = append(b.DealContacts, dc)
 	case "OpportunityHistory":
-		raw := str(r, "StageName")
+		raw := v.Text("StageName", str(r, "StageName"))
 		sc := record.StageChange{
 			ID: id, ObjectType: "deal", RecordID: v.Require("OpportunityId", str(r, "OpportunityId")),
 			Stage: dealStage(raw), StageRaw: raw, EnteredAt: created, IsDeleted: deleted, ModifiedAt: modified,
