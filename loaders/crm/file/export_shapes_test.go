@@ -279,3 +279,20 @@ func TestALineHoldingANULIsAReject(t *testing.T) {
 		}
 	}
 }
+
+// A line with a NUL in two columns named one of them at random (the row's
+// fields are a map), so the same file gave load_rejects a different reason
+// from one load to the next. It names the first by name.
+func TestANULRejectNamesTheSameColumnEveryTime(t *testing.T) {
+	for i := range 20 {
+		d := t.TempDir()
+		write(t, d, "leads.csv", "lead_id,created_at,company,gclid,lifecycle_stage\nL1,2024-03-01T10:00:00Z,Acme\x00,Cj0\x00,le\x00ad\n")
+		r := newRun(t, d, 100)
+		mustSync(t, r)
+		for _, reason := range rejects(r.wh) {
+			if !strings.Contains(reason, "field company ") {
+				t.Fatalf("load %d: reason %q, want the first column by name with a NUL, company", i, reason)
+			}
+		}
+	}
+}

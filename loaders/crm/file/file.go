@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -340,11 +341,17 @@ func (rd *reading) stream(ctx context.Context, stream string, rows rowReader, em
 
 // nulIn rejects a row with a NUL byte in a value (written as such, or
 // \u0000 in JSON), as the API sources reject such a record: the warehouse
-// cuts text there, changing the value.
+// cuts text there, changing the value. A row with several names the first
+// by name, so it gives the same reason every load; rows without one, nearly
+// all, are not sorted.
 func nulIn(fields map[string]string) error {
-	for k, v := range fields {
-		if err := record.CheckText(k, v); err != nil {
-			return err
+	for _, v := range fields {
+		if record.CheckText("", v) != nil {
+			for _, k := range slices.Sorted(maps.Keys(fields)) {
+				if err := record.CheckText(k, fields[k]); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	return nil
