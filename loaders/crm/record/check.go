@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sam-attribution/sam/internal/iso4217"
 )
 
 // timeLayouts are the timestamp spellings CRM APIs and exports use:
@@ -266,26 +268,7 @@ func ValidStage(s string) bool {
 	return false
 }
 
-// iso4217 lists the active ISO 4217 alphabetic codes (funds and precious
-// metals included; XTS "testing" and XXX "no currency" excluded since
-// neither prices a deal).
-const iso4217 = `AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BOV
-BRL BSD BTN BWP BYN BZD CAD CDF CHE CHF CHW CLF CLP CNY COP COU CRC CUC CUP CVE CZK DJF DKK DOP
-DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR
-ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK
-MNT MOP MRU MUR MVR MWK MXN MXV MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG
-QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SLL SOS SRD SSP STN SVC SYP SZL THB TJS TMT
-TND TOP TRY TTD TWD TZS UAH UGX USD USN UYI UYU UYW UZS VED VES VND VUV WST XAF XAG XAU XBA XBB
-XBC XBD XCD XCG XDR XOF XPD XPF XPT XSU XUA YER ZAR ZMW ZWG ZWL`
-
-// currencies is iso4217 as a set; built once and never written again.
-var currencies = func() map[string]bool {
-	m := map[string]bool{}
-	for _, c := range strings.Fields(iso4217) {
-		m[c] = true
-	}
-	return m
-}()
-
-// ValidCurrency reports whether code is an ISO 4217 code in capitals.
-func ValidCurrency(code string) bool { return currencies[code] }
+// ValidCurrency reports whether code is an active ISO 4217 code in
+// capitals, by the list every loader shares: funds and precious metals
+// price no deal, and no rates file converts them.
+func ValidCurrency(code string) bool { return iso4217.Active(code) }

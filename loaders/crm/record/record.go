@@ -3,7 +3,8 @@
 // schemas they are written to, and the field checks that decide whether a
 // source record is loaded or rejected. It is the vocabulary shared by
 // loaders/crm and its source subpackages (hubspot, salesforce, file), so it
-// imports only loaders and warehouse.
+// imports only loaders, warehouse and internal/iso4217 (the currency codes
+// every loader shares).
 package record
 
 import (
