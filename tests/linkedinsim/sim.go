@@ -28,6 +28,8 @@
 //     Cloud LinkedIn connector). DefaultLimit uses that figure. Throttling
 //     answers 429; LinkedIn documents no Retry-After, so none is sent
 //     except for an injected 429.
+//   - Tokens: the refresh-token exchange at /oauth/v2/accessToken, and
+//     401 for an access token that has ended (token.go has the contract).
 //   - Dedup window: not found in LinkedIn's material. A finite window is the
 //     stricter assumption: DedupWindow, 48 hours by default, configurable.
 //
@@ -87,6 +89,12 @@ type Server struct {
 	*simcore.Core
 	// DedupWindow is how long an eventId deduplicates per conversion rule.
 	DedupWindow time.Duration
+	// AccessTokenTTL is the expires_in of the access tokens the token
+	// endpoint issues; DefaultAccessTokenTTL from New. Set it before the
+	// simulator serves.
+	AccessTokenTTL time.Duration
+
+	tokens tokens
 }
 
 // New returns a simulator with DefaultLimit. When path is not empty, records
@@ -96,7 +104,7 @@ func New(path string) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("linkedinsim: %w", err)
 	}
-	return &Server{Core: c, DedupWindow: 48 * time.Hour}, nil
+	return &Server{Core: c, DedupWindow: 48 * time.Hour, AccessTokenTTL: DefaultAccessTokenTTL, tokens: newTokens()}, nil
 }
 
 // Start listens on addr and serves until ctx ends or Close is called,
@@ -113,13 +121,17 @@ func Start(ctx context.Context, addr, path string) (*Server, error) {
 	return s, nil
 }
 
-// Handler serves /rest/conversionEvents and GET /sim/stats.
+// Handler serves /rest/conversionEvents, the token endpoint
+// /oauth/v2/accessToken and GET /sim/stats.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	v := simcore.Vendor{Process: s.process, Throttle: s.throttle, ServerError: s.serverError}
 	mux.HandleFunc("POST /rest/conversionEvents", func(w http.ResponseWriter, r *http.Request) {
 		if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); !ok || strings.TrimSpace(tok) == "" {
 			simcore.WriteJSON(w, http.StatusUnauthorized, liError(401, 65600, "INVALID_ACCESS_TOKEN", "Invalid access token"))
+			return
+		}
+		if !s.checkAccess(w, strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")) {
 			return
 		}
 		if !versionRE.MatchString(r.Header.Get("LinkedIn-Version")) {
@@ -132,6 +144,7 @@ func (s *Server) Handler() http.Handler {
 		}
 		s.Serve(w, r, v)
 	})
+	mux.HandleFunc("POST "+tokenPath, s.serveToken)
 	mux.HandleFunc("GET /sim/stats", s.ServeStats)
 	return mux
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -249,5 +250,134 @@ func TestLongEventIDIsRejected(t *testing.T) {
 	}
 	if st := s.Stats(); st.Effects != 1 {
 		t.Errorf("stats = %+v", st)
+	}
+}
+
+// exchange posts a refresh-token grant to the token endpoint as form.
+func exchange(t *testing.T, srv *httptest.Server, form url.Values) reply {
+	t.Helper()
+	resp, err := srv.Client().PostForm(srv.URL+"/oauth/v2/accessToken", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	r := reply{Status: resp.StatusCode, Header: resp.Header}
+	json.NewDecoder(resp.Body).Decode(&r.Body)
+	return r
+}
+
+func grant(refresh string) url.Values {
+	return url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}, "client_id": {"app"}, "client_secret": {"app-secret"}}
+}
+
+// The token endpoint answers a refresh-token grant with a new access token
+// and the refresh token's remaining life, which refreshing does not extend.
+func TestRefreshTokenExchange(t *testing.T) {
+	s, srv := newSim(t)
+	s.AddClient("app", "app-secret")
+	rt := s.IssueRefreshToken("app", 365*24*time.Hour)
+	r := exchange(t, srv, grant(rt))
+	if r.Status != 200 || r.Body["access_token"] == "" || r.Body["expires_in"] != float64(60*24*3600) ||
+		r.Body["refresh_token"] != rt || r.Body["refresh_token_expires_in"] != float64(365*24*3600) {
+		t.Fatalf("exchange = %+v", r)
+	}
+	tok := r.Body["access_token"].(string)
+	req, _ := http.NewRequest("POST", srv.URL+"/rest/conversionEvents", strings.NewReader(one("k", fixed.Add(-time.Hour))))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("LinkedIn-Version", "202601")
+	req.Header.Set("X-Restli-Protocol-Version", "2.0.0")
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 201 {
+		t.Errorf("with the issued token: %d", resp.StatusCode)
+	}
+	if s.Exchanges() != 1 {
+		t.Errorf("exchanges = %d", s.Exchanges())
+	}
+	s.SetClock(func() time.Time { return fixed.Add(59 * 24 * time.Hour) })
+	if r := exchange(t, srv, grant(rt)); r.Status != 200 || r.Body["refresh_token_expires_in"] != float64(306*24*3600) {
+		t.Errorf("on day 59: %+v", r)
+	}
+}
+
+func TestRefreshTokenExchangeRefusals(t *testing.T) {
+	s, srv := newSim(t)
+	s.AddClient("app", "app-secret")
+	rt := s.IssueRefreshToken("app", 24*time.Hour)
+	wrongSecret := grant(rt)
+	wrongSecret.Set("client_secret", "other")
+	noGrant := grant(rt)
+	noGrant.Del("grant_type")
+	for name, tc := range map[string]struct {
+		form   url.Values
+		status int
+		err    string
+	}{
+		"unknown refresh token": {grant("never-issued"), 400, "invalid_grant"},
+		"wrong client secret":   {wrongSecret, 401, "invalid_client"},
+		"no grant type":         {noGrant, 400, "invalid_request"},
+	} {
+		if r := exchange(t, srv, tc.form); r.Status != tc.status || r.Body["error"] != tc.err || r.Body["error_description"] == "" || r.Body["access_token"] != nil {
+			t.Errorf("%s: %+v", name, r)
+		}
+	}
+	s.SetClock(func() time.Time { return fixed.Add(25 * time.Hour) })
+	if r := exchange(t, srv, grant(rt)); r.Status != 400 || r.Body["error"] != "invalid_grant" {
+		t.Errorf("expired refresh token: %+v", r)
+	}
+	// The grant travels as a form, never as JSON or a query string.
+	resp, err := srv.Client().Post(srv.URL+"/oauth/v2/accessToken", "application/json", strings.NewReader(`{"grant_type":"refresh_token"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 400 {
+		t.Errorf("JSON body: %d", resp.StatusCode)
+	}
+	if s.Exchanges() != 0 {
+		t.Errorf("exchanges = %d", s.Exchanges())
+	}
+}
+
+// An expired access token is refused whole with 401, as is one the
+// simulator never saw issued once tokens are expired.
+func TestExpiredAccessTokenIsRefused(t *testing.T) {
+	s, srv := newSim(t)
+	s.AddClient("app", "app-secret")
+	tok := exchange(t, srv, grant(s.IssueRefreshToken("app", 365*24*time.Hour))).Body["access_token"].(string)
+	call := func(token string) reply {
+		req, _ := http.NewRequest("POST", srv.URL+"/rest/conversionEvents", strings.NewReader(one("k", fixed.Add(-time.Hour))))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("LinkedIn-Version", "202601")
+		req.Header.Set("X-Restli-Protocol-Version", "2.0.0")
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		r := reply{Status: resp.StatusCode}
+		json.NewDecoder(resp.Body).Decode(&r.Body)
+		return r
+	}
+	if r := call("tok"); r.Status != 201 {
+		t.Fatalf("static token: %+v", r)
+	}
+	s.ExpireAccessTokens()
+	for _, token := range []string{tok, "tok"} {
+		if r := call(token); r.Status != 401 || r.Body["status"] != 401.0 {
+			t.Errorf("expired %s: %+v", token, r)
+		}
+	}
+	if k := s.Key("urn:lla:llaPartnerConversion:104012/k"); k != (KeyStats{Received: 1, Effective: 1}) {
+		t.Errorf("a refused request took effect: %+v", k)
+	}
+	// The clock ends an access token too.
+	tok = exchange(t, srv, grant(s.IssueRefreshToken("app", 365*24*time.Hour))).Body["access_token"].(string)
+	s.SetClock(func() time.Time { return fixed.Add(61 * 24 * time.Hour) })
+	if r := call(tok); r.Status != 401 {
+		t.Errorf("after 61 days: %+v", r)
 	}
 }
