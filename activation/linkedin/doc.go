@@ -61,6 +61,23 @@
 // Error details carry LinkedIn's status and code, and its message with
 // anything that looks like an identifier removed; never the token.
 //
+// # Authentication
+//
+// With Options.AccessToken every request carries that token; LinkedIn's
+// access tokens last 60 days, and then every request is refused with 401.
+// With ClientID, ClientSecret and RefreshToken instead (LinkedIn's
+// programmatic refresh tokens, which approved Marketing Developer Platform
+// partners get; they last 365 days from the member's authorisation, and
+// refreshing does not extend them), the destination exchanges the refresh
+// token at TokenURL at the start of its first send, again within 5 minutes
+// of the access token's expires_in, and once when a request is answered
+// 401, after which it sends that request again: a 401 refuses a request
+// whole. token.go gives the exchange's contract and its sources. A refresh
+// token with under 30 days left is logged as a warning on each exchange. A
+// refresh token LinkedIn refuses (invalid_grant) fails every event of the
+// run without asking again, with a message naming the setting to renew
+// (FieldNames); a network error or 5xx is retried under Options.Retry.
+//
 // # Dedup, retries and outcomes
 //
 // LinkedIn deduplicates events of a conversion rule on eventId (its
@@ -80,7 +97,8 @@
 //	                                         attempt may have arrived: unknown
 //	5xx, reset or timeout after sending,
 //	an unreadable 200, after the retries     unknown
-//	401, 403, other whole-request 4xx;
+//	401 (after one new token, if it renews),
+//	403, other whole-request 4xx;
 //	not sent at all (no connection, the
 //	context ended before the request)        failed: sent again next run
 //

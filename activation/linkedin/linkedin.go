@@ -19,6 +19,7 @@ type Destination struct {
 	opts    Options
 	urns    map[string]string // stage → conversion URN
 	limiter *rate.Limiter
+	tokens  *tokens
 }
 
 var _ activation.Destination = (*Destination)(nil)
@@ -38,6 +39,7 @@ func New(opts Options) (*Destination, error) {
 		d.urns[s], _ = conversionURN(id)
 	}
 	d.limiter = rate.NewLimiter(rate.Limit(opts.RequestsPerSecond), opts.Burst)
+	d.tokens = newTokens(opts)
 	return d, nil
 }
 

@@ -80,6 +80,16 @@ type harness struct {
 // and a destination pointed at it; mod adjusts the options.
 func newHarness(t testing.TB, mod func(*Options)) *harness {
 	t.Helper()
+	return newSimHarness(t, func(_ *harness, o *Options) {
+		if mod != nil {
+			mod(o)
+		}
+	})
+}
+
+// newSimHarness is newHarness for options that need the simulator.
+func newSimHarness(t testing.TB, mod func(*harness, *Options)) *harness {
+	t.Helper()
 	sim, err := linkedinsim.New("")
 	if err != nil {
 		t.Fatal(err)
@@ -106,9 +116,7 @@ func newHarness(t testing.TB, mod func(*Options)) *harness {
 				return ctx.Err()
 			}},
 	}
-	if mod != nil {
-		mod(&opts)
-	}
+	mod(h, &opts)
 	h.d, err = New(opts)
 	if err != nil {
 		t.Fatal(err)

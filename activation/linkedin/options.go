@@ -3,6 +3,7 @@ package linkedin
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -19,6 +20,8 @@ import (
 const (
 	// DefaultBaseURL is the root of LinkedIn's versioned REST API.
 	DefaultBaseURL = "https://api.linkedin.com/rest"
+	// DefaultTokenURL is LinkedIn's OAuth 2.0 token endpoint.
+	DefaultTokenURL = "https://www.linkedin.com/oauth/v2/accessToken"
 	// DefaultVersion is the LinkedIn-Version header (YYYYMM).
 	DefaultVersion = "202601"
 	// MaxBatchLimit is the BATCH_CREATE element limit.
@@ -46,8 +49,20 @@ func Stages() []string { return slices.Clone(stages[:]) }
 // Validate.
 type Options struct {
 	// AccessToken is the OAuth 2.0 bearer token of a member with the
-	// rw_conversions scope on the ad account owning the rules.
+	// rw_conversions scope on the ad account owning the rules. It lasts 60
+	// days; a scheduled deployment sets the refresh settings instead.
 	AccessToken string
+	// ClientID, ClientSecret and RefreshToken, set together instead of
+	// AccessToken, make the destination get its access tokens itself
+	// (LinkedIn's programmatic refresh tokens, for approved Marketing
+	// Developer Platform partners; doc.go has the contract): at its first
+	// send, when the token nears its end, and once after a 401.
+	ClientID     string
+	ClientSecret string
+	RefreshToken string
+	// TokenURL is where RefreshToken is exchanged; DefaultTokenURL when
+	// empty. Tests point it at tests/linkedinsim.
+	TokenURL string
 	// Conversions maps a stage (see Stages) to the id of its conversion
 	// rule: the digits, or the whole urn:lla:llaPartnerConversion URN.
 	Conversions map[string]string
@@ -90,9 +105,16 @@ type Options struct {
 	// HTTPClient sends the requests; http.DefaultClient when nil. Its own
 	// Timeout, if any, applies on top of Timeout.
 	HTTPClient *http.Client
-	// Now is the clock for event ages in Send and Retry-After dates;
-	// time.Now when nil.
+	// Now is the clock for event ages in Send, Retry-After dates and
+	// token lifetimes; time.Now when nil.
 	Now func() time.Time
+	// Logger receives the destination's own warnings (a refresh token near
+	// its end, a token exchange refused); nil discards them.
+	Logger *slog.Logger
+	// FieldNames are the caller's names for these fields (jobs: the SAM_
+	// variables), used in the messages an operator must act on; a field
+	// not in it goes by its name here.
+	FieldNames map[string]string
 }
 
 var (
@@ -106,20 +128,56 @@ const urnPrefix = "urn:lla:llaPartnerConversion:"
 // configuration would give is present: the CLI records an unconfigured
 // destination as disabled and calls Validate on a configured one. The base
 // URL and the version count too: set alone, they left the destination off
-// without a word.
+// without a word. So do the refresh settings, so that one set alone stops
+// the CLI naming its partners.
 func (o Options) Configured() bool {
-	return o.AccessToken != "" || len(o.Conversions) > 0 || o.BaseURL != "" || o.Version != ""
+	return o.AccessToken != "" || len(o.Conversions) > 0 || o.BaseURL != "" || o.Version != "" ||
+		o.refreshFlow() || o.TokenURL != ""
+}
+
+// refreshFlow reports whether any of the refresh settings is given.
+func (o Options) refreshFlow() bool {
+	return o.ClientID != "" || o.ClientSecret != "" || o.RefreshToken != ""
+}
+
+// credentialErrors checks that exactly one way to authenticate is given.
+// A message names only the fields at fault, so that the caller names only
+// the settings to fix.
+func (o Options) credentialErrors() []error {
+	var errs []error
+	switch {
+	case o.AccessToken != "" && o.refreshFlow():
+		errs = append(errs, errors.New("AccessToken and the refresh settings (ClientID, ClientSecret, RefreshToken) are two ways to authenticate: set one"))
+	case o.AccessToken == "" && !o.refreshFlow():
+		errs = append(errs, errors.New("AccessToken is required, or ClientID, ClientSecret and RefreshToken together"))
+	case o.refreshFlow():
+		for _, f := range []struct{ name, value string }{{"ClientID", o.ClientID}, {"ClientSecret", o.ClientSecret}, {"RefreshToken", o.RefreshToken}} {
+			if strings.TrimSpace(f.value) == "" {
+				errs = append(errs, fmt.Errorf("%s is required: the refresh flow takes three settings together", f.name))
+			}
+		}
+	}
+	for _, f := range []struct{ name, value string }{{"AccessToken", o.AccessToken}, {"ClientID", o.ClientID}, {"ClientSecret", o.ClientSecret}, {"RefreshToken", o.RefreshToken}} {
+		if strings.TrimSpace(f.value) != "" && strings.ContainsAny(f.value, " \t\r\n") {
+			errs = append(errs, fmt.Errorf("%s contains whitespace", f.name))
+		}
+	}
+	if o.TokenURL != "" {
+		u, err := url.Parse(o.TokenURL)
+		switch {
+		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+			errs = append(errs, errors.New("TokenURL must be an absolute http(s) URL"))
+		case !o.refreshFlow():
+			errs = append(errs, errors.New("TokenURL is set, but only the refresh flow uses it"))
+		}
+	}
+	return errs
 }
 
 // Validate reports every missing or malformed setting, named as in
 // Options.
 func (o Options) Validate() error {
-	var errs []error
-	if strings.TrimSpace(o.AccessToken) == "" {
-		errs = append(errs, errors.New("AccessToken is required"))
-	} else if strings.ContainsAny(o.AccessToken, " \t\r\n") {
-		errs = append(errs, errors.New("AccessToken contains whitespace"))
-	}
+	errs := o.credentialErrors()
 	if len(o.Conversions) == 0 {
 		errs = append(errs, fmt.Errorf("Conversions needs a conversion rule id for at least one of the stages %s", strings.Join(stages[:], ", ")))
 	}
@@ -221,6 +279,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.TokenURL == "" {
+		o.TokenURL = DefaultTokenURL
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	return o
 }

@@ -61,12 +61,34 @@ func (d *Destination) Send(ctx context.Context, batch []activation.Event) []acti
 
 	maybe := make([]bool, len(batch)) // an attempt may have delivered the event
 	last := make([]string, len(batch))
+	tok, err := d.tokens.token(ctx)
+	if err != nil {
+		for _, i := range pending {
+			out[i] = activation.Outcome{Status: activation.StatusFailed, Detail: "not sent: no access token: " + err.Error()}
+		}
+		return out
+	}
 	attempts := 0
+	renewed := false
 	p := d.opts.Retry
 	p.Retryable = retryable
-	err := retry.Do(ctx, p, func(ctx context.Context) error {
+	err = retry.Do(ctx, p, func(ctx context.Context) error {
 		attempts++
-		a := d.attempt(ctx, pick(els, pending))
+		a := d.attempt(ctx, tok, pick(els, pending))
+		// A 401 refuses the request whole, before anything of it is
+		// processed (settle), so it is sent again once with a new token.
+		if a.status == http.StatusUnauthorized && d.tokens.renews() && !renewed {
+			renewed = true
+			fresh, err := d.tokens.renew(ctx, tok)
+			if err != nil {
+				for _, i := range pending {
+					last[i] = "refused: " + describe("HTTP", a.status, &a.body) + "; no new access token: " + err.Error()
+				}
+				return &attemptErr{msg: err.Error()}
+			}
+			tok = fresh
+			a = d.attempt(ctx, tok, pick(els, pending))
+		}
 		var err error
 		pending, err = d.settle(a, pending, out, maybe, last)
 		return err
@@ -126,7 +148,7 @@ type errorBody struct {
 }
 
 // attempt makes one request for els, after the limiter allows it.
-func (d *Destination) attempt(ctx context.Context, els []element) answer {
+func (d *Destination) attempt(ctx context.Context, token string, els []element) answer {
 	body, err := json.Marshal(batchBody{Elements: els})
 	if err != nil {
 		return answer{err: fmt.Errorf("encode the request: %w", err)}
@@ -142,7 +164,7 @@ func (d *Destination) attempt(ctx context.Context, els []element) answer {
 	if err != nil {
 		return answer{err: fmt.Errorf("build the request: %w", err)}
 	}
-	req.Header.Set("Authorization", "Bearer "+d.opts.AccessToken)
+	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("LinkedIn-Version", d.opts.Version)
 	req.Header.Set("X-Restli-Protocol-Version", "2.0.0")
 	req.Header.Set("X-RestLi-Method", "BATCH_CREATE")
