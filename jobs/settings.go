@@ -70,7 +70,8 @@ func Configure(cfg config.Config, task Task) (*Settings, error) {
 		SinkFile:   wb.SinkFile,
 		Task:       task,
 		Redact: Redactor(cfg.HubSpot.Token.Reveal(), cfg.Salesforce.AccessToken.Reveal(), cfg.Salesforce.ConsumerSecret.Reveal(), wb.APISecret.Reveal(),
-			cfg.GoogleAds.AccessToken.Reveal(), cfg.Meta.AccessToken.Reveal(), cfg.LinkedIn.AccessToken.Reveal()),
+			cfg.GoogleAds.AccessToken.Reveal(), cfg.Meta.AccessToken.Reveal(), cfg.LinkedIn.AccessToken.Reveal(),
+			cfg.LinkedIn.ClientSecret.Reveal(), cfg.LinkedIn.RefreshToken.Reveal()),
 	}
 	if wh.Engine == "bigquery" && s.GA4.ExportProject == "" {
 		s.GA4.ExportProject = wh.Project
@@ -180,8 +181,19 @@ var (
 	linkedInVars = map[string]string{
 		"AccessToken": "LINKEDIN_ACCESS_TOKEN", "Conversions": "LINKEDIN_CONVERSIONS",
 		"BaseURL": "LINKEDIN_BASE_URL", "Version": "LINKEDIN_VERSION",
+		"ClientID": "LINKEDIN_CLIENT_ID", "ClientSecret": "LINKEDIN_CLIENT_SECRET",
+		"RefreshToken": "LINKEDIN_REFRESH_TOKEN", "TokenURL": "LINKEDIN_TOKEN_URL",
 	}
 )
+
+// prefixed returns vars with the SAM_ prefix, as an operator sets them.
+func prefixed(vars map[string]string) map[string]string {
+	out := make(map[string]string, len(vars))
+	for field, v := range vars {
+		out[field] = config.Prefix + "_" + v
+	}
+	return out
+}
 
 // nameVariable puts the variable behind an Options field in front of the
 // package's own error.
@@ -225,7 +237,8 @@ func activationSettings(cfg config.Config) Activation {
 		Meta: meta.Options{AccessToken: m.AccessToken.Reveal(), DatasetID: m.DatasetID, EventNames: m.EventNames,
 			BaseURL: m.BaseURL, TestEventCode: m.TestEventCode, RequireConsent: true},
 		LinkedIn: linkedin.Options{AccessToken: li.AccessToken.Reveal(), Conversions: li.Conversions,
-			BaseURL: li.BaseURL, Version: li.Version, ValidateOnly: validate, RequireConsent: true},
+			ClientID: li.ClientID, ClientSecret: li.ClientSecret.Reveal(), RefreshToken: li.RefreshToken.Reveal(), TokenURL: li.TokenURL,
+			BaseURL: li.BaseURL, Version: li.Version, ValidateOnly: validate, RequireConsent: true, FieldNames: prefixed(linkedInVars)},
 	}
 	a.GoogleAdsOn = a.GoogleAds.Configured()
 	a.MetaOn = a.Meta.Configured()

@@ -246,3 +246,26 @@ func openApp(t *testing.T, s *Settings) error {
 	}
 	return err
 }
+
+// LinkedIn's refresh settings reach the destination's options with the
+// variables that name them in its messages, and its secrets are hidden in
+// every log and error.
+func TestLinkedInRefreshSettings(t *testing.T) {
+	cfg := defaults(t)
+	cfg.LinkedIn.ClientID, cfg.LinkedIn.ClientSecret, cfg.LinkedIn.RefreshToken = "77app", "client-s3cret-value", "AQW-refresh-token-value"
+	cfg.LinkedIn.Conversions = config.StageMap{"won": "105"}
+	s, err := Configure(cfg, Task{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	li := s.Activation.LinkedIn
+	if !s.Activation.LinkedInOn || li.ClientID != "77app" || li.ClientSecret != "client-s3cret-value" || li.RefreshToken != "AQW-refresh-token-value" {
+		t.Errorf("options %v %q", s.Activation.LinkedInOn, li.ClientID)
+	}
+	if li.FieldNames["RefreshToken"] != "SAM_LINKEDIN_REFRESH_TOKEN" || li.FieldNames["ClientSecret"] != "SAM_LINKEDIN_CLIENT_SECRET" {
+		t.Errorf("field names %v", li.FieldNames)
+	}
+	if got := s.Redact("client-s3cret-value AQW-refresh-token-value"); got != "[redacted] [redacted]" {
+		t.Errorf("redactor: %q", got)
+	}
+}

@@ -48,6 +48,7 @@ func (a *App) writebackStage(ctx context.Context, run *Run) (StageResult, error)
 			ga4opts.APISecret = "dry-run" // nothing is sent
 		}
 	}
+	s.LinkedIn.Logger = run.Logger.With("destination", "linkedin")
 	dests, disabled, err := s.destinations(ga4opts)
 	if err != nil {
 		return StageResult{}, err

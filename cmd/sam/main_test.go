@@ -141,6 +141,18 @@ func TestIncompleteSourcesAndDestinationsFailBeforeWork(t *testing.T) {
 		{map[string]string{"SAM_META_BASE_URL": "http://127.0.0.1:9/"}, "SAM_META_ACCESS_TOKEN"},
 		{map[string]string{"SAM_LINKEDIN_BASE_URL": "http://127.0.0.1:9/"}, "SAM_LINKEDIN_ACCESS_TOKEN"},
 		{map[string]string{"SAM_LINKEDIN_VERSION": "202601"}, "SAM_LINKEDIN_CONVERSIONS"},
+		// The refresh flow takes three settings together; any one alone
+		// turns LinkedIn on and names the others.
+		{map[string]string{"SAM_LINKEDIN_CLIENT_ID": "77app", "SAM_LINKEDIN_CONVERSIONS": "won:1"}, "SAM_LINKEDIN_CLIENT_SECRET"},
+		{map[string]string{"SAM_LINKEDIN_CLIENT_SECRET": "s3cret", "SAM_LINKEDIN_REFRESH_TOKEN": "AQW-r", "SAM_LINKEDIN_CONVERSIONS": "won:1"}, "SAM_LINKEDIN_CLIENT_ID"},
+		{map[string]string{"SAM_LINKEDIN_CLIENT_ID": "77app", "SAM_LINKEDIN_CLIENT_SECRET": "s3cret", "SAM_LINKEDIN_CONVERSIONS": "won:1"}, "SAM_LINKEDIN_REFRESH_TOKEN"},
+		{map[string]string{"SAM_LINKEDIN_TOKEN_URL": "http://127.0.0.1:9/oauth/v2/accessToken"}, "SAM_LINKEDIN_REFRESH_TOKEN"},
+		{map[string]string{"SAM_LINKEDIN_ACCESS_TOKEN": "tok", "SAM_LINKEDIN_CLIENT_ID": "77app", "SAM_LINKEDIN_CLIENT_SECRET": "s3cret",
+			"SAM_LINKEDIN_REFRESH_TOKEN": "AQW-r", "SAM_LINKEDIN_CONVERSIONS": "won:1"}, "SAM_LINKEDIN_ACCESS_TOKEN"},
+		{map[string]string{"SAM_LINKEDIN_CLIENT_ID": "77app", "SAM_LINKEDIN_CLIENT_SECRET": "s3cret", "SAM_LINKEDIN_REFRESH_TOKEN": "AQW-r\n",
+			"SAM_LINKEDIN_CONVERSIONS": "won:1"}, "SAM_LINKEDIN_REFRESH_TOKEN"},
+		{map[string]string{"SAM_LINKEDIN_CLIENT_ID": "77app", "SAM_LINKEDIN_CLIENT_SECRET": "s3cret", "SAM_LINKEDIN_REFRESH_TOKEN": "AQW-r",
+			"SAM_LINKEDIN_CONVERSIONS": "won:1", "SAM_LINKEDIN_TOKEN_URL": "http://oauth.example.com/accessToken"}, "SAM_LINKEDIN_TOKEN_URL"},
 		{map[string]string{"SAM_GOOGLE_ADS_DEFAULT_CREDENTIALS": "true"}, "SAM_GOOGLE_ADS_CONVERSION_ACTIONS"},
 		{map[string]string{"SAM_GOOGLE_ADS_DEFAULT_CREDENTIALS": "true", "SAM_GOOGLE_ADS_ACCESS_TOKEN": "ya29.token",
 			"SAM_GOOGLE_ADS_CUSTOMER_ID": "1234567890", "SAM_GOOGLE_ADS_CONVERSION_ACTIONS": "won:105"}, "SAM_GOOGLE_ADS_DEFAULT_CREDENTIALS"},

@@ -195,6 +195,11 @@ func TestSalesforceVersionAndInstanceURL(t *testing.T) {
 		{"SAM_SALESFORCE_INSTANCE_URL", "http://127.0.0.1:8080", true},
 		{"SAM_SALESFORCE_INSTANCE_URL", "http://localhost:8080", true},
 		{"SAM_SALESFORCE_INSTANCE_URL", "http://[::1]:8080", true},
+		// The exchange posts the client secret and the refresh token.
+		{"SAM_LINKEDIN_TOKEN_URL", "http://www.linkedin.com/oauth/v2/accessToken", false},
+		{"SAM_LINKEDIN_TOKEN_URL", "oauth/v2/accessToken", false},
+		{"SAM_LINKEDIN_TOKEN_URL", "https://www.linkedin.com/oauth/v2/accessToken", true},
+		{"SAM_LINKEDIN_TOKEN_URL", "http://127.0.0.1:8080/oauth/v2/accessToken", true},
 	} {
 		t.Run(tc.v+"="+tc.value, func(t *testing.T) {
 			t.Setenv(tc.v, tc.value)

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 )
 
@@ -61,10 +62,14 @@ type Meta struct {
 
 // LinkedIn configures the LinkedIn destination (Conversions API).
 type LinkedIn struct {
-	AccessToken Secret   `envconfig:"ACCESS_TOKEN" desc:"LinkedIn access token with rw_conversions (secret)"`
-	Conversions StageMap `envconfig:"CONVERSIONS" desc:"conversion rule id per stage as stage:id pairs (the digits of urn:lla:llaPartnerConversion:ID)"`
-	BaseURL     string   `envconfig:"BASE_URL" desc:"LinkedIn API base URL override (local simulator); empty uses LinkedIn's"`
-	Version     string   `envconfig:"VERSION" desc:"LinkedIn-Version header (YYYYMM); empty uses SAM's tested version"`
+	AccessToken  Secret   `envconfig:"ACCESS_TOKEN" desc:"LinkedIn access token with rw_conversions (secret; it lasts 60 days, so a scheduled job sets SAM_LINKEDIN_CLIENT_ID, SAM_LINKEDIN_CLIENT_SECRET and SAM_LINKEDIN_REFRESH_TOKEN instead)"`
+	ClientID     string   `envconfig:"CLIENT_ID" desc:"client id of the LinkedIn application whose refresh token SAM exchanges for access tokens"`
+	ClientSecret Secret   `envconfig:"CLIENT_SECRET" desc:"client secret of that application (secret)"`
+	RefreshToken Secret   `envconfig:"REFRESH_TOKEN" desc:"programmatic refresh token of a member with rw_conversions (secret; it lasts 365 days from the authorisation, and SAM warns when under 30 days are left)"`
+	TokenURL     string   `envconfig:"TOKEN_URL" desc:"LinkedIn token endpoint override (local simulator); empty uses LinkedIn's"`
+	Conversions  StageMap `envconfig:"CONVERSIONS" desc:"conversion rule id per stage as stage:id pairs (the digits of urn:lla:llaPartnerConversion:ID)"`
+	BaseURL      string   `envconfig:"BASE_URL" desc:"LinkedIn API base URL override (local simulator); empty uses LinkedIn's"`
+	Version      string   `envconfig:"VERSION" desc:"LinkedIn-Version header (YYYYMM); empty uses SAM's tested version"`
 }
 
 // validate checks the token and what a key file must be before any work;
@@ -79,7 +84,27 @@ func (g GoogleAds) validate() error {
 	return nil
 }
 
-// Meta's and LinkedIn's tokens are checked here, as every secret is; the
+// Meta's and LinkedIn's secrets are checked here, as every secret is; the
 // rest by jobs against the destinations' options.
-func (m Meta) validate() error     { return checkSecret("META_ACCESS_TOKEN", m.AccessToken) }
-func (l LinkedIn) validate() error { return checkSecret("LINKEDIN_ACCESS_TOKEN", l.AccessToken) }
+func (m Meta) validate() error { return checkSecret("META_ACCESS_TOKEN", m.AccessToken) }
+
+func (l LinkedIn) validate() error {
+	for _, s := range []struct {
+		v      string
+		secret Secret
+	}{{"LINKEDIN_ACCESS_TOKEN", l.AccessToken}, {"LINKEDIN_CLIENT_SECRET", l.ClientSecret}, {"LINKEDIN_REFRESH_TOKEN", l.RefreshToken}} {
+		if err := checkSecret(s.v, s.secret); err != nil {
+			return err
+		}
+	}
+	if l.TokenURL != "" {
+		if err := checkURL("LINKEDIN_TOKEN_URL", l.TokenURL); err != nil {
+			return err
+		}
+		// The exchange posts the client secret and the refresh token.
+		if u, _ := url.Parse(l.TokenURL); u.Scheme != "https" && !loopback(u.Hostname()) {
+			return bad("LINKEDIN_TOKEN_URL", l.TokenURL, "must be an https URL: over http the client secret and the refresh token travel in clear (http is for a simulator on this machine only)")
+		}
+	}
+	return nil
+}
