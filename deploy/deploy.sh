@@ -19,7 +19,8 @@
 #   SAM_GOOGLE_ADS_CUSTOMER_ID with SAM_GOOGLE_ADS_CONVERSION_ACTIONS
 #     (and SAM_GOOGLE_ADS_LOGIN_CUSTOMER_ID through a manager account)
 #   SAM_META_DATASET_ID (and SAM_META_EVENT_NAMES) with the secret sam-meta-access-token
-#   SAM_LINKEDIN_CONVERSIONS with the secret sam-linkedin-access-token
+#   SAM_LINKEDIN_CONVERSIONS with SAM_LINKEDIN_CLIENT_ID and the secrets
+#     sam-linkedin-client-secret and sam-linkedin-refresh-token
 # Secrets (sam-hubspot-token, sam-salesforce-consumer-secret, sam-ga4-api-secret,
 # and the ad platforms' above) must exist in Secret Manager; they never pass
 # through this script.
@@ -37,6 +38,10 @@ if [[ $SAM_CRM_SOURCE == salesforce && ( -z $SAM_SALESFORCE_INSTANCE_URL || -z $
 fi
 if [[ -n ${SAM_GOOGLE_ADS_CUSTOMER_ID:-} && -z ${SAM_GOOGLE_ADS_CONVERSION_ACTIONS:-} ]]; then
   echo "deploy: SAM_GOOGLE_ADS_CUSTOMER_ID needs SAM_GOOGLE_ADS_CONVERSION_ACTIONS" >&2
+  exit 2
+fi
+if [[ -n ${SAM_LINKEDIN_CONVERSIONS:-} && -z ${SAM_LINKEDIN_CLIENT_ID:-} ]]; then
+  echo "deploy: SAM_LINKEDIN_CONVERSIONS needs SAM_LINKEDIN_CLIENT_ID" >&2
   exit 2
 fi
 for v in "${required[@]}"; do

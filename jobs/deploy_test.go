@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"bytes"
+	"errors"
 	"maps"
 	"os"
 	"os/exec"
@@ -88,7 +89,8 @@ func TestCloudRunJobsParseAndUseKnownVariables(t *testing.T) {
 	}
 	commands := map[string]bool{"run": true, "load": true, "transform": true, "test": true, "writeback": true}
 	secrets := map[string]bool{"SAM_HUBSPOT_TOKEN": true, "SAM_SALESFORCE_CONSUMER_SECRET": true, "SAM_GA4_API_SECRET": true,
-		"SAM_GOOGLE_ADS_ACCESS_TOKEN": true, "SAM_META_ACCESS_TOKEN": true, "SAM_LINKEDIN_ACCESS_TOKEN": true}
+		"SAM_GOOGLE_ADS_ACCESS_TOKEN": true, "SAM_META_ACCESS_TOKEN": true, "SAM_LINKEDIN_ACCESS_TOKEN": true,
+		"SAM_LINKEDIN_CLIENT_SECRET": true, "SAM_LINKEDIN_REFRESH_TOKEN": true}
 	files, _ := filepath.Glob(filepath.Join(deployDir, "cloudrun", "*.yaml"))
 	if len(files) < 4 {
 		t.Fatalf("want a job for sam run and each stage, found %v", files)
@@ -127,6 +129,10 @@ func TestCloudRunJobsParseAndUseKnownVariables(t *testing.T) {
 				// It ends with its session: a daily job stopped on its
 				// second day.
 				t.Errorf("%s: a scheduled job logs in to Salesforce with the consumer key and secret, not an access token", f)
+			}
+			if e.Name == "SAM_LINKEDIN_ACCESS_TOKEN" {
+				// It lasts 60 days: a scheduled deployment died with it.
+				t.Errorf("%s: a scheduled job gets LinkedIn's access tokens with the refresh token, not a static one", f)
 			}
 			if secrets[e.Name] && (e.ValueFrom == nil || e.Value != "") {
 				t.Errorf("%s: %s must come from Secret Manager, not a literal", f, e.Name)
@@ -185,6 +191,7 @@ var deployValues = map[string]string{
 var adPlatformValues = map[string]string{
 	"SAM_GOOGLE_ADS_CUSTOMER_ID": "1234567890", "SAM_GOOGLE_ADS_CONVERSION_ACTIONS": "mql:101,won:105",
 	"SAM_META_DATASET_ID": "123456789012345", "SAM_LINKEDIN_CONVERSIONS": "sql:1234567,won:7654321",
+	"SAM_LINKEDIN_CLIENT_ID": "77abcdefghijkl",
 }
 
 // renderDefinition renders a definition with deploy/render.sh, as
@@ -351,5 +358,34 @@ esac
 		if writes := slices.Contains([]string{"run", "writeback"}, c.Args[0]); writes != sendsToAds {
 			t.Errorf("sam-%s: sets the Google Ads settings %v, want %v", c.Args[0], sendsToAds, writes)
 		}
+		if _, ok := env["SAM_LINKEDIN_CONVERSIONS"]; ok && env["SAM_LINKEDIN_CLIENT_ID"] != adPlatformValues["SAM_LINKEDIN_CLIENT_ID"] {
+			t.Errorf("sam-%s: SAM_LINKEDIN_CLIENT_ID = %q, want the deploy environment's", c.Args[0], env["SAM_LINKEDIN_CLIENT_ID"])
+		}
+	}
+}
+
+// LinkedIn's refresh flow needs the application's client id with the
+// conversions: deploy.sh refuses one without the other before it builds,
+// as the job would stop on every run.
+func TestDeployScriptRequiresTheLinkedInClientID(t *testing.T) {
+	bin := t.TempDir()
+	if err := os.WriteFile(filepath.Join(bin, "gcloud"), []byte("#!/usr/bin/env bash\necho \"gcloud called\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"PATH=" + bin + string(os.PathListSeparator) + os.Getenv("PATH"),
+		"GCP_PROJECT=sam-prod", "GCP_REGION=europe-west1", "SAM_IMAGE=europe-docker.pkg.dev/sam-prod/sam/sam:1",
+		"SAM_SERVICE_ACCOUNT=sam@sam-prod.iam.gserviceaccount.com", "SAM_SCHEDULER_ACCOUNT=cron@sam-prod.iam.gserviceaccount.com",
+		"SAM_LINKEDIN_CONVERSIONS=won:7654321"}
+	for k, v := range deployValues {
+		if v != "" {
+			env = append(env, k+"="+v)
+		}
+	}
+	cmd := exec.Command("bash", filepath.Join(deployDir, "deploy.sh"))
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 2 || !strings.Contains(string(out), "SAM_LINKEDIN_CLIENT_ID") || strings.Contains(string(out), "gcloud called") {
+		t.Fatalf("deploy.sh without SAM_LINKEDIN_CLIENT_ID: %v\n%s", err, out)
 	}
 }
