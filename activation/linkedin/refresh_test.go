@@ -18,7 +18,7 @@ import (
 const (
 	clientID     = "77app"
 	clientSecret = "client-secret-value"
-	tokenPath    = "/oauth/v2/accessToken"
+	TokenPath    = "/oauth/v2/accessToken"
 )
 
 // fieldNames are how jobs names the fields: the SAM_ variables.
@@ -54,7 +54,7 @@ func refreshHarness(t *testing.T, refreshTTL time.Duration, mod func(*Options)) 
 		rt = h.sim.IssueRefreshToken(clientID, refreshTTL)
 		o.AccessToken = ""
 		o.ClientID, o.ClientSecret, o.RefreshToken = clientID, clientSecret, rt
-		o.TokenURL = h.srv.URL + tokenPath
+		o.TokenURL = h.srv.URL + TokenPath
 		o.FieldNames = fieldNames
 		o.Logger = slog.New(slog.NewTextHandler(logs, nil))
 		if mod != nil {
@@ -228,7 +228,7 @@ type flaky struct {
 }
 
 func (f *flaky) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.URL.Path == tokenPath && f.n.Add(-1) >= 0 {
+	if r.URL.Path == TokenPath && f.n.Add(-1) >= 0 {
 		return nil, errors.New("connect: connection refused")
 	}
 	return f.next.RoundTrip(r)

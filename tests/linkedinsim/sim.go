@@ -144,7 +144,7 @@ func (s *Server) Handler() http.Handler {
 		}
 		s.Serve(w, r, v)
 	})
-	mux.HandleFunc("POST "+tokenPath, s.serveToken)
+	mux.HandleFunc("POST "+TokenPath, s.serveToken)
 	mux.HandleFunc("GET /sim/stats", s.ServeStats)
 	return mux
 }

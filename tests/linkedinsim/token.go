@@ -32,7 +32,8 @@ import (
 const (
 	// DefaultAccessTokenTTL is an access token's life: 60 days.
 	DefaultAccessTokenTTL = 60 * 24 * time.Hour
-	tokenPath             = "/oauth/v2/accessToken"
+	// TokenPath is where the token endpoint answers, as LinkedIn's does.
+	TokenPath = "/oauth/v2/accessToken"
 )
 
 // tokens is the simulator's record of clients and tokens.

@@ -26,6 +26,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/sam-attribution/sam/tests/googleadssim"
 	"github.com/sam-attribution/sam/tests/linkedinsim"
@@ -34,6 +35,13 @@ import (
 
 // localToken is the bearer token the simulators accept; it is no secret.
 const localToken = "local-simulator-token"
+
+// localLinkedInClient and localLinkedInSecret are the application the
+// LinkedIn simulator knows; they are no secret.
+const (
+	localLinkedInClient = "sam-local"
+	localLinkedInSecret = "local-simulator-client-secret"
+)
 
 // localMetaDataset is the one dataset the Meta simulator knows.
 const localMetaDataset = "123456789012345"
@@ -99,10 +107,16 @@ func run() (int, error) {
 		"SAM_META_DATASET_ID":   localMetaDataset,
 		"SAM_META_ACCESS_TOKEN": localToken,
 	}, "SAM_META_DATASET_ID")
+	// LinkedIn by the refresh flow, as a deployment runs it: the run gets
+	// its access token from the simulator's token endpoint.
+	li.AddClient(localLinkedInClient, localLinkedInSecret)
 	set(map[string]string{
-		"SAM_LINKEDIN_BASE_URL":     li.URL() + "/rest",
-		"SAM_LINKEDIN_CONVERSIONS":  "lead:9001,mql:9002,sql:9003,opportunity:9004,won:9005",
-		"SAM_LINKEDIN_ACCESS_TOKEN": localToken,
+		"SAM_LINKEDIN_BASE_URL":      li.URL() + "/rest",
+		"SAM_LINKEDIN_CONVERSIONS":   "lead:9001,mql:9002,sql:9003,opportunity:9004,won:9005",
+		"SAM_LINKEDIN_CLIENT_ID":     localLinkedInClient,
+		"SAM_LINKEDIN_CLIENT_SECRET": localLinkedInSecret,
+		"SAM_LINKEDIN_REFRESH_TOKEN": li.IssueRefreshToken(localLinkedInClient, 365*24*time.Hour),
+		"SAM_LINKEDIN_TOKEN_URL":     li.URL() + linkedinsim.TokenPath,
 	}, "SAM_LINKEDIN_CONVERSIONS")
 
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
