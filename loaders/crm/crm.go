@@ -25,7 +25,7 @@
 // holding at most two batches besides the one being read.
 //
 // Every raw row is one version of a record (source_system, is_deleted,
-// modified_at, loaded_at, run_id and the mapped fields). Sync is
+// modified_at, loaded_at, run_id, version_hash and the mapped fields). Sync is
 // at-least-once: a crash between a batch's load and its cursor commit
 // re-reads that batch on the next run, and an overlap window re-reads
 // records modified just before the cursor; staging keeps the latest version
@@ -40,6 +40,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/sam-attribution/sam/internal/option"
@@ -343,8 +344,11 @@ func AddNewTables(ctx context.Context, wh warehouse.Warehouse) error {
 
 func ensureTables(ctx context.Context, wh warehouse.Warehouse) error {
 	for _, t := range rawTables {
-		_, err := wh.Describe(ctx, t.name)
+		have, err := wh.Describe(ctx, t.name)
 		if err == nil {
+			if err := addColumns(ctx, wh, t.name, have, t.schema); err != nil {
+				return err
+			}
 			continue
 		}
 		if !errors.Is(err, warehouse.ErrNotFound) {
@@ -352,6 +356,24 @@ func ensureTables(ctx context.Context, wh warehouse.Warehouse) error {
 		}
 		if _, err := wh.Load(ctx, warehouse.LoadRequest{Table: t.name, Schema: t.schema, Mode: warehouse.Append, Rows: warehouse.NewSliceRows(nil)}); err != nil {
 			return fmt.Errorf("crm: create %s: %w", t.name, err)
+		}
+	}
+	return nil
+}
+
+// addColumns adds to a table created by an earlier SAM the columns of want
+// it lacks (version_hash); its rows keep NULL there.
+func addColumns(ctx context.Context, wh warehouse.Warehouse, table string, have, want warehouse.Schema) error {
+	for _, c := range want.Columns {
+		if slices.ContainsFunc(have.Columns, func(h warehouse.Column) bool { return h.Name == c.Name }) {
+			continue
+		}
+		ddl, err := wh.Dialect().AddColumn(wh.QualifiedName(table), c)
+		if err != nil {
+			return fmt.Errorf("crm: add %s to %s: %w", c.Name, table, err)
+		}
+		if _, err := wh.Exec(ctx, ddl); err != nil {
+			return fmt.Errorf("crm: add %s to %s: %w", c.Name, table, err)
 		}
 	}
 	return nil

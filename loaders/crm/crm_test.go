@@ -279,3 +279,46 @@ func standInGA4(t *testing.T, db warehouse.Warehouse) {
 	}
 
 }
+
+// A raw table an earlier SAM created has no version_hash: Sync adds the
+// column, the older rows keep NULL, and the rows it loads have theirs.
+func TestSyncAddsVersionHashToOlderTables(t *testing.T) {
+	ctx := t.Context()
+	db, err := duckdb.Open(ctx, "", duckdb.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := systables.New(db).Ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	old := record.LeadsSchema
+	old.Columns = slices.DeleteFunc(slices.Clone(old.Columns), func(c warehouse.Column) bool { return c.Name == "version_hash" })
+	row := (&record.Lead{ID: "old"}).Row(record.Meta{System: "file", LoadedAt: time.Now(), RunID: "r0"})
+	_, err = db.Load(ctx, warehouse.LoadRequest{Table: record.LeadsTable, Schema: old, Mode: warehouse.Append,
+		Rows: warehouse.NewSliceRows([][]any{row[:len(row)-1]})})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	dir := t.TempDir()
+	b, err := os.ReadFile(filepath.Join("file", "testdata", "leads.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "leads.csv"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src, err := crm.NewSource(crm.SourceOptions{Source: crm.SourceFile, File: file.Options{Dir: dir}}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := crm.Sync(ctx, db, src, crm.Options{RunID: "r1"}); err != nil {
+		t.Fatal(err)
+	}
+	got := query(t, db, `SELECT count(*) FILTER (WHERE lead_id = 'old' AND version_hash IS NULL),
+		count(*) FILTER (WHERE lead_id <> 'old' AND length(version_hash) = 32), count(*) FROM raw_crm__leads`)
+	if n, hashed, all := got[0][0], got[0][1], got[0][2]; n != int64(1) || hashed != all.(int64)-1 {
+		t.Errorf("older rows without a hash %v, loaded rows with one %v, of %v rows", n, hashed, all)
+	}
+}

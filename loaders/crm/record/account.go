@@ -60,13 +60,13 @@ var AccountLinksSchema = schema("record_id",
 // Row renders a positionally as AccountsSchema.
 func (a *Account) Row(m Meta) []any {
 	r := []any{m.System, a.ID, nullStr(a.Name), nullStr(a.Domain), nullStr(a.Industry), nullTime(a.CreatedAt), nullTime(a.UpdatedAt)}
-	return append(r, m.tail(a.IsDeleted, a.ModifiedAt)...)
+	return m.tail(r, a.IsDeleted, a.ModifiedAt)
 }
 
 // Row renders l positionally as AccountLinksSchema.
 func (l *AccountLink) Row(m Meta) []any {
 	r := []any{m.System, l.ID, l.ObjectType, l.RecordID, nullStr(l.AccountID), l.Snapshot}
-	return append(r, m.tail(l.IsDeleted, l.ModifiedAt)...)
+	return m.tail(r, l.IsDeleted, l.ModifiedAt)
 }
 
 // FieldLink is the non-snapshot link a lead's or deal's account field

@@ -25,5 +25,5 @@ var MergesSchema = schema("merged_id", str("object_type"), str("merged_id"), str
 // Row renders m positionally as MergesSchema.
 func (m *Merge) Row(meta Meta) []any {
 	r := []any{meta.System, m.ObjectType, m.MergedID, m.IntoID}
-	return append(r, meta.tail(false, m.ModifiedAt)...)
+	return meta.tail(r, false, m.ModifiedAt)
 }

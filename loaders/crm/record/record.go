@@ -8,8 +8,11 @@
 package record
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/sam-attribution/sam/loaders"
@@ -195,12 +198,16 @@ func ParseRowHash(s string) (RowHash, error) {
 // RowSet is a set of row hashes.
 type RowSet map[RowHash]struct{}
 
-// Columns every raw table ends with.
+// Columns every raw table ends with. version_hash tells apart two versions
+// of a record with the same modified_at loaded in the same batch: it is the
+// same for identical copies, and staging breaks the tie on it, so the pick
+// is the same on every engine and in every run.
 var versionColumns = []warehouse.Column{
 	{Name: "is_deleted", Type: warehouse.Bool},
 	{Name: "modified_at", Type: warehouse.Timestamp},
 	{Name: "loaded_at", Type: warehouse.Timestamp},
 	{Name: "run_id", Type: warehouse.String},
+	{Name: "version_hash", Type: warehouse.String},
 }
 
 func schema(cluster string, cols ...warehouse.Column) warehouse.Schema {
@@ -267,8 +274,50 @@ func nullTime(t time.Time) any {
 	return t.UTC()
 }
 
-func (m Meta) tail(deleted bool, modified time.Time) []any {
-	return []any{deleted, nullTime(modified), m.LoadedAt, m.RunID}
+// tail appends the version columns to r, a record's own columns.
+func (m Meta) tail(r []any, deleted bool, modified time.Time) []any {
+	r = append(r, deleted, nullTime(modified))
+	h := versionHash(r)
+	return append(r, m.LoadedAt, m.RunID, h)
+}
+
+// versionHash identifies a version by its content: the hex of the first 16
+// bytes of the SHA-256 of values (nil, bool, string, time.Time), each with
+// its kind and, for a string, its length, so no two lists of values share
+// an encoding. Times count to the microsecond, as the warehouses keep them.
+// Rows record it in version_hash without loaded_at and run_id, which tell
+// when a version was loaded, not what it says.
+func versionHash(values []any) string {
+	h := sha256.New()
+	var buf [9]byte
+	for _, v := range values {
+		switch v := v.(type) {
+		case nil:
+			h.Write([]byte{'n'})
+		case bool:
+			buf[0], buf[1] = 'b', 0
+			if v {
+				buf[1] = 1
+			}
+			h.Write(buf[:2])
+		case string:
+			buf[0] = 's'
+			binary.BigEndian.PutUint64(buf[1:], uint64(len(v)))
+			h.Write(buf[:])
+			io.WriteString(h, v)
+		case time.Time:
+			buf[0] = 't'
+			binary.BigEndian.PutUint64(buf[1:], uint64(v.UnixMicro()))
+			h.Write(buf[:])
+		default:
+			s := fmt.Sprintf("%T %v", v, v)
+			buf[0] = '?'
+			binary.BigEndian.PutUint64(buf[1:], uint64(len(s)))
+			h.Write(buf[:])
+			io.WriteString(h, s)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 // Row renders l positionally as LeadsSchema.
@@ -281,24 +330,24 @@ func (l *Lead) Row(m Meta) []any {
 		nullStr(l.AnalyticsSource), nullStr(l.AnalyticsSourceData1), nullStr(l.AnalyticsSourceData2),
 		nullStr(l.ConvertedContactID), nullStr(l.ConvertedDealID),
 		nullStr(l.MetaLeadID), nullStr(l.LiFatID), nullStr(l.AdConsent)}
-	return append(r, m.tail(l.IsDeleted, l.ModifiedAt)...)
+	return m.tail(r, l.IsDeleted, l.ModifiedAt)
 }
 
 // Row renders d positionally as DealsSchema.
 func (d *Deal) Row(m Meta) []any {
 	r := []any{m.System, d.ID, nullStr(d.LeadID), nullTime(d.CreatedAt), nullTime(d.UpdatedAt), nullTime(d.ClosedAt),
 		nullStr(d.Stage), nullStr(d.Pipeline), nullStr(d.Amount), nullStr(d.Currency), d.IsWon, d.IsLost}
-	return append(r, m.tail(d.IsDeleted, d.ModifiedAt)...)
+	return m.tail(r, d.IsDeleted, d.ModifiedAt)
 }
 
 // Row renders c positionally as DealContactsSchema.
 func (c *DealContact) Row(m Meta) []any {
 	r := []any{m.System, c.ID, c.DealID, c.LeadID, nullStr(c.Role), c.IsPrimary, c.Snapshot}
-	return append(r, m.tail(c.IsDeleted, c.ModifiedAt)...)
+	return m.tail(r, c.IsDeleted, c.ModifiedAt)
 }
 
 // Row renders s positionally as StageHistorySchema.
 func (s *StageChange) Row(m Meta) []any {
 	r := []any{m.System, s.ID, s.ObjectType, s.RecordID, nullStr(s.Stage), nullStr(s.StageRaw), nullTime(s.EnteredAt)}
-	return append(r, m.tail(s.IsDeleted, s.ModifiedAt)...)
+	return m.tail(r, s.IsDeleted, s.ModifiedAt)
 }

@@ -159,3 +159,35 @@ func TestTextWithANULByte(t *testing.T) {
 		t.Errorf("err %v, want the first problem (amount)", v.Err)
 	}
 }
+
+// Two versions loaded in one batch with the same modified_at are told
+// apart by version_hash alone: copies share it, whenever they were loaded,
+// and a change in any field gives another.
+func TestVersionHashIsTheContents(t *testing.T) {
+	mod := time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
+	hash := func(l Lead, m Meta) any {
+		r := l.Row(m)
+		if got, want := LeadsSchema.Columns[len(r)-1].Name, "version_hash"; got != want {
+			t.Fatalf("last column %s, want %s", got, want)
+		}
+		return r[len(r)-1]
+	}
+	lead := Lead{ID: "1", Email: "a@example.com", Gclid: "g1", ModifiedAt: mod}
+	first := hash(lead, Meta{System: "file", LoadedAt: time.Now(), RunID: "r1"})
+	if again := hash(lead, Meta{System: "file", LoadedAt: time.Now().Add(time.Hour), RunID: "r2"}); again != first {
+		t.Errorf("a copy loaded later has version_hash %v, want %v", again, first)
+	}
+	m := Meta{System: "file", LoadedAt: time.Now(), RunID: "r1"}
+	for name, other := range map[string]Lead{
+		"gclid":        {ID: "1", Email: "a@example.com", Gclid: "g2", ModifiedAt: mod},
+		"gclid moved":  {ID: "1", Email: "a@example.comg1", ModifiedAt: mod},
+		"deleted":      {ID: "1", Email: "a@example.com", Gclid: "g1", IsDeleted: true, ModifiedAt: mod},
+		"modified_at":  {ID: "1", Email: "a@example.com", Gclid: "g1", ModifiedAt: mod.Add(time.Microsecond)},
+		"empty gclid":  {ID: "1", Email: "a@example.com", ModifiedAt: mod},
+		"another lead": {ID: "2", Email: "a@example.com", Gclid: "g1", ModifiedAt: mod},
+	} {
+		if h := hash(other, m); h == first {
+			t.Errorf("%s: version_hash %v, the same as the first version's", name, h)
+		}
+	}
+}

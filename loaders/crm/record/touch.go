@@ -53,7 +53,7 @@ var TouchesSchema = schema("lead_id",
 func (t *Touch) Row(m Meta) []any {
 	r := []any{m.System, t.ID, nullStr(t.LeadID), nullStr(t.EmailSHA256), t.Type, nullTime(t.TouchedAt),
 		nullStr(t.Channel), nullStr(t.Source), nullStr(t.Medium), nullStr(t.Campaign), nullStr(t.Status)}
-	return append(r, m.tail(t.IsDeleted, t.ModifiedAt)...)
+	return m.tail(r, t.IsDeleted, t.ModifiedAt)
 }
 
 // ParseTouchType normalises a touch type ("Direct Mail" is direct_mail);
