@@ -4,10 +4,15 @@ description: >
   account): the latest loaded version of each id. domain is the company's
   web domain lower-cased, without scheme, www., port or path, so it
   compares with an email's domain.
+  version_conflict is true when another version of the record has the same
+  modified_at and loaded_at and different content (two rows with the same
+  updated_at in one export file): the one kept is the loader's smallest
+  version_hash, the same on every engine and in every run, but nothing says
+  it is current.
 materialized: table
 cluster_by: [account_id]
 tests:
-  not_null: [account_id, source_system, is_deleted]
+  not_null: [account_id, source_system, is_deleted, version_conflict]
   unique: [account_id]
 */
 with latest as (
@@ -15,14 +20,12 @@ with latest as (
 )
 
 select
-  account_id,
-  source_system,
-  nullif(trim(name), '') as account_name,
-  regexp_extract(lower(trim(domain)), '^(?:[a-z]+://)?(?:www[.])?([^/:?# ]+)') as domain,
-  nullif(trim(industry), '') as industry,
-  created_at,
-  updated_at,
-  coalesce(is_deleted, false) as is_deleted,
-  modified_at,
-  loaded_at
-from latest
+  a.account_id,
+  a.source_system,
+  nullif(trim(a.name), '') as account_name,
+  regexp_extract(lower(trim(a.domain)), '^(?:[a-z]+://)?(?:www[.])?([^/:?# ]+)') as domain,
+  nullif(trim(a.industry), '') as industry,
+  a.created_at,
+  a.updated_at,
+  {{ macro "crm_version_columns" "a" }}
+from latest as a

@@ -12,10 +12,15 @@ description: >
   changes associations without a new version, so SAM loads the same version
   again with its new set); for Salesforce the latest version of each
   OpportunityContactRole that is not deleted.
+  version_conflict is true when another version of the record has the same
+  modified_at and loaded_at and different content (two rows with the same
+  updated_at in one export file): the one kept is the loader's smallest
+  version_hash, the same on every engine and in every run, but nothing says
+  it is current.
 materialized: table
 cluster_by: [deal_id]
 tests:
-  not_null: [deal_id, source_system, is_won, is_lost, is_deleted]
+  not_null: [deal_id, source_system, is_won, is_lost, is_deleted, version_conflict]
   unique: [deal_id]
 */
 with deals as (

@@ -10,10 +10,15 @@ description: >
   ga_client_id_problem says why, so such a lead shows as unattributed with
   its reason). A Salesforce Contact
   converted from a Lead is the same person as that Lead and is left out.
+  version_conflict is true when another version of the record has the same
+  modified_at and loaded_at and different content (two rows with the same
+  updated_at in one export file): the one kept is the loader's smallest
+  version_hash, the same on every engine and in every run, but nothing says
+  it is current.
 materialized: table
 cluster_by: [lead_id]
 tests:
-  not_null: [lead_id, source_system, is_deleted]
+  not_null: [lead_id, source_system, is_deleted, version_conflict]
   unique: [lead_id]
   accepted_values: {lifecycle_stage: [lead, mql, sql, opportunity, customer, lost, disqualified]}
 */

@@ -16,21 +16,7 @@ tests:
   accepted_values: {object_type: [lead, deal, account]}
 */
 with latest as (
-  select source_system, object_type, merged_id, into_id
-  from (
-    select
-      source_system,
-      object_type,
-      merged_id,
-      into_id,
-      row_number() over (
-        partition by source_system, object_type, merged_id
-        order by modified_at desc nulls last, loaded_at desc
-      ) as merge_rank
-    from {{ source "crm" "merges" }}
-    where merged_id is not null and into_id is not null
-  ) as merges
-  where merge_rank = 1
+  {{ macro "crm_latest_version" (source "crm" "merges") "source_system, object_type, merged_id" "merged_id is not null and into_id is not null" }}
 )
 
 select

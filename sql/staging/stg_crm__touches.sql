@@ -9,10 +9,15 @@ description: >
   email a file row may name instead. touched_at is NULL for a campaign member
   that never responded (no touch). The channel comes from the touch_channel
   macro, the one place the mapping lives.
+  version_conflict is true when another version of the record has the same
+  modified_at and loaded_at and different content (two rows with the same
+  updated_at in one export file): the one kept is the loader's smallest
+  version_hash, the same on every engine and in every run, but nothing says
+  it is current.
 materialized: table
 cluster_by: [lead_id]
 tests:
-  not_null: [touch_id, source_system, touch_type, channel, is_deleted]
+  not_null: [touch_id, source_system, touch_type, channel, is_deleted, version_conflict]
   unique_combination: [[source_system, touch_id]]
   accepted_values: {touch_type: [event, webinar, call, meeting, direct_mail, campaign_member]}
 */
@@ -72,6 +77,7 @@ select
   t.status,
   t.is_deleted,
   t.modified_at,
-  t.loaded_at
+  t.loaded_at,
+  t.version_conflict
 from cleaned as t
 left join {{ ref "seed_ga4_source_categories" }} as sc on sc.source = t.source
