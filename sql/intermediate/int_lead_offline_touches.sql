@@ -7,11 +7,12 @@ description: >
   is_pre_lead says whether it happened by the lead's creation
   (int_lead_touchpoints takes those; attribution_touchpoints the later ones
   as post-lead touches). is_engaged holds for two-way touches (event,
-  webinar, call, meeting).
+  webinar, call, meeting). version_conflict is stg_crm__touches': the
+  touch's latest versions differ (int_quarantined_leads holds its leads back).
 materialized: table
 cluster_by: [lead_id]
 tests:
-  not_null: [lead_id, touch_key, touch_type, touch_at, channel, is_pre_lead]
+  not_null: [lead_id, touch_key, touch_type, touch_at, channel, is_pre_lead, version_conflict]
   unique_combination: [[lead_id, touch_key]]
 */
 with touches as (
@@ -28,12 +29,12 @@ emails as (
 
 matched as (
   select t.lead_id as matched_lead_id, t.source_system, t.touch_id, t.touch_type, t.touched_at,
-    t.channel, t.source, t.medium, t.campaign
+    t.channel, t.source, t.medium, t.campaign, t.version_conflict
   from touches as t
   where t.lead_id is not null
   union all
   select e.lead_id, t.source_system, t.touch_id, t.touch_type, t.touched_at,
-    t.channel, t.source, t.medium, t.campaign
+    t.channel, t.source, t.medium, t.campaign, t.version_conflict
   from touches as t
   join emails as e on e.email_sha256 = t.email_sha256
   where t.lead_id is null
@@ -50,7 +51,8 @@ select distinct
   m.campaign,
   m.touch_type in ('event', 'webinar', 'call', 'meeting') as is_engaged,
   m.touched_at <= l.created_at as is_pre_lead,
-  {{ days_between "l.created_at" "m.touched_at" }} as days_before_lead
+  {{ days_between "l.created_at" "m.touched_at" }} as days_before_lead,
+  m.version_conflict
 from matched as m
 join {{ ref "int_lead_stages" }} as l on l.lead_id = m.matched_lead_id
 where {{ days_between "l.created_at" "m.touched_at" }} <= {{ var "attribution_window_days" }}

@@ -9,6 +9,9 @@ description: >
   updated_at in one export file): the one kept is the loader's smallest
   version_hash, the same on every engine and in every run, but nothing says
   it is current.
+  Such an account is kept, not quarantined, and listed by the warn test
+  crm_conflicting_versions: its name, domain and industry group revenue in
+  the account reports, and nothing sent to an ad platform reads them.
 materialized: table
 cluster_by: [account_id]
 tests:

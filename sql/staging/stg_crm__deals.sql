@@ -17,6 +17,7 @@ description: >
   updated_at in one export file): the one kept is the loader's smallest
   version_hash, the same on every engine and in every run, but nothing says
   it is current.
+  Such a deal quarantines its lead (int_quarantined_leads).
 materialized: table
 cluster_by: [deal_id]
 tests:

@@ -15,6 +15,7 @@ description: >
   updated_at in one export file): the one kept is the loader's smallest
   version_hash, the same on every engine and in every run, but nothing says
   it is current.
+  Such a lead is quarantined (int_quarantined_leads).
 materialized: table
 cluster_by: [lead_id]
 tests:

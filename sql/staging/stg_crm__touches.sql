@@ -14,6 +14,10 @@ description: >
   updated_at in one export file): the one kept is the loader's smallest
   version_hash, the same on every engine and in every run, but nothing says
   it is current.
+  Such a touch quarantines the leads it reaches within the attribution
+  window (int_lead_offline_touches, int_quarantined_leads): its channel or
+  time may decide the channel a lead's value is predicted by. The warn test
+  crm_conflicting_versions lists it.
 materialized: table
 cluster_by: [lead_id]
 tests:

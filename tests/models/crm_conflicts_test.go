@@ -15,21 +15,23 @@ import (
 	"github.com/sam-attribution/sam/loaders/ga4"
 	"github.com/sam-attribution/sam/loaders/spend"
 	"github.com/sam-attribution/sam/transform"
-	"github.com/sam-attribution/sam/warehouse"
 	"github.com/sam-attribution/sam/warehouse/systables"
 )
 
 // conflictingExport builds the whole project on DuckDB from export files
 // in which lead c1 has two versions at the same updated_at that differ
-// (their gclid), lead c2 two identical copies, and deal d1, lead c4's, two
-// versions at the same updated_at with different amounts, dated from now.
-// reversed writes each file's rows in the opposite order.
-func conflictingExport(t *testing.T, now time.Time, reversed bool) warehouse.Warehouse {
+// (their gclid), lead c2 two identical copies, deal d1, lead c4's, two
+// versions at the same updated_at with different amounts, the offline
+// touch t1 of lead c5 two with different channels, and account a1 two with
+// different names, dated from now. reversed writes each file's rows in the
+// opposite order. It returns the runner that built the project.
+func conflictingExport(t *testing.T, now time.Time, reversed bool) *transform.Runner {
 	t.Helper()
 	ctx := context.Background()
 	created := now.AddDate(0, 0, -30).Format(time.RFC3339)
 	updated := now.AddDate(0, 0, -29).Format(time.RFC3339)
 	closed := now.AddDate(0, 0, -20).Format(time.RFC3339)
+	touched := now.AddDate(0, 0, -32).Format(time.RFC3339)
 	leads := []string{
 		"c1," + created + "," + updated + ",one@example.com,gclid-first,lead",
 		"c1," + created + "," + updated + ",one@example.com,gclid-second,lead",
@@ -37,18 +39,31 @@ func conflictingExport(t *testing.T, now time.Time, reversed bool) warehouse.War
 		"c2," + created + "," + updated + ",two@example.com,gclid-two,lead",
 		"c3," + created + "," + updated + ",three@example.com,gclid-three,lead",
 		"c4," + created + "," + updated + ",four@example.com,gclid-four,customer",
+		"c5," + created + "," + updated + ",five@example.com,gclid-five,lead",
 	}
 	deals := []string{
 		"d1,c4," + created + "," + closed + "," + closed + ",closedwon,1000,USD,true,false",
 		"d1,c4," + created + "," + closed + "," + closed + ",closedwon,2000,USD,true,false",
 	}
+	touches := []string{
+		"t1,c5," + touched + ",webinar,Webinars," + updated,
+		"t1,c5," + touched + ",webinar,Events," + updated,
+	}
+	accounts := []string{
+		"a1,Acme," + created + "," + updated,
+		"a1,Acme Inc," + created + "," + updated,
+	}
 	if reversed {
 		slices.Reverse(leads)
 		slices.Reverse(deals)
+		slices.Reverse(touches)
+		slices.Reverse(accounts)
 	}
 	dir, crmDir, ga4Dir := t.TempDir(), t.TempDir(), t.TempDir()
 	writeFile(t, crmDir, "leads.csv", append([]string{"lead_id,created_at,updated_at,email,gclid,lifecycle_stage"}, leads...)...)
 	writeFile(t, crmDir, "deals.csv", append([]string{"deal_id,lead_id,created_at,updated_at,closed_at,stage,amount,currency,is_won,is_lost"}, deals...)...)
+	writeFile(t, crmDir, "offline_touches.csv", append([]string{"touch_id,lead_id,touched_at,type,channel,updated_at"}, touches...)...)
+	writeFile(t, crmDir, "accounts.csv", append([]string{"account_id,name,created_at,updated_at"}, accounts...)...)
 	wh := openDuck(t)
 	src, err := file.New(file.Options{Dir: crmDir})
 	if err != nil {
@@ -82,7 +97,7 @@ func conflictingExport(t *testing.T, now time.Time, reversed bool) warehouse.War
 	if _, err := r.Build(ctx, transform.Selection{}, transform.BuildOptions{}); err != nil {
 		t.Fatalf("build: %v", err)
 	}
-	return wh
+	return r
 }
 
 // Two rows of one lead (or deal) with the same updated_at in one export
@@ -93,10 +108,12 @@ func conflictingExport(t *testing.T, now time.Time, reversed bool) warehouse.War
 func TestTiedVersionsArePickedTheSameWayInAnyOrder(t *testing.T) {
 	picks := `select lead_id, gclid, null, version_conflict from stg_crm__leads
 		union all select deal_id, lead_id, cast(amount as string), version_conflict from stg_crm__deals
+		union all select touch_id, lead_id, channel, version_conflict from stg_crm__touches
+		union all select account_id, account_name, null, version_conflict from stg_crm__accounts
 		order by 1`
 	now := time.Now().UTC().Truncate(time.Second)
-	forward := queryStrings(t, conflictingExport(t, now, false), picks)
-	backward := queryStrings(t, conflictingExport(t, now, true), picks)
+	forward := queryStrings(t, conflictingExport(t, now, false).WH, picks)
+	backward := queryStrings(t, conflictingExport(t, now, true).WH, picks)
 	if strings.Join(forward, " ") != strings.Join(backward, " ") {
 		t.Errorf("staging picked %v from the rows in file order, %v from them reversed", forward, backward)
 	}
@@ -106,7 +123,51 @@ func TestTiedVersionsArePickedTheSameWayInAnyOrder(t *testing.T) {
 			conflicts = append(conflicts, strings.SplitN(r, "|", 2)[0])
 		}
 	}
-	if want := "c1 d1"; strings.Join(conflicts, " ") != want {
+	if want := "a1 c1 d1 t1"; strings.Join(conflicts, " ") != want {
 		t.Errorf("version_conflict holds for %v, want %s (identical copies are no conflict)", conflicts, want)
+	}
+}
+
+// Two versions of lead c1 at the same updated_at differ, and so do two of
+// deal d1, lead c4's, and two of touch t1, lead c5's: SAM cannot tell which
+// is current, so these leads are quarantined with their reason and left out
+// of activation_events, rather than sent with a value picked between them.
+// Lead c2's two identical copies are no conflict. Account a1's conflict
+// holds back no lead; the warn test crm_conflicting_versions lists it with
+// the rest.
+func TestConflictingVersionsQuarantineTheirLead(t *testing.T) {
+	r := conflictingExport(t, time.Now().UTC().Truncate(time.Second), false)
+	got := queryStrings(t, r.WH, `select lead_id, reason from int_quarantined_leads order by lead_id, reason`)
+	want := []string{
+		"c1|two versions with the same updated_at differ",
+		"c4|a deal has two versions with the same updated_at that differ",
+		"c5|an offline touch has two versions with the same updated_at that differ",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("int_quarantined_leads =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	got = queryStrings(t, r.WH, `select distinct lead_id from activation_events order by lead_id`)
+	if want := "c2 c3"; strings.Join(got, " ") != want {
+		t.Errorf("leads in activation_events = %v, want %s", got, want)
+	}
+
+	report, err := r.Test(context.Background(), transform.Selection{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range report.Failed() {
+		t.Errorf("data test %s failed: %d rows %v %v", f.Name, f.Failures, f.Rows, f.Err)
+	}
+	listed := map[string]string{}
+	for _, res := range report.Tests {
+		var rows []string
+		for _, row := range res.Rows {
+			rows = append(rows, strings.Join(row, "|"))
+		}
+		slices.Sort(rows)
+		listed[res.Name] = strings.Join(rows, " ")
+	}
+	if got, want := listed["tests/crm_conflicting_versions"], "account|a1 deal|d1 lead|c1 touch|t1"; got != want {
+		t.Errorf("crm_conflicting_versions listed %q, want %q", got, want)
 	}
 }
