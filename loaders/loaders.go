@@ -1,6 +1,7 @@
 // Package loaders owns what every source loader shares: the rejects table
-// that keeps bad rows with their reason and raw text, and the cursor store that lets an
-// incremental sync resume. The loaders themselves live in subpackages
+// that keeps bad rows with their reason and raw text, the cursor store that lets an
+// incremental sync resume, and what a file's amounts tell of its decimal mark
+// (DecimalMarks). The loaders themselves live in subpackages
 // (loaders/ga4, loaders/crm/..., loaders/spend) and write to staging through
 // the warehouse interface; this package imports only warehouse,
 // warehouse/systables (where its tables are declared) and internal/pii (which

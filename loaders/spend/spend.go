@@ -635,7 +635,7 @@ func parseSpend(name string, data []byte, now time.Time) ([][]any, []loaders.Rej
 // (see parseFile).
 func parseSpendFile(name string, data []byte, now time.Time, seen *dupIndex) ([][]any, []loaders.Reject, loaders.Counts, bool) {
 	duplicates := 0
-	rows, rejects, counts, damaged := parseFile(name, data, sourceSpend, spendColumns, "cost", func(get func(string) string, line int, marks decimalMarks) ([]any, error) {
+	rows, rejects, counts, damaged := parseFile(name, data, sourceSpend, spendColumns, "cost", func(get func(string) string, line int, marks loaders.DecimalMarks) ([]any, error) {
 		day, err := parseDate(get("date"))
 		if err != nil {
 			return nil, err
@@ -694,7 +694,7 @@ func parseFX(name string, data []byte, now time.Time) ([][]any, []loaders.Reject
 // parseFile).
 func parseFXFile(name string, data []byte, now time.Time) ([][]any, []loaders.Reject, loaders.Counts, bool) {
 	seen := map[string]int{}
-	return parseFile(name, data, sourceFX, fxColumns, "rate", func(get func(string) string, line int, marks decimalMarks) ([]any, error) {
+	return parseFile(name, data, sourceFX, fxColumns, "rate", func(get func(string) string, line int, marks loaders.DecimalMarks) ([]any, error) {
 		day, err := parseDate(get("date"))
 		if err != nil {
 			return nil, err
@@ -733,8 +733,8 @@ func parseFXFile(name string, data []byte, now time.Time) ([][]any, []loaders.Re
 // is a copy that did not finish), its header lacks a column, or none of its
 // rows loads. The file is then a reject of its own unless its rows are.
 // amount names the column read with parseDecimal, whose values tell the
-// file's decimal mark (see decimalMarks).
-func parseFile(name string, data []byte, source string, cols []string, amount string, parse func(get func(string) string, line int, marks decimalMarks) ([]any, error)) (rows [][]any, rejects []loaders.Reject, counts loaders.Counts, damaged bool) {
+// file's decimal mark (see loaders.DecimalMarks).
+func parseFile(name string, data []byte, source string, cols []string, amount string, parse func(get func(string) string, line int, marks loaders.DecimalMarks) ([]any, error)) (rows [][]any, rejects []loaders.Reject, counts loaders.Counts, damaged bool) {
 	var fileErr error
 	if text, bom, ok := decodeUTF16(data); ok {
 		// Read as text only to keep its lines: SAM reads UTF-8 exports.
@@ -759,7 +759,7 @@ func parseFile(name string, data []byte, source string, cols []string, amount st
 	if herr != nil && len(recs) == 1 {
 		reject(herr.Error(), recs[0].raw)
 	}
-	marks := decimalMarks{sep: comma}
+	marks := loaders.NewDecimalMarks(comma)
 	if herr == nil {
 		marks = fileMarks(recs[1:], pos[amount], len(recs[0].fields), comma)
 	}
@@ -808,128 +808,31 @@ func parseDate(s string) (time.Time, error) {
 // fractional digits, no exponent, no thousands separators.
 var decimalRE = regexp.MustCompile(`^[+-]?[0-9]{1,29}(\.[0-9]{0,9})?$`)
 
-// thousandsRE matches a number that a decimal-comma locale writes with a
-// dot grouping thousands: "1.234" is 1234 there.
-var thousandsRE = regexp.MustCompile(`^[+-]?[1-9][0-9]{0,2}\.[0-9]{3}$`)
-
-// decimalMarks is what a file tells of the mark its amounts write decimals
-// with: its field separator, and the first amount whose locale formatting
-// shows a decimal dot or a decimal comma (see localeMark), as `line N:
-// "value"`, or "" when no amount does.
-type decimalMarks struct {
-	sep        rune
-	dot, comma string
-}
-
 // fileMarks reads the marks of the amounts in column col of recs, the data
-// lines of a file whose header has width columns and separator sep. Rows
-// rejected for other reasons count too: they were written by the same
-// export.
-func fileMarks(recs []record, col, width int, sep rune) decimalMarks {
-	m := decimalMarks{sep: sep}
+// lines of a file whose header has width columns and separator sep.
+func fileMarks(recs []record, col, width int, sep rune) loaders.DecimalMarks {
+	m := loaders.NewDecimalMarks(sep)
 	for _, rec := range recs {
 		if rec.err != nil || len(rec.fields) != width {
 			continue // its fields may not be where the header says
 		}
-		v := strings.TrimSpace(rec.fields[col])
-		switch localeMark(v) {
-		case '.':
-			if m.dot == "" {
-				m.dot = fmt.Sprintf("line %d: %q", rec.line, v)
-			}
-		case ',':
-			if m.comma == "" {
-				m.comma = fmt.Sprintf("line %d: %q", rec.line, v)
-			}
-		}
-		if m.dot != "" && m.comma != "" {
+		if m.Note(rec.line, rec.fields[col]) {
 			break
 		}
 	}
 	return m
 }
 
-// localeMark returns the decimal mark an amount can only have been written
-// with by a locale's number formatting: '.' for commas grouping thousands
-// ("1,234.56", "1,234,567"), ',' for a decimal comma or dots grouping
-// thousands ("12,50", "1.234,56", "1.234.567"), and 0 for any other value.
-// A plain decimal ("12.50") gives 0: raw exports and people write those
-// in any locale, so it says nothing of a formatter that groups thousands
-// with a dot.
-func localeMark(s string) rune {
-	s = strings.TrimLeft(s, "+-")
-	switch {
-	case strings.Contains(s, ",") && readsAs(s, '.', ',') && !readsAs(s, ',', '.'):
-		return '.'
-	case readsAs(s, ',', '.') && !readsAs(s, '.', ','):
-		return ','
-	}
-	return 0
-}
-
-// readsAs reports whether s is a number written with the decimal mark dec
-// and the thousands separator group: digits, in groups of three after the
-// first when grouped, then dec and digits, if any.
-func readsAs(s string, dec, group byte) bool {
-	whole, frac, hasFrac := strings.Cut(s, string(dec))
-	if hasFrac && !isDigits(frac) {
-		return false
-	}
-	groups := strings.Split(whole, string(group))
-	if !isDigits(groups[0]) {
-		return false
-	}
-	if len(groups) > 1 && (len(groups[0]) > 3 || groups[0][0] == '0') {
-		return false
-	}
-	for _, g := range groups[1:] {
-		if len(g) != 3 || !isDigits(g) {
-			return false
-		}
-	}
-	return true
-}
-
-func isDigits(s string) bool {
-	return s != "" && strings.Trim(s, "0123456789") == ""
-}
-
-// thousands says whether an amount shaped like thousandsRE ("1.234") is
-// read as a decimal, and why not otherwise. A separator only hints at the
-// locale: a comma-separated export writes a decimal dot, a
-// semicolon-separated one comes from where the comma is the decimal mark,
-// and a tab-separated one from either. A locale's formatting in the file's
-// amounts is evidence; where hint and evidence disagree, or nothing tells,
-// the amount is rejected.
-func (m decimalMarks) thousands(what, s string) error {
-	grouped := strings.Replace(strings.TrimPrefix(s, "+"), ".", "", 1)
-	switch {
-	case m.comma != "" && m.dot != "":
-		return fmt.Errorf("%s %q is ambiguous: the file writes decimals with a dot (%s) and with a comma (%s), so the dot may group thousands (%s)", what, s, m.dot, m.comma, grouped)
-	case m.comma != "" && m.sep != ',':
-		return fmt.Errorf("%s %q is %s: the file writes decimals with a comma (%s), so its dot groups thousands; export amounts as plain decimals", what, s, grouped, m.comma)
-	case m.comma != "":
-		return fmt.Errorf("%s %q is ambiguous: the file is comma-separated, as where the dot is the decimal mark, yet writes decimals with a comma (%s), so the dot may group thousands (%s)", what, s, m.comma, grouped)
-	case m.sep == ';':
-		return fmt.Errorf("%s %q is ambiguous: in a semicolon-separated export (decimal-comma locale) the dot may group thousands", what, s)
-	case m.sep == ',' || m.dot != "":
-		return nil
-	}
-	return fmt.Errorf("%s %q is ambiguous: in a tab-separated export the dot may group thousands (%s), and no other amount of the file shows which mark it writes decimals with", what, s, grouped)
-}
-
 // parseDecimal validates a money or rate value and returns it as canonical
 // decimal text, which every engine loads into NUMERIC exactly. marks tell
 // whether a dot followed by three digits may group thousands.
-func parseDecimal(what, s string, marks decimalMarks) (string, error) {
+func parseDecimal(what, s string, marks loaders.DecimalMarks) (string, error) {
 	s = strings.TrimSpace(s)
 	if !decimalRE.MatchString(s) {
 		return "", fmt.Errorf("%s %q is not a decimal number", what, s)
 	}
-	if thousandsRE.MatchString(s) {
-		if err := marks.thousands(what, s); err != nil {
-			return "", err
-		}
+	if err := marks.CheckGrouping(what, s); err != nil {
+		return "", err
 	}
 	s = strings.TrimPrefix(s, "+")
 	s = strings.TrimSuffix(s, ".")

@@ -202,12 +202,12 @@ func TestBadHeaderRejectsEveryRow(t *testing.T) {
 
 func TestParseDecimal(t *testing.T) {
 	for in, want := range map[string]string{"12": "12", "+1.50": "1.50", "0.123456789": "0.123456789", "7.": "7"} {
-		if got, err := parseDecimal("cost", in, decimalMarks{sep: ','}); err != nil || got != want {
+		if got, err := parseDecimal("cost", in, loaders.NewDecimalMarks(',')); err != nil || got != want {
 			t.Errorf("parseDecimal(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
 	for _, in := range []string{"", "1e5", "1,000.00", "NaN", "0.1234567891", "$5"} {
-		if _, err := parseDecimal("cost", in, decimalMarks{sep: ','}); err == nil {
+		if _, err := parseDecimal("cost", in, loaders.NewDecimalMarks(',')); err == nil {
 			t.Errorf("parseDecimal(%q) succeeded, want error", in)
 		}
 	}
@@ -570,20 +570,6 @@ func TestTabFileCostWithThousandsDotIsNotGuessed(t *testing.T) {
 	// A rate is a number like a cost: USD to KRW 1.350 may be 1350.
 	if _, rejects, _ := parseFX("fx.csv", []byte("date\tfrom_currency\tto_currency\trate\n2026-11-01\tUSD\tKRW\t1.350\n"), time.Now()); len(rejects) != 1 || !strings.Contains(rejects[0].Reason, `rate "1.350" is ambiguous`) {
 		t.Errorf("rejects %v; want the rate 1.350 rejected as ambiguous", rejects)
-	}
-}
-
-func TestLocaleMark(t *testing.T) {
-	for in, want := range map[string]rune{
-		"1,234.56": '.', "1,234,567": '.', "-1,234.5": '.',
-		"12,50": ',', "0,123": ',', "1234,567": ',', "1.234,56": ',', "1.234.567": ',',
-		// Plain decimals, and the shapes either locale writes, tell nothing.
-		"12.50": 0, "1234.5": 0, "10": 0, "1.234": 0, "1,234": 0, "0.123": 0,
-		"1,23.4": 0, "1.234,567.8": 0, "7.": 0, "": 0, "$5": 0,
-	} {
-		if got := localeMark(in); got != want {
-			t.Errorf("localeMark(%q) = %q, want %q", in, got, want)
-		}
 	}
 }
 
