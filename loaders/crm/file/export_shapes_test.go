@@ -215,6 +215,72 @@ func TestThousandsShapedAmountInASemicolonFileIsAReject(t *testing.T) {
 	}
 }
 
+// Tab-separated exports come from decimal-comma locales as often as
+// semicolon-separated ones, so a deal's 1.234 may be 1234 there; it loaded
+// as 1.234. The file's other amounts decide where a locale's formatting
+// shows its decimal mark; where none does, the deal is rejected. The
+// evidence comes after the deal, and batches hold one row, so it must be
+// read before any row is emitted.
+func TestThousandsShapedAmountInATabFileIsNotGuessed(t *testing.T) {
+	const h = "deal_id\tamount\tcurrency\n"
+	for name, c := range map[string]struct {
+		text   string
+		amount any    // D1's amount loaded, nil when rejected
+		reason string // D1's reject
+		read   int64
+		loaded int64
+	}{
+		"nothing tells": {
+			text:   h + "D1\t1.234\tEUR\nD2\t10\tEUR\nD3\t1234.5\tEUR\nD4\t12.50\tEUR\n",
+			reason: `amount "1.234" is ambiguous: in a tab-separated export the dot may group thousands (1234), and no other amount of the file shows which mark it writes decimals with`,
+			read:   4, loaded: 3,
+		},
+		"commas grouping thousands elsewhere": {
+			text:   h + "D1\t1.234\tEUR\nD2\t10\tEUR\nD3\t1,234.56\tEUR\n",
+			amount: "1.234",
+			read:   3, loaded: 2, // D3 is no plain decimal
+		},
+		"a decimal comma elsewhere": {
+			text:   h + "D1\t1.234\tEUR\nD2\t10\tEUR\nD3\t12,50\tEUR\n",
+			reason: `amount "1.234" is 1234: the file writes decimals with a comma (line 4: "12,50"), so its dot groups thousands`,
+			read:   3, loaded: 1,
+		},
+		"a decimal comma after a field of two lines": {
+			text:   "deal_id\tnotes\tamount\tcurrency\n" + "D1\t\t1.234\tEUR\nD2\t\"a\nb\"\t10\tEUR\nD3\t\t12,50\tEUR\n",
+			reason: `amount "1.234" is 1234: the file writes decimals with a comma (line 5: "12,50")`,
+			read:   3, loaded: 1,
+		},
+		"semicolons and a decimal comma": {
+			text:   strings.ReplaceAll(h+"D1\t1.234\tEUR\nD2\t12,50\tEUR\n", "\t", ";"),
+			reason: `amount "1.234" is 1234: the file writes decimals with a comma (line 3: "12,50")`,
+			read:   2, loaded: 0,
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			d := t.TempDir()
+			write(t, d, "deals.csv", c.text)
+			r := newRun(t, d, 1)
+			read, loaded, rejected := mustSync(t, r)
+			if read != c.read || loaded != c.loaded || read != loaded+rejected {
+				t.Errorf("read %d, loaded %d, rejected %d; want %d read = %d loaded + the rest rejected", read, loaded, rejected, c.read, c.loaded)
+			}
+			d1, ok := r.wh.Latest(record.DealsTable, "deal_id")["D1"]
+			if got := d1.Get("amount"); c.amount != nil && got != c.amount || c.amount == nil && ok {
+				t.Errorf("D1 loaded %v with amount %v, want amount %v", ok, got, c.amount)
+			}
+			var got string
+			for raw, reason := range rejects(r.wh) {
+				if strings.HasPrefix(raw, "D1") {
+					got = reason
+				}
+			}
+			if !strings.HasPrefix(got, c.reason) || c.reason == "" && got != "" {
+				t.Errorf("D1's reject %q, want it to start %q", got, c.reason)
+			}
+		})
+	}
+}
+
 // A quoted field of any number of lines is one record (RFC 4180): an
 // email thread of 120 lines in a notes column became 121 rejects.
 func TestAQuotedFieldOfManyLinesIsOneRecord(t *testing.T) {

@@ -207,12 +207,15 @@ func (s *Source) ReadSkipping(ctx context.Context, stream, cur string, loaded fu
 	}
 	defer f.Close()
 	var rows rowReader
-	decimalComma := false
+	var marks *loaders.DecimalMarks
 	if strings.EqualFold(filepath.Ext(path), ".csv") {
 		var cr *csvReader
 		if cr, err = newCSVReader(f, idColumn[stream]); err == nil {
-			rows, decimalComma = cr, cr.comma == ';'
+			rows = cr
 			err = c.sameColumns(stream, cr.header)
+		}
+		if err == nil && len(amountColumns[stream]) > 0 {
+			marks, err = decimalMarks(path, idColumn[stream], amountColumns[stream])
 		}
 	} else {
 		rows, err = newNDJSONReader(f)
@@ -223,7 +226,7 @@ func (s *Source) ReadSkipping(ctx context.Context, stream, cur string, loaded fu
 	if err != nil {
 		return fmt.Errorf("file source: %s: %w", path, err)
 	}
-	rd := &reading{Source: s, object: filepath.Base(path), c: c, known: known, now: s.now(), decimalComma: decimalComma}
+	rd := &reading{Source: s, object: filepath.Base(path), c: c, known: known, now: s.now(), marks: marks}
 	if err := rd.stream(ctx, stream, rows, emit); err != nil {
 		return err
 	}
@@ -263,9 +266,9 @@ type reading struct {
 	known        record.RowSet
 	now          time.Time
 	badClientIDs int
-	// decimalComma: the file is semicolon-separated, as exports are where
-	// the comma is the decimal mark.
-	decimalComma bool
+	// marks tell whether a CSV file's amount like 1.234 groups thousands;
+	// nil for NDJSON, whose numbers JSON writes with a decimal dot.
+	marks *loaders.DecimalMarks
 }
 
 func (rd *reading) stream(ctx context.Context, stream string, rows rowReader, emit func(context.Context, *record.Batch) error) error {
@@ -515,15 +518,51 @@ func spreadsheetNumbers(v *record.Fields, f map[string]string, columns ...string
 	}
 }
 
-// thousandsGroups is an amount whose dots may group thousands.
-var thousandsGroups = regexp.MustCompile(`^[+-]?[0-9]{1,3}(\.[0-9]{3})+$`)
+// amountColumns are the money columns of each stream's file.
+var amountColumns = map[string][]string{"deals": {"amount"}}
 
-// groupedAmount rejects, in a semicolon-separated file, an amount shaped
-// like thousands groups: where the comma is the decimal mark, 1.234 is one
-// thousand two hundred and thirty-four.
+// groupedAmount rejects an amount like 1.234 where the file does not
+// show that its dot is a decimal point: where the comma is the decimal
+// mark, it is one thousand two hundred and thirty-four.
 func (rd *reading) groupedAmount(v *record.Fields, name, s string) {
-	if s = strings.TrimSpace(s); v.Err == nil && rd.decimalComma && thousandsGroups.MatchString(s) {
-		v.Err = fmt.Errorf("%s %q in a semicolon-separated file may be %s (the dot grouping thousands): write amounts as plain decimals", name, s, strings.ReplaceAll(s, ".", ""))
+	if v.Err == nil && rd.marks != nil {
+		v.Err = rd.marks.CheckGrouping(name, s)
+	}
+}
+
+// decimalMarks reads the amount columns cols of the CSV file at path for
+// the mark its amounts write decimals with. It is a pass of its own before
+// any row is emitted: the amount that shows the mark may come after the
+// ones it decides, and holding rows until it does would hold the whole
+// file. The pass keeps no row, and stops once both marks have shown.
+func decimalMarks(path, id string, cols []string) (*loaders.DecimalMarks, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	cr, err := newCSVReader(f, id)
+	if err != nil {
+		return nil, err
+	}
+	m := loaders.NewDecimalMarks(cr.comma)
+	for {
+		fields, raw, err := cr.next()
+		if err == io.EOF {
+			return &m, nil
+		}
+		if fields == nil {
+			if raw == "" {
+				return nil, err
+			}
+			continue // its fields may not be where the header says
+		}
+		// A row rejected later, for a value, counts: the same export wrote it.
+		for _, c := range cols {
+			if m.Note(cr.line, fields[c]) {
+				return &m, nil
+			}
+		}
 	}
 }
 

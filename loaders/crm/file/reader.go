@@ -44,6 +44,9 @@ type lines struct {
 	// bareCR: the first line holds a carriage return that ends no line,
 	// so the file's lines end with CR alone.
 	bareCR bool
+	// n counts the lines returned, less those pushed back: the number of
+	// the last, for reasons that point into the file.
+	n int
 }
 
 // bareCRReason rejects a file whose lines end with a carriage return
@@ -60,7 +63,10 @@ func newLines(r io.Reader) *lines {
 	return &lines{r: bufio.NewReaderSize(r, 1<<16), first: true}
 }
 
-func (l *lines) push(s string, n int, err error) { l.pending = append(l.pending, line{s, n, err}) }
+func (l *lines) push(s string, n int, err error) {
+	l.pending = append(l.pending, line{s, n, err})
+	l.n--
+}
 
 // next returns the next line. A line longer than maxLine is consumed and
 // returned cut short, with errLineTooLong and its length.
@@ -68,6 +74,7 @@ func (l *lines) next() (string, int, error) {
 	if n := len(l.pending); n > 0 {
 		p := l.pending[n-1]
 		l.pending = l.pending[:n-1]
+		l.n++
 		return p.s, p.n, p.err
 	}
 	var buf []byte
@@ -89,6 +96,7 @@ func (l *lines) next() (string, int, error) {
 		}
 		break
 	}
+	l.n++
 	buf = bytes.TrimSuffix(buf, []byte("\n"))
 	// \r\r\n too: CRLF text written again in a Windows text mode.
 	buf = bytes.TrimRight(buf, "\r")
@@ -119,6 +127,8 @@ type csvReader struct {
 	lines  *lines
 	comma  rune
 	header []string
+	// line is the number of the line the last record returned starts on.
+	line int
 }
 
 // badFileError is a file SAM cannot use as a whole, by its own fault (a
@@ -253,6 +263,7 @@ func (c *csvReader) next() (map[string]string, string, error) {
 			break
 		}
 	}
+	c.line = c.lines.n
 	if strings.Count(line, `"`)%2 == 1 {
 		if m, raw, ok := c.multiline(line); ok {
 			return m, raw, nil
