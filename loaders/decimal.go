@@ -113,7 +113,7 @@ func (m DecimalMarks) CheckGrouping(what, s string) error {
 	case m.comma != "":
 		return fmt.Errorf("%s %q is ambiguous: the file is comma-separated, as where the dot is the decimal mark, yet writes decimals with a comma (%s), so the dot may group thousands (%s)", what, s, m.comma, grouped)
 	case m.sep == ';':
-		return fmt.Errorf("%s %q is ambiguous: in a semicolon-separated export (decimal-comma locale) the dot may group thousands", what, s)
+		return fmt.Errorf("%s %q is ambiguous: in a semicolon-separated export (decimal-comma locale) the dot may group thousands (%s)", what, s, grouped)
 	case m.sep == ',' || m.dot != "":
 		return nil
 	}

@@ -33,7 +33,7 @@ func TestCheckGrouping(t *testing.T) {
 		{"comma file, a decimal comma", ',', []string{"12,50"},
 			`cost "1.234" is ambiguous: the file is comma-separated, as where the dot is the decimal mark, yet writes decimals with a comma (line 2: "12,50"), so the dot may group thousands (1234)`},
 		{"semicolon file", ';', []string{"10"},
-			`cost "1.234" is ambiguous: in a semicolon-separated export (decimal-comma locale) the dot may group thousands`},
+			`cost "1.234" is ambiguous: in a semicolon-separated export (decimal-comma locale) the dot may group thousands (1234)`},
 		{"semicolon file, a decimal comma", ';', []string{"10", " 12,50 "},
 			`cost "1.234" is 1234: the file writes decimals with a comma (line 3: "12,50"), so its dot groups thousands; export amounts as plain decimals`},
 		{"tab file", '\t', []string{"10", "1234.5", "12.50"},
