@@ -91,19 +91,25 @@ func isDigits(s string) bool {
 	return s != "" && strings.Trim(s, "0123456789") == ""
 }
 
+// MayGroupThousands reports whether amount s has the one shape in doubt: a
+// dot after one to three digits and before three more ("1.234"), which is
+// 1234 where the dot groups thousands. Only a file's DecimalMarks decide it.
+func MayGroupThousands(s string) bool {
+	return thousandsRE.MatchString(strings.TrimSpace(s))
+}
+
 // CheckGrouping says whether the amount s, named what in the reason, may
-// be read as a decimal, and why not otherwise. Only one shape is in doubt:
-// a dot followed by three digits ("1.234"), which is 1234 where the dot
-// groups thousands. A separator only hints at the locale: a comma-separated
+// be read as a decimal, and why not otherwise; it is nil for any shape but
+// the one MayGroupThousands reports. A separator only hints at the locale: a comma-separated
 // export writes a decimal dot, a semicolon-separated one comes from where
 // the comma is the decimal mark, and a tab-separated one from either. A
 // locale's formatting in the file's amounts is evidence; where hint and
 // evidence disagree, or nothing tells, the amount is rejected.
 func (m DecimalMarks) CheckGrouping(what, s string) error {
-	s = strings.TrimSpace(s)
-	if !thousandsRE.MatchString(s) {
+	if !MayGroupThousands(s) {
 		return nil
 	}
+	s = strings.TrimSpace(s)
 	grouped := strings.Replace(strings.TrimPrefix(s, "+"), ".", "", 1)
 	switch {
 	case m.comma != "" && m.dot != "":

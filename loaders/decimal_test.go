@@ -61,12 +61,18 @@ func TestCheckGrouping(t *testing.T) {
 // Only a dot and three digits after one to three others is in doubt.
 func TestCheckGroupingOtherShapes(t *testing.T) {
 	m := NewDecimalMarks('\t')
-	for _, s := range []string{"12.50", "1234.5", "0.123", "1234.567", "10", "", "1.2345", "-1.23"} {
+	for _, s := range []string{"12.50", "1234.5", "0.123", "1234.567", "10", "", "1.2345", "-1.23", "1.234.567", "1.234,56"} {
+		if MayGroupThousands(s) {
+			t.Errorf("MayGroupThousands(%q) = true, want false", s)
+		}
 		if err := m.CheckGrouping("amount", s); err != nil {
 			t.Errorf("CheckGrouping(%q) = %v, want nil", s, err)
 		}
 	}
-	for _, s := range []string{"1.234", "-1.234", "+999.000"} {
+	for _, s := range []string{"1.234", "-1.234", "+999.000", " 1.234 "} {
+		if !MayGroupThousands(s) {
+			t.Errorf("MayGroupThousands(%q) = false, want true", s)
+		}
 		if err := m.CheckGrouping("amount", s); err == nil {
 			t.Errorf("CheckGrouping(%q) = nil, want an error", s)
 		}

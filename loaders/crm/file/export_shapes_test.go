@@ -219,8 +219,8 @@ func TestThousandsShapedAmountInASemicolonFileIsAReject(t *testing.T) {
 // semicolon-separated ones, so a deal's 1.234 may be 1234 there; it loaded
 // as 1.234. The file's other amounts decide where a locale's formatting
 // shows its decimal mark; where none does, the deal is rejected. The
-// evidence comes after the deal, and batches hold one row, so it must be
-// read before any row is emitted.
+// evidence may come after the deal, and batches hold one row: the loader
+// reads ahead for it without holding rows.
 func TestThousandsShapedAmountInATabFileIsNotGuessed(t *testing.T) {
 	const h = "deal_id\tamount\tcurrency\n"
 	for name, c := range map[string]struct {
@@ -243,6 +243,11 @@ func TestThousandsShapedAmountInATabFileIsNotGuessed(t *testing.T) {
 		"a decimal comma elsewhere": {
 			text:   h + "D1\t1.234\tEUR\nD2\t10\tEUR\nD3\t12,50\tEUR\n",
 			reason: `amount "1.234" is 1234: the file writes decimals with a comma (line 4: "12,50"), so its dot groups thousands`,
+			read:   3, loaded: 1,
+		},
+		"a decimal comma before": {
+			text:   h + "D0\t12,50\tEUR\nD2\t10\tEUR\nD1\t1.234\tEUR\n",
+			reason: `amount "1.234" is 1234: the file writes decimals with a comma (line 2: "12,50")`,
 			read:   3, loaded: 1,
 		},
 		"a decimal comma after a field of two lines": {

@@ -207,15 +207,12 @@ func (s *Source) ReadSkipping(ctx context.Context, stream, cur string, loaded fu
 	}
 	defer f.Close()
 	var rows rowReader
-	var marks *loaders.DecimalMarks
+	csvPath := ""
 	if strings.EqualFold(filepath.Ext(path), ".csv") {
 		var cr *csvReader
 		if cr, err = newCSVReader(f, idColumn[stream]); err == nil {
-			rows = cr
+			rows, csvPath = cr, path
 			err = c.sameColumns(stream, cr.header)
-		}
-		if err == nil && len(amountColumns[stream]) > 0 {
-			marks, err = decimalMarks(path, idColumn[stream], amountColumns[stream])
 		}
 	} else {
 		rows, err = newNDJSONReader(f)
@@ -226,7 +223,7 @@ func (s *Source) ReadSkipping(ctx context.Context, stream, cur string, loaded fu
 	if err != nil {
 		return fmt.Errorf("file source: %s: %w", path, err)
 	}
-	rd := &reading{Source: s, object: filepath.Base(path), c: c, known: known, now: s.now(), marks: marks}
+	rd := &reading{Source: s, object: filepath.Base(path), c: c, known: known, now: s.now(), csvPath: csvPath}
 	if err := rd.stream(ctx, stream, rows, emit); err != nil {
 		return err
 	}
@@ -266,8 +263,11 @@ type reading struct {
 	known        record.RowSet
 	now          time.Time
 	badClientIDs int
-	// marks tell whether a CSV file's amount like 1.234 groups thousands;
-	// nil for NDJSON, whose numbers JSON writes with a decimal dot.
+	// csvPath is the file's path when it is CSV, whose amounts like 1.234
+	// its marks decide; NDJSON numbers are JSON's, with a decimal dot.
+	csvPath string
+	// marks are read from the file when the first amount in doubt needs
+	// them (readMarks); nil before.
 	marks *loaders.DecimalMarks
 }
 
@@ -319,6 +319,9 @@ func (rd *reading) stream(ctx context.Context, stream string, rows rowReader, em
 		if err != nil {
 			b.Rejects = append(b.Rejects, loaders.Reject{Source: "file", Object: rd.object, Reason: err.Error(), Raw: loaders.RawText(raw)})
 		} else if h := hashRow(fields); !rd.skip(h, fields) {
+			if err := rd.readMarks(stream, fields); err != nil {
+				return err
+			}
 			var ok bool
 			switch stream {
 			case "leads":
@@ -523,18 +526,39 @@ var amountColumns = map[string][]string{"deals": {"amount"}}
 
 // groupedAmount rejects an amount like 1.234 where the file does not
 // show that its dot is a decimal point: where the comma is the decimal
-// mark, it is one thousand two hundred and thirty-four.
+// mark, it is one thousand two hundred and thirty-four. Without marks the
+// row holds no such amount (readMarks).
 func (rd *reading) groupedAmount(v *record.Fields, name, s string) {
 	if v.Err == nil && rd.marks != nil {
 		v.Err = rd.marks.CheckGrouping(name, s)
 	}
 }
 
+// readMarks reads the CSV file's decimal marks when a row's amount is the
+// first in doubt. The amounts that decide it may come anywhere in the file,
+// before or after, and the file is streamed: holding its rows until they
+// show would hold the whole file. So the file is read once more, keeping
+// no row. A file that holds no amount in doubt is read once.
+func (rd *reading) readMarks(stream string, f map[string]string) error {
+	if rd.csvPath == "" || rd.marks != nil {
+		return nil
+	}
+	for _, c := range amountColumns[stream] {
+		if loaders.MayGroupThousands(f[c]) {
+			m, err := decimalMarks(rd.csvPath, idColumn[stream], amountColumns[stream])
+			if err != nil {
+				return fmt.Errorf("file source: %s: %w", rd.object, err)
+			}
+			rd.marks = m
+			return nil
+		}
+	}
+	return nil
+}
+
 // decimalMarks reads the amount columns cols of the CSV file at path for
-// the mark its amounts write decimals with. It is a pass of its own before
-// any row is emitted: the amount that shows the mark may come after the
-// ones it decides, and holding rows until it does would hold the whole
-// file. The pass keeps no row, and stops once both marks have shown.
+// the mark its amounts write decimals with. It keeps the first amount that
+// shows each, no row, and stops once both have shown.
 func decimalMarks(path, id string, cols []string) (*loaders.DecimalMarks, error) {
 	f, err := os.Open(path)
 	if err != nil {
