@@ -527,7 +527,7 @@ var amountColumns = map[string][]string{"deals": {"amount"}}
 // groupedAmount rejects an amount like 1.234 where the file does not
 // show that its dot is a decimal point: where the comma is the decimal
 // mark, it is one thousand two hundred and thirty-four. Without marks the
-// row holds no such amount (readMarks).
+// file is NDJSON, or the row holds no such amount (readMarks).
 func (rd *reading) groupedAmount(v *record.Fields, name, s string) {
 	if v.Err == nil && rd.marks != nil {
 		v.Err = rd.marks.CheckGrouping(name, s)
