@@ -330,9 +330,10 @@ var rawTables = []struct {
 }
 
 // AddNewTables creates, empty, the raw CRM tables a warehouse lacks when it
-// has loaded a CRM before: a table a later SAM adds (raw_crm__merges), which
-// the staging models read before the next CRM load would create it. A
-// warehouse that never loaded a CRM is left as it is: its models say so.
+// has loaded a CRM before, and adds the columns its tables lack: what a
+// later SAM adds (raw_crm__merges, version_hash), which the staging models
+// read before the next CRM load would add it. A warehouse that never loaded
+// a CRM is left as it is: its models say so.
 func AddNewTables(ctx context.Context, wh warehouse.Warehouse) error {
 	if _, err := wh.Describe(ctx, record.LeadsTable); errors.Is(err, warehouse.ErrNotFound) {
 		return nil
