@@ -277,3 +277,27 @@ func TestCloseEndsInjectedSleep(t *testing.T) {
 		t.Error("URL is empty after Listen")
 	}
 }
+
+// A simulator honours only the tokens it was given, and a revoked one for
+// good.
+func TestTokens(t *testing.T) {
+	var tk Tokens
+	if got := tk.TokenState("t"); got != TokenUnknown {
+		t.Errorf("a token never allowed: %v, want unknown", got)
+	}
+	if got := tk.TokenState(""); got != TokenMissing {
+		t.Errorf("no token: %v, want missing", got)
+	}
+	tk.AllowToken("t")
+	if got := tk.TokenState("t"); got != TokenValid {
+		t.Errorf("an allowed token: %v, want valid", got)
+	}
+	tk.RevokeToken("t")
+	tk.AllowToken("t")
+	if got := tk.TokenState("t"); got != TokenRevoked {
+		t.Errorf("a revoked token allowed again: %v, want revoked", got)
+	}
+	if got := tk.TokenState("u"); got != TokenUnknown {
+		t.Errorf("another token: %v, want unknown", got)
+	}
+}
