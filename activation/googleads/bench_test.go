@@ -23,6 +23,7 @@ func BenchmarkThroughput(b *testing.B) {
 		b.Fatal(err)
 	}
 	sim.KeepRecords(false)
+	sim.AllowToken("test-token")
 	srv := httptest.NewServer(sim.Handler())
 	defer srv.Close()
 	wall := time.Now()

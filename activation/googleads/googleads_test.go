@@ -33,6 +33,7 @@ func newSim(t testing.TB) (*googleadssim.Server, *httptest.Server) {
 	// A fixed clock never refills the ceiling's bucket; the benchmark
 	// runs with the ceiling on a real clock.
 	s.SetLimit(googleadssim.Limit{})
+	s.AllowToken("test-token")
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(func() { srv.Close(); s.Close() })
 	return s, srv
@@ -395,6 +396,7 @@ func TestDefaultCredentialsTakeTokensFromTheMetadataServer(t *testing.T) {
 	t.Setenv("HOME", t.TempDir())
 
 	sim, srv := newSim(t)
+	sim.AllowToken("ya29.metadata") // the token the metadata server hands out
 	var auth []string
 	seen := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		auth = append(auth, r.Header.Get("Authorization"))

@@ -32,6 +32,7 @@ func BenchmarkThroughput(b *testing.B) {
 	}
 	sim.SetLimit(linkedinsim.DefaultLimit)
 	sim.KeepRecords(false)
+	sim.AllowToken(token)
 	srv := httptest.NewServer(sim.Handler())
 	defer srv.Close()
 	d, err := New(Options{AccessToken: token, Conversions: conversions(), BaseURL: srv.URL + "/rest", MaxBatch: benchBatch})

@@ -96,6 +96,7 @@ func newSimHarness(t testing.TB, mod func(*harness, *Options)) *harness {
 	}
 	sim.SetClock(func() time.Time { return testNow })
 	sim.SetLimit(linkedinsim.Limit{})
+	sim.AllowToken(token)
 	h := &harness{sim: sim, srv: httptest.NewServer(sim.Handler())}
 	t.Cleanup(h.srv.Close)
 	h.rec = &recorder{next: h.srv.Client().Transport}

@@ -21,6 +21,7 @@ func TestStoppedRunLetsTheRequestUnderWayFinish(t *testing.T) {
 	}
 	sim.SetClock(func() time.Time { return testNow })
 	sim.SetLimit(linkedinsim.Limit{})
+	sim.AllowToken(token)
 	ctx, stop := context.WithCancel(context.Background())
 	srv := httptest.NewServer(simcore.StopMidRequest(stop, sim.Handler()))
 	t.Cleanup(srv.Close)

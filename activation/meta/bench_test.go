@@ -23,6 +23,7 @@ func BenchmarkThroughput(b *testing.B) {
 		b.Fatal(err)
 	}
 	s.KeepRecords(false)
+	s.AllowToken(testToken)
 	srv := httptest.NewServer(s.Handler())
 	b.Cleanup(srv.Close)
 	b.Cleanup(func() { s.Close() })

@@ -43,6 +43,7 @@ func newSim(t testing.TB) (*metasim.Server, *httptest.Server) {
 	}
 	s.SetClock(func() time.Time { return testNow })
 	s.SetLimit(metasim.Limit{})
+	s.AllowToken(testToken)
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() { s.Close() }) // runs first: ends injected sleeps

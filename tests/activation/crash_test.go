@@ -185,6 +185,10 @@ func crashOnce(t *testing.T, k int, killAt int64, sig syscall.Signal) bool {
 		t.Fatal(err)
 	}
 	s.li.SetLimit(fast)
+	// The child's token, the one each simulator honours.
+	s.ads.AllowToken("t")
+	s.meta.AllowToken("t")
+	s.li.AllowToken("t")
 	defer s.ads.Close()
 	defer s.meta.Close()
 	defer s.li.Close()

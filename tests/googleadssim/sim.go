@@ -25,6 +25,15 @@
 //     2,000 events and 10 destinations a request, 10 user identifiers an
 //     event; 300 requests a minute a project, past which RESOURCE_EXHAUSTED
 //     and HTTP 429. Google documents no Retry-After for it, so none is sent.
+//   - Credentials: the simulator honours only the tokens a test registers
+//     (AllowToken) and not once revoked (RevokeToken), as Google honours
+//     only tokens it issued and still stands by. A refusal is 401 with
+//     google.rpc.Status UNAUTHENTICATED and an ErrorInfo of domain
+//     googleapis.com (google/api/error_reason.proto: CREDENTIALS_MISSING
+//     when no token came, ACCESS_TOKEN_EXPIRED for one Google no longer
+//     honours, with metadata service and method; the message is the one
+//     users quote from such 401s). Google does not tell a revoked token
+//     from an expired or a foreign one, so neither does the simulator.
 //
 // Tests use Server.Handler with net/http/httptest; `sam run` in local mode
 // uses Start, which also persists every judged event to an NDJSON file and
@@ -102,6 +111,9 @@ const MinClickAge = 6 * time.Hour
 // Server is the simulator. It is safe for concurrent use.
 type Server struct {
 	*simcore.Core
+	// Tokens are the bearer tokens the simulator honours: AllowToken,
+	// RevokeToken.
+	simcore.Tokens
 	statusMu    sync.Mutex
 	statuses    map[string]statusResponse
 	MaxEventAge time.Duration
@@ -161,8 +173,7 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	v := simcore.Vendor{Process: s.process, Throttle: s.throttle, ServerError: s.serverError}
 	mux.HandleFunc("POST /v1/events:ingest", func(w http.ResponseWriter, r *http.Request) {
-		if !authorized(r) {
-			writeStatus(w, http.StatusUnauthorized, "Request is missing required authentication credential.", "", nil)
+		if !s.authorized(w, r, "IngestEvents") {
 			return
 		}
 		s.Serve(w, r, v)
@@ -172,11 +183,29 @@ func (s *Server) Handler() http.Handler {
 	return mux
 }
 
-// authorized checks for an OAuth bearer token; every Data Manager method
-// needs the datamanager scope (discovery doc, "scopes").
-func authorized(r *http.Request) bool {
-	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	return ok && strings.TrimSpace(tok) != ""
+// authorized answers 401 and reports false unless the request carries an
+// OAuth bearer token the simulator honours; every Data Manager method
+// needs one (discovery doc, "scopes"). method names the RPC in the
+// ErrorInfo's metadata, as Google's 401s do.
+func (s *Server) authorized(w http.ResponseWriter, r *http.Request, method string) bool {
+	tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	var msg, reason string
+	switch s.TokenState(strings.TrimSpace(tok)) {
+	case simcore.TokenValid:
+		return true
+	case simcore.TokenMissing:
+		msg, reason = "Request is missing required authentication credential. Expected OAuth 2 access token, login cookie or other valid authentication credential.", "CREDENTIALS_MISSING"
+	default:
+		msg, reason = "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.", "ACCESS_TOKEN_EXPIRED"
+	}
+	_, _, body := statusBody(http.StatusUnauthorized, msg, "", nil)
+	e := body.(googleError)
+	e.Error.Details = []map[string]any{{
+		"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": reason, "domain": "googleapis.com",
+		"metadata": map[string]string{"service": "datamanager.googleapis.com", "method": "google.ads.datamanager.v1.IngestionService." + method},
+	}}
+	simcore.WriteJSON(w, http.StatusUnauthorized, e)
+	return false
 }
 
 // Request shapes, field for field from the discovery document. Fields the
@@ -623,8 +652,7 @@ func (s *Server) allowRead() bool {
 }
 
 func (s *Server) retrieve(w http.ResponseWriter, r *http.Request) {
-	if !authorized(r) {
-		writeStatus(w, http.StatusUnauthorized, "Request is missing required authentication credential.", "", nil)
+	if !s.authorized(w, r, "RetrieveRequestStatus") {
 		return
 	}
 	if !s.allowRead() {

@@ -25,6 +25,7 @@ func newSim(t *testing.T) (*Server, *httptest.Server) {
 	}
 	s.SetClock(func() time.Time { return fixed })
 	s.SetLimit(Limit{})
+	s.AllowToken("test")
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	return s, srv
@@ -161,9 +162,53 @@ func TestUnauthenticated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var body googleError
+	json.NewDecoder(resp.Body).Decode(&body)
 	resp.Body.Close()
-	if resp.StatusCode != 401 {
-		t.Errorf("status %d, want 401", resp.StatusCode)
+	if resp.StatusCode != 401 || body.Error.Code != 401 || body.Error.Status != "UNAUTHENTICATED" || errorInfoReason(body) != "CREDENTIALS_MISSING" {
+		t.Errorf("no token: %d %+v, want 401 UNAUTHENTICATED, reason CREDENTIALS_MISSING", resp.StatusCode, body)
+	}
+}
+
+func errorInfoReason(e googleError) string {
+	for _, d := range e.Error.Details {
+		if d["@type"] == "type.googleapis.com/google.rpc.ErrorInfo" {
+			r, _ := d["reason"].(string)
+			return r
+		}
+	}
+	return ""
+}
+
+// A token Google did not issue, or one revoked (a service account removed,
+// its key deleted), is refused whole, for ingest and for status reads,
+// with nothing recorded.
+func TestUnknownAndRevokedTokensAreRefused(t *testing.T) {
+	s, srv := newSim(t)
+	id := ingest(t, srv, sample()).Body["requestId"].(string)
+	s.AllowToken("other")
+	s.RevokeToken("test")
+	for _, tok := range []string{"test", "never-issued"} {
+		for _, req := range []struct{ method, path, body string }{
+			{"POST", "/v1/events:ingest", sample()},
+			{"GET", "/v1/requestStatus:retrieve?requestId=" + id, ""},
+		} {
+			r, _ := http.NewRequest(req.method, srv.URL+req.path, strings.NewReader(req.body))
+			r.Header.Set("Authorization", "Bearer "+tok)
+			resp, err := srv.Client().Do(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var body googleError
+			json.NewDecoder(resp.Body).Decode(&body)
+			resp.Body.Close()
+			if resp.StatusCode != 401 || body.Error.Code != 401 || body.Error.Status != "UNAUTHENTICATED" || errorInfoReason(body) != "ACCESS_TOKEN_EXPIRED" {
+				t.Errorf("%s %s with token %s: %d %+v, want 401 UNAUTHENTICATED", req.method, req.path, tok, resp.StatusCode, body)
+			}
+		}
+	}
+	if st := s.Stats(); st.Requests != 1 || st.Events != 2 {
+		t.Errorf("stats %+v: a refused request was counted", st)
 	}
 }
 
@@ -306,6 +351,7 @@ func TestFaults(t *testing.T) {
 	t.Run("fraction is deterministic", func(t *testing.T) {
 		pick := func() []int {
 			s, _ := New("")
+			s.AllowToken("test")
 			s.InjectFraction(0.3, 7, Fault{Kind: TooManyRequests})
 			h := s.Handler()
 			var got []int
@@ -336,6 +382,7 @@ func TestStartPersistsAndReloads(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.SetClock(func() time.Time { return fixed })
+	s.AllowToken("test")
 	if r, err := call(t, http.DefaultClient, "POST", s.URL()+"/v1/events:ingest", sample()); err != nil || r.Status != 200 {
 		t.Fatalf("ingest: %v %+v", err, r)
 	}

@@ -29,7 +29,8 @@
 //     answers 429; LinkedIn documents no Retry-After, so none is sent
 //     except for an injected 429.
 //   - Tokens: the refresh-token exchange at /oauth/v2/accessToken, and
-//     401 for an access token that has ended (token.go has the contract).
+//     401 for an access token that has ended, was revoked or was never
+//     issued (token.go has the contract).
 //   - Dedup window: not found in LinkedIn's material. A finite window is the
 //     stricter assumption: DedupWindow, 48 hours by default, configurable.
 //

@@ -23,6 +23,7 @@ func newSim(t *testing.T) (*Server, *httptest.Server) {
 	}
 	s.SetClock(func() time.Time { return fixed })
 	s.SetLimit(Limit{})
+	s.AllowToken("tok")
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	return s, srv
@@ -226,6 +227,7 @@ func TestStartPersistsAndReloads(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.SetClock(func() time.Time { return fixed })
+	s.AllowToken("tok")
 	if r, err := send(http.DefaultClient, s.URL(), one("k", fixed.Add(-time.Hour)), false); err != nil || r.Status != 201 {
 		t.Fatalf("%v %+v", err, r)
 	}
@@ -342,8 +344,60 @@ func TestRefreshTokenExchangeRefusals(t *testing.T) {
 	}
 }
 
-// An expired access token is refused whole with 401, as is one the
-// simulator never saw issued once tokens are expired.
+// call posts one event with token.
+func call(t *testing.T, srv *httptest.Server, token string) reply {
+	t.Helper()
+	req, _ := http.NewRequest("POST", srv.URL+"/rest/conversionEvents", strings.NewReader(one("k", fixed.Add(-time.Hour))))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("LinkedIn-Version", "202601")
+	req.Header.Set("X-Restli-Protocol-Version", "2.0.0")
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	r := reply{Status: resp.StatusCode}
+	json.NewDecoder(resp.Body).Decode(&r.Body)
+	return r
+}
+
+// A token LinkedIn never issued is refused whole with 401
+// INVALID_ACCESS_TOKEN; a revoked one, static or issued by the token
+// endpoint, with 401 REVOKED_ACCESS_TOKEN; and a revoked refresh token
+// exchanges for nothing (invalid_grant). Nothing refused takes effect.
+func TestUnknownAndRevokedTokensAreRefused(t *testing.T) {
+	s, srv := newSim(t)
+	s.AddClient("app", "app-secret")
+	refresh := s.IssueRefreshToken("app", 365*24*time.Hour)
+	issued := exchange(t, srv, grant(refresh)).Body["access_token"].(string)
+	want := func(token string, service float64, code string) {
+		t.Helper()
+		r := call(t, srv, token)
+		if r.Status != 401 || r.Body["status"] != 401.0 || r.Body["serviceErrorCode"] != service || r.Body["code"] != code {
+			t.Errorf("token %s: %+v, want 401 %v %s", token, r, service, code)
+		}
+	}
+	want("never-issued", 65600, "INVALID_ACCESS_TOKEN")
+	s.RevokeToken("tok")
+	s.RevokeToken(issued)
+	want("tok", 65601, "REVOKED_ACCESS_TOKEN")
+	want(issued, 65601, "REVOKED_ACCESS_TOKEN")
+	s.AllowToken("tok")
+	want("tok", 65601, "REVOKED_ACCESS_TOKEN")
+	if r := call(t, srv, exchange(t, srv, grant(refresh)).Body["access_token"].(string)); r.Status != 201 {
+		t.Errorf("a new access token from the refresh token: %+v", r)
+	}
+	s.RevokeToken(refresh)
+	if r := exchange(t, srv, grant(refresh)); r.Status != 400 || r.Body["error"] != "invalid_grant" {
+		t.Errorf("revoked refresh token: %+v, want 400 invalid_grant", r)
+	}
+	if k := s.Key("urn:lla:llaPartnerConversion:104012/k"); k != (KeyStats{Received: 1, Effective: 1}) {
+		t.Errorf("key %+v: want the one accepted request only", k)
+	}
+}
+
+// An expired access token is refused whole with 401, the ones issued by
+// the token endpoint and the ones registered with AllowToken alike.
 func TestExpiredAccessTokenIsRefused(t *testing.T) {
 	s, srv := newSim(t)
 	s.AddClient("app", "app-secret")

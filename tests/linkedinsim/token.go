@@ -27,7 +27,17 @@ import (
 //     error shape, RFC 6749 §5.2); wrong client credentials: 401
 //     invalid_client; a missing parameter: 400 invalid_request.
 //   - An API call with an expired or revoked access token: 401 (LinkedIn's
-//     "Error Handling" page lists both as 401 cases).
+//     "Error Handling" page lists both as 401 cases). The bodies, as the
+//     Conversions API answers them in an integration's recorded fixtures
+//     (rudderlabs/rudder-transformer, linkedin_conversions_api proxy
+//     tests): a token LinkedIn never issued, serviceErrorCode 65600 code
+//     INVALID_ACCESS_TOKEN "Invalid access token"; a revoked one, 65601
+//     REVOKED_ACCESS_TOKEN. Revoking the application ends its refresh
+//     token too, which then exchanges for nothing (invalid_grant).
+//   - The simulator honours only the access tokens its token endpoint
+//     issued and the ones a test registers with AllowToken (standing for
+//     a token from LinkedIn's developer portal), until RevokeToken,
+//     ExpireAccessTokens or the clock ends them.
 
 const (
 	// DefaultAccessTokenTTL is an access token's life: 60 days.
@@ -41,7 +51,8 @@ type tokens struct {
 	mu        sync.Mutex
 	clients   map[string]string       // client id → secret
 	refresh   map[string]refreshGrant // refresh token → its grant
-	access    map[string]time.Time    // access token → expiry (zero: seen, issued elsewhere)
+	access    map[string]time.Time    // access token → expiry (zero: registered by AllowToken, no end)
+	revoked   map[string]bool         // access and refresh tokens RevokeToken ended
 	exchanges int
 }
 
@@ -67,8 +78,29 @@ func (s *Server) IssueRefreshToken(client string, ttl time.Duration) string {
 	return tok
 }
 
-// ExpireAccessTokens ends every access token seen or issued so far: the API
-// answers 401 to each of them from now on.
+// AllowToken registers tok as an access token LinkedIn issued elsewhere
+// (its developer portal's token generator): the API honours it until it
+// is revoked or ExpireAccessTokens ends it. A revoked token stays revoked.
+func (s *Server) AllowToken(tok string) {
+	s.tokens.mu.Lock()
+	defer s.tokens.mu.Unlock()
+	if _, ok := s.tokens.access[tok]; !ok {
+		s.tokens.access[tok] = time.Time{}
+	}
+}
+
+// RevokeToken ends tok, an access token or a refresh token, as a member
+// revoking the application's access does: the API answers 401
+// REVOKED_ACCESS_TOKEN to the access token, and the token endpoint
+// invalid_grant to the refresh token.
+func (s *Server) RevokeToken(tok string) {
+	s.tokens.mu.Lock()
+	defer s.tokens.mu.Unlock()
+	s.tokens.revoked[tok] = true
+}
+
+// ExpireAccessTokens ends every access token registered or issued so far:
+// the API answers 401 to each of them from now on.
 func (s *Server) ExpireAccessTokens() {
 	s.tokens.mu.Lock()
 	defer s.tokens.mu.Unlock()
@@ -126,7 +158,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	}
 	now := s.Now()
 	g, ok := t.refresh[f.Get("refresh_token")]
-	if !ok || g.client != f.Get("client_id") || !now.Before(g.expires) {
+	if !ok || g.client != f.Get("client_id") || !now.Before(g.expires) || t.revoked[f.Get("refresh_token")] {
 		oauthError(w, http.StatusBadRequest, "invalid_grant", "The refresh token is not valid: it expired, was revoked or was never issued.")
 		return
 	}
@@ -140,19 +172,21 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// checkAccess answers 401 and reports false for an access token that has
-// ended. A token the simulator did not issue stands for one from
-// LinkedIn's developer portal: it is honoured until ExpireAccessTokens.
+// checkAccess answers 401 and reports false for an access token the
+// simulator neither issued nor was given, or one revoked or ended.
 func (s *Server) checkAccess(w http.ResponseWriter, tok string) bool {
 	t := &s.tokens
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	exp, seen := t.access[tok]
-	if !seen {
-		t.access[tok] = time.Time{}
-		return true
-	}
-	if exp.IsZero() || s.Now().Before(exp) {
+	exp, known := t.access[tok]
+	switch {
+	case t.revoked[tok]:
+		simcore.WriteJSON(w, http.StatusUnauthorized, liError(401, 65601, "REVOKED_ACCESS_TOKEN", "The token used in the request has been revoked by the user"))
+		return false
+	case !known:
+		simcore.WriteJSON(w, http.StatusUnauthorized, liError(401, 65600, "INVALID_ACCESS_TOKEN", "Invalid access token"))
+		return false
+	case exp.IsZero() || s.Now().Before(exp):
 		return true
 	}
 	// The status is LinkedIn's; the code is the simulator's label.
@@ -161,5 +195,5 @@ func (s *Server) checkAccess(w http.ResponseWriter, tok string) bool {
 }
 
 func newTokens() tokens {
-	return tokens{clients: map[string]string{}, refresh: map[string]refreshGrant{}, access: map[string]time.Time{}}
+	return tokens{clients: map[string]string{}, refresh: map[string]refreshGrant{}, access: map[string]time.Time{}, revoked: map[string]bool{}}
 }

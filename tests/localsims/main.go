@@ -33,7 +33,9 @@ import (
 	"github.com/sam-attribution/sam/tests/metasim"
 )
 
-// localToken is the bearer token the simulators accept; it is no secret.
+// localToken is the bearer token the Google Ads and Meta simulators are
+// told to honour (each refuses any other, as the real services do); it is
+// no secret.
 const localToken = "local-simulator-token"
 
 // localLinkedInClient and localLinkedInSecret are the application the
@@ -75,12 +77,14 @@ func run() (int, error) {
 		return 1, fmt.Errorf("start the Google Ads simulator: %w", err)
 	}
 	defer ads.Close()
+	ads.AllowToken(localToken)
 	meta, err := metasim.Start(simCtx, "127.0.0.1:0", filepath.Join(*dir, "meta.ndjson"))
 	if err != nil {
 		return 1, fmt.Errorf("start the Meta simulator: %w", err)
 	}
 	defer meta.Close()
 	meta.SetDatasets(localMetaDataset)
+	meta.AllowToken(localToken)
 	li, err := linkedinsim.Start(simCtx, "127.0.0.1:0", filepath.Join(*dir, "linkedin.ndjson"))
 	if err != nil {
 		return 1, fmt.Errorf("start the LinkedIn simulator: %w", err)

@@ -32,6 +32,18 @@
 //     "fbtrace_id"}}. Meta's subcodes for these cases were not found in its
 //     material, so none is invented: error_subcode is left out and clients
 //     must judge by code.
+//   - Credentials: the simulator honours only the tokens a test registers
+//     (AllowToken) and not once revoked (RevokeToken), wherever the token
+//     comes (access_token in the query or body, or Authorization: Bearer).
+//     Any other is refused whole with OAuthException code 190, which the
+//     Graph API's error reference gives for a token that "has expired,
+//     been revoked, or is otherwise invalid" and which it answers with
+//     HTTP 400 (Facebook Login, "Access Tokens: Debugging and Error
+//     Handling": "the API will return an HTTP 400 status code"; clients
+//     such as sixoverground/instagram_graph_api pull request 3 map code
+//     190 apart from the status for that reason). No subcode: Meta's
+//     subcodes (458, 460, 463, …) name why a user's session ended, and a
+//     system user's revoked token is none of them.
 //   - Throttling: "(#4) Application request limit reached", code 4,
 //     is_transient true (Graph API error seen in facebook-nodejs-business-sdk
 //     issue 97), with usage in X-App-Usage. Meta sends no Retry-After, and
@@ -100,6 +112,9 @@ var DefaultLimit = Limit{Rate: 20, Burst: 20}
 // Server is the simulator. It is safe for concurrent use.
 type Server struct {
 	*simcore.Core
+	// Tokens are the access tokens the simulator honours: AllowToken,
+	// RevokeToken.
+	simcore.Tokens
 	datasetMu sync.Mutex
 	datasets  map[string]bool
 }
@@ -225,9 +240,16 @@ func (s *Server) process(r *http.Request, body []byte, rejectEvery int) (int, ht
 		s.CountRejected()
 		return http.StatusBadRequest, nil, graphError(100, "Invalid parameter", "The data parameter is not valid JSON: "+err.Error(), false)
 	}
-	if strings.TrimSpace(p.AccessToken) == "" {
+	switch s.TokenState(strings.TrimSpace(p.AccessToken)) {
+	case simcore.TokenMissing:
 		s.CountRejected()
 		return http.StatusBadRequest, nil, graphError(104, "An access token is required to request this resource.", "", false)
+	case simcore.TokenRevoked:
+		s.CountRejected()
+		return http.StatusBadRequest, nil, graphError(190, "Error validating access token: The session has been invalidated.", "", false)
+	case simcore.TokenUnknown:
+		s.CountRejected()
+		return http.StatusBadRequest, nil, graphError(190, "Invalid OAuth access token - Cannot parse access token", "", false)
 	}
 	if dataset := r.PathValue("dataset"); !s.knows(dataset) {
 		// The Graph API's answer for an id that does not exist or that

@@ -24,6 +24,7 @@ func newSim(t *testing.T) (*Server, *httptest.Server, *time.Time) {
 	now := fixed
 	s.SetClock(func() time.Time { return now })
 	s.SetLimit(Limit{})
+	s.AllowToken("tok")
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	return s, srv, &now
@@ -133,6 +134,43 @@ func TestAccessTokenRequired(t *testing.T) {
 	}
 }
 
+// A token Meta did not issue, or one revoked (a system user's token
+// revoked, or the system user removed from the business), is refused with
+// OAuthException code 190 and HTTP 400, whether it comes in the query, the
+// body or the Authorization header; nothing of the request is recorded.
+func TestUnknownAndRevokedTokensAreRefused(t *testing.T) {
+	s, srv, _ := newSim(t)
+	s.RevokeToken("tok")
+	refused := func(what string, req *http.Request) {
+		t.Helper()
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body graphErrorBody
+		json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if resp.StatusCode != 400 || body.Error.Code != 190 || body.Error.Type != "OAuthException" || body.Error.IsTransient {
+			t.Errorf("%s: %d %+v, want 400 OAuthException code 190", what, resp.StatusCode, body)
+		}
+	}
+	ev := batch(crmEvent("Lead", "k", time.Hour))
+	req, _ := http.NewRequest("POST", srv.URL+"/v21.0/1234567890/events?access_token=tok", strings.NewReader(ev))
+	req.Header.Set("Content-Type", "application/json")
+	refused("revoked, in the query", req)
+	req, _ = http.NewRequest("POST", srv.URL+"/v21.0/1234567890/events", strings.NewReader(ev))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer never-issued")
+	refused("unknown, in the header", req)
+	form := url.Values{"data": {"[" + crmEvent("Lead", "k", time.Hour) + "]"}, "access_token": {"never-issued"}}
+	req, _ = http.NewRequest("POST", srv.URL+"/v21.0/1234567890/events", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	refused("unknown, in the form", req)
+	if st := s.Stats(); st.Events != 0 || st.Effects != 0 {
+		t.Errorf("stats %+v: a refused request was recorded", st)
+	}
+}
+
 // event_name + event_id count once within 48 hours; after that a repeat
 // takes effect again; test events never take effect.
 func TestDedupWindowAndTestEvents(t *testing.T) {
@@ -238,6 +276,7 @@ func TestStartPersistsAndReloads(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.SetClock(func() time.Time { return fixed })
+	s.AllowToken("tok")
 	if r, err := postWith(http.DefaultClient, s.URL(), batch(crmEvent("Lead", "k", time.Hour))); err != nil || r.Status != 200 {
 		t.Fatalf("%v %+v", err, r)
 	}
@@ -248,6 +287,7 @@ func TestStartPersistsAndReloads(t *testing.T) {
 	}
 	defer again.Close()
 	again.SetClock(func() time.Time { return fixed.Add(time.Hour) })
+	again.AllowToken("tok")
 	srv := httptest.NewServer(again.Handler())
 	defer srv.Close()
 	postWith(srv.Client(), srv.URL, batch(crmEvent("Lead", "k", 0)))
