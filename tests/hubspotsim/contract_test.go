@@ -153,3 +153,37 @@ func TestSetPropertyIsReturned(t *testing.T) {
 		t.Errorf("company by id = %q, want contact 2's set value and contact 1's own", got)
 	}
 }
+
+// HubSpot honours only the tokens it issued and not once revoked (a private
+// app's token rotated or the app deleted): any other is refused with 401
+// and the error body of category INVALID_AUTHENTICATION.
+func TestUnknownAndRevokedTokensAreRefused(t *testing.T) {
+	s := hubspotsim.New(hubspotsim.Config{})
+	defer s.Close()
+	s.Seed(2, 0, 0)
+	s.AllowToken("rotated-in")
+	get := func(token string) (int, map[string]any) {
+		req, _ := http.NewRequestWithContext(t.Context(), "GET", s.URL+"/crm/v3/objects/contacts?limit=10", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		json.NewDecoder(resp.Body).Decode(&m)
+		return resp.StatusCode, m
+	}
+	if code, m := get("rotated-in"); code != 200 {
+		t.Fatalf("an allowed token: HTTP %d %v", code, m)
+	}
+	old := s.Token()
+	s.RevokeToken(old)
+	for _, tok := range []string{old, "never-issued"} {
+		code, m := get(tok)
+		if code != 401 || m["category"] != "INVALID_AUTHENTICATION" || m["status"] != "error" {
+			t.Errorf("token %s: HTTP %d %v, want 401 INVALID_AUTHENTICATION", tok, code, m)
+		}
+		hasKeys(t, "401 body", m, "message", "correlationId")
+	}
+}

@@ -192,6 +192,10 @@ type Server struct {
 	rng       *rand.Rand
 	general   []time.Time // receipt times inside the rolling window
 	search    []time.Time
+	// tokens are the bearer tokens honoured besides Config.Token
+	// (AllowToken), and revoked the ones RevokeToken ended.
+	tokens  map[string]bool
+	revoked map[string]bool
 	// set holds the values SetProperty gave: object type → id → property.
 	set map[string]map[int64]map[string]string
 
@@ -250,8 +254,43 @@ func (s *Server) SetDailyLimit(n int64) { s.dailyLimit.Store(n) }
 // day).
 func (s *Server) SetDailyUsed(n int64) { s.dailyUsed.Store(n) }
 
-// Token is the bearer token the simulator accepts.
+// Token is the bearer token the simulator accepts from the start.
 func (s *Server) Token() string { return s.cfg.Token }
+
+// AllowToken registers another bearer token HubSpot issued (a private
+// app's rotated token, another app's). A revoked token stays revoked.
+func (s *Server) AllowToken(tok string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tokens == nil {
+		s.tokens = map[string]bool{}
+	}
+	s.tokens[tok] = true
+}
+
+// RevokeToken ends tok, Config.Token included, as rotating a private app's
+// token or deleting the app does: every request carrying it is refused
+// with 401 INVALID_AUTHENTICATION from now on.
+func (s *Server) RevokeToken(tok string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.revoked == nil {
+		s.revoked = map[string]bool{}
+	}
+	s.revoked[tok] = true
+}
+
+// authorized reports whether an Authorization header carries a token the
+// simulator honours.
+func (s *Server) authorized(header string) bool {
+	tok, ok := strings.CutPrefix(header, "Bearer ")
+	if !ok || tok == "" {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.revoked[tok] && (tok == s.cfg.Token || s.tokens[tok])
+}
 
 // SetFaults replaces the fault settings (between syncs).
 func (s *Server) SetFaults(f Faults) {
@@ -831,7 +870,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.rateLimited(w, "SECONDLY")
 		return
 	}
-	if r.Header.Get("Authorization") != "Bearer "+s.cfg.Token {
+	if !s.authorized(r.Header.Get("Authorization")) {
+		// HubSpot's answer to a token it does not honour, as users quote
+		// it (HubSpot Community, "Improvements to authentication errors
+		// for V3 endpoints"; private app tokens refused the same way).
 		s.writeError(w, http.StatusUnauthorized, apiError{Message: "Authentication credentials not found.", Category: "INVALID_AUTHENTICATION"})
 		return
 	}

@@ -293,3 +293,37 @@ func TestSetFieldIsReturned(t *testing.T) {
 		t.Errorf("Company by Id = %q, want Lead 2's set value and Lead 1's own", got)
 	}
 }
+
+// Salesforce honours only sessions it issued and not once revoked (an
+// administrator revoking the connected app's token, or a session ended):
+// any other is refused with 401 INVALID_SESSION_ID "Session expired or
+// invalid", in the REST error shape.
+func TestUnknownAndRevokedSessionsAreRefused(t *testing.T) {
+	s := salesforcesim.New(salesforcesim.Config{})
+	defer s.Close()
+	s.AllowToken("second-session")
+	query := func(token string) (int, []map[string]string) {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, s.URL+"/services/data/v59.0/queryAll?q="+url.QueryEscape(soql), nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body []map[string]string
+		json.NewDecoder(resp.Body).Decode(&body)
+		return resp.StatusCode, body
+	}
+	if code, body := query("second-session"); code != 200 {
+		t.Fatalf("an allowed session: HTTP %d %v", code, body)
+	}
+	s.RevokeToken(s.Token())
+	s.RevokeToken("second-session")
+	s.AllowToken("second-session")
+	for _, tok := range []string{s.Token(), "second-session", "never-issued"} {
+		code, body := query(tok)
+		if code != 401 || len(body) != 1 || body[0]["errorCode"] != "INVALID_SESSION_ID" || body[0]["message"] != "Session expired or invalid" {
+			t.Errorf("token %s: HTTP %d %v, want 401 INVALID_SESSION_ID", tok, code, body)
+		}
+	}
+}

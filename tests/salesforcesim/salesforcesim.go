@@ -118,7 +118,8 @@ type Server struct {
 	deleteLogFrom time.Time
 	deleteLog     DeleteLog
 
-	sessions map[string]int // issued access token -> API requests it has left (-1: no end)
+	sessions map[string]int  // issued or allowed access token -> API requests it has left (-1: no end)
+	revoked  map[string]bool // sessions RevokeToken ended
 	issued   atomic.Int64
 
 	requests atomic.Int64
@@ -161,7 +162,7 @@ func New(cfg Config) *Server {
 		cfg.Faults.HangDelay = 5 * time.Second
 	}
 	s := &Server{cfg: cfg, objects: map[string][]*Record{"Lead": nil, "Contact": nil, "Opportunity": nil,
-		"OpportunityContactRole": nil, "OpportunityHistory": nil, "CampaignMember": nil, "Account": nil}, byID: map[string]*Record{}, locators: map[string]*locator{}, sessions: map[string]int{},
+		"OpportunityContactRole": nil, "OpportunityHistory": nil, "CampaignMember": nil, "Account": nil}, byID: map[string]*Record{}, locators: map[string]*locator{}, sessions: map[string]int{}, revoked: map[string]bool{},
 		rng: rand.New(rand.NewPCG(cfg.Seed, 11))}
 	s.used.Store(cfg.UsageOffset)
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
@@ -172,8 +173,27 @@ func New(cfg Config) *Server {
 // day, as the rolling 24 hours move on).
 func (s *Server) SetUsage(n int64) { s.used.Store(n) }
 
-// Token is the accepted bearer token.
+// Token is the bearer token accepted from the start.
 func (s *Server) Token() string { return s.cfg.Token }
+
+// AllowToken registers another session id Salesforce issued; it does not
+// end by itself. A revoked one stays revoked.
+func (s *Server) AllowToken(tok string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.sessions[tok]; !ok {
+		s.sessions[tok] = -1
+	}
+}
+
+// RevokeToken ends a session, Config.Token or an issued one included, as
+// an administrator revoking the connected app's tokens does: the REST API
+// answers 401 INVALID_SESSION_ID to it from now on.
+func (s *Server) RevokeToken(tok string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.revoked[tok] = true
+}
 
 // SetFaults replaces the fault settings.
 func (s *Server) SetFaults(f Faults) {
@@ -603,11 +623,14 @@ func (s *Server) session(auth string) bool {
 	if !ok {
 		return false
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.revoked[tok] {
+		return false
+	}
 	if tok == s.cfg.Token {
 		return true
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	left, ok := s.sessions[tok]
 	switch {
 	case !ok || left == 0:
@@ -652,6 +675,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !s.session(r.Header.Get("Authorization")) {
+		// The REST API's answer to a session it does not honour (never
+		// issued, timed out or revoked), as its error reference and
+		// every client's users quote it.
 		s.fail(w, http.StatusUnauthorized, "INVALID_SESSION_ID", "Session expired or invalid")
 		return
 	}
