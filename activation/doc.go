@@ -39,7 +39,9 @@
 //     sends it nothing more this run, and its remaining events, with no
 //     ledger entry, wait for the next run. Otherwise an outage would cost
 //     every request all its attempts, and a server that hangs would fill
-//     the crash window.
+//     the crash window. The run's error names the last failure, so that a
+//     platform refusing the destination's credentials (a token revoked)
+//     reads as that and not as an outage.
 //   - Events a destination may not receive are recorded once per change
 //     with the reason: expired_window, no_identifier, no_consent, disabled,
 //     or rejected by SAM's own payload guard.

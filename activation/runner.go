@@ -83,8 +83,12 @@ type DestinationReport struct {
 	CrashWindow []string
 	// NotAttempted counts events this run did not send because the
 	// destination failed failedInARowToStop requests in a row; they keep
-	// no ledger entry and the next run sends them.
+	// no ledger entry and the next run sends them. LastFailure is then
+	// the detail of the last failed or unknown outcome before the runner
+	// gave up: a token the platform refuses reads otherwise like an
+	// outage.
 	NotAttempted int
+	LastFailure  string
 	Duration     time.Duration
 	// Dedups says whether the destination deduplicates on the event key;
 	// Validated that the run only validated (nothing was recorded).
@@ -117,7 +121,11 @@ func (r Report) Err() error {
 			problems = append(problems, fmt.Sprintf("%s: %d event(s) failed and are sent again by the next run", d.Destination, n))
 		}
 		if n := d.NotAttempted; n > 0 {
-			problems = append(problems, fmt.Sprintf("%s: given up for this run after %d requests in a row failed or got no answer; %d event(s) wait for the next run", d.Destination, failedInARowToStop, n))
+			p := fmt.Sprintf("%s: given up for this run after %d requests in a row failed or got no answer; %d event(s) wait for the next run", d.Destination, failedInARowToStop, n)
+			if d.LastFailure != "" {
+				p += "; the last failure: " + d.LastFailure
+			}
+			problems = append(problems, p)
 		}
 	}
 	if len(problems) == 0 {
@@ -314,6 +322,9 @@ func (r *Runner) deliver(ctx context.Context, runID string, d Destination) (Dest
 	sent := <-collected
 	dr.Requests, dr.Previewed, dr.Unknown = sent.Requests, sent.Previewed, sent.Unknown
 	dr.NotAttempted = brk.skipped()
+	if dr.NotAttempted > 0 {
+		dr.LastFailure = brk.lastFailure()
+	}
 	for _, m := range []map[Status]int{sent.Counts, skips} {
 		for st, n := range m {
 			dr.Counts[st] += n
@@ -565,7 +576,8 @@ type breaker struct {
 	mu      sync.Mutex
 	inARow  int
 	open    bool
-	dropped int // events not attempted once open
+	dropped int    // events not attempted once open
+	last    string // the detail of the last failed or unknown outcome observed
 }
 
 // observe takes a request's outcomes: all failed or unknown (a server that
@@ -585,6 +597,9 @@ func (b *breaker) observe(outcomes []Outcome) {
 		b.inARow = 0
 		return
 	}
+	if d := outcomes[len(outcomes)-1].Detail; d != "" {
+		b.last = d
+	}
 	if b.inARow++; b.inARow >= failedInARowToStop {
 		b.open = true
 		if b.onTrip != nil {
@@ -603,6 +618,12 @@ func (b *breaker) skip(n int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.dropped += n
+}
+
+func (b *breaker) lastFailure() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.last
 }
 
 func (b *breaker) skipped() int {

@@ -522,6 +522,34 @@ func TestDestinationFailingEveryRequestIsGivenUpForTheRun(t *testing.T) {
 	}
 }
 
+// refusingDest refuses every request whole, as a platform that no longer
+// honours the destination's credentials does.
+type refusingDest struct{ fakeDest }
+
+func (d *refusingDest) Send(ctx context.Context, batch []Event) []Outcome {
+	d.fakeDest.Send(ctx, batch)
+	out := make([]Outcome, len(batch))
+	for i := range out {
+		out[i] = Outcome{Status: StatusFailed, Detail: "refused: HTTP 401 REVOKED_ACCESS_TOKEN"}
+	}
+	return out
+}
+
+// A destination given up for the run says why, with the last failure:
+// "failed or got no answer" alone does not tell a revoked token, which
+// needs someone to renew it, from an outage, which passes by itself.
+func TestAGivenUpDestinationNamesItsLastFailure(t *testing.T) {
+	d := &refusingDest{fakeDest{name: "linkedin", maxBatch: 25}}
+	r := &Runner{Ledger: &MemoryLedger{}, Events: events(400, 400), Destinations: []Destination{d}, Concurrency: 2, Now: func() time.Time { return testNow }}
+	rep, err := r.Run(context.Background(), "run1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rep.Err(); err == nil || !strings.Contains(err.Error(), "given up for this run") || !strings.Contains(err.Error(), "the last failure: refused: HTTP 401 REVOKED_ACCESS_TOKEN") {
+		t.Errorf("Err() = %v, want the destination given up and its last failure named", err)
+	}
+}
+
 // A failure among successes is not an outage: the run goes on.
 func TestScatteredFailuresDoNotStopADestination(t *testing.T) {
 	l := &MemoryLedger{}
