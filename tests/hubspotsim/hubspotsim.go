@@ -13,7 +13,8 @@
 // their contacts and deals), meetings and calls (with their contacts),
 // served by the same endpoints and faults. SetAssociations changes links
 // without a new version of either record, and Merge merges two contacts or
-// deals as HubSpot does. It imports only the standard library.
+// deals as HubSpot does. It imports the standard library and tests/simcore
+// (the tokens it honours) only.
 package hubspotsim
 
 import (
@@ -31,6 +32,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sam-attribution/sam/tests/simcore"
 )
 
 // Config sets the simulator's limits and faults.
@@ -192,10 +195,9 @@ type Server struct {
 	rng       *rand.Rand
 	general   []time.Time // receipt times inside the rolling window
 	search    []time.Time
-	// tokens are the bearer tokens honoured besides Config.Token
-	// (AllowToken), and revoked the ones RevokeToken ended.
-	tokens  map[string]bool
-	revoked map[string]bool
+	// tokens are the bearer tokens honoured: Config.Token and those
+	// AllowToken adds, less the ones RevokeToken ended.
+	tokens simcore.Tokens
 	// set holds the values SetProperty gave: object type → id → property.
 	set map[string]map[int64]map[string]string
 
@@ -242,6 +244,7 @@ func New(cfg Config) *Server {
 		cfg.Faults.HangDelay = 5 * time.Second
 	}
 	s := &Server{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, 7))}
+	s.tokens.AllowToken(cfg.Token)
 	s.dailyLimit.Store(cfg.DailyLimit)
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
@@ -259,37 +262,18 @@ func (s *Server) Token() string { return s.cfg.Token }
 
 // AllowToken registers another bearer token HubSpot issued (a private
 // app's rotated token, another app's). A revoked token stays revoked.
-func (s *Server) AllowToken(tok string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.tokens == nil {
-		s.tokens = map[string]bool{}
-	}
-	s.tokens[tok] = true
-}
+func (s *Server) AllowToken(tok string) { s.tokens.AllowToken(tok) }
 
 // RevokeToken ends tok, Config.Token included, as rotating a private app's
 // token or deleting the app does: every request carrying it is refused
 // with 401 INVALID_AUTHENTICATION from now on.
-func (s *Server) RevokeToken(tok string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.revoked == nil {
-		s.revoked = map[string]bool{}
-	}
-	s.revoked[tok] = true
-}
+func (s *Server) RevokeToken(tok string) { s.tokens.RevokeToken(tok) }
 
 // authorized reports whether an Authorization header carries a token the
 // simulator honours.
 func (s *Server) authorized(header string) bool {
 	tok, ok := strings.CutPrefix(header, "Bearer ")
-	if !ok || tok == "" {
-		return false
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return !s.revoked[tok] && (tok == s.cfg.Token || s.tokens[tok])
+	return ok && s.tokens.TokenState(tok) == simcore.TokenValid
 }
 
 // SetFaults replaces the fault settings (between syncs).

@@ -402,26 +402,12 @@ func TestExpiredAccessTokenIsRefused(t *testing.T) {
 	s, srv := newSim(t)
 	s.AddClient("app", "app-secret")
 	tok := exchange(t, srv, grant(s.IssueRefreshToken("app", 365*24*time.Hour))).Body["access_token"].(string)
-	call := func(token string) reply {
-		req, _ := http.NewRequest("POST", srv.URL+"/rest/conversionEvents", strings.NewReader(one("k", fixed.Add(-time.Hour))))
-		req.Header.Set("Authorization", "Bearer "+token)
-		req.Header.Set("LinkedIn-Version", "202601")
-		req.Header.Set("X-Restli-Protocol-Version", "2.0.0")
-		resp, err := srv.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		r := reply{Status: resp.StatusCode}
-		json.NewDecoder(resp.Body).Decode(&r.Body)
-		return r
-	}
-	if r := call("tok"); r.Status != 201 {
+	if r := call(t, srv, "tok"); r.Status != 201 {
 		t.Fatalf("static token: %+v", r)
 	}
 	s.ExpireAccessTokens()
 	for _, token := range []string{tok, "tok"} {
-		if r := call(token); r.Status != 401 || r.Body["status"] != 401.0 {
+		if r := call(t, srv, token); r.Status != 401 || r.Body["status"] != 401.0 {
 			t.Errorf("expired %s: %+v", token, r)
 		}
 	}
@@ -431,7 +417,7 @@ func TestExpiredAccessTokenIsRefused(t *testing.T) {
 	// The clock ends an access token too.
 	tok = exchange(t, srv, grant(s.IssueRefreshToken("app", 365*24*time.Hour))).Body["access_token"].(string)
 	s.SetClock(func() time.Time { return fixed.Add(61 * 24 * time.Hour) })
-	if r := call(tok); r.Status != 401 {
+	if r := call(t, srv, tok); r.Status != 401 {
 		t.Errorf("after 61 days: %+v", r)
 	}
 }
