@@ -36,14 +36,18 @@ if [[ $SAM_CRM_SOURCE == salesforce && ( -z $SAM_SALESFORCE_INSTANCE_URL || -z $
   echo "deploy: SAM_CRM_SOURCE=salesforce needs SAM_SALESFORCE_INSTANCE_URL and SAM_SALESFORCE_CONSUMER_KEY" >&2
   exit 2
 fi
-if [[ -n ${SAM_GOOGLE_ADS_CUSTOMER_ID:-} && -z ${SAM_GOOGLE_ADS_CONVERSION_ACTIONS:-} ]]; then
-  echo "deploy: SAM_GOOGLE_ADS_CUSTOMER_ID needs SAM_GOOGLE_ADS_CONVERSION_ACTIONS" >&2
-  exit 2
-fi
-if [[ -n ${SAM_LINKEDIN_CONVERSIONS:-} && -z ${SAM_LINKEDIN_CLIENT_ID:-} ]]; then
-  echo "deploy: SAM_LINKEDIN_CONVERSIONS needs SAM_LINKEDIN_CLIENT_ID" >&2
-  exit 2
-fi
+# needs SETTING PARTNER: a platform's setting without its partner would stop
+# the job on every run.
+needs() {
+  if [[ -n ${!1:-} && -z ${!2:-} ]]; then
+    echo "deploy: $1 needs $2" >&2
+    exit 2
+  fi
+}
+needs SAM_GOOGLE_ADS_CUSTOMER_ID SAM_GOOGLE_ADS_CONVERSION_ACTIONS
+needs SAM_GOOGLE_ADS_LOGIN_CUSTOMER_ID SAM_GOOGLE_ADS_CUSTOMER_ID
+needs SAM_META_EVENT_NAMES SAM_META_DATASET_ID
+needs SAM_LINKEDIN_CONVERSIONS SAM_LINKEDIN_CLIENT_ID
 for v in "${required[@]}"; do
   if [[ -z "${!v:-}" ]]; then
     echo "deploy: $v must be set" >&2

@@ -319,14 +319,7 @@ esac
 	if err := os.WriteFile(filepath.Join(bin, "gcloud"), []byte(gcloud), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	env := []string{"PATH=" + bin + string(os.PathListSeparator) + os.Getenv("PATH"), "GCLOUD_OUT=" + out,
-		"GCP_PROJECT=sam-prod", "GCP_REGION=europe-west1", "SAM_IMAGE=europe-docker.pkg.dev/sam-prod/sam/sam:1",
-		"SAM_SERVICE_ACCOUNT=sam@sam-prod.iam.gserviceaccount.com", "SAM_SCHEDULER_ACCOUNT=cron@sam-prod.iam.gserviceaccount.com"}
-	for k, v := range deployValues {
-		if v != "" { // the optional Salesforce settings stay unset
-			env = append(env, k+"="+v)
-		}
-	}
+	env := append(deployScriptEnv(bin), "GCLOUD_OUT="+out)
 	for k, v := range adPlatformValues {
 		env = append(env, k+"="+v)
 	}
@@ -364,28 +357,39 @@ esac
 	}
 }
 
-// LinkedIn's refresh flow needs the application's client id with the
-// conversions: deploy.sh refuses one without the other before it builds,
-// as the job would stop on every run.
-func TestDeployScriptRequiresTheLinkedInClientID(t *testing.T) {
+// A setting whose partner is missing would stop the job on every run:
+// deploy.sh refuses it, naming the partner, before it builds anything.
+func TestDeployScriptRefusesHalfAPlatform(t *testing.T) {
 	bin := t.TempDir()
 	if err := os.WriteFile(filepath.Join(bin, "gcloud"), []byte("#!/usr/bin/env bash\necho \"gcloud called\"\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	for _, tc := range []struct{ set, missing string }{
+		{"SAM_GOOGLE_ADS_CUSTOMER_ID=1234567890", "SAM_GOOGLE_ADS_CONVERSION_ACTIONS"},
+		{"SAM_GOOGLE_ADS_LOGIN_CUSTOMER_ID=1234567890", "SAM_GOOGLE_ADS_CUSTOMER_ID"},
+		{"SAM_META_EVENT_NAMES=won:Purchase", "SAM_META_DATASET_ID"},
+		{"SAM_LINKEDIN_CONVERSIONS=won:7654321", "SAM_LINKEDIN_CLIENT_ID"},
+	} {
+		cmd := exec.Command("bash", filepath.Join(deployDir, "deploy.sh"))
+		cmd.Env = append(deployScriptEnv(bin), tc.set)
+		out, err := cmd.CombinedOutput()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 2 || !strings.Contains(string(out), "needs "+tc.missing) || strings.Contains(string(out), "gcloud called") {
+			t.Errorf("deploy.sh with %s alone: %v\n%s", tc.set, err, out)
+		}
+	}
+}
+
+// deployScriptEnv is what deploy.sh requires, with bin first on PATH; the
+// optional Salesforce settings stay unset.
+func deployScriptEnv(bin string) []string {
 	env := []string{"PATH=" + bin + string(os.PathListSeparator) + os.Getenv("PATH"),
 		"GCP_PROJECT=sam-prod", "GCP_REGION=europe-west1", "SAM_IMAGE=europe-docker.pkg.dev/sam-prod/sam/sam:1",
-		"SAM_SERVICE_ACCOUNT=sam@sam-prod.iam.gserviceaccount.com", "SAM_SCHEDULER_ACCOUNT=cron@sam-prod.iam.gserviceaccount.com",
-		"SAM_LINKEDIN_CONVERSIONS=won:7654321"}
+		"SAM_SERVICE_ACCOUNT=sam@sam-prod.iam.gserviceaccount.com", "SAM_SCHEDULER_ACCOUNT=cron@sam-prod.iam.gserviceaccount.com"}
 	for k, v := range deployValues {
 		if v != "" {
 			env = append(env, k+"="+v)
 		}
 	}
-	cmd := exec.Command("bash", filepath.Join(deployDir, "deploy.sh"))
-	cmd.Env = env
-	out, err := cmd.CombinedOutput()
-	var exit *exec.ExitError
-	if !errors.As(err, &exit) || exit.ExitCode() != 2 || !strings.Contains(string(out), "SAM_LINKEDIN_CLIENT_ID") || strings.Contains(string(out), "gcloud called") {
-		t.Fatalf("deploy.sh without SAM_LINKEDIN_CLIENT_ID: %v\n%s", err, out)
-	}
+	return env
 }
