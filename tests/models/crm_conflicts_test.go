@@ -8,14 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sam-attribution/sam/internal/config"
-	"github.com/sam-attribution/sam/jobs"
 	"github.com/sam-attribution/sam/loaders/crm"
 	"github.com/sam-attribution/sam/loaders/crm/file"
 	"github.com/sam-attribution/sam/loaders/ga4"
 	"github.com/sam-attribution/sam/loaders/spend"
 	"github.com/sam-attribution/sam/transform"
-	"github.com/sam-attribution/sam/warehouse/systables"
 )
 
 // conflictingExport builds the whole project on DuckDB from export files
@@ -82,18 +79,7 @@ func conflictingExport(t *testing.T, now time.Time, reversed bool) *transform.Ru
 	if _, err := spend.Load(ctx, wh, spend.Options{Dir: filepath.Join(dir, "no-spend"), FXRatesFile: filepath.Join(dir, "fx.csv")}, "r1", nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := systables.New(wh).Ensure(ctx); err != nil {
-		t.Fatal(err)
-	}
-	p, err := transform.LoadProject(subset(t, func(string) bool { return true }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &transform.Runner{WH: wh, Project: p, Vars: jobs.Vars(cfg)}
+	r := wholeProject(t, ctx, wh)
 	if _, err := r.Build(ctx, transform.Selection{}, transform.BuildOptions{}); err != nil {
 		t.Fatalf("build: %v", err)
 	}

@@ -7,10 +7,13 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/sam-attribution/sam/internal/config"
+	"github.com/sam-attribution/sam/jobs"
 	sqlmodels "github.com/sam-attribution/sam/sql"
 	"github.com/sam-attribution/sam/transform"
 	"github.com/sam-attribution/sam/warehouse"
 	"github.com/sam-attribution/sam/warehouse/duckdb"
+	"github.com/sam-attribution/sam/warehouse/systables"
 )
 
 // subset returns the files of the embedded models that keep says to keep.
@@ -102,4 +105,22 @@ func queryStrings(t testing.TB, wh warehouse.Warehouse, q string) []string {
 		out = append(out, strings.Join(parts, "|"))
 	}
 	return out
+}
+
+// wholeProject returns a runner of every model of the project on wh, with
+// the default configuration's variables, after creating SAM's own tables.
+func wholeProject(t testing.TB, ctx context.Context, wh warehouse.Warehouse) *transform.Runner {
+	t.Helper()
+	if err := systables.New(wh).Ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p, err := transform.LoadProject(subset(t, func(string) bool { return true }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &transform.Runner{WH: wh, Project: p, Vars: jobs.Vars(cfg)}
 }

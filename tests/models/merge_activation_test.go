@@ -10,12 +10,9 @@ import (
 	"time"
 
 	"github.com/sam-attribution/sam/activation"
-	"github.com/sam-attribution/sam/internal/config"
-	"github.com/sam-attribution/sam/jobs"
 	"github.com/sam-attribution/sam/loaders/ga4"
 	"github.com/sam-attribution/sam/loaders/spend"
 	"github.com/sam-attribution/sam/transform"
-	"github.com/sam-attribution/sam/warehouse/systables"
 )
 
 // everyStage is a destination that takes every stage of every lead and
@@ -73,18 +70,7 @@ func TestAMergedContactsStagesAreNotSentAgain(t *testing.T) {
 	if _, err := spend.Load(ctx, wh, spend.Options{Dir: filepath.Join(dir, "no-spend"), FXRatesFile: fx}, "r1", nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := systables.New(wh).Ensure(ctx); err != nil {
-		t.Fatal(err)
-	}
-	p, err := transform.LoadProject(subset(t, func(string) bool { return true }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	transformer := &transform.Runner{WH: wh, Project: p, Vars: jobs.Vars(cfg)}
+	transformer := wholeProject(t, ctx, wh)
 	build := func() {
 		t.Helper()
 		if _, err := transformer.Build(ctx, transform.Selection{}, transform.BuildOptions{}); err != nil {
