@@ -73,25 +73,25 @@ type CursorStore interface {
 	Save(ctx context.Context, source, object, cursor string) error
 }
 
-// RowLog keeps the content hashes of the rows loaded from each stream of a
-// source that recognises its rows by content (see RowSkipper). NewRowLog
-// keeps them in the warehouse.
+// RowLog keeps the rows loaded from each stream of a source that
+// recognises its rows by content (see RowSkipper): each row's record and
+// content hash. NewRowLog keeps them in the warehouse.
 type RowLog interface {
-	// Loaded returns the hashes recorded for source/object.
-	Loaded(ctx context.Context, source, object string) (record.RowSet, error)
-	// Record adds the hashes of rows that are now durable.
-	Record(ctx context.Context, source, object, runID string, hashes []record.RowHash) error
+	// Loaded returns what was recorded for source/object.
+	Loaded(ctx context.Context, source, object string) (*record.LoadedRows, error)
+	// Record adds the rows of the run runID that are now durable.
+	Record(ctx context.Context, source, object, runID string, loaded []record.SourceRow) error
 }
 
 // RowSkipper is a Source whose rows carry no change marker SAM can trust
-// (an export file rewritten by hand): it skips the rows whose content was
-// loaded before, and puts the hashes of the rows it loads in
-// Batch.RowHashes. A watermark alone would skip a row fixed in place, or
+// (an export file rewritten by hand): it skips the rows whose record was
+// last loaded with the same content, and names the rows it loads in
+// Batch.SourceRows. A watermark alone would skip a row fixed in place, or
 // every row after one dated 2099.
 type RowSkipper interface {
-	// ReadSkipping is Source.Read given the hashes already loaded; loaded
+	// ReadSkipping is Source.Read given the rows already loaded; loaded
 	// is called at most once, and only when there is something to read.
-	ReadSkipping(ctx context.Context, stream, cursor string, loaded func(context.Context) (record.RowSet, error), emit func(context.Context, *record.Batch) error) error
+	ReadSkipping(ctx context.Context, stream, cursor string, loaded func(context.Context) (*record.LoadedRows, error), emit func(context.Context, *record.Batch) error) error
 }
 
 // Options tune one Sync.
@@ -238,10 +238,10 @@ func syncStream(ctx context.Context, wh warehouse.Warehouse, src Source, stream 
 			}
 			c, err := writeBatch(ctx, wh, sys, stream, runID, b)
 			counts.Add(c)
-			if err == nil && len(b.RowHashes) > 0 {
+			if err == nil && len(b.SourceRows) > 0 {
 				// After the rows (a crash in between reloads them: harmless)
 				// and before the cursor.
-				err = rowLog.Record(ctx, sys, stream, runID, b.RowHashes)
+				err = rowLog.Record(ctx, sys, stream, runID, b.SourceRows)
 			}
 			if err == nil && b.Cursor != "" {
 				// Only now is the batch durable, so only now may the cursor move.
@@ -269,7 +269,7 @@ func syncStream(ctx context.Context, wh warehouse.Warehouse, src Source, stream 
 	var readErr error
 	switch src := src.(type) {
 	case RowSkipper:
-		loaded := func(ctx context.Context) (record.RowSet, error) { return rowLog.Loaded(ctx, sys, stream) }
+		loaded := func(ctx context.Context) (*record.LoadedRows, error) { return rowLog.Loaded(ctx, sys, stream) }
 		readErr = src.ReadSkipping(ctx, stream, cur, loaded, emit)
 	case LinkRefresher:
 		loaded := func(ctx context.Context, object string) (map[string][]string, error) {
@@ -305,7 +305,7 @@ func clone(b *record.Batch) *record.Batch {
 		AccountLinks: append([]record.AccountLink(nil), b.AccountLinks...),
 		Merges:       append([]record.Merge(nil), b.Merges...),
 		Rejects:      append([]loaders.Reject(nil), b.Rejects...),
-		RowHashes:    append([]record.RowHash(nil), b.RowHashes...),
+		SourceRows:   append([]record.SourceRow(nil), b.SourceRows...),
 		Cursor:       b.Cursor,
 	}
 }

@@ -16,8 +16,10 @@ func NewRowLog(wh warehouse.Warehouse) RowLog { return whRowLog{wh: wh} }
 
 type whRowLog struct{ wh warehouse.Warehouse }
 
-func (l whRowLog) Loaded(ctx context.Context, source, object string) (record.RowSet, error) {
-	q := "SELECT hashes FROM " + l.wh.QualifiedName(systables.RowHashesTable) + " WHERE source = ? AND object = ?"
+// Loaded reads the rows in the order they were recorded: a record's last
+// load is the one that counts.
+func (l whRowLog) Loaded(ctx context.Context, source, object string) (*record.LoadedRows, error) {
+	q := "SELECT hashes, run_id FROM " + l.wh.QualifiedName(systables.RowHashesTable) + " WHERE source = ? AND object = ? ORDER BY recorded_at"
 	rows, err := l.wh.Query(ctx, q, source, object)
 	if err != nil {
 		return nil, fmt.Errorf("read loaded row hashes of %s/%s: %w", source, object, err)
@@ -26,34 +28,42 @@ func (l whRowLog) Loaded(ctx context.Context, source, object string) (record.Row
 	if err != nil {
 		return nil, fmt.Errorf("read loaded row hashes of %s/%s: %w", source, object, err)
 	}
-	set := record.RowSet{}
+	loaded := record.NewLoadedRows()
+	var keyed []record.SourceRow
 	for _, r := range data {
 		s, _ := r[0].(string)
+		runID, _ := r[1].(string)
+		keyed = keyed[:0]
 		for _, f := range strings.Fields(s) {
-			h, err := record.ParseRowHash(f)
+			row, hasKey, err := record.ParseSourceRow(f)
 			if err != nil {
 				return nil, fmt.Errorf("read loaded row hashes of %s/%s: %w", source, object, err)
 			}
-			set[h] = struct{}{}
+			if hasKey {
+				keyed = append(keyed, row)
+			} else {
+				loaded.AddUnkeyed(row.Hash)
+			}
 		}
+		loaded.Add(runID, keyed)
 	}
-	return set, nil
+	return loaded, nil
 }
 
-// Record writes one row per batch: a DML statement per row hash would cost
+// Record writes one row per batch: a DML statement per row would cost
 // BigQuery a job each.
-func (l whRowLog) Record(ctx context.Context, source, object, runID string, hashes []record.RowHash) error {
+func (l whRowLog) Record(ctx context.Context, source, object, runID string, loaded []record.SourceRow) error {
 	var b strings.Builder
-	b.Grow(len(hashes) * 33)
-	for i, h := range hashes {
+	b.Grow(len(loaded) * 50)
+	for i, r := range loaded {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
-		b.WriteString(h.String())
+		b.WriteString(r.String())
 	}
 	row := []any{source, object, b.String(), runID, time.Now().UTC()}
 	if err := systables.New(l.wh).Insert(ctx, systables.RowHashes(), [][]any{row}); err != nil {
-		return fmt.Errorf("record %d loaded row hashes of %s/%s: %w", len(hashes), source, object, err)
+		return fmt.Errorf("record %d loaded rows of %s/%s: %w", len(loaded), source, object, err)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package crm_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/sam-attribution/sam/loaders/crm"
 	"github.com/sam-attribution/sam/loaders/crm/record"
@@ -11,7 +12,7 @@ import (
 )
 
 // The warehouse RowLog keeps what each stream recorded, apart from the
-// others, across batches.
+// others, across batches, and a record's last load is the one that counts.
 func TestRowLogInWarehouse(t *testing.T) {
 	ctx := context.Background()
 	db, err := duckdb.Open(ctx, "", duckdb.Options{Threads: 1})
@@ -22,24 +23,46 @@ func TestRowLogInWarehouse(t *testing.T) {
 	if err := systables.New(db).Ensure(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// A row recorded before rows named their record: a bare hash.
+	legacy := record.SourceRow{Key: record.RowKey{9}, Hash: record.RowHash{9}}
+	old := []any{"file", "leads", legacy.Hash.String(), "r0", time.Now().UTC().Add(-time.Hour)}
+	if err := systables.New(db).Insert(ctx, systables.RowHashes(), [][]any{old}); err != nil {
+		t.Fatal(err)
+	}
 	log := crm.NewRowLog(db)
-	a, b, c := record.RowHash{1}, record.RowHash{2}, record.RowHash{3}
-	for _, batch := range [][]record.RowHash{{a}, {b}} {
-		if err := log.Record(ctx, "file", "leads", "r1", batch); err != nil {
+	l1a := record.SourceRow{Key: record.RowKey{1}, Hash: record.RowHash{0xa}}
+	l1b := record.SourceRow{Key: record.RowKey{1}, Hash: record.RowHash{0xb}}
+	l2 := record.SourceRow{Key: record.RowKey{2}, Hash: record.RowHash{0xc}}
+	d1 := record.SourceRow{Key: record.RowKey{3}, Hash: record.RowHash{0xd}}
+	// Two batches of run r1, then r2 changes L1.
+	for _, rec := range []struct {
+		run  string
+		rows []record.SourceRow
+	}{{"r1", []record.SourceRow{l1a}}, {"r1", []record.SourceRow{l2}}, {"r2", []record.SourceRow{l1b}}} {
+		if err := log.Record(ctx, "file", "leads", rec.run, rec.rows); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := log.Record(ctx, "file", "deals", "r1", []record.RowHash{c}); err != nil {
+	if err := log.Record(ctx, "file", "deals", "r1", []record.SourceRow{d1}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := log.Loaded(ctx, "file", "leads")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, hasA := got[a]
-	_, hasB := got[b]
-	_, hasC := got[c]
-	if len(got) != 2 || !hasA || !hasB || hasC {
-		t.Errorf("leads hashes = %v, want a and b", got)
+	for _, c := range []struct {
+		name string
+		row  record.SourceRow
+		want bool
+	}{
+		{"L1 as r2 loaded it", l1b, true},
+		{"L1 as r1 loaded it, changed since", l1a, false},
+		{"L2", l2, true},
+		{"a deal's row", d1, false},
+		{"the bare hash of an earlier SAM", legacy, true},
+	} {
+		if got.Loaded(c.row) != c.want {
+			t.Errorf("%s: loaded = %v, want %v", c.name, !c.want, c.want)
+		}
 	}
 }

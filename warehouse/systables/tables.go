@@ -121,10 +121,11 @@ func Rejects() Table {
 	}}}
 }
 
-// RowHashes records the content hashes of the rows a loader loaded from a
-// source without a per-row change marker (CRM export files), one row per
-// durable batch with the hashes space-separated, so the next load of a
-// changed file skips exactly the rows already loaded (schema version 3).
+// RowHashes records the rows a loader loaded from a source without a
+// per-row change marker (CRM export files), one row per durable batch with
+// each row's content hash and record key space-separated, so the next load
+// of a changed file skips exactly the rows whose record was last loaded
+// with the same content (schema version 3).
 func RowHashes() Table {
 	return Table{Name: RowHashesTable, Schema: warehouse.Schema{Columns: []warehouse.Column{
 		{Name: "source", Type: warehouse.String},

@@ -96,8 +96,8 @@ func (s *Source) Streams() []string { return []string{"leads", "deals", "offline
 
 // cursor is a stream's resume point. A file is identified by its content
 // hash: the same file is skipped once done, or resumed after Row. A changed
-// file is read again, skipping the rows whose content hash was recorded as
-// loaded (crm.RowLog), unless they were modified within the overlap before
+// file is read again, skipping the rows whose record was last loaded with
+// the same content (crm.RowLog), unless they were modified within the overlap before
 // the watermark of the last complete load, which are read again. A row is
 // never skipped on its timestamp alone: a row fixed in place has a new
 // hash, and a row dated 2099 moves nothing (the watermark never passes the
@@ -159,7 +159,7 @@ func (s *Source) Read(ctx context.Context, stream, cur string, emit func(context
 }
 
 // ReadSkipping implements crm.RowSkipper.
-func (s *Source) ReadSkipping(ctx context.Context, stream, cur string, loaded func(context.Context) (record.RowSet, error), emit func(context.Context, *record.Batch) error) error {
+func (s *Source) ReadSkipping(ctx context.Context, stream, cur string, loaded func(context.Context) (*record.LoadedRows, error), emit func(context.Context, *record.Batch) error) error {
 	if _, ok := idColumn[stream]; !ok {
 		return fmt.Errorf("file source: unknown stream %q", stream)
 	}
@@ -194,7 +194,7 @@ func (s *Source) ReadSkipping(ctx context.Context, stream, cur string, loaded fu
 		}
 		c = cursor{File: filepath.Base(path), Hash: hash, Since: since, Watermark: c.Watermark, Columns: c.Columns}
 	}
-	var known record.RowSet
+	var known *record.LoadedRows
 	if loaded != nil {
 		if known, err = loaded(ctx); err != nil {
 			return fmt.Errorf("file source: %w", err)
@@ -260,7 +260,7 @@ type reading struct {
 	*Source
 	object       string
 	c            cursor
-	known        record.RowSet
+	known        *record.LoadedRows
 	now          time.Time
 	badClientIDs int
 	// csvPath is the file's path when it is CSV, whose amounts like 1.234
@@ -318,7 +318,7 @@ func (rd *reading) stream(ctx context.Context, stream string, rows rowReader, em
 		}
 		if err != nil {
 			b.Rejects = append(b.Rejects, loaders.Reject{Source: "file", Object: rd.object, Reason: err.Error(), Raw: loaders.RawText(raw)})
-		} else if h := hashRow(fields); !rd.skip(h, fields) {
+		} else if sr := sourceRow(stream, fields); !rd.skip(sr, fields) {
 			if err := rd.readMarks(stream, fields); err != nil {
 				return err
 			}
@@ -334,7 +334,7 @@ func (rd *reading) stream(ctx context.Context, stream string, rows rowReader, em
 				ok = rd.touch(&b, fields, raw)
 			}
 			if ok {
-				b.RowHashes = append(b.RowHashes, h)
+				b.SourceRows = append(b.SourceRows, sr)
 			}
 		}
 		if b.Len() >= rd.batchSize {
@@ -363,6 +363,35 @@ func nulIn(fields map[string]string) error {
 	return nil
 }
 
+// sourceRow names a row's record and content.
+func sourceRow(stream string, f map[string]string) record.SourceRow {
+	return record.SourceRow{Key: rowKey(stream, f), Hash: hashRow(f)}
+}
+
+// rowKey identifies the record a row is a version of by the text of its id
+// columns: a touch without touch_id is its lead, type and time, as touch
+// derives its id.
+func rowKey(stream string, f map[string]string) record.RowKey {
+	cols := keyColumns[stream]
+	if stream == "offline_touches" && strings.TrimSpace(f["touch_id"]) == "" {
+		cols = touchIdentity
+	}
+	h := sha256.New()
+	h.Write([]byte(stream))
+	for _, c := range cols {
+		h.Write([]byte{0})
+		h.Write([]byte(strings.TrimSpace(f[c])))
+	}
+	var k record.RowKey
+	copy(k[:], h.Sum(nil))
+	return k
+}
+
+var (
+	keyColumns    = map[string][]string{"leads": {"lead_id"}, "deals": {"deal_id"}, "accounts": {"account_id"}, "offline_touches": {"touch_id"}}
+	touchIdentity = []string{"lead_id", "email_sha256", "type", "touched_at"}
+)
+
 // hashRow identifies a row by its columns and values, whatever their order
 // in the file or its format.
 func hashRow(f map[string]string) record.RowHash {
@@ -387,9 +416,10 @@ func hashRow(f map[string]string) record.RowHash {
 	return out
 }
 
-// skip reports whether a row was loaded before and is not in the overlap
-// window, and tracks the newest modification time read.
-func (rd *reading) skip(h record.RowHash, f map[string]string) bool {
+// skip reports whether a row's record was last loaded with the same content
+// and the row is not in the overlap window, and tracks the newest
+// modification time read.
+func (rd *reading) skip(sr record.SourceRow, f map[string]string) bool {
 	mod, err := record.ParseTime(f["updated_at"])
 	if err == nil && mod.IsZero() {
 		mod, err = record.ParseTime(f["created_at"])
@@ -403,7 +433,7 @@ func (rd *reading) skip(h record.RowHash, f map[string]string) bool {
 	if mod.After(rd.c.Newest) {
 		rd.c.Newest = mod
 	}
-	if _, ok := rd.known[h]; !ok {
+	if !rd.known.Loaded(sr) {
 		return false
 	}
 	return rd.c.Since.IsZero() || mod.Before(rd.c.Since)

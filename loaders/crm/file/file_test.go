@@ -2,6 +2,7 @@ package file_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -36,6 +37,7 @@ type run struct {
 	wh      *memwh.WH
 	cursors *memwh.Cursors
 	rowLog  *memwh.RowLog
+	runs    int
 }
 
 func newRun(t *testing.T, d string, batch int) *run {
@@ -47,8 +49,10 @@ func newRun(t *testing.T, d string, batch int) *run {
 	return &run{src: src, wh: memwh.New(), cursors: memwh.NewCursors(), rowLog: memwh.NewRowLog()}
 }
 
+// sync loads as a run of its own: the row log tells loads apart by run.
 func (r *run) sync(t *testing.T) (loaders.Counts, error) {
-	return crm.Sync(t.Context(), r.wh, r.src, crm.Options{RunID: "r1", Cursors: r.cursors, RowLog: r.rowLog})
+	r.runs++
+	return crm.Sync(t.Context(), r.wh, r.src, crm.Options{RunID: fmt.Sprintf("r%d", r.runs), Cursors: r.cursors, RowLog: r.rowLog})
 }
 
 func rejects(wh *memwh.WH) map[string]string {
@@ -256,5 +260,38 @@ func TestMissingIDColumnRejectsTheFile(t *testing.T) {
 	}
 	if reason := rejects(r.wh)["id,amount"]; !strings.Contains(reason, "no deal_id column") || c.Rejected != 1 || c.Loaded != 0 {
 		t.Errorf("counts %+v, reject reason %q; want the file rejected, naming the missing deal_id column", c, reason)
+	}
+}
+
+// A row changed back to what an earlier export said is a change: the row
+// log knew its hash from the first load, and skipped it, so the warehouse
+// kept the edit the file had undone. The export has no updated_at column,
+// so every version of L1 has the same modification time.
+func TestARowChangedBackLoadsAgain(t *testing.T) {
+	d := t.TempDir()
+	path := filepath.Join(d, "leads.csv")
+	write := func(email string) {
+		t.Helper()
+		text := "lead_id,created_at,email,lifecycle_stage\n" +
+			"L1,2024-03-01T10:00:00Z," + email + ",lead\n" +
+			"L2,2024-04-01T10:00:00Z,bob@example.com,lead\n"
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := newRun(t, d, 1000)
+	for _, email := range []string{"ann@example.com", "typo@example.com", "ann@example.com"} {
+		write(email)
+		if _, err := r.sync(t); err != nil {
+			t.Fatal(err)
+		}
+		if got := r.wh.Latest(record.LeadsTable, "lead_id")["L1"].Get("email"); got != email {
+			t.Fatalf("after loading the file with %s, L1's email is %v", email, got)
+		}
+	}
+	// L2, the newest row, is read again each time (the overlap window);
+	// L1 once per version.
+	if n := r.wh.Table(record.LeadsTable).Count; n != 6 {
+		t.Errorf("raw_crm__leads holds %d rows, want 6", n)
 	}
 }

@@ -1,6 +1,8 @@
 package file_test
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -57,5 +59,34 @@ func TestOfflineTouches(t *testing.T) {
 	c, err = r.sync(t)
 	if err != nil || c.Read != 0 {
 		t.Errorf("second run = %+v, %v; want nothing read", c, err)
+	}
+}
+
+// A touch without touch_id is a version of the touch its lead, type and
+// time name, so a channel changed back loads again, as a lead's email does
+// (TestARowChangedBackLoadsAgain).
+func TestATouchWithoutIDChangedBackLoadsAgain(t *testing.T) {
+	d := t.TempDir()
+	path := filepath.Join(d, "offline_touches.csv")
+	r := newRun(t, d, 1000)
+	for _, channel := range []string{"Events", "Field Sales", "Events"} {
+		text := "lead_id,touched_at,type,channel\n" +
+			"L1,2024-03-01T10:00:00Z,webinar," + channel + "\n" +
+			"L2,2024-04-01T10:00:00Z,call,Inside Sales\n"
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.sync(t); err != nil {
+			t.Fatal(err)
+		}
+		var got []any
+		for _, row := range r.wh.Latest(record.TouchesTable, "touch_id") {
+			if row.Get("lead_id") == "L1" {
+				got = append(got, row.Get("channel"))
+			}
+		}
+		if len(got) != 1 || got[0] != channel {
+			t.Fatalf("after loading the file with %s, L1's touch channels are %v", channel, got)
+		}
 	}
 }

@@ -137,10 +137,10 @@ type Batch struct {
 	AccountLinks []AccountLink
 	Merges       []Merge
 	Rejects      []loaders.Reject
-	// RowHashes are the content hashes of the source rows this batch
-	// loads, from sources that recognise rows by content (export files);
-	// Sync records them once the batch is durable.
-	RowHashes []RowHash
+	// SourceRows name the source rows this batch loads, from sources that
+	// recognise rows by content (export files); Sync records them once the
+	// batch is durable.
+	SourceRows []SourceRow
 	// Cursor is saved after the batch is durable; empty keeps the previous one.
 	Cursor string
 }
@@ -162,7 +162,7 @@ func (b *Batch) Append(o *Batch) {
 	b.AccountLinks = append(b.AccountLinks, o.AccountLinks...)
 	b.Merges = append(b.Merges, o.Merges...)
 	b.Rejects = append(b.Rejects, o.Rejects...)
-	b.RowHashes = append(b.RowHashes, o.RowHashes...)
+	b.SourceRows = append(b.SourceRows, o.SourceRows...)
 }
 
 // Reset empties the batch, keeping its storage for reuse.
@@ -176,27 +176,9 @@ func (b *Batch) Reset() {
 	b.AccountLinks = b.AccountLinks[:0]
 	b.Merges = b.Merges[:0]
 	b.Rejects = b.Rejects[:0]
-	b.RowHashes = b.RowHashes[:0]
+	b.SourceRows = b.SourceRows[:0]
 	b.Cursor = ""
 }
-
-// RowHash identifies one source row by its content.
-type RowHash [16]byte
-
-// String is the hash in hex.
-func (h RowHash) String() string { return hex.EncodeToString(h[:]) }
-
-// ParseRowHash reads a hash written by String.
-func ParseRowHash(s string) (RowHash, error) {
-	var h RowHash
-	if n, err := hex.Decode(h[:], []byte(s)); err != nil || n != len(h) || len(s) != 2*len(h) {
-		return RowHash{}, fmt.Errorf("bad row hash %q", s)
-	}
-	return h, nil
-}
-
-// RowSet is a set of row hashes.
-type RowSet map[RowHash]struct{}
 
 // Columns every raw table ends with. version_hash tells apart two versions
 // of a record with the same modified_at loaded in the same batch: it is the

@@ -9,42 +9,41 @@ import (
 
 // RowLog is an in-memory crm.RowLog.
 type RowLog struct {
-	// Discard keeps no hashes (memory benchmarks: the real log lives in the
+	// Discard keeps no rows (memory benchmarks: the real log lives in the
 	// warehouse, not in the loader's heap).
 	Discard bool
 
 	mu sync.Mutex
-	m  map[string]record.RowSet
+	m  map[string][]recorded
+}
+
+type recorded struct {
+	runID string
+	rows  []record.SourceRow
 }
 
 // NewRowLog returns an empty log.
-func NewRowLog() *RowLog { return &RowLog{m: map[string]record.RowSet{}} }
+func NewRowLog() *RowLog { return &RowLog{m: map[string][]recorded{}} }
 
-// Loaded returns a copy of the hashes recorded for source/object.
-func (l *RowLog) Loaded(_ context.Context, source, object string) (record.RowSet, error) {
+// Loaded returns what was recorded for source/object, in the order it was.
+func (l *RowLog) Loaded(_ context.Context, source, object string) (*record.LoadedRows, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	out := record.RowSet{}
-	for h := range l.m[source+"/"+object] {
-		out[h] = struct{}{}
+	out := record.NewLoadedRows()
+	for _, r := range l.m[source+"/"+object] {
+		out.Add(r.runID, r.rows)
 	}
 	return out, nil
 }
 
-// Record adds hashes.
-func (l *RowLog) Record(_ context.Context, source, object, _ string, hashes []record.RowHash) error {
+// Record adds rows.
+func (l *RowLog) Record(_ context.Context, source, object, runID string, rows []record.SourceRow) error {
 	if l.Discard {
 		return nil
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	set := l.m[source+"/"+object]
-	if set == nil {
-		set = record.RowSet{}
-		l.m[source+"/"+object] = set
-	}
-	for _, h := range hashes {
-		set[h] = struct{}{}
-	}
+	k := source + "/" + object
+	l.m[k] = append(l.m[k], recorded{runID: runID, rows: append([]record.SourceRow(nil), rows...)})
 	return nil
 }
