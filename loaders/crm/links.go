@@ -91,11 +91,12 @@ where touch_type = ?`
 }
 
 // latest selects key and cols of the latest version of each record of the
-// source (the first argument) in table.
+// source (the first argument) in table, ordered as crm_latest_version
+// orders them, tie-break included.
 func (l whLinkLog) latest(table, key, cols string) string {
 	return `select ` + key + `, ` + cols + `
   from (
-    select *, row_number() over (partition by ` + key + ` order by modified_at desc nulls last, loaded_at desc) as version_rank
+    select *, row_number() over (partition by ` + key + ` order by modified_at desc nulls last, loaded_at desc, version_hash nulls last) as version_rank
     from ` + l.wh.QualifiedName(table) + `
     where source_system = ? and ` + key + ` is not null
   ) as versions
