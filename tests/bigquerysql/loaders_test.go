@@ -324,6 +324,27 @@ func TestCRMLinkLogStatements(t *testing.T) {
 	}
 }
 
+// TestCRMRowLogStatements analyzes the row log's read, in the order the
+// rows were recorded, and its write of one batch's rows.
+func TestCRMRowLogStatements(t *testing.T) {
+	c := env.Client(t)
+	cat, err := bigquerysql.BaseCatalog(sqlmodels.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &bigquerysql.Recorder{}
+	log := crm.NewRowLog(rec)
+	if _, err := log.Loaded(t.Context(), "file", "leads"); err != nil {
+		t.Fatalf("read on the recorder: %v", err)
+	}
+	if err := log.Record(t.Context(), "file", "leads", "r1", []record.SourceRow{{Key: record.RowKey{1}, Hash: record.RowHash{2}}}); err != nil {
+		t.Fatalf("write on the recorder: %v", err)
+	}
+	if n := len(analyzeIssued(t, c, cat, rec, "crm.RowLog")); n != 2 {
+		t.Errorf("%d statements analyzed, want 2", n)
+	}
+}
+
 // TestSpendLoaderStatements analyzes what the spend loader sends when a
 // damaged spend file keeps the rows it loaded before: the read of those
 // rows, and the DELETE of every other row and of those another file now
