@@ -22,7 +22,8 @@ type DecimalMarks struct {
 }
 
 // NewDecimalMarks returns the marks of a file whose fields are separated
-// by sep, before any of its amounts is noted.
+// by sep, before any of its amounts is noted. A sep of 0 is a file with no
+// separator to hint at the locale: amounts written as JSON text.
 func NewDecimalMarks(sep rune) DecimalMarks {
 	return DecimalMarks{sep: sep}
 }
@@ -122,6 +123,8 @@ func (m DecimalMarks) CheckGrouping(what, s string) error {
 		return fmt.Errorf("%s %q is ambiguous: in a semicolon-separated export (decimal-comma locale) the dot may group thousands (%s)", what, s, grouped)
 	case m.sep == ',' || m.dot != "":
 		return nil
+	case m.sep == 0:
+		return fmt.Errorf("%s %q is ambiguous: written as text, the dot may group thousands (%s), and no other amount of the file shows which mark it writes decimals with", what, s, grouped)
 	}
 	return fmt.Errorf("%s %q is ambiguous: in a tab-separated export the dot may group thousands (%s), and no other amount of the file shows which mark it writes decimals with", what, s, grouped)
 }

@@ -367,3 +367,69 @@ func TestANULRejectNamesTheSameColumnEveryTime(t *testing.T) {
 		}
 	}
 }
+
+// An NDJSON amount given as text ("1.234") was written by a formatter,
+// which groups thousands with a dot where the comma is the decimal mark; it
+// loaded as 1.234. As in a tab-separated file, the file's other text
+// amounts decide; a JSON number is JSON's, with a decimal dot.
+func TestThousandsShapedTextAmountInNDJSONIsNotGuessed(t *testing.T) {
+	deal := func(id string, amount string) string {
+		return `{"deal_id":"` + id + `","amount":` + amount + `,"currency":"EUR"}` + "\n"
+	}
+	for name, c := range map[string]struct {
+		text   string
+		amount any    // D1's amount loaded, nil when rejected
+		reason string // D1's reject
+		read   int64
+		loaded int64
+	}{
+		"a number": {
+			text:   deal("D1", `1.234`) + deal("D2", `"12,50"`),
+			amount: "1.234",
+			read:   2, loaded: 1,
+		},
+		"text, and nothing tells": {
+			text:   deal("D1", `"1.234"`) + deal("D2", `"10"`) + deal("D3", `1234.5`),
+			reason: `amount "1.234" is ambiguous: written as text, the dot may group thousands (1234), and no other amount of the file shows which mark it writes decimals with`,
+			read:   3, loaded: 2,
+		},
+		"text, and commas grouping thousands elsewhere": {
+			text:   deal("D1", `"1.234"`) + deal("D2", `"1,234.56"`),
+			amount: "1.234",
+			read:   2, loaded: 1,
+		},
+		"text, and a decimal comma before": {
+			text:   deal("D0", `"12,50"`) + deal("D1", `"1.234"`),
+			reason: `amount "1.234" is 1234: the file writes decimals with a comma (line 1: "12,50")`,
+			read:   2, loaded: 0,
+		},
+		"text, and a decimal comma after, under another key case": {
+			text:   deal("D1", `"1.234"`) + `{"deal_id":"D2","Amount":"12,50","currency":"EUR"}` + "\n",
+			reason: `amount "1.234" is 1234: the file writes decimals with a comma (line 2: "12,50")`,
+			read:   2, loaded: 0,
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			d := t.TempDir()
+			write(t, d, "deals.ndjson", c.text)
+			r := newRun(t, d, 1)
+			read, loaded, rejected := mustSync(t, r)
+			if read != c.read || loaded != c.loaded || read != loaded+rejected {
+				t.Errorf("read %d, loaded %d, rejected %d; want %d read = %d loaded + the rest rejected", read, loaded, rejected, c.read, c.loaded)
+			}
+			d1, ok := r.wh.Latest(record.DealsTable, "deal_id")["D1"]
+			if got := d1.Get("amount"); c.amount != nil && got != c.amount || c.amount == nil && ok {
+				t.Errorf("D1 loaded %v with amount %v, want amount %v", ok, got, c.amount)
+			}
+			var got string
+			for raw, reason := range rejects(r.wh) {
+				if strings.Contains(raw, `"D1"`) {
+					got = reason
+				}
+			}
+			if !strings.HasPrefix(got, c.reason) || c.reason == "" && got != "" {
+				t.Errorf("D1's reject %q, want it to start %q", got, c.reason)
+			}
+		})
+	}
+}

@@ -207,11 +207,10 @@ func (s *Source) ReadSkipping(ctx context.Context, stream, cur string, loaded fu
 	}
 	defer f.Close()
 	var rows rowReader
-	csvPath := ""
 	if strings.EqualFold(filepath.Ext(path), ".csv") {
 		var cr *csvReader
 		if cr, err = newCSVReader(f, idColumn[stream]); err == nil {
-			rows, csvPath = cr, path
+			rows = cr
 			err = c.sameColumns(stream, cr.header)
 		}
 	} else {
@@ -223,7 +222,7 @@ func (s *Source) ReadSkipping(ctx context.Context, stream, cur string, loaded fu
 	if err != nil {
 		return fmt.Errorf("file source: %s: %w", path, err)
 	}
-	rd := &reading{Source: s, object: filepath.Base(path), c: c, known: known, now: s.now(), csvPath: csvPath}
+	rd := &reading{Source: s, path: path, object: filepath.Base(path), c: c, known: known, now: s.now(), rows: rows}
 	if err := rd.stream(ctx, stream, rows, emit); err != nil {
 		return err
 	}
@@ -263,9 +262,10 @@ type reading struct {
 	known        *record.LoadedRows
 	now          time.Time
 	badClientIDs int
-	// csvPath is the file's path when it is CSV, whose amounts like 1.234
-	// its marks decide; NDJSON numbers are JSON's, with a decimal dot.
-	csvPath string
+	// path and rows are the file's; its amounts like 1.234 its marks
+	// decide, except NDJSON numbers, which are JSON's, with a decimal dot.
+	path string
+	rows rowReader
 	// marks are read from the file when the first amount in doubt needs
 	// them (readMarks); nil before.
 	marks *loaders.DecimalMarks
@@ -557,25 +557,31 @@ var amountColumns = map[string][]string{"deals": {"amount"}}
 // groupedAmount rejects an amount like 1.234 where the file does not
 // show that its dot is a decimal point: where the comma is the decimal
 // mark, it is one thousand two hundred and thirty-four. Without marks the
-// file is NDJSON, or the row holds no such amount (readMarks).
+// row holds no such amount (readMarks).
 func (rd *reading) groupedAmount(v *record.Fields, name, s string) {
-	if v.Err == nil && rd.marks != nil {
+	if v.Err == nil && rd.marks != nil && !rd.jsonNumber(name) {
 		v.Err = rd.marks.CheckGrouping(name, s)
 	}
 }
 
-// readMarks reads the CSV file's decimal marks when a row's amount is the
+// jsonNumber reports whether the current row's column was a JSON number.
+func (rd *reading) jsonNumber(col string) bool {
+	nr, ok := rd.rows.(*ndjsonReader)
+	return ok && nr.number(col)
+}
+
+// readMarks reads the file's decimal marks when a row's amount is the
 // first in doubt. The amounts that decide it may come anywhere in the file,
 // before or after, and the file is streamed: holding its rows until they
 // show would hold the whole file. So the file is read once more, keeping
 // no row. A file that holds no amount in doubt is read once.
 func (rd *reading) readMarks(stream string, f map[string]string) error {
-	if rd.csvPath == "" || rd.marks != nil {
+	if rd.marks != nil {
 		return nil
 	}
 	for _, c := range amountColumns[stream] {
-		if loaders.MayGroupThousands(f[c]) {
-			m, err := decimalMarks(rd.csvPath, idColumn[stream], amountColumns[stream])
+		if loaders.MayGroupThousands(f[c]) && !rd.jsonNumber(c) {
+			m, err := decimalMarks(rd.path, idColumn[stream], amountColumns[stream])
 			if err != nil {
 				return fmt.Errorf("file source: %s: %w", rd.object, err)
 			}
@@ -586,22 +592,37 @@ func (rd *reading) readMarks(stream string, f map[string]string) error {
 	return nil
 }
 
-// decimalMarks reads the amount columns cols of the CSV file at path for
-// the mark its amounts write decimals with. It keeps the first amount that
-// shows each, no row, and stops once both have shown.
+// decimalMarks reads the amount columns cols of the file at path (CSV, or
+// else NDJSON, whose numbers tell nothing) for the mark its amounts write
+// decimals with. It keeps the first amount that shows each, no row, and
+// stops once both have shown.
 func decimalMarks(path, id string, cols []string) (*loaders.DecimalMarks, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	cr, err := newCSVReader(f, id)
-	if err != nil {
-		return nil, err
+	var (
+		rows   rowReader
+		line   func() int
+		number = func(string) bool { return false }
+		m      loaders.DecimalMarks
+	)
+	if strings.EqualFold(filepath.Ext(path), ".csv") {
+		cr, err := newCSVReader(f, id)
+		if err != nil {
+			return nil, err
+		}
+		rows, line, m = cr, func() int { return cr.line }, loaders.NewDecimalMarks(cr.comma)
+	} else {
+		nr, err := newNDJSONReader(f)
+		if err != nil {
+			return nil, err
+		}
+		rows, line, number, m = nr, func() int { return nr.lines.n }, nr.number, loaders.NewDecimalMarks(0)
 	}
-	m := loaders.NewDecimalMarks(cr.comma)
 	for {
-		fields, raw, err := cr.next()
+		fields, raw, err := rows.next()
 		if err == io.EOF {
 			return &m, nil
 		}
@@ -613,7 +634,7 @@ func decimalMarks(path, id string, cols []string) (*loaders.DecimalMarks, error)
 		}
 		// A row rejected later, for a value, counts: the same export wrote it.
 		for _, c := range cols {
-			if m.Note(cr.line, fields[c]) {
+			if !number(c) && m.Note(line(), fields[c]) {
 				return &m, nil
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -362,7 +363,13 @@ func (c *csvReader) fields(rec []string) map[string]string {
 
 type ndjsonReader struct {
 	lines *lines
+	// numbers are the keys of the last row whose values were JSON numbers,
+	// not text: only text can hold a locale's formatting.
+	numbers []string
 }
+
+// number reports whether key's value in the last row was a JSON number.
+func (n *ndjsonReader) number(key string) bool { return slices.Contains(n.numbers, key) }
 
 // newNDJSONReader looks at the first line: a file whose lines end with a
 // bare carriage return is one line of many objects.
@@ -402,7 +409,8 @@ func (n *ndjsonReader) next() (map[string]string, string, error) {
 		if line == "" {
 			continue
 		}
-		m, err := decodeObject(line)
+		n.numbers = n.numbers[:0]
+		m, err := decodeObject(line, &n.numbers)
 		if err != nil {
 			return nil, line, err
 		}
@@ -413,8 +421,9 @@ func (n *ndjsonReader) next() (map[string]string, string, error) {
 // decodeObject reads line as exactly one JSON object of scalars, its keys
 // matched as CSV headers are. A key given twice, in any case, and anything
 // after the object (files joined without a final newline) are errors:
-// SAM would have to guess which value, or lose the rest.
-func decodeObject(line string) (map[string]string, error) {
+// SAM would have to guess which value, or lose the rest. The keys of
+// numbers are appended to numbers.
+func decodeObject(line string, numbers *[]string) (map[string]string, error) {
 	dec := json.NewDecoder(strings.NewReader(line))
 	dec.UseNumber()
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
@@ -442,6 +451,7 @@ func decodeObject(line string) (map[string]string, error) {
 			m[key] = x
 		case json.Number:
 			m[key] = x.String()
+			*numbers = append(*numbers, key)
 		case bool:
 			m[key] = fmt.Sprint(x)
 		default:
