@@ -1,6 +1,8 @@
 package file_test
 
 import (
+	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"os"
@@ -293,5 +295,39 @@ func TestARowChangedBackLoadsAgain(t *testing.T) {
 	// L1 once per version.
 	if n := r.wh.Table(record.LeadsTable).Count; n != 6 {
 		t.Errorf("raw_crm__leads holds %d rows, want 6", n)
+	}
+}
+
+// The row log's hashes outlive SAM's versions: a row's hash must stay
+// what earlier loads recorded (SHA-256 of each non-empty column and value,
+// columns sorted, each followed by a NUL), in CSV with its columns in any
+// order and in NDJSON alike, or every row of a changed file loads again.
+func TestARowHashesAsEarlierLoadsRecordedIt(t *testing.T) {
+	sum := sha256.Sum256([]byte("created_at\x002024-03-01T10:00:00Z\x00email\x00ann@example.com\x00lead_id\x00L1\x00"))
+	var want record.RowHash
+	copy(want[:], sum[:])
+	for name, text := range map[string]string{
+		"leads.csv":    "email,phone,lead_id,created_at\nann@example.com,,L1,2024-03-01T10:00:00Z\n",
+		"leads.ndjson": `{"lead_id":"L1","created_at":"2024-03-01T10:00:00Z","phone":null,"email":"ann@example.com"}` + "\n",
+	} {
+		d := t.TempDir()
+		if err := os.WriteFile(filepath.Join(d, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		src, err := file.New(file.Options{Dir: d})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []record.SourceRow
+		err = src.Read(t.Context(), "leads", "", func(_ context.Context, b *record.Batch) error {
+			got = append(got, b.SourceRows...)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || got[0].Hash != want {
+			t.Errorf("%s: row hashes %v, want %v", name, got, want)
+		}
 	}
 }

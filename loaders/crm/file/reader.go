@@ -270,12 +270,9 @@ func (c *csvReader) next() (map[string]string, string, error) {
 			return m, raw, nil
 		}
 	}
-	if err := strictQuotes(line, c.comma); err != nil {
-		return nil, line, err
-	}
-	rec, err := parseRecord(line, c.comma)
+	rec, err := c.record(line)
 	if err != nil {
-		return nil, line, fmt.Errorf("malformed CSV: %w", err)
+		return nil, line, err
 	}
 	if c.isHeader(rec) {
 		return nil, line, errors.New("the header repeats here (exports joined one after another?)")
@@ -287,6 +284,24 @@ func (c *csvReader) next() (map[string]string, string, error) {
 		return nil, line, fmt.Errorf("row has %d fields, header has %d", len(rec), len(c.header))
 	}
 	return c.fields(rec), line, nil
+}
+
+// record parses one line as a record. A line without a quote (or a
+// carriage return, which encoding/csv may take for a line's end) is split
+// at its delimiters, as encoding/csv would split it: its two parsers per
+// line took half the time of a load.
+func (c *csvReader) record(line string) ([]string, error) {
+	if !strings.ContainsAny(line, "\"\r") {
+		return strings.Split(line, string(c.comma)), nil
+	}
+	if err := strictQuotes(line, c.comma); err != nil {
+		return nil, err
+	}
+	rec, err := parseRecord(line, c.comma)
+	if err != nil {
+		return nil, fmt.Errorf("malformed CSV: %w", err)
+	}
+	return rec, nil
 }
 
 // multiline follows a line with an open quote until the quotes balance and
