@@ -1,9 +1,9 @@
 // Package pii recognises personal data in free text: email addresses and
 // phone numbers. It owns the detectors that the GA4 payload guard refuses on
 // (Kind) and the masking of text SAM keeps outside the CRM tables, such as
-// the raw rows of load_rejects (Mask, MaskRecord). Names cannot be told from
-// other words: they are masked only where a JSON key or a CSV column says
-// the value is one.
+// the raw rows of load_rejects (Mask, MaskRecord). Names, and free text
+// such as notes, cannot be told from other words: they are masked only where
+// a JSON key or a CSV column says the value is one.
 //
 // It imports the standard library only.
 package pii
@@ -24,6 +24,9 @@ const (
 	EmailToken = "[email]"
 	PhoneToken = "[phone]"
 	NameToken  = "[name]"
+	// TextToken replaces free text (notes, descriptions, messages): it may
+	// say anything about anyone, and no SAM check reads it.
+	TextToken = "[text]"
 )
 
 var (
@@ -117,8 +120,8 @@ func maskJSON(s string) string {
 	type frame struct {
 		object, wantKey bool
 		key             string
-		keyStart        int  // where key begins in s
-		names           bool // a name that is an object or a list
+		keyStart        int    // where key begins in s
+		token           string // what masks an object or a list (a name, free text)
 	}
 	var stack []frame
 	// valueDone: the innermost object's value is read, a key comes next.
@@ -158,14 +161,20 @@ func maskJSON(s string) string {
 			in = &stack[n-1]
 		}
 		underID := in != nil && in.object && idKey(in.key)
-		isName := in != nil && (in.names || in.object && nameKey(in.key))
+		token := "" // what masks the value: the key's, or its container's
+		if in != nil {
+			token = in.token
+			if token == "" && in.object {
+				token = maskedKey(in.key)
+			}
+		}
 		switch v := tok.(type) {
 		case json.Delim:
 			switch v {
 			case '{':
-				stack = append(stack, frame{object: true, wantKey: true, names: isName})
+				stack = append(stack, frame{object: true, wantKey: true, token: token})
 			case '[':
-				stack = append(stack, frame{names: isName})
+				stack = append(stack, frame{token: token})
 			default:
 				stack = stack[:len(stack)-1]
 				valueDone()
@@ -179,8 +188,8 @@ func maskJSON(s string) string {
 				}
 				continue
 			}
-			if isName && v != "" {
-				replace(start, end, quote(NameToken))
+			if token != "" && v != "" {
+				replace(start, end, quote(token))
 			} else if m := mask(v, underID); m != v {
 				replace(start, end, quote(m))
 			}
@@ -188,8 +197,8 @@ func maskJSON(s string) string {
 		case json.Number:
 			// A number under an identifier key is a record id.
 			start := before + strings.IndexAny(s[before:end], "-0123456789")
-			if isName {
-				replace(start, end, quote(NameToken))
+			if token != "" {
+				replace(start, end, quote(token))
 			} else if m := mask(v.String(), underID); m != v.String() {
 				replace(start, end, quote(m))
 			}
@@ -208,7 +217,8 @@ func maskJSON(s string) string {
 var keyValueRE = regexp.MustCompile(`"((?:[^"\\]|\\.)*)"\s*:\s*("(?:[^"\\]|\\.)*"?|[^\s",}\]][^,}\]]*)`)
 
 // maskBrokenJSON masks text that looks like JSON but does not parse: the
-// values of name keys, then emails and phone numbers as in any text.
+// values of name and free-text keys, then emails and phone numbers as in
+// any text.
 func maskBrokenJSON(s string) string {
 	s = keyValueRE.ReplaceAllStringFunc(s, func(m string) string {
 		sub := keyValueRE.FindStringSubmatchIndex(m)
@@ -216,10 +226,10 @@ func maskBrokenJSON(s string) string {
 		if k, err := strconv.Unquote(`"` + key + `"`); err == nil {
 			key = k
 		}
-		if !nameKey(key) || value == `""` {
+		name := maskedKey(key)
+		if name == "" || value == `""` {
 			return m
 		}
-		name := NameToken
 		if strings.HasPrefix(value, `"`) {
 			name = `"` + name
 			if len(value) > 1 && strings.HasSuffix(value, `"`) {
@@ -231,19 +241,53 @@ func maskBrokenJSON(s string) string {
 	return mask(s, false)
 }
 
-// nameKey reports whether a JSON key or a CSV column names a person's
-// name: name itself, or a key ending in first name, last name, full name
-// and their like, in any case and spelling (first_name, FirstName, "First
-// Name", owner_full_name). A name of something else (company_name,
-// dealname, utm_campaign) is not one.
-func nameKey(k string) bool {
+// maskedKey returns the token that masks the value of a JSON key or a CSV
+// column whole: NameToken for a name, TextToken for free text, "" for any
+// other.
+func maskedKey(k string) string {
+	switch {
+	case nameKey(k):
+		return NameToken
+	case textKey(k):
+		return TextToken
+	}
+	return ""
+}
+
+// textKey reports whether a JSON key or a CSV column holds free text: a key
+// ending in notes, description, comments, message or remarks and their like
+// (Notes, deal_description, "Lead Comments"). A date or count named after
+// them (notes_last_contacted) is not one.
+func textKey(k string) bool {
+	l := letters(k)
+	for _, suffix := range textSuffixes {
+		if strings.HasSuffix(l, suffix) {
+			return true
+		}
+	}
+	return false
+}
+
+var textSuffixes = []string{"note", "notes", "description", "comment", "comments", "message", "remarks", "body"}
+
+// letters returns k's ASCII letters, lower-cased.
+func letters(k string) string {
 	var b strings.Builder
 	for _, r := range strings.ToLower(k) {
 		if r >= 'a' && r <= 'z' {
 			b.WriteRune(r)
 		}
 	}
-	l := b.String()
+	return b.String()
+}
+
+// nameKey reports whether a JSON key or a CSV column names a person's
+// name: name itself, or a key ending in first name, last name, full name
+// and their like, in any case and spelling (first_name, FirstName, "First
+// Name", owner_full_name). A name of something else (company_name,
+// dealname, utm_campaign) is not one.
+func nameKey(k string) bool {
+	l := letters(k)
 	if l == "name" {
 		return true
 	}
@@ -262,17 +306,17 @@ var nameSuffixes = []string{
 
 // MaskRecord masks a CSV record (one line, or more when a quoted field
 // holds line breaks) read under header, fields separated by comma: the
-// fields of name columns (see nameKey) become NameToken whole, and the
-// rest is masked as Mask masks text, delimiters and quotes kept, so a
-// record rejected for its quoting still shows it. A record whose field
-// count differs from the header's has fields that moved: a field inserted
-// (a delimiter in an unquoted name) moves the fields after it right, one
-// missing moves them left, so each name column masks as many fields
-// further in that direction as the counts differ.
+// fields of name and free-text columns (see maskedKey) become their token
+// whole, and the rest is masked as Mask masks text, delimiters and quotes
+// kept, so a record rejected for its quoting still shows it. A record
+// whose field count differs from the header's has fields that moved: a
+// field inserted (a delimiter in an unquoted name) moves the fields after
+// it right, one missing moves them left, so each such column masks as many
+// fields further in that direction as the counts differ.
 func MaskRecord(rec string, header []string, comma rune) string {
-	var names []int
+	var names []int // the columns masked whole, names and free text
 	for i, h := range header {
-		if nameKey(h) {
+		if maskedKey(h) != "" {
 			names = append(names, i)
 		}
 	}
@@ -303,7 +347,7 @@ func MaskRecord(rec string, header []string, comma rune) string {
 		starts[i] = lineStart[line-1] + col - 1
 	}
 	starts[len(fields)] = len(rec) + utf8.RuneLen(comma)
-	masked := make([]bool, len(fields))
+	masked := make([]string, len(fields)) // a field's token, "" if kept
 	moved := len(fields) - len(header)
 	for _, i := range names {
 		lo, hi := i, i
@@ -313,18 +357,20 @@ func MaskRecord(rec string, header []string, comma rune) string {
 			lo += moved
 		}
 		for j := max(lo, 0); j <= hi && j < len(fields); j++ {
-			masked[j] = true
+			if masked[j] == "" {
+				masked[j] = maskedKey(header[i])
+			}
 		}
 	}
 	var b strings.Builder
 	last := 0
 	for i, m := range masked {
 		start, end := starts[i], starts[i+1]-utf8.RuneLen(comma)
-		if !m || start == end {
+		if m == "" || start == end {
 			continue
 		}
 		b.WriteString(mask(rec[last:start], false))
-		b.WriteString(NameToken)
+		b.WriteString(m)
 		last = end
 	}
 	b.WriteString(mask(rec[last:], false))

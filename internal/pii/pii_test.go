@@ -131,6 +131,11 @@ func TestMaskJSONNames(t *testing.T) {
 		{`{"lead_id":"L1","first_name":Lena,"created_at":"2024-03-01T10:00:00Z"}`,
 			`{"lead_id":"L1","first_name":[name],"created_at":"2024-03-01T10:00:00Z"}`},
 		{`{"lead_id":"L1","last_name":"O'Bri…`, `{"lead_id":"L1","last_name":"[name]`},
+		// Free text: a note, a description, a form's message, of any
+		// content. A date named after notes is not one.
+		{`{"lead_id":"L1","Notes":"Lena's mother is ill, call after May","deal_description":"Renewal","message":["Hi,","it's Lena"],"notes_last_contacted":"2024-03-01"}`,
+			`{"lead_id":"L1","Notes":"[text]","deal_description":"[text]","message":["[text]","[text]"],"notes_last_contacted":"2024-03-01"}`},
+		{`{"lead_id":"L1","comments":"Lena's mother is ill" "x":1}`, `{"lead_id":"L1","comments":"[text]" "x":1}`},
 	} {
 		if got := Mask(c.in); got != c.want {
 			t.Errorf("Mask(%s) =\n%s\nwant\n%s", c.in, got, c.want)
@@ -151,8 +156,9 @@ func TestMaskRecord(t *testing.T) {
 		{leads, ';', "L1;yesterday;lena@example.com;Lena;O'Brien", "L1;yesterday;[email];[name];[name]"},
 		// A HubSpot export's header, as the file loader reads it.
 		{[]string{"record id", "first name", "last name", "create date"}, ',', "51,Lena,O'Brien,yesterday", "51,[name],[name],yesterday"},
-		// A quoted field over lines.
-		{[]string{"lead_id", "notes", "name"}, ',', "L1,\"line one\nline two\",Lena O'Brien", "L1,\"line one\nline two\",[name]"},
+		// A quoted field over lines, free text.
+		{[]string{"lead_id", "notes", "name"}, ',', "L1,\"line one\nline two\",Lena O'Brien", "L1,[text],[name]"},
+		{[]string{"lead_id", "Description", "created_at"}, ';', "L1;Lena's mother is ill;yesterday", "L1;[text];yesterday"},
 		// A row with more fields than the header (a comma in an unquoted
 		// name): the name may have moved right by as many fields.
 		{leads, ',', "L1,yesterday,lena@example.com,Lena,O'Brien,Jr", "L1,yesterday,[email],[name],[name],[name]"},
