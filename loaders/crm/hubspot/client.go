@@ -247,7 +247,8 @@ func (c *Client) do(ctx context.Context, method, path string, body any, isSearch
 		if err != nil {
 			return err
 		}
-		defer release()
+		answered := false // a request without an answer may yet reach the server
+		defer func() { release(answered) }()
 		req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(payload))
 		if err != nil {
 			return fmt.Errorf("hubspot: %w", err)
@@ -265,6 +266,7 @@ func (c *Client) do(ctx context.Context, method, path string, body any, isSearch
 			// Timeouts, resets, refused connections: worth another try.
 			return retry.Mark(fmt.Errorf("hubspot: %s %s: %w", method, path, err), 0)
 		}
+		answered = true
 		data, err := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if err != nil {

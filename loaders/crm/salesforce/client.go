@@ -227,7 +227,8 @@ func (c *Client) get(ctx context.Context, path string, out any) error {
 		if err != nil {
 			return err
 		}
-		defer release()
+		answered := false // a request without an answer may yet reach the server
+		defer func() { release(answered) }()
 		token, err := c.session(ctx)
 		if err != nil {
 			return err
@@ -245,6 +246,7 @@ func (c *Client) get(ctx context.Context, path string, out any) error {
 			}
 			return retry.Mark(fmt.Errorf("salesforce: GET %s: %w", shortPath(path), redact(err, token)), 0)
 		}
+		answered = true
 		data, err := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if err != nil {

@@ -31,7 +31,10 @@ func DefaultRetry() retry.Policy {
 // them. A slot is taken when a request starts and becomes free again W after
 // the response has arrived: the server saw the request somewhere between the
 // two, so two requests N apart are always received at least W apart, whatever
-// the latency.
+// the latency. A request that got no answer (cancelled, timed out, its
+// connection lost) may still reach the server after the client gave up, so
+// its slot is free only 2W later: a request still on its way a window
+// after its client stopped waiting is not expected.
 type Window struct {
 	n      int
 	w      time.Duration
@@ -52,9 +55,10 @@ func NewWindow(n int, w time.Duration) *Window {
 // Ceiling is the most requests per second the limiter allows.
 func (l *Window) Ceiling() float64 { return float64(l.n) / l.w.Seconds() }
 
-// Acquire waits for a slot. The caller must call the returned release when
-// the response has arrived (or the request failed).
-func (l *Window) Acquire(ctx context.Context) (release func(), err error) {
+// Acquire waits for a slot. The caller must call the returned release
+// when the response has arrived (answered), or the request ended without
+// one.
+func (l *Window) Acquire(ctx context.Context) (release func(answered bool), err error) {
 	for {
 		l.mu.Lock()
 		now := time.Now()
@@ -72,7 +76,7 @@ func (l *Window) Acquire(ctx context.Context) (release func(), err error) {
 			l.inUse[best] = true
 			l.mu.Unlock()
 			var once sync.Once
-			return func() { once.Do(func() { l.release(best) }) }, nil
+			return func(answered bool) { once.Do(func() { l.release(best, answered) }) }, nil
 		}
 		changed := l.change
 		l.mu.Unlock()
@@ -98,10 +102,14 @@ func (l *Window) Acquire(ctx context.Context) (release func(), err error) {
 	}
 }
 
-func (l *Window) release(i int) {
+func (l *Window) release(i int, answered bool) {
+	hold := l.w
+	if !answered {
+		hold = 2 * l.w
+	}
 	l.mu.Lock()
 	l.inUse[i] = false
-	l.free[i] = time.Now().Add(l.w)
+	l.free[i] = time.Now().Add(hold)
 	close(l.change)
 	l.change = make(chan struct{})
 	l.mu.Unlock()
@@ -109,11 +117,11 @@ func (l *Window) release(i int) {
 
 // Acquire takes a slot from every limiter, in order, and returns one release
 // for all of them.
-func Acquire(ctx context.Context, ls ...*Window) (func(), error) {
-	var rels []func()
-	releaseAll := func() {
+func Acquire(ctx context.Context, ls ...*Window) (func(answered bool), error) {
+	var rels []func(bool)
+	releaseAll := func(answered bool) {
 		for _, r := range rels {
-			r()
+			r(answered)
 		}
 	}
 	for _, l := range ls {
@@ -122,7 +130,7 @@ func Acquire(ctx context.Context, ls ...*Window) (func(), error) {
 		}
 		r, err := l.Acquire(ctx)
 		if err != nil {
-			releaseAll()
+			releaseAll(true) // nothing was sent
 			return nil, err
 		}
 		rels = append(rels, r)
