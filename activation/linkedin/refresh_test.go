@@ -2,7 +2,9 @@ package linkedin
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -340,5 +342,43 @@ func TestOneWayToAuthenticate(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// rotating answers every exchange with another refresh token than the one
+// sent, as an OAuth server that rotates refresh tokens would.
+type rotating struct{ next http.RoundTripper }
+
+func (r rotating) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := r.next.RoundTrip(req)
+	if err != nil || req.URL.Path != TokenPath || resp.StatusCode != http.StatusOK {
+		return resp, err
+	}
+	var body map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return nil, err
+	}
+	resp.Body.Close()
+	body["refresh_token"] = "rotated-refresh-token"
+	b, _ := json.Marshal(body)
+	resp.Body, resp.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
+	return resp, nil
+}
+
+// LinkedIn's documentation keeps a refresh token's life through exchanges
+// and does not say it rotates. Should an exchange return another refresh
+// token, SAM uses it for the run but cannot store it in the secret the next
+// run reads, so it warns, naming the variable, without the token.
+func TestARotatedRefreshTokenWarns(t *testing.T) {
+	h, rt, logs := refreshHarness(t, 365*24*time.Hour, func(o *Options) {
+		o.HTTPClient = &http.Client{Transport: rotating{next: o.HTTPClient.Transport}}
+	})
+	if out := h.send(ev("a", activation.StageSQL)); out[0].Status != activation.StatusAccepted {
+		t.Fatalf("%+v", out[0])
+	}
+	s := logs.String()
+	if !strings.Contains(s, "level=WARN") || !strings.Contains(s, "new refresh token") || !strings.Contains(s, "SAM_LINKEDIN_REFRESH_TOKEN") ||
+		strings.Contains(s, rt) || strings.Contains(s, "rotated-refresh-token") {
+		t.Errorf("log: %s", s)
 	}
 }

@@ -135,7 +135,11 @@ func (t *tokens) exchange(ctx context.Context) (string, error) {
 	now := t.now()
 	life := time.Duration(a.ExpiresIn) * time.Second
 	t.access, t.renewAt = a.AccessToken, now.Add(life-min(renewBefore, life/2))
-	if a.RefreshToken != "" {
+	if a.RefreshToken != "" && a.RefreshToken != t.refresh {
+		// LinkedIn documents no rotation; were it to rotate, the secret the
+		// next run reads would hold a token it may no longer honour.
+		t.log.Warn(fmt.Sprintf("linkedin: LinkedIn answered with a new refresh token, which SAM uses for this run but cannot store; if the next run's exchange is refused, have the member authorise the application again and store the new refresh token in %s",
+			t.name("RefreshToken")))
 		t.refresh = a.RefreshToken
 	}
 	if left := time.Duration(a.RefreshTokenExpiresIn) * time.Second; a.RefreshTokenExpiresIn > 0 && left < warnRefreshWithin {
