@@ -9,13 +9,12 @@
 // again.
 //
 // Tests use it through Handler with net/http/httptest; `sam run` in local
-// mode uses Start. It imports only the standard library: it must judge
-// payloads independently of the writer it checks.
+// mode uses Start. It imports only the standard library and
+// internal/journal (its file): it must judge payloads independently of the
+// writer it checks.
 package ga4sink
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -23,10 +22,11 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/sam-attribution/sam/internal/journal"
 )
 
 // KeyParam is the event parameter carrying SAM's idempotency key.
@@ -62,9 +62,8 @@ type Sink struct {
 	counts  map[string]int
 	events  []Received
 	stats   Stats
-	inject  []int // statuses for the next requests to /mp/collect
-	file    *os.File
-	buf     *bufio.Writer
+	inject  []int            // statuses for the next requests to /mp/collect
+	journal *journal.Journal // nil without a file
 	keepAll bool
 	srv     *http.Server
 	// stopOnCancel unregisters the ctx hook of Start.
@@ -79,58 +78,19 @@ type Sink struct {
 // and new ones are appended to it.
 func New(path string) (*Sink, error) {
 	s := &Sink{counts: map[string]int{}, now: time.Now, keepAll: true}
-	if path == "" {
-		return s, nil
-	}
-	if err := s.reload(path); err != nil {
-		return nil, err
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("ga4sink: open %s: %w", path, err)
-	}
-	s.file = f
-	s.buf = bufio.NewWriter(f)
-	return s, nil
-}
-
-// reload reads the events of an earlier process. A torn last line (no
-// newline: the process died mid-write) is cut off so appends start clean;
-// a bad complete line is corruption and an error.
-func (s *Sink) reload(path string) error {
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("ga4sink: reload %s: %w", path, err)
-	}
-	defer f.Close()
-	r := bufio.NewReader(f)
-	var good int64
-	for line := 1; ; line++ {
-		b, err := r.ReadBytes('\n')
-		if errors.Is(err, io.EOF) {
-			if len(b) > 0 {
-				if err := os.Truncate(path, good); err != nil {
-					return fmt.Errorf("ga4sink: cut the torn last line of %s: %w", path, err)
-				}
-			}
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("ga4sink: reload %s: %w", path, err)
-		}
-		good += int64(len(b))
-		if len(bytes.TrimSpace(b)) == 0 {
-			continue
-		}
+	j, err := journal.Open(path, func(_ int, b []byte) error {
 		var rec Received
 		if err := json.Unmarshal(b, &rec); err != nil {
-			return fmt.Errorf("ga4sink: reload %s line %d: %w", path, line, err)
+			return err
 		}
 		s.record(rec)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ga4sink: %w", err)
 	}
+	s.journal = j
+	return s, nil
 }
 
 // Start listens on addr (for example "127.0.0.1:0"), serves the sink until
@@ -191,11 +151,8 @@ func (s *Sink) Close() error {
 func (s *Sink) closeFile() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.file == nil {
-		return nil
-	}
-	err := errors.Join(s.buf.Flush(), s.file.Close())
-	s.file, s.buf = nil, nil
+	err := s.journal.Close()
+	s.journal = nil
 	if err != nil {
 		return fmt.Errorf("ga4sink: close file: %w", err)
 	}
@@ -334,18 +291,11 @@ func (s *Sink) collect(w http.ResponseWriter, r *http.Request) {
 			rec.Key = k
 		}
 		s.record(rec)
-		if s.buf != nil {
-			line, err := json.Marshal(rec)
-			if err == nil {
-				s.buf.Write(append(line, '\n'))
-			}
-		}
+		s.journal.Append(rec)
 	}
-	if s.buf != nil {
-		// Flush per request: a sink that loses what it acknowledged would
-		// make the writer's crash tests meaningless.
-		s.buf.Flush()
-	}
+	// Flush per request: a sink that loses what it acknowledged would make
+	// the writer's crash tests meaningless.
+	s.journal.Flush()
 	w.WriteHeader(http.StatusNoContent)
 }
 

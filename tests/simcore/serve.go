@@ -166,12 +166,10 @@ func (c *Core) Close() error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.file != nil {
-		if err := errors.Join(c.buf.Flush(), c.file.Close()); err != nil {
-			errs = append(errs, fmt.Errorf("close file: %w", err))
-		}
-		c.file, c.buf = nil, nil
+	if err := c.journal.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close file: %w", err))
 	}
+	c.journal = nil
 	return errors.Join(errs...)
 }
 

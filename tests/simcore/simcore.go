@@ -6,21 +6,21 @@
 // Server's own, and adds only what its vendor decides: how a request is
 // judged and how "slow down" and "server error" are said.
 //
-// It imports only the standard library, as the simulators do: they judge
-// SAM's clients by the vendors' published contracts, so they must share no
-// code with what they judge, and any test may import them without pulling
-// in a dependency.
+// It imports only the standard library and internal/journal (its file), as
+// the simulators do: they judge SAM's clients by the vendors' published
+// contracts, so they must share no code with what they judge, and any test
+// may import them without pulling in a dependency.
 package simcore
 
 import (
-	"bufio"
 	"encoding/json"
 	"net"
 	"net/http"
-	"os"
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/sam-attribution/sam/internal/journal"
 )
 
 // Record is one event as a simulator judged it, and one NDJSON line of its
@@ -67,8 +67,7 @@ type Core struct {
 	fractions []fractionRule
 	ceiling   Bucket
 	now       func() time.Time
-	file      *os.File
-	buf       *bufio.Writer
+	journal   *journal.Journal // nil without a file
 	srv       *http.Server
 	ln        net.Listener
 	serveErr  chan error
@@ -83,9 +82,18 @@ type Core struct {
 func New(lim Limit, path string) (*Core, error) {
 	c := &Core{keys: map[string]KeyStats{}, effectAt: map[string]time.Time{}, keepAll: true, nth: map[int]Fault{},
 		ceiling: NewBucket(lim), now: time.Now, closing: make(chan struct{})}
-	if err := c.openFile(path); err != nil {
+	j, err := journal.Open(path, func(_ int, b []byte) error {
+		var rec Record
+		if err := json.Unmarshal(b, &rec); err != nil {
+			return err
+		}
+		c.record(rec, false)
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
+	c.journal = j
 	return c, nil
 }
 
@@ -235,9 +243,7 @@ func (c *Core) Update(fn func(*Ledger)) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	fn(&Ledger{c: c})
-	if c.buf != nil {
-		c.buf.Flush()
-	}
+	c.journal.Flush()
 }
 
 // record counts one judged event and, when persist is set, appends it to
@@ -261,9 +267,7 @@ func (c *Core) record(r Record, persist bool) {
 	if c.keepAll {
 		c.records = append(c.records, r)
 	}
-	if persist && c.buf != nil {
-		if line, err := json.Marshal(r); err == nil {
-			c.buf.Write(append(line, '\n'))
-		}
+	if persist {
+		c.journal.Append(r)
 	}
 }
