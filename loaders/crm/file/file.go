@@ -97,11 +97,11 @@ func (s *Source) Streams() []string { return []string{"leads", "deals", "offline
 // cursor is a stream's resume point. A file is identified by its content
 // hash: the same file is skipped once done, or resumed after Row. A changed
 // file is read again, skipping the rows whose record was last loaded with
-// the same content (crm.RowLog), unless they were modified within the overlap before
-// the watermark of the last complete load, which are read again. A row is
-// never skipped on its timestamp alone: a row fixed in place has a new
-// hash, and a row dated 2099 moves nothing (the watermark never passes the
-// clock).
+// the same content (crm.RowLog), unless they were modified within the
+// overlap before the watermark of the last complete load, which are read
+// again. A row is never skipped on its timestamp alone: a row fixed in
+// place has a new hash, and a row dated 2099 moves nothing (the watermark
+// never passes the clock).
 type cursor struct {
 	File      string    `json:"file"`
 	Hash      string    `json:"sha256"`
@@ -223,7 +223,7 @@ func (s *Source) ReadSkipping(ctx context.Context, stream, cur string, loaded fu
 		return fmt.Errorf("file source: %s: %w", path, err)
 	}
 	rd := &reading{Source: s, path: path, object: filepath.Base(path), c: c, known: known, now: s.now(), rows: rows}
-	if err := rd.stream(ctx, stream, rows, emit); err != nil {
+	if err := rd.stream(ctx, stream, emit); err != nil {
 		return err
 	}
 	if rd.badClientIDs > 0 {
@@ -273,7 +273,8 @@ type reading struct {
 	marks *loaders.DecimalMarks
 }
 
-func (rd *reading) stream(ctx context.Context, stream string, rows rowReader, emit func(context.Context, *record.Batch) error) error {
+func (rd *reading) stream(ctx context.Context, stream string, emit func(context.Context, *record.Batch) error) error {
+	rows := rd.rows
 	var b record.Batch
 	var row int64
 	c := &rd.c
