@@ -188,7 +188,7 @@ func (l *BigQueryLoader) Load(ctx context.Context, runID string) (Result, error)
 	// Every day: BigQuery cancels transactions that change one table at
 	// once, so parallel tasks cannot share the copy (jobs leaves it to
 	// task 0).
-	tables, err := tablesToLoad(ctx, l.wh, l.cfg, Shard{}, available, time.Time{})
+	tables, _, err := tablesToLoad(ctx, l.wh, l.cfg, Shard{}, available, time.Time{})
 	if err != nil {
 		return res, err
 	}

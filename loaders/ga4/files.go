@@ -24,7 +24,9 @@ import (
 // file per export table, or the numbered shards `bq extract` writes, named
 // like the table in any letter case, as NDJSON (optionally gzipped) or
 // Parquet. Each day's partition of raw_ga4__events is replaced in one step,
-// so reruns are idempotent. Files it cannot use (misnamed, named for a
+// so reruns are idempotent; a day of the lookback whose files are as they
+// were at its load (path, size and modification time) is not loaded again.
+// Files it cannot use (misnamed, named for a
 // future day, damaged) are warned about and listed in Result.Skipped; a
 // damaged file (a gzip or Parquet file that cannot be read whole, an export
 // table without a line or without a line to load, a last line cut off) is
@@ -67,10 +69,23 @@ func (l *FileLoader) Load(ctx context.Context, runID string) (Result, error) {
 		return res, err
 	}
 	res.Skipped = skipped
-	chosen, err := tablesToLoad(ctx, l.wh, l.cfg, l.shard, available, latestDay(l.now()))
+	chosen, loaded, err := tablesToLoad(ctx, l.wh, l.cfg, l.shard, available, latestDay(l.now()))
 	if err != nil {
 		return res, err
 	}
+	was, err := l.readPrints(ctx)
+	if err != nil {
+		return res, err
+	}
+	chosen, prints := l.skipUnchanged(chosen, loaded, was)
+	res, err = l.load(ctx, runID, chosen, res)
+	// What was loaded before an error is recorded too.
+	return res, errors.Join(err, l.savePrints(ctx, was, prints, res))
+}
+
+// load loads the chosen tables.
+func (l *FileLoader) load(ctx context.Context, runID string, chosen []exportTable, res Result) (Result, error) {
+	var err error
 	if l.wh.Dialect().Features().LocalFiles {
 		markFiles(chosen)
 		if chosen, err = l.loadAllInPlace(ctx, runID, chosen, &res); err != nil {

@@ -27,7 +27,8 @@ type Options struct {
 	// (BigQueryLoader); analytics_<property id> gives the property id.
 	ExportDatasets []string
 	// LookbackDays are the days before the last loaded day that are
-	// reloaded, since GA4 rewrites daily tables for up to 72 hours.
+	// reloaded, since GA4 rewrites daily tables for up to 72 hours. The
+	// FileLoader reloads only those whose files changed since their load.
 	LookbackDays int
 	// StartDate (YYYY-MM-DD) is the first day loaded into an empty
 	// warehouse; empty loads everything present.
@@ -228,10 +229,11 @@ type exportTable struct {
 // Loaded days after latest (when set) do not count as the newest loaded
 // day: a day loaded from a file named for the future would otherwise move
 // the lookback window past every real day.
-func tablesToLoad(ctx context.Context, wh warehouse.Warehouse, cfg Options, shard Shard, available map[time.Time]exportTable, latest time.Time) ([]exportTable, error) {
+// It also returns the loaded days, by the table each came from.
+func tablesToLoad(ctx context.Context, wh warehouse.Warehouse, cfg Options, shard Shard, available map[time.Time]exportTable, latest time.Time) ([]exportTable, map[time.Time]string, error) {
 	loaded, err := loadedDays(ctx, wh)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !latest.IsZero() {
 		for d := range loaded {
@@ -244,10 +246,10 @@ func tablesToLoad(ctx context.Context, wh warehouse.Warehouse, cfg Options, shar
 	var start time.Time
 	if cfg.StartDate != "" {
 		if start, err = time.Parse(time.DateOnly, cfg.StartDate); err != nil {
-			return nil, fmt.Errorf("ga4: start date: %w", err)
+			return nil, nil, fmt.Errorf("ga4: start date: %w", err)
 		}
 	}
-	return chooseDays(available, loaded, cfg.LookbackDays, start), nil
+	return chooseDays(available, loaded, cfg.LookbackDays, start), loaded, nil
 }
 
 // chooseDays picks the tables to load: for each day, the daily table when

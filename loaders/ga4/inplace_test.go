@@ -125,14 +125,17 @@ func TestInPlaceLoadStepsAsideForBadLines(t *testing.T) {
 	}
 }
 
-// countingWarehouse counts the loads that reach the warehouse.
+// countingWarehouse counts the loads into raw_ga4__events that reach the
+// warehouse.
 type countingWarehouse struct {
 	warehouse.Warehouse
 	loads int
 }
 
 func (w *countingWarehouse) Load(ctx context.Context, req warehouse.LoadRequest) (warehouse.LoadResult, error) {
-	w.loads++
+	if req.Table == RawTable {
+		w.loads++
+	}
 	return w.Warehouse.Load(ctx, req)
 }
 
