@@ -422,3 +422,77 @@ func TestReadCeiling(t *testing.T) {
 	now = now.Add(time.Second)
 	status(t, srv, id)
 }
+
+// A token reaches the accounts granted to it and no other: a request
+// naming another operating account, or a login account the token is not a
+// user of, is refused whole with 403 PERMISSION_DENIED, before validation
+// and with nothing recorded.
+func TestAccountAccess(t *testing.T) {
+	const other = "1111111111"
+	viaManager := strings.Replace(sample(), `"operatingAccount"`, `"loginAccount":{"accountType":"GOOGLE_ADS","accountId":"9999999999"},"operatingAccount"`, 1)
+	invalid := strings.Replace(sample(), sha("dana@example.com"), "dana@example.com", 1)
+	validateOnly := strings.Replace(sample(), `"encoding":"HEX",`, `"encoding":"HEX","validateOnly":true,`, 1)
+	cases := []struct {
+		name   string
+		setup  func(*Server)
+		body   string
+		status int
+	}{
+		{"no grants: every account", func(*Server) {}, sample(), 200},
+		{"granted", func(s *Server) { s.GrantAccess("test", "1234567890") }, sample(), 200},
+		{"another account granted", func(s *Server) { s.GrantAccess("test", other) }, sample(), 403},
+		{"revoked", func(s *Server) { s.GrantAccess("test", "1234567890"); s.RevokeAccess("test", "1234567890") }, sample(), 403},
+		{"revoked without grants", func(s *Server) { s.RevokeAccess("test", "1234567890") }, sample(), 403},
+		{"another revoked without grants", func(s *Server) { s.RevokeAccess("test", other) }, sample(), 200},
+		{"another token's grants", func(s *Server) { s.AllowToken("u"); s.GrantAccess("u", other) }, sample(), 200},
+		{"granted again", func(s *Server) {
+			s.GrantAccess("test", "1234567890")
+			s.RevokeAccess("test", "1234567890")
+			s.GrantAccess("test", "1234567890")
+		}, sample(), 200},
+		{"manager and account granted", func(s *Server) { s.GrantAccess("test", "9999999999", "1234567890") }, viaManager, 200},
+		{"manager not granted", func(s *Server) { s.GrantAccess("test", "1234567890") }, viaManager, 403},
+		{"manager no longer reaches the account", func(s *Server) {
+			s.GrantAccess("test", "9999999999", "1234567890")
+			s.RevokeAccess("test", "1234567890")
+		}, viaManager, 403},
+		{"denied before validation", func(s *Server) { s.GrantAccess("test", other) }, invalid, 403},
+		{"invalid when granted", func(s *Server) { s.GrantAccess("test", "1234567890") }, invalid, 400},
+		{"validateOnly denied", func(s *Server) { s.GrantAccess("test", other) }, validateOnly, 403},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s, srv := newSim(t)
+			c.setup(s)
+			r := ingest(t, srv, c.body)
+			if r.Status != c.status {
+				t.Fatalf("reply = %d %v, want %d", r.Status, r.Body, c.status)
+			}
+			if c.status != 403 {
+				return
+			}
+			e, _ := r.Body["error"].(map[string]any)
+			if e == nil || e["code"] != 403.0 || e["status"] != "PERMISSION_DENIED" {
+				t.Fatalf("error = %v, want 403 PERMISSION_DENIED", r.Body)
+			}
+			info := e["details"].([]any)[0].(map[string]any)
+			if info["@type"] != "type.googleapis.com/google.rpc.ErrorInfo" || info["reason"] != "PERMISSION_DENIED" || info["domain"] != "datamanager.googleapis.com" {
+				t.Errorf("ErrorInfo = %v, want reason PERMISSION_DENIED of datamanager.googleapis.com", info)
+			}
+			if st := s.Stats(); st.Events != 0 || st.Effects != 0 || st.Rejected != 0 || len(s.Keys()) != 0 {
+				t.Errorf("stats = %+v, keys %v: a denied request was processed", st, s.Keys())
+			}
+		})
+	}
+}
+
+// Credentials come before permissions: a token Google does not honour is
+// 401 whatever it was granted.
+func TestUnauthenticatedBeforePermission(t *testing.T) {
+	s, srv := newSim(t)
+	s.GrantAccess("test", "1111111111")
+	s.RevokeToken("test")
+	if r := ingest(t, srv, sample()); r.Status != 401 {
+		t.Errorf("revoked token without access = %d %v, want 401", r.Status, r.Body)
+	}
+}
