@@ -52,6 +52,8 @@ const (
 	credRevokeAt   = 6 // the victim's request that meets the revoked token
 	credClientID   = "sam-test"
 	credClientSecr = "client-secret"
+	// adsCustomer is the Google Ads account the conversions go to.
+	adsCustomer = "1234567890"
 )
 
 // credEventsList is the run's events: recent, consented, with a gclid, a
@@ -81,8 +83,9 @@ func credEventsList() activation.SliceEvents {
 }
 
 // revoker wraps a simulator: the ingestion request number at is refused,
-// and every one after it, because revoke ends the token it carries first.
-// It counts the requests refused and how often each body came.
+// and every one after it, because revoke ends the token it carries first
+// (or, for Google Ads, the token's access to the account). It counts the
+// requests refused and how often each body came.
 type revoker struct {
 	next   http.Handler
 	ingest func(*http.Request) bool
@@ -112,7 +115,7 @@ func (rv *revoker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rv.mu.Unlock()
 	rv.next.ServeHTTP(rec, r)
-	if rec.Code == http.StatusUnauthorized || strings.Contains(rec.Body.String(), `"code":190`) {
+	if rec.Code == http.StatusUnauthorized || rec.Code == http.StatusForbidden || strings.Contains(rec.Body.String(), `"code":190`) {
 		sum := sha256.Sum256(body)
 		rv.mu.Lock()
 		rv.refused++
@@ -133,6 +136,8 @@ type credSims struct {
 	li   *linkedinsim.Server
 	urls map[string]string
 	rv   *revoker
+	// adsLogin is the Google Ads destination's LoginCustomerID.
+	adsLogin string
 }
 
 func newCredSims(t *testing.T, token, victim string) *credSims {
@@ -191,7 +196,7 @@ func (s *credSims) destinations(t *testing.T, victim, token, refresh string) []a
 		}
 		return 100
 	}
-	ads, err := googleads.New(googleads.Options{CustomerID: "1234567890", AccessToken: token, Endpoint: s.urls["google_ads"] + "/",
+	ads, err := googleads.New(googleads.Options{CustomerID: adsCustomer, LoginCustomerID: s.adsLogin, AccessToken: token, Endpoint: s.urls["google_ads"] + "/",
 		ConversionActions: map[string]string{"sql": "7003", "won": "7005"}, MaxBatch: batch("google_ads"),
 		StatusWait: 2 * time.Second, StatusPoll: 10 * time.Millisecond})
 	if err != nil {

@@ -1,0 +1,131 @@
+package activation_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/sam-attribution/sam/activation"
+)
+
+// Google Ads stops letting SAM's credentials write to the account in the
+// middle of a run: the service account is removed from the account, or
+// the manager account SAM logs in through no longer manages it. The token
+// is still honoured, so each request is refused 403 PERMISSION_DENIED
+// before anything of it is processed. The destination's events from then
+// on fail (not unknown), each refused request is made once, the
+// destination is given up for the run after the breaker's requests in a
+// row, the run's error says why, the other destinations deliver
+// everything, and once access is granted again the next run sends exactly
+// the events the ledger did not record delivered.
+func TestAccessRevokedMidRun(t *testing.T) {
+	const manager = "9876543210"
+	cases := []struct {
+		name    string
+		login   string   // the destination's LoginCustomerID
+		reaches []string // the accounts the token reaches before
+		revoke  string   // the account it loses
+	}{
+		{"service account removed from the account", "", []string{adsCustomer}, adsCustomer},
+		{"manager account no longer manages the account", manager, []string{manager, adsCustomer}, adsCustomer},
+		{"service account removed from the manager account", manager, []string{manager, adsCustomer}, manager},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			accessRevokedMidRun(t, c.login, c.reaches, c.revoke)
+		})
+	}
+}
+
+func accessRevokedMidRun(t *testing.T, login string, reaches []string, revoke string) {
+	ctx := context.Background()
+	const token = "token-1"
+	s := newCredSims(t, token, "google_ads")
+	s.adsLogin = login
+	s.ads.GrantAccess(token, reaches...)
+	s.rv.revoke = func(tok string) { s.ads.RevokeAccess(tok, revoke) }
+	ledger := &activation.MemoryLedger{}
+	r := &activation.Runner{Ledger: ledger, Events: credEventsList(), Destinations: s.destinations(t, "google_ads", token, ""), Concurrency: credConc}
+	rep, err := r.Run(ctx, "run1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reports := map[string]activation.DestinationReport{}
+	for _, dr := range rep.Destinations {
+		reports[dr.Destination] = dr
+	}
+	dr := reports["google_ads"]
+	delivered := dr.Counts[activation.StatusAccepted] + dr.Counts[activation.StatusSent]
+	failed := dr.Counts[activation.StatusFailed]
+	t.Logf("first run: counts %v, %d not attempted, %d requests; the simulator refused %d", dr.Counts, dr.NotAttempted, dr.Requests, s.rv.refused)
+	if n := dr.Counts[activation.StatusUnknown]; n > 0 {
+		t.Errorf("%d event(s) unknown: a request refused before processing was recorded as maybe delivered", n)
+	}
+	if failed == 0 || delivered+failed+dr.NotAttempted != credEvents {
+		t.Errorf("%d delivered, %d failed, %d not attempted; want failures, and the %d events accounted for", delivered, failed, dr.NotAttempted, credEvents)
+	}
+	if dr.NotAttempted == 0 {
+		t.Errorf("every remaining request was made without access to the account; want the destination given up for the run")
+	}
+	if s.rv.refused != 16 {
+		t.Errorf("the simulator refused %d requests, want the breaker's 16 in a row", s.rv.refused)
+	}
+	for body, n := range s.rv.bodies {
+		if n > 1 {
+			t.Errorf("a refused request was made %d times (body %s…): a 403 is not worth a retry", n, body[:8])
+		}
+	}
+	// The ledger holds the refused events as failed, with the refusal.
+	nFailed := 0
+	for _, e := range ledger.Entries() {
+		if e.Destination != "google_ads" || e.Status != activation.StatusFailed {
+			continue
+		}
+		nFailed++
+		if !strings.Contains(e.Detail, "HTTP 403 PERMISSION_DENIED") {
+			t.Errorf("ledger: %s failed with %q, want the 403 named", e.Key, e.Detail)
+		}
+	}
+	if nFailed != failed {
+		t.Errorf("ledger: %d google_ads event(s) failed, the report says %d", nFailed, failed)
+	}
+	err = rep.Err()
+	for _, want := range []string{fmt.Sprintf("google_ads: %d event(s) failed", failed), "given up", "the last failure: ", "HTTP 403 PERMISSION_DENIED"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("the run's error %v, want it to say %q", err, want)
+		}
+	}
+	for name, other := range reports {
+		if name != "google_ads" && other.Counts[activation.StatusAccepted] != credEvents {
+			t.Errorf("%s accepted %d of %d events while Google Ads refused access (counts %v)", name, other.Counts[activation.StatusAccepted], credEvents, other.Counts)
+		}
+	}
+	if st := s.ads.Stats(); st.Effects != delivered {
+		t.Errorf("Google Ads took %d effects, the ledger says %d delivered", st.Effects, delivered)
+	}
+
+	// Access granted again, and the next run, in large requests.
+	s.ads.GrantAccess(token, revoke)
+	r.Destinations = s.destinations(t, "", token, "")
+	rep, err = r.Run(ctx, "run2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rep.Err(); err != nil {
+		t.Errorf("second run: %v", err)
+	}
+	for _, dr2 := range rep.Destinations {
+		want := 0
+		if dr2.Destination == "google_ads" {
+			want = credEvents - delivered
+		}
+		if n := dr2.Counts[activation.StatusAccepted]; n != want || dr2.Done != credEvents-want {
+			t.Errorf("second run, %s: %d accepted and %d done before, want %d and %d (counts %v)", dr2.Destination, n, dr2.Done, want, credEvents-want, dr2.Counts)
+		}
+	}
+	if st := s.ads.Stats(); st.Effects != credEvents || len(st.DoubleEffects) > 0 {
+		t.Errorf("Google Ads: %d of %d events took effect, twice: %v", st.Effects, credEvents, st.DoubleEffects)
+	}
+}
