@@ -107,7 +107,13 @@
 // A request refused before processing (400 fast fail, 401, 403, 404, or 429
 // after the retries) is "failed" and sent again by the next run, except
 // that events named by a 400's field violations are "rejected" and the
-// rest of the batch is sent again at once. A request that may have been
+// rest of the batch is sent again at once. A 403 PERMISSION_DENIED means
+// the credentials cannot write to the account (or it does not exist), and
+// Google's answer names no account, so its detail names CustomerID, the
+// LoginCustomerID logged in through, whose access is missing (the key
+// file's service account, the Application Default Credentials' service
+// account or user, or the access token's Google Account) and what to
+// grant. A request that may have been
 // processed without a definite answer (a reset or timeout after the body
 // was sent, or a 5xx, after the retries; or the context ending mid-request)
 // is "unknown".
@@ -117,6 +123,7 @@
 // with the validation verdict as its detail, so that nothing in the ledger
 // claims a delivery and the next real run sends the events.
 //
-// Details carry fixed phrases, HTTP status codes and Google's reason
-// codes; never a token, a message body or personal data.
+// Details carry fixed phrases, HTTP status codes, Google's reason codes
+// and the configured account ids; never a token, a message body or
+// personal data.
 package googleads

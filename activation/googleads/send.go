@@ -341,10 +341,16 @@ func (d *Destination) classify(ctx context.Context, err error) *ingestError {
 	var ge *googleapi.Error
 	if errors.As(err, &ge) {
 		st := fmt.Sprintf("HTTP %d", ge.Code)
-		if r := errorReason(ge); r != "" {
+		r, domain := errorReason(ge)
+		if r != "" {
 			st += " " + r
 		}
 		switch {
+		case ge.Code == 403 && r == "PERMISSION_DENIED" && domain == "datamanager.googleapis.com":
+			// Google names no account in this refusal, and it may stop
+			// every request until someone grants access: say which
+			// account and whose access.
+			return &ingestError{detail: "refused before processing: " + st + ": " + d.noAccess(), err: err}
 		case ge.Code == 429:
 			return &ingestError{retry: true, after: retry.RetryAfter(ge.Header, time.Now()), detail: "throttled: " + st, err: err}
 		case ge.Code == 408 || ge.Code >= 500:
@@ -392,18 +398,41 @@ func code(s string) string {
 	return "(unrecognised)"
 }
 
-// errorReason is the ErrorInfo reason of a google.rpc.Status, else its
-// canonical status.
-func errorReason(ge *googleapi.Error) string {
+// errorReason is the reason of a google.rpc.Status's ErrorInfo and the
+// domain it belongs to, or "".
+func errorReason(ge *googleapi.Error) (reason, domain string) {
 	for _, d := range ge.Details {
 		m, _ := d.(map[string]any)
 		if t, _ := m["@type"].(string); strings.HasSuffix(t, "google.rpc.ErrorInfo") {
 			if r, _ := m["reason"].(string); r != "" {
-				return code(r)
+				dom, _ := m["domain"].(string)
+				return code(r), code(dom)
 			}
 		}
 	}
-	return ""
+	return "", ""
+}
+
+// noAccess says what a PERMISSION_DENIED of the Data Manager API asks of
+// the operator. The reason covers an account the credentials cannot write
+// to and one that does not exist (ErrorReason reference).
+func (d *Destination) noAccess() string {
+	who, id, login := grantee(d.opts), d.opts.CustomerID, d.opts.LoginCustomerID
+	if login == "" {
+		return fmt.Sprintf("%s has no access to Google Ads account %s (or the account does not exist); add it as a user of account %s, or log in through a manager account of it that it is a user of", who, id, id)
+	}
+	return fmt.Sprintf("%s has no access to Google Ads account %s through manager account %s (or one of them does not exist); add it as a user of account %s, and check that %s manages %s", who, id, login, login, login, id)
+}
+
+// grantee names the Google Account the credentials of o act as.
+func grantee(o Options) string {
+	switch {
+	case o.CredentialsFile != "":
+		return "the service account of the key file"
+	case o.DefaultCredentials:
+		return "the service account or user of the Application Default Credentials"
+	}
+	return "the Google Account of the access token"
 }
 
 // violations maps the request positions of events named by a 400's

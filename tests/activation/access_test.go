@@ -91,8 +91,13 @@ func accessRevokedMidRun(t *testing.T, login string, reaches []string, revoke st
 	if nFailed != failed {
 		t.Errorf("ledger: %d google_ads event(s) failed, the report says %d", nFailed, failed)
 	}
+	// The run's error says which account refused and what to grant.
+	account, grantOn := "Google Ads account "+adsCustomer+" (", "add it as a user of account "+adsCustomer
+	if login != "" {
+		account, grantOn = "Google Ads account "+adsCustomer+" through manager account "+login, "add it as a user of account "+login
+	}
 	err = rep.Err()
-	for _, want := range []string{fmt.Sprintf("google_ads: %d event(s) failed", failed), "given up", "the last failure: ", "HTTP 403 PERMISSION_DENIED"} {
+	for _, want := range []string{fmt.Sprintf("google_ads: %d event(s) failed", failed), "given up", "the last failure: ", "HTTP 403 PERMISSION_DENIED", account, grantOn} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("the run's error %v, want it to say %q", err, want)
 		}

@@ -1,0 +1,61 @@
+package googleads
+
+import (
+	"context"
+	"testing"
+
+	"github.com/sam-attribution/sam/activation"
+)
+
+// A 403 PERMISSION_DENIED is Google Ads refusing the credentials' access to
+// the account: every event fails (nothing was processed, the next run
+// sends it again), the request is made once, and the detail names the
+// account, the manager account logged in through, and what to grant.
+func TestPermissionDeniedNamesTheAccount(t *testing.T) {
+	cases := []struct {
+		name    string
+		login   string
+		reaches []string
+		want    string
+	}{
+		{"direct", "", []string{"5555555555"},
+			"refused before processing: HTTP 403 PERMISSION_DENIED: the Google Account of the access token has no access to Google Ads account 1234567890 (or the account does not exist); add it as a user of account 1234567890, or log in through a manager account of it that it is a user of"},
+		{"through a manager account", "9876543210", []string{customer},
+			"refused before processing: HTTP 403 PERMISSION_DENIED: the Google Account of the access token has no access to Google Ads account 1234567890 through manager account 9876543210 (or one of them does not exist); add it as a user of account 9876543210, and check that 9876543210 manages 1234567890"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			sim, srv := newSim(t)
+			sim.GrantAccess("test-token", c.reaches...)
+			d := newDest(t, srv, func(o *Options) { o.LoginCustomerID = c.login })
+			batch := batchOf(6)
+			out := d.Send(context.Background(), batch)
+			wantAll(t, out, activation.StatusFailed)
+			for i, o := range out {
+				if o.Detail != c.want {
+					t.Errorf("event %d: detail %q,\nwant %q", i, o.Detail, c.want)
+				}
+			}
+			if st := sim.Stats(); st.Requests != 1 || st.Effects != 0 {
+				t.Errorf("stats %+v: want the refused request made once, with no effect", st)
+			}
+		})
+	}
+}
+
+// The detail says whose access is missing as the operator configured it.
+func TestGrantee(t *testing.T) {
+	cases := []struct {
+		opts Options
+		want string
+	}{
+		{Options{CredentialsFile: "/secrets/sa.json"}, "the service account of the key file"},
+		{Options{DefaultCredentials: true}, "the service account or user of the Application Default Credentials"},
+		{Options{AccessToken: "t"}, "the Google Account of the access token"},
+	}
+	for _, c := range cases {
+		if got := grantee(c.opts); got != c.want {
+			t.Errorf("grantee(%+v) = %q, want %q", c.opts, got, c.want)
+		}
+	}
+}
