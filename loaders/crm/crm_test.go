@@ -21,6 +21,21 @@ import (
 	"github.com/sam-attribution/sam/warehouse/systables"
 )
 
+// openDuck opens an in-memory DuckDB warehouse with SAM's own tables, as
+// jobs makes sure of before any loader runs; it closes with the test.
+func openDuck(t *testing.T) *duckdb.DB {
+	t.Helper()
+	db, err := duckdb.Open(t.Context(), "", duckdb.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := systables.New(db).Ensure(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
 func query(t *testing.T, wh warehouse.Warehouse, sql string) [][]any {
 	t.Helper()
 	rows, err := wh.Query(t.Context(), sql)
@@ -39,14 +54,7 @@ func query(t *testing.T, wh warehouse.Warehouse, sql string) [][]any {
 // int_lead_identity with the transform runner, and checks what BI relies on.
 func TestFileToStagingOnDuckDB(t *testing.T) {
 	ctx := t.Context()
-	db, err := duckdb.Open(ctx, "", duckdb.Options{Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := systables.New(db).Ensure(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openDuck(t)
 
 	dir := t.TempDir()
 	for _, n := range []string{"leads.csv", "deals.csv"} {
@@ -179,14 +187,7 @@ func (s *batchSource) Read(ctx context.Context, _, _ string, emit func(context.C
 // and a HubSpot deal's associations are the set of its latest version.
 func TestStagingResolvesLeadsAndAssociations(t *testing.T) {
 	ctx := t.Context()
-	db, err := duckdb.Open(ctx, "", duckdb.Options{Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := systables.New(db).Ensure(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openDuck(t)
 	t0 := time.Date(2024, 5, 1, 9, 0, 0, 0, time.UTC)
 	at := func(h int) time.Time { return t0.Add(time.Duration(h) * time.Hour) }
 	sf := &batchSource{system: "salesforce", batches: []record.Batch{{
@@ -284,18 +285,11 @@ func standInGA4(t *testing.T, db warehouse.Warehouse) {
 // column, the older rows keep NULL, and the rows it loads have theirs.
 func TestSyncAddsVersionHashToOlderTables(t *testing.T) {
 	ctx := t.Context()
-	db, err := duckdb.Open(ctx, "", duckdb.Options{Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := systables.New(db).Ensure(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := openDuck(t)
 	old := record.LeadsSchema
 	old.Columns = slices.DeleteFunc(slices.Clone(old.Columns), func(c warehouse.Column) bool { return c.Name == "version_hash" })
 	row := (&record.Lead{ID: "old"}).Row(record.Meta{System: "file", LoadedAt: time.Now(), RunID: "r0"})
-	_, err = db.Load(ctx, warehouse.LoadRequest{Table: record.LeadsTable, Schema: old, Mode: warehouse.Append,
+	_, err := db.Load(ctx, warehouse.LoadRequest{Table: record.LeadsTable, Schema: old, Mode: warehouse.Append,
 		Rows: warehouse.NewSliceRows([][]any{row[:len(row)-1]})})
 	if err != nil {
 		t.Fatal(err)

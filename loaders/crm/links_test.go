@@ -10,8 +10,6 @@ import (
 	"github.com/sam-attribution/sam/loaders/crm"
 	"github.com/sam-attribution/sam/loaders/crm/file"
 	"github.com/sam-attribution/sam/loaders/crm/record"
-	"github.com/sam-attribution/sam/warehouse/duckdb"
-	"github.com/sam-attribution/sam/warehouse/systables"
 )
 
 // Two versions of touch t1 with the same updated_at, loaded in one batch,
@@ -27,14 +25,7 @@ func TestLinkLogBreaksTiesAsStagingDoes(t *testing.T) {
 	var picks []string
 	for _, order := range [][]string{rows, {rows[1], rows[0]}} {
 		ctx := t.Context()
-		db, err := duckdb.Open(ctx, "", duckdb.Options{Threads: 1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		if err := systables.New(db).Ensure(ctx); err != nil {
-			t.Fatal(err)
-		}
+		db := openDuck(t)
 		dir := t.TempDir()
 		text := "touch_id,lead_id,touched_at,type,updated_at\n" + order[0] + "\n" + order[1] + "\n"
 		if err := os.WriteFile(filepath.Join(dir, "offline_touches.csv"), []byte(text), 0o644); err != nil {

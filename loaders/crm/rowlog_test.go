@@ -7,7 +7,6 @@ import (
 
 	"github.com/sam-attribution/sam/loaders/crm"
 	"github.com/sam-attribution/sam/loaders/crm/record"
-	"github.com/sam-attribution/sam/warehouse/duckdb"
 	"github.com/sam-attribution/sam/warehouse/systables"
 )
 
@@ -15,14 +14,7 @@ import (
 // others, across batches, and a record's last load is the one that counts.
 func TestRowLogInWarehouse(t *testing.T) {
 	ctx := context.Background()
-	db, err := duckdb.Open(ctx, "", duckdb.Options{Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := systables.New(db).Ensure(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := openDuck(t)
 	// A row recorded before rows named their record: a bare hash.
 	legacy := record.SourceRow{Key: record.RowKey{9}, Hash: record.RowHash{9}}
 	old := []any{"file", "leads", legacy.Hash.String(), "r0", time.Now().UTC().Add(-time.Hour)}

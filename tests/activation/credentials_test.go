@@ -238,31 +238,7 @@ func revokedMidRun(t *testing.T, victim string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reports := map[string]activation.DestinationReport{}
-	for _, dr := range rep.Destinations {
-		reports[dr.Destination] = dr
-	}
-	dr := reports[platform]
-	delivered := dr.Counts[activation.StatusAccepted] + dr.Counts[activation.StatusSent]
-	failed := dr.Counts[activation.StatusFailed]
-	t.Logf("%s, first run: counts %v, %d not attempted, %d requests; the simulator refused %d", platform, dr.Counts, dr.NotAttempted, dr.Requests, s.rv.refused)
-	if n := dr.Counts[activation.StatusUnknown]; n > 0 {
-		t.Errorf("%d event(s) unknown: a request refused whole was recorded as maybe delivered", n)
-	}
-	if failed == 0 || delivered+failed+dr.NotAttempted != credEvents {
-		t.Errorf("%d delivered, %d failed, %d not attempted; want failures, and the %d events accounted for", delivered, failed, dr.NotAttempted, credEvents)
-	}
-	if dr.NotAttempted == 0 {
-		t.Errorf("every remaining request was made against credentials the platform refuses; want the destination given up for the run")
-	}
-	if s.rv.refused != 16 {
-		t.Errorf("the simulator refused %d requests, want the breaker's 16 in a row", s.rv.refused)
-	}
-	for body, n := range s.rv.bodies {
-		if n > 1 {
-			t.Errorf("a refused request was made %d times (body %s…): a 401 is not worth a retry", n, body[:8])
-		}
-	}
+	delivered, failed := givenUpAfterRefusals(t, rep, s.rv, platform)
 	// The run says the events failed, that the destination was given up,
 	// and why: the platform's refusal of the credentials.
 	refusal := map[string]string{"google_ads": "HTTP 401 ACCESS_TOKEN_EXPIRED", "meta": "Graph error code 190", "linkedin": "HTTP 401 REVOKED_ACCESS_TOKEN"}[platform]
@@ -270,14 +246,6 @@ func revokedMidRun(t *testing.T, victim string) {
 	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("%s: %d event(s) failed", platform, failed)) || !strings.Contains(err.Error(), "given up") ||
 		!strings.Contains(err.Error(), "the last failure: ") || !strings.Contains(err.Error(), refusal) {
 		t.Errorf("the run's error %v, want it to say %s's events failed, it was given up, and the last failure was %q", err, platform, refusal)
-	}
-	for name, other := range reports {
-		if name == platform {
-			continue
-		}
-		if n := other.Counts[activation.StatusAccepted]; n != credEvents {
-			t.Errorf("%s accepted %d of %d events while %s was refused (counts %v)", name, n, credEvents, platform, other.Counts)
-		}
 	}
 	stats := map[string]func() simcore.Stats{"google_ads": s.ads.Stats, "meta": s.meta.Stats, "linkedin": s.li.Stats}
 	if st := stats[platform](); st.Effects != delivered {
@@ -296,21 +264,68 @@ func revokedMidRun(t *testing.T, victim string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := rep.Err(); err != nil {
-		t.Errorf("second run: %v", err)
-	}
-	for _, dr2 := range rep.Destinations {
-		want := 0
-		if dr2.Destination == platform {
-			want = credEvents - delivered
-		}
-		if n := dr2.Counts[activation.StatusAccepted]; n != want || dr2.Done != credEvents-want {
-			t.Errorf("second run, %s: %d accepted and %d done before, want %d and %d (counts %v)", dr2.Destination, n, dr2.Done, want, credEvents-want, dr2.Counts)
-		}
-	}
+	sendsTheRest(t, rep, platform, delivered)
 	for name, st := range stats {
 		if got := st(); got.Effects != credEvents || len(got.DoubleEffects) > 0 {
 			t.Errorf("%s: %d of %d events took effect, twice: %v", name, got.Effects, credEvents, got.DoubleEffects)
+		}
+	}
+}
+
+// givenUpAfterRefusals checks the first run of a test in which platform
+// refuses every request from one on, whole, before processing it: its
+// events failed (none unknown) and are all accounted for, each refused
+// request was made once, the destination was given up after the
+// breaker's 16 refusals in a row, and every other destination accepted
+// every event. It returns platform's delivered and failed counts.
+func givenUpAfterRefusals(t *testing.T, rep activation.Report, rv *revoker, platform string) (delivered, failed int) {
+	t.Helper()
+	var dr activation.DestinationReport
+	for _, d := range rep.Destinations {
+		if d.Destination == platform {
+			dr = d
+		} else if n := d.Counts[activation.StatusAccepted]; n != credEvents {
+			t.Errorf("%s accepted %d of %d events while %s refused the requests (counts %v)", d.Destination, n, credEvents, platform, d.Counts)
+		}
+	}
+	delivered = dr.Counts[activation.StatusAccepted] + dr.Counts[activation.StatusSent]
+	failed = dr.Counts[activation.StatusFailed]
+	t.Logf("%s, first run: counts %v, %d not attempted, %d requests; the simulator refused %d", platform, dr.Counts, dr.NotAttempted, dr.Requests, rv.refused)
+	if n := dr.Counts[activation.StatusUnknown]; n > 0 {
+		t.Errorf("%d event(s) unknown: a request refused whole was recorded as maybe delivered", n)
+	}
+	if failed == 0 || delivered+failed+dr.NotAttempted != credEvents {
+		t.Errorf("%d delivered, %d failed, %d not attempted; want failures, and the %d events accounted for", delivered, failed, dr.NotAttempted, credEvents)
+	}
+	if dr.NotAttempted == 0 {
+		t.Errorf("every remaining request was made although the platform refuses them; want the destination given up for the run")
+	}
+	if rv.refused != 16 {
+		t.Errorf("the simulator refused %d requests, want the breaker's 16 in a row", rv.refused)
+	}
+	for body, n := range rv.bodies {
+		if n > 1 {
+			t.Errorf("a refused request was made %d times (body %s…): a refusal is not worth a retry", n, body[:8])
+		}
+	}
+	return delivered, failed
+}
+
+// sendsTheRest checks the run after such a refusal: without an error,
+// platform accepted every event not delivered before, and the other
+// destinations found theirs done.
+func sendsTheRest(t *testing.T, rep activation.Report, platform string, delivered int) {
+	t.Helper()
+	if err := rep.Err(); err != nil {
+		t.Errorf("second run: %v", err)
+	}
+	for _, dr := range rep.Destinations {
+		want := 0
+		if dr.Destination == platform {
+			want = credEvents - delivered
+		}
+		if n := dr.Counts[activation.StatusAccepted]; n != want || dr.Done != credEvents-want {
+			t.Errorf("second run, %s: %d accepted and %d done before, want %d and %d (counts %v)", dr.Destination, n, dr.Done, want, credEvents-want, dr.Counts)
 		}
 	}
 }
