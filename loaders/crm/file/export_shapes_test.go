@@ -223,13 +223,7 @@ func TestThousandsShapedAmountInASemicolonFileIsAReject(t *testing.T) {
 // reads ahead for it without holding rows.
 func TestThousandsShapedAmountInATabFileIsNotGuessed(t *testing.T) {
 	const h = "deal_id\tamount\tcurrency\n"
-	for name, c := range map[string]struct {
-		text   string
-		amount any    // D1's amount loaded, nil when rejected
-		reason string // D1's reject
-		read   int64
-		loaded int64
-	}{
+	for name, c := range map[string]amountCase{
 		"nothing tells": {
 			text:   h + "D1\t1.234\tEUR\nD2\t10\tEUR\nD3\t1234.5\tEUR\nD4\t12.50\tEUR\n",
 			reason: `amount "1.234" is ambiguous: in a tab-separated export the dot may group thousands (1234), and no other amount of the file shows which mark it writes decimals with`,
@@ -262,27 +256,43 @@ func TestThousandsShapedAmountInATabFileIsNotGuessed(t *testing.T) {
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
-			d := t.TempDir()
-			write(t, d, "deals.csv", c.text)
-			r := newRun(t, d, 1)
-			read, loaded, rejected := mustSync(t, r)
-			if read != c.read || loaded != c.loaded || read != loaded+rejected {
-				t.Errorf("read %d, loaded %d, rejected %d; want %d read = %d loaded + the rest rejected", read, loaded, rejected, c.read, c.loaded)
-			}
-			d1, ok := r.wh.Latest(record.DealsTable, "deal_id")["D1"]
-			if got := d1.Get("amount"); c.amount != nil && got != c.amount || c.amount == nil && ok {
-				t.Errorf("D1 loaded %v with amount %v, want amount %v", ok, got, c.amount)
-			}
-			var got string
-			for raw, reason := range rejects(r.wh) {
-				if strings.HasPrefix(raw, "D1") {
-					got = reason
-				}
-			}
-			if !strings.HasPrefix(got, c.reason) || c.reason == "" && got != "" {
-				t.Errorf("D1's reject %q, want it to start %q", got, c.reason)
-			}
+			c.check(t, "deals.csv", func(raw string) bool { return strings.HasPrefix(raw, "D1") })
 		})
+	}
+}
+
+// amountCase is a deals file and what becomes of its deal D1's amount.
+type amountCase struct {
+	text   string
+	amount any    // D1's amount loaded, nil when rejected
+	reason string // D1's reject
+	read   int64
+	loaded int64
+}
+
+// check loads the file, named name, a row a batch, and checks the counts,
+// D1's amount, and the reject of the raw row isD1 tells.
+func (c amountCase) check(t *testing.T, name string, isD1 func(raw string) bool) {
+	t.Helper()
+	d := t.TempDir()
+	write(t, d, name, c.text)
+	r := newRun(t, d, 1)
+	read, loaded, rejected := mustSync(t, r)
+	if read != c.read || loaded != c.loaded || read != loaded+rejected {
+		t.Errorf("read %d, loaded %d, rejected %d; want %d read = %d loaded + the rest rejected", read, loaded, rejected, c.read, c.loaded)
+	}
+	d1, ok := r.wh.Latest(record.DealsTable, "deal_id")["D1"]
+	if got := d1.Get("amount"); c.amount != nil && got != c.amount || c.amount == nil && ok {
+		t.Errorf("D1 loaded %v with amount %v, want amount %v", ok, got, c.amount)
+	}
+	var got string
+	for raw, reason := range rejects(r.wh) {
+		if isD1(raw) {
+			got = reason
+		}
+	}
+	if !strings.HasPrefix(got, c.reason) || c.reason == "" && got != "" {
+		t.Errorf("D1's reject %q, want it to start %q", got, c.reason)
 	}
 }
 
@@ -376,13 +386,7 @@ func TestThousandsShapedTextAmountInNDJSONIsNotGuessed(t *testing.T) {
 	deal := func(id string, amount string) string {
 		return `{"deal_id":"` + id + `","amount":` + amount + `,"currency":"EUR"}` + "\n"
 	}
-	for name, c := range map[string]struct {
-		text   string
-		amount any    // D1's amount loaded, nil when rejected
-		reason string // D1's reject
-		read   int64
-		loaded int64
-	}{
+	for name, c := range map[string]amountCase{
 		"a number": {
 			text:   deal("D1", `1.234`) + deal("D2", `"12,50"`),
 			amount: "1.234",
@@ -410,26 +414,7 @@ func TestThousandsShapedTextAmountInNDJSONIsNotGuessed(t *testing.T) {
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
-			d := t.TempDir()
-			write(t, d, "deals.ndjson", c.text)
-			r := newRun(t, d, 1)
-			read, loaded, rejected := mustSync(t, r)
-			if read != c.read || loaded != c.loaded || read != loaded+rejected {
-				t.Errorf("read %d, loaded %d, rejected %d; want %d read = %d loaded + the rest rejected", read, loaded, rejected, c.read, c.loaded)
-			}
-			d1, ok := r.wh.Latest(record.DealsTable, "deal_id")["D1"]
-			if got := d1.Get("amount"); c.amount != nil && got != c.amount || c.amount == nil && ok {
-				t.Errorf("D1 loaded %v with amount %v, want amount %v", ok, got, c.amount)
-			}
-			var got string
-			for raw, reason := range rejects(r.wh) {
-				if strings.Contains(raw, `"D1"`) {
-					got = reason
-				}
-			}
-			if !strings.HasPrefix(got, c.reason) || c.reason == "" && got != "" {
-				t.Errorf("D1's reject %q, want it to start %q", got, c.reason)
-			}
+			c.check(t, "deals.ndjson", func(raw string) bool { return strings.Contains(raw, `"D1"`) })
 		})
 	}
 }
