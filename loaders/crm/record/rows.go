@@ -105,6 +105,3 @@ func (l *LoadedRows) Loaded(r SourceRow) bool {
 	_, ok := l.unkeyed[r.Hash]
 	return ok
 }
-
-// Len is the number of records and unkeyed rows held.
-func (l *LoadedRows) Len() int { return len(l.latest) + len(l.unkeyed) }
