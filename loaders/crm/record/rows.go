@@ -51,7 +51,8 @@ func ParseSourceRow(s string) (row SourceRow, keyed bool, err error) {
 // changed back to what it said before loads again, so the warehouse's
 // latest version is the file's.
 type LoadedRows struct {
-	loads  map[string]int32
+	loads  map[string]int32 // by run id
+	next   int32            // the next load's number
 	latest map[RowKey]lastLoad
 	// more holds the further rows of a record's last load (the same id
 	// twice in one file); rare, so kept apart.
@@ -72,11 +73,12 @@ func NewLoadedRows() *LoadedRows {
 }
 
 // Add records rows written by the load (run) runID. Loads must be added in
-// the order they were written.
+// the order they were written. Rows without a run id are a load each.
 func (l *LoadedRows) Add(runID string, rows []SourceRow) {
 	load, ok := l.loads[runID]
-	if !ok {
-		load = int32(len(l.loads))
+	if !ok || runID == "" {
+		load = l.next
+		l.next++
 		l.loads[runID] = load
 	}
 	for _, r := range rows {
