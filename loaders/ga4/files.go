@@ -26,12 +26,11 @@ import (
 // Parquet. Each day's partition of raw_ga4__events is replaced in one step,
 // so reruns are idempotent; a day of the lookback whose files are as they
 // were at its load (path, size and modification time) is not loaded again.
-// Files it cannot use (misnamed, named for a
-// future day, damaged) are warned about and listed in Result.Skipped; a
-// damaged file (a gzip or Parquet file that cannot be read whole, an export
-// table without a line or without a line to load, a last line cut off) is
-// also a row in load_rejects, its day keeps what it held, and the other
-// days load.
+// Files it cannot use (misnamed, named for a future day, damaged) are
+// warned about and listed in Result.Skipped; a damaged file (a gzip or
+// Parquet file that cannot be read whole, an export table without a line
+// or without a line to load, a last line cut off) is also a row in
+// load_rejects, its day keeps what it held, and the other days load.
 //
 // Lines are validated in parallel workers (pipeline.go). Where the
 // warehouse reads local files (DuckDB), it reads the export files as they
