@@ -2,6 +2,7 @@ package journal
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,7 +42,10 @@ func TestJournalOutlivesItsProcess(t *testing.T) {
 	if err := j.Close(); err != nil {
 		t.Fatal(err)
 	}
-	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
 	f.WriteString("\n" + `{"K":"c`) // a blank line, then a torn one
 	f.Close()
 
@@ -67,16 +71,7 @@ func TestNoPathIsNoJournal(t *testing.T) {
 	if j != nil || err != nil {
 		t.Fatalf("Open(\"\") = %v, %v", j, err)
 	}
-	if err := errorsOf(j.Append(rec{"a"}), j.Flush(), j.Close()); err != nil {
+	if err := errors.Join(j.Append(rec{"a"}), j.Flush(), j.Close()); err != nil {
 		t.Error(err)
 	}
-}
-
-func errorsOf(errs ...error) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }
