@@ -52,7 +52,7 @@ func TestWindowReusesSlotAfterWindow(t *testing.T) {
 // counted 100 ms after the client gave up; the next request on its slot
 // must still arrive a window after it.
 func TestAnUnansweredRequestHoldsItsSlotLonger(t *testing.T) {
-	const window = 300 * time.Millisecond
+	const window = 500 * time.Millisecond
 	entered, gaveUp := make(chan struct{}), make(chan struct{})
 	var mu sync.Mutex
 	var arrivals []time.Time
