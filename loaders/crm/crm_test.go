@@ -36,6 +36,23 @@ func openDuck(t *testing.T) *duckdb.DB {
 	return db
 }
 
+// fixtures copies the file source's named test files into a fresh
+// directory.
+func fixtures(t *testing.T, names ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, n := range names {
+		b, err := os.ReadFile(filepath.Join("file", "testdata", n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, n), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
 func query(t *testing.T, wh warehouse.Warehouse, sql string) [][]any {
 	t.Helper()
 	rows, err := wh.Query(t.Context(), sql)
@@ -56,14 +73,7 @@ func TestFileToStagingOnDuckDB(t *testing.T) {
 	ctx := t.Context()
 	db := openDuck(t)
 
-	dir := t.TempDir()
-	for _, n := range []string{"leads.csv", "deals.csv"} {
-		b, err := os.ReadFile(filepath.Join("file", "testdata", n))
-		if err != nil {
-			t.Fatal(err)
-		}
-		os.WriteFile(filepath.Join(dir, n), b, 0o644)
-	}
+	dir := fixtures(t, "leads.csv", "deals.csv")
 	o := crm.SourceOptions{Source: crm.SourceFile, File: file.Options{Dir: dir, Overlap: 10 * time.Minute, BatchSize: 2}}
 	src, err := crm.NewSource(o, nil, nil)
 	if err != nil {
@@ -295,14 +305,7 @@ func TestSyncAddsVersionHashToOlderTables(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	dir := t.TempDir()
-	b, err := os.ReadFile(filepath.Join("file", "testdata", "leads.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "leads.csv"), b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir := fixtures(t, "leads.csv")
 	src, err := crm.NewSource(crm.SourceOptions{Source: crm.SourceFile, File: file.Options{Dir: dir}}, nil, nil)
 	if err != nil {
 		t.Fatal(err)

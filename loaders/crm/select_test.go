@@ -1,8 +1,6 @@
 package crm_test
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/sam-attribution/sam/loaders/crm"
@@ -14,14 +12,7 @@ import (
 // A parallel task may own no stream: Select picks none, and the sync reads
 // nothing yet still creates the raw tables the models read.
 func TestSelectNoneSyncsNothingButCreatesTables(t *testing.T) {
-	dir := t.TempDir()
-	b, err := os.ReadFile(filepath.Join("file", "testdata", "leads.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "leads.csv"), b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir := fixtures(t, "leads.csv")
 	src, err := crm.NewSource(crm.SourceOptions{Source: crm.SourceFile, File: file.Options{Dir: dir}}, nil, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -1,13 +1,10 @@
 package hubspot_test
 
 import (
-	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/sam-attribution/sam/internal/option"
-	"github.com/sam-attribution/sam/internal/retry"
 	"github.com/sam-attribution/sam/loaders"
 	"github.com/sam-attribution/sam/loaders/crm/hubspot"
 	"github.com/sam-attribution/sam/loaders/crm/internal/memwh"
@@ -21,15 +18,9 @@ import (
 func TestAdIdentifiersAndConsent(t *testing.T) {
 	sim := newSim(t, hubspotsim.Faults{})
 	sim.Seed(30, 0, 0)
-	src, err := hubspot.NewSource(hubspot.Options{Token: option.Secret(sim.Token()), BaseURL: sim.URL,
-		ClientIDProperty: "ga_client_id", GclidProperty: "gclid", MetaLeadIDProperty: "meta_lead_id",
-		LiFatIDProperty: "li_fat_id", AdConsentProperty: "ad_consent",
-		RequestsPerWindow: testPerWindow, SearchPerWindow: testSearchPer, Window: testWindow, SearchWindow: testSearchWindow,
-		PageSize: testPage, HTTPClient: &http.Client{Timeout: 5 * time.Second},
-		Backoff: retry.Policy{Base: time.Millisecond, Cap: 20 * time.Millisecond, Attempts: 20}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := newSource(t, sim, 5*time.Second, func(o *hubspot.Options) {
+		o.MetaLeadIDProperty, o.LiFatIDProperty, o.AdConsentProperty = "meta_lead_id", "li_fat_id", "ad_consent"
+	})
 	h := &harness{sim: sim, src: src, wh: memwh.New(), cursors: memwh.NewCursors()}
 	if err := h.syncStreams(t, "contacts"); err != nil {
 		t.Fatal(err)

@@ -50,13 +50,18 @@ func newSim(t testing.TB, f hubspotsim.Faults) *hubspotsim.Server {
 	return s
 }
 
-func newSource(t testing.TB, sim *hubspotsim.Server, timeout time.Duration) *hubspot.Source {
+// newSource returns a source reading sim at the test limits; mod, when
+// given, sets further options (the properties a test reads).
+func newSource(t testing.TB, sim *hubspotsim.Server, timeout time.Duration, mod ...func(*hubspot.Options)) *hubspot.Source {
 	t.Helper()
 	cfg := hubspot.Options{Token: option.Secret(sim.Token()), BaseURL: sim.URL, ClientIDProperty: "ga_client_id",
 		GclidProperty: "gclid", RequestsPerWindow: testPerWindow, SearchPerWindow: testSearchPer,
 		Overlap: 10 * time.Minute, BatchSize: 2000,
 		HTTPClient: &http.Client{Timeout: timeout}, Window: testWindow, SearchWindow: testSearchWindow, PageSize: testPage,
 		Backoff: retry.Policy{Base: time.Millisecond, Cap: 20 * time.Millisecond, Attempts: 20},
+	}
+	for _, m := range mod {
+		m(&cfg)
 	}
 	src, err := hubspot.NewSource(cfg)
 	if err != nil {

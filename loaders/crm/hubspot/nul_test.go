@@ -2,14 +2,11 @@ package hubspot_test
 
 import (
 	"encoding/json"
-	"net/http"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/sam-attribution/sam/internal/option"
-	"github.com/sam-attribution/sam/internal/retry"
 	"github.com/sam-attribution/sam/loaders"
 	"github.com/sam-attribution/sam/loaders/crm"
 	"github.com/sam-attribution/sam/loaders/crm/hubspot"
@@ -47,15 +44,9 @@ func TestANULValueIsAReject(t *testing.T) {
 	}
 	sim.SetProperty("deals", 3, "dealname", nul)
 
-	src, err := hubspot.NewSource(hubspot.Options{Token: option.Secret(sim.Token()), BaseURL: sim.URL,
-		ClientIDProperty: "ga_client_id", GclidProperty: "gclid", UserIDProperty: "site_user_id",
-		MetaLeadIDProperty: "meta_lead_id", LiFatIDProperty: "li_fat_id",
-		RequestsPerWindow: testPerWindow, SearchPerWindow: testSearchPer, Window: testWindow, SearchWindow: testSearchWindow,
-		PageSize: testPage, HTTPClient: &http.Client{Timeout: 5 * time.Second},
-		Backoff: retry.Policy{Base: time.Millisecond, Cap: 20 * time.Millisecond, Attempts: 20}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := newSource(t, sim, 5*time.Second, func(o *hubspot.Options) {
+		o.UserIDProperty, o.MetaLeadIDProperty, o.LiFatIDProperty = "site_user_id", "meta_lead_id", "li_fat_id"
+	})
 	wh := memwh.New()
 	counts, err := crm.Sync(t.Context(), wh, src, crm.Options{RunID: "test", Cursors: memwh.NewCursors(), Links: memwh.Links{W: wh}})
 	if err != nil {
