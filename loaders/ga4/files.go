@@ -72,14 +72,16 @@ func (l *FileLoader) Load(ctx context.Context, runID string) (Result, error) {
 	if err != nil {
 		return res, err
 	}
-	was, err := l.readPrints(ctx)
+	cursor := l.prints()
+	was, err := cursor.read(ctx)
 	if err != nil {
 		return res, err
 	}
-	chosen, prints := l.skipUnchanged(chosen, loaded, was)
+	prints := filePrints(chosen)
+	chosen = skipUnchanged(l.log, chosen, loaded, was, prints)
 	res, err = l.load(ctx, runID, chosen, res)
 	// What was loaded before an error is recorded too.
-	return res, errors.Join(err, l.savePrints(ctx, was, prints, res))
+	return res, errors.Join(err, cursor.save(ctx, was, prints, res, latestDay(l.now())))
 }
 
 // load loads the chosen tables.
