@@ -38,6 +38,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	bq "google.golang.org/api/bigquery/v2"
 	"google.golang.org/api/option"
@@ -156,6 +157,10 @@ type Server struct {
 	// maxPageRows caps a getQueryResults page, as BigQuery's response size
 	// limit does; 0 means no cap.
 	maxPageRows int
+	// lastWrite is the last time a table was written, in milliseconds:
+	// each write stamps a later one, so a table written twice within a
+	// millisecond still shows it was written again.
+	lastWrite uint64
 }
 
 type job struct {
@@ -238,18 +243,47 @@ func (s *Server) AddDataset(project, dataset, location string) {
 }
 
 // PutTable creates or replaces a table. meta needs at least Schema; its
-// reference is filled in.
+// reference is filled in. Its LastModifiedTime (and CreationTime, when
+// unset) is the time of this write.
 func (s *Server) PutTable(project, dataset, table string, meta *bq.Table, rows []map[string]any) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if meta == nil {
 		meta = &bq.Table{}
 	}
 	m := *meta
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m.LastModifiedTime = s.writeTime()
+	if m.CreationTime == 0 {
+		m.CreationTime = int64(m.LastModifiedTime)
+	}
+	s.put(project, dataset, table, &m, rows)
+}
+
+// RestoreTable puts back a table as Table returned it, its times
+// included: a rolled-back write leaves no trace.
+func (s *Server) RestoreTable(project, dataset, table string, t Table) {
+	m := *t.Meta
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.put(project, dataset, table, &m, t.Rows)
+}
+
+func (s *Server) put(project, dataset, table string, m *bq.Table, rows []map[string]any) {
 	m.TableReference = &bq.TableReference{ProjectId: project, DatasetId: dataset, TableId: table}
 	m.Id = project + ":" + dataset + "." + table
 	m.Type = "TABLE"
-	s.tables[project+"."+dataset+"."+table] = &Table{Meta: &m, Rows: rows}
+	s.tables[project+"."+dataset+"."+table] = &Table{Meta: m, Rows: rows}
+}
+
+// writeTime stamps a table write (s.mu held). BigQuery keeps a table's
+// last write as lastModifiedTime, in milliseconds since the epoch.
+func (s *Server) writeTime() uint64 {
+	now := uint64(time.Now().UnixMilli())
+	if now <= s.lastWrite {
+		now = s.lastWrite + 1
+	}
+	s.lastWrite = now
+	return now
 }
 
 // Table returns a copy of a table's metadata and rows.
@@ -562,6 +596,8 @@ func (s *Server) insertTable(w http.ResponseWriter, r *http.Request, project, da
 	t.TableReference.ProjectId, t.TableReference.DatasetId = project, dataset
 	t.Id = project + ":" + dataset + "." + t.TableReference.TableId
 	t.Type = "TABLE"
+	t.LastModifiedTime = s.writeTime()
+	t.CreationTime = int64(t.LastModifiedTime)
 	s.tables[key] = &Table{Meta: &t}
 	s.mu.Unlock()
 	writeJSON(w, &t)

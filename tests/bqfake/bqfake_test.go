@@ -190,3 +190,36 @@ func TestDeleteTableAndTableIDs(t *testing.T) {
 		t.Fatal("deleted table still there")
 	}
 }
+
+// BigQuery keeps when a table was last written (lastModifiedTime); a
+// loader compares it to tell a table written since it read it.
+func TestAWriteMovesLastModifiedTime(t *testing.T) {
+	fake := bqfake.Start(t)
+	fake.AddDataset("p-fake", "d", "US")
+	ctx := context.Background()
+	fake.PutTable("p-fake", "d", "t", &bq.Table{Schema: bqfake.Schema(bqfake.Field("id", "STRING"))}, nil)
+	modified := func() time.Time {
+		t.Helper()
+		md, err := client(t, fake).Dataset("d").Table("t").Metadata(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return md.LastModifiedTime
+	}
+	put := modified()
+	if put.IsZero() {
+		t.Fatal("a table put has no last modified time")
+	}
+	src := bigquery.NewReaderSource(strings.NewReader(`{"id":"a"}` + "\n"))
+	src.SourceFormat = bigquery.JSON
+	job, err := client(t, fake).Dataset("d").Table("t").LoaderFrom(src).Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := job.Wait(ctx); err != nil || st.Err() != nil {
+		t.Fatalf("load: %v %v", err, st.Err())
+	}
+	if loaded := modified(); !loaded.After(put) {
+		t.Errorf("after a load the table's last modified time is %v, not after %v", loaded, put)
+	}
+}

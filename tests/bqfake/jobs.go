@@ -666,6 +666,12 @@ func (s *Server) runLoad(project string, cfg *bq.JobConfigurationLoad, media []b
 	default: // WRITE_APPEND is the API's default
 		t.Rows = append(t.Rows, rows...)
 	}
+	m := *t.Meta // copies of the table share the old one
+	m.LastModifiedTime = s.writeTime()
+	if m.CreationTime == 0 {
+		m.CreationTime = int64(m.LastModifiedTime)
+	}
+	t.Meta = &m
 	s.tables[key] = t
 	return int64(len(rows)), int64(len(media)), nil
 }

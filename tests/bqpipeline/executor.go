@@ -326,7 +326,7 @@ func (e *Executor) restore(tx map[tableKey]*bqfake.Table) {
 			e.fake.DeleteTable(k.project, k.dataset, k.table)
 			continue
 		}
-		e.fake.PutTable(k.project, k.dataset, k.table, t.Meta, t.Rows)
+		e.fake.RestoreTable(k.project, k.dataset, k.table, *t)
 	}
 }
 

@@ -3,6 +3,7 @@ package bqpipeline
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -123,6 +124,24 @@ func TestExecutor(t *testing.T) {
 	}
 	if got := rows(t, x, "SELECT partition_id, total_rows FROM `p.d`.INFORMATION_SCHEMA.PARTITIONS WHERE table_name = 't'"); got != "__NULL__ 2" {
 		t.Fatalf("INFORMATION_SCHEMA.PARTITIONS: %q", got)
+	}
+	// A write moves the table's last_modified_time; one rolled back does not.
+	modified := func() int64 {
+		t.Helper()
+		n, err := strconv.ParseInt(rows(t, x, "SELECT UNIX_MICROS(last_modified_time) FROM `p.d`.INFORMATION_SCHEMA.PARTITIONS WHERE table_name = 't'"), 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := modified()
+	run(t, x, "BEGIN TRANSACTION; INSERT INTO `p.d.t` (id) VALUES (5); SELECT 1/0; COMMIT TRANSACTION", true)
+	if got := modified(); got != before {
+		t.Errorf("a rolled-back insert moved last_modified_time from %d to %d", before, got)
+	}
+	run(t, x, "INSERT INTO `p.d.t` (id) VALUES (5)", false)
+	if got := modified(); got <= before {
+		t.Errorf("after an insert last_modified_time is %d, not after %d", got, before)
 	}
 
 	// Wildcard tables carry _TABLE_SUFFIX.

@@ -183,7 +183,7 @@ func (e *Executor) infoSchema(project, dataset, view string) (zetasql.Table, boo
 			{Name: "ordinal_position", Type: warehouse.Int64}, str("is_nullable"), str("data_type")}
 	case "PARTITIONS":
 		t.Columns = []warehouse.Column{str("table_catalog"), str("table_schema"), str("table_name"), str("partition_id"),
-			{Name: "total_rows", Type: warehouse.Int64}}
+			{Name: "total_rows", Type: warehouse.Int64}, {Name: "last_modified_time", Type: warehouse.Timestamp}}
 	default:
 		return t, false
 	}
@@ -217,15 +217,18 @@ func (e *Executor) infoSchema(project, dataset, view string) (zetasql.Table, boo
 
 // partitions returns a table's INFORMATION_SCHEMA.PARTITIONS rows: one
 // per day (YYYYMMDD, or __NULL__) of a time-partitioned table, one with a
-// NULL partition_id for another table.
+// NULL partition_id for another table. The fake keeps one last write per
+// table, so every partition of a table shows it: a partition may look
+// written to when it was not, never the other way round.
 func (e *Executor) partitions(k tableKey) [][]any {
 	tb, cols, _, err := e.table(k)
 	if err != nil || tb.Meta.View != nil {
 		return nil
 	}
+	modified := time.UnixMilli(int64(tb.Meta.LastModifiedTime)).UTC()
 	tp := tb.Meta.TimePartitioning
 	if tp == nil || tp.Field == "" {
-		return [][]any{{k.project, k.dataset, k.table, nil, int64(len(tb.Rows))}}
+		return [][]any{{k.project, k.dataset, k.table, nil, int64(len(tb.Rows)), modified}}
 	}
 	c, ok := columnByName(cols, tp.Field)
 	if !ok {
@@ -243,7 +246,7 @@ func (e *Executor) partitions(k tableKey) [][]any {
 	}
 	var out [][]any
 	for _, id := range slices.Sorted(maps.Keys(counts)) {
-		out = append(out, []any{k.project, k.dataset, k.table, id, counts[id]})
+		out = append(out, []any{k.project, k.dataset, k.table, id, counts[id], modified})
 	}
 	return out
 }
