@@ -18,7 +18,7 @@ type GA4 struct {
 	ExportProject string `envconfig:"EXPORT_PROJECT" desc:"project holding the GA4 BigQuery export (defaults to SAM_BQ_PROJECT)"`
 	ExportDataset string `envconfig:"EXPORT_DATASET" desc:"GA4 export dataset, e.g. analytics_123456789 (bigquery engine); a comma-separated list for several properties"`
 	ExportDir     string `envconfig:"EXPORT_DIR" default:"./data/ga4" desc:"directory of GA4 export files, events_YYYYMMDD.json[.gz] or .parquet (duckdb engine), or of one sub-folder per property named by its id; a comma-separated list for several properties"`
-	LookbackDays  int    `envconfig:"LOOKBACK_DAYS" default:"3" desc:"days before the last loaded day that are reloaded, since GA4 rewrites daily tables for up to 72 h (export files: only those whose path, size or modification time changed since their load)"`
+	LookbackDays  int    `envconfig:"LOOKBACK_DAYS" default:"3" desc:"days before the last loaded day that are reloaded, since GA4 rewrites daily tables for up to 72 h (only those changed since their load: export files by path, size or modification time, BigQuery daily tables by row count or last write, BigQuery intraday tables always)"`
 	StartDate     string `envconfig:"START_DATE" desc:"first export day to load on an empty warehouse (YYYY-MM-DD); empty loads everything present"`
 }
 

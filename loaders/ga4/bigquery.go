@@ -20,7 +20,8 @@ import (
 // writes it and BigQuery does the work. The script reads only the tables
 // chosen (a constant _TABLE_SUFFIX list per dataset, so BigQuery prunes
 // every other table) and replaces their days' partitions in one
-// transaction.
+// transaction. A daily table the lookback would copy again is left out
+// when nothing was written to it since its copy (tablePrints).
 //
 // Several export datasets (one per GA4 property) are copied by one SELECT
 // each, tagged with the property id their name carries
@@ -188,10 +189,20 @@ func (l *BigQueryLoader) Load(ctx context.Context, runID string) (Result, error)
 	// Every day: BigQuery cancels transactions that change one table at
 	// once, so parallel tasks cannot share the copy (jobs leaves it to
 	// task 0).
-	tables, _, err := tablesToLoad(ctx, l.wh, l.cfg, Shard{}, available, time.Time{})
+	tables, loaded, err := tablesToLoad(ctx, l.wh, l.cfg, Shard{}, available, time.Time{})
 	if err != nil {
 		return res, err
 	}
+	cursor := printCursor{l.wh, "bigquery"}
+	was, err := cursor.read(ctx)
+	if err != nil {
+		return res, err
+	}
+	prints, err := l.tablePrints(ctx, tables, perSource)
+	if err != nil {
+		return res, err
+	}
+	tables = skipUnchanged(l.log, tables, loaded, was, prints)
 	if len(tables) == 0 {
 		l.log.Info("ga4: no export tables to load")
 		return res, nil
@@ -230,6 +241,9 @@ func (l *BigQueryLoader) Load(ctx context.Context, runID string) (Result, error)
 		res.Days = append(res.Days, t.day)
 		res.Tables = append(res.Tables, t.name)
 	}
+	if err := cursor.save(ctx, was, prints, res, day(l.now().UTC())); err != nil {
+		return res, err
+	}
 	n, err := l.countDays(ctx, res.Days)
 	if err != nil {
 		return res, err
@@ -237,6 +251,100 @@ func (l *BigQueryLoader) Load(ctx context.Context, runID string) (Result, error)
 	res.Counts = loaders.Counts{Read: n, Loaded: n}
 	l.log.Info("ga4: copied export tables", "tables", len(tables), "rows", n, "bytes_processed", res.BytesProcessed, "job_id", res.JobID)
 	return res, nil
+}
+
+// tablePrints fingerprints the chosen days a later lookback may reload:
+// daily tables within recentDays of the newest. A day's fingerprint is
+// each export dataset's table of the day with its row count and the time
+// data was last written to it (INFORMATION_SCHEMA.PARTITIONS, metadata
+// and not a scan), which BigQuery updates on every insert, load, stream
+// and change; a deletion it may not record shows in the row count. An
+// intraday day has none and is always copied: GA4 streams to its table
+// all day, until the daily table replaces it.
+func (l *BigQueryLoader) tablePrints(ctx context.Context, chosen []exportTable, perSource []map[time.Time]exportTable) (map[string]string, error) {
+	prints := map[string]string{}
+	if len(chosen) == 0 {
+		return prints, nil
+	}
+	from := chosen[len(chosen)-1].day.AddDate(0, 0, -recentDays)
+	var days []exportTable
+	for _, t := range chosen {
+		if !t.intraday && !t.day.Before(from) {
+			days = append(days, t)
+		}
+	}
+	if len(days) == 0 {
+		return prints, nil
+	}
+	meta := make([]map[string]string, len(l.sources))
+	for i, src := range l.sources {
+		var names []string
+		for _, t := range days {
+			if own, ok := perSource[i][t.day]; ok {
+				names = append(names, own.name)
+			}
+		}
+		if len(names) == 0 {
+			continue
+		}
+		var err error
+		if meta[i], err = l.tableMeta(ctx, src.name, names); err != nil {
+			return nil, err
+		}
+	}
+	for _, t := range days {
+		h := sha256.New()
+		ok := true
+		for i, src := range l.sources {
+			own, has := perSource[i][t.day]
+			if !has {
+				continue
+			}
+			m, found := meta[i][own.name]
+			if !found {
+				ok = false
+				break
+			}
+			fmt.Fprintf(h, "%s\x00%s\x00%s\x00", src.name, own.name, m)
+		}
+		if ok {
+			prints[t.name] = hex.EncodeToString(h.Sum(nil)[:16])
+		}
+	}
+	return prints, nil
+}
+
+// tableMeta reads the row count and last write time of the named tables
+// of an export dataset, as "rows/microseconds" by table. The view answers
+// at most 1,000 tables a query; the names are a few weeks' days. A table
+// with both active and long-term storage has a row for each.
+func (l *BigQueryLoader) tableMeta(ctx context.Context, ds string, names []string) (map[string]string, error) {
+	d := l.wh.Dialect()
+	lits := make([]string, len(names))
+	for i, n := range names {
+		lits[i] = d.StringLiteral(n)
+	}
+	q := "SELECT table_name, SUM(total_rows) AS row_count, UNIX_MICROS(MAX(last_modified_time)) AS modified_us FROM " + l.dataset(ds) +
+		".INFORMATION_SCHEMA.PARTITIONS WHERE table_name IN (" + strings.Join(lits, ", ") + ")" +
+		" GROUP BY table_name HAVING SUM(total_rows) IS NOT NULL AND MAX(last_modified_time) IS NOT NULL"
+	rows, err := l.wh.Query(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("ga4: read export table metadata: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var name string
+		var total, modified int64
+		if err := rows.Scan(&name, &total, &modified); err != nil {
+			return nil, fmt.Errorf("ga4: read export table metadata: %w", err)
+		}
+		out[name] = fmt.Sprintf("%d/%d", total, modified)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("ga4: read export table metadata: %w", err)
+	}
+	return out, nil
 }
 
 func (l *BigQueryLoader) countDays(ctx context.Context, days []time.Time) (int64, error) {

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/sam-attribution/sam/loaders"
 	"github.com/sam-attribution/sam/warehouse"
 	"github.com/sam-attribution/sam/warehouse/bigquery"
 )
@@ -25,6 +27,13 @@ type fakeBQ struct {
 	jobIDs   []string
 	// recentFrom is the lower bound of the last scan of raw_ga4__events.
 	recentFrom string
+	// written counts the writes to an export table since its creation:
+	// its INFORMATION_SCHEMA.PARTITIONS row has 100 rows and a
+	// last_modified_time that many microseconds after the epoch.
+	written map[string]int64
+	// metaReads lists the tables of each read of export metadata.
+	metaReads []string
+	cursors   map[string]string // source/object → last saved cursor
 }
 
 func (f *fakeBQ) Dialect() warehouse.Dialect { return bigquery.Dialect{} }
@@ -32,11 +41,18 @@ func (f *fakeBQ) QualifiedName(t string) string {
 	return "`sam-prod.sam." + t + "`"
 }
 func (f *fakeBQ) Exec(_ context.Context, q string, opts ...any) (warehouse.Result, error) {
+	if strings.HasPrefix(q, "INSERT INTO "+f.QualifiedName(loaders.CursorsTable)) {
+		if f.cursors == nil {
+			f.cursors = map[string]string{}
+		}
+		f.cursors[fmt.Sprint(opts[0], "/", opts[1])] = fmt.Sprint(opts[2])
+		return warehouse.Result{}, nil
+	}
 	f.scripts = append(f.scripts, q)
 	f.jobIDs = append(f.jobIDs, warehouse.CollectOptions(opts).JobID)
 	return warehouse.Result{BytesProcessed: 123456789}, nil
 }
-func (f *fakeBQ) Query(_ context.Context, q string, _ ...any) (warehouse.Rows, error) {
+func (f *fakeBQ) Query(_ context.Context, q string, args ...any) (warehouse.Rows, error) {
 	var rows [][]any
 	switch {
 	case strings.Contains(q, "INFORMATION_SCHEMA.TABLES"):
@@ -53,6 +69,20 @@ func (f *fakeBQ) Query(_ context.Context, q string, _ ...any) (warehouse.Rows, e
 			columns = f.datasets[datasetOf(q)].columns
 		}
 		for _, c := range columns {
+			rows = append(rows, []any{c})
+		}
+	case strings.Contains(q, "INFORMATION_SCHEMA.PARTITIONS WHERE table_name IN"):
+		names := regexp.MustCompile(`'(events_[a-z_]*[0-9]{8})'`).FindAllStringSubmatch(q, -1)
+		var read []string
+		for _, m := range names {
+			read = append(read, m[1])
+			if slices.Contains(f.tables, m[1]) {
+				rows = append(rows, []any{m[1], int64(100), 1 + f.written[m[1]]})
+			}
+		}
+		f.metaReads = append(f.metaReads, strings.Join(read, " "))
+	case strings.Contains(q, "SELECT cursor FROM"):
+		if c, ok := f.cursors[fmt.Sprint(args[0], "/", args[1])]; ok {
 			rows = append(rows, []any{c})
 		}
 	case strings.Contains(q, "INFORMATION_SCHEMA.PARTITIONS"):
@@ -205,7 +235,9 @@ func TestBigQueryCopyIsBoundedToTheLookbackWindow(t *testing.T) {
 		t.Errorf("job id %q is not deterministic-looking", f.jobIDs[0])
 	}
 	// The same state renders the same script and job id, so a retry is
-	// recognised by BigQuery.
+	// recognised by BigQuery. (A copy whose answer was lost recorded
+	// nothing.)
+	f.cursors = nil
 	if _, err := l.Load(ctx, "run 7"); err != nil {
 		t.Fatal(err)
 	}
@@ -346,5 +378,65 @@ func TestBigQueryLoaderNeedsAPropertyPerDataset(t *testing.T) {
 	// One dataset is the unnamed property, whatever its name.
 	if _, err := NewBigQueryLoader(Options{ExportDataset: "my_copy"}, f, nil); err != nil {
 		t.Error(err)
+	}
+}
+
+// Every run copied the whole lookback again from the export, changed or
+// not: bytes billed, and days of staging rebuilt. A daily table whose row
+// count and last write are as they were at its load is now skipped; one
+// GA4 wrote to again, or emptied from raw_ga4__events, is copied, and an
+// intraday table always is.
+func TestBigQueryLoadSkipsTablesUnchangedSinceTheirLoad(t *testing.T) {
+	ctx := context.Background()
+	f := &fakeBQ{loaded: map[string]string{}, columns: []string{"event_date"}, written: map[string]int64{}}
+	f.tables = exportTables(time.Date(2025, 3, 20, 0, 0, 0, 0, time.UTC), time.Date(2025, 3, 30, 0, 0, 0, 0, time.UTC), "events_")
+	for _, name := range f.tables[:len(f.tables)-1] {
+		d, _ := time.Parse("20060102", strings.TrimPrefix(name, "events_"))
+		f.loaded[d.Format(time.DateOnly)] = name
+	}
+	l, err := NewBigQueryLoader(Options{ExportDataset: "analytics_1", LookbackDays: 3}, f, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.now = func() time.Time { return time.Date(2025, 3, 31, 15, 0, 0, 0, time.UTC) }
+	load := func(run string) string {
+		t.Helper()
+		res, err := l.Load(ctx, run)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, d := range res.Days {
+			f.loaded[d.Format(time.DateOnly)] = res.Tables[i]
+		}
+		return strings.Join(res.Tables, " ")
+	}
+	if got := load("r1"); got != "events_20250326 events_20250327 events_20250328 events_20250329 events_20250330" {
+		t.Fatalf("first load copied %q", got)
+	}
+	if got := strings.Join(f.metaReads, "; "); got != "events_20250326 events_20250327 events_20250328 events_20250329 events_20250330" {
+		t.Errorf("export metadata read for %q, want the chosen days'", got)
+	}
+	if got := load("r2"); got != "" {
+		t.Errorf("a load with no export table changed copied %s", got)
+	}
+	if len(f.scripts) != 1 {
+		t.Errorf("%d copy scripts after the second load, want the first only", len(f.scripts))
+	}
+
+	f.written["events_20250328"]++ // GA4 wrote late events to the day
+	if got := load("r3"); got != "events_20250328" {
+		t.Errorf("after GA4 wrote to 03-28, the load copied %q, want only that day", got)
+	}
+	if got := load("r4"); got != "" {
+		t.Errorf("the load after copied %s", got)
+	}
+
+	delete(f.loaded, "2025-03-29") // the day is gone from raw_ga4__events
+	f.tables = append(f.tables, "events_intraday_20250331")
+	if got := load("r5"); got != "events_20250329 events_intraday_20250331" {
+		t.Errorf("with 03-29 gone from the raw table and an intraday table for 03-31, the load copied %q", got)
+	}
+	if got := load("r6"); got != "events_intraday_20250331" {
+		t.Errorf("an unchanged intraday table is copied every load; got %q", got)
 	}
 }

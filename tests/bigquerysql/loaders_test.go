@@ -64,6 +64,7 @@ func TestGA4LoaderStatements(t *testing.T) {
 	if err := informationSchema(cat, bigquerysql.Dataset, bigquerysql.GA4Dataset); err != nil {
 		t.Fatal(err)
 	}
+	addSystemTables(t, cat)
 	today := time.Now().UTC().Truncate(24 * time.Hour)
 	var tables [][]any
 	for d := -5; d <= 0; d++ {
@@ -96,7 +97,7 @@ func TestGA4LoaderStatements(t *testing.T) {
 	if _, err := l.Load(ctx, "check"); err != nil {
 		t.Fatalf("GA4 loader on the recorder: %v", err)
 	}
-	copied := false
+	copied, metadata := false, false
 	for _, s := range rec.Statements() {
 		got, err := c.AnalyzeScript(ctx, s.SQL, cat)
 		if err != nil {
@@ -107,7 +108,8 @@ func TestGA4LoaderStatements(t *testing.T) {
 		for _, st := range got {
 			kinds = append(kinds, st.Kind)
 		}
-		if strings.Contains(s.SQL, "INSERT INTO") {
+		metadata = metadata || strings.Contains(s.SQL, ".INFORMATION_SCHEMA.PARTITIONS WHERE table_name IN (")
+		if strings.Contains(s.SQL, "BEGIN TRANSACTION") {
 			copied = true
 			want := "create_table begin delete insert commit"
 			if strings.Join(kinds, " ") != want {
@@ -115,10 +117,21 @@ func TestGA4LoaderStatements(t *testing.T) {
 			}
 		}
 	}
-	if !copied {
-		t.Fatalf("the loader sent no copy script; statements:\n%v", rec.Statements())
+	if !copied || !metadata {
+		t.Fatalf("the loader sent no copy script or no read of the export tables' metadata; statements:\n%v", rec.Statements())
 	}
 	t.Logf("%d GA4 loader statements analyzed", len(rec.Statements()))
+}
+
+// addSystemTables adds SAM's own tables to cat: they exist before any
+// component runs (jobs creates them at start).
+func addSystemTables(t *testing.T, cat *zetasql.Catalog) {
+	t.Helper()
+	for _, st := range systables.All() {
+		if err := cat.Replace(zetasql.Table{Path: bigquerysql.TablePath(st.Name), Columns: st.Schema.Columns}); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // analyzeIssued analyzes every statement rec recorded against cat, which
@@ -126,13 +139,7 @@ func TestGA4LoaderStatements(t *testing.T) {
 // naming who issued a rejected statement. It returns the statements' kinds.
 func analyzeIssued(t *testing.T, c *zetasql.Client, cat *zetasql.Catalog, rec *bigquerysql.Recorder, issuer string) [][]string {
 	t.Helper()
-	// SAM's own tables exist before any component runs (jobs creates them
-	// at start).
-	for _, st := range systables.All() {
-		if err := cat.Replace(zetasql.Table{Path: bigquerysql.TablePath(st.Name), Columns: st.Schema.Columns}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	addSystemTables(t, cat)
 	for _, l := range rec.Loads() {
 		if err := cat.Replace(zetasql.Table{Path: bigquerysql.TablePath(l.Table), Columns: l.Schema.Columns}); err != nil {
 			t.Fatal(err)
@@ -239,6 +246,7 @@ func TestGA4LoaderStatementsSeveralDatasets(t *testing.T) {
 	if err := informationSchema(cat, bigquerysql.Dataset, bigquerysql.GA4Dataset, second); err != nil {
 		t.Fatal(err)
 	}
+	addSystemTables(t, cat)
 	today := time.Now().UTC().Truncate(24 * time.Hour)
 	name := func(prefix string, d int) []any { return []any{prefix + today.AddDate(0, 0, d).Format("20060102")} }
 	tables := map[string][][]any{
@@ -276,7 +284,7 @@ func TestGA4LoaderStatementsSeveralDatasets(t *testing.T) {
 	}
 	copied := false
 	for _, s := range rec.Statements() {
-		if !strings.Contains(s.SQL, "INSERT INTO") {
+		if !strings.Contains(s.SQL, "BEGIN TRANSACTION") {
 			continue
 		}
 		copied = true

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -634,5 +635,46 @@ func TestExportRecordsAreCopiedByFieldName(t *testing.T) {
 	}
 	if fmt.Sprint(rows[0][0]) != "0" || fmt.Sprint(rows[0][1]) == "0" {
 		t.Errorf("raw geo: %v rows whose city is their continent, %v with a continent, of %v", rows[0][0], rows[0][1], rows[0][2])
+	}
+}
+
+// Every load_ga4 copied its whole lookback from the export again, changed
+// or not. Now a daily table is copied again only once it was written to
+// after its copy: the real sam, its real BigQuery client and the export
+// tables' last_modified_time as INFORMATION_SCHEMA.PARTITIONS reports it.
+func TestAnExportTableIsCopiedAgainOnlyOnceWritten(t *testing.T) {
+	skipIfShort(t)
+	w := newWorld(t)
+	load := func() string {
+		t.Helper()
+		before := len(w.fake.RequestsFor("jobs.insert"))
+		if code, out := w.run(t, "run", "--stages", "load_ga4"); code != 0 {
+			t.Fatalf("exit %d:\n%s", code, out)
+		}
+		var copied []string
+		for _, r := range w.fake.RequestsFor("jobs.insert")[before:] {
+			if q := r.Job.Configuration.Query; q != nil && strings.Contains(q.Query, "BEGIN TRANSACTION") {
+				copied = append(copied, regexp.MustCompile(`DATE '[0-9-]+'`).FindAllString(q.Query, -1)...)
+			}
+		}
+		return strings.Join(copied, " ")
+	}
+	if load() == "" {
+		t.Fatal("the first load copied nothing")
+	}
+	if got := load(); got != "" {
+		t.Errorf("with no export table written to, the load copied %s", got)
+	}
+	names := w.fake.TableIDs(project, exportDataset)
+	last := names[len(names)-1]
+	// GA4 rewrites the day's table with as many rows: only its last write
+	// tells.
+	tb, _ := w.fake.Table(project, exportDataset, last)
+	rows := slices.Clone(tb.Rows)
+	rows[0] = rows[1]
+	w.fake.PutTable(project, exportDataset, last, tb.Meta, rows)
+	day := strings.TrimPrefix(last, "events_")
+	if got, want := load(), "DATE '"+day[:4]+"-"+day[4:6]+"-"+day[6:]+"'"; got != want {
+		t.Errorf("after GA4 wrote to %s, the load copied %q, want %s only", last, got, want)
 	}
 }

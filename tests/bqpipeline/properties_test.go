@@ -17,6 +17,7 @@ import (
 	sqlmodels "github.com/sam-attribution/sam/sql"
 	"github.com/sam-attribution/sam/transform"
 	"github.com/sam-attribution/sam/warehouse"
+	"github.com/sam-attribution/sam/warehouse/systables"
 )
 
 // TestTwoExportDatasetsStitchOnTheClientID is issue 17's acceptance 4 on
@@ -48,6 +49,9 @@ func TestTwoExportDatasetsStitchOnTheClientID(t *testing.T) {
 		}
 		fake.AddDataset(project, "analytics_"+p, "US")
 		fake.PutTable(project, "analytics_"+p, "events_20250301", &bq.Table{Schema: schema}, rows)
+	}
+	if err := systables.New(db).Ensure(ctx); err != nil { // as jobs does at start
+		t.Fatal(err)
 	}
 	l, err := ga4.NewBigQueryLoader(ga4.Options{ExportProject: project, ExportDataset: "analytics_111111", ExportDatasets: []string{"analytics_222222"}}, db, nil)
 	if err != nil {
