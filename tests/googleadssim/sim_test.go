@@ -496,3 +496,63 @@ func TestUnauthenticatedBeforePermission(t *testing.T) {
 		t.Errorf("revoked token without access = %d %v, want 401", r.Status, r.Body)
 	}
 }
+
+// A token minted without the API's scope, and any token while the API is
+// disabled in the credentials' project, are refused whole with 403 by
+// Google's front end, for ingest and status reads, with nothing recorded.
+func TestScopeAndDisabledAPIAreRefused(t *testing.T) {
+	s, srv := newSim(t)
+	id := ingest(t, srv, sample()).Body["requestId"].(string)
+	call := func(method, path, body string) (int, googleError) {
+		t.Helper()
+		r, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		r.Header.Set("Authorization", "Bearer test")
+		resp, err := srv.Client().Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var e googleError
+		json.NewDecoder(resp.Body).Decode(&e)
+		return resp.StatusCode, e
+	}
+	consumer := func(e googleError) any {
+		for _, d := range e.Error.Details {
+			if m, ok := d["metadata"].(map[string]any); ok {
+				return m["consumer"]
+			}
+		}
+		return nil
+	}
+	for _, c := range []struct {
+		name, reason string
+		consumer     any
+		set          func()
+	}{
+		{"token without the scope", "ACCESS_TOKEN_SCOPE_INSUFFICIENT", nil, func() {
+			s.SetScopes("test", "https://www.googleapis.com/auth/cloud-platform")
+		}},
+		{"API disabled", "SERVICE_DISABLED", "projects/sam-prod", func() {
+			s.SetScopes("test", "https://www.googleapis.com/auth/cloud-platform", Scope)
+			s.DisableAPI("sam-prod")
+		}},
+	} {
+		c.set()
+		for _, req := range []struct{ method, path, body string }{
+			{"POST", "/v1/events:ingest", sample()},
+			{"GET", "/v1/requestStatus:retrieve?requestId=" + id, ""},
+		} {
+			code, e := call(req.method, req.path, req.body)
+			if code != 403 || e.Error.Status != "PERMISSION_DENIED" || errorInfoReason(e) != c.reason || consumer(e) != c.consumer {
+				t.Errorf("%s: %s %s: %d %+v, want 403 PERMISSION_DENIED, reason %s, consumer %v", c.name, req.method, req.path, code, e, c.reason, c.consumer)
+			}
+		}
+	}
+	s.EnableAPI()
+	if code, e := call("POST", "/v1/events:ingest", sample()); code != 200 {
+		t.Errorf("with the API enabled again: %d %+v", code, e)
+	}
+	if st := s.Stats(); st.Requests != 2 {
+		t.Errorf("stats %+v: a refused request was counted", st)
+	}
+}
