@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/sam-attribution/sam/activation"
+	"github.com/sam-attribution/sam/tests/googleadssim"
 )
 
 // A 403 PERMISSION_DENIED is Google Ads refusing the credentials' access to
@@ -40,6 +41,57 @@ func TestPermissionDeniedNamesTheAccount(t *testing.T) {
 				t.Errorf("stats %+v: want the refused request made once, with no effect", st)
 			}
 		})
+	}
+}
+
+// Google's front end refuses a token without the API's scope, and every
+// token while the API is disabled in the credentials' project, with a 403
+// that names no account. The events fail, the request is made once, and
+// the detail says what to fix. Before, it said only the reason.
+func TestAPIRefusalsSayWhatToFix(t *testing.T) {
+	cases := []struct {
+		name string
+		set  func(*googleadssim.Server)
+		want string
+	}{
+		{"a token without the scope", func(s *googleadssim.Server) {
+			s.SetScopes("test-token", "https://www.googleapis.com/auth/cloud-platform")
+		},
+			"refused before processing: HTTP 403 ACCESS_TOKEN_SCOPE_INSUFFICIENT: the access token lacks the scope https://www.googleapis.com/auth/datamanager, which the Data Manager API needs; mint it with that scope"},
+		{"the API disabled", func(s *googleadssim.Server) { s.DisableAPI("sam-prod") },
+			"refused before processing: HTTP 403 SERVICE_DISABLED: the Data Manager API is not enabled in Google Cloud project sam-prod, the project of the credentials; enable datamanager.googleapis.com there, then allow a few minutes before the next run"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			sim, srv := newSim(t)
+			c.set(sim)
+			out := newDest(t, srv, nil).Send(context.Background(), batchOf(4))
+			wantAll(t, out, activation.StatusFailed)
+			for i, o := range out {
+				if o.Detail != c.want {
+					t.Errorf("event %d: detail %q,\nwant %q", i, o.Detail, c.want)
+				}
+			}
+			if st := sim.Stats(); st.Requests != 0 || st.Effects != 0 {
+				t.Errorf("stats %+v: want nothing reaching the service", st)
+			}
+		})
+	}
+}
+
+// A missing scope is fixed where the credentials come from.
+func TestNoScopeAdvice(t *testing.T) {
+	cases := []struct {
+		opts Options
+		want string
+	}{
+		{Options{CredentialsFile: "/secrets/sa.json"}, "the token of the key file's service account lacks the scope https://www.googleapis.com/auth/datamanager, which the Data Manager API needs"},
+		{Options{DefaultCredentials: true}, "the token of the Application Default Credentials lacks the scope https://www.googleapis.com/auth/datamanager, which the Data Manager API needs; a user's credentials get it at login: gcloud auth application-default login --scopes=https://www.googleapis.com/auth/datamanager,https://www.googleapis.com/auth/cloud-platform"},
+	}
+	for _, c := range cases {
+		if got := noScope(c.opts); got != c.want {
+			t.Errorf("noScope(%+v) = %q,\nwant %q", c.opts, got, c.want)
+		}
 	}
 }
 

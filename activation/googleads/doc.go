@@ -113,8 +113,12 @@
 // LoginCustomerID logged in through, whose access is missing (the key
 // file's service account, the Application Default Credentials' service
 // account or user, or the access token's Google Account) and what to
-// grant. A request that may have been
-// processed without a definite answer (a reset or timeout after the body
+// grant. A 403 of Google's API front end (ErrorInfo domain googleapis.com)
+// comes before the service and names no account either: for
+// ACCESS_TOKEN_SCOPE_INSUFFICIENT the detail says where the credentials
+// get the datamanager scope, for SERVICE_DISABLED which project must
+// enable the API, and for another reason which project it concerns. A
+// request that may have been processed without a definite answer (a reset or timeout after the body
 // was sent, or a 5xx, after the retries; or the context ending mid-request)
 // is "unknown".
 //

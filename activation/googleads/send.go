@@ -341,7 +341,8 @@ func (d *Destination) classify(ctx context.Context, err error) *ingestError {
 	var ge *googleapi.Error
 	if errors.As(err, &ge) {
 		st := fmt.Sprintf("HTTP %d", ge.Code)
-		r, domain := errorReason(ge)
+		info := errorInfoOf(ge)
+		r, domain := info.reason, info.domain
 		if r != "" {
 			st += " " + r
 		}
@@ -351,6 +352,11 @@ func (d *Destination) classify(ctx context.Context, err error) *ingestError {
 			// every request until someone grants access: say which
 			// account and whose access.
 			return &ingestError{detail: "refused before processing: " + st + ": " + d.noAccess(), err: err}
+		case ge.Code == 403 && domain == "googleapis.com":
+			// Google's front end, before the service: the same for every
+			// account and request until someone fixes the credentials or
+			// the project (google/api/error_reason.proto).
+			return &ingestError{detail: "refused before processing: " + st + frontEndAdvice(d.opts, info), err: err}
 		case ge.Code == 429:
 			return &ingestError{retry: true, after: retry.RetryAfter(ge.Header, time.Now()), detail: "throttled: " + st, err: err}
 		case ge.Code == 408 || ge.Code >= 500:
@@ -398,19 +404,73 @@ func code(s string) string {
 	return "(unrecognised)"
 }
 
-// errorReason is the reason of a google.rpc.Status's ErrorInfo and the
-// domain it belongs to, or "".
-func errorReason(ge *googleapi.Error) (reason, domain string) {
+// errorInfo is what SAM reads of a google.rpc.ErrorInfo: its reason, the
+// domain that reason belongs to, and the Google Cloud project it names
+// (metadata "consumer", "projects/" and the project), each "" when absent
+// or not shaped as one.
+type errorInfo struct {
+	reason, domain, project string
+}
+
+// projectRE is a Google Cloud project id or number.
+var projectRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+
+func errorInfoOf(ge *googleapi.Error) errorInfo {
 	for _, d := range ge.Details {
 		m, _ := d.(map[string]any)
-		if t, _ := m["@type"].(string); strings.HasSuffix(t, "google.rpc.ErrorInfo") {
-			if r, _ := m["reason"].(string); r != "" {
-				dom, _ := m["domain"].(string)
-				return code(r), code(dom)
-			}
+		if t, _ := m["@type"].(string); !strings.HasSuffix(t, "google.rpc.ErrorInfo") {
+			continue
 		}
+		r, _ := m["reason"].(string)
+		if r == "" {
+			continue
+		}
+		dom, _ := m["domain"].(string)
+		info := errorInfo{reason: code(r), domain: code(dom)}
+		md, _ := m["metadata"].(map[string]any)
+		consumer, _ := md["consumer"].(string)
+		if p, ok := strings.CutPrefix(consumer, "projects/"); ok && projectRE.MatchString(p) {
+			info.project = p
+		}
+		return info
 	}
-	return "", ""
+	return errorInfo{}
+}
+
+// frontEndAdvice says what a 403 of Google's API front end asks of the
+// operator, after a colon, or names the project it concerns.
+func frontEndAdvice(o Options, info errorInfo) string {
+	switch info.reason {
+	case "ACCESS_TOKEN_SCOPE_INSUFFICIENT":
+		return ": " + noScope(o)
+	case "SERVICE_DISABLED":
+		project := "the Google Cloud project of the credentials"
+		if info.project != "" {
+			project = "Google Cloud project " + info.project + ", the project of the credentials"
+		}
+		return ": the Data Manager API is not enabled in " + project +
+			"; enable datamanager.googleapis.com there, then allow a few minutes before the next run"
+	}
+	if info.project != "" {
+		return " (Google Cloud project " + info.project + ")"
+	}
+	return ""
+}
+
+// noScope says what an ACCESS_TOKEN_SCOPE_INSUFFICIENT asks of the
+// operator: every Data Manager method needs the datamanager scope
+// (discovery document).
+func noScope(o Options) string {
+	need := "lacks the scope " + dm.DatamanagerScope + ", which the Data Manager API needs"
+	switch {
+	case o.CredentialsFile != "":
+		// The client asks for the scope itself; this is not expected.
+		return "the token of the key file's service account " + need
+	case o.DefaultCredentials:
+		return "the token of the Application Default Credentials " + need +
+			"; a user's credentials get it at login: gcloud auth application-default login --scopes=" + dm.DatamanagerScope + ",https://www.googleapis.com/auth/cloud-platform"
+	}
+	return "the access token " + need + "; mint it with that scope"
 }
 
 // noAccess says what a PERMISSION_DENIED of the Data Manager API asks of
