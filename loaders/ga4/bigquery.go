@@ -289,7 +289,12 @@ func (l *BigQueryLoader) tablePrints(ctx context.Context, chosen []exportTable, 
 		}
 		var err error
 		if meta[i], err = l.tableMeta(ctx, src.name, names); err != nil {
-			return nil, err
+			if ctx.Err() != nil {
+				return nil, err
+			}
+			// Skipping is a saving, not a need: copy every chosen day.
+			l.log.Warn("ga4: could not read the export tables' metadata; the lookback is copied whole", "dataset", src.name, "error", err)
+			return map[string]string{}, nil
 		}
 	}
 	for _, t := range days {

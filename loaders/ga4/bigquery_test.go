@@ -2,6 +2,7 @@ package ga4
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -31,8 +32,10 @@ type fakeBQ struct {
 	// its INFORMATION_SCHEMA.PARTITIONS row has 100 rows and a
 	// last_modified_time that many microseconds after the epoch.
 	written map[string]int64
-	// metaReads lists the tables of each read of export metadata.
+	// metaReads lists the tables of each read of export metadata, which
+	// fails with metaErr when set.
 	metaReads []string
+	metaErr   error
 	cursors   map[string]string // source/object → last saved cursor
 }
 
@@ -72,6 +75,9 @@ func (f *fakeBQ) Query(_ context.Context, q string, args ...any) (warehouse.Rows
 			rows = append(rows, []any{c})
 		}
 	case strings.Contains(q, "INFORMATION_SCHEMA.PARTITIONS WHERE table_name IN"):
+		if f.metaErr != nil {
+			return nil, f.metaErr
+		}
 		names := regexp.MustCompile(`'(events_[a-z_]*[0-9]{8})'`).FindAllStringSubmatch(q, -1)
 		var read []string
 		for _, m := range names {
@@ -438,5 +444,11 @@ func TestBigQueryLoadSkipsTablesUnchangedSinceTheirLoad(t *testing.T) {
 	}
 	if got := load("r6"); got != "events_intraday_20250331" {
 		t.Errorf("an unchanged intraday table is copied every load; got %q", got)
+	}
+
+	// Metadata that cannot be read skips nothing, and stops nothing.
+	f.metaErr = errors.New("Access Denied: Table analytics_1.INFORMATION_SCHEMA.PARTITIONS")
+	if got := load("r7"); got != "events_20250328 events_20250329 events_20250330 events_intraday_20250331" {
+		t.Errorf("without the export tables' metadata, the load copied %q, want the whole lookback", got)
 	}
 }
