@@ -2,6 +2,9 @@ package googleads
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/sam-attribution/sam/activation"
@@ -28,18 +31,7 @@ func TestPermissionDeniedNamesTheAccount(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			sim, srv := newSim(t)
 			sim.GrantAccess("test-token", c.reaches...)
-			d := newDest(t, srv, func(o *Options) { o.LoginCustomerID = c.login })
-			batch := batchOf(6)
-			out := d.Send(context.Background(), batch)
-			wantAll(t, out, activation.StatusFailed)
-			for i, o := range out {
-				if o.Detail != c.want {
-					t.Errorf("event %d: detail %q,\nwant %q", i, o.Detail, c.want)
-				}
-			}
-			if st := sim.Stats(); st.Requests != 1 || st.Effects != 0 {
-				t.Errorf("stats %+v: want the refused request made once, with no effect", st)
-			}
+			refusedOnce(t, sim, srv, func(o *Options) { o.LoginCustomerID = c.login }, c.want)
 		})
 	}
 }
@@ -65,17 +57,37 @@ func TestAPIRefusalsSayWhatToFix(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			sim, srv := newSim(t)
 			c.set(sim)
-			out := newDest(t, srv, nil).Send(context.Background(), batchOf(4))
-			wantAll(t, out, activation.StatusFailed)
-			for i, o := range out {
-				if o.Detail != c.want {
-					t.Errorf("event %d: detail %q,\nwant %q", i, o.Detail, c.want)
-				}
-			}
-			if st := sim.Stats(); st.Requests != 0 || st.Effects != 0 {
-				t.Errorf("stats %+v: want nothing reaching the service", st)
-			}
+			refusedOnce(t, sim, srv, nil, c.want)
 		})
+	}
+}
+
+// refusedOnce sends a batch through a destination built with mod and
+// checks that every event failed with detail want, that the one ingest
+// request was made once (refusals are not retried), and that nothing took
+// effect.
+func refusedOnce(t *testing.T, sim *googleadssim.Server, srv *httptest.Server, mod func(*Options), want string) {
+	t.Helper()
+	ingests := 0
+	d := newDest(t, srv, func(o *Options) {
+		if mod != nil {
+			mod(o)
+		}
+		o.HTTPClient = &http.Client{Transport: recorder(srv.Client().Transport, func(r *http.Request, _ []byte) {
+			if strings.HasSuffix(r.URL.Path, "events:ingest") {
+				ingests++
+			}
+		})}
+	})
+	out := d.Send(context.Background(), batchOf(6))
+	wantAll(t, out, activation.StatusFailed)
+	for i, o := range out {
+		if o.Detail != want {
+			t.Errorf("event %d: detail %q,\nwant %q", i, o.Detail, want)
+		}
+	}
+	if st := sim.Stats(); ingests != 1 || st.Effects != 0 {
+		t.Errorf("%d ingest requests, stats %+v: want the refused request made once, with no effect", ingests, st)
 	}
 }
 
