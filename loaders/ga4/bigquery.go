@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -193,7 +194,7 @@ func (l *BigQueryLoader) Load(ctx context.Context, runID string) (Result, error)
 	if err != nil {
 		return res, err
 	}
-	cursor := printCursor{l.wh, "bigquery"}
+	cursor := printCursor{l.wh, "bigquery", l.cfg.printDays()}
 	was, err := cursor.read(ctx)
 	if err != nil {
 		return res, err
@@ -254,7 +255,7 @@ func (l *BigQueryLoader) Load(ctx context.Context, runID string) (Result, error)
 }
 
 // tablePrints fingerprints the chosen days a later lookback may reload:
-// daily tables within recentDays of the newest. A day's fingerprint is
+// daily tables within Options.printDays of the newest. A day's fingerprint is
 // each export dataset's table of the day with its row count and the time
 // data was last written to it (INFORMATION_SCHEMA.PARTITIONS, metadata
 // and not a scan), which BigQuery updates on every insert, load, stream
@@ -266,7 +267,7 @@ func (l *BigQueryLoader) tablePrints(ctx context.Context, chosen []exportTable, 
 	if len(chosen) == 0 {
 		return prints, nil
 	}
-	from := chosen[len(chosen)-1].day.AddDate(0, 0, -recentDays)
+	from := chosen[len(chosen)-1].day.AddDate(0, 0, -l.cfg.printDays())
 	var days []exportTable
 	for _, t := range chosen {
 		if !t.intraday && !t.day.Before(from) {
@@ -319,11 +320,24 @@ func (l *BigQueryLoader) tablePrints(ctx context.Context, chosen []exportTable, 
 	return prints, nil
 }
 
+// metaTables is how many tables one read of INFORMATION_SCHEMA.PARTITIONS
+// names: the view answers at most 1,000 tables a query.
+const metaTables = 500
+
 // tableMeta reads the row count and last write time of the named tables
-// of an export dataset, as "rows/microseconds" by table. The view answers
-// at most 1,000 tables a query; the names are a few weeks' days. A table
-// with both active and long-term storage has a row for each.
+// of an export dataset, as "rows/microseconds" by table. A table with both
+// active and long-term storage has a row for each.
 func (l *BigQueryLoader) tableMeta(ctx context.Context, ds string, names []string) (map[string]string, error) {
+	out := map[string]string{}
+	for chunk := range slices.Chunk(names, metaTables) {
+		if err := l.readTableMeta(ctx, ds, chunk, out); err != nil {
+			return nil, fmt.Errorf("ga4: read export table metadata: %w", err)
+		}
+	}
+	return out, nil
+}
+
+func (l *BigQueryLoader) readTableMeta(ctx context.Context, ds string, names []string, out map[string]string) error {
 	d := l.wh.Dialect()
 	lits := make([]string, len(names))
 	for i, n := range names {
@@ -334,22 +348,18 @@ func (l *BigQueryLoader) tableMeta(ctx context.Context, ds string, names []strin
 		" GROUP BY table_name HAVING SUM(total_rows) IS NOT NULL AND MAX(last_modified_time) IS NOT NULL"
 	rows, err := l.wh.Query(ctx, q)
 	if err != nil {
-		return nil, fmt.Errorf("ga4: read export table metadata: %w", err)
+		return err
 	}
 	defer rows.Close()
-	out := map[string]string{}
 	for rows.Next() {
 		var name string
 		var total, modified int64
 		if err := rows.Scan(&name, &total, &modified); err != nil {
-			return nil, fmt.Errorf("ga4: read export table metadata: %w", err)
+			return err
 		}
 		out[name] = fmt.Sprintf("%d/%d", total, modified)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("ga4: read export table metadata: %w", err)
-	}
-	return out, nil
+	return rows.Err()
 }
 
 func (l *BigQueryLoader) countDays(ctx context.Context, days []time.Time) (int64, error) {

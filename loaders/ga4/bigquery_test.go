@@ -452,3 +452,43 @@ func TestBigQueryLoadSkipsTablesUnchangedSinceTheirLoad(t *testing.T) {
 		t.Errorf("without the export tables' metadata, the load copied %q, want the whole lookback", got)
 	}
 }
+
+// A lookback of hundreds of days is fingerprinted whole, its metadata
+// read in parts of at most 500 tables (the view answers at most 1,000 a
+// query), and skipped whole when nothing changed.
+func TestBigQueryLongLookbackIsSkippedWhole(t *testing.T) {
+	f := &fakeBQ{loaded: map[string]string{}, columns: []string{"event_date"}}
+	first := time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC)
+	f.tables = exportTables(first, first.AddDate(0, 0, 699), "events_")
+	for _, name := range f.tables[:len(f.tables)-1] {
+		d, _ := time.Parse("20060102", strings.TrimPrefix(name, "events_"))
+		f.loaded[d.Format(time.DateOnly)] = name
+	}
+	l, err := NewBigQueryLoader(Options{ExportDataset: "analytics_1", LookbackDays: 600}, f, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.now = func() time.Time { return first.AddDate(0, 0, 700) }
+	for _, run := range []string{"r1", "r2"} {
+		res, err := l.Load(context.Background(), run)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, d := range res.Days {
+			f.loaded[d.Format(time.DateOnly)] = res.Tables[i]
+		}
+		switch {
+		case run == "r1" && len(res.Tables) != 602:
+			t.Fatalf("the first load copied %d days, want the newest loaded day, the 600 before it and the new day", len(res.Tables))
+		case run == "r2" && len(res.Tables) != 0:
+			t.Errorf("with nothing written to, the second load copied %d days", len(res.Tables))
+		}
+	}
+	var sizes []int
+	for _, r := range f.metaReads {
+		sizes = append(sizes, len(strings.Fields(r)))
+	}
+	if fmt.Sprint(sizes) != "[500 102 500 101]" {
+		t.Errorf("metadata read for %v tables a query, want parts of at most 500", sizes)
+	}
+}

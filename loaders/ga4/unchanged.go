@@ -26,11 +26,18 @@ type tablePrints struct {
 // printCursor is where a loader keeps its tablePrints: the file loader's
 // object is "files" (one per shard, since parallel tasks load their own
 // days and would overwrite each other's cursor), the BigQuery loader's
-// "bigquery".
+// "bigquery". It keeps the fingerprints of days days back from the
+// newest (Options.printDays).
 type printCursor struct {
 	wh     warehouse.Warehouse
 	object string
+	days   int
 }
+
+// printDays is how many days back from the newest the fingerprints are
+// kept: the lookback, and at least the recentDays in which an intraday
+// table may still wait for its daily one.
+func (o Options) printDays() int { return max(recentDays, o.LookbackDays+1) }
 
 func (c printCursor) read(ctx context.Context) (tablePrints, error) {
 	p := tablePrints{Tables: map[string]string{}}
@@ -48,8 +55,8 @@ func (c printCursor) read(ctx context.Context) (tablePrints, error) {
 }
 
 // save records the fingerprints of the tables res loaded, keeping those of
-// tables loaded before that are within recentDays of the newest day up to
-// latest: older days are past any lookback. A loaded table without a
+// tables loaded before that are within c.days of the newest day up to
+// latest: older days are past the lookback. A loaded table without a
 // fingerprint loses the one it had.
 func (c printCursor) save(ctx context.Context, was tablePrints, prints map[string]string, res Result, latest time.Time) error {
 	if len(res.Tables) == 0 {
@@ -69,7 +76,7 @@ func (c printCursor) save(ctx context.Context, was tablePrints, prints map[strin
 		}
 	}
 	for name := range was.Tables {
-		if d, ok := tableDay(name); !ok || d.Before(newest.AddDate(0, 0, -recentDays)) || d.After(latest) {
+		if d, ok := tableDay(name); !ok || d.Before(newest.AddDate(0, 0, -c.days)) || d.After(latest) {
 			delete(was.Tables, name)
 		}
 	}
@@ -106,9 +113,9 @@ func skipUnchanged(log *slog.Logger, chosen []exportTable, loaded map[time.Time]
 
 func (l *FileLoader) prints() printCursor {
 	if l.shard.Count > 1 {
-		return printCursor{l.wh, fmt.Sprintf("files shard %d of %d", l.shard.Index, l.shard.Count)}
+		return printCursor{l.wh, fmt.Sprintf("files shard %d of %d", l.shard.Index, l.shard.Count), l.cfg.printDays()}
 	}
-	return printCursor{l.wh, "files"}
+	return printCursor{l.wh, "files", l.cfg.printDays()}
 }
 
 // filePrints fingerprints the chosen tables' files.

@@ -82,3 +82,27 @@ func touchAll(t *testing.T, dir string, at time.Time) {
 		touch(t, dir, e.Name(), at)
 	}
 }
+
+// A lookback longer than the two weeks the fingerprints were kept for
+// reloaded its older days every run, changed or not: the fingerprints now
+// cover the whole lookback.
+func TestALongLookbackSkipsItsOlderDaysToo(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	const days = 25
+	for i := range days {
+		d := d1.AddDate(0, 0, i)
+		writeFile(t, dir, "events_"+d.Format("20060102")+".json", row(d, 1, "page_view"))
+	}
+	l := NewFileLoader(Options{ExportDir: dir, LookbackDays: 21}, openDuck(t), nil)
+	l.now = func() time.Time { return d1.AddDate(0, 0, days) }
+	for _, run := range []string{"r1", "r2"} {
+		res, err := l.Load(ctx, run)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if run == "r2" && len(res.Tables) > 0 {
+			t.Errorf("with no file changed, the second load replaced %d days: %s", len(res.Tables), strings.Join(res.Tables, ","))
+		}
+	}
+}
