@@ -26,8 +26,8 @@ type tablePrints struct {
 // printCursor is where a loader keeps its tablePrints: the file loader's
 // object is "files" (one per shard, since parallel tasks load their own
 // days and would overwrite each other's cursor), the BigQuery loader's
-// "bigquery". It keeps the fingerprints of days days back from the
-// newest (Options.printDays).
+// "bigquery". It keeps the fingerprints of the days that Options.printDays
+// counts back from the newest.
 type printCursor struct {
 	wh     warehouse.Warehouse
 	object string
