@@ -31,6 +31,16 @@
 //   - Tokens: the refresh-token exchange at /oauth/v2/accessToken, and
 //     401 for an access token that has ended, was revoked or was never
 //     issued (token.go has the contract).
+//   - Permissions: a call succeeds when the token has the rw_conversions
+//     scope and the member who authorized it holds ACCOUNT_BILLING_ADMIN,
+//     ACCOUNT_MANAGER, CAMPAIGN_MANAGER or CREATIVE_MANAGER on the ad
+//     account (Conversions API docs, Permissions; Authorize). Otherwise
+//     the whole request is refused with LinkedIn's permission error, 403
+//     serviceErrorCode 100 ACCESS_DENIED "Not enough permissions to
+//     access: <resource>.<method>.<version>", the shape versioned
+//     Marketing APIs answer (quoted in public integrations' code for other
+//     resources). Unconfirmed: that a missing role gives the same answer
+//     as a missing scope, and that this comes after the header checks.
 //   - Dedup window: not found in LinkedIn's material. A finite window is the
 //     stricter assumption: DedupWindow, 48 hours by default, configurable.
 //
@@ -141,6 +151,15 @@ func (s *Server) Handler() http.Handler {
 		}
 		if r.Header.Get("X-Restli-Protocol-Version") != "2.0.0" {
 			simcore.WriteJSON(w, http.StatusBadRequest, liError(400, 0, "INVALID_PROTOCOL_VERSION", "X-Restli-Protocol-Version must be 2.0.0."))
+			return
+		}
+		if !s.permitted(strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")) {
+			method := "CREATE"
+			if strings.EqualFold(r.Header.Get("X-RestLi-Method"), "BATCH_CREATE") {
+				method = "BATCH_CREATE"
+			}
+			simcore.WriteJSON(w, http.StatusForbidden, liError(403, 100, "ACCESS_DENIED",
+				"Not enough permissions to access: conversionEvents."+method+"."+r.Header.Get("LinkedIn-Version")))
 			return
 		}
 		s.Serve(w, r, v)

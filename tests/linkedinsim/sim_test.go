@@ -421,3 +421,32 @@ func TestExpiredAccessTokenIsRefused(t *testing.T) {
 		t.Errorf("after 61 days: %+v", r)
 	}
 }
+
+// The Conversions API takes a call when the token has rw_conversions and
+// the member who authorized it a role on the ad account that may create
+// conversions; otherwise the request is refused whole with 403 ACCESS_DENIED
+// and nothing takes effect. Access tokens inherit their refresh token's
+// authorization.
+func TestPermissionsAreChecked(t *testing.T) {
+	s, srv := newSim(t)
+	s.AddClient("app", "app-secret")
+	viewer := s.IssueRefreshToken("app", 365*24*time.Hour)
+	s.Authorize(viewer, "VIEWER", "rw_conversions", "r_ads")
+	s.AllowToken("no-scope")
+	s.Authorize("no-scope", "CAMPAIGN_MANAGER", "r_ads")
+	s.AllowToken("manager")
+	s.Authorize("manager", "CAMPAIGN_MANAGER", "rw_conversions", "r_ads")
+	for _, tok := range []string{exchange(t, srv, grant(viewer)).Body["access_token"].(string), "no-scope"} {
+		r := call(t, srv, tok)
+		if r.Status != 403 || r.Body["serviceErrorCode"] != 100.0 || r.Body["code"] != "ACCESS_DENIED" ||
+			r.Body["message"] != "Not enough permissions to access: conversionEvents.CREATE.202601" {
+			t.Errorf("token %s: %+v, want 403 100 ACCESS_DENIED", tok, r)
+		}
+	}
+	if s.Stats().Requests != 0 {
+		t.Errorf("stats %+v: a refused request was processed", s.Stats())
+	}
+	if r := call(t, srv, "manager"); r.Status != 201 {
+		t.Errorf("a campaign manager's token with rw_conversions: %+v, want 201", r)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"mime"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -54,6 +55,50 @@ type tokens struct {
 	access    map[string]time.Time    // access token → expiry (zero: registered by AllowToken, no end)
 	revoked   map[string]bool         // access and refresh tokens RevokeToken ended
 	exchanges int
+	// grants are what the member who authorized a token granted
+	// (Authorize), by refresh or access token; from is the refresh token
+	// each issued access token came from, whose grant it inherits.
+	grants map[string]authorization
+	from   map[string]string
+}
+
+// authorization is an authorization's OAuth scopes and its member's role on the ad
+// account that owns the conversion rules.
+type authorization struct {
+	scopes []string
+	role   string
+}
+
+// The Conversions API's two conditions (LinkedIn Marketing API docs,
+// "Conversions API", Permissions): the token's scopes include
+// rw_conversions (and r_ads), and the member who authorized it holds one
+// of these roles on the ad account.
+const ConversionsScope = "rw_conversions"
+
+var conversionRoles = map[string]bool{"ACCOUNT_BILLING_ADMIN": true, "ACCOUNT_MANAGER": true, "CAMPAIGN_MANAGER": true, "CREATIVE_MANAGER": true}
+
+// Authorize records what the member who authorized tok granted: role on
+// the conversion rules' ad account (VIEWER, CAMPAIGN_MANAGER...) and the
+// OAuth scopes. tok is a refresh token, whose access tokens inherit it,
+// or an access token. A token never authorized this way passes both
+// conditions.
+func (s *Server) Authorize(tok, role string, scopes ...string) {
+	s.tokens.mu.Lock()
+	defer s.tokens.mu.Unlock()
+	s.tokens.grants[tok] = authorization{scopes: scopes, role: role}
+}
+
+// permitted reports whether tok's grant meets the Conversions API's
+// conditions.
+func (s *Server) permitted(tok string) bool {
+	t := &s.tokens
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	g, ok := t.grants[tok]
+	if !ok {
+		g, ok = t.grants[t.from[tok]]
+	}
+	return !ok || slices.Contains(g.scopes, ConversionsScope) && conversionRoles[g.role]
 }
 
 type refreshGrant struct {
@@ -165,6 +210,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	tok := "AQV" + randomHex()
 	ttl := s.AccessTokenTTL
 	t.access[tok] = now.Add(ttl)
+	t.from[tok] = f.Get("refresh_token")
 	t.exchanges++
 	simcore.WriteJSON(w, http.StatusOK, map[string]any{
 		"access_token": tok, "expires_in": int64(ttl / time.Second),
@@ -195,5 +241,6 @@ func (s *Server) checkAccess(w http.ResponseWriter, tok string) bool {
 }
 
 func newTokens() tokens {
-	return tokens{clients: map[string]string{}, refresh: map[string]refreshGrant{}, access: map[string]time.Time{}, revoked: map[string]bool{}}
+	return tokens{clients: map[string]string{}, refresh: map[string]refreshGrant{}, access: map[string]time.Time{}, revoked: map[string]bool{},
+		grants: map[string]authorization{}, from: map[string]string{}}
 }
