@@ -102,6 +102,11 @@
 //	not sent at all (no connection, the
 //	context ended before the request)        failed: sent again next run
 //
+// A 403's detail adds the Conversions API's two conditions, since
+// LinkedIn's answer does not say which one failed: the scopes
+// rw_conversions and r_ads, and a role of the authorizing member on the
+// conversion rules' ad account that may send conversions.
+//
 // Retries go through internal/retry with decorrelated jitter; a 429 waits
 // at least its Retry-After (LinkedIn sends none on its own throttling, so
 // the backoff applies) and a DAY-limit throttle is not retried within the

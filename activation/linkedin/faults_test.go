@@ -168,6 +168,22 @@ func TestElementRejectedAndWholeRequestRefused(t *testing.T) {
 			t.Error("a refused request took effect")
 		}
 	})
+	t.Run("403", func(t *testing.T) {
+		// The member who authorized the token only views the ad account.
+		// Before, the detail gave LinkedIn's message alone, which does not
+		// say which of the two conditions failed.
+		h := newHarness(t, nil)
+		h.sim.Authorize(token, "VIEWER", "rw_conversions", "r_ads")
+		for _, o := range h.send(threeEvents("p")...) {
+			if o.Status != activation.StatusFailed || !strings.HasPrefix(o.Detail, "refused: HTTP 403 ACCESS_DENIED: Not enough permissions to access: conversionEvents.BATCH_CREATE.") ||
+				!strings.HasSuffix(o.Detail, "; the token needs the scopes rw_conversions and r_ads, and the member who authorized it one of the roles ACCOUNT_BILLING_ADMIN, ACCOUNT_MANAGER, CAMPAIGN_MANAGER or CREATIVE_MANAGER on the ad account of the conversion rules (VIEWER is not enough): authorize SAM again as such a member, with those scopes") {
+				t.Errorf("%+v", o)
+			}
+		}
+		if n := len(h.rec.requests()); n != 1 {
+			t.Errorf("%d requests, want the refused one made once", n)
+		}
+	})
 	t.Run("no server", func(t *testing.T) {
 		h := newHarness(t, func(o *Options) { o.Retry.Attempts = 2 })
 		h.srv.Close()

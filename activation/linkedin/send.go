@@ -284,10 +284,21 @@ func (d *Destination) settle(a answer, pending []int, out []activation.Outcome, 
 	default:
 		// Refused whole before anything was processed (401, 403, 400...).
 		detail := describe("HTTP", a.status, &a.body)
+		if a.status == http.StatusForbidden {
+			detail += noPermission
+		}
 		all("refused: "+detail, false)
 		return pending, &attemptErr{msg: detail}
 	}
 }
+
+// noPermission says what a 403 asks of the operator. The Conversions API
+// takes a call on two conditions (its documentation, Permissions), and
+// LinkedIn's 403 ("Not enough permissions to access") does not say which
+// one failed.
+const noPermission = "; the token needs the scopes rw_conversions and r_ads, and the member who authorized it one of the roles" +
+	" ACCOUNT_BILLING_ADMIN, ACCOUNT_MANAGER, CAMPAIGN_MANAGER or CREATIVE_MANAGER on the ad account of the conversion rules" +
+	" (VIEWER is not enough): authorize SAM again as such a member, with those scopes"
 
 // describe renders LinkedIn's answer for the ledger: status, code and the
 // message with anything that could identify a person taken out.
