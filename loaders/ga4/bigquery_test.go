@@ -393,28 +393,10 @@ func TestBigQueryLoaderNeedsAPropertyPerDataset(t *testing.T) {
 // GA4 wrote to again, or emptied from raw_ga4__events, is copied, and an
 // intraday table always is.
 func TestBigQueryLoadSkipsTablesUnchangedSinceTheirLoad(t *testing.T) {
-	ctx := context.Background()
-	f := &fakeBQ{loaded: map[string]string{}, columns: []string{"event_date"}, written: map[string]int64{}}
-	f.tables = exportTables(time.Date(2025, 3, 20, 0, 0, 0, 0, time.UTC), time.Date(2025, 3, 30, 0, 0, 0, 0, time.UTC), "events_")
-	for _, name := range f.tables[:len(f.tables)-1] {
-		d, _ := time.Parse("20060102", strings.TrimPrefix(name, "events_"))
-		f.loaded[d.Format(time.DateOnly)] = name
-	}
-	l, err := NewBigQueryLoader(Options{ExportDataset: "analytics_1", LookbackDays: 3}, f, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l.now = func() time.Time { return time.Date(2025, 3, 31, 15, 0, 0, 0, time.UTC) }
+	f, l := loadedButTheLast(t, time.Date(2025, 3, 20, 0, 0, 0, 0, time.UTC), time.Date(2025, 3, 30, 0, 0, 0, 0, time.UTC), 3)
 	load := func(run string) string {
 		t.Helper()
-		res, err := l.Load(ctx, run)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i, d := range res.Days {
-			f.loaded[d.Format(time.DateOnly)] = res.Tables[i]
-		}
-		return strings.Join(res.Tables, " ")
+		return strings.Join(f.load(t, l, run).Tables, " ")
 	}
 	if got := load("r1"); got != "events_20250326 events_20250327 events_20250328 events_20250329 events_20250330" {
 		t.Fatalf("first load copied %q", got)
@@ -457,26 +439,10 @@ func TestBigQueryLoadSkipsTablesUnchangedSinceTheirLoad(t *testing.T) {
 // read in parts of at most 500 tables (the view answers at most 1,000 a
 // query), and skipped whole when nothing changed.
 func TestBigQueryLongLookbackIsSkippedWhole(t *testing.T) {
-	f := &fakeBQ{loaded: map[string]string{}, columns: []string{"event_date"}}
 	first := time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC)
-	f.tables = exportTables(first, first.AddDate(0, 0, 699), "events_")
-	for _, name := range f.tables[:len(f.tables)-1] {
-		d, _ := time.Parse("20060102", strings.TrimPrefix(name, "events_"))
-		f.loaded[d.Format(time.DateOnly)] = name
-	}
-	l, err := NewBigQueryLoader(Options{ExportDataset: "analytics_1", LookbackDays: 600}, f, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l.now = func() time.Time { return first.AddDate(0, 0, 700) }
+	f, l := loadedButTheLast(t, first, first.AddDate(0, 0, 699), 600)
 	for _, run := range []string{"r1", "r2"} {
-		res, err := l.Load(context.Background(), run)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i, d := range res.Days {
-			f.loaded[d.Format(time.DateOnly)] = res.Tables[i]
-		}
+		res := f.load(t, l, run)
 		switch {
 		case run == "r1" && len(res.Tables) != 602:
 			t.Fatalf("the first load copied %d days, want the newest loaded day, the 600 before it and the new day", len(res.Tables))
@@ -491,4 +457,36 @@ func TestBigQueryLongLookbackIsSkippedWhole(t *testing.T) {
 	if fmt.Sprint(sizes) != "[500 102 500 101]" {
 		t.Errorf("metadata read for %v tables a query, want parts of at most 500", sizes)
 	}
+}
+
+// loadedButTheLast returns a fake whose export holds a daily table for
+// each day from first to last, all but the last in raw_ga4__events, and a
+// loader with lookback days whose clock is the day after last, 15:00.
+func loadedButTheLast(t *testing.T, first, last time.Time, lookback int) (*fakeBQ, *BigQueryLoader) {
+	t.Helper()
+	f := &fakeBQ{loaded: map[string]string{}, columns: []string{"event_date"}, written: map[string]int64{}}
+	f.tables = exportTables(first, last, "events_")
+	for d := first; d.Before(last); d = d.AddDate(0, 0, 1) {
+		f.loaded[d.Format(time.DateOnly)] = "events_" + d.Format("20060102")
+	}
+	l, err := NewBigQueryLoader(Options{ExportDataset: "analytics_1", LookbackDays: lookback}, f, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.now = func() time.Time { return last.Add(39 * time.Hour) }
+	return f, l
+}
+
+// load runs l and records in f what it copied, as raw_ga4__events would
+// hold it.
+func (f *fakeBQ) load(t *testing.T, l *BigQueryLoader, run string) Result {
+	t.Helper()
+	res, err := l.Load(context.Background(), run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, d := range res.Days {
+		f.loaded[d.Format(time.DateOnly)] = res.Tables[i]
+	}
+	return res
 }
