@@ -62,8 +62,8 @@ type tokens struct {
 	from   map[string]string
 }
 
-// authorization is an authorization's OAuth scopes and its member's role on the ad
-// account that owns the conversion rules.
+// authorization is what a member granted: the OAuth scopes, and the
+// member's role on the ad account that owns the conversion rules.
 type authorization struct {
 	scopes []string
 	role   string
@@ -71,8 +71,9 @@ type authorization struct {
 
 // The Conversions API's two conditions (LinkedIn Marketing API docs,
 // "Conversions API", Permissions): the token's scopes include
-// rw_conversions (and r_ads), and the member who authorized it holds one
-// of these roles on the ad account.
+// rw_conversions (the docs list r_ads too, for reading ad accounts, which
+// a conversion does not), and the member who authorized it holds one of
+// these roles on the ad account.
 const ConversionsScope = "rw_conversions"
 
 var conversionRoles = map[string]bool{"ACCOUNT_BILLING_ADMIN": true, "ACCOUNT_MANAGER": true, "CAMPAIGN_MANAGER": true, "CREATIVE_MANAGER": true}
