@@ -12,7 +12,6 @@ import (
 
 	"github.com/sam-attribution/sam/loaders/crm/record"
 	"github.com/sam-attribution/sam/loaders/spend"
-	sqlmodels "github.com/sam-attribution/sam/sql"
 	"github.com/sam-attribution/sam/tests/bigquerysql"
 	"github.com/sam-attribution/sam/tests/bqfake"
 	"github.com/sam-attribution/sam/warehouse"
@@ -114,10 +113,7 @@ func TestEngineReplacePartitionsScript(t *testing.T) {
 func TestEngineEmptyPartitionsDelete(t *testing.T) {
 	c := env.Client(t)
 	ctx := context.Background()
-	cat, err := bigquerysql.BaseCatalog(sqlmodels.FS)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cat := baseCatalog(t)
 	fake := bqfake.Start(t)
 	fake.AddDataset(bigquerysql.Project, bigquerysql.Dataset, "US")
 	var deletes []string

@@ -57,10 +57,7 @@ func informationSchema(cat *zetasql.Catalog, datasets ...string) error {
 func TestGA4LoaderStatements(t *testing.T) {
 	c := env.Client(t)
 	ctx := context.Background()
-	cat, err := bigquerysql.BaseCatalog(sqlmodels.FS)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cat := baseCatalog(t)
 	if err := informationSchema(cat, bigquerysql.Dataset, bigquerysql.GA4Dataset); err != nil {
 		t.Fatal(err)
 	}
@@ -123,6 +120,16 @@ func TestGA4LoaderStatements(t *testing.T) {
 	t.Logf("%d GA4 loader statements analyzed", len(rec.Statements()))
 }
 
+// baseCatalog is the catalog of SAM's sources and models.
+func baseCatalog(t *testing.T) *zetasql.Catalog {
+	t.Helper()
+	cat, err := bigquerysql.BaseCatalog(sqlmodels.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cat
+}
+
 // addSystemTables adds SAM's own tables to cat: they exist before any
 // component runs (jobs creates them at start).
 func addSystemTables(t *testing.T, cat *zetasql.Catalog) {
@@ -171,10 +178,7 @@ func analyzeIssued(t *testing.T, c *zetasql.Client, cat *zetasql.Catalog, rec *b
 func TestSchedulerLockStatements(t *testing.T) {
 	c := env.Client(t)
 	ctx := context.Background()
-	cat, err := bigquerysql.BaseCatalog(sqlmodels.FS)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cat := baseCatalog(t)
 	rec := &bigquerysql.Recorder{Answer: func(sql string) ([]string, [][]any, bool) {
 		if strings.HasPrefix(sql, "SELECT holder FROM") {
 			return []string{"holder"}, [][]any{{"run-1"}}, true
@@ -235,10 +239,7 @@ func TestGA4LoaderStatementsSeveralDatasets(t *testing.T) {
 	c := env.Client(t)
 	ctx := context.Background()
 	const second = "analytics_654321"
-	cat, err := bigquerysql.BaseCatalog(sqlmodels.FS)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cat := baseCatalog(t)
 	suffix := []warehouse.Column{{Name: "_TABLE_SUFFIX", Type: warehouse.String}}
 	if err := cat.Add(zetasql.Table{Path: []string{bigquerysql.Project, second, "events_*"}, Columns: ga4.ExportColumns(), PseudoColumns: suffix}); err != nil {
 		t.Fatal(err)
@@ -316,10 +317,7 @@ func TestGA4LoaderStatementsSeveralDatasets(t *testing.T) {
 // one touch type).
 func TestCRMLinkLogStatements(t *testing.T) {
 	c := env.Client(t)
-	cat, err := bigquerysql.BaseCatalog(sqlmodels.FS)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cat := baseCatalog(t)
 	rec := &bigquerysql.Recorder{}
 	links := crm.NewLinkLog(rec)
 	for _, object := range []string{record.LinkedDeals, record.LinkedAccounts, record.LinkedTouchesOf(record.TouchMeeting)} {
@@ -336,10 +334,7 @@ func TestCRMLinkLogStatements(t *testing.T) {
 // rows were recorded, and its write of one batch's rows.
 func TestCRMRowLogStatements(t *testing.T) {
 	c := env.Client(t)
-	cat, err := bigquerysql.BaseCatalog(sqlmodels.FS)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cat := baseCatalog(t)
 	rec := &bigquerysql.Recorder{}
 	log := crm.NewRowLog(rec)
 	if _, err := log.Loaded(t.Context(), "file", "leads"); err != nil {
@@ -359,10 +354,7 @@ func TestCRMRowLogStatements(t *testing.T) {
 // repeats.
 func TestSpendLoaderStatements(t *testing.T) {
 	c := env.Client(t)
-	cat, err := bigquerysql.BaseCatalog(sqlmodels.FS)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cat := baseCatalog(t)
 	dir := t.TempDir()
 	for name, text := range map[string]string{
 		"spend_202611.csv":     "",

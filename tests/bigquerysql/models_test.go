@@ -73,10 +73,7 @@ func TestSourcesInCatalog(t *testing.T) {
 	if err != nil {
 		t.Fatalf("load models: %v", err)
 	}
-	cat, err := bigquerysql.BaseCatalog(sqlmodels.FS)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cat := baseCatalog(t)
 	for _, name := range bigquerysql.Sorted(p.Sources) {
 		src := p.Sources[name]
 		if _, ok := cat.Table(strings.Join(bigquerysql.TablePath(src.Table), ".")); !ok {
