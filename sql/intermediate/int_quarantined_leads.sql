@@ -10,8 +10,10 @@ description: >
   a phone number; the reason would otherwise be mapped and sent), and
   versions that conflict: two versions of the lead, of one of its deals,
   or of an offline touch within its attribution window, with the same
-  updated_at (modified_at), loaded in the same batch, that differ
-  (version_conflict in staging; identical copies are no conflict). SAM
+  updated_at (modified_at), loaded in the same batch, that differ in what
+  staging reads (version_conflict in staging; identical copies, and a
+  lead's versions that differ only in its phone, name or company, are no
+  conflict). SAM
   cannot tell which one is current: a deal's amount or stage, a lead's
   stages or identifiers, or a touch's channel (which may decide the channel
   a lead's value is predicted by) could be the wrong one. Deleted leads

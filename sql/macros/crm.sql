@@ -6,15 +6,17 @@ modified_at loses to any that has one). Versions tied on both (two rows of one
 record with the same updated_at in one export file, loaded in one batch) are
 told apart by version_hash, the loader's hash of the row's content: the
 smallest wins, so the pick is the same on both engines and in every run.
-version_conflict is true when the versions tied with the one kept differ in
-content (identical copies share their hash): nothing says which is current.
-Rows loaded before version_hash existed have none, and neither a tie-break
-nor a conflict among them. filter is a condition on the raw rows applied
-before ranking. It renders a query whose rows carry version_rank = 1, with
-lines after the first indented for a CTE body two spaces deep.
+version_conflict is true when a version tied with the one kept differs from
+it in is_deleted or in a column of compared, the comma-separated columns the
+model reads: nothing says which is current. Versions that differ only in
+what the model never reads (a lead's phone or name) stage the same whichever
+is kept, so they are no conflict, and neither are identical copies. filter
+is a condition on the raw rows applied before ranking. It renders a query
+whose rows carry version_rank = 1, with lines after the first indented for a
+CTE body two spaces deep.
 */ -}}
 {{ define "crm_latest_version" -}}
-{{ params "relation" "key" "filter" -}}
+{{ params "relation" "key" "filter" "compared" -}}
 select *
   from (
     select
@@ -23,11 +25,11 @@ select *
         partition by {{ .key }}
         order by modified_at desc nulls last, loaded_at desc, version_hash nulls last
       ) as version_rank,
-      coalesce(
-        min(version_hash) over (partition by {{ .key }}, modified_at, loaded_at)
-          <> max(version_hash) over (partition by {{ .key }}, modified_at, loaded_at),
-        false
-      ) as version_conflict
+      -- fewer versions agree with this one than are tied with it; a window
+      -- partition holds NULLs together, as the comparison must
+      count(*) over (partition by {{ .key }}, modified_at, loaded_at)
+        > count(*) over (partition by {{ .key }}, modified_at, loaded_at, is_deleted, {{ .compared }})
+        as version_conflict
     from {{ .relation }}
     where {{ .filter }}
   ) as versions

@@ -19,11 +19,12 @@ tests:
   accepted_values: {object_type: [lead, deal]}
 */
 with accounts as (
-  {{ macro "crm_latest_version" (source "crm" "accounts") "account_id" "account_id is not null" }}
+  {{ macro "crm_latest_version" (source "crm" "accounts") "account_id" "account_id is not null" "is_deleted" }}
 ),
 
 field_links as (
-  {{ macro "crm_latest_version" (source "crm" "account_links") "link_id" "not coalesce(is_snapshot, false)" }}
+  {{ macro "crm_latest_version" (source "crm" "account_links") "link_id" "not coalesce(is_snapshot, false)"
+    "source_system, object_type, record_id, account_id" }}
 ),
 
 links as (

@@ -13,10 +13,10 @@ description: >
   again with its new set); for Salesforce the latest version of each
   OpportunityContactRole that is not deleted.
   version_conflict is true when another version of the record has the same
-  modified_at and loaded_at and different content (two rows with the same
-  updated_at in one export file): the one kept is the loader's smallest
-  version_hash, the same on every engine and in every run, but nothing says
-  it is current.
+  modified_at and loaded_at and differs in what this model reads (two rows
+  with the same updated_at in one export file): the one kept is the
+  loader's smallest version_hash, the same on every engine and in every
+  run, but nothing says it is current.
   Such a deal quarantines its lead (int_quarantined_leads).
 materialized: table
 cluster_by: [deal_id]
@@ -25,12 +25,14 @@ tests:
   unique: [deal_id]
 */
 with deals as (
-  {{ macro "crm_latest_version" (source "crm" "deals") "deal_id" "deal_id is not null" }}
+  {{ macro "crm_latest_version" (source "crm" "deals") "deal_id" "deal_id is not null"
+    "source_system, lead_id, created_at, updated_at, closed_at, stage, pipeline, amount, currency, is_won, is_lost" }}
 ),
 
 -- Salesforce OpportunityContactRoles, versioned one by one
 contact_roles as (
-  {{ macro "crm_latest_version" (source "crm" "deal_contacts") "association_id" "not coalesce(is_snapshot, false)" }}
+  {{ macro "crm_latest_version" (source "crm" "deal_contacts") "association_id" "not coalesce(is_snapshot, false)"
+    "deal_id, lead_id, is_primary" }}
 ),
 
 associations as (

@@ -18,7 +18,8 @@ with leads as (
 ),
 
 history_latest as (
-  {{ macro "crm_latest_version" (source "crm" "stage_history") "history_id" "history_id is not null" }}
+  {{ macro "crm_latest_version" (source "crm" "stage_history") "history_id" "history_id is not null"
+    "object_type, record_id, stage, entered_at" }}
 ),
 
 history as (

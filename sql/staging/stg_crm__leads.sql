@@ -11,10 +11,12 @@ description: >
   its reason). A Salesforce Contact
   converted from a Lead is the same person as that Lead and is left out.
   version_conflict is true when another version of the record has the same
-  modified_at and loaded_at and different content (two rows with the same
-  updated_at in one export file): the one kept is the loader's smallest
-  version_hash, the same on every engine and in every run, but nothing says
-  it is current.
+  modified_at and loaded_at and differs in what this model reads (two rows
+  with the same updated_at in one export file): the one kept is the
+  loader's smallest version_hash, the same on every engine and in every
+  run, but nothing says it is current.
+  Versions that differ only in the phone, name or company, which no model
+  reads, are no conflict: the lead stages the same whichever is kept.
   Such a lead is quarantined (int_quarantined_leads).
 materialized: table
 cluster_by: [lead_id]
@@ -24,7 +26,8 @@ tests:
   accepted_values: {lifecycle_stage: [lead, mql, sql, opportunity, customer, lost, disqualified]}
 */
 with latest as (
-  {{ macro "crm_latest_version" (source "crm" "leads") "lead_id" "lead_id is not null" }}
+  {{ macro "crm_latest_version" (source "crm" "leads") "lead_id" "lead_id is not null"
+    "source_system, record_type, created_at, updated_at, email, ga_client_id, gclid, user_id, lifecycle_stage, mql_at, sql_at, opportunity_at, won_at, lost_at, disqualified_at, disqualification_reason, analytics_source, analytics_source_data_1, analytics_source_data_2, converted_contact_id, converted_deal_id, meta_lead_id, li_fat_id, ad_consent" }}
 ),
 
 converted_contacts as (

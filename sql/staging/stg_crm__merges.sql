@@ -16,7 +16,8 @@ tests:
   accepted_values: {object_type: [lead, deal, account]}
 */
 with latest as (
-  {{ macro "crm_latest_version" (source "crm" "merges") "source_system, object_type, merged_id" "merged_id is not null and into_id is not null" }}
+  {{ macro "crm_latest_version" (source "crm" "merges") "source_system, object_type, merged_id" "merged_id is not null and into_id is not null"
+    "into_id" }}
 )
 
 select

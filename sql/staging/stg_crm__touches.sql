@@ -10,10 +10,10 @@ description: >
   that never responded (no touch). The channel comes from the touch_channel
   macro, the one place the mapping lives.
   version_conflict is true when another version of the record has the same
-  modified_at and loaded_at and different content (two rows with the same
-  updated_at in one export file): the one kept is the loader's smallest
-  version_hash, the same on every engine and in every run, but nothing says
-  it is current.
+  modified_at and loaded_at and differs in what this model reads (two rows
+  with the same updated_at in one export file): the one kept is the
+  loader's smallest version_hash, the same on every engine and in every
+  run, but nothing says it is current.
   Such a touch quarantines the leads it reaches within the attribution
   window (int_lead_offline_touches, int_quarantined_leads): its channel or
   time may decide the channel a lead's value is predicted by. The warn test
@@ -26,11 +26,12 @@ tests:
   accepted_values: {touch_type: [event, webinar, call, meeting, direct_mail, campaign_member]}
 */
 with latest as (
-  {{ macro "crm_latest_version" (source "crm" "touches") "source_system, touch_id" "touch_id is not null" }}
+  {{ macro "crm_latest_version" (source "crm" "touches") "source_system, touch_id" "touch_id is not null"
+    "lead_id, email_sha256, touch_type, touched_at, channel, source, medium, campaign, status" }}
 ),
 
 leads as (
-  {{ macro "crm_latest_version" (source "crm" "leads") "lead_id" "lead_id is not null" }}
+  {{ macro "crm_latest_version" (source "crm" "leads") "lead_id" "lead_id is not null" "record_type, converted_contact_id" }}
 ),
 
 -- a Contact converted from a Lead is that Lead (stg_crm__leads leaves it out)
