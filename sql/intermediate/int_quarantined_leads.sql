@@ -13,12 +13,12 @@ description: >
   updated_at (modified_at), loaded in the same batch, that differ in what
   staging reads (version_conflict in staging; identical copies, and a
   lead's versions that differ only in its phone, name or company, are no
-  conflict). SAM
-  cannot tell which one is current: a deal's amount or stage, a lead's
-  stages or identifiers, or a touch's channel (which may decide the channel
-  a lead's value is predicted by) could be the wrong one. Deleted leads
-  and deals count too: the versions may disagree on the deletion. An
-  account's conflict holds back no lead (see stg_crm__accounts).
+  conflict). SAM cannot tell which one is current: a deal's amount or
+  stage, a lead's stages or identifiers, or a touch's channel (which may
+  decide the channel a lead's value is predicted by) could be the wrong
+  one. Deleted leads and deals count too: the versions may disagree on
+  the deletion. An account's conflict holds back no lead (see
+  stg_crm__accounts).
 materialized: table
 tests:
   not_null: [lead_id, reason]

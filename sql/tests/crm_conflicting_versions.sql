@@ -2,10 +2,10 @@
 description: >
   Lists the CRM records whose latest versions conflict: two versions with
   the same modified_at, loaded in the same batch, that differ in what
-  staging reads (version_conflict in staging), such as two rows of one lead with the
-  same updated_at in an export file. Staging keeps one of them the same
-  way in every run, but nothing says it is current: fix the record in the
-  CRM, or the export. Leads, deals and touches also hold their leads back
+  staging reads (version_conflict in staging), such as two rows of one
+  lead with the same updated_at in an export file. Staging keeps one of
+  them the same way in every run, but nothing says it is current: fix the
+  record in the CRM, or the export. Leads, deals and touches also hold their leads back
   from activation (int_quarantined_leads); accounts do not.
 severity: warn
 */
