@@ -184,8 +184,7 @@ func TestAConflictIsADifferenceStagingReads(t *testing.T) {
 		{record.TouchesTable, "stg_crm__touches", record.TouchesSchema, "touch_id", nil},
 		{record.AccountsTable, "stg_crm__accounts", record.AccountsSchema, "account_id", nil},
 	}
-	// A column's two values, which its data tests accept; the rest of a
-	// version is NULL.
+	// A column's two values, which its data tests accept.
 	values := func(c warehouse.Column) [2]any {
 		switch {
 		case c.Name == "lifecycle_stage":
@@ -201,8 +200,9 @@ func TestAConflictIsADifferenceStagingReads(t *testing.T) {
 		}
 		return [2]any{"first", "second"}
 	}
-	// version is the i-th version of record id: col holds v, the rest of
-	// what staging reads is NULL.
+	// version is the i-th version of record id: col holds v; besides the
+	// key and the version columns, only the source system and a touch's
+	// type (which staging requires) are set.
 	version := func(schema warehouse.Schema, key, id, col string, v any, i int) []any {
 		row := make([]any, len(schema.Columns))
 		for j, c := range schema.Columns {
