@@ -23,7 +23,7 @@ import (
 // placeholders in order, across the statements of a script; options among
 // them are ignored (DuckDB has no job ids or labels).
 func (db *DB) Exec(ctx context.Context, query string, args ...any) (_ warehouse.Result, err error) {
-	defer func() { err = markUnusable(err) }()
+	defer func() { err = classify(err) }()
 	params := bindable(args)
 	start := time.Now()
 	var res warehouse.Result
@@ -207,17 +207,17 @@ func (db *DB) Query(ctx context.Context, query string, args ...any) (warehouse.R
 	params := bindable(args)
 	r, err := db.db.QueryContext(ctx, query, params...)
 	if err != nil {
-		return nil, markUnusable(fmt.Errorf("duckdb: query: %w", err))
+		return nil, classify(fmt.Errorf("duckdb: query: %w", err))
 	}
 	rs, err := newRows(r)
-	return rs, markUnusable(err)
+	return rs, classify(err)
 }
 
 // DryRun implements warehouse.Warehouse. DuckDB cannot estimate bytes, so
 // the estimate is unsupported, but the query is still planned (EXPLAIN) so
 // invalid SQL fails here as it would on BigQuery.
 func (db *DB) DryRun(ctx context.Context, query string) (_ warehouse.Estimate, err error) {
-	defer func() { err = markUnusable(err) }()
+	defer func() { err = classify(err) }()
 	conn, err := db.db.Conn(ctx)
 	if err != nil {
 		return warehouse.Estimate{}, fmt.Errorf("duckdb: get connection: %w", err)

@@ -36,7 +36,7 @@ import (
 // are read the same way where they lie, with no copy. req.BeforeCommit runs
 // inside the transaction, after the rows are in.
 func (db *DB) Load(ctx context.Context, req warehouse.LoadRequest) (_ warehouse.LoadResult, err error) {
-	defer func() { err = markUnusable(err) }()
+	defer func() { err = classify(err) }()
 	if err := validateLoad(req); err != nil {
 		return warehouse.LoadResult{}, fmt.Errorf("duckdb: load %s: %w", req.Table, err)
 	}
@@ -681,7 +681,7 @@ func jsonReadType(c warehouse.Column) (string, error) {
 // Describe implements warehouse.Warehouse for tables and views of the main
 // schema. A missing table is an error wrapping warehouse.ErrNotFound.
 func (db *DB) Describe(ctx context.Context, table string) (_ warehouse.Schema, err error) {
-	defer func() { err = markUnusable(err) }()
+	defer func() { err = classify(err) }()
 	conn, err := db.db.Conn(ctx)
 	if err != nil {
 		return warehouse.Schema{}, fmt.Errorf("duckdb: get connection: %w", err)

@@ -95,10 +95,10 @@ func (r *rows) Scan(dest ...any) error {
 
 func (r *rows) Err() error {
 	if r.err != nil {
-		return markUnusable(r.err)
+		return classify(r.err)
 	}
 	if err := r.r.Err(); err != nil {
-		return markUnusable(fmt.Errorf("duckdb: query: %w", err))
+		return classify(fmt.Errorf("duckdb: query: %w", err))
 	}
 	return nil
 }
