@@ -91,7 +91,7 @@ func NewApp(ctx context.Context, s *Settings, log *slog.Logger, opts AppOptions)
 	}
 	return &App{
 		Settings: s, Log: log, WH: wh, Project: project, opts: opts,
-		pipeline: &Pipeline{Ledger: NewLedger(wh), Logger: log, Redact: s.Redact},
+		pipeline: &Pipeline{Ledger: NewLedger(wh), Logger: log, Redact: s.Redact, Advise: advise(wh)},
 	}, nil
 }
 

@@ -52,6 +52,10 @@ type Pipeline struct {
 	// Redact hides secrets in error text before it reaches the ledger or
 	// the logs.
 	Redact func(string) string
+	// Advise says what an operator can change about a stage's error (a
+	// setting, and to what), or returns ""; the advice follows the error
+	// in the ledger, the logs and the run's error.
+	Advise func(error) string
 }
 
 // StageReport is one stage's outcome.
@@ -138,6 +142,11 @@ func (p *Pipeline) runStage(ctx context.Context, log *slog.Logger, run *Run, st 
 	default:
 		final.Status = StatusFailed
 		err = fmt.Errorf("stage %s: %w", st.Name, err)
+		if p.Advise != nil {
+			if advice := p.Advise(err); advice != "" {
+				err = fmt.Errorf("%w\n%s", err, advice)
+			}
+		}
 	}
 	if err != nil {
 		final.Error = p.redact(err.Error())

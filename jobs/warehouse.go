@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -62,6 +63,49 @@ func memoryNote(db *duckdb.DB) string {
 			m, duckdb.MemoryLimit{Bytes: m.Available}, from)
 	}
 	return fmt.Sprintf("DuckDB memory limit %s (from %s)", m, from)
+}
+
+// advise is the pipeline's advice on the errors of wh's engine: on DuckDB,
+// what sets the memory limit a stage ran out of.
+func advise(wh warehouse.Warehouse) func(error) string {
+	db, ok := wh.(*duckdb.DB)
+	if !ok {
+		return nil
+	}
+	return func(err error) string {
+		if !errors.Is(err, duckdb.ErrOutOfMemory) {
+			return ""
+		}
+		return outOfMemoryAdvice(db.MemoryLimit())
+	}
+}
+
+// outOfMemoryAdvice replaces DuckDB's own advice on running out of memory
+// (SET threads, SET memory_limit), which a SAM user cannot follow, with
+// the setting behind the limit m. Past the limit DuckDB spills most work
+// to disk; first-row aggregates (stg_ga4__sessions' on a full build) it
+// cannot.
+func outOfMemoryAdvice(m duckdb.MemoryLimit) string {
+	const why = "DuckDB ran out of its memory limit, %s: some of its work (aggregates that keep a first row, as stg_ga4__sessions' on a full build) cannot spill to disk. "
+	switch {
+	case m.Source == duckdb.MemoryFromOption:
+		return fmt.Sprintf(why+"To finish, raise SAM_DUCKDB_MEMORY_LIMIT.", m.String()+" from SAM_DUCKDB_MEMORY_LIMIT")
+	case m.Capped:
+		return fmt.Sprintf(why+"To finish, set SAM_DUCKDB_MEMORY_LIMIT above it, within the %s of the %s.",
+			m.String()+" (the default's ceiling)", duckdb.MemoryLimit{Bytes: m.Available}, place(m.Source))
+	case m.Source == duckdb.MemoryFromCgroup || m.Source == duckdb.MemoryFromMachine:
+		return fmt.Sprintf(why+"To finish, give the %s more memory, or set SAM_DUCKDB_MEMORY_LIMIT higher, leaving room for the rest of the process.",
+			fmt.Sprintf("%s (the default for the %s's %s)", m, place(m.Source), duckdb.MemoryLimit{Bytes: m.Available}), place(m.Source))
+	}
+	return fmt.Sprintf(why+"To finish, set SAM_DUCKDB_MEMORY_LIMIT higher.", m.String())
+}
+
+// place names where a default memory limit was read.
+func place(source string) string {
+	if source == duckdb.MemoryFromCgroup {
+		return "container"
+	}
+	return "machine"
 }
 
 // MemoryNote is memoryNote for the app's warehouse, for the run summary;

@@ -1,9 +1,14 @@
 package jobs
 
 import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/sam-attribution/sam/tests/bqfake"
+	"github.com/sam-attribution/sam/warehouse/duckdb"
 )
 
 // A dataset that does not exist, or a location typo, is configuration:
@@ -30,5 +35,77 @@ func TestAMissingDatasetOrAWrongLocationNamesTheVariable(t *testing.T) {
 			}
 			refusedNaming(t, openApp(t, s), true, tc.want)
 		})
+	}
+}
+
+// A stage that needs more memory than DuckDB's limit fails with DuckDB's
+// advice to SET threads or memory_limit, which a SAM user cannot do: first-
+// row aggregates do not spill, so a full build of stg_ga4__sessions runs out
+// of a 200 MiB limit at 770k events and of the default 1.2 GiB somewhere
+// above 10M. The error, in the log and the ledger, names the limit, where it
+// came from and the variable that raises it.
+func TestRunningOutOfDuckDBMemoryNamesTheVariable(t *testing.T) {
+	for _, tc := range []struct {
+		name, limit string
+		want        []string
+	}{
+		{"set", "128MiB", []string{"DuckDB ran out of its memory limit, 128MiB from SAM_DUCKDB_MEMORY_LIMIT", "raise SAM_DUCKDB_MEMORY_LIMIT"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := defaults(t)
+			cfg.Warehouse.DuckDBPath = filepath.Join(t.TempDir(), "sam.duckdb")
+			cfg.Warehouse.MemoryLimit = tc.limit
+			s, err := Configure(cfg, Task{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			app, err := NewApp(t.Context(), s, slog.New(slog.DiscardHandler), AppOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { app.Close() })
+			// A first row per group held in memory, as stg_ga4__sessions
+			// holds one per session.
+			firstRows := Stage{Name: "transform", Func: func(ctx context.Context, _ *Run) (StageResult, error) {
+				_, err := app.WH.Exec(ctx, `CREATE TABLE firsts AS
+SELECT i % 200000 AS k, arg_min_null(struct_pack(v := repeat('x', 100) || i), i) AS first
+FROM range(2000000) AS r(i) GROUP BY k`)
+				return StageResult{}, err
+			}}
+			rep, err := app.run(t.Context(), "test", []Stage{firstRows})
+			if err == nil {
+				t.Fatal("the stage did not run out of memory")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error does not say %q:\n%v", w, err)
+				}
+			}
+			if len(rep.Stages) != 1 || rep.Stages[0].Err == nil || rep.Stages[0].Err.Error() != err.Error() {
+				t.Errorf("stage report %+v", rep.Stages)
+			}
+		})
+	}
+}
+
+// Without SAM_DUCKDB_MEMORY_LIMIT the advice says what the default came
+// from: raising the variable past a capped default, or, where the default
+// is a share of a container's memory, giving the container more.
+func TestOutOfMemoryAdviceFollowsTheDefault(t *testing.T) {
+	const gib = 1 << 30
+	for _, tc := range []struct {
+		limit duckdb.MemoryLimit
+		want  string
+	}{
+		{duckdb.MemoryLimit{Bytes: 1280 << 20, Source: duckdb.MemoryFromMachine, Available: 24 * gib, Capped: true},
+			"memory limit, 1.2 GiB (the default's ceiling): some of its work (aggregates that keep a first row, as stg_ga4__sessions' on a full build) cannot spill to disk. To finish, set SAM_DUCKDB_MEMORY_LIMIT above it, within the 24.0 GiB of the machine."},
+		{duckdb.MemoryLimit{Bytes: 1228 << 20, Source: duckdb.MemoryFromCgroup, Available: 2 * gib},
+			"memory limit, 1.2 GiB (the default for the container's 2.0 GiB): some of its work (aggregates that keep a first row, as stg_ga4__sessions' on a full build) cannot spill to disk. To finish, give the container more memory, or set SAM_DUCKDB_MEMORY_LIMIT higher, leaving room for the rest of the process."},
+		{duckdb.MemoryLimit{Source: duckdb.MemoryFromDuckDB},
+			"memory limit, DuckDB default (80% of the machine): some of its work (aggregates that keep a first row, as stg_ga4__sessions' on a full build) cannot spill to disk. To finish, set SAM_DUCKDB_MEMORY_LIMIT higher."},
+	} {
+		if got := outOfMemoryAdvice(tc.limit); got != "DuckDB ran out of its "+tc.want {
+			t.Errorf("%+v:\n got %s\nwant DuckDB ran out of its %s", tc.limit, got, tc.want)
+		}
 	}
 }
