@@ -27,15 +27,6 @@ const (
 	StatusAlreadyDelivered Status = "already_delivered"
 )
 
-// skip reports whether s is a decision not to send.
-func (s Status) skip() bool {
-	switch s {
-	case StatusExpiredWindow, StatusNoIdentifier, StatusNoConsent, StatusDisabled, StatusAlreadyDelivered:
-		return true
-	}
-	return false
-}
-
 // done reports whether s ends a key for good.
 func (s Status) done() bool {
 	return s == StatusSent || s == StatusAccepted || s == StatusRejected

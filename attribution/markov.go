@@ -77,10 +77,6 @@ type entry struct {
 }
 
 func newChain(paths []Path, order int) *chain {
-	const (
-		conv = -1
-		null = -2
-	)
 	type edge struct{ from, to string }
 	counts := map[edge]int64{}
 	outTotal := map[string]int64{}

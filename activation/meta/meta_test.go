@@ -151,7 +151,8 @@ func TestPayload(t *testing.T) {
 	if a, b := mustJSON(got), mustJSON(want); a != b {
 		t.Errorf("payload\n got %s\nwant %s", a, b)
 	}
-	if len(eventID(e.Key)) != 32 || eventID(e.Key) != eventID(e.Key) || eventID(e.Key) == eventID(e.Key+"x") {
+	first, again := eventID(e.Key), eventID(e.Key)
+	if len(first) != 32 || first != again || first == eventID(e.Key+"x") {
 		t.Error("event_id is not a stable 32-digit digest of the key")
 	}
 }
