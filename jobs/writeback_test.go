@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sam-attribution/sam/internal/config"
 	"github.com/sam-attribution/sam/scheduler"
 	"github.com/sam-attribution/sam/warehouse"
 )
@@ -28,10 +29,20 @@ func (d sharedDialect) Features() warehouse.Features {
 
 func writebackApp(t *testing.T) *App {
 	t.Helper()
+	return localApp(t, nil)
+}
+
+// localApp opens an App on the defaults, changed by change, with its DuckDB
+// file and GA4 sink in a temporary folder; the test's end closes it.
+func localApp(t *testing.T, change func(*config.Config)) *App {
+	t.Helper()
 	cfg := defaults(t)
 	dir := t.TempDir()
 	cfg.Warehouse.DuckDBPath = filepath.Join(dir, "sam.duckdb")
 	cfg.Writeback.SinkFile = filepath.Join(dir, "ga4sink.ndjson")
+	if change != nil {
+		change(&cfg)
+	}
 	s, err := Configure(cfg, Task{})
 	if err != nil {
 		t.Fatal(err)
