@@ -74,6 +74,8 @@ func TestHelpers(t *testing.T) {
 		{duckdb.Dialect{}, `{{ event_param "ga_session_id" "int" }}`, "(event_params[list_position(list_transform(event_params, p -> p.key), 'ga_session_id')].value.int_value)"},
 		{duckdb.Dialect{}, `{{ first_row_by "c > 0" "ts, k" "v" "w" }}`, `arg_min_null(struct_pack("v" := v, "w" := w), row(ts, k)) FILTER (WHERE c > 0)`},
 		{bigquery.Dialect{}, `{{ first_row_by "c > 0" "ts, k" "v" "w" }}`, "ARRAY_AGG(IF(c > 0, STRUCT(v AS `v`, w AS `w`), NULL) IGNORE NULLS ORDER BY ts, k LIMIT 1)[SAFE_OFFSET(0)]"},
+		{bigquery.Dialect{}, `{{ first_row_by "c > 0" (time_hex_order "ts" "k") "v" }}`, "ARRAY_AGG(IF(c > 0, STRUCT(v AS `v`), NULL) IGNORE NULLS ORDER BY ts, k LIMIT 1)[SAFE_OFFSET(0)]"},
+		{duckdb.Dialect{}, `{{ first_row_by "c > 0" (time_hex_order "ts" "k") "v" }}`, `arg_min_null(struct_pack("v" := v), ((CAST(least(greatest(epoch_us(ts), 0), 4503599627370495) AS UHUGEINT) << 76) | (CAST(CAST('0x' || substr(k, 1, 16) AS UBIGINT) AS UHUGEINT) << 12) | CAST(CAST('0x' || substr(k, 17, 3) AS UBIGINT) AS UHUGEINT))) FILTER (WHERE c > 0)`},
 		{bigquery.Dialect{}, `{{ date_trunc "d" "month" }}`, "DATE_TRUNC(d, MONTH)"},
 		{bigquery.Dialect{}, `{{ date_trunc "d" "WEEK" }}`, "DATE_TRUNC(d, WEEK(MONDAY))"},
 		{duckdb.Dialect{}, `{{ safe_cast "x" "INT64" }}`, "TRY_CAST(x AS BIGINT)"},

@@ -15,7 +15,8 @@ package transform
 //	{{ first_row_by "cond" "a, b" "c1" "c2" }}
 //	                                  aggregate: a record of columns c1, c2 on the group's first row
 //	                                  (ordered by a, b) where cond holds; read as alias.c1
-//	{{ hex_sort_key "event_key" }}    ORDER-list expressions sorting like a 32-digit hex fingerprint
+//	{{ time_hex_order "ts" "key" }}   an ORDER list for first_row_by: a TIMESTAMP, then a 32-digit hex
+//	                                  fingerprint (one fixed-size number where the engine can)
 //	{{ days_between "a" "b" }}        fractional days from TIMESTAMP b to TIMESTAMP a (FLOAT64)
 //	{{ date_diff_days "a" "b" }}      whole days from DATE b to DATE a (INT64)
 //	{{ date_trunc "expr" "MONTH" }}   a DATE truncated to DAY, WEEK (Monday), ISOWEEK, MONTH, QUARTER or YEAR
@@ -87,7 +88,7 @@ func (env renderEnv) funcs() map[string]any {
 			}
 			return d.FirstRowBy(condition, order, fields...), nil
 		},
-		"hex_sort_key":   func(expr string) string { return d.HexSortKey(expr) },
+		"time_hex_order": func(ts, hex string) string { return d.TimeHexOrder(ts, hex) },
 		"days_between":   func(later, earlier string) string { return d.DaysBetween(later, earlier) },
 		"date_diff_days": func(later, earlier string) string { return d.DateDiffDays(later, earlier) },
 		"date_trunc": func(expr, part string) (string, error) {

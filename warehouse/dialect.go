@@ -46,11 +46,11 @@ type Dialect interface {
 	// no row qualifies. One record per condition, rather than one aggregate
 	// per column, keeps one aggregate state per group instead of many.
 	FirstRowBy(condition, order string, fields ...string) string
-	// HexSortKey renders expressions that sort like expr, a 32-digit
-	// lowercase hex string (an MD5 fingerprint), for an ORDER list; an
-	// engine may use fixed-size numbers, which are cheaper to hold in
-	// aggregate states than strings.
-	HexSortKey(expr string) string
+	// TimeHexOrder renders an ORDER list (for FirstRowBy) that sorts rows
+	// by the TIMESTAMP ts, then by hex, a 32-digit lowercase hex string (an
+	// MD5 fingerprint). An engine may render one fixed-size number, cheaper
+	// to hold in aggregate states than a timestamp and a string.
+	TimeHexOrder(ts, hex string) string
 	// RepeatedKeys is a query of the values of cols that more than one row
 	// of table (a qualified name) holds, among the rows where the condition
 	// where holds (empty: all rows), with their count as n_rows: the

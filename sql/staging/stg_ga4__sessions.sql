@@ -30,8 +30,8 @@ tests:
   unique: [session_key]
 */
 {{/* event order: event_ts, then event_key, so ties pick the same event
-on every build; the key as the engine sorts it most cheaply */}}
-{{ $order := printf "event_ts, %s" (hex_sort_key "event_key") }}
+on every build; as the engine sorts it most cheaply */}}
+{{ $order := time_hex_order "event_ts" "event_key" }}
 with session_rows as (
   select
     session_key,
@@ -45,8 +45,8 @@ with session_rows as (
     -- carries each kind of source: one record per kind. DuckDB cannot spill
     -- these states, so they are kept small: the property and client come
     -- from the first event (they are part of session_key, the same on every
-    -- event) and the order key is fixed-size (hex_sort_key). At 10M events
-    -- one aggregate per column ran out of 1.5 GiB; this fits in 1.5 GiB.
+    -- event) and the order key is fixed-size (time_hex_order). At 10M
+    -- events one aggregate per column ran out of 1.5 GiB.
     {{ first_row_by "true" $order "page_location" "page_referrer" "property_id" "client_key" "property_client_key" }} as first_event,
     {{ first_row_by "event_name = 'page_view'" $order "page_location" "page_referrer" }} as first_page_view,
     {{ first_row_by "last_click_source is not null" $order "last_click_source" "last_click_medium" "last_click_campaign" "last_click_source_platform" "last_click_channel_group" }} as first_last_click,

@@ -79,9 +79,9 @@ func (d Dialect) FirstRowBy(condition, order string, fields ...string) string {
 	return fmt.Sprintf("ARRAY_AGG(IF(%s, STRUCT(%s), NULL) IGNORE NULLS ORDER BY %s LIMIT 1)[SAFE_OFFSET(0)]", condition, strings.Join(parts, ", "), order)
 }
 
-// HexSortKey implements warehouse.Dialect: the string itself (BigQuery
+// TimeHexOrder implements warehouse.Dialect: the two columns (BigQuery
 // bills bytes read, not the memory of aggregate states).
-func (Dialect) HexSortKey(expr string) string { return expr }
+func (Dialect) TimeHexOrder(ts, hex string) string { return ts + ", " + hex }
 
 // RepeatedKeys implements warehouse.Dialect with one GROUP BY: a second
 // pass would add to the bytes billed.

@@ -3,6 +3,7 @@ package duckdb
 import (
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/sam-attribution/sam/warehouse"
@@ -47,6 +48,38 @@ func TestFirstRowByKeepsNullValues(t *testing.T) {
 	want := [][]any{{"s1", nil, "k2", "tie-first"}, {"s2", nil, nil, "x"}, {"s3", nil, nil, "y"}}
 	if got := queryRows(t, db, q); !reflect.DeepEqual(got, want) {
 		t.Errorf("%s\n= %v\nwant %v", q, got, want)
+	}
+}
+
+// TestTimeHexOrderSortsByTimeThenKey checks that the one number sorts
+// 5,000 rows as (ts, hex) does: many share a microsecond, some keys share
+// their first 16 digits (and differ in the next three, which it holds),
+// timestamps before 1970 sort first; and that
+// FirstRowBy takes it as the key itself, picking by it.
+func TestTimeHexOrderSortsByTimeThenKey(t *testing.T) {
+	db := openMem(t)
+	mustExec(t, db, `CREATE TABLE ev AS
+SELECT i,
+  CASE WHEN i % 50 = 0 THEN TIMESTAMP '1969-12-31 23:59:59' ELSE TIMESTAMP '2026-12-07 10:00:00' + to_microseconds(i % 7) END AS ts,
+  CASE WHEN i % 11 = 0 THEN '0123456789abcdef' || lpad(lower(hex(i)), 3, '0') || substr(md5(i::VARCHAR), 20, 13) ELSE md5(i::VARCHAR) END AS k
+FROM range(5000) AS r(i)`)
+	order := Dialect{}.TimeHexOrder("ts", "k")
+	if hasTopLevelComma(order) {
+		t.Fatalf("TimeHexOrder is a list: %s", order)
+	}
+	q := fmt.Sprintf(`SELECT count(*) FROM (
+  SELECT row_number() OVER (ORDER BY %s) AS by_number, row_number() OVER (ORDER BY greatest(ts, TIMESTAMP '1970-01-01'), k) AS by_pair FROM ev)
+WHERE by_number != by_pair`, order)
+	if got := queryRows(t, db, q); fmt.Sprint(got) != "[[0]]" {
+		t.Errorf("rows out of (ts, hex) order: %v", got)
+	}
+	first := Dialect{}.FirstRowBy("i % 3 = 0", order, "i")
+	if !strings.Contains(first, ", "+order+")") || strings.Contains(first, "row(") {
+		t.Errorf("FirstRowBy wraps the number: %s", first)
+	}
+	q = fmt.Sprintf(`SELECT (SELECT %s.i FROM ev) = (SELECT i FROM ev WHERE i %% 3 = 0 ORDER BY greatest(ts, TIMESTAMP '1970-01-01'), k LIMIT 1)`, first)
+	if got := queryRows(t, db, q); fmt.Sprint(got) != "[[true]]" {
+		t.Errorf("%s: %v", q, got)
 	}
 }
 
