@@ -104,9 +104,9 @@ func hasTopLevelComma(expr string) bool {
 // sorts as (ts, hex) does unless two rows share the microsecond and those
 // 76 bits of their MD5, a chance of 2^-76 per pair; then either may come
 // first. At 1.56M GA4 events (198k sessions) stg_ga4__sessions' aggregate
-// needed 250–275 MB with it, against 325–350 MB with a STRUCT of the
+// needed 275–300 MB with it, against 325–350 MB with a STRUCT of the
 // timestamp and the hex string's halves as UBIGINTs, and built the same
-// rows.
+// rows; at 10M events 1000–1050 MB against 1100–1150 MB (memory.go).
 func (Dialect) TimeHexOrder(ts, hex string) string {
 	// DuckDB gives << and | one precedence, left to right: each shift is
 	// bracketed.
