@@ -37,12 +37,12 @@ const defaultMemoryPercent = 60
 // than with 14 GiB, the excess spilling to the temp directory. Not every
 // operator spills, though: stg_ga4__sessions' first-row aggregates hold
 // their states in memory, and a full build of 10M events (1.3M sessions)
-// needs between 1 and 1.25 GiB (measured: fails at 1 GiB, builds at 1.25
-// GiB with 1.5 GiB of RSS; with TimeHexOrder's key, at 10,053,290 events
-// and 1,282,877 sessions, it failed at 1GB and built at 1050MB with 1.41
-// GiB of RSS, where the STRUCT key failed at 1100MB and built at 1150MB). 1.25 GiB leaves 0.75 GiB for DuckDB's overhead
-// and the GA4 loader's Go heap; a warehouse with many more sessions per
-// full build needs SAM_DUCKDB_MEMORY_LIMIT raised.
+// needs about 1 GiB (measured with TimeHexOrder's key at 10,053,290 events
+// and 1,282,877 sessions: fails at 1GB, builds at 1050MB with 1.41 GiB of
+// RSS; with the STRUCT key before it, fails at 1100MB, builds at 1150MB).
+// 1.25 GiB leaves 0.75 GiB for DuckDB's overhead and the GA4 loader's Go
+// heap; a warehouse with many more sessions per full build needs
+// SAM_DUCKDB_MEMORY_LIMIT raised.
 // Set SAM_DUCKDB_MEMORY_LIMIT to give DuckDB more on a machine that has it.
 const defaultMemoryCeiling = 1280 << 20
 
