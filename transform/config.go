@@ -57,7 +57,13 @@ type Config struct {
 	// loaded since the model's last build, however far before the lookback
 	// (an export table that arrived late, or was replaced).
 	LoadedDays *LoadedDays `yaml:"loaded_days,omitempty" json:"loaded_days,omitempty"`
-	Tests      TestsConfig `yaml:"tests,omitempty" json:"tests"`
+	// FullBuildWindowDays makes a full build of an incremental model run
+	// its incremental query window by window, this many days of partitions
+	// each, into the table it then publishes at once, on engines that run
+	// queries within one process's memory (DuckDB): a query whose aggregate
+	// states cannot spill then needs a window's memory, not the history's.
+	FullBuildWindowDays int         `yaml:"full_build_window_days,omitempty" json:"full_build_window_days,omitempty"`
+	Tests               TestsConfig `yaml:"tests,omitempty" json:"tests"`
 	// Severity applies to the data tests this file declares: its header
 	// tests, or the custom test it is.
 	Severity Severity `yaml:"severity,omitempty" json:"severity,omitempty"`
@@ -257,6 +263,12 @@ func (c Config) validate() error {
 	}
 	if c.LookbackDays != nil && *c.LookbackDays < 0 {
 		return keyErr("lookback_days", "lookback_days must not be negative")
+	}
+	if c.FullBuildWindowDays < 0 {
+		return keyErr("full_build_window_days", "full_build_window_days must not be negative")
+	}
+	if c.FullBuildWindowDays > 0 && (c.Materialized != Incremental || c.IncrementalStrategy == StrategyMerge) {
+		return keyErr("full_build_window_days", "full_build_window_days needs materialized: incremental with incremental_strategy: partitions")
 	}
 	if ld := c.LoadedDays; ld != nil {
 		if c.Materialized != Incremental {

@@ -68,8 +68,10 @@
 // on: {{ incremental_filter "col" }} renders that bound, and exactly those
 // partitions are deleted and re-inserted in one transaction; a query that
 // returns rows older than the window fails the model rather than duplicate
-// them. A model whose version and inputs are unchanged is skipped, unless its
-// table has gone missing from the warehouse. A model that is not selected
+// them. A full build of a model with full_build_window_days runs, on engines
+// that work within one process's memory, its incremental query once per
+// window of that many days (window.go). A model whose version and inputs are
+// unchanged is skipped, unless its table has gone missing from the warehouse. A model that is not selected
 // keeps its built state: downstream builds record the version they actually
 // read, so they rebuild again once it is built.
 //

@@ -28,10 +28,13 @@ package transform
 //	{{ var_value "name" "default" }}  a configuration value as plain text (default when unset), for
 //	                                  template logic such as choosing a seed's rows; never pasted as SQL
 //	{{ string_literal "text" }}       text as the engine's string literal (quotes and backslashes escaped)
-//	{{ is_incremental }}              true when an incremental model appends to its existing table
-//	{{ incremental_filter "col" }}    col >= DATE 'newest built partition − lookback_days', or TRUE on a full build
-//	{{ incremental_filter "col" -1 }} the same bound moved by whole days (here one day earlier), to read
-//	                                  input before the window that rows in it depend on
+//	{{ is_incremental }}              true when an incremental model builds a window of partitions: an
+//	                                  incremental run, or one window of a full build in windows
+//	{{ incremental_filter "col" }}    col >= DATE 'newest built partition − lookback_days', or TRUE on a full
+//	                                  build; in a window of a full build, col >= DATE 'start' AND col < DATE
+//	                                  'end' (either bound left out at the ends of the data)
+//	{{ incremental_filter "col" -1 }} the same window widened by whole days on each side (here one), to read
+//	                                  input around the window that rows in it depend on
 
 import (
 	"fmt"
@@ -54,10 +57,17 @@ type renderEnv struct {
 	// since is the first partition an incremental run rebuilds; zero means
 	// a full build.
 	since time.Time
+	// until, when set, is the partition after the window a full build in
+	// windows is building (since may then be zero: the first window).
+	until time.Time
 	// refs and sources, when set, restrict what ref and source accept, so a
 	// render cannot reach a table the graph does not know about.
 	known map[string]bool
 }
+
+// windowed reports whether env renders a window of partitions rather than
+// a whole table.
+func (env renderEnv) windowed() bool { return !env.since.IsZero() || !env.until.IsZero() }
 
 // funcs returns the helper implementations for env.
 func (env renderEnv) funcs() map[string]any {
@@ -127,7 +137,7 @@ func (env renderEnv) funcs() map[string]any {
 			return fmt.Sprint(v)
 		},
 		"string_literal": func(s string) string { return d.StringLiteral(s) },
-		"is_incremental": func() bool { return !env.since.IsZero() },
+		"is_incremental": func() bool { return env.windowed() },
 		"incremental_filter": func(col string, days ...int) (string, error) {
 			if !warehouse.ValidIdentifier(strings.ReplaceAll(col, ".", "_")) {
 				return "", fmt.Errorf("incremental_filter: %q is not a column name", col)
@@ -135,14 +145,24 @@ func (env renderEnv) funcs() map[string]any {
 			if len(days) > 1 {
 				return "", fmt.Errorf("incremental_filter: one day offset at most, got %v", days)
 			}
-			if env.since.IsZero() {
+			widen := 0
+			if len(days) == 1 {
+				if days[0] > 0 {
+					return "", fmt.Errorf("incremental_filter: the offset widens the window, so it is negative, got %d", days[0])
+				}
+				widen = -days[0]
+			}
+			var bounds []string
+			if !env.since.IsZero() {
+				bounds = append(bounds, fmt.Sprintf("%s >= %s", col, d.DateLiteral(env.since.AddDate(0, 0, -widen))))
+			}
+			if !env.until.IsZero() {
+				bounds = append(bounds, fmt.Sprintf("%s < %s", col, d.DateLiteral(env.until.AddDate(0, 0, widen))))
+			}
+			if len(bounds) == 0 {
 				return "TRUE", nil
 			}
-			since := env.since
-			if len(days) == 1 {
-				since = since.AddDate(0, 0, days[0])
-			}
-			return fmt.Sprintf("%s >= %s", col, d.DateLiteral(since)), nil
+			return strings.Join(bounds, " AND "), nil
 		},
 	}
 }

@@ -26,6 +26,9 @@ import (
 //     incremental_filter, fills <name>__sam_tmp; every row must fall in the
 //     window being replaced; then one transaction deletes the window's
 //     partitions, inserts the new rows and records the state row.
+//   - full build in windows (full_build_window_days, DuckDB; window.go):
+//     the incremental query, once per window of partitions, fills
+//     <name>__sam_tmp, which is published as a table is.
 //   - deduplicate_by (table and incremental models): DuckDB deletes the
 //     copies from the filled temporary table before publishing it; BigQuery
 //     fills with the query wrapped in a window that keeps the first row of
@@ -79,9 +82,15 @@ type modelSQLError struct{ err error }
 func (e *modelSQLError) Error() string { return e.err.Error() }
 func (e *modelSQLError) Unwrap() error { return e.err }
 
-// modelSteps are the steps whose statement starts with the model's SQL on
-// line 1.
-var modelSteps = map[string]bool{"view": true, "fill": true, "create": true, "recreate": true}
+// isModelStep reports whether step's statement starts with the model's SQL
+// on line 1, where an engine's line number is a file line.
+func isModelStep(step string) bool {
+	switch step {
+	case "view", "fill", "create", "recreate":
+		return true
+	}
+	return strings.HasPrefix(step, "fill_") // a window of a full build in windows
+}
 
 // builder carries one model's build.
 type builder struct {
@@ -97,7 +106,7 @@ type builder struct {
 func (b *builder) exec(ctx context.Context, step, sql string, args ...any) (warehouse.Result, error) {
 	res, err := b.r.WH.Exec(ctx, sql, append(append([]any(nil), args...), b.r.execOptions(b.runID, b.m.Name, b.it.Version, step)...)...)
 	b.bytes += res.BytesProcessed
-	if err != nil && modelSteps[step] {
+	if err != nil && isModelStep(step) {
 		err = &modelSQLError{err}
 	}
 	return res, err
@@ -241,7 +250,20 @@ func (b *builder) table(ctx context.Context) (_ buildOutput, err error) {
 	if !b.d.Features().TransactionalDDL {
 		return b.tableReplace(ctx)
 	}
-	qt, rows, err := b.fillTmp(ctx)
+	ws, err := b.windows(ctx)
+	if err != nil {
+		return buildOutput{}, err
+	}
+	var (
+		qt         string
+		rows       int64
+		dropColumn string // a column the fill added, dropped as it is published
+	)
+	if ws != nil {
+		qt, rows, dropColumn, err = b.fillWindows(ctx, ws)
+	} else {
+		qt, rows, err = b.fillTmp(ctx)
+	}
 	if err != nil {
 		return buildOutput{}, err
 	}
@@ -261,7 +283,11 @@ func (b *builder) table(ctx context.Context) (_ buildOutput, err error) {
 	if drop == "" {
 		drop = "DROP TABLE IF EXISTS " + b.q
 	}
-	swap := b.transaction(drop, "ALTER TABLE "+qt+" RENAME TO "+b.d.QuoteIdent(b.m.Name), st)
+	stmts := []string{drop, "ALTER TABLE " + qt + " RENAME TO " + b.d.QuoteIdent(b.m.Name), st}
+	if dropColumn != "" {
+		stmts = append([]string{dropColumn}, stmts...)
+	}
+	swap := b.transaction(stmts...)
 	if _, err := b.exec(ctx, "swap", swap, args...); err != nil {
 		return buildOutput{}, fmt.Errorf("publishing: %w", err)
 	}

@@ -413,6 +413,9 @@ func (r *Runner) planItem(ctx context.Context, m *Model, st State, built bool, v
 			it.Action, it.Reasons = ActionBuild, []string{"missing from the warehouse"}
 		}
 	}
+	if it.Action == ActionBuild && m.Config.FullBuildWindowDays > 0 && r.WH.Dialect().Features().InProcess {
+		it.Reasons = append(it.Reasons, fmt.Sprintf("in windows of %d day(s) of its inputs' partitions (full_build_window_days)", m.Config.FullBuildWindowDays))
+	}
 	if it.Action != ActionSkip && m.Kind == SQLModel {
 		var err error
 		it.sql, err = render(m.File, m.SQL, r.Project.macros, renderEnv{dialect: r.WH.Dialect(), qualify: r.WH.QualifiedName, vars: r.Vars, since: it.Since})
