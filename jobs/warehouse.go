@@ -83,10 +83,10 @@ func advise(wh warehouse.Warehouse) func(error) string {
 // outOfMemoryAdvice replaces DuckDB's own advice on running out of memory
 // (SET threads, SET memory_limit), which a SAM user cannot follow, with
 // the setting behind the limit m. Past the limit DuckDB spills most work
-// to disk; first-row aggregates (stg_ga4__sessions' on a full build) it
-// cannot.
+// to disk; first-row aggregates (stg_ga4__sessions', a month of a full
+// build at a time) it cannot.
 func outOfMemoryAdvice(m duckdb.MemoryLimit) string {
-	const why = "DuckDB ran out of its memory limit, %s: some of its work (aggregates that keep a first row, as stg_ga4__sessions' on a full build) cannot spill to disk. "
+	const why = "DuckDB ran out of its memory limit, %s: some of its work (aggregates that keep a first row, as stg_ga4__sessions' for each month of a full build) cannot spill to disk. "
 	switch {
 	case m.Source == duckdb.MemoryFromOption:
 		return fmt.Sprintf(why+"To finish, raise SAM_DUCKDB_MEMORY_LIMIT.", m.String()+" from SAM_DUCKDB_MEMORY_LIMIT")

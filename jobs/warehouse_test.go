@@ -57,7 +57,7 @@ FROM range(2000000) AS r(i) GROUP BY k`)
 	if err == nil {
 		t.Fatal("the stage did not run out of memory")
 	}
-	const want = "DuckDB ran out of its memory limit, 128MiB from SAM_DUCKDB_MEMORY_LIMIT: some of its work (aggregates that keep a first row, as stg_ga4__sessions' on a full build) cannot spill to disk. To finish, raise SAM_DUCKDB_MEMORY_LIMIT."
+	const want = "DuckDB ran out of its memory limit, 128MiB from SAM_DUCKDB_MEMORY_LIMIT: some of its work (aggregates that keep a first row, as stg_ga4__sessions' for each month of a full build) cannot spill to disk. To finish, raise SAM_DUCKDB_MEMORY_LIMIT."
 	if !strings.HasSuffix(err.Error(), "\n"+want) {
 		t.Errorf("error does not end with the advice %q:\n%v", want, err)
 	}
@@ -80,11 +80,11 @@ func TestOutOfMemoryAdviceFollowsTheDefault(t *testing.T) {
 		want  string
 	}{
 		{duckdb.MemoryLimit{Bytes: 1280 << 20, Source: duckdb.MemoryFromMachine, Available: 24 * gib, Capped: true},
-			"memory limit, 1.2 GiB (the default's ceiling): some of its work (aggregates that keep a first row, as stg_ga4__sessions' on a full build) cannot spill to disk. To finish, set SAM_DUCKDB_MEMORY_LIMIT above it, within the 24.0 GiB of the machine."},
+			"memory limit, 1.2 GiB (the default's ceiling): some of its work (aggregates that keep a first row, as stg_ga4__sessions' for each month of a full build) cannot spill to disk. To finish, set SAM_DUCKDB_MEMORY_LIMIT above it, within the 24.0 GiB of the machine."},
 		{duckdb.MemoryLimit{Bytes: 1228 << 20, Source: duckdb.MemoryFromCgroup, Available: 2 * gib},
-			"memory limit, 1.2 GiB (the default for the container's 2.0 GiB): some of its work (aggregates that keep a first row, as stg_ga4__sessions' on a full build) cannot spill to disk. To finish, give the container more memory, or set SAM_DUCKDB_MEMORY_LIMIT higher, leaving room for the rest of the process."},
+			"memory limit, 1.2 GiB (the default for the container's 2.0 GiB): some of its work (aggregates that keep a first row, as stg_ga4__sessions' for each month of a full build) cannot spill to disk. To finish, give the container more memory, or set SAM_DUCKDB_MEMORY_LIMIT higher, leaving room for the rest of the process."},
 		{duckdb.MemoryLimit{Source: duckdb.MemoryFromDuckDB},
-			"memory limit, DuckDB default (80% of the machine): some of its work (aggregates that keep a first row, as stg_ga4__sessions' on a full build) cannot spill to disk. To finish, set SAM_DUCKDB_MEMORY_LIMIT higher."},
+			"memory limit, DuckDB default (80% of the machine): some of its work (aggregates that keep a first row, as stg_ga4__sessions' for each month of a full build) cannot spill to disk. To finish, set SAM_DUCKDB_MEMORY_LIMIT higher."},
 	} {
 		if got := outOfMemoryAdvice(tc.limit); got != "DuckDB ran out of its "+tc.want {
 			t.Errorf("%+v:\n got %s\nwant DuckDB ran out of its %s", tc.limit, got, tc.want)

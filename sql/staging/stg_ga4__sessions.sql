@@ -25,6 +25,10 @@ partition_by: session_date
 cluster_by: [client_key]
 unique_key: [session_key]
 lookback_days: 3
+# A full build on DuckDB goes a month at a time: the first rows below stay in
+# memory (30 days of 10M events a year need about 300 MB, the year at once
+# about 1 GB).
+full_build_window_days: 30
 tests:
   not_null: [session_key, client_key, session_start_ts, session_end_ts, session_date, source, medium, channel, is_engaged]
   unique: [session_key]

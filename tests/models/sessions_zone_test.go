@@ -3,9 +3,11 @@ package models_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/sam-attribution/sam/loaders/ga4"
@@ -17,6 +19,73 @@ import (
 func zonedEvent(zone *time.Location, client string, session, at time.Time) string {
 	return fmt.Sprintf(`{"event_date":"%s","event_timestamp":"%d","event_name":"page_view","event_params":[{"key":"ga_session_id","value":{"int_value":"%d"}},{"key":"page_location","value":{"string_value":"https://www.acme-analytics.example/"}}],"user_pseudo_id":%q,"stream_id":"1","platform":"WEB","device":{"category":"desktop","web_info":{"hostname":"www.acme-analytics.example"}}}`,
 		at.In(zone).Format("20060102"), at.UnixMicro(), session.Unix(), client)
+}
+
+// zonedSessions returns a week of export files of a property in zone, by
+// name. Per local day: a session late in the evening, one early in the
+// morning, and one that runs past midnight into the next day.
+func zonedSessions(zone *time.Location) map[string][]string {
+	local := func(day, hour, minute int) time.Time { return time.Date(2026, 11, day, hour, minute, 0, 0, zone) }
+	days := map[string][]string{}
+	add := func(client string, session time.Time, at ...time.Time) {
+		for _, a := range at {
+			name := "events_" + a.In(zone).Format("20060102") + ".json"
+			days[name] = append(days[name], zonedEvent(zone, client, session, a))
+		}
+	}
+	for d := 24; d <= 30; d++ {
+		c := fmt.Sprint(d)
+		add("1."+c, local(d, 22, 30), local(d, 22, 30), local(d, 22, 40))
+		add("2."+c, local(d, 5, 0), local(d, 5, 0))
+		add("3."+c, local(d, 23, 50), local(d, 23, 50), local(d+1, 0, 10))
+	}
+	return days
+}
+
+// A full build of stg_ga4__sessions in windows (full_build_window_days,
+// here of one day, so every midnight is a window's end) publishes the rows
+// one query over the whole export does, the sessions that run past a
+// window's end included.
+func TestSessionsBuiltInWindowsEqualOneQuery(t *testing.T) {
+	ctx := context.Background()
+	zone, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Skip(err) // no zone database
+	}
+	dir := t.TempDir()
+	for name, lines := range zonedSessions(zone) {
+		writeFile(t, dir, name, lines...)
+	}
+	const header = "full_build_window_days: 30\n"
+	files := ga4Files(t)
+	sessions := string(files["staging/stg_ga4__sessions.sql"].Data)
+	if !strings.Contains(sessions, header) {
+		t.Fatalf("stg_ga4__sessions.sql has no %q", header)
+	}
+	built := map[string][]string{}
+	for _, window := range []string{"full_build_window_days: 1\n", ""} {
+		files["staging/stg_ga4__sessions.sql"] = &fstest.MapFile{Data: []byte(strings.Replace(sessions, header, window, 1))}
+		db := openDuck(t)
+		if _, err := ga4.NewFileLoader(ga4.Options{ExportDir: dir, LookbackDays: 3}, db, nil).Load(ctx, "full"); err != nil {
+			t.Fatal(err)
+		}
+		var logs strings.Builder
+		r := &transform.Runner{WH: db, Project: loadProject(t, files), Vars: transform.Vars{}, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+		if _, err := r.Build(ctx, transform.Selection{}, transform.BuildOptions{}); err != nil {
+			t.Fatalf("Build: %v", err)
+		}
+		if inWindows := strings.Contains(logs.String(), "full build in windows"); inWindows != (window != "") {
+			t.Errorf("%q: built in windows %v", window, inWindows)
+		}
+		built[window] = queryStrings(t, db, "SELECT * FROM stg_ga4__sessions ORDER BY session_key")
+	}
+	windows, one := built["full_build_window_days: 1\n"], built[""]
+	if len(one) != 21 {
+		t.Fatalf("one query built %d sessions, want 21", len(one))
+	}
+	if strings.Join(windows, "\n") != strings.Join(one, "\n") {
+		t.Errorf("in windows %d sessions:\n%s\none query %d:\n%s", len(windows), strings.Join(windows, "\n"), len(one), strings.Join(one, "\n"))
+	}
 }
 
 // A property outside UTC dates its export tables in its own zone. Before,
@@ -33,22 +102,7 @@ func TestSessionsOfAPropertyOutsideUTCSurviveDailyRuns(t *testing.T) {
 			if err != nil {
 				t.Skip(err) // no zone database
 			}
-			local := func(day, hour, minute int) time.Time { return time.Date(2026, 11, day, hour, minute, 0, 0, zone) }
-			// Per local day: a session late in the evening, one early in
-			// the morning, and one that runs past midnight into the next.
-			days := map[string][]string{}
-			add := func(client string, session time.Time, at ...time.Time) {
-				for _, a := range at {
-					name := "events_" + a.In(zone).Format("20060102") + ".json"
-					days[name] = append(days[name], zonedEvent(zone, client, session, a))
-				}
-			}
-			for d := 24; d <= 30; d++ {
-				c := fmt.Sprint(d)
-				add("1."+c, local(d, 22, 30), local(d, 22, 30), local(d, 22, 40))
-				add("2."+c, local(d, 5, 0), local(d, 5, 0))
-				add("3."+c, local(d, 23, 50), local(d, 23, 50), local(d+1, 0, 10))
-			}
+			days := zonedSessions(zone)
 			load := func(t *testing.T, dir string, names []string) {
 				t.Helper()
 				for _, n := range names {

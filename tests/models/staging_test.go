@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/sam-attribution/sam/loaders/ga4"
@@ -31,10 +32,19 @@ func writeFile(t testing.TB, dir, name string, lines ...string) {
 // do not depend on the rest of the graph.
 func ga4Project(t testing.TB) *transform.Project {
 	t.Helper()
-	m := subset(t, func(p string) bool {
+	return loadProject(t, ga4Files(t))
+}
+
+func ga4Files(t testing.TB) fstest.MapFS {
+	t.Helper()
+	return subset(t, func(p string) bool {
 		return strings.HasPrefix(p, "staging/stg_ga4__") || strings.HasPrefix(p, "seeds/ga4_") || strings.HasPrefix(p, "seeds/channel_groups.") ||
 			strings.HasPrefix(p, "tests/ga4_") || strings.HasPrefix(p, "macros/")
 	})
+}
+
+func loadProject(t testing.TB, m fstest.MapFS) *transform.Project {
+	t.Helper()
 	p, err := transform.LoadProject(m)
 	if err != nil {
 		t.Fatalf("LoadProject: %v", err)

@@ -63,6 +63,8 @@ func (d Dialect) ArrayLookup(array, key string, read func(value string) string) 
 // built within the default 1.2 GiB and ran out of memory at 1 GiB (DuckDB
 // 1.4.3 and 1.4.5 alike). An order of one expression (TimeHexOrder's) is
 // the key itself: a fixed-size key needs no serialised copy per update.
+// The model's full build now goes a month at a time (full_build_window_days)
+// so that its states are a month's.
 func (d Dialect) FirstRowBy(condition, order string, fields ...string) string {
 	parts := make([]string, len(fields))
 	for i, f := range fields {

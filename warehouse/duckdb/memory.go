@@ -36,13 +36,13 @@ const defaultMemoryPercent = 60
 // 1.18 GiB, 1.5 GiB → 1.66 GiB), and the stage was no slower at 1 GiB
 // than with 14 GiB, the excess spilling to the temp directory. Not every
 // operator spills, though: stg_ga4__sessions' first-row aggregates hold
-// their states in memory, and a full build of 10M events (1.3M sessions)
-// needs about 1 GiB (measured with TimeHexOrder's key at 10,053,290 events
-// and 1,282,877 sessions: fails at 1GB, builds at 1050MB with 1.41 GiB of
-// RSS; with the STRUCT key before it, fails at 1100MB, builds at 1150MB).
-// 1.25 GiB leaves 0.75 GiB for DuckDB's overhead and the GA4 loader's Go
-// heap; a warehouse with many more sessions per full build needs
-// SAM_DUCKDB_MEMORY_LIMIT raised.
+// their states in memory, so its full build goes 30 days at a time
+// (full_build_window_days). At 10,053,290 events over a year that needs
+// 250–300MB (fails at 250MB, builds at 300MB); the year in one query
+// needed 1050MB (fails at 1GB). 1.25 GiB leaves 0.75 GiB for DuckDB's
+// overhead and the GA4 loader's Go heap; a property with several times
+// 100M events a year needs SAM_DUCKDB_MEMORY_LIMIT raised, or a shorter
+// window.
 // Set SAM_DUCKDB_MEMORY_LIMIT to give DuckDB more on a machine that has it.
 const defaultMemoryCeiling = 1280 << 20
 
