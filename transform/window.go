@@ -171,9 +171,12 @@ func (b *builder) checkWindows(ctx context.Context, qt string, ws []window) (int
 	var rows int64
 	for _, row := range data {
 		var n [3]int64
+		if len(row) != len(n) {
+			return 0, fmt.Errorf("counting the rows of each window: unexpected result %v", row)
+		}
 		for i, v := range row {
-			if n[i], err = toInt(v); err != nil || len(row) != 3 {
-				return 0, fmt.Errorf("counting the rows of each window: unexpected result %v", row)
+			if n[i], err = toInt(v); err != nil {
+				return 0, fmt.Errorf("counting the rows of each window: %w", err)
 			}
 		}
 		if n[0] < 0 || n[0] >= int64(len(ws)) {

@@ -190,3 +190,33 @@ func TestAFullBuildInWindowsFitsWhereOneQueryDoesNot(t *testing.T) {
 		t.Errorf("one query: %v, want DuckDB out of memory", err)
 	}
 }
+
+// Copies of a key in two windows are removed as in one query.
+func TestAFullBuildInWindowsDeduplicates(t *testing.T) {
+	f := newFixture(t)
+	f.edit("staging/stg_events.sql", "unique_key: [event_id]\n", "")
+	f.exec(`INSERT INTO raw_app__events VALUES ('e3', DATE '2024-01-03', 'u1', 'email', 50.0)`)
+	const model = `/*
+materialized: incremental
+partition_by: event_date
+unique_key: [event_id]
+deduplicate_by: amount desc
+full_build_window_days: 1
+*/
+select event_id, event_date, amount from {{ ref "stg_events" }}
+where {{ incremental_filter "event_date" }}
+`
+	f.fs["intermediate/int_event_amounts.sql"] = &fstest.MapFile{Data: []byte(model)}
+	f.mustBuild("")
+	want := [][]string{{"e1", "2024-01-01", "10"}, {"e2", "2024-01-01", "20"}, {"e3", "2024-01-03", "50"}, {"e4", "2024-01-03", "1"}, {"e5", "2024-01-04", "2"}}
+	q := "SELECT event_id, event_date, amount FROM int_event_amounts ORDER BY event_id"
+	if got := f.rows(q); !reflect.DeepEqual(got, want) {
+		t.Errorf("in windows: %v, want %v", got, want)
+	}
+	if st := f.state()["int_event_amounts"]; st.Rows != 5 {
+		t.Errorf("state rows %d, want 5", st.Rows)
+	}
+	if cols := f.rows("SELECT column_name FROM duckdb_columns() WHERE table_name = 'int_event_amounts' ORDER BY column_index"); len(cols) != 3 {
+		t.Errorf("columns %v, want the model's three", cols)
+	}
+}
