@@ -414,7 +414,11 @@ func (r *Runner) planItem(ctx context.Context, m *Model, st State, built bool, v
 		}
 	}
 	if it.Action == ActionBuild && m.Config.FullBuildWindowDays > 0 && r.WH.Dialect().Features().InProcess {
-		it.Reasons = append(it.Reasons, fmt.Sprintf("in windows of %d day(s) of its inputs' partitions (full_build_window_days)", m.Config.FullBuildWindowDays))
+		days := fmt.Sprintf("%d days", m.Config.FullBuildWindowDays)
+		if m.Config.FullBuildWindowDays == 1 {
+			days = "1 day"
+		}
+		it.Reasons = append(it.Reasons, "in windows of "+days+" of its inputs' partitions (full_build_window_days)")
 	}
 	if it.Action != ActionSkip && m.Kind == SQLModel {
 		var err error

@@ -54,7 +54,7 @@ func TestAFullBuildInWindowsEqualsOneQuery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if it, _ := plan.Item("int_user_visits"); !strings.Contains(strings.Join(it.Reasons, "; "), "in windows of 1 day(s)") {
+	if it, _ := plan.Item("int_user_visits"); !strings.Contains(strings.Join(it.Reasons, "; "), "in windows of 1 day of") {
 		t.Errorf("the plan does not say the build is in windows: %v", it.Reasons)
 	}
 	if _, err := r.Build(f.ctx, Selection{}, BuildOptions{}); err != nil {
