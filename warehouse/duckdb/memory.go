@@ -40,9 +40,10 @@ const defaultMemoryPercent = 60
 // (full_build_window_days). At 10,053,290 events over a year that needs
 // 250–300MB (fails at 250MB, builds at 300MB); the year in one query
 // needed 1050MB (fails at 1GB). 1.25 GiB leaves 0.75 GiB for DuckDB's
-// overhead and the GA4 loader's Go heap; a property with several times
-// 100M events a year needs SAM_DUCKDB_MEMORY_LIMIT raised, or a shorter
-// window.
+// overhead and the GA4 loader's Go heap. A month of a property with about
+// 100M events a year holds about what that year of 10M did in one query;
+// beyond that SAM_DUCKDB_MEMORY_LIMIT needs raising (an estimate, not
+// measured).
 // Set SAM_DUCKDB_MEMORY_LIMIT to give DuckDB more on a machine that has it.
 const defaultMemoryCeiling = 1280 << 20
 
