@@ -53,7 +53,7 @@ var bigQueryVars = map[string]string{"Dataset": "BQ_DATASET", "Location": "BQ_LO
 
 // memoryNote says how much memory DuckDB may use and where the figure came
 // from, naming the variable when it was set. A capped default says so, with
-// the memory it was capped from: otherwise a large machine's 1.25 GiB looks like
+// the memory it was capped from: otherwise a large machine's 1 GiB looks like
 // a misread.
 func memoryNote(db *duckdb.DB) string {
 	m := db.MemoryLimit()

@@ -79,8 +79,8 @@ func TestOutOfMemoryAdviceFollowsTheDefault(t *testing.T) {
 		limit duckdb.MemoryLimit
 		want  string
 	}{
-		{duckdb.MemoryLimit{Bytes: 1280 << 20, Source: duckdb.MemoryFromMachine, Available: 24 * gib, Capped: true},
-			"memory limit, 1.2 GiB (the default's ceiling): some of its work (aggregates that keep a first row, as stg_ga4__sessions' for each month of a full build) cannot spill to disk. To finish, set SAM_DUCKDB_MEMORY_LIMIT above it, within the 24.0 GiB of the machine."},
+		{duckdb.MemoryLimit{Bytes: gib, Source: duckdb.MemoryFromMachine, Available: 24 * gib, Capped: true},
+			"memory limit, 1.0 GiB (the default's ceiling): some of its work (aggregates that keep a first row, as stg_ga4__sessions' for each month of a full build) cannot spill to disk. To finish, set SAM_DUCKDB_MEMORY_LIMIT above it, within the 24.0 GiB of the machine."},
 		{duckdb.MemoryLimit{Bytes: 1228 << 20, Source: duckdb.MemoryFromCgroup, Available: 2 * gib},
 			"memory limit, 1.2 GiB (the default for the container's 2.0 GiB): some of its work (aggregates that keep a first row, as stg_ga4__sessions' for each month of a full build) cannot spill to disk. To finish, give the container more memory, or set SAM_DUCKDB_MEMORY_LIMIT higher, leaving room for the rest of the process."},
 		{duckdb.MemoryLimit{Source: duckdb.MemoryFromDuckDB},

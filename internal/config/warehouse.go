@@ -48,7 +48,7 @@ type Warehouse struct {
 	Engine      string `envconfig:"ENGINE" default:"duckdb" desc:"warehouse engine: duckdb (embedded) or bigquery"`
 	DuckDBPath  string `envconfig:"DUCKDB_PATH" default:"./sam.duckdb" desc:"DuckDB database file (embedded engine); folders missing above it are created"`
 	Threads     int    `envconfig:"THREADS" default:"0" desc:"DuckDB worker threads; 0 lets DuckDB choose"`
-	MemoryLimit string `envconfig:"DUCKDB_MEMORY_LIMIT" desc:"DuckDB memory cap such as 4GB, from 128MiB to 1PiB (most work spills to disk beyond it; what GA4 sessions keep in memory cannot: a full build goes a month at a time, about 300MiB at 10M events a year); empty: 60% of the smaller of the container's cgroup memory limit and the machine's memory, at most 1.25GiB"`
+	MemoryLimit string `envconfig:"DUCKDB_MEMORY_LIMIT" desc:"DuckDB memory cap such as 4GB, from 128MiB to 1PiB (most work spills to disk beyond it; what GA4 sessions keep in memory cannot: a full build goes a month at a time, about 300MiB at 10M events a year); empty: 60% of the smaller of the container's cgroup memory limit and the machine's memory, at most 1GiB"`
 
 	Project          string `envconfig:"BQ_PROJECT" desc:"Google Cloud project that runs BigQuery jobs and holds SAM's dataset"`
 	Dataset          string `envconfig:"BQ_DATASET" default:"sam" desc:"BigQuery dataset for SAM's staging tables and models"`

@@ -60,7 +60,7 @@ func (d Dialect) ArrayLookup(array, key string, read func(value string) string) 
 // These states do not spill to disk. At 10M GA4 events a state per column
 // ran out of a 1.5 GiB memory limit; with one per condition, and the order
 // as a STRUCT of the timestamp and the key's halves, stg_ga4__sessions
-// built within the default 1.2 GiB and ran out of memory at 1 GiB (DuckDB
+// built within 1.2 GiB and ran out of memory at 1 GiB (DuckDB
 // 1.4.3 and 1.4.5 alike). An order of one expression (TimeHexOrder's) is
 // the key itself: a fixed-size key needs no serialised copy per update.
 // The model's full build now goes a month at a time (full_build_window_days)

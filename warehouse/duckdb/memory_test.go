@@ -64,8 +64,8 @@ func TestDefaultMemoryLimitCeiling(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Setting != "1280MiB" || got.String() != "1.2 GiB" || !got.Capped {
-		t.Errorf("a 23 GiB machine gets %+v (%s), want the 1.25 GiB ceiling", got, got)
+	if got.Setting != "1024MiB" || got.String() != "1.0 GiB" || !got.Capped {
+		t.Errorf("a 23 GiB machine gets %+v (%s), want the 1 GiB ceiling", got, got)
 	}
 }
 
