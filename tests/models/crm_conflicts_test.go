@@ -72,8 +72,11 @@ func conflictingExport(t *testing.T, now time.Time, reversed bool) *transform.Ru
 	if _, err := crm.Sync(ctx, wh, src, crm.Options{RunID: "r1"}); err != nil {
 		t.Fatal(err)
 	}
-	// One GA4 event now, so the export reaches every lead's creation.
-	writeFile(t, ga4Dir, "events_"+now.Format("20060102")+".json", aiEvent("999.1", now.Add(-time.Hour).Unix(), "", "", ""))
+	// One GA4 event an hour ago, so the export reaches every lead's creation.
+	// Its export table is the event's day, which an hour after midnight is
+	// not today's.
+	at := now.Add(-time.Hour)
+	writeFile(t, ga4Dir, "events_"+at.Format("20060102")+".json", aiEvent("999.1", at.Unix(), "", "", ""))
 	if _, err := ga4.NewFileLoader(ga4.Options{ExportDir: ga4Dir}, wh, nil).Load(ctx, "r1"); err != nil {
 		t.Fatal(err)
 	}

@@ -55,10 +55,13 @@ func TestAMergedContactsStagesAreNotSentAgain(t *testing.T) {
 	sim.Seed(20, 6, 0)
 	sim.SeedAccounts(3, 0, 0, 0)
 	wh := openDuck(t)
-	// One GA4 event now, so the export reaches every lead's creation.
+	// One GA4 event an hour ago, so the export reaches every lead's creation.
 	dir := t.TempDir()
 	now := time.Now().UTC().Truncate(time.Second)
-	writeFile(t, dir, "events_"+now.Format("20060102")+".json", aiEvent("999.1", now.Add(-time.Hour).Unix(), "", "", ""))
+	// Its export table is the event's day, which an hour after midnight is
+	// not today's.
+	at := now.Add(-time.Hour)
+	writeFile(t, dir, "events_"+at.Format("20060102")+".json", aiEvent("999.1", at.Unix(), "", "", ""))
 	loader := ga4.NewFileLoader(ga4.Options{ExportDir: dir}, wh, nil)
 	if _, err := loader.Load(ctx, "r1"); err != nil {
 		t.Fatal(err)
