@@ -413,7 +413,7 @@ func (r *Runner) planItem(ctx context.Context, m *Model, st State, built bool, v
 			it.Action, it.Reasons = ActionBuild, []string{"missing from the warehouse"}
 		}
 	}
-	if it.Action == ActionBuild && m.Config.FullBuildWindowDays > 0 && r.WH.Dialect().Features().InProcess {
+	if it.Action == ActionBuild && buildsInWindows(m.Config, r.WH.Dialect()) {
 		days := fmt.Sprintf("%d days", m.Config.FullBuildWindowDays)
 		if m.Config.FullBuildWindowDays == 1 {
 			days = "1 day"

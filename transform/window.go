@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/sam-attribution/sam/warehouse"
 )
 
 // A full build in windows (full_build_window_days) runs an incremental
@@ -37,18 +39,24 @@ func (w window) String() string {
 	return fmt.Sprintf("[%s, %s)", day(w.since), day(w.until))
 }
 
+// buildsInWindows reports whether a full build of a model configured as c
+// goes by windows on dialect d.
+func buildsInWindows(c Config, d warehouse.Dialect) bool {
+	if c.FullBuildWindowDays == 0 || c.Materialized != Incremental || !d.Features().InProcess {
+		return false
+	}
+	// Without a DELETE of copies after the fill, copies of a key in two
+	// windows would both be published.
+	return c.DeduplicateBy == "" || d.DeleteCopies("t", c.UniqueKey, c.DeduplicateBy) != ""
+}
+
 // windows splits a full build of b's model by its full_build_window_days
 // over the days its inputs hold. Nil means one query for the whole table.
 func (b *builder) windows(ctx context.Context) ([]window, error) {
-	c := b.m.Config
-	days := c.FullBuildWindowDays
-	if days == 0 || c.Materialized != Incremental || !b.d.Features().InProcess {
+	if !buildsInWindows(b.m.Config, b.d) {
 		return nil, nil
 	}
-	if c.DeduplicateBy != "" && b.d.DeleteCopies("t", c.UniqueKey, c.DeduplicateBy) == "" {
-		// Copies of a key in two windows would both be published.
-		return nil, nil
-	}
+	days := b.m.Config.FullBuildWindowDays
 	first, last, err := b.inputDays(ctx)
 	if err != nil || first.IsZero() {
 		return nil, err
