@@ -186,16 +186,22 @@ const writebackLeaseTTL = 10 * time.Minute
 func (a *App) writebackLease(ctx context.Context, run *Run) (release func(), held string, err error) {
 	lock := &scheduler.Lock{WH: a.WH, Name: "writeback", Holder: run.ID, TTL: writebackLeaseTTL}
 	if err := lock.Acquire(ctx); err != nil {
-		if !errors.Is(err, scheduler.ErrHeld) {
-			return nil, "", err
-		}
 		// Acquire takes any failure of its transaction for a concurrent
 		// acquirer; with no holder there was none.
-		holder, herr := lock.HeldBy(ctx)
-		if herr != nil || holder == "" {
-			return nil, "", fmt.Errorf("writeback lease: %w", err)
+		holder, herr := "", err
+		if errors.Is(err, scheduler.ErrHeld) {
+			holder, herr = lock.HeldBy(ctx)
 		}
-		return nil, holder, nil
+		if herr == nil && holder != "" && holder != run.ID {
+			return nil, holder, nil
+		}
+		// A run stopped while taking the lease may hold it without knowing:
+		// give it up, or the retry finds it and sends nothing until it
+		// expires. Only this run's own lease is deleted.
+		if rerr := lock.Release(context.WithoutCancel(ctx)); rerr != nil {
+			run.Logger.Warn("could not release the writeback lease; it expires on its own", "error", rerr, "ttl", writebackLeaseTTL)
+		}
+		return nil, "", fmt.Errorf("writeback lease: %w", err)
 	}
 	stopRenewing := lock.KeepRenewed(context.WithoutCancel(ctx), func(err error) {
 		run.Logger.Warn("could not renew the writeback lease", "error", err)

@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"context"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -106,5 +107,34 @@ func TestAWritebackOnTheEmbeddedEngineIsNotHeldBackByAKilledRun(t *testing.T) {
 	rep, err := app.Run(t.Context(), "writeback", []string{StageWriteback})
 	if err == nil || strings.Contains(rep.Stages[0].Result.Detail, "skipped") {
 		t.Fatalf("stage %+v, err %v: want the runner to have run", rep.Stages[0], err)
+	}
+}
+
+// stoppedAfterLeaseWH is a shared warehouse on which the run is stopped
+// (SIGTERM) just after the lease's INSERT committed, while the lock reads
+// back who holds it.
+type stoppedAfterLeaseWH struct{ sharedWarehouse }
+
+func (w stoppedAfterLeaseWH) Query(ctx context.Context, sql string, args ...any) (warehouse.Rows, error) {
+	if strings.HasPrefix(sql, "SELECT holder FROM") {
+		return nil, context.Canceled
+	}
+	return w.sharedWarehouse.Query(ctx, sql, args...)
+}
+
+// TestSIGTERM in tests/bqpipeline (SAM_TEST_SEED=1796688270038093902)
+// stopped a run as its lease was being taken: the lease stayed with the
+// stopped run, and the retry skipped writeback as if another run were
+// delivering, leaving the queue unsent for the lease's ten minutes.
+func TestAWritebackStoppedWhileTakingItsLeaseGivesItUp(t *testing.T) {
+	app := writebackApp(t)
+	shared := sharedWarehouse{app.WH}
+	app.WH = stoppedAfterLeaseWH{shared}
+	if _, err := app.Run(t.Context(), "writeback", []string{StageWriteback}); err == nil {
+		t.Fatal("the stopped writeback succeeded")
+	}
+	next := &scheduler.Lock{WH: shared, Name: "writeback", Holder: "next-run", TTL: time.Hour}
+	if err := next.Acquire(t.Context()); err != nil {
+		t.Errorf("the stopped writeback kept its lease: %v", err)
 	}
 }
