@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sourcegraph/conc/pool"
@@ -43,6 +45,11 @@ type Runner struct {
 	// Logger receives what the runner logs, by destination; the caller's
 	// logger carries the run's id (jobs' does), so the runner does not add it.
 	Logger *slog.Logger
+	// ProgressEvery is how often a delivery still under way logs how far
+	// it got (default 10 s). A first run over a year of leads sends for
+	// minutes at the GA4 rate limit, and for hours on BigQuery, where
+	// every ledger write is a DML job.
+	ProgressEvery time.Duration
 }
 
 // Runner modes.
@@ -154,6 +161,9 @@ func (r *Runner) defaults() {
 	}
 	if r.Logger == nil {
 		r.Logger = slog.New(slog.DiscardHandler)
+	}
+	if r.ProgressEvery <= 0 {
+		r.ProgressEvery = 10 * time.Second
 	}
 }
 
@@ -273,7 +283,8 @@ func (r *Runner) deliver(ctx context.Context, runID string, d Destination) (Dest
 	// Outcomes are counted by the collector, decisions by the reader: two
 	// reports, merged at the end.
 	collected := make(chan DestinationReport)
-	go func() { collected <- collect(results, d, log) }()
+	var read atomic.Int64 // the destination's events read so far, for the progress log
+	go func() { collected <- collect(results, d, log, progress{every: r.ProgressEvery, read: &read}) }()
 
 	now := r.Now()
 	reached := reachedStages(states)
@@ -285,6 +296,7 @@ func (r *Runner) deliver(ctx context.Context, runID string, d Destination) (Dest
 			return nil
 		}
 		dr.Events++
+		read.Store(int64(dr.Events))
 		st := decide(e, states[e.Key], d, now)
 		if other := reached.otherKey(e); st.step == stepSend && other != "" {
 			dec := Decision{Status: StatusAlreadyDelivered, Reason: "the lead's stage reached it under key " + other + " (its stage time changed since)"}
@@ -458,32 +470,67 @@ func (b *batcher) flush(ctx context.Context) error {
 	}
 }
 
+// progress is how often collect logs how far a delivery got, and the
+// reader's count of the destination's events read so far.
+type progress struct {
+	every time.Duration
+	read  *atomic.Int64
+}
+
+func (p progress) log(log *slog.Logger, dr DestinationReport, answered int, elapsed time.Duration) {
+	attrs := []any{"events_read", p.read.Load(), "requests_answered", dr.Requests, "events_answered", answered,
+		"requests_per_second", math.Round(float64(dr.Requests)/elapsed.Seconds()*10) / 10, "elapsed", elapsed.Round(time.Second)}
+	if dr.Previewed > 0 {
+		attrs = append(attrs, "events_previewed", dr.Previewed)
+	}
+	log.Info("delivering", attrs...)
+}
+
 // collect counts the senders' outcomes until results closes, logging what
-// needs attention.
-func collect(results <-chan senderResult, d Destination, log *slog.Logger) DestinationReport {
+// needs attention, and every p.every how far the delivery got: a person
+// watching a long first run sees it move, or stall.
+func collect(results <-chan senderResult, d Destination, log *slog.Logger, p progress) DestinationReport {
 	dr := DestinationReport{Counts: map[Status]int{}}
-	for res := range results {
-		if res.outcomes == nil {
-			dr.Previewed += len(res.batch)
-			continue
-		}
-		dr.Requests++
-		for i, o := range res.outcomes {
-			dr.Counts[o.Status]++
-			switch o.Status {
-			case StatusUnknown:
-				dr.Unknown = append(dr.Unknown, res.batch[i].Key)
-				what := "not re-sent until released"
-				if d.DedupWindow() > 0 {
-					what = "re-sent with the same key by the next run"
-				}
-				log.Error("event outcome unknown: "+what, "key", res.batch[i].Key, "lead_id", res.batch[i].LeadID, "detail", o.Detail)
-			case StatusFailed:
-				log.Warn("event failed; sent again next run", "key", res.batch[i].Key, "detail", o.Detail)
+	start := time.Now()
+	tick := time.NewTicker(p.every)
+	defer tick.Stop()
+	answered := 0
+	for {
+		select {
+		case res, ok := <-results:
+			if !ok {
+				return dr
 			}
+			answered += tally(&dr, res, d, log)
+		case <-tick.C:
+			p.log(log, dr, answered, time.Since(start))
 		}
 	}
-	return dr
+}
+
+// tally adds one request's outcomes (or a dry run's preview) to dr and
+// returns the events it answered.
+func tally(dr *DestinationReport, res senderResult, d Destination, log *slog.Logger) int {
+	if res.outcomes == nil {
+		dr.Previewed += len(res.batch)
+		return 0
+	}
+	dr.Requests++
+	for i, o := range res.outcomes {
+		dr.Counts[o.Status]++
+		switch o.Status {
+		case StatusUnknown:
+			dr.Unknown = append(dr.Unknown, res.batch[i].Key)
+			what := "not re-sent until released"
+			if d.DedupWindow() > 0 {
+				what = "re-sent with the same key by the next run"
+			}
+			log.Error("event outcome unknown: "+what, "key", res.batch[i].Key, "lead_id", res.batch[i].LeadID, "detail", o.Detail)
+		case StatusFailed:
+			log.Warn("event failed; sent again next run", "key", res.batch[i].Key, "detail", o.Detail)
+		}
+	}
+	return len(res.outcomes)
 }
 
 type senderResult struct {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -638,5 +639,78 @@ func TestAStageDeliveredUnderAMergedAwayLeadIsNotSentAgain(t *testing.T) {
 	}
 	if n := rep.Destinations[0].Counts[StatusAlreadyDelivered]; n != 1 {
 		t.Errorf("already delivered %d, want 1 (counts %v)", n, rep.Destinations[0].Counts)
+	}
+}
+
+// watchedLog is a log sink that closes seen once a line holding want is
+// written.
+type watchedLog struct {
+	mu   sync.Mutex
+	buf  strings.Builder
+	want string
+	seen chan struct{}
+	once sync.Once
+}
+
+func (w *watchedLog) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if strings.Contains(string(p), w.want) {
+		w.once.Do(func() { close(w.seen) })
+	}
+	return len(p), nil
+}
+
+func (w *watchedLog) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+// gatedDest holds its third request until gate closes, or 5 s pass.
+type gatedDest struct {
+	fakeDest
+	gate  <-chan struct{}
+	calls int
+}
+
+func (g *gatedDest) Send(ctx context.Context, batch []Event) []Outcome {
+	g.mu.Lock()
+	g.calls++
+	n := g.calls
+	g.mu.Unlock()
+	if n == 3 {
+		select {
+		case <-g.gate:
+		case <-time.After(5 * time.Second):
+		}
+	}
+	return g.fakeDest.Send(ctx, batch)
+}
+
+// A delivery under way says how far it got: a first run over a year of
+// leads sends for minutes, and for hours where ledger writes are slow.
+func TestALongDeliveryLogsItsProgress(t *testing.T) {
+	w := &watchedLog{want: "requests_answered=2 ", seen: make(chan struct{})}
+	// Five clients of four events: five requests, one at a time; the third
+	// waits until a progress line says two were answered.
+	d := &gatedDest{fakeDest: fakeDest{name: "x", maxBatch: 4}, gate: w.seen}
+	r := &Runner{Ledger: &MemoryLedger{}, Events: events(20, 5), Destinations: []Destination{d}, Concurrency: 1,
+		Now: func() time.Time { return testNow }, ProgressEvery: 5 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(w, nil))}
+	if _, err := r.Run(context.Background(), "run1"); err != nil {
+		t.Fatal(err)
+	}
+	var line string
+	for l := range strings.Lines(w.String()) {
+		if strings.Contains(l, "requests_answered=2 ") {
+			line = l
+			break
+		}
+	}
+	for _, want := range []string{"msg=delivering destination=x ", "events_answered=8 ", "requests_per_second=", "elapsed="} {
+		if !strings.Contains(line, want) {
+			t.Fatalf("no progress line while the third request waited says %q: %q\nlog:\n%s", want, line, w.String())
+		}
 	}
 }
