@@ -110,6 +110,10 @@ type Options struct {
 	// source's list): a parallel task's share. An empty pick syncs none,
 	// though the raw tables are still created.
 	Select func(streams []string) []string
+	// ProgressEvery is how often a stream's sync logs how far it got, as
+	// batches are written (default 10 s): a first sync of a large CRM reads
+	// for minutes at the API's rate.
+	ProgressEvery time.Duration
 }
 
 // Source kinds SourceOptions.Source selects.
@@ -195,12 +199,16 @@ func Sync(ctx context.Context, wh warehouse.Warehouse, src Source, opts Options)
 	if opts.Select != nil {
 		streams = opts.Select(streams)
 	}
+	every := opts.ProgressEvery
+	if every <= 0 {
+		every = 10 * time.Second
+	}
 	var total loaders.Counts
 	if err := ensureTables(ctx, wh); err != nil {
 		return total, err
 	}
 	for _, stream := range streams {
-		c, err := syncStream(ctx, wh, src, stream, cursors, rowLog, links, opts.RunID, log)
+		c, err := syncStream(ctx, wh, src, stream, cursors, rowLog, links, opts.RunID, log, every)
 		total.Add(c)
 		if err != nil {
 			return total, err
@@ -214,7 +222,7 @@ func Sync(ctx context.Context, wh warehouse.Warehouse, src Source, opts Options)
 // (a BigQuery load takes seconds, an API page a fraction of that), with at
 // most one finished batch waiting, so memory stays bounded. Batches are
 // written, and their cursors saved, strictly in order.
-func syncStream(ctx context.Context, wh warehouse.Warehouse, src Source, stream string, cursors CursorStore, rowLog RowLog, links LinkLog, runID string, log *slog.Logger) (loaders.Counts, error) {
+func syncStream(ctx context.Context, wh warehouse.Warehouse, src Source, stream string, cursors CursorStore, rowLog RowLog, links LinkLog, runID string, log *slog.Logger, progressEvery time.Duration) (loaders.Counts, error) {
 	sys := src.System()
 	var counts loaders.Counts
 	cur, err := cursors.Get(ctx, sys, stream)
@@ -223,6 +231,7 @@ func syncStream(ctx context.Context, wh warehouse.Warehouse, src Source, stream 
 	}
 	log.Info("crm sync start", "source", sys, "stream", stream, "cursor", cur)
 	start := time.Now()
+	lastProgress := start
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -254,6 +263,11 @@ func syncStream(ctx context.Context, wh warehouse.Warehouse, src Source, stream 
 			}
 			batches++
 			log.Debug("crm batch", "source", sys, "stream", stream, "records", b.Len(), "cursor", b.Cursor)
+			if time.Since(lastProgress) >= progressEvery {
+				lastProgress = time.Now()
+				log.Info("crm sync progress", "source", sys, "stream", stream, "batches", batches,
+					"read", counts.Read, "loaded", counts.Loaded, "rejected", counts.Rejected, "elapsed", time.Since(start).Round(time.Second))
+			}
 		}
 	}()
 	emit := func(ctx context.Context, b *record.Batch) error {

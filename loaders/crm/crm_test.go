@@ -1,12 +1,16 @@
 package crm_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -317,5 +321,36 @@ func TestSyncAddsVersionHashToOlderTables(t *testing.T) {
 		count(*) FILTER (WHERE lead_id <> 'old' AND length(version_hash) = 32), count(*) FROM raw_crm__leads`)
 	if n, hashed, all := got[0][0], got[0][1], got[0][2]; n != int64(1) || hashed != all.(int64)-1 {
 		t.Errorf("older rows without a hash %v, loaded rows with one %v, of %v rows", n, hashed, all)
+	}
+}
+
+// A stream's sync says how far it got as its batches are written, at most
+// every ProgressEvery: a first sync of a large CRM reads for minutes.
+func TestASyncLogsItsProgressByBatch(t *testing.T) {
+	db := openDuck(t)
+	src, err := crm.NewSource(crm.SourceOptions{Source: crm.SourceFile, File: file.Options{Dir: fixtures(t, "leads.csv"), BatchSize: 2}}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	c, err := crm.Sync(t.Context(), db, src, crm.Options{RunID: "run-1", Streams: []string{"leads"}, Logger: log, ProgressEvery: time.Nanosecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	done := ""
+	for l := range strings.Lines(logs.String()) {
+		switch {
+		case strings.Contains(l, `msg="crm sync progress" source=file stream=leads `):
+			lines = append(lines, l)
+		case strings.Contains(l, `msg="crm sync done"`):
+			done = l
+		}
+	}
+	// Each batch written, the last one (its cursor) included.
+	want := fmt.Sprintf(" batches=%d read=%d loaded=%d rejected=%d ", len(lines), c.Read, c.Loaded, c.Rejected)
+	if len(lines) < 3 || !strings.Contains(lines[0], " batches=1 read=2 ") || !strings.Contains(lines[len(lines)-1], want) || !strings.Contains(done, want) {
+		t.Fatalf("%d progress lines for %d records in batches of 2, want one a batch, the last with%s as the sync's end says:\n%s", len(lines), c.Read, want, logs.String())
 	}
 }
