@@ -1,5 +1,6 @@
 // Package progress shows a live progress line on a terminal while long
-// stages run: export days and rows loaded, CRM streams synced, models built.
+// stages run: export days and rows loaded, CRM streams synced, models built,
+// events sent.
 // It is a slog.Handler wrapper: the loaders and the transform runner only
 // log, and when a person is watching, this handler turns their per-item
 // records into one line redrawn in place instead of a scroll of log lines.
@@ -62,6 +63,16 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 		s.events += intAttr(attrs["loaded"])
 		s.rejected += intAttr(attrs["rejected"])
 		s.draw(fmt.Sprintf("loading GA4 export: %d days, %d events loaded, %d rejected", s.days, s.events, s.rejected))
+		return nil
+	case "ga4: loading the export":
+		s.draw(fmt.Sprintf("loading GA4 export: %d of %d days checked", intAttr(attrs["days_checked"]), intAttr(attrs["days"])))
+		return nil
+	case "crm sync progress":
+		s.draw(fmt.Sprintf("syncing CRM: %d streams done; %s: %d records read", s.streams, attrs["stream"], intAttr(attrs["read"])))
+		return nil
+	case "delivering":
+		s.draw(fmt.Sprintf("sending to %s: %d requests answered (%s a second), %d events read",
+			attrs["destination"], intAttr(attrs["requests_answered"]), attrs["requests_per_second"], intAttr(attrs["events_read"])))
 		return nil
 	case "crm sync done":
 		s.streams++

@@ -35,3 +35,26 @@ func TestGA4DaysAreCounted(t *testing.T) {
 		t.Fatalf("progress line: %q", term.String())
 	}
 }
+
+// The records a long stage logs while under way redraw the line too.
+func TestWorkUnderWayRedrawsTheLine(t *testing.T) {
+	for _, c := range []struct {
+		log  func(*slog.Logger)
+		want string
+	}{
+		{func(l *slog.Logger) { l.Info("ga4: loading the export", "days_checked", 120, "days", 365) },
+			"loading GA4 export: 120 of 365 days checked"},
+		{func(l *slog.Logger) {
+			l.Info("crm sync progress", "source", "hubspot", "stream", "leads", "batches", 3, "read", 60000, "loaded", 59990, "rejected", 10)
+		}, "syncing CRM: 0 streams done; leads: 60000 records read"},
+		{func(l *slog.Logger) {
+			l.With("destination", "ga4").Info("delivering", "events_read", 3903, "requests_answered", 1943, "events_answered", 3874, "requests_per_second", 194.3)
+		}, "sending to ga4: 1943 requests answered (194.3 a second), 3903 events read"},
+	} {
+		var logs, term bytes.Buffer
+		c.log(slog.New(New(slog.NewTextHandler(&logs, nil), &term)))
+		if logs.Len() != 0 || !strings.Contains(term.String(), c.want) {
+			t.Errorf("logged %q, drew %q; want only the line %q", logs.String(), term.String(), c.want)
+		}
+	}
+}
