@@ -56,6 +56,9 @@ type Options struct {
 	FirstExport bool
 	// Logger receives progress; nil discards it.
 	Logger *slog.Logger
+	// ProgressEvery is how often a long generation logs the days written
+	// (default 10 s): a year of 10M events takes a minute and a half.
+	ProgressEvery time.Duration
 }
 
 // Summary reports what Generate wrote.
@@ -102,6 +105,9 @@ func (o *Options) defaults() error {
 	o.End = day(o.End)
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.ProgressEvery <= 0 {
+		o.ProgressEvery = 10 * time.Second
 	}
 	return nil
 }
@@ -316,6 +322,7 @@ type generator struct {
 	spend           map[spendKey]float64
 	line            []byte
 	schemaSwitch    int // first day index whose events carry session_traffic_source_last_click
+	lastProgress    time.Time
 }
 
 func newGenerator(opts Options) *generator {
@@ -328,6 +335,7 @@ func newGenerator(opts Options) *generator {
 		outcomes:     map[string]int{},
 		line:         make([]byte, 0, 4096),
 		schemaSwitch: opts.Days / 3,
+		lastProgress: time.Now(),
 	}
 }
 
@@ -438,5 +446,9 @@ func (g *generator) genDay(d int) error {
 		}
 	}
 	g.opts.Logger.Debug("generated GA4 day", "date", date.Format(time.DateOnly), "events", g.sum.Events-before)
+	if time.Since(g.lastProgress) >= g.opts.ProgressEvery {
+		g.lastProgress = time.Now()
+		g.opts.Logger.Info("generating sample data", "days_written", d+1, "days", g.opts.Days, "events", g.sum.Events)
+	}
 	return nil
 }

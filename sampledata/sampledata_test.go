@@ -8,7 +8,9 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -551,5 +553,27 @@ func TestGenerateKeepsOtherFilesAndReplacesItsOwn(t *testing.T) {
 	}
 	if _, err := sampledata.Generate(ctx, sampledata.Options{OutDir: other, Days: 1, EventsPerDay: 60, End: end}); !errors.Is(err, sampledata.ErrNotItsOwn) {
 		t.Errorf("err = %v, want a refusal: ga4/events_20240101.json is not the generator's", err)
+	}
+}
+
+// A long generation logs the days written as it goes, at most every
+// ProgressEvery.
+func TestGenerationLogsItsProgress(t *testing.T) {
+	var logs bytes.Buffer
+	end := time.Date(2026, 3, 3, 0, 0, 0, 0, time.UTC)
+	sum, err := sampledata.Generate(context.Background(), sampledata.Options{OutDir: t.TempDir(), Days: 3, Seed: 1, End: end,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil)), ProgressEvery: time.Nanosecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for l := range strings.Lines(logs.String()) {
+		if strings.Contains(l, `msg="generating sample data"`) {
+			lines = append(lines, l)
+		}
+	}
+	last := fmt.Sprintf(" days_written=3 days=3 events=%d\n", sum.Events)
+	if len(lines) != 3 || !strings.Contains(lines[0], " days_written=1 days=3 ") || !strings.HasSuffix(lines[2], last) {
+		t.Fatalf("want a progress line a day, the last ending %q:\n%s", last, logs.String())
 	}
 }
