@@ -45,6 +45,8 @@ const tmpSuffix = "__sam_tmp"
 type buildOutput struct {
 	Rows, Bytes int64
 	Partitions  string
+	// Statements is the time the model's own statements took (runsQuery).
+	Statements time.Duration
 }
 
 func (r *Runner) buildModel(ctx context.Context, m *Model, it PlanItem, runID string) (buildOutput, error) {
@@ -65,6 +67,7 @@ func (r *Runner) buildModel(ctx context.Context, m *Model, it PlanItem, runID st
 	default:
 		out, err = b.table(ctx)
 	}
+	out.Statements = b.statements
 	var se *modelSQLError
 	switch {
 	case errors.As(err, &se):
@@ -92,6 +95,14 @@ func isModelStep(step string) bool {
 	return strings.HasPrefix(step, "fill_") // a window of a full build in windows
 }
 
+// runsQuery reports whether step runs the model's query, or removes its
+// copies: the work the same SQL would do run by hand. A view's step is left
+// out, its statement also writing the state row. The rest of a build
+// (state, counts, the publish) is the runner's own.
+func runsQuery(step string) bool {
+	return step == "deduplicate" || step != "view" && isModelStep(step)
+}
+
 // builder carries one model's build.
 type builder struct {
 	r     *Runner
@@ -101,10 +112,16 @@ type builder struct {
 	d     warehouse.Dialect
 	q     string // qualified name
 	bytes int64
+	// statements sums the time of the steps that run the model's query.
+	statements time.Duration
 }
 
 func (b *builder) exec(ctx context.Context, step, sql string, args ...any) (warehouse.Result, error) {
+	start := time.Now()
 	res, err := b.r.WH.Exec(ctx, sql, append(append([]any(nil), args...), b.r.execOptions(b.runID, b.m.Name, b.it.Version, step)...)...)
+	if runsQuery(step) {
+		b.statements += time.Since(start)
+	}
 	b.bytes += res.BytesProcessed
 	if err != nil && isModelStep(step) {
 		err = &modelSQLError{err}

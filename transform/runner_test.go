@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"reflect"
 	"sort"
 	"strconv"
@@ -1140,5 +1141,42 @@ func TestRunErrorSparesWhatItDoesNotReach(t *testing.T) {
 	}
 	if (&RunError{}).Spares(p, "no_such_model") {
 		t.Error("a model the project lacks is spared")
+	}
+}
+
+// A build times each model's own statements (its query, windows, removal of
+// copies) apart from the runner's bookkeeping, and logs the sums: how the
+// bench tells the runner's cost on SAM's models from the SQL's.
+func TestABuildTimesItsModelsStatementsApart(t *testing.T) {
+	var logs strings.Builder
+	f := newFixture(t)
+	f.fs["intermediate/int_user_visits.sql"] = &fstest.MapFile{Data: []byte(userVisits)}
+	r := f.runner()
+	r.Parallelism = 1
+	r.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	rep, err := r.Build(f.ctx, Selection{}, BuildOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var statements, tests time.Duration
+	for _, m := range rep.Models {
+		statements += m.Statements
+		model := r.Project.Models[m.Model]
+		if model.Kind == Seed || model.Config.Materialized == View {
+			if m.Statements != 0 {
+				t.Errorf("%s: %v of its own statements, want none counted (a seed's load, a view's publish)", m.Model, m.Statements)
+			}
+			continue
+		}
+		if m.Statements <= 0 || m.Statements >= m.Duration {
+			t.Errorf("%s: its own statements took %v of its %v, want a part", m.Model, m.Statements, m.Duration)
+		}
+	}
+	for _, tr := range rep.Tests {
+		tests += tr.Duration
+	}
+	want := fmt.Sprintf(" model_statements=%v data_tests=%v\n", statements.Round(time.Millisecond), tests.Round(time.Millisecond))
+	if !strings.Contains(logs.String(), `msg="build done" `) || !strings.Contains(logs.String(), want) {
+		t.Errorf("no build done line ending %q:\n%s", want, logs.String())
 	}
 }
