@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"text/template"
 	"text/template/parse"
 
@@ -39,6 +40,14 @@ type macroSet struct {
 	// so a seed edit rebuilds exactly the models whose rendered SQL it
 	// changes. Set once by LoadProject.
 	seeds map[string][]map[string]string
+
+	// base holds the macros parsed once. A render clones it, sharing the
+	// parse trees, where it parsed every file again: a build renders each
+	// model twice (plan and build) and every data test, and the parsing was
+	// about 60 ms of a 265k-event build.
+	baseOnce sync.Once
+	base     *template.Template
+	baseErr  error
 }
 
 type macroFile struct{ name, src string }
@@ -268,6 +277,28 @@ func (ms *macroSet) suggest(name string) string {
 		return ""
 	}
 	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+// template returns a new template named file in a set of its own that
+// holds the macros: Funcs and Parse on it change no other render's set.
+func (ms *macroSet) template(file string) (*template.Template, error) {
+	if ms == nil {
+		return template.New(file).Option("missingkey=error"), nil
+	}
+	ms.baseOnce.Do(func() {
+		// Parsing needs every helper's name; a render sets its own.
+		t := template.New("").Option("missingkey=error").Funcs(renderEnv{}.funcs())
+		t.Funcs(ms.funcs(t))
+		ms.base, ms.baseErr = t, ms.parseInto(t)
+	})
+	if ms.baseErr != nil {
+		return nil, ms.baseErr
+	}
+	set, err := ms.base.Clone()
+	if err != nil {
+		return nil, err
+	}
+	return set.New(file), nil
 }
 
 // parseInto adds the macros' define blocks to t.

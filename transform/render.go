@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
-	"text/template"
 	"time"
 
 	"github.com/sam-attribution/sam/warehouse"
@@ -22,15 +21,15 @@ type Vars map[string]any
 // this output, so a macro change rebuilds exactly the models whose rendered
 // SQL it changes.
 func render(file, src string, macros *macroSet, env renderEnv) (string, error) {
-	// Parsing again per render keeps renders independent: template.Funcs
-	// mutates the template, and runs render concurrently.
-	t := template.New(file).Option("missingkey=error").Funcs(env.funcs())
-	t.Funcs(macros.funcs(t))
-	if err := macros.parseInto(t); err != nil {
+	// A set of its own per render keeps renders independent: template.Funcs
+	// mutates the set, and runs render concurrently.
+	t, err := macros.template(file)
+	if err != nil {
 		return "", err
 	}
-	t, err := t.Parse(src)
-	if err != nil {
+	t.Funcs(env.funcs())
+	t.Funcs(macros.funcs(t))
+	if t, err = t.Parse(src); err != nil {
 		return "", err // text/template errors name the file and line
 	}
 	var b strings.Builder
